@@ -1,0 +1,46 @@
+"""The one settings object, read from ``RXHUB_*`` environment variables once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable; built in the entrypoint and passed down, never read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="RXHUB_", extra="ignore", frozen=True)
+
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
+    database_url: SecretStr = SecretStr("sqlite:///var/rxhub.sqlite3")
+    #: prefix of every exchange and queue name; tests use their own to stay isolated.
+    broker_prefix: str = "rxhub"
+
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    mllp_max_frame_bytes: int = 1_048_576
+    mllp_idle_timeout_s: float = 300.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    #: identity the hub uses in MSH-3/4 of the messages it sends.
+    sending_application: str = "RXHUB"
+    sending_facility: str = "PHARMACY"
+    #: HL7 processing ids accepted on the order port (MSH-11).
+    accepted_processing_ids: tuple[str, ...] = ("P", "T", "D")
+
+    publish_confirm_timeout_s: float = 10.0
+    consumer_prefetch: int = 32
+    max_retries: int = 3
+    retry_delay_ms: int = 2000
+
+    pharmacy_name: str = "RxHub Community Pharmacy"
+    pharmacy_address: str = "1 Main Street, Springfield, IL 62701"
+    pharmacy_phone: str = "555-0100"
+    pharmacy_npi: str = "1234567893"
+
+    data_dir: Path = Field(default=Path("var"))
+    log_level: str = "INFO"
+    log_json: bool = True

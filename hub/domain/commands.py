@@ -1,0 +1,75 @@
+"""Commands: imperative requests for the hub to do something; each has exactly one handler.
+
+Commands are payloads only; ``hub.messaging.envelope`` wraps them with ids, source and time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from pydantic import Field
+
+from hub.domain.order_parts import (
+    CoverageInfo,
+    DrugInfo,
+    Frozen,
+    PatientInfo,
+    PrescriberInfo,
+    QuantityInfo,
+    Setting,
+)
+
+
+class Command(Frozen):
+    """Base of every command; ``name`` is its wire type and routing key."""
+
+    name: ClassVar[str] = ""
+
+
+class ReceivePrescription(Command):
+    """A prescriber's new order, from any door (HL7 ORC-1=NW, FHIR, SCRIPT NewRx, verbal)."""
+
+    name: ClassVar[str] = "ReceivePrescription"
+
+    placer_order_number: str
+    #: who assigned the placer number (HL7 MSH-3/4 or ORC-2.2, FHIR identifier system, SCRIPT From)
+    placer_system: str | None = None
+    patient: PatientInfo
+    prescriber: PrescriberInfo
+    drug: DrugInfo
+    quantity: QuantityInfo | None = None
+    days_supply: int | None = Field(default=None, ge=0)
+    refills: int = Field(default=0, ge=0)
+    sig: str | None = None
+    substitution_allowed: bool = True
+    written_date: date | None = None
+    setting: Setting = Setting.OUTPATIENT
+    coverage: CoverageInfo | None = None
+    #: reference to the stored raw message this order came from (``hl7:<id>``, ``fhir:<id>``...)
+    raw_message_ref: str | None = None
+    #: pharmacist who took a verbal order (source ``verbal`` only)
+    taken_by: str | None = None
+    note: str | None = None
+
+
+class CancelPrescription(Command):
+    """The prescriber cancels (HL7 CA) or discontinues (HL7 DC) an order; SCRIPT CancelRx; FHIR cancelled."""
+
+    name: ClassVar[str] = "CancelPrescription"
+
+    placer_order_number: str
+    placer_system: str | None = None
+    #: CA (not yet started) or DC (in progress), as the sender said it
+    control: str = "CA"
+    reason: str | None = None
+    raw_message_ref: str | None = None
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {c.name: c for c in (ReceivePrescription, CancelPrescription)}
+
+
+def register_command(cls: type[Command]) -> type[Command]:
+    """Make a command type decodable from the wire (used by modules that add commands)."""
+    COMMAND_TYPES[cls.name] = cls
+    return cls

@@ -1,0 +1,52 @@
+"""Events: facts that happened, published on ``rxhub.events`` with the event name as routing key."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hub.domain.order_parts import DrugInfo, Frozen, QuantityInfo, Setting
+
+
+class Event(Frozen):
+    """Base of every event; ``name`` is its CloudEvents type and routing key."""
+
+    name: ClassVar[str] = ""
+    #: the prescription this event is about (the CloudEvents ``subject``)
+    prescription_id: str
+
+
+class PrescriptionReceived(Event):
+    """An order was recorded at intake."""
+
+    name: ClassVar[str] = "prescription.received"
+
+    rx_number: str
+    placer_order_number: str
+    placer_system: str | None = None
+    source: str
+    drug: DrugInfo
+    quantity: QuantityInfo | None = None
+    days_supply: int | None = None
+    refills: int = 0
+    setting: Setting
+    state: str
+
+
+class PrescriptionCancelled(Event):
+    """The prescriber cancelled or discontinued the order."""
+
+    name: ClassVar[str] = "prescription.cancelled"
+
+    rx_number: str
+    placer_order_number: str
+    reason: str | None = None
+    previous_state: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {e.name: e for e in (PrescriptionReceived, PrescriptionCancelled)}
+
+
+def register_event(cls: type[Event]) -> type[Event]:
+    """Make an event type known to the catalogue (AsyncAPI/JSON Schema export, decoding)."""
+    EVENT_TYPES[cls.name] = cls
+    return cls

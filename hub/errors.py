@@ -1,0 +1,98 @@
+"""One exception tree for the whole hub, split by what the caller must do.
+
+    RxHubError
+    ├── InboundMessageError        bad input: reject it and answer with the standard's error
+    │   ├── UnsupportedMessageError    not ours to handle (HL7 AR 200-203, FHIR not-supported)
+    │   └── MessageContentError        content is wrong (HL7 AE, FHIR invalid, NCPDP M/I)
+    ├── DomainError                a pharmacy rule forbids it: reject, emit a failure event
+    │   ├── IllegalTransition
+    │   ├── NotAuthorized              the actor lacks the role (pharmacist gate)
+    │   └── NotFound
+    ├── TransientError             try again later (payer timeout, lock, host unavailable)
+    └── InfrastructureError        broker or database is down or refused
+        ├── BrokerUnavailable
+        ├── PublishNotConfirmed        nacked or unroutable: the message is NOT durably stored
+        └── DatabaseUnavailable
+
+Third-party exceptions are translated at the edge with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RxHubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an inbound message, located precisely enough for the sender to fix it.
+
+    ``location`` is standard-specific: an HL7 ERL (``RXE^1^2^1^1``), a FHIRPath expression, an NCPDP
+    field id.  ``code`` is the standard's error code (HL7 table 0357, FHIR issue type, NCPDP reject).
+    """
+
+    code: str
+    text: str
+    location: str = ""
+    severity: str = "E"
+
+
+class InboundMessageError(RxHubError):
+    """An inbound message that cannot be turned into commands."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, control_id: str = "") -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = problems or [Problem(code="207", text=message)]
+        self.control_id = control_id
+
+
+class UnsupportedMessageError(InboundMessageError):
+    """Type, event, version or processing id the hub does not handle (HL7 AR)."""
+
+
+class MessageContentError(InboundMessageError):
+    """The message is of a kind we handle but its content is wrong (HL7 AE)."""
+
+
+class DomainError(RxHubError):
+    """A pharmacy rule forbids the requested change."""
+
+
+class IllegalTransition(DomainError):
+    """The prescription's state does not allow this step."""
+
+    def __init__(self, current: str, action: str) -> None:
+        super().__init__(f"cannot {action} a prescription in state {current}")
+        self.current = current
+        self.action = action
+
+
+class NotAuthorized(DomainError):
+    """The actor's role does not permit the action (e.g. a technician approving a verification)."""
+
+
+class NotFound(DomainError):
+    """The referenced prescription, fill or item does not exist."""
+
+
+class TransientError(RxHubError):
+    """A failure that may succeed if retried later."""
+
+
+class InfrastructureError(RxHubError):
+    """The broker or the database is unavailable or refused an operation."""
+
+
+class BrokerUnavailable(InfrastructureError):
+    """RabbitMQ cannot be reached or the connection was lost."""
+
+
+class PublishNotConfirmed(InfrastructureError):
+    """The broker nacked or returned (unroutable) a message: it is not durably stored."""
+
+
+class DatabaseUnavailable(InfrastructureError):
+    """The database cannot be reached or is locked beyond the wait time."""

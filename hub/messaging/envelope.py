@@ -1,0 +1,95 @@
+"""The envelope every command travels in, and the ids that tie an order's messages together.
+
+Ids are derived, not random, where a sender may resend: the same HL7 message (MSH-3/4 + MSH-10) always
+yields the same command ids, so a worker can drop a redelivery or a resend by id alone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.domain.commands import COMMAND_TYPES, Command
+from hub.domain.order_parts import Source
+from hub.errors import MessageContentError
+
+#: namespace for every uuid5 the hub derives
+RXHUB_NAMESPACE = uuid.UUID("6f1c3c1e-3b59-4b8e-9d0e-2a1f4f1e7a11")
+SCHEMA_VERSION = 1
+
+
+def order_correlation_id(placer_system: str | None, placer_order_number: str) -> uuid.UUID:
+    """One correlation id per order, the same for its new-order and its cancel, whatever the door."""
+    return uuid.uuid5(RXHUB_NAMESPACE, f"order|{placer_system or ''}|{placer_order_number}")
+
+
+def derived_message_id(*parts: object) -> uuid.UUID:
+    """A stable message id from the parts that identify an inbound message (e.g. sender and MSH-10)."""
+    return uuid.uuid5(RXHUB_NAMESPACE, "|".join(str(p) for p in parts))
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the messaging layer reads."""
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """A command with its identity: what it is, which order it belongs to, what caused it, who and when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    schema_version: int = SCHEMA_VERSION
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None = None
+    source: Source
+    time: datetime = Field(default_factory=utcnow)
+    #: the authenticated user or client that caused it (audit), when there is one
+    actor: str | None = None
+    payload: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        command: Command,
+        *,
+        correlation_id: uuid.UUID,
+        source: Source,
+        message_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        actor: str | None = None,
+    ) -> Envelope:
+        """Put a command in an envelope."""
+        return cls(
+            message_id=message_id or uuid.uuid4(),
+            type=command.name,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            source=source,
+            actor=actor,
+            payload=command.model_dump(mode="json"),
+        )
+
+    def command(self) -> Command:
+        """Decode the payload into its command type."""
+        cls = COMMAND_TYPES.get(self.type)
+        if cls is None:
+            raise MessageContentError(f"unknown command type {self.type!r}")
+        return cls.model_validate(self.payload)
+
+    def to_bytes(self) -> bytes:
+        """Wire form: compact JSON."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Envelope:
+        """Parse the wire form; a broken body is a content error, never a crash."""
+        try:
+            return cls.model_validate(json.loads(body))
+        except (ValueError, TypeError) as exc:
+            raise MessageContentError(f"undecodable envelope: {exc}") from exc
