@@ -73,3 +73,22 @@ def register_command(cls: type[Command]) -> type[Command]:
     """Make a command type decodable from the wire (used by modules that add commands)."""
     COMMAND_TYPES[cls.name] = cls
     return cls
+
+
+class RecordRenewalResponse(Command):
+    """The prescriber answered a renewal (refill) request (SCRIPT RxRenewalResponse, HL7 AF/DF)."""
+
+    name: ClassVar[str] = "RecordRenewalResponse"
+
+    #: the pharmacy's Rx number the request was about (SCRIPT RxReferenceNumber), when echoed
+    rx_number: str | None = None
+    placer_order_number: str | None = None
+    placer_system: str | None = None
+    #: approved | approved_with_changes | denied | denied_new_rx_to_follow | replace
+    decision: str
+    refills_approved: int | None = Field(default=None, ge=0)
+    reason: str | None = None
+    raw_message_ref: str | None = None
+
+
+register_command(RecordRenewalResponse)
