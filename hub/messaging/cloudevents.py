@@ -1,0 +1,48 @@
+"""Public events as CloudEvents 1.0 JSON (structured mode), the format subscribers read."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from hub.domain.events import Event
+from hub.messaging.envelope import RXHUB_NAMESPACE
+
+CONTENT_TYPE = "application/cloudevents+json"
+SOURCE = "urn:rxhub"
+
+
+def event_id(causation_id: uuid.UUID | str, event_name: str, index: int) -> str:
+    """Stable: the same handled message yields the same event ids, so subscribers can dedupe."""
+    return str(uuid.uuid5(RXHUB_NAMESPACE, f"event|{causation_id}|{event_name}|{index}"))
+
+
+def to_cloudevent(
+    event: Event, *, event_id: str, time: datetime, correlation_id: str, causation_id: str | None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Structured-mode CloudEvent; extension names are lowercase alphanumerics per the spec."""
+    envelope: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": SOURCE,
+        "type": event.name,
+        "subject": event.prescription_id,
+        "time": time.isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:rxhub:schema:{event.name}:1",
+        "correlationid": correlation_id,
+        "data": event.model_dump(mode="json"),
+    }
+    if causation_id:
+        envelope["causationid"] = causation_id
+    if actor:
+        envelope["actor"] = actor
+    return envelope
+
+
+def encode(cloudevent: dict[str, Any]) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(cloudevent, separators=(",", ":")).encode()

@@ -1,0 +1,178 @@
+"""The consumer loop every worker runs: ack only after the handler committed, never die on one message.
+
+Outcome of one delivery:
+
+* handler returned            → ack (its effects, idempotency mark and outbox rows are committed)
+* bad envelope / bad content  → dead-letter at once: retrying cannot fix it
+* domain rule broken          → dead-letter at once, classified ``domain_rule``
+* anything else               → park in the step's retry queue (TTL) and try again, at most
+                                ``max_retries`` times, then dead-letter as ``transient_exhausted``
+
+Retry and dead-letter copies are published with confirms *before* the original is acked, so a crash in
+between leaves a duplicate (which the handler's idempotency absorbs), never a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pika
+import pika.exceptions as pe
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+from hub.errors import DomainError, InboundMessageError, RxHubError
+from hub.messaging.blocking_publisher import connect
+from hub.messaging.envelope import Envelope
+from hub.messaging.topology import Topology, declare
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], None]
+
+RETRIES_HEADER = "x-rxhub-retries"
+
+
+class FailureKind(StrEnum):
+    """Why a message was dead-lettered, for ``rxhub dlq list`` and replay filters."""
+
+    UNPARSEABLE = "unparseable"
+    VALIDATION = "validation"
+    DOMAIN_RULE = "domain_rule"
+    TRANSIENT_EXHAUSTED = "transient_exhausted"
+
+
+def classify(error: BaseException, *, decoded: bool) -> FailureKind | None:
+    """None means 'retry'; a kind means 'dead-letter now' (or after retries, for transient)."""
+    if not decoded:
+        return FailureKind.UNPARSEABLE
+    if isinstance(error, InboundMessageError):
+        return FailureKind.VALIDATION
+    if isinstance(error, DomainError):
+        return FailureKind.DOMAIN_RULE
+    return None
+
+
+class ConsumerRunner:
+    """Consumes one step's queue with manual acks; reconnects when the broker goes away."""
+
+    def __init__(
+        self,
+        *,
+        amqp_url: str,
+        topology: Topology,
+        step: str,
+        handler: Handler,
+        prefetch: int = 32,
+        max_retries: int = 3,
+    ) -> None:
+        self.amqp_url = amqp_url
+        self.topology = topology
+        self.step = step
+        self.handler = handler
+        self.prefetch = prefetch
+        self.max_retries = max_retries
+        self.queue = topology.work_queue(step)
+        self.ready = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; survives broker restarts and bad messages."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                self._consume(stop)
+                backoff = 0.2
+            except (pe.AMQPError, OSError, RxHubError) as exc:
+                self.ready.clear()
+                log.warning("consumer %s lost the broker: %r; reconnecting", self.step, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _consume(self, stop: threading.Event) -> None:
+        connection = connect(self.amqp_url)
+        try:
+            channel = connection.channel()
+            declare(channel, self.topology)
+            channel.basic_qos(prefetch_count=self.prefetch)
+            side = connection.channel()
+            side.confirm_delivery()
+            self.ready.set()
+            for method, props, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                if stop.is_set():
+                    break
+                if method is None:
+                    continue
+                self._deliver(channel, side, method, props, body)
+            channel.cancel()
+        finally:
+            self.ready.clear()
+            if connection.is_open:
+                connection.close()
+
+    def _deliver(
+        self, channel: BlockingChannel, side: BlockingChannel, method: Basic.Deliver,
+        props: BasicProperties, body: bytes,
+    ) -> None:
+        decoded = False
+        try:
+            envelope = Envelope.from_bytes(body)
+            decoded = True
+            self.handler(envelope)
+        except Exception as exc:  # a consumer never dies on one message
+            self._fail(side, props, body, exc, decoded)
+        channel.basic_ack(method.delivery_tag)
+
+    def _fail(
+        self, side: BlockingChannel, props: BasicProperties, body: bytes, exc: BaseException, decoded: bool
+    ) -> None:
+        headers: dict[str, Any] = dict(props.headers or {})
+        retries = int(headers.get(RETRIES_HEADER, 0))
+        kind = classify(exc, decoded=decoded)
+        now = datetime.now(UTC).isoformat()
+        headers.setdefault("x-rxhub-first-failure", now)
+        headers["x-rxhub-last-failure"] = now
+        headers["x-rxhub-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        if kind is None and retries < self.max_retries:
+            headers[RETRIES_HEADER] = retries + 1
+            log.warning("step %s failed (attempt %d): %s; retrying later", self.step, retries + 1,
+                        type(exc).__name__, extra={"message_id": props.message_id})
+            self._republish(side, "", self.topology.retry_queue(self.step), props, body, headers)
+            return
+        headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
+        headers["x-rxhub-queue"] = self.queue
+        headers["x-rxhub-traceback"] = "".join(traceback.format_exception(exc))[-4000:]
+        log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],
+                  extra={"message_id": props.message_id, "correlation_id": props.correlation_id})
+        self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)
+
+    @staticmethod
+    def _republish(
+        side: BlockingChannel, exchange: str, key: str, props: BasicProperties, body: bytes,
+        headers: dict[str, Any],
+    ) -> None:
+        copy = pika.BasicProperties(
+            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
+            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp,
+            app_id=props.app_id, headers=headers,
+        )
+        side.basic_publish(exchange, key, body, copy, mandatory=True)
+
+
+def run_in_thread(runner: ConsumerRunner, stop: threading.Event, name: str | None = None) -> threading.Thread:
+    """Start a runner on a daemon thread (the all-in-one ``rxhub run`` and tests use this)."""
+    thread = threading.Thread(target=runner.run, args=(stop,), name=name or f"worker-{runner.step}", daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_ready(runners: list[ConsumerRunner], timeout_s: float = 10.0) -> bool:
+    """Block until every runner has declared the topology and is consuming."""
+    deadline = time.monotonic() + timeout_s
+    return all(r.ready.wait(max(deadline - time.monotonic(), 0)) for r in runners)

@@ -1,0 +1,136 @@
+"""The broker topology as data: every exchange, queue and binding the hub uses, in one place.
+
+Publishers, consumers, the CLI and tests all import names from here.  ``declare`` is idempotent, so it
+runs at every start-up as well as from ``rxhub topology``.
+
+    adapters ──▶ <prefix>.commands (direct, routing key = command name) ──▶ <prefix>.<step> (quorum)
+    a failing message ──▶ <prefix>.<step>.retry (TTL) ──▶ back to <prefix>.<step>
+    retries exhausted ──▶ <prefix>.dlx ──▶ <prefix>.dead-letters
+    workers ──▶ <prefix>.events (topic, routing key = event name) ──▶ subscribers' own queues
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: which step's queue each command goes to; a cancel shares its order's queue so it is never overtaken
+COMMAND_ROUTES: dict[str, str] = {
+    "ReceivePrescription": "intake",
+    "CancelPrescription": "intake",
+    "RecordRenewalResponse": "intake",
+}
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A durable queue; ``quorum`` for work queues, classic for the short-lived retry parking."""
+
+    name: str
+    quorum: bool = True
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+    def declare_arguments(self) -> dict[str, Any]:
+        """The x-arguments RabbitMQ needs for this queue."""
+        args = dict(self.arguments)
+        if self.quorum:
+            args["x-queue-type"] = "quorum"
+        return args
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names and shapes derived from one prefix; tests pass their own prefix to stay isolated."""
+
+    prefix: str = "rxhub"
+    steps: tuple[str, ...] = ("intake", "claim", "fill", "verification", "claim-responses")
+    retry_delay_ms: int = 2000
+
+    @property
+    def commands_exchange(self) -> str:
+        """Direct exchange every command is published to."""
+        return f"{self.prefix}.commands"
+
+    @property
+    def events_exchange(self) -> str:
+        """Public topic exchange subscribers bind to."""
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        """Where messages go once retries are exhausted."""
+        return f"{self.prefix}.dlx"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        """The one queue holding dead letters, with their error in headers."""
+        return f"{self.prefix}.dead-letters"
+
+    def work_queue(self, step: str) -> str:
+        """The queue one step's workers consume."""
+        return f"{self.prefix}.{step}"
+
+    def retry_queue(self, step: str) -> str:
+        """Parking queue whose TTL sends a failed message back to its work queue after a delay."""
+        return f"{self.prefix}.{step}.retry"
+
+    def route_for(self, command_name: str) -> str:
+        """Routing key (the command name) after checking the command has a queue."""
+        if command_name not in COMMAND_ROUTES:
+            raise KeyError(f"no queue routes command {command_name!r}")
+        return command_name
+
+    def queues(self) -> list[Queue]:
+        """Every queue, in declaration order."""
+        result: list[Queue] = []
+        for step in self.steps:
+            result.append(Queue(self.work_queue(step)))
+            result.append(
+                Queue(
+                    self.retry_queue(step),
+                    quorum=False,
+                    arguments={
+                        "x-message-ttl": self.retry_delay_ms,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": self.work_queue(step),
+                    },
+                )
+            )
+        result.append(Queue(self.dead_letter_queue))
+        return result
+
+    def bindings(self) -> list[tuple[str, str, str]]:
+        """(exchange, queue, routing key) triples."""
+        result = [
+            (self.commands_exchange, self.work_queue(step), name)
+            for name, step in COMMAND_ROUTES.items()
+            if step in self.steps
+        ]
+        result.append((self.dead_letter_exchange, self.dead_letter_queue, "#"))
+        return result
+
+    def exchanges(self) -> list[tuple[str, str]]:
+        """(name, type) pairs."""
+        return [
+            (self.commands_exchange, "direct"),
+            (self.events_exchange, "topic"),
+            (self.dead_letter_exchange, "topic"),
+        ]
+
+
+class ChannelLike(Protocol):
+    """The part of a pika channel ``declare`` needs."""
+
+    def exchange_declare(self, exchange: str, exchange_type: str, durable: bool) -> Any: ...
+    def queue_declare(self, queue: str, durable: bool, arguments: dict[str, Any]) -> Any: ...
+    def queue_bind(self, queue: str, exchange: str, routing_key: str) -> Any: ...
+
+
+def declare(channel: ChannelLike, topology: Topology) -> None:
+    """Declare everything; safe to run any number of times."""
+    for name, kind in topology.exchanges():
+        channel.exchange_declare(exchange=name, exchange_type=kind, durable=True)
+    for queue in topology.queues():
+        channel.queue_declare(queue=queue.name, durable=True, arguments=queue.declare_arguments())
+    for exchange, queue_name, key in topology.bindings():
+        channel.queue_bind(queue=queue_name, exchange=exchange, routing_key=key)

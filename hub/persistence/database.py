@@ -1,0 +1,42 @@
+"""Engine creation for SQLite (embedded default) and PostgreSQL, with the settings each needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from hub.persistence.tables import metadata
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL and a busy timeout so worker threads wait instead of failing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that later writes can
+        # fail at once with "database is locked" (no busy wait) when another thread holds the lock.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the schema up to date (idempotent)."""
+    metadata.create_all(engine)

@@ -1,0 +1,67 @@
+"""The inbound message store: raw messages, their answers and the dedupe key of every door."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from hub.errors import DatabaseUnavailable
+from hub.persistence.tables import inbound_messages
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """What a door needs to answer a resend: the first answer and the commands it published."""
+
+    id: str
+    outcome: str
+    answer: bytes | None
+    command_ids: list[str]
+
+
+class InboundStore:
+    """Dedupe by (door, sender, control id), kept in the database so it survives restarts."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
+        """The earlier accepted message with this key, if any."""
+        query = select(inbound_messages).where(
+            inbound_messages.c.door == door,
+            inbound_messages.c.sender == sender,
+            inbound_messages.c.control_id == control_id,
+        )
+        try:
+            with self._engine.begin() as conn:
+                row = conn.execute(query).mappings().first()
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
+        if row is None:
+            return None
+        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []))
+
+    def record(
+        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
+        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+    ) -> str:
+        """Store an accepted message and its answer; a concurrent identical resend loses quietly."""
+        record_id = record_id or str(uuid.uuid4())
+        values = {
+            "id": record_id, "door": door, "sender": sender, "control_id": control_id,
+            "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
+            "raw": raw, "answer": answer, "command_ids": command_ids,
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(inbound_messages).values(**values))
+        except IntegrityError:
+            existing = self.find(door, sender, control_id)
+            return existing.id if existing else record_id
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
+        return record_id

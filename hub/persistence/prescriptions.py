@@ -1,0 +1,110 @@
+"""Prescription records: indexed columns for queues and lookups, the aggregate as a JSON document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from hub.errors import TransientError
+from hub.persistence.tables import counters, prescriptions
+
+
+@dataclass
+class PrescriptionRow:
+    """One stored prescription with its optimistic-lock version."""
+
+    id: str
+    correlation_id: str
+    rx_number: str
+    placer_order_number: str
+    placer_system: str | None
+    source: str
+    state: str
+    setting: str
+    document: dict[str, Any]
+    version: int
+
+
+class PrescriptionRepository:
+    """Reads and writes prescriptions on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def next_rx_number(self) -> str:
+        """Human-facing Rx number, unique and increasing (the counter row is locked by the update)."""
+        updated = self.conn.execute(
+            update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(insert(counters).values(name="rx_number", value=1000001))
+        value = self.conn.execute(select(counters.c.value).where(counters.c.name == "rx_number")).scalar_one()
+        return str(value)
+
+    def get(self, prescription_id: str) -> PrescriptionRow | None:
+        """By id."""
+        return self._one(prescriptions.c.id == prescription_id)
+
+    def by_correlation(self, correlation_id: str) -> PrescriptionRow | None:
+        """By the order's correlation id (what a cancel or a later message carries)."""
+        return self._one(prescriptions.c.correlation_id == correlation_id)
+
+    def by_rx_number(self, rx_number: str) -> PrescriptionRow | None:
+        """By the pharmacy's Rx number."""
+        return self._one(prescriptions.c.rx_number == rx_number)
+
+    def by_placer(self, placer_system: str | None, placer_order_number: str) -> PrescriptionRow | None:
+        """By the prescriber's order number."""
+        cond = prescriptions.c.placer_order_number == placer_order_number
+        if placer_system is not None:
+            cond = cond & (prescriptions.c.placer_system == placer_system)
+        return self._one(cond)
+
+    def in_states(self, states: list[str], limit: int = 200) -> list[PrescriptionRow]:
+        """A work queue: prescriptions waiting in these states, oldest first."""
+        query = (
+            select(prescriptions).where(prescriptions.c.state.in_(states))
+            .order_by(prescriptions.c.updated_at).limit(limit)
+        )
+        return [self._row(r) for r in self.conn.execute(query).mappings().all()]
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many prescriptions are in each state."""
+        query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
+        return {state: int(n) for state, n in self.conn.execute(query).all()}
+
+    def add(self, row: PrescriptionRow, *, patient_id: str | None = None) -> None:
+        """Insert a new prescription."""
+        now = datetime.now(UTC)
+        self.conn.execute(insert(prescriptions).values(
+            id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
+            placer_order_number=row.placer_order_number, placer_system=row.placer_system,
+            source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
+            document=row.document, version=1, created_at=now, updated_at=now,
+        ))
+
+    def save(self, row: PrescriptionRow) -> None:
+        """Update with an optimistic lock: a concurrent writer makes this a transient (retryable) error."""
+        result = self.conn.execute(
+            update(prescriptions)
+            .where(prescriptions.c.id == row.id, prescriptions.c.version == row.version)
+            .values(state=row.state, document=row.document, version=row.version + 1,
+                    updated_at=datetime.now(UTC))
+        )
+        if result.rowcount != 1:
+            raise TransientError(f"prescription {row.id} changed concurrently; retry")
+        row.version += 1
+
+    def _one(self, condition: Any) -> PrescriptionRow | None:
+        found = self.conn.execute(select(prescriptions).where(condition).limit(1)).mappings().first()
+        return self._row(found) if found else None
+
+    @staticmethod
+    def _row(r: Any) -> PrescriptionRow:
+        return PrescriptionRow(
+            r["id"], r["correlation_id"], r["rx_number"], r["placer_order_number"], r["placer_system"],
+            r["source"], r["state"], r["setting"], dict(r["document"]), r["version"],
+        )

@@ -1,0 +1,105 @@
+"""The hub's tables (SQLAlchemy Core): one metadata object for migrations, repositories and tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: every message that reached a door, its dedupe key and the answer it got (resent → same answer)
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("door", String(16), nullable=False),
+    Column("sender", String(200), nullable=False),
+    Column("control_id", String(200), nullable=False),
+    Column("message_type", String(40)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("raw", LargeBinary),
+    Column("answer", LargeBinary),
+    Column("command_ids", JSON, nullable=False, default=list),
+    UniqueConstraint("door", "sender", "control_id", name="uq_inbound_dedupe"),
+)
+
+#: (consumer, message id) pairs already applied: the idempotency record, written with the effects
+processed_messages = Table(
+    "processed_messages",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+#: transactional outbox: rows written with a state change, published after commit, then marked sent
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("target", String(16), nullable=False),
+    Column("routing_key", String(200), nullable=False),
+    Column("message_type", String(100), nullable=False),
+    Column("content_type", String(60), nullable=False),
+    Column("correlation_id", String(64)),
+    Column("body", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False, default=dict),
+    Column("published_at", DateTime(timezone=True)),
+    Index("ix_outbox_unpublished", "published_at", "seq"),
+)
+
+prescriptions = Table(
+    "prescriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("correlation_id", String(36), nullable=False, unique=True),
+    Column("rx_number", String(20), nullable=False, unique=True),
+    Column("placer_order_number", String(100), nullable=False),
+    Column("placer_system", String(200)),
+    Column("source", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("setting", String(16), nullable=False),
+    Column("patient_id", String(36)),
+    Column("document", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_prescriptions_state", "state"),
+    Index("ix_prescriptions_placer", "placer_system", "placer_order_number"),
+)
+
+#: counters for human-facing numbers (Rx numbers)
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+#: append-only: who did what, when, to which prescription
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("prescription_id", String(36)),
+    Column("outcome", String(20), nullable=False, default="ok"),
+    Column("detail", Text),
+)

@@ -1,0 +1,98 @@
+"""One database transaction per handled message: effects, idempotency mark and outbox rows together.
+
+If the process dies before commit nothing happened and the broker redelivers; after commit the outbox
+rows exist and the relay publishes them, whether or not this process lives to do it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import OperationalError
+
+from hub.domain.events import Event
+from hub.errors import DatabaseUnavailable
+from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
+from hub.messaging.envelope import Envelope
+from hub.persistence.tables import outbox, processed_messages
+
+
+class UnitOfWork:
+    """Collects a handler's writes on one connection inside one transaction."""
+
+    def __init__(self, conn: Connection, *, causation: Envelope | None = None, actor: str | None = None):
+        self.conn = conn
+        self.causation = causation
+        self.actor = actor or (causation.actor if causation else None)
+        self._event_index = 0
+        self.published_event_names: list[str] = []
+
+    def already_processed(self, consumer: str, message_id: uuid.UUID | str) -> bool:
+        """True if this consumer has committed this message before (a redelivery or a resend)."""
+        row = self.conn.execute(
+            select(processed_messages.c.message_id).where(
+                processed_messages.c.consumer == consumer,
+                processed_messages.c.message_id == str(message_id),
+            )
+        ).first()
+        return row is not None
+
+    def mark_processed(self, consumer: str, message_id: uuid.UUID | str) -> None:
+        """Record the message as applied, in the same transaction as its effects."""
+        self.conn.execute(
+            insert(processed_messages).values(
+                consumer=consumer, message_id=str(message_id), processed_at=datetime.now(UTC)
+            )
+        )
+
+    def add_event(self, event: Event, *, correlation_id: uuid.UUID | str) -> str:
+        """Queue a public event in the outbox; returns its stable CloudEvents id."""
+        causation = self.causation.message_id if self.causation else uuid.uuid4()
+        eid = event_id(causation, event.name, self._event_index)
+        self._event_index += 1
+        now = datetime.now(UTC)
+        body = encode(
+            to_cloudevent(
+                event, event_id=eid, time=now, correlation_id=str(correlation_id),
+                causation_id=str(causation), actor=self.actor,
+            )
+        )
+        self._add_row(eid, "events", event.name, event.name, CONTENT_TYPE, str(correlation_id), body, {})
+        self.published_event_names.append(event.name)
+        return eid
+
+    def add_command(self, envelope: Envelope) -> None:
+        """Queue a command for another step; it leaves only if this transaction commits."""
+        self._add_row(
+            str(envelope.message_id), "commands", envelope.type, envelope.type, "application/json",
+            str(envelope.correlation_id), envelope.to_bytes(), {"x-rxhub-source": envelope.source.value},
+        )
+
+    def _add_row(
+        self, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
+        correlation_id: str, body: bytes, headers: dict[str, Any],
+    ) -> None:
+        self.conn.execute(
+            insert(outbox).values(
+                id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
+                message_type=message_type, content_type=content_type, correlation_id=correlation_id,
+                body=body, headers=headers,
+            )
+        )
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine, *, causation: Envelope | None = None, actor: str | None = None
+) -> Iterator[UnitOfWork]:
+    """Begin a transaction; commit on success, roll back on any error."""
+    try:
+        with engine.begin() as conn:
+            yield UnitOfWork(conn, causation=causation, actor=actor)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc

@@ -1,0 +1,45 @@
+"""Runs one command through its handler inside a unit of work, exactly once per message id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from hub.domain.commands import Command
+from hub.errors import MessageContentError
+from hub.messaging.envelope import Envelope
+from hub.persistence.unit_of_work import UnitOfWork, unit_of_work
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Command, Envelope, UnitOfWork], None]
+
+
+@dataclass
+class MessageBus:
+    """Dispatches envelopes to handlers registered as data: ``{command name: handler}``."""
+
+    engine: Engine
+    handlers: dict[str, CommandHandler]
+    #: the consumer's name in the idempotency record (one per step)
+    consumer: str
+    #: called after each commit (wakes the outbox relay)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def handle(self, envelope: Envelope) -> None:
+        """Apply the command once; a redelivered or resent message id is acknowledged and skipped."""
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
+        command = envelope.command()
+        with unit_of_work(self.engine, causation=envelope) as uow:
+            if uow.already_processed(self.consumer, envelope.message_id):
+                log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
+                return
+            handler(command, envelope, uow)
+            uow.mark_processed(self.consumer, envelope.message_id)
+        for callback in self.after_commit:
+            callback()
