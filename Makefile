@@ -1,0 +1,38 @@
+# RxHub: `make demo` runs the hub's main job, `make test` runs every test. Both set up .venv first.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint typecheck bench chaos clean services
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+services:
+	@bash scripts/ensure-services.sh
+
+demo: setup services
+	$(BIN)/python -m hub.entrypoints.demo
+
+test: setup services
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/property
+
+lint: setup
+	$(BIN)/ruff check hub adapters tests bench
+	$(BIN)/mypy hub adapters
+
+bench: setup services
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

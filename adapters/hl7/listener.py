@@ -1,0 +1,92 @@
+"""The MLLP listener: the only HL7 code that touches sockets.
+
+Each connection is served in order (HL7 senders wait for each ACK), connections run concurrently.  A
+message handler that fails unexpectedly costs that message an AR, never the connection or the listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+
+from adapters.hl7.mllp_framing import FrameTooLarge, MllpDecoder, frame
+
+log = logging.getLogger(__name__)
+
+#: handles one payload, returns the ACK bytes (unframed) or None when no ACK is due
+MessageHandler = Callable[[bytes], Awaitable[bytes | None]]
+#: answer for a frame refused before parsing (over-size)
+RefusalHandler = Callable[[FrameTooLarge], bytes]
+
+
+class MllpListener:
+    """An asyncio TCP (optionally TLS) server speaking MLLP."""
+
+    def __init__(
+        self, handler: MessageHandler, refuse: RefusalHandler, *, host: str, port: int,
+        max_frame_bytes: int = 1_048_576, idle_timeout_s: float = 300.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._handler = handler
+        self._refuse = refuse
+        self._host = host
+        self._port = port
+        self._max = max_frame_bytes
+        self._idle = idle_timeout_s
+        self._ssl = ssl_context
+        self._server: asyncio.Server | None = None
+        self.connections = 0
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when started on port 0)."""
+        assert self._server is not None and self._server.sockets
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        """Bind and start accepting."""
+        self._server = await asyncio.start_server(
+            self._serve, self._host, self._port, ssl=self._ssl, limit=65536, backlog=1024
+        )
+        log.info("MLLP listening on %s:%s", self._host, self.port, extra={"event": "mllp.listening"})
+
+    async def stop(self) -> None:
+        """Stop accepting and close the listening socket."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        decoder = MllpDecoder(self._max)
+        try:
+            while True:
+                data = await asyncio.wait_for(reader.read(65536), self._idle)
+                if not data:
+                    break
+                for item in decoder.feed(data):
+                    answer = await self._answer(item)
+                    if answer is not None:
+                        writer.write(frame(answer))
+                        await writer.drain()
+        except (TimeoutError, ConnectionError, ssl.SSLError) as exc:
+            log.info("MLLP connection ended: %s", type(exc).__name__)
+        finally:
+            self.connections -= 1
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, ssl.SSLError):
+                pass
+
+    async def _answer(self, item: bytes | FrameTooLarge) -> bytes | None:
+        if isinstance(item, FrameTooLarge):
+            log.warning("refused an over-size MLLP frame", extra={"event": "mllp.frame_too_large"})
+            return self._refuse(item)
+        try:
+            return await self._handler(item)
+        except Exception:  # one message's bug must not end the connection; no ACK -> the sender resends
+            log.exception("MLLP handler failed")
+            return None

@@ -1,0 +1,141 @@
+"""What the MLLP listener does with one message: parse, check, dedupe, publish durably, then ACK.
+
+The ACK promise: AA/CA is sent only after the broker confirmed every command of the message.  If the
+broker refuses or cannot be reached the sender gets AR/CR (0357 code 207) and resends later.  A resend
+(same MSH-3/4 + MSH-10) gets its first ACK again; its commands carry derived ids, so even a resend that
+slips past the dedupe record (database down) is applied once by the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adapters.hl7.acks import AckMode, build_ack, commit_ack_wanted
+from adapters.hl7.mapping import to_commands
+from adapters.hl7.message_model import Hl7Header, ParsedHl7
+from adapters.hl7.mllp_framing import FrameTooLarge
+from adapters.hl7.parsing import parse_message
+from adapters.hl7.validation import validate_header
+from hub.domain.order_parts import Source
+from hub.errors import (
+    InboundMessageError,
+    InfrastructureError,
+    MessageContentError,
+    Problem,
+    UnsupportedMessageError,
+)
+from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
+from hub.service.ports import CommandSink, InboundLog
+
+log = logging.getLogger(__name__)
+DOOR = "hl7"
+
+
+@dataclass(frozen=True)
+class AckIdentity:
+    """Who the hub says it is in its ACKs, and which processing ids it takes."""
+
+    sending_application: str = "RXHUB"
+    sending_facility: str = "PHARMACY"
+    processing_ids: tuple[str, ...] = ("P", "T", "D")
+
+
+class Hl7MessageHandler:
+    """Turns one MLLP payload into durable commands and the ACK they earn."""
+
+    def __init__(self, sink: CommandSink, inbound: InboundLog, identity: AckIdentity) -> None:
+        self._sink = sink
+        self._inbound = inbound
+        self._identity = identity
+        self._ack_counter = 0
+        self.counts: dict[str, int] = {}
+
+    async def __call__(self, raw: bytes) -> bytes | None:
+        """Never raises: every failure becomes the ACK it deserves."""
+        header: Hl7Header | None = None
+        try:
+            parsed = parse_message(raw)
+            header = parsed.header
+            validate_header(header, processing_ids=self._identity.processing_ids)
+            commands = to_commands(parsed)
+        except UnsupportedMessageError as exc:
+            return self._reject(header, exc, "AR")
+        except InboundMessageError as exc:
+            return self._reject(header, exc, "AE")
+        except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
+            log.exception("unexpected error handling an HL7 message")
+            exc = InboundMessageError("internal error", [Problem("207", "application internal error")])
+            return self._reject(header, exc, "AR")
+        return await self._accept(raw, parsed, commands)
+
+    def refuse_oversize(self, error: FrameTooLarge) -> bytes:
+        """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
+        return self._ack(None, "AR", error.problems, text=str(error))
+
+    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list) -> bytes | None:  # type: ignore[type-arg]
+        header = parsed.header
+        sender = f"{header.sending_application}|{header.sending_facility}"
+        mode = AckMode.of(header)
+        try:
+            earlier = await asyncio.to_thread(self._inbound.find, DOOR, sender, header.control_id)
+        except InfrastructureError:
+            earlier = None  # cannot check: publish anyway, derived ids keep it harmless
+        if earlier is not None and earlier.answer is not None:
+            self._count("duplicate")
+            log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
+            return earlier.answer if commit_ack_wanted(header, success=True) else None
+        record_id = str(derived_message_id(DOOR, "inbound", sender, header.control_id))
+        envelopes = [self._envelope(c, sender, header.control_id, i, record_id) for i, c in enumerate(commands)]
+        try:
+            await self._sink.publish_commands(envelopes)
+        except InfrastructureError as exc:
+            self._count("not_stored")
+            log.warning("commands not stored, answering reject: %s", exc, extra={"control_id": header.control_id})
+            problem = Problem("207", "message could not be stored now; resend later")
+            return self._ack(header, mode.reject, [problem], text=problem.text)
+        ack = self._ack(header, mode.accept, [])
+        try:
+            await asyncio.to_thread(
+                self._inbound.record, door=DOOR, sender=sender, control_id=header.control_id,
+                message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
+                answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
+            )
+        except InfrastructureError as exc:
+            log.warning("dedupe record not written: %s", exc, extra={"control_id": header.control_id})
+        self._count("accepted")
+        return ack if commit_ack_wanted(header, success=True) else None
+
+    def _envelope(self, command, sender: str, control_id: str, index: int, record_id: str) -> Envelope:  # type: ignore[no-untyped-def]
+        command = command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
+        return Envelope.wrap(
+            command,
+            correlation_id=order_correlation_id(command.placer_system, command.placer_order_number),
+            source=Source.HL7,
+            message_id=derived_message_id(DOOR, sender, control_id, index),
+        )
+
+    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str) -> bytes | None:
+        self._count("rejected" if original == "AR" else "errors")
+        log.info("HL7 message refused (%s): %s", original, exc.problems[0].code,
+                 extra={"control_id": header.control_id if header else exc.control_id})
+        if header is None and exc.control_id:
+            header = Hl7Header(control_id=exc.control_id)
+        mode = AckMode.of(header) if header else AckMode.ORIGINAL
+        code = mode.reject if original == "AR" else mode.error
+        if header is not None and not commit_ack_wanted(header, success=False):
+            return None
+        return self._ack(header, code, exc.problems, text=str(exc))
+
+    def _ack(self, header: Hl7Header | None, code: str, problems: list[Problem], text: str | None = None) -> bytes:
+        self._ack_counter += 1
+        control_id = f"ACK{datetime.now(UTC):%Y%m%d%H%M%S}{self._ack_counter:06d}"
+        return build_ack(
+            header, code, problems, sending_application=self._identity.sending_application,
+            sending_facility=self._identity.sending_facility, control_id=control_id, text=text,
+        )
+
+    def _count(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1

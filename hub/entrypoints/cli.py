@@ -1,0 +1,117 @@
+"""``rxhub``: the command line. Every subcommand builds Settings once from RXHUB_* variables."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from hub.config import Settings
+from hub.entrypoints import logs
+from hub.entrypoints.runtime import STEP_HANDLERS, Workers, declare_topology, open_database
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the chosen subcommand; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.func
+    return handler(args, settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="listeners and every worker in one process (the main job)")
+    run.add_argument("--copies", type=int, default=1, help="consumer threads per step")
+    run.set_defaults(func=_run)
+    sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="run the named workers")
+    worker.add_argument("steps", nargs="+", choices=sorted(STEP_HANDLERS))
+    worker.add_argument("--copies", type=int, default=1)
+    worker.set_defaults(func=_worker)
+    sub.add_parser("topology", help="declare exchanges and queues (idempotent)").set_defaults(func=_topology)
+    send = sub.add_parser("send", help="send HL7 files over MLLP and print each ACK")
+    send.add_argument("files", nargs="+", type=Path)
+    send.add_argument("--host")
+    send.add_argument("--port", type=int)
+    send.set_defaults(func=_send)
+    return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_database(settings)
+    declare_topology(settings)
+    workers = Workers(settings, engine, steps=sorted(STEP_HANDLERS), copies=args.copies)
+    workers.start()
+    try:
+        asyncio.run(_serve_until_signal(settings, engine))
+    finally:
+        workers.close()
+    return 0
+
+
+def _serve(_args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_database(settings)
+    declare_topology(settings)
+    asyncio.run(_serve_until_signal(settings, engine))
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_database(settings)
+    declare_topology(settings)
+    workers = Workers(settings, engine, steps=list(args.steps), copies=args.copies)
+    workers.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    workers.close()
+    return 0
+
+
+async def _serve_until_signal(settings: Settings, engine: object) -> None:
+    from hub.entrypoints.doors import Doors
+
+    doors = Doors(settings, engine)  # type: ignore[arg-type]
+    await doors.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"rxhub: MLLP on {settings.mllp_host}:{doors.mllp.port if doors.mllp else '-'}", flush=True)
+    await stop.wait()
+    await doors.stop()
+
+
+def _topology(_args: argparse.Namespace, settings: Settings) -> int:
+    topology = declare_topology(settings)
+    for name, kind in topology.exchanges():
+        print(f"exchange {name} ({kind})")
+    for queue in topology.queues():
+        print(f"queue    {queue.name} ({'quorum' if queue.quorum else 'classic'})")
+    return 0
+
+
+def _send(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.entrypoints.mllp_client import MllpClient, split_messages
+
+    failures = 0
+    with MllpClient(args.host or settings.mllp_host, args.port or settings.mllp_port) as client:
+        for path in args.files:
+            for message in split_messages(path.read_bytes()):
+                ack = client.send(message)
+                print(f"{path.name}: {ack.decode(errors='replace').replace(chr(13), chr(10))}")
+                failures += b"MSA|AA" not in ack and b"MSA|CA" not in ack
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The composition root: builds the hub's parts from Settings and runs them.
+
+Only ``hub.entrypoints`` may import adapters (it wires them to the hub); everything else in ``hub``
+stays ignorant of HL7, FHIR and NCPDP.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from hub.config import Settings
+from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
+from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
+from hub.messaging.outbox_relay import OutboxRelay
+from hub.messaging.topology import Topology, declare
+from hub.persistence.database import create_schema, make_engine
+from hub.persistence.outbox_store import OutboxStore
+from hub.service.bus import CommandHandler, MessageBus
+from hub.service.intake import HANDLERS as INTAKE_HANDLERS
+
+log = logging.getLogger(__name__)
+
+#: every worker step and the handlers it runs; the workflow adds its steps here
+STEP_HANDLERS: dict[str, Callable[[], dict[str, CommandHandler]]] = {
+    "intake": lambda: INTAKE_HANDLERS,
+}
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The topology named by the settings' prefix."""
+    return Topology(prefix=settings.broker_prefix, retry_delay_ms=settings.retry_delay_ms)
+
+
+def declare_topology(settings: Settings) -> Topology:
+    """Declare every exchange and queue (idempotent)."""
+    topology = topology_for(settings)
+    connection = connect(settings.amqp_url.get_secret_value(), attempts=10)
+    try:
+        declare(connection.channel(), topology)
+    finally:
+        connection.close()
+    return topology
+
+
+@dataclass
+class Workers:
+    """Worker threads of one process: one consumer per step copy, plus the outbox relay."""
+
+    settings: Settings
+    engine: Engine
+    steps: list[str]
+    copies: int = 1
+    stop: threading.Event = field(default_factory=threading.Event)
+    runners: list[ConsumerRunner] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    relay: OutboxRelay | None = None
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Start consumers and the relay; return once every consumer is consuming."""
+        topology = topology_for(self.settings)
+        url = self.settings.amqp_url.get_secret_value()
+        self.relay = OutboxRelay(OutboxStore(self.engine), BlockingConfirmingPublisher(url), topology)
+        self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
+                                             daemon=True))
+        self.threads[-1].start()
+        for step in self.steps:
+            bus = MessageBus(self.engine, STEP_HANDLERS[step](), consumer=step, after_commit=[self.relay.poke])
+            for copy in range(self.copies):
+                runner = ConsumerRunner(
+                    amqp_url=url, topology=topology, step=step, handler=bus.handle,
+                    prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries,
+                )
+                self.runners.append(runner)
+                self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
+        if not wait_ready(self.runners, timeout_s):
+            raise RuntimeError("workers did not connect to RabbitMQ in time")
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Ask every thread to finish its current message and stop."""
+        self.stop.set()
+        if self.relay:
+            self.relay.poke()
+        for thread in self.threads:
+            thread.join(timeout_s)
+
+
+def open_database(settings: Settings) -> Engine:
+    """Engine with an up-to-date schema."""
+    engine = make_engine(settings.database_url.get_secret_value())
+    create_schema(engine)
+    return engine

@@ -1,0 +1,37 @@
+"""What the doors (adapters) need from the hub, as protocols: they never see pika or SQLAlchemy."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hub.messaging.envelope import Envelope
+
+
+class CommandSink(Protocol):
+    """Publishes commands durably; returns only when the broker has confirmed every one."""
+
+    async def publish_commands(self, envelopes: list[Envelope]) -> None:
+        """Raise BrokerUnavailable or PublishNotConfirmed when not all are stored."""
+
+
+class InboundRecord(Protocol):
+    """What a door gets back for a message it has seen before."""
+
+    @property
+    def answer(self) -> bytes | None: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+
+class InboundLog(Protocol):
+    """Dedupe and raw-message store, keyed by door, sender and the sender's message id."""
+
+    def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
+        """The earlier accepted message with this key."""
+
+    def record(
+        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
+        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+    ) -> str:
+        """Store an accepted message with its answer."""

@@ -1,0 +1,93 @@
+"""Shared fixtures: every test session gets its own RabbitMQ vhost, every test its own names and database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.config import Settings
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+if not CORPUS.exists():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
+    CORPUS = Path(os.environ.get("RXHUB_CORPUS", "/work/shared/corpus"))
+
+PG_ADMIN_URL = os.environ.get("RXHUB_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A fresh vhost for this test session, deleted afterwards (nothing left behind on the broker)."""
+    vhost = f"rxhub-test-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The PostgreSQL server the machine runs (CI starts it)."""
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A private SQLite database file."""
+    return f"sqlite:///{tmp_path / 'rxhub.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A private PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    name = f"rxhub_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run the test on both databases."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Settings:
+    """Settings with a unique broker prefix and a private database; ports chosen by the OS."""
+    return make_settings(amqp_url, sqlite_url, tmp_path)
+
+
+def make_settings(amqp_url: str, database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Build test settings (helper for tests that pick their own database)."""
+    values: dict[str, object] = {
+        "amqp_url": amqp_url,
+        "database_url": database_url,
+        "broker_prefix": f"t{uuid.uuid4().hex[:10]}",
+        "mllp_port": 0,
+        "http_port": 0,
+        "retry_delay_ms": 200,
+        "max_retries": 2,
+        "data_dir": tmp_path,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
