@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 
 from pydantic import ValidationError
 
@@ -132,3 +132,16 @@ def split_repeats(segment: Segment, counter_id: str, field_ids: set[str]) -> lis
         if field_id in field_ids | {counter_id} and field_id not in sets[-1]:
             sets[-1][field_id] = value
     return sets
+
+
+_V = TypeVar("_V", bound=SegmentView)
+
+
+def view_of(cls: type[_V], segment: Segment | None) -> _V | None:
+    """The typed view of an optional segment."""
+    return None if segment is None else cls.from_segment(segment)
+
+
+def segments_of(*views: SegmentView | None) -> tuple[Segment, ...]:
+    """Raw segments for the views that are present, in the given order."""
+    return tuple(v.to_segment() for v in views if v is not None)
