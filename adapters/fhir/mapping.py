@@ -1,0 +1,299 @@
+"""One R4 MedicationRequest (with what it references) -> ReceivePrescription or CancelPrescription.
+
+Decisions (standards.md §2.1):
+
+* intent ``order``/``original-order``/``instance-order`` is an order we fill; ``proposal``, ``plan``,
+  ``option``, ``directive``, ``reflex-order`` and ``filler-order`` (the pharmacy's own) are refused as
+  ``business-rule`` at ``MedicationRequest.intent``.
+* status ``active``/``draft`` -> ReceivePrescription; ``cancelled`` -> CancelPrescription CA,
+  ``stopped`` -> CancelPrescription DC; anything else is refused at ``MedicationRequest.status``.
+* the placer order number (idempotency key) is ``placer_identifier``'s.
+* medication must be readable here (inline, contained or in the Bundle): without it there is nothing
+  to fill. Subject and requester may point at a server (an external reference or a logical
+  identifier): they are kept verbatim for intake to match, never guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.fhir import order_fields
+from adapters.fhir.dosage import sig
+from adapters.fhir.elements import JsonObject, concept_text, has_code, identifiers, obj, objs, text
+from adapters.fhir.medication import drug_from_concept, drug_from_medication, is_described
+from adapters.fhir.outcomes import error_for
+from adapters.fhir.participants import (
+    coverage_info,
+    patient_from_logical,
+    patient_info,
+    prescriber_from_logical,
+    prescriber_info,
+)
+from adapters.fhir.references import BundleContext, Scope, Target, resolve
+from adapters.fhir.validation import r4_problems
+from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
+from hub.domain.order_parts import (
+    CoverageInfo,
+    DrugInfo,
+    Identifier,
+    PatientInfo,
+    PrescriberInfo,
+    Setting,
+)
+from hub.errors import Problem
+
+ACCEPTED_INTENTS = frozenset({"order", "original-order", "instance-order"})
+R4_INTENTS = ACCEPTED_INTENTS | {"proposal", "plan", "reflex-order", "filler-order", "option"}
+RECEIVE_STATUSES = frozenset({"active", "draft"})
+CANCEL_CONTROLS = {"cancelled": "CA", "stopped": "DC"}
+R4_STATUSES = (
+    RECEIVE_STATUSES | set(CANCEL_CONTROLS) | {"on-hold", "completed", "entered-in-error", "unknown"}
+)
+CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#: v3 ActEncounterCode values that mean a hospital stay
+INPATIENT_CLASSES = frozenset({"IMP", "ACUTE", "NONAC"})
+
+
+class _Reader:
+    """One MedicationRequest being mapped: where it is, what it can reach, what is wrong so far."""
+
+    def __init__(self, resource: JsonObject, scope: Scope, context: BundleContext | None) -> None:
+        self.resource, self.scope, self.context = resource, scope, context
+        self.at = scope.at
+        self.problems: list[Problem] = []
+
+    def fail(self, code: str, element: str, message: str) -> None:
+        self.problems.append(Problem(code, message, f"{self.at}.{element}" if element else self.at, "error"))
+
+    def follow(
+        self, element: object, where: str, types: frozenset[str]
+    ) -> tuple[Target | None, str | None, Any]:
+        found = resolve(element, scope=self.scope, context=self.context, where=where, problems=self.problems)
+        target = found.target
+        if target is not None and target.resource.get("resourceType") not in types:
+            kind = target.resource.get("resourceType")
+            wanted = " or ".join(sorted(types))
+            self.problems.append(
+                Problem("business-rule", f"{where} is a {kind}, expected {wanted}", where, "error")
+            )
+            return None, None, None
+        return target, found.external, found.logical
+
+
+def placer_identifier(
+    resource: JsonObject, *, origin: str | None = None, full_url: str | None = None
+) -> Identifier | None:
+    """The order's idempotency key: identifier typed PLAC, else the first; else id + origin; else urn:uuid."""
+    found = identifiers(resource)
+    chosen = next((i for i in found if i.type_code == "PLAC"), found[0] if found else None)
+    if chosen is not None:
+        return chosen
+    if (resource_id := text(resource, "id")) is not None:
+        return Identifier(value=resource_id, system=origin)
+    if full_url is not None and full_url.startswith("urn:uuid:"):
+        return Identifier(value=full_url, system="urn:ietf:rfc:3986")
+    return None
+
+
+def _check_codes(reader: _Reader) -> tuple[str | None, str | None]:
+    intent, status = reader.resource.get("intent"), reader.resource.get("status")
+    if not isinstance(intent, str) or intent not in R4_INTENTS:
+        reader.fail("code-invalid", "intent", f"intent {intent!r} is not an R4 MedicationRequest intent")
+    elif intent not in ACCEPTED_INTENTS:
+        reader.fail(
+            "business-rule",
+            "intent",
+            f"intent '{intent}' is not an order a pharmacy fills "
+            f"(accepted: {', '.join(sorted(ACCEPTED_INTENTS))})",
+        )
+    if not isinstance(status, str) or status not in R4_STATUSES:
+        reader.fail("code-invalid", "status", f"status {status!r} is not an R4 MedicationRequest status")
+        return None, None
+    if status not in RECEIVE_STATUSES and status not in CANCEL_CONTROLS:
+        reader.fail(
+            "business-rule",
+            "status",
+            f"status '{status}' is neither a new order (active, draft) "
+            "nor a cancellation (cancelled, stopped)",
+        )
+        return None, None
+    return (intent if isinstance(intent, str) else None), status
+
+
+def _drug(reader: _Reader, route: str | None) -> DrugInfo | None:
+    if "medicationCodeableConcept" in reader.resource:
+        drug = drug_from_concept(obj(reader.resource, "medicationCodeableConcept"), route=route)
+    else:
+        where = f"{reader.at}.medicationReference"
+        target, external, _ = reader.follow(
+            obj(reader.resource, "medicationReference"), where, frozenset({"Medication"})
+        )
+        if external is not None:
+            reader.problems.append(
+                Problem(
+                    "not-found",
+                    f"Medication '{external}' is not in the request: send it contained or as a Bundle entry",
+                    f"{where}.reference",
+                    "error",
+                )
+            )
+        if target is None:
+            return None
+        drug = drug_from_medication(target.resource, route=route)
+    if not is_described(drug):
+        reader.fail("required", "medication", "the medication has neither a code nor text")
+        return None
+    return drug
+
+
+def _patient(reader: _Reader) -> tuple[PatientInfo | None, str | None]:
+    where = f"{reader.at}.subject"
+    target, external, logical = reader.follow(obj(reader.resource, "subject"), where, frozenset({"Patient"}))
+    if target is not None:
+        return patient_info(target.resource), target.at
+    if external is not None or logical is not None:
+        return patient_from_logical(logical, external), None
+    if not any(p.location.startswith(where) for p in reader.problems):
+        reader.fail("required", "subject", "the patient (subject) is required")
+    return None, None
+
+
+def _prescriber(reader: _Reader) -> PrescriberInfo | None:
+    where = f"{reader.at}.requester"
+    kinds = frozenset({"Practitioner", "PractitionerRole"})
+    target, external, logical = reader.follow(obj(reader.resource, "requester"), where, kinds)
+    if target is None and (external is not None or logical is not None):
+        return prescriber_from_logical(logical, external)
+    if target is None:
+        if not any(p.location.startswith(where) for p in reader.problems):
+            reader.fail("required", "requester", "the prescriber (requester) is required to fill an order")
+        return None
+    if target.resource.get("resourceType") == "Practitioner":
+        return prescriber_info(target.resource)
+    role_where = f"{target.at}.practitioner"
+    found = resolve(
+        obj(target.resource, "practitioner"),
+        scope=target.scope,
+        context=reader.context,
+        where=role_where,
+        problems=reader.problems,
+    )
+    return prescriber_info(found.target.resource if found.target else None, target.resource)
+
+
+def _setting(reader: _Reader) -> Setting:
+    if any(has_code(c, CATEGORY, frozenset({"inpatient"})) for c in objs(reader.resource, "category")):
+        return Setting.INPATIENT
+    where = f"{reader.at}.encounter"
+    target, _, _ = reader.follow(obj(reader.resource, "encounter"), where, frozenset({"Encounter"}))
+    encounter_class = obj(target.resource, "class") if target else None
+    if encounter_class is not None and text(encounter_class, "code") in INPATIENT_CLASSES:
+        return Setting.INPATIENT
+    return Setting.OUTPATIENT
+
+
+def _coverage(reader: _Reader, patient_target: str | None) -> CoverageInfo | None:
+    for index, element in enumerate(objs(reader.resource, "insurance")):
+        target, _, _ = reader.follow(
+            element, f"{reader.at}.insurance[{index}]", frozenset({"Coverage", "ClaimResponse"})
+        )
+        if target is not None and target.resource.get("resourceType") == "Coverage":
+            return coverage_info(target.resource)
+    if reader.context is None or patient_target is None:
+        return None
+    for entry in reader.context.entries:
+        beneficiary = (
+            obj(entry.resource, "beneficiary") if entry.resource.get("resourceType") == "Coverage" else None
+        )
+        if beneficiary is None:
+            continue
+        found = resolve(
+            beneficiary, scope=reader.context.scope_of(entry), context=reader.context, where="", problems=[]
+        )
+        if found.target is not None and found.target.at == patient_target:
+            return coverage_info(entry.resource)
+    return None
+
+
+def _route(request: JsonObject) -> str | None:
+    return next(
+        (r for r in (concept_text(obj(d, "route")) for d in objs(request, "dosageInstruction")) if r), None
+    )
+
+
+def _receive(reader: _Reader, placer: Identifier) -> Command | None:
+    request = reader.resource
+    drug = _drug(reader, _route(request))
+    patient, patient_at = _patient(reader)
+    prescriber = _prescriber(reader)
+    setting = _setting(reader)
+    coverage = _coverage(reader, patient_at)
+    if reader.problems or drug is None or patient is None or prescriber is None:
+        return None
+    return ReceivePrescription(
+        placer_order_number=placer.value,
+        placer_system=placer.system,
+        patient=patient,
+        prescriber=prescriber,
+        drug=drug,
+        quantity=order_fields.quantity(request),
+        days_supply=order_fields.days_supply(request),
+        refills=order_fields.refills(request),
+        sig=sig(objs(request, "dosageInstruction")),
+        substitution_allowed=order_fields.substitution_allowed(request),
+        written_date=order_fields.written_date(request),
+        setting=setting,
+        coverage=coverage,
+        note=order_fields.note(request),
+    )
+
+
+def _cancel(reader: _Reader, placer: Identifier, status: str) -> Command:
+    return CancelPrescription(
+        placer_order_number=placer.value,
+        placer_system=placer.system,
+        control=CANCEL_CONTROLS[status],
+        reason=concept_text(obj(reader.resource, "statusReason")),
+    )
+
+
+def map_medication_request(
+    resource: JsonObject, *, scope: Scope, context: BundleContext | None, origin: str | None
+) -> tuple[list[Command], list[Problem]]:
+    """Map an already R4-validated MedicationRequest; returns its commands or every problem found."""
+    reader = _Reader(resource, scope, context)
+    _, status = _check_codes(reader)
+    placer = placer_identifier(resource, origin=origin, full_url=scope.full_url)
+    if placer is None:
+        reader.fail(
+            "required", "identifier", "an identifier (placer order number) or a resource id is required"
+        )
+    if status in CANCEL_CONTROLS and placer is not None and not reader.problems:
+        return [_cancel(reader, placer, status)], []
+    if status is None or placer is None:
+        return [], reader.problems
+    try:
+        command = _receive(reader, placer)
+    except ValidationError as exc:
+        reader.fail("value", "", f"cannot be represented as an order: {exc.error_count()} invalid value(s)")
+        return [], reader.problems
+    return ([command] if command is not None else []), reader.problems
+
+
+def medication_request_commands(
+    resource: JsonObject, *, context: BundleContext | None = None, origin: str | None = None
+) -> list[Command]:
+    """Commands for one MedicationRequest (alone, or an entry of ``context``); raises with every problem."""
+    entry = next((e for e in context.entries if e.resource is resource), None) if context else None
+    scope = context.scope_of(entry) if context and entry else Scope(resource, "MedicationRequest")
+    problems = r4_problems(resource, at=scope.at)
+    if not problems:
+        commands, problems = map_medication_request(
+            resource, scope=scope, context=context, origin=origin or (context.origin if context else None)
+        )
+    if problems:
+        raise error_for(problems)
+    return commands
