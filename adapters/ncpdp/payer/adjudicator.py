@@ -1,0 +1,244 @@
+"""A simulated payer: D.0 request bytes in, D.0 response bytes out, no I/O (the process wrapper adds the
+broker, delays and dropped answers).
+
+Order of decisions, per transaction: host down (92) -> M/I data (07, 16, 21, E7, 19, 25) -> duplicate of
+paid (D) -> coverage (70) -> prior auth (75) -> limits (76) -> refill too soon (79) -> DUR (88) -> paid (P).
+B2 reverses a matching paid claim (A), answers S for one already reversed and rejects 87 ("reversal not
+processed", unverified code) when nothing matches. B3 reverses the matching paid claim, then bills again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import cast
+
+from adapters.ncpdp.d0.claim_request import (
+    ClaimRequest,
+    ClaimTransaction,
+    ClaimTransactionCode,
+    read_claim_request,
+)
+from adapters.ncpdp.d0.claim_response import ClaimResponse, TransactionResponse, build_claim_response
+from adapters.ncpdp.d0.parser import parse_request
+from adapters.ncpdp.d0.reject_codes import describe_reject
+from adapters.ncpdp.d0.response_segments import (
+    ResponseClaimSegment,
+    ResponseDur,
+    ResponseDurSegment,
+    ResponsePricingSegment,
+    ResponseStatusSegment,
+)
+from adapters.ncpdp.payer import rules
+from adapters.ncpdp.payer.config import DrugRule, PayerConfig
+from adapters.ncpdp.payer.history import ClaimHistory, ClaimKey, PaidClaim
+from hub.errors import MessageContentError
+
+_MAX_REJECT_CODES = 5
+_CENT = Decimal("0.01")
+
+
+class Adjudicator:
+    """Answers claims the way the configured plan would."""
+
+    def __init__(self, config: PayerConfig) -> None:
+        self._config = config
+
+    def respond(self, request: bytes, history: ClaimHistory) -> bytes:
+        """The response bytes for request bytes; paid and reversed claims are recorded in ``history``."""
+        try:
+            claim_request = read_claim_request(parse_request(request))
+        except MessageContentError as exc:
+            return build_claim_response(_unreadable(request, exc))
+        return build_claim_response(self.adjudicate(claim_request, history))
+
+    def adjudicate(self, request: ClaimRequest, history: ClaimHistory) -> ClaimResponse:
+        """The typed response for a typed request."""
+        if request.bin not in self._config.bins:
+            return _transmission_rejected(request, ["01"])
+        if request.bin in self._config.transient_bins:
+            return _transmission_rejected(request, ["92"])
+        if request.transaction_code == "E1":
+            return _eligibility(request)
+        answers = tuple(self._transaction(request, t, history) for t in request.transactions)
+        return ClaimResponse(
+            transaction_code=request.transaction_code,
+            service_provider_id_qualifier=request.service_provider_id_qualifier,
+            service_provider_id=request.service_provider_id,
+            date_of_service=request.date_of_service,
+            transactions=answers,
+        )
+
+    def _transaction(
+        self, request: ClaimRequest, transaction: ClaimTransaction, history: ClaimHistory
+    ) -> TransactionResponse:
+        key = _key(request, transaction)
+        if request.transaction_code == "B2":
+            return _reverse(key, history)
+        if request.transaction_code == "B3":
+            found = history.find(key)
+            if found is not None and not found.reversed:
+                history.reverse(key)
+        return self._bill(request, transaction, key, history)
+
+    def _bill(
+        self, request: ClaimRequest, transaction: ClaimTransaction, key: ClaimKey, history: ClaimHistory
+    ) -> TransactionResponse:
+        drug = self._config.drugs.get(transaction.claim.product_id or "")
+        if drug is not None and drug.transient:
+            return _rejected(key, ["92"])
+        codes = rules.missing_or_invalid(request, transaction)
+        if codes:
+            return _rejected(key, codes)
+        paid = history.find(key)
+        if paid is not None and not paid.reversed:
+            return _answer(key, "D", paid.authorization_number, paid.pricing)
+        codes = rules.benefit_rejects(self._config, drug, request, transaction)
+        codes = codes or rules.refill_too_soon(self._config, history, request, transaction)
+        if codes or drug is None:
+            return _rejected(key, codes or ["70"])
+        if rules.dur_reject(drug, transaction):
+            return _dur_rejected(key, drug)
+        return self._pay(request, transaction, key, drug, history)
+
+    def _pay(
+        self,
+        request: ClaimRequest,
+        transaction: ClaimTransaction,
+        key: ClaimKey,
+        drug: DrugRule,
+        history: ClaimHistory,
+    ) -> TransactionResponse:
+        pricing = _pricing(drug, transaction.claim.quantity_dispensed or Decimal(0))
+        authorization = history.next_authorization_number()
+        cardholder = request.insurance.cardholder_id if request.insurance else ""
+        history.record(
+            PaidClaim(
+                key=key,
+                cardholder_id=cardholder or "",
+                product_id=transaction.claim.product_id or "",
+                days_supply=transaction.claim.days_supply or 0,
+                authorization_number=authorization,
+                pricing=pricing,
+            )
+        )
+        return _answer(key, "P", authorization, pricing)
+
+
+def _key(request: ClaimRequest, transaction: ClaimTransaction) -> ClaimKey:
+    return ClaimKey(
+        bin=request.bin,
+        processor_control_number=request.processor_control_number,
+        service_provider_id=request.service_provider_id,
+        rx_number=transaction.claim.rx_number or "",
+        fill_number=transaction.claim.fill_number or 0,
+        date_of_service=request.date_of_service,
+    )
+
+
+def _pricing(drug: DrugRule, quantity: Decimal) -> ResponsePricingSegment:
+    ingredient = (drug.unit_cost * quantity).quantize(_CENT)
+    gross = ingredient + drug.dispensing_fee
+    patient_pay = min(drug.copay, gross)
+    return ResponsePricingSegment(
+        patient_pay=patient_pay,
+        ingredient_cost_paid=ingredient,
+        dispensing_fee_paid=drug.dispensing_fee,
+        total_paid=gross - patient_pay,
+        basis_of_reimbursement="1",
+        copay=patient_pay,
+    )
+
+
+def _reverse(key: ClaimKey, history: ClaimHistory) -> TransactionResponse:
+    paid = history.find(key)
+    if paid is None:
+        return _rejected(key, ["87"])
+    if paid.reversed:
+        return _answer(key, "S", paid.authorization_number, None)
+    history.reverse(key)
+    return _answer(key, "A", paid.authorization_number, None)
+
+
+def _answer(
+    key: ClaimKey, status: str, authorization: str, pricing: ResponsePricingSegment | None
+) -> TransactionResponse:
+    return TransactionResponse(
+        status=ResponseStatusSegment(transaction_status=status, authorization_number=authorization),
+        claim=ResponseClaimSegment(rx_reference_qualifier="1", rx_number=key.rx_number),
+        pricing=pricing,
+    )
+
+
+def _rejected(key: ClaimKey | None, codes: list[str]) -> TransactionResponse:
+    codes = codes[:_MAX_REJECT_CODES]
+    status = ResponseStatusSegment(
+        transaction_status="R",
+        reject_codes=tuple(codes),
+        message_lines=tuple(describe_reject(c).text.upper() for c in codes),
+    )
+    claim = ResponseClaimSegment(rx_reference_qualifier="1", rx_number=key.rx_number) if key else None
+    return TransactionResponse(status=status, claim=claim)
+
+
+def _dur_rejected(key: ClaimKey, drug: DrugRule) -> TransactionResponse:
+    rejected = _rejected(key, ["88"])
+    alert = ResponseDur(
+        counter="1", reason=drug.dur_reason, clinical_significance="1", free_text=drug.dur_text
+    )
+    return rejected.model_copy(update={"dur": ResponseDurSegment(entries=(alert,))})
+
+
+def _eligibility(request: ClaimRequest) -> ClaimResponse:
+    cardholder = request.insurance.cardholder_id if request.insurance else None
+    answer = _answer_eligible() if cardholder else _rejected(None, ["07"])
+    return ClaimResponse(
+        transaction_code="E1",
+        service_provider_id_qualifier=request.service_provider_id_qualifier,
+        service_provider_id=request.service_provider_id,
+        date_of_service=request.date_of_service,
+        transactions=(answer,),
+    )
+
+
+def _answer_eligible() -> TransactionResponse:
+    return TransactionResponse(status=ResponseStatusSegment(transaction_status="A"))
+
+
+def _transmission_rejected(request: ClaimRequest, codes: list[str]) -> ClaimResponse:
+    count = max(len(request.transactions), 1)
+    return ClaimResponse(
+        transaction_code=request.transaction_code,
+        header_response_status="R",
+        service_provider_id_qualifier=request.service_provider_id_qualifier,
+        service_provider_id=request.service_provider_id,
+        date_of_service=request.date_of_service,
+        transactions=tuple(_rejected(None, codes) for _ in range(count)),
+    )
+
+
+def _unreadable(raw: bytes, error: MessageContentError) -> ClaimResponse:
+    """A transmission-level rejection for a request we could not read, echoing what header we can."""
+    codes = list(dict.fromkeys(p.code for p in error.problems))
+    code = raw[8:10].decode("ascii", "replace")
+    return ClaimResponse(
+        transaction_code=cast(ClaimTransactionCode, code if code in ("B1", "B2", "B3", "E1") else "B1"),
+        header_response_status="R",
+        service_provider_id_qualifier="01",
+        service_provider_id=_printable(raw[23:38]),
+        date_of_service=_date_or_epoch(raw[38:46]),
+        message=_printable(error.problems[0].text.encode("ascii", "replace"))[:200] or None,
+        transactions=(_rejected(None, codes),),
+    )
+
+
+def _printable(raw: bytes) -> str:
+    return "".join(c for c in raw.decode("ascii", "replace") if c.isascii() and c.isprintable()).strip()
+
+
+def _date_or_epoch(raw: bytes) -> date:
+    text = raw.decode("ascii", "replace")
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return date(1970, 1, 1)

@@ -1,0 +1,66 @@
+"""The payer's memory of paid claims: duplicates (D), reversals (A/S) and refill-too-soon (79) read it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from adapters.ncpdp.d0.response_segments import ResponsePricingSegment
+from hub.domain.order_parts import Frozen
+
+
+class ClaimKey(Frozen):
+    """What identifies one fill to the payer; a B2 must match the paid B1 on all of it (standards.md §4.2)."""
+
+    bin: str
+    processor_control_number: str
+    service_provider_id: str
+    rx_number: str
+    fill_number: int
+    date_of_service: date
+
+
+class PaidClaim(Frozen):
+    """A claim the payer paid, with what it answered."""
+
+    key: ClaimKey
+    cardholder_id: str
+    product_id: str
+    days_supply: int
+    authorization_number: str
+    pricing: ResponsePricingSegment
+    reversed: bool = False
+
+
+class ClaimHistory:
+    """In-memory paid-claim store for one simulated payer (not thread-safe: one consumer owns it)."""
+
+    def __init__(self) -> None:
+        self._paid: dict[ClaimKey, PaidClaim] = {}
+        self._issued = 0
+
+    def find(self, key: ClaimKey) -> PaidClaim | None:
+        """The paid claim with this key, reversed or not."""
+        return self._paid.get(key)
+
+    def record(self, claim: PaidClaim) -> None:
+        """Remember a paid claim (replacing a reversed one with the same key)."""
+        self._paid[claim.key] = claim
+
+    def reverse(self, key: ClaimKey) -> None:
+        """Mark a paid claim reversed."""
+        claim = self._paid[key]
+        self._paid[key] = claim.model_copy(update={"reversed": True})
+
+    def last_fill(self, cardholder_id: str, rx_number: str) -> PaidClaim | None:
+        """The latest unreversed paid fill of this Rx for this cardholder."""
+        fills = [
+            c
+            for c in self._paid.values()
+            if not c.reversed and c.cardholder_id == cardholder_id and c.key.rx_number == rx_number
+        ]
+        return max(fills, key=lambda c: c.key.date_of_service, default=None)
+
+    def next_authorization_number(self) -> str:
+        """A fresh 503-F3 authorization number (sequential, so test runs are repeatable)."""
+        self._issued += 1
+        return f"SIM{self._issued:09d}"
