@@ -17,7 +17,7 @@ from hub.errors import InboundMessageError, MessageContentError, Problem
 _BOM = b"\xef\xbb\xbf"
 _SEGMENT_ENDS = re.compile(r"\r\n|\n\r|\r|\n")
 #: MSH-18 values (table 0211) whose byte encoding is ASCII-compatible, so MSH can be read before decoding
-_CODECS = {
+CHARSET_CODECS = {
     "ASCII": "ascii",
     "UNICODE UTF-8": "utf-8",
     "UTF-8": "utf-8",
@@ -51,7 +51,7 @@ def decode(raw: bytes) -> str:
     """Bytes to text in the MSH-18 character set; undeclared or wrong: UTF-8, else Latin-1 (never fails)."""
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
-    codec = _CODECS.get(_declared_charset(raw).upper())
+    codec = CHARSET_CODECS.get(_declared_charset(raw).upper())
     for candidate in (codec, "utf-8"):
         if candidate:
             try:
