@@ -48,15 +48,16 @@ def drug_from_concept(concept: object, *, route: str | None = None) -> DrugInfo:
 
 
 def drug_from_medication(medication: JsonObject, *, route: str | None = None) -> DrugInfo:
-    """DrugInfo from a Medication resource: its code, form and amount; a compound's ingredients as text."""
+    """DrugInfo from a Medication resource: code, form, strength; a compound's ingredients as its text."""
     base = drug_from_concept(obj(medication, "code"), route=route)
-    ingredients = _ingredients(medication)
-    described = text(obj(medication, "code"), "text")
+    ingredients = objs(medication, "ingredient")
+    # Medication.amount is the package size (R4), not a strength: only a single ingredient's strength is one
+    strength = _strength(obj(ingredients[0], "strength")) if len(ingredients) == 1 else None
     return base.model_copy(
         update={
-            "text": described or ingredients or base.text,
+            "text": text(obj(medication, "code"), "text") or _ingredients(medication) or base.text,
             "form": concept_text(obj(medication, "form")),
-            "strength": ingredients or _strength(obj(medication, "amount")),
+            "strength": strength,
         }
     )
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from adapters.fhir.elements import JsonObject, obj, objs, text
 from hub.errors import Problem
@@ -166,6 +165,7 @@ def resolve(
     return _in_bundle(reference, scope, context, at, problems)
 
 
-def resource_type(target: Target) -> Any:
-    """The resolved resource's type (whatever JSON value it holds)."""
-    return target.resource.get("resourceType")
+def restful_base(full_url: str | None) -> str | None:
+    """The server base of a RESTful fullUrl (``http://x/fhir/Patient/1`` -> ``http://x/fhir``), else None."""
+    found = _RESTFUL.match(full_url or "")
+    return found.group("base").rstrip("/") if found and found.group("base") else None
