@@ -41,7 +41,7 @@ def test_negative_zero_is_brace_close() -> None:
     assert decode_overpunch("}").is_signed()
 
 
-@pytest.mark.parametrize("text", ["", "12", "1{2", "-10{", "ab{", "1.0{", "１{"])
+@pytest.mark.parametrize("text", ["", "12", "1{2", "-10{", "ab{", "1.0{", "\uff11{"])
 def test_bad_overpunch_is_a_syntax_error(text: str) -> None:
     with pytest.raises(MessageContentError) as caught:
         decode_overpunch(text, "F9")
