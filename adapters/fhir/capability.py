@@ -1,0 +1,89 @@
+"""The server's R4 CapabilityStatement (GET /fhir/metadata): exactly what the hub supports, no more.
+
+Kept next to the mapping so a change in what we accept and this statement are reviewed together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.fhir.bundles import BUNDLE_KINDS
+from adapters.fhir.mapping import ACCEPTED_INTENTS
+
+FHIR_VERSION = "4.0.1"
+FORMATS = ("application/fhir+json", "json")
+
+
+def _medication_request() -> dict[str, Any]:
+    intents = ", ".join(sorted(ACCEPTED_INTENTS))
+    return {
+        "type": "MedicationRequest",
+        "documentation": (
+            f"create accepts intent {intents}; status active/draft is a new order, cancelled/stopped a "
+            "cancellation. Conditional create (If-None-Exist) keys on identifier: the one typed PLAC, "
+            "else the first. medication must be inline, contained or in the same Bundle."
+        ),
+        "interaction": [{"code": "create"}, {"code": "read"}],
+        "versioning": "no-version",
+        "conditionalCreate": True,
+        "searchParam": [
+            {"name": "identifier", "type": "token", "documentation": "placer order number (If-None-Exist)"}
+        ],
+    }
+
+
+def _resource(resource_type: str, *, search: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    interactions = [{"code": "search-type"}] if search else [{"code": "read"}]
+    resource: dict[str, Any] = {"type": resource_type, "interaction": interactions}
+    if search:
+        resource["searchParam"] = search
+    return resource
+
+
+def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
+    """An R4 CapabilityStatement for the hub's FHIR endpoints at ``base_url``."""
+    moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+    kinds = ", ".join(k.value for k in BUNDLE_KINDS if k.value in ("transaction", "batch"))
+    prescription = {
+        "name": "prescription",
+        "type": "reference",
+        "documentation": "the MedicationRequest the dispense fills (MedicationRequest/{id})",
+    }
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": moment.isoformat(timespec="seconds"),
+        "kind": "instance",
+        "software": {"name": "RxHub"},
+        "implementation": {
+            "description": "RxHub pharmacy integration hub, FHIR R4 endpoint",
+            "url": base_url,
+        },
+        "fhirVersion": FHIR_VERSION,
+        "format": list(FORMATS),
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": f"POST [base] takes a {kinds} Bundle (transaction: all or nothing).",
+                "resource": [
+                    _medication_request(),
+                    _resource("MedicationDispense", search=[prescription]),
+                    _resource("Patient"),
+                ],
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "process-message",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+                        "documentation": "message Bundle, MessageHeader first, focus on MedicationRequest(s)",
+                    }
+                ],
+            }
+        ],
+        "messaging": [
+            {
+                "documentation": "prescription orders and cancellations; replies are message Bundles",
+            }
+        ],
+    }
