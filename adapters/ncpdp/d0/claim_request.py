@@ -7,9 +7,9 @@ transactions carries its AM07 claim plus optional AM02, AM03, AM08 and AM11.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, cast
+from typing import Literal, Self, cast
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from adapters.ncpdp.d0.builder import build_transmission
 from adapters.ncpdp.d0.content_errors import content_error
@@ -58,6 +58,12 @@ class ClaimRequest(Frozen):
     insurance: InsuranceSegment | None = None
     patient: PatientSegment | None = None
     transactions: tuple[ClaimTransaction, ...] = Field(default=(), max_length=MAX_TRANSACTIONS)
+
+    @model_validator(mode="after")
+    def _claims_need_a_transaction(self) -> Self:
+        if self.transaction_code != "E1" and not self.transactions:
+            raise ValueError(f"a {self.transaction_code} request needs one to four transactions")
+        return self
 
 
 def claim_request_transmission(request: ClaimRequest) -> RequestTransmission:

@@ -194,3 +194,20 @@ def test_unreadable_request_gets_a_readable_rejection(
 def test_history_is_only_touched_by_paid_claims(payer: Adjudicator, history: ClaimHistory) -> None:
     send(payer, history, request(transaction(ADALIMUMAB)))
     assert status(send(payer, history, request(transaction(ADALIMUMAB), code="B2"))) == ("R", ("87",))
+
+
+def test_eligibility_for_a_cardholder_is_approved(payer: Adjudicator, history: ClaimHistory) -> None:
+    eligibility = ClaimRequest(
+        transaction_code="E1",
+        bin="999001",
+        service_provider_id="1993999998",
+        date_of_service=date(2026, 3, 1),
+        insurance=request().insurance,
+    )
+    response = send(payer, history, eligibility)
+    assert (response.transaction_code, status(response)) == ("E1", ("A", ()))
+
+
+def test_claim_request_without_a_transaction_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="one to four"):
+        ClaimRequest(bin="999001", service_provider_id="1", date_of_service=date(2026, 3, 1))

@@ -9,6 +9,7 @@ from adapters.ncpdp.d0 import (
     RequestTransmission,
     ResponseTransmission,
     build_batch_file,
+    build_claim_request,
     build_transmission,
     parse_batch_file,
     parse_request,
@@ -222,3 +223,14 @@ def test_batch_file_is_not_a_bare_transmission() -> None:
     with pytest.raises(MessageContentError) as caught:
         parse_transmission(sample(BATCHES[1]))
     assert caught.value.problems[0].code == "R8"
+
+
+def test_typed_rebuild_is_canonical_not_byte_identical() -> None:
+    # the raw layer is lossless (see above); the typed layer writes canonical values, so a sender's
+    # zero-padded overpunch ("0000601I") and padded ids come back as "601I" and trimmed text
+    raw = sample("transactrx_d0_b1_request_4_transactions.ncpdp")
+    typed = read_claim_request(parse_request(raw))
+    rebuilt = build_claim_request(typed)
+    assert rebuilt != raw
+    assert b"\x1cD9601I" in rebuilt and b"\x1cD90000601I" in raw
+    assert read_claim_request(parse_request(rebuilt)) == typed
