@@ -1,0 +1,73 @@
+"""One fill of a prescription: its state, claim, picked lots, label and the audit trail of its steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.domain.claim import Claim, ClaimStatus
+from hub.domain.label import Label
+from hub.domain.lots import Pick
+from hub.domain.states import TERMINAL_STATES, Action, RxState
+
+
+class StateChange(BaseModel):
+    """One step in a fill's history: who moved it, from where to where, when, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    source: RxState
+    target: RxState
+    actor_id: str
+    at: datetime
+    note: str | None = None
+
+
+class Fill(BaseModel):
+    """A fill: number 0 is the original, each refill adds one (NCPDP 403-D3)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fill_number: int
+    state: RxState = RxState.RECEIVED
+    created_at: datetime
+    quantity: Decimal | None = None
+    days_supply: int | None = None
+    #: why the fill waits in the technician's intake queue
+    needs_product_reason: str | None = None
+    claim: Claim | None = None
+    #: NDC-11 of the product dispensed
+    ndc: str | None = None
+    picks: list[Pick] = []
+    quantity_dispensed: Decimal | None = None
+    #: still owed to the patient after a partial fill
+    owed: Decimal = Decimal("0")
+    label: Label | None = None
+    filled_at: datetime | None = None
+    dispensed_at: datetime | None = None
+    data_verified_by: str | None = None
+    product_verified_by: str | None = None
+    rejection_reason: str | None = None
+    history: list[StateChange] = []
+
+    @property
+    def active(self) -> bool:
+        """True until the fill is dispensed, returned, cancelled or rejected."""
+        return self.state not in TERMINAL_STATES
+
+    @property
+    def claim_paid(self) -> bool:
+        """True when the payer paid this fill's claim and it has not been reversed."""
+        return self.claim is not None and self.claim.status is ClaimStatus.PAID
+
+    @property
+    def patient_pay(self) -> Decimal | None:
+        """What the patient pays at pickup: copay for a paid claim, the requested amount for cash."""
+        if self.claim is None:
+            return None
+        if self.claim.status is ClaimStatus.CASH:
+            return self.claim.amount_requested
+        return self.claim.patient_pay

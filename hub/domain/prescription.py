@@ -1,0 +1,287 @@
+"""The prescription aggregate: every workflow step checks its rule, changes state and returns the events.
+
+Steps take the actor and ``now`` explicitly (the domain reads no clock). A step that the transition
+table does not allow raises ``IllegalTransition``; pharmacist-only steps raise ``NotAuthorized``.
+State round-trips through ``model_dump(mode="json")`` / ``model_validate``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from hub.domain.actors import Actor, require_pharmacist
+from hub.domain.alerts import Override
+from hub.domain.claim import ClaimStatus
+from hub.domain.events import Event, PrescriptionCancelled
+from hub.domain.fill import Fill
+from hub.domain.inventory import Allocation
+from hub.domain.label import LabelFacts, PharmacyInfo, build_label
+from hub.domain.rx_intake import IntakeSteps
+from hub.domain.rx_record import UnresolvedAlerts
+from hub.domain.states import Action, RxState
+from hub.domain.validity import RefillRefused
+from hub.domain.workflow_events import (
+    ClaimReversalRequired,
+    FillCompleted,
+    FillRejected,
+    FillVerified,
+    InventoryReleased,
+    PrescriptionDispensed,
+    PrescriptionReady,
+    PrescriptionRejected,
+    PrescriptionReturned,
+    PrescriptionVerified,
+)
+from hub.errors import DomainError, IllegalTransition, NotFound
+
+
+class OutOfStock(DomainError):  # noqa: N818 (house naming, see hub.errors)
+    """Nothing of the product could be picked: the fill stays in the fill queue."""
+
+
+class WrongProduct(DomainError):  # noqa: N818 (house naming, see hub.errors)
+    """The stock picked is not the NDC selected for the prescription (the scan must match)."""
+
+
+class Prescription(IntakeSteps):
+    """A prescription and its fills; see ``hub.domain.states`` for the transition tables."""
+
+    def override_alert(self, actor: Actor, now: datetime, alert_id: str, reason: str) -> list[Event]:
+        """A pharmacist documents why the fill may proceed despite an alert."""
+        require_pharmacist(actor, "override a DUR alert")
+        for index, alert in enumerate(self.alerts):
+            if alert.alert_id == alert_id:
+                override = Override(by=actor.user_id, licence=actor.licence, reason=reason, at=now)
+                self.alerts[index] = alert.model_copy(update={"override": override})
+                return []
+        raise NotFound(f"Rx {self.rx_number} has no alert {alert_id}")
+
+    def approve_data_verification(self, actor: Actor, now: datetime) -> list[Event]:
+        """The pharmacist accepts the prescription and its DUR review; to the fill queue."""
+        require_pharmacist(actor, "approve data verification")
+        fill = self.current_fill
+        relevant = self.alerts_for(fill)
+        blocking = [a.alert_id for a in relevant if a.blocking]
+        if blocking and fill.state is RxState.DATA_VERIFICATION:
+            raise UnresolvedAlerts(blocking)
+        self._move(fill, Action.APPROVE_DATA, actor, now)
+        fill.data_verified_by = actor.user_id
+        overridden = tuple(a.alert_id for a in relevant if a.override is not None)
+        return [
+            PrescriptionVerified(
+                **self._event_fields(fill),
+                actor_id=actor.user_id,
+                ndc=self._product_or_fail().ndc11,
+                overridden_alerts=overridden,
+            )
+        ]
+
+    def reject_data_verification(self, actor: Actor, now: datetime, reason: str) -> list[Event]:
+        """The pharmacist refuses the prescription; no fill of it will be made."""
+        require_pharmacist(actor, "reject at data verification")
+        fill = self.current_fill
+        self._move(fill, Action.REJECT_DATA, actor, now, reason)
+        fill.rejection_reason = reason
+        self.closed_reason = f"rejected by pharmacist: {reason}"
+        events: list[Event] = [
+            PrescriptionRejected(**self._event_fields(fill), reason=reason, actor_id=actor.user_id)
+        ]
+        return events + self._unwind(fill, now, reason)
+
+    def complete_fill(
+        self, actor: Actor, now: datetime, allocation: Allocation, pharmacy: PharmacyInfo
+    ) -> list[Event]:
+        """Record the picked lots and print the label; short stock leaves the rest owed."""
+        fill = self.current_fill
+        self._require_state(fill, RxState.FILLING, "complete the fill of")
+        product = self._product_or_fail()
+        if allocation.ndc != product.ndc11:
+            raise WrongProduct(f"picked NDC {allocation.ndc}, Rx {self.rx_number} is for {product.ndc11}")
+        if fill.quantity is not None and allocation.requested != fill.quantity:
+            raise DomainError(f"allocation is for {allocation.requested}, the fill needs {fill.quantity}")
+        if not allocation.picks:
+            raise OutOfStock(f"no in-date stock of NDC {product.ndc11} for Rx {self.rx_number}")
+        self._move(fill, Action.COMPLETE_FILL, actor, now)
+        fill.picks, fill.owed = list(allocation.picks), allocation.owed
+        fill.quantity_dispensed, fill.filled_at = allocation.allocated, now
+        fill.label = build_label(self._label_facts(fill), product, allocation.picks, now.date(), pharmacy)
+        return [
+            FillCompleted(
+                **self._event_fields(fill),
+                actor_id=actor.user_id,
+                ndc=product.ndc11,
+                quantity=allocation.allocated,
+                unit=product.unit,
+                owed=allocation.owed,
+                picks=allocation.picks,
+                discard_date=fill.label.discard_date,
+            )
+        ]
+
+    def approve_product_verification(self, actor: Actor, now: datetime) -> list[Event]:
+        """The pharmacist checked product, count and label: released to will-call or for delivery."""
+        require_pharmacist(actor, "approve product verification")
+        fill = self.current_fill
+        self._move(fill, Action.APPROVE_PRODUCT, actor, now)
+        fill.product_verified_by = actor.user_id
+        ndc = self._product_or_fail().ndc11
+        return [
+            FillVerified(**self._event_fields(fill), actor_id=actor.user_id, ndc=ndc),
+            PrescriptionReady(
+                **self._event_fields(fill),
+                ndc=ndc,
+                quantity=fill.quantity_dispensed or Decimal("0"),
+                owed=fill.owed,
+                patient_pay=fill.patient_pay,
+            ),
+        ]
+
+    def reject_product_verification(self, actor: Actor, now: datetime, reason: str) -> list[Event]:
+        """The pharmacist found the wrong product, count or label: back to the fill queue, stock released."""
+        require_pharmacist(actor, "reject at product verification")
+        fill = self.current_fill
+        self._move(fill, Action.REJECT_PRODUCT, actor, now, reason)
+        events: list[Event] = [
+            FillRejected(**self._event_fields(fill), actor_id=actor.user_id, reason=reason)
+        ]
+        events += self._release_stock(fill)
+        fill.picks, fill.owed, fill.label, fill.quantity_dispensed, fill.filled_at = (
+            [],
+            Decimal("0"),
+            None,
+            None,
+            None,
+        )
+        return events
+
+    def dispense(self, actor: Actor, now: datetime) -> list[Event]:
+        """Picked up by the patient (retail) or delivered to the unit (inpatient)."""
+        fill = self.current_fill
+        self._move(fill, Action.DISPENSE, actor, now)
+        fill.dispensed_at = now
+        product = self._product_or_fail()
+        return [
+            PrescriptionDispensed(
+                **self._event_fields(fill),
+                actor_id=actor.user_id,
+                ndc=product.ndc11,
+                quantity=fill.quantity_dispensed or Decimal("0"),
+                unit=product.unit,
+                picks=tuple(fill.picks),
+            )
+        ]
+
+    def return_to_stock(self, actor: Actor, now: datetime, reason: str = "not picked up") -> list[Event]:
+        """Not picked up in time: stock back on the shelf and, if the claim was paid, a B2 reversal."""
+        fill = self.current_fill
+        self._move(fill, Action.RETURN_TO_STOCK, actor, now, reason)
+        reversal = fill.claim_paid
+        events: list[Event] = [
+            PrescriptionReturned(
+                **self._event_fields(fill),
+                ndc=self._product_or_fail().ndc11,
+                picks=tuple(fill.picks),
+                reversal_required=reversal,
+            )
+        ]
+        return events + self._unwind(fill, now, reason)
+
+    def cancel(self, actor: Actor, now: datetime, reason: str | None = None) -> list[Event]:
+        """Cancel the open fill and close the prescription; after a finished fill, stop further refills."""
+        if self.closed_reason is not None:
+            raise IllegalTransition(f"closed ({self.closed_reason})", "cancel")
+        fill = self.current_fill
+        self.closed_reason = f"cancelled: {reason}" if reason else "cancelled"
+        if not fill.active:
+            return [self._cancelled_event(reason, fill.state)]
+        previous = self._move(fill, Action.CANCEL, actor, now, reason)
+        return [self._cancelled_event(reason, previous), *self._unwind(fill, now, reason or "cancelled")]
+
+    def request_refill(self, actor: Actor, now: datetime) -> Fill:
+        """Start fill number + 1 in RECEIVED, using one refill; ``RefillRefused`` says why not otherwise."""
+        reason = self._refill_refusal(now)
+        if reason is not None:
+            raise RefillRefused(self.rx_number, reason)
+        self.refills_remaining -= 1
+        fill = Fill(
+            fill_number=self.current_fill.fill_number + 1,
+            created_at=now,
+            quantity=self._dispense_quantity(),
+            days_supply=self.days_supply,
+            ndc=self.current_fill.ndc,
+        )
+        self.fills.append(fill)
+        return fill
+
+    def _refill_refusal(self, now: datetime) -> str | None:
+        if self.closed_reason is not None:
+            return f"prescription {self.closed_reason}"
+        if self.current_fill.active:
+            return "previous fill still in progress"
+        if now.date() > self.expires_on:
+            return f"prescription expired on {self.expires_on.isoformat()}"
+        if self.schedule == "2":
+            return "Schedule II prescriptions cannot be refilled; a new prescription is needed"
+        if self.refills_remaining <= 0:
+            return "no refills remaining"
+        return None
+
+    def _unwind(self, fill: Fill, now: datetime, reason: str) -> list[Event]:
+        """Undo what an unsold fill holds: reserved stock, a paid claim, the refill it used."""
+        events = self._release_stock(fill)
+        claim = fill.claim
+        if claim is not None and claim.status in (ClaimStatus.PAID, ClaimStatus.SUBMITTED):
+            # outcome of a pending B1 is unknown: a B2 is how the pharmacy makes sure it is not paid
+            claim.status, claim.reversal_reason = ClaimStatus.REVERSAL_REQUIRED, reason
+            events.append(
+                ClaimReversalRequired(
+                    **self._event_fields(fill),
+                    ndc=fill.ndc or "",
+                    bin=claim.bin,
+                    pcn=claim.pcn,
+                    authorization_number=claim.authorization_number,
+                    total_paid=claim.total_paid,
+                    date_of_service=claim.submitted_at.date() if claim.submitted_at else None,
+                    reason=reason,
+                )
+            )
+        if fill.fill_number > 0 and self.closed_reason is None:
+            self.refills_remaining += 1
+        return events
+
+    def _release_stock(self, fill: Fill) -> list[Event]:
+        if not fill.picks:
+            return []
+        return [
+            InventoryReleased(
+                prescription_id=self.prescription_id,
+                rx_number=self.rx_number,
+                fill_number=fill.fill_number,
+                ndc=fill.ndc or "",
+                picks=tuple(fill.picks),
+            )
+        ]
+
+    def _label_facts(self, fill: Fill) -> LabelFacts:
+        first = self.fills[0].filled_at
+        return LabelFacts(
+            patient_name=self.patient_name,
+            prescriber_name=" ".join(
+                p for p in (self.prescriber.given_name, self.prescriber.family_name) if p
+            ),
+            rx_number=self.rx_number,
+            fill_number=fill.fill_number,
+            directions=self.sig or "",
+            refills_remaining=self.refills_remaining,
+            initial_fill_date=first.date() if first and fill.fill_number > 0 else None,
+        )
+
+    def _cancelled_event(self, reason: str | None, previous: RxState) -> PrescriptionCancelled:
+        return PrescriptionCancelled(
+            prescription_id=self.prescription_id,
+            rx_number=self.rx_number,
+            placer_order_number=self.placer_order_number,
+            reason=reason,
+            previous_state=previous.value,
+        )

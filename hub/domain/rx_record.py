@@ -1,0 +1,178 @@
+"""The prescription's stored state and the helpers every workflow step uses.
+
+``Prescription`` (prescription.py) adds the steps; this base holds the fields, the one way a fill's state
+changes (``_move``, via the transition tables) and the common parts of events.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.domain.actors import Actor
+from hub.domain.alerts import Alert, Finding
+from hub.domain.catalogue import Product
+from hub.domain.dur import ProfileEntry
+from hub.domain.fill import Fill, StateChange
+from hub.domain.order_parts import (
+    Allergy,
+    CoverageInfo,
+    DrugInfo,
+    PrescriberInfo,
+    QuantityInfo,
+    Setting,
+    Source,
+)
+from hub.domain.states import Action, RxState, next_state
+from hub.errors import DomainError, IllegalTransition, NotFound
+
+
+class UnresolvedAlerts(DomainError):  # noqa: N818 (house naming, see hub.errors)
+    """Data verification was approved while high-severity alerts had no pharmacist override."""
+
+    def __init__(self, alert_ids: list[str]) -> None:
+        super().__init__(f"override or resolve alerts {', '.join(alert_ids)} before approving")
+        self.alert_ids = alert_ids
+
+
+class PrescriptionRecord(BaseModel):
+    """A prescription with its fills: the aggregate's state, stored as one JSON document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prescription_id: str
+    rx_number: str
+    placer_order_number: str
+    placer_system: str | None = None
+    source: Source
+    setting: Setting
+    patient_id: str
+    #: kept for the label only; events never carry it
+    patient_name: str
+    allergies: list[Allergy] = []
+    prescriber_id: str
+    prescriber: PrescriberInfo
+    #: the drug as the prescriber ordered it
+    drug: DrugInfo
+    #: the catalogue product chosen to dispense (snapshot, so DUR and labels do not depend on later edits)
+    product: Product | None = None
+    quantity: QuantityInfo | None = None
+    days_supply: int | None = None
+    sig: str | None = None
+    substitution_allowed: bool = True
+    written_date: date
+    expires_on: date
+    refills_authorized: int
+    refills_remaining: int
+    coverage: CoverageInfo | None = None
+    received_at: datetime
+    received_by: str
+    #: pharmacist who took a verbal order
+    verbal_taken_by: str | None = None
+    raw_message_ref: str | None = None
+    note: str | None = None
+    #: why no further fill may be made (cancelled, rejected); None while the prescription is open
+    closed_reason: str | None = None
+    alerts: list[Alert] = []
+    fills: list[Fill] = []
+
+    @property
+    def current_fill(self) -> Fill:
+        """The latest fill: the one the workflow steps act on."""
+        return self.fills[-1]
+
+    @property
+    def state(self) -> RxState:
+        """The latest fill's state."""
+        return self.current_fill.state
+
+    @property
+    def schedule(self) -> str | None:
+        """DEA schedule of the selected product, else as the order declared it."""
+        return self.product.schedule if self.product else self.drug.schedule
+
+    def fill(self, fill_number: int | None = None) -> Fill:
+        """The fill with this number, or the current one."""
+        if fill_number is None:
+            return self.current_fill
+        for candidate in self.fills:
+            if candidate.fill_number == fill_number:
+                return candidate
+        raise NotFound(f"Rx {self.rx_number} has no fill {fill_number}")
+
+    def alerts_for(self, fill: Fill) -> list[Alert]:
+        """Alerts the pharmacist reviews for a fill: the prescription's own and the fill's DUR findings."""
+        return [a for a in self.alerts if a.fill_number in (None, fill.fill_number)]
+
+    def profile_entry(self, today: date) -> ProfileEntry | None:
+        """This prescription as a line of the patient's medication profile, for screening another order."""
+        if self.product is None or self.closed_reason is not None:
+            return None
+        last = self._last_dispensed()
+        last_date = last.filled_at.date() if last and last.filled_at else None
+        supply = last.days_supply if last else self.days_supply
+        in_progress = self.current_fill.active
+        running = last_date is not None and supply is not None and (today - last_date).days <= supply
+        return ProfileEntry.of(self.product, self.rx_number, last_date, supply, active=in_progress or running)
+
+    def _last_dispensed(self) -> Fill | None:
+        dispensed = [f for f in self.fills if f.state is RxState.DISPENSED]
+        return dispensed[-1] if dispensed else None
+
+    def _move(
+        self, fill: Fill, action: Action, actor: Actor, now: datetime, note: str | None = None
+    ) -> RxState:
+        """Apply one transition from the table to ``fill``; returns the state it left."""
+        previous = fill.state
+        fill.state = next_state(self.setting, previous, action)
+        fill.history.append(
+            StateChange(
+                action=action, source=previous, target=fill.state, actor_id=actor.user_id, at=now, note=note
+            )
+        )
+        return previous
+
+    def _require_state(self, fill: Fill, state: RxState, action: str) -> None:
+        """Guard for steps that use a shared action but start from one state only (e.g. intake)."""
+        if fill.state is not state:
+            raise IllegalTransition(fill.state.value, action)
+
+    def _attach(self, findings: list[Finding], fill_number: int | None) -> list[Alert]:
+        """Turn findings into alerts with ids, skipping ones already attached."""
+        added: list[Alert] = []
+        for finding in findings:
+            known = any(
+                (a.kind, a.text, a.fill_number) == (finding.kind, finding.text, fill_number)
+                for a in self.alerts
+            )
+            if known:
+                continue
+            alert = Alert(
+                alert_id=f"A{len(self.alerts) + 1}", fill_number=fill_number, **finding.model_dump()
+            )
+            self.alerts.append(alert)
+            added.append(alert)
+        return added
+
+    def _event_fields(self, fill: Fill) -> dict[str, Any]:
+        """The fields every fill event shares."""
+        return {
+            "prescription_id": self.prescription_id,
+            "rx_number": self.rx_number,
+            "fill_number": fill.fill_number,
+            "placer_order_number": self.placer_order_number,
+            "placer_system": self.placer_system,
+            "setting": self.setting,
+            "state": fill.state.value,
+        }
+
+    def _product_or_fail(self) -> Product:
+        if self.product is None:
+            raise DomainError(f"Rx {self.rx_number} has no product selected")
+        return self.product
+
+    def _dispense_quantity(self) -> Decimal | None:
+        return self.quantity.value if self.quantity else None

@@ -1,0 +1,245 @@
+"""Public workflow events: what subscribers (payer worker, stock, notifications, EHR feeds) bind to.
+
+Each event carries what its subscribers need without calling back (rx and fill numbers, placer order,
+state, product, quantities, lots, amounts, codes, the deciding pharmacist's id) and never a patient's
+name or birth date. ``prescription.received`` and ``prescription.cancelled`` live in ``events.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from hub.domain.claim import DurPps
+from hub.domain.events import Event, PrescriptionCancelled, PrescriptionReceived, register_event
+from hub.domain.lots import Pick
+from hub.domain.order_parts import Setting
+
+
+class FillEvent(Event):
+    """Base of events about one fill of a prescription (not published itself)."""
+
+    rx_number: str
+    fill_number: int
+    placer_order_number: str
+    placer_system: str | None = None
+    setting: Setting
+    #: the fill's state after the event
+    state: str
+
+
+class PrescriptionRejected(FillEvent):
+    """A pharmacist refused the prescription at data verification."""
+
+    name: ClassVar[str] = "prescription.rejected"
+
+    reason: str
+    actor_id: str
+
+
+class ClaimSubmitted(FillEvent):
+    """A B1 claim is to be sent; carries what the payer adapter puts in it besides patient demographics."""
+
+    name: ClassVar[str] = "claim.submitted"
+
+    patient_id: str
+    prescriber_npi: str | None = None
+    ndc: str
+    quantity: Decimal
+    unit: str
+    days_supply: int | None = None
+    substitution_allowed: bool
+    written_date: date | None = None
+    date_of_service: date
+    bin: str | None = None
+    pcn: str | None = None
+    group_id: str | None = None
+    cardholder_id: str | None = None
+    amount_requested: Decimal | None = None
+    attempt: int
+    prior_auth_number: str | None = None
+    dur_pps: DurPps | None = None
+
+
+class ClaimPaid(FillEvent):
+    """The payer paid (or captured) the claim."""
+
+    name: ClassVar[str] = "claim.paid"
+
+    total_paid: Decimal | None = None
+    patient_pay: Decimal | None = None
+    authorization_number: str | None = None
+
+
+class ClaimRejected(FillEvent):
+    """The payer rejected the claim; the fill waits in the technician's exception queue."""
+
+    name: ClassVar[str] = "claim.rejected"
+
+    reject_codes: tuple[str, ...]
+    payer_message: str | None = None
+    attempt: int
+
+
+class ClaimReversalRequired(FillEvent):
+    """A claim that was (or may have been) paid belongs to a fill that will not be sold: send a B2."""
+
+    name: ClassVar[str] = "claim.reversal_required"
+
+    ndc: str
+    bin: str | None = None
+    pcn: str | None = None
+    authorization_number: str | None = None
+    total_paid: Decimal | None = None
+    date_of_service: date | None = None
+    reason: str
+
+
+class ClaimReversed(FillEvent):
+    """The payer approved the B2 reversal."""
+
+    name: ClassVar[str] = "claim.reversed"
+
+    authorization_number: str | None = None
+
+
+class PrescriptionVerified(FillEvent):
+    """A pharmacist approved data verification (DUR reviewed); the fill goes to the fill queue."""
+
+    name: ClassVar[str] = "prescription.verified"
+
+    actor_id: str
+    ndc: str
+    overridden_alerts: tuple[str, ...] = ()
+
+
+class FillCompleted(FillEvent):
+    """Stock was picked and labelled; the picked lots are now reserved for this fill."""
+
+    name: ClassVar[str] = "fill.completed"
+
+    actor_id: str
+    ndc: str
+    quantity: Decimal
+    unit: str
+    owed: Decimal
+    picks: tuple[Pick, ...]
+    discard_date: date
+
+
+class FillVerified(FillEvent):
+    """A pharmacist approved the product check; the fill is released."""
+
+    name: ClassVar[str] = "fill.verified"
+
+    actor_id: str
+    ndc: str
+
+
+class FillRejected(FillEvent):
+    """A pharmacist refused the product check; the fill goes back to the fill queue."""
+
+    name: ClassVar[str] = "fill.rejected"
+
+    actor_id: str
+    reason: str
+
+
+class PrescriptionReady(FillEvent):
+    """Ready for pickup (retail will-call) or for delivery to the unit (inpatient)."""
+
+    name: ClassVar[str] = "prescription.ready"
+
+    ndc: str
+    quantity: Decimal
+    owed: Decimal
+    #: what to collect at the register (copay, or the cash price)
+    patient_pay: Decimal | None = None
+
+
+class PrescriptionDispensed(FillEvent):
+    """Picked up by the patient (retail) or delivered to the unit (inpatient); the stock has left."""
+
+    name: ClassVar[str] = "prescription.dispensed"
+
+    actor_id: str
+    ndc: str
+    quantity: Decimal
+    unit: str
+    picks: tuple[Pick, ...]
+
+
+class PrescriptionReturned(FillEvent):
+    """Not picked up: back to stock, and a claim reversal if the claim was paid."""
+
+    name: ClassVar[str] = "prescription.returned"
+
+    ndc: str
+    picks: tuple[Pick, ...]
+    reversal_required: bool
+
+
+class InventoryReleased(Event):
+    """Stock reserved for a fill goes back to free stock (product rejected, cancelled, returned)."""
+
+    name: ClassVar[str] = "inventory.released"
+
+    rx_number: str
+    fill_number: int
+    ndc: str
+    picks: tuple[Pick, ...]
+
+
+class InventoryLow(Event):
+    """Free in-date stock of an NDC fell under its reorder point (``prescription_id``: the trigger, or "")."""
+
+    name: ClassVar[str] = "inventory.low"
+
+    ndc: str
+    available: Decimal
+    reorder_point: Decimal
+
+
+PUBLISHED: tuple[type[Event], ...] = (
+    PrescriptionRejected,
+    ClaimSubmitted,
+    ClaimPaid,
+    ClaimRejected,
+    ClaimReversalRequired,
+    ClaimReversed,
+    PrescriptionVerified,
+    FillCompleted,
+    FillVerified,
+    FillRejected,
+    PrescriptionReady,
+    PrescriptionDispensed,
+    PrescriptionReturned,
+    InventoryReleased,
+    InventoryLow,
+)
+
+# not as a decorator: register_event is typed to return type[Event], which would hide the fields from mypy
+for _event_type in PUBLISHED:
+    register_event(_event_type)
+
+__all__ = [
+    "ClaimPaid",
+    "ClaimRejected",
+    "ClaimReversalRequired",
+    "ClaimReversed",
+    "ClaimSubmitted",
+    "FillCompleted",
+    "FillEvent",
+    "FillRejected",
+    "FillVerified",
+    "InventoryLow",
+    "InventoryReleased",
+    "PrescriptionCancelled",
+    "PrescriptionDispensed",
+    "PrescriptionReady",
+    "PrescriptionReceived",
+    "PrescriptionRejected",
+    "PrescriptionReturned",
+    "PrescriptionVerified",
+]
