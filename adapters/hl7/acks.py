@@ -127,11 +127,11 @@ def build_ack(
     request = request or Hl7Header()
     version = request.version if _version_tuple(request.version) else DEFAULT_VERSION
     modern = _version_tuple(version) >= (2, 5)
-    body = [_msa(request, code, problems, text, modern)]
+    body = [_msa(request, code, problems, text, version)]
     if problems and modern:
         body.extend(_err_v25(p) for p in problems)
     elif problems:
-        body.append(_err_v23(problems))
+        body.append(_err_v23(problems, version))
     ours = _Sender(app=sending_application, facility=sending_facility, control_id=control_id, now=now)
     charset = request.charset if request.charset.upper() in CHARSET_CODECS else ""
     msh = _msh(request, version, ours, charset)
@@ -178,14 +178,16 @@ def _echo(hd: str) -> str:
     return "".join(escape(ch) if ch in "|~\r\n\x0b\x1c" else ch for ch in hd)
 
 
-def _msa(request: Hl7Header, code: str, problems: Sequence[Problem], text: str | None, modern: bool) -> str:
-    summary = text or (
-        problems[0].text if problems else ERROR_CONDITIONS["0"] if code in ("AA", "CA") else ""
-    )
-    fields = ["MSA", escape(code), escape(request.control_id), escape(summary[:_MSA3_MAX])]
-    if problems and not modern:  # MSA-6 error condition: the pre-v2.5 place for the 0357 code
+def _msa(request: Hl7Header, code: str, problems: Sequence[Problem], text: str | None, version: str) -> str:
+    """MSA-1 code, MSA-2 the request's MSH-10; MSA-3 text (withdrawn in v2.7) and MSA-6 (before v2.5)."""
+    fields = ["MSA", escape(code), escape(request.control_id)]
+    if _version_tuple(version) < (2, 7):
+        accepted = ERROR_CONDITIONS["0"] if code in ("AA", "CA") else ""
+        summary = text or (problems[0].text if problems else accepted)
+        fields.append(escape(summary[:_MSA3_MAX]))
+    if problems and (2, 2) <= _version_tuple(version) < (2, 5):  # MSA-6: the 0357 code before ERR-3
         fields += ["", "", _condition(problems[0], "^")]
-    return "|".join(fields)
+    return "|".join(fields).rstrip("|")
 
 
 def _err_v25(problem: Problem) -> str:
@@ -194,8 +196,10 @@ def _err_v25(problem: Problem) -> str:
     return f"ERR||{location}|{_condition(problem, '^')}|{severity}||||{escape(problem.text)}"
 
 
-def _err_v23(problems: Sequence[Problem]) -> str:
-    """Before v2.5 there is one ERR whose ERR-1 repeats: ELD ``segment^sequence^field^code&text&HL70357``."""
+def _err_v23(problems: Sequence[Problem], version: str) -> str:
+    """Before v2.5, one ERR whose ERR-1 repeats: ELD ``seg^seq^field^code&text&HL70357`` (v2.1: the code)."""
+    if _version_tuple(version) < (2, 2):
+        return "ERR|" + "~".join(escape(p.code) for p in problems)
     return "ERR|" + "~".join(_eld(p) for p in problems)
 
 

@@ -70,7 +70,7 @@ def _command(
         problems.append(Problem("103", text, orc.location(1)))
     if detail is None:
         problems.append(Problem("100", "the ORDER group has neither RXE nor RXO", orc.location()))
-    if detail is None or control not in (NEW_ORDER, "") or not placer:
+    if detail is None or control not in (NEW_ORDER, ""):
         return None
     return _new_order(msg, group, detail, patient(), problems)
 
