@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     consumer_prefetch: int = 32
     max_retries: int = 3
     retry_delay_ms: int = 2000
+    #: how long a payer may take to answer a claim before it is treated as "status unknown"
+    payer_timeout_ms: int = 15000
 
     pharmacy_name: str = "RxHub Community Pharmacy"
     pharmacy_address: str = "1 Main Street, Springfield, IL 62701"

@@ -6,6 +6,7 @@ Commands are payloads only; ``hub.messaging.envelope`` wraps them with ids, sour
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -92,3 +93,27 @@ class RecordRenewalResponse(Command):
 
 
 register_command(RecordRenewalResponse)
+
+
+class RecordClaimResponse(Command):
+    """The payer answered a claim transaction (or did not, in time): applied by the claim worker."""
+
+    name: ClassVar[str] = "RecordClaimResponse"
+
+    exchange_id: str
+    prescription_id: str
+    fill_number: int
+    attempt: int
+    transaction: str
+    #: NCPDP 112-AN (P, D, R, C, Q, A, S) or "timeout"
+    status: str
+    reject_codes: tuple[str, ...] = ()
+    payer_message: str | None = None
+    authorization_number: str | None = None
+    total_paid: Decimal | None = None
+    patient_pay: Decimal | None = None
+    ingredient_cost_paid: Decimal | None = None
+    dispensing_fee_paid: Decimal | None = None
+
+
+register_command(RecordClaimResponse)

@@ -36,6 +36,8 @@ from hub.messaging.topology import Topology, declare
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], None]
+#: for queues whose bodies are not envelopes (payer traffic): gets the body and the AMQP properties
+RawHandler = Callable[[bytes, BasicProperties], None]
 
 RETRIES_HEADER = "x-rxhub-retries"
 
@@ -69,17 +71,22 @@ class ConsumerRunner:
         amqp_url: str,
         topology: Topology,
         step: str,
-        handler: Handler,
+        handler: Handler | None = None,
+        raw_handler: RawHandler | None = None,
+        queue: str | None = None,
         prefetch: int = 32,
         max_retries: int = 3,
     ) -> None:
+        if (handler is None) == (raw_handler is None):
+            raise ValueError("give exactly one of handler or raw_handler")
         self.amqp_url = amqp_url
         self.topology = topology
         self.step = step
         self.handler = handler
+        self.raw_handler = raw_handler
         self.prefetch = prefetch
         self.max_retries = max_retries
-        self.queue = topology.work_queue(step)
+        self.queue = queue or topology.work_queue(step)
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -120,11 +127,15 @@ class ConsumerRunner:
         self, channel: BlockingChannel, side: BlockingChannel, method: Basic.Deliver,
         props: BasicProperties, body: bytes,
     ) -> None:
-        decoded = False
+        decoded = self.raw_handler is not None
         try:
-            envelope = Envelope.from_bytes(body)
-            decoded = True
-            self.handler(envelope)
+            if self.raw_handler is not None:
+                self.raw_handler(body, props)
+            else:
+                envelope = Envelope.from_bytes(body)
+                decoded = True
+                assert self.handler is not None
+                self.handler(envelope)
         except Exception as exc:  # a consumer never dies on one message
             self._fail(side, props, body, exc, decoded)
         channel.basic_ack(method.delivery_tag)
@@ -143,7 +154,12 @@ class ConsumerRunner:
             headers[RETRIES_HEADER] = retries + 1
             log.warning("step %s failed (attempt %d): %s; retrying later", self.step, retries + 1,
                         type(exc).__name__, extra={"message_id": props.message_id})
-            self._republish(side, "", self.topology.retry_queue(self.step), props, body, headers)
+            if self.raw_handler is None:
+                self._republish(side, "", self.topology.retry_queue(self.step), props, body, headers)
+                return
+            # raw queues have no retry twin: back to the same queue's tail after a short pause
+            time.sleep(min(0.2 * (retries + 1), 2.0))
+            self._republish(side, "", self.queue, props, body, headers)
             return
         headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
         headers["x-rxhub-queue"] = self.queue
@@ -160,7 +176,7 @@ class ConsumerRunner:
         copy = pika.BasicProperties(
             content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
             correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp,
-            app_id=props.app_id, headers=headers,
+            app_id=props.app_id, headers=headers, reply_to=props.reply_to,
         )
         side.basic_publish(exchange, key, body, copy, mandatory=True)
 

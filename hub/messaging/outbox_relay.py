@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from hub.errors import InfrastructureError
+from hub.errors import InfrastructureError, PublishNotConfirmed
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
@@ -61,7 +61,14 @@ class OutboxRelay:
         done: list[str] = []
         try:
             for row in rows:
-                self._publisher.publish(self._message(row))
+                try:
+                    self._publisher.publish(self._message(row))
+                except PublishNotConfirmed as exc:
+                    # refused for good (nothing bound for it): park the row with its error rather than
+                    # block every row behind it; a claim parked so is caught by its payer timeout
+                    log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, exc)
+                    self._store.mark_failed(row.id, str(exc))
+                    continue
                 done.append(row.id)
         finally:
             self._store.mark_published(done)
@@ -69,9 +76,16 @@ class OutboxRelay:
         return len(done)
 
     def _message(self, row: OutboxRow) -> OutgoingMessage:
-        exchange = self._topology.events_exchange if row.target == "events" else self._topology.commands_exchange
+        exchange = {
+            "events": self._topology.events_exchange,
+            "commands": self._topology.commands_exchange,
+            "payer": self._topology.payer_exchange,
+            "delay": "",
+        }[row.target]
+        headers = dict(row.headers)
+        reply_to = headers.pop("reply_to", None)
         props = raw_properties(
             row.id, content_type=row.content_type, message_type=row.message_type,
-            correlation_id=row.correlation_id, headers=row.headers,
+            correlation_id=row.correlation_id, headers=headers, reply_to=reply_to,
         )
         return OutgoingMessage(exchange, row.routing_key, row.body, props, mandatory=row.target != "events")

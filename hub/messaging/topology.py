@@ -19,6 +19,8 @@ COMMAND_ROUTES: dict[str, str] = {
     "ReceivePrescription": "intake",
     "CancelPrescription": "intake",
     "RecordRenewalResponse": "intake",
+    "RecordClaimResponse": "claim-responses",
+    "CheckClaimTimeout": "claim-responses",
 }
 
 
@@ -45,6 +47,7 @@ class Topology:
     prefix: str = "rxhub"
     steps: tuple[str, ...] = ("intake", "claim", "fill", "verification", "claim-responses")
     retry_delay_ms: int = 2000
+    payer_timeout_ms: int = 15000
 
     @property
     def commands_exchange(self) -> str:
@@ -55,6 +58,21 @@ class Topology:
     def events_exchange(self) -> str:
         """Public topic exchange subscribers bind to."""
         return f"{self.prefix}.events"
+
+    @property
+    def payer_exchange(self) -> str:
+        """Topic exchange claims leave by, routed ``<BIN>.<PCN or ->`` to the payer's connector."""
+        return f"{self.prefix}.payer"
+
+    @property
+    def payer_responses_queue(self) -> str:
+        """Where payer connectors put their answers (the claims' reply-to)."""
+        return f"{self.prefix}.payer-responses"
+
+    @property
+    def claim_timeouts_queue(self) -> str:
+        """Delay queue: a claim check parked here comes back as a command after the payer timeout."""
+        return f"{self.prefix}.claim-timeouts"
 
     @property
     def dead_letter_exchange(self) -> str:
@@ -96,6 +114,18 @@ class Topology:
                     },
                 )
             )
+        result.append(Queue(self.payer_responses_queue))
+        result.append(
+            Queue(
+                self.claim_timeouts_queue,
+                quorum=False,
+                arguments={
+                    "x-message-ttl": self.payer_timeout_ms,
+                    "x-dead-letter-exchange": self.commands_exchange,
+                    "x-dead-letter-routing-key": "CheckClaimTimeout",
+                },
+            )
+        )
         result.append(Queue(self.dead_letter_queue))
         return result
 
@@ -115,6 +145,7 @@ class Topology:
             (self.commands_exchange, "direct"),
             (self.events_exchange, "topic"),
             (self.dead_letter_exchange, "topic"),
+            (self.payer_exchange, "topic"),
         ]
 
 

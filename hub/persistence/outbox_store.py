@@ -54,6 +54,12 @@ class OutboxStore:
                 update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
             )
 
+    def mark_failed(self, row_id: str, error: str) -> None:
+        """Park a row the broker refused for good, keeping the reason for operators."""
+        with self._engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id)
+                         .values(published_at=datetime.now(UTC), error=error[:1000]))
+
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""
         with self._engine.connect() as conn:

@@ -59,6 +59,8 @@ outbox = Table(
     Column("body", LargeBinary, nullable=False),
     Column("headers", JSON, nullable=False, default=dict),
     Column("published_at", DateTime(timezone=True)),
+    #: set when the broker refused the row for good (unroutable): it is parked, not retried forever
+    Column("error", Text),
     Index("ix_outbox_unpublished", "published_at", "seq"),
 )
 
@@ -102,4 +104,17 @@ audit_log = Table(
     Column("prescription_id", String(36)),
     Column("outcome", String(20), nullable=False, default="ok"),
     Column("detail", Text),
+)
+
+#: staff and client identities; tokens are stored as SHA-256 hashes and shown once at creation
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("licence", String(40)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
 )

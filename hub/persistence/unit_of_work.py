@@ -73,6 +73,16 @@ class UnitOfWork:
             str(envelope.correlation_id), envelope.to_bytes(), {"x-rxhub-source": envelope.source.value},
         )
 
+    def add_raw(self, *, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
+                correlation_id: str | None, body: bytes, headers: dict[str, Any] | None = None) -> None:
+        """Queue any message (a payer claim, a delayed check) to leave only if this transaction commits.
+
+        ``target`` is "payer" (payer exchange), "delay" (default exchange: routing key = a delay queue),
+        "events" or "commands"; a ``reply_to`` header becomes the AMQP reply-to property.
+        """
+        self._add_row(row_id, target, routing_key, message_type, content_type, correlation_id or "", body,
+                      headers or {})
+
     def _add_row(
         self, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
         correlation_id: str, body: bytes, headers: dict[str, Any],

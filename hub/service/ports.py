@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
 from hub.messaging.envelope import Envelope
 
 
@@ -35,3 +36,10 @@ class InboundLog(Protocol):
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,
     ) -> str:
         """Store an accepted message with its answer."""
+
+
+class ClaimCodec(Protocol):
+    """Encodes a claim for the payer's wire format (NCPDP D.0); provided by the NCPDP adapter."""
+
+    def encode(self, request: ClaimRequestData) -> EncodedClaim:
+        """The bytes and the payer routing key (BIN, and PCN when present)."""

@@ -1,0 +1,90 @@
+"""What the hub says to a payer and hears back, in pharmacy terms (the NCPDP adapter speaks D.0).
+
+The claim worker builds a ``ClaimRequestData``; an adapter encodes it for the wire. The adapter turns the
+payer's answer into a ``RecordClaimResponse`` command (see commands.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from hub.domain.order_parts import Frozen
+
+
+class ClaimTransaction(StrEnum):
+    """NCPDP D.0 transaction codes the hub sends."""
+
+    BILLING = "B1"
+    REVERSAL = "B2"
+    REBILL = "B3"
+
+
+class ClaimPatient(Frozen):
+    """Patient details a payer needs to match the member."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: date | None = None
+    #: NCPDP 305-C5: 0 unknown, 1 male, 2 female
+    gender_code: str = "0"
+
+
+class ClaimRequestData(Frozen):
+    """One claim transaction for one fill; ``exchange_id`` ties the payer's answer back to it."""
+
+    #: "<prescription id>:<fill number>:<attempt>:<transaction>": unique per transmission
+    exchange_id: str
+    prescription_id: str
+    fill_number: int
+    attempt: int
+    transaction: ClaimTransaction
+    bin: str
+    pcn: str | None = None
+    group_id: str | None = None
+    cardholder_id: str | None = None
+    person_code: str | None = None
+    relationship: str | None = None
+    patient: ClaimPatient
+    prescriber_npi: str | None = None
+    prescriber_last_name: str | None = None
+    pharmacy_npi: str
+    rx_number: str
+    ndc: str
+    quantity: Decimal
+    days_supply: int | None = None
+    written_date: date | None = None
+    refills_authorized: int = 0
+    #: NCPDP 408-D8 product selection code
+    daw_code: str = "0"
+    prior_auth_number: str | None = None
+    #: DUR/PPS overrides: (439-E4 reason, 440-E5 professional service, 441-E6 result)
+    dur_pps: tuple[tuple[str, str, str], ...] = ()
+    #: NCPDP 420-DK submission clarification codes
+    clarification_codes: tuple[str, ...] = ()
+    date_of_service: date
+    usual_and_customary: Decimal | None = None
+    gross_amount_due: Decimal | None = None
+
+
+class PayerStatus(StrEnum):
+    """NCPDP 112-AN transaction response status, plus the hub's 'no answer in time'."""
+
+    PAID = "P"
+    DUPLICATE_OF_PAID = "D"
+    REJECTED = "R"
+    CAPTURED = "C"
+    DUPLICATE_OF_CAPTURED = "Q"
+    REVERSAL_APPROVED = "A"
+    DUPLICATE_REVERSAL = "S"
+    #: the payer did not answer within its timeout: status unknown
+    NO_ANSWER = "timeout"
+
+
+class EncodedClaim(Frozen):
+    """A claim ready for the payer exchange."""
+
+    routing_key: str
+    body: bytes
+    content_type: str = "application/x-ncpdp-d0"
