@@ -187,7 +187,9 @@ def _msa(request: Hl7Header, code: str, problems: Sequence[Problem], text: str |
         fields.append(escape(summary[:_MSA3_MAX]))
     if problems and (2, 2) <= _version_tuple(version) < (2, 5):  # MSA-6: the 0357 code before ERR-3
         fields += ["", "", _condition(problems[0], "^")]
-    return "|".join(fields).rstrip("|")
+    while len(fields) > 3 and not fields[-1]:
+        fields.pop()
+    return "|".join(fields)
 
 
 def _err_v25(problem: Problem) -> str:
@@ -215,4 +217,5 @@ def _condition(problem: Problem, sep: str) -> str:
 
 def _version_tuple(version: str) -> tuple[int, ...]:
     parts = version.split(".")
-    return tuple(int(p) for p in parts) if all(p.isdigit() and len(p) < 4 for p in parts) else ()
+    readable = all(p.isascii() and p.isdigit() and len(p) < 4 for p in parts)
+    return tuple(int(p) for p in parts) if readable else ()

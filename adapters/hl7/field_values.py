@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from hub.errors import Problem
 
-_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_REDUCED_PRECISION = re.compile(r"\d{4}(\d{2})?")
+_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_REDUCED_PRECISION = re.compile(r"[0-9]{4}([0-9]{2})?")
 #: refill counts and the like beyond this are a sender's error, and int() of 1E999999999 would hang
 _MAX_COUNT = 9999
 

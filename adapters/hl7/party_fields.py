@@ -84,7 +84,7 @@ def _is_npi(orc: Hl7Segment) -> bool:
 
 
 def _npi_check_digit_ok(value: str) -> bool:
-    if len(value) != 10 or not value.isdigit() or value[0] not in "12":
+    if len(value) != 10 or not (value.isascii() and value.isdigit()) or value[0] not in "12":
         return False
     digits = [int(d) for d in "80840" + value]
     total = 0

@@ -105,7 +105,7 @@ def test_unreadable_request_still_gets_an_ack_with_known_control_id() -> None:
     text = ack(Hl7Header(control_id="MSGID"), "AE", [Problem("102", "MSH-2 invalid", "MSH^1^2")])
     assert text.startswith("MSH|^~\\&|RXHUB|PHARM|||20250101120000+0000||ACK^^ACK|ACK1|P|2.5.1\r")
     assert hl7.parse(text).segment("MSA")[2] == ["MSGID"]
-    assert ack(None, "AR").split("\r")[1] == "MSA|AR"
+    assert ack(None, "AR").split("\r")[1] == "MSA|AR|"
 
 
 def test_request_charset_is_declared_and_used() -> None:

@@ -118,6 +118,7 @@ def test_schedule_and_inpatient_setting() -> None:
         ("1234567890^WELBY^MARCUS^^^^^^NPI", "1234567890", []),  # XCN.9 assigning authority says NPI
         ("1234567890^WELBY^MARCUS^^^^^^&2.16.840.1.113883.4.6&ISO", "1234567890", []),  # NPI OID
         ("1234567893^WELBY^MARCUS^^^^^^HOSP^^^^EI", None, ["1234567893"]),  # typed as something else
+        ("12345678\u00b23^WELBY^MARCUS", None, ["12345678\u00b23"]),  # a non-decimal "digit" is not an NPI
     ],
 )
 def test_npi_rule(orc12: str, npi: str | None, ids: list[str]) -> None:
