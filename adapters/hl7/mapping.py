@@ -41,6 +41,7 @@ def to_commands(msg: ParsedHl7) -> list[Command]:
     patient_cache: list[PatientInfo] = []
 
     def patient() -> PatientInfo:
+        """PID is read once, and only when a new order needs it (a cancel does not)."""
         if not patient_cache:
             patient_cache.append(read_patient(msg, problems))
         return patient_cache[0]
