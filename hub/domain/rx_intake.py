@@ -1,14 +1,13 @@
-"""Steps from receipt to data verification: receive, intake, product selection and the claim."""
+"""Steps from receipt to data verification: receive, intake checks, DUR, product selection, routing."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Self
 
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.catalogue import Product
-from hub.domain.claim import Claim, ClaimStatus, DurPps
+from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.commands import ReceivePrescription
 from hub.domain.dur import ProfileEntry, screen
 from hub.domain.events import Event, PrescriptionReceived
@@ -20,17 +19,15 @@ from hub.domain.intake import (
     needs_product_reason,
     prescriber_findings,
 )
-from hub.domain.order_parts import CoverageInfo, Setting, Source
+from hub.domain.order_parts import Setting, Source
 from hub.domain.parties import Patient, Prescriber
-from hub.domain.rx_record import PrescriptionRecord
+from hub.domain.rx_claims import ClaimSteps
 from hub.domain.states import Action, RxState
 from hub.domain.validity import expiry_date, refills_allowed
-from hub.domain.workflow_events import ClaimPaid, ClaimRejected, ClaimReversed, ClaimSubmitted
-from hub.errors import IllegalTransition
 
 
-class IntakeSteps(PrescriptionRecord):
-    """Receipt, intake, the technician's product choice and the payer's answers."""
+class IntakeSteps(ClaimSteps):
+    """Receipt, intake checks and routing: product queue, claim, cash or straight to the pharmacist."""
 
     @classmethod
     def receive(
@@ -114,99 +111,6 @@ class IntakeSteps(PrescriptionRecord):
         fill.needs_product_reason = None
         return self._proceed_with(product, actor, now, context)
 
-    def claim_paid(
-        self,
-        actor: Actor,
-        now: datetime,
-        *,
-        total_paid: Decimal | None,
-        patient_pay: Decimal | None,
-        authorization_number: str | None = None,
-        fill_number: int | None = None,
-    ) -> list[Event]:
-        """The payer paid (D.0 status P or D): on to the pharmacist."""
-        fill = self.fill(fill_number)
-        self._move(fill, Action.CLAIM_PAID, actor, now)
-        claim = self._claim(fill)
-        claim.status, claim.answered_at = ClaimStatus.PAID, now
-        claim.total_paid, claim.patient_pay, claim.authorization_number = (
-            total_paid,
-            patient_pay,
-            authorization_number,
-        )
-        return [
-            ClaimPaid(
-                **self._event_fields(fill),
-                total_paid=total_paid,
-                patient_pay=patient_pay,
-                authorization_number=authorization_number,
-            )
-        ]
-
-    def claim_rejected(
-        self,
-        actor: Actor,
-        now: datetime,
-        *,
-        reject_codes: list[str],
-        payer_message: str | None = None,
-        fill_number: int | None = None,
-    ) -> list[Event]:
-        """The payer rejected (D.0 status R): the fill waits in the technician's exception queue."""
-        fill = self.fill(fill_number)
-        self._move(fill, Action.CLAIM_REJECTED, actor, now, ",".join(reject_codes))
-        claim = self._claim(fill)
-        claim.status, claim.answered_at = ClaimStatus.REJECTED, now
-        claim.reject_codes, claim.payer_message = list(reject_codes), payer_message
-        return [
-            ClaimRejected(
-                **self._event_fields(fill),
-                reject_codes=tuple(reject_codes),
-                payer_message=payer_message,
-                attempt=claim.attempt,
-            )
-        ]
-
-    def resubmit_claim(
-        self,
-        actor: Actor,
-        now: datetime,
-        *,
-        prior_auth_number: str | None = None,
-        dur_pps: DurPps | None = None,
-        coverage: CoverageInfo | None = None,
-    ) -> list[Event]:
-        """Send the claim again after a reject; DUR/PPS override codes (reject 88) need a pharmacist."""
-        if dur_pps is not None:
-            require_pharmacist(actor, "override a DUR reject with DUR/PPS codes")
-        fill = self.current_fill
-        self._move(fill, Action.RESUBMIT_CLAIM, actor, now)
-        previous = self._claim(fill)
-        fill.claim = self._new_claim(coverage or _coverage_of(previous), now, previous.attempt + 1)
-        fill.claim.prior_auth_number, fill.claim.dur_pps = prior_auth_number, dur_pps
-        return [self._claim_submitted(fill)]
-
-    def bill_cash(self, actor: Actor, now: datetime, amount: Decimal | None = None) -> list[Event]:
-        """Resolve a rejected claim by charging the patient; on to the pharmacist."""
-        fill = self.current_fill
-        self._require_state(fill, RxState.CLAIM_REJECTED, "bill as cash")
-        self._move(fill, Action.BILL_CASH, actor, now)
-        fill.claim = Claim(
-            status=ClaimStatus.CASH, amount_requested=amount or self._price(), submitted_at=now
-        )
-        return []
-
-    def claim_reversed(
-        self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
-    ) -> list[Event]:
-        """The payer approved the B2 reversal that cancel, rejection or return to stock asked for."""
-        fill = self.fill(fill_number)
-        claim = fill.claim
-        if claim is None or claim.status is not ClaimStatus.REVERSAL_REQUIRED:
-            raise IllegalTransition(claim.status.value if claim else "no claim", "record a claim reversal")
-        claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
-        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number)]
-
     def _proceed_with(
         self, product: Product, actor: Actor, now: datetime, context: IntakeContext
     ) -> list[Event]:
@@ -244,52 +148,6 @@ class IntakeSteps(PrescriptionRecord):
             return []
         return [ProfileEntry.of(product, self.rx_number, last.filled_at.date(), last.days_supply)]
 
-    def _claim(self, fill: Fill) -> Claim:
-        if fill.claim is None:
-            fill.claim = Claim(status=ClaimStatus.SUBMITTED)
-        return fill.claim
-
-    def _price(self) -> Decimal | None:
-        product, quantity = self.product, self._dispense_quantity()
-        if product is None or quantity is None or not product.unit_price:
-            return None
-        return (product.unit_price * quantity).quantize(Decimal("0.01"))
-
-    def _new_claim(self, coverage: CoverageInfo, now: datetime, attempt: int) -> Claim:
-        return Claim(
-            status=ClaimStatus.SUBMITTED,
-            bin=coverage.bin,
-            pcn=coverage.pcn,
-            group_id=coverage.group_id,
-            cardholder_id=coverage.cardholder_id,
-            amount_requested=self._price(),
-            attempt=attempt,
-            submitted_at=now,
-        )
-
-    def _claim_submitted(self, fill: Fill) -> ClaimSubmitted:
-        claim, product = self._claim(fill), self._product_or_fail()
-        return ClaimSubmitted(
-            **self._event_fields(fill),
-            patient_id=self.patient_id,
-            prescriber_npi=self.prescriber.npi,
-            ndc=product.ndc11,
-            quantity=fill.quantity or Decimal("0"),
-            unit=product.unit,
-            days_supply=fill.days_supply,
-            substitution_allowed=self.substitution_allowed,
-            written_date=self.written_date,
-            date_of_service=(claim.submitted_at or self.received_at).date(),
-            bin=claim.bin,
-            pcn=claim.pcn,
-            group_id=claim.group_id,
-            cardholder_id=claim.cardholder_id,
-            amount_requested=claim.amount_requested,
-            attempt=claim.attempt,
-            prior_auth_number=claim.prior_auth_number,
-            dur_pps=claim.dur_pps,
-        )
-
     def _received_event(self) -> PrescriptionReceived:
         return PrescriptionReceived(
             prescription_id=self.prescription_id,
@@ -304,9 +162,3 @@ class IntakeSteps(PrescriptionRecord):
             setting=self.setting,
             state=self.state.value,
         )
-
-
-def _coverage_of(claim: Claim) -> CoverageInfo:
-    return CoverageInfo(
-        bin=claim.bin, pcn=claim.pcn, group_id=claim.group_id, cardholder_id=claim.cardholder_id
-    )

@@ -1,7 +1,7 @@
 """The prescription's stored state and the helpers every workflow step uses.
 
-``Prescription`` (prescription.py) adds the steps; this base holds the fields, the one way a fill's state
-changes (``_move``, via the transition tables) and the common parts of events.
+``ClaimSteps``, ``IntakeSteps`` and ``Prescription`` add the steps; this base holds the fields, the one
+way a fill's state changes (``_move``, via the transition tables) and the common parts of events.
 """
 
 from __future__ import annotations
