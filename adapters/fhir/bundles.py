@@ -117,7 +117,7 @@ def _course_problems(orders: list[BundleEntry]) -> list[tuple[int, Problem]]:
 
 def _orders(kind: ResourceKind, context: BundleContext, problems: list[Problem]) -> list[BundleEntry]:
     if kind is ResourceKind.MESSAGE:
-        return _message_orders(context, problems)
+        return sorted(_message_orders(context, problems), key=lambda e: e.index)
     if kind is ResourceKind.DOCUMENT and (
         not context.entries or context.entries[0].index != 0 or _type(context.entries[0]) != "Composition"
     ):
@@ -129,7 +129,7 @@ def _orders(kind: ResourceKind, context: BundleContext, problems: list[Problem])
         problems.append(
             Problem("not-supported", "the Bundle carries no MedicationRequest", "Bundle.entry", "error")
         )
-    return sorted(orders, key=lambda e: e.index)
+    return orders
 
 
 def _type(entry: BundleEntry) -> Any:

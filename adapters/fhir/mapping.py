@@ -7,7 +7,7 @@ Decisions (standards.md §2.1):
   ``business-rule`` at ``MedicationRequest.intent``.
 * status ``active``/``draft`` -> ReceivePrescription; ``cancelled`` -> CancelPrescription CA,
   ``stopped`` -> CancelPrescription DC; anything else is refused at ``MedicationRequest.status``.
-* the placer order number (idempotency key) is ``placer_identifier``'s.
+* the placer order number (idempotency key) is ``placer.placer_identifier``'s.
 * medication must be readable here (inline, contained or in the Bundle): without it there is nothing
   to fill. Subject and requester may point at a server (an external reference or a logical
   identifier): they are kept verbatim for intake to match, never guessed.
@@ -21,9 +21,10 @@ from pydantic import ValidationError
 
 from adapters.fhir import order_fields
 from adapters.fhir.dosage import sig
-from adapters.fhir.elements import JsonObject, concept_text, has_code, identifiers, obj, objs, text
+from adapters.fhir.elements import JsonObject, concept_text, has_code, obj, objs, text
 from adapters.fhir.medication import drug_from_concept, drug_from_medication, is_described
 from adapters.fhir.outcomes import error_for
+from adapters.fhir.parsing import ResourceKind, classify
 from adapters.fhir.participants import (
     coverage_info,
     patient_from_logical,
@@ -31,6 +32,7 @@ from adapters.fhir.participants import (
     prescriber_from_logical,
     prescriber_info,
 )
+from adapters.fhir.placer import placer_identifier
 from adapters.fhir.references import BundleContext, Scope, Target, resolve
 from adapters.fhir.validation import r4_problems
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
@@ -73,29 +75,14 @@ class _Reader:
     ) -> tuple[Target | None, str | None, Any]:
         found = resolve(element, scope=self.scope, context=self.context, where=where, problems=self.problems)
         target = found.target
-        if target is not None and target.resource.get("resourceType") not in types:
-            kind = target.resource.get("resourceType")
+        kind = target.resource.get("resourceType") if target is not None else None
+        if target is not None and (not isinstance(kind, str) or kind not in types):
             wanted = " or ".join(sorted(types))
             self.problems.append(
                 Problem("business-rule", f"{where} is a {kind}, expected {wanted}", where, "error")
             )
             return None, None, None
         return target, found.external, found.logical
-
-
-def placer_identifier(
-    resource: JsonObject, *, origin: str | None = None, full_url: str | None = None
-) -> Identifier | None:
-    """The order's idempotency key: identifier typed PLAC, else the first; else id + origin; else urn:uuid."""
-    found = identifiers(resource)
-    chosen = next((i for i in found if i.type_code == "PLAC"), found[0] if found else None)
-    if chosen is not None:
-        return chosen
-    if (resource_id := text(resource, "id")) is not None:
-        return Identifier(value=resource_id, system=origin)
-    if full_url is not None and full_url.startswith("urn:uuid:"):
-        return Identifier(value=full_url, system="urn:ietf:rfc:3986")
-    return None
 
 
 def _check_codes(reader: _Reader) -> tuple[str | None, str | None]:
@@ -287,6 +274,7 @@ def medication_request_commands(
     resource: JsonObject, *, context: BundleContext | None = None, origin: str | None = None
 ) -> list[Command]:
     """Commands for one MedicationRequest (alone, or an entry of ``context``); raises with every problem."""
+    classify(resource, accept=(ResourceKind.MEDICATION_REQUEST,))
     entry = next((e for e in context.entries if e.resource is resource), None) if context else None
     scope = context.scope_of(entry) if context and entry else Scope(resource, "MedicationRequest")
     problems = r4_problems(resource, at=scope.at)

@@ -34,6 +34,13 @@ R5_ONLY = {
     ),
 }
 
+#: required choice elements, checked here too because the R4B model checks them only once every
+#: other field is valid, and a sender deserves the whole list in one answer
+REQUIRED_CHOICES = {
+    "MedicationRequest": ("medication", ("medicationCodeableConcept", "medicationReference")),
+    "MedicationDispense": ("medication", ("medicationCodeableConcept", "medicationReference")),
+}
+
 _CHOICE_LIST = re.compile(r"\[([^\]]*)\]")
 _PLAIN_NAME = re.compile(r"_?[A-Za-z][A-Za-z0-9]*")
 _REQUIRED_TYPES = frozenset({"missing", "model_field_validation.missing"})
@@ -106,6 +113,16 @@ def _problem(resource_type: str, prefix: str, error: ErrorDetails) -> Problem:
     return Problem("value", f"{message} (got {_short(error.get('input'))})", where, "error")
 
 
+def _with_missing_choice(
+    resource: dict[str, Any], resource_type: str, at: str, problems: list[Problem]
+) -> list[Problem]:
+    name, choices = REQUIRED_CHOICES.get(resource_type, ("", ()))
+    where = f"{at}.{name}"
+    if not choices or any(c in resource for c in choices) or any(p.location == where for p in problems):
+        return problems
+    return [*problems, Problem("required", f"{resource_type}.{name}[x] is required", where, "error")]
+
+
 def r4_problems(resource: dict[str, Any], *, at: str) -> list[Problem]:
     """Everything the R4 model finds wrong with ``resource``, located under ``at`` (its FHIRPath)."""
     resource_type = resource.get("resourceType")
@@ -118,7 +135,9 @@ def r4_problems(resource: dict[str, Any], *, at: str) -> list[Problem]:
     try:
         model.model_validate(resource)
     except ValidationError as exc:
-        return [_problem(resource_type, at, error) for error in exc.errors()]
+        return _with_missing_choice(
+            resource, resource_type, at, [_problem(resource_type, at, e) for e in exc.errors()]
+        )
     except Exception as exc:
         return [
             Problem("structure", f"not a valid R4 {resource_type}: {type(exc).__name__} {exc}", at, "error")
