@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     sending_facility: str = "PHARMACY"
     #: HL7 processing ids accepted on the order port (MSH-11).
     accepted_processing_ids: tuple[str, ...] = ("P", "T", "D")
+    #: MSH-11 to assume for peers that leave it empty (some Cerner feeds); unset keeps it required
+    hl7_default_processing_id: str | None = None
 
     publish_confirm_timeout_s: float = 10.0
     consumer_prefetch: int = 32

@@ -7,6 +7,7 @@ message handler that fails unexpectedly costs that message an AR, never the conn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ class MllpListener:
         self._idle = idle_timeout_s
         self._ssl = ssl_context
         self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0
 
     @property
@@ -56,10 +58,16 @@ class MllpListener:
         """Stop accepting and close the listening socket."""
         if self._server is not None:
             self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         decoder = MllpDecoder(self._max)
         try:
             while True:
@@ -75,11 +83,11 @@ class MllpListener:
             log.info("MLLP connection ended: %s", type(exc).__name__)
         finally:
             self.connections -= 1
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
-            except (ConnectionError, ssl.SSLError):
-                pass
 
     async def _answer(self, item: bytes | FrameTooLarge) -> bytes | None:
         if isinstance(item, FrameTooLarge):

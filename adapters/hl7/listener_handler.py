@@ -9,7 +9,9 @@ slips past the dedupe record (database down) is applied once by the workers.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,11 +21,11 @@ from adapters.hl7.message_model import Hl7Header, ParsedHl7
 from adapters.hl7.mllp_framing import FrameTooLarge
 from adapters.hl7.parsing import parse_message
 from adapters.hl7.validation import validate_header
+from hub.domain.commands import Command
 from hub.domain.order_parts import Source
 from hub.errors import (
     InboundMessageError,
     InfrastructureError,
-    MessageContentError,
     Problem,
     UnsupportedMessageError,
 )
@@ -41,6 +43,23 @@ class AckIdentity:
     sending_application: str = "RXHUB"
     sending_facility: str = "PHARMACY"
     processing_ids: tuple[str, ...] = ("P", "T", "D")
+    #: MSH-11 assumed when a peer leaves it empty; None keeps it required (AE 101)
+    default_processing_id: str | None = None
+
+
+def fingerprint(raw: bytes) -> str:
+    """Content identity of a message for resend detection: line ends normalised, MSH-7 ignored.
+
+    Some engines stamp a new MSH-7 on a resend; everything else of a true resend is identical.
+    """
+    text = raw.lstrip(b"\xef\xbb\xbf").replace(b"\r\n", b"\r").replace(b"\n", b"\r").strip(b"\r")
+    segments = text.split(b"\r")
+    if segments and segments[0].startswith(b"MSH") and len(segments[0]) > 4:
+        fields = segments[0].split(segments[0][3:4])
+        if len(fields) > 6:
+            fields[6] = b""
+        segments[0] = segments[0][3:4].join(fields)
+    return hashlib.sha256(b"\r".join(s for s in segments if s)).hexdigest()
 
 
 class Hl7MessageHandler:
@@ -59,7 +78,8 @@ class Hl7MessageHandler:
         try:
             parsed = parse_message(raw)
             header = parsed.header
-            validate_header(header, processing_ids=self._identity.processing_ids)
+            validate_header(header, processing_ids=self._identity.processing_ids,
+                            default_processing_id=self._identity.default_processing_id)
             commands = to_commands(parsed)
         except UnsupportedMessageError as exc:
             return self._reject(header, exc, "AR")
@@ -67,15 +87,15 @@ class Hl7MessageHandler:
             return self._reject(header, exc, "AE")
         except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
             log.exception("unexpected error handling an HL7 message")
-            exc = InboundMessageError("internal error", [Problem("207", "application internal error")])
-            return self._reject(header, exc, "AR")
+            internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
+            return self._reject(header, internal, "AR")
         return await self._accept(raw, parsed, commands)
 
     def refuse_oversize(self, error: FrameTooLarge) -> bytes:
         """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
         return self._ack(None, "AR", error.problems, text=str(error))
 
-    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list) -> bytes | None:  # type: ignore[type-arg]
+    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command]) -> bytes | None:
         header = parsed.header
         sender = f"{header.sending_application}|{header.sending_facility}"
         mode = AckMode.of(header)
@@ -83,6 +103,12 @@ class Hl7MessageHandler:
             earlier = await asyncio.to_thread(self._inbound.find, DOOR, sender, header.control_id)
         except InfrastructureError:
             earlier = None  # cannot check: publish anyway, derived ids keep it harmless
+        if earlier is not None and earlier.raw is not None and fingerprint(earlier.raw) != fingerprint(raw):
+            # same sender and MSH-10 but other content: not a resend, and not ours to guess which is right
+            self._count("rejected")
+            problem = Problem("205", f"control id {header.control_id} was already used for another message",
+                              location="MSH^1^10")
+            return self._ack(header, mode.reject, [problem], text=problem.text)
         if earlier is not None and earlier.answer is not None:
             self._count("duplicate")
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
@@ -108,11 +134,13 @@ class Hl7MessageHandler:
         self._count("accepted")
         return ack if commit_ack_wanted(header, success=True) else None
 
-    def _envelope(self, command, sender: str, control_id: str, index: int, record_id: str) -> Envelope:  # type: ignore[no-untyped-def]
+    def _envelope(self, command: Command, sender: str, control_id: str, index: int, record_id: str) -> Envelope:
         command = command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
+        placer_system = getattr(command, "placer_system", None)
+        placer_number = getattr(command, "placer_order_number", None) or control_id
         return Envelope.wrap(
             command,
-            correlation_id=order_correlation_id(command.placer_system, command.placer_order_number),
+            correlation_id=order_correlation_id(placer_system, placer_number),
             source=Source.HL7,
             message_id=derived_message_id(DOOR, sender, control_id, index),
         )
@@ -129,7 +157,8 @@ class Hl7MessageHandler:
             return None
         return self._ack(header, code, exc.problems, text=str(exc))
 
-    def _ack(self, header: Hl7Header | None, code: str, problems: list[Problem], text: str | None = None) -> bytes:
+    def _ack(self, header: Hl7Header | None, code: str, problems: Sequence[Problem],
+             text: str | None = None) -> bytes:
         self._ack_counter += 1
         control_id = f"ACK{datetime.now(UTC):%Y%m%d%H%M%S}{self._ack_counter:06d}"
         return build_ack(

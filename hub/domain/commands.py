@@ -88,6 +88,8 @@ class RecordRenewalResponse(Command):
     #: approved | approved_with_changes | denied | denied_new_rx_to_follow | replace
     decision: str
     refills_approved: int | None = Field(default=None, ge=0)
+    #: MessageID of the RxRenewalRequest this answers (SCRIPT Header/RelatesToMessageID)
+    relates_to_message_id: str | None = None
     reason: str | None = None
     raw_message_ref: str | None = None
 

@@ -28,6 +28,7 @@ class Doors:
     mllp: MllpListener | None = None
     hl7_handler: Hl7MessageHandler | None = None
     extra: list[object] = field(default_factory=list)
+    http_port: int = 0
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
@@ -37,7 +38,8 @@ class Doors:
         )
         await self.publisher.start()
         sink = AmqpCommandSink(self.publisher, topology_for(s))
-        identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids)
+        identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
+                               s.hl7_default_processing_id)
         self.hl7_handler = Hl7MessageHandler(sink, InboundStore(self.engine), identity)
         self.mllp = MllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,

@@ -21,6 +21,7 @@ class InboundRecord:
     outcome: str
     answer: bytes | None
     command_ids: list[str]
+    raw: bytes | None = None
 
 
 class InboundStore:
@@ -43,7 +44,7 @@ class InboundStore:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         if row is None:
             return None
-        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []))
+        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []), row["raw"])
 
     def record(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,

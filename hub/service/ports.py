@@ -24,6 +24,9 @@ class InboundRecord(Protocol):
     @property
     def outcome(self) -> str: ...
 
+    @property
+    def raw(self) -> bytes | None: ...
+
 
 class InboundLog(Protocol):
     """Dedupe and raw-message store, keyed by door, sender and the sender's message id."""
