@@ -1,0 +1,196 @@
+"""The hub's ``ClaimCodec`` for NCPDP D.0: a ``ClaimRequestData`` becomes one B1/B2/B3 transmission.
+
+One claim per transmission (109-A9 = 1), so the payer's answer maps back to exactly one exchange id.
+Field choices follow standards.md §4.1/§4.2; a B2 carries only what identifies the paid claim.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from pydantic import ValidationError
+
+from adapters.ncpdp.d0.claim_request import (
+    ClaimRequest,
+    ClaimTransaction,
+    ClaimTransactionCode,
+    build_claim_request,
+)
+from adapters.ncpdp.d0.request_segments import (
+    ClaimSegment,
+    DurPps,
+    DurPpsSegment,
+    InsuranceSegment,
+    PatientSegment,
+    PrescriberSegment,
+    PricingSegment,
+)
+from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
+from hub.domain.claim_exchange import ClaimTransaction as TransactionCode
+from hub.errors import DomainError
+
+#: 202-B2 / 466-EZ qualifier 01 = NPI
+NPI_QUALIFIER = "01"
+#: 455-EM 1 = Rx billing
+RX_BILLING = "1"
+#: 436-E1 03 = NDC
+NDC_QUALIFIER = "03"
+#: 461-EU 1 = prior authorization (unverified: the value list is in NCPDP's licensed dictionary)
+PRIOR_AUTHORIZATION = "1"
+#: AM08 repeats at most nine times (standards.md §4.2)
+MAX_DUR_PPS = 9
+#: the routing word standing for "no PCN" in ``<BIN>.<PCN or ->``
+NO_PCN = "-"
+_CODES: dict[TransactionCode, ClaimTransactionCode] = {
+    TransactionCode.BILLING: "B1",
+    TransactionCode.REVERSAL: "B2",
+    TransactionCode.REBILL: "B3",
+}
+
+
+def routing_key(bin_: str, pcn: str | None) -> str:
+    """``<BIN>.<PCN or ->``: payer connectors bind by BIN (``999001.#``) or by BIN and PCN."""
+    word = (pcn or "").strip().replace(".", "_")
+    return f"{bin_.strip()}.{word or NO_PCN}"
+
+
+def wire_name(text: str | None) -> str | None:
+    """A name as printable ASCII (``José`` -> ``Jose``): D.0 fields cannot carry other characters."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_only = "".join(c for c in decomposed if c.isascii() and c.isprintable())
+    return ascii_only.strip() or None
+
+
+class D0ClaimCodec:
+    """Encodes claims as NCPDP D.0 request transmissions for the payer exchange."""
+
+    def __init__(self, software_vendor_id: str = "RXHUB") -> None:
+        self.software_vendor_id = software_vendor_id
+
+    def encode(self, request: ClaimRequestData) -> EncodedClaim:
+        """The D.0 bytes and routing key.
+
+        Raises DomainError when D.0 cannot carry a value (too long, too precise, too many repeats):
+        resending the same claim would fail the same way.
+        """
+        try:
+            body = build_claim_request(self.claim_request(request))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+            text = f"claim {request.exchange_id} cannot be sent as D.0: {_describe(exc)}"
+            raise DomainError(text) from exc
+        return EncodedClaim(routing_key=routing_key(request.bin, request.pcn), body=body)
+
+    def claim_request(self, request: ClaimRequestData) -> ClaimRequest:
+        """The typed D.0 request (exposed so tests and tools can inspect it before it becomes bytes)."""
+        reversal = request.transaction is TransactionCode.REVERSAL
+        return ClaimRequest(
+            transaction_code=_CODES[request.transaction],
+            bin=request.bin,
+            processor_control_number=(request.pcn or "").strip(),
+            service_provider_id_qualifier=NPI_QUALIFIER,
+            service_provider_id=request.pharmacy_npi,
+            date_of_service=request.date_of_service,
+            software_vendor_id=self.software_vendor_id,
+            insurance=_insurance(request),
+            patient=None if reversal else _patient(request),
+            transactions=(_reversal(request) if reversal else _billing(request),),
+        )
+
+
+def _describe(error: ValueError) -> str:
+    """What is wrong, without the offending value: it may be a patient's name or member id."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return str(error)
+
+
+def _insurance(request: ClaimRequestData) -> InsuranceSegment | None:
+    segment = InsuranceSegment(
+        cardholder_id=request.cardholder_id,
+        group_id=request.group_id,
+        person_code=request.person_code,
+        relationship=request.relationship,
+    )
+    return segment if segment.to_segment().fields else None
+
+
+def _patient(request: ClaimRequestData) -> PatientSegment:
+    patient = request.patient
+    return PatientSegment(
+        date_of_birth=patient.birth_date,
+        gender=patient.gender_code,
+        first_name=wire_name(patient.first_name),
+        last_name=wire_name(patient.last_name),
+    )
+
+
+def _reversal(request: ClaimRequestData) -> ClaimTransaction:
+    # B2 needs only what matches the paid claim: 455-EM, 402-D2, 436-E1, 407-D7, 403-D3 (standards.md §4.2)
+    claim = ClaimSegment(
+        rx_reference_qualifier=RX_BILLING,
+        rx_number=request.rx_number,
+        product_id_qualifier=NDC_QUALIFIER,
+        product_id=request.ndc,
+        fill_number=request.fill_number,
+    )
+    return ClaimTransaction(claim=claim)
+
+
+def _billing(request: ClaimRequestData) -> ClaimTransaction:
+    return ClaimTransaction(
+        claim=_claim(request),
+        prescriber=_prescriber(request),
+        dur_pps=_dur_pps(request),
+        pricing=_pricing(request),
+    )
+
+
+def _claim(request: ClaimRequestData) -> ClaimSegment:
+    pa_number = request.prior_auth_number or None
+    return ClaimSegment(
+        rx_reference_qualifier=RX_BILLING,
+        rx_number=request.rx_number,
+        product_id_qualifier=NDC_QUALIFIER,
+        product_id=request.ndc,
+        quantity_dispensed=request.quantity,
+        fill_number=request.fill_number,
+        days_supply=request.days_supply,
+        daw_code=request.daw_code,
+        date_written=request.written_date,
+        refills_authorized=request.refills_authorized,
+        prior_auth_type=PRIOR_AUTHORIZATION if pa_number else None,
+        prior_auth_number=pa_number,
+        submission_clarification_codes=request.clarification_codes,
+    )
+
+
+def _prescriber(request: ClaimRequestData) -> PrescriberSegment | None:
+    if not request.prescriber_npi:
+        return None
+    return PrescriberSegment(
+        prescriber_id_qualifier=NPI_QUALIFIER,
+        prescriber_id=request.prescriber_npi,
+        last_name=wire_name(request.prescriber_last_name),
+    )
+
+
+def _dur_pps(request: ClaimRequestData) -> DurPpsSegment | None:
+    if not request.dur_pps:
+        return None
+    if len(request.dur_pps) > MAX_DUR_PPS:
+        raise ValueError(f"{len(request.dur_pps)} DUR/PPS sets; AM08 carries at most {MAX_DUR_PPS}")
+    entries = tuple(
+        DurPps(counter=str(n), reason=reason, professional_service=service, result=result)
+        for n, (reason, service, result) in enumerate(request.dur_pps, start=1)
+    )
+    return DurPpsSegment(entries=entries)
+
+
+def _pricing(request: ClaimRequestData) -> PricingSegment | None:
+    if request.usual_and_customary is None and request.gross_amount_due is None:
+        return None
+    return PricingSegment(
+        usual_and_customary=request.usual_and_customary, gross_amount_due=request.gross_amount_due
+    )
