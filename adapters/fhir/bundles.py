@@ -4,9 +4,10 @@
   lists every problem (``Bundle.entry[2].resource.intent``...).
 * batch: each entry stands alone (R4 Bundle: "no interdependencies"); an entry's problems are returned
   in its EntryResult and the other entries still map. A problem with the Bundle itself refuses all.
-* message: the first entry must be the MessageHeader (R4 bdl-?: "a message must have a MessageHeader
-  as the first resource"); the orders are the MedicationRequests in ``MessageHeader.focus``. A message
-  whose focus holds none (a dispense notification, a benefit check) is not ours: ``not-supported``.
+* message: the first entry must be the MessageHeader (R4 Bundle invariant: "a message must have a
+  MessageHeader as the first resource"); the orders are the MedicationRequests in its ``focus``. A
+  message whose focus holds none (a dispense notification, a benefit check) is ``not-supported``. On
+  any error the raised error's ``control_id`` is the request MessageHeader id (for the reply).
 * document: the first entry must be a Composition; the orders are every MedicationRequest entry.
 * transaction/batch entries other than MedicationRequest (Patient, Practitioner, Coverage...) are
   supporting information: read for mapping, never stored, and they produce no command.
@@ -126,9 +127,7 @@ def _orders(kind: ResourceKind, context: BundleContext, problems: list[Problem])
         )
     orders = [e for e in context.entries if _type(e) == "MedicationRequest"]
     if not orders and not problems:
-        problems.append(
-            Problem("not-supported", "the Bundle carries no MedicationRequest", "Bundle.entry", "error")
-        )
+        problems.append(Problem("not-supported", "the Bundle carries no MedicationRequest", "Bundle.entry", "error"))
     return orders
 
 
@@ -141,12 +140,8 @@ def _message_orders(context: BundleContext, problems: list[Problem]) -> list[Bun
     orders: list[BundleEntry] = []
     for index, focus in enumerate(objs(header.resource, "focus")):
         where = f"Bundle.entry[0].resource.focus[{index}]"
-        found = resolve(
-            focus, scope=context.scope_of(header), context=context, where=where, problems=problems
-        )
-        entry = next(
-            (e for e in context.entries if found.target and e.resource is found.target.resource), None
-        )
+        found = resolve(focus, scope=context.scope_of(header), context=context, where=where, problems=problems)
+        entry = next((e for e in context.entries if found.target and e.resource is found.target.resource), None)
         if entry is not None and _type(entry) == "MedicationRequest" and entry not in orders:
             orders.append(entry)
     if not orders and not problems:
@@ -168,9 +163,7 @@ def _raw_entries(bundle: JsonObject) -> list[Any]:
     return raw if isinstance(raw, list) else []
 
 
-def _entry_problems(
-    kind: ResourceKind, bundle: JsonObject, context: BundleContext
-) -> dict[int, list[Problem]]:
+def _entry_problems(kind: ResourceKind, bundle: JsonObject, context: BundleContext) -> dict[int, list[Problem]]:
     found: dict[int, list[Problem]] = {}
     with_resource = {e.index: e for e in context.entries}
     for index, raw in enumerate(_raw_entries(bundle)):
@@ -193,9 +186,7 @@ def _header(kind: ResourceKind, context: BundleContext) -> MessageInfo | None:
     first = context.entries[0] if context.entries and context.entries[0].index == 0 else None
     if first is None or _type(first) != "MessageHeader":
         where = "Bundle.entry[0].resource"
-        raise error_for(
-            [Problem("invalid", "a message Bundle must start with a MessageHeader", where, "error")]
-        )
+        raise error_for([Problem("invalid", "a message Bundle must start with a MessageHeader", where, "error")])
     return message_info(first)
 
 

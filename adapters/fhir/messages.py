@@ -55,6 +55,16 @@ def message_info(entry: BundleEntry) -> MessageInfo:
     )
 
 
+def request_message_info(bundle: dict[str, Any]) -> MessageInfo | None:
+    """The request MessageHeader facts of any body, even one refused, so a reply can still be built."""
+    entries = bundle.get("entry")
+    first = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else None
+    resource = obj(first, "resource")
+    if resource is None or resource.get("resourceType") != "MessageHeader":
+        return None
+    return message_info(BundleEntry(0, text(first, "fullUrl"), resource))
+
+
 def _instant(now: datetime) -> str:
     aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     return aware.isoformat(timespec="milliseconds")
@@ -62,11 +72,7 @@ def _instant(now: datetime) -> str:
 
 def _event(request: MessageInfo | None) -> dict[str, Any]:
     if request is not None and request.event_code and not request.event_code.startswith(("http:", "https:")):
-        return {
-            "eventCoding": {
-                k: v for k, v in (("system", request.event_system), ("code", request.event_code)) if v
-            }
-        }
+        return {"eventCoding": {k: v for k, v in (("system", request.event_system), ("code", request.event_code)) if v}}
     if request is not None and request.event_code:
         return {"eventUri": request.event_code}
     return {"eventCoding": {"system": "urn:rxhub:fhir:message-event", "code": "response"}}

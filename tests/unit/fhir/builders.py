@@ -40,9 +40,7 @@ def medication_request(**changes: Any) -> dict[str, Any]:
         "identifier": [
             {"system": "urn:example:other", "value": "OTHER-1"},
             {
-                "type": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]
-                },
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
                 "system": "urn:example:ehr",
                 "value": "ORD-1",
             },
@@ -99,9 +97,7 @@ def urn(index: int) -> str:
 
 def bundled_request(**changes: Any) -> dict[str, Any]:
     """A MedicationRequest whose patient and prescriber are Bundle entries 1 and 2."""
-    resource = medication_request(
-        **{"subject": {"reference": urn(1)}, "requester": {"reference": urn(2)}, **changes}
-    )
+    resource = medication_request(**{"subject": {"reference": urn(1)}, "requester": {"reference": urn(2)}, **changes})
     del resource["contained"]
     return resource
 

@@ -84,9 +84,7 @@ def test_http_status_and_outcome_for_every_error(error: Exception, status: int) 
 
 
 def test_response_message_is_a_valid_reply() -> None:
-    request = MessageInfo(
-        header_id="h-1", event_system="urn:e", event_code="new-rx", source_endpoint="https://ehr"
-    )
+    request = MessageInfo(header_id="h-1", event_system="urn:e", event_code="new-rx", source_endpoint="https://ehr")
     outcome = operation_outcome([Problem("business-rule", "plan", "Bundle.entry[1].resource.intent")])
     reply = response_message("h-1", "fatal-error", outcome, now=NOW, request=request)
     bundle = Bundle.model_validate(reply)
@@ -259,3 +257,14 @@ def test_capability_statement_tells_the_truth() -> None:
     assert [p["name"] for p in resources["MedicationDispense"]["searchParam"]] == ["prescription"]
     assert [o["name"] for o in rest["operation"]] == ["process-message"]
     assert statement["format"][0] == "application/fhir+json" and statement["fhirVersion"] == "4.0.1"
+
+
+def test_reply_facts_survive_a_refused_message() -> None:
+    from adapters.fhir.messages import request_message_info
+    from adapters.fhir.parsing import parse_resource
+    from tests.unit.fhir.corpus import corpus_bytes
+
+    bundle = parse_resource(corpus_bytes("nhs_eps_r4_negative_invalid_intent.json"))
+    info = request_message_info(bundle)
+    assert info is not None and info.header_id == "0a1fd9ef-a3d5-4e95-84cd-552070a03086"
+    assert request_message_info({"resourceType": "Bundle", "entry": "nonsense"}) is None

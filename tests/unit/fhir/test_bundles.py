@@ -27,11 +27,7 @@ def test_transaction_resolves_entries_and_coverage() -> None:
         "subscriberId": "MEM-1",
         "class": [
             {
-                "type": {
-                    "coding": [
-                        {"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": code}
-                    ]
-                },
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": code}]},
                 "value": value,
             }
             for code, value in (("rxbin", "610014"), ("rxpcn", "PCN1"), ("rxgroup", "GRP1"))
@@ -120,9 +116,7 @@ def test_message_orders_use_source_endpoint_as_placer_system_when_unidentified()
 
 
 def test_relative_references_resolve_against_restful_full_urls_only() -> None:
-    order = bundled_request(
-        subject={"reference": "Patient/pat1"}, requester={"reference": "Practitioner/doc1"}
-    )
+    order = bundled_request(subject={"reference": "Patient/pat1"}, requester={"reference": "Practitioner/doc1"})
     bundle = {
         "resourceType": "Bundle",
         "type": "document",

@@ -107,9 +107,7 @@ def _kbv(placer: str, base: str, code: str) -> dict[str, Any]:
 
 ORDERS: dict[str, list[dict[str, Any]]] = {
     "uscore_r4_medicationrequest_coded_oral_axid.json": [_us("medicationrequest-coded-oral-axid", "476872")],
-    "uscore_r4_medicationrequest_contained_medication.json": [
-        _us("medicationrequest-contained-oral-axid", "582620")
-    ],
+    "uscore_r4_medicationrequest_contained_medication.json": [_us("medicationrequest-contained-oral-axid", "582620")],
     "nhs_eps_r4_bundle_message_4_medicationrequests_send.json": [
         _eps("a54219b8-f741-4c47-b662-e4f8dfa49ab6", "39732311000001104", 20, 10),
         _eps("6989b7bd-8db6-428c-a593-4022e3044c00", "322341003", 20, 10),
@@ -133,9 +131,7 @@ ORDERS: dict[str, list[dict[str, Any]]] = {
         {"cancel": "299c610b-f4f1-4eac-a7d7-4fb6b0556e11", "system": EPS_ITEM, "control": "CA"},
     ],
     "gematik_kbv_erp_r4_bundle_document_pzn_coverage.json": [
-        _kbv(
-            "e930cdee-9eb5-4b44-88b5-2a18b69f3b9a", "http://pvs.praxis-topp-gluecklich.local/fhir", "06313728"
-        ),
+        _kbv("e930cdee-9eb5-4b44-88b5-2a18b69f3b9a", "http://pvs.praxis-topp-gluecklich.local/fhir", "06313728"),
     ],
     "gematik_kbv_erp_r4_bundle_document_freetext_medication.json": [
         _kbv("2979e8a3-352e-4d17-8e06-b356666e4daf", "http://pvs.praxis.local/fhir", "freitext"),
@@ -235,9 +231,7 @@ def test_kbv_documents_keep_coverage_and_free_text() -> None:
 def test_us_core_external_subject_is_kept_not_guessed() -> None:
     (order,) = process(corpus_bytes("uscore_r4_medicationrequest_coded_oral_axid.json"))
     assert isinstance(order, ReceivePrescription)
-    assert [(i.value, i.type_code) for i in order.patient.identifiers] == [
-        ("Patient/example", "fhir-reference")
-    ]
+    assert [(i.value, i.type_code) for i in order.patient.identifiers] == [("Patient/example", "fhir-reference")]
     assert order.patient.family_name is None
     assert order.sig == "10 mL bid"
     assert order.written_date is not None and order.written_date.isoformat() == "2008-04-05"

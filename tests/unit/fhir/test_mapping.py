@@ -36,11 +36,7 @@ def test_standalone_order_maps_every_field() -> None:
     order = receive(medication_request())
     assert (order.placer_order_number, order.placer_system) == ("ORD-1", "urn:example:ehr")
     assert order.drug.ndc == NDC and order.drug.text == "Fluoxetine 10 mg capsule"
-    assert (
-        order.quantity is not None
-        and order.quantity.value == Decimal(30)
-        and order.quantity.unit == "capsule"
-    )
+    assert order.quantity is not None and order.quantity.value == Decimal(30) and order.quantity.unit == "capsule"
     assert (order.days_supply, order.refills, order.substitution_allowed) == (30, 2, False)
     assert order.sig == "1 capsule once a day"
     assert order.prescriber.npi == NPI and order.prescriber.family_name == "Prescriber"
@@ -128,9 +124,7 @@ def test_reference_to_the_wrong_type_is_refused() -> None:
 
 
 def test_logical_requester_by_npi() -> None:
-    resource = medication_request(
-        requester={"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": NPI}}
-    )
+    resource = medication_request(requester={"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": NPI}})
     assert receive(resource).prescriber.npi == NPI
 
 
@@ -169,17 +163,13 @@ def test_inpatient_by_category_and_by_encounter_class() -> None:
 def test_substitution_as_codeable_concept() -> None:
     none_allowed = {
         "allowedCodeableConcept": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution", "code": "N"}
-            ]
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution", "code": "N"}]
         }
     }
     assert receive(medication_request(substitution=none_allowed)).substitution_allowed is False
     generic = {
         "allowedCodeableConcept": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution", "code": "G"}
-            ]
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution", "code": "G"}]
         }
     }
     assert receive(medication_request(substitution=generic)).substitution_allowed is True
@@ -226,9 +216,7 @@ def test_placer_identifier_rules() -> None:
     anonymous = medication_request(identifier=[])
     del anonymous["id"]
     assert placer_identifier(anonymous) is None
-    assert problems_of(medication_request_commands, anonymous) == [
-        ("required", "MedicationRequest.identifier")
-    ]
+    assert problems_of(medication_request_commands, anonymous) == [("required", "MedicationRequest.identifier")]
 
 
 def test_only_a_medication_request_is_mapped_alone() -> None:
