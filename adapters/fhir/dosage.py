@@ -46,9 +46,7 @@ def _bounds(repeat: JsonObject) -> str | None:
 def _rendered(dosage: JsonObject) -> str | None:
     timing = obj(dosage, "timing")
     repeat = obj(timing, "repeat") or {}
-    dose = next(
-        (q for q in (quantity_text(obj(d, "doseQuantity")) for d in objs(dosage, "doseAndRate")) if q), None
-    )
+    dose = next((q for q in (quantity_text(obj(d, "doseQuantity")) for d in objs(dosage, "doseAndRate")) if q), None)
     parts = [
         dose,
         concept_text(obj(dosage, "route")),

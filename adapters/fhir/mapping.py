@@ -50,9 +50,7 @@ ACCEPTED_INTENTS = frozenset({"order", "original-order", "instance-order"})
 R4_INTENTS = ACCEPTED_INTENTS | {"proposal", "plan", "reflex-order", "filler-order", "option"}
 RECEIVE_STATUSES = frozenset({"active", "draft"})
 CANCEL_CONTROLS = {"cancelled": "CA", "stopped": "DC"}
-R4_STATUSES = (
-    RECEIVE_STATUSES | set(CANCEL_CONTROLS) | {"on-hold", "completed", "entered-in-error", "unknown"}
-)
+R4_STATUSES = RECEIVE_STATUSES | set(CANCEL_CONTROLS) | {"on-hold", "completed", "entered-in-error", "unknown"}
 CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 #: v3 ActEncounterCode values that mean a hospital stay
@@ -70,17 +68,13 @@ class _Reader:
     def fail(self, code: str, element: str, message: str) -> None:
         self.problems.append(Problem(code, message, f"{self.at}.{element}" if element else self.at, "error"))
 
-    def follow(
-        self, element: object, where: str, types: frozenset[str]
-    ) -> tuple[Target | None, str | None, Any]:
+    def follow(self, element: object, where: str, types: frozenset[str]) -> tuple[Target | None, str | None, Any]:
         found = resolve(element, scope=self.scope, context=self.context, where=where, problems=self.problems)
         target = found.target
         kind = target.resource.get("resourceType") if target is not None else None
         if target is not None and (not isinstance(kind, str) or kind not in types):
             wanted = " or ".join(sorted(types))
-            self.problems.append(
-                Problem("business-rule", f"{where} is a {kind}, expected {wanted}", where, "error")
-            )
+            self.problems.append(Problem("business-rule", f"{where} is a {kind}, expected {wanted}", where, "error"))
             return None, None, None
         return target, found.external, found.logical
 
@@ -93,8 +87,7 @@ def _check_codes(reader: _Reader) -> tuple[str | None, str | None]:
         reader.fail(
             "business-rule",
             "intent",
-            f"intent '{intent}' is not an order a pharmacy fills "
-            f"(accepted: {', '.join(sorted(ACCEPTED_INTENTS))})",
+            f"intent '{intent}' is not an order a pharmacy fills (accepted: {', '.join(sorted(ACCEPTED_INTENTS))})",
         )
     if not isinstance(status, str) or status not in R4_STATUSES:
         reader.fail("code-invalid", "status", f"status {status!r} is not an R4 MedicationRequest status")
@@ -103,8 +96,7 @@ def _check_codes(reader: _Reader) -> tuple[str | None, str | None]:
         reader.fail(
             "business-rule",
             "status",
-            f"status '{status}' is neither a new order (active, draft) "
-            "nor a cancellation (cancelled, stopped)",
+            f"status '{status}' is neither a new order (active, draft) nor a cancellation (cancelled, stopped)",
         )
         return None, None
     return (intent if isinstance(intent, str) else None), status
@@ -192,9 +184,7 @@ def _coverage(reader: _Reader, patient_target: str | None) -> CoverageInfo | Non
     if reader.context is None or patient_target is None:
         return None
     for entry in reader.context.entries:
-        beneficiary = (
-            obj(entry.resource, "beneficiary") if entry.resource.get("resourceType") == "Coverage" else None
-        )
+        beneficiary = obj(entry.resource, "beneficiary") if entry.resource.get("resourceType") == "Coverage" else None
         if beneficiary is None:
             continue
         found = resolve(
@@ -206,9 +196,7 @@ def _coverage(reader: _Reader, patient_target: str | None) -> CoverageInfo | Non
 
 
 def _route(request: JsonObject) -> str | None:
-    return next(
-        (r for r in (concept_text(obj(d, "route")) for d in objs(request, "dosageInstruction")) if r), None
-    )
+    return next((r for r in (concept_text(obj(d, "route")) for d in objs(request, "dosageInstruction")) if r), None)
 
 
 def _receive(reader: _Reader, placer: Identifier) -> Command | None:
@@ -255,9 +243,7 @@ def map_medication_request(
     _, status = _check_codes(reader)
     placer = placer_identifier(resource, origin=origin, full_url=scope.full_url)
     if placer is None:
-        reader.fail(
-            "required", "identifier", "an identifier (placer order number) or a resource id is required"
-        )
+        reader.fail("required", "identifier", "an identifier (placer order number) or a resource id is required")
     if status in CANCEL_CONTROLS and placer is not None and not reader.problems:
         return [_cancel(reader, placer, status)], []
     if status is None or placer is None:

@@ -28,9 +28,7 @@ def _strength(ratio: object) -> str | None:
 def _ingredients(medication: JsonObject) -> str | None:
     parts = []
     for ingredient in objs(medication, "ingredient"):
-        name = concept_text(obj(ingredient, "itemCodeableConcept")) or text(
-            obj(ingredient, "itemReference"), "display"
-        )
+        name = concept_text(obj(ingredient, "itemCodeableConcept")) or text(obj(ingredient, "itemReference"), "display")
         if name is None:
             continue
         strength = _strength(obj(ingredient, "strength"))

@@ -141,9 +141,7 @@ def http_status_for(error: Exception) -> int:
 def error_for(problems: Sequence[Problem], *, control_id: str = "") -> InboundMessageError:
     """The error to raise for these problems: unsupported when every one is ``not-supported``."""
     listed = list(problems)
-    summary = "; ".join(p.text for p in listed[:3]) + (
-        f" (+{len(listed) - 3} more)" if len(listed) > 3 else ""
-    )
+    summary = "; ".join(p.text for p in listed[:3]) + (f" (+{len(listed) - 3} more)" if len(listed) > 3 else "")
     if listed and all(p.code == "not-supported" for p in listed):
         return UnsupportedMessageError(summary, listed, control_id)
     return MessageContentError(summary or "invalid FHIR content", listed, control_id)

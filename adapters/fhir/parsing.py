@@ -92,9 +92,7 @@ def parse_resource(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise _content_error("structure", f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
-        raise _content_error(
-            "structure", f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
-        ) from exc
+        raise _content_error("structure", f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from exc
     except RecursionError as exc:
         raise _content_error("structure", f"JSON nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:
@@ -118,9 +116,7 @@ def _kind_of(resource: dict[str, Any]) -> ResourceKind | None:
     return None
 
 
-def classify(
-    resource: dict[str, Any], *, accept: Iterable[ResourceKind] = tuple(ResourceKind)
-) -> ResourceKind:
+def classify(resource: dict[str, Any], *, accept: Iterable[ResourceKind] = tuple(ResourceKind)) -> ResourceKind:
     """Say what the body is, refusing anything the endpoint (``accept``) does not take."""
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str) or not resource_type:
@@ -132,10 +128,6 @@ def classify(
     wanted = ", ".join(sorted(k.value for k in allowed))
     if resource_type == "Bundle":
         got = resource.get("type")
-        raise _content_error(
-            "invalid", f"Bundle of type {got!r} not accepted here (accepted: {wanted})", "Bundle.type"
-        )
+        raise _content_error("invalid", f"Bundle of type {got!r} not accepted here (accepted: {wanted})", "Bundle.type")
     location = resource_type if _TYPE_NAME.fullmatch(resource_type) else ""
-    raise _content_error(
-        "invalid", f"resource type {resource_type!r} not accepted here (accepted: {wanted})", location
-    )
+    raise _content_error("invalid", f"resource type {resource_type!r} not accepted here (accepted: {wanted})", location)

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from adapters.fhir.elements import JsonObject, obj, objs, text
 from hub.errors import Problem
 
-_RESTFUL = re.compile(
-    r"^(?P<base>.*/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/[^/]+)?$"
-)
+_RESTFUL = re.compile(r"^(?P<base>.*/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/[^/]+)?$")
 _HISTORY = re.compile(r"/_history/[^/]+$")
 
 
@@ -117,9 +115,7 @@ def _contained(reference: str, scope: Scope, where: str, problems: list[Problem]
     return Resolution()
 
 
-def _in_bundle(
-    reference: str, scope: Scope, context: BundleContext, where: str, problems: list[Problem]
-) -> Resolution:
+def _in_bundle(reference: str, scope: Scope, context: BundleContext, where: str, problems: list[Problem]) -> Resolution:
     restful = _RESTFUL.match(reference)
     holder = _RESTFUL.match(scope.full_url or "")
     if "://" in reference or reference.startswith("urn:"):
@@ -143,9 +139,7 @@ def _in_bundle(
 
 def _outside(reference: str, where: str, problems: list[Problem]) -> Resolution:
     if reference.startswith("urn:"):
-        problems.append(
-            Problem("not-found", f"'{reference}' is not the fullUrl of any Bundle entry", where, "error")
-        )
+        problems.append(Problem("not-found", f"'{reference}' is not the fullUrl of any Bundle entry", where, "error"))
         return Resolution()
     return Resolution(external=reference)
 

@@ -29,9 +29,7 @@ R5_ONLY = {
             "device",
         }
     ),
-    "MedicationDispense": frozenset(
-        {"medication", "notPerformedReason", "renderedDosageInstruction", "recorded"}
-    ),
+    "MedicationDispense": frozenset({"medication", "notPerformedReason", "renderedDosageInstruction", "recorded"}),
 }
 
 #: required choice elements, checked here too because the R4B model checks them only once every
@@ -101,15 +99,11 @@ def _problem(resource_type: str, prefix: str, error: ErrorDetails) -> Problem:
                 f"see {resource_type} in R4 (e.g. medicationCodeableConcept or medicationReference)"
             )
             return Problem("structure", text, where, "error")
-        return Problem(
-            "structure", f"unknown element '{_json_name(str(name))}' (not in FHIR R4)", where, "error"
-        )
+        return Problem("structure", f"unknown element '{_json_name(str(name))}' (not in FHIR R4)", where, "error")
     if error["type"] in _REQUIRED_TYPES:
         return Problem("required", f"{where} is required", where, "error")
     if error["type"] == "fhir-validation-wrong-resource-type":
-        return Problem(
-            "invalid", f"resourceType {_short(error.get('input'))} is not {resource_type}", where, "error"
-        )
+        return Problem("invalid", f"resourceType {_short(error.get('input'))} is not {resource_type}", where, "error")
     return Problem("value", f"{message} (got {_short(error.get('input'))})", where, "error")
 
 
@@ -135,11 +129,7 @@ def r4_problems(resource: dict[str, Any], *, at: str) -> list[Problem]:
     try:
         model.model_validate(resource)
     except ValidationError as exc:
-        return _with_missing_choice(
-            resource, resource_type, at, [_problem(resource_type, at, e) for e in exc.errors()]
-        )
+        return _with_missing_choice(resource, resource_type, at, [_problem(resource_type, at, e) for e in exc.errors()])
     except Exception as exc:
-        return [
-            Problem("structure", f"not a valid R4 {resource_type}: {type(exc).__name__} {exc}", at, "error")
-        ]
+        return [Problem("structure", f"not a valid R4 {resource_type}: {type(exc).__name__} {exc}", at, "error")]
     return []

@@ -112,9 +112,7 @@ def _request_status(rx: PrescriptionSnapshot) -> str:
 def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
     """A prescription as an R4 MedicationRequest (US Core must-support elements)."""
     placer = Identifier(value=rx.placer_order_number, system=rx.placer_system, type_code="PLAC")
-    requester: dict[str, Any] = (
-        {"identifier": {"system": NPI, "value": rx.prescriber_npi}} if rx.prescriber_npi else {}
-    )
+    requester: dict[str, Any] = {"identifier": {"system": NPI, "value": rx.prescriber_npi}} if rx.prescriber_npi else {}
     requester |= {"display": rx.prescriber_name} if rx.prescriber_name else {}
     category = "inpatient" if rx.setting is Setting.INPATIENT else "outpatient"
     view: dict[str, Any] = {
@@ -191,16 +189,12 @@ def _totals(claim: ClaimSnapshot) -> list[dict[str, Any]]:
 
 def claim_response_view(claim: ClaimSnapshot) -> dict[str, Any]:
     """The payer's answer as an R4 ClaimResponse-shaped summary (the claim itself travels as NCPDP D.0)."""
-    insurer: dict[str, Any] = {
-        "display": claim.payer_name or (f"BIN {claim.bin}" if claim.bin else "unknown payer")
-    }
+    insurer: dict[str, Any] = {"display": claim.payer_name or (f"BIN {claim.bin}" if claim.bin else "unknown payer")}
     view: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": claim.id,
         "status": "cancelled" if claim.status.lower() == "reversed" else "active",
-        "type": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "pharmacy"}]
-        },
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "pharmacy"}]},
         "use": "claim",
         "patient": {"reference": f"Patient/{claim.patient_id}"},
         "created": _instant(claim.created),
@@ -213,9 +207,7 @@ def claim_response_view(claim: ClaimSnapshot) -> dict[str, Any]:
     if totals := _totals(claim):
         view["total"] = totals
     if claim.reject_codes:
-        view["error"] = [
-            {"code": {"coding": [{"system": NCPDP_REJECT_CODE, "code": c}]}} for c in claim.reject_codes
-        ]
+        view["error"] = [{"code": {"coding": [{"system": NCPDP_REJECT_CODE, "code": c}]}} for c in claim.reject_codes]
     return view
 
 
