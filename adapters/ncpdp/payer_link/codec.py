@@ -102,7 +102,12 @@ class D0ClaimCodec:
 def _describe(error: ValueError) -> str:
     """What is wrong, without the offending value: it may be a patient's name or member id."""
     if isinstance(error, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        # pydantic's own messages never quote the input; a custom validator's ValueError may
+        parts = [
+            f"{'.'.join(map(str, e['loc']))}: {'invalid value' if e['type'] == 'value_error' else e['msg']}"
+            for e in error.errors()
+        ]
+        return "; ".join(parts)
     return str(error)
 
 
