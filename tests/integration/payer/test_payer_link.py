@@ -162,3 +162,15 @@ def _paid_answer() -> bytes:
         service_provider_id="1993999998", date_of_service=date(2026, 3, 1),
         transactions=(TransactionResponse(status=status),),
     ))
+
+
+def test_configured_delay_holds_the_answer_back(start_link: Callable[[Path], PayerLink], tmp_path: Path) -> None:
+    data_file = tmp_path / "payer-sim.json"
+    drugs = {AMOXICILLIN: {"unit_cost": "0.10"}}
+    data_file.write_text(json.dumps({"bins": [SIM_BIN], "drugs": drugs, "delay_ms": 600}))
+    link = start_link(data_file)
+    link.send(claim("rx-slow", rx_number="7200"), uuid.uuid4())
+    assert link.next_envelope(timeout_s=0.4) is None, "not before the configured delay"
+    envelope = link.next_envelope(timeout_s=3.0)
+    assert envelope is not None
+    assert envelope.payload["status"] == "P"
