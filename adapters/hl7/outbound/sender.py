@@ -1,0 +1,175 @@
+"""One destination's sender: its durable queue, one message in flight, the AMQP ack only after the ACK.
+
+Queue ``<prefix>.outbound.<name>``: quorum (replicated, survives restarts), single active consumer (a
+second hub process waits as standby, so order holds), bound to ``<prefix>.events`` for the configured
+event types.  Prefetch is 1: the next event is not even fetched until the current one is settled, which
+keeps messages in order per destination and therefore per order.
+
+* accepted (AA/CA)                 → ack
+* refused (AE/CE)                  → publish to ``<prefix>.dlx`` with x-rxhub-error (ERR text) and
+                                     x-rxhub-failure-kind=validation, confirmed, then ack
+* not for this destination         → ack (counted as skipped)
+* undecodable event                → dead-letter as ``unparseable``, ack
+* AR/CR, timeout, connection loss  → stays unacked while the same bytes are resent (delivery.py)
+* stop or broker loss mid-delivery → left unacked: the broker requeues it and the next run resends it under
+                                     the same control id (derived from the event id)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+import pika.exceptions as pe
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+from adapters.hl7.outbound.ack_reading import AckKind
+from adapters.hl7.outbound.delivery import Deliverer
+from adapters.hl7.outbound.destination_state import DestinationState, SenderState
+from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
+from adapters.hl7.outbound.event_mapping import decode_cloudevent, message_for
+from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
+from hub.messaging.blocking_publisher import connect
+from hub.messaging.topology import ChannelLike, Topology, declare
+
+log = logging.getLogger(__name__)
+
+
+def outbound_queue(topology: Topology, name: str) -> str:
+    """The durable queue holding one destination's backlog."""
+    return f"{topology.prefix}.outbound.{name}"
+
+
+def declare_destination(channel: ChannelLike, topology: Topology, config: DestinationConfig) -> str:
+    """Declare the hub topology, this destination's queue and its bindings (idempotent); returns the queue."""
+    declare(channel, topology)
+    queue = outbound_queue(topology, config.name)
+    arguments = {
+        "x-queue-type": "quorum",
+        "x-single-active-consumer": True,
+        # should an operator's policy set a delivery limit, the message is dead-lettered, not dropped
+        "x-dead-letter-exchange": topology.dead_letter_exchange,
+        "x-dead-letter-routing-key": f"outbound.{config.name}",
+    }
+    channel.queue_declare(queue=queue, durable=True, arguments=arguments)
+    for event_type in config.events:
+        channel.queue_bind(queue=queue, exchange=topology.events_exchange, routing_key=event_type)
+    return queue
+
+
+def _unbind_dropped(channel: BlockingChannel, topology: Topology, config: DestinationConfig, queue: str) -> None:
+    """Event types removed from the configuration stop flowing into the queue."""
+    for event_type in set(SUPPORTED_EVENTS) - set(config.events):
+        channel.queue_unbind(queue=queue, exchange=topology.events_exchange, routing_key=event_type)
+
+
+class DestinationRunner:
+    """Consumes one destination's queue and delivers each event's message; reconnects to the broker."""
+
+    def __init__(self, amqp_url: str, topology: Topology, config: DestinationConfig,
+                 state: DestinationState | None = None) -> None:
+        self.amqp_url, self.topology, self.config = amqp_url, topology, config
+        self.state = state or DestinationState(config.name)
+        self.queue = outbound_queue(topology, config.name)
+        self.deliverer = Deliverer(config, self.state)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; survives broker restarts and destination outages."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                self._consume(stop)
+                backoff = 0.2
+            except (pe.AMQPError, OSError, RxHubError) as exc:
+                self.state.set(SenderState.BROKER_DOWN)
+                self.state.error(f"broker: {exc!r}")
+                log.warning("outbound %s lost the broker: %r; reconnecting", self.config.name, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.state.set(SenderState.STOPPED)
+
+    def _consume(self, stop: threading.Event) -> None:
+        connection = connect(self.amqp_url)
+        try:
+            channel = connection.channel()
+            declare_destination(channel, self.topology, self.config)
+            _unbind_dropped(channel, self.topology, self.config, self.queue)
+            channel.basic_qos(prefetch_count=1)
+            side = connection.channel()
+            side.confirm_delivery()
+            self.state.set(SenderState.IDLE)
+            self.state.ready.set()
+            for method, props, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                if stop.is_set() or (method is not None and not self._handle(
+                        connection, channel, side, method, props, body, stop)):
+                    break
+        finally:
+            self.state.ready.clear()
+            self.deliverer.close()
+            if connection.is_open:
+                connection.close()
+
+    def _handle(self, connection: pika.BlockingConnection, channel: BlockingChannel, side: BlockingChannel,
+                method: Basic.Deliver, props: BasicProperties, body: bytes, stop: threading.Event) -> bool:
+        """Settle one event; False when stopped before the destination answered (left unacked)."""
+        try:
+            received = decode_cloudevent(body)
+            message = message_for(self.config, received)
+        except MessageContentError as exc:
+            self._dead_letter(side, props, body, str(exc), "unparseable", "")
+            channel.basic_ack(method.delivery_tag)
+            return True
+        if message is None:
+            self.state.settle("skipped")
+            channel.basic_ack(method.delivery_tag)
+            return True
+        self.state.begin(message.control_id, received.time)
+
+        def tick() -> None:
+            connection.process_data_events(time_limit=0)
+            if not channel.is_open:
+                raise BrokerUnavailable("channel closed while a message was in flight")
+
+        verdict = self.deliverer.deliver(message, stop, tick)
+        if verdict is None:
+            return False
+        if verdict.kind is AckKind.ERROR:
+            self._dead_letter(side, props, body, verdict.text or verdict.code, "validation", message.control_id)
+            self.state.error(f"{verdict.code} for {message.control_id}: {verdict.text}")
+            self.state.settle("dead_lettered")
+        else:
+            self.state.settle("delivered")
+        channel.basic_ack(method.delivery_tag)
+        return True
+
+    def _dead_letter(self, side: BlockingChannel, props: BasicProperties, body: bytes, error: str, kind: str,
+                     control_id: str) -> None:
+        now = datetime.now(UTC).isoformat()
+        headers: dict[str, Any] = {
+            **(props.headers or {}),
+            "x-rxhub-error": error[:1000],
+            "x-rxhub-failure-kind": kind,
+            "x-rxhub-queue": self.queue,
+            "x-rxhub-destination": self.config.name,
+            "x-rxhub-control-id": control_id,
+            "x-rxhub-first-failure": now,
+            "x-rxhub-last-failure": now,
+        }
+        copy = pika.BasicProperties(
+            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
+            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp,
+            app_id=props.app_id, headers=headers,
+        )
+        log.error("outbound %s dead-lettered event %s (%s): %s", self.config.name, props.message_id, kind, error)
+        side.basic_publish(self.topology.dead_letter_exchange, f"outbound.{self.config.name}", body, copy,
+                           mandatory=True)
+
+
+def run_destination(amqp_url: str, topology: Topology, config: DestinationConfig, stop_event: threading.Event,
+                    state: DestinationState | None = None) -> None:
+    """Run one destination's sender in the calling thread until ``stop_event`` is set."""
+    DestinationRunner(amqp_url, topology, config, state).run(stop_event)
