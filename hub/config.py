@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: the repository's data folder (drug catalogue, interaction table, payer simulator plan)
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +47,16 @@ class Settings(BaseSettings):
     pharmacy_address: str = "1 Main Street, Springfield, IL 62701"
     pharmacy_phone: str = "555-0100"
     pharmacy_npi: str = "1234567893"
+
+    catalogue_path: Path = DATA_DIR / "drug-catalogue.json"
+    interactions_path: Path = DATA_DIR / "interactions.json"
+    payer_sim_config: Path = DATA_DIR / "payer-sim.json"
+    #: the pharmacy's house plan, billed when neither the order nor the patient's profile names a plan
+    default_bin: str | None = None
+    default_pcn: str | None = None
+    default_group: str | None = None
+    #: consumer threads per step in ``rxhub run``
+    worker_copies: int = 1
 
     data_dir: Path = Field(default=Path("var"))
     log_level: str = "INFO"

@@ -50,3 +50,39 @@ def register_event(cls: type[Event]) -> type[Event]:
     """Make an event type known to the catalogue (AsyncAPI/JSON Schema export, decoding)."""
     EVENT_TYPES[cls.name] = cls
     return cls
+
+
+class RefillDeclined(Event):
+    """A refill was asked for and cannot be given (no refills left, expired, CII...)."""
+
+    name: ClassVar[str] = "refill.refused"
+
+    rx_number: str
+    reason: str
+
+
+class RenewalRequested(Event):
+    """No refills left: the prescriber is asked to renew (a prescriber connector sends SCRIPT RxRenewalRequest)."""
+
+    name: ClassVar[str] = "renewal.requested"
+
+    rx_number: str
+    placer_order_number: str
+    placer_system: str | None = None
+    prescriber_npi: str | None = None
+    drug: DrugInfo
+    quantity: QuantityInfo | None = None
+
+
+class PrescriptionUpdated(Event):
+    """Something changed that has no event of its own (product selected, alert overridden, renewal answered)."""
+
+    name: ClassVar[str] = "prescription.updated"
+
+    rx_number: str
+    state: str
+    change: str
+
+
+for _event in (RefillDeclined, RenewalRequested, PrescriptionUpdated):
+    register_event(_event)

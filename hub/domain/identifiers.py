@@ -15,7 +15,7 @@ _DEA_RE = re.compile(r"^[A-Z][A-Z9][0-9]{7}$")
 _DASHED_NDC_RE = re.compile(r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$")
 
 
-class InvalidNdc(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class InvalidNdc(DomainError):
     """Text that cannot be read as an NDC without guessing."""
 
 

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class InsufficientStock(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class InsufficientStock(DomainError):
     """A reservation or release does not fit the lot's counts."""
 
 

@@ -36,11 +36,11 @@ from hub.domain.workflow_events import (
 from hub.errors import DomainError, IllegalTransition, NotFound
 
 
-class OutOfStock(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class OutOfStock(DomainError):
     """Nothing of the product could be picked: the fill stays in the fill queue."""
 
 
-class WrongProduct(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class WrongProduct(DomainError):
     """The stock picked is not the NDC selected for the prescription (the scan must match)."""
 
 

@@ -30,7 +30,7 @@ from hub.domain.states import Action, RxState, next_state
 from hub.errors import DomainError, IllegalTransition, NotFound
 
 
-class UnresolvedAlerts(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class UnresolvedAlerts(DomainError):
     """Data verification was approved while high-severity alerts had no pharmacist override."""
 
     def __init__(self, alert_ids: list[str]) -> None:

@@ -10,7 +10,7 @@ from hub.errors import DomainError
 MAX_CONTROLLED_REFILLS = 5
 
 
-class RefillRefused(DomainError):  # noqa: N818 (house naming, see hub.errors)
+class RefillRefused(DomainError):
     """A refill cannot be made; ``reason`` says why in words a technician can read to the patient."""
 
     def __init__(self, rx_number: str, reason: str) -> None:

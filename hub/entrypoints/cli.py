@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hub.config import Settings
 from hub.entrypoints import logs
-from hub.entrypoints.runtime import STEP_HANDLERS, Workers, declare_topology, open_database
+from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the named workers")
-    worker.add_argument("steps", nargs="+", choices=sorted(STEP_HANDLERS))
+    worker.add_argument("steps", nargs="+", choices=list(ALL_STEPS))
     worker.add_argument("--copies", type=int, default=1)
     worker.set_defaults(func=_worker)
     sub.add_parser("topology", help="declare exchanges and queues (idempotent)").set_defaults(func=_topology)
@@ -42,13 +42,67 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--host")
     send.add_argument("--port", type=int)
     send.set_defaults(func=_send)
+    users = sub.add_parser("users", help="staff and client identities").add_subparsers(required=True, metavar="ACTION")
+    add = users.add_parser("add", help="create a user and print its API token (shown once)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["technician", "pharmacist", "admin"])
+    add.add_argument("--licence", help="pharmacist licence number (required to verify)")
+    add.set_defaults(func=_users_add)
+    users.add_parser("list", help="list users").set_defaults(func=_users_list)
+    revoke = users.add_parser("revoke", help="revoke a user's token")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=_users_revoke)
+    sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
+    sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
+    sim.set_defaults(func=_payer_sim)
     return parser
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.users import UserStore
+
+    if args.role == "pharmacist" and not args.licence:
+        print("rxhub: a pharmacist needs --licence to verify prescriptions", file=sys.stderr)
+    user, token = UserStore(open_database(settings)).add(args.name, args.role, args.licence)
+    print(f"user {user.name} ({user.role}) id={user.id}")
+    print(f"token: {token}")
+    print("Keep the token: it is stored hashed and cannot be shown again.")
+    return 0
+
+
+def _users_list(_args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.users import UserStore
+
+    for user, active in UserStore(open_database(settings)).list():
+        print(f"{user.name:20} {user.role:12} {'active' if active else 'revoked'}")
+    return 0
+
+
+def _users_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.users import UserStore
+
+    ok = UserStore(open_database(settings)).revoke(args.name)
+    print("revoked" if ok else "no active user of that name")
+    return 0 if ok else 1
+
+
+def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.ncpdp.payer_link import run_payer_sim
+    from hub.entrypoints.runtime import topology_for
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    declare_topology(settings)
+    run_payer_sim(settings.amqp_url.get_secret_value(), topology_for(settings),
+                  args.config or settings.payer_sim_config, stop)
+    return 0
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_database(settings)
     declare_topology(settings)
-    workers = Workers(settings, engine, steps=sorted(STEP_HANDLERS), copies=args.copies)
+    workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=args.copies)
     workers.start()
     try:
         asyncio.run(_serve_until_signal(settings, engine))
@@ -86,7 +140,8 @@ async def _serve_until_signal(settings: Settings, engine: object) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"rxhub: MLLP on {settings.mllp_host}:{doors.mllp.port if doors.mllp else '-'}", flush=True)
+    print(f"rxhub: MLLP on {settings.mllp_host}:{doors.mllp.port if doors.mllp else '-'}, "
+          f"HTTP on http://{settings.http_host}:{doors.http_port}", flush=True)
     await stop.wait()
     await doors.stop()
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from hub.config import Settings
 from hub.entrypoints.doors import Doors
-from hub.entrypoints.runtime import STEP_HANDLERS, Workers, declare_topology, open_database
+from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 
 
 @dataclass
@@ -51,7 +51,7 @@ def running_hub(settings: Settings, *, steps: list[str] | None = None, with_work
     declare_topology(settings)
     workers = None
     if with_workers:
-        workers = Workers(settings, engine, steps=steps or sorted(STEP_HANDLERS), copies=copies)
+        workers = Workers(settings, engine, steps=steps or list(ALL_STEPS), copies=copies)
         workers.start()
     loop = asyncio.new_event_loop()
     doors = Doors(settings, engine)

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from hub.config import Settings
+from hub.domain.catalogue import Catalogue
+from hub.domain.dur import InteractionTable
+from hub.domain.label import PharmacyInfo
+from hub.domain.order_parts import CoverageInfo
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
@@ -21,14 +25,43 @@ from hub.messaging.topology import Topology, declare
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxStore
 from hub.service.bus import CommandHandler, MessageBus
-from hub.service.intake import HANDLERS as INTAKE_HANDLERS
+from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
+from hub.service.workflow.context import WorkflowContext
 
 log = logging.getLogger(__name__)
 
-#: every worker step and the handlers it runs; the workflow adds its steps here
-STEP_HANDLERS: dict[str, Callable[[], dict[str, CommandHandler]]] = {
-    "intake": lambda: INTAKE_HANDLERS,
+#: every worker step and the handlers it runs
+STEP_HANDLERS: dict[str, Callable[[WorkflowContext], dict[str, CommandHandler]]] = {
+    "intake": intake_steps.handlers,
+    "claim": claim_steps.handlers,
+    "claim-responses": claim_steps.handlers,
+    "verification": pharmacist_steps.handlers,
+    "fill": fill_steps.handlers,
 }
+#: steps run by an adapter's consumer rather than a command handler (payer answers → commands)
+ADAPTER_STEPS = ("payer-responses",)
+
+
+def workflow_context(settings: Settings) -> WorkflowContext:
+    """Reference data and the payer codec, loaded once per process."""
+    from adapters.ncpdp.payer_link import D0ClaimCodec
+
+    coverage = None
+    if settings.default_bin:
+        coverage = CoverageInfo(bin=settings.default_bin, pcn=settings.default_pcn, group_id=settings.default_group)
+    return WorkflowContext(
+        catalogue=Catalogue.from_json_text(settings.catalogue_path.read_text()),
+        interactions=InteractionTable.from_json_text(settings.interactions_path.read_text()),
+        pharmacy=PharmacyInfo(name=settings.pharmacy_name, address=settings.pharmacy_address,
+                              phone=settings.pharmacy_phone),
+        pharmacy_npi=settings.pharmacy_npi,
+        topology=topology_for(settings),
+        claim_codec=D0ClaimCodec(),
+        default_coverage=coverage,
+    )
+
+
+ALL_STEPS = [*STEP_HANDLERS, *ADAPTER_STEPS]
 
 
 def topology_for(settings: Settings) -> Topology:
@@ -71,8 +104,13 @@ class Workers:
         self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
                                              daemon=True))
         self.threads[-1].start()
+        context = workflow_context(self.settings)
         for step in self.steps:
-            bus = MessageBus(self.engine, STEP_HANDLERS[step](), consumer=step, after_commit=[self.relay.poke])
+            if step in ADAPTER_STEPS:
+                self._start_adapter_step(step, url, topology)
+                continue
+            bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
+                             after_commit=[self.relay.poke])
             for copy in range(self.copies):
                 runner = ConsumerRunner(
                     amqp_url=url, topology=topology, step=step, handler=bus.handle,
@@ -82,6 +120,14 @@ class Workers:
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
         if not wait_ready(self.runners, timeout_s):
             raise RuntimeError("workers did not connect to RabbitMQ in time")
+
+    def _start_adapter_step(self, step: str, url: str, topology: Topology) -> None:
+        from adapters.ncpdp.payer_link import payer_response_runner
+
+        runner = payer_response_runner(url, topology, BlockingConfirmingPublisher(url),
+                                       prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries)
+        self.runners.append(runner)
+        self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}"))
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Ask every thread to finish its current message and stop."""

@@ -21,6 +21,16 @@ COMMAND_ROUTES: dict[str, str] = {
     "RecordRenewalResponse": "intake",
     "RecordClaimResponse": "claim-responses",
     "CheckClaimTimeout": "claim-responses",
+    "SelectProduct": "intake",
+    "RequestRefill": "intake",
+    "SendClaim": "claim",
+    "ResolveClaimRejection": "claim",
+    "RecordVerification": "verification",
+    "FillPrescription": "fill",
+    "DispensePrescription": "fill",
+    "ReturnToStock": "fill",
+    "CancelByPharmacy": "intake",
+    "ReceiveInventory": "fill",
 }
 
 
@@ -75,6 +85,11 @@ class Topology:
         return f"{self.prefix}.claim-timeouts"
 
     @property
+    def claim_resend_queue(self) -> str:
+        """Delay queue for resending a claim after a transient payer reject (92, 99...)."""
+        return f"{self.prefix}.claim-resend"
+
+    @property
     def dead_letter_exchange(self) -> str:
         """Where messages go once retries are exhausted."""
         return f"{self.prefix}.dlx"
@@ -123,6 +138,17 @@ class Topology:
                     "x-message-ttl": self.payer_timeout_ms,
                     "x-dead-letter-exchange": self.commands_exchange,
                     "x-dead-letter-routing-key": "CheckClaimTimeout",
+                },
+            )
+        )
+        result.append(
+            Queue(
+                self.claim_resend_queue,
+                quorum=False,
+                arguments={
+                    "x-message-ttl": self.retry_delay_ms,
+                    "x-dead-letter-exchange": self.commands_exchange,
+                    "x-dead-letter-routing-key": "SendClaim",
                 },
             )
         )

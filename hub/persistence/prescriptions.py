@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from hub.domain.prescription import Prescription
 from hub.errors import TransientError
 from hub.persistence.tables import counters, prescriptions
 
@@ -71,6 +72,11 @@ class PrescriptionRepository:
         )
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
 
+    def for_patient(self, patient_id: str) -> list[PrescriptionRow]:
+        """Every prescription of a patient (the DUR profile)."""
+        query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
+        return [self._row(r) for r in self.conn.execute(query).mappings().all()]
+
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
@@ -108,3 +114,14 @@ class PrescriptionRepository:
             r["id"], r["correlation_id"], r["rx_number"], r["placer_order_number"], r["placer_system"],
             r["source"], r["state"], r["setting"], dict(r["document"]), r["version"],
         )
+
+
+def load_aggregate(row: PrescriptionRow) -> Prescription:
+    """The domain aggregate stored in a row."""
+    return Prescription.model_validate(row.document)
+
+
+def store_aggregate(row: PrescriptionRow, rx: Prescription) -> None:
+    """Copy the aggregate back into the row (state column for the work queues)."""
+    row.document = rx.model_dump(mode="json")
+    row.state = rx.state.value

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -117,4 +119,63 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_name", String(100)),
+    Column("birth_date", Date),
+    Column("document", JSON, nullable=False),
+    #: the pharmacy's insurance on file for the patient (BIN/PCN/group/cardholder)
+    Column("coverage", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_patients_name_dob", "family_name", "birth_date"),
+)
+
+patient_identifiers = Table(
+    "patient_identifiers",
+    metadata,
+    Column("system", String(200), primary_key=True),
+    Column("value", String(100), primary_key=True),
+    Column("patient_id", String(36), nullable=False),
+)
+
+prescribers = Table(
+    "prescribers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("npi", String(20), unique=True),
+    Column("family_name", String(100)),
+    Column("document", JSON, nullable=False),
+)
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("ndc", String(11), primary_key=True),
+    Column("lot", String(40), primary_key=True),
+    Column("expiry", Date, nullable=False),
+    Column("on_hand", Numeric(12, 3), nullable=False),
+    Column("reserved", Numeric(12, 3), nullable=False),
+)
+
+#: every claim transmission sent to a payer and whether it was answered: resends, timeouts, audits
+claim_transmissions = Table(
+    "claim_transmissions",
+    metadata,
+    Column("exchange_id", String(120), primary_key=True),
+    Column("prescription_id", String(36), nullable=False),
+    Column("fill_number", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("transaction", String(4), nullable=False),
+    #: billing | reversal | unknown-status (a reversal sent because a billing went unanswered)
+    Column("purpose", String(20), nullable=False),
+    Column("resends", Integer, nullable=False, default=0),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("status", String(12)),
+    Column("reject_codes", String(60)),
 )

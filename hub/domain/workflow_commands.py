@@ -1,0 +1,126 @@
+"""Commands for the pharmacy's steps after intake: staff decisions through the API and the hub's own
+follow-ups. The actor is the envelope's (the authenticated user's id); workers look its role up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import Field
+
+from hub.domain.claim import DurPps
+from hub.domain.commands import Command, register_command
+
+
+class SelectProduct(Command):
+    """Technician picks the catalogue product for an order that named none we can dispense."""
+
+    name: ClassVar[str] = "SelectProduct"
+    prescription_id: str
+    ndc: str
+
+
+class SendClaim(Command):
+    """Claim worker: encode and send the fill's claim (B1) or its reversal (B2) to the payer."""
+
+    name: ClassVar[str] = "SendClaim"
+    prescription_id: str
+    fill_number: int
+    attempt: int
+    transaction: str = "B1"
+    #: how many times a transient payer reject (92, 99, ...) has been retried for this attempt
+    resend: int = 0
+
+
+class CheckClaimTimeout(Command):
+    """Comes back from the delay queue after the payer timeout: was the claim answered?"""
+
+    name: ClassVar[str] = "CheckClaimTimeout"
+    exchange_id: str
+    prescription_id: str
+    fill_number: int
+    attempt: int
+
+
+class ResolveClaimRejection(Command):
+    """Technician (or pharmacist for DUR/PPS codes) resolves a rejected claim."""
+
+    name: ClassVar[str] = "ResolveClaimRejection"
+    prescription_id: str
+    #: resubmit | cash | cancel
+    action: str
+    prior_auth_number: str | None = None
+    dur_pps: DurPps | None = None
+    cash_amount: Decimal | None = None
+    reason: str | None = None
+    #: corrects a missing or wrong days supply (reject 19) before resubmitting
+    days_supply: int | None = Field(default=None, gt=0)
+
+
+class RecordVerification(Command):
+    """A pharmacist's decision at data verification (DUR) or product verification."""
+
+    name: ClassVar[str] = "RecordVerification"
+    prescription_id: str
+    #: data | product
+    stage: str
+    approve: bool
+    reason: str | None = None
+    #: (alert id, why) pairs the pharmacist overrides before approving
+    overrides: tuple[tuple[str, str], ...] = ()
+
+
+class FillPrescription(Command):
+    """Fill worker: pick stock first-expiry-first-out, label, and hand over to product verification."""
+
+    name: ClassVar[str] = "FillPrescription"
+    prescription_id: str
+    fill_number: int
+
+
+class DispensePrescription(Command):
+    """Picked up by the patient (retail) or delivered to the unit (inpatient)."""
+
+    name: ClassVar[str] = "DispensePrescription"
+    prescription_id: str
+
+
+class ReturnToStock(Command):
+    """Not picked up: back to the shelf and the claim reversed."""
+
+    name: ClassVar[str] = "ReturnToStock"
+    prescription_id: str
+    reason: str = "not picked up"
+
+
+class CancelByPharmacy(Command):
+    """Staff cancel a prescription (the prescriber's cancel arrives as CancelPrescription)."""
+
+    name: ClassVar[str] = "CancelByPharmacy"
+    prescription_id: str
+    reason: str
+
+
+class ReceiveInventory(Command):
+    """Stock arrived: a lot of one NDC."""
+
+    name: ClassVar[str] = "ReceiveInventory"
+    ndc: str
+    lot: str
+    expiry: date
+    quantity: Decimal = Field(gt=0)
+
+
+class RequestRefill(Command):
+    """The patient asks for a refill of a prescription."""
+
+    name: ClassVar[str] = "RequestRefill"
+    prescription_id: str
+
+
+for _command in (SelectProduct, SendClaim, CheckClaimTimeout, ResolveClaimRejection, RecordVerification,
+                 FillPrescription, DispensePrescription, ReturnToStock, CancelByPharmacy, ReceiveInventory,
+                 RequestRefill):
+    register_command(_command)

@@ -1,0 +1,57 @@
+"""The hub's HTTP app: staff API, operations endpoints, and the FHIR and SCRIPT doors when present."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from hub.config import Settings
+from hub.entrypoints.http import staff_routes
+from hub.errors import InfrastructureError
+from hub.messaging.async_publisher import AsyncConfirmingPublisher
+from hub.persistence.audit import AuditTrail
+from hub.persistence.users import UserStore
+from hub.service.ports import CommandSink, InboundLog
+
+
+def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog,
+               publisher: AsyncConfirmingPublisher | None = None) -> FastAPI:
+    """Build the app; every route shares the same authorization and the same confirming publisher."""
+    app = FastAPI(title="RxHub", version="0.1.0",
+                  description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
+    app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
+    app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
+    app.include_router(staff_routes.router)
+    app.add_exception_handler(InfrastructureError, _unavailable)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        """Readiness: the broker connection is up and the database answers."""
+        checks = {"broker": bool(publisher and publisher.connected), "database": await asyncio.to_thread(_db_ok, engine)}
+        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+
+    return app
+
+
+def _db_ok(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """Broker or database down: 503, nothing half done (the command was not confirmed)."""
+    body: dict[str, Any] = {"detail": f"temporarily unavailable: {type(exc).__name__}", "retry": True}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})

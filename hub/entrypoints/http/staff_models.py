@@ -1,0 +1,98 @@
+"""Request and response bodies of the staff API (pydantic at the HTTP boundary)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.domain.claim import DurPps
+from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
+
+
+class Body(BaseModel):
+    """Strict request bodies: unknown fields are a client bug worth a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class VerificationDecision(Body):
+    """A pharmacist's approve or reject, with any DUR alerts overridden first."""
+
+    approve: bool
+    reason: str | None = None
+    overrides: list[tuple[str, str]] = Field(default_factory=list, description="(alert id, why) pairs")
+
+
+class ClaimResolution(Body):
+    """How a technician resolves a rejected claim."""
+
+    action: Literal["resubmit", "cash", "cancel"]
+    prior_auth_number: str | None = None
+    dur_pps: DurPps | None = None
+    cash_amount: Decimal | None = None
+    reason: str | None = None
+    days_supply: int | None = Field(default=None, gt=0)
+
+
+class ProductChoice(Body):
+    """The catalogue product chosen at intake."""
+
+    ndc: str
+
+
+class Reason(Body):
+    """A free-text reason (cancel, return to stock)."""
+
+    reason: str = "not given"
+
+
+class StockDelivery(Body):
+    """A lot received into inventory."""
+
+    ndc: str
+    lot: str
+    expiry: date
+    quantity: Decimal = Field(gt=0)
+
+
+class VerbalOrder(Body):
+    """A verbal (telephone) order taken by a pharmacist."""
+
+    placer_order_number: str | None = None
+    patient: PatientInfo
+    prescriber: PrescriberInfo
+    drug: DrugInfo
+    quantity: QuantityInfo
+    days_supply: int | None = None
+    refills: int = 0
+    sig: str
+    substitution_allowed: bool = True
+    written_date: date | None = None
+    setting: Setting = Setting.OUTPATIENT
+    coverage: CoverageInfo | None = None
+
+
+class Accepted(BaseModel):
+    """The command is durably queued; its effect shows on the prescription and as events."""
+
+    status: Literal["accepted"] = "accepted"
+    command_id: str
+    command: str
+    prescription_id: str | None = None
+
+
+class QueueItem(BaseModel):
+    """One line of a work queue (no birth dates or addresses)."""
+
+    prescription_id: str
+    rx_number: str
+    state: str
+    setting: str
+    patient: str
+    drug: str | None
+    quantity: str | None
+    waiting_since: str
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,270 @@
+"""The staff API: work queues, one prescription's story, and every action a technician or pharmacist takes.
+
+Actions are commands: they are published durably (confirmed) and answered 202; the worker applies them
+and checks the rules again (the pharmacist gate is enforced here *and* in the domain).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+
+from hub.domain.actors import Role
+from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.order_parts import Source
+from hub.domain.prescription import Prescription
+from hub.domain.states import RxState
+from hub.domain.workflow_commands import (
+    CancelByPharmacy,
+    DispensePrescription,
+    ReceiveInventory,
+    RecordVerification,
+    RequestRefill,
+    ResolveClaimRejection,
+    ReturnToStock,
+    SelectProduct,
+)
+from hub.entrypoints.http.auth import current_user, require
+from hub.entrypoints.http.staff_models import (
+    Accepted,
+    ClaimResolution,
+    ProductChoice,
+    QueueItem,
+    Reason,
+    StockDelivery,
+    VerbalOrder,
+    VerificationDecision,
+)
+from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
+from hub.persistence.audit import AuditTrail
+from hub.persistence.claims import ClaimLedger
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
+from hub.persistence.stock import StockRepository
+from hub.persistence.users import User
+
+router = APIRouter(prefix="/api", tags=["staff"])
+
+STAFF = ("technician", "pharmacist", "admin")
+HANDS_ON = ("technician", "pharmacist")
+
+#: work queue name -> the fill states it shows
+QUEUES: dict[str, tuple[RxState, ...]] = {
+    "intake": (RxState.NEEDS_PRODUCT,),
+    "claim-exceptions": (RxState.CLAIM_REJECTED,),
+    "claims-pending": (RxState.CLAIM_PENDING,),
+    "data-verification": (RxState.DATA_VERIFICATION,),
+    "fill": (RxState.FILLING,),
+    "product-verification": (RxState.PRODUCT_VERIFICATION,),
+    "ready": (RxState.READY,),
+}
+
+
+def _row(request: Request, prescription_id: str) -> PrescriptionRow:
+    with request.app.state.engine.connect() as conn:
+        row = PrescriptionRepository(conn).get(prescription_id)
+    if row is None:
+        raise HTTPException(404, f"no prescription {prescription_id}")
+    return row
+
+
+async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
+                prescription_id: str | None, idempotency_key: str | None) -> Accepted:
+    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless."""
+    message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
+    envelope = Envelope.wrap(command, correlation_id=correlation_id, source=Source.API, message_id=message_id,
+                             actor=user.id)
+    await request.app.state.sink.publish_commands([envelope])
+    audit: AuditTrail = request.app.state.audit
+    await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"request {command.name}",
+                            prescription_id=prescription_id, detail={"command_id": str(message_id)})
+    return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
+
+
+async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
+               allowed: tuple[RxState, ...] | None = None) -> Accepted:
+    row = await asyncio.to_thread(_row, request, prescription_id)
+    if allowed is not None and RxState(row.state) not in allowed:
+        raise HTTPException(409, f"prescription is {row.state}; this action needs {', '.join(s.value for s in allowed)}")
+    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
+                       prescription_id=prescription_id, idempotency_key=key)
+
+
+@router.get("/queues/{queue}", response_model=list[QueueItem])
+def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF))) -> list[QueueItem]:
+    """A work queue, oldest first."""
+    if queue not in QUEUES:
+        raise HTTPException(404, f"unknown queue; known: {', '.join(QUEUES)}")
+    with request.app.state.engine.connect() as conn:
+        rows = PrescriptionRepository(conn).in_states([s.value for s in QUEUES[queue]])
+    return [_item(load_aggregate(r)) for r in rows]
+
+
+def _item(rx: Prescription) -> QueueItem:
+    fill = rx.current_fill
+    detail: dict[str, Any] = {"fill_number": fill.fill_number, "alerts": [a.model_dump(mode="json")
+                                                                         for a in rx.alerts_for(fill)]}
+    if fill.claim is not None:
+        detail["claim"] = fill.claim.model_dump(mode="json")
+    if fill.needs_product_reason:
+        detail["needs_product_reason"] = fill.needs_product_reason
+    if fill.label is not None:
+        detail["picks"] = [p.model_dump(mode="json") for p in fill.picks]
+    return QueueItem(
+        prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=fill.state.value,
+        setting=rx.setting.value, patient=rx.patient_name, drug=(rx.product.display_name if rx.product
+                                                                  else rx.drug.text or rx.drug.ndc),
+        quantity=str(fill.quantity) if fill.quantity is not None else None,
+        waiting_since=(fill.history[-1].at if fill.history else fill.created_at).isoformat(), detail=detail,
+    )
+
+
+@router.get("/prescriptions/{prescription_id}")
+def prescription(prescription_id: str, request: Request, user: User = Depends(require(*STAFF))) -> dict[str, Any]:
+    """One prescription with its whole timeline (every read of patient details is audited)."""
+    row = _row(request, prescription_id)
+    rx = load_aggregate(row)
+    audit: AuditTrail = request.app.state.audit
+    audit.record(actor=user.name, role=user.role, action="read prescription", prescription_id=prescription_id)
+    with request.app.state.engine.connect() as conn:
+        claims = ClaimLedger(conn).for_prescription(prescription_id)
+    return {
+        "prescription": rx.model_dump(mode="json"),
+        "state": rx.state.value,
+        "claims": [c.__dict__ for c in claims],
+        "audit": [e.__dict__ | {"at": e.at.isoformat()} for e in audit.query(prescription_id=prescription_id)],
+    }
+
+
+@router.get("/prescriptions")
+def find(request: Request, rx_number: str | None = None, placer_order_number: str | None = None,
+         user: User = Depends(require(*STAFF))) -> list[dict[str, str]]:
+    """Find prescriptions by Rx number or placer order number."""
+    with request.app.state.engine.connect() as conn:
+        repo = PrescriptionRepository(conn)
+        rows = [repo.by_rx_number(rx_number)] if rx_number else (
+            [repo.by_placer(None, placer_order_number)] if placer_order_number else [])
+    return [{"prescription_id": r.id, "rx_number": r.rx_number, "state": r.state,
+             "placer_order_number": r.placer_order_number} for r in rows if r is not None]
+
+
+@router.post("/prescriptions/{prescription_id}/data-verification", status_code=202, response_model=Accepted)
+async def data_verification(prescription_id: str, body: VerificationDecision, request: Request,
+                            user: User = Depends(require(Role.PHARMACIST.value)),
+                            idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Pharmacist only: approve (after overriding alerts) or reject at data verification."""
+    command = RecordVerification(prescription_id=prescription_id, stage="data", approve=body.approve,
+                                 reason=body.reason, overrides=tuple(body.overrides))
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DATA_VERIFICATION,))
+
+
+@router.post("/prescriptions/{prescription_id}/product-verification", status_code=202, response_model=Accepted)
+async def product_verification(prescription_id: str, body: VerificationDecision, request: Request,
+                               user: User = Depends(require(Role.PHARMACIST.value)),
+                               idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Pharmacist only: the final check before the medication is released."""
+    command = RecordVerification(prescription_id=prescription_id, stage="product", approve=body.approve,
+                                 reason=body.reason)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.PRODUCT_VERIFICATION,))
+
+
+@router.post("/prescriptions/{prescription_id}/claim-resolution", status_code=202, response_model=Accepted)
+async def claim_resolution(prescription_id: str, body: ClaimResolution, request: Request,
+                           user: User = Depends(require(*HANDS_ON)),
+                           idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Resubmit (prior auth, or DUR/PPS codes: pharmacist only), bill as cash, or cancel."""
+    if body.dur_pps is not None and user.role != Role.PHARMACIST.value:
+        await asyncio.to_thread(request.app.state.audit.record, actor=user.name, role=user.role,
+                                action="claim-resolution with DUR/PPS", prescription_id=prescription_id,
+                                outcome="forbidden")
+        raise HTTPException(403, "DUR/PPS override codes need a pharmacist")
+    command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
+                                    prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
+                                    cash_amount=body.cash_amount, reason=body.reason,
+                                    days_supply=body.days_supply)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.CLAIM_REJECTED,))
+
+
+@router.post("/prescriptions/{prescription_id}/product", status_code=202, response_model=Accepted)
+async def select_product(prescription_id: str, body: ProductChoice, request: Request,
+                         user: User = Depends(require(*HANDS_ON)),
+                         idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Choose the catalogue product for an order that named none we can dispense."""
+    command = SelectProduct(prescription_id=prescription_id, ndc=body.ndc)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.NEEDS_PRODUCT,))
+
+
+@router.post("/prescriptions/{prescription_id}/dispense", status_code=202, response_model=Accepted)
+async def dispense(prescription_id: str, request: Request, user: User = Depends(require(*HANDS_ON)),
+                   idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Picked up (retail) or delivered to the unit (inpatient)."""
+    command = DispensePrescription(prescription_id=prescription_id)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.READY,))
+
+
+@router.post("/prescriptions/{prescription_id}/return-to-stock", status_code=202, response_model=Accepted)
+async def return_to_stock(prescription_id: str, body: Reason, request: Request,
+                          user: User = Depends(require(*HANDS_ON)),
+                          idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Not picked up: back to stock, with the claim reversed."""
+    command = ReturnToStock(prescription_id=prescription_id, reason=body.reason)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.READY,))
+
+
+@router.post("/prescriptions/{prescription_id}/cancel", status_code=202, response_model=Accepted)
+async def cancel(prescription_id: str, body: Reason, request: Request, user: User = Depends(require(*HANDS_ON)),
+                 idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Cancel before it is dispensed (a paid claim is reversed)."""
+    command = CancelByPharmacy(prescription_id=prescription_id, reason=body.reason)
+    return await _act(request, user, prescription_id, command, idempotency_key)
+
+
+@router.post("/prescriptions/{prescription_id}/refill", status_code=202, response_model=Accepted)
+async def refill(prescription_id: str, request: Request, user: User = Depends(require(*HANDS_ON)),
+                 idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """A patient asks for a refill; with none left it is refused and the prescriber asked to renew."""
+    row = await asyncio.to_thread(_row, request, prescription_id)
+    rx = load_aggregate(row)
+    if rx.refills_remaining <= 0:
+        # still queued: the worker records the refusal and asks the prescriber to renew
+        accepted = await _act(request, user, prescription_id, RequestRefill(prescription_id=prescription_id),
+                              idempotency_key)
+        raise HTTPException(409, {"reason": f"no refills remaining on Rx {rx.rx_number}",
+                                  "renewal": "requested from the prescriber", "command_id": accepted.command_id})
+    return await _act(request, user, prescription_id, RequestRefill(prescription_id=prescription_id),
+                      idempotency_key)
+
+
+@router.post("/inventory", status_code=202, response_model=Accepted)
+async def receive_inventory(body: StockDelivery, request: Request, user: User = Depends(require(*HANDS_ON)),
+                            idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Receive a lot into stock; fills waiting for this NDC are retried."""
+    command = ReceiveInventory(ndc=body.ndc, lot=body.lot, expiry=body.expiry, quantity=body.quantity)
+    return await _send(request, user, command, correlation_id=derived_message_id("stock", body.ndc),
+                       prescription_id=None, idempotency_key=idempotency_key)
+
+
+@router.get("/inventory")
+def inventory(request: Request, user: User = Depends(require(*STAFF))) -> list[dict[str, Any]]:
+    """The shelf: lots, expiry, on hand and reserved."""
+    with request.app.state.engine.connect() as conn:
+        return [item.model_dump(mode="json") for item in StockRepository(conn).all_lots()]
+
+
+@router.post("/verbal-orders", status_code=202, response_model=Accepted)
+async def verbal_order(body: VerbalOrder, request: Request, user: User = Depends(require(Role.PHARMACIST.value)),
+                       idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """Pharmacist only: a prescription taken by telephone becomes a ReceivePrescription (source verbal)."""
+    placer = body.placer_order_number or f"VO-{uuid.uuid4().hex[:10].upper()}"
+    command = ReceivePrescription(placer_system="verbal", placer_order_number=placer, taken_by=user.id,
+                                  **body.model_dump(exclude={"placer_order_number"}))
+    return await _send(request, user, command, correlation_id=order_correlation_id("verbal", placer),
+                       prescription_id=None, idempotency_key=idempotency_key)
+
+
+@router.get("/me")
+def me(user: User = Depends(current_user)) -> dict[str, str]:
+    """Who the token belongs to (the console uses it to show only the actions a role may take)."""
+    return {"id": user.id, "name": user.name, "role": user.role}

@@ -1,0 +1,48 @@
+"""Inventory lots as rows; the FEFO and reservation rules live in ``hub.domain.inventory``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, insert, select, update
+
+from hub.domain.inventory import InventoryItem
+from hub.persistence.tables import inventory
+
+
+class StockRepository:
+    """Reads and writes lots of one NDC at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lots(self, ndc: str) -> list[InventoryItem]:
+        """Every lot of an NDC, expired ones included (the domain skips them)."""
+        rows = self.conn.execute(select(inventory).where(inventory.c.ndc == ndc)).mappings().all()
+        return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
+                              reserved=Decimal(r["reserved"])) for r in rows]
+
+    def all_lots(self) -> list[InventoryItem]:
+        """The whole shelf."""
+        rows = self.conn.execute(select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)).mappings().all()
+        return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
+                              reserved=Decimal(r["reserved"])) for r in rows]
+
+    def save(self, items: Sequence[InventoryItem]) -> None:
+        """Write back lots changed by reserve/release/consume."""
+        for item in items:
+            self.conn.execute(update(inventory).where(inventory.c.ndc == item.ndc, inventory.c.lot == item.lot)
+                              .values(on_hand=item.on_hand, reserved=item.reserved))
+
+    def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
+        """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
+        found = self.conn.execute(select(inventory.c.on_hand).where(
+            inventory.c.ndc == ndc, inventory.c.lot == lot)).first()
+        if found is None:
+            self.conn.execute(insert(inventory).values(ndc=ndc, lot=lot, expiry=expiry, on_hand=quantity,
+                                                       reserved=Decimal("0")))
+        else:
+            self.conn.execute(update(inventory).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
+                              .values(on_hand=Decimal(found[0]) + quantity, expiry=expiry))

@@ -1,0 +1,236 @@
+"""Claim worker: send claims and reversals, apply the payer's answers, resolve the exception queue.
+
+Status unknown (no answer within the payer timeout) is resolved the way pharmacies do: reverse first, and
+only when the reversal is answered resubmit once, so a claim the payer did process is never paid twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from hub.domain.actors import system_actor
+from hub.domain.claim import ClaimStatus
+from hub.domain.claim_exchange import ClaimPatient, ClaimRequestData, ClaimTransaction
+from hub.domain.commands import Command, RecordClaimResponse
+from hub.domain.events import Event
+from hub.domain.order_parts import CoverageInfo, Identifier, Source
+from hub.domain.prescription import Prescription
+from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
+from hub.errors import IllegalTransition, MessageContentError
+from hub.messaging.envelope import Envelope, derived_message_id
+from hub.persistence import audit
+from hub.persistence.claims import ClaimLedger
+from hub.persistence.parties import PartyRepository
+from hub.persistence.prescriptions import PrescriptionRow
+from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.bus import CommandHandler
+from hub.service.workflow.context import WorkflowContext, actor_of, now
+from hub.service.workflow.effects import commit_step
+from hub.service.workflow.intake_steps import load
+
+log = logging.getLogger(__name__)
+
+PAID = {"P", "D", "C", "Q"}
+REVERSED = {"A", "S"}
+#: payer or switch trouble, not a verdict on the claim (standards §4.4)
+TRANSIENT_REJECTS = {"92", "99", "85"}
+#: what the exception queue shows when the payer never answered
+NO_ANSWER_CODE = "TO"
+ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
+
+
+def exchange_id(prescription_id: str, fill_number: int, attempt: int, transaction: str) -> str:
+    """Unique per claim transaction; the payer echoes it back as the AMQP correlation id."""
+    return f"{prescription_id}:{fill_number}:{attempt}:{transaction}"
+
+
+def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
+    """The claim and claim-response workers' handlers."""
+
+    def send_claim(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, SendClaim)
+        if ctx.claim_codec is None:
+            raise MessageContentError("no payer connection is configured (claim codec missing)")
+        _, rx = load(uow, command.prescription_id)
+        fill = rx.fill(command.fill_number)
+        claim = fill.claim
+        if claim is None or claim.bin is None:
+            log.info("no claim to send for fill %s", command.fill_number)
+            return
+        attempt = command.attempt or claim.attempt
+        xid = exchange_id(rx.prescription_id, fill.fill_number, attempt, command.transaction)
+        ledger = ClaimLedger(uow.conn)
+        known = ledger.get(xid)
+        purpose = "billing" if command.transaction == "B1" else (
+            known.purpose if known else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED
+                                         else "unknown-status"))
+        ledger.sent(exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number,
+                    attempt=attempt, transaction=command.transaction, purpose=purpose, resends=command.resend)
+        encoded = ctx.claim_codec.encode(_claim_request(uow, ctx, rx, command, attempt, xid))
+        uow.add_raw(row_id=str(derived_message_id("payer", envelope.message_id)), target="payer",
+                    routing_key=encoded.routing_key, message_type=command.transaction,
+                    content_type=encoded.content_type, correlation_id=xid, body=encoded.body,
+                    headers={"reply_to": ctx.topology.payer_responses_queue,
+                             ORDER_CORRELATION_HEADER: str(envelope.correlation_id)})
+        check = CheckClaimTimeout(exchange_id=xid, prescription_id=rx.prescription_id,
+                                  fill_number=fill.fill_number, attempt=attempt)
+        timer = Envelope.wrap(check, correlation_id=envelope.correlation_id, source=Source.HUB,
+                              message_id=derived_message_id("timeout", envelope.message_id),
+                              causation_id=envelope.message_id)
+        uow.add_raw(row_id=str(timer.message_id), target="delay", routing_key=ctx.topology.claim_timeouts_queue,
+                    message_type=timer.type, content_type="application/json",
+                    correlation_id=str(envelope.correlation_id), body=timer.to_bytes())
+
+    def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, RecordClaimResponse)
+        ledger = ClaimLedger(uow.conn)
+        sent = ledger.get(command.exchange_id)
+        if sent is None or sent.answered:
+            log.warning("late or unknown payer answer for %s ignored", command.exchange_id)
+            return
+        ledger.answered(command.exchange_id, command.status, command.reject_codes)
+        row, rx = load(uow, command.prescription_id)
+        if command.transaction == "B2":
+            _reversal_answered(uow, envelope, row, rx, command, sent.purpose)
+            return
+        fill = rx.fill(command.fill_number)
+        claim = fill.claim
+        if claim is None or claim.status is not ClaimStatus.SUBMITTED or claim.attempt != command.attempt:
+            log.warning("payer answer for a superseded claim attempt %s ignored", command.exchange_id)
+            return
+        actor = system_actor("payer")
+        transient = set(command.reject_codes) & TRANSIENT_REJECTS
+        if command.status == "R" and transient and sent.resends < ctx.max_transient_resends:
+            _resend_later(uow, envelope, command, sent.resends + 1)
+            return
+        if command.status in PAID:
+            events = rx.claim_paid(actor, now(), total_paid=command.total_paid, patient_pay=command.patient_pay,
+                                   authorization_number=command.authorization_number,
+                                   fill_number=command.fill_number)
+        elif command.status == "timeout":
+            events = _status_unknown(uow, envelope, rx, command)
+        else:
+            events = rx.claim_rejected(actor, now(), reject_codes=list(command.reject_codes) or ["R"],
+                                       payer_message=command.payer_message, fill_number=command.fill_number)
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action=f"claim-{command.status}")
+
+    def check_timeout(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, CheckClaimTimeout)
+        sent = ClaimLedger(uow.conn).get(command.exchange_id)
+        if sent is None or sent.answered:
+            return
+        transaction = command.exchange_id.rsplit(":", 1)[-1]
+        record_response(RecordClaimResponse(
+            exchange_id=command.exchange_id, prescription_id=command.prescription_id,
+            fill_number=command.fill_number, attempt=command.attempt, transaction=transaction, status="timeout",
+            payer_message="the payer did not answer in time",
+        ), envelope, uow)
+
+    def _status_unknown(
+        uow: UnitOfWork, envelope: Envelope, rx: Prescription, command: RecordClaimResponse
+    ) -> list[Event]:
+        """Reject into the exception queue for now and send a reversal; its answer decides what's next."""
+        log.warning("claim %s unanswered: reversing before any resubmission", command.exchange_id)
+        events = rx.claim_rejected(system_actor("payer"), now(), reject_codes=[NO_ANSWER_CODE],
+                                   payer_message="no answer from the payer; reversing before resubmitting",
+                                   fill_number=command.fill_number)
+        _queue(uow, envelope, [SendClaim(prescription_id=rx.prescription_id, fill_number=command.fill_number,
+                                         attempt=command.attempt, transaction="B2")])
+        return events
+
+    def _reversal_answered(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, rx: Prescription,
+                           command: RecordClaimResponse, purpose: str) -> None:
+        fill = rx.fill(command.fill_number)
+        actor = system_actor("payer")
+        events: list[Event] = []
+        if purpose == "reversal" and command.status in REVERSED and fill.claim is not None \
+                and fill.claim.status is ClaimStatus.REVERSAL_REQUIRED:
+            events = rx.claim_reversed(actor, now(), fill_number=fill.fill_number,
+                                       authorization_number=command.authorization_number)
+        elif purpose == "unknown-status" and fill.claim is not None and fill.claim.attempt < 2 \
+                and fill.claim.status is ClaimStatus.REJECTED and fill.claim.reject_codes == [NO_ANSWER_CODE]:
+            events = rx.resubmit_claim(actor, now())  # resubmit once
+        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
+                     prescription_id=rx.prescription_id, detail={"purpose": purpose})
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action=f"reversal-{command.status}")
+
+    def _resend_later(uow: UnitOfWork, envelope: Envelope, command: RecordClaimResponse, resend: int) -> None:
+        log.info("transient payer reject %s; resending (%d)", ",".join(command.reject_codes), resend)
+        again = SendClaim(prescription_id=command.prescription_id, fill_number=command.fill_number,
+                          attempt=command.attempt, transaction=command.transaction, resend=resend)
+        env = Envelope.wrap(again, correlation_id=envelope.correlation_id, source=Source.HUB,
+                            message_id=derived_message_id("resend", command.exchange_id, resend),
+                            causation_id=envelope.message_id)
+        uow.add_raw(row_id=str(env.message_id), target="delay", routing_key=ctx.topology.claim_resend_queue,
+                    message_type=env.type, content_type="application/json",
+                    correlation_id=str(envelope.correlation_id), body=env.to_bytes())
+
+    def resolve(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, ResolveClaimRejection)
+        row, rx = load(uow, command.prescription_id)
+        actor = actor_of(uow, envelope)
+        if command.action == "resubmit":
+            if command.days_supply is not None:
+                rx.current_fill.days_supply = command.days_supply
+            events = rx.resubmit_claim(actor, now(), prior_auth_number=command.prior_auth_number,
+                                       dur_pps=command.dur_pps)
+        elif command.action == "cash":
+            events = rx.bill_cash(actor, now(), command.cash_amount)
+        elif command.action == "cancel":
+            events = rx.cancel(actor, now(), command.reason or "claim rejected")
+        else:
+            raise IllegalTransition(rx.state.value, f"resolve a claim by {command.action!r}")
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action=f"resolve-claim-{command.action}")
+
+    return {
+        SendClaim.name: send_claim,
+        RecordClaimResponse.name: record_response,
+        CheckClaimTimeout.name: check_timeout,
+        ResolveClaimRejection.name: resolve,
+    }
+
+
+def _queue(uow: UnitOfWork, envelope: Envelope, commands: list[SendClaim]) -> None:
+    for i, command in enumerate(commands):
+        uow.add_command(Envelope.wrap(command, correlation_id=envelope.correlation_id, source=Source.HUB,
+                                      message_id=derived_message_id("claim-follow-up", envelope.message_id, i),
+                                      causation_id=envelope.message_id))
+
+
+def _claim_request(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, command: SendClaim, attempt: int,
+                   xid: str) -> ClaimRequestData:
+    fill = rx.fill(command.fill_number)
+    claim = fill.claim
+    assert claim is not None and claim.bin is not None
+    patient = PartyRepository(uow.conn).patient(rx.patient_id)
+    info = patient.info if patient else None
+    gender = {"M": "1", "F": "2"}.get((info.sex or "") if info else "", "0")
+    cardholder = claim.cardholder_id or _member_id(info.identifiers if info else ())
+    coverage = ctx.default_coverage or CoverageInfo()
+    return ClaimRequestData(
+        exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number, attempt=attempt,
+        transaction=ClaimTransaction(command.transaction), bin=claim.bin, pcn=claim.pcn,
+        group_id=claim.group_id or coverage.group_id, cardholder_id=cardholder,
+        person_code=coverage.person_code, relationship=coverage.relationship or "1",
+        patient=ClaimPatient(first_name=info.given_name if info else None,
+                             last_name=info.family_name if info else None,
+                             birth_date=info.birth_date if info else None, gender_code=gender),
+        prescriber_npi=rx.prescriber.npi, prescriber_last_name=rx.prescriber.family_name,
+        pharmacy_npi=ctx.pharmacy_npi, rx_number=rx.rx_number, ndc=fill.ndc or (rx.product.ndc11 if rx.product else ""),
+        quantity=fill.quantity or Decimal("0"), days_supply=fill.days_supply, written_date=rx.written_date,
+        refills_authorized=rx.refills_authorized, daw_code="0" if rx.substitution_allowed else "1",
+        prior_auth_number=claim.prior_auth_number,
+        dur_pps=((claim.dur_pps.reason_for_service, claim.dur_pps.professional_service,
+                  claim.dur_pps.result_of_service),) if claim.dur_pps else (),
+        date_of_service=(claim.submitted_at or rx.received_at).date(),
+        usual_and_customary=claim.amount_requested, gross_amount_due=claim.amount_requested,
+    )
+
+
+def _member_id(identifiers: tuple[Identifier, ...]) -> str | None:
+    """The pharmacy's house plan bills under the patient's record number when no card is on file."""
+    return identifiers[0].value if identifiers else None

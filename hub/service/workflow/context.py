@@ -1,0 +1,51 @@
+"""What the workflow handlers read besides the command: reference data, the payer codec, the pharmacy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from hub.domain.actors import Actor, Role, system_actor
+from hub.domain.catalogue import Catalogue
+from hub.domain.dur import InteractionTable
+from hub.domain.label import PharmacyInfo
+from hub.domain.order_parts import CoverageInfo
+from hub.errors import NotAuthorized
+from hub.messaging.envelope import Envelope
+from hub.messaging.topology import Topology
+from hub.persistence.tables import users
+from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.ports import ClaimCodec
+
+
+@dataclass(frozen=True)
+class WorkflowContext:
+    """Built once per worker process by the composition root."""
+
+    catalogue: Catalogue
+    interactions: InteractionTable
+    pharmacy: PharmacyInfo
+    pharmacy_npi: str
+    topology: Topology
+    claim_codec: ClaimCodec | None = None
+    #: the plan billed when neither the order nor the patient's profile names one (a house plan)
+    default_coverage: CoverageInfo | None = None
+    #: transient payer rejects (92, 99, 85) retried this many times before a technician sees them
+    max_transient_resends: int = 3
+
+
+def now() -> datetime:
+    """The workflow's clock."""
+    return datetime.now(UTC)
+
+
+def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
+    """The user behind a command, with the role and licence on record (never trusted from the message)."""
+    if not envelope.actor:
+        return system_actor(envelope.source.value)
+    row = uow.conn.execute(select(users).where(users.c.id == envelope.actor)).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        raise NotAuthorized(f"user {envelope.actor} is unknown or revoked")
+    return Actor(user_id=row["id"], role=Role(row["role"]), name=row["name"], licence=row["licence"])

@@ -1,0 +1,92 @@
+"""After a step: store the aggregate, queue its events, and start what each event sets in motion.
+
+Everything here is written on the unit of work's connection, so the state change, its events, the next
+commands and the stock movements commit together or not at all (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hub.domain.actors import Actor
+from hub.domain.catalogue import Catalogue
+from hub.domain.events import Event
+from hub.domain.inventory import check_reorder, consume, release, reserve
+from hub.domain.order_parts import Source
+from hub.domain.prescription import Prescription
+from hub.domain.workflow_commands import FillPrescription, SendClaim
+from hub.domain.workflow_events import (
+    ClaimReversalRequired,
+    ClaimSubmitted,
+    FillCompleted,
+    InventoryReleased,
+    PrescriptionDispensed,
+    PrescriptionVerified,
+)
+from hub.messaging.envelope import Envelope, derived_message_id
+from hub.persistence import audit
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, store_aggregate
+from hub.persistence.stock import StockRepository
+from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.workflow.context import now
+
+
+def commit_step(
+    uow: UnitOfWork, row: PrescriptionRow, rx: Prescription, events: Sequence[Event], *, envelope: Envelope,
+    actor: Actor, catalogue: Catalogue, action: str,
+) -> None:
+    """Persist the aggregate (optimistic lock), audit the action, queue events and follow-ups."""
+    store_aggregate(row, rx)
+    PrescriptionRepository(uow.conn).save(row)
+    audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=action,
+                 prescription_id=row.id, detail={"state": row.state, "message_id": str(envelope.message_id)})
+    publish_events(uow, events, envelope=envelope, catalogue=catalogue, rx=rx)
+
+
+def publish_events(
+    uow: UnitOfWork, events: Sequence[Event], *, envelope: Envelope, catalogue: Catalogue,
+    rx: Prescription | None = None,
+) -> None:
+    """Queue each event and what it starts: claims to send, fills to make, stock to move."""
+    for event in events:
+        uow.add_event(event, correlation_id=envelope.correlation_id)
+        for follow_up in _follow_ups(uow, event, catalogue, rx):
+            uow.add_event(follow_up, correlation_id=envelope.correlation_id)
+        command = _next_command(event)
+        if command is not None:
+            uow.add_command(Envelope.wrap(
+                command, correlation_id=envelope.correlation_id, source=Source.HUB,
+                message_id=derived_message_id("follow-up", envelope.message_id, event.name, command.name),
+                causation_id=envelope.message_id,
+            ))
+
+
+def _next_command(event: Event) -> SendClaim | FillPrescription | None:
+    if isinstance(event, ClaimSubmitted):
+        return SendClaim(prescription_id=event.prescription_id, fill_number=event.fill_number,
+                         attempt=event.attempt, transaction="B1")
+    if isinstance(event, ClaimReversalRequired):
+        return SendClaim(prescription_id=event.prescription_id, fill_number=event.fill_number, attempt=0,
+                         transaction="B2")
+    if isinstance(event, PrescriptionVerified):
+        return FillPrescription(prescription_id=event.prescription_id, fill_number=event.fill_number)
+    return None
+
+
+def _follow_ups(uow: UnitOfWork, event: Event, catalogue: Catalogue, rx: Prescription | None) -> list[Event]:
+    """Stock movements the event stands for; returns ``inventory.low`` when one crosses a reorder point."""
+    stock = StockRepository(uow.conn)
+    if isinstance(event, FillCompleted):
+        stock.save(reserve(stock.lots(event.ndc), event.ndc, event.picks))
+    elif isinstance(event, InventoryReleased):
+        stock.save(release(stock.lots(event.ndc), event.ndc, event.picks))
+    elif isinstance(event, PrescriptionDispensed):
+        stock.save(consume(stock.lots(event.ndc), event.ndc, event.picks))
+    else:
+        return []
+    product = catalogue.by_ndc(event.ndc)
+    if product is None or rx is None:
+        return []
+    low = check_reorder(stock.lots(event.ndc), event.ndc, product.reorder_point, now().date(),
+                        prescription_id=event.prescription_id)
+    return [low] if low else []

@@ -1,0 +1,94 @@
+"""Fill worker: pick and label, hand out, return to stock, and receive deliveries."""
+
+from __future__ import annotations
+
+import logging
+
+from hub.domain.commands import Command
+from hub.domain.inventory import allocate
+from hub.domain.order_parts import Source
+from hub.domain.prescription import OutOfStock
+from hub.domain.states import RxState
+from hub.domain.workflow_commands import (
+    DispensePrescription,
+    FillPrescription,
+    ReceiveInventory,
+    ReturnToStock,
+)
+from hub.messaging.envelope import Envelope, derived_message_id
+from hub.persistence import audit
+from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.stock import StockRepository
+from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.bus import CommandHandler
+from hub.service.workflow.context import WorkflowContext, actor_of, now
+from hub.service.workflow.effects import commit_step
+from hub.service.workflow.intake_steps import load
+
+log = logging.getLogger(__name__)
+
+
+def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
+    """The fill worker's handlers."""
+
+    def fill(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, FillPrescription)
+        row, rx = load(uow, command.prescription_id)
+        current = rx.current_fill
+        if current.fill_number != command.fill_number or current.state is not RxState.FILLING:
+            log.info("fill request for a fill no longer waiting to be filled ignored")
+            return
+        product = rx.product
+        assert product is not None
+        quantity = current.quantity or (rx.quantity.value if rx.quantity else None)
+        if quantity is None:
+            log.warning("Rx %s has no quantity to fill; left in the fill queue", rx.rx_number)
+            return
+        stock = StockRepository(uow.conn)
+        allocation = allocate(stock.lots(product.ndc11), product.ndc11, quantity, now().date())
+        actor = actor_of(uow, envelope)
+        try:
+            events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
+        except OutOfStock:
+            # waits in the technician's fill queue; receiving stock of this NDC tries again
+            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="fill",
+                         prescription_id=rx.prescription_id, outcome="out-of-stock", detail={"ndc": product.ndc11})
+            return
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="fill")
+
+    def dispense(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, DispensePrescription)
+        row, rx = load(uow, command.prescription_id)
+        actor = actor_of(uow, envelope)
+        commit_step(uow, row, rx, rx.dispense(actor, now()), envelope=envelope, actor=actor,
+                    catalogue=ctx.catalogue, action="dispense")
+
+    def return_to_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, ReturnToStock)
+        row, rx = load(uow, command.prescription_id)
+        actor = actor_of(uow, envelope)
+        commit_step(uow, row, rx, rx.return_to_stock(actor, now(), command.reason), envelope=envelope,
+                    actor=actor, catalogue=ctx.catalogue, action="return-to-stock")
+
+    def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, ReceiveInventory)
+        actor = actor_of(uow, envelope)
+        StockRepository(uow.conn).receive(command.ndc, command.lot, command.expiry, command.quantity)
+        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="receive-inventory",
+                     detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
+        for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):
+            rx = load_aggregate(waiting)
+            if rx.product is not None and rx.product.ndc11 == command.ndc:
+                retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=rx.current_fill.fill_number)
+                uow.add_command(Envelope.wrap(
+                    retry, correlation_id=waiting.correlation_id, source=Source.HUB,  # type: ignore[arg-type]
+                    message_id=derived_message_id("refill-after-stock", envelope.message_id, rx.prescription_id),
+                    causation_id=envelope.message_id,
+                ))
+
+    return {
+        FillPrescription.name: fill,
+        DispensePrescription.name: dispense,
+        ReturnToStock.name: return_to_stock,
+        ReceiveInventory.name: receive_inventory,
+    }

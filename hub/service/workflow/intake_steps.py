@@ -1,0 +1,176 @@
+"""Intake worker: new orders, cancels, product selection and refill requests."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from hub.domain.catalogue import Product
+from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordRenewalResponse
+from hub.domain.days_supply import estimate_days_supply
+from hub.domain.events import PrescriptionUpdated, RefillDeclined, RenewalRequested
+from hub.domain.intake import IntakeContext
+from hub.domain.order_parts import QuantityInfo
+from hub.domain.prescription import Prescription
+from hub.domain.validity import RefillRefused
+from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
+from hub.domain.workflow_events import PrescriptionRejected
+from hub.errors import MessageContentError, NotFound, TransientError
+from hub.messaging.envelope import Envelope
+from hub.persistence import audit
+from hub.persistence.parties import PartyRepository
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
+from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.bus import CommandHandler
+from hub.service.workflow.context import WorkflowContext, actor_of, now
+from hub.service.workflow.effects import commit_step, publish_events
+
+log = logging.getLogger(__name__)
+
+
+def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription) -> IntakeContext:
+    """Reference data plus the patient's other medications and insurance on file."""
+    repo, today = PrescriptionRepository(uow.conn), now().date()
+    profile = []
+    for other in repo.for_patient(rx.patient_id):
+        if other.id != rx.prescription_id:
+            entry = load_aggregate(other).profile_entry(today)
+            if entry is not None:
+                profile.append(entry)
+    coverage = PartyRepository(uow.conn).coverage(rx.patient_id) or rx.coverage or ctx.default_coverage
+    return IntakeContext(ctx.catalogue, ctx.interactions, profile=tuple(profile), coverage=coverage)
+
+
+def fill_in_days_supply(rx: Prescription, product: Product | None) -> None:
+    """Work out days supply from quantity and directions when the order did not say (HL7 never does)."""
+    fill = rx.current_fill
+    if fill.days_supply is not None:
+        return
+    estimate = estimate_days_supply(fill.quantity, rx.quantity.unit if rx.quantity else None, rx.sig,
+                                    product.strength if product else None)
+    if estimate is not None:
+        fill.days_supply = estimate
+        if rx.days_supply is None:
+            rx.days_supply = estimate
+
+
+def load(uow: UnitOfWork, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
+    """A stored prescription and its aggregate, or NotFound."""
+    row = PrescriptionRepository(uow.conn).get(prescription_id)
+    if row is None:
+        raise NotFound(f"no prescription {prescription_id}")
+    return row, load_aggregate(row)
+
+
+def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
+    """The intake worker's handlers, bound to the context."""
+
+    def receive(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, ReceivePrescription)
+        repo = PrescriptionRepository(uow.conn)
+        actor = actor_of(uow, envelope)
+        existing = repo.by_correlation(str(envelope.correlation_id))
+        if existing is not None:
+            # a new message re-using a placer number we already hold: not a resend (those are deduped by id)
+            rx = load_aggregate(existing)
+            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="duplicate-order",
+                         prescription_id=existing.id, outcome="refused")
+            publish_events(uow, [PrescriptionRejected(
+                **rx._event_fields(rx.current_fill), reason="duplicate placer order number", actor_id=actor.user_id,
+            )], envelope=envelope, catalogue=ctx.catalogue)
+            return
+        parties = PartyRepository(uow.conn)
+        patient, prescriber = parties.patient_for(command.patient), parties.prescriber_for(command.prescriber)
+        rx, events = Prescription.receive(
+            prescription_id=str(uuid.uuid4()), rx_number=repo.next_rx_number(), command=command,
+            source=envelope.source, patient=patient, prescriber=prescriber, actor=actor, now=now(),
+        )
+        row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
+                              rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
+                              rx.setting.value, rx.model_dump(mode="json"), 1)
+        repo.add(row, patient_id=patient.patient_id)
+        fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
+        events += rx.intake(actor, now(), intake_context(uow, ctx, rx))
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="receive")
+
+    def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, CancelPrescription)
+        row = PrescriptionRepository(uow.conn).by_correlation(str(envelope.correlation_id))
+        if row is None:
+            # the cancel overtook its order (another worker copy has it): retry shortly, never drop it
+            raise TransientError(f"cancel for order {command.placer_order_number} arrived before the order")
+        _cancel(uow, envelope, row, command.reason or f"cancelled by prescriber ({command.control})")
+
+    def cancel_by_pharmacy(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, CancelByPharmacy)
+        row, _ = load(uow, command.prescription_id)
+        _cancel(uow, envelope, row, command.reason)
+
+    def _cancel(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, reason: str) -> None:
+        rx, actor = load_aggregate(row), actor_of(uow, envelope)
+        if rx.closed_reason is not None:
+            log.info("cancel ignored: prescription already closed", extra={"correlation_id": row.correlation_id})
+            return
+        events = rx.cancel(actor, now(), reason)
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="cancel")
+
+    def select_product(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, SelectProduct)
+        row, rx = load(uow, command.prescription_id)
+        product = ctx.catalogue.by_ndc(command.ndc)
+        if product is None:
+            raise MessageContentError(f"NDC {command.ndc} is not in the drug catalogue")
+        actor = actor_of(uow, envelope)
+        fill_in_days_supply(rx, product)
+        events = rx.select_product(actor, now(), product, intake_context(uow, ctx, rx))
+        events.append(PrescriptionUpdated(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
+                                          state=rx.state.value, change=f"product selected: {product.ndc11}"))
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="select-product")
+
+    def request_refill(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, RequestRefill)
+        row, rx = load(uow, command.prescription_id)
+        actor = actor_of(uow, envelope)
+        try:
+            rx.request_refill(actor, now())
+        except RefillRefused as refused:
+            declined = [RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
+                                       reason=refused.reason)]
+            if rx.refills_remaining == 0 and rx.closed_reason is None:
+                declined.append(RenewalRequested(
+                    prescription_id=rx.prescription_id, rx_number=rx.rx_number,
+                    placer_order_number=rx.placer_order_number, placer_system=rx.placer_system,
+                    prescriber_npi=rx.prescriber.npi, drug=rx.drug,
+                    quantity=rx.quantity or (QuantityInfo(value=rx.current_fill.quantity)
+                                             if rx.current_fill.quantity else None),
+                ))
+            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="refill",
+                         prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
+            publish_events(uow, declined, envelope=envelope, catalogue=ctx.catalogue)
+            return
+        events = rx.intake(actor, now(), intake_context(uow, ctx, rx))
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="refill")
+
+    def renewal_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, RecordRenewalResponse)
+        row = PrescriptionRepository(uow.conn).by_rx_number(command.rx_number) if command.rx_number else None
+        actor = actor_of(uow, envelope)
+        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="renewal-response",
+                     prescription_id=row.id if row else None, detail={"decision": command.decision})
+        if row is not None:
+            rx = load_aggregate(row)
+            publish_events(uow, [PrescriptionUpdated(
+                prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=rx.state.value,
+                change=f"renewal {command.decision}",
+            )], envelope=envelope, catalogue=ctx.catalogue)
+
+    return {
+        ReceivePrescription.name: receive,
+        CancelPrescription.name: cancel,
+        CancelByPharmacy.name: cancel_by_pharmacy,
+        SelectProduct.name: select_product,
+        RequestRefill.name: request_refill,
+        RecordRenewalResponse.name: renewal_response,
+    }

@@ -1,0 +1,84 @@
+"""Helpers for end-to-end workflow tests: a running hub with a payer, staff users, and waiting for states."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import Engine
+
+from adapters.ncpdp.payer.config import load_payer_config
+from adapters.ncpdp.payer_link import PayerSimProcess
+from hub.config import Settings
+from hub.entrypoints.inprocess import RunningHub, running_hub
+from hub.entrypoints.runtime import topology_for
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
+from hub.persistence.users import UserStore
+
+
+@dataclass
+class Pharmacy:
+    """A hub with a payer simulator, and tokens for a technician, a pharmacist and an admin."""
+
+    hub: RunningHub
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> Engine:
+        return self.hub.engine
+
+    def client(self, role: str) -> httpx.Client:
+        """An HTTP client authenticated as the given role."""
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.hub.http_port}", timeout=20,
+                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+
+    def by_placer(self, placer: str, timeout_s: float = 20) -> PrescriptionRow:
+        """Wait until the order with this placer number is recorded."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                row = PrescriptionRepository(conn).by_placer(None, placer)
+            if row is not None:
+                return row
+            time.sleep(0.05)
+        raise AssertionError(f"order {placer} never recorded")
+
+    def wait_state(self, prescription_id: str, *states: str, timeout_s: float = 30) -> PrescriptionRow:
+        """Wait until the prescription reaches one of the states."""
+        deadline = time.monotonic() + timeout_s
+        row = None
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                row = PrescriptionRepository(conn).get(prescription_id)
+            if row is not None and row.state in states:
+                return row
+            time.sleep(0.05)
+        detail = load_aggregate(row).current_fill.model_dump(mode="json") if row else None
+        raise AssertionError(f"{prescription_id} stayed {row.state if row else None}, wanted {states}: {detail}")
+
+
+@contextmanager
+def pharmacy(settings: Settings) -> Iterator[Pharmacy]:
+    """Start the simulated payer and the whole hub; create staff users."""
+    stop = threading.Event()
+    sim = PayerSimProcess(settings.amqp_url.get_secret_value(), topology_for(settings),
+                          load_payer_config(settings.payer_sim_config))
+    thread = threading.Thread(target=sim.run, args=(stop,), daemon=True)
+    with running_hub(settings) as hub:
+        thread.start()
+        sim.ready.wait(10)
+        users = UserStore(hub.engine)
+        tokens = {
+            "technician": users.add("tina.tech", "technician")[1],
+            "pharmacist": users.add("paul.pharm", "pharmacist", licence="RPH-12345")[1],
+            "admin": users.add("ada.admin", "admin")[1],
+        }
+        try:
+            yield Pharmacy(hub, tokens)
+        finally:
+            stop.set()
+            thread.join(10)
