@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="staff and client identities").add_subparsers(required=True, metavar="ACTION")
     add = users.add_parser("add", help="create a user and print its API token (shown once)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["technician", "pharmacist", "admin"])
+    add.add_argument("--role", required=True, choices=["technician", "pharmacist", "admin", "feed"])
     add.add_argument("--licence", help="pharmacist licence number (required to verify)")
     add.set_defaults(func=_users_add)
     users.add_parser("list", help="list users").set_defaults(func=_users_list)

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, insert, select, update
 
 from hub.persistence.tables import users
 
-ROLES = ("technician", "pharmacist", "admin")
+#: staff roles, plus "feed" for systems that send orders over HTTP (FHIR, SCRIPT) and nothing else
+ROLES = ("technician", "pharmacist", "admin", "feed")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
+from hub.domain.parties import Patient
+from hub.domain.prescription import Prescription
 from hub.messaging.envelope import Envelope
 
 
@@ -46,3 +48,16 @@ class ClaimCodec(Protocol):
 
     def encode(self, request: ClaimRequestData) -> EncodedClaim:
         """The bytes and the payer routing key (BIN, and PCN when present)."""
+
+
+class PrescriptionQueries(Protocol):
+    """Read-only views of the pharmacy's records for the doors (FHIR reads, SCRIPT answers)."""
+
+    def prescription(self, prescription_id: str) -> Prescription | None:
+        """One prescription aggregate."""
+
+    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
+        """The order a prescriber knows by its placer number."""
+
+    def patient(self, patient_id: str) -> Patient | None:
+        """A patient profile."""

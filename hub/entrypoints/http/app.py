@@ -26,6 +26,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.include_router(staff_routes.router)
+    _include_doors(app, settings, engine, sink, inbound)
     app.add_exception_handler(InfrastructureError, _unavailable)
 
     @app.get("/healthz", tags=["operations"])
@@ -40,6 +41,27 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
 
     return app
+
+
+def _include_doors(app: FastAPI, settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog) -> None:
+    """FHIR and SCRIPT routers from their adapters, with the hub's own authentication."""
+    from hub.entrypoints.http.auth import require
+    from hub.persistence.queries import SqlPrescriptionQueries
+
+    feeds = require("feed", "admin")
+    queries = SqlPrescriptionQueries(engine)
+    try:
+        from adapters.fhir.routes import fhir_router
+    except ImportError:  # the FHIR door is being built
+        pass
+    else:
+        app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+    try:
+        from adapters.ncpdp.script.routes import script_router
+    except ImportError:
+        pass
+    else:
+        app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
 
 
 def _db_ok(engine: Engine) -> bool:

@@ -1,0 +1,34 @@
+"""Read-only queries for the doors: implements ``hub.service.ports.PrescriptionQueries``."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from hub.domain.parties import Patient
+from hub.domain.prescription import Prescription
+from hub.persistence.parties import PartyRepository
+from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+
+
+class SqlPrescriptionQueries:
+    """Each call is its own short read transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def prescription(self, prescription_id: str) -> Prescription | None:
+        """One prescription aggregate."""
+        with self._engine.connect() as conn:
+            row = PrescriptionRepository(conn).get(prescription_id)
+        return load_aggregate(row) if row else None
+
+    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
+        """The order a prescriber knows by its placer number."""
+        with self._engine.connect() as conn:
+            row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number)
+        return load_aggregate(row) if row else None
+
+    def patient(self, patient_id: str) -> Patient | None:
+        """A patient profile."""
+        with self._engine.connect() as conn:
+            return PartyRepository(conn).patient(patient_id)
