@@ -1,0 +1,112 @@
+"""Events to messages: the right structure per event type, filters per destination, stable control ids."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.hl7.outbound.control_ids import control_id_for
+from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
+from adapters.hl7.outbound.event_mapping import decode_cloudevent, message_for
+from adapters.hl7.parsing import parse_message
+from hub.domain.order_parts import Setting
+from hub.errors import MessageContentError
+from tests.unit.hl7_outbound import samples
+
+
+def _dest(**overrides: object) -> DestinationConfig:
+    values: dict[str, object] = {"name": "ehr", "host": "127.0.0.1", "port": 1, "events": list(SUPPORTED_EVENTS),
+                                 **overrides}
+    return DestinationConfig.model_validate(values)
+
+
+def _message(event: object, dest: DestinationConfig | None = None, event_id: str | None = None) -> bytes:
+    body = samples.cloudevent(event, event_id)  # type: ignore[arg-type]
+    built = message_for(dest or _dest(), decode_cloudevent(body))
+    assert built is not None
+    return built.payload
+
+
+@pytest.mark.parametrize(("event", "msh9", "orc1", "orc5"), [
+    (samples.received(), "ORM^O01^ORM_O01", "SC", "SC"),
+    (samples.verified(), "ORM^O01^ORM_O01", "SC", "IP"),
+    (samples.rejected(), "ORM^O01^ORM_O01", "OC", "CA"),
+    (samples.cancelled(), "ORM^O01^ORM_O01", "OC", "CA"),
+    (samples.cancelled(previous_state="filling"), "ORM^O01^ORM_O01", "OD", "DC"),
+    (samples.dispensed(), "RDS^O13^RDS_O13", "RE", ""),
+])
+def test_each_event_type_becomes_its_message(event: object, msh9: str, orc1: str, orc5: str) -> None:
+    parsed = parse_message(_message(event))
+    msh = parsed.first("MSH")
+    assert msh is not None and msh.raw(9) == msh9
+    assert (parsed.get("ORC", 1), parsed.get("ORC", 5), parsed.get("ORC", 2)) == (orc1, orc5, "PL1")
+    assert parsed.header.message_datetime == "20250304102030+0000"
+
+
+def test_the_refusal_reason_reaches_orc_16() -> None:
+    assert parse_message(_message(samples.rejected())).get("ORC", 16, 2) == "Dose exceeds maximum | see note"
+
+
+def test_dispense_carries_lots_quantity_rx_number_and_pharmacist() -> None:
+    parsed = parse_message(_message(samples.dispensed()))
+    rxd = parsed.first("RXD")
+    assert rxd is not None
+    assert (rxd.get(2), rxd.get(4), rxd.get(5), rxd.get(7), rxd.get(10)) == ("00071015523", "30", "TAB", "RX1", "ph-7")
+    assert rxd.raw(18) == "LOT-A~LOT-B" and rxd.raw(19) == "20260131~20260630"
+
+
+def test_control_id_is_derived_from_the_event_id_and_stable() -> None:
+    event_id = str(uuid.uuid4())
+    first = _message(samples.received(), event_id=event_id)
+    assert parse_message(first).header.control_id == control_id_for(event_id)
+    assert _message(samples.received(), event_id=event_id) == first
+
+
+def test_events_not_subscribed_or_filtered_out_give_nothing() -> None:
+    body = decode_cloudevent(samples.cloudevent(samples.received(system="OTHER")))
+    assert message_for(_dest(facilities=["CLINIC"]), body) is None
+    assert message_for(_dest(events=["prescription.dispensed"]), body) is None
+    assert message_for(_dest(settings=["inpatient"]), body) is None
+    assert message_for(_dest(facilities=["OTHER"]), body) is not None
+
+
+def test_encoded_order_for_verified_inpatient_originals_only() -> None:
+    cabinet = _dest(encoded_orders=True, version="2.5.1")
+    raw = _message(samples.verified(setting=Setting.INPATIENT), cabinet)
+    parsed = parse_message(raw)
+    assert parsed.header.structure == "RDE_O11"
+    assert (parsed.get("ORC", 1), parsed.get("RXE", 14), parsed.get("RXE", 15)) == ("NW", "ph-7", "RX1")
+    refill = decode_cloudevent(samples.cloudevent(samples.verified(setting=Setting.INPATIENT, fill_number=1)))
+    assert message_for(cabinet, refill) is None
+    outpatient = decode_cloudevent(samples.cloudevent(samples.verified()))
+    assert message_for(cabinet, outpatient) is None
+
+
+def test_unknown_event_types_and_broken_bodies_are_content_errors() -> None:
+    good = json.loads(samples.cloudevent(samples.received()))
+    for body in (b"", b"{}", json.dumps({**good, "type": "x.unknown"}).encode(),
+                 json.dumps({**good, "data": {}}).encode(), json.dumps({**good, "time": "yesterday"}).encode()):
+        with pytest.raises(MessageContentError):
+            decode_cloudevent(body)
+
+
+def test_an_event_without_an_outbound_message_is_a_content_error() -> None:
+    from hub.domain.workflow_events import FillVerified
+
+    event = FillVerified(prescription_id="p", rx_number="RX1", fill_number=0, placer_order_number="PL1",
+                         setting=Setting.OUTPATIENT, state="ready", actor_id="ph", ndc="1")
+    dest = _dest().model_copy(update={"events": ("fill.verified",)})
+    with pytest.raises(MessageContentError):
+        message_for(dest, decode_cloudevent(samples.cloudevent(event)))
+
+
+@given(st.binary(max_size=400))
+def test_decoding_arbitrary_bytes_raises_only_our_error(body: bytes) -> None:
+    try:
+        decode_cloudevent(body)
+    except MessageContentError:
+        pass
