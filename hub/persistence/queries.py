@@ -28,6 +28,12 @@ class SqlPrescriptionQueries:
             row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number)
         return load_aggregate(row) if row else None
 
+    def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        """The order with this correlation id."""
+        with self._engine.connect() as conn:
+            row = PrescriptionRepository(conn).by_correlation(correlation_id)
+        return load_aggregate(row) if row else None
+
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile."""
         with self._engine.connect() as conn:

@@ -59,5 +59,8 @@ class PrescriptionQueries(Protocol):
     def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
         """The order a prescriber knows by its placer number."""
 
+    def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        """The order with this correlation id (FHIR MedicationRequest ids are correlation ids)."""
+
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile."""
