@@ -191,3 +191,11 @@ def declare(channel: ChannelLike, topology: Topology) -> None:
         channel.queue_declare(queue=queue.name, durable=True, arguments=queue.declare_arguments())
     for exchange, queue_name, key in topology.bindings():
         channel.queue_bind(queue=queue_name, exchange=exchange, routing_key=key)
+
+
+def delete(channel: Any, topology: Topology) -> None:
+    """Remove everything ``declare`` made (the demo and benchmarks clean up after themselves)."""
+    for queue in topology.queues():
+        channel.queue_delete(queue=queue.name)
+    for name, _kind in topology.exchanges():
+        channel.exchange_delete(exchange=name)
