@@ -55,7 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
     sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
+    events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
+    events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
+    events.set_defaults(func=_events)
     return parser
+
+
+def _events(args: argparse.Namespace, _settings: Settings) -> int:
+    from hub.entrypoints.event_catalogue import markdown_table, render
+
+    print(markdown_table() if args.table else render(), end="" if not args.table else "\n")
+    return 0
 
 
 def _users_add(args: argparse.Namespace, settings: Settings) -> int:
