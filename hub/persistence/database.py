@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from hub.persistence.tables import metadata
 
 
 def make_engine(url: str) -> Engine:
@@ -37,6 +38,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration, pointing at the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 def create_schema(engine: Engine) -> None:
-    """Bring the schema up to date (idempotent)."""
-    metadata.create_all(engine)
+    """Bring the schema up to date with Alembic (idempotent; concurrent starts wait for each other)."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several processes start at once: one migrates, the others wait and then find nothing to do
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
