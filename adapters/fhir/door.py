@@ -1,0 +1,117 @@
+"""What the FHIR door does with accepted content: dedupe each order, publish durably, then answer.
+
+The promise (as for HL7 ACKs): 201 is answered only after the broker confirmed every command of the
+request. A broker that refuses raises ``InfrastructureError`` before anything is recorded, so the client
+gets 503 and resends; a resend of an order already accepted gets 200 and the order as it stands now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.fhir.conditional import IdentifierToken
+from adapters.fhir.fhir_views_from_hub import prescription_snapshot, request_id
+from adapters.fhir.json_body import fhir_json
+from adapters.fhir.orders import DOOR, Order, placer_key
+from adapters.fhir.parsing import parse_resource
+from adapters.fhir.views import medication_request_view
+from hub.domain.prescription import Prescription
+from hub.errors import InboundMessageError, InfrastructureError
+from hub.messaging.envelope import order_correlation_id
+from hub.service.ports import CommandSink, InboundLog, PrescriptionQueries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Known:
+    """An order the hub already has: its MedicationRequest id and the resource to answer with."""
+
+    resource_id: str
+    resource: dict[str, Any]
+
+    @property
+    def location(self) -> str:
+        """Relative URL of its MedicationRequest."""
+        return f"MedicationRequest/{self.resource_id}"
+
+
+def submitted(resource: dict[str, Any], order: Order, now: datetime) -> dict[str, Any]:
+    """The resource as the client sent it, with the id the server assigned (R4 create ignores a client id)."""
+    meta = resource.get("meta")
+    kept = meta if isinstance(meta, dict) else {}
+    return {**resource, "id": order.resource_id, "meta": {**kept, "lastUpdated": now.isoformat(timespec="seconds")}}
+
+
+def utc_now() -> datetime:
+    """The door's clock."""
+    return datetime.now(UTC)
+
+
+class FhirDoor:
+    """Dedupe, publish and record for every FHIR write endpoint."""
+
+    def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries) -> None:
+        self._sink, self._inbound, self._queries = sink, inbound, queries
+
+    async def prescription(self, resource_id: str) -> Prescription | None:
+        """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id."""
+        rx = await asyncio.to_thread(self._queries.prescription_by_correlation, resource_id)
+        return rx or await asyncio.to_thread(self._queries.prescription, resource_id)
+
+    async def search(self, token: IdentifierToken) -> Known | None:
+        """The order an identifier search (If-None-Exist) finds, recorded by a worker or not."""
+        if token.system is None:
+            rx = await asyncio.to_thread(self._queries.prescription_by_placer, None, token.value)
+            return _known(rx) if rx else None
+        return await self._exact(token.system, token.value, "")
+
+    async def known(self, order: Order, sender: str) -> Known | None:
+        """The earlier acceptance of this order: its current view once recorded, else the first answer."""
+        if order.is_cancel:
+            return await self._stored(sender, order.key, order.resource_id)
+        return await self._exact(order.command.placer_system, order.command.placer_order_number, sender)
+
+    async def _exact(self, system: str | None, value: str, sender: str) -> Known | None:
+        correlation = str(order_correlation_id(system, value))
+        rx = await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
+        if rx is not None:
+            return _known(rx)
+        return await self._stored(sender, placer_key(system, value), correlation) if sender else None
+
+    async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
+        try:
+            record = await asyncio.to_thread(self._inbound.find, DOOR, sender, key)
+        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
+            log.warning("dedupe lookup failed: %s", exc)
+            return None
+        if record is None or record.answer is None:
+            return None
+        try:
+            return Known(resource_id, parse_resource(record.answer))
+        except InboundMessageError:
+            return None
+
+    async def accept(self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes,
+                     message_type: str) -> None:
+        """Publish every order in one confirmed batch, then record each with its answer for resends."""
+        if not orders:
+            return
+        envelopes = {order.key: order.envelope(sender) for order, _ in orders}
+        await self._sink.publish_commands(list(envelopes.values()))
+        for order, answer in orders:
+            try:
+                await asyncio.to_thread(
+                    self._inbound.record, door=DOOR, sender=sender, control_id=order.key, message_type=message_type,
+                    outcome="accepted", raw=raw, answer=fhir_json(answer),
+                    command_ids=[str(envelopes[order.key].message_id)], record_id=order.record_id(sender),
+                )
+            except InfrastructureError as exc:
+                log.warning("dedupe record not written: %s", exc, extra={"correlation_id": order.resource_id})
+
+def _known(rx: Prescription) -> Known:
+    return Known(request_id(rx), medication_request_view(prescription_snapshot(rx)))

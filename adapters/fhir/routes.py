@@ -1,0 +1,168 @@
+"""The FHIR R4 HTTP door (``/fhir``): thin routes over ``writes``, ``message_door`` and ``reads``.
+
+Every answer is ``application/fhir+json``, errors included: a refused token, an unknown path, a body that
+is too big or not JSON all get an OperationOutcome (R4 http.html), never the framework's own error body.
+Every route but ``GET /fhir/metadata`` requires the ``auth`` dependency (a feed or admin user).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+from adapters.fhir import reads, writes
+from adapters.fhir.door import FhirDoor
+from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
+from adapters.fhir.message_door import process_message
+from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
+from hub.errors import Problem, RxHubError
+from hub.service.ports import CommandSink, InboundLog, PrescriptionQueries
+
+log = logging.getLogger(__name__)
+
+#: issue type (R4 issue-type) for the HTTP errors the framework or the auth dependency raise
+_HTTP_ISSUES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-costly",
+                415: "not-supported"}
+
+
+class Sender(Protocol):
+    """What the door needs of the authenticated user: the name it dedupes a sender's orders by."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A FHIR JSON answer."""
+    return Response(fhir_json(resource), status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def _outcome(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> Response:
+    return fhir_response(operation_outcome([Problem(code, text, "", "error")]), status, headers)
+
+
+def _error(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _outcome(exc.status_code, _HTTP_ISSUES.get(exc.status_code, "processing"), str(exc.detail),
+                        dict(exc.headers or {}))
+    if isinstance(exc, RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return _outcome(400, "invalid", f"invalid request: {where}")
+    status = http_status_for(exc)
+    return fhir_response(outcome_for(exc), status, {"Retry-After": "5"} if status == 503 else None)
+
+
+class FhirRoute(APIRoute):
+    """Turns every error met while answering (auth and validation included) into an OperationOutcome."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The default handler, wrapped."""
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (HTTPException, RequestValidationError, RxHubError) as exc:
+                return _error(exc)
+            except Exception:
+                log.exception("FHIR request failed: %s %s", request.method, request.url.path)
+                return _outcome(500, "exception", "internal error; the request was not accepted")
+
+        return answer
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused early when its media type is not JSON or it is too large."""
+    declared = media_type(request.headers.get("content-type"))
+    if declared is not None and declared not in ACCEPTED_MEDIA_TYPES:
+        raise HTTPException(415, f"Content-Type {declared} is not supported: send {FHIR_JSON}")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def fhir_base(request: Request) -> str:
+    """The absolute FHIR base URL, ending in a slash."""
+    return f"{str(request.base_url).rstrip('/')}/fhir/"
+
+
+def _answer(request: Request, answer: writes.Answer) -> Response:
+    headers = {"Location": fhir_base(request) + answer.location} if answer.location else None
+    return fhir_response(answer.resource, answer.status, headers)
+
+
+def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
+                auth: Callable[..., Any]) -> APIRouter:
+    """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``inbound``, reads from ``queries``."""
+    door = FhirDoor(sink, inbound, queries)
+    router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
+
+    @router.get("/metadata")
+    async def metadata(request: Request) -> Response:
+        """The CapabilityStatement (open, as R4 expects of the capabilities interaction)."""
+        return fhir_response(reads.capabilities(fhir_base(request)))
+
+    @router.post("/MedicationRequest")
+    async def create(request: Request, user: Sender = Depends(auth),
+                     if_none_exist: str | None = Header(default=None, alias="If-None-Exist")) -> Response:
+        """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
+        return _answer(request, await writes.create(door, await read_body(request), user.name, if_none_exist))
+
+    @router.post("")
+    async def transaction_or_batch(request: Request, user: Sender = Depends(auth)) -> Response:
+        """A transaction (all or nothing) or batch (per entry) Bundle."""
+        return _answer(request, await writes.post_base(door, await read_body(request), user.name))
+
+    @router.post("/Bundle")
+    async def document(request: Request, user: Sender = Depends(auth)) -> Response:
+        """A document Bundle's orders, all or nothing."""
+        return _answer(request, await writes.post_document(door, await read_body(request), user.name))
+
+    @router.post("/$process-message")
+    async def message(request: Request, user: Sender = Depends(auth)) -> Response:
+        """A message Bundle (MessageHeader first), answered with a response message."""
+        return _answer(request, await process_message(door, await read_body(request), user.name))
+
+    @router.get("/MedicationRequest/{resource_id}")
+    async def read_order(resource_id: str, user: Sender = Depends(auth)) -> Response:
+        """One order, with its current status."""
+        return fhir_response(await reads.medication_request(door, resource_id))
+
+    @router.get("/MedicationDispense")
+    async def search_dispenses(request: Request, prescription: str = Query(min_length=1),
+                               user: Sender = Depends(auth)) -> Response:
+        """The fills of one order."""
+        found = await reads.dispenses(door, prescription)
+        return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
+
+    @router.get("/ClaimResponse")
+    async def search_claims(request: Request, request_: str = Query(alias="request", min_length=1),
+                            user: Sender = Depends(auth)) -> Response:
+        """The payer's answers for the fills of one order."""
+        found = await reads.claim_responses(door, request_)
+        return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
+
+    @router.get("/Patient/{patient_id}")
+    async def read_patient(patient_id: str, user: Sender = Depends(auth)) -> Response:
+        """A patient the pharmacy knows."""
+        return fhir_response(await reads.patient(queries, patient_id))
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:
+        """Anything else under /fhir: not-supported, said in FHIR (the CapabilityStatement lists what is)."""
+        return _outcome(404, "not-supported", f"{request.method} /fhir/{path} is not supported by this server; "
+                                              "see GET /fhir/metadata")
+
+    return router

@@ -1,0 +1,197 @@
+"""The FHIR write interactions: create (conditional), transaction, batch, and document submission.
+
+* create: 201 + Location once the order is on the broker; an order already known (its identifier, or the
+  ``If-None-Exist`` search) is answered 200 with the order as it stands, and nothing is published.
+* transaction and document: every order of the Bundle is published in ONE confirmed batch, or none is
+  (503). Supporting entries (Patient, Practitioner, Coverage...) are read for the orders, not stored:
+  their transaction-response entry says so in an informational outcome.
+* batch: each entry stands alone (R4 Bundle: batch entries have no interdependencies): its own status,
+  its own publish, its own OperationOutcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands
+from adapters.fhir.conditional import if_none_exist
+from adapters.fhir.door import FhirDoor, Known, submitted, utc_now
+from adapters.fhir.elements import obj, text
+from adapters.fhir.mapping import medication_request_commands
+from adapters.fhir.orders import Order, sender_origin
+from adapters.fhir.outcomes import error_for, http_status_for, operation_outcome, outcome_for
+from adapters.fhir.parsing import ResourceKind, classify, parse_resource
+from hub.errors import Problem, RxHubError
+
+SUPPORTING = "read as supporting information for the order(s) in this Bundle; not stored as a resource"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer: status, FHIR resource, and the Location of what was created."""
+
+    status: int
+    resource: dict[str, Any]
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """One order of a request after dedupe: known before (200) or accepted now (201; 200 for a cancel)."""
+
+    order: Order
+    resource: dict[str, Any]
+    known: bool
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of this order's outcome."""
+        return 201 if not (self.known or self.order.is_cancel) else 200
+
+    @property
+    def location(self) -> str:
+        """Relative URL of the order's MedicationRequest."""
+        return self.order.location
+
+    def note(self) -> Problem:
+        """An informational issue naming the order, for answers that are OperationOutcomes."""
+        what = "already received" if self.known else ("cancellation accepted" if self.order.is_cancel else "accepted")
+        where = f"Bundle.entry[{self.order.index}].resource" if self.order.index is not None else ""
+        return Problem("informational", f"{self.location}: {what}", where, "information")
+
+
+def status_line(status: int) -> str:
+    """A Bundle entry response status: the code and its reason phrase (R4 Bundle.entry.response.status)."""
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+async def _prior(door: FhirDoor, order: Order, sender: str, condition: str | None) -> Known | None:
+    if condition is not None and not order.is_cancel:
+        found = await door.search(if_none_exist(condition))
+        if found is not None:
+            return found
+    return await door.known(order, sender)
+
+
+async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender: str, condition: str | None,
+                  now: datetime) -> Settled:
+    found = await _prior(door, order, sender, condition)
+    if found is not None:
+        return Settled(order, found.resource, known=True)
+    return Settled(order, submitted(resource, order, now), known=False)
+
+
+async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None) -> Answer:
+    """POST /MedicationRequest: one order, conditional on its identifier (and If-None-Exist when given)."""
+    resource = parse_resource(body)
+    if condition is not None:
+        if_none_exist(condition)  # a malformed header is refused before anything else happens
+    (command,) = medication_request_commands(resource, origin=sender_origin(sender))
+    settled = await _settle(door, Order.of(command), resource, sender, condition, utc_now())
+    if not settled.known:
+        await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")
+    return Answer(settled.status, settled.resource, settled.location)
+
+
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    raw = bundle.get("entry")
+    return raw if isinstance(raw, list) else []
+
+
+def _entry_resource(bundle: dict[str, Any], index: int) -> dict[str, Any]:
+    return obj(_entries(bundle)[index], "resource") or {}
+
+
+def _condition(bundle: dict[str, Any], index: int) -> str | None:
+    return text(obj(_entries(bundle)[index], "request"), "ifNoneExist")
+
+
+async def settle_all(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str,
+                     *, conditional: bool) -> dict[int, Settled]:
+    """All orders of an all-or-nothing Bundle, the new ones published in one confirmed batch."""
+    now, settled, seen = utc_now(), {}, set()
+    for entry in result.entries:
+        if not entry.commands:
+            continue
+        order = Order.of(entry.commands[0], entry.index)
+        condition = _condition(bundle, entry.index) if conditional else None
+        settled[entry.index] = await _settle(door, order, _entry_resource(bundle, entry.index), sender, condition, now)
+    fresh = []
+    for item in settled.values():
+        if not item.known and item.order.key not in seen:
+            seen.add(item.order.key)
+            fresh.append((item.order, item.resource))
+    await door.accept(sender, fresh, body, f"Bundle/{result.kind.value}")
+    return settled
+
+
+def _reply(status: int, *, resource: dict[str, Any] | None = None, location: str | None = None,
+           outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": status_line(status)}
+    if location:
+        response["location"] = location
+    if outcome is not None:
+        response["outcome"] = outcome
+    return {"resource": resource, "response": response} if resource is not None else {"response": response}
+
+
+def _supporting() -> dict[str, Any]:
+    return _reply(200, outcome=operation_outcome([Problem("informational", SUPPORTING, "", "information")]))
+
+
+def _settled_reply(item: Settled) -> dict[str, Any]:
+    return _reply(item.status, resource=item.resource, location=item.location)
+
+
+async def transaction(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes,
+                      sender: str) -> dict[str, Any]:
+    """A transaction-response Bundle, one entry per request entry, in order."""
+    settled = await settle_all(door, result, bundle, body, sender, conditional=True)
+    entries = [_settled_reply(settled[e.index]) if e.index in settled else _supporting() for e in result.entries]
+    return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+
+async def _batch_entry(door: FhirDoor, entry: EntryResult, bundle: dict[str, Any], body: bytes,
+                       sender: str) -> dict[str, Any]:
+    if entry.problems:
+        error = error_for(entry.problems)
+        return _reply(http_status_for(error), outcome=outcome_for(error))
+    if not entry.commands:
+        return _supporting()
+    try:
+        order = Order.of(entry.commands[0], entry.index)
+        item = await _settle(door, order, _entry_resource(bundle, entry.index), sender,
+                             _condition(bundle, entry.index), utc_now())
+        if not item.known:
+            await door.accept(sender, [(item.order, item.resource)], body, "Bundle/batch")
+    except RxHubError as exc:  # one entry's failure is its own answer (batch), never the others'
+        return _reply(http_status_for(exc), outcome=outcome_for(exc))
+    return _settled_reply(item)
+
+
+async def batch(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes,
+                sender: str) -> dict[str, Any]:
+    """A batch-response Bundle: every entry answered on its own."""
+    entries = [await _batch_entry(door, e, bundle, body, sender) for e in result.entries]
+    return {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
+
+
+async def post_base(door: FhirDoor, body: bytes, sender: str) -> Answer:
+    """POST [base]: a transaction or a batch Bundle."""
+    bundle = parse_resource(body)
+    classify(bundle, accept=(ResourceKind.TRANSACTION, ResourceKind.BATCH))
+    result = bundle_commands(bundle)
+    if result.kind is ResourceKind.TRANSACTION:
+        return Answer(200, await transaction(door, result, bundle, body, sender))
+    return Answer(200, await batch(door, result, bundle, body, sender))
+
+
+async def post_document(door: FhirDoor, body: bytes, sender: str) -> Answer:
+    """POST /Bundle with a document: its orders all or none; answered with an outcome naming each order."""
+    bundle = parse_resource(body)
+    classify(bundle, accept=(ResourceKind.DOCUMENT,))
+    settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
+    return Answer(200, operation_outcome([item.note() for item in settled.values()]))
