@@ -1,0 +1,237 @@
+"""What the SCRIPT door does with one request: read, dedupe, decide, publish durably, then answer.
+
+The answer promise (transport.xsd Status 010 = accepted by the ultimate receiver): Status 010 is sent
+only after the broker confirmed the command. Answers, and when each is stored for resends:
+
+    Status 010                 command published                                  stored
+    CancelRxResponse Denied    the fill was already dispensed: nothing published  stored
+    CancelRxResponse Approved  the order was already closed: nothing published    stored
+    Error 900                  bad or unaccepted message                          not stored
+    Error 601                  broker or database down: resend later              not stored
+    Error 602                  unexpected failure in the hub                      not stored
+    (no body)                  a Status/Error/Verify sent to us: never answered   not stored
+
+Only answers the hub stands by are stored, so a corrected message resent under the same MessageID is
+read afresh; a resend of a stored one gets the first answer again and publishes nothing. A later
+CancelRxResponse Approved, for a cancel that was published, comes from ``outbound_responder``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from adapters.ncpdp.script.answers import describe, error_code_for, error_response, status_response
+from adapters.ncpdp.script.cancel_decision import answer_now
+from adapters.ncpdp.script.codes import ACKNOWLEDGEMENT_KINDS
+from adapters.ncpdp.script.door_records import (
+    ACCEPTED,
+    ANSWERED,
+    DOOR,
+    OUTBOUND_DOOR,
+    answer_message_id,
+    command_index_key,
+)
+from adapters.ncpdp.script.mapping import to_command
+from adapters.ncpdp.script.message import ScriptHeader, ScriptMessage, command_message_id, placer_system, read_message
+from adapters.ncpdp.script.safe_xml import DEFAULT_MAX_BYTES
+from hub.domain.commands import CancelPrescription, Command, RecordRenewalResponse
+from hub.domain.order_parts import Source
+from hub.errors import InboundMessageError, InfrastructureError, MessageContentError, Problem
+from hub.messaging.envelope import Envelope, order_correlation_id, utcnow
+from hub.service.ports import CommandSink, InboundLog, InboundRecord, PrescriptionQueries
+
+log = logging.getLogger(__name__)
+
+#: HTTP status per SCRIPT Error code: a protocol refusal is a normal answer (200); "resend later" is 503
+HTTP_STATUS_FOR_ERROR = {"900": 200, "601": 503, "602": 500}
+_UNAVAILABLE = "the pharmacy cannot take this message now; resend it later"
+_SYSTEM_ERROR = "the pharmacy system failed to process this message"
+
+
+@dataclass(frozen=True)
+class DoorAnswer:
+    """The SCRIPT answer to send back (None: nothing to say), its HTTP status, and what happened."""
+
+    body: bytes | None
+    http_status: int
+    #: accepted, duplicate, answered, rejected, unavailable, failed, acknowledgement
+    outcome: str
+
+
+class ScriptDoor:
+    """Turns one SCRIPT request into durable commands and the answer they earn; never raises."""
+
+    def __init__(
+        self,
+        sink: CommandSink,
+        inbound: InboundLog,
+        queries: PrescriptionQueries,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self._sink, self._inbound, self._queries = sink, inbound, queries
+        self._clock, self._max_bytes = clock, max_bytes
+
+    async def handle(self, raw: bytes) -> DoorAnswer:
+        """Every failure becomes the Error it deserves."""
+        header: ScriptHeader | None = None
+        try:
+            msg = read_message(raw, max_bytes=self._max_bytes)
+            header = msg.header
+            if msg.kind in ACKNOWLEDGEMENT_KINDS:
+                log.info(
+                    "SCRIPT %s received on the request door; not answered",
+                    msg.kind,
+                    extra={"control_id": header.message_id},
+                )
+                return DoorAnswer(None, 204, "acknowledgement")
+            return await self._accept(raw, msg, to_command(msg))
+        except Exception as exc:  # the sender always gets an answer; a hub bug is a 602, not a dropped request
+            return self._error(header, exc)
+
+    def error_for(self, header: ScriptHeader | None, exc: BaseException) -> DoorAnswer:
+        """The Error answer for a failure (the route uses it for refusals before the body is read)."""
+        return self._error(header, exc)
+
+    async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command) -> DoorAnswer:
+        sender = placer_system(msg.header) or ""
+        earlier = await self._earlier(sender, msg.header.message_id)
+        if earlier is not None and earlier.answer is not None:
+            return self._repeat(earlier, msg)
+        if isinstance(command, CancelPrescription):
+            rx = await asyncio.to_thread(
+                self._queries.prescription_by_placer, command.placer_system, command.placer_order_number
+            )
+            answer = answer_now(msg, rx, message_id=self._answer_id(msg), now=self._clock())
+            if answer is not None:
+                await self._record(raw, msg, sender, ANSWERED, answer, [])
+                return DoorAnswer(answer, 200, "answered")
+        if isinstance(command, RecordRenewalResponse):
+            command = await self._resolve_renewal(msg, sender, command)
+        envelope = self._envelope(msg, command)
+        if isinstance(command, CancelPrescription):
+            # written before publishing: without it the CancelRxResponse owed later could not be built
+            door, index_sender, control_id = command_index_key(envelope.message_id)
+            await asyncio.to_thread(
+                self._inbound.record,
+                door=door,
+                sender=index_sender,
+                control_id=control_id,
+                message_type=msg.kind,
+                outcome=ACCEPTED,
+                raw=raw,
+                answer=None,
+                command_ids=[str(envelope.message_id)],
+            )
+        await self._sink.publish_commands([envelope])
+        answer = status_response(msg.header, "010", message_id=self._answer_id(msg), now=self._clock())
+        await self._record(raw, msg, sender, ACCEPTED, answer, [str(envelope.message_id)])
+        log.info("SCRIPT %s accepted", msg.kind, extra={"control_id": msg.header.message_id})
+        return DoorAnswer(answer, 200, "accepted")
+
+    async def _earlier(self, sender: str, control_id: str) -> InboundRecord | None:
+        try:
+            return await asyncio.to_thread(self._inbound.find, DOOR, sender, control_id)
+        except InfrastructureError as exc:
+            # cannot check: go on; the command's derived id lets the worker drop a second copy
+            log.warning("SCRIPT dedupe lookup failed: %s", exc, extra={"control_id": control_id})
+            return None
+
+    def _repeat(self, earlier: InboundRecord, msg: ScriptMessage) -> DoorAnswer:
+        """A resend gets its first answer; other content under a used MessageID is refused."""
+        assert earlier.answer is not None
+        if earlier.raw is not None and not _same_request(earlier.raw, msg):
+            text = f"MessageID {msg.header.message_id} was already used for another message"
+            problem = Problem(code="900", text=text, location="Message/Header/MessageID")
+            return self._error(msg.header, MessageContentError(text, [problem], control_id=msg.header.message_id))
+        log.info("SCRIPT resend answered again", extra={"control_id": msg.header.message_id})
+        return DoorAnswer(earlier.answer, 200, "duplicate")
+
+    async def _resolve_renewal(
+        self, msg: ScriptMessage, sender: str, command: RecordRenewalResponse
+    ) -> RecordRenewalResponse:
+        """Find the Rx number a renewal response is about when it does not echo RxReferenceNumber."""
+        relates_to = msg.header.relates_to_message_id
+        rx_number = command.rx_number
+        if rx_number is None and relates_to is not None:
+            request = await asyncio.to_thread(self._inbound.find, OUTBOUND_DOOR, sender, relates_to)
+            if request is not None and request.raw is not None:
+                rx_number = read_message(request.raw).header.rx_reference_number
+        if rx_number is None and command.placer_order_number is not None:
+            rx = await asyncio.to_thread(
+                self._queries.prescription_by_placer, command.placer_system, command.placer_order_number
+            )
+            rx_number = rx.rx_number if rx is not None else None
+        return command.model_copy(update={"rx_number": rx_number, "relates_to_message_id": relates_to})
+
+    def _envelope(self, msg: ScriptMessage, command: Command) -> Envelope:
+        placer_number = getattr(command, "placer_order_number", None) or msg.header.message_id
+        return Envelope.wrap(
+            command,
+            correlation_id=order_correlation_id(getattr(command, "placer_system", None), placer_number),
+            source=Source.SCRIPT,
+            message_id=command_message_id(msg),
+        )
+
+    async def _record(
+        self, raw: bytes, msg: ScriptMessage, sender: str, outcome: str, answer: bytes, command_ids: list[str]
+    ) -> None:
+        try:
+            await asyncio.to_thread(
+                self._inbound.record,
+                door=DOOR,
+                sender=sender,
+                control_id=msg.header.message_id,
+                message_type=msg.kind,
+                outcome=outcome,
+                raw=raw,
+                answer=answer,
+                command_ids=command_ids,
+            )
+        except InfrastructureError as exc:
+            # the answer stands: a resend is published again and dropped by the worker (derived ids)
+            log.warning("SCRIPT dedupe record not written: %s", exc, extra={"control_id": msg.header.message_id})
+
+    def _answer_id(self, msg: ScriptMessage) -> str:
+        return answer_message_id("answer", placer_system(msg.header) or "", msg.header.message_id)
+
+    def _error(self, header: ScriptHeader | None, exc: BaseException) -> DoorAnswer:
+        code = error_code_for(exc)
+        if isinstance(exc, InboundMessageError):
+            description, outcome = describe(exc), "rejected"
+            if header is None and exc.control_id:
+                header = ScriptHeader(message_id=exc.control_id)
+        elif code == "601":
+            description, outcome = _UNAVAILABLE, "unavailable"
+            log.warning("SCRIPT request not stored: %s", exc)
+        else:
+            description, outcome = _SYSTEM_ERROR, "failed"
+            log.error("SCRIPT request failed", exc_info=exc)
+        control = header.message_id if header is not None else "unknown"
+        body = error_response(
+            header,
+            code,
+            None,
+            description,
+            message_id=answer_message_id("error", control, self._clock().isoformat()),
+            now=self._clock(),
+        )
+        return DoorAnswer(body, HTTP_STATUS_FOR_ERROR.get(code, 500), outcome)
+
+
+def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:
+    """True for a resend: same header and body, whatever its SentTime (a resender may restamp it)."""
+    try:
+        stored = read_message(stored_raw)
+    except InboundMessageError:
+        return False
+    return _unstamped(stored) == _unstamped(msg)
+
+
+def _unstamped(msg: ScriptMessage) -> ScriptMessage:
+    return msg.model_copy(update={"header": msg.header.model_copy(update={"sent_time": None})})
