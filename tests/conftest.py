@@ -76,6 +76,30 @@ def settings(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Settings:
     return make_settings(amqp_url, sqlite_url, tmp_path)
 
 
+_PREFIXES: list[tuple[str, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _delete_test_queues() -> Iterator[None]:
+    """Delete each test's exchanges and queues when it ends: hundreds of idle quorum queues slow the broker."""
+    yield
+    while _PREFIXES:
+        url, prefix = _PREFIXES.pop()
+        try:
+            import pika
+
+            from hub.messaging.topology import Topology
+
+            conn = pika.BlockingConnection(pika.URLParameters(url))
+            channel = conn.channel()
+            topology = Topology(prefix)
+            for name in [q.name for q in topology.queues()] + [f"{prefix}.payer-sim", f"{prefix}.script-outbound"]:
+                channel.queue_delete(queue=name)
+            conn.close()
+        except Exception:  # best effort: the session's vhost is deleted at the end anyway
+            pass
+
+
 def make_settings(amqp_url: str, database_url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Build test settings (helper for tests that pick their own database)."""
     values: dict[str, object] = {
@@ -90,4 +114,5 @@ def make_settings(amqp_url: str, database_url: str, tmp_path: Path, **overrides:
         "log_json": False,
     }
     values.update(overrides)
+    _PREFIXES.append((amqp_url, str(values["broker_prefix"])))
     return Settings(**values)  # type: ignore[arg-type]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
+import os
 import signal
 import sys
 import threading
@@ -13,6 +16,7 @@ from pathlib import Path
 from hub.config import Settings
 from hub.entrypoints import logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
+from hub.messaging.dead_letters import DeadLetterQueue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,10 +59,68 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
     sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
+    dlq = sub.add_parser("dlq", help="dead letters: list, replay, purge").add_subparsers(required=True, metavar="ACTION")
+    dlq_list = dlq.add_parser("list", help="what failed, why and when (no message bodies)")
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_list.set_defaults(func=_dlq_list)
+    replay = dlq.add_parser("replay", help="send dead letters back through the normal path (idempotent)")
+    replay.add_argument("--all", action="store_true", help="replay every dead letter")
+    replay.add_argument("--message-id")
+    replay.add_argument("--correlation-id")
+    replay.add_argument("--kind", dest="failure_kind",
+                        choices=["unparseable", "validation", "domain_rule", "transient_exhausted"])
+    replay.add_argument("--type", dest="message_type")
+    replay.add_argument("--queue")
+    replay.set_defaults(func=_dlq_replay)
+    purge = dlq.add_parser("purge", help="drop every dead letter")
+    purge.add_argument("--yes", action="store_true", help="confirm")
+    purge.set_defaults(func=_dlq_purge)
     events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
     events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
     events.set_defaults(func=_events)
     return parser
+
+
+def _dead_letters(settings: Settings) -> DeadLetterQueue:
+    from hub.entrypoints.runtime import topology_for
+
+    return DeadLetterQueue(settings.amqp_url.get_secret_value(), topology_for(settings))
+
+
+def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
+    letters = _dead_letters(settings).list()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(x) for x in letters], indent=2))
+        return 0
+    print(f"{len(letters)} dead letter(s)")
+    for x in letters:
+        print(f"{x.message_id}  {x.message_type:22} {x.queue:28} {x.failure_kind:20} retries={x.retries} "
+              f"first={x.first_failure} last={x.last_failure} order={x.correlation_id}\n    {x.error}")
+    return 0
+
+
+def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.audit import AuditTrail
+
+    filters = {k: getattr(args, k) for k in ("message_id", "correlation_id", "failure_kind", "message_type", "queue")}
+    if not args.all and not any(filters.values()):
+        print("rxhub: say which dead letters to replay (--all, or a filter)", file=sys.stderr)
+        return 2
+    audit = AuditTrail(open_database(settings))
+    operator = os.environ.get("USER", "operator")
+    replayed = _dead_letters(settings).replay(on_replay=lambda x: audit.record(
+        actor=operator, role="admin", action="dlq replay", detail={"message_id": x.message_id, "type": x.message_type}),
+        **filters)
+    print(f"replayed {len(replayed)} dead letter(s)")
+    return 0
+
+
+def _dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.yes:
+        print("rxhub: purging deletes every dead letter for good; run again with --yes", file=sys.stderr)
+        return 2
+    print(f"purged {_dead_letters(settings).purge()} dead letter(s)")
+    return 0
 
 
 def _events(args: argparse.Namespace, _settings: Settings) -> int:

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so worker threads wait instead of failing."""
     parsed = make_url(url)

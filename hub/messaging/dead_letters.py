@@ -1,0 +1,134 @@
+"""Dead letters: inspect, replay and purge what the workers gave up on.
+
+Listing browses the queue without removing anything (messages are fetched unacked and returned when the
+channel closes). Replay republishes a dead letter to the queue it failed on with its original message id,
+so a replayed command that had in fact been applied is skipped by the worker's idempotency record; the dead
+letter is acked only after the broker confirmed the replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+import pika.exceptions as pe
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+from hub.errors import PublishNotConfirmed
+from hub.messaging.blocking_publisher import connect
+from hub.messaging.topology import Topology
+
+FAILURE_HEADERS = ("x-rxhub-error", "x-rxhub-failure-kind", "x-rxhub-first-failure", "x-rxhub-last-failure",
+                   "x-rxhub-retries", "x-rxhub-queue", "x-rxhub-traceback")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What an operator needs to decide on a dead letter (no message body, so no patient details)."""
+
+    message_id: str
+    message_type: str
+    queue: str
+    failure_kind: str
+    error: str
+    first_failure: str
+    last_failure: str
+    retries: int
+    correlation_id: str
+    replays: int
+
+    @classmethod
+    def of(cls, props: BasicProperties) -> DeadLetter:
+        """Read the failure headers the consumer runner wrote."""
+        h: dict[str, Any] = dict(props.headers or {})
+        return cls(
+            message_id=props.message_id or "", message_type=props.type or "", queue=str(h.get("x-rxhub-queue", "")),
+            failure_kind=str(h.get("x-rxhub-failure-kind", "")), error=str(h.get("x-rxhub-error", "")),
+            first_failure=str(h.get("x-rxhub-first-failure", "")), last_failure=str(h.get("x-rxhub-last-failure", "")),
+            retries=int(h.get("x-rxhub-retries", 0) or 0), correlation_id=props.correlation_id or "",
+            replays=int(h.get("x-rxhub-replays", 0) or 0),
+        )
+
+    def matches(self, **wanted: str | None) -> bool:
+        """True when every given filter (exact match on a field) holds."""
+        return all(value is None or str(getattr(self, key)) == value for key, value in wanted.items())
+
+
+class DeadLetterQueue:
+    """Operations on ``<prefix>.dead-letters``."""
+
+    def __init__(self, amqp_url: str, topology: Topology) -> None:
+        self.amqp_url = amqp_url
+        self.topology = topology
+
+    def list(self, limit: int = 1000) -> list[DeadLetter]:
+        """Browse without removing."""
+        connection = connect(self.amqp_url)
+        try:
+            channel = connection.channel()
+            return [DeadLetter.of(props) for _m, props, _b in self._fetch(channel, limit)]
+        finally:
+            connection.close()  # unacked messages go back to the queue
+
+    def replay(self, *, limit: int = 1000, on_replay: Callable[[DeadLetter], None] | None = None,
+               **filters: str | None) -> list[DeadLetter]:
+        """Replay the dead letters matching the filters (all when none given) through the normal path."""
+        connection = connect(self.amqp_url)
+        replayed: list[DeadLetter] = []
+        try:
+            channel = connection.channel()
+            side = connection.channel()
+            side.confirm_delivery()
+            for method, props, body in self._fetch(channel, limit):
+                letter = DeadLetter.of(props)
+                if not letter.matches(**filters):
+                    continue
+                self._republish(side, props, body, letter)
+                channel.basic_ack(method.delivery_tag)
+                replayed.append(letter)
+                if on_replay:
+                    on_replay(letter)
+        finally:
+            connection.close()
+        return replayed
+
+    def purge(self) -> int:
+        """Drop every dead letter; returns how many."""
+        connection = connect(self.amqp_url)
+        try:
+            return int(connection.channel().queue_purge(self.topology.dead_letter_queue).method.message_count)
+        finally:
+            connection.close()
+
+    def depth(self) -> int:
+        """How many dead letters wait."""
+        connection = connect(self.amqp_url)
+        try:
+            declared = connection.channel().queue_declare(self.topology.dead_letter_queue, passive=True)
+            return int(declared.method.message_count)
+        finally:
+            connection.close()
+
+    def _fetch(self, channel: BlockingChannel, limit: int) -> Iterator[tuple[Basic.GetOk, BasicProperties, bytes]]:
+        for _ in range(limit):
+            method, props, body = channel.basic_get(self.topology.dead_letter_queue, auto_ack=False)
+            if method is None:
+                return
+            yield method, props, body
+
+    def _republish(self, side: BlockingChannel, props: BasicProperties, body: bytes, letter: DeadLetter) -> None:
+        headers = {k: v for k, v in dict(props.headers or {}).items() if k not in FAILURE_HEADERS}
+        headers["x-rxhub-replays"] = letter.replays + 1
+        copy = pika.BasicProperties(
+            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
+            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp, app_id=props.app_id,
+            headers=headers, reply_to=props.reply_to,
+        )
+        queue = letter.queue or self.topology.work_queue("intake")
+        try:
+            side.basic_publish("", queue, body, copy, mandatory=True)
+        except (pe.UnroutableError, pe.NackError) as exc:
+            raise PublishNotConfirmed(f"replay to {queue} refused") from exc

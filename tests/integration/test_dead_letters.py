@@ -1,0 +1,73 @@
+"""Dead letters can be listed without their bodies, replayed through the normal path, and replay is idempotent."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pika
+
+from hub.domain.commands import CancelPrescription
+from hub.domain.order_parts import Source
+from hub.entrypoints.inprocess import running_hub
+from hub.entrypoints.mllp_client import MllpClient
+from hub.entrypoints.runtime import topology_for
+from hub.messaging.amqp_properties import command_properties
+from hub.messaging.dead_letters import DeadLetterQueue
+from hub.messaging.envelope import Envelope, order_correlation_id
+from hub.persistence.prescriptions import PrescriptionRepository
+from tests.conftest import make_settings
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
+
+
+def _wait(predicate, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
+    amqp_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(amqp_url, sqlite_url, tmp_path, max_retries=1, retry_delay_ms=100)
+    dlq = DeadLetterQueue(amqp_url, topology_for(settings))
+    cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
+                           correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7)
+    with running_hub(settings, steps=["intake"]) as hub:
+        conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        ch = conn.channel()
+        ch.basic_publish(topology_for(settings).commands_exchange, cancel.type, cancel.to_bytes(),
+                         command_properties(cancel))
+        conn.close()
+        _wait(lambda: dlq.depth() == 1)
+        [letter] = dlq.list()
+        assert letter.message_id == str(cancel.message_id)
+        assert letter.failure_kind == "transient_exhausted" and "arrived before the order" in letter.error
+        assert letter.queue.endswith(".intake") and letter.retries == 1
+        assert dlq.depth() == 1, "listing does not consume"
+
+        with MllpClient("127.0.0.1", hub.mllp_port) as client:
+            assert b"MSA|AA" in client.send(SAMPLE.read_bytes())
+
+        def state() -> str | None:
+            with hub.engine.connect() as c:
+                row = PrescriptionRepository(c).by_placer("EHR", "PLC1001")
+            return row.state if row else None
+
+        _wait(lambda: state() not in (None, "received"))
+        assert [x.message_id for x in dlq.replay(message_id=str(cancel.message_id))] == [str(cancel.message_id)]
+        _wait(lambda: state() == "cancelled")
+        assert dlq.depth() == 0
+        with hub.engine.connect() as c:
+            version = PrescriptionRepository(c).by_placer("EHR", "PLC1001").version  # type: ignore[union-attr]
+        # the same command delivered again (a second replay, a redelivery) is skipped by idempotency
+        conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        conn.channel().basic_publish(topology_for(settings).commands_exchange, cancel.type, cancel.to_bytes(),
+                                     command_properties(cancel))
+        conn.close()
+        time.sleep(1.0)
+        with hub.engine.connect() as c:
+            assert PrescriptionRepository(c).by_placer("EHR", "PLC1001").version == version  # type: ignore[union-attr]
+        assert dlq.depth() == 0
