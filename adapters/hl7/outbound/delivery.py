@@ -66,10 +66,11 @@ class Deliverer:
 
     def _await_ack(self, control_id: str, stop: threading.Event, tick: Tick) -> AckVerdict | None:
         deadline = time.monotonic() + self.config.ack_timeout_s
-        while not stop.is_set():
-            frame = self.link.next_frame(deadline, tick)
+        while not stop.is_set() and time.monotonic() < deadline:
+            # short slices, so a stop does not wait for the whole ACK timeout
+            frame = self.link.next_frame(min(deadline, time.monotonic() + 0.25), tick)
             if frame is None:
-                return None
+                continue
             verdict = read_ack(frame, control_id)
             if verdict.kind is not AckKind.STRAY:
                 return verdict
