@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from hub.errors import (
     Problem,
     UnsupportedMessageError,
 )
+from hub.observability.metrics import ACK_SECONDS, MESSAGES
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.service.ports import CommandSink, InboundLog
 
@@ -74,6 +76,13 @@ class Hl7MessageHandler:
 
     async def __call__(self, raw: bytes) -> bytes | None:
         """Never raises: every failure becomes the ACK it deserves."""
+        started = time.perf_counter()
+        try:
+            return await self._handle(raw)
+        finally:
+            ACK_SECONDS.labels(DOOR).observe(time.perf_counter() - started)
+
+    async def _handle(self, raw: bytes) -> bytes | None:
         header: Hl7Header | None = None
         try:
             parsed = parse_message(raw)
@@ -168,3 +177,4 @@ class Hl7MessageHandler:
 
     def _count(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        MESSAGES.labels(DOOR, outcome).inc()

@@ -32,6 +32,7 @@ from hub.errors import DomainError, InboundMessageError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology, declare
+from hub.observability.metrics import DEAD_LETTERED
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class ConsumerRunner:
             self._republish(side, "", self.queue, props, body, headers)
             return
         headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
+        DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
         headers["x-rxhub-queue"] = self.queue
         headers["x-rxhub-traceback"] = "".join(traceback.format_exception(exc))[-4000:]
         log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],

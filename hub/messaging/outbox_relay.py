@@ -14,6 +14,7 @@ from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.messaging.topology import Topology
+from hub.observability.metrics import EVENTS_PUBLISHED
 from hub.persistence.outbox_store import OutboxRow, OutboxStore
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class OutboxRelay:
         finally:
             self._store.mark_published(done)
         self.published += len(done)
+        EVENTS_PUBLISHED.inc(len(done))
         return len(done)
 
     def _message(self, row: OutboxRow) -> OutgoingMessage:

@@ -72,6 +72,11 @@ class PrescriptionRepository:
         )
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
 
+    def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
+        """The prescriptions one inbound message created."""
+        query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
+        return [self._row(r) for r in self.conn.execute(query).mappings().all()]
+
     def for_patient(self, patient_id: str) -> list[PrescriptionRow]:
         """Every prescription of a patient (the DUR profile)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
@@ -82,13 +87,14 @@ class PrescriptionRepository:
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
         return {state: int(n) for state, n in self.conn.execute(query).all()}
 
-    def add(self, row: PrescriptionRow, *, patient_id: str | None = None) -> None:
+    def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
         """Insert a new prescription."""
         now = datetime.now(UTC)
         self.conn.execute(insert(prescriptions).values(
             id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
+            raw_message_ref=raw_message_ref,
             document=row.document, version=1, created_at=now, updated_at=now,
         ))
 

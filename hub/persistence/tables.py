@@ -78,6 +78,8 @@ prescriptions = Table(
     Column("state", String(32), nullable=False),
     Column("setting", String(16), nullable=False),
     Column("patient_id", String(36)),
+    #: the stored inbound message this order came from (``hl7:<id>``, ``fhir:<id>``, ``script:<id>``)
+    Column("raw_message_ref", String(80), index=True),
     Column("document", JSON, nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),

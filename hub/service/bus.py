@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from hub.domain.commands import Command
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
+from hub.observability.metrics import HANDLED, HANDLER_SECONDS
 from hub.persistence.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,18 @@ class MessageBus:
         if handler is None:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
         command = envelope.command()
-        with unit_of_work(self.engine, causation=envelope) as uow:
-            if uow.already_processed(self.consumer, envelope.message_id):
-                log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
-                return
-            handler(command, envelope, uow)
-            uow.mark_processed(self.consumer, envelope.message_id)
+        started, result = time.perf_counter(), "error"
+        try:
+            with unit_of_work(self.engine, causation=envelope) as uow:
+                if uow.already_processed(self.consumer, envelope.message_id):
+                    log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
+                    result = "duplicate"
+                    return
+                handler(command, envelope, uow)
+                uow.mark_processed(self.consumer, envelope.message_id)
+            result = "ok"
+        finally:
+            HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
+            HANDLED.labels(self.consumer, envelope.type, result).inc()
         for callback in self.after_commit:
             callback()

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from hub.config import Settings
-from hub.entrypoints.http import staff_routes
+from hub.entrypoints.http import admin_routes, metrics_route, staff_routes
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
@@ -26,6 +26,8 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.include_router(staff_routes.router)
+    app.include_router(admin_routes.router)
+    app.include_router(metrics_route.router)
     _include_doors(app, settings, engine, sink, inbound)
     app.add_exception_handler(InfrastructureError, _unavailable)
 

@@ -88,7 +88,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
                               rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
                               rx.setting.value, rx.model_dump(mode="json"), 1)
-        repo.add(row, patient_id=patient.patient_id)
+        repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
         fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
         events += rx.intake(actor, now(), intake_context(uow, ctx, rx))
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,

@@ -1,0 +1,132 @@
+"""Integration engineers' API: find any message and its story, dead letters and replay, the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+
+from hub.entrypoints.http.auth import require
+from hub.messaging.dead_letters import DeadLetterQueue
+from hub.persistence.audit import AuditTrail
+from hub.persistence.message_log import MessageLog
+from hub.persistence.outbox_store import OutboxStore
+from hub.persistence.prescriptions import PrescriptionRepository
+from hub.persistence.tables import claim_transmissions, inbound_messages
+from hub.persistence.users import User
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+ADMIN = require("admin")
+
+
+class ReplayRequest(BaseModel):
+    """Which dead letters to replay: one by message id, a filter, or all."""
+
+    model_config = ConfigDict(extra="forbid")
+    message_id: str | None = None
+    failure_kind: str | None = None
+    message_type: str | None = None
+    all: bool = False
+
+
+def _dlq(request: Request) -> DeadLetterQueue:
+    from hub.entrypoints.runtime import topology_for
+
+    settings = request.app.state.settings
+    return DeadLetterQueue(settings.amqp_url.get_secret_value(), topology_for(settings))
+
+
+@router.get("/messages")
+def messages(request: Request, control_id: str | None = None, rx_number: str | None = None,
+             placer_order_number: str | None = None, door: str | None = None, since: datetime | None = None,
+             until: datetime | None = None, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
+    """Find messages by control id, Rx number, placer order number or time."""
+    with request.app.state.engine.connect() as conn:
+        log = MessageLog(conn)
+        ids = log.message_ids_for_prescription(rx_number, placer_order_number) \
+            if rx_number or placer_order_number else None
+        return log.search(control_id=control_id, door=door, since=since, until=until, ids=ids)
+
+
+@router.get("/messages/{message_id}")
+def message_story(message_id: str, request: Request, raw: bool = False,
+                  user: User = Depends(ADMIN)) -> dict[str, Any]:
+    """One message's story; the raw message (patient details) only on request, and that read is audited."""
+    with request.app.state.engine.connect() as conn:
+        story = MessageLog(conn).story(message_id, with_raw=raw)
+    if story is None:
+        raise HTTPException(404, "no such message")
+    if raw:
+        audit: AuditTrail = request.app.state.audit
+        audit.record(actor=user.name, role=user.role, action="read raw message",
+                     detail={"message_id": message_id, "control_id": story["control_id"]})
+    return story
+
+
+@router.get("/dead-letters")
+async def dead_letters(request: Request, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
+    """Dead letters with their reasons (no bodies)."""
+    letters = await asyncio.to_thread(_dlq(request).list)
+    return [letter.__dict__ for letter in letters]
+
+
+@router.post("/dead-letters/replay")
+async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+    """Replay through the normal path; idempotent, and every replay is audited."""
+    filters = {"message_id": body.message_id, "failure_kind": body.failure_kind, "message_type": body.message_type}
+    if not body.all and not any(filters.values()):
+        raise HTTPException(422, "say which dead letters to replay (a filter, or all=true)")
+    audit: AuditTrail = request.app.state.audit
+
+    def on_replay(letter: Any) -> None:
+        audit.record(actor=user.name, role=user.role, action="dlq replay",
+                     detail={"message_id": letter.message_id, "type": letter.message_type})
+
+    replayed = await asyncio.to_thread(_dlq(request).replay, on_replay=on_replay, **filters)
+    return {"replayed": [x.message_id for x in replayed]}
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+    """Live figures: messages per door, states, claim outcomes, backlog, dead letters, queue depths."""
+    figures = await asyncio.to_thread(_db_figures, request)
+    try:
+        figures["dead_letters"] = await asyncio.to_thread(_dlq(request).depth)
+        figures["queues"] = await asyncio.to_thread(queue_depths, request.app.state.settings)
+    except Exception as exc:  # the dashboard still shows the database side when the broker is away
+        figures["broker_error"] = type(exc).__name__
+    return figures
+
+
+def _db_figures(request: Request) -> dict[str, Any]:
+    engine = request.app.state.engine
+    with engine.connect() as conn:
+        doors = {f"{d}:{o}": n for d, o, n in conn.execute(
+            select(inbound_messages.c.door, inbound_messages.c.outcome, func.count())
+            .group_by(inbound_messages.c.door, inbound_messages.c.outcome)).all()}
+        claims = {str(s): n for s, n in conn.execute(
+            select(claim_transmissions.c.status, func.count()).group_by(claim_transmissions.c.status)).all()}
+        states = PrescriptionRepository(conn).count_by_state()
+    return {"messages": doors, "prescriptions": states, "claims": claims,
+            "outbox_backlog": OutboxStore(engine).backlog()}
+
+
+def queue_depths(settings: Any) -> dict[str, int]:
+    """Messages waiting in each work queue (passive declares: nothing is created)."""
+    from hub.entrypoints.runtime import topology_for
+    from hub.messaging.blocking_publisher import connect
+
+    topology = topology_for(settings)
+    connection = connect(settings.amqp_url.get_secret_value())
+    try:
+        channel = connection.channel()
+        depths = {}
+        for queue in topology.queues():
+            depths[queue.name] = int(channel.queue_declare(queue.name, passive=True).method.message_count)
+        return depths
+    finally:
+        connection.close()
