@@ -34,5 +34,9 @@ lint: setup
 bench: setup services
 	$(BIN)/python -m bench.run
 
+# fault injection: orders keep flowing while connections drop, workers die and the payer goes quiet
+chaos: setup services
+	$(BIN)/python -m tests.chaos.run $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) var build *.egg-info
