@@ -1,0 +1,143 @@
+"""The printed table, the target verdicts and the JSON file every run leaves in bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bench.delivery import DeliveryReport
+from bench.latency import Summary
+from bench.later import PENDING
+from bench.parse_costs import ParseCost
+from bench.sustained import Sustained
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class ScenarioResult(BaseModel):
+    """One table row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    concurrency: int
+    summary: Summary
+    vs_raw: float | None = None
+    delivery: DeliveryReport | None = None
+    rss_mb: float | None = None
+    #: 1-minute load average when the scenario ended: other work on the machine skews every figure
+    load_1m: float = Field(default_factory=lambda: round(os.getloadavg()[0], 2))
+
+
+class Target(BaseModel):
+    """One of the issue's targets and whether this run met it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    wanted: str
+    measured: str
+    met: bool
+
+
+class BenchReport(BaseModel):
+    """Everything one run measured (the JSON file's content)."""
+
+    started: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    machine: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, object] = Field(default_factory=dict)
+    parse_costs: list[ParseCost] = Field(default_factory=list)
+    scenarios: list[ScenarioResult] = Field(default_factory=list)
+    pending: dict[str, str] = Field(default_factory=lambda: dict(PENDING))
+    sustained: Sustained | None = None
+    sustained_delivery: DeliveryReport | None = None
+    final_rss_mb: dict[str, float] = Field(default_factory=dict)
+    hub_exit_codes: dict[str, int | None] = Field(default_factory=dict)
+    targets: list[Target] = Field(default_factory=list)
+    failures: list[str] = Field(default_factory=list)
+
+    @property
+    def lossless(self) -> bool:
+        """No scenario lost or left unacknowledged a message, and every hub process stopped cleanly."""
+        return not self.failures
+
+
+def machine_facts() -> dict[str, str]:
+    """What the figures depend on."""
+    try:
+        rabbit = subprocess.run(["rabbitmqctl", "-q", "version"], capture_output=True, text=True, timeout=30)
+        rabbit_version = rabbit.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rabbit_version = "?"
+    return {"cpus": str(os.cpu_count()), "python": platform.python_version(), "platform": platform.platform(),
+            "rabbitmq": rabbit_version, "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+
+def scenario_table(report: BenchReport) -> str:
+    """Scenario, msgs, msg/s, p50/p99/max, ratio to the raw baseline, loss check, drain, RSS."""
+    head = ["scenario", "msgs", "msg/s", "p50 ms", "p99 ms", "max ms", "vs raw", "lossless", "drain s", "RSS MB",
+            "load"]
+    widths = [24, 7, 8, 7, 7, 8, 6, 8, 7, 7, 5]
+    lines = [_row(head, widths)]
+    for r in report.scenarios:
+        s, d = r.summary, r.delivery
+        lines.append(_row([
+            r.name, str(s.count), f"{s.rate:.0f}", f"{s.p50_ms:.2f}", f"{s.p99_ms:.2f}", f"{s.max_ms:.1f}",
+            f"{r.vs_raw:.2f}" if r.vs_raw is not None else "-",
+            ("yes" if d.lossless else "NO") if d else "-", f"{d.drain_s:.1f}" if d else "-",
+            f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-", f"{r.load_1m:.1f}",
+        ], widths))
+    lines.extend(f"{name:24}  pending: see bench/later.py" for name in report.pending)
+    return "\n".join(lines)
+
+
+def parse_table(report: BenchReport) -> str:
+    """Per-adapter parse cost."""
+    head = ["path", "inputs", "refused", "median ms", "max ms", "msg/s/core"]
+    widths = [42, 6, 7, 9, 8, 10]
+    lines = [_row(head, widths)]
+    for c in report.parse_costs:
+        lines.append(_row([c.path, str(c.inputs), str(c.refused), f"{c.median_ms:.3f}", f"{c.max_ms:.3f}",
+                           f"{c.per_core_rate:.0f}"], widths))
+    return "\n".join(lines)
+
+
+def sustained_table(sustained: Sustained) -> str:
+    """One line per window and the verdicts."""
+    head = ["t s", "msgs", "msg/s", "p50 ms", "p99 ms", "RSS MB", "intake q", "outbox"]
+    widths = [7, 6, 7, 7, 7, 7, 8, 7]
+    lines = [f"sustained: {sustained.senders} senders paced at {sustained.target_rate:.0f} msg/s "
+             f"for {sustained.seconds:.0f} s -> {sustained.summary.rate:.0f} msg/s, "
+             f"p50 {sustained.summary.p50_ms:.2f} / p99 {sustained.summary.p99_ms:.2f} ms", _row(head, widths)]
+    for w in sustained.windows:
+        lines.append(_row([f"{w.start_s:.0f}", str(w.messages), f"{w.rate:.0f}", f"{w.p50_ms:.2f}",
+                           f"{w.p99_ms:.2f}", f"{w.rss_mb:.0f}", str(w.intake_depth), str(w.outbox_pending)], widths))
+    lines.append("verdicts: " + ", ".join(f"{k}={'ok' if v else 'FAIL'}" for k, v in sustained.verdicts.items()))
+    return "\n".join(lines)
+
+
+def targets_table(report: BenchReport) -> str:
+    """The issue's targets, met or missed."""
+    return "\n".join(f"{'met ' if t.met else 'MISS'}  {t.name:44} wanted {t.wanted:>12}  measured {t.measured}"
+                     for t in report.targets)
+
+
+def write_json(report: BenchReport, folder: Path = RESULTS) -> Path:
+    """bench/results/<timestamp>.json (git-ignored)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    data = report.model_dump(mode="json")
+    data["lossless"] = report.lossless
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
