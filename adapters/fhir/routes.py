@@ -121,6 +121,7 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         return _answer(request, await writes.create(door, await read_body(request), user.name, if_none_exist))
 
     @router.post("")
+    @router.post("/", include_in_schema=False)
     async def transaction_or_batch(request: Request, user: Sender = Depends(auth)) -> Response:
         """A transaction (all or nothing) or batch (per entry) Bundle."""
         return _answer(request, await writes.post_base(door, await read_body(request), user.name))

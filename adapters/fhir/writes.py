@@ -45,16 +45,13 @@ class Settled:
     order: Order
     resource: dict[str, Any]
     known: bool
+    #: relative URL of the MedicationRequest answered (a conditional create may find another order)
+    location: str
 
     @property
     def status(self) -> int:
         """The HTTP status of this order's outcome."""
         return 201 if not (self.known or self.order.is_cancel) else 200
-
-    @property
-    def location(self) -> str:
-        """Relative URL of the order's MedicationRequest."""
-        return self.order.location
 
     def note(self) -> Problem:
         """An informational issue naming the order, for answers that are OperationOutcomes."""
@@ -80,8 +77,8 @@ async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender
                   now: datetime) -> Settled:
     found = await _prior(door, order, sender, condition)
     if found is not None:
-        return Settled(order, found.resource, known=True)
-    return Settled(order, submitted(resource, order, now), known=False)
+        return Settled(order, found.resource, known=True, location=found.location)
+    return Settled(order, submitted(resource, order, now), known=False, location=order.location)
 
 
 async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None) -> Answer:
