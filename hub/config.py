@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     default_group: str | None = None
     #: consumer threads per step in ``rxhub run``
     worker_copies: int = 1
+    #: outbound HL7 destinations (JSON, see data/outbound-destinations.example.json); unset: none
+    outbound_destinations: Path | None = None
 
     data_dir: Path = Field(default=Path("var"))
     log_level: str = "INFO"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hub.domain.order_parts import DrugInfo, Frozen, QuantityInfo, Setting
+from hub.domain.order_parts import DrugInfo, Frozen, Identifier, QuantityInfo, Setting
 
 
 class Event(Frozen):
@@ -21,6 +21,8 @@ class PrescriptionReceived(Event):
     name: ClassVar[str] = "prescription.received"
 
     rx_number: str
+    #: the patient's identifiers as the order gave them (MRN...): what systems downstream match on
+    patient_identifiers: tuple[Identifier, ...] = ()
     placer_order_number: str
     placer_system: str | None = None
     source: str
@@ -39,6 +41,10 @@ class PrescriptionCancelled(Event):
 
     rx_number: str
     placer_order_number: str
+    placer_system: str | None = None
+    setting: Setting | None = None
+    patient_identifiers: tuple[Identifier, ...] = ()
+    drug: DrugInfo | None = None
     reason: str | None = None
     previous_state: str
 

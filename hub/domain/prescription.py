@@ -169,6 +169,10 @@ class Prescription(IntakeSteps):
                 quantity=fill.quantity_dispensed or Decimal("0"),
                 unit=product.unit,
                 picks=tuple(fill.picks),
+                owed=fill.owed,
+                pharmacist_id=fill.product_verified_by,
+                refills_remaining=self.refills_remaining,
+                route=self.drug.route,
             )
         ]
 
@@ -282,6 +286,10 @@ class Prescription(IntakeSteps):
             prescription_id=self.prescription_id,
             rx_number=self.rx_number,
             placer_order_number=self.placer_order_number,
+            placer_system=self.placer_system,
+            setting=self.setting,
+            patient_identifiers=tuple(self.patient_identifiers),
+            drug=self.drug,
             reason=reason,
             previous_state=previous.value,
         )

@@ -55,6 +55,7 @@ class IntakeSteps(ClaimSteps):
             setting=command.setting,
             patient_id=patient.patient_id,
             patient_name=patient.display_name,
+            patient_identifiers=list(patient.info.identifiers),
             allergies=list(patient.allergies),
             prescriber_id=prescriber.prescriber_id,
             prescriber=command.prescriber,
@@ -161,4 +162,5 @@ class IntakeSteps(ClaimSteps):
             refills=self.refills_authorized,
             setting=self.setting,
             state=self.state.value,
+            patient_identifiers=tuple(self.patient_identifiers),
         )

@@ -21,6 +21,7 @@ from hub.domain.order_parts import (
     Allergy,
     CoverageInfo,
     DrugInfo,
+    Identifier,
     PrescriberInfo,
     QuantityInfo,
     Setting,
@@ -52,6 +53,8 @@ class PrescriptionRecord(BaseModel):
     patient_id: str
     #: kept for the label only; events never carry it
     patient_name: str
+    #: the patient's identifiers as the orders gave them (MRN...), for messages back to the sender's systems
+    patient_identifiers: list[Identifier] = []
     allergies: list[Allergy] = []
     prescriber_id: str
     prescriber: PrescriberInfo
@@ -167,6 +170,7 @@ class PrescriptionRecord(BaseModel):
             "placer_system": self.placer_system,
             "setting": self.setting,
             "state": fill.state.value,
+            "patient_identifiers": tuple(self.patient_identifiers),
         }
 
     def _product_or_fail(self) -> Product:

@@ -14,7 +14,7 @@ from typing import ClassVar
 from hub.domain.claim import DurPps
 from hub.domain.events import Event, PrescriptionCancelled, PrescriptionReceived, register_event
 from hub.domain.lots import Pick
-from hub.domain.order_parts import Setting
+from hub.domain.order_parts import Identifier, Setting
 
 
 class FillEvent(Event):
@@ -27,6 +27,8 @@ class FillEvent(Event):
     setting: Setting
     #: the fill's state after the event
     state: str
+    #: the patient's identifiers as the order gave them (MRN...): what downstream systems match on
+    patient_identifiers: tuple[Identifier, ...] = ()
 
 
 class PrescriptionRejected(FillEvent):
@@ -168,6 +170,12 @@ class PrescriptionDispensed(FillEvent):
     quantity: Decimal
     unit: str
     picks: tuple[Pick, ...]
+    #: still owed after a partial fill (0 when complete)
+    owed: Decimal = Decimal("0")
+    #: the pharmacist who released it at product verification (HL7 RXD-10)
+    pharmacist_id: str | None = None
+    refills_remaining: int | None = None
+    route: str | None = None
 
 
 class PrescriptionReturned(FillEvent):

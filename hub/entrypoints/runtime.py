@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -95,6 +96,7 @@ class Workers:
     runners: list[ConsumerRunner] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     relay: OutboxRelay | None = None
+    outbound: Any = None
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start consumers and the relay; return once every consumer is consuming."""
@@ -120,6 +122,17 @@ class Workers:
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
         if not wait_ready(self.runners, timeout_s):
             raise RuntimeError("workers did not connect to RabbitMQ in time")
+        self._start_outbound(url, topology)
+
+    def _start_outbound(self, url: str, topology: Topology) -> None:
+        """Outbound HL7 senders, one per configured destination (only where workers run)."""
+        if self.settings.outbound_destinations is None:
+            return
+        from adapters.hl7.outbound.destinations import load_destinations
+        from adapters.hl7.outbound.senders import OutboundSenders
+
+        self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations))
+        self.outbound.start()
 
     def _start_adapter_step(self, step: str, url: str, topology: Topology) -> None:
         from adapters.ncpdp.payer_link import payer_response_runner
@@ -132,6 +145,8 @@ class Workers:
     def close(self, timeout_s: float = 10.0) -> None:
         """Ask every thread to finish its current message and stop."""
         self.stop.set()
+        if self.outbound is not None:
+            self.outbound.stop()
         if self.relay:
             self.relay.poke()
         for thread in self.threads:

@@ -128,19 +128,21 @@ def _status(event: Event) -> tuple[OrderStatus, str | None]:
 
 
 def _order(event: Event) -> OrderRef:
-    drug = event.drug if isinstance(event, PrescriptionReceived) else None
+    drug = getattr(event, "drug", None)
     ndc = getattr(event, "ndc", None)
     return OrderRef(
         placer_order_number=str(getattr(event, "placer_order_number", "")),
         placer_system=_field(event, "placer_system"),
         rx_number=_field(event, "rx_number"),
         setting=getattr(event, "setting", None),
-        drug=drug or (DrugInfo(ndc=ndc) if ndc else None),
+        drug=drug if isinstance(drug, DrugInfo) else (DrugInfo(ndc=ndc) if ndc else None),
+        patient_identifiers=tuple(getattr(event, "patient_identifiers", ())),
     )
 
 
 def _dispense(event: wf.PrescriptionDispensed, at: datetime) -> Dispense:
     return Dispense(
         order=_order(event), fill_number=event.fill_number, ndc=event.ndc, quantity=event.quantity,
-        unit=event.unit, picks=event.picks, dispensed_at=at, pharmacist_id=event.actor_id,
+        unit=event.unit, picks=event.picks, dispensed_at=at,
+        pharmacist_id=event.pharmacist_id or event.actor_id, owed=event.owed,
     )

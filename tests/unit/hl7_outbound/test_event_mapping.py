@@ -37,7 +37,7 @@ def _message(event: object, dest: DestinationConfig | None = None, event_id: str
     (samples.rejected(), "ORM^O01^ORM_O01", "OC", "CA"),
     (samples.cancelled(), "ORM^O01^ORM_O01", "OC", "CA"),
     (samples.cancelled(previous_state="filling"), "ORM^O01^ORM_O01", "OD", "DC"),
-    (samples.dispensed(), "RDS^O13^RDS_O13", "RE", ""),
+    (samples.dispensed(), "RDS^O13^RDS_O13", "RE", "CM"),  # nothing owed: complete
 ])
 def test_each_event_type_becomes_its_message(event: object, msh9: str, orc1: str, orc5: str) -> None:
     parsed = parse_message(_message(event))

@@ -1,0 +1,103 @@
+"""The staff console: server-served pages whose scripts call the JSON API with the user's own bearer token.
+
+The pages carry no data and need no sign-in; everything shown or done goes through ``/api`` with the
+token the user pasted (kept in the tab's sessionStorage), so the console has the same authorization and
+the same audit trail as any other client: no back door.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+_HERE = Path(__file__).resolve().parent
+_STATIC = _HERE / "static"
+_TEMPLATES = _HERE / "templates"
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                ".svg": "image/svg+xml"}
+
+#: The pages render untrusted text (raw messages, payer messages) only through textContent; the policy
+#: backs that up by refusing inline and foreign scripts, and framing (clickjacking of approve buttons).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Page(BaseModel):
+    """One console page: where it lives, its title, who it is for and the script that fills it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slug: str
+    title: str
+    roles: tuple[str, ...]
+    script: str
+
+
+PAGES: tuple[Page, ...] = (
+    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"), script="work.js"),
+    Page(slug="verify", title="Verification", roles=("pharmacist",), script="verify.js"),
+    Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), script="inventory.js"),
+    Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), script="verbal.js"),
+    Page(slug="messages", title="Messages", roles=("admin",), script="messages.js"),
+    Page(slug="dead-letters", title="Dead letters", roles=("admin",), script="dead_letters.js"),
+    Page(slug="dashboard", title="Dashboard", roles=("admin",), script="dashboard.js"),
+)
+SIGN_IN = Page(slug="", title="Sign in", roles=(), script="sign_in.js")
+
+
+def render_page(page: Page) -> str:
+    """The page shell: layout, navigation (shown per role by the script) and the page's own body."""
+    layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
+    body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
+    nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
+                    for p in PAGES)
+    return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
+                             main=body, script=page.script)
+
+
+def _html(page: Page) -> HTMLResponse:
+    return HTMLResponse(render_page(page), headers=SECURITY_HEADERS)
+
+
+def console_router() -> APIRouter:
+    """The console's pages and assets, to be mounted at ``/console``."""
+    router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+    assets = {p.name: p for p in _STATIC.iterdir() if p.suffix in _MEDIA_TYPES}
+
+    @router.get("")
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=307)
+
+    @router.get("/")
+    def sign_in() -> HTMLResponse:
+        return _html(SIGN_IN)
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        # only the files present at start-up: a name is a dictionary key, never a path
+        path = assets.get(name)
+        if path is None:
+            raise HTTPException(404, "no such asset")
+        return Response(path.read_bytes(), media_type=_MEDIA_TYPES[path.suffix],
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    for page in PAGES:
+        router.add_api_route(f"/{page.slug}", _page_endpoint(page), methods=["GET"], response_class=HTMLResponse)
+    return router
+
+
+def _page_endpoint(page: Page) -> object:
+    def endpoint() -> HTMLResponse:
+        return _html(page)
+
+    endpoint.__name__ = f"console_{page.slug.replace('-', '_')}"
+    return endpoint
