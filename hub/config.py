@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: the repository's data folder (drug catalogue, interaction table, payer simulator plan)
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: the repository's data folder (drug catalogue, interaction table, payer simulator plan)
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 class Settings(BaseSettings):

@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
     sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
-    dlq = sub.add_parser("dlq", help="dead letters: list, replay, purge").add_subparsers(required=True, metavar="ACTION")
+    dlq = sub.add_parser("dlq", help="dead letters: list, replay, purge").add_subparsers(
+        required=True, metavar="ACTION")
     dlq_list = dlq.add_parser("list", help="what failed, why and when (no message bodies)")
     dlq_list.add_argument("--json", action="store_true")
     dlq_list.set_defaults(func=_dlq_list)

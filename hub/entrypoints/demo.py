@@ -71,7 +71,7 @@ def main() -> int:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     settings = Settings(broker_prefix=prefix, database_url=f"sqlite:///{db}", mllp_port=int(os.environ.get(
         "RXHUB_MLLP_PORT", "0")), http_port=int(os.environ.get("RXHUB_HTTP_PORT", "0")), default_bin="999001",
-        default_pcn="RXHUB", default_group="DEMO", log_level="WARNING", payer_timeout_ms=5000)  # type: ignore[arg-type]
+        default_pcn="RXHUB", default_group="DEMO", log_level="WARNING", payer_timeout_ms=5000)
     logs.configure("WARNING", json_lines=False)
     say(f"RxHub demo: broker prefix {prefix}, database {db.relative_to(ROOT)}")
     try:

@@ -8,6 +8,7 @@ letter is acked only after the broker confirmed the replay.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -74,10 +75,10 @@ class DeadLetterQueue:
             connection.close()  # unacked messages go back to the queue
 
     def replay(self, *, limit: int = 1000, on_replay: Callable[[DeadLetter], None] | None = None,
-               **filters: str | None) -> list[DeadLetter]:
+               **filters: str | None) -> builtins.list[DeadLetter]:
         """Replay the dead letters matching the filters (all when none given) through the normal path."""
         connection = connect(self.amqp_url)
-        replayed: list[DeadLetter] = []
+        replayed: builtins.list[DeadLetter] = []
         try:
             channel = connection.channel()
             side = connection.channel()

@@ -65,7 +65,8 @@ class PartyRepository:
         if found is not None:
             return found
         prescriber = Prescriber.new(str(uuid.uuid4()), info)
-        npi_taken = info.npi and self.conn.execute(select(prescribers.c.id).where(prescribers.c.npi == info.npi)).first()
+        npi_taken = info.npi and self.conn.execute(
+            select(prescribers.c.id).where(prescribers.c.npi == info.npi)).first()
         self.conn.execute(insert(prescribers).values(
             id=prescriber.prescriber_id, npi=None if npi_taken else info.npi,
             family_name=(info.family_name or "").casefold() or None, document=prescriber.model_dump(mode="json"),

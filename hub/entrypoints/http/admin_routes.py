@@ -86,7 +86,10 @@ async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADM
         audit.record(actor=user.name, role=user.role, action="dlq replay",
                      detail={"message_id": letter.message_id, "type": letter.message_type})
 
-    replayed = await asyncio.to_thread(_dlq(request).replay, on_replay=on_replay, **filters)
+    dlq = _dlq(request)
+    replayed = await asyncio.to_thread(lambda: dlq.replay(
+        on_replay=on_replay, message_id=body.message_id, failure_kind=body.failure_kind,
+        message_type=body.message_type))
     return {"replayed": [x.message_id for x in replayed]}
 
 

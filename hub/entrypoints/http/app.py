@@ -39,7 +39,8 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
         """Readiness: the broker connection is up and the database answers."""
-        checks = {"broker": bool(publisher and publisher.connected), "database": await asyncio.to_thread(_db_ok, engine)}
+        database = await asyncio.to_thread(_db_ok, engine)
+        checks = {"broker": bool(publisher and publisher.connected), "database": database}
         return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
 
     return app

@@ -87,7 +87,8 @@ async def _act(request: Request, user: User, prescription_id: str, command: Comm
                allowed: tuple[RxState, ...] | None = None) -> Accepted:
     row = await asyncio.to_thread(_row, request, prescription_id)
     if allowed is not None and RxState(row.state) not in allowed:
-        raise HTTPException(409, f"prescription is {row.state}; this action needs {', '.join(s.value for s in allowed)}")
+        needed = ", ".join(s.value for s in allowed)
+        raise HTTPException(409, f"prescription is {row.state}; this action needs {needed}")
     return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
                        prescription_id=prescription_id, idempotency_key=key)
 

@@ -8,7 +8,7 @@ import uuid
 from hub.domain.catalogue import Product
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordRenewalResponse
 from hub.domain.days_supply import estimate_days_supply
-from hub.domain.events import PrescriptionUpdated, RefillDeclined, RenewalRequested
+from hub.domain.events import Event, PrescriptionUpdated, RefillDeclined, RenewalRequested
 from hub.domain.intake import IntakeContext
 from hub.domain.order_parts import QuantityInfo
 from hub.domain.prescription import Prescription
@@ -136,7 +136,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         try:
             rx.request_refill(actor, now())
         except RefillRefused as refused:
-            declined = [RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
+            declined: list[Event] = [RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
                                        reason=refused.reason)]
             if rx.refills_remaining == 0 and rx.closed_reason is None:
                 declined.append(RenewalRequested(
