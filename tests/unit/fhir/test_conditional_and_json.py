@@ -1,0 +1,74 @@
+"""If-None-Exist parsing, and FHIR JSON out that keeps every decimal exactly as it came in."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.fhir.conditional import IdentifierToken, if_none_exist
+from adapters.fhir.json_body import fhir_json, media_type
+from adapters.fhir.orders import Order, placer_key
+from adapters.fhir.parsing import parse_resource
+from hub.domain.commands import CancelPrescription
+from hub.errors import MessageContentError, UnsupportedMessageError
+
+
+@pytest.mark.parametrize(("header", "token"), [
+    ("identifier=urn:example:ehr|ORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
+    ("identifier=urn%3Aexample%3Aehr%7CORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
+    ("MedicationRequest?identifier=ORD-1", IdentifierToken(value="ORD-1")),
+    ("identifier=|ORD-1", IdentifierToken(value="ORD-1")),
+])
+def test_if_none_exist_reads_an_identifier_token(header: str, token: IdentifierToken) -> None:
+    assert if_none_exist(header) == token
+
+
+@pytest.mark.parametrize(("header", "error"), [
+    ("identifier=", MessageContentError),
+    ("identifier=urn:x|", MessageContentError),
+    ("status=active", UnsupportedMessageError),
+    ("identifier=a&identifier=b", UnsupportedMessageError),
+    ("", UnsupportedMessageError),
+])
+def test_if_none_exist_refuses_what_it_cannot_search(header: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        if_none_exist(header)
+
+
+def test_a_cancellation_has_its_own_key_but_the_order_s_id() -> None:
+    cancel = Order.of(CancelPrescription(placer_order_number="ORD-1", placer_system="urn:x"))
+    assert cancel.key == "cancel|" + placer_key("urn:x", "ORD-1")
+    assert cancel.resource_id == str(cancel.correlation_id)
+    assert cancel.envelope("feed").message_id == cancel.envelope("feed").message_id  # derived: a resend is dropped
+
+
+def test_decimals_keep_their_precision() -> None:
+    body = b'{"a": 1.50, "b": [0.1, 1e-7, -0.0, 30], "c": "\xc3\xa9"}'
+    parsed = parse_resource(body)
+    assert parsed["a"] == Decimal("1.50")
+    assert fhir_json(parsed) == '{"a":1.50,"b":[0.1,1E-7,-0.0,30],"c":"é"}'.encode()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.decimals(allow_nan=False, allow_infinity=False,
+                                                                          places=6) | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=4))
+def test_fhir_json_round_trips_through_the_parser(value: dict[str, object]) -> None:
+    encoded = fhir_json(value)
+    json.loads(encoded)  # valid JSON for any reader
+    assert parse_resource(encoded) == value
+
+
+def test_media_type_drops_parameters() -> None:
+    assert media_type("Application/FHIR+JSON; charset=utf-8") == "application/fhir+json"
+    assert media_type(None) is None and media_type(" ") is None

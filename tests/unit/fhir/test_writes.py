@@ -1,0 +1,127 @@
+"""The write interactions against fake ports (real interfaces): one confirmed batch per transaction, nothing
+recorded when the broker refuses, a resend answered from the dedupe record, batch entries on their own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from adapters.fhir.door import FhirDoor
+from adapters.fhir.message_door import process_message
+from adapters.fhir.writes import create, post_base
+from hub.domain.parties import Patient
+from hub.domain.prescription import Prescription
+from hub.errors import BrokerUnavailable
+from hub.messaging.envelope import Envelope
+from hub.persistence.inbound import InboundRecord
+from tests.unit.fhir.builders import bundle_of, bundled_request, medication_request, patient, practitioner
+from tests.unit.fhir.corpus import corpus_bytes
+
+
+@dataclass
+class FakeSink:
+    """Implements CommandSink: records each publish call, or refuses like a broker that is down."""
+
+    down: bool = False
+    calls: list[list[Envelope]] = field(default_factory=list)
+
+    async def publish_commands(self, envelopes: list[Envelope]) -> None:
+        if self.down:
+            raise BrokerUnavailable("RabbitMQ is not reachable")
+        self.calls.append(envelopes)
+
+
+@dataclass
+class FakeInbound:
+    """Implements InboundLog in memory."""
+
+    records: dict[tuple[str, str, str], InboundRecord] = field(default_factory=dict)
+
+    def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
+        return self.records.get((door, sender, control_id))
+
+    def record(self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
+               answer: bytes | None, command_ids: list[str], record_id: str | None = None) -> str:
+        self.records.setdefault((door, sender, control_id),
+                                InboundRecord(record_id or "r", outcome, answer, command_ids, raw))
+        return record_id or "r"
+
+
+class NoPrescriptions:
+    """Implements PrescriptionQueries for a pharmacy whose workers have recorded nothing yet."""
+
+    def prescription(self, prescription_id: str) -> Prescription | None:
+        return None
+
+    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
+        return None
+
+    def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        return None
+
+    def patient(self, patient_id: str) -> Patient | None:
+        return None
+
+
+def _door(sink: FakeSink, inbound: FakeInbound) -> FhirDoor:
+    return FhirDoor(sink, inbound, NoPrescriptions())
+
+
+def _order(placer: str, **changes: Any) -> dict[str, Any]:
+    return bundled_request(identifier=[{"system": "urn:example:ehr", "value": placer}], **changes)
+
+
+def _body(resource: dict[str, Any]) -> bytes:
+    return json.dumps(resource).encode()
+
+
+def test_a_transaction_is_one_confirmed_batch() -> None:
+    sink, inbound = FakeSink(), FakeInbound()
+    bundle = bundle_of("transaction", _order("T-1"), patient(), practitioner(), _order("T-2"))
+    answer = asyncio.run(post_base(_door(sink, inbound), _body(bundle), "ehr"))
+    assert [len(call) for call in sink.calls] == [2]
+    assert [e["response"]["status"] for e in answer.resource["entry"]] == [
+        "201 Created", "200 OK", "200 OK", "201 Created"]
+    assert {c for _, _, c in inbound.records} == {"urn:example:ehr|T-1", "urn:example:ehr|T-2"}
+
+
+def test_broker_down_records_nothing_and_a_resend_publishes_again() -> None:
+    sink, inbound = FakeSink(down=True), FakeInbound()
+    body = _body(medication_request(identifier=[{"system": "urn:example:ehr", "value": "D-1"}]))
+    with pytest.raises(BrokerUnavailable):
+        asyncio.run(create(_door(sink, inbound), body, "ehr", None))
+    assert inbound.records == {}
+    sink.down = False
+    first = asyncio.run(create(_door(sink, inbound), body, "ehr", None))
+    again = asyncio.run(create(_door(sink, inbound), body, "ehr", None))
+    assert (first.status, again.status, len(sink.calls)) == (201, 200, 1)
+    assert again.resource == first.resource and again.location == first.location
+
+
+def test_a_message_resent_while_the_broker_is_down_gets_a_transient_error_reply() -> None:
+    sink = FakeSink(down=True)
+    answer = asyncio.run(process_message(_door(sink, FakeInbound()),
+                                         corpus_bytes("nhs_eps_r4_bundle_message_controlled_drug.json"), "eps"))
+    header = answer.resource["entry"][0]["resource"]
+    assert answer.status == 503 and header["response"]["code"] == "transient-error"
+    assert answer.resource["entry"][1]["resource"]["issue"][0]["code"] == "transient"
+
+
+def test_batch_entries_are_published_and_answered_one_by_one() -> None:
+    sink, inbound = FakeSink(), FakeInbound()
+    bundle = bundle_of("batch", _order("B-1"), patient(), practitioner(), _order("B-2", intent="plan"),
+                       _order("B-3"))
+    answer = asyncio.run(post_base(_door(sink, inbound), _body(bundle), "ehr"))
+    assert [len(call) for call in sink.calls] == [1, 1]
+    assert [e["response"]["status"][:3] for e in answer.resource["entry"]] == ["201", "200", "200", "422", "201"]
+
+
+def test_two_entries_for_one_order_publish_it_once() -> None:
+    sink = FakeSink()
+    bundle = bundle_of("transaction", _order("S-1"), patient(), practitioner(), _order("S-1"))
+    asyncio.run(post_base(_door(sink, FakeInbound()), _body(bundle), "ehr"))
+    assert [len(call) for call in sink.calls] == [1]
