@@ -1,0 +1,53 @@
+"""The real entry points as real processes: `rxhub run`, `rxhub send`, `rxhub topology`, clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hub.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+RXHUB = [sys.executable, "-m", "hub.entrypoints.cli"]
+SAMPLE = ROOT / "samples" / "hl7" / "04_orm_o01_v23_two_orders.hl7"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(settings: Settings, mllp: int, http: int) -> dict[str, str]:
+    return {**os.environ, "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
+            "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
+            "RXHUB_BROKER_PREFIX": settings.broker_prefix, "RXHUB_MLLP_PORT": str(mllp),
+            "RXHUB_HTTP_PORT": str(http), "RXHUB_LOG_LEVEL": "WARNING"}
+
+
+def test_run_send_and_a_clean_sigterm(settings: Settings) -> None:
+    mllp, http = _free_port(), _free_port()
+    env = _env(settings, mllp, http)
+    topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=60)
+    assert topology.returncode == 0 and f"{settings.broker_prefix}.intake (quorum)" in topology.stdout
+    hub = subprocess.Popen([*RXHUB, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert hub.stdout is not None
+        line = hub.stdout.readline()
+        assert f"MLLP on 127.0.0.1:{mllp}" in line, line
+        sent = subprocess.run([*RXHUB, "send", str(SAMPLE)], env=env, capture_output=True, text=True, timeout=60)
+        assert sent.returncode == 0, sent.stderr
+        assert "MSA|AA|RXH-DEMO-0004" in sent.stdout
+        started = time.monotonic()
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0
+        assert time.monotonic() - started < 30
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+            hub.wait()
