@@ -120,16 +120,25 @@ class ChildProcessHub:
         child = _Child(name, process, log)
         self.children.append(child)
         if listens:
-            child.port = _read_port(process, name)
+            child.port = _read_port(process, name, Path(log.name))
 
     def _check_alive(self) -> None:
         for child in self.children:
             if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with {child.process.returncode}; see its log")
+                raise RuntimeError(f"{child.name} exited with {child.process.returncode}:\n"
+                                   f"{_log_tail(Path(child.log.name))}")
 
 
 
-def _read_port(process: subprocess.Popen[str], name: str, timeout_s: float = 60.0) -> int:
+def _log_tail(path: Path, lines: int = 15) -> str:
+    """The end of a child's log, for an error message that says why it died."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _read_port(process: subprocess.Popen[str], name: str, log: Path, timeout_s: float = 60.0) -> int:
     """Wait for the 'MLLP on host:port' line, then keep draining stdout so the child never blocks."""
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -143,7 +152,7 @@ def _read_port(process: subprocess.Popen[str], name: str, timeout_s: float = 60.
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode} before listening; see its log")
+            raise RuntimeError(f"{name} exited with {process.returncode} before listening:\n{_log_tail(log)}")
         with contextlib.suppress(queue.Empty):
             match = _PORT_LINE.search(lines.get(timeout=0.2))
             if match:
