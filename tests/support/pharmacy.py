@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from adapters.ncpdp.payer.config import load_payer_config
 from adapters.ncpdp.payer_link import PayerSimProcess
+from adapters.ncpdp.payer_link.simulator import PayerSimulator
 from hub.config import Settings
 from hub.entrypoints.inprocess import RunningHub, running_hub
 from hub.entrypoints.runtime import topology_for
@@ -26,6 +27,13 @@ class Pharmacy:
 
     hub: RunningHub
     tokens: dict[str, str] = field(default_factory=dict)
+    payer: PayerSimProcess | None = None
+    _payer_started: Callable[[], None] | None = None
+
+    def start_payer(self) -> None:
+        """Start the simulated payer now (for tests that begin with the payer away)."""
+        assert self._payer_started is not None
+        self._payer_started()
 
     @property
     def engine(self) -> Engine:
@@ -62,15 +70,23 @@ class Pharmacy:
 
 
 @contextmanager
-def pharmacy(settings: Settings) -> Iterator[Pharmacy]:
-    """Start the simulated payer and the whole hub; create staff users."""
+def pharmacy(settings: Settings, *, simulator: PayerSimulator | None = None,
+             payer_up: bool = True) -> Iterator[Pharmacy]:
+    """Start the simulated payer (unless ``payer_up`` is false) and the whole hub; create staff users."""
     stop = threading.Event()
     sim = PayerSimProcess(settings.amqp_url.get_secret_value(), topology_for(settings),
                           load_payer_config(settings.payer_sim_config))
+    if simulator is not None:
+        sim._simulator = simulator  # a payer double with a scripted failure, speaking the same D.0
     thread = threading.Thread(target=sim.run, args=(stop,), daemon=True)
-    with running_hub(settings) as hub:
+
+    def start() -> None:
         thread.start()
-        sim.ready.wait(10)
+        assert sim.ready.wait(15), "payer simulator did not start"
+
+    with running_hub(settings) as hub:
+        if payer_up:
+            start()
         users = UserStore(hub.engine)
         tokens = {
             "technician": users.add("tina.tech", "technician")[1],
@@ -78,7 +94,8 @@ def pharmacy(settings: Settings) -> Iterator[Pharmacy]:
             "admin": users.add("ada.admin", "admin")[1],
         }
         try:
-            yield Pharmacy(hub, tokens)
+            yield Pharmacy(hub, tokens, sim, start)
         finally:
             stop.set()
-            thread.join(10)
+            if thread.is_alive():
+                thread.join(10)

@@ -37,6 +37,8 @@ REVERSED = {"A", "S"}
 TRANSIENT_REJECTS = {"92", "99", "85"}
 #: what the exception queue shows when the payer never answered
 NO_ANSWER_CODE = "TO"
+#: reject answering a reversal of a claim the payer never paid (the simulator's choice; unverified)
+NOTHING_TO_REVERSE = "87"
 ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
 
 
@@ -149,8 +151,9 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                 and fill.claim.status is ClaimStatus.REVERSAL_REQUIRED:
             events = rx.claim_reversed(actor, now(), fill_number=fill.fill_number,
                                        authorization_number=command.authorization_number)
-        elif purpose == "unknown-status" and fill.claim is not None and fill.claim.attempt < 2 \
-                and fill.claim.status is ClaimStatus.REJECTED and fill.claim.reject_codes == [NO_ANSWER_CODE]:
+        elif purpose == "unknown-status" and _safe_to_resubmit(command) and fill.claim is not None \
+                and fill.claim.attempt < 2 and fill.claim.status is ClaimStatus.REJECTED \
+                and fill.claim.reject_codes == [NO_ANSWER_CODE]:
             events = rx.resubmit_claim(actor, now())  # resubmit once
         audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
                      prescription_id=rx.prescription_id, detail={"purpose": purpose})
@@ -192,6 +195,15 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         CheckClaimTimeout.name: check_timeout,
         ResolveClaimRejection.name: resolve,
     }
+
+
+def _safe_to_resubmit(reversal: RecordClaimResponse) -> bool:
+    """Only once the payer has said the unanswered claim is not (or no longer) paid.
+
+    Reversed (A/S), or rejected as "nothing to reverse" (87): then a new billing cannot double-pay. Any other
+    answer, or none, leaves the claim in the exception queue for a person to call the payer's help desk.
+    """
+    return reversal.status in REVERSED or (reversal.status == "R" and NOTHING_TO_REVERSE in reversal.reject_codes)
 
 
 def _queue(uow: UnitOfWork, envelope: Envelope, commands: list[SendClaim]) -> None:
