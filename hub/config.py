@@ -63,3 +63,30 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"))
     log_level: str = "INFO"
     log_json: bool = True
+
+    # --- security (docs/security.md) ---
+    #: MLLP over TLS: server certificate and key; with a client CA, client certificates are verified
+    mllp_tls_cert: Path | None = None
+    mllp_tls_key: Path | None = None
+    mllp_tls_client_ca: Path | None = None
+    mllp_tls_require_client_cert: bool = False
+    #: client-certificate subject CNs allowed to send over MLLP, one per feed (empty: any verified certificate)
+    mllp_tls_allowed_subjects: tuple[str, ...] = ()
+    #: HTTPS for the API, FHIR and SCRIPT doors
+    http_tls_cert: Path | None = None
+    http_tls_key: Path | None = None
+    #: plain TCP off loopback, e.g. behind a TLS-terminating proxy; off by default
+    allow_plaintext: bool = False
+    #: CA that signed the broker's certificate, for amqps:// (default: the system store)
+    amqp_ca_file: Path | None = None
+    #: bearer tokens expire this many days after they were issued (staff; feeds and connectors)
+    token_max_age_days: int = 90
+    feed_token_max_age_days: int = 365
+    #: failed authentications per client address within the window before it gets 429 for the lockout
+    auth_failure_limit: int = 10
+    auth_failure_window_s: float = 60.0
+    auth_lockout_s: float = 300.0
+    #: Fernet key for raw messages at rest (``rxhub certs data-key`` makes one); unset keeps them in clear
+    data_key: SecretStr | None = None
+    #: raw inbound messages are purged this many days after receipt (``rxhub retention purge``)
+    raw_retention_days: int = 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,50 @@ from hub.config import Settings
 from hub.entrypoints.runtime import topology_for
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.command_sink import AmqpCommandSink
+from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
+from hub.security import posture, tls
 
 log = logging.getLogger(__name__)
+
+
+class VettedMllpListener(MllpListener):
+    """The MLLP listener, closing TLS connections whose client certificate is not on the feed allow-list."""
+
+    def __init__(self, *args: Any, allow: tls.SubjectAllowList, audit: AuditTrail, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._allow = allow
+        self._audit = audit
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peercert")
+        if not self._allow.admits(peer):
+            cn = tls.subject_cn(peer) or "no certificate"
+            log.warning("MLLP connection refused: client certificate not allowed",
+                        extra={"event": "mllp.peer_refused", "door": "hl7"})
+            await asyncio.to_thread(self._audit.record, actor=cn, role="feed", action="mllp connect",
+                                    outcome="unauthenticated")
+            writer.close()
+            return
+        await super()._serve(reader, writer)
+
+
+def mllp_tls(s: Settings) -> tuple[ssl.SSLContext | None, tls.SubjectAllowList]:
+    """The MLLP server context and allow-list from the settings (no context: plain TCP)."""
+    allow = tls.SubjectAllowList(subjects=s.mllp_tls_allowed_subjects,
+                                 require_certificate=s.mllp_tls_require_client_cert)
+    if s.mllp_tls_cert is None or s.mllp_tls_key is None:
+        return None, allow
+    context = tls.server_context(s.mllp_tls_cert, s.mllp_tls_key, client_ca=s.mllp_tls_client_ca,
+                                 require_client_cert=s.mllp_tls_require_client_cert)
+    return context, allow
+
+
+def check_posture(s: Settings) -> None:
+    """Refuse to start exposed: plain TCP off loopback, guest on a remote broker (secrets never printed)."""
+    posture.check_door("MLLP", s.mllp_host, tls=s.mllp_tls_cert is not None, allow_plaintext=s.allow_plaintext)
+    posture.check_door("HTTP", s.http_host, tls=s.http_tls_cert is not None, allow_plaintext=s.allow_plaintext)
+    posture.check_broker_url(s.amqp_url.get_secret_value(), allow_plaintext=s.allow_plaintext)
 
 
 @dataclass
@@ -37,17 +79,22 @@ class Doors:
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
         s = self.settings
+        check_posture(s)
+        amqp_url = s.amqp_url.get_secret_value()
+        amqp_tls = tls.client_context(s.amqp_ca_file) if amqp_url.startswith("amqps:") else None
         self.publisher = AsyncConfirmingPublisher(
-            s.amqp_url.get_secret_value(), confirm_timeout_s=s.publish_confirm_timeout_s
+            amqp_url, confirm_timeout_s=s.publish_confirm_timeout_s, ssl_context=amqp_tls
         )
         await self.publisher.start()
         sink = AmqpCommandSink(self.publisher, topology_for(s))
         identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
                                s.hl7_default_processing_id)
         self.hl7_handler = Hl7MessageHandler(sink, InboundStore(self.engine), identity)
-        self.mllp = MllpListener(
+        context, allow = mllp_tls(s)
+        self.mllp = VettedMllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
-            max_frame_bytes=s.mllp_max_frame_bytes, idle_timeout_s=s.mllp_idle_timeout_s,
+            max_frame_bytes=s.mllp_max_frame_bytes, idle_timeout_s=s.mllp_idle_timeout_s, ssl_context=context,
+            allow=allow, audit=AuditTrail(self.engine),
         )
         await self.mllp.start()
         await self._start_http(sink)
@@ -59,8 +106,9 @@ class Doors:
 
         s = self.settings
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher)
+        mount_security_routes(app)
         config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off",
-                                access_log=False)
+                                access_log=False, ssl_certfile=s.http_tls_cert, ssl_keyfile=s.http_tls_key)
         self.http = uvicorn.Server(config)
         self.http_task = asyncio.get_running_loop().create_task(self.http.serve())
         while not self.http.started:
@@ -79,3 +127,12 @@ class Doors:
             await self.mllp.stop()
         if self.publisher:
             await self.publisher.close()
+
+
+def mount_security_routes(app: Any) -> None:
+    """GET /api/admin/audit (and its export), unless the app already has it."""
+    from hub.entrypoints.http.auth import require
+    from hub.security.audit_api import audit_router
+
+    if not any(getattr(route, "path", "") == "/api/admin/audit" for route in app.routes):
+        app.include_router(audit_router(require("admin")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 
 import pika
@@ -38,9 +39,12 @@ class OutgoingMessage:
 class AsyncConfirmingPublisher:
     """Publishes with confirms on one connection and reconnects by itself when it is lost."""
 
-    def __init__(self, amqp_url: str, *, confirm_timeout_s: float = 10.0, connect_timeout_s: float = 5.0):
+    def __init__(self, amqp_url: str, *, confirm_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
+                 ssl_context: ssl.SSLContext | None = None):
         self._params = pika.URLParameters(amqp_url)
         self._params.heartbeat = 30
+        if ssl_context is not None:  # amqps:// with our own CA (hub.security.tls.client_context)
+            self._params.ssl_options = pika.SSLOptions(ssl_context, server_hostname=self._params.host)
         self._confirm_timeout = confirm_timeout_s
         self._connect_timeout = connect_timeout_s
         self._connection: AsyncioConnection | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 
 import pika
@@ -15,9 +16,12 @@ from hub.messaging.topology import Topology, declare
 log = logging.getLogger(__name__)
 
 
-def connect(amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5) -> pika.BlockingConnection:
+def connect(amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5,
+            ssl_context: ssl.SSLContext | None = None) -> pika.BlockingConnection:
     """Open a blocking connection, translating pika's errors into BrokerUnavailable."""
     params = pika.URLParameters(amqp_url)
+    if ssl_context is not None:  # amqps:// with our own CA (hub.security.tls.client_context)
+        params.ssl_options = pika.SSLOptions(ssl_context, server_hostname=params.host)
     params.heartbeat = 30
     params.blocked_connection_timeout = 30
     last: Exception | None = None

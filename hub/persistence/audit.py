@@ -1,4 +1,11 @@
-"""The append-only audit trail: who (and in which role) did what to which prescription, and when."""
+"""The append-only audit trail: who (and in which role) did what to which prescription, and when.
+
+Entries are hash-chained (hub.security.audit_chain).  ``record`` inserts on the caller's connection inside
+its transaction; the entry is sealed into the chain just before that transaction commits, under one lock
+(PostgreSQL advisory transaction lock; SQLite's writer lock is already exclusive with BEGIN IMMEDIATE).
+Sealing at commit rather than at insert keeps the lock for microseconds and never while the transaction
+still waits on row locks, so appenders cannot deadlock on it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, event, insert, or_, select, update
 
-from hub.persistence.tables import audit_log
+from hub.persistence.tables import audit_log, prescriptions
+from hub.security.audit_chain import GENESIS, ChainReport, entry_hash, verify_rows
+
+#: pg_advisory_xact_lock key serialising chain appends (727001 guards migrations)
+CHAIN_LOCK = 727002
+_UNSEALED = "rxhub_audit_unsealed"
 
 
 @dataclass(frozen=True)
@@ -23,19 +35,63 @@ class AuditEntry:
     prescription_id: str | None
     outcome: str
     detail: dict[str, Any]
+    patient_id: str | None = None
+    seq: int | None = None
+    hash: str | None = None
 
 
 def record(conn: Connection, *, actor: str, role: str, action: str, prescription_id: str | None = None,
-           outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+           outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
     """Append one entry on the caller's connection (inside its transaction when it has one)."""
+    _install_sealer(conn.engine)
     conn.execute(insert(audit_log).values(
-        at=datetime.now(UTC), actor=actor, role=role, action=action, prescription_id=prescription_id,
-        outcome=outcome, detail=json.dumps(detail or {}, default=str),
+        at=datetime.now(UTC), actor=actor[:100], role=role[:20], action=action[:60],
+        prescription_id=prescription_id, patient_id=patient_id, outcome=outcome[:20],
+        detail=json.dumps(detail or {}, default=str, sort_keys=True),
     ))
+    conn.info[_UNSEALED] = True
+
+
+def _install_sealer(engine: Engine) -> None:
+    if not event.contains(engine, "commit", _seal_before_commit):
+        event.listen(engine, "commit", _seal_before_commit)
+        event.listen(engine, "rollback", _forget)
+
+
+def _forget(conn: Connection) -> None:
+    conn.info.pop(_UNSEALED, None)
+
+
+def _seal_before_commit(conn: Connection) -> None:
+    if conn.info.pop(_UNSEALED, None):
+        seal(conn)
+
+
+def seal(conn: Connection) -> int:
+    """Chain every visible unsealed entry after the current head; returns how many were sealed."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+    head = conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
+                        .order_by(audit_log.c.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    pending = conn.execute(select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_log.c.id))
+    rows = pending.mappings().all()
+    for row in rows:
+        seq += 1
+        digest = entry_hash({**row, "seq": seq}, prev)
+        conn.execute(update(audit_log).where(audit_log.c.id == row["id"])
+                     .values(seq=seq, prev_hash=prev, hash=digest))
+        prev = digest
+    return len(rows)
+
+
+def _entry(r: Any) -> AuditEntry:
+    return AuditEntry(r["at"], r["actor"], r["role"], r["action"], r["prescription_id"], r["outcome"],
+                      json.loads(r["detail"] or "{}"), r["patient_id"], r["seq"], r["hash"])
 
 
 class AuditTrail:
-    """Reads and writes the audit trail outside a unit of work (HTTP refusals, queries)."""
+    """Reads and writes the audit trail outside a unit of work (HTTP refusals, queries, verification)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -45,15 +101,29 @@ class AuditTrail:
         with self._engine.begin() as conn:
             record(conn, **kwargs)
 
-    def query(self, *, prescription_id: str | None = None, actor: str | None = None,
-              limit: int = 500) -> list[AuditEntry]:
-        """Entries, oldest first, filtered by prescription or actor."""
-        query = select(audit_log).order_by(audit_log.c.id).limit(limit)
+    def query(self, *, prescription_id: str | None = None, actor: str | None = None, patient_id: str | None = None,
+              since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> list[AuditEntry]:
+        """Entries, oldest first, filtered by prescription, actor, patient (directly or via their prescriptions)
+        and time range."""
+        c = audit_log.c
+        query = select(audit_log).order_by(c.id).limit(limit)
         if prescription_id:
-            query = query.where(audit_log.c.prescription_id == prescription_id)
+            query = query.where(c.prescription_id == prescription_id)
         if actor:
-            query = query.where(audit_log.c.actor == actor)
+            query = query.where(c.actor == actor)
+        if patient_id:
+            theirs = select(prescriptions.c.id).where(prescriptions.c.patient_id == patient_id)
+            query = query.where(or_(c.patient_id == patient_id, c.prescription_id.in_(theirs)))
+        if since:
+            query = query.where(c.at >= since)
+        if until:
+            query = query.where(c.at <= until)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [AuditEntry(r["at"], r["actor"], r["role"], r["action"], r["prescription_id"], r["outcome"],
-                           json.loads(r["detail"] or "{}")) for r in rows]
+            return [_entry(r) for r in conn.execute(query).mappings().all()]
+
+    def verify(self, *, anchor: str | None = None) -> ChainReport:
+        """Walk the whole chain and report every broken link."""
+        c = audit_log.c
+        with self._engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(select(audit_log).order_by(c.seq.is_(None), c.seq, c.id)).mappings()]
+            return verify_rows(rows, anchor=anchor)

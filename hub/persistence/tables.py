@@ -96,7 +96,7 @@ counters = Table(
     Column("value", Integer, nullable=False),
 )
 
-#: append-only: who did what, when, to which prescription
+#: append-only: who did what, when, to which prescription; hash-chained in ``seq`` order (hub.security.audit_chain)
 audit_log = Table(
     "audit_log",
     metadata,
@@ -108,6 +108,16 @@ audit_log = Table(
     Column("prescription_id", String(36)),
     Column("outcome", String(20), nullable=False, default="ok"),
     Column("detail", Text),
+    Column("patient_id", String(36)),
+    #: position in the chain, given when the writing transaction commits (ids are not commit order)
+    Column("seq", Integer),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    Index("ux_audit_log_seq", "seq", unique=True),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor"),
+    Index("ix_audit_log_prescription", "prescription_id"),
+    Index("ix_audit_log_patient", "patient_id"),
 )
 
 #: staff and client identities; tokens are stored as SHA-256 hashes and shown once at creation

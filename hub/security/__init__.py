@@ -1,0 +1,1 @@
+"""Security: TLS contexts and dev certificates, the hash-chained audit trail, PHI-safe logs, broker users."""

@@ -1,0 +1,35 @@
+"""Start-up refusals: plain TCP off loopback, guest credentials on a remote broker, secrets missing for TLS."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from hub.errors import RxHubError
+from hub.security.tls import is_loopback
+
+
+class InsecureConfiguration(RxHubError):
+    """The settings would expose patient data or a default password; the hub refuses to start."""
+
+
+def check_door(name: str, host: str, *, tls: bool, allow_plaintext: bool) -> None:
+    """Plain TCP only on loopback, unless explicitly allowed (e.g. behind a TLS-terminating proxy)."""
+    if not tls and not is_loopback(host) and not allow_plaintext:
+        raise InsecureConfiguration(
+            f"{name} would listen on {host} without TLS; configure a certificate or set "
+            f"RXHUB_ALLOW_PLAINTEXT=true for a TLS-terminating proxy in front")
+
+
+def check_broker_url(amqp_url: str, *, allow_plaintext: bool) -> None:
+    """No guest/guest on a broker off this machine, and amqps:// there unless explicitly allowed.
+
+    The error names the host only: the URL holds the password.
+    """
+    parts = urlsplit(amqp_url)
+    host = parts.hostname or "localhost"
+    if is_loopback(host):
+        return
+    if (parts.username or "guest") == "guest" or (parts.password or "guest") == "guest":
+        raise InsecureConfiguration(f"refusing the default guest credentials for the broker at {host}")
+    if parts.scheme != "amqps" and not allow_plaintext:
+        raise InsecureConfiguration(f"the broker at {host} must be reached over amqps://")
