@@ -103,6 +103,7 @@ class Doors:
         import uvicorn
 
         from hub.entrypoints.http.app import create_app
+        from hub.entrypoints.http.auth import mount_security_routes
 
         s = self.settings
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher)
@@ -127,12 +128,3 @@ class Doors:
             await self.mllp.stop()
         if self.publisher:
             await self.publisher.close()
-
-
-def mount_security_routes(app: Any) -> None:
-    """GET /api/admin/audit (and its export), unless the app already has it."""
-    from hub.entrypoints.http.auth import require
-    from hub.security.audit_api import audit_router
-
-    if not any(getattr(route, "path", "") == "/api/admin/audit" for route in app.routes):
-        app.include_router(audit_router(require("admin")))

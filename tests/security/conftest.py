@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.security.certs import DevCertificates, issue, make_ca, write_dev_certificates
+from hub.security.certs import DevCertificates, KeyPair, issue, make_ca, write_dev_certificates
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,6 @@ class Pki:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     folder = tmp_path_factory.mktemp("pki")
     dev = write_dev_certificates(folder, clients=("ehr-north", "ehr-south"))
-    from hub.security.certs import KeyPair
 
     ca = KeyPair(cert_pem=dev.ca.read_bytes(), key_pem=(folder / "ca.key").read_bytes(), subject_cn="RxHub dev CA")
     stranger = make_ca("Somebody else's CA")
@@ -37,7 +36,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         dev=dev,
         stranger_client=issue(stranger, "ehr-north", server=False).write(folder / "stranger", "client"),
         stranger_ca=stranger_ca,
-        expired_client=issue(ca, "ehr-north", server=False, not_before=long_ago, days=1).write(folder, "expired-client"),
-        expired_server=issue(ca, "rxhub-server", server=True, not_before=long_ago, days=1).write(folder,
-                                                                                               "expired-server"),
+        expired_client=issue(ca, "ehr-north", server=False, not_before=long_ago, days=1)
+        .write(folder, "expired-client"),
+        expired_server=issue(ca, "rxhub-server", server=True, not_before=long_ago, days=1)
+        .write(folder, "expired-server"),
     )

@@ -1,28 +1,56 @@
-"""Bearer-token authentication and role checks for every HTTP route; refusals are audited."""
+"""Bearer-token authentication and role checks for every HTTP route; refusals are audited.
+
+Tokens expire (hub.security.tokens); failed attempts are counted per client address and, past the limit,
+the address gets 429 for a while (hub.security.rate_limit), valid token or not, so a guesser learns nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.persistence.audit import AuditTrail
-from hub.persistence.users import User, UserStore
+from hub.persistence.users import User
+from hub.security.rate_limit import FailureLimiter
+from hub.security.tokens import TokenVerdict, authenticate
 
 _bearer = HTTPBearer(auto_error=False)
+
+
+def _limiter(request: Request) -> FailureLimiter:
+    state = request.app.state
+    limiter: FailureLimiter | None = getattr(state, "auth_limiter", None)
+    if limiter is None:
+        s = state.settings
+        limiter = state.auth_limiter = FailureLimiter(s.auth_failure_limit, s.auth_failure_window_s, s.auth_lockout_s)
+    return limiter
+
+
+def _audit(request: Request, **entry: Any) -> None:
+    audit: AuditTrail = request.app.state.audit
+    audit.record(action=f"{request.method} {request.url.path}", **entry)
 
 
 def current_user(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> User:
-    """The user behind the bearer token, or 401."""
-    store: UserStore = request.app.state.users
-    user = store.by_token(credentials.credentials) if credentials else None
-    if user is None:
-        audit: AuditTrail = request.app.state.audit
-        audit.record(actor="anonymous", role="none", action=f"{request.method} {request.url.path}",
-                     outcome="unauthenticated")
+    """The user behind the bearer token, or 401 (429 while the client address is locked out)."""
+    client = request.client.host if request.client else "unknown"
+    limiter = _limiter(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise HTTPException(status_code=429, detail="too many failed authentications; try again later",
+                            headers={"Retry-After": str(int(wait) + 1)})
+    s = request.app.state.settings
+    user, verdict = authenticate(request.app.state.engine, credentials.credentials, staff_days=s.token_max_age_days,
+                                 feed_days=s.feed_token_max_age_days) if credentials else (None, TokenVerdict.UNKNOWN)
+    if user is None or verdict is not TokenVerdict.OK:
+        locked = limiter.failed(client)
+        _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
+               outcome=verdict.value, detail={"client": client, "locked_out": locked})
         raise HTTPException(status_code=401, detail="a valid bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     return user
@@ -33,10 +61,18 @@ def require(*roles: str) -> Callable[..., User]:
 
     def check(request: Request, user: User = Depends(current_user)) -> User:
         if user.role not in roles:
-            audit: AuditTrail = request.app.state.audit
-            audit.record(actor=user.name, role=user.role, action=f"{request.method} {request.url.path}",
-                         prescription_id=request.path_params.get("prescription_id"), outcome="forbidden")
+            _audit(request, actor=user.name, role=user.role, outcome="forbidden",
+                   prescription_id=request.path_params.get("prescription_id"))
             raise HTTPException(status_code=403, detail=f"requires role {' or '.join(roles)}")
         return user
 
     return check
+
+
+def mount_security_routes(app: FastAPI) -> None:
+    """Add GET /api/admin/audit and /api/admin/audit/verify once (idempotent: create_app or the doors)."""
+    from hub.security.audit_api import audit_router
+
+    if not getattr(app.state, "security_routes", False):
+        app.include_router(audit_router(require("admin")))
+        app.state.security_routes = True

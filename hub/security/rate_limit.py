@@ -1,0 +1,54 @@
+"""Failed-authentication throttling per client address: too many failures in a window → locked out for a while."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class FailureLimiter:
+    """Counts failures per key in a sliding window; at the limit the key is locked out (HTTP 429)."""
+
+    def __init__(self, limit: int, window_s: float, lockout_s: float,
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+        self._limit, self._window, self._lockout, self._clock = limit, window_s, lockout_s, clock
+        self._max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> float | None:
+        """Seconds the key stays locked out, or None when it may try."""
+        with self._lock:
+            until = self._locked_until.get(key)
+            if until is None:
+                return None
+            left = until - self._clock()
+            if left <= 0:
+                del self._locked_until[key]
+                return None
+            return left
+
+    def failed(self, key: str) -> bool:
+        """Count one failure; True when this failure started a lockout."""
+        now = self._clock()
+        with self._lock:
+            if len(self._failures) >= self._max_keys:  # an address sweep must not exhaust memory
+                self._prune(now)
+            times = self._failures.setdefault(key, deque())
+            times.append(now)
+            while times and times[0] <= now - self._window:
+                times.popleft()
+            if len(times) < self._limit:
+                return False
+            del self._failures[key]
+            self._locked_until[key] = now + self._lockout
+            return True
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self._window]:
+            del self._failures[key]
+        if len(self._failures) >= self._max_keys:
+            self._failures.clear()
