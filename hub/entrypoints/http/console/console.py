@@ -7,6 +7,7 @@ the same audit trail as any other client: no back door.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
@@ -39,19 +40,19 @@ class Page(BaseModel):
     slug: str
     title: str
     roles: tuple[str, ...]
-    script: str
+    scripts: tuple[str, ...]
 
 
 PAGES: tuple[Page, ...] = (
-    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"), script="work.js"),
-    Page(slug="verify", title="Verification", roles=("pharmacist",), script="verify.js"),
-    Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), script="inventory.js"),
-    Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), script="verbal.js"),
-    Page(slug="messages", title="Messages", roles=("admin",), script="messages.js"),
-    Page(slug="dead-letters", title="Dead letters", roles=("admin",), script="dead_letters.js"),
-    Page(slug="dashboard", title="Dashboard", roles=("admin",), script="dashboard.js"),
+    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"), scripts=("reject_codes.js", "items.js", "work.js")),
+    Page(slug="verify", title="Verification", roles=("pharmacist",), scripts=("items.js", "verify.js")),
+    Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
+    Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), scripts=("verbal.js",)),
+    Page(slug="messages", title="Messages", roles=("admin",), scripts=("messages.js",)),
+    Page(slug="dead-letters", title="Dead letters", roles=("admin",), scripts=("dead_letters.js",)),
+    Page(slug="dashboard", title="Dashboard", roles=("admin",), scripts=("dashboard.js",)),
 )
-SIGN_IN = Page(slug="", title="Sign in", roles=(), script="sign_in.js")
+SIGN_IN = Page(slug="", title="Sign in", roles=(), scripts=("sign_in.js",))
 
 
 def render_page(page: Page) -> str:
@@ -60,8 +61,9 @@ def render_page(page: Page) -> str:
     body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
     nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
                     for p in PAGES)
+    scripts = "\n".join(f'<script src="/console/static/{name}" defer></script>' for name in page.scripts)
     return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
-                             main=body, script=page.script)
+                             main=body, scripts=scripts)
 
 
 def _html(page: Page) -> HTMLResponse:
@@ -95,7 +97,7 @@ def console_router() -> APIRouter:
     return router
 
 
-def _page_endpoint(page: Page) -> object:
+def _page_endpoint(page: Page) -> Callable[[], HTMLResponse]:
     def endpoint() -> HTMLResponse:
         return _html(page)
 

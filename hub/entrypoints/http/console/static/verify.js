@@ -1,0 +1,108 @@
+// The pharmacist's gate: data verification (order, profile, allergies, DUR side by side) and product check.
+"use strict";
+
+RX.page(() => {
+  const { h } = RX;
+  const base = (item) => "/api/prescriptions/" + encodeURIComponent(item.prescription_id);
+  const dl = (pairs) => h("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  const name = (p) => [p.given_name, p.family_name].filter(Boolean).join(" ");
+
+  function decision(item, stage, extra) {
+    const form = h("form", { class: "decision", "aria-label": "Decision for Rx " + item.rx_number },
+      extra.fields || [],
+      h("div", { class: "field" }, h("label", { for: "why-" + stage + item.prescription_id }, "Reason (to reject)"),
+        h("input", { id: "why-" + stage + item.prescription_id, name: "reason" })),
+      h("div", { class: "buttons" },
+        h("button", { type: "submit", class: "primary", value: "approve" }, "Approve"),
+        h("button", { type: "submit", class: "danger", value: "reject" }, "Reject")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const approve = ev.submitter && ev.submitter.value === "approve";
+      const reason = form.querySelector('[name="reason"]').value.trim();
+      if (!approve && !reason) return RX.say("Give a reason to reject.", "error");
+      const body = { approve, reason: reason || null };
+      if (approve && extra.overrides) body.overrides = extra.overrides(form);
+      const verb = approve ? "Approved" : "Rejected";
+      const r = await RX.act(form, "POST", base(item) + "/" + stage + "-verification", body,
+        verb + " " + stage + " verification of Rx " + item.rx_number + ".");
+      if (r.ok) form.closest("li").classList.add("sent");
+    });
+    return form;
+  }
+
+  function alertList(alerts) {
+    if (!alerts.length) return h("p", { class: "empty" }, "No DUR alerts.");
+    return h("ul", { class: "alerts" }, alerts.map((a) => {
+      const overridden = a.override ? " (overridden: " + a.override.reason + ")" : "";
+      const input = a.severity === "high" && !a.override
+        ? h("div", { class: "field" }, h("label", { for: "ov-" + a.alert_id }, "Override reason"),
+          h("input", { id: "ov-" + a.alert_id, name: "override", dataset: { alert: a.alert_id } })) : null;
+      return h("li", { class: "sev-" + a.severity }, h("span", { class: "tag" }, a.severity),
+        " " + a.kind.replaceAll("_", " ") + ": " + a.text + overridden, input);
+    }));
+  }
+
+  function dataPanels(item, rx) {
+    const profile = h("section", { class: "panel" }, h("h3", {}, "Patient"),
+      dl([["Name", rx.patient_name], ["Patient id", rx.patient_id],
+        ["Identifiers", rx.patient_identifiers.map((i) => i.value + (i.type_code ? " (" + i.type_code + ")" : "")).join(", ")],
+        ["Plan", rx.coverage ? [rx.coverage.bin, rx.coverage.pcn, rx.coverage.group_id].filter(Boolean).join(" / ") : "none on file"]]),
+      h("h3", {}, "Allergies"),
+      rx.allergies.length ? h("ul", { class: "allergies" }, rx.allergies.map((a) =>
+        h("li", {}, a.text + (a.severity ? " (" + a.severity + ")" : "")))) : h("p", { class: "empty" }, "No known allergies recorded."));
+    const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
+      dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["NDC ordered", rx.drug.ndc],
+        ["Product", rx.product ? rx.product.display_name + " (" + rx.product.ndc11 + ")" : null],
+        ["Quantity", rx.quantity ? rx.quantity.value + " " + (rx.quantity.unit || "") : null],
+        ["Days supply", rx.days_supply], ["Directions", rx.sig], ["Refills", rx.refills_authorized],
+        ["Prescriber", name(rx.prescriber) + (rx.prescriber.npi ? " · NPI " + rx.prescriber.npi : "")
+          + (rx.prescriber.dea ? " · DEA " + rx.prescriber.dea : "")],
+        ["Written", rx.written_date], ["Source", rx.source + " · placer " + rx.placer_order_number],
+        ["Substitution", rx.substitution_allowed ? "allowed" : "dispense as written"]]));
+    const dur = h("section", { class: "panel" }, h("h3", {}, "DUR alerts"), alertList(item.detail.alerts || []));
+    return h("div", { class: "panels" }, order, profile, dur);
+  }
+
+  function productPanels(item, rx) {
+    const fill = rx.fills[rx.fills.length - 1];
+    return h("div", { class: "panels" },
+      h("section", { class: "panel" }, h("h3", {}, "Product"),
+        dl([["Drug", rx.product ? rx.product.display_name : rx.drug.text], ["NDC", fill.ndc],
+          ["Quantity", fill.quantity_dispensed + (fill.owed && fill.owed !== "0" ? " (owed " + fill.owed + ")" : "")],
+          ["Lots", fill.picks.map((p) => p.lot + " exp " + p.expiry + " × " + p.quantity).join("; ")]])),
+      h("section", { class: "panel" }, h("h3", {}, "Label"), Items.label(fill)));
+  }
+
+  async function withDetails(item, li, panels) {
+    const r = await RX.api("GET", base(item));
+    li.querySelector(".loading").replaceWith(r.ok ? panels(item, r.data.prescription)
+      : h("p", { class: "error" }, r.error));
+  }
+
+  const overrides = (form) => [...form.closest("li").querySelectorAll('input[name="override"]')]
+    .filter((i) => i.value.trim()).map((i) => [i.dataset.alert, i.value.trim()]);
+
+  function dataItem(item) {
+    const li = h("li", { class: "item" }, Items.head(item), h("p", { class: "loading" }, "Loading the order…"),
+      decision(item, "data", { overrides }));
+    withDetails(item, li, dataPanels);
+    return li;
+  }
+
+  function productItem(item) {
+    const li = h("li", { class: "item" }, Items.head(item), h("p", { class: "loading" }, "Loading the fill…"),
+      decision(item, "product", {}));
+    withDetails(item, li, productPanels);
+    return li;
+  }
+
+  const key = (it) => it.prescription_id + ":" + it.detail.fill_number + ":" + it.state + ":" + it.waiting_since;
+  RX.poll(async () => {
+    for (const [name, render] of [["data-verification", dataItem], ["product-verification", productItem]]) {
+      const r = await RX.api("GET", "/api/queues/" + name);
+      if (!r.ok) return RX.say(r.error, "error");
+      RX.reconcile(document.getElementById("q-" + name), r.data, key, render);
+    }
+  }, 3000);
+});

@@ -1,0 +1,106 @@
+// The technician's work: claim rejections, products to choose, fills waiting for stock, picks, will-call.
+"use strict";
+
+RX.page((user) => {
+  const { h } = RX;
+  const QUEUES = {
+    "claim-exceptions": claimItem, intake: intakeItem, fill: fillItem,
+    "product-verification": pickedItem, ready: readyItem,
+  };
+  const base = (item) => "/api/prescriptions/" + encodeURIComponent(item.prescription_id);
+
+  function actionForm(item, title, fields, submit, build, done) {
+    const form = h("form", { class: "action", "aria-label": title + " for Rx " + item.rx_number }, fields,
+      h("button", { type: "submit" }, submit));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await RX.act(form, "POST", build.path, build.body(form), done + " Rx " + item.rx_number + ".");
+      if (r.ok) form.closest("li").classList.add("sent");
+    });
+    return form;
+  }
+
+  const value = (form, name) => form.querySelector(`[name="${name}"]`).value.trim();
+
+  function claimItem(item) {
+    const claim = item.detail.claim || { reject_codes: [] };
+    const codes = claim.reject_codes || [];
+    const resubmitFields = [Items.field("Prior authorization number", { name: "pa" })];
+    if (codes.includes("19")) resubmitFields.push(Items.field("Days supply", { name: "days", type: "number", min: 1 }));
+    const url = base(item) + "/claim-resolution";
+    const forms = [
+      actionForm(item, "Resubmit", resubmitFields, "Resubmit claim", { path: url, body: (f) => {
+        const body = { action: "resubmit" };
+        if (value(f, "pa")) body.prior_auth_number = value(f, "pa");
+        if (f.querySelector('[name="days"]') && value(f, "days")) body.days_supply = Number(value(f, "days"));
+        return body;
+      } }, "Resubmitted"),
+    ];
+    if (RX.can("pharmacist")) {
+      forms.push(actionForm(item, "Resubmit with DUR/PPS codes", [
+        Items.field("Reason for service (439-E4)", { name: "rs", required: true, maxlength: 2 }),
+        Items.field("Professional service (440-E5)", { name: "ps", required: true, maxlength: 2 }),
+        Items.field("Result of service (441-E6)", { name: "res", required: true, maxlength: 2 }),
+      ], "Resubmit with DUR/PPS", { path: url, body: (f) => ({ action: "resubmit", dur_pps: {
+        reason_for_service: value(f, "rs"), professional_service: value(f, "ps"), result_of_service: value(f, "res") } }) },
+      "Resubmitted with DUR/PPS"));
+    } else if (codes.includes("88")) {
+      forms.push(h("p", { class: "note" }, "Reject 88 needs a pharmacist's DUR/PPS codes."));
+    }
+    forms.push(
+      actionForm(item, "Bill as cash", [Items.field("Cash price", { name: "cash", type: "number", min: 0, step: "0.01" })],
+        "Bill as cash", { path: url, body: (f) => (value(f, "cash") ? { action: "cash", cash_amount: value(f, "cash") }
+          : { action: "cash" }) }, "Billed as cash"),
+      actionForm(item, "Cancel", [Items.field("Reason", { name: "reason", required: true })], "Cancel prescription",
+        { path: url, body: (f) => ({ action: "cancel", reason: value(f, "reason") }) }, "Cancelled"));
+    return h("li", { class: "item" }, Items.head(item),
+      h("ul", { class: "rejects", "aria-label": "Reject codes" }, codes.map((c) =>
+        h("li", {}, h("code", {}, c), " ", rejectText(c)))),
+      claim.payer_message ? h("p", { class: "payer" }, h("span", { class: "k" }, "Payer says: "), claim.payer_message) : null,
+      h("p", { class: "meta" }, "Attempt " + (claim.attempt || 1) + (claim.bin ? " · BIN " + claim.bin : "")
+        + (claim.prior_auth_number ? " · PA " + claim.prior_auth_number : "")),
+      h("div", { class: "actions" }, forms));
+  }
+
+  function intakeItem(item) {
+    return h("li", { class: "item" }, Items.head(item),
+      h("p", { class: "note" }, item.detail.needs_product_reason || "The order names no product we can dispense."),
+      actionForm(item, "Select product", [Items.field("NDC to dispense", { name: "ndc", required: true,
+        inputmode: "numeric" })], "Select product", { path: base(item) + "/product",
+        body: (f) => ({ ndc: value(f, "ndc") }) }, "Product selected for"));
+  }
+
+  function fillItem(item) {
+    return h("li", { class: "item" }, Items.head(item),
+      h("p", { class: "note" }, "Not enough in-date stock to pick. It is picked as soon as stock arrives. ",
+        h("a", { href: "/console/inventory" }, "Receive stock")));
+  }
+
+  function pickedItem(item) {
+    const box = h("div", { class: "label-box" });
+    return h("li", { class: "item" }, Items.head(item), Items.picks(item), box,
+      h("button", { type: "button", onclick: () => Items.showLabel(item, box) }, "Show label"),
+      h("p", { class: "meta" }, "Awaiting the pharmacist's product check."));
+  }
+
+  function readyItem(item) {
+    const paid = item.detail.claim && item.detail.claim.patient_pay;
+    return h("li", { class: "item" }, Items.head(item),
+      paid ? h("p", { class: "meta" }, "Patient pays " + paid) : null,
+      h("div", { class: "actions" },
+        actionForm(item, "Dispense", [], "Picked up", { path: base(item) + "/dispense", body: () => undefined },
+          "Dispensed"),
+        actionForm(item, "Return to stock", [Items.field("Reason", { name: "reason", required: true })],
+          "Return to stock", { path: base(item) + "/return-to-stock", body: (f) => ({ reason: value(f, "reason") }) },
+          "Returned to stock")));
+  }
+
+  RX.poll(async () => {
+    await Promise.all(Object.entries(QUEUES).map(async ([name, render]) => {
+      const r = await RX.api("GET", "/api/queues/" + name);
+      if (!r.ok) return RX.say(r.error, "error");
+      RX.reconcile(document.getElementById("q-" + name), r.data,
+        (it) => it.prescription_id + ":" + it.detail.fill_number + ":" + it.state + ":" + it.waiting_since, render);
+    }));
+  }, 3000);
+});
