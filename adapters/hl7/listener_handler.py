@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +30,8 @@ from hub.errors import (
     Problem,
     UnsupportedMessageError,
 )
-from hub.observability.metrics import ACK_SECONDS, MESSAGES
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
+from hub.observability.metrics import ACK_SECONDS, MESSAGES
 from hub.service.ports import CommandSink, InboundLog
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class Hl7MessageHandler:
         self._inbound = inbound
         self._identity = identity
         self._ack_counter = 0
+        self._records: set[asyncio.Task[str]] = set()
         self.counts: dict[str, int] = {}
 
     async def __call__(self, raw: bytes) -> bytes | None:
@@ -100,6 +101,16 @@ class Hl7MessageHandler:
             return self._reject(header, internal, "AR")
         return await self._accept(raw, parsed, commands)
 
+    def _recorded(self, task: asyncio.Task[str]) -> None:
+        self._records.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("dedupe record not written: %s", task.exception())
+
+    async def drain(self) -> None:
+        """Wait for dedupe records still being written (at shutdown)."""
+        if self._records:
+            await asyncio.gather(*self._records, return_exceptions=True)
+
     def refuse_oversize(self, error: FrameTooLarge) -> bytes:
         """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
         return self._ack(None, "AR", error.problems, text=str(error))
@@ -123,7 +134,10 @@ class Hl7MessageHandler:
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
             return earlier.answer if commit_ack_wanted(header, success=True) else None
         record_id = str(derived_message_id(DOOR, "inbound", sender, header.control_id))
-        envelopes = [self._envelope(c, sender, header.control_id, i, record_id) for i, c in enumerate(commands)]
+        # ids from sender, MSH-10 *and* content: a true resend maps to the same commands, while another message
+        # under a reused control id (racing its dedupe record) can never be mistaken for one
+        key = f"{header.control_id}|{fingerprint(raw)}"
+        envelopes = [self._envelope(c, sender, key, i, record_id) for i, c in enumerate(commands)]
         try:
             await self._sink.publish_commands(envelopes)
         except InfrastructureError as exc:
@@ -132,26 +146,27 @@ class Hl7MessageHandler:
             problem = Problem("207", "message could not be stored now; resend later")
             return self._ack(header, mode.reject, [problem], text=problem.text)
         ack = self._ack(header, mode.accept, [])
-        try:
-            await asyncio.to_thread(
-                self._inbound.record, door=DOOR, sender=sender, control_id=header.control_id,
-                message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
-                answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
-            )
-        except InfrastructureError as exc:
-            log.warning("dedupe record not written: %s", exc, extra={"control_id": header.control_id})
+        # the dedupe record is written beside the ACK, not before it: the commands are already durable and
+        # carry derived ids, so a resend that arrives before the record exists is still applied only once
+        record = asyncio.create_task(asyncio.to_thread(
+            self._inbound.record, door=DOOR, sender=sender, control_id=header.control_id,
+            message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
+            answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
+        ))
+        self._records.add(record)
+        record.add_done_callback(self._recorded)
         self._count("accepted")
         return ack if commit_ack_wanted(header, success=True) else None
 
-    def _envelope(self, command: Command, sender: str, control_id: str, index: int, record_id: str) -> Envelope:
+    def _envelope(self, command: Command, sender: str, key: str, index: int, record_id: str) -> Envelope:
         command = command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
         placer_system = getattr(command, "placer_system", None)
-        placer_number = getattr(command, "placer_order_number", None) or control_id
+        placer_number = getattr(command, "placer_order_number", None) or key
         return Envelope.wrap(
             command,
             correlation_id=order_correlation_id(placer_system, placer_number),
             source=Source.HL7,
-            message_id=derived_message_id(DOOR, sender, control_id, index),
+            message_id=derived_message_id(DOOR, sender, key, index),
         )
 
     def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str) -> bytes | None:

@@ -26,7 +26,7 @@ _FS = 0x1C
 _CR = 0x0D
 
 
-class FrameTooLarge(UnsupportedMessageError):  # noqa: N818 - the name the listener contract uses
+class FrameTooLarge(UnsupportedMessageError):
     """A frame outgrew the size limit: rejected for its size, not its content (HL7 AR, 0357 code 207).
 
     It is an UnsupportedMessageError because the hub refuses it whatever it says; its bytes are discarded, so

@@ -202,6 +202,11 @@ class Prescription(IntakeSteps):
         previous = self._move(fill, Action.CANCEL, actor, now, reason)
         return [self._cancelled_event(reason, previous), *self._unwind(fill, now, reason or "cancelled")]
 
+    def refuse_duplicate_order(self, actor: Actor) -> list[Event]:
+        """A second new order under this prescription's placer number: refused, this prescription untouched."""
+        return [PrescriptionRejected(**self._event_fields(self.current_fill), reason="duplicate placer order number",
+                                     actor_id=actor.user_id)]
+
     def request_refill(self, actor: Actor, now: datetime) -> Fill:
         """Start fill number + 1 in RECEIVED, using one refill; ``RefillRefused`` says why not otherwise."""
         reason = self._refill_refusal(now)

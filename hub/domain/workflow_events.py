@@ -32,7 +32,7 @@ class FillEvent(Event):
 
 
 class PrescriptionRejected(FillEvent):
-    """A pharmacist refused the prescription at data verification."""
+    """Refused: by a pharmacist at data verification, or a new order re-using a placer number already held."""
 
     name: ClassVar[str] = "prescription.rejected"
 

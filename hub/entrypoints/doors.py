@@ -126,5 +126,7 @@ class Doors:
             await asyncio.wait_for(self.http_task, 10)
         if self.mllp:
             await self.mllp.stop()
+        if self.hl7_handler:
+            await self.hl7_handler.drain()
         if self.publisher:
             await self.publisher.close()

@@ -58,21 +58,22 @@ class OutboxRelay:
 
     def drain_once(self, batch: int = 200) -> int:
         """Publish one batch; returns how many rows were published."""
-        rows = self._store.pending(batch)
-        done: list[str] = []
-        try:
-            for row in rows:
-                try:
-                    self._publisher.publish(self._message(row))
-                except PublishNotConfirmed as exc:
-                    # refused for good (nothing bound for it): park the row with its error rather than
-                    # block every row behind it; a claim parked so is caught by its payer timeout
-                    log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, exc)
-                    self._store.mark_failed(row.id, str(exc))
-                    continue
-                done.append(row.id)
-        finally:
-            self._store.mark_published(done)
+        with self._store.claim(batch) as (rows, record):
+            done: list[str] = []
+            parked: dict[str, str] = {}
+            try:
+                for row in rows:
+                    try:
+                        self._publisher.publish(self._message(row))
+                    except PublishNotConfirmed as exc:
+                        # refused for good (nothing bound for it): park the row with its error rather than
+                        # block every row behind it; a claim parked so is caught by its payer timeout
+                        log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, exc)
+                        parked[row.id] = str(exc)
+                        continue
+                    done.append(row.id)
+            finally:
+                record(done, parked)
         self.published += len(done)
         EVENTS_PUBLISHED.inc(len(done))
         return len(done)

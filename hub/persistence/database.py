@@ -7,8 +7,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+READ_ONLY = "rxhub_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -21,11 +23,21 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that later writes can
-        # fail at once with "database is locked" (no busy wait) when another thread holds the lock.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the lock up front (BEGIN IMMEDIATE): a deferred transaction that later writes fails at
+    # once with "database is locked" when another holds it. Readers must not: in WAL mode they never block.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reads only: on SQLite it does not queue behind writers (use as a context manager)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

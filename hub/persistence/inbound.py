@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import DatabaseUnavailable
+from hub.persistence.database import read_connection
 from hub.persistence.tables import inbound_messages
 
 
@@ -38,7 +39,7 @@ class InboundStore:
             inbound_messages.c.control_id == control_id,
         )
         try:
-            with self._engine.begin() as conn:
+            with read_connection(self._engine) as conn:
                 row = conn.execute(query).mappings().first()
         except OperationalError as exc:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
+from hub.persistence.database import read_connection
 from hub.persistence.tables import outbox
 
 
@@ -32,18 +35,50 @@ class OutboxStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @contextmanager
+    def claim(self, limit: int = 200) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
+        """Rows to publish, and a function recording which were published and which were refused for good.
+
+        On PostgreSQL the rows are locked (``FOR UPDATE SKIP LOCKED``) until recorded, on the same connection,
+        so relays in several processes never publish the same row twice; SQLite has one writer at a time
+        anyway, and holding its lock while publishing would stall every worker, so there rows are read unlocked.
+        """
+        if self._engine.dialect.name != "postgresql":
+            def record_apart(published: list[str], failed: dict[str, str]) -> None:
+                for row_id, error in failed.items():
+                    self.mark_failed(row_id, error)
+                self.mark_published(published)
+
+            yield self.pending(limit), record_apart
+            return
+        query = (select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
+                 .with_for_update(skip_locked=True))
+        with self._engine.begin() as conn:
+            rows = [self._row(r) for r in conn.execute(query).mappings().all()]
+
+            def record(published: list[str], failed: dict[str, str]) -> None:
+                now = datetime.now(UTC)
+                if published:
+                    conn.execute(update(outbox).where(outbox.c.id.in_(published)).values(published_at=now))
+                for row_id, error in failed.items():
+                    conn.execute(update(outbox).where(outbox.c.id == row_id)
+                                 .values(published_at=now, error=error[:1000]))
+
+            yield rows, record
+
     def pending(self, limit: int = 200) -> list[OutboxRow]:
         """Unpublished rows, oldest first, so events about one order leave in the order they happened."""
         query = (
             select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
         )
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             rows = conn.execute(query).mappings().all()
-        return [
-            OutboxRow(r["seq"], r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
-                      r["correlation_id"], r["body"], dict(r["headers"] or {}))
-            for r in rows
-        ]
+        return [self._row(r) for r in rows]
+
+    @staticmethod
+    def _row(r: Any) -> OutboxRow:
+        return OutboxRow(r["seq"], r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
+                         r["correlation_id"], r["body"], dict(r["headers"] or {}))
 
     def mark_published(self, ids: list[str]) -> None:
         """Mark rows sent; a crash before this only causes a republish with the same message id."""
@@ -62,7 +97,7 @@ class OutboxStore:
 
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return int(conn.execute(
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             ).scalar_one())

@@ -77,9 +77,11 @@ class PrescriptionRepository:
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
 
-    def for_patient(self, patient_id: str) -> list[PrescriptionRow]:
-        """Every prescription of a patient (the DUR profile)."""
+    def for_patient(self, patient_id: str, *, open_only: bool = False) -> list[PrescriptionRow]:
+        """A patient's prescriptions; ``open_only`` skips cancelled and rejected ones (the DUR profile)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
+        if open_only:
+            query = query.where(prescriptions.c.state.not_in(("cancelled", "rejected")))
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
 
     def count_by_state(self) -> dict[str, int]:

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
+from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
 
@@ -18,23 +19,23 @@ class SqlPrescriptionQueries:
 
     def prescription(self, prescription_id: str) -> Prescription | None:
         """One prescription aggregate."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).get(prescription_id)
         return load_aggregate(row) if row else None
 
     def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
         """The order a prescriber knows by its placer number."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number)
         return load_aggregate(row) if row else None
 
     def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
         """The order with this correlation id."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).by_correlation(correlation_id)
         return load_aggregate(row) if row else None
 
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return PartyRepository(conn).patient(patient_id)

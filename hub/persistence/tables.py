@@ -85,6 +85,7 @@ prescriptions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_prescriptions_state", "state"),
+    Index("ix_prescriptions_patient", "patient_id", "state"),
     Index("ix_prescriptions_placer", "placer_system", "placer_order_number"),
 )
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from hub.persistence.database import read_connection
 from hub.persistence.tables import users
 
 #: staff roles, plus "feed" for systems that send orders over HTTP (FHIR, SCRIPT) and nothing else
@@ -52,7 +53,7 @@ class UserStore:
 
     def by_token(self, token: str) -> User | None:
         """The active user holding this token."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(select(users).where(
                 users.c.token_hash == hash_token(token), users.c.revoked_at.is_(None)
             )).mappings().first()

@@ -123,7 +123,8 @@ def test_return_to_stock_reverses_the_paid_claim_and_restores_stock(amqp_url: st
         ph.wait_state(pid, "product_verification")
         rph.post(f"/api/prescriptions/{pid}/product-verification", json={"approve": True})
         ph.wait_state(pid, "ready")
-        assert tech.post(f"/api/prescriptions/{pid}/return-to-stock", json={"reason": "not picked up"}).status_code == 202
+        back = tech.post(f"/api/prescriptions/{pid}/return-to-stock", json={"reason": "not picked up"})
+        assert back.status_code == 202
         ph.wait_state(pid, "returned_to_stock")
         deadline = time.monotonic() + 20
         while _ledger(ph, pid)[-1][1:] != ("B2", "A") and time.monotonic() < deadline:

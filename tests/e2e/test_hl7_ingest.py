@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,9 @@ def test_control_id_reused_for_other_content_is_refused_with_205(settings: Setti
     a = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
     b = (SAMPLES / "02_rde_o11_inpatient_lisinopril.hl7").read_bytes().replace(b"RXH-DEMO-0002", b"RXH-DEMO-0001")
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
-        first, second = client.send(a), client.send(b)
+        first = client.send(a)
+        time.sleep(0.5)  # the dedupe record is written beside the ACK, within milliseconds
+        second = client.send(b)
     assert _msa(first)[1] == "AA"
     assert _msa(second)[1] == "AR" and b"|205^" in second
 
@@ -189,3 +192,20 @@ def test_broker_unreachable_yields_no_aa(settings: Settings) -> None:
         ack = client.send(good)
     assert _msa(ack)[1] == "AR"
     assert b"207^" in ack
+
+
+def test_reused_control_id_racing_its_record_is_never_merged_with_the_first(settings: Settings) -> None:
+    """Back to back, before the first record exists: the second message is a new order, never lost."""
+    a = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
+    b = (SAMPLES / "02_rde_o11_inpatient_lisinopril.hl7").read_bytes().replace(b"RXH-DEMO-0002", b"RXH-DEMO-0001")
+    sub = EventSubscriber(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange,
+                          "prescription.received")
+    try:
+        with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
+            answers = [_msa(client.send(a))[1], _msa(client.send(b))[1]]
+            sub.collect(lambda ev: len(ev) >= answers.count("AA"), timeout_s=15)
+            sub.drain(quiet_s=1.0)
+    finally:
+        sub.close()
+    assert answers[0] == "AA" and answers[1] in ("AA", "AR")
+    assert len(sub.events) == answers.count("AA"), "every AA'd order recorded, none merged or doubled"

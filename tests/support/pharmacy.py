@@ -17,6 +17,7 @@ from adapters.ncpdp.payer_link.simulator import PayerSimulator
 from hub.config import Settings
 from hub.entrypoints.inprocess import RunningHub, running_hub
 from hub.entrypoints.runtime import topology_for
+from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.users import UserStore
 
@@ -48,7 +49,7 @@ class Pharmacy:
         """Wait until the order with this placer number is recorded."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with self.engine.connect() as conn:
+            with read_connection(self.engine) as conn:
                 row = PrescriptionRepository(conn).by_placer(None, placer)
             if row is not None:
                 return row
@@ -60,7 +61,7 @@ class Pharmacy:
         deadline = time.monotonic() + timeout_s
         row = None
         while time.monotonic() < deadline:
-            with self.engine.connect() as conn:
+            with read_connection(self.engine) as conn:
                 row = PrescriptionRepository(conn).get(prescription_id)
             if row is not None and row.state in states:
                 return row

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from hub.entrypoints.http.auth import require
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.persistence.audit import AuditTrail
+from hub.persistence.database import read_connection
 from hub.persistence.message_log import MessageLog
 from hub.persistence.outbox_store import OutboxStore
 from hub.persistence.prescriptions import PrescriptionRepository
@@ -45,7 +46,7 @@ def messages(request: Request, control_id: str | None = None, rx_number: str | N
              placer_order_number: str | None = None, door: str | None = None, since: datetime | None = None,
              until: datetime | None = None, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
     """Find messages by control id, Rx number, placer order number or time."""
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         log = MessageLog(conn)
         ids = log.message_ids_for_prescription(rx_number, placer_order_number) \
             if rx_number or placer_order_number else None
@@ -56,7 +57,7 @@ def messages(request: Request, control_id: str | None = None, rx_number: str | N
 def message_story(message_id: str, request: Request, raw: bool = False,
                   user: User = Depends(ADMIN)) -> dict[str, Any]:
     """One message's story; the raw message (patient details) only on request, and that read is audited."""
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         story = MessageLog(conn).story(message_id, with_raw=raw)
     if story is None:
         raise HTTPException(404, "no such message")
@@ -107,7 +108,7 @@ async def dashboard(request: Request, user: User = Depends(ADMIN)) -> dict[str, 
 
 def _db_figures(request: Request) -> dict[str, Any]:
     engine = request.app.state.engine
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         doors = {f"{d}:{o}": n for d, o, n in conn.execute(
             select(inbound_messages.c.door, inbound_messages.c.outcome, func.count())
             .group_by(inbound_messages.c.door, inbound_messages.c.outcome)).all()}

@@ -41,6 +41,7 @@ from hub.entrypoints.http.staff_models import (
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.persistence.audit import AuditTrail
 from hub.persistence.claims import ClaimLedger
+from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.stock import StockRepository
 from hub.persistence.users import User
@@ -63,7 +64,7 @@ QUEUES: dict[str, tuple[RxState, ...]] = {
 
 
 def _row(request: Request, prescription_id: str) -> PrescriptionRow:
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         row = PrescriptionRepository(conn).get(prescription_id)
     if row is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
@@ -98,7 +99,7 @@ def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF
     """A work queue, oldest first."""
     if queue not in QUEUES:
         raise HTTPException(404, f"unknown queue; known: {', '.join(QUEUES)}")
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         rows = PrescriptionRepository(conn).in_states([s.value for s in QUEUES[queue]])
     return [_item(load_aggregate(r)) for r in rows]
 
@@ -129,7 +130,7 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
     rx = load_aggregate(row)
     audit: AuditTrail = request.app.state.audit
     audit.record(actor=user.name, role=user.role, action="read prescription", prescription_id=prescription_id)
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         claims = ClaimLedger(conn).for_prescription(prescription_id)
     return {
         "prescription": rx.model_dump(mode="json"),
@@ -143,7 +144,7 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
 def find(request: Request, rx_number: str | None = None, placer_order_number: str | None = None,
          user: User = Depends(require(*STAFF))) -> list[dict[str, str]]:
     """Find prescriptions by Rx number or placer order number."""
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         repo = PrescriptionRepository(conn)
         rows = [repo.by_rx_number(rx_number)] if rx_number else (
             [repo.by_placer(None, placer_order_number)] if placer_order_number else [])
@@ -250,7 +251,7 @@ async def receive_inventory(body: StockDelivery, request: Request, user: User = 
 @router.get("/inventory")
 def inventory(request: Request, user: User = Depends(require(*STAFF))) -> list[dict[str, Any]]:
     """The shelf: lots, expiry, on hand and reserved."""
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         return [item.model_dump(mode="json") for item in StockRepository(conn).all_lots()]
 
 

@@ -14,7 +14,6 @@ from hub.domain.order_parts import QuantityInfo
 from hub.domain.prescription import Prescription
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
-from hub.domain.workflow_events import PrescriptionRejected
 from hub.errors import MessageContentError, NotFound, TransientError
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit
@@ -32,7 +31,7 @@ def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription) -> I
     """Reference data plus the patient's other medications and insurance on file."""
     repo, today = PrescriptionRepository(uow.conn), now().date()
     profile = []
-    for other in repo.for_patient(rx.patient_id):
+    for other in repo.for_patient(rx.patient_id, open_only=True):
         if other.id != rx.prescription_id:
             entry = load_aggregate(other).profile_entry(today)
             if entry is not None:
@@ -75,9 +74,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             rx = load_aggregate(existing)
             audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="duplicate-order",
                          prescription_id=existing.id, outcome="refused")
-            publish_events(uow, [PrescriptionRejected(
-                **rx._event_fields(rx.current_fill), reason="duplicate placer order number", actor_id=actor.user_id,
-            )], envelope=envelope, catalogue=ctx.catalogue)
+            publish_events(uow, rx.refuse_duplicate_order(actor), envelope=envelope, catalogue=ctx.catalogue)
             return
         parties = PartyRepository(uow.conn)
         patient, prescriber = parties.patient_for(command.patient), parties.prescriber_for(command.prescriber)
