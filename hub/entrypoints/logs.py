@@ -1,4 +1,8 @@
-"""Structured JSON logs with correlation ids; message bodies and patient details never go to INFO."""
+"""Structured JSON logs with correlation ids; message bodies and patient details never go to the output.
+
+Every handler installed here carries the PHI filter (hub.security.log_filter): bodies, HL7 segments, FHIR
+JSON and SCRIPT XML are redacted before formatting, exception texts included.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
+
+from hub.security.log_filter import PhiFilter
 
 _EXTRA_KEYS = ("event", "message_id", "correlation_id", "control_id", "door", "step", "outcome")
 
@@ -24,15 +31,21 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "INFO", json_lines: bool = True) -> None:
+def handler(json_lines: bool = True, stream: TextIO | None = None) -> logging.Handler:
+    """The hub's log handler: PHI filter, then JSON lines (or plain text for people)."""
+    out = logging.StreamHandler(stream or sys.stderr)
+    out.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    out.addFilter(PhiFilter())
+    return out
+
+
+def configure(level: str = "INFO", json_lines: bool = True, stream: TextIO | None = None) -> None:
     """Install the root handler once (entrypoints only)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler(json_lines, stream)]
     root.setLevel(level)
     logging.getLogger("pika").setLevel(logging.WARNING)
