@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="listeners and every worker in one process (the main job)")
     run.add_argument("--copies", type=int, default=1, help="consumer threads per step")
+    run.add_argument("--worker-processes", type=int, default=0, metavar="N",
+                     help="run the workers in N child processes (scale out on more cores; PostgreSQL advised)")
     run.set_defaults(func=_run)
     sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the named workers")
@@ -175,12 +177,33 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_database(settings)
     declare_topology(settings)
+    if args.worker_processes > 0:
+        return _run_split(args, settings, engine)
     workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=args.copies)
     workers.start()
     try:
         asyncio.run(_serve_until_signal(settings, engine))
     finally:
         workers.close()
+    return 0
+
+
+def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> int:
+    """Listeners here, workers in child processes: each has its own interpreter lock and core."""
+    import subprocess
+
+    command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS, "--copies", str(args.copies)]
+    children = [subprocess.Popen(command) for _ in range(args.worker_processes)]
+    try:
+        asyncio.run(_serve_until_signal(settings, engine))
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
     return 0
 
 

@@ -10,7 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from hub.config import Settings
+from hub.persistence.database import make_engine
+from hub.persistence.tables import prescriptions
 
 ROOT = Path(__file__).resolve().parents[2]
 RXHUB = [sys.executable, "-m", "hub.entrypoints.cli"]
@@ -30,12 +35,14 @@ def _env(settings: Settings, mllp: int, http: int) -> dict[str, str]:
             "RXHUB_HTTP_PORT": str(http), "RXHUB_LOG_LEVEL": "WARNING"}
 
 
-def test_run_send_and_a_clean_sigterm(settings: Settings) -> None:
+@pytest.mark.parametrize("worker_processes", [0, 2])
+def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int) -> None:
     mllp, http = _free_port(), _free_port()
     env = _env(settings, mllp, http)
     topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=60)
     assert topology.returncode == 0 and f"{settings.broker_prefix}.intake (quorum)" in topology.stdout
-    hub = subprocess.Popen([*RXHUB, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hub = subprocess.Popen([*RXHUB, "run", "--worker-processes", str(worker_processes)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert hub.stdout is not None
         line = hub.stdout.readline()
@@ -43,6 +50,16 @@ def test_run_send_and_a_clean_sigterm(settings: Settings) -> None:
         sent = subprocess.run([*RXHUB, "send", str(SAMPLE)], env=env, capture_output=True, text=True, timeout=60)
         assert sent.returncode == 0, sent.stderr
         assert "MSA|AA|RXH-DEMO-0004" in sent.stdout
+        engine = make_engine(settings.database_url.get_secret_value())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(select(func.count()).select_from(prescriptions)).scalar_one() == 2:
+                    break
+            time.sleep(0.2)
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(prescriptions)).scalar_one() == 2
+        engine.dispose()
         started = time.monotonic()
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0
