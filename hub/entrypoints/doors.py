@@ -18,7 +18,7 @@ from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.command_sink import AmqpCommandSink
 from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
-from hub.security import posture, tls
+from hub.security import data_key, posture, tls
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ class Doors:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
         s = self.settings
         check_posture(s)
+        if s.data_key is not None:
+            data_key.install(s.data_key.get_secret_value())
         amqp_url = s.amqp_url.get_secret_value()
         amqp_tls = tls.client_context(s.amqp_ca_file) if amqp_url.startswith("amqps:") else None
         self.publisher = AsyncConfirmingPublisher(

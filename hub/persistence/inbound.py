@@ -1,4 +1,8 @@
-"""The inbound message store: raw messages, their answers and the dedupe key of every door."""
+"""The inbound message store: raw messages, their answers and the dedupe key of every door.
+
+Raw messages are encrypted at rest when RXHUB_DATA_KEY is set (hub.security.data_key), transparently to
+callers, and purged after the retention period (the row, its answer and dedupe key stay).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import DatabaseUnavailable
+from hub.persistence import audit
 from hub.persistence.database import read_connection
 from hub.persistence.tables import inbound_messages
+from hub.security import data_key
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class InboundStore:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         if row is None:
             return None
-        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []), row["raw"])
+        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
+                             data_key.reveal(row["raw"]))
 
     def record(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
@@ -56,14 +63,25 @@ class InboundStore:
         values = {
             "id": record_id, "door": door, "sender": sender, "control_id": control_id,
             "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
-            "raw": raw, "answer": answer, "command_ids": command_ids,
+            "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
         }
         try:
             with self._engine.begin() as conn:
                 conn.execute(insert(inbound_messages).values(**values))
+                audit.record(conn, actor=sender, role="feed", action="receive message", outcome=outcome,
+                             detail={"door": door, "control_id": control_id, "message_type": message_type,
+                                     "inbound_id": record_id})
         except IntegrityError:
             existing = self.find(door, sender, control_id)
             return existing.id if existing else record_id
         except OperationalError as exc:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         return record_id
+
+    def purge_raw(self, received_before: datetime) -> int:
+        """Drop the bodies of messages received before the cutoff; returns how many were dropped."""
+        c = inbound_messages.c
+        with self._engine.begin() as conn:
+            result = conn.execute(update(inbound_messages).where(c.received_at < received_before, c.raw.is_not(None))
+                                  .values(raw=None))
+        return int(result.rowcount)
