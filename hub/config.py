@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     pharmacy_address: str = "1 Main Street, Springfield, IL 62701"
     pharmacy_phone: str = "555-0100"
     pharmacy_npi: str = "1234567893"
+    #: NCPDP provider id (NABP) of the pharmacy, the address SCRIPT messages are sent to and from
+    pharmacy_ncpdp_id: str = "9999991"
 
     catalogue_path: Path = DATA_DIR / "drug-catalogue.json"
     interactions_path: Path = DATA_DIR / "interactions.json"

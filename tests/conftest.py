@@ -93,7 +93,8 @@ def _delete_test_queues() -> Iterator[None]:
             conn = pika.BlockingConnection(pika.URLParameters(url))
             channel = conn.channel()
             topology = Topology(prefix)
-            for name in [q.name for q in topology.queues()] + [f"{prefix}.payer-sim", f"{prefix}.script-outbound"]:
+            extra = [f"{prefix}.payer-sim", f"{prefix}.script-outbound", f"{prefix}.script-out"]
+            for name in [q.name for q in topology.queues()] + extra:
                 channel.queue_delete(queue=name)
             conn.close()
         except Exception:  # best effort: the session's vhost is deleted at the end anyway

@@ -16,6 +16,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     #: the hub's own workers (payer responses, automated intake)
     SYSTEM = "system"
+    #: a system that sends orders over HTTP (an EHR's FHIR client, an e-prescribing network)
+    FEED = "feed"
 
 
 class Actor(Frozen):

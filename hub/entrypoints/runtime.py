@@ -78,7 +78,12 @@ def declare_topology(settings: Settings) -> Topology:
     topology = topology_for(settings)
     connection = connect(settings.amqp_url.get_secret_value(), attempts=10)
     try:
-        declare(connection.channel(), topology)
+        channel = connection.channel()
+        declare(channel, topology)
+        # the SCRIPT responder's queue must exist before the doors open, or early events miss it
+        from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
+
+        declare(channel, ScriptOutTopology.of(topology))
     finally:
         connection.close()
     return topology
@@ -123,6 +128,23 @@ class Workers:
         if not wait_ready(self.runners, timeout_s):
             raise RuntimeError("workers did not connect to RabbitMQ in time")
         self._start_outbound(url, topology)
+        self._start_script_responder(url, topology)
+
+    def _start_script_responder(self, url: str, topology: Topology) -> None:
+        """SCRIPT answers that come later (CancelRxResponse) and renewal requests to prescribers."""
+        from adapters.ncpdp.script.outbound_responder import run_script_outbound
+        from adapters.ncpdp.script.renewal_request import PharmacyIdentity
+        from hub.persistence.inbound import InboundStore
+        from hub.persistence.queries import SqlPrescriptionQueries
+
+        s = self.settings
+        pharmacy = PharmacyIdentity(ncpdp_id=s.pharmacy_ncpdp_id, npi=s.pharmacy_npi, name=s.pharmacy_name,
+                                    address_line=s.pharmacy_address, phone=s.pharmacy_phone)
+        thread = threading.Thread(
+            target=run_script_outbound, args=(url, topology, SqlPrescriptionQueries(self.engine), self.stop),
+            kwargs={"inbound": InboundStore(self.engine), "pharmacy": pharmacy}, name="script-outbound", daemon=True)
+        thread.start()
+        self.threads.append(thread)
 
     def _start_outbound(self, url: str, topology: Topology) -> None:
         """Outbound HL7 senders, one per configured destination (only where workers run)."""

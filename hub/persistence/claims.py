@@ -44,7 +44,7 @@ class ClaimLedger:
              purpose: str, resends: int) -> None:
         """Record a (re)transmission."""
         if self.get(exchange_id) is None:
-            self.conn.execute(insert(claim_transmissions).values(
+            self.conn.execute(insert(claim_transmissions), dict(
                 exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt,
                 transaction=transaction, purpose=purpose, resends=resends, sent_at=datetime.now(UTC)))
         else:

@@ -67,7 +67,7 @@ class InboundStore:
         }
         try:
             with self._engine.begin() as conn:
-                conn.execute(insert(inbound_messages).values(**values))
+                conn.execute(insert(inbound_messages), values)
                 audit.record(conn, actor=sender, role="feed", action="receive message", outcome=outcome,
                              detail={"door": door, "control_id": control_id, "message_type": message_type,
                                      "inbound_id": record_id})

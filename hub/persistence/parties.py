@@ -25,7 +25,7 @@ class PartyRepository:
         found = match_patient(candidates, info)
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
-            self.conn.execute(insert(patients).values(
+            self.conn.execute(insert(patients), dict(
                 id=patient.patient_id, family_name=(info.family_name or "").casefold() or None,
                 birth_date=info.birth_date, document=patient.model_dump(mode="json"),
                 created_at=datetime.now(UTC),
@@ -67,7 +67,7 @@ class PartyRepository:
         prescriber = Prescriber.new(str(uuid.uuid4()), info)
         npi_taken = info.npi and self.conn.execute(
             select(prescribers.c.id).where(prescribers.c.npi == info.npi)).first()
-        self.conn.execute(insert(prescribers).values(
+        self.conn.execute(insert(prescribers), dict(
             id=prescriber.prescriber_id, npi=None if npi_taken else info.npi,
             family_name=(info.family_name or "").casefold() or None, document=prescriber.model_dump(mode="json"),
         ))
@@ -96,5 +96,5 @@ class PartyRepository:
             exists = self.conn.execute(select(patient_identifiers.c.patient_id).where(
                 patient_identifiers.c.system == key[0], patient_identifiers.c.value == key[1])).first()
             if exists is None:
-                self.conn.execute(insert(patient_identifiers).values(
+                self.conn.execute(insert(patient_identifiers), dict(
                     system=key[0], value=key[1], patient_id=patient.patient_id))

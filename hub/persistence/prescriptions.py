@@ -41,7 +41,7 @@ class PrescriptionRepository:
             update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
         )
         if updated.rowcount == 0:
-            self.conn.execute(insert(counters).values(name="rx_number", value=1000001))
+            self.conn.execute(insert(counters), dict(name="rx_number", value=1000001))
         value = self.conn.execute(select(counters.c.value).where(counters.c.name == "rx_number")).scalar_one()
         return str(value)
 
@@ -92,7 +92,7 @@ class PrescriptionRepository:
     def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
         """Insert a new prescription."""
         now = datetime.now(UTC)
-        self.conn.execute(insert(prescriptions).values(
+        self.conn.execute(insert(prescriptions), dict(
             id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
+from hub.errors import DatabaseUnavailable
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+
+T = TypeVar("T")
+
+
+def _translated(fn: Callable[..., T]) -> Callable[..., T]:
+    """Database trouble surfaces as DatabaseUnavailable, so doors answer "try later", not "internal error"."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
+
+    return wrapper
 
 
 class SqlPrescriptionQueries:
@@ -17,24 +38,28 @@ class SqlPrescriptionQueries:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @_translated
     def prescription(self, prescription_id: str) -> Prescription | None:
         """One prescription aggregate."""
         with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).get(prescription_id)
         return load_aggregate(row) if row else None
 
+    @_translated
     def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
         """The order a prescriber knows by its placer number."""
         with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number)
         return load_aggregate(row) if row else None
 
+    @_translated
     def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
         """The order with this correlation id."""
         with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).by_correlation(correlation_id)
         return load_aggregate(row) if row else None
 
+    @_translated
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile."""
         with read_connection(self._engine) as conn:

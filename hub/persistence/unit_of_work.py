@@ -45,7 +45,7 @@ class UnitOfWork:
     def mark_processed(self, consumer: str, message_id: uuid.UUID | str) -> None:
         """Record the message as applied, in the same transaction as its effects."""
         self.conn.execute(
-            insert(processed_messages).values(
+            insert(processed_messages), dict(
                 consumer=consumer, message_id=str(message_id), processed_at=datetime.now(UTC)
             )
         )
@@ -88,7 +88,7 @@ class UnitOfWork:
         correlation_id: str, body: bytes, headers: dict[str, Any],
     ) -> None:
         self.conn.execute(
-            insert(outbox).values(
+            insert(outbox), dict(
                 id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
                 message_type=message_type, content_type=content_type, correlation_id=correlation_id,
                 body=body, headers=headers,

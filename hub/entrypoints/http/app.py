@@ -47,24 +47,16 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
 
 
 def _include_doors(app: FastAPI, settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog) -> None:
-    """FHIR and SCRIPT routers from their adapters, with the hub's own authentication."""
+    """FHIR and SCRIPT routers from their adapters, behind the hub's own authentication (feeds and admins)."""
+    from adapters.fhir.routes import fhir_router
+    from adapters.ncpdp.script.routes import script_router
     from hub.entrypoints.http.auth import require
     from hub.persistence.queries import SqlPrescriptionQueries
 
     feeds = require("feed", "admin")
     queries = SqlPrescriptionQueries(engine)
-    try:
-        from adapters.fhir.routes import fhir_router
-    except ImportError:  # the FHIR door is being built
-        pass
-    else:
-        app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
-    try:
-        from adapters.ncpdp.script.routes import script_router
-    except ImportError:
-        pass
-    else:
-        app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+    app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
 
 
 def _db_ok(engine: Engine) -> bool:

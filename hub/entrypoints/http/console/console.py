@@ -44,7 +44,8 @@ class Page(BaseModel):
 
 
 PAGES: tuple[Page, ...] = (
-    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"), scripts=("reject_codes.js", "items.js", "work.js")),
+    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"),
+         scripts=("reject_codes.js", "items.js", "work.js")),
     Page(slug="verify", title="Verification", roles=("pharmacist",), scripts=("items.js", "verify.js")),
     Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
     Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), scripts=("verbal.js",)),

@@ -25,10 +25,14 @@ const RX = (() => {
     return el;
   }
 
+  let sayTimer = null;
   function say(text, kind) {
     const box = document.getElementById("status");
     box.className = "status " + (kind || "info");
     box.textContent = text;
+    clearTimeout(sayTimer);
+    // errors stay until the next message; confirmations fade so they are not mistaken for new ones
+    if (kind === "ok") sayTimer = setTimeout(() => { box.textContent = ""; }, 8000);
   }
 
   function signOut() {

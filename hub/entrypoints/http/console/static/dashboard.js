@@ -5,17 +5,27 @@ RX.page(() => {
   const { h } = RX;
   let last = null;
 
-  // Mean ACK latency per door from the Prometheus histogram (the same /metrics a scraper reads).
-  async function ackMeans() {
+  // D.0 112-AN transaction response status, as the claim ledger stores it
+  const CLAIM_STATUS = { P: "paid", D: "duplicate of paid", C: "captured", R: "rejected", A: "approved (reversal)",
+    S: "duplicate of approved", Q: "duplicate of captured", F: "PA deferred" };
+
+  // Figures of this process from /metrics (what a Prometheus scrape reads): ACK latency and refusals per door.
+  async function processFigures() {
     const r = await RX.api("GET", "/metrics");
-    const sums = {}, counts = {};
-    if (!r.ok) return {};
+    const sums = {}, counts = {}, refused = {};
+    let deadLettered = 0;
+    if (!r.ok) return { ack: {}, refused, deadLettered };
     for (const line of String(r.data).split("\n")) {
-      const m = line.match(/^rxhub_ack_seconds_(sum|count)\{door="([^"]+)"\} ([0-9.e+-]+)$/);
+      let m = line.match(/^rxhub_ack_seconds_(sum|count)\{door="([^"]+)"\} ([0-9.e+-]+)$/);
       if (m) (m[1] === "sum" ? sums : counts)[m[2]] = Number(m[3]);
+      m = line.match(/^rxhub_messages_total\{door="([^"]+)",outcome="([^"]+)"\} ([0-9.e+-]+)$/);
+      if (m && !["accepted", "duplicate"].includes(m[2])) refused[m[1]] = (refused[m[1]] || 0) + Number(m[3]);
+      m = line.match(/^rxhub_dead_letters_total\{[^}]*\} ([0-9.e+-]+)$/);
+      if (m) deadLettered += Number(m[1]);
     }
-    return Object.fromEntries(Object.keys(counts).filter((d) => counts[d] > 0)
+    const ack = Object.fromEntries(Object.keys(counts).filter((d) => counts[d] > 0)
       .map((d) => [d, (1000 * sums[d] / counts[d]).toFixed(1) + " ms"]));
+    return { ack, refused, deadLettered };
   }
 
   const rows = (id, entries) => document.querySelector("#" + id + " tbody").replaceChildren(
@@ -27,30 +37,31 @@ RX.page(() => {
   }
 
   async function refresh() {
-    const [r, acks] = await Promise.all([RX.api("GET", "/api/admin/dashboard"), ackMeans()]);
+    const [r, proc] = await Promise.all([RX.api("GET", "/api/admin/dashboard"), processFigures()]);
     if (!r.ok) return RX.say(r.error, "error");
     const d = r.data, now = Date.now();
     const doors = {};
     for (const [k, n] of Object.entries(d.messages)) {
-      const [door, outcome] = k.split(":");
-      doors[door] = doors[door] || { total: 0, bad: 0 };
-      doors[door].total += n;
-      if (outcome !== "accepted" && outcome !== "duplicate") doors[door].bad += n;
+      const door = k.split(":")[0];
+      doors[door] = (doors[door] || 0) + n;
     }
+    for (const door of Object.keys(proc.refused)) doors[door] = doors[door] || 0;
     const rate = (door) => (last && last.doors[door] !== undefined
-      ? ((doors[door].total - last.doors[door]) * 60000 / (now - last.at)).toFixed(1) : "…");
-    rows("doors", Object.keys(doors).sort().map((door) => [door, rate(door), doors[door].total, doors[door].bad,
-      acks[door] || "–"]));
-    rows("queues", Object.entries(d.queues || {}).map(([q, n]) => [q, n]));
-    rows("claims", Object.entries(d.claims).map(([s, n]) => [s, n]));
+      ? ((doors[door] - last.doors[door]) * 60000 / (now - last.at)).toFixed(1) : "…");
+    rows("doors", Object.keys(doors).sort().map((door) => [door, rate(door), doors[door], proc.refused[door] || 0,
+      proc.ack[door] || "–"]));
+    const prefix = /^[^.]+\./;
+    rows("queues", Object.entries(d.queues || {}).map(([q, n]) => [q.replace(prefix, ""), n]));
+    rows("claims", Object.entries(d.claims).map(([s, n]) => [CLAIM_STATUS[s] || (s === "None" ? "unanswered" : s), n]));
     rows("states", Object.entries(d.prescriptions).map(([s, n]) => [s.replaceAll("_", " "), n]));
-    const errors = Object.values(doors).reduce((a, x) => a + x.bad, 0);
+    const refused = Object.values(proc.refused).reduce((a, n) => a + n, 0);
     document.getElementById("tiles").replaceChildren(
-      tile("dead letters", d.dead_letters ?? "?", d.dead_letters > 0),
-      tile("messages not accepted", errors, errors > 0),
+      tile("dead letters waiting", d.dead_letters ?? "?", d.dead_letters > 0),
+      tile("messages refused or failed", refused, refused > 0),
+      tile("dead-lettered since start", proc.deadLettered, false),
       tile("outbox backlog", d.outbox_backlog, d.outbox_backlog > 100),
       tile("broker", d.broker_error ? "down: " + d.broker_error : "connected", !!d.broker_error));
-    last = { at: now, doors: Object.fromEntries(Object.entries(doors).map(([k, v]) => [k, v.total])) };
+    last = { at: now, doors };
   }
   RX.poll(refresh, 5000);
 });

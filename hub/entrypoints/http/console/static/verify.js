@@ -7,6 +7,9 @@ RX.page(() => {
   const dl = (pairs) => h("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
     .map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
   const name = (p) => [p.given_name, p.family_name].filter(Boolean).join(" ");
+  const SCHEDULES = { 2: "CII", 3: "CIII", 4: "CIV", 5: "CV" };
+  const product = (p) => (p ? [p.name, p.strength, p.form].join(" ") + " · NDC " + p.ndc
+    + (p.schedule ? " · " + (SCHEDULES[p.schedule] || "C" + p.schedule) : "") : null);
 
   function decision(item, stage, extra) {
     const form = h("form", { class: "decision", "aria-label": "Decision for Rx " + item.rx_number },
@@ -53,7 +56,7 @@ RX.page(() => {
         h("li", {}, a.text + (a.severity ? " (" + a.severity + ")" : "")))) : h("p", { class: "empty" }, "No known allergies recorded."));
     const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
       dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["NDC ordered", rx.drug.ndc],
-        ["Product", rx.product ? rx.product.display_name + " (" + rx.product.ndc11 + ")" : null],
+        ["Product to dispense", product(rx.product)],
         ["Quantity", rx.quantity ? rx.quantity.value + " " + (rx.quantity.unit || "") : null],
         ["Days supply", rx.days_supply], ["Directions", rx.sig], ["Refills", rx.refills_authorized],
         ["Prescriber", name(rx.prescriber) + (rx.prescriber.npi ? " · NPI " + rx.prescriber.npi : "")
@@ -68,7 +71,7 @@ RX.page(() => {
     const fill = rx.fills[rx.fills.length - 1];
     return h("div", { class: "panels" },
       h("section", { class: "panel" }, h("h3", {}, "Product"),
-        dl([["Drug", rx.product ? rx.product.display_name : rx.drug.text], ["NDC", fill.ndc],
+        dl([["Drug", product(rx.product) || rx.drug.text], ["NDC picked", fill.ndc],
           ["Quantity", fill.quantity_dispensed + (fill.owed && fill.owed !== "0" ? " (owed " + fill.owed + ")" : "")],
           ["Lots", fill.picks.map((p) => p.lot + " exp " + p.expiry + " × " + p.quantity).join("; ")]])),
       h("section", { class: "panel" }, h("h3", {}, "Label"), Items.label(fill)));

@@ -11,7 +11,7 @@ RX.page((user) => {
 
   function actionForm(item, title, fields, submit, build, done) {
     const form = h("form", { class: "action", "aria-label": title + " for Rx " + item.rx_number }, fields,
-      h("button", { type: "submit" }, submit));
+      h("button", { type: "submit", class: submit.startsWith("Cancel") ? "danger" : null }, submit));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const r = await RX.act(form, "POST", build.path, build.body(form), done + " Rx " + item.rx_number + ".");
