@@ -1,0 +1,147 @@
+"""``rxhub certs``, ``rxhub audit``, ``rxhub broker-users`` and ``rxhub retention``: the security subcommands.
+
+``register(subparsers)`` adds them to the main parser; each handler takes (args, settings) like the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from hub.config import Settings
+
+
+def register(sub: Any) -> None:
+    """Add the security subcommands to ``rxhub``'s subparsers."""
+    certs = sub.add_parser("certs", help="certificates and keys for trying TLS locally").add_subparsers(
+        required=True, metavar="ACTION")
+    dev = certs.add_parser("dev", help="a local CA, a server certificate for localhost and client certificates")
+    dev.add_argument("--out", type=Path, default=Path("var/certs"))
+    dev.add_argument("--client", action="append", default=[], help="client certificate subject CN (repeatable)")
+    dev.add_argument("--name", action="append", default=[], help="server name or IP (default localhost, 127.0.0.1)")
+    dev.set_defaults(func=_certs_dev)
+    certs.add_parser("data-key", help="print a new RXHUB_DATA_KEY").set_defaults(func=_data_key)
+
+    audit = sub.add_parser("audit", help="the audit trail: query, verify, export").add_subparsers(
+        required=True, metavar="ACTION")
+    query = audit.add_parser("query", help="entries by patient, prescription, user and time range")
+    for flag in ("--patient", "--prescription", "--user"):
+        query.add_argument(flag)
+    query.add_argument("--since", type=datetime.fromisoformat)
+    query.add_argument("--until", type=datetime.fromisoformat)
+    query.add_argument("--limit", type=int, default=500)
+    query.add_argument("--fhir", action="store_true", help="a Bundle of FHIR AuditEvents")
+    query.set_defaults(func=_audit_query)
+    verify = audit.add_parser("verify", help="check the hash chain; exit 1 when anything was altered")
+    verify.add_argument("--anchor", help="a head hash noted earlier: it must still be in the chain")
+    verify.set_defaults(func=_audit_verify)
+
+    broker = sub.add_parser("broker-users", help="least-privilege RabbitMQ users: print (default) or --apply")
+    broker.add_argument("--apply", action="store_true", help="run rabbitmqctl (passwords printed once)")
+    broker.add_argument("--vhost", help="default: the vhost of RXHUB_AMQP_URL")
+    broker.add_argument("--subscriber", action="append", default=[], help="an external subscriber (repeatable)")
+    broker.set_defaults(func=_broker_users)
+
+    retention = sub.add_parser("retention", help="purge raw messages past the retention period").add_subparsers(
+        required=True, metavar="ACTION")
+    purge = retention.add_parser("purge", help="drop raw message bodies older than RXHUB_RAW_RETENTION_DAYS")
+    purge.add_argument("--days", type=int, help="override the retention setting")
+    purge.set_defaults(func=_retention_purge)
+
+
+def _certs_dev(args: argparse.Namespace, _settings: Settings) -> int:
+    from hub.security.certs import LOCAL_NAMES, write_dev_certificates
+
+    made = write_dev_certificates(args.out, tuple(args.client) or ("ehr-feed",), tuple(args.name) or LOCAL_NAMES)
+    print(f"dev CA and certificates in {made.folder} (not for production: the CA key is beside them)")
+    print(f"RXHUB_MLLP_TLS_CERT={made.server_cert}\nRXHUB_MLLP_TLS_KEY={made.server_key}")
+    print(f"RXHUB_MLLP_TLS_CLIENT_CA={made.ca}\nRXHUB_MLLP_TLS_REQUIRE_CLIENT_CERT=true")
+    print(f"RXHUB_MLLP_TLS_ALLOWED_SUBJECTS={json.dumps(list(made.clients))}")
+    print(f"RXHUB_HTTP_TLS_CERT={made.server_cert}\nRXHUB_HTTP_TLS_KEY={made.server_key}")
+    for cn, (cert, key) in made.clients.items():
+        print(f"client {cn}: {cert} {key}")
+    return 0
+
+
+def _data_key(_args: argparse.Namespace, _settings: Settings) -> int:
+    from hub.security.data_key import new_key
+
+    print(new_key())
+    return 0
+
+
+def _trail(settings: Settings) -> Any:
+    from hub.entrypoints.runtime import open_database
+    from hub.persistence.audit import AuditTrail
+
+    return AuditTrail(open_database(settings))
+
+
+def _audit_query(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.security.audit_chain import utc_text
+    from hub.security.audit_export import audit_bundle
+
+    trail = _trail(settings)
+    entries = trail.query(patient_id=args.patient, prescription_id=args.prescription, actor=args.user,
+                          since=args.since, until=args.until, limit=args.limit)
+    trail.record(actor=os.environ.get("USER", "operator"), role="admin", action="read audit trail",
+                 prescription_id=args.prescription, patient_id=args.patient)
+    if args.fhir:
+        print(json.dumps(audit_bundle(entries), indent=2))
+        return 0
+    for e in entries:
+        print(f"{e.seq or '-':>6} {utc_text(e.at)} {e.actor:20} {e.role:11} {e.action:30} {e.outcome:15} "
+              f"rx={e.prescription_id or '-'} {json.dumps(e.detail)}")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    report = _trail(settings).verify(anchor=args.anchor)
+    print(f"checked {report.checked} entries; head {report.head_seq} {report.head_hash}")
+    for problem in report.problems:
+        print(f"BROKEN entry {problem.seq if problem.seq is not None else '-'} (row {problem.id}): {problem.reason}")
+    print("chain intact" if report.ok else "chain BROKEN")
+    return 0 if report.ok else 1
+
+
+def _broker_users(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.security import broker_users
+
+    vhost = args.vhost or unquote(urlsplit(settings.amqp_url.get_secret_value()).path.lstrip("/")) or "/"
+    users = broker_users.hub_users(settings.broker_prefix, tuple(args.subscriber))
+    if not args.apply:
+        print(broker_users.render(users, vhost), end="")
+        return 0
+    passwords = broker_users.apply(users, vhost)
+    print("broker users applied; passwords (shown once, store them in your secret manager):")
+    for name, password in passwords.items():
+        print(f"  {name}: {password}")
+    return 0
+
+
+def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.entrypoints.runtime import open_database
+    from hub.security.retention import purge_raw_messages
+
+    days = settings.raw_retention_days if args.days is None else args.days
+    purged = purge_raw_messages(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
+    print(f"purged the raw bodies of {purged} message(s) received more than {days} day(s) ago")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one security subcommand on its own (until the main CLI registers them)."""
+    parser = argparse.ArgumentParser(prog="rxhub")
+    register(parser.add_subparsers(required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    return int(args.func(args, Settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
