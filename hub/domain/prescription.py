@@ -202,6 +202,19 @@ class Prescription(IntakeSteps):
         previous = self._move(fill, Action.CANCEL, actor, now, reason)
         return [self._cancelled_event(reason, previous), *self._unwind(fill, now, reason or "cancelled")]
 
+    def apply_renewal(self, decision: str, refills_approved: int | None, now: datetime) -> bool:
+        """The prescriber's answer to a renewal request; an approval authorizes more fills of this Rx.
+
+        Returns whether the prescription can be refilled again. A denial changes nothing: the patient needs
+        a new prescription. Schedule II is never renewed this way (a new prescription is required).
+        """
+        if decision not in ("approved", "approved_with_changes") or self.schedule == "2":
+            return False
+        added = refills_approved if refills_approved is not None else self.refills_authorized or 1
+        self.refills_authorized += added
+        self.refills_remaining += added
+        return True
+
     def refuse_duplicate_order(self, actor: Actor) -> list[Event]:
         """A second new order under this prescription's placer number: refused, this prescription untouched."""
         return [PrescriptionRejected(**self._event_fields(self.current_fill), reason="duplicate placer order number",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from hub.persistence.tables import claim_transmissions
+from hub.persistence.tables import claim_transmissions, outbox
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ class ClaimLedger:
         self.conn.execute(update(claim_transmissions).where(claim_transmissions.c.exchange_id == exchange_id)
                           .values(answered_at=datetime.now(UTC), status=status,
                                   reject_codes=",".join(reject_codes)[:60]))
+
+    def never_left(self, exchange_id: str) -> bool:
+        """True when the latest transmission of this claim was refused by the broker (parked in the outbox)."""
+        row = self.conn.execute(
+            select(outbox.c.error).where(outbox.c.correlation_id == exchange_id, outbox.c.target == "payer")
+            .order_by(outbox.c.seq.desc()).limit(1)).first()
+        return row is not None and row[0] is not None
 
     def for_prescription(self, prescription_id: str) -> list[Transmission]:
         """Every transmission of a prescription, oldest first."""

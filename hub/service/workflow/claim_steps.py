@@ -37,6 +37,8 @@ REVERSED = {"A", "S"}
 TRANSIENT_REJECTS = {"92", "99", "85"}
 #: what the exception queue shows when the payer never answered
 NO_ANSWER_CODE = "TO"
+#: what the exception queue shows when no payer connector took the claim at all
+NOT_DELIVERED_CODE = "ND"
 #: reject answering a reversal of a claim the payer never paid (the simulator's choice; unverified)
 NOTHING_TO_REVERSE = "87"
 ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
@@ -120,10 +122,16 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def check_timeout(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CheckClaimTimeout)
-        sent = ClaimLedger(uow.conn).get(command.exchange_id)
+        ledger = ClaimLedger(uow.conn)
+        sent = ledger.get(command.exchange_id)
         if sent is None or sent.answered:
             return
         transaction = command.exchange_id.rsplit(":", 1)[-1]
+        if ledger.never_left(command.exchange_id):
+            # the broker refused it (no payer connector bound for the BIN): certainly not at the payer, so
+            # no reversal is needed; resend later like a transient reject, then hand it to a person
+            _undelivered(uow, envelope, command, transaction, sent.resends)
+            return
         record_response(RecordClaimResponse(
             exchange_id=command.exchange_id, prescription_id=command.prescription_id,
             fill_number=command.fill_number, attempt=command.attempt, transaction=transaction, status="timeout",
@@ -159,6 +167,25 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                      prescription_id=rx.prescription_id, detail={"purpose": purpose})
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
                     action=f"reversal-{command.status}")
+
+    def _undelivered(uow: UnitOfWork, envelope: Envelope, command: CheckClaimTimeout, transaction: str,
+                     resends: int) -> None:
+        if resends < ctx.max_transient_resends:
+            _resend_later(uow, envelope, RecordClaimResponse(
+                exchange_id=command.exchange_id, prescription_id=command.prescription_id,
+                fill_number=command.fill_number, attempt=command.attempt, transaction=transaction, status="R",
+            ), resends + 1)
+            return
+        ClaimLedger(uow.conn).answered(command.exchange_id, "undelivered")
+        row, rx = load(uow, command.prescription_id)
+        if transaction != "B1":
+            return
+        actor = system_actor("payer")
+        events = rx.claim_rejected(actor, now(), reject_codes=[NOT_DELIVERED_CODE],
+                                   payer_message="no payer connection for this BIN; claim never sent",
+                                   fill_number=command.fill_number)
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="claim-undelivered")
 
     def _resend_later(uow: UnitOfWork, envelope: Envelope, command: RecordClaimResponse, resend: int) -> None:
         log.info("transient payer reject %s; resending (%d)", ",".join(command.reject_codes), resend)

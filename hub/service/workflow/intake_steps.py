@@ -158,10 +158,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                      prescription_id=row.id if row else None, detail={"decision": command.decision})
         if row is not None:
             rx = load_aggregate(row)
-            publish_events(uow, [PrescriptionUpdated(
-                prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=rx.state.value,
-                change=f"renewal {command.decision}",
-            )], envelope=envelope, catalogue=ctx.catalogue)
+            renewed = rx.apply_renewal(command.decision, command.refills_approved, now())
+            change = f"renewal {command.decision}" + (f": {rx.refills_remaining} refill(s) now" if renewed else "")
+            commit_step(uow, row, rx, [PrescriptionUpdated(
+                prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=rx.state.value, change=change,
+            )], envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="renewal")
 
     return {
         ReceivePrescription.name: receive,
