@@ -11,9 +11,19 @@ from tests.browser.console_driver import base_url, queue_item, screenshot, send_
 from tests.support.pharmacy import Pharmacy
 
 
-def test_technician_resolves_a_claim_rejection_that_arrives_while_the_page_is_open(page: Page, hub: Pharmacy) -> None:
-    stock(hub, "00002821501")
+def test_technician_receives_stock_and_resolves_a_claim_rejection_that_arrives_while_the_page_is_open(
+        page: Page, hub: Pharmacy) -> None:
     sign_in(page, hub, "technician")
+    page.get_by_role("link", name="Inventory").click()
+    page.get_by_label("NDC (11 digits)").fill("00002-8215-01")
+    page.get_by_label("Lot").fill("LOT-INS")
+    page.get_by_label("Expiry").fill("2030-06-30")
+    page.get_by_label("Quantity").fill("100")
+    page.get_by_role("button", name="Receive into inventory").click()
+    expect(page.locator("#shelf tbody")).to_contain_text("LOT-INS")
+    screenshot(page, "technician-inventory")
+
+    page.get_by_role("link", name="Work queues").click()
     expect(page.locator("#q-claim-exceptions")).to_have_class(re.compile("is-empty"))
     assert b"MSA|AA" in send_hl7(hub, "03_omp_o09_insulin_needs_prior_auth.hl7")
     row = hub.wait_state(hub.by_placer("PLC1003").id, "claim_rejected")
