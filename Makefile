@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint typecheck bench chaos clean services
+.PHONY: setup demo test test-fast lint typecheck bench chaos clean services browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
@@ -18,10 +18,14 @@ setup: $(STAMP)
 services:
 	@bash scripts/ensure-services.sh
 
+# the console's browser tests drive Debian's chromium (never a downloaded browser)
+browser:
+	@bash scripts/ensure-browser.sh
+
 demo: setup services
 	$(BIN)/python -m hub.entrypoints.demo
 
-test: setup services
+test: setup services browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: setup

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -62,6 +63,17 @@ class Subscriber(threading.Thread):
             self.events.append(json.loads(body))
 
 
+def _port(variable: str, preferred: int) -> int:
+    """The configured or usual port, or any free one when it is taken (a hub may already run there)."""
+    port = int(os.environ.get(variable, preferred))
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
 def main() -> int:
     """Run the demo; exit 1 if any order did not reach READY."""
     prefix = f"rxhub-demo-{uuid.uuid4().hex[:6]}"
@@ -69,8 +81,8 @@ def main() -> int:
     db.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings(broker_prefix=prefix, database_url=f"sqlite:///{db}", mllp_port=int(os.environ.get(
-        "RXHUB_MLLP_PORT", "0")), http_port=int(os.environ.get("RXHUB_HTTP_PORT", "0")), default_bin="999001",
+    settings = Settings(broker_prefix=prefix, database_url=f"sqlite:///{db}",
+        mllp_port=_port("RXHUB_MLLP_PORT", 2575), http_port=_port("RXHUB_HTTP_PORT", 8080), default_bin="999001",
         default_pcn="RXHUB", default_group="DEMO", log_level="WARNING", payer_timeout_ms=5000)
     logs.configure("WARNING", json_lines=False)
     say(f"RxHub demo: broker prefix {prefix}, database {db.relative_to(ROOT)}")
@@ -104,6 +116,14 @@ def _run(settings: Settings) -> int:
         time.sleep(1.0)
         sub.poll()
         _journeys(hub, sub.events)
+        _console(hub, staff)
+        if sys.stdin.isatty() or os.environ.get("RXHUB_DEMO_KEEP"):
+            say("The hub keeps running for the console; Ctrl-C stops it and cleans up.")
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                say("stopping")
         stop.set()
         return 0 if ok else 1
 
@@ -111,11 +131,19 @@ def _run(settings: Settings) -> int:
 def _staff(hub: RunningHub) -> dict[str, httpx.Client]:
     users = UserStore(hub.engine)
     clients = {}
-    for role, name, licence in (("technician", "tina.tech", None), ("pharmacist", "paul.pharm", "RPH-12345")):
+    for role, name, licence in (("technician", "tina.tech", None), ("pharmacist", "paul.pharm", "RPH-12345"),
+                                ("admin", "ada.admin", None)):
         _user, token = users.add(name, role, licence)
         clients[role] = httpx.Client(base_url=f"http://127.0.0.1:{hub.http_port}", timeout=30,
-                                     headers={"Authorization": f"Bearer {token}"})
+                                     headers={"Authorization": f"Bearer {token}", "X-Demo-User": name})
     return clients
+
+
+def _console(hub: RunningHub, staff: dict[str, httpx.Client]) -> None:
+    say(f"\nConsole: http://127.0.0.1:{hub.http_port}/console/  (sign in by pasting a token)")
+    for role, client in staff.items():
+        token = client.headers["Authorization"].removeprefix("Bearer ")
+        say(f"  {role:11} {client.headers['X-Demo-User']:11} {token}")
 
 
 def _send_orders(hub: RunningHub) -> None:

@@ -6,11 +6,12 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine, text
 
 from hub.config import Settings
 from hub.entrypoints.http import admin_routes, metrics_route, staff_routes
+from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
@@ -28,6 +29,12 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.include_router(staff_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(metrics_route.router)
+    app.include_router(console_router())
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """People who open the hub's address land on the console."""
+        return RedirectResponse("/console/", status_code=307)
     _include_doors(app, settings, engine, sink, inbound)
     app.add_exception_handler(InfrastructureError, _unavailable)
 
