@@ -90,12 +90,15 @@ def test_rejected_claim_waits_until_a_technician_resolves_it(amqp_url: str, sqli
         queue = ph.client("technician").get("/api/queues/claim-exceptions").json()
         assert [q["prescription_id"] for q in queue] == [row.id]
         assert queue[0]["detail"]["claim"]["reject_codes"] == ["75"]
+        assert "prior authorization" in queue[0]["detail"]["reject_texts"]["75"].lower()
         r = ph.client("technician").post(f"/api/prescriptions/{row.id}/claim-resolution",
                                          json={"action": "resubmit", "prior_auth_number": "PA778899"})
         assert r.status_code == 202, r.text
         done = ph.wait_state(row.id, "data_verification")
+        profile = ph.client("pharmacist").get(f"/api/patients/{done.document['patient_id']}/prescriptions").json()
     claim = done.document["fills"][0]["claim"]
     assert claim["status"] == "paid" and claim["attempt"] == 2 and claim["prior_auth_number"] == "PA778899"
+    assert [(p["rx_number"], p["state"]) for p in profile] == [(done.rx_number, "data_verification")]
 
 
 def test_technician_cannot_verify_or_take_verbal_orders_and_is_audited(settings: Settings) -> None:

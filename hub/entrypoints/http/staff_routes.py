@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
+from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.actors import Role
 from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import Source
@@ -108,12 +109,16 @@ def _item(rx: Prescription) -> QueueItem:
     fill = rx.current_fill
     detail: dict[str, Any] = {"fill_number": fill.fill_number, "alerts": [a.model_dump(mode="json")
                                                                          for a in rx.alerts_for(fill)]}
+    if rx.product is not None:
+        detail["ndc"] = rx.product.ndc11
     if fill.claim is not None:
         detail["claim"] = fill.claim.model_dump(mode="json")
+        detail["reject_texts"] = {code: _reject_text(code) for code in fill.claim.reject_codes}
     if fill.needs_product_reason:
         detail["needs_product_reason"] = fill.needs_product_reason
     if fill.label is not None:
         detail["picks"] = [p.model_dump(mode="json") for p in fill.picks]
+        detail["label"] = fill.label.model_dump(mode="json")
     return QueueItem(
         prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=fill.state.value,
         setting=rx.setting.value, patient=rx.patient_name, drug=(rx.product.display_name if rx.product
@@ -121,6 +126,33 @@ def _item(rx: Prescription) -> QueueItem:
         quantity=str(fill.quantity) if fill.quantity is not None else None,
         waiting_since=(fill.history[-1].at if fill.history else fill.created_at).isoformat(), detail=detail,
     )
+
+
+def _reject_text(code: str) -> str:
+    """NCPDP 511-FB reject codes in words, plus the hub's own codes for unanswered claims."""
+    own = {"TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
+           "ND": "No payer connection for this BIN: the claim was never sent"}
+    return own.get(code) or describe_reject(code).text
+
+
+@router.get("/patients/{patient_id}/prescriptions")
+def patient_profile(patient_id: str, request: Request, user: User = Depends(require(*STAFF))) -> list[dict[str, Any]]:
+    """The patient's medication profile (for the pharmacist's DUR review); the read is audited."""
+    with read_connection(request.app.state.engine) as conn:
+        rows = PrescriptionRepository(conn).for_patient(patient_id)
+    audit: AuditTrail = request.app.state.audit
+    audit.record(actor=user.name, role=user.role, action="read patient profile", detail={"patient_id": patient_id})
+    profile = []
+    for row in rows:
+        rx = load_aggregate(row)
+        last = rx.current_fill
+        profile.append({
+            "prescription_id": rx.prescription_id, "rx_number": rx.rx_number, "state": rx.state.value,
+            "drug": rx.product.display_name if rx.product else (rx.drug.text or rx.drug.ndc),
+            "sig": rx.sig, "written_date": rx.written_date.isoformat(), "refills_remaining": rx.refills_remaining,
+            "last_filled": last.filled_at.isoformat() if last.filled_at else None, "days_supply": last.days_supply,
+        })
+    return profile
 
 
 @router.get("/prescriptions/{prescription_id}")
