@@ -126,7 +126,7 @@ def _pg_admin(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql.encode())
 
 
 def pg_url(env: ChaosEnvironment) -> str:

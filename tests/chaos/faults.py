@@ -122,13 +122,13 @@ class FaultController:
     def lock_database(self, hold_s: float = 3.0) -> None:
         """Hold the tables every step writes for a few seconds (PostgreSQL) or the write lock (SQLite)."""
         if self.env.backend == "sqlite":
-            conn = sqlite3.connect(self.env.sqlite_path, timeout=30, isolation_level=None)
+            lite = sqlite3.connect(self.env.sqlite_path, timeout=30, isolation_level=None)
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                lite.execute("BEGIN IMMEDIATE")
                 time.sleep(hold_s)
-                conn.execute("COMMIT")
+                lite.execute("COMMIT")
             finally:
-                conn.close()
+                lite.close()
             return
         import psycopg
 
@@ -152,10 +152,10 @@ class FaultController:
 
         name = self.env.database_name
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # type: ignore[arg-type]
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'.encode())
             try:
                 conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                              "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
                 time.sleep(outage_s)
             finally:
-                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')  # type: ignore[arg-type]
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'.encode())

@@ -117,7 +117,7 @@ def test_concurrent_writers_on_one_prescription_are_serialised_by_the_version_ch
             thread.join(30)
         with engine.connect() as conn:
             row = PrescriptionRepository(conn).get(pid)
-            published = dict(conn.execute(select(outbox.c.message_type, func.count())
+            published: dict[str, int] = dict(conn.execute(select(outbox.c.message_type, func.count())
                                           .where(outbox.c.correlation_id == str(approve.correlation_id),
                                                  outbox.c.target == "events")
                                           .group_by(outbox.c.message_type)).all())
