@@ -7,7 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
+from hub.errors import DatabaseUnavailable
 from hub.persistence.tables import users
 from hub.persistence.users import User, hash_token
 
@@ -36,9 +38,12 @@ def expires_at(row: Any, *, staff_days: int, feed_days: int) -> datetime:
 def authenticate(engine: Engine, token: str, *, staff_days: int, feed_days: int,
                  now: datetime | None = None) -> tuple[User | None, TokenVerdict]:
     """The active, unexpired user holding this token, with the verdict for the audit trail."""
-    with engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.token_hash == hash_token(token),
-                                               users.c.revoked_at.is_(None))).mappings().first()
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.token_hash == hash_token(token),
+                                                   users.c.revoked_at.is_(None))).mappings().first()
+    except OperationalError as exc:  # database down: 503 and "resend later", not a 500
+        raise DatabaseUnavailable(f"cannot check the token: {type(exc.orig).__name__}") from exc
     if row is None:
         return None, TokenVerdict.UNKNOWN
     user = User(row["id"], row["name"], row["role"], row["licence"])

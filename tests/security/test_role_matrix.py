@@ -26,6 +26,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/queues/{queue}"): STAFF,
     ("GET", "/api/prescriptions/{prescription_id}"): STAFF,
     ("GET", "/api/prescriptions"): STAFF,
+    ("GET", "/api/patients/{patient_id}/prescriptions"): STAFF,
     ("POST", "/api/prescriptions/{prescription_id}/data-verification"): PHARMACIST,
     ("POST", "/api/prescriptions/{prescription_id}/product-verification"): PHARMACIST,
     ("POST", "/api/prescriptions/{prescription_id}/claim-resolution"): HANDS_ON,

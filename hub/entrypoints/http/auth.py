@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 
+from hub.errors import DatabaseUnavailable
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User
 from hub.security.rate_limit import FailureLimiter
@@ -31,7 +33,10 @@ def _limiter(request: Request) -> FailureLimiter:
 
 def _audit(request: Request, **entry: Any) -> None:
     audit: AuditTrail = request.app.state.audit
-    audit.record(action=f"{request.method} {request.url.path}", **entry)
+    try:
+        audit.record(action=f"{request.method} {request.url.path}", **entry)
+    except OperationalError as exc:  # a refusal that cannot be audited is not answered either: 503
+        raise DatabaseUnavailable(f"cannot write the audit trail: {type(exc.orig).__name__}") from exc
 
 
 def current_user(
