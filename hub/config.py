@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     default_bin: str | None = None
     default_pcn: str | None = None
     default_group: str | None = None
+    #: declare exchanges and queues at start-up; turn off when the hub runs as least-privilege broker users
+    #: and an operator runs ``rxhub topology`` with a configure-capable account
+    declare_topology: bool = True
     #: consumer threads per step in ``rxhub run``
     worker_copies: int = 1
     #: outbound HL7 destinations (JSON, see data/outbound-destinations.example.json); unset: none

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hub.config import Settings
-from hub.entrypoints import logs
+from hub.entrypoints import cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 from hub.messaging.dead_letters import DeadLetterQueue
 
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["technician", "pharmacist", "admin", "feed"])
     add.add_argument("--licence", help="pharmacist licence number (required to verify)")
+    add.add_argument("--expires-days", type=int, help="token lifetime in days (default: by role, docs/security.md)")
     add.set_defaults(func=_users_add)
     users.add_parser("list", help="list users").set_defaults(func=_users_list)
     revoke = users.add_parser("revoke", help="revoke a user's token")
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     purge = dlq.add_parser("purge", help="drop every dead letter")
     purge.add_argument("--yes", action="store_true", help="confirm")
     purge.set_defaults(func=_dlq_purge)
+    cli_security.register(sub)
     events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
     events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
     events.set_defaults(func=_events)
@@ -138,7 +140,7 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.role == "pharmacist" and not args.licence:
         print("rxhub: a pharmacist needs --licence to verify prescriptions", file=sys.stderr)
-    user, token = UserStore(open_database(settings)).add(args.name, args.role, args.licence)
+    user, token = UserStore(open_database(settings)).add(args.name, args.role, args.licence, args.expires_days)
     print(f"user {user.name} ({user.role}) id={user.id}")
     print(f"token: {token}")
     print("Keep the token: it is stored hashed and cannot be shown again.")
@@ -215,6 +217,9 @@ def _serve(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.security import posture
+
+    posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
     engine = open_database(settings)
     declare_topology(settings)
     workers = Workers(settings, engine, steps=list(args.steps), copies=args.copies)
@@ -243,7 +248,7 @@ async def _serve_until_signal(settings: Settings, engine: object) -> None:
 
 
 def _topology(_args: argparse.Namespace, settings: Settings) -> int:
-    topology = declare_topology(settings)
+    topology = declare_topology(settings.model_copy(update={"declare_topology": True}))
     for name, kind in topology.exchanges():
         print(f"exchange {name} ({kind})")
     for queue in topology.queues():

@@ -74,8 +74,10 @@ def topology_for(settings: Settings) -> Topology:
 
 
 def declare_topology(settings: Settings) -> Topology:
-    """Declare every exchange and queue (idempotent)."""
+    """Declare every exchange and queue (idempotent); skipped when the settings say an operator does it."""
     topology = topology_for(settings)
+    if not settings.declare_topology:
+        return topology
     connection = connect(settings.amqp_url.get_secret_value(), attempts=10)
     try:
         channel = connection.channel()
@@ -122,6 +124,7 @@ class Workers:
                 runner = ConsumerRunner(
                     amqp_url=url, topology=topology, step=step, handler=bus.handle,
                     prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries,
+                    declare_topology=self.settings.declare_topology,
                 )
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))

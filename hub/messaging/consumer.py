@@ -77,6 +77,7 @@ class ConsumerRunner:
         queue: str | None = None,
         prefetch: int = 32,
         max_retries: int = 3,
+        declare_topology: bool = True,
     ) -> None:
         if (handler is None) == (raw_handler is None):
             raise ValueError("give exactly one of handler or raw_handler")
@@ -87,6 +88,7 @@ class ConsumerRunner:
         self.raw_handler = raw_handler
         self.prefetch = prefetch
         self.max_retries = max_retries
+        self.declare_topology = declare_topology
         self.queue = queue or topology.work_queue(step)
         self.ready = threading.Event()
 
@@ -107,7 +109,8 @@ class ConsumerRunner:
         connection = connect(self.amqp_url)
         try:
             channel = connection.channel()
-            declare(channel, self.topology)
+            if self.declare_topology:
+                declare(channel, self.topology)
             channel.basic_qos(prefetch_count=self.prefetch)
             side = connection.channel()
             side.confirm_delivery()

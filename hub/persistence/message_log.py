@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 
 from hub.persistence.prescriptions import PrescriptionRepository
 from hub.persistence.tables import inbound_messages, outbox
+from hub.security import data_key
 
 
 class MessageLog:
@@ -56,7 +57,7 @@ class MessageLog:
             "commands": list(row["command_ids"] or []),
         }
         if with_raw:
-            story["raw"] = (row["raw"] or b"").decode("utf-8", "replace")
+            story["raw"] = (data_key.reveal(row["raw"]) or b"").decode("utf-8", "replace")
         prescriptions = PrescriptionRepository(self.conn).from_message(f"{row['door']}:{row['id']}")
         story["prescriptions"] = []
         for rx in prescriptions:

@@ -132,6 +132,8 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    #: an explicit expiry chosen at creation; otherwise the role's default lifetime applies
+    Column("expires_at", DateTime(timezone=True)),
 )
 
 

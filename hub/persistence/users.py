@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -38,7 +38,8 @@ class UserStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def add(self, name: str, role: str, licence: str | None = None) -> tuple[User, str]:
+    def add(self, name: str, role: str, licence: str | None = None,
+            expires_days: int | None = None) -> tuple[User, str]:
         """Create a user; returns the user and the token, which is not stored and cannot be shown again."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -48,6 +49,7 @@ class UserStore:
             conn.execute(insert(users).values(
                 id=user.id, name=name, role=role, licence=licence, token_hash=hash_token(token),
                 created_at=datetime.now(UTC),
+                expires_at=datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None,
             ))
         return user, token
 

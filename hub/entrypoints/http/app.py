@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 
 from hub.config import Settings
 from hub.entrypoints.http import admin_routes, metrics_route, staff_routes
+from hub.entrypoints.http.auth import mount_security_routes
 from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
@@ -30,6 +31,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.include_router(admin_routes.router)
     app.include_router(metrics_route.router)
     app.include_router(console_router())
+    mount_security_routes(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

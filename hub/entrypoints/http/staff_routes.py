@@ -141,7 +141,7 @@ def patient_profile(patient_id: str, request: Request, user: User = Depends(requ
     with read_connection(request.app.state.engine) as conn:
         rows = PrescriptionRepository(conn).for_patient(patient_id)
     audit: AuditTrail = request.app.state.audit
-    audit.record(actor=user.name, role=user.role, action="read patient profile", detail={"patient_id": patient_id})
+    audit.record(actor=user.name, role=user.role, action="read patient profile", patient_id=patient_id)
     profile = []
     for row in rows:
         rx = load_aggregate(row)
