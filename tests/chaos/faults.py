@@ -132,11 +132,19 @@ class FaultController:
             return
         import psycopg
 
-        with psycopg.connect(pg_url(self.env)) as conn:
-            conn.execute("LOCK TABLE prescriptions, outbox, processed_messages, claim_transmissions "
-                         "IN ACCESS EXCLUSIVE MODE")
-            time.sleep(hold_s)
-            conn.commit()
+        for attempt in range(5):
+            try:
+                with psycopg.connect(pg_url(self.env)) as conn:
+                    conn.execute("LOCK TABLE prescriptions, outbox, processed_messages, claim_transmissions "
+                                 "IN ACCESS EXCLUSIVE MODE")
+                    time.sleep(hold_s)
+                    conn.commit()
+                return
+            except psycopg.errors.DeadlockDetected:
+                # taking four locks one by one can cross a hub transaction; PostgreSQL picks us as the
+                # victim, which is the right outcome for the hub: try the fault again
+                if attempt == 4:
+                    raise
 
     def terminate_database_connections(self) -> None:
         """pg_terminate_backend on every connection the hub holds: in-flight transactions roll back."""
