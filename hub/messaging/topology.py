@@ -34,9 +34,14 @@ COMMAND_ROUTES: dict[str, str] = {
 }
 
 
+#: delay queues hold a message for a TTL, then dead-letter it back into the work path; on quorum queues with
+#: at-least-once dead-lettering a timer expiring while the broker stops is delivered late, never dropped
+AT_LEAST_ONCE_DEAD_LETTERING = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
 @dataclass(frozen=True)
 class Queue:
-    """A durable queue; ``quorum`` for work queues, classic for the short-lived retry parking."""
+    """A durable quorum queue (replicated, survives restarts) with its x-arguments."""
 
     name: str
     quorum: bool = True
@@ -121,8 +126,8 @@ class Topology:
             result.append(
                 Queue(
                     self.retry_queue(step),
-                    quorum=False,
                     arguments={
+                        **AT_LEAST_ONCE_DEAD_LETTERING,
                         "x-message-ttl": self.retry_delay_ms,
                         "x-dead-letter-exchange": "",
                         "x-dead-letter-routing-key": self.work_queue(step),
@@ -133,8 +138,8 @@ class Topology:
         result.append(
             Queue(
                 self.claim_timeouts_queue,
-                quorum=False,
                 arguments={
+                    **AT_LEAST_ONCE_DEAD_LETTERING,
                     "x-message-ttl": self.payer_timeout_ms,
                     "x-dead-letter-exchange": self.commands_exchange,
                     "x-dead-letter-routing-key": "CheckClaimTimeout",
@@ -144,8 +149,8 @@ class Topology:
         result.append(
             Queue(
                 self.claim_resend_queue,
-                quorum=False,
                 arguments={
+                    **AT_LEAST_ONCE_DEAD_LETTERING,
                     "x-message-ttl": self.retry_delay_ms,
                     "x-dead-letter-exchange": self.commands_exchange,
                     "x-dead-letter-routing-key": "SendClaim",

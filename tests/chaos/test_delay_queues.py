@@ -19,8 +19,6 @@ def _delay_queues() -> list[str]:
     return [q.name for q in Topology("t").queues() if "x-dead-letter-exchange" in q.arguments]
 
 
-@pytest.mark.xfail(strict=True, reason="delay queues are classic queues with at-most-once dead-lettering: "
-                   "a timer or parked retry expiring across a broker restart is lost")
 @pytest.mark.parametrize("name", _delay_queues())
 def test_delay_queue_dead_letters_at_least_once(name: str) -> None:
     queue = next(q for q in Topology("t").queues() if q.name == name)

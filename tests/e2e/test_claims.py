@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -140,4 +141,4 @@ def test_return_to_stock_reverses_the_paid_claim_and_restores_stock(amqp_url: st
         final = ph.wait_state(pid, "returned_to_stock")
     assert _ledger(ph, pid)[-1][1:] == ("B2", "A")
     assert final.document["fills"][0]["claim"]["status"] == "reversed"
-    assert [(s["on_hand"], s["reserved"]) for s in stock] == [("100", "0")]
+    assert [(Decimal(s["on_hand"]), Decimal(s["reserved"])) for s in stock] == [(Decimal(100), Decimal(0))]
