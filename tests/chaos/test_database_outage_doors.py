@@ -51,8 +51,6 @@ def test_mllp_answers_while_the_database_is_down(hub_and_token: tuple[RunningHub
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="auth (hub/security/tokens.py authenticate) lets sqlalchemy's "
-                   "OperationalError escape untranslated, so HTTP doors answer 500 instead of 503")
 @pytest.mark.parametrize(("path", "body", "media"), [
     ("/fhir/MedicationRequest", fhir_order("DBDOWN2"), "application/fhir+json"),
     ("/script", b"<Message/>", "application/xml"),
