@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, text
 
 from hub.config import Settings
@@ -39,6 +40,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         return RedirectResponse("/console/", status_code=307)
     _include_doors(app, settings, engine, sink, inbound)
     app.add_exception_handler(InfrastructureError, _unavailable)
+    app.middleware("http")(_audit_fhir_reads)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -66,6 +68,26 @@ def _include_doors(app: FastAPI, settings: Settings, engine: Engine, sink: Comma
     queries = SqlPrescriptionQueries(engine)
     app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
     app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+
+
+#: FHIR reads that show a patient's or a prescription's details (the staff API audits its own reads)
+_AUDITED_FHIR_READS = ("/fhir/Patient/", "/fhir/MedicationRequest/", "/fhir/MedicationDispense",
+                       "/fhir/ClaimResponse")
+
+
+async def _audit_fhir_reads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Every successful FHIR read of patient or prescription details is in the audit trail: who, what, when."""
+    response = await call_next(request)
+    path = request.url.path
+    user = getattr(request.state, "user", None)
+    if request.method == "GET" and response.status_code == 200 and user is not None \
+            and path.startswith(_AUDITED_FHIR_READS):
+        audit: AuditTrail = request.app.state.audit
+        query = str(request.url.query)[:200]
+        resource = path.removeprefix("/fhir/").split("/")[0]
+        await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"read FHIR {resource}",
+                                detail={"path": path, "query": query})
+    return response
 
 
 def _db_ok(engine: Engine) -> bool:

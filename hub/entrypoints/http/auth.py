@@ -58,6 +58,7 @@ def current_user(
                outcome=verdict.value, detail={"client": client, "locked_out": locked})
         raise HTTPException(status_code=401, detail="a valid bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
     return user
 
 

@@ -13,6 +13,7 @@ from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.patient import Patient
 
+from hub.persistence.audit import AuditTrail
 from tests.e2e.fhir.conftest import FhirHub
 from tests.unit.fhir.builders import medication_request
 
@@ -104,6 +105,9 @@ def test_order_is_read_back_as_fhir_through_the_workflow(fhir_hub: FhirHub) -> N
     assert patient.status_code == 200
     Patient.model_validate(patient.json())
     assert patient.json()["name"][0]["family"] == "Testpatient"
+    reads = {e.detail["path"] for e in AuditTrail(ph.engine).query(limit=5000) if e.action.startswith("read FHIR")}
+    assert f"/fhir/{finished['subject']['reference']}" in reads, "FHIR reads of patient details are audited"
+    assert f"/fhir/MedicationRequest/{rid}" in reads
 
 
 def test_unknown_order_reads_are_not_found_and_searches_empty(fhir_hub: FhirHub) -> None:
