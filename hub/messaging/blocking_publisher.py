@@ -28,7 +28,7 @@ def connect(amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5,
     for _ in range(max(attempts, 1)):
         try:
             return pika.BlockingConnection(params)
-        except pe.AMQPError as exc:
+        except (pe.AMQPError, OSError) as exc:  # OSError: refused, reset, or a TLS certificate that fails
             last = exc
             time.sleep(delay_s)
     raise BrokerUnavailable(f"RabbitMQ is not reachable: {last!r}") from last
