@@ -2,6 +2,8 @@
 
 FHIR and SCRIPT senders need 503 (with Retry-After) to know a resend is safe; an MLLP sender needs an ACK
 (AA once the broker confirmed, or AR 207 "resend later"), not a dropped answer it can only time out on.
+The chaos run first found the HTTP doors answering 500 here (the token check did not translate the
+database error); this guards the fix.
 """
 
 from __future__ import annotations
