@@ -27,6 +27,7 @@ from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxStore
 from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
+from hub.service.workflow.claim_sweeper import ClaimSweeper
 from hub.service.workflow.context import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,12 @@ class Workers:
             raise RuntimeError("workers did not connect to RabbitMQ in time")
         self._start_outbound(url, topology)
         self._start_script_responder(url, topology)
+        if "claim-responses" in self.steps:
+            sweeper = ClaimSweeper(self.engine, payer_timeout_ms=self.settings.payer_timeout_ms,
+                                   after_commit=self.relay.poke)
+            self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="claim-sweeper",
+                                                 daemon=True))
+            self.threads[-1].start()
 
     def _start_script_responder(self, url: str, topology: Topology) -> None:
         """SCRIPT answers that come later (CancelRxResponse) and renewal requests to prescribers."""

@@ -50,6 +50,10 @@ class UnitOfWork:
             )
         )
 
+    def already_queued(self, row_id: str) -> bool:
+        """True if an outbox row with this id exists (a derived command queued before)."""
+        return self.conn.execute(select(outbox.c.seq).where(outbox.c.id == row_id)).first() is not None
+
     def add_event(self, event: Event, *, correlation_id: uuid.UUID | str) -> str:
         """Queue a public event in the outbox; returns its stable CloudEvents id."""
         causation = self.causation.message_id if self.causation else uuid.uuid4()

@@ -46,6 +46,17 @@ def _outbox(bus: MessageBus) -> int:
         return int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
 
 
+def order_for_tests() -> ReceivePrescription:
+    """A retail amoxicillin order with a valid NPI (shared with other integration tests)."""
+    return ReceivePrescription(
+        placer_order_number="REDELIVER-1", placer_system="EHR",
+        patient=PatientInfo(family_name="Synthetic", given_name="Ann", birth_date="1970-01-01", sex="F"),
+        prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
+        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 mg"), quantity=QuantityInfo(value=Decimal(20)),
+        sig="Take 1 capsule twice daily",
+    )
+
+
 def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_url: str, tmp_path: Path) -> None:
     settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
     engine = make_engine(database_url)
@@ -60,14 +71,7 @@ def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_ur
     with engine.connect() as conn:
         assert conn.execute(select(inventory.c.on_hand)).scalar_one() == 100, "stock received once"
 
-    order = ReceivePrescription(
-        placer_order_number="REDELIVER-1", placer_system="EHR",
-        patient=PatientInfo(family_name="Synthetic", given_name="Ann", birth_date="1970-01-01", sex="F"),
-        prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
-        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 mg"), quantity=QuantityInfo(value=Decimal(20)),
-        sig="Take 1 capsule twice daily",
-    )
-    first, second = _twice(bus["intake"], order)
+    first, second = _twice(bus["intake"], order_for_tests())
     assert first > 0 and second == 0
     with engine.connect() as conn:
         row = PrescriptionRepository(conn).by_correlation(str(CORRELATION))

@@ -1,0 +1,45 @@
+"""A claim whose timeout timer was lost still gets its timeout check, once, from the ledger sweep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
+from hub.persistence.database import create_schema, make_engine
+from hub.persistence.tables import claim_transmissions, outbox
+from hub.service.bus import MessageBus
+from hub.service.workflow.claim_sweeper import ClaimSweeper
+from tests.conftest import make_settings
+from tests.integration.test_redelivery import _twice, order_for_tests
+
+
+def test_overdue_unanswered_claim_is_swept_once(sqlite_url: str, amqp_url: str, tmp_path: Path) -> None:
+    settings = make_settings(amqp_url, sqlite_url, tmp_path, default_bin="999001")
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    ctx = workflow_context(settings)
+    intake = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
+    claim = MessageBus(engine, STEP_HANDLERS["claim"](ctx), consumer="claim")
+    _twice(intake, order_for_tests())
+    with engine.connect() as conn:
+        pid = conn.execute(select(claim_transmissions.c.prescription_id)).first()
+    assert pid is None, "nothing sent until the claim worker runs"
+    from hub.domain.workflow_commands import SendClaim
+    from hub.persistence.prescriptions import PrescriptionRepository
+
+    with engine.connect() as conn:
+        rx = PrescriptionRepository(conn).in_states(["claim_pending"])[0]
+    _twice(claim, SendClaim(prescription_id=rx.id, fill_number=0, attempt=1))
+    sweeper = ClaimSweeper(engine, payer_timeout_ms=1000)
+    assert sweeper.sweep_once() == 0, "not overdue yet"
+    with engine.begin() as conn:
+        conn.execute(update(claim_transmissions).values(sent_at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert sweeper.sweep_once() == 1
+    assert sweeper.sweep_once() == 0, "one check per transmission, however often it sweeps"
+    with engine.connect() as conn:
+        checks = conn.execute(select(outbox.c.routing_key).where(outbox.c.routing_key == "CheckClaimTimeout")).all()
+    assert len(checks) == 1
+    engine.dispose()
