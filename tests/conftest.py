@@ -12,10 +12,6 @@ import pytest
 
 from hub.config import Settings
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-if not CORPUS.exists():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
-    CORPUS = Path(os.environ.get("RXHUB_CORPUS", "/work/shared/corpus"))
-
 PG_ADMIN_URL = os.environ.get("RXHUB_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -13,7 +13,7 @@ from hub.config import Settings
 from hub.entrypoints.inprocess import running_hub
 from hub.entrypoints.mllp_client import MllpClient
 from hub.messaging.topology import Topology
-from tests.conftest import CORPUS
+from tests.support.corpus import CORPUS
 from tests.support.events import EventSubscriber
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "hl7"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hub.config import Settings
 from hub.messaging.topology import Topology
-from tests.conftest import CORPUS
 from tests.e2e.script.support import Answer, script_feed
+from tests.support.corpus import CORPUS
 from tests.support.events import EventSubscriber
 
 #: corpus file -> (answer: "010" Status or "900" Error, a phrase the Error/Description must contain)

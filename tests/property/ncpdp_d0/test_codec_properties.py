@@ -2,7 +2,6 @@
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,8 +25,9 @@ from adapters.ncpdp.d0 import (
 )
 from adapters.ncpdp.d0.model import TRANSACTION_CODES
 from hub.errors import MessageContentError
+from tests.support.corpus import CORPUS as SHARED_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "d0"
+CORPUS = SHARED_CORPUS / "d0"
 PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 values = st.text(PRINTABLE, max_size=12)
 field_ids = st.text(PRINTABLE, min_size=2, max_size=2)

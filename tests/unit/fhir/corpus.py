@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import CORPUS
+from tests.support.corpus import CORPUS
 
 FHIR_CORPUS: Path = CORPUS / "fhir"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.support.corpus import CORPUS as SHARED_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "hl7v2"
+CORPUS = SHARED_CORPUS / "hl7v2"
 
 
 def sample(name: str) -> bytes:

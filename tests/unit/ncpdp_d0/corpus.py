@@ -1,8 +1,9 @@
 """Where the shared public D.0 samples live (provenance per file in ../shared/corpus/SOURCES.md)."""
 
-from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "d0"
+from tests.support.corpus import CORPUS as SHARED_CORPUS
+
+CORPUS = SHARED_CORPUS / "d0"
 
 
 def sample(name: str) -> bytes:

@@ -6,9 +6,9 @@ corpus lacks: a schema-style 2017071 NewRx with every field the hub maps, and a 
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.support.corpus import CORPUS as SHARED_CORPUS
 
-CORPUS = Path("/work/shared/corpus/script")
+CORPUS = SHARED_CORPUS / "script"
 
 NEWRX_2017071_FULL = b"""<?xml version="1.0" encoding="UTF-8"?>
 <Message xmlns="http://www.ncpdp.org/schema/SCRIPT" DatatypesVersion="20170715" TransportVersion="20170715"
