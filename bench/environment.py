@@ -6,6 +6,7 @@ the default vhost or another run's queues.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -44,9 +45,9 @@ class BenchEnvironment:
             "RXHUB_LOG_LEVEL": log_level,
         }
 
-    def settings(self, log_level: str) -> Settings:
+    def settings(self, log_level: str, extra: dict[str, str] | None = None) -> Settings:
         """The same configuration as a Settings object, for the in-process hub and topology declaration."""
-        values = {k.removeprefix("RXHUB_").lower(): v for k, v in self.hub_env(log_level).items()}
+        values = {k.removeprefix("RXHUB_").lower(): v for k, v in {**self.hub_env(log_level), **(extra or {})}.items()}
         return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -80,6 +81,16 @@ def _postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(env: BenchEnvironment, database: str, name: str) -> Iterator[BenchEnvironment]:
+    """The same vhost and prefix with an empty database: a later phase must not inherit earlier orders."""
+    if database == "postgres":
+        with _postgres_database() as db_url:
+            yield dataclasses.replace(env, database_url=db_url)
+    else:
+        yield dataclasses.replace(env, database_url=f"sqlite:///{env.workdir / f'{name}.sqlite3'}")
 
 
 @contextmanager

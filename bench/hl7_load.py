@@ -9,12 +9,12 @@ each order slower than the last).
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.senders import LoadPlan, LoadResult, run_senders
 from hub.entrypoints.mllp_client import MllpClient
+
+__all__ = ["SAMPLE", "LoadPlan", "LoadResult", "MllpDoor", "OrderTemplate", "ack_accepts", "run_load"]
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
 _CID, _PLACER, _MRN, _NAME = "\x00CID\x00", "\x00PLACER\x00", "\x00MRN\x00", "\x00NAME\x00"
@@ -61,109 +61,23 @@ def ack_accepts(ack: bytes, control_id: str) -> bool:
     return False
 
 
-@dataclass
-class SenderLog:
-    """What one sender did: (send time, latency) per accepted message, and every failure."""
+class MllpDoor:
+    """One blocking MLLP connection; an order is accepted when its ACK says AA (or CA) for its MSH-10."""
 
-    accepted: list[tuple[float, float]] = field(default_factory=list)
-    placers: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    def __init__(self, template: OrderTemplate, host: str, port: int) -> None:
+        self._template = template
+        self._client = MllpClient(host, port, timeout_s=30)
 
+    def send(self, control_id: str, placer: str) -> str | None:
+        """Send one order and wait for its ACK."""
+        ack = self._client.send(self._template.render(control_id, placer))
+        return None if ack_accepts(ack, control_id) else repr(ack[:200])
 
-@dataclass
-class LoadResult:
-    """Every sender's log plus the wall time of the sending phase."""
-
-    logs: list[SenderLog]
-    started: float
-    elapsed: float
-
-    @property
-    def latencies(self) -> list[float]:
-        """All ACK latencies in seconds."""
-        return [lat for log in self.logs for _, lat in log.accepted]
-
-    @property
-    def placers(self) -> set[str]:
-        """Placer numbers whose message got an AA."""
-        return {p for log in self.logs for p in log.placers}
-
-    @property
-    def failures(self) -> list[str]:
-        """Messages that were not accepted, one line each."""
-        return [f for log in self.logs for f in log.failures]
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    """Who sends where, for how long, and (for the sustained run) at what total rate."""
-
-    ports: list[int]
-    senders: int
-    seconds: float
-    tag: str
-    rate: float | None = None
-    host: str = "127.0.0.1"
+    def close(self) -> None:
+        """Close the connection."""
+        self._client.close()
 
 
 def run_load(plan: LoadPlan, template: OrderTemplate) -> LoadResult:
-    """Run every sender to the deadline; all connect first so the clock starts together."""
-    logs = [SenderLog() for _ in range(plan.senders)]
-    barrier = threading.Barrier(plan.senders + 1)
-    clock: dict[str, float] = {}
-    threads = [
-        threading.Thread(target=_sender, args=(plan, template, i, logs[i], barrier, clock), daemon=True)
-        for i in range(plan.senders)
-    ]
-    for thread in threads:
-        thread.start()
-    barrier.wait(60)
-    clock["start"] = time.monotonic()
-    barrier.wait(60)
-    for thread in threads:
-        thread.join(plan.seconds + 120)
-    return LoadResult(logs, clock["start"], time.monotonic() - clock["start"])
-
-
-def _sender(plan: LoadPlan, template: OrderTemplate, index: int, log: SenderLog,
-            barrier: threading.Barrier, clock: dict[str, float]) -> None:
-    port = plan.ports[index % len(plan.ports)]
-    try:
-        client = MllpClient(plan.host, port, timeout_s=30)
-    except OSError as exc:
-        log.failures.append(f"sender {index}: cannot connect to {port}: {exc}")
-        barrier.wait(60)
-        barrier.wait(60)
-        return
-    with client:
-        barrier.wait(60)
-        barrier.wait(60)
-        _send_until_deadline(plan, template, index, client, log, clock["start"])
-
-
-def _send_until_deadline(plan: LoadPlan, template: OrderTemplate, index: int, client: MllpClient,
-                         log: SenderLog, start: float) -> None:
-    interval = plan.senders / plan.rate if plan.rate else 0.0
-    deadline = start + plan.seconds
-    sequence = 0
-    while (now := time.monotonic()) < deadline:
-        if interval:
-            due = start + sequence * interval + index * interval / plan.senders
-            if due > now:
-                time.sleep(due - now)
-        sequence += 1
-        control_id = f"{plan.tag}{index:02d}{sequence:07d}"
-        placer = f"{plan.tag}-{index}-{sequence}"
-        message = template.render(control_id, placer)
-        sent = time.monotonic()
-        try:
-            ack = client.send(message)
-        except OSError as exc:  # the message is unacknowledged: the run must fail, not carry on quietly
-            log.failures.append(f"{control_id}: no ACK ({type(exc).__name__}: {exc})")
-            return
-        latency = time.monotonic() - sent
-        if ack_accepts(ack, control_id):
-            log.accepted.append((sent, latency))
-            log.placers.append(placer)
-        else:
-            log.failures.append(f"{control_id}: refused: {ack[:200]!r}")
+    """HL7 senders over MLLP, one connection each (see ``senders.run_senders``)."""
+    return run_senders(plan, lambda _index, port: MllpDoor(template, plan.host, port))

@@ -24,7 +24,9 @@ from typing import IO, Protocol
 from bench.environment import BenchEnvironment
 
 REPO = Path(__file__).resolve().parents[1]
-_PORT_LINE = re.compile(r"MLLP on [^\s,]*:(\d+)")
+_PORT_LINE = re.compile(r"MLLP on [^\s,]*:(\d+)(?:, HTTP on https?://[^\s]*:(\d+))?")
+#: every worker step, as ``rxhub worker`` names them (the split layout runs the whole workflow)
+ALL_STEPS = ("intake", "claim", "claim-responses", "verification", "fill", "payer-responses")
 
 
 class Hub(Protocol):
@@ -35,7 +37,29 @@ class Hub(Protocol):
     @property
     def mllp_ports(self) -> list[int]: ...
 
+    @property
+    def http_ports(self) -> list[int]: ...
+
     def rss_kb(self) -> dict[str, int]: ...
+
+    def pids(self) -> dict[str, int]: ...
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes (and theirs) of ``pid``: ``rxhub run --worker-processes N`` forks its workers."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(parents.get(child, []))
+    return found
 
 
 def rss_kb(pid: int) -> int:
@@ -54,6 +78,7 @@ class _Child:
     process: subprocess.Popen[str]
     log: IO[str]
     port: int | None = None
+    http_port: int | None = None
 
 
 @dataclass
@@ -66,6 +91,10 @@ class ChildProcessHub:
     listeners: int = 1
     workers: int = 1
     copies: int = 1
+    #: ``rxhub run --worker-processes N`` (all-in-one layout only; 0 = workers on threads of the one process)
+    worker_processes: int = 0
+    #: more RXHUB_* variables (the workflow scenario's payer coverage)
+    extra_env: dict[str, str] = field(default_factory=dict)
     children: list[_Child] = field(default_factory=list)
 
     @property
@@ -73,21 +102,39 @@ class ChildProcessHub:
         """Every listening MLLP port (one per listener process)."""
         return [c.port for c in self.children if c.port is not None]
 
+    @property
+    def http_ports(self) -> list[int]:
+        """Every listening HTTP port (one per listener process)."""
+        return [c.http_port for c in self.children if c.http_port is not None]
+
+    def pids(self) -> dict[str, int]:
+        """Process id of every hub process, forked workers included (for py-spy)."""
+        found = {}
+        for child in self.children:
+            found[child.name] = child.process.pid
+            for index, pid in enumerate(descendants(child.process.pid)):
+                found[f"{child.name}/child-{index}"] = pid
+        return found
+
     def rss_kb(self) -> dict[str, int]:
-        """RSS per child process."""
-        return {c.name: rss_kb(c.process.pid) for c in self.children}
+        """RSS per hub process, forked workers included."""
+        return {name: rss_kb(pid) for name, pid in self.pids().items()}
 
     def start(self, intake_consumers: Callable[[], int]) -> None:
         """Start every process and return once each listener printed its port and workers consume."""
         copies = ["--copies", str(self.copies)]
         if self.layout == "all-in-one":
-            self._spawn("rxhub-run", ["run", *copies], listens=True)
+            forks = ["--worker-processes", str(self.worker_processes)] if self.worker_processes else []
+            self._spawn("rxhub-run", ["run", *copies, *forks], listens=True)
+            self._await_consumers(intake_consumers, max(1, self.worker_processes) * self.copies)
             return
         for index in range(self.listeners):
             self._spawn(f"rxhub-serve-{index}", ["serve"], listens=True)
         for index in range(self.workers):
-            self._spawn(f"rxhub-worker-{index}", ["worker", "intake", *copies], listens=False)
-        wanted = self.workers * self.copies
+            self._spawn(f"rxhub-worker-{index}", ["worker", *ALL_STEPS, *copies], listens=False)
+        self._await_consumers(intake_consumers, self.workers * self.copies)
+
+    def _await_consumers(self, intake_consumers: Callable[[], int], wanted: int) -> None:
         deadline = time.monotonic() + 60
         while intake_consumers() < wanted:
             if time.monotonic() > deadline:
@@ -110,17 +157,22 @@ class ChildProcessHub:
             child.log.close()
         return codes
 
+    def spawn_payer_sim(self, consumers: Callable[[], int]) -> None:
+        """``rxhub payer-sim`` (data/payer-sim.json) as one more child; returns once it consumes claims."""
+        self._spawn("rxhub-payer-sim", ["payer-sim"], listens=False)
+        self._await_consumers(consumers, 1)
+
     def _spawn(self, name: str, args: list[str], *, listens: bool) -> None:
         log = (self.env.workdir / f"{name}.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "hub.entrypoints.cli", *args], cwd=REPO,
-            env={**os.environ, **self.env.hub_env(self.log_level)},
+            env={**os.environ, **self.env.hub_env(self.log_level), **self.extra_env},
             stdout=subprocess.PIPE, stderr=log, text=True,
         )
         child = _Child(name, process, log)
         self.children.append(child)
         if listens:
-            child.port = _read_port(process, name, Path(log.name))
+            child.port, child.http_port = _read_ports(process, name, Path(log.name))
 
     def _check_alive(self) -> None:
         for child in self.children:
@@ -138,8 +190,9 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _read_port(process: subprocess.Popen[str], name: str, log: Path, timeout_s: float = 60.0) -> int:
-    """Wait for the 'MLLP on host:port' line, then keep draining stdout so the child never blocks."""
+def _read_ports(process: subprocess.Popen[str], name: str, log: Path,
+                timeout_s: float = 60.0) -> tuple[int, int | None]:
+    """Wait for the 'MLLP on host:port, HTTP on ...' line, then keep draining stdout so the child never blocks."""
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
     stdout = process.stdout
@@ -156,7 +209,7 @@ def _read_port(process: subprocess.Popen[str], name: str, log: Path, timeout_s: 
         with contextlib.suppress(queue.Empty):
             match = _PORT_LINE.search(lines.get(timeout=0.2))
             if match:
-                return int(match.group(1))
+                return int(match.group(1)), int(match.group(2)) if match.group(2) else None
     raise RuntimeError(f"{name} did not report its MLLP port within {timeout_s}s")
 
 
@@ -165,6 +218,7 @@ class InProcessHub:
     """The hub on threads of the benchmark process (``running_hub``): quicker to debug, less realistic."""
 
     ports: list[int]
+    http: list[int]
     layout: str = "inprocess"
 
     @property
@@ -172,34 +226,64 @@ class InProcessHub:
         """The one listener's port."""
         return self.ports
 
+    @property
+    def http_ports(self) -> list[int]:
+        """The one HTTP port."""
+        return self.http
+
+    def pids(self) -> dict[str, int]:
+        """This process: the hub runs on its threads."""
+        return {"bench+hub": os.getpid()}
+
     def rss_kb(self) -> dict[str, int]:
         """RSS of this whole process, load generator included."""
         return {"bench+hub": rss_kb(os.getpid())}
 
 
+@dataclass(frozen=True)
+class HubShape:
+    """How to start the hub: layout, process counts, consumer copies, extra RXHUB_* variables."""
+
+    layout: str
+    log_level: str = "INFO"
+    listeners: int = 1
+    workers: int = 1
+    copies: int = 1
+    worker_processes: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
 @contextmanager
-def started_hub(env: BenchEnvironment, layout: str, *, log_level: str, listeners: int, workers: int,
-                copies: int, intake_consumers: Callable[[], int],
-                exit_codes: dict[str, int | None]) -> Iterator[Hub]:
-    """Start the hub in the chosen layout and stop it on exit (exit codes land in ``exit_codes``)."""
-    if layout == "inprocess":
-        with _in_process(env, log_level, copies) as hub:
+def started_hub(env: BenchEnvironment, shape: HubShape, *, intake_consumers: Callable[[], int],
+                exit_codes: dict[str, int | None], payer_consumers: Callable[[], int] | None = None,
+                prefix: str = "") -> Iterator[Hub]:
+    """Start the hub (and the simulated payer when ``payer_consumers`` is given); stop all on exit.
+
+    Exit codes land in ``exit_codes`` under ``prefix`` + process name.
+    """
+    if shape.layout == "inprocess":
+        with _in_process(env, shape) as hub:
             yield hub
         return
-    children = ChildProcessHub(env, layout, log_level, listeners, workers, copies)
+    children = ChildProcessHub(env, shape.layout, shape.log_level, shape.listeners, shape.workers, shape.copies,
+                               shape.worker_processes, dict(shape.extra_env))
     try:
         children.start(intake_consumers)
+        if payer_consumers is not None:
+            children.spawn_payer_sim(payer_consumers)
         yield children
     finally:
-        exit_codes.update(children.stop())
+        exit_codes.update({prefix + name: code for name, code in children.stop().items()})
 
 
-def _in_process(env: BenchEnvironment, log_level: str, copies: int) -> AbstractContextManager[InProcessHub]:
+def _in_process(env: BenchEnvironment, shape: HubShape) -> AbstractContextManager[InProcessHub]:
     from hub.entrypoints.inprocess import running_hub
+
+    settings = env.settings(shape.log_level, shape.extra_env)
 
     @contextmanager
     def run() -> Iterator[InProcessHub]:
-        with running_hub(env.settings(log_level), copies=copies) as hub:
-            yield InProcessHub([hub.mllp_port])
+        with running_hub(settings, copies=shape.copies) as hub:
+            yield InProcessHub([hub.mllp_port], [hub.http_port])
 
     return run()

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bench.delivery import DeliveryReport
 from bench.latency import Summary
-from bench.later import PENDING
 from bench.parse_costs import ParseCost
+from bench.profile import ProcessProfile
 from bench.sustained import Sustained
+from bench.workflow import WorkflowResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -55,7 +56,9 @@ class BenchReport(BaseModel):
     options: dict[str, object] = Field(default_factory=dict)
     parse_costs: list[ParseCost] = Field(default_factory=list)
     scenarios: list[ScenarioResult] = Field(default_factory=list)
-    pending: dict[str, str] = Field(default_factory=lambda: dict(PENDING))
+    workflow: list[WorkflowResult] = Field(default_factory=list)
+    #: --profile: scenario -> hub process -> where its busy samples were
+    profiles: dict[str, dict[str, ProcessProfile]] = Field(default_factory=dict)
     sustained: Sustained | None = None
     sustained_delivery: DeliveryReport | None = None
     final_rss_mb: dict[str, float] = Field(default_factory=dict)
@@ -67,6 +70,11 @@ class BenchReport(BaseModel):
     def lossless(self) -> bool:
         """No scenario lost or left unacknowledged a message, and every hub process stopped cleanly."""
         return not self.failures
+
+    @property
+    def started_stamp(self) -> str:
+        """The start time as a file-name stamp (the JSON and the profiles are named by it)."""
+        return datetime.fromisoformat(self.started).strftime("%Y%m%dT%H%M%SZ")
 
 
 def machine_facts() -> dict[str, str]:
@@ -98,7 +106,22 @@ def scenario_table(report: BenchReport) -> str:
             ("yes" if d.lossless else "NO") if d else "-", f"{d.drain_s:.1f}" if d else "-",
             f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-", f"{r.load_1m:.1f}",
         ], widths))
-    lines.extend(f"{name:24}  pending: see bench/later.py" for name in report.pending)
+    return "\n".join(lines)
+
+
+def workflow_table(report: BenchReport) -> str:
+    """Orders/s to READY, arrival-to-READY latency, then the time each step added."""
+    lines = []
+    for w in report.workflow:
+        t = w.to_ready
+        lines.append(f"{w.name}: {w.ready}/{w.accepted} READY in {w.seconds:.1f} s -> {w.rate:.1f} orders/s "
+                     f"(ingest {w.ingest_rate:.0f}/s); arrival->READY p50 {t.p50_ms:.0f} / p99 {t.p99_ms:.0f} / "
+                     f"max {t.max_ms:.0f} ms; {w.approvals} approvals; RSS {w.rss_mb:.0f} MB; load {w.load_1m:.1f}")
+        head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]
+        lines.append(_row(head, widths))
+        lines.extend(_row([s.step, str(s.orders), f"{s.mean_ms:.0f}", f"{s.p50_ms:.0f}", f"{s.p99_ms:.0f}",
+                           f"{s.max_ms:.0f}"], widths) for s in w.steps)
+        lines.extend(f"  FAILURE: {f}" for f in w.failures[:20])
     return "\n".join(lines)
 
 
@@ -136,7 +159,7 @@ def targets_table(report: BenchReport) -> str:
 def write_json(report: BenchReport, folder: Path = RESULTS) -> Path:
     """bench/results/<timestamp>.json (git-ignored)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path = folder / f"{report.started_stamp}.json"
     data = report.model_dump(mode="json")
     data["lossless"] = report.lossless
     path.write_text(json.dumps(data, indent=2) + "\n")

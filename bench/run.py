@@ -1,25 +1,30 @@
-"""``make bench``: raw-broker baseline, HL7 ingest over MLLP at 1/8/32 senders, parse costs, sustained run.
+"""``make bench``: raw-broker baseline, HL7 and FHIR ingest at 1/8/32 senders, the workflow to READY, parse costs.
 
-Exit status: 0 when every message sent got its AA and is stored and announced exactly once; 1 when any
-message was lost, refused or left unacknowledged, or a hub process did not stop cleanly; 2 with
-``--strict`` when the run was lossless but missed one of the issue's targets.
+Two hubs in turn on the run's private vhost and database: first the ingest hub (as an EHR feed sees it:
+HL7 over MLLP, FHIR over HTTP, and the sustained run), then the workflow hub, billed to the simulated
+payer (``rxhub payer-sim``) with a scripted pharmacist approving through the staff API.
+
+Exit status: 0 when every message sent got its AA (or 201) and is stored and announced exactly once, and
+every workflow order reached READY once; 1 when any message was lost, refused or left unacknowledged, or a
+hub process did not stop cleanly; 2 with ``--strict`` when the run was lossless but missed a target.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from collections.abc import Sequence
 
 import pika
 
 from bench.delivery import DeliveryWitness
-from bench.environment import BenchEnvironment, bench_environment
-from bench.hl7_load import SAMPLE, LoadPlan, OrderTemplate, run_load
-from bench.hub_process import Hub, started_hub
-from bench.latency import summarize
+from bench.environment import BenchEnvironment, bench_environment, fresh_database
+from bench.event_tap import EventTap
+from bench.hl7_load import SAMPLE
+from bench.hub_process import HubShape, started_hub
+from bench.ingest import IngestRun, fhir_scenarios, hl7_scenarios, note_loss, sustained_scenario, tag
 from bench.parse_costs import measure
+from bench.profile import profile_table, profiled
 from bench.raw_broker import raw_baseline
 from bench.report import (
     BenchReport,
@@ -29,58 +34,78 @@ from bench.report import (
     scenario_table,
     sustained_table,
     targets_table,
+    workflow_table,
     write_json,
 )
-from bench.sustained import run_sustained
 from bench.targets import evaluate
+from bench.workflow import PAYER_ENV, WorkflowPlan, prepare_pharmacy, run_workflow
+from hub.messaging.topology import Topology
+from hub.persistence.database import make_engine
+from hub.persistence.users import UserStore
 
 PIPELINE_WINDOW = 256
-SUSTAINED_SHARE = 0.70
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per scenario, short parse timing (~1 min)")
+    parser.add_argument("--quick", action="store_true", help="3 s per scenario, 150 workflow orders (~1.5 min)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario (default 10)")
     parser.add_argument("--sustained", type=float, metavar="SECONDS",
-                        help=f"also run {SUSTAINED_SHARE:.0%} of the 8-sender peak for SECONDS (long form: 600)")
-    parser.add_argument("--senders", default="1,8,32", help="comma-separated sender counts (default 1,8,32)")
+                        help="also run 70%% of the 8-sender peak for SECONDS (long form: 600)")
+    parser.add_argument("--senders", default="1,8,32", help="comma-separated HL7 sender counts (default 1,8,32)")
+    parser.add_argument("--fhir-clients", default="1,8,32", help="comma-separated FHIR client counts; '' skips")
+    parser.add_argument("--workflow-orders", type=int, help="orders in the workflow batch (default 600; 0 skips)")
+    parser.add_argument("--workflow-senders", type=int, default=8, help="HL7 senders feeding the workflow")
+    parser.add_argument("--pharmacists", type=int, default=4, help="approver connections of the scripted pharmacist")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--layout", choices=["all-in-one", "split", "inprocess"], default="all-in-one",
-                        help="rxhub run | K 'rxhub serve' + M 'rxhub worker intake' | threads of this process")
+                        help="rxhub run | K 'rxhub serve' + M 'rxhub worker <every step>' | threads of this process")
+    parser.add_argument("--worker-processes", type=int, default=0, metavar="N",
+                        help="all-in-one only: 'rxhub run --worker-processes N' (workers forked off the listeners)")
     parser.add_argument("--listeners", type=int, default=2, help="listener processes for --layout split")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes for --layout split; 0 measures the doors alone (commands counted "
-                             "in the intake queue, then purged)")
+                             "in the intake queue, then purged; no workflow)")
     parser.add_argument("--copies", type=int, default=1, help="consumer threads per step per process")
     parser.add_argument("--log-level", default="INFO", help="hub log level (its logs go to the work folder)")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the hub to drain")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw-broker baseline")
     parser.add_argument("--no-parse-costs", action="store_true", help="skip the parse cost table")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy every hub process during each scenario (bench/results/profiles/)")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--keep-workdir", action="store_true", help="keep hub logs and database afterwards")
     return parser
+
+
+def _counts(text: str) -> list[int]:
+    return [int(n) for n in text.split(",") if n.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every scenario, print the tables, write the JSON; see the module docstring for the exit status."""
     args = _parser().parse_args(argv)
     seconds = 3.0 if args.quick else args.duration
-    senders = [int(n) for n in args.senders.split(",") if n.strip()]
+    if args.workflow_orders is None:
+        args.workflow_orders = 150 if args.quick else 600
     report = BenchReport(machine=machine_facts(), options={**vars(args), "seconds_per_scenario": seconds})
     if not args.no_parse_costs:
         print("bench: parse costs...", flush=True)
         report.parse_costs = measure(0.02 if args.quick else 0.1)
     keep = [bool(args.keep_workdir)]
     with bench_environment(args.database, keep=keep) as env:
-        _broker_scenarios(args, env, report, seconds, senders)
+        _broker_scenarios(args, env, report, seconds)
         keep[0] = keep[0] or not report.lossless
-    report.targets = evaluate(report, args.layout)
+    report.targets = evaluate(report, args.layout, args.database)
     return _finish(report, strict=args.strict)
 
 
-def _broker_scenarios(args: argparse.Namespace, env: BenchEnvironment, report: BenchReport, seconds: float,
-                      senders: list[int]) -> None:
+def _shape(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> HubShape:
+    return HubShape(layout=args.layout, log_level=args.log_level, listeners=args.listeners, workers=args.workers,
+                    copies=args.copies, worker_processes=args.worker_processes, extra_env=extra_env or {})
+
+
+def _broker_scenarios(args: argparse.Namespace, env: BenchEnvironment, report: BenchReport, seconds: float) -> None:
     from hub.entrypoints.runtime import declare_topology
 
     topology = declare_topology(env.settings(args.log_level))
@@ -88,15 +113,76 @@ def _broker_scenarios(args: argparse.Namespace, env: BenchEnvironment, report: B
     witness.bind()
     try:
         if not args.no_raw:
-            _raw_scenarios(env, report, seconds, senders)
-        with started_hub(env, args.layout, log_level=args.log_level, listeners=args.listeners,
-                         workers=args.workers, copies=args.copies, intake_consumers=witness.intake_consumers,
-                         exit_codes=report.hub_exit_codes) as hub:
-            _ingest_scenarios(args, hub, witness, report, seconds, senders)
+            _raw_scenarios(env, report, seconds, sorted({*_counts(args.senders), *_counts(args.fhir_clients)}))
+        with started_hub(env, _shape(args), intake_consumers=witness.intake_consumers,
+                         exit_codes=report.hub_exit_codes, prefix="ingest/") as hub:
+            run = IngestRun(hub, witness, report, args, seconds)
+            hl7_scenarios(run, _counts(args.senders))
+            if _counts(args.fhir_clients):
+                run.feed_token = _user(env, "feed")
+                fhir_scenarios(run, _counts(args.fhir_clients))
+            if args.sustained:
+                sustained_scenario(run)
             report.final_rss_mb = {k: round(v / 1024, 1) for k, v in hub.rss_kb().items()}
+        if _workflow_possible(args):
+            _workflow(args, env, topology, witness, report)
     finally:
         witness.close()
     report.failures.extend(f"{name} exited with {code}" for name, code in report.hub_exit_codes.items() if code)
+
+
+def _workflow_possible(args: argparse.Namespace) -> bool:
+    """The workflow needs workers and a payer child process: not with the doors alone, nor in-process."""
+    return args.workflow_orders > 0 and args.layout != "inprocess" and not (args.layout == "split" and not args.workers)
+
+
+def _user(env: BenchEnvironment, role: str) -> str:
+    """A user of ``role`` in the hub's database (the hub created the schema); its bearer token."""
+    engine = make_engine(env.database_url)
+    try:
+        return UserStore(engine).add(f"bench.{role}.{tag().lower()}", role)[1]
+    finally:
+        engine.dispose()
+
+
+def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, witness: DeliveryWitness,
+              report: BenchReport) -> None:
+    print(f"bench: workflow to READY, {args.workflow_orders} orders from {args.workflow_senders} senders...",
+          flush=True)
+    payer_queue = f"{topology.prefix}.payer-sim"
+    with fresh_database(env, args.database, "workflow") as fresh, started_hub(
+            fresh, _shape(args, PAYER_ENV), intake_consumers=witness.intake_consumers,
+            exit_codes=report.hub_exit_codes, prefix="workflow/",
+            payer_consumers=lambda: _consumers(witness, payer_queue)) as hub:
+        engine = make_engine(fresh.database_url)
+        try:
+            token = prepare_pharmacy(engine, hub.http_ports[0], args.workflow_orders)
+        finally:
+            engine.dispose()
+        tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
+        tap.start()
+        plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
+                            args.pharmacists, args.drain_timeout)
+        try:
+            if args.profile:
+                with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
+                    result = run_workflow(plan, tap, token)
+            else:
+                result = run_workflow(plan, tap, token)
+        finally:
+            tap.stop()
+        if tap.error:
+            report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
+        rss = sum(hub.rss_kb().values()) / 1024
+    report.workflow.append(result.model_copy(update={"rss_mb": round(rss, 1)}))
+    note_loss(report, result.name, result.lossless, result.failures)
+
+
+def _consumers(witness: DeliveryWitness, queue: str) -> int:
+    try:
+        return witness.queue_depth(queue)[1]
+    except pika.exceptions.ChannelClosedByBroker:  # not declared yet: the simulator declares it on start
+        return 0
 
 
 def _raw_scenarios(env: BenchEnvironment, report: BenchReport, seconds: float, senders: list[int]) -> None:
@@ -108,61 +194,6 @@ def _raw_scenarios(env: BenchEnvironment, report: BenchReport, seconds: float, s
         name = f"raw pipelined x{concurrency}" if concurrency == PIPELINE_WINDOW else f"raw broker x{concurrency}"
         report.scenarios.append(ScenarioResult(name=name, kind="raw-broker", concurrency=concurrency,
                                                summary=summary))
-
-
-def _ingest_scenarios(args: argparse.Namespace, hub: Hub, witness: DeliveryWitness, report: BenchReport,
-                      seconds: float, senders: list[int]) -> None:
-    template = OrderTemplate(SAMPLE.read_bytes())
-    print("bench: warm-up...", flush=True)
-    _ingest(hub, witness, template, report, LoadPlan(hub.mllp_ports, 4, 1.0, _tag()), args, record=False)
-    for count in senders:
-        print(f"bench: HL7 over MLLP, {count} sender(s)...", flush=True)
-        _ingest(hub, witness, template, report, LoadPlan(hub.mllp_ports, count, seconds, _tag()), args)
-    if args.sustained:
-        peak = next((r.summary.rate for r in report.scenarios if r.kind == "hl7-mllp" and r.concurrency == 8), None)
-        if peak is None:
-            print("bench: measuring the 8-sender peak for the sustained run...", flush=True)
-            peak = _ingest(hub, witness, template, report, LoadPlan(hub.mllp_ports, 8, seconds, _tag()), args)
-        plan = LoadPlan(hub.mllp_ports, 8, args.sustained, _tag(), rate=peak * SUSTAINED_SHARE)
-        print(f"bench: sustained {args.sustained:.0f} s at {plan.rate:.0f} msg/s...", flush=True)
-        witness.reset_events()
-        sustained, result = run_sustained(hub, witness, template, plan, window_s=max(2.0, args.sustained / 30))
-        report.sustained = sustained
-        report.sustained_delivery = witness.await_drained(plan.tag, result.placers, len(result.failures),
-                                                          args.drain_timeout)
-        _note_loss(report, "sustained", report.sustained_delivery.lossless, result.failures)
-
-
-def _ingest(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, report: BenchReport, plan: LoadPlan,
-            args: argparse.Namespace, *, record: bool = True) -> float:
-    witness.reset_events()
-    result = run_load(plan, template)
-    summary = summarize(result.latencies, result.elapsed)
-    rss = sum(hub.rss_kb().values()) / 1024
-    if args.layout == "split" and args.workers == 0:
-        delivery = witness.count_queued(result.placers, len(result.failures))
-    else:
-        delivery = witness.await_drained(plan.tag, result.placers, len(result.failures), args.drain_timeout)
-    name = f"hl7-mllp x{plan.senders}"
-    _note_loss(report, name if record else "warm-up", delivery.lossless, result.failures)
-    if record:
-        raw = next((r for r in report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders), None)
-        report.scenarios.append(ScenarioResult(
-            name=name, kind="hl7-mllp", concurrency=plan.senders, summary=summary, delivery=delivery,
-            vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
-            rss_mb=round(rss, 1),
-        ))
-    return summary.rate
-
-
-def _note_loss(report: BenchReport, name: str, lossless: bool, failures: list[str]) -> None:
-    if not lossless:
-        report.failures.append(f"{name}: lost or unacknowledged messages ({len(failures)} failures)")
-        report.failures.extend(f"{name}: {f}" for f in failures[:20])
-
-
-def _tag() -> str:
-    return f"B{uuid.uuid4().hex[:6].upper()}"
 
 
 def _command_sample() -> tuple[bytes, pika.BasicProperties]:
@@ -184,8 +215,13 @@ def _finish(report: BenchReport, *, strict: bool) -> int:
         print("\nParse cost per message (this process, nothing else running)\n" + parse_table(report))
     print("\nScenarios (hub " + str(report.options.get("layout")) + ", " + str(report.options.get("database"))
           + ")\n" + scenario_table(report))
+    if report.workflow:
+        print("\nWorkflow to READY (simulated payer, scripted pharmacist over the staff API)\n"
+              + workflow_table(report))
     if report.sustained is not None:
         print("\n" + sustained_table(report.sustained))
+    if report.profiles:
+        print("\nWhere the hub's busy time went (py-spy, % of busy samples)\n" + profile_table(report.profiles))
     if report.targets:
         print("\nTargets (issue 7, 2-core machine)\n" + targets_table(report))
     path = write_json(report)

@@ -1,0 +1,124 @@
+"""Issue 7 (b), (c), (e): ingest over MLLP and over HTTP at 1/8/32 senders, and the sustained run.
+
+Every scenario ends with the delivery check (``delivery``): each accepted order stored once and announced
+once as ``prescription.received``; anything else is recorded as a failure and the run exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.delivery import DeliveryWitness
+from bench.fhir_load import run_fhir_load
+from bench.hl7_load import SAMPLE, OrderTemplate, run_load
+from bench.hub_process import Hub
+from bench.latency import summarize
+from bench.profile import ProcessProfile, profiled
+from bench.report import BenchReport, ScenarioResult
+from bench.senders import LoadPlan, LoadResult
+from bench.sustained import run_sustained
+
+SUSTAINED_SHARE = 0.70
+
+
+@dataclass
+class IngestRun:
+    """What the ingest scenarios share: the hub, the witness, the report and the options."""
+
+    hub: Hub
+    witness: DeliveryWitness
+    report: BenchReport
+    args: argparse.Namespace
+    seconds: float
+    feed_token: str | None = None
+    template: OrderTemplate = field(default_factory=lambda: OrderTemplate(SAMPLE.read_bytes()))
+
+    @property
+    def profiles(self) -> dict[str, dict[str, ProcessProfile]]:
+        """Where --profile summaries go."""
+        return self.report.profiles
+
+
+def tag() -> str:
+    """A fresh scenario tag: every placer number of the scenario starts with it."""
+    return f"B{uuid.uuid4().hex[:6].upper()}"
+
+
+def hl7_scenarios(run: IngestRun, senders: list[int]) -> None:
+    """Warm-up, then N blocking MLLP senders per count, then the sustained run when asked."""
+    hub = run.hub
+    print("bench: warm-up...", flush=True)
+    _measure(run, "warm-up", "hl7-mllp", LoadPlan(hub.mllp_ports, 4, 1.0, tag()),
+             lambda p: run_load(p, run.template), record=False)
+    for count in senders:
+        print(f"bench: HL7 over MLLP, {count} sender(s)...", flush=True)
+        _measure(run, f"hl7-mllp x{count}", "hl7-mllp", LoadPlan(hub.mllp_ports, count, run.seconds, tag()),
+                 lambda p: run_load(p, run.template))
+
+
+def fhir_scenarios(run: IngestRun, clients: list[int]) -> None:
+    """N FHIR clients per count, each POSTing MedicationRequests over keep-alive HTTP (201 required)."""
+    assert run.feed_token is not None
+    ports = run.hub.http_ports
+    token = run.feed_token
+    _measure(run, "fhir warm-up", "fhir-http", LoadPlan(ports, 4, 1.0, tag()), lambda p: run_fhir_load(p, token),
+             record=False)
+    for count in clients:
+        print(f"bench: FHIR over HTTP, {count} client(s)...", flush=True)
+        _measure(run, f"fhir-http x{count}", "fhir-http", LoadPlan(ports, count, run.seconds, tag()),
+                 lambda p: run_fhir_load(p, token))
+
+
+def sustained_scenario(run: IngestRun) -> None:
+    """8 senders paced at 70% of the measured 8-sender peak for --sustained seconds."""
+    report, args, hub = run.report, run.args, run.hub
+    peak = next((r.summary.rate for r in report.scenarios if r.kind == "hl7-mllp" and r.concurrency == 8), None)
+    if peak is None:
+        print("bench: measuring the 8-sender peak for the sustained run...", flush=True)
+        peak = _measure(run, "hl7-mllp x8", "hl7-mllp", LoadPlan(hub.mllp_ports, 8, run.seconds, tag()),
+                        lambda p: run_load(p, run.template))
+    plan = LoadPlan(hub.mllp_ports, 8, args.sustained, tag(), rate=peak * SUSTAINED_SHARE)
+    print(f"bench: sustained {args.sustained:.0f} s at {plan.rate:.0f} msg/s...", flush=True)
+    run.witness.reset_events()
+    sustained, result = run_sustained(hub, run.witness, run.template, plan, window_s=max(2.0, args.sustained / 30))
+    report.sustained = sustained
+    report.sustained_delivery = run.witness.await_drained(plan.tag, result.placers, len(result.failures),
+                                                          args.drain_timeout)
+    note_loss(report, "sustained", report.sustained_delivery.lossless, result.failures)
+
+
+def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callable[[LoadPlan], LoadResult], *,
+             record: bool = True) -> float:
+    witness, hub, args = run.witness, run.hub, run.args
+    witness.reset_events()
+    if args.profile and record:
+        with profiled(hub.pids(), name, plan.seconds, run.report.started_stamp, run.profiles):
+            result = load(plan)
+    else:
+        result = load(plan)
+    summary = summarize(result.latencies, result.elapsed)
+    rss = sum(hub.rss_kb().values()) / 1024
+    if args.layout == "split" and args.workers == 0:
+        delivery = witness.count_queued(result.placers, len(result.failures))
+    else:
+        delivery = witness.await_drained(plan.tag, result.placers, len(result.failures), args.drain_timeout)
+    note_loss(run.report, name, delivery.lossless, result.failures)
+    if record:
+        raw = next((r for r in run.report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders),
+                   None)
+        run.report.scenarios.append(ScenarioResult(
+            name=name, kind=kind, concurrency=plan.senders, summary=summary, delivery=delivery,
+            vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
+            rss_mb=round(rss, 1),
+        ))
+    return summary.rate
+
+
+def note_loss(report: BenchReport, name: str, lossless: bool, failures: list[str]) -> None:
+    """Record a scenario that lost, refused or left unanswered any message (the run will exit 1)."""
+    if not lossless:
+        report.failures.append(f"{name}: lost or unacknowledged messages ({len(failures)} failures)")
+        report.failures.extend(f"{name}: {f}" for f in failures[:20])
