@@ -21,14 +21,13 @@ from pydantic import BaseModel, ConfigDict
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 PROFILES = Path(__file__).resolve().parent / "results" / "profiles"
-#: (label, substrings of a frame's "function (file:line)"); the first label whose pattern a frame shows wins
+#: (label, path prefixes of a frame's file as py-spy prints it); the first label that matches wins
 LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("sqlite3 driver", ("sqlite3/", "sqlite3.")),
-    ("psycopg driver", ("psycopg/", "psycopg_pool", "psycopg_binary")),
-    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("psycopg driver", ("psycopg/", "psycopg_pool/")),
+    ("SQLAlchemy (+ sqlite3 C calls)", ("sqlalchemy/", "sqlite3/")),
     ("pika (AMQP)", ("pika/",)),
-    ("fhir.resources/fhir_core", ("fhir/resources", "fhir_core")),
-    ("pydantic", ("pydantic/", "pydantic_core")),
+    ("fhir.resources/fhir_core", ("fhir/resources/", "fhir_core/")),
+    ("pydantic", ("pydantic/", "pydantic_core/")),
     ("json", ("json/",)),
     ("HTTP stack (uvicorn/starlette/fastapi/h11/anyio)", ("uvicorn/", "starlette/", "fastapi/", "h11/", "anyio/")),
     ("cryptography (Fernet)", ("cryptography/",)),
@@ -40,6 +39,18 @@ LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("adapters.ncpdp", ("adapters/ncpdp/",)),
     ("hub code", ("hub/",)),
 )
+#: a leaf frame (outside our code) with one of these names is a thread waiting, not working: py-spy's idle
+#: filter misses waits in poll(), Condition.wait() and queue.get() when their C call holds no Python frame
+WAITING = "waiting (poll, lock, queue)"
+_WAIT_LEAVES = frozenset({"poll", "select", "wait", "get", "acquire", "sleep", "_wait_for_tstate_lock", "join",
+                          "_worker", "run_forever"})
+#: SQLite's BEGIN IMMEDIATE (hub.persistence.database): a writer waiting here waits for the one write lock
+SQLITE_LOCK = "SQLite BEGIN IMMEDIATE (write lock)"
+_OURS = ("hub/", "adapters/")
+#: frames on every stack of their thread (entry points and consumer loops): they say nothing about cost
+_PLUMBING = frozenset({"hub.entrypoints.cli:<module>", "hub.entrypoints.cli:main", "hub.entrypoints.cli:_run",
+                       "hub.entrypoints.cli:_worker", "hub.messaging.consumer:ConsumerRunner.run",
+                       "hub.messaging.consumer:ConsumerRunner._consume", "hub.entrypoints.cli:_serve_until_signal"})
 
 
 class ProcessProfile(BaseModel):
@@ -62,9 +73,10 @@ def summarize_collapsed(text: str, raw_file: str = "", top: int = 15) -> Process
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
+        frames = [_split(f) for f in stack.split(";")]
         libraries[_library(frames)] += count
-        for name in {_function(f) for f in frames if "hub/" in f or "adapters/" in f}:
+        for name in {f"{path.removesuffix('.py').replace('/', '.')}:{fn}" for fn, path in frames
+                     if path.startswith(_OURS)} - _PLUMBING:
             functions[name] += count
     share = (lambda n: round(100 * n / total, 1)) if total else (lambda n: 0.0)
     return ProcessProfile(
@@ -73,23 +85,23 @@ def summarize_collapsed(text: str, raw_file: str = "", top: int = 15) -> Process
     )
 
 
-def _library(frames: list[str]) -> str:
-    for frame in reversed(frames):
-        for label, patterns in LIBRARIES:
-            if any(p in frame for p in patterns):
+def _split(frame: str) -> tuple[str, str]:
+    """``name (path/to/file.py:12)`` -> (name, path/to/file.py)."""
+    name, _, where = frame.partition(" (")
+    return name, where.rsplit(":", 1)[0]
+
+
+def _library(frames: list[tuple[str, str]]) -> str:
+    if any(name == "_sqlite_begin" for name, _ in frames):
+        return SQLITE_LOCK
+    leaf_name, leaf_path = frames[-1]
+    if leaf_name.rsplit(".", 1)[-1] in _WAIT_LEAVES and not leaf_path.startswith(_OURS):
+        return WAITING
+    for _name, path in reversed(frames):
+        for label, prefixes in LIBRARIES:
+            if path.startswith(prefixes):
                 return label
     return "other"
-
-
-def _function(frame: str) -> str:
-    """``name (path/to/file.py:12)`` -> ``module.path:name``."""
-    name, _, where = frame.partition(" (")
-    path = where.split(":")[0]
-    for root in ("hub/", "adapters/"):
-        if root in path:
-            path = root + path.split(root, 1)[1]
-            break
-    return f"{path.removesuffix('.py').replace('/', '.')}:{name}"
 
 
 @contextmanager
@@ -119,7 +131,7 @@ def profiled(pids: dict[str, int], scenario: str, seconds: float, stamp: str,
 
 
 def profile_table(profiles: dict[str, dict[str, ProcessProfile]], libraries: int = 8, functions: int = 8) -> str:
-    """Per scenario and process: the biggest libraries and hub functions, in percent of busy samples."""
+    """Per scenario and process: the biggest libraries and hub functions, in percent of samples."""
     lines = []
     for scenario, processes in profiles.items():
         for name, p in processes.items():
@@ -128,3 +140,15 @@ def profile_table(profiles: dict[str, dict[str, ProcessProfile]], libraries: int
                                                      list(p.by_library.items())[:libraries]))
             lines.append("  on stack:  " + ", ".join(f"{k} {v:.0f}%" for k, v in p.top_functions[:functions]))
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.profile FOLDER``: summarize the raw files of an earlier --profile run again."""
+    folder = Path((argv if argv is not None else sys.argv[1:])[0])
+    found = {f.stem: {"": summarize_collapsed(f.read_text(), str(f))} for f in sorted(folder.glob("*.txt"))}
+    print(profile_table(found))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
