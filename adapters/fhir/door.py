@@ -57,6 +57,7 @@ class FhirDoor:
 
     def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries) -> None:
         self._sink, self._inbound, self._queries = sink, inbound, queries
+        self._records: set[asyncio.Task[str]] = set()
 
     async def prescription(self, resource_id: str) -> Prescription | None:
         """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id."""
@@ -103,15 +104,22 @@ class FhirDoor:
             return
         envelopes = {order.key: order.envelope(sender) for order, _ in orders}
         await self._sink.publish_commands(list(envelopes.values()))
+        # the records are written beside the 201, not before it: the orders are already durable and their
+        # command ids derive from sender and identifier, so a resend racing its record is applied once
         for order, answer in orders:
-            try:
-                await asyncio.to_thread(
-                    self._inbound.record, door=DOOR, sender=sender, control_id=order.key, message_type=message_type,
-                    outcome="accepted", raw=raw, answer=fhir_json(answer),
-                    command_ids=[str(envelopes[order.key].message_id)], record_id=order.record_id(sender),
-                )
-            except InfrastructureError as exc:
-                log.warning("dedupe record not written: %s", exc, extra={"correlation_id": order.resource_id})
+            task = asyncio.create_task(asyncio.to_thread(
+                self._inbound.record, door=DOOR, sender=sender, control_id=order.key, message_type=message_type,
+                outcome="accepted", raw=raw, answer=fhir_json(answer),
+                command_ids=[str(envelopes[order.key].message_id)], record_id=order.record_id(sender),
+            ))
+            self._records.add(task)
+            task.add_done_callback(self._recorded)
+
+    def _recorded(self, task: asyncio.Task[str]) -> None:
+        self._records.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("dedupe record not written: %s", task.exception())
+
 
 def _known(rx: Prescription) -> Known:
     return Known(request_id(rx), medication_request_view(prescription_snapshot(rx)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,8 @@ class Doors:
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
+        # dedupe lookups and records run on threads; the default pool (cores + 4) makes them queue
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="doors-io"))
         s = self.settings
         check_posture(s)
         if s.data_key is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -29,6 +29,10 @@ class OutboxRow:
     headers: dict[str, Any]
 
 
+#: how long a SQLite relay holds the rows it is publishing before another may take them
+CLAIM_LEASE = timedelta(seconds=30)
+
+
 class OutboxStore:
     """The relay's view of the outbox table."""
 
@@ -40,16 +44,22 @@ class OutboxStore:
         """Rows to publish, and a function recording which were published and which were refused for good.
 
         On PostgreSQL the rows are locked (``FOR UPDATE SKIP LOCKED``) until recorded, on the same connection,
-        so relays in several processes never publish the same row twice; SQLite has one writer at a time
-        anyway, and holding its lock while publishing would stall every worker, so there rows are read unlocked.
+        so relays in several processes never publish the same row twice. SQLite has no row locks, and holding
+        its writer lock while publishing would stall every worker, so there the batch is claimed for a lease.
         """
         if self._engine.dialect.name != "postgresql":
+            rows = self._claim_apart(limit)
+
             def record_apart(published: list[str], failed: dict[str, str]) -> None:
                 for row_id, error in failed.items():
                     self.mark_failed(row_id, error)
                 self.mark_published(published)
+                unfinished = [r.id for r in rows if r.id not in published and r.id not in failed]
+                if unfinished:  # give them back at once rather than when the claim runs out
+                    with self._engine.begin() as conn:
+                        conn.execute(update(outbox).where(outbox.c.id.in_(unfinished)).values(claimed_until=None))
 
-            yield self.pending(limit), record_apart
+            yield rows, record_apart
             return
         query = (select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
                  .with_for_update(skip_locked=True))
@@ -65,6 +75,22 @@ class OutboxStore:
                                  .values(published_at=now, error=error[:1000]))
 
             yield rows, record
+
+    def _claim_apart(self, limit: int) -> list[OutboxRow]:
+        """SQLite: mark the batch as this relay's for a while (the writer lock makes the claim atomic), so a
+        relay in another process skips it; a relay that dies leaves rows that are free again after the lease."""
+        now = datetime.now(UTC)
+        free = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
+        query = select(outbox).where(outbox.c.published_at.is_(None), free).order_by(outbox.c.seq).limit(limit)
+        with read_connection(self._engine) as conn:  # the common idle poll must not take the writer lock
+            if conn.execute(query.with_only_columns(outbox.c.seq).limit(1)).first() is None:
+                return []
+        with self._engine.begin() as conn:
+            rows = [self._row(r) for r in conn.execute(query).mappings().all()]
+            if rows:
+                conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
+                             .values(claimed_until=now + CLAIM_LEASE))
+        return rows
 
     def pending(self, limit: int = 200) -> list[OutboxRow]:
         """Unpublished rows, oldest first, so events about one order leave in the order they happened."""

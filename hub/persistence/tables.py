@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -63,6 +64,8 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     #: set when the broker refused the row for good (unroutable): it is parked, not retried forever
     Column("error", Text),
+    #: SQLite has no SKIP LOCKED: a relay marks the rows it is publishing until then (several processes)
+    Column("claimed_until", DateTime(timezone=True)),
     Index("ix_outbox_unpublished", "published_at", "seq"),
 )
 
@@ -115,6 +118,8 @@ audit_log = Table(
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
     Index("ux_audit_log_seq", "seq", unique=True),
+    #: the entries waiting to be sealed into the chain: a handful at any time, read at every commit
+    Index("ix_audit_log_unsealed", "id", postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor", "actor"),
     Index("ix_audit_log_prescription", "prescription_id"),

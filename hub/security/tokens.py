@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from hub.errors import DatabaseUnavailable
+from hub.persistence.database import read_connection
 from hub.persistence.tables import users
 from hub.persistence.users import User, hash_token
 
@@ -39,7 +40,7 @@ def authenticate(engine: Engine, token: str, *, staff_days: int, feed_days: int,
                  now: datetime | None = None) -> tuple[User | None, TokenVerdict]:
     """The active, unexpired user holding this token, with the verdict for the audit trail."""
     try:
-        with engine.connect() as conn:
+        with read_connection(engine) as conn:
             row = conn.execute(select(users).where(users.c.token_hash == hash_token(token),
                                                    users.c.revoked_at.is_(None))).mappings().first()
     except OperationalError as exc:  # database down: 503 and "resend later", not a 500
