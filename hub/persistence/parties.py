@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
@@ -65,10 +67,10 @@ class PartyRepository:
         if found is not None:
             return found
         prescriber = Prescriber.new(str(uuid.uuid4()), info)
-        npi_taken = info.npi and self.conn.execute(
-            select(prescribers.c.id).where(prescribers.c.npi == info.npi)).first()
+        # a prescriber holding this NPI would have been among the candidates and matched by it; two orders
+        # racing to create the same prescriber collide on the unique NPI and the loser is retried, then matches
         self.conn.execute(insert(prescribers), dict(
-            id=prescriber.prescriber_id, npi=None if npi_taken else info.npi,
+            id=prescriber.prescriber_id, npi=info.npi,
             family_name=(info.family_name or "").casefold() or None, document=prescriber.model_dump(mode="json"),
         ))
         return prescriber
@@ -91,10 +93,12 @@ class PartyRepository:
         return [Patient.model_validate(r[0]) for r in docs]
 
     def _index_identifiers(self, patient: Patient) -> None:
-        for ident in patient.info.identifiers:
-            key = (ident.system or "", ident.value.strip())
-            exists = self.conn.execute(select(patient_identifiers.c.patient_id).where(
-                patient_identifiers.c.system == key[0], patient_identifiers.c.value == key[1])).first()
-            if exists is None:
-                self.conn.execute(insert(patient_identifiers), dict(
-                    system=key[0], value=key[1], patient_id=patient.patient_id))
+        keys = {(ident.system or "", ident.value.strip()) for ident in patient.info.identifiers}
+        if not keys:
+            return
+        dialect = self.conn.dialect.name
+        ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+        self.conn.execute(
+            ignore(patient_identifiers).on_conflict_do_nothing(),
+            [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in sorted(keys)],
+        )

@@ -36,14 +36,25 @@ class PrescriptionRepository:
         self.conn = conn
 
     def next_rx_number(self) -> str:
-        """Human-facing Rx number, unique and increasing (the counter row is locked by the update)."""
-        updated = self.conn.execute(
-            update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
-        )
-        if updated.rowcount == 0:
-            self.conn.execute(insert(counters), dict(name="rx_number", value=1000001))
-        value = self.conn.execute(select(counters.c.value).where(counters.c.name == "rx_number")).scalar_one()
-        return str(value)
+        """Human-facing Rx number, unique and increasing (gaps allowed).
+
+        PostgreSQL: taken in its own short transaction, so the counter row is not held locked until this
+        intake commits (which serialised every intake). SQLite: in this transaction, which already holds the
+        only writer lock (a second connection would wait for it forever).
+        """
+        if self.conn.dialect.name == "postgresql":
+            with self.conn.engine.begin() as own:
+                return str(self._increment(own))
+        return str(self._increment(self.conn))
+
+    @staticmethod
+    def _increment(conn: Connection) -> int:
+        step = update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
+        value = conn.execute(step.returning(counters.c.value)).scalar()
+        if value is None:
+            conn.execute(insert(counters), dict(name="rx_number", value=1000001))
+            return 1000001
+        return int(value)
 
     def get(self, prescription_id: str) -> PrescriptionRow | None:
         """By id."""

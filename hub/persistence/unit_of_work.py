@@ -30,6 +30,7 @@ class UnitOfWork:
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
+        self._outbox_rows: list[dict[str, Any]] = []
         self.published_event_names: list[str] = []
 
     def already_processed(self, consumer: str, message_id: uuid.UUID | str) -> bool:
@@ -52,6 +53,8 @@ class UnitOfWork:
 
     def already_queued(self, row_id: str) -> bool:
         """True if an outbox row with this id exists (a derived command queued before)."""
+        if any(row["id"] == row_id for row in self._outbox_rows):
+            return True
         return self.conn.execute(select(outbox.c.seq).where(outbox.c.id == row_id)).first() is not None
 
     def add_event(self, event: Event, *, correlation_id: uuid.UUID | str) -> str:
@@ -91,13 +94,17 @@ class UnitOfWork:
         self, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
         correlation_id: str, body: bytes, headers: dict[str, Any],
     ) -> None:
-        self.conn.execute(
-            insert(outbox), dict(
-                id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
-                message_type=message_type, content_type=content_type, correlation_id=correlation_id,
-                body=body, headers=headers,
-            )
-        )
+        self._outbox_rows.append(dict(
+            id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
+            message_type=message_type, content_type=content_type, correlation_id=correlation_id,
+            body=body, headers=headers,
+        ))
+
+    def flush(self) -> None:
+        """Write the queued outbox rows in one statement (done before commit by ``unit_of_work``)."""
+        if self._outbox_rows:
+            rows, self._outbox_rows = self._outbox_rows, []
+            self.conn.execute(insert(outbox), rows)
 
 
 @contextmanager
@@ -107,6 +114,8 @@ def unit_of_work(
     """Begin a transaction; commit on success, roll back on any error."""
     try:
         with engine.begin() as conn:
-            yield UnitOfWork(conn, causation=causation, actor=actor)
+            uow = UnitOfWork(conn, causation=causation, actor=actor)
+            yield uow
+            uow.flush()
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
