@@ -20,6 +20,7 @@ from adapters.hl7.outbound.destination_state import DestinationState, SenderStat
 from adapters.hl7.outbound.destinations import DestinationConfig
 from adapters.hl7.outbound.event_mapping import OutboundMessage
 from adapters.hl7.outbound.mllp_link import DestinationUnavailable, MllpLink
+from hub.security.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ class Deliverer:
     def __init__(self, config: DestinationConfig, state: DestinationState | None = None) -> None:
         self.config = config
         self.state = state or DestinationState(config.name)
+        tls = config.tls
+        context = client_context(tls.ca_file, cert=tls.cert_file, key=tls.key_file) if tls else None
         self.link = MllpLink(config.host, config.port, connect_timeout_s=config.connect_timeout_s,
-                             max_frame_bytes=config.max_frame_bytes)
+                             max_frame_bytes=config.max_frame_bytes, ssl_context=context,
+                             server_name=tls.server_name if tls else None)
 
     def deliver(self, message: OutboundMessage, stop: threading.Event, tick: Tick = lambda: None) -> AckVerdict | None:
         """The final verdict (ACCEPTED or ERROR), or None when ``stop`` was set before one came."""

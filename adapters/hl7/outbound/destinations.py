@@ -32,6 +32,18 @@ class DestinationConfigError(RxHubError):
     """The destinations file is missing, unreadable or invalid: the hub must not start half-configured."""
 
 
+class DestinationTls(Frozen):
+    """TLS towards one destination: the CA that signed its certificate, and ours when it wants mutual TLS."""
+
+    #: CA bundle for the receiver's certificate; absent: the system store
+    ca_file: Path | None = None
+    #: our client certificate and key, for receivers that require one
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: the name in the receiver's certificate when it differs from ``host``
+    server_name: str | None = None
+
+
 class DestinationConfig(Frozen):
     """One receiver: its address, the events and orders it wants, and how patient to be with it."""
 
@@ -58,8 +70,13 @@ class DestinationConfig(Frozen):
     backoff_initial_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=60.0, gt=0)
     max_frame_bytes: int = Field(default=1_048_576, ge=1024)
-    #: reserved: MLLP over TLS is not implemented yet, so only ``false`` is accepted
-    tls: Literal[False] = False
+    #: MLLP over TLS: the receiver's certificate is verified (hostname and chain); ``false``/absent: plain TCP
+    tls: DestinationTls | None = None
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_off(cls, value: object) -> object:
+        return None if value is False else value
 
     @field_validator("events")
     @classmethod

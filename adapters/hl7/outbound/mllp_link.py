@@ -7,6 +7,7 @@ heartbeats, stop checks) runs while an ACK is awaited.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -24,8 +25,10 @@ class DestinationUnavailable(TransientError):
 class MllpLink:
     """A blocking MLLP client socket with its own frame decoder; reconnect by ``close`` then ``open``."""
 
-    def __init__(self, host: str, port: int, *, connect_timeout_s: float, max_frame_bytes: int) -> None:
+    def __init__(self, host: str, port: int, *, connect_timeout_s: float, max_frame_bytes: int,
+                 ssl_context: ssl.SSLContext | None = None, server_name: str | None = None) -> None:
         self.host, self.port = host, port
+        self._ssl, self._server_name = ssl_context, server_name or host
         self._connect_timeout = connect_timeout_s
         self._max_frame = max_frame_bytes
         self._sock: socket.socket | None = None
@@ -42,7 +45,9 @@ class MllpLink:
         self.close()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self._connect_timeout)
-        except OSError as exc:
+            if self._ssl is not None:
+                sock = self._ssl.wrap_socket(sock, server_hostname=self._server_name)
+        except OSError as exc:  # refused, unreachable, or a TLS handshake that failed (ssl.SSLError is an OSError)
             raise DestinationUnavailable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         sock.settimeout(_SLICE_S)
         self._sock = sock
