@@ -20,8 +20,11 @@ PLACER_SYSTEM = "urn:example:bench-ehr"
 _PLACER = "\u0000PLACER\u0000"
 
 
-def medication_request(placer: str) -> dict[str, Any]:
-    """A MedicationRequest with contained Patient and Practitioner; the patient is the placer's twin."""
+def medication_request(placer: str, system: str = PLACER_SYSTEM) -> dict[str, Any]:
+    """A MedicationRequest with contained Patient and Practitioner; the patient is the placer's twin.
+
+    The chaos run's load (tests/chaos/orders.py) sends the same order under its own placer system.
+    """
     return {
         "resourceType": "MedicationRequest",
         "contained": [
@@ -34,7 +37,7 @@ def medication_request(placer: str) -> dict[str, Any]:
         ],
         "identifier": [{
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
-            "system": PLACER_SYSTEM, "value": placer,
+            "system": system, "value": placer,
         }],
         "status": "active",
         "intent": "order",

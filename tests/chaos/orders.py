@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+
+from bench.fhir_load import medication_request
 
 NDC = "00093005801"  # amoxicillin: in the catalogue and paid by the simulated payer (BIN 999001)
 PLACER_SYSTEM = "CHAOS"
@@ -34,35 +35,7 @@ def hl7_order(control_id: str, placer: str, control: str = "NW") -> bytes:
 
 def fhir_order(placer: str) -> bytes:
     """A MedicationRequest with contained Patient and Practitioner, placer number in a PLAC identifier."""
-    resource: dict[str, Any] = {
-        "resourceType": "MedicationRequest",
-        "contained": [
-            {"resourceType": "Patient", "id": "pat", "identifier": [{"system": "urn:example:mrn",
-                                                                    "value": f"F{placer}"}],
-             "name": [{"family": f"Fh{placer}", "given": ["Alex"]}], "gender": "female", "birthDate": "1980-02-01"},
-            {"resourceType": "Practitioner", "id": "doc",
-             "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
-             "name": [{"family": "Prescriber", "given": ["Pat"]}]},
-        ],
-        "identifier": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
-            "system": FHIR_PLACER_SYSTEM, "value": placer,
-        }],
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": NDC}],
-                                      "text": "Amoxicillin 500 MG Oral Capsule"},
-        "subject": {"reference": "#pat"},
-        "requester": {"reference": "#doc"},
-        "authoredOn": f"{date.today().isoformat()}T08:00:00Z",
-        "dosageInstruction": [{"text": "Take 1 capsule by mouth twice daily for 10 days",
-                               "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
-                               "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "capsule"}}]}],
-        "dispenseRequest": {"numberOfRepeatsAllowed": 0, "quantity": {"value": 20, "unit": "capsule"},
-                            "expectedSupplyDuration": {"value": 10, "unit": "days",
-                                                       "system": "http://unitsofmeasure.org", "code": "d"}},
-    }
-    return json.dumps(resource).encode()
+    return json.dumps(medication_request(placer, FHIR_PLACER_SYSTEM)).encode()
 
 
 def ack_code(ack: bytes, control_id: str) -> str | None:
