@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     purge = dlq.add_parser("purge", help="drop every dead letter")
     purge.add_argument("--yes", action="store_true", help="confirm")
     purge.set_defaults(func=_dlq_purge)
+    outbound = sub.add_parser("outbound", help="outbound HL7 destinations").add_subparsers(
+        required=True, metavar="ACTION")
+    outbound.add_parser("status", help="each destination's state, backlog and last error").set_defaults(
+        func=_outbound_status)
     cli_security.register(sub)
     events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
     events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
@@ -125,6 +129,23 @@ def _dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
         print("rxhub: purging deletes every dead letter for good; run again with --yes", file=sys.stderr)
         return 2
     print(f"purged {_dead_letters(settings).purge()} dead letter(s)")
+    return 0
+
+
+def _outbound_status(_args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.hl7.outbound.destinations import load_destinations
+    from adapters.hl7.outbound.senders import outbound_status
+    from hub.entrypoints.runtime import topology_for
+
+    if settings.outbound_destinations is None:
+        print("no outbound destinations configured (RXHUB_OUTBOUND_DESTINATIONS)")
+        return 0
+    destinations = load_destinations(settings.outbound_destinations)
+    for status in outbound_status(settings.amqp_url.get_secret_value(), topology_for(settings), destinations):
+        age = f"{status.oldest_age_s:.0f}s" if status.oldest_age_s is not None else "-"
+        backlog = "broker unreachable" if status.backlog is None else str(status.backlog)
+        print(f"{status.name:20} {status.state.value:12} backlog={backlog:6} oldest={age:6} "
+              f"last error={status.last_error or '-'}")
     return 0
 
 

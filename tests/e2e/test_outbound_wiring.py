@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -64,6 +67,12 @@ def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: 
         deadline = time.monotonic() + 20
         while len(receiver.messages) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
+        status = subprocess.run(
+            [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"], capture_output=True, text=True,
+            timeout=60, env={**os.environ, "RXHUB_AMQP_URL": amqp_url, "RXHUB_BROKER_PREFIX": settings.broker_prefix,
+                             "RXHUB_OUTBOUND_DESTINATIONS": str(config)})
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("ehr") and "backlog=0" in status.stdout
     assert len(receiver.messages) == 2
     parsed = [hl7.parse(m) for m in receiver.messages]
     orc = [p.segment("ORC") for p in parsed]
