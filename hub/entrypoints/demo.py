@@ -89,8 +89,14 @@ def main() -> int:
     try:
         return _run(settings)
     finally:
+        from adapters.ncpdp.payer_link import sim_queue
+        from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
+
         conn = connect(settings.amqp_url.get_secret_value())
-        delete(conn.channel(), topology_for(settings))
+        channel = conn.channel()
+        topology = topology_for(settings)
+        delete(channel, ScriptOutTopology.of(topology))  # the hub's queues and the SCRIPT responder's
+        channel.queue_delete(sim_queue(topology).name)
         conn.close()
 
 
