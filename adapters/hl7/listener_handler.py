@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from adapters.hl7.acks import AckMode, build_ack, commit_ack_wanted
+from adapters.hl7.acks import AckMode, application_ack_wanted, build_ack, commit_ack_wanted
 from adapters.hl7.mapping import to_commands
 from adapters.hl7.message_model import Hl7Header, ParsedHl7
 from adapters.hl7.mllp_framing import FrameTooLarge
 from adapters.hl7.parsing import parse_message
 from adapters.hl7.validation import validate_header
-from hub.domain.commands import Command
-from hub.domain.order_parts import Source
+from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.order_parts import ReplyTo, Source
 from hub.errors import (
     InboundMessageError,
     InfrastructureError,
@@ -137,6 +137,12 @@ class Hl7MessageHandler:
         # ids from sender, MSH-10 *and* content: a true resend maps to the same commands, while another message
         # under a reused control id (racing its dedupe record) can never be mistaken for one
         key = f"{header.control_id}|{fingerprint(raw)}"
+        if application_ack_wanted(header, success=True):
+            reply = ReplyTo(control_id=header.control_id, message_type=header.message_type,
+                            trigger_event=header.trigger_event, version=header.version,
+                            application_ack_type=header.application_ack_type)
+            commands = [c.model_copy(update={"reply": reply}) if isinstance(c, ReceivePrescription) else c
+                        for c in commands]
         envelopes = [self._envelope(c, sender, key, i, record_id) for i, c in enumerate(commands)]
         try:
             await self._sink.publish_commands(envelopes)

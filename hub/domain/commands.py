@@ -18,6 +18,7 @@ from hub.domain.order_parts import (
     PatientInfo,
     PrescriberInfo,
     QuantityInfo,
+    ReplyTo,
     Setting,
 )
 
@@ -51,6 +52,8 @@ class ReceivePrescription(Command):
     raw_message_ref: str | None = None
     #: pharmacist who took a verbal order (source ``verbal`` only)
     taken_by: str | None = None
+    #: the sender asked for an application acknowledgement once the order is processed (HL7 MSH-16)
+    reply: ReplyTo | None = None
     note: str | None = None
 
 

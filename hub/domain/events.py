@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hub.domain.order_parts import DrugInfo, Frozen, Identifier, QuantityInfo, Setting
+from hub.domain.order_parts import DrugInfo, Frozen, Identifier, QuantityInfo, ReplyTo, Setting
 
 
 class Event(Frozen):
@@ -23,6 +23,8 @@ class PrescriptionReceived(Event):
     rx_number: str
     #: the patient's identifiers as the order gave them (MRN...): what systems downstream match on
     patient_identifiers: tuple[Identifier, ...] = ()
+    #: the sender's message to quote in an application acknowledgement, when it asked for one
+    reply: ReplyTo | None = None
     placer_order_number: str
     placer_system: str | None = None
     source: str

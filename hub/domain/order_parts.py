@@ -119,3 +119,14 @@ class QuantityInfo(Frozen):
 
     value: Decimal
     unit: str | None = None
+
+
+class ReplyTo(Frozen):
+    """What an application acknowledgement must quote: the sender's message (HL7 enhanced mode, MSH-16)."""
+
+    control_id: str
+    message_type: str
+    trigger_event: str
+    version: str
+    #: MSH-16: AL always, SU on success, ER on error
+    application_ack_type: str

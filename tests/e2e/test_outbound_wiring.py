@@ -80,3 +80,34 @@ def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: 
     assert [str(o[5]) for o in orc] == ["SC", "IP"]
     assert all(str(o[2]).startswith("PLC1002") for o in orc)
     assert all("MRN10002" in str(p.segment("PID")) for p in parsed), "PID carries the patient's MRN"
+
+
+def test_an_order_that_asks_for_an_application_ack_gets_rre_o12(amqp_url: str, sqlite_url: str,
+                                                                 tmp_path: Path) -> None:
+    receiver = Receiver()
+    receiver.start()
+    config = tmp_path / "destinations.json"
+    config.write_text(json.dumps({"destinations": [{
+        "name": "ehr-acks", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
+        "events": ["prescription.received"], "application_acks": True, "ack_timeout_s": 5,
+    }]}))
+    settings = make_settings(amqp_url, sqlite_url, tmp_path, outbound_destinations=config)
+    order = SAMPLE.read_bytes().split(b"\r")
+    msh = order[0].split(b"|")
+    msh += [b""] * (17 - len(msh))
+    msh[9], msh[14], msh[15] = b"ENH-APP-1", b"AL", b"AL"  # MSH-10, MSH-15 accept ack, MSH-16 application ack
+    order[0] = b"|".join(msh)
+    with pharmacy(settings) as ph:
+        with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
+            commit = client.send(b"\r".join(order))
+        import time
+
+        deadline = time.monotonic() + 20
+        while not receiver.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert b"MSA|CA|ENH-APP-1" in commit, "the commit ACK first"
+    [answer] = receiver.messages
+    parsed = hl7.parse(answer)
+    assert str(parsed.segment("MSH")[9]) == "RRE^O12^RRE_O12"
+    assert str(parsed.segment("MSA")[2]) == "ENH-APP-1", "the application ACK quotes the order message"
+    assert str(parsed.segment("ORC")[1]) == "OK"

@@ -60,6 +60,9 @@ class DestinationConfig(Frozen):
     #: send an RDE^O11 encoded order for verified inpatient orders (MAR, dispensing cabinet) instead of a
     #: status update
     encoded_orders: bool = False
+    #: answer orders that asked for an application acknowledgement (MSH-16) with RRE/ORP/ORR here; the
+    #: destination is then the placer's own receiving port
+    application_acks: bool = False
     receiving_application: str = ""
     receiving_facility: str = ""
     sending_application: str = "RXHUB"

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import hub.domain.workflow_events as wf
+from adapters.hl7.outbound.application_acks import build_application_ack
 from adapters.hl7.outbound.control_ids import control_id_for
 from adapters.hl7.outbound.destinations import DestinationConfig
 from adapters.hl7.outbound.dispense_messages import build_dispense
@@ -102,6 +103,10 @@ def _field(event: Event, name: str) -> str | None:
 
 def _build(destination: DestinationConfig, header: MessageHeader, received: ReceivedEvent) -> bytes | None:
     event, at = received.event, received.time
+    if isinstance(event, PrescriptionReceived) and event.reply is not None and destination.application_acks:
+        ack = build_application_ack(header, _order(event), event.reply)
+        if ack is not None:  # the placer asked for it (MSH-16): it says "accepted" in the placer's own terms
+            return ack
     if isinstance(event, wf.PrescriptionDispensed):
         return build_dispense(header, _dispense(event, at))
     if isinstance(event, wf.PrescriptionVerified) and destination.encoded_orders:

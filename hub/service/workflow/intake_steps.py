@@ -8,7 +8,7 @@ import uuid
 from hub.domain.catalogue import Product
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordRenewalResponse
 from hub.domain.days_supply import estimate_days_supply
-from hub.domain.events import Event, PrescriptionUpdated, RefillDeclined, RenewalRequested
+from hub.domain.events import Event, PrescriptionReceived, PrescriptionUpdated, RefillDeclined, RenewalRequested
 from hub.domain.intake import IntakeContext
 from hub.domain.order_parts import QuantityInfo
 from hub.domain.prescription import Prescription
@@ -85,6 +85,9 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
                               rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
                               rx.setting.value, rx.model_dump(mode="json"), 1)
+        if command.reply is not None:  # the sender's application ACK quotes its own message
+            events = [e.model_copy(update={"reply": command.reply}) if isinstance(e, PrescriptionReceived) else e
+                      for e in events]
         repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
         fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
         events += rx.intake(actor, now(), intake_context(uow, ctx, rx))
