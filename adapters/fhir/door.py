@@ -115,6 +115,11 @@ class FhirDoor:
             self._records.add(task)
             task.add_done_callback(self._recorded)
 
+    async def drain(self) -> None:
+        """Wait for dedupe records still being written (tests; shutdown)."""
+        if self._records:
+            await asyncio.gather(*self._records, return_exceptions=True)
+
     def _recorded(self, task: asyncio.Task[str]) -> None:
         self._records.discard(task)
         if not task.cancelled() and task.exception() is not None:

@@ -82,7 +82,14 @@ def _body(resource: dict[str, Any]) -> bytes:
 def test_a_transaction_is_one_confirmed_batch() -> None:
     sink, inbound = FakeSink(), FakeInbound()
     bundle = bundle_of("transaction", _order("T-1"), patient(), practitioner(), _order("T-2"))
-    answer = asyncio.run(post_base(_door(sink, inbound), _body(bundle), "ehr"))
+    door = _door(sink, inbound)
+
+    async def post() -> Any:
+        answer = await post_base(door, _body(bundle), "ehr")
+        await door.drain()  # the dedupe records are written beside the answer
+        return answer
+
+    answer = asyncio.run(post())
     assert [len(call) for call in sink.calls] == [2]
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
         "201 Created", "200 OK", "200 OK", "201 Created"]
