@@ -1,10 +1,8 @@
 """The append-only audit trail: who (and in which role) did what to which prescription, and when.
 
 Entries are hash-chained (hub.security.audit_chain).  ``record`` inserts on the caller's connection inside
-its transaction; the entry is sealed into the chain just before that transaction commits, under one lock
-(PostgreSQL advisory transaction lock; SQLite's writer lock is already exclusive with BEGIN IMMEDIATE).
-Sealing at commit rather than at insert keeps the lock for microseconds and never while the transaction
-still waits on row locks, so appenders cannot deadlock on it.
+its transaction; once that commits, the process's sealer (hub.persistence.chain_sealer) chains it with
+whatever else committed meanwhile, so no writer waits on the chain's lock.
 """
 
 from __future__ import annotations
@@ -14,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, insert, or_, select, update
+from sqlalchemy import Connection, Engine, event, insert, or_, select
 
+from hub.persistence.chain_sealer import sealer_for
 from hub.persistence.tables import audit_log, prescriptions
-from hub.security.audit_chain import GENESIS, ChainReport, entry_hash, verify_rows
+from hub.security.audit_chain import ChainReport, verify_rows
 
-#: pg_advisory_xact_lock key serialising chain appends (727001 guards migrations)
-CHAIN_LOCK = 727002
 _UNSEALED = "rxhub_audit_unsealed"
 
 
@@ -53,8 +50,8 @@ def record(conn: Connection, *, actor: str, role: str, action: str, prescription
 
 
 def _install_sealer(engine: Engine) -> None:
-    if not event.contains(engine, "commit", _seal_before_commit):
-        event.listen(engine, "commit", _seal_before_commit)
+    if not event.contains(engine, "commit", _wake_sealer):
+        event.listen(engine, "commit", _wake_sealer)
         event.listen(engine, "rollback", _forget)
 
 
@@ -62,27 +59,9 @@ def _forget(conn: Connection) -> None:
     conn.info.pop(_UNSEALED, None)
 
 
-def _seal_before_commit(conn: Connection) -> None:
+def _wake_sealer(conn: Connection) -> None:
     if conn.info.pop(_UNSEALED, None):
-        seal(conn)
-
-
-def seal(conn: Connection) -> int:
-    """Chain every visible unsealed entry after the current head; returns how many were sealed."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
-    head = conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
-                        .order_by(audit_log.c.seq.desc()).limit(1)).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-    pending = conn.execute(select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_log.c.id))
-    rows = pending.mappings().all()
-    for row in rows:
-        seq += 1
-        digest = entry_hash({**row, "seq": seq}, prev)
-        conn.execute(update(audit_log).where(audit_log.c.id == row["id"])
-                     .values(seq=seq, prev_hash=prev, hash=digest))
-        prev = digest
-    return len(rows)
+        sealer_for(conn.engine).poke()
 
 
 def _entry(r: Any) -> AuditEntry:
@@ -105,6 +84,7 @@ class AuditTrail:
               since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> list[AuditEntry]:
         """Entries, oldest first, filtered by prescription, actor, patient (directly or via their prescriptions)
         and time range."""
+        sealer_for(self._engine).flush()  # what is returned carries its place in the chain
         c = audit_log.c
         query = select(audit_log).order_by(c.id).limit(limit)
         if prescription_id:
@@ -122,7 +102,8 @@ class AuditTrail:
             return [_entry(r) for r in conn.execute(query).mappings().all()]
 
     def verify(self, *, anchor: str | None = None) -> ChainReport:
-        """Walk the whole chain and report every broken link."""
+        """Walk the whole chain and report every broken link (after sealing what has committed)."""
+        sealer_for(self._engine).flush()
         c = audit_log.c
         with self._engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(select(audit_log).order_by(c.seq.is_(None), c.seq, c.id)).mappings()]

@@ -1,11 +1,12 @@
-"""The audit trail is a hash chain: sealed at commit, well-defined under concurrent writers, tamper-evident."""
+"""The audit trail is a hash chain: sealed just after commit, well-defined under concurrent writers, tamper-evident."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 
 from hub.persistence import audit
 from hub.persistence.audit import AuditTrail
@@ -29,6 +30,32 @@ def test_entries_are_chained_in_commit_order_and_verify(engine: Engine) -> None:
     assert report.ok, report.problems
     assert report.checked == 5 and report.head_seq == 5
     assert [e.seq for e in trail.query()] == [1, 2, 3, 4, 5]
+
+
+def test_the_sealer_chains_committed_entries_without_being_asked(engine: Engine) -> None:
+    with engine.begin() as conn:
+        audit.record(conn, actor="a", role="admin", action="one")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(select(audit_log.c.hash).where(audit_log.c.hash.is_not(None))).first():
+                break
+        time.sleep(0.02)
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log.c.seq, audit_log.c.hash)).all()
+    assert [r.seq for r in rows] == [1] and rows[0].hash
+
+
+def test_disposing_the_engine_seals_what_is_left(database_url: str) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    with engine.begin() as conn:
+        for n in range(3):
+            audit.record(conn, actor=f"u{n}", role="admin", action="one")
+    engine.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(select(audit_log.c.seq).where(audit_log.c.hash.is_(None))).first() is None
+    engine.dispose()
 
 
 def test_a_rolled_back_transaction_leaves_no_entry_and_no_gap(engine: Engine) -> None:
@@ -71,6 +98,7 @@ def test_verification_detects_an_altered_record(engine: Engine, change: dict[str
     for n in range(4):
         trail.record(actor=f"user{n}", role="pharmacist", action="verify", outcome="forbidden",
                      detail={"state": "data_verification"})
+    assert trail.verify().ok  # sealed: from here on an edit shows
     with engine.begin() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(**change))
     report = trail.verify()
@@ -98,6 +126,7 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(engine: Engine) -> None:
     trail = AuditTrail(engine)
     for n in range(3):
         trail.record(actor=f"user{n}", role="admin", action="read raw message")
+    assert trail.verify().ok
     with engine.begin() as conn:
         row = conn.execute(audit_log.select().where(audit_log.c.seq == 2)).mappings().one()
         forged = {**row, "actor": "nobody"}
