@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from hub.domain.events import Event
@@ -20,6 +22,11 @@ from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence.tables import outbox, processed_messages
+
+_PROCESSED = select(processed_messages.c.message_id).where(
+    processed_messages.c.consumer == bindparam("consumer"), processed_messages.c.message_id == bindparam("message_id"))
+#: per dialect: INSERT ... ON CONFLICT DO NOTHING into processed_messages (built once)
+_CLAIM: dict[str, Any] = {}
 
 
 class UnitOfWork:
@@ -35,21 +42,32 @@ class UnitOfWork:
 
     def already_processed(self, consumer: str, message_id: uuid.UUID | str) -> bool:
         """True if this consumer has committed this message before (a redelivery or a resend)."""
-        row = self.conn.execute(
-            select(processed_messages.c.message_id).where(
-                processed_messages.c.consumer == consumer,
-                processed_messages.c.message_id == str(message_id),
-            )
-        ).first()
+        row = self.conn.execute(_PROCESSED, {"consumer": consumer, "message_id": str(message_id)}).first()
         return row is not None
 
     def mark_processed(self, consumer: str, message_id: uuid.UUID | str) -> None:
         """Record the message as applied, in the same transaction as its effects."""
-        self.conn.execute(
-            insert(processed_messages), dict(
-                consumer=consumer, message_id=str(message_id), processed_at=datetime.now(UTC)
-            )
-        )
+        self.conn.execute(insert(processed_messages), dict(
+            consumer=consumer, message_id=str(message_id), processed_at=datetime.now(UTC)))
+
+    def claim_message(self, consumer: str, message_id: uuid.UUID | str) -> bool:
+        """Record the message as applied now, in this transaction; False if it was applied before.
+
+        One statement for the check and the mark: the mark commits with the handler's effects or rolls back
+        with them. A concurrent copy of the same message waits on the key (PostgreSQL) or on the writer lock
+        (SQLite) until this transaction ends, then finds it applied (or applies it, if this one rolled back).
+        """
+        result = self.conn.execute(self._claim_statement(), {
+            "consumer": consumer, "message_id": str(message_id), "processed_at": datetime.now(UTC)})
+        return result.first() is not None  # rowcount is not reliable here (psycopg reports -1)
+
+    def _claim_statement(self) -> Any:
+        dialect = self.conn.dialect.name
+        if dialect not in _CLAIM:
+            ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+            _CLAIM[dialect] = (ignore(processed_messages).on_conflict_do_nothing()
+                               .returning(processed_messages.c.message_id))
+        return _CLAIM[dialect]
 
     def already_queued(self, row_id: str) -> bool:
         """True if an outbox row with this id exists (a derived command queued before)."""

@@ -40,12 +40,12 @@ class MessageBus:
         started, result = time.perf_counter(), "error"
         try:
             with unit_of_work(self.engine, causation=envelope) as uow:
-                if uow.already_processed(self.consumer, envelope.message_id):
+                # the idempotency mark first: it commits with the handler's effects or not at all
+                if not uow.claim_message(self.consumer, envelope.message_id):
                     log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
                     result = "duplicate"
                     return
                 handler(command, envelope, uow)
-                uow.mark_processed(self.consumer, envelope.message_id)
             result = "ok"
         finally:
             HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
