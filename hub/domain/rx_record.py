@@ -6,6 +6,7 @@ way a fill's state changes (``_move``, via the transition tables) and the common
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from hub.domain.order_parts import (
     Setting,
     Source,
 )
-from hub.domain.states import Action, RxState, next_state
+from hub.domain.states import TERMINAL_STATES, Action, RxState, next_state
 from hub.errors import DomainError, IllegalTransition, NotFound
 
 
@@ -37,6 +38,19 @@ class UnresolvedAlerts(DomainError):
     def __init__(self, alert_ids: list[str]) -> None:
         super().__init__(f"override or resolve alerts {', '.join(alert_ids)} before approving")
         self.alert_ids = alert_ids
+
+
+def _profile_entry(product: Product, rx_number: str, days_supply: int | None,
+                   fills: Sequence[tuple[RxState, date | None, int | None]], today: date) -> ProfileEntry:
+    """The profile line: the last dispensed fill's date and supply; active while a fill is in progress or the
+    last dispensed supply is not used up."""
+    dispensed = [f for f in fills if f[0] is RxState.DISPENSED]
+    last = dispensed[-1] if dispensed else None
+    last_date = last[1] if last else None
+    supply = last[2] if last else days_supply
+    in_progress = bool(fills) and fills[-1][0] not in TERMINAL_STATES
+    running = last_date is not None and supply is not None and (today - last_date).days <= supply
+    return ProfileEntry.of(product, rx_number, last_date, supply, active=in_progress or running)
 
 
 class PrescriptionRecord(BaseModel):
@@ -114,12 +128,20 @@ class PrescriptionRecord(BaseModel):
         """This prescription as a line of the patient's medication profile, for screening another order."""
         if self.product is None or self.closed_reason is not None:
             return None
-        last = self._last_dispensed()
-        last_date = last.filled_at.date() if last and last.filled_at else None
-        supply = last.days_supply if last else self.days_supply
-        in_progress = self.current_fill.active
-        running = last_date is not None and supply is not None and (today - last_date).days <= supply
-        return ProfileEntry.of(self.product, self.rx_number, last_date, supply, active=in_progress or running)
+        fills = [(f.state, f.filled_at.date() if f.filled_at else None, f.days_supply) for f in self.fills]
+        return _profile_entry(self.product, self.rx_number, self.days_supply, fills, today)
+
+    @staticmethod
+    def profile_entry_of(document: Mapping[str, Any], today: date) -> ProfileEntry | None:
+        """``profile_entry`` of a stored prescription, reading only what the profile needs from its document
+        (screening an order against a long profile must not rebuild every aggregate)."""
+        product = document.get("product")
+        if product is None or document.get("closed_reason") is not None:
+            return None
+        fills = [(RxState(f["state"]), datetime.fromisoformat(f["filled_at"]).date() if f.get("filled_at") else None,
+                  f.get("days_supply")) for f in document.get("fills") or ()]
+        return _profile_entry(Product.model_validate(product), document["rx_number"], document.get("days_supply"),
+                              fills, today)
 
     def _last_dispensed(self) -> Fill | None:
         dispensed = [f for f in self.fills if f.state is RxState.DISPENSED]

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from hub.domain.order_parts import CoverageInfo, PatientInfo, PrescriberInfo
+from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
 from hub.persistence.tables import patient_identifiers, patients, prescribers
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    """The profile an order's patient was matched to (or created as), with the insurance on file."""
+
+    patient: Patient
+    #: the pharmacy's coverage on file (None for a new patient)
+    coverage: CoverageInfo | None
+    #: created by this order: no other prescription can be theirs yet
+    new: bool
 
 
 class PartyRepository:
@@ -23,8 +35,12 @@ class PartyRepository:
 
     def patient_for(self, info: PatientInfo) -> Patient:
         """The profile this order's patient matches (updated with what the order adds), or a new one."""
+        return self.match_patient(info).patient
+
+    def match_patient(self, info: PatientInfo) -> PatientMatch:
+        """``patient_for``, with the coverage on file read in the same statement as the candidates."""
         candidates = self._patient_candidates(info)
-        found = match_patient(candidates, info)
+        found = match_patient([c for c, _ in candidates.values()], info)
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
             self.conn.execute(insert(patients), dict(
@@ -32,12 +48,17 @@ class PartyRepository:
                 birth_date=info.birth_date, document=patient.model_dump(mode="json"),
                 created_at=datetime.now(UTC),
             ))
-        else:
-            patient = found.merged_with(info)
-            self.conn.execute(update(patients).where(patients.c.id == patient.patient_id)
-                              .values(document=patient.model_dump(mode="json")))
-        self._index_identifiers(patient)
-        return patient
+            self._index_identifiers(patient, patient.info.identifiers)
+            return PatientMatch(patient, None, new=True)
+        patient = found.merged_with(info)
+        # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
+        # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
+        self.conn.execute(update(patients).where(patients.c.id == patient.patient_id)
+                          .values(document=patient.model_dump(mode="json")))
+        known = set(found.info.identifiers)
+        self._index_identifiers(patient, tuple(i for i in patient.info.identifiers if i not in known))
+        coverage = candidates[found.patient_id][1]
+        return PatientMatch(patient, CoverageInfo.model_validate(coverage) if coverage else None, new=False)
 
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile by id."""
@@ -56,14 +77,19 @@ class PartyRepository:
 
     def prescriber_for(self, info: PrescriberInfo) -> Prescriber:
         """The known prescriber with this NPI/DEA, or a new record."""
-        query = select(prescribers.c.document)
+        query = select(prescribers.c.npi, prescribers.c.document)
         conditions: list[Any] = []
         if info.npi:
             conditions.append(prescribers.c.npi == info.npi)
         if info.family_name:
             conditions.append(prescribers.c.family_name == info.family_name.casefold())
         rows = self.conn.execute(query.where(or_(*conditions))).all() if conditions else []
-        found = match_prescriber([Prescriber.model_validate(r[0]) for r in rows], info)
+        # the NPI column is the document's NPI (written together, never changed): read the one that has it
+        # first, and the namesakes' documents only when it is not there (matching by DEA)
+        by_npi = [r for r in rows if info.npi and r[0] == info.npi]
+        found = match_prescriber([Prescriber.model_validate(r[1]) for r in by_npi], info) if by_npi else None
+        if found is None:
+            found = match_prescriber([Prescriber.model_validate(r[1]) for r in rows], info)
         if found is not None:
             return found
         prescriber = Prescriber.new(str(uuid.uuid4()), info)
@@ -75,25 +101,28 @@ class PartyRepository:
         ))
         return prescriber
 
-    def _patient_candidates(self, info: PatientInfo) -> list[Patient]:
-        ids: set[str] = set()
+    def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
+        """Profiles sharing an identifier, or name and birth date, with their coverage: one statement."""
         keys = [(i.system or "", i.value.strip()) for i in info.identifiers]
+        columns = (patients.c.id, patients.c.document, patients.c.coverage)
+        parts: list[Any] = []
         if keys:
-            rows = self.conn.execute(select(patient_identifiers.c.patient_id).where(
-                tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(keys))).all()
-            ids.update(r[0] for r in rows)
+            parts.append(select(*columns).join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id)
+                         .where(tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(keys)))
         if info.family_name and info.birth_date:
-            rows = self.conn.execute(select(patients.c.id).where(
-                patients.c.family_name == info.family_name.casefold(), patients.c.birth_date == info.birth_date
-            )).all()
-            ids.update(r[0] for r in rows)
-        if not ids:
-            return []
-        docs = self.conn.execute(select(patients.c.document).where(patients.c.id.in_(ids))).all()
-        return [Patient.model_validate(r[0]) for r in docs]
+            parts.append(select(*columns).where(patients.c.family_name == info.family_name.casefold(),
+                                                patients.c.birth_date == info.birth_date))
+        if not parts:
+            return {}
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        found: dict[str, tuple[Patient, Any]] = {}
+        for patient_id, document, coverage in self.conn.execute(query).all():
+            if patient_id not in found:  # one profile can match both ways
+                found[patient_id] = (Patient.model_validate(document), coverage)
+        return found
 
-    def _index_identifiers(self, patient: Patient) -> None:
-        keys = {(ident.system or "", ident.value.strip()) for ident in patient.info.identifiers}
+    def _index_identifiers(self, patient: Patient, identifiers: tuple[Identifier, ...]) -> None:
+        keys = {(ident.system or "", ident.value.strip()) for ident in identifiers}
         if not keys:
             return
         dialect = self.conn.dialect.name

@@ -6,11 +6,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from hub.domain.prescription import Prescription
 from hub.errors import TransientError
-from hub.persistence.tables import counters, prescriptions
+from hub.persistence.tables import counters, prescriptions, rx_number_seq
+
+#: states that take a prescription off the patient's medication profile
+CLOSED_STATES = ("cancelled", "rejected")
+
+# the hot statements, built once (building a statement costs more Python than executing it)
+_NEXT_RX_NUMBER = select(rx_number_seq.next_value())
+_INCREMENT = (update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
+              .returning(counters.c.value))
+_BY_ID = select(prescriptions).where(prescriptions.c.id == bindparam("row_id")).limit(1)
+_BY_CORRELATION = select(prescriptions).where(prescriptions.c.correlation_id == bindparam("correlation_id")).limit(1)
+_PROFILE = select(prescriptions.c.id, prescriptions.c.document).where(
+    prescriptions.c.patient_id == bindparam("patient_id"), prescriptions.c.state.not_in(CLOSED_STATES))
+_INSERT = insert(prescriptions)
+_SAVE = (update(prescriptions)
+         .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
+         .values(state=bindparam("state"), document=bindparam("document"), version=bindparam("version"),
+                 updated_at=bindparam("updated_at")))
 
 
 @dataclass
@@ -38,19 +55,17 @@ class PrescriptionRepository:
     def next_rx_number(self) -> str:
         """Human-facing Rx number, unique and increasing (gaps allowed).
 
-        PostgreSQL: taken in its own short transaction, so the counter row is not held locked until this
-        intake commits (which serialised every intake). SQLite: in this transaction, which already holds the
-        only writer lock (a second connection would wait for it forever).
+        PostgreSQL: ``nextval`` of a sequence, which no transaction holds (migration 0007 started it after the
+        old counter). SQLite: the counter row, updated and read back in one statement in this transaction,
+        which already holds the only writer lock.
         """
         if self.conn.dialect.name == "postgresql":
-            with self.conn.engine.begin() as own:
-                return str(self._increment(own))
+            return str(self.conn.execute(_NEXT_RX_NUMBER).scalar_one())
         return str(self._increment(self.conn))
 
     @staticmethod
     def _increment(conn: Connection) -> int:
-        step = update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
-        value = conn.execute(step.returning(counters.c.value)).scalar()
+        value = conn.execute(_INCREMENT).scalar()
         if value is None:
             conn.execute(insert(counters), dict(name="rx_number", value=1000001))
             return 1000001
@@ -58,11 +73,13 @@ class PrescriptionRepository:
 
     def get(self, prescription_id: str) -> PrescriptionRow | None:
         """By id."""
-        return self._one(prescriptions.c.id == prescription_id)
+        found = self.conn.execute(_BY_ID, {"row_id": prescription_id}).mappings().first()
+        return self._row(found) if found else None
 
     def by_correlation(self, correlation_id: str) -> PrescriptionRow | None:
         """By the order's correlation id (what a cancel or a later message carries)."""
-        return self._one(prescriptions.c.correlation_id == correlation_id)
+        found = self.conn.execute(_BY_CORRELATION, {"correlation_id": correlation_id}).mappings().first()
+        return self._row(found) if found else None
 
     def by_rx_number(self, rx_number: str) -> PrescriptionRow | None:
         """By the pharmacy's Rx number."""
@@ -92,8 +109,13 @@ class PrescriptionRepository:
         """A patient's prescriptions; ``open_only`` skips cancelled and rejected ones (the DUR profile)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
         if open_only:
-            query = query.where(prescriptions.c.state.not_in(("cancelled", "rejected")))
+            query = query.where(prescriptions.c.state.not_in(CLOSED_STATES))
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
+
+    def profile_documents(self, patient_id: str, *, besides: str | None = None) -> list[dict[str, Any]]:
+        """The documents of a patient's open prescriptions (not cancelled or rejected), for the DUR profile."""
+        rows = self.conn.execute(_PROFILE, {"patient_id": patient_id}).all()
+        return [r[1] for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
@@ -101,24 +123,21 @@ class PrescriptionRepository:
         return {state: int(n) for state, n in self.conn.execute(query).all()}
 
     def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
-        """Insert a new prescription."""
+        """Insert a new prescription (at the row's version, 1 for a new one)."""
         now = datetime.now(UTC)
-        self.conn.execute(insert(prescriptions), dict(
+        self.conn.execute(_INSERT, dict(
             id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
             raw_message_ref=raw_message_ref,
-            document=row.document, version=1, created_at=now, updated_at=now,
+            document=row.document, version=row.version, created_at=now, updated_at=now,
         ))
 
     def save(self, row: PrescriptionRow) -> None:
         """Update with an optimistic lock: a concurrent writer makes this a transient (retryable) error."""
-        result = self.conn.execute(
-            update(prescriptions)
-            .where(prescriptions.c.id == row.id, prescriptions.c.version == row.version)
-            .values(state=row.state, document=row.document, version=row.version + 1,
-                    updated_at=datetime.now(UTC))
-        )
+        result = self.conn.execute(_SAVE, dict(
+            row_id=row.id, expected=row.version, state=row.state, document=row.document, version=row.version + 1,
+            updated_at=datetime.now(UTC)))
         if result.rowcount != 1:
             raise TransientError(f"prescription {row.id} changed concurrently; retry")
         row.version += 1

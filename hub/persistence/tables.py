@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    Sequence,
     String,
     Table,
     Text,
@@ -92,13 +93,16 @@ prescriptions = Table(
     Index("ix_prescriptions_placer", "placer_system", "placer_order_number"),
 )
 
-#: counters for human-facing numbers (Rx numbers)
+#: counters for human-facing numbers (Rx numbers on SQLite)
 counters = Table(
     "counters",
     metadata,
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+#: Rx numbers on PostgreSQL (migration 0007; SQLite has no sequences and keeps the counter row)
+rx_number_seq = Sequence("rx_number_seq", start=1000001, metadata=metadata)
 
 #: append-only: who did what, when, to which prescription; hash-chained in ``seq`` order (hub.security.audit_chain)
 audit_log = Table(

@@ -38,6 +38,14 @@ def commit_step(
     """Persist the aggregate (optimistic lock), audit the action, queue events and follow-ups."""
     store_aggregate(row, rx)
     PrescriptionRepository(uow.conn).save(row)
+    record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=catalogue, action=action)
+
+
+def record_step(
+    uow: UnitOfWork, row: PrescriptionRow, rx: Prescription, events: Sequence[Event], *, envelope: Envelope,
+    actor: Actor, catalogue: Catalogue, action: str,
+) -> None:
+    """The rest of ``commit_step`` for a row already written (a new prescription, inserted in its final state)."""
     audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=action,
                  prescription_id=row.id, detail={"state": row.state, "message_id": str(envelope.message_id)})
     publish_events(uow, events, envelope=envelope, catalogue=catalogue, rx=rx)

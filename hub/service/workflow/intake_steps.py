@@ -17,26 +17,32 @@ from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, Select
 from hub.errors import MessageContentError, NotFound, TransientError
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit
-from hub.persistence.parties import PartyRepository
+from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
-from hub.service.workflow.effects import commit_step, publish_events
+from hub.service.workflow.effects import commit_step, publish_events, record_step
 
 log = logging.getLogger(__name__)
 
 
-def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription) -> IntakeContext:
-    """Reference data plus the patient's other medications and insurance on file."""
-    repo, today = PrescriptionRepository(uow.conn), now().date()
+def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, *,
+                   patient: PatientMatch | None = None) -> IntakeContext:
+    """Reference data plus the patient's other medications and insurance on file.
+
+    ``patient``: the profile intake just matched, with its coverage (read with it); a patient created by
+    this order has no other prescriptions to read.
+    """
+    today = now().date()
     profile = []
-    for other in repo.for_patient(rx.patient_id, open_only=True):
-        if other.id != rx.prescription_id:
-            entry = load_aggregate(other).profile_entry(today)
+    if patient is None or not patient.new:
+        for document in PrescriptionRepository(uow.conn).profile_documents(rx.patient_id, besides=rx.prescription_id):
+            entry = Prescription.profile_entry_of(document, today)
             if entry is not None:
                 profile.append(entry)
-    coverage = PartyRepository(uow.conn).coverage(rx.patient_id) or rx.coverage or ctx.default_coverage
+    on_file = patient.coverage if patient is not None else PartyRepository(uow.conn).coverage(rx.patient_id)
+    coverage = on_file or rx.coverage or ctx.default_coverage
     return IntakeContext(ctx.catalogue, ctx.interactions, profile=tuple(profile), coverage=coverage)
 
 
@@ -77,22 +83,23 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             publish_events(uow, rx.refuse_duplicate_order(actor), envelope=envelope, catalogue=ctx.catalogue)
             return
         parties = PartyRepository(uow.conn)
-        patient, prescriber = parties.patient_for(command.patient), parties.prescriber_for(command.prescriber)
+        match, prescriber = parties.match_patient(command.patient), parties.prescriber_for(command.prescriber)
+        patient = match.patient
         rx, events = Prescription.receive(
             prescription_id=str(uuid.uuid4()), rx_number=repo.next_rx_number(), command=command,
             source=envelope.source, patient=patient, prescriber=prescriber, actor=actor, now=now(),
         )
-        row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
-                              rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
-                              rx.setting.value, rx.model_dump(mode="json"), 1)
         if command.reply is not None:  # the sender's application ACK quotes its own message
             events = [e.model_copy(update={"reply": command.reply}) if isinstance(e, PrescriptionReceived) else e
                       for e in events]
-        repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
         fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
-        events += rx.intake(actor, now(), intake_context(uow, ctx, rx))
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="receive")
+        events += rx.intake(actor, now(), intake_context(uow, ctx, rx, patient=match))
+        # stored once, after intake: one INSERT of the final state rather than an INSERT and an UPDATE
+        row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
+                              rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
+                              rx.setting.value, rx.model_dump(mode="json"), 1)
+        repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
+        record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
 
     def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelPrescription)
