@@ -8,11 +8,11 @@ slips past the dedupe record (database down) is applied once by the workers.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,7 +32,7 @@ from hub.errors import (
 )
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.observability.metrics import ACK_SECONDS, MESSAGES
-from hub.service.ports import CommandSink, InboundLog
+from hub.service.ports import CommandSink, DedupeJournal
 
 log = logging.getLogger(__name__)
 DOOR = "hl7"
@@ -67,12 +67,11 @@ def fingerprint(raw: bytes) -> str:
 class Hl7MessageHandler:
     """Turns one MLLP payload into durable commands and the ACK they earn."""
 
-    def __init__(self, sink: CommandSink, inbound: InboundLog, identity: AckIdentity) -> None:
+    def __init__(self, sink: CommandSink, inbound: DedupeJournal, identity: AckIdentity) -> None:
         self._sink = sink
         self._inbound = inbound
         self._identity = identity
         self._ack_counter = 0
-        self._records: set[asyncio.Task[str]] = set()
         self.counts: dict[str, int] = {}
 
     async def __call__(self, raw: bytes) -> bytes | None:
@@ -101,15 +100,14 @@ class Hl7MessageHandler:
             return self._reject(header, internal, "AR")
         return await self._accept(raw, parsed, commands)
 
-    def _recorded(self, task: asyncio.Task[str]) -> None:
-        self._records.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("dedupe record not written: %s", task.exception())
+    @staticmethod
+    def _recorded(done: Future[str]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("dedupe record not written: %s", done.exception())
 
     async def drain(self) -> None:
         """Wait for dedupe records still being written (at shutdown)."""
-        if self._records:
-            await asyncio.gather(*self._records, return_exceptions=True)
+        await self._inbound.drain()
 
     def refuse_oversize(self, error: FrameTooLarge) -> bytes:
         """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
@@ -120,7 +118,7 @@ class Hl7MessageHandler:
         sender = f"{header.sending_application}|{header.sending_facility}"
         mode = AckMode.of(header)
         try:
-            earlier = await asyncio.to_thread(self._inbound.find, DOOR, sender, header.control_id)
+            earlier = await self._inbound.find(DOOR, sender, header.control_id)
         except InfrastructureError:
             earlier = None  # cannot check: publish anyway, derived ids keep it harmless
         if earlier is not None and earlier.raw is not None and fingerprint(earlier.raw) != fingerprint(raw):
@@ -154,13 +152,11 @@ class Hl7MessageHandler:
         ack = self._ack(header, mode.accept, [])
         # the dedupe record is written beside the ACK, not before it: the commands are already durable and
         # carry derived ids, so a resend that arrives before the record exists is still applied only once
-        record = asyncio.create_task(asyncio.to_thread(
-            self._inbound.record, door=DOOR, sender=sender, control_id=header.control_id,
+        self._inbound.record_later(
+            door=DOOR, sender=sender, control_id=header.control_id,
             message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
             answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
-        ))
-        self._records.add(record)
-        record.add_done_callback(self._recorded)
+        ).add_done_callback(self._recorded)
         self._count("accepted")
         return ack if commit_ack_wanted(header, success=True) else None
 

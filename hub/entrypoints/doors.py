@@ -19,6 +19,7 @@ from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.command_sink import AmqpCommandSink
 from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
+from hub.persistence.inbound_journal import InboundJournal
 from hub.security import data_key, posture, tls
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Doors:
     publisher: AsyncConfirmingPublisher | None = None
     mllp: MllpListener | None = None
     hl7_handler: Hl7MessageHandler | None = None
+    journal: InboundJournal | None = None
     extra: list[object] = field(default_factory=list)
     http_port: int = 0
     http: Any = None
@@ -94,7 +96,8 @@ class Doors:
         sink = AmqpCommandSink(self.publisher, topology_for(s))
         identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
                                s.hl7_default_processing_id)
-        self.hl7_handler = Hl7MessageHandler(sink, InboundStore(self.engine), identity)
+        self.journal = InboundJournal(self.engine)
+        self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity)
         context, allow = mllp_tls(s)
         self.mllp = VettedMllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
@@ -133,5 +136,7 @@ class Doors:
             await self.mllp.stop()
         if self.hl7_handler:
             await self.hl7_handler.drain()
+        if self.journal:
+            await asyncio.to_thread(self.journal.close)
         if self.publisher:
             await self.publisher.close()

@@ -49,6 +49,21 @@ def record(conn: Connection, *, actor: str, role: str, action: str, prescription
     conn.info[_UNSEALED] = True
 
 
+def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Append several entries (``record``'s keyword arguments each) in one statement."""
+    if not entries:
+        return
+    _install_sealer(conn.engine)
+    at = datetime.now(UTC)
+    conn.execute(insert(audit_log), [{
+        "at": at, "actor": e["actor"][:100], "role": e["role"][:20], "action": e["action"][:60],
+        "prescription_id": e.get("prescription_id"), "patient_id": e.get("patient_id"),
+        "outcome": e.get("outcome", "ok")[:20],
+        "detail": json.dumps(e.get("detail") or {}, default=str, sort_keys=True),
+    } for e in entries])
+    conn.info[_UNSEALED] = True
+
+
 def _install_sealer(engine: Engine) -> None:
     if not event.contains(engine, "commit", _wake_sealer):
         event.listen(engine, "commit", _wake_sealer)

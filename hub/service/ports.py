@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
@@ -41,6 +42,22 @@ class InboundLog(Protocol):
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,
     ) -> str:
         """Store an accepted message with its answer."""
+
+
+class DedupeJournal(Protocol):
+    """The dedupe store as the ACK path uses it: fast lookups, records written beside the answer."""
+
+    async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
+        """The earlier accepted message with this key, written or still queued."""
+
+    def record_later(
+        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
+        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+    ) -> Future[str]:
+        """Queue an accepted message with its answer; visible to ``find`` at once, committed shortly."""
+
+    async def drain(self) -> None:
+        """Return once every record queued so far is written."""
 
 
 class ClaimCodec(Protocol):
