@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 #: pg_advisory_xact_lock key serialising chain appends (727001 guards migrations)
 CHAIN_LOCK = 727002
 #: how long a woken sealer waits so that commits arriving together are sealed together
-BATCH_DELAY_S = 0.005
+BATCH_DELAY_S = 0.05
 #: a commit's wake-up comes just before the commit lands; a sweep this often catches what it missed
-SWEEP_S = 0.25
+SWEEP_S = 0.5
 #: the thread ends after this long without work (it starts again on the next commit)
 IDLE_EXIT_S = 5.0
 

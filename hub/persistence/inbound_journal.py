@@ -173,14 +173,15 @@ class InboundJournal:
         keys = list({f.key for f in finds})
         found: dict[Key, InboundRecord] = {}
         read = self._connection("read")
-        with read.begin():
-            for start in range(0, len(keys), 50):
-                chunk = keys[start:start + 50]
-                query = select(inbound_messages).where(tuple_(c.door, c.sender, c.control_id).in_(chunk))
-                for row in read.execute(query).mappings():
-                    found[(row["door"], row["sender"], row["control_id"])] = InboundRecord(
-                        row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
-                        data_key.reveal(row["raw"]))
+        for start in range(0, len(keys), 50):
+            chunk = keys[start:start + 50]
+            query = select(inbound_messages).where(tuple_(c.door, c.sender, c.control_id).in_(chunk))
+            for row in read.execute(query).mappings():
+                found[(row["door"], row["sender"], row["control_id"])] = InboundRecord(
+                    row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
+                    data_key.reveal(row["raw"]))
+        if read.in_transaction():
+            read.rollback()
         for f in finds:
             f.done.set_result(found.get(f.key) or self._pending.get(f.key))
 
@@ -208,7 +209,10 @@ class InboundJournal:
     def _connection(self, kind: str) -> Connection:
         if kind == "read":
             if self._read is None:
-                self._read = self._engine.connect().execution_options(**{READ_ONLY: True})
+                read = self._engine.connect().execution_options(**{READ_ONLY: True})
+                if read.dialect.name == "postgresql":  # no BEGIN/COMMIT round trips around a single SELECT
+                    read = read.execution_options(isolation_level="AUTOCOMMIT")
+                self._read = read
             return self._read
         if self._write is None:
             self._write = self._engine.connect()
