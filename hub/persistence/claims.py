@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.persistence.tables import claim_transmissions, outbox
 
@@ -33,29 +37,40 @@ class ClaimLedger:
 
     def get(self, exchange_id: str) -> Transmission | None:
         """One transmission."""
-        r = self.conn.execute(select(claim_transmissions).where(
-            claim_transmissions.c.exchange_id == exchange_id)).mappings().first()
-        if r is None:
-            return None
-        return Transmission(r["exchange_id"], r["prescription_id"], r["fill_number"], r["attempt"],
-                            r["transaction"], r["purpose"], r["resends"], r["answered_at"] is not None, r["status"])
+        r = self.conn.execute(_GET, {"xid": exchange_id}).mappings().first()
+        return _transmission(r) if r is not None else None
 
     def sent(self, *, exchange_id: str, prescription_id: str, fill_number: int, attempt: int, transaction: str,
              purpose: str, resends: int) -> None:
-        """Record a (re)transmission."""
-        if self.get(exchange_id) is None:
-            self.conn.execute(insert(claim_transmissions), dict(
-                exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt,
-                transaction=transaction, purpose=purpose, resends=resends, sent_at=datetime.now(UTC)))
-        else:
-            self.conn.execute(update(claim_transmissions).where(claim_transmissions.c.exchange_id == exchange_id)
-                              .values(resends=resends, sent_at=datetime.now(UTC), answered_at=None, status=None))
+        """Record a (re)transmission: a new row, or the known one unanswered again with its resend count."""
+        dialect = self.conn.dialect.name
+        if dialect not in _SENT:
+            upsert = sqlite_insert(claim_transmissions) if dialect == "sqlite" else pg_insert(claim_transmissions)
+            _SENT[dialect] = upsert.on_conflict_do_update(
+                index_elements=[claim_transmissions.c.exchange_id],
+                set_={"resends": upsert.excluded.resends, "sent_at": upsert.excluded.sent_at,
+                      "answered_at": None, "status": None})
+        self.conn.execute(_SENT[dialect], dict(
+            exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt,
+            transaction=transaction, purpose=purpose, resends=resends, sent_at=datetime.now(UTC)))
 
     def answered(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> None:
         """Record the payer's answer (or "timeout")."""
         self.conn.execute(update(claim_transmissions).where(claim_transmissions.c.exchange_id == exchange_id)
                           .values(answered_at=datetime.now(UTC), status=status,
                                   reject_codes=",".join(reject_codes)[:60]))
+
+    def answer(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> Transmission | None:
+        """Record the payer's answer to a transmission still waiting for one, and return it as it was sent;
+        None when it is unknown or already answered (a late or repeated answer), which changes nothing.
+
+        One statement for the check and the record: of two answers racing for one claim, the second waits on
+        the row and then finds it answered (PostgreSQL re-checks the condition on the updated row).
+        """
+        r = self.conn.execute(_ANSWER, {
+            "xid": exchange_id, "answered_at": datetime.now(UTC), "status": status,
+            "reject_codes": ",".join(reject_codes)[:60]}).mappings().first()
+        return dataclasses.replace(_transmission(r), answered=False, status=None) if r is not None else None
 
     def never_left(self, exchange_id: str) -> bool:
         """True when the latest transmission of this claim was refused by the broker (parked in the outbox)."""
@@ -69,3 +84,18 @@ class ClaimLedger:
         rows = self.conn.execute(select(claim_transmissions.c.exchange_id).where(
             claim_transmissions.c.prescription_id == prescription_id).order_by(claim_transmissions.c.sent_at)).all()
         return [t for t in (self.get(r[0]) for r in rows) if t is not None]
+
+
+def _transmission(r: Any) -> Transmission:
+    return Transmission(r["exchange_id"], r["prescription_id"], r["fill_number"], r["attempt"], r["transaction"],
+                        r["purpose"], r["resends"], r["answered_at"] is not None, r["status"])
+
+
+_GET = select(claim_transmissions).where(claim_transmissions.c.exchange_id == bindparam("xid"))
+_ANSWER = (update(claim_transmissions)
+           .where(claim_transmissions.c.exchange_id == bindparam("xid"), claim_transmissions.c.answered_at.is_(None))
+           .values(answered_at=bindparam("answered_at"), status=bindparam("status"),
+                   reject_codes=bindparam("reject_codes"))
+           .returning(*claim_transmissions.c))
+#: per dialect: INSERT ... ON CONFLICT (exchange_id) DO UPDATE (built once)
+_SENT: dict[str, Any] = {}

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, tuple_, union_all, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
 from hub.persistence.tables import patient_identifiers, patients, prescribers
+
+_PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class PartyRepository:
 
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile by id."""
-        row = self.conn.execute(select(patients.c.document).where(patients.c.id == patient_id)).first()
+        row = self.conn.execute(_PATIENT, {"patient_id": patient_id}).first()
         return Patient.model_validate(row[0]) if row else None
 
     def coverage(self, patient_id: str) -> CoverageInfo | None:

@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hub.domain.inventory import InventoryItem
 from hub.persistence.tables import inventory
+
+_LOTS = select(inventory).where(inventory.c.ndc == bindparam("ndc")).order_by(inventory.c.lot)
+#: in lot order, so two transactions lock one NDC's lots in the same order
+_LOTS_FOR_UPDATE = _LOTS.with_for_update()
 
 
 class StockRepository:
@@ -18,9 +22,14 @@ class StockRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def lots(self, ndc: str) -> list[InventoryItem]:
-        """Every lot of an NDC, expired ones included (the domain skips them)."""
-        rows = self.conn.execute(select(inventory).where(inventory.c.ndc == ndc)).mappings().all()
+    def lots(self, ndc: str, *, for_update: bool = False) -> list[InventoryItem]:
+        """Every lot of an NDC, expired ones included (the domain skips them).
+
+        ``for_update``: locked until the transaction ends (PostgreSQL; SQLite's writer lock already is), so
+        that counts read, changed and written back cannot be overwritten by a concurrent fill in between.
+        """
+        query = _LOTS_FOR_UPDATE if for_update else _LOTS
+        rows = self.conn.execute(query, {"ndc": ndc}).mappings().all()
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
 
@@ -30,9 +39,12 @@ class StockRepository:
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
 
-    def save(self, items: Sequence[InventoryItem]) -> None:
-        """Write back lots changed by reserve/release/consume."""
+    def save(self, items: Sequence[InventoryItem], *, before: Sequence[InventoryItem] = ()) -> None:
+        """Write back lots changed by reserve/release/consume (only those that differ from ``before``)."""
+        unchanged = set(before)
         for item in items:
+            if item in unchanged:
+                continue
             self.conn.execute(update(inventory).where(inventory.c.ndc == item.ndc, inventory.c.lot == item.lot)
                               .values(on_hand=item.on_hand, reserved=item.reserved))
 

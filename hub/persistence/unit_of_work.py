@@ -25,6 +25,7 @@ from hub.persistence.tables import outbox, processed_messages
 
 _PROCESSED = select(processed_messages.c.message_id).where(
     processed_messages.c.consumer == bindparam("consumer"), processed_messages.c.message_id == bindparam("message_id"))
+_OUTBOX_INSERT = insert(outbox)
 #: per dialect: INSERT ... ON CONFLICT DO NOTHING into processed_messages (built once)
 _CLAIM: dict[str, Any] = {}
 
@@ -39,6 +40,8 @@ class UnitOfWork:
         self._event_index = 0
         self._outbox_rows: list[dict[str, Any]] = []
         self.published_event_names: list[str] = []
+        #: lots of an NDC this transaction has read for update (and changed), so it reads them once
+        self.shelves: dict[str, list[Any]] = {}
 
     def already_processed(self, consumer: str, message_id: uuid.UUID | str) -> bool:
         """True if this consumer has committed this message before (a redelivery or a resend)."""
@@ -122,7 +125,7 @@ class UnitOfWork:
         """Write the queued outbox rows in one statement (done before commit by ``unit_of_work``)."""
         if self._outbox_rows:
             rows, self._outbox_rows = self._outbox_rows, []
-            self.conn.execute(insert(outbox), rows)
+            self.conn.execute(_OUTBOX_INSERT, rows)
 
 
 @contextmanager

@@ -65,10 +65,12 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         attempt = command.attempt or claim.attempt
         xid = exchange_id(rx.prescription_id, fill.fill_number, attempt, command.transaction)
         ledger = ClaimLedger(uow.conn)
-        known = ledger.get(xid)
-        purpose = "billing" if command.transaction == "B1" else (
-            known.purpose if known else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED
-                                         else "unknown-status"))
+        if command.transaction == "B1":
+            purpose = "billing"
+        else:  # a resent reversal keeps the purpose it was first sent for
+            known = ledger.get(xid)
+            purpose = known.purpose if known else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED
+                                                   else "unknown-status")
         ledger.sent(exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number,
                     attempt=attempt, transaction=command.transaction, purpose=purpose, resends=command.resend)
         encoded = ctx.claim_codec.encode(_claim_request(uow, ctx, rx, command, attempt, xid))
@@ -88,12 +90,10 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
-        ledger = ClaimLedger(uow.conn)
-        sent = ledger.get(command.exchange_id)
-        if sent is None or sent.answered:
+        sent = ClaimLedger(uow.conn).answer(command.exchange_id, command.status, command.reject_codes)
+        if sent is None:
             log.warning("late or unknown payer answer for %s ignored", command.exchange_id)
             return
-        ledger.answered(command.exchange_id, command.status, command.reject_codes)
         row, rx = load(uow, command.prescription_id)
         if command.transaction == "B2":
             _reversal_answered(uow, envelope, row, rx, command, sent.purpose)

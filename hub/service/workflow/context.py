@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from hub.domain.actors import Actor, Role, system_actor
 from hub.domain.catalogue import Catalogue
@@ -18,6 +18,10 @@ from hub.messaging.topology import Topology
 from hub.persistence.tables import users
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.ports import ClaimCodec
+
+#: read for every staff command: the role and licence on record now (a revoked user is refused at once)
+_USER = select(users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at).where(
+    users.c.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
     """The user behind a command, with the role and licence on record (never trusted from the message)."""
     if not envelope.actor:
         return system_actor(envelope.source.value)
-    row = uow.conn.execute(select(users).where(users.c.id == envelope.actor)).mappings().first()
+    row = uow.conn.execute(_USER, {"user_id": envelope.actor}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         raise NotAuthorized(f"user {envelope.actor} is unknown or revoked")
     return Actor(user_id=row["id"], role=Role(row["role"]), name=row["name"], licence=row["licence"])

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from hub.domain.actors import Actor
 from hub.domain.catalogue import Catalogue
 from hub.domain.events import Event
-from hub.domain.inventory import check_reorder, consume, release, reserve
+from hub.domain.inventory import InventoryItem, check_reorder, consume, release, reserve
 from hub.domain.order_parts import Source
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import FillPrescription, SendClaim
@@ -81,20 +81,29 @@ def _next_command(event: Event) -> SendClaim | FillPrescription | None:
     return None
 
 
+def shelf(uow: UnitOfWork, ndc: str) -> list[InventoryItem]:
+    """The lots of an NDC, locked for this transaction; read once per transaction, then as last changed."""
+    if ndc not in uow.shelves:
+        uow.shelves[ndc] = StockRepository(uow.conn).lots(ndc, for_update=True)
+    return list(uow.shelves[ndc])
+
+
 def _follow_ups(uow: UnitOfWork, event: Event, catalogue: Catalogue, rx: Prescription | None) -> list[Event]:
     """Stock movements the event stands for; returns ``inventory.low`` when one crosses a reorder point."""
-    stock = StockRepository(uow.conn)
     if isinstance(event, FillCompleted):
-        stock.save(reserve(stock.lots(event.ndc), event.ndc, event.picks))
+        move = reserve
     elif isinstance(event, InventoryReleased):
-        stock.save(release(stock.lots(event.ndc), event.ndc, event.picks))
+        move = release
     elif isinstance(event, PrescriptionDispensed):
-        stock.save(consume(stock.lots(event.ndc), event.ndc, event.picks))
+        move = consume
     else:
         return []
+    before = shelf(uow, event.ndc)
+    after = move(before, event.ndc, event.picks)
+    StockRepository(uow.conn).save(after, before=before)
+    uow.shelves[event.ndc] = after
     product = catalogue.by_ndc(event.ndc)
     if product is None or rx is None:
         return []
-    low = check_reorder(stock.lots(event.ndc), event.ndc, product.reorder_point, now().date(),
-                        prescription_id=event.prescription_id)
+    low = check_reorder(after, event.ndc, product.reorder_point, now().date(), prescription_id=event.prescription_id)
     return [low] if low else []

@@ -22,7 +22,7 @@ from hub.persistence.stock import StockRepository
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
-from hub.service.workflow.effects import commit_step
+from hub.service.workflow.effects import commit_step, shelf
 from hub.service.workflow.intake_steps import load
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if quantity is None:
             log.warning("Rx %s has no quantity to fill; left in the fill queue", rx.rx_number)
             return
-        stock = StockRepository(uow.conn)
-        allocation = allocate(stock.lots(product.ndc11), product.ndc11, quantity, now().date())
+        allocation = allocate(shelf(uow, product.ndc11), product.ndc11, quantity, now().date())
         actor = actor_of(uow, envelope)
         try:
             events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
