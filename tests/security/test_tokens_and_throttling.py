@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+from hub.entrypoints.http.auth import token_cache
 from hub.persistence.audit import AuditTrail
 from hub.persistence.tables import users
-from hub.persistence.users import UserStore
+from hub.persistence.users import UserStore, hash_token
 from hub.security.rate_limit import FailureLimiter
+from hub.security.tokens import TOKEN_CACHE_S, TokenCache
 from tests.conftest import make_settings
 from tests.security.http_app import App, http_app
 
@@ -29,6 +32,7 @@ def _age(app: App, name: str, days: int) -> None:
     with app.app.state.engine.begin() as conn:
         conn.execute(update(users).where(users.c.name == name)
                      .values(created_at=datetime.now(UTC) - timedelta(days=days)))
+    token_cache(app.app).clear()  # a change by hand reaches a running hub only after TOKEN_CACHE_S
 
 
 def test_a_staff_token_expires_after_the_configured_age_and_the_refusal_is_audited(app: App) -> None:
@@ -52,6 +56,63 @@ def test_feed_tokens_live_longer_than_staff_tokens(app: App) -> None:
 def test_a_revoked_token_is_refused(app: App) -> None:
     assert UserStore(app.app.state.engine).revoke("pharmacist.user")
     assert app.client.get("/api/me", headers=app.as_role("pharmacist")).status_code == 401
+
+
+@pytest.fixture
+def clock(app: App) -> list[float]:
+    now = [1000.0]
+    app.app.state.token_cache = TokenCache(clock=lambda: now[0])
+    return now
+
+
+def test_a_token_revoked_elsewhere_is_refused_once_its_cache_entry_expires(app: App, clock: list[float]) -> None:
+    me = app.as_role("pharmacist")
+    assert app.client.get("/api/me", headers=me).status_code == 200
+    assert UserStore(app.app.state.engine).revoke("pharmacist.user")  # as `rxhub users revoke` does
+    clock[0] += TOKEN_CACHE_S - 0.5
+    assert app.client.get("/api/me", headers=me).status_code == 200  # the documented revocation delay
+    clock[0] += 1
+    assert app.client.get("/api/me", headers=me).status_code == 401
+
+
+def test_a_revocation_in_the_process_evicts_the_token_at_once(app: App, clock: list[float]) -> None:
+    me = app.as_role("pharmacist")
+    assert app.client.get("/api/me", headers=me).status_code == 200
+    assert UserStore(app.app.state.engine).revoke("pharmacist.user")
+    assert token_cache(app.app).evict(name="pharmacist.user") == 1
+    assert app.client.get("/api/me", headers=me).status_code == 401
+
+
+def test_expiry_is_judged_on_every_request_even_from_the_cache(app: App, clock: list[float]) -> None:
+    me = app.as_role("feed")
+    assert app.client.get("/api/me", headers=me).status_code == 200
+    cache = token_cache(app.app)
+    token_hash = hash_token(app.tokens["feed"])
+    holder = cache.get(token_hash)
+    assert holder is not None and holder.user.name == "feed.user"
+    cache.put(token_hash, replace(holder, explicit_expiry=datetime.now(UTC) - timedelta(seconds=1)))
+    assert app.client.get("/api/me", headers=me).status_code == 401
+    refusals = [(e.actor, e.outcome) for e in AuditTrail(app.app.state.engine).query(actor="feed.user")]
+    assert refusals == [("feed.user", "expired")]
+
+
+def test_unknown_tokens_are_not_cached_so_a_new_user_is_admitted_at_once(app: App, clock: list[float]) -> None:
+    store = UserStore(app.app.state.engine)
+    token = store.add("late.feed", "feed")[1]
+    assert app.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert app.client.get("/api/me", headers={"Authorization": "Bearer rxh_unknown"}).status_code == 401
+    assert len(token_cache(app.app)._entries) == 1
+
+
+def test_the_token_cache_stays_bounded() -> None:
+    from hub.persistence.users import User
+    from hub.security.tokens import Holder
+
+    cache = TokenCache(max_entries=3)
+    for n in range(10):
+        cache.put(f"h{n}", Holder(User(str(n), f"u{n}", "feed", None), "feed", datetime.now(UTC), None))
+    assert [k for k in cache._entries] == ["h7", "h8", "h9"]
+    assert cache.get("h0") is None and cache.get("h9") is not None
 
 
 def test_repeated_failures_lock_the_address_out_even_for_a_valid_token(app: App) -> None:

@@ -2,10 +2,14 @@
 
 Tokens expire (hub.security.tokens); failed attempts are counted per client address and, past the limit,
 the address gets 429 for a while (hub.security.rate_limit), valid token or not, so a guesser learns nothing.
+
+The dependencies are coroutines: a token found in the process's ``TokenCache`` costs no database read and
+no thread; a miss, and the audit entry of a refusal, run on a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +19,9 @@ from sqlalchemy.exc import OperationalError
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence.audit import AuditTrail
-from hub.persistence.users import User
+from hub.persistence.users import User, hash_token
 from hub.security.rate_limit import FailureLimiter
-from hub.security.tokens import TokenVerdict, authenticate
+from hub.security.tokens import TOKEN_CACHE_S, TokenCache, TokenVerdict, lookup, verdict
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -31,7 +35,15 @@ def _limiter(request: Request) -> FailureLimiter:
     return limiter
 
 
-def _audit(request: Request, **entry: Any) -> None:
+def token_cache(app: FastAPI) -> TokenCache:
+    """The app's token cache (made on first use): evict from it whatever this process revokes."""
+    cache: TokenCache | None = getattr(app.state, "token_cache", None)
+    if cache is None:
+        cache = app.state.token_cache = TokenCache(getattr(app.state.settings, "token_cache_s", TOKEN_CACHE_S))
+    return cache
+
+
+def _audit_now(request: Request, **entry: Any) -> None:
     audit: AuditTrail = request.app.state.audit
     try:
         audit.record(action=f"{request.method} {request.url.path}", **entry)
@@ -39,7 +51,22 @@ def _audit(request: Request, **entry: Any) -> None:
         raise DatabaseUnavailable(f"cannot write the audit trail: {type(exc.orig).__name__}") from exc
 
 
-def current_user(
+async def _audit(request: Request, **entry: Any) -> None:
+    await asyncio.to_thread(_audit_now, request, **entry)
+
+
+async def _authenticate(request: Request, token: str) -> tuple[User | None, TokenVerdict]:
+    cache, token_hash = token_cache(request.app), hash_token(token)
+    holder = cache.get(token_hash)
+    if holder is None:
+        holder = await asyncio.to_thread(lookup, request.app.state.engine, token_hash)
+        if holder is not None:
+            cache.put(token_hash, holder)
+    s = request.app.state.settings
+    return verdict(holder, staff_days=s.token_max_age_days, feed_days=s.feed_token_max_age_days)
+
+
+async def current_user(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> User:
     """The user behind the bearer token, or 401 (429 while the client address is locked out)."""
@@ -49,26 +76,25 @@ def current_user(
     if wait is not None:
         raise HTTPException(status_code=429, detail="too many failed authentications; try again later",
                             headers={"Retry-After": str(int(wait) + 1)})
-    s = request.app.state.settings
-    user, verdict = authenticate(request.app.state.engine, credentials.credentials, staff_days=s.token_max_age_days,
-                                 feed_days=s.feed_token_max_age_days) if credentials else (None, TokenVerdict.UNKNOWN)
-    if user is None or verdict is not TokenVerdict.OK:
+    user, found = await _authenticate(request, credentials.credentials) if credentials \
+        else (None, TokenVerdict.UNKNOWN)
+    if user is None or found is not TokenVerdict.OK:
         locked = limiter.failed(client)
-        _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
-               outcome=verdict.value, detail={"client": client, "locked_out": locked})
+        await _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
+                     outcome=found.value, detail={"client": client, "locked_out": locked})
         raise HTTPException(status_code=401, detail="a valid bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
     return user
 
 
-def require(*roles: str) -> Callable[..., User]:
+def require(*roles: str) -> Callable[..., Any]:
     """A dependency that admits only the given roles; a refusal is 403 and is audited."""
 
-    def check(request: Request, user: User = Depends(current_user)) -> User:
+    async def check(request: Request, user: User = Depends(current_user)) -> User:
         if user.role not in roles:
-            _audit(request, actor=user.name, role=user.role, outcome="forbidden",
-                   prescription_id=request.path_params.get("prescription_id"))
+            await _audit(request, actor=user.name, role=user.role, outcome="forbidden",
+                         prescription_id=request.path_params.get("prescription_id"))
             raise HTTPException(status_code=403, detail=f"requires role {' or '.join(roles)}")
         return user
 
