@@ -3,12 +3,17 @@
 The promise (as for HL7 ACKs): 201 is answered only after the broker confirmed every command of the
 request. A broker that refuses raises ``InfrastructureError`` before anything is recorded, so the client
 gets 503 and resends; a resend of an order already accepted gets 200 and the order as it stands now.
+
+Dedupe records go to the process's ``DedupeJournal`` when the door is given one (lookups answered in
+batches, records written in batches on the journal's own thread, a queued record already visible to
+lookups), else straight to the ``InboundLog`` on worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +27,7 @@ from adapters.fhir.views import medication_request_view
 from hub.domain.prescription import Prescription
 from hub.errors import InboundMessageError, InfrastructureError
 from hub.messaging.envelope import order_correlation_id
-from hub.service.ports import CommandSink, InboundLog, PrescriptionQueries
+from hub.service.ports import CommandSink, DedupeJournal, InboundLog, InboundRecord, PrescriptionQueries
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,9 @@ def utc_now() -> datetime:
 class FhirDoor:
     """Dedupe, publish and record for every FHIR write endpoint."""
 
-    def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries) -> None:
-        self._sink, self._inbound, self._queries = sink, inbound, queries
+    def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
+                 journal: DedupeJournal | None = None) -> None:
+        self._sink, self._inbound, self._queries, self._journal = sink, inbound, queries, journal
         self._records: set[asyncio.Task[str]] = set()
 
     async def prescription(self, resource_id: str) -> Prescription | None:
@@ -78,45 +84,72 @@ class FhirDoor:
         return await self._exact(order.command.placer_system, order.command.placer_order_number, sender)
 
     async def _exact(self, system: str | None, value: str, sender: str) -> Known | None:
+        # both reads in one trip to a worker thread: for a new order (the usual case) both find nothing
         correlation = str(order_correlation_id(system, value))
-        rx = await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
-        if rx is not None:
-            return _known(rx)
-        return await self._stored(sender, placer_key(system, value), correlation) if sender else None
+        if self._journal is not None and sender:
+            rx, record = await asyncio.gather(
+                asyncio.to_thread(self._queries.prescription_by_correlation, correlation),
+                self._find_journal(self._journal, sender, placer_key(system, value)))
+        else:
+            rx, record = await asyncio.to_thread(self._lookup, correlation, sender, placer_key(system, value))
+        return _known(rx) if rx is not None else _answered(correlation, record)
 
-    async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
+    def _lookup(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
+        rx = self._queries.prescription_by_correlation(correlation)
+        if rx is not None or not sender:
+            return rx, None
+        return None, self._find(sender, key)
+
+    def _find(self, sender: str, key: str) -> InboundRecord | None:
         try:
-            record = await asyncio.to_thread(self._inbound.find, DOOR, sender, key)
+            return self._inbound.find(DOOR, sender, key)
         except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
             log.warning("dedupe lookup failed: %s", exc)
             return None
-        if record is None or record.answer is None:
-            return None
+
+    @staticmethod
+    async def _find_journal(journal: DedupeJournal, sender: str, key: str) -> InboundRecord | None:
         try:
-            return Known(resource_id, parse_resource(record.answer))
-        except InboundMessageError:
+            return await journal.find(DOOR, sender, key)
+        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
+            log.warning("dedupe lookup failed: %s", exc)
             return None
 
+    async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
+        if self._journal is not None:
+            return _answered(resource_id, await self._find_journal(self._journal, sender, key))
+        return _answered(resource_id, await asyncio.to_thread(self._find, sender, key))
+
     async def accept(self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes,
-                     message_type: str) -> None:
-        """Publish every order in one confirmed batch, then record each with its answer for resends."""
+                     message_type: str) -> list[bytes]:
+        """Publish every order in one confirmed batch, then record each with its answer for resends.
+
+        Returns each order's answer as the JSON it was recorded with, for the caller to send as it is.
+        """
         if not orders:
-            return
+            return []
+        answers = [fhir_json(answer) for _, answer in orders]
         envelopes = {order.key: order.envelope(sender) for order, _ in orders}
         await self._sink.publish_commands(list(envelopes.values()))
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
-        for order, answer in orders:
-            task = asyncio.create_task(asyncio.to_thread(
-                self._inbound.record, door=DOOR, sender=sender, control_id=order.key, message_type=message_type,
-                outcome="accepted", raw=raw, answer=fhir_json(answer),
-                command_ids=[str(envelopes[order.key].message_id)], record_id=order.record_id(sender),
-            ))
+        for (order, _), answer in zip(orders, answers, strict=True):
+            record: dict[str, Any] = {
+                "door": DOOR, "sender": sender, "control_id": order.key, "message_type": message_type,
+                "outcome": "accepted", "raw": raw, "answer": answer,
+                "command_ids": [str(envelopes[order.key].message_id)], "record_id": order.record_id(sender)}
+            if self._journal is not None:
+                self._journal.record_later(**record).add_done_callback(_journal_recorded)
+                continue
+            task = asyncio.create_task(asyncio.to_thread(self._inbound.record, **record))
             self._records.add(task)
             task.add_done_callback(self._recorded)
+        return answers
 
     async def drain(self) -> None:
         """Wait for dedupe records still being written (tests; shutdown)."""
+        if self._journal is not None:
+            await self._journal.drain()
         if self._records:
             await asyncio.gather(*self._records, return_exceptions=True)
 
@@ -124,6 +157,21 @@ class FhirDoor:
         self._records.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("dedupe record not written: %s", task.exception())
+
+
+def _journal_recorded(done: Future[str]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("dedupe record not written: %s", done.exception())
+
+
+def _answered(resource_id: str, record: InboundRecord | None) -> Known | None:
+    """The first answer given to an order accepted earlier, from its dedupe record."""
+    if record is None or record.answer is None:
+        return None
+    try:
+        return Known(resource_id, parse_resource(record.answer))
+    except InboundMessageError:
+        return None
 
 
 def _known(rx: Prescription) -> Known:

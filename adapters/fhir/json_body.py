@@ -7,6 +7,8 @@ precision the sender wrote (FHIR R4 datatypes §decimal: "1.50" and "1.5" differ
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from decimal import Decimal
 
 #: R4 http.html: the JSON mime type is application/fhir+json
@@ -17,30 +19,27 @@ ACCEPTED_MEDIA_TYPES = frozenset({FHIR_JSON, "application/json", "application/js
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def _encode(value: object, out: list[str]) -> None:
-    if isinstance(value, dict):
-        out.append("{")
-        for position, (key, item) in enumerate(value.items()):
-            out.append(("," if position else "") + json.dumps(str(key), ensure_ascii=False) + ":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for position, item in enumerate(value):
-            out.append("," if position else "")
-            _encode(item, out)
-        out.append("]")
-    elif isinstance(value, Decimal):
-        out.append(str(value))
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
+#: a Decimal is first written as a JSON string holding this per-process random marker and its digits, which
+#: are then put back bare: the C encoder does the rest. Control characters are always escaped by ``json``,
+#: so the marker reads ``"\\u0000<nonce>1.50"`` in its output; a sender cannot know the nonce to forge one.
+_NONCE = secrets.token_hex(16)
+_MARK = "\u0000" + _NONCE
+_MARKED = re.compile('"' + re.escape(json.dumps(_MARK)[1:-1]) + '([^"]*)"')
 
 
 def fhir_json(value: object) -> bytes:
     """UTF-8 JSON of plain data, writing a ``Decimal`` exactly as it was read."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode()
+    marked = False
+
+    def decimal(item: object) -> str:
+        nonlocal marked
+        if isinstance(item, Decimal):
+            marked = True
+            return _MARK + str(item)
+        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=decimal)
+    return (_MARKED.sub(r"\1", text) if marked else text).encode()
 
 
 def media_type(content_type: str | None) -> str | None:

@@ -22,7 +22,7 @@ from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BY
 from adapters.fhir.message_door import process_message
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
 from hub.errors import Problem, RxHubError
-from hub.service.ports import CommandSink, InboundLog, PrescriptionQueries
+from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,16 @@ def fhir_base(request: Request) -> str:
 
 def _answer(request: Request, answer: writes.Answer) -> Response:
     headers = {"Location": fhir_base(request) + answer.location} if answer.location else None
+    if answer.body is not None:
+        return Response(answer.body, status_code=answer.status, media_type=FHIR_JSON, headers=headers)
     return fhir_response(answer.resource, answer.status, headers)
 
 
 def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                auth: Callable[..., Any]) -> APIRouter:
-    """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``inbound``, reads from ``queries``."""
-    door = FhirDoor(sink, inbound, queries)
+                auth: Callable[..., Any], journal: DedupeJournal | None = None) -> APIRouter:
+    """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
+    or ``inbound``, reads from ``queries``."""
+    door = FhirDoor(sink, inbound, queries, journal)
     router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
 
     @router.get("/metadata")

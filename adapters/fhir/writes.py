@@ -36,6 +36,8 @@ class Answer:
     status: int
     resource: dict[str, Any]
     location: str | None = None
+    #: the resource already encoded (as recorded for resends), when it was
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,10 @@ async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None
         if_none_exist(condition)  # a malformed header is refused before anything else happens
     (command,) = medication_request_commands(resource, origin=sender_origin(sender))
     settled = await _settle(door, Order.of(command), resource, sender, condition, utc_now())
-    if not settled.known:
-        await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")
-    return Answer(settled.status, settled.resource, settled.location)
+    if settled.known:
+        return Answer(settled.status, settled.resource, settled.location)
+    (encoded,) = await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")
+    return Answer(settled.status, settled.resource, settled.location, encoded)
 
 
 def _entries(bundle: dict[str, Any]) -> list[Any]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.config import Settings
 from hub.entrypoints.http import admin_routes, metrics_route, staff_routes
@@ -18,12 +18,15 @@ from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import UserStore
-from hub.service.ports import CommandSink, InboundLog
+from hub.service.ports import CommandSink, DedupeJournal, InboundLog
 
 
 def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog,
-               publisher: AsyncConfirmingPublisher | None = None) -> FastAPI:
-    """Build the app; every route shares the same authorization and the same confirming publisher."""
+               publisher: AsyncConfirmingPublisher | None = None, journal: DedupeJournal | None = None) -> FastAPI:
+    """Build the app; every route shares the same authorization and the same confirming publisher.
+
+    ``journal``: the process's batched dedupe journal (the doors'), used by the FHIR door when given.
+    """
     app = FastAPI(title="RxHub", version="0.1.0",
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
@@ -38,9 +41,9 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     def root() -> RedirectResponse:
         """People who open the hub's address land on the console."""
         return RedirectResponse("/console/", status_code=307)
-    _include_doors(app, settings, engine, sink, inbound)
+    _include_doors(app, engine, sink, inbound, journal)
     app.add_exception_handler(InfrastructureError, _unavailable)
-    app.middleware("http")(_audit_fhir_reads)
+    app.add_middleware(FhirReadAudit)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -57,7 +60,8 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     return app
 
 
-def _include_doors(app: FastAPI, settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog) -> None:
+def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: InboundLog,
+                   journal: DedupeJournal | None) -> None:
     """FHIR and SCRIPT routers from their adapters, behind the hub's own authentication (feeds and admins)."""
     from adapters.fhir.routes import fhir_router
     from adapters.ncpdp.script.routes import script_router
@@ -66,7 +70,7 @@ def _include_doors(app: FastAPI, settings: Settings, engine: Engine, sink: Comma
 
     feeds = require("feed", "admin")
     queries = SqlPrescriptionQueries(engine)
-    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal))
     app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
 
 
@@ -75,19 +79,40 @@ _AUDITED_FHIR_READS = ("/fhir/Patient/", "/fhir/MedicationRequest/", "/fhir/Medi
                        "/fhir/ClaimResponse")
 
 
-async def _audit_fhir_reads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Every successful FHIR read of patient or prescription details is in the audit trail: who, what, when."""
-    response = await call_next(request)
+class FhirReadAudit:
+    """Every successful FHIR read of patient or prescription details is in the audit trail: who, what, when.
+
+    The entry is written before the answer's first byte leaves (a read that cannot be audited is not
+    answered: the write's error becomes a 500). A plain ASGI middleware: other requests pass straight through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(_AUDITED_FHIR_READS):
+            await self.app(scope, receive, send)
+            return
+
+        async def audited(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                await _audit_read(scope)
+            await send(message)
+
+        await self.app(scope, receive, audited)
+
+
+async def _audit_read(scope: Scope) -> None:
+    request = Request(scope)
+    user = getattr(request.state, "user", None)  # set by the auth dependency (hub.entrypoints.http.auth)
+    if user is None:
+        return
     path = request.url.path
-    user = getattr(request.state, "user", None)
-    if request.method == "GET" and response.status_code == 200 and user is not None \
-            and path.startswith(_AUDITED_FHIR_READS):
-        audit: AuditTrail = request.app.state.audit
-        query = str(request.url.query)[:200]
-        resource = path.removeprefix("/fhir/").split("/")[0]
-        await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"read FHIR {resource}",
-                                detail={"path": path, "query": query})
-    return response
+    audit: AuditTrail = request.app.state.audit
+    query = str(request.url.query)[:200]
+    resource = path.removeprefix("/fhir/").split("/")[0]
+    await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"read FHIR {resource}",
+                            detail={"path": path, "query": query})
 
 
 def _db_ok(engine: Engine) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,3 +139,59 @@ def test_two_entries_for_one_order_publish_it_once() -> None:
     bundle = bundle_of("transaction", _order("S-1"), patient(), practitioner(), _order("S-1"))
     asyncio.run(post_base(_door(sink, FakeInbound()), _body(bundle), "ehr"))
     assert [len(call) for call in sink.calls] == [1]
+
+
+@dataclass
+class FakeJournal:
+    """Implements DedupeJournal in memory: a queued record is visible to lookups at once, written on flush."""
+
+    queued: dict[tuple[str, str, str], tuple[InboundRecord, Future[str]]] = field(default_factory=dict)
+    written: FakeInbound = field(default_factory=FakeInbound)
+
+    async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
+        key = (door, sender, control_id)
+        return self.written.find(*key) or (self.queued[key][0] if key in self.queued else None)
+
+    def record_later(self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str,
+                     raw: bytes, answer: bytes | None, command_ids: list[str],
+                     record_id: str | None = None) -> Future[str]:
+        done: Future[str] = Future()
+        record = InboundRecord(record_id or "r", outcome, answer, command_ids, raw)
+        self.queued.setdefault((door, sender, control_id), (record, done))
+        return done
+
+    async def drain(self) -> None:
+        for (door, sender, control_id), (record, done) in self.queued.items():
+            self.written.records.setdefault((door, sender, control_id), record)
+            done.set_result(record.id)
+        self.queued.clear()
+
+
+def test_with_the_process_journal_a_resend_is_answered_from_a_record_still_queued() -> None:
+    sink, journal = FakeSink(), FakeJournal()
+    body = _body(medication_request(identifier=[{"system": "urn:example:ehr", "value": "J-1"}]))
+    door = FhirDoor(sink, FakeInbound(), NoPrescriptions(), journal)
+
+    async def twice() -> tuple[Any, Any]:
+        first = await create(door, body, "ehr", None)
+        assert list(journal.queued) == [("fhir", "ehr", "urn:example:ehr|J-1")]  # not written yet
+        return first, await create(door, body, "ehr", None)
+
+    first, again = asyncio.run(twice())
+    assert (first.status, again.status, len(sink.calls)) == (201, 200, 1)
+    assert again.resource == first.resource and again.location == first.location
+    assert first.body is not None and json.loads(first.body) == json.loads(journal.queued[
+        ("fhir", "ehr", "urn:example:ehr|J-1")][0].answer or b"")
+    asyncio.run(door.drain())
+    assert journal.queued == {} and list(journal.written.records) == [("fhir", "ehr", "urn:example:ehr|J-1")]
+
+
+def test_with_the_process_journal_a_transaction_records_each_order_once() -> None:
+    sink, journal = FakeSink(), FakeJournal()
+    bundle = bundle_of("transaction", _order("JT-1"), patient(), practitioner(), _order("JT-2"))
+    door = FhirDoor(sink, FakeInbound(), NoPrescriptions(), journal)
+    answer = asyncio.run(post_base(door, _body(bundle), "ehr"))
+    assert [len(call) for call in sink.calls] == [2]
+    assert [e["response"]["status"] for e in answer.resource["entry"]] == [
+        "201 Created", "200 OK", "200 OK", "201 Created"]
+    assert {c for _, _, c in journal.queued} == {"urn:example:ehr|JT-1", "urn:example:ehr|JT-2"}
