@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, tuple_, union_all, update
+from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,6 +18,19 @@ from hub.domain.parties import Patient, Prescriber, match_patient, match_prescri
 from hub.persistence.tables import patient_identifiers, patients, prescribers
 
 _PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
+
+#: per engine: prescribers found by NPI (rows are written once and never updated or deleted)
+_PRESCRIBERS: weakref.WeakKeyDictionary[Engine, dict[str, Prescriber]] = weakref.WeakKeyDictionary()
+_PRESCRIBERS_LOCK = threading.Lock()
+
+
+def _candidates() -> Any:
+    return select(patients.c.id, patients.c.document, patients.c.coverage)
+
+
+def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
+    with _PRESCRIBERS_LOCK:
+        return _PRESCRIBERS.setdefault(engine, {})
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,8 @@ class PartyRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        #: prescribers inserted by this transaction: not cached until committed
+        self._created: set[str] = set()
 
     def patient_for(self, info: PatientInfo) -> Patient:
         """The profile this order's patient matches (updated with what the order adds), or a new one."""
@@ -79,6 +96,9 @@ class PartyRepository:
 
     def prescriber_for(self, info: PrescriberInfo) -> Prescriber:
         """The known prescriber with this NPI/DEA, or a new record."""
+        known = _known_prescribers(self.conn.engine)
+        if info.npi and info.npi in known:
+            return known[info.npi]
         query = select(prescribers.c.npi, prescribers.c.document)
         conditions: list[Any] = []
         if info.npi:
@@ -90,11 +110,15 @@ class PartyRepository:
         # first, and the namesakes' documents only when it is not there (matching by DEA)
         by_npi = [r for r in rows if info.npi and r[0] == info.npi]
         found = match_prescriber([Prescriber.model_validate(r[1]) for r in by_npi], info) if by_npi else None
-        if found is None:
-            found = match_prescriber([Prescriber.model_validate(r[1]) for r in rows], info)
+        if found is not None:
+            if found.prescriber_id not in self._created:  # committed, and never changed: kept for the process
+                known[found.info.npi or ""] = found
+            return found
+        found = match_prescriber([Prescriber.model_validate(r[1]) for r in rows], info)
         if found is not None:
             return found
         prescriber = Prescriber.new(str(uuid.uuid4()), info)
+        self._created.add(prescriber.prescriber_id)
         # a prescriber holding this NPI would have been among the candidates and matched by it; two orders
         # racing to create the same prescriber collide on the unique NPI and the loser is retried, then matches
         self.conn.execute(insert(prescribers), dict(
@@ -106,17 +130,16 @@ class PartyRepository:
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
         """Profiles sharing an identifier, or name and birth date, with their coverage: one statement."""
         keys = [(i.system or "", i.value.strip()) for i in info.identifiers]
-        columns = (patients.c.id, patients.c.document, patients.c.coverage)
         parts: list[Any] = []
         if keys:
-            parts.append(select(*columns).join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id)
+            parts.append(_candidates().join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id)
                          .where(tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(keys)))
         if info.family_name and info.birth_date:
-            parts.append(select(*columns).where(patients.c.family_name == info.family_name.casefold(),
+            parts.append(_candidates().where(patients.c.family_name == info.family_name.casefold(),
                                                 patients.c.birth_date == info.birth_date))
         if not parts:
             return {}
-        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        query = parts[0] if len(parts) == 1 else parts[0].union_all(parts[1])
         found: dict[str, tuple[Patient, Any]] = {}
         for patient_id, document, coverage in self.conn.execute(query).all():
             if patient_id not in found:  # one profile can match both ways
@@ -129,7 +152,6 @@ class PartyRepository:
             return
         dialect = self.conn.dialect.name
         ignore = sqlite_insert if dialect == "sqlite" else pg_insert
-        self.conn.execute(
-            ignore(patient_identifiers).on_conflict_do_nothing(),
-            [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in sorted(keys)],
-        )
+        rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in sorted(keys)]
+        # one row (the usual case) as a plain execute: an executemany costs a pipeline on psycopg
+        self.conn.execute(ignore(patient_identifiers).on_conflict_do_nothing(), rows[0] if len(rows) == 1 else rows)

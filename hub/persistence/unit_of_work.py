@@ -125,7 +125,8 @@ class UnitOfWork:
         """Write the queued outbox rows in one statement (done before commit by ``unit_of_work``)."""
         if self._outbox_rows:
             rows, self._outbox_rows = self._outbox_rows, []
-            self.conn.execute(_OUTBOX_INSERT, rows)
+            # one row as a plain execute: an executemany costs a pipeline on psycopg
+            self.conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 @contextmanager
