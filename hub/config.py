@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     hl7_default_processing_id: str | None = None
 
     publish_confirm_timeout_s: float = 10.0
+    #: how long a busy thread keeps the interpreter lock before a waiting one may take it (Python's default is
+    #: 5 ms: a listener waiting behind a worker thread would add that to an ACK several times over)
+    thread_switch_interval_ms: float = 0.5
     consumer_prefetch: int = 32
     max_retries: int = 3
     retry_delay_ms: int = 2000

@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     logs.configure(settings.log_level, settings.log_json)
+    sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
     handler: Callable[[argparse.Namespace, Settings], int] = args.func
     return handler(args, settings)
 

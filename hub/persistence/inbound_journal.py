@@ -57,21 +57,82 @@ class _Barrier:
     done: Future[None]
 
 
-_Request = _Find | _Record | _Barrier
+class _Lane:
+    """One thread with its own connection, taking whatever requests are waiting as one batch."""
+
+    def __init__(self, name: str, connect: Callable[[], Connection], work: Callable[[Connection, list[Any]], None]):
+        self._name, self._connect, self._work = name, connect, work
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+
+    def submit(self, request: Any) -> None:
+        self._queue.put(request)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def close(self, timeout_s: float) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                batch, stop = [self._queue.get()], False
+                while batch[-1] is not None and len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if batch[-1] is None:
+                    batch.pop()
+                    stop = True
+                if batch:
+                    self._guard(batch)
+                if stop:
+                    return
+        finally:
+            self._disconnect()
+
+    def _guard(self, batch: list[Any]) -> None:
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            self._work(self._conn, batch)
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            self._disconnect()  # the next batch starts on a fresh connection
+            error = DatabaseUnavailable(f"inbound store unavailable: {type(exc).__name__}")
+            for request in batch:
+                if isinstance(request, _Barrier):
+                    request.done.set_result(None)  # drain waits for attempts, not for success
+                elif not request.done.done():
+                    request.done.set_exception(error)
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+        self._conn = None
 
 
 class InboundJournal:
-    """Implements ``hub.service.ports.DedupeJournal`` for the MLLP and HTTP doors of one process."""
+    """Implements ``hub.service.ports.DedupeJournal`` for the MLLP and HTTP doors of one process.
+
+    Lookups and records run on two lanes, so a lookup never waits behind a batch of records committing.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._store = InboundStore(engine)
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._pending: dict[Key, InboundRecord] = {}
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._read: Connection | None = None
-        self._write: Connection | None = None
+        self._lookups = _Lane("inbound-lookups", self._read_connection, self._find_all)
+        self._records = _Lane("inbound-records", engine.connect, self._record_all)
 
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key (written or still queued), if any."""
@@ -80,7 +141,7 @@ class InboundJournal:
         if queued is not None:
             return queued
         done: Future[InboundRecord | None] = Future()
-        self._submit(_Find(key, done))
+        self._lookups.submit(_Find(key, done))
         return await asyncio.wrap_future(done)
 
     def record_later(
@@ -97,82 +158,31 @@ class InboundJournal:
             "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
         }
         done: Future[str] = Future()
-        self._submit(_Record(key, values, done))
+        done.add_done_callback(lambda _: self._pending.pop(key, None))
+        self._records.submit(_Record(key, values, done))
         return done
 
     async def drain(self) -> None:
-        """Return once everything queued before this call is written."""
+        """Return once every record queued before this call is written."""
         done: Future[None] = Future()
-        self._submit(_Barrier(done))
+        self._records.submit(_Barrier(done))
         await asyncio.wrap_future(done)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued, then end the thread and give the connections back."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout_s)
+        """Write what is queued, then end the threads and give the connections back."""
+        self._lookups.close(timeout_s)
+        self._records.close(timeout_s)
 
-    def _submit(self, request: _Request) -> None:
-        self._queue.put(request)
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="inbound-journal", daemon=True)
-                self._thread.start()
+    def _read_connection(self) -> Connection:
+        read = self._engine.connect().execution_options(**{READ_ONLY: True})
+        if read.dialect.name == "postgresql":  # no BEGIN/COMMIT round trips around a single SELECT
+            read = read.execution_options(isolation_level="AUTOCOMMIT")
+        return read
 
-    def _run(self) -> None:
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch: list[_Request] = [first]
-                stop = False
-                while len(batch) < BATCH:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        stop = True
-                        break
-                    batch.append(more)
-                self._handle(batch)
-                if stop:
-                    return
-        finally:
-            self._disconnect()
-
-    def _handle(self, batch: list[_Request]) -> None:
-        finds = [r for r in batch if isinstance(r, _Find)]
-        records = [r for r in batch if isinstance(r, _Record)]
-        if finds:
-            self._guard(finds, self._find_all)
-        if records:
-            self._guard(records, self._record_all)
-        for request in batch:
-            if isinstance(request, _Barrier):
-                request.done.set_result(None)
-
-    def _guard(self, requests: list[Any], work: Callable[[list[Any]], None]) -> None:
-        try:
-            work(requests)
-        except SQLAlchemyError as exc:
-            self._disconnect()  # the next batch starts on fresh connections
-            error = DatabaseUnavailable(f"inbound store unavailable: {type(exc).__name__}")
-            for request in requests:
-                if not request.done.done():
-                    request.done.set_exception(error)
-            for request in requests:
-                if isinstance(request, _Record):
-                    self._pending.pop(request.key, None)
-
-    def _find_all(self, finds: list[_Find]) -> None:
+    def _find_all(self, read: Connection, finds: list[_Find]) -> None:
         c = inbound_messages.c
         keys = list({f.key for f in finds})
         found: dict[Key, InboundRecord] = {}
-        read = self._connection("read")
         for start in range(0, len(keys), 50):
             chunk = keys[start:start + 50]
             query = select(inbound_messages).where(tuple_(c.door, c.sender, c.control_id).in_(chunk))
@@ -185,45 +195,29 @@ class InboundJournal:
         for f in finds:
             f.done.set_result(found.get(f.key) or self._pending.get(f.key))
 
-    def _record_all(self, records: list[_Record]) -> None:
+    def _record_all(self, write: Connection, batch: list[_Record | _Barrier]) -> None:
+        records = [r for r in batch if isinstance(r, _Record)]
         unique: dict[Key, _Record] = {}
         for r in records:
             unique.setdefault(r.key, r)
-        write = self._connection("write")
-        try:
-            with write.begin():
-                write.execute(insert(inbound_messages), [r.values for r in unique.values()])
-                audit.record_many(write, [_audit_entry(r) for r in unique.values()])
-        except IntegrityError:
-            # another process recorded one of these keys first: write them one by one, losers quietly
-            for r in unique.values():
-                r.done.set_result(self._store.record(**_store_args(r)))
-        else:
-            for r in unique.values():
-                r.done.set_result(r.values["id"])
+        if unique:
+            try:
+                with write.begin():
+                    write.execute(insert(inbound_messages), [r.values for r in unique.values()])
+                    audit.record_many(write, [_audit_entry(r) for r in unique.values()])
+            except IntegrityError:
+                # another process recorded one of these keys first: write them one by one, losers quietly
+                for r in unique.values():
+                    r.done.set_result(self._store.record(**_store_args(r)))
+            else:
+                for r in unique.values():
+                    r.done.set_result(r.values["id"])
         for r in records:
-            self._pending.pop(r.key, None)
             if not r.done.done():  # a second record of a key queued in the same batch
                 r.done.set_result(unique[r.key].values["id"])
-
-    def _connection(self, kind: str) -> Connection:
-        if kind == "read":
-            if self._read is None:
-                read = self._engine.connect().execution_options(**{READ_ONLY: True})
-                if read.dialect.name == "postgresql":  # no BEGIN/COMMIT round trips around a single SELECT
-                    read = read.execution_options(isolation_level="AUTOCOMMIT")
-                self._read = read
-            return self._read
-        if self._write is None:
-            self._write = self._engine.connect()
-        return self._write
-
-    def _disconnect(self) -> None:
-        for conn in (self._read, self._write):
-            if conn is not None:
-                with contextlib.suppress(SQLAlchemyError):
-                    conn.close()
-        self._read = self._write = None
+        for request in batch:
+            if isinstance(request, _Barrier):
+                request.done.set_result(None)
 
 
 def _audit_entry(r: _Record) -> dict[str, Any]:
