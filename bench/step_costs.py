@@ -158,8 +158,9 @@ def private_database(kind: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def hl7_orders(count: int, tag: str) -> list[Any]:
-    """``count`` order envelopes as the HL7 door makes them (fresh placer number and patient each)."""
+def hl7_orders(count: int, tag: str, patients: int = 0) -> list[Any]:
+    """``count`` order envelopes as the HL7 door makes them (fresh placer number, and a fresh patient each, or
+    one of ``patients`` returning patients in turn)."""
     from adapters.hl7.mapping import to_commands
     from adapters.hl7.parsing import parse_message
     from bench.hl7_load import SAMPLE, OrderTemplate
@@ -174,7 +175,11 @@ def hl7_orders(count: int, tag: str) -> list[Any]:
         message = parse_message(template.render(f"C{placer}", placer))
         for i, command in enumerate(to_commands(message)):
             assert isinstance(command, ReceivePrescription)
-            command = command.model_copy(update={"raw_message_ref": f"hl7:{uuid.uuid4()}"})
+            update: dict[str, Any] = {"raw_message_ref": f"hl7:{uuid.uuid4()}"}
+            if patients:
+                twin = parse_message(template.render("X", f"{tag}P{n % patients:06d}"))
+                update["patient"] = to_commands(twin)[0].patient  # type: ignore[attr-defined]
+            command = command.model_copy(update=update)
             envelopes.append(Envelope.wrap(
                 command, correlation_id=order_correlation_id(command.placer_system, command.placer_order_number),
                 source=Source.HL7, message_id=derived_message_id("hl7", tag, placer, i),
@@ -242,7 +247,7 @@ def decisions(engine: Engine, state: str, stage: str, pharmacist: str) -> list[A
                           correlation_id=uuid.UUID(corr), source=Source.API, actor=pharmacist) for pid, corr in rows]
 
 
-def run(database: str, orders: int, warmup: int, verbose: bool) -> list[StepCost]:
+def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 0) -> list[StepCost]:
     """Drive the batch through every step; the costs per step (warm-up orders not counted)."""
     from hub.config import Settings
     from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
@@ -270,7 +275,7 @@ def run(database: str, orders: int, warmup: int, verbose: bool) -> list[StepCost
             for batch, size in (("warm-up", warmup), ("measured", orders)):
                 if size == 0:
                     continue
-                envelopes = hl7_orders(size, f"{tag}{batch[0]}")
+                envelopes = hl7_orders(size, f"{tag}{batch[0]}", patients)
                 _batch(engine, buses, meter, costs if batch == "measured" else None, envelopes, pharmacist.id)
             with engine.connect() as conn:
                 ready = conn.execute(select(prescriptions.c.state)).scalars().all()
@@ -343,11 +348,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20, help="orders run first and not counted (imports, caches)")
     parser.add_argument("--verbose", action="store_true", help="print each step's statements")
+    parser.add_argument("--patients", type=int, default=0,
+                        help="spread the orders over this many returning patients (0: a new patient per order), "
+                             "so intake matches known patients and screens their profiles")
     args = parser.parse_args(argv)
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    costs = run(args.database, args.orders, args.warmup, args.verbose)
+    costs = run(args.database, args.orders, args.warmup, args.verbose, args.patients)
     report(costs, args.database, args.verbose)
 
 

@@ -28,6 +28,28 @@ def _candidates() -> Any:
     return select(patients.c.id, patients.c.document, patients.c.coverage)
 
 
+_BY_IDENTIFIER = _candidates().join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id).where(
+    tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(bindparam("keys", expanding=True)))
+_BY_NAME = _candidates().where(patients.c.family_name == bindparam("family_name"),
+                               patients.c.birth_date == bindparam("birth_date"))
+_UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
+    document=bindparam("document"))
+#: per dialect: INSERT ... ON CONFLICT DO NOTHING into patient_identifiers
+_INDEX_IDENTIFIER: dict[str, Any] = {}
+_PRESCRIBER_COLUMNS = select(prescribers.c.npi, prescribers.c.document)
+#: (has NPI, has family name) -> the prescriber candidates query (None: nothing to look by)
+_PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
+    (True, True): _PRESCRIBER_COLUMNS.where(or_(prescribers.c.npi == bindparam("npi"),
+                                                prescribers.c.family_name == bindparam("family_name"))),
+    (True, False): _PRESCRIBER_COLUMNS.where(prescribers.c.npi == bindparam("npi")),
+    (False, True): _PRESCRIBER_COLUMNS.where(prescribers.c.family_name == bindparam("family_name")),
+    (False, False): None,
+}
+#: (by identifier, by name and birth date) -> the candidates query, built once
+_CANDIDATES: dict[tuple[bool, bool], Any] = {
+    (True, True): _BY_IDENTIFIER.union_all(_BY_NAME), (True, False): _BY_IDENTIFIER, (False, True): _BY_NAME}
+
+
 def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
     with _PRESCRIBERS_LOCK:
         return _PRESCRIBERS.setdefault(engine, {})
@@ -72,8 +94,8 @@ class PartyRepository:
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
-        self.conn.execute(update(patients).where(patients.c.id == patient.patient_id)
-                          .values(document=patient.model_dump(mode="json")))
+        self.conn.execute(_UPDATE_PATIENT, {"patient_id": patient.patient_id,
+                                            "document": patient.model_dump(mode="json")})
         known = set(found.info.identifiers)
         self._index_identifiers(patient, tuple(i for i in patient.info.identifiers if i not in known))
         coverage = candidates[found.patient_id][1]
@@ -99,13 +121,9 @@ class PartyRepository:
         known = _known_prescribers(self.conn.engine)
         if info.npi and info.npi in known:
             return known[info.npi]
-        query = select(prescribers.c.npi, prescribers.c.document)
-        conditions: list[Any] = []
-        if info.npi:
-            conditions.append(prescribers.c.npi == info.npi)
-        if info.family_name:
-            conditions.append(prescribers.c.family_name == info.family_name.casefold())
-        rows = self.conn.execute(query.where(or_(*conditions))).all() if conditions else []
+        query = _PRESCRIBERS_BY[(bool(info.npi), bool(info.family_name))]
+        params = {"npi": info.npi, "family_name": (info.family_name or "").casefold()}
+        rows = self.conn.execute(query, params).all() if query is not None else []
         # the NPI column is the document's NPI (written together, never changed): read the one that has it
         # first, and the namesakes' documents only when it is not there (matching by DEA)
         by_npi = [r for r in rows if info.npi and r[0] == info.npi]
@@ -130,18 +148,17 @@ class PartyRepository:
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
         """Profiles sharing an identifier, or name and birth date, with their coverage: one statement."""
         keys = [(i.system or "", i.value.strip()) for i in info.identifiers]
-        parts: list[Any] = []
-        if keys:
-            parts.append(_candidates().join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id)
-                         .where(tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(keys)))
-        if info.family_name and info.birth_date:
-            parts.append(_candidates().where(patients.c.family_name == info.family_name.casefold(),
-                                                patients.c.birth_date == info.birth_date))
-        if not parts:
+        by_name = bool(info.family_name and info.birth_date)
+        if not keys and not by_name:
             return {}
-        query = parts[0] if len(parts) == 1 else parts[0].union_all(parts[1])
+        params: dict[str, Any] = {}
+        if keys:
+            params["keys"] = keys
+        if by_name:
+            params.update(family_name=(info.family_name or "").casefold(), birth_date=info.birth_date)
+        query = _CANDIDATES[(bool(keys), by_name)]
         found: dict[str, tuple[Patient, Any]] = {}
-        for patient_id, document, coverage in self.conn.execute(query).all():
+        for patient_id, document, coverage in self.conn.execute(query, params).all():
             if patient_id not in found:  # one profile can match both ways
                 found[patient_id] = (Patient.model_validate(document), coverage)
         return found
@@ -151,7 +168,9 @@ class PartyRepository:
         if not keys:
             return
         dialect = self.conn.dialect.name
-        ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+        if dialect not in _INDEX_IDENTIFIER:
+            ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+            _INDEX_IDENTIFIER[dialect] = ignore(patient_identifiers).on_conflict_do_nothing()
         rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in sorted(keys)]
         # one row (the usual case) as a plain execute: an executemany costs a pipeline on psycopg
-        self.conn.execute(ignore(patient_identifiers).on_conflict_do_nothing(), rows[0] if len(rows) == 1 else rows)
+        self.conn.execute(_INDEX_IDENTIFIER[dialect], rows[0] if len(rows) == 1 else rows)
