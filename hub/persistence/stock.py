@@ -14,6 +14,8 @@ from hub.persistence.tables import inventory
 _LOTS = select(inventory).where(inventory.c.ndc == bindparam("ndc")).order_by(inventory.c.lot)
 #: in lot order, so two transactions lock one NDC's lots in the same order
 _LOTS_FOR_UPDATE = _LOTS.with_for_update()
+_SAVE = (update(inventory).where(inventory.c.ndc == bindparam("item_ndc"), inventory.c.lot == bindparam("item_lot"))
+         .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved")))
 
 
 class StockRepository:
@@ -45,8 +47,8 @@ class StockRepository:
         for item in items:
             if item in unchanged:
                 continue
-            self.conn.execute(update(inventory).where(inventory.c.ndc == item.ndc, inventory.c.lot == item.lot)
-                              .values(on_hand=item.on_hand, reserved=item.reserved))
+            self.conn.execute(_SAVE, {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand,
+                                      "reserved": item.reserved})
 
     def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
         """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
