@@ -4,14 +4,27 @@ Only ``fhir.resources.R4B`` is used: the package's default models are R5, which 
 R4's ``medicationCodeableConcept`` (standards.md §2.5). Pydantic error locations are turned into
 FHIRPath expressions (``Bundle.entry[2].resource.dispenseRequest.quantity.value``), which is what an
 OperationOutcome's ``issue.expression`` must carry.
+
+The R4B models are slow (pydantic plus a Python hook per element), and a feed sends much the same
+elements in every order: the same prescriber, the same dosage, the same dispense request. So the elements
+of every resource the model accepted are remembered (``KnownValid``), and the next resource of that type
+is checked without those of its elements that are optional, not a choice and already known to be valid:
+the model checks each element on its own, and its whole-resource checks (required elements, one of each
+choice, no nulls in lists) look only at elements that are never left out. A resource that passes so is
+valid as a whole; one that does not is checked again whole, so every answer about a bad resource is
+exactly the model's.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir_core.utils import is_list_type, is_primitive_type
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -117,6 +130,97 @@ def _with_missing_choice(
     return [*problems, Problem("required", f"{resource_type}.{name}[x] is required", where, "error")]
 
 
+@cache
+def _separable(resource_type: str) -> dict[str, bool]:
+    """JSON name -> is it a list, for the elements of a resource type that can be checked on their own.
+
+    Those are the optional, complex (not primitive), non-choice elements whose JSON name is their field name.
+    """
+    found = {}
+    for name, field in get_fhir_model_class(resource_type).model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if field.is_required() or extra.get("element_required") or "one_of_many" in extra:
+            continue
+        if name.endswith("__ext") or (field.alias or name) != name or is_primitive_type(field):
+            continue
+        found[name] = is_list_type(field)
+    return found
+
+
+class KnownValid:
+    """Elements (resource type, element name, value) seen in resources the R4 model accepted; bounded."""
+
+    def __init__(self, max_entries: int = 2048, max_chars: int = 4096) -> None:
+        self._max, self._max_chars = max_entries, max_chars
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _known(self, key: tuple[str, str, str]) -> bool:
+        with self._lock:
+            if key not in self._seen:
+                return False
+            self._seen.move_to_end(key)
+            return True
+
+    def without_known(self, resource_type: str, resource: dict[str, Any]) -> dict[str, Any] | None:
+        """``resource`` without its elements (list items) known to be valid; None when none is known."""
+        separable = _separable(resource_type)
+        reduced: dict[str, Any] | None = None
+        for name, value in resource.items():
+            listed = separable.get(name)
+            if listed is None or isinstance(value, list) is not listed:
+                continue
+            if listed:
+                kept = [item for item in value if not self._known((resource_type, name, repr(item)))]
+                if len(kept) == len(value):
+                    continue
+                reduced = dict(resource) if reduced is None else reduced
+                if kept:
+                    reduced[name] = kept
+                else:
+                    del reduced[name]
+            elif self._known((resource_type, name, repr(value))):
+                reduced = dict(resource) if reduced is None else reduced
+                del reduced[name]
+        return reduced
+
+    def learn(self, resource_type: str, resource: dict[str, Any]) -> None:
+        """Remember the separable elements of a resource the model accepted."""
+        separable = _separable(resource_type)
+        keys = []
+        for name, value in resource.items():
+            listed = separable.get(name)
+            if listed is None or isinstance(value, list) is not listed:
+                continue
+            for item in value if listed else [value]:
+                shown = repr(item)
+                if len(shown) <= self._max_chars:
+                    keys.append((resource_type, name, shown))
+        with self._lock:
+            for key in keys:
+                self._seen[key] = None
+                self._seen.move_to_end(key)
+            while len(self._seen) > self._max:
+                self._seen.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self._lock:
+            self._seen.clear()
+
+
+#: the process's memory of valid elements
+KNOWN_VALID = KnownValid()
+
+
+def _valid(model: type[Any], resource: dict[str, Any]) -> bool:
+    try:
+        model.model_validate(resource)
+    except Exception:
+        return False
+    return True
+
+
 def r4_problems(resource: dict[str, Any], *, at: str) -> list[Problem]:
     """Everything the R4 model finds wrong with ``resource``, located under ``at`` (its FHIRPath)."""
     resource_type = resource.get("resourceType")
@@ -126,10 +230,15 @@ def r4_problems(resource: dict[str, Any], *, at: str) -> list[Problem]:
         model = get_fhir_model_class(resource_type)
     except ValueError:
         return [Problem("invalid", f"unknown resource type {_short(resource_type)} in FHIR R4", at, "error")]
+    reduced = KNOWN_VALID.without_known(resource_type, resource)
+    if reduced is not None and _valid(model, reduced):
+        KNOWN_VALID.learn(resource_type, reduced)
+        return []
     try:
         model.model_validate(resource)
     except ValidationError as exc:
         return _with_missing_choice(resource, resource_type, at, [_problem(resource_type, at, e) for e in exc.errors()])
     except Exception as exc:
         return [Problem("structure", f"not a valid R4 {resource_type}: {type(exc).__name__} {exc}", at, "error")]
+    KNOWN_VALID.learn(resource_type, resource)
     return []
