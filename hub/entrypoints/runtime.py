@@ -22,6 +22,7 @@ from hub.domain.order_parts import CoverageInfo
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
+from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import Topology, declare
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxStore
@@ -110,7 +111,7 @@ class Workers:
         """Start consumers and the relay; return once every consumer is consuming."""
         topology = topology_for(self.settings)
         url = self.settings.amqp_url.get_secret_value()
-        self.relay = OutboxRelay(OutboxStore(self.engine), BlockingConfirmingPublisher(url), topology)
+        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology)
         self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
                                              daemon=True))
         self.threads[-1].start()

@@ -91,6 +91,22 @@ class AsyncConfirmingPublisher:
         except TimeoutError as exc:
             raise PublishNotConfirmed(f"no broker confirm within {self._confirm_timeout}s") from exc
 
+    async def publish_each(self, messages: list[OutgoingMessage]) -> list[BaseException | None]:
+        """Publish every message with all of them in flight at once; each one's outcome (None: confirmed).
+
+        For relays that settle message by message: a refused one (PublishNotConfirmed) does not hold back
+        the others.  Raises BrokerUnavailable when the broker cannot be reached at all, PublishNotConfirmed
+        when the confirms do not come in time.
+        """
+        if not messages:
+            return []
+        await self._wait_ready()
+        futures = [self._publish_one(m) for m in messages]
+        try:
+            return await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._confirm_timeout)
+        except TimeoutError as exc:
+            raise PublishNotConfirmed(f"no broker confirm within {self._confirm_timeout}s") from exc
+
     def _publish_one(self, message: OutgoingMessage) -> asyncio.Future[None]:
         channel = self._channel
         if channel is None or not channel.is_open:

@@ -71,6 +71,20 @@ class BlockingConfirmingPublisher:
             self.close()
             raise BrokerUnavailable(f"publish failed: {exc!r}") from exc
 
+    def publish_each(self, messages: list[OutgoingMessage]) -> list[BaseException | None]:
+        """Publish one after another; each one's outcome (None: confirmed), the rest failed once the broker is gone."""
+        results: list[BaseException | None] = []
+        for message in messages:
+            try:
+                self.publish(message)
+                results.append(None)
+            except PublishNotConfirmed as exc:
+                results.append(exc)
+            except BrokerUnavailable as exc:
+                results.extend([exc] * (len(messages) - len(results)))
+                break
+        return results
+
     def close(self) -> None:
         """Close the connection, ignoring errors from one that is already gone."""
         conn, self._connection, self._channel = self._connection, None, None

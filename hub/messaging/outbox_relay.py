@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
 from hub.errors import InfrastructureError, PublishNotConfirmed
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
-from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.messaging.topology import Topology
 from hub.observability.metrics import EVENTS_PUBLISHED
 from hub.persistence.outbox_store import OutboxRow, OutboxStore
@@ -20,10 +20,20 @@ from hub.persistence.outbox_store import OutboxRow, OutboxStore
 log = logging.getLogger(__name__)
 
 
+class BatchPublisher(Protocol):
+    """hub.messaging.pipelined_publisher.PipelinedPublisher, or the blocking one (one at a time)."""
+
+    def publish_each(self, messages: list[OutgoingMessage]) -> list[BaseException | None]:
+        """Each message's outcome, None when confirmed."""
+
+    def close(self) -> None:
+        """Close the connection."""
+
+
 class OutboxRelay:
     """Drains the outbox; ``poke()`` after a commit makes it publish at once instead of at the next tick."""
 
-    def __init__(self, store: OutboxStore, publisher: BlockingConfirmingPublisher, topology: Topology,
+    def __init__(self, store: OutboxStore, publisher: BatchPublisher, topology: Topology,
                  *, interval_s: float = 0.25) -> None:
         self._store = store
         self._publisher = publisher
@@ -57,25 +67,29 @@ class OutboxRelay:
         self._publisher.close()
 
     def drain_once(self, batch: int = 200) -> int:
-        """Publish one batch; returns how many rows were published."""
+        """Publish one batch (all in flight at once); returns how many rows were published."""
+        failure: BaseException | None = None
         with self._store.claim(batch) as (rows, record):
             done: list[str] = []
             parked: dict[str, str] = {}
             try:
-                for row in rows:
-                    try:
-                        self._publisher.publish(self._message(row))
-                    except PublishNotConfirmed as exc:
+                results = self._publisher.publish_each([self._message(row) for row in rows]) if rows else []
+                for row, result in zip(rows, results, strict=True):
+                    if result is None:
+                        done.append(row.id)
+                    elif isinstance(result, PublishNotConfirmed):
                         # refused for good (nothing bound for it): park the row with its error rather than
                         # block every row behind it; a claim parked so is caught by its payer timeout
-                        log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, exc)
-                        parked[row.id] = str(exc)
-                        continue
-                    done.append(row.id)
+                        log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, result)
+                        parked[row.id] = str(result)
+                    else:
+                        failure = failure or result  # the broker went away mid-batch: the rest stay for later
             finally:
                 record(done, parked)
         self.published += len(done)
         EVENTS_PUBLISHED.inc(len(done))
+        if failure is not None:
+            raise failure
         return len(done)
 
     def _message(self, row: OutboxRow) -> OutgoingMessage:

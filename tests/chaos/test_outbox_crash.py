@@ -36,11 +36,13 @@ class DiesAfterPublishing:
         self._real = real
         self._left = die_after
 
-    def publish(self, message: OutgoingMessage) -> None:
-        self._real.publish(message)
-        self._left -= 1
-        if self._left == 0:
-            raise ProcessDied
+    def publish_each(self, messages: list[OutgoingMessage]) -> list[BaseException | None]:
+        for message in messages:
+            self._real.publish(message)
+            self._left -= 1
+            if self._left == 0:
+                raise ProcessDied
+        return [None] * len(messages)
 
     def close(self) -> None:
         self._real.close()
@@ -64,10 +66,9 @@ def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(
     try:
         with pytest.raises(ProcessDied):
             OutboxRelay(store, DiesAfterPublishing(publisher, 3), topology).drain_once()  # type: ignore[arg-type]
-        # SQLite: rows 1-2 were marked, row 3 was not; PostgreSQL: the marks share the claiming (SKIP LOCKED)
-        # transaction, which dies with the process, so rows 1-3 all stay unmarked
+        # the batch is marked only once every row of it is confirmed: 3 published, none marked
         left = store.backlog()
-        assert left == (3 if engine.dialect.name == "sqlite" else 5)
+        assert left == 5
         assert OutboxRelay(store, BlockingConfirmingPublisher(amqp_url), topology).drain_once() == left
         assert store.backlog() == 0
         sub.collect(lambda ev: len(ev) >= 5 + left - 2, timeout_s=10)
