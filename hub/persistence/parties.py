@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, String, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,6 +24,11 @@ _PRESCRIBERS: weakref.WeakKeyDictionary[Engine, dict[str, Prescriber]] = weakref
 _PRESCRIBERS_LOCK = threading.Lock()
 
 
+def _identifier_keys(identifiers: tuple[Identifier, ...]) -> list[tuple[str, str]]:
+    """The patient_identifiers keys of a profile's identifiers, sorted."""
+    return sorted({(ident.system or "", ident.value.strip()) for ident in identifiers})
+
+
 def _candidates() -> Any:
     return select(patients.c.id, patients.c.document, patients.c.coverage)
 
@@ -34,6 +39,15 @@ _BY_NAME = _candidates().where(patients.c.family_name == bindparam("family_name"
                                patients.c.birth_date == bindparam("birth_date"))
 _UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
     document=bindparam("document"))
+_NEW_PATIENT = (insert(patients).values(
+    id=bindparam("id"), family_name=bindparam("family_name"), birth_date=bindparam("birth_date"),
+    document=bindparam("document"), created_at=bindparam("created_at")).returning(patients.c.id)
+    .cte("new_patient"))
+#: PostgreSQL: a new patient and its one identifier (a data-modifying CTE; SQLite has none)
+_NEW_PATIENT_WITH_IDENTIFIER = pg_insert(patient_identifiers).from_select(
+    ["system", "value", "patient_id"],
+    select(bindparam("system", type_=String), bindparam("value", type_=String), _NEW_PATIENT.c.id),
+).on_conflict_do_nothing()
 #: per dialect: INSERT ... ON CONFLICT DO NOTHING into patient_identifiers
 _INDEX_IDENTIFIER: dict[str, Any] = {}
 _PRESCRIBER_COLUMNS = select(prescribers.c.npi, prescribers.c.document)
@@ -84,12 +98,17 @@ class PartyRepository:
         found = match_patient([c for c, _ in candidates.values()], info)
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
-            self.conn.execute(insert(patients), dict(
-                id=patient.patient_id, family_name=(info.family_name or "").casefold() or None,
-                birth_date=info.birth_date, document=patient.model_dump(mode="json"),
-                created_at=datetime.now(UTC),
-            ))
-            self._index_identifiers(patient, patient.info.identifiers)
+            row = dict(id=patient.patient_id, family_name=(info.family_name or "").casefold() or None,
+                       birth_date=info.birth_date, document=patient.model_dump(mode="json"),
+                       created_at=datetime.now(UTC))
+            keys = _identifier_keys(patient.info.identifiers)
+            if self.conn.dialect.name == "postgresql" and len(keys) == 1:
+                # the usual new patient, one identifier: both rows in one statement (one round trip)
+                system, value = keys[0]
+                self.conn.execute(_NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
+            else:
+                self.conn.execute(insert(patients), row)
+                self._index_identifiers(patient, patient.info.identifiers)
             return PatientMatch(patient, None, new=True)
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
@@ -164,13 +183,13 @@ class PartyRepository:
         return found
 
     def _index_identifiers(self, patient: Patient, identifiers: tuple[Identifier, ...]) -> None:
-        keys = {(ident.system or "", ident.value.strip()) for ident in identifiers}
+        keys = _identifier_keys(identifiers)
         if not keys:
             return
         dialect = self.conn.dialect.name
         if dialect not in _INDEX_IDENTIFIER:
             ignore = sqlite_insert if dialect == "sqlite" else pg_insert
             _INDEX_IDENTIFIER[dialect] = ignore(patient_identifiers).on_conflict_do_nothing()
-        rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in sorted(keys)]
+        rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in keys]
         # one row (the usual case) as a plain execute: an executemany costs a pipeline on psycopg
         self.conn.execute(_INDEX_IDENTIFIER[dialect], rows[0] if len(rows) == 1 else rows)

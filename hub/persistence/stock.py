@@ -58,5 +58,6 @@ class StockRepository:
             self.conn.execute(insert(inventory).values(ndc=ndc, lot=lot, expiry=expiry, on_hand=quantity,
                                                        reserved=Decimal("0")))
         else:
+            # relative, not the count read above: a dispense committing in between is not overwritten
             self.conn.execute(update(inventory).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
-                              .values(on_hand=Decimal(found[0]) + quantity, expiry=expiry))
+                              .values(on_hand=inventory.c.on_hand + quantity, expiry=expiry))
