@@ -114,7 +114,7 @@ class Doors:
         from hub.entrypoints.http.auth import mount_security_routes
 
         s = self.settings
-        app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher)
+        app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal)
         mount_security_routes(app)
         config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off",
                                 access_log=False, ssl_certfile=s.http_tls_cert, ssl_keyfile=s.http_tls_key)
