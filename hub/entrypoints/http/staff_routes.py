@@ -7,10 +7,14 @@ and checks the rules again (the pharmacist gate is enforced here *and* in the do
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from sqlalchemy import Connection, bindparam, select
 
 from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.actors import Role
@@ -45,6 +49,7 @@ from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.stock import StockRepository
+from hub.persistence.tables import prescriptions
 from hub.persistence.users import User
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -85,24 +90,101 @@ async def _send(request: Request, user: User, command: Command, *, correlation_i
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
 
+#: what an action checks before it is queued: the state and the order's correlation id (not the document)
+_STATE = select(prescriptions.c.state, prescriptions.c.correlation_id).where(
+    prescriptions.c.id == bindparam("row_id"))
+
+
+def _state(request: Request, prescription_id: str) -> tuple[str, str]:
+    with read_connection(request.app.state.engine) as conn:
+        found = conn.execute(_STATE, {"row_id": prescription_id}).first()
+    if found is None:
+        raise HTTPException(404, f"no prescription {prescription_id}")
+    return str(found[0]), str(found[1])
+
+
 async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
                allowed: tuple[RxState, ...] | None = None) -> Accepted:
-    row = await asyncio.to_thread(_row, request, prescription_id)
-    if allowed is not None and RxState(row.state) not in allowed:
+    state, correlation_id = await asyncio.to_thread(_state, request, prescription_id)
+    if allowed is not None and RxState(state) not in allowed:
         needed = ", ".join(s.value for s in allowed)
-        raise HTTPException(409, f"prescription is {row.state}; this action needs {needed}")
-    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
+        raise HTTPException(409, f"prescription is {state}; this action needs {needed}")
+    return await _send(request, user, command, correlation_id=uuid.UUID(correlation_id),
                        prescription_id=prescription_id, idempotency_key=key)
 
 
+#: most lines of a work queue (PrescriptionRepository.in_states' limit)
+QUEUE_LIMIT = 200
+#: a queue read first takes only each waiting prescription's id, version and state (no document)
+_QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
+               .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
+               .order_by(prescriptions.c.updated_at).limit(QUEUE_LIMIT))
+#: past this many lines not yet rendered, the whole queue is read at once rather than row by row
+_FEW = 20
+
+QueueKey = tuple[str, int, str]
+
+
+class QueueItems:
+    """Each prescription's queue line, kept as JSON per (id, version, state).
+
+    A stored aggregate changes only with its version (optimistic lock), so a poll reads the queue's ids,
+    versions and states, and decodes and renders only the prescriptions that changed since the last poll.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._max = max_entries
+        self._lines: OrderedDict[QueueKey, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, key: QueueKey) -> bytes | None:
+        """The line of this version of a prescription, when it was rendered before."""
+        with self._lock:
+            return self._lines.get(key)
+
+    def line(self, row: PrescriptionRow) -> bytes:
+        """The JSON of one row's QueueItem."""
+        key = (row.id, row.version, row.state)
+        found = self.cached(key)
+        if found is None:
+            item = _item(load_aggregate(row)).model_dump(mode="json")
+            found = json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+            with self._lock:
+                self._lines[key] = found
+                while len(self._lines) > self._max:
+                    self._lines.popitem(last=False)
+        return found
+
+    def queue(self, conn: Connection, states: list[str]) -> list[bytes]:
+        """The lines of a work queue, oldest first."""
+        keys: list[QueueKey] = [(r[0], r[1], r[2]) for r in conn.execute(_QUEUE_KEYS, {"states": states})]
+        lines = [self.cached(key) for key in keys]
+        missing = [key for key, line in zip(keys, lines, strict=True) if line is None]
+        if len(missing) > _FEW:
+            return [self.line(row) for row in PrescriptionRepository(conn).in_states(states, QUEUE_LIMIT)]
+        repo = PrescriptionRepository(conn)
+        for key in missing:  # new or changed since the last poll
+            row = repo.get(key[0])
+            lines[keys.index(key)] = self.line(row) if row is not None and row.state in states else None
+        return [line for line in lines if line is not None]
+
+
+def queue_items(app: FastAPI) -> QueueItems:
+    """The app's queue lines (made on first use)."""
+    lines: QueueItems | None = getattr(app.state, "queue_items", None)
+    if lines is None:
+        lines = app.state.queue_items = QueueItems()
+    return lines
+
+
 @router.get("/queues/{queue}", response_model=list[QueueItem])
-def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF))) -> list[QueueItem]:
+def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF))) -> Response:
     """A work queue, oldest first."""
     if queue not in QUEUES:
         raise HTTPException(404, f"unknown queue; known: {', '.join(QUEUES)}")
     with read_connection(request.app.state.engine) as conn:
-        rows = PrescriptionRepository(conn).in_states([s.value for s in QUEUES[queue]])
-    return [_item(load_aggregate(r)) for r in rows]
+        lines = queue_items(request.app).queue(conn, [s.value for s in QUEUES[queue]])
+    return Response(b"[" + b",".join(lines) + b"]", media_type="application/json")
 
 
 def _item(rx: Prescription) -> QueueItem:
