@@ -31,6 +31,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
+    _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(metrics_route.router)
@@ -41,7 +42,6 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     def root() -> RedirectResponse:
         """People who open the hub's address land on the console."""
         return RedirectResponse("/console/", status_code=307)
-    _include_doors(app, engine, sink, inbound, journal)
     app.add_exception_handler(InfrastructureError, _unavailable)
     app.add_middleware(FhirReadAudit)
 

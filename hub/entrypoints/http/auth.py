@@ -66,10 +66,7 @@ async def _authenticate(request: Request, token: str) -> tuple[User | None, Toke
     return verdict(holder, staff_days=s.token_max_age_days, feed_days=s.feed_token_max_age_days)
 
 
-async def current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> User:
-    """The user behind the bearer token, or 401 (429 while the client address is locked out)."""
+async def _user(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
     client = request.client.host if request.client else "unknown"
     limiter = _limiter(request)
     wait = limiter.retry_after(client)
@@ -88,10 +85,21 @@ async def current_user(
     return user
 
 
-def require(*roles: str) -> Callable[..., Any]:
-    """A dependency that admits only the given roles; a refusal is 403 and is audited."""
+async def current_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> User:
+    """The user behind the bearer token, or 401 (429 while the client address is locked out)."""
+    return await _user(request, credentials)
 
-    async def check(request: Request, user: User = Depends(current_user)) -> User:
+
+def require(*roles: str) -> Callable[..., Any]:
+    """A dependency that admits only the given roles; a refusal is 403 and is audited.
+
+    One dependency level (the bearer scheme under it), not ``current_user`` under it: every request solves it.
+    """
+
+    async def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
+        user = await _user(request, credentials)
         if user.role not in roles:
             await _audit(request, actor=user.name, role=user.role, outcome="forbidden",
                          prescription_id=request.path_params.get("prescription_id"))
