@@ -62,6 +62,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (a process that has gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     """Resident set size of one process in KiB (VmRSS), 0 once it has gone."""
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bench.delivery import DeliveryWitness
 from bench.fhir_load import run_fhir_load
 from bench.hl7_load import SAMPLE, OrderTemplate, run_load
-from bench.hub_process import Hub
+from bench.hub_process import Hub, cpu_s
 from bench.latency import summarize
 from bench.profile import ProcessProfile, profiled
 from bench.report import BenchReport, ScenarioResult
@@ -94,6 +94,8 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
              record: bool = True) -> float:
     witness, hub, args = run.witness, run.hub, run.args
     witness.reset_events()
+    pids = list(hub.pids().values())
+    cpu_before = cpu_s(pids)
     if args.profile and record:
         with profiled(hub.pids(), name, plan.seconds, run.report.started_stamp, run.profiles):
             result = load(plan)
@@ -105,6 +107,7 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
         delivery = witness.count_queued(result.placers, len(result.failures))
     else:
         delivery = witness.await_drained(plan.tag, result.placers, len(result.failures), args.drain_timeout)
+    cpu_used = cpu_s(pids) - cpu_before  # the hub's CPU for taking these in and (workers running) carrying them on
     note_loss(run.report, name, delivery.lossless, result.failures)
     if record:
         raw = next((r for r in run.report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders),
@@ -113,6 +116,7 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
             name=name, kind=kind, concurrency=plan.senders, summary=summary, delivery=delivery,
             vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
             rss_mb=round(rss, 1),
+            cpu_ms_per_msg=round(1000 * cpu_used / summary.count, 2) if summary.count else None,
         ))
     return summary.rate
 

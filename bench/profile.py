@@ -1,11 +1,12 @@
 """Where the hub's time goes during a scenario: ``py-spy record`` on every hub process, summarized.
 
-``--profile`` samples each hub process (forked workers included) at 50 Hz for the length of a scenario,
-with py-spy's defaults: only threads that are running (or waiting in a system call that py-spy does not
-count as idle), so the shares are of busy samples.  Each sample is charged to the leaf-most frame that
-belongs to a known library ("self time by library"); the hub's own functions are also counted inclusively,
-which is what a recommendation needs ("a third of the intake worker's samples are inside X").
-The raw collapsed stacks are kept beside the JSON (``bench/results/profiles/``) for flame graphs.
+``--profile`` samples each hub process (forked workers included) at 200 Hz for the length of a scenario,
+with ``--gil``: only the thread holding the interpreter lock, so the shares are of the Python CPU a process
+spends (a thread waiting on a socket or a lock is not in them; wall-clock waits show in the latencies).
+Each sample is charged to the leaf-most frame that belongs to a known library ("self time by library");
+the hub's own functions are also counted inclusively, which is what a recommendation needs ("a third of the
+intake worker's samples are inside X").  The raw collapsed stacks are kept beside the JSON
+(``bench/results/profiles/``) for flame graphs.
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ def profiled(pids: dict[str, int], scenario: str, seconds: float, stamp: str,
     for name, pid in pids.items():
         out = folder / f"{scenario.replace(' ', '_')}-{name.replace('/', '_')}.txt"
         runs[name] = (out, subprocess.Popen(
-            [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "--rate", "50",
-             "--format", "raw", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "--rate", "200",
+             "--gil", "--format", "raw", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
     try:
         yield
     finally:
