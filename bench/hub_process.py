@@ -103,8 +103,9 @@ class ChildProcessHub:
     listeners: int = 1
     workers: int = 1
     copies: int = 1
-    #: ``rxhub run --worker-processes N`` (all-in-one layout only; 0 = workers on threads of the one process)
-    worker_processes: int = 0
+    #: ``rxhub run --worker-processes N`` (all-in-one layout only; 0 = workers on threads of the one process,
+    #: None = rxhub run's default)
+    worker_processes: int | None = None
     #: more RXHUB_* variables (the workflow scenario's payer coverage)
     extra_env: dict[str, str] = field(default_factory=dict)
     children: list[_Child] = field(default_factory=list)
@@ -136,9 +137,9 @@ class ChildProcessHub:
         """Start every process and return once each listener printed its port and workers consume."""
         copies = ["--copies", str(self.copies)]
         if self.layout == "all-in-one":
-            forks = ["--worker-processes", str(self.worker_processes)] if self.worker_processes else []
+            forks = ["--worker-processes", str(self.worker_processes)] if self.worker_processes is not None else []
             self._spawn("rxhub-run", ["run", *copies, *forks], listens=True)
-            self._await_consumers(intake_consumers, max(1, self.worker_processes) * self.copies)
+            self._await_consumers(intake_consumers, max(1, self.worker_processes or 0) * self.copies)
             return
         for index in range(self.listeners):
             self._spawn(f"rxhub-serve-{index}", ["serve"], listens=True)
@@ -261,7 +262,7 @@ class HubShape:
     listeners: int = 1
     workers: int = 1
     copies: int = 1
-    worker_processes: int = 0
+    worker_processes: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 

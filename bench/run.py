@@ -60,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--layout", choices=["all-in-one", "split", "inprocess"], default="all-in-one",
                         help="rxhub run | K 'rxhub serve' + M 'rxhub worker <every step>' | threads of this process")
-    parser.add_argument("--worker-processes", type=int, default=0, metavar="N",
-                        help="all-in-one only: 'rxhub run --worker-processes N' (workers forked off the listeners)")
+    parser.add_argument("--worker-processes", type=int, default=None, metavar="N",
+                        help="all-in-one only: 'rxhub run --worker-processes N' (workers forked off the listeners; "
+                             "default: rxhub run's own, 1 on two or more cores; 0: workers on threads beside them)")
     parser.add_argument("--listeners", type=int, default=2, help="listener processes for --layout split")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes for --layout split; 0 measures the doors alone (commands counted "

@@ -33,10 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="listeners and every worker in one process (the main job)")
+    run = sub.add_parser("run", help="listeners and every worker (the main job)")
     run.add_argument("--copies", type=int, default=1, help="consumer threads per step")
-    run.add_argument("--worker-processes", type=int, default=0, metavar="N",
-                     help="run the workers in N child processes (scale out on more cores; PostgreSQL advised)")
+    run.add_argument("--worker-processes", type=int, default=None, metavar="N",
+                     help="run the workers in N child processes, 0 on threads beside the listeners (default: 1 "
+                          "on a machine with two or more cores; more scale out on more cores, PostgreSQL advised)")
     run.set_defaults(func=_run)
     sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the named workers")
@@ -201,6 +202,8 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_database(settings)
     declare_topology(settings)
+    if args.worker_processes is None:
+        args.worker_processes = default_worker_processes()
     if args.worker_processes > 0:
         return _run_split(args, settings, engine)
     workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=args.copies)
@@ -210,6 +213,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         workers.close()
     return 0
+
+
+def default_worker_processes() -> int:
+    """One worker process beside the listeners when there is a second core: each gets its own interpreter lock,
+    so an ACK never waits for a worker thread to let go of it."""
+    return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
 def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> int:

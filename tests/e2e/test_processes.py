@@ -35,13 +35,14 @@ def _env(settings: Settings, mllp: int, http: int) -> dict[str, str]:
             "RXHUB_HTTP_PORT": str(http), "RXHUB_LOG_LEVEL": "WARNING"}
 
 
-@pytest.mark.parametrize("worker_processes", [0, 2])
-def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int) -> None:
+@pytest.mark.parametrize("worker_processes", [None, 0, 2])
+def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int | None) -> None:
     mllp, http = _free_port(), _free_port()
     env = _env(settings, mllp, http)
     topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=60)
     assert topology.returncode == 0 and f"{settings.broker_prefix}.intake (quorum)" in topology.stdout
-    hub = subprocess.Popen([*RXHUB, "run", "--worker-processes", str(worker_processes)], env=env,
+    forks = [] if worker_processes is None else ["--worker-processes", str(worker_processes)]  # None: the default
+    hub = subprocess.Popen([*RXHUB, "run", *forks], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert hub.stdout is not None
