@@ -77,6 +77,8 @@ class WorkflowResult(BaseModel):
     dead_ends: dict[str, int]
     failures: list[str]
     rss_mb: float
+    #: CPU of the hub's processes (listeners and workers, not the payer simulator) per order READY
+    cpu_ms_per_order: float | None = None
     load_1m: float
 
     @property
