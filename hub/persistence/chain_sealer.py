@@ -34,15 +34,23 @@ SWEEP_S = 0.5
 IDLE_EXIT_S = 5.0
 
 
+# built once: the sealer runs them many times a second
+_PENDING = select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_log.c.id)
+_ANY_PENDING = select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)
+_HEAD = (select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
+         .order_by(audit_log.c.seq.desc()).limit(1))
+_LINK = (update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
+         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")))
+
+
 def seal(conn: Connection) -> int:
     """Chain every visible unsealed entry after the current head; returns how many were sealed."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
-    rows = conn.execute(select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_log.c.id)).mappings().all()
+    rows = conn.execute(_PENDING).mappings().all()
     if not rows:
         return 0
-    head = conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
-                        .order_by(audit_log.c.seq.desc()).limit(1)).first()
+    head = conn.execute(_HEAD).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     links = []
     for row in rows:
@@ -50,9 +58,7 @@ def seal(conn: Connection) -> int:
         digest = entry_hash({**row, "seq": seq}, prev)
         links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": digest})
         prev = digest
-    conn.execute(update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
-                 .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")),
-                 links)
+    conn.execute(_LINK, links)
     return len(rows)
 
 
@@ -77,7 +83,7 @@ class ChainSealer:
     def flush(self) -> int:
         """Seal everything committed so far, now, in the caller's thread (readers that need the chain current)."""
         with read_connection(self._engine) as conn:
-            if conn.execute(select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)).first() is None:
+            if conn.execute(_ANY_PENDING).first() is None:
                 return 0
         with self._engine.begin() as conn:
             return seal(conn)
@@ -100,7 +106,7 @@ class ChainSealer:
                 last_work = time.monotonic()
                 time.sleep(BATCH_DELAY_S)
             try:
-                if self._sweep():
+                if self._sweep(woken):
                     last_work = time.monotonic()
                 failing = False
             except SQLAlchemyError as exc:
@@ -113,8 +119,11 @@ class ChainSealer:
                     self._thread = None
                     return
 
-    def _sweep(self) -> int:
-        return self.flush()
+    def _sweep(self, woken: bool) -> int:
+        if not woken:  # a periodic look: read first, so an idle hub takes no write lock
+            return self.flush()
+        with self._engine.begin() as conn:
+            return seal(conn)
 
 
 _SEALERS: weakref.WeakKeyDictionary[Engine, ChainSealer] = weakref.WeakKeyDictionary()
