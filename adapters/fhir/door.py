@@ -16,7 +16,7 @@ import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.fhir.conditional import IdentifierToken
 from adapters.fhir.fhir_views_from_hub import prescription_snapshot, request_id
@@ -57,12 +57,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RecordedOrders(Protocol):
+    """The lookup the door makes before every publish, answered without a thread of its own per call."""
+
+    async def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        """The recorded order with this correlation id, or None."""
+
+
 class FhirDoor:
     """Dedupe, publish and record for every FHIR write endpoint."""
 
     def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                 journal: DedupeJournal | None = None) -> None:
+                 journal: DedupeJournal | None = None, recorded: RecordedOrders | None = None) -> None:
         self._sink, self._inbound, self._queries, self._journal = sink, inbound, queries, journal
+        self._recorded_orders = recorded
         self._records: set[asyncio.Task[str]] = set()
 
     async def prescription(self, resource_id: str) -> Prescription | None:
@@ -88,11 +96,17 @@ class FhirDoor:
         correlation = str(order_correlation_id(system, value))
         if self._journal is not None and sender:
             rx, record = await asyncio.gather(
-                asyncio.to_thread(self._queries.prescription_by_correlation, correlation),
-                self._find_journal(self._journal, sender, placer_key(system, value)))
+                self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value)))
+        elif self._recorded_orders is not None and not sender:
+            rx, record = await self._recorded_orders.prescription_by_correlation(correlation), None
         else:
             rx, record = await asyncio.to_thread(self._lookup, correlation, sender, placer_key(system, value))
         return _known(rx) if rx is not None else _answered(correlation, record)
+
+    async def _by_correlation(self, correlation: str) -> Prescription | None:
+        if self._recorded_orders is not None:
+            return await self._recorded_orders.prescription_by_correlation(correlation)
+        return await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
 
     def _lookup(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
         rx = self._queries.prescription_by_correlation(correlation)

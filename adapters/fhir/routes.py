@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from adapters.fhir import reads, writes
-from adapters.fhir.door import FhirDoor
+from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
 from adapters.fhir.message_door import process_message
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
@@ -106,10 +106,11 @@ def _answer(request: Request, answer: writes.Answer) -> Response:
 
 
 def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                auth: Callable[..., Any], journal: DedupeJournal | None = None) -> APIRouter:
+                auth: Callable[..., Any], journal: DedupeJournal | None = None,
+                recorded: RecordedOrders | None = None) -> APIRouter:
     """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
-    or ``inbound``, reads from ``queries``."""
-    door = FhirDoor(sink, inbound, queries, journal)
+    or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish."""
+    door = FhirDoor(sink, inbound, queries, journal, recorded)
     router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
 
     @router.get("/metadata")

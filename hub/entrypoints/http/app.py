@@ -66,11 +66,15 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
     from adapters.fhir.routes import fhir_router
     from adapters.ncpdp.script.routes import script_router
     from hub.entrypoints.http.auth import require
+    from hub.entrypoints.http.known_orders import KnownOrders
     from hub.persistence.queries import SqlPrescriptionQueries
 
     feeds = require("feed", "admin")
     queries = SqlPrescriptionQueries(engine)
-    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal))
+    # with the doors' journal (a serving process), the lookup before each publish is batched on its own thread too
+    recorded = KnownOrders(engine, queries) if journal is not None else None
+    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal,
+                                   recorded=recorded))
     app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
 
 

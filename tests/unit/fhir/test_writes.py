@@ -195,3 +195,30 @@ def test_with_the_process_journal_a_transaction_records_each_order_once() -> Non
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
         "201 Created", "200 OK", "200 OK", "201 Created"]
     assert {c for _, _, c in journal.queued} == {"urn:example:ehr|JT-1", "urn:example:ehr|JT-2"}
+
+
+@dataclass
+class CountingRecorded:
+    """Implements the door's RecordedOrders: counts the lookups it answers (nothing is recorded)."""
+
+    asked: list[str] = field(default_factory=list)
+
+    async def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        self.asked.append(correlation_id)
+        return None
+
+
+class RefusingQueries(NoPrescriptions):
+    """PrescriptionQueries that must not be asked for the lookup the door makes before publishing."""
+
+    def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
+        raise AssertionError("asked the queries instead of the batched lookup")
+
+
+def test_with_the_batched_lookup_the_door_asks_it_before_publishing() -> None:
+    sink, journal, recorded = FakeSink(), FakeJournal(), CountingRecorded()
+    body = _body(medication_request(identifier=[{"system": "urn:example:ehr", "value": "K-1"}]))
+    door = FhirDoor(sink, FakeInbound(), RefusingQueries(), journal, recorded)
+    answer = asyncio.run(create(door, body, "ehr", "identifier=urn:example:ehr|K-1"))
+    assert answer.status == 201 and len(sink.calls) == 1
+    assert len(recorded.asked) == 2 and len(set(recorded.asked)) == 1  # the If-None-Exist search, then the order
