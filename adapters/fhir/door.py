@@ -89,11 +89,12 @@ class FhirDoor:
         """The earlier acceptance of this order: its current view once recorded, else the first answer."""
         if order.is_cancel:
             return await self._stored(sender, order.key, order.resource_id)
-        return await self._exact(order.command.placer_system, order.command.placer_order_number, sender)
+        return await self._exact(order.command.placer_system, order.command.placer_order_number, sender,
+                                 order.resource_id)
 
-    async def _exact(self, system: str | None, value: str, sender: str) -> Known | None:
-        # both reads in one trip to a worker thread: for a new order (the usual case) both find nothing
-        correlation = str(order_correlation_id(system, value))
+    async def _exact(self, system: str | None, value: str, sender: str, correlation: str | None = None) -> Known | None:
+        # both reads at once: for a new order (the usual case) both find nothing
+        correlation = correlation or str(order_correlation_id(system, value))
         if self._journal is not None and sender:
             rx, record = await asyncio.gather(
                 self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value)))
@@ -143,7 +144,8 @@ class FhirDoor:
         if not orders:
             return []
         answers = [fhir_json(answer) for _, answer in orders]
-        envelopes = {order.key: order.envelope(sender) for order, _ in orders}
+        record_ids = {order.key: order.record_id(sender) for order, _ in orders}
+        envelopes = {order.key: order.envelope(sender, record_ids[order.key]) for order, _ in orders}
         await self._sink.publish_commands(list(envelopes.values()))
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
@@ -151,7 +153,7 @@ class FhirDoor:
             record: dict[str, Any] = {
                 "door": DOOR, "sender": sender, "control_id": order.key, "message_type": message_type,
                 "outcome": "accepted", "raw": raw, "answer": answer,
-                "command_ids": [str(envelopes[order.key].message_id)], "record_id": order.record_id(sender)}
+                "command_ids": [str(envelopes[order.key].message_id)], "record_id": record_ids[order.key]}
             if self._journal is not None:
                 self._journal.record_later(**record).add_done_callback(_journal_recorded)
                 continue

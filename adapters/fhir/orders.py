@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
@@ -48,18 +49,18 @@ class Order:
         """True for a cancellation (status cancelled or stopped)."""
         return isinstance(self.command, CancelPrescription)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The dedupe control id in the inbound store."""
         key = placer_key(self.command.placer_system, self.command.placer_order_number)
         return f"cancel|{key}" if self.is_cancel else key
 
-    @property
+    @cached_property
     def correlation_id(self) -> uuid.UUID:
         """The order's correlation id, the same for its new order and its cancellation."""
         return order_correlation_id(self.command.placer_system, self.command.placer_order_number)
 
-    @property
+    @cached_property
     def resource_id(self) -> str:
         """The MedicationRequest id the client reads the order back with."""
         return str(self.correlation_id)
@@ -73,9 +74,10 @@ class Order:
         """The inbound store record id (and raw message reference) of this order from this sender."""
         return str(derived_message_id(DOOR, "inbound", sender, self.key))
 
-    def envelope(self, sender: str) -> Envelope:
-        """The command in its envelope, pointing at the stored raw request."""
-        command = self.command.model_copy(update={"raw_message_ref": f"{DOOR}:{self.record_id(sender)}"})
+    def envelope(self, sender: str, record_id: str | None = None) -> Envelope:
+        """The command in its envelope, pointing at the stored raw request (``record_id`` if already known)."""
+        record_id = record_id or self.record_id(sender)
+        command = self.command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
         return Envelope.wrap(
             command,
             correlation_id=self.correlation_id,

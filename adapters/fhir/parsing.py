@@ -40,11 +40,13 @@ def _content_error(code: str, text: str, location: str = "") -> MessageContentEr
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate JSON property {key!r}")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate JSON property {key!r}")
+            seen.add(key)
     return result
 
 
@@ -66,15 +68,18 @@ def _no_constant(name: str) -> Any:
 
 
 def _depth(value: object) -> int:
+    if not isinstance(value, dict | list):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
+        if level > deepest:
+            deepest = level
             if deepest > MAX_DEPTH:
                 return deepest
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, level + 1) for child in children)
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, level + 1))
     return deepest
 
 
