@@ -8,6 +8,7 @@ slips past the dedupe record (database down) is applied once by the workers.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -32,7 +33,7 @@ from hub.errors import (
 )
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.observability.metrics import ACK_SECONDS, MESSAGES
-from hub.service.ports import CommandSink, DedupeJournal
+from hub.service.ports import CommandSink, DedupeJournal, InboundRecord
 
 log = logging.getLogger(__name__)
 DOOR = "hl7"
@@ -64,6 +65,11 @@ def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(b"\r".join(s for s in segments if s)).hexdigest()
 
 
+def _retrieved(lookup: asyncio.Future[InboundRecord | None]) -> None:
+    if not lookup.cancelled():
+        lookup.exception()
+
+
 class Hl7MessageHandler:
     """Turns one MLLP payload into durable commands and the ACK they earn."""
 
@@ -87,6 +93,7 @@ class Hl7MessageHandler:
         try:
             parsed = parse_message(raw)
             header = parsed.header
+            lookup = self._look_up(header)  # the dedupe lookup runs while the message is checked and mapped
             validate_header(header, processing_ids=self._identity.processing_ids,
                             default_processing_id=self._identity.default_processing_id)
             commands = to_commands(parsed)
@@ -98,7 +105,13 @@ class Hl7MessageHandler:
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
             return self._reject(header, internal, "AR")
-        return await self._accept(raw, parsed, commands)
+        return await self._accept(raw, parsed, commands, lookup)
+
+    def _look_up(self, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
+        sender = f"{header.sending_application}|{header.sending_facility}"
+        lookup = asyncio.ensure_future(self._inbound.find(DOOR, sender, header.control_id))
+        lookup.add_done_callback(_retrieved)  # a refused message never awaits its lookup
+        return lookup
 
     @staticmethod
     def _recorded(done: Future[str]) -> None:
@@ -113,12 +126,13 @@ class Hl7MessageHandler:
         """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
         return self._ack(None, "AR", error.problems, text=str(error))
 
-    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command]) -> bytes | None:
+    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
+                      lookup: asyncio.Future[InboundRecord | None]) -> bytes | None:
         header = parsed.header
         sender = f"{header.sending_application}|{header.sending_facility}"
         mode = AckMode.of(header)
         try:
-            earlier = await self._inbound.find(DOOR, sender, header.control_id)
+            earlier = await lookup
         except InfrastructureError:
             earlier = None  # cannot check: publish anyway, derived ids keep it harmless
         if earlier is not None and earlier.raw is not None and fingerprint(earlier.raw) != fingerprint(raw):
