@@ -15,6 +15,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: most requests handled in one query or one transaction
 BATCH = 256
+#: records are off the ACK path: waiting this long for company costs no sender anything
+RECORD_LINGER_S = 0.01
 Key = tuple[str, str, str]
 
 
@@ -60,8 +63,9 @@ class _Barrier:
 class _Lane:
     """One thread with its own connection, taking whatever requests are waiting as one batch."""
 
-    def __init__(self, name: str, connect: Callable[[], Connection], work: Callable[[Connection, list[Any]], None]):
-        self._name, self._connect, self._work = name, connect, work
+    def __init__(self, name: str, connect: Callable[[], Connection], work: Callable[[Connection, list[Any]], None],
+                 *, linger_s: float = 0.0):
+        self._name, self._connect, self._work, self._linger = name, connect, work, linger_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -85,6 +89,8 @@ class _Lane:
         try:
             while True:
                 batch, stop = [self._queue.get()], False
+                if self._linger and batch[0] is not None:
+                    time.sleep(self._linger)  # let a few more arrive: one transaction for them all
                 while batch[-1] is not None and len(batch) < BATCH:
                     try:
                         batch.append(self._queue.get_nowait())
@@ -132,7 +138,7 @@ class InboundJournal:
         self._store = InboundStore(engine)
         self._pending: dict[Key, InboundRecord] = {}
         self._lookups = _Lane("inbound-lookups", self._read_connection, self._find_all)
-        self._records = _Lane("inbound-records", engine.connect, self._record_all)
+        self._records = _Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S)
 
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key (written or still queued), if any."""
