@@ -43,7 +43,16 @@ def test_lookups_waiting_together_are_answered_and_a_found_order_is_read_whole(e
         ids = [str(uuid.uuid4()) for _ in range(40)] + [known_id]
         return list(await asyncio.gather(*(known.prescription_by_correlation(i) for i in ids)))
 
+    sent: list[int] = []
+    original = known._send
+
+    def counting_send(loop: asyncio.AbstractEventLoop) -> None:
+        sent.append(len(known._waiting))
+        original(loop)
+
+    known._send = counting_send  # type: ignore[method-assign]
     found = asyncio.run(many())
+    assert sent == [41]  # asked in one turn of the loop: one batch to the thread
     assert found[:40] == [None] * 40
     rx = found[40]
     assert rx is not None and getattr(rx, "state", None) == RxState.DATA_VERIFICATION
@@ -51,12 +60,12 @@ def test_lookups_waiting_together_are_answered_and_a_found_order_is_read_whole(e
 
 def test_the_thread_ends_when_idle_and_comes_back(engine: Engine) -> None:
     known = KnownOrders(engine, SqlPrescriptionQueries(engine), idle_s=0.05)
-    assert known.recorded(str(uuid.uuid4())).result(10) is False
+    assert asyncio.run(known.recorded(str(uuid.uuid4()))) is False
     deadline = time.monotonic() + 10
     while known._thread is not None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert known._thread is None
-    assert known.recorded(_add(engine)).result(10) is True
+    assert asyncio.run(known.recorded(_add(engine))) is True
 
 
 def test_a_database_that_is_gone_is_unavailable_not_an_error(tmp_path: object) -> None:
@@ -68,7 +77,7 @@ def test_a_database_that_is_gone_is_unavailable_not_an_error(tmp_path: object) -
 
 def test_a_stale_connection_is_replaced_once(engine: Engine) -> None:
     known = KnownOrders(engine, SqlPrescriptionQueries(engine))
-    assert known.recorded(str(uuid.uuid4())).result(10) is False
+    assert asyncio.run(known.recorded(str(uuid.uuid4()))) is False
     real_connect = engine.connect
     opened: list[object] = []
 
@@ -93,7 +102,7 @@ def test_a_stale_connection_is_replaced_once(engine: Engine) -> None:
     known_orders._Connection.recorded = failing_once  # type: ignore[method-assign]
     try:
         engine.connect = counting_connect  # type: ignore[method-assign]
-        assert known.recorded(str(uuid.uuid4())).result(10) is False
+        assert asyncio.run(known.recorded(str(uuid.uuid4()))) is False
     finally:
         known_orders._Connection.recorded = original  # type: ignore[method-assign]
         engine.connect = real_connect  # type: ignore[method-assign]
