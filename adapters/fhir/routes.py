@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -26,6 +26,9 @@ from hub.service.ports import CommandSink, DedupeJournal, InboundLog, Prescripti
 
 log = logging.getLogger(__name__)
 
+#: the conditional-create header, documented in the OpenAPI description of POST /fhir/MedicationRequest
+IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "conditional create: identifier=system|value"}
 #: issue type (R4 issue-type) for the HTTP errors the framework or the auth dependency raise
 _HTTP_ISSUES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-costly",
                 415: "not-supported"}
@@ -118,11 +121,12 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         """The CapabilityStatement (open, as R4 expects of the capabilities interaction)."""
         return fhir_response(reads.capabilities(fhir_base(request)))
 
-    @router.post("/MedicationRequest")
-    async def create(request: Request, user: Sender = Depends(auth),
-                     if_none_exist: str | None = Header(default=None, alias="If-None-Exist")) -> Response:
+    @router.post("/MedicationRequest", openapi_extra={"parameters": [IF_NONE_EXIST]})
+    async def create(request: Request, user: Sender = Depends(auth)) -> Response:
         """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
-        return _answer(request, await writes.create(door, await read_body(request), user.name, if_none_exist))
+        # the header is read here, not declared as a parameter: FastAPI re-derived its model on every request
+        condition = request.headers.get("if-none-exist")
+        return _answer(request, await writes.create(door, await read_body(request), user.name, condition))
 
     @router.post("")
     @router.post("/", include_in_schema=False)
