@@ -119,6 +119,8 @@ QUEUE_LIMIT = 200
 _QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
                .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
                .order_by(prescriptions.c.updated_at).limit(QUEUE_LIMIT))
+#: the prescriptions of a queue whose lines are not rendered yet
+_QUEUE_ROWS = select(prescriptions).where(prescriptions.c.id.in_(bindparam("ids", expanding=True)))
 #: past this many lines not yet rendered, the whole queue is read at once rather than row by row
 _FEW = 20
 
@@ -162,10 +164,12 @@ class QueueItems:
         missing = [key for key, line in zip(keys, lines, strict=True) if line is None]
         if len(missing) > _FEW:
             return [self.line(row) for row in PrescriptionRepository(conn).in_states(states, QUEUE_LIMIT)]
-        repo = PrescriptionRepository(conn)
-        for key in missing:  # new or changed since the last poll
-            row = repo.get(key[0])
-            lines[keys.index(key)] = self.line(row) if row is not None and row.state in states else None
+        if missing:  # new or changed since the last poll, read in one query
+            found = conn.execute(_QUEUE_ROWS, {"ids": [key[0] for key in missing]}).mappings().all()
+            rows = {row.id: row for row in map(PrescriptionRepository._row, found)}  # the repository's row reader
+            for key in missing:
+                row = rows.get(key[0])
+                lines[keys.index(key)] = self.line(row) if row is not None and row.state in states else None
         return [line for line in lines if line is not None]
 
 
