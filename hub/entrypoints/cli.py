@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=args.copies)
     workers.start()
     try:
-        asyncio.run(_serve_until_signal(settings, engine))
+        _run_doors(settings, engine)
     finally:
         workers.close()
     return 0
@@ -228,7 +228,7 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS, "--copies", str(args.copies)]
     children = [subprocess.Popen(command) for _ in range(args.worker_processes)]
     try:
-        asyncio.run(_serve_until_signal(settings, engine))
+        _run_doors(settings, engine)
     finally:
         for child in children:
             child.terminate()
@@ -243,7 +243,7 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
 def _serve(_args: argparse.Namespace, settings: Settings) -> int:
     engine = open_database(settings)
     declare_topology(settings)
-    asyncio.run(_serve_until_signal(settings, engine))
+    _run_doors(settings, engine)
     return 0
 
 
@@ -261,6 +261,17 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     stop.wait()
     workers.close()
     return 0
+
+
+def _run_doors(settings: Settings, engine: object) -> None:
+    """The doors' event loop: uvloop's when installed (its loop and transports are C, a good part of each ACK's
+    CPU on the default loop), asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve_until_signal(settings, engine))
+        return
+    uvloop.run(_serve_until_signal(settings, engine))
 
 
 async def _serve_until_signal(settings: Settings, engine: object) -> None:
