@@ -7,6 +7,7 @@ once as ``prescription.received``; anything else is recorded as a failure and th
 from __future__ import annotations
 
 import argparse
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
     witness, hub, args = run.witness, run.hub, run.args
     witness.reset_events()
     pids = list(hub.pids().values())
-    cpu_before = cpu_s(pids)
+    cpu_before, sender_cpu_before = cpu_s(pids), time.process_time()
     if args.profile and record:
         with profiled(hub.pids(), name, plan.seconds, run.report.started_stamp, run.profiles):
             result = load(plan)
@@ -117,6 +118,7 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
     else:
         delivery = witness.await_drained(plan.tag, result.placers, len(result.failures), args.drain_timeout)
     cpu_used = cpu_s(pids) - cpu_before  # the hub's CPU for taking these in and (workers running) carrying them on
+    sender_cpu = time.process_time() - sender_cpu_before  # the load generator's (this process, with its waits)
     note_loss(run.report, name, delivery.lossless, result.failures)
     if record:
         raw = next((r for r in run.report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders),
@@ -126,6 +128,7 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
             vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
             rss_mb=round(rss, 1),
             cpu_ms_per_msg=round(1000 * cpu_used / summary.count, 2) if summary.count else None,
+            sender_cpu_ms_per_msg=round(1000 * sender_cpu / summary.count, 2) if summary.count else None,
         ))
     return summary.rate
 
