@@ -19,6 +19,8 @@ from hub.persistence.tables import audit_log, prescriptions
 from hub.security.audit_chain import ChainReport, verify_rows
 
 _UNSEALED = "rxhub_audit_unsealed"
+#: built once: every audited step runs it (building it per call cost more than executing it)
+_INSERT = insert(audit_log)
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,11 @@ def record(conn: Connection, *, actor: str, role: str, action: str, prescription
            outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
     """Append one entry on the caller's connection (inside its transaction when it has one)."""
     _install_sealer(conn.engine)
-    conn.execute(insert(audit_log).values(
-        at=datetime.now(UTC), actor=actor[:100], role=role[:20], action=action[:60],
-        prescription_id=prescription_id, patient_id=patient_id, outcome=outcome[:20],
-        detail=json.dumps(detail or {}, default=str, sort_keys=True),
-    ))
+    conn.execute(_INSERT, {
+        "at": datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action[:60],
+        "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
+        "detail": json.dumps(detail or {}, default=str, sort_keys=True),
+    })
     conn.info[_UNSEALED] = True
 
 
@@ -55,7 +57,7 @@ def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
         return
     _install_sealer(conn.engine)
     at = datetime.now(UTC)
-    conn.execute(insert(audit_log), [{
+    conn.execute(_INSERT, [{
         "at": at, "actor": e["actor"][:100], "role": e["role"][:20], "action": e["action"][:60],
         "prescription_id": e.get("prescription_id"), "patient_id": e.get("patient_id"),
         "outcome": e.get("outcome", "ok")[:20],
