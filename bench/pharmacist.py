@@ -14,12 +14,13 @@ import http.client
 import json
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 STAGES = ("data", "product")
-_IDLE_S = 0.02
+#: between two looks at the queues: a console refreshes every few seconds; polling flat out made the
+#: pharmacist the busiest client of the hub's CPU (each poll renders the queue)
+_POLL_S = 0.1
 
 
 @dataclass
@@ -90,7 +91,6 @@ class ScriptedPharmacist:
         handed: set[tuple[str, str]] = set()
         try:
             while not self._stop.is_set():
-                fresh = 0
                 for stage in STAGES:
                     status, items = api.call("GET", f"/api/queues/{stage}-verification")
                     self.log.polls += 1
@@ -101,10 +101,8 @@ class ScriptedPharmacist:
                         key = (item["prescription_id"], stage)
                         if key not in handed:
                             handed.add(key)
-                            fresh += 1
                             self._work.put((key[0], stage, _overrides(item)))
-                if not fresh:
-                    time.sleep(_IDLE_S)
+                self._stop.wait(_POLL_S)
         except (OSError, http.client.HTTPException) as exc:
             self._fail(f"queue poll failed: {type(exc).__name__}: {exc}")
         finally:
