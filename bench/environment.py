@@ -70,7 +70,8 @@ def _vhost() -> Iterator[str]:
 
 
 @contextmanager
-def _postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[str]:
+    """A private PostgreSQL database ``rxhub_bench_<random>``, dropped WITH (FORCE) afterwards."""
     import psycopg
 
     name = f"rxhub_bench_{uuid.uuid4().hex[:10]}"
@@ -87,7 +88,7 @@ def _postgres_database() -> Iterator[str]:
 def fresh_database(env: BenchEnvironment, database: str, name: str) -> Iterator[BenchEnvironment]:
     """The same vhost and prefix with an empty database: a later phase must not inherit earlier orders."""
     if database == "postgres":
-        with _postgres_database() as db_url:
+        with postgres_database() as db_url:
             yield dataclasses.replace(env, database_url=db_url)
     else:
         yield dataclasses.replace(env, database_url=f"sqlite:///{env.workdir / f'{name}.sqlite3'}")
@@ -102,7 +103,7 @@ def bench_environment(database: str, *, keep: list[bool]) -> Iterator[BenchEnvir
             url = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
             prefix = f"b{uuid.uuid4().hex[:8]}"
             if database == "postgres":
-                with _postgres_database() as db_url:
+                with postgres_database() as db_url:
                     yield BenchEnvironment(vhost, url, db_url, prefix, workdir)
             else:
                 yield BenchEnvironment(vhost, url, f"sqlite:///{workdir / 'rxhub.sqlite3'}", prefix, workdir)
