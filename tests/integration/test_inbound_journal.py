@@ -29,21 +29,26 @@ def _record(journal: InboundJournal, n: int, *, sender: str = "EHR|NORTH", answe
                          raw=f"MSH|{n}".encode(), answer=answer, command_ids=[f"cmd-{n}"])
 
 
+def _record_all(engine: Engine, count: int) -> None:
+    """Queue ``count`` records on a fresh journal, wait until they are written, close it."""
+    journal = InboundJournal(engine)
+
+    async def scenario() -> None:
+        for n in range(count):
+            _record(journal, n)
+        await journal.drain()
+
+    asyncio.run(scenario())
+    journal.close()
+
+
 def _count(engine: Engine, table: object) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
 def test_many_records_are_written_with_one_audit_entry_each(engine: Engine) -> None:
-    journal = InboundJournal(engine)
-
-    async def scenario() -> None:
-        for n in range(300):
-            _record(journal, n)
-        await journal.drain()
-
-    asyncio.run(scenario())
-    journal.close()
+    _record_all(engine, 300)
     assert _count(engine, inbound_messages) == 300
     entries = [e for e in AuditTrail(engine).query(limit=1000) if e.action == "receive message"]
     assert len(entries) == 300 and {e.actor for e in entries} == {"EHR|NORTH"}
@@ -82,15 +87,7 @@ def test_concurrent_lookups_each_get_their_own_answer(engine: Engine) -> None:
 def test_a_key_another_process_recorded_first_loses_quietly_and_the_rest_of_the_batch_is_kept(engine: Engine) -> None:
     InboundStore(engine).record(door="hl7", sender="EHR|NORTH", control_id="C5", message_type="RDE^O11",
                                 outcome="AA", raw=b"other", answer=b"theirs", command_ids=[])
-    journal = InboundJournal(engine)
-
-    async def scenario() -> None:
-        for n in range(10):
-            _record(journal, n)
-        await journal.drain()
-
-    asyncio.run(scenario())
-    journal.close()
+    _record_all(engine, 10)
     assert _count(engine, inbound_messages) == 10
     with engine.connect() as conn:
         answer = conn.execute(select(inbound_messages.c.answer).where(inbound_messages.c.control_id == "C5")).scalar()
