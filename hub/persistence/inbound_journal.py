@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, tuple_
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hub.errors import DatabaseUnavailable
@@ -127,6 +127,30 @@ class _Lane:
         self._conn = None
 
 
+_SELECT = "SELECT door, sender, control_id, id, outcome, answer, command_ids, raw FROM inbound_messages "
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """The dedupe lookup as driver SQL: on the sequential sender's ACK path SQLAlchemy's statement compile
+    and result machinery cost several times the query itself."""
+
+    placeholder: str
+    command_ids: Callable[[Any], Any]
+
+    @classmethod
+    def of(cls, conn: Connection) -> _Lookup:
+        dialect = conn.dialect
+        decode = inbound_messages.c.command_ids.type.result_processor(dialect, None)
+        return cls("?" if dialect.paramstyle == "qmark" else "%s", decode or (lambda value: value))
+
+    def sql(self, keys: int) -> str:
+        one = f"({self.placeholder}, {self.placeholder}, {self.placeholder})"
+        # only placeholders are put into the text; every value goes as a parameter
+        where = f"WHERE (door, sender, control_id) IN ({', '.join([one] * keys)})"
+        return _SELECT + where
+
+
 class InboundJournal:
     """Implements ``hub.service.ports.DedupeJournal`` for the MLLP and HTTP doors of one process.
 
@@ -186,16 +210,15 @@ class InboundJournal:
         return read
 
     def _find_all(self, read: Connection, finds: list[_Find]) -> None:
-        c = inbound_messages.c
         keys = list({f.key for f in finds})
         found: dict[Key, InboundRecord] = {}
+        lookup = _Lookup.of(read)
         for start in range(0, len(keys), 50):
             chunk = keys[start:start + 50]
-            query = select(inbound_messages).where(tuple_(c.door, c.sender, c.control_id).in_(chunk))
-            for row in read.execute(query).mappings():
-                found[(row["door"], row["sender"], row["control_id"])] = InboundRecord(
-                    row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
-                    data_key.reveal(row["raw"]))
+            rows = read.exec_driver_sql(lookup.sql(len(chunk)), tuple(v for key in chunk for v in key)).all()
+            for door, sender, control_id, record_id, outcome, answer, command_ids, raw in rows:
+                found[(door, sender, control_id)] = InboundRecord(
+                    record_id, outcome, answer, list(lookup.command_ids(command_ids) or []), data_key.reveal(raw))
         if read.in_transaction():
             read.rollback()
         for f in finds:
