@@ -8,6 +8,7 @@ whatever else committed meanwhile, so no writer waits on the chain's lock.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,8 @@ from hub.security.audit_chain import ChainReport, verify_rows
 _UNSEALED = "rxhub_audit_unsealed"
 #: built once: every audited step runs it (building it per call cost more than executing it)
 _INSERT = insert(audit_log)
+#: engines whose commits already wake their sealer
+_SEALED_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,9 @@ def record(conn: Connection, *, actor: str, role: str, action: str, prescription
            outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
     """Append one entry on the caller's connection (inside its transaction when it has one)."""
     _install_sealer(conn.engine)
-    conn.execute(_INSERT, {
-        "at": datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action[:60],
-        "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
-        "detail": json.dumps(detail or {}, default=str, sort_keys=True),
-    })
+    conn.execute(_INSERT, _row(datetime.now(UTC), actor=actor, role=role, action=action,
+                               prescription_id=prescription_id, outcome=outcome, detail=detail,
+                               patient_id=patient_id))
     conn.info[_UNSEALED] = True
 
 
@@ -57,19 +58,24 @@ def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
         return
     _install_sealer(conn.engine)
     at = datetime.now(UTC)
-    conn.execute(_INSERT, [{
-        "at": at, "actor": e["actor"][:100], "role": e["role"][:20], "action": e["action"][:60],
-        "prescription_id": e.get("prescription_id"), "patient_id": e.get("patient_id"),
-        "outcome": e.get("outcome", "ok")[:20],
-        "detail": json.dumps(e.get("detail") or {}, default=str, sort_keys=True),
-    } for e in entries])
+    conn.execute(_INSERT, [_row(at, **e) for e in entries])
     conn.info[_UNSEALED] = True
 
 
+def _row(at: datetime, *, actor: str, role: str, action: str, prescription_id: str | None = None,
+         outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> dict[str, Any]:
+    return {"at": at, "actor": actor[:100], "role": role[:20], "action": action[:60],
+            "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
+            "detail": json.dumps(detail or {}, default=str, sort_keys=True)}
+
+
 def _install_sealer(engine: Engine) -> None:
+    if engine in _SEALED_ENGINES:  # every audited step passes here: a set lookup, not the event registry
+        return
     if not event.contains(engine, "commit", _wake_sealer):
         event.listen(engine, "commit", _wake_sealer)
         event.listen(engine, "rollback", _forget)
+    _SEALED_ENGINES.add(engine)
 
 
 def _forget(conn: Connection) -> None:

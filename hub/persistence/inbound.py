@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,6 +30,25 @@ class InboundRecord:
     answer: bytes | None
     command_ids: list[str]
     raw: bytes | None = None
+
+
+def inbound_row(
+    *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
+    answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``inbound_messages`` row of an accepted message (raw sealed when a data key is installed)."""
+    return {
+        "id": record_id or str(uuid.uuid4()), "door": door, "sender": sender, "control_id": control_id,
+        "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
+        "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
+    }
+
+
+def receipt(row: dict[str, Any]) -> dict[str, Any]:
+    """The audit entry (``audit.record``'s keyword arguments) for receiving the message of a row."""
+    return {"actor": row["sender"], "role": "feed", "action": "receive message", "outcome": row["outcome"],
+            "detail": {"door": row["door"], "control_id": row["control_id"], "message_type": row["message_type"],
+                       "inbound_id": row["id"]}}
 
 
 class InboundStore:
@@ -59,24 +79,22 @@ class InboundStore:
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,
     ) -> str:
         """Store an accepted message and its answer; a concurrent identical resend loses quietly."""
-        record_id = record_id or str(uuid.uuid4())
-        values = {
-            "id": record_id, "door": door, "sender": sender, "control_id": control_id,
-            "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
-            "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
-        }
+        return self.record_row(inbound_row(door=door, sender=sender, control_id=control_id,
+                                           message_type=message_type, outcome=outcome, raw=raw, answer=answer,
+                                           command_ids=command_ids, record_id=record_id))
+
+    def record_row(self, row: dict[str, Any]) -> str:
+        """``record`` for a row built by ``inbound_row``; returns the id that holds the key."""
         try:
             with self._engine.begin() as conn:
-                conn.execute(insert(inbound_messages), values)
-                audit.record(conn, actor=sender, role="feed", action="receive message", outcome=outcome,
-                             detail={"door": door, "control_id": control_id, "message_type": message_type,
-                                     "inbound_id": record_id})
+                conn.execute(insert(inbound_messages), row)
+                audit.record(conn, **receipt(row))
         except IntegrityError:
-            existing = self.find(door, sender, control_id)
-            return existing.id if existing else record_id
+            existing = self.find(row["door"], row["sender"], row["control_id"])
+            return existing.id if existing else str(row["id"])
         except OperationalError as exc:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
-        return record_id
+        return str(row["id"])
 
     def purge_raw(self, received_before: datetime) -> int:
         """Drop the bodies of messages received before the cutoff; returns how many were dropped."""

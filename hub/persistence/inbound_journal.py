@@ -16,20 +16,18 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Dialect, Engine, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
 from hub.persistence.database import READ_ONLY
-from hub.persistence.inbound import InboundRecord, InboundStore
+from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipt
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 
@@ -108,9 +106,7 @@ class _Lane:
 
     def _guard(self, batch: list[Any]) -> None:
         try:
-            if self._conn is None:
-                self._conn = self._connect()
-            self._work(self._conn, batch)
+            self._attempt(batch)
         except (SQLAlchemyError, DatabaseUnavailable) as exc:
             self._disconnect()  # the next batch starts on a fresh connection
             error = DatabaseUnavailable(f"inbound store unavailable: {type(exc).__name__}")
@@ -119,6 +115,21 @@ class _Lane:
                     request.done.set_result(None)  # drain waits for attempts, not for success
                 elif not request.done.done():
                     request.done.set_exception(error)
+
+    def _attempt(self, batch: list[Any]) -> None:
+        """The work on the lane's connection; a held connection that fails (the database restarted since) is
+        replaced once before the batch is failed (the work settles nothing before its statements succeed)."""
+        reused = self._conn is not None
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            self._work(self._conn, batch)
+        except SQLAlchemyError:
+            self._disconnect()
+            if not reused:
+                raise
+            self._conn = self._connect()
+            self._work(self._conn, batch)
 
     def _disconnect(self) -> None:
         if self._conn is not None:
@@ -139,8 +150,7 @@ class _Lookup:
     command_ids: Callable[[Any], Any]
 
     @classmethod
-    def of(cls, conn: Connection) -> _Lookup:
-        dialect = conn.dialect
+    def of(cls, dialect: Dialect) -> _Lookup:
         decode = inbound_messages.c.command_ids.type.result_processor(dialect, None)
         return cls("?" if dialect.paramstyle == "qmark" else "%s", decode or (lambda value: value))
 
@@ -161,6 +171,7 @@ class InboundJournal:
         self._engine = engine
         self._store = InboundStore(engine)
         self._pending: dict[Key, InboundRecord] = {}
+        self._lookup = _Lookup.of(engine.dialect)
         self._lookups = _Lane("inbound-lookups", self._read_connection, self._find_all)
         self._records = _Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S)
 
@@ -180,13 +191,9 @@ class InboundJournal:
     ) -> Future[str]:
         """Queue an accepted message and its answer; the future ends once it is committed (or failed)."""
         key = (door, sender, control_id)
-        record_id = record_id or str(uuid.uuid4())
-        self._pending.setdefault(key, InboundRecord(record_id, outcome, answer, list(command_ids), raw))
-        values = {
-            "id": record_id, "door": door, "sender": sender, "control_id": control_id,
-            "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
-            "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
-        }
+        values = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
+                             outcome=outcome, raw=raw, answer=answer, command_ids=command_ids, record_id=record_id)
+        self._pending.setdefault(key, InboundRecord(values["id"], outcome, answer, list(command_ids), raw))
         done: Future[str] = Future()
         done.add_done_callback(lambda _: self._pending.pop(key, None))
         self._records.submit(_Record(key, values, done))
@@ -212,7 +219,7 @@ class InboundJournal:
     def _find_all(self, read: Connection, finds: list[_Find]) -> None:
         keys = list({f.key for f in finds})
         found: dict[Key, InboundRecord] = {}
-        lookup = _Lookup.of(read)
+        lookup = self._lookup
         for start in range(0, len(keys), 50):
             chunk = keys[start:start + 50]
             rows = read.exec_driver_sql(lookup.sql(len(chunk)), tuple(v for key in chunk for v in key)).all()
@@ -233,11 +240,11 @@ class InboundJournal:
             try:
                 with write.begin():
                     write.execute(insert(inbound_messages), [r.values for r in unique.values()])
-                    audit.record_many(write, [_audit_entry(r) for r in unique.values()])
+                    audit.record_many(write, [receipt(r.values) for r in unique.values()])
             except IntegrityError:
                 # another process recorded one of these keys first: write them one by one, losers quietly
                 for r in unique.values():
-                    r.done.set_result(self._store.record(**_store_args(r)))
+                    r.done.set_result(self._store.record_row(r.values))
             else:
                 for r in unique.values():
                     r.done.set_result(r.values["id"])
@@ -248,16 +255,3 @@ class InboundJournal:
             if isinstance(request, _Barrier):
                 request.done.set_result(None)
 
-
-def _audit_entry(r: _Record) -> dict[str, Any]:
-    v = r.values
-    return {"actor": v["sender"], "role": "feed", "action": "receive message", "outcome": v["outcome"],
-            "detail": {"door": v["door"], "control_id": v["control_id"], "message_type": v["message_type"],
-                       "inbound_id": v["id"]}}
-
-
-def _store_args(r: _Record) -> dict[str, Any]:
-    v = r.values
-    return {"door": v["door"], "sender": v["sender"], "control_id": v["control_id"],
-            "message_type": v["message_type"], "outcome": v["outcome"], "raw": data_key.reveal(v["raw"]) or b"",
-            "answer": v["answer"], "command_ids": v["command_ids"], "record_id": v["id"]}

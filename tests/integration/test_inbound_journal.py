@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence.audit import AuditTrail
@@ -112,3 +112,29 @@ def test_an_unreachable_database_fails_the_request_not_the_journal() -> None:
     asyncio.run(scenario())
     journal.close()
     broken.dispose()
+
+
+def test_a_connection_the_database_dropped_is_replaced_without_failing_the_request(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    create_schema(engine)
+    journal = InboundJournal(engine)
+    database = postgres_url.rsplit("/", 1)[1]
+
+    async def scenario() -> tuple[bool, bool]:
+        _record(journal, 1)
+        await journal.drain()
+        before = await journal.find("hl7", "EHR|NORTH", "C1") is not None
+        with engine.begin() as conn:  # as a database restart would: every other session of this database ends
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database})
+        _record(journal, 2)
+        await journal.drain()
+        after = await journal.find("hl7", "EHR|NORTH", "C2") is not None
+        return before, after
+
+    try:
+        assert asyncio.run(scenario()) == (True, True)
+        journal.close()
+        assert _count(engine, inbound_messages) == 2
+    finally:
+        engine.dispose()
