@@ -24,6 +24,14 @@ _BY_CORRELATION = select(prescriptions).where(prescriptions.c.correlation_id == 
 _PROFILE = select(prescriptions.c.id, prescriptions.c.document).where(
     prescriptions.c.patient_id == bindparam("patient_id"), prescriptions.c.state.not_in(CLOSED_STATES))
 _INSERT = insert(prescriptions)
+_QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
+               .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
+               .order_by(prescriptions.c.updated_at).limit(bindparam("limit")))
+_BY_IDS = select(prescriptions).where(prescriptions.c.id.in_(bindparam("ids", expanding=True)))
+_STATE = select(prescriptions.c.state, prescriptions.c.correlation_id).where(
+    prescriptions.c.id == bindparam("row_id"))
+_RECORDED = select(prescriptions.c.correlation_id).where(
+    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
 _SAVE = (update(prescriptions)
          .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
          .values(state=bindparam("state"), document=bindparam("document"), version=bindparam("version"),
@@ -99,6 +107,24 @@ class PrescriptionRepository:
             .order_by(prescriptions.c.updated_at).limit(limit)
         )
         return [self._row(r) for r in self.conn.execute(query).mappings().all()]
+
+    def queue_keys(self, states: list[str], limit: int = 200) -> list[tuple[str, int, str]]:
+        """``in_states`` without the documents: (id, version, state) of each waiting prescription, oldest first."""
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(_QUEUE_KEYS, {"states": states, "limit": limit})]
+
+    def by_ids(self, ids: list[str]) -> dict[str, PrescriptionRow]:
+        """The stored prescriptions among these ids, by id."""
+        rows = map(self._row, self.conn.execute(_BY_IDS, {"ids": ids}).mappings().all())
+        return {row.id: row for row in rows}
+
+    def state_of(self, prescription_id: str) -> tuple[str, str] | None:
+        """A prescription's state and correlation id, without its document."""
+        found = self.conn.execute(_STATE, {"row_id": prescription_id}).first()
+        return (str(found[0]), str(found[1])) if found is not None else None
+
+    def recorded(self, correlation_ids: list[str]) -> set[str]:
+        """The correlation ids among these that have a stored prescription."""
+        return {row[0] for row in self.conn.execute(_RECORDED, {"ids": correlation_ids})}
 
     def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
         """The prescriptions one inbound message created."""

@@ -19,19 +19,17 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.domain.prescription import Prescription
 from hub.errors import DatabaseUnavailable
 from hub.persistence.database import READ_ONLY
-from hub.persistence.tables import prescriptions
+from hub.persistence.prescriptions import PrescriptionRepository
 from hub.service.ports import PrescriptionQueries
 
 #: most lookups answered by one query
 BATCH = 256
-_RECORDED = select(prescriptions.c.correlation_id).where(
-    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,7 @@ class _Connection:
                 if self._conn is None:
                     self._conn = self._engine.connect().execution_options(**{READ_ONLY: True})
                 with self._conn.begin():
-                    return {row[0] for row in self._conn.execute(_RECORDED, {"ids": ids})}
+                    return PrescriptionRepository(self._conn).recorded(ids)
             except SQLAlchemyError:
                 self.close()
                 if attempt == 2 or not reused:  # a connection that had gone stale gets one fresh try

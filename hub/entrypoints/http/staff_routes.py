@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.actors import Role
@@ -49,7 +49,6 @@ from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.stock import StockRepository
-from hub.persistence.tables import prescriptions
 from hub.persistence.users import User
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -90,17 +89,13 @@ async def _send(request: Request, user: User, command: Command, *, correlation_i
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
 
-#: what an action checks before it is queued: the state and the order's correlation id (not the document)
-_STATE = select(prescriptions.c.state, prescriptions.c.correlation_id).where(
-    prescriptions.c.id == bindparam("row_id"))
-
-
 def _state(request: Request, prescription_id: str) -> tuple[str, str]:
+    """What an action checks before it is queued: the state and the correlation id (not the document)."""
     with read_connection(request.app.state.engine) as conn:
-        found = conn.execute(_STATE, {"row_id": prescription_id}).first()
+        found = PrescriptionRepository(conn).state_of(prescription_id)
     if found is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
-    return str(found[0]), str(found[1])
+    return found
 
 
 async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
@@ -115,12 +110,6 @@ async def _act(request: Request, user: User, prescription_id: str, command: Comm
 
 #: most lines of a work queue (PrescriptionRepository.in_states' limit)
 QUEUE_LIMIT = 200
-#: a queue read first takes only each waiting prescription's id, version and state (no document)
-_QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
-               .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
-               .order_by(prescriptions.c.updated_at).limit(QUEUE_LIMIT))
-#: the prescriptions of a queue whose lines are not rendered yet
-_QUEUE_ROWS = select(prescriptions).where(prescriptions.c.id.in_(bindparam("ids", expanding=True)))
 #: past this many lines not yet rendered, the whole queue is read at once rather than row by row
 _FEW = 20
 
@@ -159,17 +148,17 @@ class QueueItems:
 
     def queue(self, conn: Connection, states: list[str]) -> list[bytes]:
         """The lines of a work queue, oldest first."""
-        keys: list[QueueKey] = [(r[0], r[1], r[2]) for r in conn.execute(_QUEUE_KEYS, {"states": states})]
+        repo = PrescriptionRepository(conn)
+        keys = repo.queue_keys(states, QUEUE_LIMIT)
         lines = [self.cached(key) for key in keys]
-        missing = [key for key, line in zip(keys, lines, strict=True) if line is None]
+        missing = [i for i, line in enumerate(lines) if line is None]
         if len(missing) > _FEW:
-            return [self.line(row) for row in PrescriptionRepository(conn).in_states(states, QUEUE_LIMIT)]
+            return [self.line(row) for row in repo.in_states(states, QUEUE_LIMIT)]
         if missing:  # new or changed since the last poll, read in one query
-            found = conn.execute(_QUEUE_ROWS, {"ids": [key[0] for key in missing]}).mappings().all()
-            rows = {row.id: row for row in map(PrescriptionRepository._row, found)}  # the repository's row reader
-            for key in missing:
-                row = rows.get(key[0])
-                lines[keys.index(key)] = self.line(row) if row is not None and row.state in states else None
+            rows = repo.by_ids([keys[i][0] for i in missing])
+            for i in missing:
+                row = rows.get(keys[i][0])
+                lines[i] = self.line(row) if row is not None and row.state in states else None
         return [line for line in lines if line is not None]
 
 
