@@ -89,7 +89,7 @@ def sustained_scenario(run: IngestRun) -> None:
         eight = report.scenarios[-1]
     peak = eight.summary.rate
     if eight.delivery is not None and eight.summary.count:
-        peak = eight.summary.count / (eight.summary.count / eight.summary.rate + eight.delivery.drain_s)
+        peak = eight.summary.count / (eight.summary.seconds + eight.delivery.drain_s)
     plan = LoadPlan(hub.mllp_ports, 8, args.sustained, tag(), rate=peak * SUSTAINED_SHARE)
     print(f"bench: sustained {args.sustained:.0f} s at {plan.rate:.0f} msg/s...", flush=True)
     run.witness.reset_events()

@@ -65,6 +65,11 @@ def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(b"\r".join(s for s in segments if s)).hexdigest()
 
 
+def sender_of(header: Hl7Header) -> str:
+    """The dedupe key's sender: MSH-3 and MSH-4."""
+    return f"{header.sending_application}|{header.sending_facility}"
+
+
 def _retrieved(lookup: asyncio.Future[InboundRecord | None]) -> None:
     if not lookup.cancelled():
         lookup.exception()
@@ -108,8 +113,7 @@ class Hl7MessageHandler:
         return await self._accept(raw, parsed, commands, lookup)
 
     def _look_up(self, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
-        sender = f"{header.sending_application}|{header.sending_facility}"
-        lookup = asyncio.ensure_future(self._inbound.find(DOOR, sender, header.control_id))
+        lookup = asyncio.ensure_future(self._inbound.find(DOOR, sender_of(header), header.control_id))
         lookup.add_done_callback(_retrieved)  # a refused message never awaits its lookup
         return lookup
 
@@ -129,7 +133,7 @@ class Hl7MessageHandler:
     async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
                       lookup: asyncio.Future[InboundRecord | None]) -> bytes | None:
         header = parsed.header
-        sender = f"{header.sending_application}|{header.sending_facility}"
+        sender = sender_of(header)
         mode = AckMode.of(header)
         try:
             earlier = await lookup
