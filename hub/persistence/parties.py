@@ -166,7 +166,7 @@ class PartyRepository:
 
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
         """Profiles sharing an identifier, or name and birth date, with their coverage: one statement."""
-        keys = [(i.system or "", i.value.strip()) for i in info.identifiers]
+        keys = _identifier_keys(info.identifiers)
         by_name = bool(info.family_name and info.birth_date)
         if not keys and not by_name:
             return {}
