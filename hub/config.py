@@ -40,7 +40,13 @@ class Settings(BaseSettings):
     #: how long a busy thread keeps the interpreter lock before a waiting one may take it (Python's default is
     #: 5 ms: a listener waiting behind a worker thread would add that to an ACK several times over)
     thread_switch_interval_ms: float = 0.5
+    #: niceness added to the worker processes ``rxhub run`` forks: senders wait on the doors, nobody waits on a
+    #: worker by the millisecond, so under a burst the doors take the CPU and the queue absorbs the difference
+    worker_nice: int = 0
     consumer_prefetch: int = 32
+    #: a relay publishes the rows its own process committed from memory; rows older than this that are still
+    #: unpublished (their process died, their publish failed) are polled from the table by any relay
+    outbox_orphan_after_s: float = 5.0
     max_retries: int = 3
     retry_delay_ms: int = 2000
     #: how long a payer may take to answer a claim before it is treated as "status unknown"

@@ -226,7 +226,9 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     import subprocess
 
     command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS, "--copies", str(args.copies)]
-    children = [subprocess.Popen(command) for _ in range(args.worker_processes)]
+    nice = settings.worker_nice
+    children = [subprocess.Popen(command, preexec_fn=(lambda: os.nice(nice)) if nice else None)
+                for _ in range(args.worker_processes)]
     try:
         _run_doors(settings, engine)
     finally:

@@ -111,7 +111,8 @@ class Workers:
         """Start consumers and the relay; return once every consumer is consuming."""
         topology = topology_for(self.settings)
         url = self.settings.amqp_url.get_secret_value()
-        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology)
+        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology, interval_s=1.0,
+                                 orphan_after_s=self.settings.outbox_orphan_after_s)
         self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
                                              daemon=True))
         self.threads[-1].start()
@@ -121,7 +122,7 @@ class Workers:
                 self._start_adapter_step(step, url, topology)
                 continue
             bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
-                             after_commit=[self.relay.poke])
+                             after_commit=[self.relay.hand_over])
             for copy in range(self.copies):
                 runner = ConsumerRunner(
                     amqp_url=url, topology=topology, step=step, handler=bus.handle,

@@ -18,7 +18,6 @@ from hub.persistence.tables import outbox
 class OutboxRow:
     """One message waiting to be published."""
 
-    seq: int
     id: str
     target: str
     routing_key: str
@@ -40,15 +39,19 @@ class OutboxStore:
         self._engine = engine
 
     @contextmanager
-    def claim(self, limit: int = 200) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
+    def claim(self, limit: int = 200, *, created_before: datetime | None = None
+              ) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
         """Rows to publish, and a function recording which were published and which were refused for good.
+
+        ``created_before``: only rows older than this (the relays of other processes publish their own fresh
+        rows from memory; see hub.messaging.outbox_relay).
 
         On PostgreSQL the rows are locked (``FOR UPDATE SKIP LOCKED``) until recorded, on the same connection,
         so relays in several processes never publish the same row twice. SQLite has no row locks, and holding
         its writer lock while publishing would stall every worker, so there the batch is claimed for a lease.
         """
         if self._engine.dialect.name != "postgresql":
-            rows = self._claim_apart(limit)
+            rows = self._claim_apart(limit, created_before)
 
             def record_apart(published: list[str], failed: dict[str, str]) -> None:
                 for row_id, error in failed.items():
@@ -61,8 +64,10 @@ class OutboxStore:
 
             yield rows, record_apart
             return
-        query = (select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
-                 .with_for_update(skip_locked=True))
+        query = select(outbox).where(outbox.c.published_at.is_(None))
+        if created_before is not None:
+            query = query.where(outbox.c.created_at < created_before)
+        query = query.order_by(outbox.c.seq).limit(limit).with_for_update(skip_locked=True)
         with self._engine.begin() as conn:
             rows = [self._row(r) for r in conn.execute(query).mappings().all()]
 
@@ -76,12 +81,15 @@ class OutboxStore:
 
             yield rows, record
 
-    def _claim_apart(self, limit: int) -> list[OutboxRow]:
+    def _claim_apart(self, limit: int, created_before: datetime | None) -> list[OutboxRow]:
         """SQLite: mark the batch as this relay's for a while (the writer lock makes the claim atomic), so a
         relay in another process skips it; a relay that dies leaves rows that are free again after the lease."""
         now = datetime.now(UTC)
         free = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
-        query = select(outbox).where(outbox.c.published_at.is_(None), free).order_by(outbox.c.seq).limit(limit)
+        query = select(outbox).where(outbox.c.published_at.is_(None), free)
+        if created_before is not None:
+            query = query.where(outbox.c.created_at < created_before)
+        query = query.order_by(outbox.c.seq).limit(limit)
         with read_connection(self._engine) as conn:  # the common idle poll must not take the writer lock
             if conn.execute(query.with_only_columns(outbox.c.seq).limit(1)).first() is None:
                 return []
@@ -103,7 +111,7 @@ class OutboxStore:
 
     @staticmethod
     def _row(r: Any) -> OutboxRow:
-        return OutboxRow(r["seq"], r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
+        return OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
                          r["correlation_id"], r["body"], dict(r["headers"] or {}))
 
     def mark_published(self, ids: list[str]) -> None:

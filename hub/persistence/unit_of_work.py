@@ -21,6 +21,7 @@ from hub.domain.events import Event
 from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
+from hub.persistence.outbox_store import OutboxRow
 from hub.persistence.tables import outbox, processed_messages
 
 _PROCESSED = select(processed_messages.c.message_id).where(
@@ -39,6 +40,8 @@ class UnitOfWork:
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
         self._outbox_rows: list[dict[str, Any]] = []
+        #: the outbox rows this transaction wrote, for the relay to publish from memory once it committed
+        self.written: list[OutboxRow] = []
         self.published_event_names: list[str] = []
         #: lots of an NDC this transaction has read for update (and changed), so it reads them once
         self.shelves: dict[str, list[Any]] = {}
@@ -127,6 +130,9 @@ class UnitOfWork:
             rows, self._outbox_rows = self._outbox_rows, []
             # one row as a plain execute: an executemany costs a pipeline on psycopg
             self.conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
+            self.written.extend(
+                OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
+                          r["correlation_id"], r["body"], r["headers"]) for r in rows)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -13,11 +13,14 @@ from hub.domain.commands import Command
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
+from hub.persistence.outbox_store import OutboxRow
 from hub.persistence.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Command, Envelope, UnitOfWork], None]
+#: called after each commit with the outbox rows it wrote (the relay publishes them from memory)
+AfterCommit = Callable[[Sequence[OutboxRow]], None]
 
 
 @dataclass
@@ -28,8 +31,7 @@ class MessageBus:
     handlers: dict[str, CommandHandler]
     #: the consumer's name in the idempotency record (one per step)
     consumer: str
-    #: called after each commit (wakes the outbox relay)
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    after_commit: list[AfterCommit] = field(default_factory=list)
 
     def handle(self, envelope: Envelope) -> None:
         """Apply the command once; a redelivered or resent message id is acknowledged and skipped."""
@@ -38,6 +40,7 @@ class MessageBus:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
         command = envelope.command()
         started, result = time.perf_counter(), "error"
+        written: Sequence[OutboxRow] = ()
         try:
             with unit_of_work(self.engine, causation=envelope) as uow:
                 # the idempotency mark first: it commits with the handler's effects or not at all
@@ -46,9 +49,10 @@ class MessageBus:
                     result = "duplicate"
                     return
                 handler(command, envelope, uow)
+            written = uow.written
             result = "ok"
         finally:
             HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
             HANDLED.labels(self.consumer, envelope.type, result).inc()
         for callback in self.after_commit:
-            callback()
+            callback(written)

@@ -1,0 +1,148 @@
+"""The relay publishes what its handlers committed from memory, and the table only for what nobody holds:
+every row leaves, none twice, and a relay never takes the fresh rows another process's relay is publishing."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+
+from hub.domain.events import PrescriptionUpdated
+from hub.errors import BrokerUnavailable
+from hub.messaging.async_publisher import OutgoingMessage
+from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
+from hub.messaging.outbox_relay import OutboxRelay
+from hub.messaging.pipelined_publisher import PipelinedPublisher
+from hub.messaging.topology import Topology, declare
+from hub.persistence.database import create_schema, make_engine
+from hub.persistence.outbox_store import OutboxRow, OutboxStore
+from hub.persistence.tables import outbox
+from hub.persistence.unit_of_work import unit_of_work
+from tests.conftest import make_settings
+from tests.support.events import EventSubscriber
+
+
+class CountingPublisher:
+    """The real pipelined publisher, counting what it was asked to publish; ``fail_next`` batches fail as when
+    the broker is down."""
+
+    def __init__(self, amqp_url: str) -> None:
+        self.real = PipelinedPublisher(amqp_url)
+        self.asked: list[str] = []
+        self.fail_next = 0
+
+    def publish_each(self, messages: list[OutgoingMessage]) -> list[BaseException | None]:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise BrokerUnavailable("broker went away (test)")
+        self.asked.extend(str(m.properties.message_id) for m in messages)
+        return self.real.publish_each(messages)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.fixture
+def world(database_url: str, amqp_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Topology, str]]:
+    settings = make_settings(amqp_url, database_url, tmp_path)
+    topology = Topology(settings.broker_prefix)
+    publisher = BlockingConfirmingPublisher(amqp_url)
+    declare(publisher._ensure(), topology)
+    publisher.close()
+    engine = make_engine(database_url)
+    create_schema(engine)
+    yield engine, topology, amqp_url
+    engine.dispose()
+
+
+def _commit_events(engine: Engine, n: int) -> tuple[list[str], list[OutboxRow]]:
+    subject = str(uuid.uuid4())
+    with unit_of_work(engine) as uow:
+        ids = [uow.add_event(PrescriptionUpdated(prescription_id=subject, rx_number="1", state="filling",
+                                                 change=f"change {i}"), correlation_id=uuid.uuid4())
+               for i in range(n)]
+    return ids, uow.written
+
+
+def _run(relay: OutboxRelay) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def test_handed_over_rows_leave_once_from_memory_and_are_marked_sent(world: tuple[Engine, Topology, str]) -> None:
+    engine, topology, amqp_url = world
+    sub = EventSubscriber(amqp_url, topology.events_exchange, "prescription.updated")
+    publisher = CountingPublisher(amqp_url)
+    store = OutboxStore(engine)
+    # orphan_after 0: the poll may take any unpublished row, so only the relay's own bookkeeping keeps a
+    # handed-over row from leaving twice
+    relay = OutboxRelay(store, publisher, topology, interval_s=0.01, orphan_after_s=0.0)
+    stop, thread = _run(relay)
+    try:
+        ids: list[str] = []
+        for _ in range(20):
+            batch, written = _commit_events(engine, 3)
+            assert [row.id for row in written] == batch
+            relay.hand_over(written)
+            ids += batch
+        events = sub.collect(lambda got: len(got) >= len(ids), timeout_s=20)
+        sub.drain(quiet_s=0.5)
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while store.backlog() and datetime.now(UTC) < deadline:
+            stop.wait(0.05)
+        assert store.backlog() == 0, "every published row is marked sent"
+    finally:
+        stop.set()
+        thread.join(10)
+        sub.close()
+    delivered = [e["id"] for e in sub.events]
+    assert sorted(delivered) == sorted(ids), "each event delivered exactly once"
+    assert sorted(publisher.asked) == sorted(ids), "nothing published twice by the hand-over and the poll"
+    assert len(events) >= len(ids)
+
+
+def test_the_poll_leaves_fresh_rows_to_their_own_relay_and_takes_orphans(world: tuple[Engine, Topology, str]) -> None:
+    engine, topology, amqp_url = world
+    publisher = CountingPublisher(amqp_url)
+    store = OutboxStore(engine)
+    relay = OutboxRelay(store, publisher, topology, orphan_after_s=30.0)
+    try:
+        fresh, _ = _commit_events(engine, 2)  # committed by "another process" that has them in memory
+        assert relay.drain_once() == 0 and publisher.asked == []
+        orphans, _ = _commit_events(engine, 2)  # ...and rows whose process died a minute ago
+        with engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id.in_(orphans))
+                         .values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
+        assert relay.drain_once() == 2
+        assert sorted(publisher.asked) == sorted(orphans)
+        assert store.backlog() == len(fresh)
+    finally:
+        publisher.close()
+
+
+def test_rows_whose_hand_over_failed_are_published_by_the_poll(world: tuple[Engine, Topology, str]) -> None:
+    engine, topology, amqp_url = world
+    sub = EventSubscriber(amqp_url, topology.events_exchange, "prescription.updated")
+    publisher = CountingPublisher(amqp_url)
+    publisher.fail_next = 1
+    store = OutboxStore(engine)
+    relay = OutboxRelay(store, publisher, topology, interval_s=0.05, orphan_after_s=0.5)
+    ids, written = _commit_events(engine, 4)
+    relay.hand_over(written)
+    stop, thread = _run(relay)
+    try:
+        sub.collect(lambda got: len(got) >= len(ids), timeout_s=20)
+        sub.drain(quiet_s=0.5)
+    finally:
+        stop.set()
+        thread.join(10)
+        sub.close()
+    assert sorted(e["id"] for e in sub.events) == sorted(ids), "the failed batch left once, from the table"
+    assert store.backlog() == 0
