@@ -40,9 +40,10 @@ class Settings(BaseSettings):
     #: how long a busy thread keeps the interpreter lock before a waiting one may take it (Python's default is
     #: 5 ms: a listener waiting behind a worker thread would add that to an ACK several times over)
     thread_switch_interval_ms: float = 0.5
-    #: niceness added to the worker processes ``rxhub run`` forks: senders wait on the doors, nobody waits on a
-    #: worker by the millisecond, so under a burst the doors take the CPU and the queue absorbs the difference
-    worker_nice: int = 0
+    #: niceness added to the worker processes ``rxhub run`` forks: a sender waits on the doors' ACK, nobody waits
+    #: on a worker by the millisecond, so under a burst the doors take the CPU first and the durable queue
+    #: absorbs the difference (the intake backlog gauge shows it); 0 shares the CPU evenly
+    worker_nice: int = 10
     consumer_prefetch: int = 32
     #: a relay publishes the rows its own process committed from memory; rows older than this that are still
     #: unpublished (their process died, their publish failed) are polled from the table by any relay

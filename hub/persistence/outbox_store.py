@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, select, update
 
 from hub.persistence.database import read_connection
 from hub.persistence.tables import outbox
@@ -30,6 +30,15 @@ class OutboxRow:
 
 #: how long a SQLite relay holds the rows it is publishing before another may take them
 CLAIM_LEASE = timedelta(seconds=30)
+
+# built once: the relay marks a batch every few milliseconds, and ``in_(list)`` coerces every id each time;
+# PostgreSQL takes the ids as one array parameter
+_MARK_SENT = {
+    "postgresql": update(outbox).where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(String))))
+    .values(published_at=bindparam("now")),
+    "sqlite": update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now")),
+}
 
 
 class OutboxStore:
@@ -74,7 +83,7 @@ class OutboxStore:
             def record(published: list[str], failed: dict[str, str]) -> None:
                 now = datetime.now(UTC)
                 if published:
-                    conn.execute(update(outbox).where(outbox.c.id.in_(published)).values(published_at=now))
+                    conn.execute(_MARK_SENT["postgresql"], {"ids": published, "now": now})
                 for row_id, error in failed.items():
                     conn.execute(update(outbox).where(outbox.c.id == row_id)
                                  .values(published_at=now, error=error[:1000]))
@@ -119,9 +128,7 @@ class OutboxStore:
         if not ids:
             return
         with self._engine.begin() as conn:
-            conn.execute(
-                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
-            )
+            conn.execute(_MARK_SENT[conn.dialect.name], {"ids": ids, "now": datetime.now(UTC)})
 
     def mark_failed(self, row_id: str, error: str) -> None:
         """Park a row the broker refused for good, keeping the reason for operators."""
