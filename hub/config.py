@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     #: absorbs the difference (the intake backlog gauge shows it); 0 shares the CPU evenly
     worker_nice: int = 10
     consumer_prefetch: int = 32
+    #: deliveries a worker already holds that it applies in one transaction (1: one transaction per message)
+    consumer_batch: int = 16
     #: a relay publishes the rows its own process committed from memory; rows older than this that are still
     #: unpublished (their process died, their publish failed) are polled from the table by any relay
     outbox_orphan_after_s: float = 5.0

@@ -126,6 +126,8 @@ class Workers:
             for copy in range(self.copies):
                 runner = ConsumerRunner(
                     amqp_url=url, topology=topology, step=step, handler=bus.handle,
+                    batch_handler=bus.handle_batch if self.settings.consumer_batch > 1 else None,
+                    max_batch=self.settings.consumer_batch,
                     prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries,
                     declare_topology=self.settings.declare_topology,
                 )

@@ -7,7 +7,7 @@ rows exist and the relay publishes them, whether or not this process lives to do
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -145,5 +145,24 @@ def unit_of_work(
             uow = UnitOfWork(conn, causation=causation, actor=actor)
             yield uow
             uow.flush()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
+
+
+@contextmanager
+def units_of_work(engine: Engine) -> Iterator[Callable[[Envelope], UnitOfWork]]:
+    """One transaction for several commands: ``begin(envelope)`` gives each its own unit of work (its own
+    causation and event numbering) on the shared connection; all commit together or roll back together."""
+    try:
+        with engine.begin() as conn:
+            made: list[UnitOfWork] = []
+
+            def begin(causation: Envelope) -> UnitOfWork:
+                made.append(UnitOfWork(conn, causation=causation))
+                return made[-1]
+
+            yield begin
+            for uow in made:
+                uow.flush()
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
