@@ -39,6 +39,10 @@ _PENDING = select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_lo
 _ANY_PENDING = select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)
 _HEAD = (select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
          .order_by(audit_log.c.seq.desc()).limit(1))
+#: PostgreSQL: the whole batch in one statement (an executemany is one UPDATE per entry)
+_LINK_ALL = ("UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash "
+             "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev, hash) "
+             "WHERE audit_log.id = v.id")
 _LINK = (update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
          .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")))
 
@@ -58,7 +62,11 @@ def seal(conn: Connection) -> int:
         digest = entry_hash({**row, "seq": seq}, prev)
         links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": digest})
         prev = digest
-    conn.execute(_LINK, links)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_LINK_ALL, tuple(
+            [link[key] for link in links] for key in ("entry_id", "new_seq", "new_prev", "new_hash")))
+    else:
+        conn.execute(_LINK, links)
     return len(rows)
 
 
