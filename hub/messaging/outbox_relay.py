@@ -8,7 +8,8 @@ are published from memory and marked sent in batches, with no read of the table;
 moment after writing it was a third of a worker's CPU. The table is still polled, for what nobody holds in
 memory: rows of a process that died, rows whose publish failed, rows of writers without a relay. With
 ``orphan_after_s`` the poll leaves alone rows younger than that, which another process's relay is
-publishing from its memory.
+publishing from its memory. Rows leave in commit order; after a failed publish the rows of that batch leave
+later, from the table, possibly after newer ones (subscribers order by the CloudEvents ``time``).
 """
 
 from __future__ import annotations

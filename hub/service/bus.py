@@ -61,9 +61,10 @@ class MessageBus:
                         results.append("duplicate")
                     uow.flush()
                     written.extend(uow.written)
-        except Exception:
+        except Exception as exc:
             # nothing of the batch was committed: one at a time, so each failure is its own message's
-            log.debug("a batch of %d failed; handling its messages one by one", len(envelopes))
+            log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes),
+                     type(exc).__name__)
             return [self._outcome(envelope) for envelope in envelopes]
         share = (time.perf_counter() - started) / len(envelopes)
         for envelope, result in zip(envelopes, results, strict=True):
