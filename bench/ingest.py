@@ -90,7 +90,8 @@ def sustained_scenario(run: IngestRun) -> None:
     peak = eight.summary.rate
     if eight.delivery is not None and eight.summary.count:
         peak = eight.summary.count / (eight.summary.seconds + eight.delivery.drain_s)
-    plan = LoadPlan(hub.mllp_ports, 8, args.sustained, tag(), rate=peak * SUSTAINED_SHARE)
+    rate = args.sustained_rate or peak * SUSTAINED_SHARE
+    plan = LoadPlan(hub.mllp_ports, 8, args.sustained, tag(), rate=rate)
     print(f"bench: sustained {args.sustained:.0f} s at {plan.rate:.0f} msg/s...", flush=True)
     run.witness.reset_events()
     sustained, result = run_sustained(hub, run.witness, run.template, plan, window_s=max(2.0, args.sustained / 30))

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario (default 10)")
     parser.add_argument("--sustained", type=float, metavar="SECONDS",
                         help="also run 70%% of the 8-sender peak for SECONDS (long form: 600)")
+    parser.add_argument("--sustained-rate", type=float, metavar="MSG_S",
+                        help="pace the sustained run at this rate instead (to repeat an earlier run's pace)")
     parser.add_argument("--senders", default="1,8,32", help="comma-separated HL7 sender counts (default 1,8,32)")
     parser.add_argument("--fhir-clients", default="1,8,32", help="comma-separated FHIR client counts; '' skips")
     parser.add_argument("--workflow-orders", type=int, help="orders in the workflow batch (default 600; 0 skips)")
