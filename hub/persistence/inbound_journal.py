@@ -155,10 +155,13 @@ class _Lookup:
         return cls("?" if dialect.paramstyle == "qmark" else "%s", decode or (lambda value: value))
 
     def sql(self, keys: int) -> str:
-        one = f"({self.placeholder}, {self.placeholder}, {self.placeholder})"
-        # only placeholders are put into the text; every value goes as a parameter
-        where = f"WHERE (door, sender, control_id) IN ({', '.join([one] * keys)})"
-        return _SELECT + where
+        # one equality lookup on the unique key per message, UNION ALL-ed: a row-value IN list of two or more
+        # keys is a scan of the whole table on SQLite (and may be on PostgreSQL without statistics), which made
+        # ACKs slower with every message stored once lookups came in batches. Only placeholders go into the
+        # text; every value goes as a parameter.
+        p = self.placeholder
+        one = f"{_SELECT}WHERE door = {p} AND sender = {p} AND control_id = {p}"
+        return " UNION ALL ".join([one] * keys)
 
 
 class InboundJournal:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, String, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,8 +33,13 @@ def _candidates() -> Any:
     return select(patients.c.id, patients.c.document, patients.c.coverage)
 
 
-_BY_IDENTIFIER = _candidates().join(patient_identifiers, patient_identifiers.c.patient_id == patients.c.id).where(
-    tuple_(patient_identifiers.c.system, patient_identifiers.c.value).in_(bindparam("keys", expanding=True)))
+def _by_identifiers(count: int) -> Any:
+    """Profiles holding any of ``count`` identifiers, as OR-ed equalities: SQLite plans a row-value IN list of
+    two or more as a scan of the whole table (PostgreSQL without statistics may too), equalities on the
+    unique index never."""
+    c = patient_identifiers.c
+    return _candidates().join(patient_identifiers, c.patient_id == patients.c.id).where(or_(*(
+        (c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}")) for i in range(count))))
 _BY_NAME = _candidates().where(patients.c.family_name == bindparam("family_name"),
                                patients.c.birth_date == bindparam("birth_date"))
 _UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
@@ -60,8 +65,16 @@ _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
     (False, False): None,
 }
 #: (by identifier, by name and birth date) -> the candidates query, built once
-_CANDIDATES: dict[tuple[bool, bool], Any] = {
-    (True, True): _BY_IDENTIFIER.union_all(_BY_NAME), (True, False): _BY_IDENTIFIER, (False, True): _BY_NAME}
+#: (identifier count, by name) -> the candidates query, built on first use
+_CANDIDATES: dict[tuple[int, bool], Any] = {(0, True): _BY_NAME}
+
+
+def _candidates_query(identifiers: int, by_name: bool) -> Any:
+    key = (identifiers, by_name)
+    if key not in _CANDIDATES:
+        query = _by_identifiers(identifiers)
+        _CANDIDATES[key] = query.union_all(_BY_NAME) if by_name else query
+    return _CANDIDATES[key]
 
 
 def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
@@ -171,11 +184,11 @@ class PartyRepository:
         if not keys and not by_name:
             return {}
         params: dict[str, Any] = {}
-        if keys:
-            params["keys"] = keys
+        for i, (system, value) in enumerate(keys):
+            params[f"system_{i}"], params[f"value_{i}"] = system, value
         if by_name:
             params.update(family_name=(info.family_name or "").casefold(), birth_date=info.birth_date)
-        query = _CANDIDATES[(bool(keys), by_name)]
+        query = _candidates_query(len(keys), by_name)
         found: dict[str, tuple[Patient, Any]] = {}
         for patient_id, document, coverage in self.conn.execute(query, params).all():
             if patient_id not in found:  # one profile can match both ways
