@@ -28,6 +28,12 @@ class OutboxRow:
     headers: dict[str, Any]
 
 
+def outbox_row(r: Any) -> OutboxRow:
+    """An outbox row from its column values (a row read back, or the values a unit of work just inserted)."""
+    return OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
+                     r["correlation_id"], r["body"], dict(r["headers"] or {}))
+
+
 #: how long a SQLite relay holds the rows it is publishing before another may take them
 CLAIM_LEASE = timedelta(seconds=30)
 
@@ -78,7 +84,7 @@ class OutboxStore:
             query = query.where(outbox.c.created_at < created_before)
         query = query.order_by(outbox.c.seq).limit(limit).with_for_update(skip_locked=True)
         with self._engine.begin() as conn:
-            rows = [self._row(r) for r in conn.execute(query).mappings().all()]
+            rows = [outbox_row(r) for r in conn.execute(query).mappings().all()]
 
             def record(published: list[str], failed: dict[str, str]) -> None:
                 now = datetime.now(UTC)
@@ -103,7 +109,7 @@ class OutboxStore:
             if conn.execute(query.with_only_columns(outbox.c.seq).limit(1)).first() is None:
                 return []
         with self._engine.begin() as conn:
-            rows = [self._row(r) for r in conn.execute(query).mappings().all()]
+            rows = [outbox_row(r) for r in conn.execute(query).mappings().all()]
             if rows:
                 conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                              .values(claimed_until=now + CLAIM_LEASE))
@@ -116,12 +122,7 @@ class OutboxStore:
         )
         with read_connection(self._engine) as conn:
             rows = conn.execute(query).mappings().all()
-        return [self._row(r) for r in rows]
-
-    @staticmethod
-    def _row(r: Any) -> OutboxRow:
-        return OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
-                         r["correlation_id"], r["body"], dict(r["headers"] or {}))
+        return [outbox_row(r) for r in rows]
 
     def mark_published(self, ids: list[str]) -> None:
         """Mark rows sent; a crash before this only causes a republish with the same message id."""

@@ -7,10 +7,10 @@ rows exist and the relay publishes them, whether or not this process lives to do
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,7 +21,7 @@ from hub.domain.events import Event
 from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
-from hub.persistence.outbox_store import OutboxRow
+from hub.persistence.outbox_store import OutboxRow, outbox_row
 from hub.persistence.tables import outbox, processed_messages
 
 _PROCESSED = select(processed_messages.c.message_id).where(
@@ -130,9 +130,7 @@ class UnitOfWork:
             rows, self._outbox_rows = self._outbox_rows, []
             # one row as a plain execute: an executemany costs a pipeline on psycopg
             self.conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
-            self.written.extend(
-                OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
-                          r["correlation_id"], r["body"], r["headers"]) for r in rows)
+            self.written.extend(outbox_row(r) for r in rows)
 
 
 @contextmanager
@@ -140,25 +138,26 @@ def unit_of_work(
     engine: Engine, *, causation: Envelope | None = None, actor: str | None = None
 ) -> Iterator[UnitOfWork]:
     """Begin a transaction; commit on success, roll back on any error."""
-    try:
-        with engine.begin() as conn:
-            uow = UnitOfWork(conn, causation=causation, actor=actor)
-            yield uow
-            uow.flush()
-    except OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
+    with units_of_work(engine) as begin:
+        yield begin(causation, actor)
+
+
+class Begin(Protocol):
+    """Starts the unit of work of one command inside a shared transaction."""
+
+    def __call__(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork: ...
 
 
 @contextmanager
-def units_of_work(engine: Engine) -> Iterator[Callable[[Envelope], UnitOfWork]]:
+def units_of_work(engine: Engine) -> Iterator[Begin]:
     """One transaction for several commands: ``begin(envelope)`` gives each its own unit of work (its own
     causation and event numbering) on the shared connection; all commit together or roll back together."""
     try:
         with engine.begin() as conn:
             made: list[UnitOfWork] = []
 
-            def begin(causation: Envelope) -> UnitOfWork:
-                made.append(UnitOfWork(conn, causation=causation))
+            def begin(causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
+                made.append(UnitOfWork(conn, causation=causation, actor=actor))
                 return made[-1]
 
             yield begin

@@ -49,17 +49,9 @@ class MessageBus:
         try:
             with units_of_work(self.engine) as begin:
                 for envelope in envelopes:
-                    handler = self.handlers.get(envelope.type)
-                    if handler is None:
-                        raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
-                    command = envelope.command()
                     uow = begin(envelope)
-                    if uow.claim_message(self.consumer, envelope.message_id):
-                        handler(command, envelope, uow)
-                        results.append("ok")
-                    else:
-                        results.append("duplicate")
-                    uow.flush()
+                    results.append(self._apply(envelope, uow))
+                    uow.flush()  # now, so the next command of the batch sees these rows as queued
                     written.extend(uow.written)
         except Exception as exc:
             # nothing of the batch was committed: one at a time, so each failure is its own message's
@@ -83,24 +75,26 @@ class MessageBus:
 
     def handle(self, envelope: Envelope) -> None:
         """Apply the command once; a redelivered or resent message id is acknowledged and skipped."""
+        started, result = time.perf_counter(), "error"
+        try:
+            with unit_of_work(self.engine, causation=envelope) as uow:
+                result = self._apply(envelope, uow)
+        finally:
+            HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
+            HANDLED.labels(self.consumer, envelope.type, result).inc()
+        if result == "ok":
+            for callback in self.after_commit:
+                callback(uow.written)
+
+    def _apply(self, envelope: Envelope, uow: UnitOfWork) -> str:
+        """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
+        "duplicate". The idempotency mark comes first: it commits with the handler's effects or not at all."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
         command = envelope.command()
-        started, result = time.perf_counter(), "error"
-        written: Sequence[OutboxRow] = ()
-        try:
-            with unit_of_work(self.engine, causation=envelope) as uow:
-                # the idempotency mark first: it commits with the handler's effects or not at all
-                if not uow.claim_message(self.consumer, envelope.message_id):
-                    log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
-                    result = "duplicate"
-                    return
-                handler(command, envelope, uow)
-            written = uow.written
-            result = "ok"
-        finally:
-            HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
-            HANDLED.labels(self.consumer, envelope.type, result).inc()
-        for callback in self.after_commit:
-            callback(written)
+        if not uow.claim_message(self.consumer, envelope.message_id):
+            log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
+            return "duplicate"
+        handler(command, envelope, uow)
+        return "ok"
