@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -155,13 +156,20 @@ class _Lookup:
         return cls("?" if dialect.paramstyle == "qmark" else "%s", decode or (lambda value: value))
 
     def sql(self, keys: int) -> str:
-        # one equality lookup on the unique key per message, UNION ALL-ed: a row-value IN list of two or more
-        # keys is a scan of the whole table on SQLite (and may be on PostgreSQL without statistics), which made
-        # ACKs slower with every message stored once lookups came in batches. Only placeholders go into the
-        # text; every value goes as a parameter.
-        p = self.placeholder
-        one = f"{_SELECT}WHERE door = {p} AND sender = {p} AND control_id = {p}"
-        return " UNION ALL ".join([one] * keys)
+        return _lookup_sql(self.placeholder, keys)
+
+
+@functools.cache
+def _lookup_sql(placeholder: str, keys: int) -> str:
+    """One equality lookup on the unique key per message, UNION ALL-ed (built once per key count).
+
+    A row-value IN list of two or more keys is a scan of the whole table on SQLite (EXPLAIN QUERY PLAN), so
+    once lookups came in batches under load every ACK got slower with every message stored; PostgreSQL showed
+    the same step in the sustained run and not with this form. Only placeholders go into the text; every
+    value goes as a parameter.
+    """
+    one = f"{_SELECT}WHERE door = {placeholder} AND sender = {placeholder} AND control_id = {placeholder}"
+    return " UNION ALL ".join([one] * keys)
 
 
 class InboundJournal:

@@ -35,8 +35,7 @@ def _candidates() -> Any:
 
 def _by_identifiers(count: int) -> Any:
     """Profiles holding any of ``count`` identifiers, as OR-ed equalities: SQLite plans a row-value IN list of
-    two or more as a scan of the whole table (PostgreSQL without statistics may too), equalities on the
-    unique index never."""
+    two or more as a scan of the whole table (EXPLAIN QUERY PLAN), equalities on the unique index never."""
     c = patient_identifiers.c
     return _candidates().join(patient_identifiers, c.patient_id == patients.c.id).where(or_(*(
         (c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}")) for i in range(count))))
