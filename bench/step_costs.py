@@ -4,7 +4,8 @@
 (the benchmark's sample, a fresh placer number and patient each), then drives them through the workflow's
 own ``MessageBus`` handlers one step at a time, feeding each step the commands the previous one left in the
 outbox: intake, claim (B1 to the payer), claim-responses (a paid answer, as the payer adapter would turn it
-into a command), data verification (a pharmacist), fill, product verification. No broker is involved: it
+into a command), data verification (a pharmacist), fill, product verification. ``--batch 16`` hands each
+step its commands 16 at a time, as a worker holding that many deliveries does under load. No broker is involved: it
 measures the handlers and the database, not RabbitMQ. Statements are counted with a SQLAlchemy
 ``before_cursor_execute`` listener, CPU with ``time.thread_time``/``time.process_time`` (this process only: the
 PostgreSQL server's own work shows in ``wall``). The audit chain's seal is counted apart, as ``seal``, whether
@@ -112,12 +113,12 @@ class Meter:
         text = _COLUMNS.sub("SELECT ... FROM ", " ".join(statement.split()))
         self.current.texts[("[seal] " if sealing else "") + _NUMBERS.sub("N", text)[:400]] += 1
 
-    def handle(self, cost: StepCost, call: Callable[[], None]) -> None:
-        """Run one order's handler, keeping its CPU time as a sample."""
+    def handle(self, cost: StepCost, call: Callable[[], None], orders: int = 1) -> None:
+        """Run the handler of one order (or of a batch of ``orders``), keeping the CPU time of each as a sample."""
         self._inline_seal = 0.0
         started = time.thread_time()
         call()
-        cost.samples.append(time.thread_time() - started - self._inline_seal)
+        cost.samples.extend([(time.thread_time() - started - self._inline_seal) / orders] * orders)
 
     @contextmanager
     def step(self, cost: StepCost) -> Iterator[None]:
@@ -239,7 +240,7 @@ def decisions(engine: Engine, state: str, stage: str, pharmacist: str) -> list[A
                           correlation_id=uuid.UUID(corr), source=Source.API, actor=pharmacist) for pid, corr in rows]
 
 
-def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 0) -> list[StepCost]:
+def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 0, batch: int = 1) -> list[StepCost]:
     """Drive the batch through every step; the costs per step (warm-up orders not counted)."""
     from hub.config import Settings
     from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
@@ -264,11 +265,11 @@ def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 
             meter = Meter(engine)
             costs = {step: StepCost(step) for step in STEPS}
             tag = uuid.uuid4().hex[:6].upper()
-            for batch, size in (("warm-up", warmup), ("measured", orders)):
+            for part, size in (("warm-up", warmup), ("measured", orders)):
                 if size == 0:
                     continue
-                envelopes = hl7_orders(size, f"{tag}{batch[0]}", patients)
-                _batch(engine, buses, meter, costs if batch == "measured" else None, envelopes, pharmacist.id)
+                envelopes = hl7_orders(size, f"{tag}{part[0]}", patients)
+                _batch(engine, buses, meter, costs if part == "measured" else None, envelopes, pharmacist.id, batch)
             with engine.connect() as conn:
                 ready = conn.execute(select(prescriptions.c.state)).scalars().all()
             if Counter(ready) != {"ready": orders + warmup}:
@@ -279,17 +280,19 @@ def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 
 
 
 def _batch(engine: Engine, buses: dict[str, Any], meter: Meter, costs: dict[str, StepCost] | None,
-           intake: list[Any], pharmacist: str) -> None:
+           intake: list[Any], pharmacist: str, batch: int = 1) -> None:
     def drive(step: str, bus: str, envelopes: list[Any]) -> None:
+        # as a worker does: one message at a time, or as many as it holds (up to RXHUB_CONSUMER_BATCH) at once
+        chunks = [envelopes[i:i + batch] for i in range(0, len(envelopes), batch)]
         if costs is None:
-            for envelope in envelopes:
-                buses[bus].handle(envelope)
+            for chunk in chunks:
+                _apply(buses[bus], chunk)
             return
         cost = costs[step]
         cost.orders += len(envelopes)
         with meter.step(cost):
-            for envelope in envelopes:
-                meter.handle(cost, functools.partial(buses[bus].handle, envelope))
+            for chunk in chunks:
+                meter.handle(cost, functools.partial(_apply, buses[bus], chunk), len(chunk))
 
     feeds: list[tuple[str, str, Callable[[], list[Any]]]] = [
         ("intake", "intake", lambda: intake),
@@ -305,6 +308,12 @@ def _batch(engine: Engine, buses: dict[str, Any], meter: Meter, costs: dict[str,
         if len(envelopes) != len(intake):
             raise SystemExit(f"step_costs: {step} got {len(envelopes)} commands for {len(intake)} orders")
         drive(step, bus, envelopes)
+
+
+def _apply(bus: Any, chunk: list[Any]) -> None:
+    failed = [outcome for outcome in bus.handle_batch(chunk) if outcome is not None]
+    if failed:
+        raise failed[0]
 
 
 def report(costs: list[StepCost], database: str, verbose: bool) -> None:
@@ -343,11 +352,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patients", type=int, default=0,
                         help="spread the orders over this many returning patients (0: a new patient per order), "
                              "so intake matches known patients and screens their profiles")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="messages handled together, as a worker holding that many deliveries does "
+                             "(its RXHUB_CONSUMER_BATCH, 16, under load; 1: one at a time)")
     args = parser.parse_args(argv)
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    costs = run(args.database, args.orders, args.warmup, args.verbose, args.patients)
+    costs = run(args.database, args.orders, args.warmup, args.verbose, args.patients, args.batch)
     report(costs, args.database, args.verbose)
 
 

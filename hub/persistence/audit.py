@@ -45,28 +45,32 @@ class AuditEntry:
 def record(conn: Connection, *, actor: str, role: str, action: str, prescription_id: str | None = None,
            outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
     """Append one entry on the caller's connection (inside its transaction when it has one)."""
-    _install_sealer(conn.engine)
-    conn.execute(_INSERT, _row(datetime.now(UTC), actor=actor, role=role, action=action,
-                               prescription_id=prescription_id, outcome=outcome, detail=detail,
-                               patient_id=patient_id))
-    conn.info[_UNSEALED] = True
+    append(conn, [entry(actor=actor, role=role, action=action, prescription_id=prescription_id, outcome=outcome,
+                        detail=detail, patient_id=patient_id)])
 
 
 def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
     """Append several entries (``record``'s keyword arguments each) in one statement."""
-    if not entries:
-        return
-    _install_sealer(conn.engine)
     at = datetime.now(UTC)
-    conn.execute(_INSERT, [_row(at, **e) for e in entries])
-    conn.info[_UNSEALED] = True
+    append(conn, [entry(at=at, **e) for e in entries])
 
 
-def _row(at: datetime, *, actor: str, role: str, action: str, prescription_id: str | None = None,
-         outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> dict[str, Any]:
-    return {"at": at, "actor": actor[:100], "role": role[:20], "action": action[:60],
+def entry(*, actor: str, role: str, action: str, prescription_id: str | None = None, outcome: str = "ok",
+          detail: dict[str, Any] | None = None, patient_id: str | None = None,
+          at: datetime | None = None) -> dict[str, Any]:
+    """One entry's row, stamped now unless ``at`` says when (``append`` writes it)."""
+    return {"at": at or datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action[:60],
             "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
             "detail": json.dumps(detail or {}, default=str, sort_keys=True)}
+
+
+def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert entry rows in one statement; the process's sealer chains them once the transaction commits."""
+    if not rows:
+        return
+    _install_sealer(conn.engine)
+    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    conn.info[_UNSEALED] = True
 
 
 def _install_sealer(engine: Engine) -> None:

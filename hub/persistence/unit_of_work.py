@@ -1,18 +1,20 @@
 """One database transaction per handled message: effects, idempotency mark and outbox rows together.
 
 If the process dies before commit nothing happened and the broker redelivers; after commit the outbox
-rows exist and the relay publishes them, whether or not this process lives to do it.
+rows exist and the relay publishes them, whether or not this process lives to do it.  Outbox rows and
+audit entries are queued and written at the end of the transaction, one statement each for every command
+it carries (a batch of 16 commands had paid 16 of each, plus 16 idempotency marks: now one).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -21,63 +23,91 @@ from hub.domain.events import Event
 from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
+from hub.persistence import audit as audit_trail
 from hub.persistence.outbox_store import OutboxRow, outbox_row
 from hub.persistence.tables import outbox, processed_messages
 
-_PROCESSED = select(processed_messages.c.message_id).where(
-    processed_messages.c.consumer == bindparam("consumer"), processed_messages.c.message_id == bindparam("message_id"))
 _OUTBOX_INSERT = insert(outbox)
 #: per dialect: INSERT ... ON CONFLICT DO NOTHING into processed_messages (built once)
 _CLAIM: dict[str, Any] = {}
 
 
-class UnitOfWork:
-    """Collects a handler's writes on one connection inside one transaction."""
+class Writes:
+    """What the units of work of one transaction queue for its end: outbox rows and audit entries."""
 
-    def __init__(self, conn: Connection, *, causation: Envelope | None = None, actor: str | None = None):
+    def __init__(self) -> None:
+        self.outbox: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []
+        #: the outbox rows written, for the relay to publish from memory once the transaction committed
+        self.written: list[OutboxRow] = []
+
+    def queued(self, row_id: str) -> bool:
+        """True if an outbox row with this id is waiting to be written."""
+        return any(row["id"] == row_id for row in self.outbox)
+
+    def flush(self, conn: Connection) -> None:
+        """Write what is queued: the outbox rows in one statement, the audit entries in another."""
+        if self.outbox:
+            rows, self.outbox = self.outbox, []
+            # one row as a plain execute: an executemany costs a pipeline on psycopg
+            conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
+            self.written.extend(outbox_row(r) for r in rows)
+        if self.audit:
+            entries, self.audit = self.audit, []
+            audit_trail.append(conn, entries)
+
+
+def claim_messages(conn: Connection, consumer: str, message_ids: Sequence[str]) -> set[str]:
+    """Record messages as applied now, in this transaction; the ids not applied before (one statement).
+
+    The marks commit with the handlers' effects or roll back with them. A concurrent copy of one of these
+    messages waits on its key (PostgreSQL) or on the writer lock (SQLite) until this transaction ends, then
+    finds it applied (or applies it, if this one rolled back).  Ids go in sorted, so two batches holding
+    the same messages take their keys in the same order.
+    """
+    dialect = conn.dialect.name
+    if dialect not in _CLAIM:
+        ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+        _CLAIM[dialect] = ignore(processed_messages).on_conflict_do_nothing().returning(processed_messages.c.message_id)
+    now = datetime.now(UTC)
+    rows = [{"consumer": consumer, "message_id": m, "processed_at": now} for m in sorted(set(message_ids))]
+    result = conn.execute(_CLAIM[dialect], rows[0] if len(rows) == 1 else rows)
+    return {row[0] for row in result}  # rowcount is not reliable here (psycopg reports -1)
+
+
+class UnitOfWork:
+    """Collects one command's writes on the transaction's connection."""
+
+    def __init__(self, conn: Connection, *, causation: Envelope | None = None, actor: str | None = None,
+                 writes: Writes | None = None):
         self.conn = conn
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
-        self._outbox_rows: list[dict[str, Any]] = []
-        #: the outbox rows this transaction wrote, for the relay to publish from memory once it committed
-        self.written: list[OutboxRow] = []
+        self._writes = writes if writes is not None else Writes()
         self.published_event_names: list[str] = []
         #: lots of an NDC this transaction has read for update (and changed), so it reads them once
         self.shelves: dict[str, list[Any]] = {}
 
-    def already_processed(self, consumer: str, message_id: uuid.UUID | str) -> bool:
-        """True if this consumer has committed this message before (a redelivery or a resend)."""
-        row = self.conn.execute(_PROCESSED, {"consumer": consumer, "message_id": str(message_id)}).first()
-        return row is not None
-
-    def mark_processed(self, consumer: str, message_id: uuid.UUID | str) -> None:
-        """Record the message as applied, in the same transaction as its effects."""
-        self.conn.execute(insert(processed_messages), dict(
-            consumer=consumer, message_id=str(message_id), processed_at=datetime.now(UTC)))
+    @property
+    def written(self) -> list[OutboxRow]:
+        """The outbox rows the transaction wrote (after it flushed), for the relay to publish from memory."""
+        return self._writes.written
 
     def claim_message(self, consumer: str, message_id: uuid.UUID | str) -> bool:
-        """Record the message as applied now, in this transaction; False if it was applied before.
+        """Record the message as applied now, in this transaction; False if it was applied before."""
+        return bool(claim_messages(self.conn, consumer, [str(message_id)]))
 
-        One statement for the check and the mark: the mark commits with the handler's effects or rolls back
-        with them. A concurrent copy of the same message waits on the key (PostgreSQL) or on the writer lock
-        (SQLite) until this transaction ends, then finds it applied (or applies it, if this one rolled back).
-        """
-        result = self.conn.execute(self._claim_statement(), {
-            "consumer": consumer, "message_id": str(message_id), "processed_at": datetime.now(UTC)})
-        return result.first() is not None  # rowcount is not reliable here (psycopg reports -1)
-
-    def _claim_statement(self) -> Any:
-        dialect = self.conn.dialect.name
-        if dialect not in _CLAIM:
-            ignore = sqlite_insert if dialect == "sqlite" else pg_insert
-            _CLAIM[dialect] = (ignore(processed_messages).on_conflict_do_nothing()
-                               .returning(processed_messages.c.message_id))
-        return _CLAIM[dialect]
+    def audit(self, *, actor: str, role: str, action: str, prescription_id: str | None = None,
+              outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
+        """Queue an audit entry, stamped now, to be written with the transaction's other rows."""
+        self._writes.audit.append(audit_trail.entry(
+            actor=actor, role=role, action=action, prescription_id=prescription_id, outcome=outcome,
+            detail=detail, patient_id=patient_id))
 
     def already_queued(self, row_id: str) -> bool:
         """True if an outbox row with this id exists (a derived command queued before)."""
-        if any(row["id"] == row_id for row in self._outbox_rows):
+        if self._writes.queued(row_id):
             return True
         return self.conn.execute(select(outbox.c.seq).where(outbox.c.id == row_id)).first() is not None
 
@@ -118,19 +148,15 @@ class UnitOfWork:
         self, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
         correlation_id: str, body: bytes, headers: dict[str, Any],
     ) -> None:
-        self._outbox_rows.append(dict(
+        self._writes.outbox.append(dict(
             id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
             message_type=message_type, content_type=content_type, correlation_id=correlation_id,
             body=body, headers=headers,
         ))
 
     def flush(self) -> None:
-        """Write the queued outbox rows in one statement (done before commit by ``unit_of_work``)."""
-        if self._outbox_rows:
-            rows, self._outbox_rows = self._outbox_rows, []
-            # one row as a plain execute: an executemany costs a pipeline on psycopg
-            self.conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
-            self.written.extend(outbox_row(r) for r in rows)
+        """Write what the transaction queued so far (done before commit by ``unit_of_work``)."""
+        self._writes.flush(self.conn)
 
 
 @contextmanager
@@ -138,30 +164,39 @@ def unit_of_work(
     engine: Engine, *, causation: Envelope | None = None, actor: str | None = None
 ) -> Iterator[UnitOfWork]:
     """Begin a transaction; commit on success, roll back on any error."""
-    with units_of_work(engine) as begin:
-        yield begin(causation, actor)
+    with units_of_work(engine) as transaction:
+        yield transaction.begin(causation, actor)
 
 
-class Begin(Protocol):
-    """Starts the unit of work of one command inside a shared transaction."""
+class Transaction:
+    """One database transaction shared by the units of work of several commands."""
 
-    def __call__(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork: ...
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.writes = Writes()
+
+    def begin(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
+        """The unit of work of one command (its own causation and event numbering) on the shared connection."""
+        return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes)
+
+    def claim(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
+        """``claim_messages`` in this transaction."""
+        return claim_messages(self.conn, consumer, message_ids)
+
+    @property
+    def written(self) -> list[OutboxRow]:
+        """The outbox rows written (complete once the block ended)."""
+        return self.writes.written
 
 
 @contextmanager
-def units_of_work(engine: Engine) -> Iterator[Begin]:
-    """One transaction for several commands: ``begin(envelope)`` gives each its own unit of work (its own
-    causation and event numbering) on the shared connection; all commit together or roll back together."""
+def units_of_work(engine: Engine) -> Iterator[Transaction]:
+    """One transaction for several commands: ``transaction.begin(envelope)`` gives each its unit of work;
+    their queued rows are written at the end, and all commit together or roll back together."""
     try:
         with engine.begin() as conn:
-            made: list[UnitOfWork] = []
-
-            def begin(causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
-                made.append(UnitOfWork(conn, causation=causation, actor=actor))
-                return made[-1]
-
-            yield begin
-            for uow in made:
-                uow.flush()
+            transaction = Transaction(conn)
+            yield transaction
+            transaction.writes.flush(conn)
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc

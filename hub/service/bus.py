@@ -1,7 +1,8 @@
 """Runs commands through their handlers inside a unit of work, exactly once per message id.
 
 ``handle_batch`` runs the commands a consumer already holds in one transaction: the begin, commit, pool
-checkout and the relay's and sealer's wake-ups are paid once per batch instead of once per message. If any
+checkout, the idempotency marks, the outbox and audit inserts and the relay's and sealer's wake-ups are
+paid once per batch instead of once per message. If any
 command of the batch fails, nothing of the batch was committed and each runs again on its own, so a bad
 message costs only itself.
 """
@@ -44,15 +45,15 @@ class MessageBus:
         if len(envelopes) == 1:
             return [self._outcome(envelopes[0])]
         started = time.perf_counter()
-        written: list[OutboxRow] = []
         results: list[str] = []
         try:
-            with units_of_work(self.engine) as begin:
+            with units_of_work(self.engine) as transaction:
+                fresh = transaction.claim(self.consumer, [str(e.message_id) for e in envelopes])
                 for envelope in envelopes:
-                    uow = begin(envelope)
-                    results.append(self._apply(envelope, uow))
-                    uow.flush()  # now, so the next command of the batch sees these rows as queued
-                    written.extend(uow.written)
+                    message_id = str(envelope.message_id)
+                    claimed = message_id in fresh
+                    fresh.discard(message_id)  # a second copy of it in this batch is a duplicate
+                    results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed))
         except Exception as exc:
             # nothing of the batch was committed: one at a time, so each failure is its own message's
             log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes),
@@ -63,7 +64,7 @@ class MessageBus:
             HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(share)
             HANDLED.labels(self.consumer, envelope.type, result).inc()
         for callback in self.after_commit:
-            callback(written)
+            callback(transaction.written)
         return [None] * len(envelopes)
 
     def _outcome(self, envelope: Envelope) -> BaseException | None:
@@ -86,14 +87,17 @@ class MessageBus:
             for callback in self.after_commit:
                 callback(uow.written)
 
-    def _apply(self, envelope: Envelope, uow: UnitOfWork) -> str:
+    def _apply(self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None) -> str:
         """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
-        "duplicate". The idempotency mark comes first: it commits with the handler's effects or not at all."""
+        "duplicate". The idempotency mark comes first: it commits with the handler's effects or not at all
+        (``claimed``: the batch already marked it, True if it was new)."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
         command = envelope.command()
-        if not uow.claim_message(self.consumer, envelope.message_id):
+        if claimed is None:
+            claimed = uow.claim_message(self.consumer, envelope.message_id)
+        if not claimed:
             log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
             return "duplicate"
         handler(command, envelope, uow)

@@ -18,9 +18,10 @@ from hub.errors import NotFound
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.envelope import Envelope, order_correlation_id
 from hub.messaging.topology import Topology
+from hub.persistence.audit import AuditTrail
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxRow
-from hub.persistence.tables import outbox, prescriptions, processed_messages
+from hub.persistence.tables import audit_log, outbox, prescriptions, processed_messages
 from hub.service.bus import MessageBus
 from tests.conftest import make_settings
 from tests.integration.test_redelivery import order_for_tests
@@ -64,6 +65,33 @@ def test_a_batch_commits_together_and_hands_its_rows_over_once(
         assert bus.handle_batch(again) == [None] * 4
         assert _count(engine, prescriptions) == 6
         assert len(handed[1]) == len(_rows(engine)) - len(handed[0])
+    finally:
+        engine.dispose()
+
+
+def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_once(
+        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+    """The batch marks its messages in one statement and writes its outbox rows and audit entries at the
+    end: a second copy of a message in the same batch (a resend published twice) is a duplicate, and every
+    applied command's rows are there once, audit entries sealed into the chain."""
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    handed: list[OutboxRow] = []
+    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake",
+                     after_commit=[handed.extend])
+    first, second = _order(0), _order(1)
+    try:
+        assert bus.handle_batch([first, second, first]) == [None] * 3
+        assert _count(engine, prescriptions) == 2
+        assert _count(engine, processed_messages) == 2
+        with engine.connect() as conn:
+            entries = conn.execute(select(audit_log.c.action, audit_log.c.prescription_id)).all()
+        assert sorted(action for action, _ in entries) == ["receive", "receive"], "the second copy was not applied"
+        assert len({prescription for _, prescription in entries}) == 2, "one audit entry per applied order"
+        assert sorted(r.id for r in handed) == sorted(r.id for r in _rows(engine)), "each row written, handed once"
+        report = AuditTrail(engine).verify()
+        assert report.ok and report.checked == _count(engine, audit_log), "entries sealed into the chain"
     finally:
         engine.dispose()
 

@@ -19,7 +19,6 @@ from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence import audit
 from hub.persistence.claims import ClaimLedger
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRow
@@ -163,8 +162,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                 and fill.claim.attempt < 2 and fill.claim.status is ClaimStatus.REJECTED \
                 and fill.claim.reject_codes == [NO_ANSWER_CODE]:
             events = rx.resubmit_claim(actor, now())  # resubmit once
-        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
-                     prescription_id=rx.prescription_id, detail={"purpose": purpose})
+        uow.audit(actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
+                  prescription_id=rx.prescription_id, detail={"purpose": purpose})
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
                     action=f"reversal-{command.status}")
 

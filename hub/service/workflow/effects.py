@@ -24,7 +24,6 @@ from hub.domain.workflow_events import (
     PrescriptionVerified,
 )
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence import audit
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, store_aggregate
 from hub.persistence.stock import StockRepository
 from hub.persistence.unit_of_work import UnitOfWork
@@ -46,8 +45,8 @@ def record_step(
     actor: Actor, catalogue: Catalogue, action: str,
 ) -> None:
     """The rest of ``commit_step`` for a row already written (a new prescription, inserted in its final state)."""
-    audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action=action,
-                 prescription_id=row.id, detail={"state": row.state, "message_id": str(envelope.message_id)})
+    uow.audit(actor=actor.user_id, role=actor.role.value, action=action,
+              prescription_id=row.id, detail={"state": row.state, "message_id": str(envelope.message_id)})
     publish_events(uow, events, envelope=envelope, catalogue=catalogue, rx=rx)
 
 

@@ -16,7 +16,6 @@ from hub.domain.workflow_commands import (
     ReturnToStock,
 )
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence import audit
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
 from hub.persistence.stock import StockRepository
 from hub.persistence.unit_of_work import UnitOfWork
@@ -50,8 +49,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
         except OutOfStock:
             # waits in the technician's fill queue; receiving stock of this NDC tries again
-            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="fill",
-                         prescription_id=rx.prescription_id, outcome="out-of-stock", detail={"ndc": product.ndc11})
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="fill",
+                      prescription_id=rx.prescription_id, outcome="out-of-stock", detail={"ndc": product.ndc11})
             return
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="fill")
 
@@ -73,8 +72,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, ReceiveInventory)
         actor = actor_of(uow, envelope)
         StockRepository(uow.conn).receive(command.ndc, command.lot, command.expiry, command.quantity)
-        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="receive-inventory",
-                     detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
+        uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory",
+                  detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
         for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):
             rx = load_aggregate(waiting)
             if rx.product is not None and rx.product.ndc11 == command.ndc:

@@ -16,7 +16,6 @@ from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
 from hub.errors import MessageContentError, NotFound, TransientError
 from hub.messaging.envelope import Envelope
-from hub.persistence import audit
 from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.unit_of_work import UnitOfWork
@@ -78,8 +77,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if existing is not None:
             # a new message re-using a placer number we already hold: not a resend (those are deduped by id)
             rx = load_aggregate(existing)
-            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="duplicate-order",
-                         prescription_id=existing.id, outcome="refused")
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="duplicate-order",
+                      prescription_id=existing.id, outcome="refused")
             publish_events(uow, rx.refuse_duplicate_order(actor), envelope=envelope, catalogue=ctx.catalogue)
             return
         parties = PartyRepository(uow.conn)
@@ -153,8 +152,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                     quantity=rx.quantity or (QuantityInfo(value=rx.current_fill.quantity)
                                              if rx.current_fill.quantity else None),
                 ))
-            audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="refill",
-                         prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="refill",
+                      prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
             publish_events(uow, declined, envelope=envelope, catalogue=ctx.catalogue)
             return
         events = rx.intake(actor, now(), intake_context(uow, ctx, rx))
@@ -164,8 +163,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, RecordRenewalResponse)
         row = PrescriptionRepository(uow.conn).by_rx_number(command.rx_number) if command.rx_number else None
         actor = actor_of(uow, envelope)
-        audit.record(uow.conn, actor=actor.user_id, role=actor.role.value, action="renewal-response",
-                     prescription_id=row.id if row else None, detail={"decision": command.decision})
+        uow.audit(actor=actor.user_id, role=actor.role.value, action="renewal-response",
+                  prescription_id=row.id if row else None, detail={"decision": command.decision})
         if row is not None:
             rx = load_aggregate(row)
             renewed = rx.apply_renewal(command.decision, command.refills_approved, now())
