@@ -76,22 +76,25 @@ def claim_messages(conn: Connection, consumer: str, message_ids: Sequence[str]) 
 
 
 class UnitOfWork:
-    """Collects one command's writes on the transaction's connection."""
+    """Collects one command's writes on the transaction's connection.
 
-    def __init__(self, conn: Connection, *, causation: Envelope | None = None, actor: str | None = None,
-                 writes: Writes | None = None):
+    Made by ``Transaction.begin`` only: what it queues is written by the transaction that owns ``writes``.
+    """
+
+    def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
+                 actor: str | None = None):
         self.conn = conn
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
-        self._writes = writes if writes is not None else Writes()
+        self._writes = writes
         self.published_event_names: list[str] = []
         #: lots of an NDC this transaction has read for update (and changed), so it reads them once
         self.shelves: dict[str, list[Any]] = {}
 
     @property
     def written(self) -> list[OutboxRow]:
-        """The outbox rows the transaction wrote (after it flushed), for the relay to publish from memory."""
+        """The outbox rows the transaction wrote (complete once it ended), for the relay to publish from memory."""
         return self._writes.written
 
     def claim_message(self, consumer: str, message_id: uuid.UUID | str) -> bool:
@@ -153,10 +156,6 @@ class UnitOfWork:
             message_type=message_type, content_type=content_type, correlation_id=correlation_id,
             body=body, headers=headers,
         ))
-
-    def flush(self) -> None:
-        """Write what the transaction queued so far (done before commit by ``unit_of_work``)."""
-        self._writes.flush(self.conn)
 
 
 @contextmanager

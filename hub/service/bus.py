@@ -2,9 +2,8 @@
 
 ``handle_batch`` runs the commands a consumer already holds in one transaction: the begin, commit, pool
 checkout, the idempotency marks, the outbox and audit inserts and the relay's and sealer's wake-ups are
-paid once per batch instead of once per message. If any
-command of the batch fails, nothing of the batch was committed and each runs again on its own, so a bad
-message costs only itself.
+paid once per batch instead of once per message. If any command of the batch fails, nothing of the batch
+was committed and each runs again on its own, so a bad message costs only itself.
 """
 
 from __future__ import annotations
