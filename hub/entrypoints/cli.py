@@ -17,6 +17,7 @@ from hub.config import Settings
 from hub.entrypoints import cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 from hub.messaging.dead_letters import DeadLetterQueue
+from hub.persistence.chain_sealer import sealer_for
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,6 +230,9 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     nice = settings.worker_nice
     children = [subprocess.Popen(command, preexec_fn=(lambda: os.nice(nice)) if nice else None)
                 for _ in range(args.worker_processes)]
+    # the workers' sealers, woken by their own commits, chain the doors' entries with theirs: the doors'
+    # sealer only sweeps, instead of a second sealer taking the chain's lock after every journal batch
+    sealer_for(engine).sweep_only = True  # type: ignore[arg-type]
     try:
         _run_doors(settings, engine)
     finally:

@@ -79,10 +79,14 @@ class ChainSealer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        #: commits do not wake this sealer, it only sweeps (every SWEEP_S): for a process whose entries a
+        #: woken sealer of another process chains first anyway (``rxhub run``'s doors beside its workers)
+        self.sweep_only = False
 
     def poke(self) -> None:
-        """A transaction holding new entries is committing: seal them shortly."""
-        self._wake.set()
+        """A transaction holding new entries is committing: seal them shortly (or on the next sweep)."""
+        if not self.sweep_only:
+            self._wake.set()
         with self._lock:
             if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)

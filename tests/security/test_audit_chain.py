@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, text, update
 
 from hub.persistence import audit
 from hub.persistence.audit import AuditTrail
+from hub.persistence.chain_sealer import ChainSealer, sealer_for
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.tables import audit_log
 
@@ -44,6 +45,30 @@ def test_the_sealer_chains_committed_entries_without_being_asked(engine: Engine)
     with engine.connect() as conn:
         rows = conn.execute(select(audit_log.c.seq, audit_log.c.hash)).all()
     assert [r.seq for r in rows] == [1] and rows[0].hash
+
+
+def test_a_sweep_only_sealer_is_not_woken_by_commits_but_still_chains_them(engine: Engine) -> None:
+    """``rxhub run``'s doors leave the chain to the workers' woken sealers; their own sealer still sweeps, so an
+    entry never stays unsealed when no other process seals."""
+    held = ChainSealer(engine)
+    held._stopping = True  # no thread to take the wake-up: what poke does with it stays visible
+    held.sweep_only = True
+    held.poke()
+    assert not held._wake.is_set(), "a commit must not wake a sweep-only sealer"
+    held.sweep_only = False
+    held.poke()
+    assert held._wake.is_set()
+    sealer_for(engine).sweep_only = True
+    with engine.begin() as conn:
+        audit.record(conn, actor="door", role="feed", action="hl7 received")
+    sealed, deadline = False, time.monotonic() + 10
+    while not sealed and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with engine.connect() as conn:
+            sealed = conn.execute(select(audit_log.c.hash).where(audit_log.c.hash.is_not(None))).first() is not None
+    assert sealed, "the sweep chained the entry without being woken"
+    report = AuditTrail(engine).verify()
+    assert report.ok and report.checked == 1 and report.head_seq == 1
 
 
 def test_disposing_the_engine_seals_what_is_left(database_url: str) -> None:
