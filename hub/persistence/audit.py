@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, insert, or_, select
 
 from hub.persistence.chain_sealer import sealer_for
+from hub.persistence.database import execute_rows
 from hub.persistence.tables import audit_log, prescriptions
 from hub.security.audit_chain import ChainReport, verify_rows
 
@@ -69,7 +70,7 @@ def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     _install_sealer(conn.engine)
-    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    execute_rows(conn, _INSERT, rows)
     conn.info[_UNSEALED] = True
 
 

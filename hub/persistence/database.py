@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 
 READ_ONLY = "rxhub_read_only"
 
@@ -33,6 +34,12 @@ def _sqlite_begin(conn: Connection) -> None:
     # once with "database is locked" when another holds it. Readers must not: in WAL mode they never block.
     read_only = conn.get_execution_options().get(READ_ONLY, False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def execute_rows(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> CursorResult[Any]:
+    """Execute ``statement`` for each of ``rows`` in one call; a single row as a plain execute, since an
+    executemany costs a pipeline on psycopg (and one row is the usual case on several write paths)."""
+    return conn.execute(statement, rows[0] if len(rows) == 1 else list(rows))
 
 
 def read_connection(engine: Engine) -> Connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 import weakref
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
+from hub.persistence.database import execute_rows
 from hub.persistence.tables import patient_identifiers, patients, prescribers
 
 _PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
@@ -39,6 +41,8 @@ def _by_identifiers(count: int) -> Any:
     c = patient_identifiers.c
     return _candidates().join(patient_identifiers, c.patient_id == patients.c.id).where(or_(*(
         (c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}")) for i in range(count))))
+
+
 _BY_NAME = _candidates().where(patients.c.family_name == bindparam("family_name"),
                                patients.c.birth_date == bindparam("birth_date"))
 _UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
@@ -63,17 +67,13 @@ _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
     (False, True): _PRESCRIBER_COLUMNS.where(prescribers.c.family_name == bindparam("family_name")),
     (False, False): None,
 }
-#: (by identifier, by name and birth date) -> the candidates query, built once
-#: (identifier count, by name) -> the candidates query, built on first use
-_CANDIDATES: dict[tuple[int, bool], Any] = {(0, True): _BY_NAME}
-
-
+@functools.cache
 def _candidates_query(identifiers: int, by_name: bool) -> Any:
-    key = (identifiers, by_name)
-    if key not in _CANDIDATES:
-        query = _by_identifiers(identifiers)
-        _CANDIDATES[key] = query.union_all(_BY_NAME) if by_name else query
-    return _CANDIDATES[key]
+    """The candidates query for this many identifiers, with or without the name and birth date (built once)."""
+    if not identifiers:
+        return _BY_NAME
+    query = _by_identifiers(identifiers)
+    return query.union_all(_BY_NAME) if by_name else query
 
 
 def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
@@ -203,5 +203,4 @@ class PartyRepository:
             ignore = sqlite_insert if dialect == "sqlite" else pg_insert
             _INDEX_IDENTIFIER[dialect] = ignore(patient_identifiers).on_conflict_do_nothing()
         rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in keys]
-        # one row (the usual case) as a plain execute: an executemany costs a pipeline on psycopg
-        self.conn.execute(_INDEX_IDENTIFIER[dialect], rows[0] if len(rows) == 1 else rows)
+        execute_rows(self.conn, _INDEX_IDENTIFIER[dialect], rows)

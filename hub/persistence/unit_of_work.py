@@ -8,6 +8,7 @@ it carries (a batch of 16 commands had paid 16 of each, plus 16 idempotency mark
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,12 +25,11 @@ from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
+from hub.persistence.database import execute_rows
 from hub.persistence.outbox_store import OutboxRow, outbox_row
 from hub.persistence.tables import outbox, processed_messages
 
 _OUTBOX_INSERT = insert(outbox)
-#: per dialect: INSERT ... ON CONFLICT DO NOTHING into processed_messages (built once)
-_CLAIM: dict[str, Any] = {}
 
 
 class Writes:
@@ -49,12 +49,18 @@ class Writes:
         """Write what is queued: the outbox rows in one statement, the audit entries in another."""
         if self.outbox:
             rows, self.outbox = self.outbox, []
-            # one row as a plain execute: an executemany costs a pipeline on psycopg
-            conn.execute(_OUTBOX_INSERT, rows[0] if len(rows) == 1 else rows)
+            execute_rows(conn, _OUTBOX_INSERT, rows)
             self.written.extend(outbox_row(r) for r in rows)
         if self.audit:
             entries, self.audit = self.audit, []
             audit_trail.append(conn, entries)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING into processed_messages, built once per dialect."""
+    ignore = sqlite_insert if dialect == "sqlite" else pg_insert
+    return ignore(processed_messages).on_conflict_do_nothing().returning(processed_messages.c.message_id)
 
 
 def claim_messages(conn: Connection, consumer: str, message_ids: Sequence[str]) -> set[str]:
@@ -65,13 +71,9 @@ def claim_messages(conn: Connection, consumer: str, message_ids: Sequence[str]) 
     finds it applied (or applies it, if this one rolled back).  Ids go in sorted, so two batches holding
     the same messages take their keys in the same order.
     """
-    dialect = conn.dialect.name
-    if dialect not in _CLAIM:
-        ignore = sqlite_insert if dialect == "sqlite" else pg_insert
-        _CLAIM[dialect] = ignore(processed_messages).on_conflict_do_nothing().returning(processed_messages.c.message_id)
     now = datetime.now(UTC)
     rows = [{"consumer": consumer, "message_id": m, "processed_at": now} for m in sorted(set(message_ids))]
-    result = conn.execute(_CLAIM[dialect], rows[0] if len(rows) == 1 else rows)
+    result = execute_rows(conn, _claim_statement(conn.dialect.name), rows)
     return {row[0] for row in result}  # rowcount is not reliable here (psycopg reports -1)
 
 
