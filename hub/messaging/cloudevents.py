@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from hub.domain.events import Event
 from hub.messaging.envelope import RXHUB_NAMESPACE
@@ -44,5 +45,5 @@ def to_cloudevent(
 
 
 def encode(cloudevent: dict[str, Any]) -> bytes:
-    """Compact JSON bytes."""
-    return json.dumps(cloudevent, separators=(",", ":")).encode()
+    """Compact JSON bytes (UTF-8 as is, not \\u-escaped)."""
+    return orjson.dumps(cloudevent)

@@ -6,11 +6,11 @@ yields the same command ids, so a worker can drop a redelivery or a resend by id
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.commands import COMMAND_TYPES, Command
@@ -90,6 +90,6 @@ class Envelope(BaseModel):
     def from_bytes(cls, body: bytes) -> Envelope:
         """Parse the wire form; a broken body is a content error, never a crash."""
         try:
-            return cls.model_validate(json.loads(body))
+            return cls.model_validate(orjson.loads(body))
         except (ValueError, TypeError) as exc:
             raise MessageContentError(f"undecodable envelope: {exc}") from exc
