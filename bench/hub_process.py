@@ -26,6 +26,8 @@ from bench.environment import BenchEnvironment
 REPO = Path(__file__).resolve().parents[1]
 _PORT_LINE = re.compile(r"MLLP on [^\s,]*:(\d+)(?:, HTTP on https?://[^\s]*:(\d+))?")
 #: every worker step, as ``rxhub worker`` names them (the split layout runs the whole workflow)
+#: the simulated payer's process name (the insurer's side: not counted as the hub's CPU or memory)
+PAYER_SIM = "rxhub-payer-sim"
 ALL_STEPS = ("intake", "claim", "claim-responses", "verification", "fill", "payer-responses")
 
 
@@ -172,7 +174,7 @@ class ChildProcessHub:
 
     def spawn_payer_sim(self, consumers: Callable[[], int]) -> None:
         """``rxhub payer-sim`` (data/payer-sim.json) as one more child; returns once it consumes claims."""
-        self._spawn("rxhub-payer-sim", ["payer-sim"], listens=False)
+        self._spawn(PAYER_SIM, ["payer-sim"], listens=False)
         self._await_consumers(consumers, 1)
 
     def _spawn(self, name: str, args: list[str], *, listens: bool) -> None:

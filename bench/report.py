@@ -124,7 +124,8 @@ def workflow_table(report: BenchReport) -> str:
         lines.append(f"{w.name}: {w.ready}/{w.accepted} READY in {w.seconds:.1f} s -> {w.rate:.1f} orders/s "
                      f"(ingest {w.ingest_rate:.0f}/s); arrival->READY p50 {t.p50_ms:.0f} / p99 {t.p99_ms:.0f} / "
                      f"max {t.max_ms:.0f} ms; {w.approvals} approvals; RSS {w.rss_mb:.0f} MB; "
-                     f"hub CPU {w.cpu_ms_per_order if w.cpu_ms_per_order is not None else '-'} ms/order; "
+                     f"hub CPU {w.cpu_ms_per_order if w.cpu_ms_per_order is not None else '-'} ms/order "
+                     f"(payer simulator {w.payer_cpu_ms_per_order if w.payer_cpu_ms_per_order is not None else '-'}); "
                      f"load {w.load_1m:.1f}")
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]
         lines.append(_row(head, widths))

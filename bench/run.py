@@ -21,7 +21,7 @@ from bench.delivery import DeliveryWitness
 from bench.environment import BenchEnvironment, bench_environment, fresh_database
 from bench.event_tap import EventTap
 from bench.hl7_load import SAMPLE
-from bench.hub_process import HubShape, cpu_s, started_hub
+from bench.hub_process import PAYER_SIM, HubShape, cpu_s, started_hub
 from bench.ingest import IngestRun, fhir_scenarios, hl7_scenarios, note_loss, sustained_scenario, tag
 from bench.parse_costs import measure
 from bench.profile import profile_table, profiled
@@ -166,8 +166,10 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
         tap.start()
         plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
                             args.pharmacists, args.drain_timeout)
-        pids = list(hub.pids().values())
-        cpu_before = cpu_s(pids)
+        # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
+        pids = [pid for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)]
+        payer_pids = [pid for name, pid in hub.pids().items() if name.startswith(PAYER_SIM)]
+        cpu_before, payer_before = cpu_s(pids), cpu_s(payer_pids)
         try:
             if args.profile:
                 with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
@@ -178,9 +180,11 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
             tap.stop()
         if tap.error:
             report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
-        rss = sum(hub.rss_kb().values()) / 1024
+        rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
         cpu_ms = 1000 * (cpu_s(pids) - cpu_before) / max(result.ready, 1)
-    report.workflow.append(result.model_copy(update={"rss_mb": round(rss, 1), "cpu_ms_per_order": round(cpu_ms, 1)}))
+        payer_ms = 1000 * (cpu_s(payer_pids) - payer_before) / max(result.ready, 1)
+    report.workflow.append(result.model_copy(update={"rss_mb": round(rss, 1), "cpu_ms_per_order": round(cpu_ms, 1),
+                                                     "payer_cpu_ms_per_order": round(payer_ms, 1)}))
     note_loss(report, result.name, result.lossless, result.failures)
 
 

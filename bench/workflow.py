@@ -76,9 +76,12 @@ class WorkflowResult(BaseModel):
     duplicate_events: int
     dead_ends: dict[str, int]
     failures: list[str]
+    #: RSS of the hub's processes (listeners and workers, not the payer simulator)
     rss_mb: float
     #: CPU of the hub's processes (listeners and workers, not the payer simulator) per order READY
     cpu_ms_per_order: float | None = None
+    #: the payer simulator's CPU per order READY (the insurer's side, outside the hub)
+    payer_cpu_ms_per_order: float | None = None
     load_1m: float
 
     @property
