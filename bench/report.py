@@ -127,6 +127,8 @@ def workflow_table(report: BenchReport) -> str:
                      f"hub CPU {w.cpu_ms_per_order if w.cpu_ms_per_order is not None else '-'} ms/order "
                      f"(payer simulator {w.payer_cpu_ms_per_order if w.payer_cpu_ms_per_order is not None else '-'}); "
                      f"load {w.load_1m:.1f}")
+        if w.database_per_order:
+            lines.append("PostgreSQL per order: " + ", ".join(f"{v:g} {k}" for k, v in w.database_per_order.items()))
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]
         lines.append(_row(head, widths))
         lines.extend(_row([s.step, str(s.orders), f"{s.mean_ms:.0f}", f"{s.p50_ms:.0f}", f"{s.p99_ms:.0f}",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import pika
 
@@ -38,7 +39,15 @@ from bench.report import (
     write_json,
 )
 from bench.targets import evaluate
-from bench.workflow import PAYER_ENV, WorkflowPlan, prepare_pharmacy, run_workflow
+from bench.workflow import (
+    PAYER_ENV,
+    WorkflowPlan,
+    WorkflowResult,
+    database_counters,
+    per_order_counters,
+    prepare_pharmacy,
+    run_workflow,
+)
 from hub.messaging.topology import Topology
 from hub.persistence.database import make_engine
 from hub.persistence.users import UserStore
@@ -153,39 +162,54 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
     print(f"bench: workflow to READY, {args.workflow_orders} orders from {args.workflow_senders} senders...",
           flush=True)
     payer_queue = f"{topology.prefix}.payer-sim"
-    with fresh_database(env, args.database, "workflow") as fresh, started_hub(
-            fresh, _shape(args, PAYER_ENV), intake_consumers=witness.intake_consumers,
-            exit_codes=report.hub_exit_codes, prefix="workflow/",
-            payer_consumers=lambda: _consumers(witness, payer_queue)) as hub:
+    with fresh_database(env, args.database, "workflow") as fresh:
+        with started_hub(fresh, _shape(args, PAYER_ENV), intake_consumers=witness.intake_consumers,
+                         exit_codes=report.hub_exit_codes, prefix="workflow/",
+                         payer_consumers=lambda: _consumers(witness, payer_queue)) as hub:
+            engine = make_engine(fresh.database_url)
+            try:
+                token = prepare_pharmacy(engine, hub.http_ports[0], args.workflow_orders)
+                counters_before = database_counters(engine)
+            finally:
+                engine.dispose()
+            result, rss, cpu_ms, payer_ms = _run_workflow(args, env, topology, report, hub, token)
+        # read once the hub has stopped: its sessions' statistics reach the server when they end
         engine = make_engine(fresh.database_url)
         try:
-            token = prepare_pharmacy(engine, hub.http_ports[0], args.workflow_orders)
+            per_order = per_order_counters(counters_before, database_counters(engine), result.ready)
         finally:
             engine.dispose()
-        tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
-        tap.start()
-        plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
-                            args.pharmacists, args.drain_timeout)
-        # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
-        pids = [pid for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)]
-        payer_pids = [pid for name, pid in hub.pids().items() if name.startswith(PAYER_SIM)]
-        cpu_before, payer_before = cpu_s(pids), cpu_s(payer_pids)
-        try:
-            if args.profile:
-                with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
-                    result = run_workflow(plan, tap, token)
-            else:
-                result = run_workflow(plan, tap, token)
-        finally:
-            tap.stop()
-        if tap.error:
-            report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
-        rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
-        cpu_ms = 1000 * (cpu_s(pids) - cpu_before) / max(result.ready, 1)
-        payer_ms = 1000 * (cpu_s(payer_pids) - payer_before) / max(result.ready, 1)
-    report.workflow.append(result.model_copy(update={"rss_mb": round(rss, 1), "cpu_ms_per_order": round(cpu_ms, 1),
-                                                     "payer_cpu_ms_per_order": round(payer_ms, 1)}))
+    report.workflow.append(result.model_copy(update={
+        "rss_mb": round(rss, 1), "cpu_ms_per_order": round(cpu_ms, 1), "payer_cpu_ms_per_order": round(payer_ms, 1),
+        "database_per_order": per_order}))
     note_loss(report, result.name, result.lossless, result.failures)
+
+
+def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, report: BenchReport,
+                  hub: Any, token: str) -> tuple[WorkflowResult, float, float, float]:
+    """The batch through a started hub: the result, the hub's RSS (MB) and CPU per order, the payer's CPU."""
+    tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
+    tap.start()
+    plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
+                        args.pharmacists, args.drain_timeout)
+    # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
+    pids = [pid for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)]
+    payer_pids = [pid for name, pid in hub.pids().items() if name.startswith(PAYER_SIM)]
+    cpu_before, payer_before = cpu_s(pids), cpu_s(payer_pids)
+    try:
+        if args.profile:
+            with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
+                result = run_workflow(plan, tap, token)
+        else:
+            result = run_workflow(plan, tap, token)
+    finally:
+        tap.stop()
+    if tap.error:
+        report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
+    rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
+    orders = max(result.ready, 1)
+    return (result, rss, 1000 * (cpu_s(pids) - cpu_before) / orders,
+            1000 * (cpu_s(payer_pids) - payer_before) / orders)
 
 
 def _consumers(witness: DeliveryWitness, queue: str) -> int:

@@ -82,6 +82,9 @@ class WorkflowResult(BaseModel):
     cpu_ms_per_order: float | None = None
     #: the payer simulator's CPU per order READY (the insurer's side, outside the hub)
     payer_cpu_ms_per_order: float | None = None
+    #: PostgreSQL's own counters for the workflow's database (pg_stat_database), per order READY: commits,
+    #: rows inserted, updated, deleted; machine noise does not move them (None on SQLite)
+    database_per_order: dict[str, float] | None = None
     load_1m: float
 
     @property
@@ -196,3 +199,26 @@ def _steps(timeline: dict[str, dict[str, float]], subjects: dict[str, str],
                                  p50_ms=round(percentile(gaps, 0.5) * 1000, 1),
                                  p99_ms=round(percentile(gaps, 0.99) * 1000, 1), max_ms=round(gaps[-1] * 1000, 1)))
     return rows
+
+
+_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted")
+
+
+def database_counters(engine: Engine) -> dict[str, int] | None:
+    """This database's transaction and row counters on PostgreSQL (None on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        row = conn.exec_driver_sql(f"SELECT {', '.join(_COUNTERS)} FROM pg_stat_database "
+                                   "WHERE datname = current_database()").one()
+    return dict(zip(_COUNTERS, (int(v) for v in row), strict=True))
+
+
+def per_order_counters(before: dict[str, int] | None, after: dict[str, int] | None,
+                       orders: int) -> dict[str, float] | None:
+    """What the run added to each counter, per order."""
+    if before is None or after is None or not orders:
+        return None
+    return {name.removeprefix("xact_").removeprefix("tup_"): round((after[name] - before[name]) / orders, 1)
+            for name in _COUNTERS}
