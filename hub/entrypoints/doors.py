@@ -78,6 +78,8 @@ class Doors:
     http_port: int = 0
     http: Any = None
     http_task: asyncio.Task[None] | None = None
+    #: the HTTP app's audit trail (its batched writes are finished on stop)
+    http_audit: AuditTrail | None = None
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
@@ -116,6 +118,7 @@ class Doors:
         s = self.settings
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal)
         mount_security_routes(app)
+        self.http_audit = app.state.audit
         config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off",
                                 access_log=False, ssl_certfile=s.http_tls_cert, ssl_keyfile=s.http_tls_key)
         self.http = uvicorn.Server(config)
@@ -138,5 +141,7 @@ class Doors:
             await self.hl7_handler.drain()
         if self.journal:
             await asyncio.to_thread(self.journal.close)
+        if self.http_audit:
+            await asyncio.to_thread(self.http_audit.close)
         if self.publisher:
             await self.publisher.close()

@@ -7,8 +7,11 @@ whatever else committed meanwhile, so no writer waits on the chain's lock.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy import Connection, Engine, event, insert, or_, select
 
 from hub.persistence.chain_sealer import sealer_for
 from hub.persistence.database import execute_rows
+from hub.persistence.lane import Lane
 from hub.persistence.tables import audit_log, prescriptions
 from hub.security.audit_chain import ChainReport, verify_rows
 
@@ -25,6 +29,8 @@ _UNSEALED = "rxhub_audit_unsealed"
 _INSERT = insert(audit_log)
 #: engines whose commits already wake their sealer
 _SEALED_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+#: the HTTP doors' lane gives its connection back after this long without entries
+_LANE_IDLE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,19 @@ def _wake_sealer(conn: Connection) -> None:
         sealer_for(conn.engine).poke()
 
 
+@dataclass(frozen=True)
+class _Pending:
+    row: dict[str, Any]
+    done: Future[None]
+
+
+def _write_pending(conn: Connection, batch: list[_Pending]) -> None:
+    with conn.begin():
+        append(conn, [p.row for p in batch])
+    for p in batch:
+        p.done.set_result(None)
+
+
 def _entry(r: Any) -> AuditEntry:
     return AuditEntry(r["at"], r["actor"], r["role"], r["action"], r["prescription_id"], r["outcome"],
                       json.loads(r["detail"] or "{}"), r["patient_id"], r["seq"], r["hash"])
@@ -102,11 +121,36 @@ class AuditTrail:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._lane: Lane | None = None
+        self._lock = threading.Lock()
 
     def record(self, **kwargs: Any) -> None:
         """Append one entry in its own transaction."""
         with self._engine.begin() as conn:
             record(conn, **kwargs)
+
+    async def record_soon(self, **kwargs: Any) -> None:
+        """``record`` from the event loop: the entry is written (committed) when this returns, in one
+        transaction with the entries of whatever other requests wait at the same moment (an approval's
+        audit entry cost a thread hop, a pool checkout and a commit of its own); ``DatabaseUnavailable``
+        when it could not be written."""
+        pending = _Pending(entry(**kwargs), Future())
+        self._writer().submit(pending)
+        await asyncio.wrap_future(pending.done)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what ``record_soon`` queued, then end its thread."""
+        with self._lock:
+            lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.close(timeout_s)
+
+    def _writer(self) -> Lane:
+        with self._lock:
+            if self._lane is None:
+                self._lane = Lane("audit-writes", self._engine.connect, _write_pending, idle_s=_LANE_IDLE_S,
+                                  what="audit trail")
+            return self._lane
 
     def query(self, *, prescription_id: str | None = None, actor: str | None = None, patient_id: str | None = None,
               since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> list[AuditEntry]:

@@ -14,28 +14,24 @@ import asyncio
 import contextlib
 import functools
 import logging
-import queue
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
 from hub.persistence.database import READ_ONLY
 from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipt
+from hub.persistence.lane import Lane
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 
 log = logging.getLogger(__name__)
 
-#: most requests handled in one query or one transaction
-BATCH = 256
 #: records are off the ACK path: waiting this long for company costs no sender anything
 RECORD_LINGER_S = 0.01
 Key = tuple[str, str, str]
@@ -57,86 +53,6 @@ class _Record:
 @dataclass(frozen=True)
 class _Barrier:
     done: Future[None]
-
-
-class _Lane:
-    """One thread with its own connection, taking whatever requests are waiting as one batch."""
-
-    def __init__(self, name: str, connect: Callable[[], Connection], work: Callable[[Connection, list[Any]], None],
-                 *, linger_s: float = 0.0):
-        self._name, self._connect, self._work, self._linger = name, connect, work, linger_s
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._conn: Connection | None = None
-
-    def submit(self, request: Any) -> None:
-        self._queue.put(request)
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-
-    def close(self, timeout_s: float) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout_s)
-
-    def _run(self) -> None:
-        try:
-            while True:
-                batch, stop = [self._queue.get()], False
-                if self._linger and batch[0] is not None:
-                    time.sleep(self._linger)  # let a few more arrive: one transaction for them all
-                while batch[-1] is not None and len(batch) < BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                if batch[-1] is None:
-                    batch.pop()
-                    stop = True
-                if batch:
-                    self._guard(batch)
-                if stop:
-                    return
-        finally:
-            self._disconnect()
-
-    def _guard(self, batch: list[Any]) -> None:
-        try:
-            self._attempt(batch)
-        except (SQLAlchemyError, DatabaseUnavailable) as exc:
-            self._disconnect()  # the next batch starts on a fresh connection
-            error = DatabaseUnavailable(f"inbound store unavailable: {type(exc).__name__}")
-            for request in batch:
-                if isinstance(request, _Barrier):
-                    request.done.set_result(None)  # drain waits for attempts, not for success
-                elif not request.done.done():
-                    request.done.set_exception(error)
-
-    def _attempt(self, batch: list[Any]) -> None:
-        """The work on the lane's connection; a held connection that fails (the database restarted since) is
-        replaced once before the batch is failed (the work settles nothing before its statements succeed)."""
-        reused = self._conn is not None
-        try:
-            if self._conn is None:
-                self._conn = self._connect()
-            self._work(self._conn, batch)
-        except SQLAlchemyError:
-            self._disconnect()
-            if not reused:
-                raise
-            self._conn = self._connect()
-            self._work(self._conn, batch)
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                self._conn.close()
-        self._conn = None
 
 
 _SELECT = "SELECT door, sender, control_id, id, outcome, answer, command_ids, raw FROM inbound_messages "
@@ -183,8 +99,9 @@ class InboundJournal:
         self._store = InboundStore(engine)
         self._pending: dict[Key, InboundRecord] = {}
         self._lookup = _Lookup.of(engine.dialect)
-        self._lookups = _Lane("inbound-lookups", self._read_connection, self._find_all)
-        self._records = _Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S)
+        self._lookups = Lane("inbound-lookups", self._read_connection, self._find_all, what="inbound store")
+        self._records = Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S,
+                             what="inbound store")
 
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key (written or still queued), if any."""
@@ -214,7 +131,8 @@ class InboundJournal:
         """Return once every record queued before this call is written."""
         done: Future[None] = Future()
         self._records.submit(_Barrier(done))
-        await asyncio.wrap_future(done)
+        with contextlib.suppress(DatabaseUnavailable):  # it waits for the attempts, not for their success
+            await asyncio.wrap_future(done)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Write what is queued, then end the threads and give the connections back."""

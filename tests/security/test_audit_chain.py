@@ -158,3 +158,64 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(engine: Engine) -> None:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2)
                      .values(actor="nobody", hash=entry_hash(forged, row["prev_hash"])))
     assert [(p.seq, p.reason) for p in trail.verify().problems] == [(3, "does not link to the entry before")]
+
+
+def test_entries_recorded_from_the_event_loop_are_committed_when_the_call_returns(engine: Engine) -> None:
+    """The doors' batched audit writes (an approval, a FHIR read): many requests at once, each entry written
+    and chained, each caller answered only once its entry is committed."""
+    import asyncio
+
+    trail = AuditTrail(engine)
+
+    async def requests() -> None:
+        await asyncio.gather(*(trail.record_soon(actor=f"pharm{n}", role="pharmacist", action="request X",
+                                                 prescription_id=f"rx-{n}", detail={"n": n}) for n in range(40)))
+        with engine.connect() as conn:  # another connection sees every entry at once
+            assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 40
+
+    try:
+        asyncio.run(requests())
+    finally:
+        trail.close()
+    entries = trail.query()
+    assert sorted(e.prescription_id or "" for e in entries) == sorted(f"rx-{n}" for n in range(40))
+    assert {e.detail["n"] for e in entries} == set(range(40))
+    assert trail.verify().ok
+
+
+def test_an_entry_that_cannot_be_written_fails_its_request_and_the_writer_lives_on(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    trail = AuditTrail(engine)
+    real_append = audit.append
+    broken = {"once": True}
+
+    def flaky(conn, rows):  # type: ignore[no-untyped-def]
+        if broken.pop("once", False):
+            raise RuntimeError("disk on fire")
+        real_append(conn, rows)
+
+    monkeypatch.setattr(audit, "append", flaky)
+    try:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            asyncio.run(trail.record_soon(actor="a", role="admin", action="first"))
+        asyncio.run(trail.record_soon(actor="a", role="admin", action="second"))
+    finally:
+        trail.close()
+    assert [e.action for e in trail.query()] == ["second"]
+
+
+def test_a_database_error_reaches_the_request_as_database_unavailable() -> None:
+    import asyncio
+
+    from hub.errors import DatabaseUnavailable
+
+    nowhere = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/rxhub_no_such_database")
+    trail = AuditTrail(nowhere)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="audit trail unavailable"):
+            asyncio.run(trail.record_soon(actor="a", role="admin", action="x"))
+    finally:
+        trail.close()
+        nowhere.dispose()

@@ -115,7 +115,7 @@ async def _audit_read(scope: Scope) -> None:
     audit: AuditTrail = request.app.state.audit
     query = str(request.url.query)[:200]
     resource = path.removeprefix("/fhir/").split("/")[0]
-    await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"read FHIR {resource}",
+    await audit.record_soon(actor=user.name, role=user.role, action=f"read FHIR {resource}",
                             detail={"path": path, "query": query})
 
 

@@ -15,9 +15,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import OperationalError
 
-from hub.errors import DatabaseUnavailable
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User, hash_token
 from hub.security.rate_limit import FailureLimiter
@@ -43,16 +41,10 @@ def token_cache(app: FastAPI) -> TokenCache:
     return cache
 
 
-def _audit_now(request: Request, **entry: Any) -> None:
-    audit: AuditTrail = request.app.state.audit
-    try:
-        audit.record(action=f"{request.method} {request.url.path}", **entry)
-    except OperationalError as exc:  # a refusal that cannot be audited is not answered either: 503
-        raise DatabaseUnavailable(f"cannot write the audit trail: {type(exc.orig).__name__}") from exc
-
-
 async def _audit(request: Request, **entry: Any) -> None:
-    await asyncio.to_thread(_audit_now, request, **entry)
+    # a refusal that cannot be audited is not answered either: DatabaseUnavailable, a 503
+    audit: AuditTrail = request.app.state.audit
+    await audit.record_soon(action=f"{request.method} {request.url.path}", **entry)
 
 
 async def _authenticate(request: Request, token: str) -> tuple[User | None, TokenVerdict]:

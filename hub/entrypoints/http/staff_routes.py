@@ -84,7 +84,7 @@ async def _send(request: Request, user: User, command: Command, *, correlation_i
                              actor=user.id)
     await request.app.state.sink.publish_commands([envelope])
     audit: AuditTrail = request.app.state.audit
-    await asyncio.to_thread(audit.record, actor=user.name, role=user.role, action=f"request {command.name}",
+    await audit.record_soon(actor=user.name, role=user.role, action=f"request {command.name}",
                             prescription_id=prescription_id, detail={"command_id": str(message_id)})
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
@@ -285,9 +285,9 @@ async def claim_resolution(prescription_id: str, body: ClaimResolution, request:
                            idempotency_key: str | None = Header(default=None)) -> Accepted:
     """Resubmit (prior auth, or DUR/PPS codes: pharmacist only), bill as cash, or cancel."""
     if body.dur_pps is not None and user.role != Role.PHARMACIST.value:
-        await asyncio.to_thread(request.app.state.audit.record, actor=user.name, role=user.role,
-                                action="claim-resolution with DUR/PPS", prescription_id=prescription_id,
-                                outcome="forbidden")
+        await request.app.state.audit.record_soon(actor=user.name, role=user.role,
+                                                  action="claim-resolution with DUR/PPS",
+                                                  prescription_id=prescription_id, outcome="forbidden")
         raise HTTPException(403, "DUR/PPS override codes need a pharmacist")
     command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
                                     prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
