@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: how long a busy thread keeps the interpreter lock before a waiting one may take it (Python's default is
     #: 5 ms: a listener waiting behind a worker thread would add that to an ACK several times over)
     thread_switch_interval_ms: float = 0.5
+    #: the same in a process of workers only (``rxhub worker``, and those ``rxhub run`` forks): nobody waits
+    #: there by the millisecond, and every forced switch between a dozen consumer threads costs CPU
+    worker_switch_interval_ms: float = 5.0
     #: niceness added to the worker processes ``rxhub run`` forks: a sender waits on the doors' ACK, nobody waits
     #: on a worker by the millisecond, so under a burst the doors take the CPU first and the durable queue
     #: absorbs the difference (the intake backlog gauge shows it); 0 shares the CPU evenly

@@ -257,6 +257,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from hub.security import posture
 
     posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
+    sys.setswitchinterval(settings.worker_switch_interval_ms / 1000)
     engine = open_database(settings)
     declare_topology(settings)
     workers = Workers(settings, engine, steps=list(args.steps), copies=args.copies)
