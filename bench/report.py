@@ -116,6 +116,16 @@ def scenario_table(report: BenchReport) -> str:
     return "\n".join(lines)
 
 
+def _database_line(counters: dict[str, float]) -> str:
+    """Commits and rows written per order, then each table's inserts / updates (HOT among them) / deletes."""
+    totals = ", ".join(f"{counters[k]:g} {k}" for k in ("commit", "inserted", "updated", "deleted") if k in counters)
+    tables = sorted({k.split(".")[0] for k in counters if "." in k},
+                    key=lambda t: -sum(v for k, v in counters.items() if k.startswith(t + ".")))
+    parts = [f"{t} {counters.get(t + '.ins', 0):g}/{counters.get(t + '.upd', 0):g}"
+             f"({counters.get(t + '.hot_upd', 0):g} HOT)/{counters.get(t + '.del', 0):g}" for t in tables]
+    return f"PostgreSQL per order: {totals}\n  rows by table, inserted/updated(HOT)/deleted: " + ", ".join(parts)
+
+
 def workflow_table(report: BenchReport) -> str:
     """Orders/s to READY, arrival-to-READY latency, then the time each step added."""
     lines = []
@@ -128,7 +138,7 @@ def workflow_table(report: BenchReport) -> str:
                      f"(payer simulator {w.payer_cpu_ms_per_order if w.payer_cpu_ms_per_order is not None else '-'}); "
                      f"load {w.load_1m:.1f}")
         if w.database_per_order:
-            lines.append("PostgreSQL per order: " + ", ".join(f"{v:g} {k}" for k, v in w.database_per_order.items()))
+            lines.append(_database_line(w.database_per_order))
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]
         lines.append(_row(head, widths))
         lines.extend(_row([s.step, str(s.orders), f"{s.mean_ms:.0f}", f"{s.p50_ms:.0f}", f"{s.p99_ms:.0f}",

@@ -202,23 +202,34 @@ def _steps(timeline: dict[str, dict[str, float]], subjects: dict[str, str],
 
 
 _COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted")
+_TABLE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del")
 
 
 def database_counters(engine: Engine) -> dict[str, int] | None:
-    """This database's transaction and row counters on PostgreSQL (None on SQLite)."""
+    """This database's transaction and row counters on PostgreSQL, the rows also per table as
+    ``<table>.<counter>`` (None on SQLite)."""
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
         row = conn.exec_driver_sql(f"SELECT {', '.join(_COUNTERS)} FROM pg_stat_database "
                                    "WHERE datname = current_database()").one()
-    return dict(zip(_COUNTERS, (int(v) for v in row), strict=True))
+        counters = dict(zip(_COUNTERS, (int(v) for v in row), strict=True))
+        for table, *values in conn.exec_driver_sql(
+                f"SELECT relname, {', '.join(_TABLE_COUNTERS)} FROM pg_stat_user_tables").all():
+            counters.update({f"{table}.{name.removeprefix('n_tup_')}": int(v)
+                             for name, v in zip(_TABLE_COUNTERS, values, strict=True)})
+    return counters
 
 
 def per_order_counters(before: dict[str, int] | None, after: dict[str, int] | None,
                        orders: int) -> dict[str, float] | None:
-    """What the run added to each counter, per order."""
+    """What the run added to each counter, per order (per-table counters only where rows were written)."""
     if before is None or after is None or not orders:
         return None
-    return {name.removeprefix("xact_").removeprefix("tup_"): round((after[name] - before[name]) / orders, 1)
-            for name in _COUNTERS}
+    result = {}
+    for name, value in after.items():
+        added = (value - before.get(name, 0)) / orders
+        if "." not in name or added:
+            result[name.removeprefix("xact_").removeprefix("tup_")] = round(added, 2)
+    return result
