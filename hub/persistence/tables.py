@@ -68,6 +68,8 @@ outbox = Table(
     #: SQLite has no SKIP LOCKED: a relay marks the rows it is publishing until then (several processes)
     Column("claimed_until", DateTime(timezone=True)),
     Index("ix_outbox_unpublished", "published_at", "seq"),
+    #: a claim's timeout check and an operator's message story look rows up by correlation (migration 0008)
+    Index("ix_outbox_correlation", "correlation_id", "seq"),
 )
 
 prescriptions = Table(
@@ -202,4 +204,8 @@ claim_transmissions = Table(
     Column("answered_at", DateTime(timezone=True)),
     Column("status", String(12)),
     Column("reject_codes", String(60)),
+    #: the prescription view and the claim sweeper's unanswered transmissions (migration 0008)
+    Index("ix_claim_transmissions_prescription", "prescription_id"),
+    Index("ix_claim_transmissions_unanswered", "sent_at", postgresql_where=text("answered_at IS NULL"),
+          sqlite_where=text("answered_at IS NULL")),
 )
