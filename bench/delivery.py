@@ -36,6 +36,9 @@ class DeliveryReport(BaseModel):
     backlog_at_end: int
     #: "stored+events" normally; "intake-queue" when no worker runs
     witness: str = "stored+events"
+    #: seconds after the senders stopped until the hub was idle again: every work queue empty and every outbox
+    #: row published (the steps after intake included); None when not waited for
+    settled_s: float | None = None
 
     @property
     def lossless(self) -> bool:
@@ -114,6 +117,20 @@ class DeliveryWitness:
             unexpected=len(as_set - accepted) + (len(stored) - len(as_set)), unacked=unacked,
             drain_s=round(drain, 2), backlog_at_end=backlog,
         )
+
+    def await_settled(self, started: float, timeout_s: float) -> float | None:
+        """Wait until every step's work queue is empty and the outbox published, twice in a row half a second
+        apart (a step may be about to publish into an empty queue); seconds since ``started`` (monotonic),
+        None on timeout."""
+        queues = [self._topology.work_queue(step) for step in self._topology.steps]
+        quiet = 0
+        while time.monotonic() - started < timeout_s:
+            busy = any(self.queue_depth(name)[0] for name in queues) or self.outbox_pending()
+            quiet = 0 if busy else quiet + 1
+            if quiet == 2:
+                return round(time.monotonic() - started - 0.5, 2)
+            time.sleep(0.5)
+        return None
 
     def count_queued(self, accepted: set[str], unacked: int) -> DeliveryReport:
         """Listeners-only runs: the intake queue must hold exactly one command per AA; then empty it."""

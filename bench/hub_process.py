@@ -76,6 +76,24 @@ def cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+#: the machine's services by process name (``/proc/<pid>/comm``), for the CPU they spend during a scenario
+SERVICES = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}
+
+
+def service_pids() -> dict[str, list[int]]:
+    """Every process of PostgreSQL and RabbitMQ on this machine (they serve other clients too: read the figures
+    of a quiet machine)."""
+    found: dict[str, list[int]] = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = SERVICES.get(comm.read_text().strip())
+        except OSError:
+            continue
+        if name is not None:
+            found.setdefault(name, []).append(int(comm.parent.name))
+    return found
+
+
 def rss_kb(pid: int) -> int:
     """Resident set size of one process in KiB (VmRSS), 0 once it has gone."""
     try:

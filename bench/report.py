@@ -97,18 +97,25 @@ def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
+def _drain(d: DeliveryReport | None) -> str:
+    """Seconds after the senders stopped until every order was stored / until the hub was idle again."""
+    if d is None:
+        return "-"
+    return f"{d.drain_s:.1f}" + (f"/{d.settled_s:.1f}" if d.settled_s is not None else "")
+
+
 def scenario_table(report: BenchReport) -> str:
     """Scenario, msgs, msg/s, p50/p99/max, ratio to the raw baseline, loss check, drain, RSS."""
-    head = ["scenario", "msgs", "msg/s", "p50 ms", "p99 ms", "max ms", "vs raw", "lossless", "drain s", "RSS MB",
+    head = ["scenario", "msgs", "msg/s", "p50 ms", "p99 ms", "max ms", "vs raw", "lossless", "drain/idle s", "RSS MB",
             "CPU ms/msg", "sender CPU", "load"]
-    widths = [24, 7, 8, 7, 7, 8, 6, 8, 7, 7, 10, 10, 5]
+    widths = [24, 7, 8, 7, 7, 8, 6, 8, 12, 7, 10, 10, 5]
     lines = [_row(head, widths)]
     for r in report.scenarios:
         s, d = r.summary, r.delivery
         lines.append(_row([
             r.name, str(s.count), f"{s.rate:.0f}", f"{s.p50_ms:.2f}", f"{s.p99_ms:.2f}", f"{s.max_ms:.1f}",
             f"{r.vs_raw:.2f}" if r.vs_raw is not None else "-",
-            ("yes" if d.lossless else "NO") if d else "-", f"{d.drain_s:.1f}" if d else "-",
+            ("yes" if d.lossless else "NO") if d else "-", _drain(d),
             f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-",
             f"{r.cpu_ms_per_msg:.2f}" if r.cpu_ms_per_msg is not None else "-",
             f"{r.sender_cpu_ms_per_msg:.2f}" if r.sender_cpu_ms_per_msg is not None else "-", f"{r.load_1m:.1f}",
@@ -137,6 +144,11 @@ def workflow_table(report: BenchReport) -> str:
                      f"hub CPU {w.cpu_ms_per_order if w.cpu_ms_per_order is not None else '-'} ms/order "
                      f"(payer simulator {w.payer_cpu_ms_per_order if w.payer_cpu_ms_per_order is not None else '-'}); "
                      f"load {w.load_1m:.1f}")
+        if w.machine_cpu_ms_per_order:
+            total = sum(w.machine_cpu_ms_per_order.values())
+            lines.append("CPU per order: " + ", ".join(f"{k} {v:g}" for k, v in w.machine_cpu_ms_per_order.items())
+                         + f"; {total:.1f} ms in all: {os.cpu_count() or 1} cores carry at most "
+                         f"{1000 * (os.cpu_count() or 1) / max(total, 0.1):.0f} orders/s at this cost")
         if w.database_per_order:
             lines.append(_database_line(w.database_per_order))
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]

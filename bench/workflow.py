@@ -85,6 +85,9 @@ class WorkflowResult(BaseModel):
     #: PostgreSQL's own counters for the workflow's database (pg_stat_database), per order READY: commits,
     #: rows inserted, updated, deleted; machine noise does not move them (None on SQLite)
     database_per_order: dict[str, float] | None = None
+    #: CPU ms per order READY of every process that worked for it: each hub process, the payer simulator,
+    #: PostgreSQL and RabbitMQ (all their processes on the machine) and the bench itself (load generator)
+    machine_cpu_ms_per_order: dict[str, float] | None = None
     load_1m: float
 
     @property
