@@ -27,6 +27,7 @@ from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
 from hub.persistence.database import execute_rows
 from hub.persistence.outbox_store import OutboxRow, outbox_row
+from hub.persistence.prescriptions import forget_prefetched, prefetch
 from hub.persistence.tables import outbox, processed_messages
 
 _OUTBOX_INSERT = insert(outbox)
@@ -184,6 +185,10 @@ class Transaction:
         """``claim_messages`` in this transaction."""
         return claim_messages(self.conn, consumer, message_ids)
 
+    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = ()) -> None:
+        """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``)."""
+        prefetch(self.conn, ids=ids, correlation_ids=correlation_ids)
+
     @property
     def written(self) -> list[OutboxRow]:
         """The outbox rows written (complete once the block ended)."""
@@ -197,7 +202,10 @@ def units_of_work(engine: Engine) -> Iterator[Transaction]:
     try:
         with engine.begin() as conn:
             transaction = Transaction(conn)
-            yield transaction
-            transaction.writes.flush(conn)
+            try:
+                yield transaction
+                transaction.writes.flush(conn)
+            finally:
+                forget_prefetched(conn)
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc

@@ -20,7 +20,7 @@ from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
 from hub.persistence.outbox_store import OutboxRow
-from hub.persistence.unit_of_work import UnitOfWork, unit_of_work, units_of_work
+from hub.persistence.unit_of_work import Transaction, UnitOfWork, unit_of_work, units_of_work
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class MessageBus:
         try:
             with units_of_work(self.engine) as transaction:
                 fresh = transaction.claim(self.consumer, [str(e.message_id) for e in envelopes])
+                _read_ahead(transaction, [e for e in envelopes if str(e.message_id) in fresh])
                 for envelope in envelopes:
                     message_id = str(envelope.message_id)
                     claimed = message_id in fresh
@@ -101,3 +102,17 @@ class MessageBus:
             return "duplicate"
         handler(command, envelope, uow)
         return "ok"
+
+
+def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None:
+    """One read of the prescriptions the batch's commands name (by id, or, for a command that names none, as
+    a new order or a cancel does, by its correlation id) instead of one per command."""
+    ids: list[str] = []
+    correlation_ids: list[str] = []
+    for envelope in envelopes:
+        prescription_id = envelope.payload.get("prescription_id")
+        if isinstance(prescription_id, str):
+            ids.append(prescription_id)
+        else:
+            correlation_ids.append(str(envelope.correlation_id))
+    transaction.prefetch(ids=ids, correlation_ids=correlation_ids)

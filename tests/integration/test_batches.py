@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pika
-from sqlalchemy import Engine, func, select
+import pytest
+from sqlalchemy import Engine, event, func, select
 
-from hub.domain.commands import ReceivePrescription
+from hub.domain.commands import CancelPrescription, ReceivePrescription
 from hub.domain.order_parts import Source
 from hub.domain.workflow_commands import RecordVerification
 from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
@@ -178,3 +181,71 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
 def _dead(channel: pika.adapters.blocking_connection.BlockingChannel, topology: Topology) -> int:
     queue = topology.dead_letter_queue
     return int(channel.queue_declare(queue, passive=True).method.message_count)
+
+
+def _statements_on(engine: Engine, table: str) -> tuple[list[str], Callable[[], None]]:
+    """SELECTs on ``table`` the engine runs from now on, and how to stop counting."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and f"FROM {table}" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", listen)
+
+
+def test_a_batch_reads_the_prescriptions_its_commands_name_in_one_statement(
+        database_url: str, amqp_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    ctx = workflow_context(settings)
+    intake = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
+    claim = MessageBus(engine, STEP_HANDLERS["claim"](ctx), consumer="claim")
+    try:
+        assert intake.handle_batch([_order(i) for i in range(6)]) == [None] * 6
+        sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
+        assert len(sends) == 6
+        selects, stop = _statements_on(engine, "prescriptions")
+        try:
+            with caplog.at_level(logging.INFO, logger="hub.service.bus"):
+                assert claim.handle_batch(sends) == [None] * 6
+        finally:
+            stop()
+        assert len(selects) == 1, selects  # one IN list, not one SELECT per command
+        assert "failed" not in caplog.text, "the batch applied as a whole"
+        with engine.connect() as conn:
+            states = conn.execute(select(prescriptions.c.state)).scalars().all()
+        assert len(states) == 6 and len(set(states)) == 1 and states[0] != "received", states
+    finally:
+        engine.dispose()
+
+
+def test_what_a_batch_read_ahead_does_not_hide_what_the_batch_itself_wrote(
+        database_url: str, amqp_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An order and its cancel, and an order sent twice under new message ids, in one batch: the cancel finds
+    the order the batch stored, the second copy is refused as a duplicate order, without the batch failing."""
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    intake = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake")
+    order, twice = _order(0), _order(1)
+    placer = order.payload["placer_order_number"]
+    cancel = Envelope.wrap(CancelPrescription(placer_order_number=placer, control="CA", reason="wrong drug"),
+                           correlation_id=order.correlation_id, source=Source.HL7, message_id=uuid.uuid4())
+    resent = twice.model_copy(update={"message_id": uuid.uuid4()})
+    try:
+        with caplog.at_level(logging.INFO, logger="hub.service.bus"):
+            assert intake.handle_batch([order, twice, cancel, resent]) == [None] * 4
+        assert "failed" not in caplog.text, "the batch applied as a whole"
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.state)).all())
+            actions = conn.execute(select(audit_log.c.action, audit_log.c.outcome)).all()
+        assert stored == {placer: "cancelled", twice.payload["placer_order_number"]: stored[
+            twice.payload["placer_order_number"]]} and len(stored) == 2
+        assert ("duplicate-order", "refused") in actions
+        with engine.connect() as conn:  # nothing read ahead stays on the pooled connection
+            assert not [key for key in conn.connection.info if "prefetched" in str(key)]
+    finally:
+        engine.dispose()
