@@ -85,15 +85,20 @@ class UnitOfWork:
     """
 
     def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
-                 actor: str | None = None):
+                 actor: str | None = None, shelves: dict[str, list[Any]] | None = None,
+                 memo: dict[Any, Any] | None = None):
         self.conn = conn
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
         self._writes = writes
         self.published_event_names: list[str] = []
-        #: lots of an NDC this transaction has read for update (and changed), so it reads them once
-        self.shelves: dict[str, list[Any]] = {}
+        #: lots of an NDC this transaction has read for update (and changed), so it reads them once; shared by
+        #: the units of work of one transaction
+        self.shelves: dict[str, list[Any]] = shelves if shelves is not None else {}
+        #: what the transaction has read that none of its commands changes (the users behind its commands),
+        #: shared by its units of work, so a batch reads each once
+        self.memo: dict[Any, Any] = memo if memo is not None else {}
 
     @property
     def written(self) -> list[OutboxRow]:
@@ -176,10 +181,13 @@ class Transaction:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.writes = Writes()
+        self.shelves: dict[str, list[Any]] = {}
+        self.memo: dict[Any, Any] = {}
 
     def begin(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
         """The unit of work of one command (its own causation and event numbering) on the shared connection."""
-        return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes)
+        return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes, shelves=self.shelves,
+                          memo=self.memo)
 
     def claim(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
         """``claim_messages`` in this transaction."""

@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,9 @@ import pika
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from hub.domain.commands import CancelPrescription, ReceivePrescription
+from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordClaimResponse
 from hub.domain.order_parts import Source
-from hub.domain.workflow_commands import RecordVerification
+from hub.domain.workflow_commands import FillPrescription, ReceiveInventory, RecordVerification, SendClaim
 from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
 from hub.errors import NotFound
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
@@ -24,7 +25,8 @@ from hub.messaging.topology import Topology
 from hub.persistence.audit import AuditTrail
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxRow
-from hub.persistence.tables import audit_log, outbox, prescriptions, processed_messages
+from hub.persistence.tables import audit_log, inventory, outbox, prescriptions, processed_messages
+from hub.persistence.users import UserStore
 from hub.service.bus import MessageBus
 from tests.conftest import make_settings
 from tests.integration.test_redelivery import order_for_tests
@@ -247,5 +249,60 @@ def test_what_a_batch_read_ahead_does_not_hide_what_the_batch_itself_wrote(
         assert ("duplicate-order", "refused") in actions
         with engine.connect() as conn:  # nothing read ahead stays on the pooled connection
             assert not [key for key in conn.connection.info if "prefetched" in str(key)]
+    finally:
+        engine.dispose()
+
+
+def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
+        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+    """A pharmacist's approvals applied as one batch look the pharmacist up once; fills of one drug applied as
+    one batch lock and read its lots once, each fill reserving from what the one before left."""
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    ctx = workflow_context(settings)
+    bus = {step: MessageBus(engine, make(ctx), consumer=step) for step, make in STEP_HANDLERS.items()}
+    pharmacist, _ = UserStore(engine).add("rph", "pharmacist", licence="RPH-1")
+    tech, _ = UserStore(engine).add("tech", "technician")
+
+    def batch(step: str, commands: Sequence[Command], actor: str | None = None) -> None:
+        envelopes = [Envelope.wrap(c, correlation_id=uuid.uuid4(), source=Source.API if actor else Source.HUB,
+                                   message_id=uuid.uuid4(), actor=actor) for c in commands]
+        assert bus[step].handle_batch(envelopes) == [None] * len(envelopes)
+
+    try:
+        batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))],
+              tech.id)
+        orders = [order_for_tests().model_copy(update={
+            "placer_order_number": f"SHELF-{n}",
+            "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{n}"})})
+            for n in range(4)]
+        assert bus["intake"].handle_batch([
+            Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
+                          message_id=uuid.uuid4()) for o in orders]) == [None] * 4
+        with engine.connect() as conn:
+            ids = list(conn.execute(select(prescriptions.c.id)).scalars())
+        batch("claim", [SendClaim(prescription_id=p, fill_number=0, attempt=1) for p in ids])
+        batch("claim-responses", [RecordClaimResponse(
+            exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
+            total_paid=Decimal("4.15"), patient_pay=Decimal("4.15")) for p in ids])
+        users, stop_users = _statements_on(engine, "users")
+        try:
+            batch("verification", [RecordVerification(prescription_id=p, stage="data", approve=True) for p in ids],
+                  pharmacist.id)
+        finally:
+            stop_users()
+        assert len(users) == 1, users
+        shelves, stop_shelves = _statements_on(engine, "inventory")
+        try:
+            batch("fill", [FillPrescription(prescription_id=p, fill_number=0) for p in ids])
+        finally:
+            stop_shelves()
+        assert len(shelves) == 1, shelves
+        with engine.connect() as conn:
+            stock = conn.execute(select(inventory.c.on_hand, inventory.c.reserved)).one()
+            states = set(conn.execute(select(prescriptions.c.state)).scalars())
+        assert (stock[0], stock[1]) == (100, 80), "four fills of 20 reserved, each once"
+        assert states == {"product_verification"}, states
     finally:
         engine.dispose()

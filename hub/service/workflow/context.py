@@ -49,7 +49,12 @@ def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
     """The user behind a command, with the role and licence on record (never trusted from the message)."""
     if not envelope.actor:
         return system_actor(envelope.source.value)
+    key = ("user", envelope.actor)
+    known: Actor | None = uow.memo.get(key)
+    if known is not None:  # read by another command of this transaction (a pharmacist's batch of approvals)
+        return known
     row = uow.conn.execute(_USER, {"user_id": envelope.actor}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         raise NotAuthorized(f"user {envelope.actor} is unknown or revoked")
-    return Actor(user_id=row["id"], role=Role(row["role"]), name=row["name"], licence=row["licence"])
+    actor = uow.memo[key] = Actor(user_id=row["id"], role=Role(row["role"]), name=row["name"], licence=row["licence"])
+    return actor
