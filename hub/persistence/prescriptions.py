@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,9 @@ CLOSED_STATES = ("cancelled", "rejected")
 
 # the hot statements, built once (building a statement costs more Python than executing it)
 _NEXT_RX_NUMBER = select(rx_number_seq.next_value())
+#: several at once, for a batch of new orders (PostgreSQL)
+_NEXT_RX_NUMBERS = select(rx_number_seq.next_value()).select_from(
+    func.generate_series(1, bindparam("count")).table_valued("n"))
 _INCREMENT = (update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
               .returning(counters.c.value))
 _BY_ID = select(prescriptions).where(prescriptions.c.id == bindparam("row_id")).limit(1)
@@ -64,6 +67,8 @@ class _Prefetched:
     by_id: dict[str, PrescriptionRow]
     #: None: no prescription had this correlation id when the batch began
     by_correlation: dict[str, PrescriptionRow | None]
+    #: Rx numbers drawn for the batch's new orders, in order (PostgreSQL; one left over is a gap)
+    rx_numbers: list[str] = field(default_factory=list)
 
 
 def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = ()) -> None:
@@ -82,6 +87,9 @@ def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequ
         ahead.by_correlation = dict.fromkeys(correlation_ids)
         for r in conn.execute(_BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
             ahead.by_correlation[r["correlation_id"]] = PrescriptionRepository._row(r)
+        fresh = sum(row is None for row in ahead.by_correlation.values())
+        if fresh > 1 and conn.dialect.name == "postgresql":  # new orders: their Rx numbers in one statement
+            ahead.rx_numbers = [str(n) for n in conn.execute(_NEXT_RX_NUMBERS, {"count": fresh}).scalars()]
     conn.info[_PREFETCHED] = ahead
 
 
@@ -99,11 +107,15 @@ class PrescriptionRepository:
     def next_rx_number(self) -> str:
         """Human-facing Rx number, unique and increasing (gaps allowed).
 
-        PostgreSQL: ``nextval`` of a sequence, which no transaction holds (migration 0007 started it after the
+        PostgreSQL: ``nextval`` of a sequence, which no transaction holds (a batch of new orders draws theirs in
+        one statement when it reads ahead; migration 0007 started it after the
         old counter). SQLite: the counter row, updated and read back in one statement in this transaction,
         which already holds the only writer lock.
         """
         if self.conn.dialect.name == "postgresql":
+            ahead: _Prefetched | None = self.conn.info.get(_PREFETCHED)
+            if ahead is not None and ahead.rx_numbers:
+                return ahead.rx_numbers.pop(0)
             return str(self.conn.execute(_NEXT_RX_NUMBER).scalar_one())
         return str(self._increment(self.conn))
 

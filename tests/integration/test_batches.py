@@ -306,3 +306,32 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
         assert states == {"product_verification"}, states
     finally:
         engine.dispose()
+
+
+def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_order(
+        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake")
+    drawn: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "nextval" in statement:
+            drawn.append(statement)
+
+    orders = [_order(n) for n in range(5)]
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert bus.handle_batch(orders) == [None] * 5
+        assert bus.handle_batch([_order(9)]) == [None]  # alone: one number, as before
+        with engine.connect() as conn:
+            numbers = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.rx_number)).all())
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+        engine.dispose()
+    in_batch = [int(numbers[o.payload["placer_order_number"]]) for o in orders]
+    assert in_batch == sorted(set(in_batch)), "unique, increasing in the batch's order"
+    assert len(set(numbers.values())) == 6
+    if engine.dialect.name == "postgresql":
+        assert len(drawn) == 2, drawn  # one statement for the batch of five, one for the lone order
