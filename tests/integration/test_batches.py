@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -197,71 +197,64 @@ def _statements_on(engine: Engine, table: str) -> tuple[list[str], Callable[[], 
     return seen, lambda: event.remove(engine, "before_cursor_execute", listen)
 
 
-def test_a_batch_reads_the_prescriptions_its_commands_name_in_one_statement(
-        database_url: str, amqp_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def steps(database_url: str, amqp_url: str, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, MessageBus]]]:
+    """A fresh database and every workflow step's bus on it (payer coverage on file)."""
     settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     ctx = workflow_context(settings)
-    intake = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
-    claim = MessageBus(engine, STEP_HANDLERS["claim"](ctx), consumer="claim")
+    yield engine, {step: MessageBus(engine, make(ctx), consumer=step) for step, make in STEP_HANDLERS.items()}
+    engine.dispose()
+
+
+def test_a_batch_reads_the_prescriptions_its_commands_name_in_one_statement(
+        steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture) -> None:
+    engine, bus = steps
+    assert bus["intake"].handle_batch([_order(i) for i in range(6)]) == [None] * 6
+    sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
+    assert len(sends) == 6
+    selects, stop = _statements_on(engine, "prescriptions")
     try:
-        assert intake.handle_batch([_order(i) for i in range(6)]) == [None] * 6
-        sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
-        assert len(sends) == 6
-        selects, stop = _statements_on(engine, "prescriptions")
-        try:
-            with caplog.at_level(logging.INFO, logger="hub.service.bus"):
-                assert claim.handle_batch(sends) == [None] * 6
-        finally:
-            stop()
-        assert len(selects) == 1, selects  # one IN list, not one SELECT per command
-        assert "failed" not in caplog.text, "the batch applied as a whole"
-        with engine.connect() as conn:
-            states = conn.execute(select(prescriptions.c.state)).scalars().all()
-        assert len(states) == 6 and len(set(states)) == 1 and states[0] != "received", states
+        with caplog.at_level(logging.INFO, logger="hub.service.bus"):
+            assert bus["claim"].handle_batch(sends) == [None] * 6
     finally:
-        engine.dispose()
+        stop()
+    assert len(selects) == 1, selects  # one IN list, not one SELECT per command
+    assert "failed" not in caplog.text, "the batch applied as a whole"
+    with engine.connect() as conn:
+        states = conn.execute(select(prescriptions.c.state)).scalars().all()
+    assert len(states) == 6 and len(set(states)) == 1 and states[0] != "received", states
 
 
 def test_what_a_batch_read_ahead_does_not_hide_what_the_batch_itself_wrote(
-        database_url: str, amqp_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture) -> None:
     """An order and its cancel, and an order sent twice under new message ids, in one batch: the cancel finds
     the order the batch stored, the second copy is refused as a duplicate order, without the batch failing."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
-    engine = make_engine(database_url)
-    create_schema(engine)
-    intake = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake")
+    engine, bus = steps
     order, twice = _order(0), _order(1)
     placer = order.payload["placer_order_number"]
     cancel = Envelope.wrap(CancelPrescription(placer_order_number=placer, control="CA", reason="wrong drug"),
                            correlation_id=order.correlation_id, source=Source.HL7, message_id=uuid.uuid4())
     resent = twice.model_copy(update={"message_id": uuid.uuid4()})
-    try:
-        with caplog.at_level(logging.INFO, logger="hub.service.bus"):
-            assert intake.handle_batch([order, twice, cancel, resent]) == [None] * 4
-        assert "failed" not in caplog.text, "the batch applied as a whole"
-        with engine.connect() as conn:
-            stored = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.state)).all())
-            actions = conn.execute(select(audit_log.c.action, audit_log.c.outcome)).all()
-        assert stored == {placer: "cancelled", twice.payload["placer_order_number"]: stored[
-            twice.payload["placer_order_number"]]} and len(stored) == 2
-        assert ("duplicate-order", "refused") in actions
-        with engine.connect() as conn:  # nothing read ahead stays on the pooled connection
-            assert not [key for key in conn.connection.info if "prefetched" in str(key)]
-    finally:
-        engine.dispose()
+    with caplog.at_level(logging.INFO, logger="hub.service.bus"):
+        assert bus["intake"].handle_batch([order, twice, cancel, resent]) == [None] * 4
+    assert "failed" not in caplog.text, "the batch applied as a whole"
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.state)).all())
+        actions = conn.execute(select(audit_log.c.action, audit_log.c.outcome)).all()
+    assert len(stored) == 2 and stored[placer] == "cancelled"
+    assert stored[twice.payload["placer_order_number"]] != "cancelled"
+    assert ("duplicate-order", "refused") in actions
+    with engine.connect() as conn:  # nothing read ahead stays on the pooled connection
+        assert not [key for key in conn.connection.info if "prefetched" in str(key)]
 
 
 def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
     """A pharmacist's approvals applied as one batch look the pharmacist up once; fills of one drug applied as
     one batch lock and read its lots once, each fill reserving from what the one before left."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
-    engine = make_engine(database_url)
-    create_schema(engine)
-    ctx = workflow_context(settings)
-    bus = {step: MessageBus(engine, make(ctx), consumer=step) for step, make in STEP_HANDLERS.items()}
+    engine, bus = steps
     pharmacist, _ = UserStore(engine).add("rph", "pharmacist", licence="RPH-1")
     tech, _ = UserStore(engine).add("tech", "technician")
 
@@ -270,50 +263,44 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
                                    message_id=uuid.uuid4(), actor=actor) for c in commands]
         assert bus[step].handle_batch(envelopes) == [None] * len(envelopes)
 
+    batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))],
+          tech.id)
+    orders = [order_for_tests().model_copy(update={
+        "placer_order_number": f"SHELF-{n}",
+        "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{n}"})})
+        for n in range(4)]
+    assert bus["intake"].handle_batch([
+        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
+                      message_id=uuid.uuid4()) for o in orders]) == [None] * 4
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(prescriptions.c.id)).scalars())
+    batch("claim", [SendClaim(prescription_id=p, fill_number=0, attempt=1) for p in ids])
+    batch("claim-responses", [RecordClaimResponse(
+        exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
+        total_paid=Decimal("4.15"), patient_pay=Decimal("4.15")) for p in ids])
+    users, stop_users = _statements_on(engine, "users")
     try:
-        batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))],
-              tech.id)
-        orders = [order_for_tests().model_copy(update={
-            "placer_order_number": f"SHELF-{n}",
-            "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{n}"})})
-            for n in range(4)]
-        assert bus["intake"].handle_batch([
-            Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
-                          message_id=uuid.uuid4()) for o in orders]) == [None] * 4
-        with engine.connect() as conn:
-            ids = list(conn.execute(select(prescriptions.c.id)).scalars())
-        batch("claim", [SendClaim(prescription_id=p, fill_number=0, attempt=1) for p in ids])
-        batch("claim-responses", [RecordClaimResponse(
-            exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
-            total_paid=Decimal("4.15"), patient_pay=Decimal("4.15")) for p in ids])
-        users, stop_users = _statements_on(engine, "users")
-        try:
-            batch("verification", [RecordVerification(prescription_id=p, stage="data", approve=True) for p in ids],
-                  pharmacist.id)
-        finally:
-            stop_users()
-        assert len(users) == 1, users
-        shelves, stop_shelves = _statements_on(engine, "inventory")
-        try:
-            batch("fill", [FillPrescription(prescription_id=p, fill_number=0) for p in ids])
-        finally:
-            stop_shelves()
-        assert len(shelves) == 1, shelves
-        with engine.connect() as conn:
-            stock = conn.execute(select(inventory.c.on_hand, inventory.c.reserved)).one()
-            states = set(conn.execute(select(prescriptions.c.state)).scalars())
-        assert (stock[0], stock[1]) == (100, 80), "four fills of 20 reserved, each once"
-        assert states == {"product_verification"}, states
+        batch("verification", [RecordVerification(prescription_id=p, stage="data", approve=True) for p in ids],
+              pharmacist.id)
     finally:
-        engine.dispose()
+        stop_users()
+    assert len(users) == 1, users
+    shelves, stop_shelves = _statements_on(engine, "inventory")
+    try:
+        batch("fill", [FillPrescription(prescription_id=p, fill_number=0) for p in ids])
+    finally:
+        stop_shelves()
+    assert len(shelves) == 1, shelves
+    with engine.connect() as conn:
+        stock = conn.execute(select(inventory.c.on_hand, inventory.c.reserved)).one()
+        states = set(conn.execute(select(prescriptions.c.state)).scalars())
+    assert (stock[0], stock[1]) == (100, 80), "four fills of 20 reserved, each once"
+    assert states == {"product_verification"}, states
 
 
 def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_order(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
-    engine = make_engine(database_url)
-    create_schema(engine)
-    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake")
+        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    engine, bus = steps
     drawn: list[str] = []
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -323,13 +310,12 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
     orders = [_order(n) for n in range(5)]
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        assert bus.handle_batch(orders) == [None] * 5
-        assert bus.handle_batch([_order(9)]) == [None]  # alone: one number, as before
-        with engine.connect() as conn:
-            numbers = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.rx_number)).all())
+        assert bus["intake"].handle_batch(orders) == [None] * 5
+        assert bus["intake"].handle_batch([_order(9)]) == [None]  # alone: one number, as before
     finally:
         event.remove(engine, "before_cursor_execute", listen)
-        engine.dispose()
+    with engine.connect() as conn:
+        numbers = dict(conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.rx_number)).all())
     in_batch = [int(numbers[o.payload["placer_order_number"]]) for o in orders]
     assert in_batch == sorted(set(in_batch)), "unique, increasing in the batch's order"
     assert len(set(numbers.values())) == 6
