@@ -71,13 +71,16 @@ class _Prefetched:
     rx_numbers: list[str] = field(default_factory=list)
 
 
-def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = ()) -> None:
+def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (),
+             new_orders: int = 0) -> None:
     """Read the prescriptions a batch of commands is about in one statement per kind, in its transaction.
 
     A worker applying 16 commands read 16 rows one SELECT at a time; now ``get`` and ``by_correlation`` hand
     out the row read ahead, once (a second look at the same prescription reads it again, seeing what the
     batch changed).  A row read ahead that another writer changed meanwhile fails the save's version check
-    like any stale read, and the batch is retried one message at a time.  ``forget_prefetched`` ends it.
+    like any stale read, and the batch is retried one message at a time.  ``new_orders``: how many of the
+    commands may store a new prescription, whose Rx numbers are drawn together (PostgreSQL; at most one per
+    correlation id not on file).  ``forget_prefetched`` ends it.
     """
     ahead = _Prefetched({}, {})
     if ids:
@@ -87,7 +90,7 @@ def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequ
         ahead.by_correlation = dict.fromkeys(correlation_ids)
         for r in conn.execute(_BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
             ahead.by_correlation[r["correlation_id"]] = PrescriptionRepository._row(r)
-        fresh = sum(row is None for row in ahead.by_correlation.values())
+        fresh = min(new_orders, sum(row is None for row in ahead.by_correlation.values()))
         if fresh > 1 and conn.dialect.name == "postgresql":  # new orders: their Rx numbers in one statement
             ahead.rx_numbers = [str(n) for n in conn.execute(_NEXT_RX_NUMBERS, {"count": fresh}).scalars()]
     conn.info[_PREFETCHED] = ahead

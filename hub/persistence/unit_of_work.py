@@ -193,9 +193,9 @@ class Transaction:
         """``claim_messages`` in this transaction."""
         return claim_messages(self.conn, consumer, message_ids)
 
-    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = ()) -> None:
+    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0) -> None:
         """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``)."""
-        prefetch(self.conn, ids=ids, correlation_ids=correlation_ids)
+        prefetch(self.conn, ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)
 
     @property
     def written(self) -> list[OutboxRow]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from hub.domain.commands import Command
+from hub.domain.commands import Command, ReceivePrescription
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
@@ -115,4 +115,5 @@ def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None
             ids.append(prescription_id)
         else:
             correlation_ids.append(str(envelope.correlation_id))
-    transaction.prefetch(ids=ids, correlation_ids=correlation_ids)
+    new_orders = sum(envelope.type == ReceivePrescription.name for envelope in envelopes)
+    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)

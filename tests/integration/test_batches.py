@@ -312,6 +312,12 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
     try:
         assert bus["intake"].handle_batch(orders) == [None] * 5
         assert bus["intake"].handle_batch([_order(9)]) == [None]  # alone: one number, as before
+        tech, _ = UserStore(engine).add("tech", "technician")
+        receipts = [Envelope.wrap(ReceiveInventory(ndc="00093005801", lot=f"L{n}", expiry="2030-01-01",
+                                                   quantity=Decimal(10)),
+                                  correlation_id=uuid.uuid4(), source=Source.API, message_id=uuid.uuid4(),
+                                  actor=tech.id) for n in range(3)]
+        assert bus["fill"].handle_batch(receipts) == [None] * 3  # no prescription in them: no Rx number drawn
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     with engine.connect() as conn:
