@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import pika
 
@@ -23,7 +22,7 @@ from bench.delivery import DeliveryWitness
 from bench.environment import BenchEnvironment, bench_environment, fresh_database
 from bench.event_tap import EventTap
 from bench.hl7_load import SAMPLE
-from bench.hub_process import PAYER_SIM, HubShape, cpu_s, service_pids, started_hub
+from bench.hub_process import PAYER_SIM, Hub, HubShape, cpu_s, service_pids, started_hub
 from bench.ingest import IngestRun, fhir_scenarios, hl7_scenarios, note_loss, sustained_scenario, tag
 from bench.parse_costs import measure
 from bench.profile import profile_table, profiled
@@ -187,7 +186,7 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
 
 
 def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, report: BenchReport,
-                  hub: Any, token: str) -> tuple[WorkflowResult, float, float, float]:
+                  hub: Hub, token: str) -> tuple[WorkflowResult, float, float, float]:
     """The batch through a started hub: the result, the hub's RSS (MB) and CPU per order, the payer's CPU."""
     tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
     tap.start()

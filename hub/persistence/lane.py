@@ -55,7 +55,7 @@ class Lane:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
 
-    def submit(self, request: Any) -> None:
+    def submit(self, request: Request) -> None:
         """Queue a request (the thread starts with the first one)."""
         self._queue.put(request)
         with self._lock:
@@ -99,7 +99,7 @@ class Lane:
         finally:
             self._disconnect()
 
-    def _guard(self, batch: list[Any]) -> None:
+    def _guard(self, batch: list[Request]) -> None:
         try:
             self._attempt(batch)
         except Exception as exc:  # the lane lives on, and no caller is left waiting

@@ -85,8 +85,7 @@ class UnitOfWork:
     """
 
     def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
-                 actor: str | None = None, shelves: dict[str, list[Any]] | None = None,
-                 memo: dict[Any, Any] | None = None):
+                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any]):
         self.conn = conn
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
@@ -95,10 +94,10 @@ class UnitOfWork:
         self.published_event_names: list[str] = []
         #: lots of an NDC this transaction has read for update (and changed), so it reads them once; shared by
         #: the units of work of one transaction
-        self.shelves: dict[str, list[Any]] = shelves if shelves is not None else {}
+        self.shelves = shelves
         #: what the transaction has read that none of its commands changes (the users behind its commands),
         #: shared by its units of work, so a batch reads each once
-        self.memo: dict[Any, Any] = memo if memo is not None else {}
+        self.memo = memo
 
     @property
     def written(self) -> list[OutboxRow]:
