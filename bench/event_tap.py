@@ -36,9 +36,9 @@ class Seen:
 class EventTap:
     """Consumes a private queue bound to every event on a thread; ``events`` grows while it runs."""
 
-    def __init__(self, amqp_url: str, exchange: str, queue: str) -> None:
+    def __init__(self, amqp_url: str, exchange: str, queue: str, binding: str = "#") -> None:
         self._params = pika.URLParameters(amqp_url)
-        self._exchange, self._queue = exchange, queue
+        self._exchange, self._queue, self._binding = exchange, queue, binding
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="event-tap", daemon=True)
@@ -63,12 +63,18 @@ class EventTap:
         with self._lock:
             return list(self.events)
 
+    def clear(self) -> None:
+        """Forget what was seen (the next scenario counts only its own events)."""
+        with self._lock:
+            self.events.clear()
+            self.ready_subjects.clear()
+
     def _run(self) -> None:
         try:
             connection = pika.BlockingConnection(self._params)
             channel = connection.channel()
             channel.queue_declare(self._queue, durable=True)
-            channel.queue_bind(self._queue, self._exchange, "#")
+            channel.queue_bind(self._queue, self._exchange, self._binding)
             channel.basic_qos(prefetch_count=500)
             channel.basic_consume(self._queue, self._on_message, auto_ack=True)
             self._ready.set()
