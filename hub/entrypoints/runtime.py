@@ -19,7 +19,7 @@ from hub.domain.catalogue import Catalogue
 from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo
-from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
+from hub.messaging.blocking_publisher import connect
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
@@ -41,7 +41,7 @@ STEP_HANDLERS: dict[str, Callable[[WorkflowContext], dict[str, CommandHandler]]]
     "verification": pharmacist_steps.handlers,
     "fill": fill_steps.handlers,
 }
-#: steps run by an adapter's consumer rather than a command handler (payer answers → commands)
+#: steps whose queue holds an adapter's messages rather than commands (payer answers, applied by claim-responses)
 ADAPTER_STEPS = ("payer-responses",)
 
 
@@ -119,7 +119,7 @@ class Workers:
         context = workflow_context(self.settings)
         for step in self.steps:
             if step in ADAPTER_STEPS:
-                self._start_adapter_step(step, url, topology)
+                self._start_adapter_step(step, url, topology, context)
                 continue
             bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
                              after_commit=[self.relay.hand_over])
@@ -170,11 +170,18 @@ class Workers:
         self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations))
         self.outbound.start()
 
-    def _start_adapter_step(self, step: str, url: str, topology: Topology) -> None:
+    def _start_adapter_step(self, step: str, url: str, topology: Topology, context: WorkflowContext) -> None:
+        """Payer answers go straight to the claim-responses handlers, under that step's idempotency marks."""
         from adapters.ncpdp.payer_link import payer_response_runner
 
-        runner = payer_response_runner(url, topology, BlockingConfirmingPublisher(url),
-                                       prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries)
+        assert self.relay is not None
+        bus = MessageBus(self.engine, STEP_HANDLERS["claim-responses"](context), consumer="claim-responses",
+                         after_commit=[self.relay.hand_over])
+        runner = payer_response_runner(
+            url, topology, handler=bus.handle,
+            batch_handler=bus.handle_batch if self.settings.consumer_batch > 1 else None,
+            max_batch=self.settings.consumer_batch, prefetch=self.settings.consumer_prefetch,
+            max_retries=self.settings.max_retries)
         self.runners.append(runner)
         self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}"))
 

@@ -14,6 +14,10 @@ between leaves a duplicate (which the handler's idempotency absorbs), never a lo
 With a ``batch_handler`` the runner hands over every delivery it already holds (up to ``max_batch``, never
 waiting for more) and acks them together once the batch committed: under load a step pays its transaction
 and broker overhead once per batch; a lone message goes alone, as fast as before.
+
+With a ``decode`` the bodies are not envelopes but foreign messages (payer answers) that the adapter's
+function translates; a translation that fails is judged like a handler's failure (bad content: dead letter
+as ``validation``), since the body was read and found wanting rather than unreadable.
 """
 
 from __future__ import annotations
@@ -43,8 +47,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Envelope], None]
 #: applies several envelopes; each one's outcome, None when applied (hub.service.bus.MessageBus.handle_batch)
 BatchHandler = Callable[[Sequence[Envelope]], list[BaseException | None]]
-#: for queues whose bodies are not envelopes (payer traffic): gets the body and the AMQP properties
+#: for queues whose bodies are not envelopes (outbound traffic): gets the body and the AMQP properties
 RawHandler = Callable[[bytes, BasicProperties], None]
+#: turns a body that is not an envelope (a payer's answer) into the command envelope it stands for
+Decode = Callable[[bytes, BasicProperties], Envelope]
 
 RETRIES_HEADER = "x-rxhub-retries"
 
@@ -83,6 +89,7 @@ class ConsumerRunner:
         handler: Handler | None = None,
         raw_handler: RawHandler | None = None,
         batch_handler: BatchHandler | None = None,
+        decode: Decode | None = None,
         max_batch: int = 16,
         queue: str | None = None,
         prefetch: int = 32,
@@ -97,6 +104,7 @@ class ConsumerRunner:
         self.handler = handler
         self.raw_handler = raw_handler
         self.batch_handler = batch_handler if raw_handler is None else None
+        self.decode = decode
         self.max_batch = max(1, min(max_batch, prefetch))
         self.prefetch = prefetch
         self.max_retries = max_retries
@@ -147,12 +155,12 @@ class ConsumerRunner:
         self, channel: BlockingChannel, side: BlockingChannel, method: Basic.Deliver,
         props: BasicProperties, body: bytes,
     ) -> None:
-        decoded = self.raw_handler is not None
+        decoded = self.raw_handler is not None or self.decode is not None
         try:
             if self.raw_handler is not None:
                 self.raw_handler(body, props)
             else:
-                envelope = Envelope.from_bytes(body)
+                envelope = self._envelope(body, props)
                 decoded = True
                 assert self.handler is not None
                 self.handler(envelope)
@@ -175,9 +183,9 @@ class ConsumerRunner:
         decoded: list[tuple[Delivery, Envelope]] = []
         for delivery in batch:
             try:
-                decoded.append((delivery, Envelope.from_bytes(delivery[2])))
+                decoded.append((delivery, self._envelope(delivery[2], delivery[1])))
             except Exception as exc:  # unreadable: dead-lettered alone, the rest go on
-                self._fail(side, delivery[1], delivery[2], exc, False)
+                self._fail(side, delivery[1], delivery[2], exc, self.decode is not None)
         if decoded:
             try:
                 outcomes = self.batch_handler([envelope for _, envelope in decoded])
@@ -187,6 +195,9 @@ class ConsumerRunner:
                 if outcome is not None:
                     self._fail(side, props, body, outcome, True)
         channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
+
+    def _envelope(self, body: bytes, props: BasicProperties) -> Envelope:
+        return self.decode(body, props) if self.decode is not None else Envelope.from_bytes(body)
 
     def _fail(
         self, side: BlockingChannel, props: BasicProperties, body: bytes, exc: BaseException, decoded: bool

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+#: the queue payer connectors answer into (the claims' reply-to), consumed by the claim-responses workers
+PAYER_RESPONSES = "payer-responses"
 #: which step's queue each command goes to; a cancel shares its order's queue so it is never overtaken
 COMMAND_ROUTES: dict[str, str] = {
     "ReceivePrescription": "intake",
@@ -82,7 +84,7 @@ class Topology:
     @property
     def payer_responses_queue(self) -> str:
         """Where payer connectors put their answers (the claims' reply-to)."""
-        return f"{self.prefix}.payer-responses"
+        return self.work_queue(PAYER_RESPONSES)
 
     @property
     def claim_timeouts_queue(self) -> str:
@@ -121,7 +123,8 @@ class Topology:
     def queues(self) -> list[Queue]:
         """Every queue, in declaration order."""
         result: list[Queue] = []
-        for step in self.steps:
+        # payer answers are consumed (and retried) like a step's commands, but routed by reply-to
+        for step in (*self.steps, PAYER_RESPONSES):
             result.append(Queue(self.work_queue(step)))
             result.append(
                 Queue(
@@ -134,7 +137,6 @@ class Topology:
                     },
                 )
             )
-        result.append(Queue(self.payer_responses_queue))
         result.append(
             Queue(
                 self.claim_timeouts_queue,

@@ -5,8 +5,7 @@ treated like no answer at all: status ``timeout``, not a rejection. We do not kn
 and it may have paid, so the claim must take the status-unknown path (reverse, then resubmit once); a
 made-up reject would leave a claim the payer may have paid standing open.
 
-    payer connector ──▶ <prefix>.payer-responses ──▶ PayerResponseConsumer
-        ──▶ <prefix>.commands (RecordClaimResponse) ──▶ <prefix>.claim-responses
+    payer connector ──▶ <prefix>.payer-responses ──▶ answer_envelope ──▶ claim-responses handlers
 """
 
 from __future__ import annotations
@@ -24,25 +23,17 @@ from adapters.ncpdp.d0.model import ResponseTransmission
 from adapters.ncpdp.d0.parser import parse_response
 from adapters.ncpdp.d0.response_segments import ResponseMessageSegment, ResponseStatusSegment
 from adapters.ncpdp.d0.segment_view import view_of
-from adapters.ncpdp.payer_link.amqp_contract import (
-    ORDER_CORRELATION_HEADER,
-    MessagePublisher,
-    publish_confirmed,
-)
+from adapters.ncpdp.payer_link.amqp_contract import ORDER_CORRELATION_HEADER
 from hub.domain.claim_exchange import PayerStatus
 from hub.domain.commands import RecordClaimResponse
 from hub.domain.order_parts import Frozen, Source
 from hub.errors import MessageContentError
-from hub.messaging.amqp_properties import command_properties
-from hub.messaging.async_publisher import OutgoingMessage
-from hub.messaging.consumer import ConsumerRunner
+from hub.messaging.consumer import BatchHandler, ConsumerRunner, Handler
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.messaging.topology import Topology
+from hub.messaging.topology import PAYER_RESPONSES, Topology
 
 log = logging.getLogger(__name__)
 
-#: the ConsumerRunner step name (logs, dead-letter routing key)
-PAYER_RESPONSES_STEP = "payer-responses"
 #: 112-AN letters a payer may answer per transaction (standards.md §4.3)
 _STATUSES = {
     "B1": frozenset("PDRCQ"),
@@ -157,56 +148,43 @@ def _joined(lines: list[str | None]) -> str | None:
     return "\n".join(kept) or None
 
 
-class PayerResponseConsumer:
-    """Raw handler for ``ConsumerRunner`` on the payer-responses queue: answer in, command out.
+def answer_envelope(body: bytes, props: BasicProperties) -> Envelope:
+    """The ``RecordClaimResponse`` envelope a payer answer stands for (a ``ConsumerRunner`` decode).
 
-    It returns only after the command is confirmed on the commands exchange, so the runner acks the
-    answer only then. A redelivered answer yields the same command message id, which the claim worker
-    dedupes on.
+    A redelivered answer yields the same message id, which the claim worker dedupes on.
+    MessageContentError (dead letter) when no claim can be tied to the answer.
     """
-
-    def __init__(self, publisher: MessagePublisher, topology: Topology) -> None:
-        self._publisher = publisher
-        self._topology = topology
-
-    def __call__(self, body: bytes, props: BasicProperties) -> None:
-        """Translate one answer and publish its command with confirms."""
-        envelope = self.envelope_for(body, props)
-        route = self._topology.route_for(envelope.type)
-        message = OutgoingMessage(self._topology.commands_exchange, route, envelope.to_bytes(),
-                                  command_properties(envelope))
-        publish_confirmed(self._publisher, message)
-        payload = envelope.payload
-        log.info("payer answered %s: %s %s", payload["exchange_id"], payload["status"],
-                 ",".join(payload["reject_codes"]), extra={"message_id": str(envelope.message_id)})
-
-    def envelope_for(self, body: bytes, props: BasicProperties) -> Envelope:
-        """The command envelope; MessageContentError (dead letter) when no claim can be tied to it."""
-        if not props.correlation_id:
-            raise MessageContentError("payer answer without correlation_id: it names no claim exchange")
-        command = response_to_command(body, props.correlation_id)
-        return Envelope.wrap(
-            command,
-            correlation_id=_order_correlation(props),
-            source=Source.HUB,
-            message_id=derived_message_id("payer-response", _answer_id(body, props)),
-            causation_id=_uuid_or_none(props.message_id),
-        )
+    if not props.correlation_id:
+        raise MessageContentError("payer answer without correlation_id: it names no claim exchange")
+    command = response_to_command(body, props.correlation_id)
+    log.info("payer answered %s: %s %s", command.exchange_id, command.status, ",".join(command.reject_codes))
+    return Envelope.wrap(
+        command,
+        correlation_id=_order_correlation(props),
+        source=Source.HUB,
+        message_id=derived_message_id("payer-response", _answer_id(body, props)),
+        causation_id=_uuid_or_none(props.message_id),
+    )
 
 
 def payer_response_runner(
     amqp_url: str,
     topology: Topology,
-    publisher: MessagePublisher,
     *,
+    handler: Handler,
+    batch_handler: BatchHandler | None = None,
+    max_batch: int = 16,
     prefetch: int = 32,
     max_retries: int = 3,
 ) -> ConsumerRunner:
-    """A runner consuming the payer-responses queue with a PayerResponseConsumer."""
+    """A runner on the payer-responses queue handing each answer's command straight to the claim-responses
+    handlers (``hub.service.bus.MessageBus``), which apply it and ack the answer in the same step: the answer
+    is not republished as a command to another queue first (one broker round trip and one queue less per
+    claim, and the answer is acked only once its effects are committed)."""
     return ConsumerRunner(
-        amqp_url=amqp_url, topology=topology, step=PAYER_RESPONSES_STEP,
-        raw_handler=PayerResponseConsumer(publisher, topology), queue=topology.payer_responses_queue,
-        prefetch=prefetch, max_retries=max_retries,
+        amqp_url=amqp_url, topology=topology, step=PAYER_RESPONSES, handler=handler, batch_handler=batch_handler,
+        decode=answer_envelope, max_batch=max_batch, queue=topology.payer_responses_queue, prefetch=prefetch,
+        max_retries=max_retries,
     )
 
 

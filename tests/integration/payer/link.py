@@ -1,11 +1,14 @@
-"""A payer link on the real broker for tests: the simulator and the response consumer in threads, claims
-published exactly as the outbox relay publishes them, commands read back from the claim-responses queue."""
+"""A payer link on the real broker for tests: the simulator and the payer-responses runner in threads, claims
+published exactly as the outbox relay publishes them, the commands the runner hands to the claim-responses
+handlers recorded in place of those handlers (the hub's side of the link is tested in tests/e2e)."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pika
@@ -42,8 +45,11 @@ class PayerLink:
         self.sim = threading.Thread(target=run_payer_sim, args=(amqp_url, topology, config_path, self.stop),
                                     daemon=True, name="payer-sim")
         self.sim.start()
-        self.response_publisher = BlockingConfirmingPublisher(amqp_url)
-        self.runner = payer_response_runner(amqp_url, topology, self.response_publisher, max_retries=1)
+        self.commands: queue.Queue[Envelope] = queue.Queue()
+        #: the next this many batches fail as a database outage would (the answers must be retried)
+        self.failures_left = 0
+        self.runner = payer_response_runner(amqp_url, topology, handler=self._record_one,
+                                            batch_handler=self._record, max_retries=1)
         self.responses = run_in_thread(self.runner, self.stop)
         assert wait_ready([self.runner], 10.0)
         self.claims = BlockingConfirmingPublisher(amqp_url)
@@ -54,10 +60,25 @@ class PayerLink:
         props = claim_properties(data.exchange_id, order, self.topology.payer_responses_queue)
         self.claims.publish(OutgoingMessage(self.topology.payer_exchange, encoded.routing_key, encoded.body, props))
 
+    def _record(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        if self.failures_left:
+            self.failures_left -= 1
+            return [ConnectionError("database unavailable")] * len(envelopes)
+        for envelope in envelopes:
+            self.commands.put(envelope)
+        return [None] * len(envelopes)
+
+    def _record_one(self, envelope: Envelope) -> None:
+        outcome = self._record([envelope])[0]
+        if outcome is not None:
+            raise outcome
+
     def next_envelope(self, timeout_s: float = 5.0) -> Envelope | None:
-        """The next command on the claim-responses queue, or None when none arrives in time."""
-        got = self.next_message(self.topology.work_queue("claim-responses"), timeout_s)
-        return Envelope.from_bytes(got[1]) if got else None
+        """The next command handed to the claim-responses handlers, or None when none comes in time."""
+        try:
+            return self.commands.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
 
     def next_message(self, queue: str, timeout_s: float) -> tuple[pika.BasicProperties, bytes] | None:
         """Poll a queue with basic_get until a message arrives or the time is up."""
@@ -89,5 +110,4 @@ class PayerLink:
         self.sim.join(5)
         self.responses.join(5)
         self.claims.close()
-        self.response_publisher.close()
         self.connection.close()

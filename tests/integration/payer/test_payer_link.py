@@ -135,6 +135,19 @@ def test_redelivered_payer_answer_gives_the_same_command_message_id(link: PayerL
     assert third is not None and third.message_id != first.message_id
 
 
+def test_an_answer_whose_command_could_not_be_applied_is_retried_not_lost(link: PayerLink) -> None:
+    link.failures_left = 1
+    props = response_properties(claim_properties("rx-retry:0:1:B1", uuid.uuid4(), "unused"))
+    link.publish_raw("", link.topology.payer_responses_queue, _paid_answer(), props)
+    envelope = link.next_envelope(timeout_s=10.0)
+    assert envelope is not None, "the answer came back from the payer-responses retry queue"
+    command = envelope.command()
+    assert isinstance(command, RecordClaimResponse)
+    assert (command.exchange_id, command.status) == ("rx-retry:0:1:B1", "P")
+    assert link.failures_left == 0
+    assert link.next_message(link.topology.dead_letter_queue, 0.3) is None
+
+
 def test_unreadable_answer_becomes_a_timeout_command(link: PayerLink) -> None:
     props = response_properties(claim_properties("rx-junk:1:1:B1", uuid.uuid4(), "unused"))
     link.publish_raw("", link.topology.payer_responses_queue, b"\x00 not D.0", props)
