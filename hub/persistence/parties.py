@@ -17,9 +17,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
 from hub.persistence.database import execute_rows
+from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
 
 _PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
+_PATIENTS = select(patients.c.id, patients.c.document).where(
+    patients.c.id.in_(bindparam("patient_ids", expanding=True)))
 
 #: per engine: prescribers found by NPI (rows are written once and never updated or deleted)
 _PRESCRIBERS: weakref.WeakKeyDictionary[Engine, dict[str, Prescriber]] = weakref.WeakKeyDictionary()
@@ -125,6 +128,7 @@ class PartyRepository:
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
+        self._forget_read_ahead(patient.patient_id)
         self.conn.execute(_UPDATE_PATIENT, {"patient_id": patient.patient_id,
                                             "document": patient.model_dump(mode="json")})
         known = set(found.info.identifiers)
@@ -133,7 +137,14 @@ class PartyRepository:
         return PatientMatch(patient, CoverageInfo.model_validate(coverage) if coverage else None, new=False)
 
     def patient(self, patient_id: str) -> Patient | None:
-        """A patient profile by id."""
+        """A patient profile by id; in a batch that read its prescriptions ahead, the first patient asked for
+        reads every patient of those prescriptions in one statement (a claim step read one per order)."""
+        ahead = read_ahead(self.conn)
+        if ahead is not None and patient_id in ahead.patient_ids:
+            wanted, ahead.patient_ids = list(ahead.patient_ids), set()
+            ahead.patients = {r.id: r.document for r in self.conn.execute(_PATIENTS, {"patient_ids": wanted})}
+        if ahead is not None and patient_id in ahead.patients:
+            return Patient.model_validate(ahead.patients.pop(patient_id))
         row = self.conn.execute(_PATIENT, {"patient_id": patient_id}).first()
         return Patient.model_validate(row[0]) if row else None
 
@@ -146,6 +157,13 @@ class PartyRepository:
         """Record the patient's insurance card."""
         self.conn.execute(update(patients).where(patients.c.id == patient_id)
                           .values(coverage=coverage.model_dump(mode="json")))
+
+    def _forget_read_ahead(self, patient_id: str) -> None:
+        """The patient is being changed: a later read in the batch must see the change, not the copy."""
+        ahead = read_ahead(self.conn)
+        if ahead is not None:
+            ahead.patient_ids.discard(patient_id)
+            ahead.patients.pop(patient_id, None)
 
     def prescriber_for(self, info: PrescriberInfo) -> Prescriber:
         """The known prescriber with this NPI/DEA, or a new record."""

@@ -69,6 +69,10 @@ class _Prefetched:
     by_correlation: dict[str, PrescriptionRow | None]
     #: Rx numbers drawn for the batch's new orders, in order (PostgreSQL; one left over is a gap)
     rx_numbers: list[str] = field(default_factory=list)
+    #: patients of the rows read by id, not yet read: the batch's first patient read reads them all
+    #: (hub.persistence.parties.PartyRepository.patient); then their documents until each is handed out
+    patient_ids: set[str] = field(default_factory=set)
+    patients: dict[str, Any] = field(default_factory=dict)
 
 
 def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (),
@@ -84,8 +88,10 @@ def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequ
     """
     ahead = _Prefetched({}, {})
     if ids:
-        ahead.by_id = {row.id: row for row in map(PrescriptionRepository._row,
-                                                    conn.execute(_BY_IDS, {"ids": list(set(ids))}).mappings())}
+        for r in conn.execute(_BY_IDS, {"ids": list(set(ids))}).mappings():
+            ahead.by_id[r["id"]] = PrescriptionRepository._row(r)
+            if r["patient_id"]:
+                ahead.patient_ids.add(r["patient_id"])
     if correlation_ids:
         ahead.by_correlation = dict.fromkeys(correlation_ids)
         for r in conn.execute(_BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
@@ -94,6 +100,12 @@ def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequ
         if fresh > 1 and conn.dialect.name == "postgresql":  # new orders: their Rx numbers in one statement
             ahead.rx_numbers = [str(n) for n in conn.execute(_NEXT_RX_NUMBERS, {"count": fresh}).scalars()]
     conn.info[_PREFETCHED] = ahead
+
+
+def read_ahead(conn: Connection) -> _Prefetched | None:
+    """What the transaction's batch read ahead, if it did (for the patient reads of its commands)."""
+    ahead: _Prefetched | None = conn.info.get(_PREFETCHED)
+    return ahead
 
 
 def forget_prefetched(conn: Connection) -> None:

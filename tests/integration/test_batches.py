@@ -327,3 +327,32 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
     assert len(set(numbers.values())) == 6
     if engine.dialect.name == "postgresql":
         assert len(drawn) == 2, drawn  # one statement for the batch of five, one for the lone order
+
+
+def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_own(
+        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    engine, bus = steps
+    orders = [order_for_tests().model_copy(update={
+        "placer_order_number": f"PAT-{n}",
+        "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{'ABCD'[n]}"})})
+        for n in range(4)]
+    assert bus["intake"].handle_batch([
+        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
+                      message_id=uuid.uuid4()) for o in orders]) == [None] * 4
+    sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
+    patients_read, stop = _statements_on(engine, "patients")
+    try:
+        assert bus["claim"].handle_batch(sends) == [None] * 4
+    finally:
+        stop()
+    assert len(patients_read) == 1, patients_read
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(prescriptions.c.id, prescriptions.c.placer_order_number)).all())
+    claims = [r for r in _rows(engine) if r.target == "payer"]
+    assert len(claims) == 4
+    for claim in claims:
+        placer = names[claim.correlation_id.split(":")[0]]
+        family = f"Synthetic{'ABCD'[int(placer.split('-')[1])]}".upper()
+        assert family in claim.body.decode("latin-1").upper(), (placer, claim.body[:200])
+        others = {f"Synthetic{c}".upper() for c in "ABCD"} - {family}
+        assert not any(other in claim.body.decode("latin-1").upper() for other in others)
