@@ -149,6 +149,10 @@ def workflow_table(report: BenchReport) -> str:
             lines.append("CPU per order: " + ", ".join(f"{k} {v:g}" for k, v in w.machine_cpu_ms_per_order.items())
                          + f"; {total:.1f} ms in all: {os.cpu_count() or 1} cores carry at most "
                          f"{1000 * (os.cpu_count() or 1) / max(total, 0.1):.0f} orders/s at this cost")
+        if w.after_ready_cpu_ms_per_order:
+            after = w.after_ready_cpu_ms_per_order
+            lines.append("CPU per order after the last READY (each claim's timeout check coming back, answered): "
+                         + ", ".join(f"{k} {v:g}" for k, v in after.items()) + f"; {sum(after.values()):.1f} ms in all")
         if w.database_per_order:
             lines.append(_database_line(w.database_per_order))
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 import pika
@@ -41,6 +42,7 @@ from bench.report import (
 from bench.targets import evaluate
 from bench.workflow import (
     PAYER_ENV,
+    PAYER_TIMEOUT_MS,
     WorkflowPlan,
     WorkflowResult,
     database_counters,
@@ -172,7 +174,7 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
                 counters_before = database_counters(engine)
             finally:
                 engine.dispose()
-            result, rss, cpu_ms, payer_ms = _run_workflow(args, env, topology, report, hub, token)
+            result, rss, cpu_ms, payer_ms = _run_workflow(args, env, topology, report, hub, token, witness)
         # read once the hub has stopped: its sessions' statistics reach the server when they end
         engine = make_engine(fresh.database_url)
         try:
@@ -186,7 +188,7 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
 
 
 def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, report: BenchReport,
-                  hub: Hub, token: str) -> tuple[WorkflowResult, float, float, float]:
+                  hub: Hub, token: str, witness: DeliveryWitness) -> tuple[WorkflowResult, float, float, float]:
     """The batch through a started hub: the result, the hub's RSS (MB) and CPU per order, the payer's CPU."""
     tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
     tap.start()
@@ -214,11 +216,18 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
     orders = max(result.ready, 1)
     # a database session opened meanwhile counts whole (one that ended meanwhile is not seen)
+    at_ready = {pid: cpu_s([pid]) for group in groups().values() for pid in group}
+    hub_cpu, payer_cpu = cpu_s(pids) - cpu_before, cpu_s(payer_pids) - payer_before
     result = result.model_copy(update={"machine_cpu_ms_per_order": {
-        name: round(1000 * sum(cpu_s([pid]) - before.get(pid, 0.0) for pid in group) / orders, 1)
+        name: round(1000 * sum(at_ready[pid] - before.get(pid, 0.0) for pid in group) / orders, 1)
         for name, group in groups().items()}})
-    return (result, rss, 1000 * (cpu_s(pids) - cpu_before) / orders,
-            1000 * (cpu_s(payer_pids) - payer_before) / orders)
+    print(f"bench: waiting {PAYER_TIMEOUT_MS / 1000:.0f} s for the claims' timeout checks...", flush=True)
+    time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
+    witness.await_settled(time.monotonic(), args.drain_timeout)
+    result = result.model_copy(update={"after_ready_cpu_ms_per_order": {
+        name: round(1000 * sum(cpu_s([pid]) - at_ready.get(pid, 0.0) for pid in group) / orders, 1)
+        for name, group in groups().items()}})
+    return result, rss, 1000 * hub_cpu / orders, 1000 * payer_cpu / orders
 
 
 def _consumers(witness: DeliveryWitness, queue: str) -> int:
