@@ -69,10 +69,7 @@ ALL_STEPS = [*STEP_HANDLERS, *ADAPTER_STEPS]
 
 def topology_for(settings: Settings) -> Topology:
     """The topology named by the settings' prefix."""
-    return Topology(
-        prefix=settings.broker_prefix, retry_delay_ms=settings.retry_delay_ms,
-        payer_timeout_ms=settings.payer_timeout_ms,
-    )
+    return Topology(prefix=settings.broker_prefix, retry_delay_ms=settings.retry_delay_ms)
 
 
 def declare_topology(settings: Settings) -> Topology:

@@ -64,7 +64,6 @@ class Topology:
     prefix: str = "rxhub"
     steps: tuple[str, ...] = ("intake", "claim", "fill", "verification", "claim-responses")
     retry_delay_ms: int = 2000
-    payer_timeout_ms: int = 15000
 
     @property
     def commands_exchange(self) -> str:
@@ -85,11 +84,6 @@ class Topology:
     def payer_responses_queue(self) -> str:
         """Where payer connectors put their answers (the claims' reply-to)."""
         return self.work_queue(PAYER_RESPONSES)
-
-    @property
-    def claim_timeouts_queue(self) -> str:
-        """Delay queue: a claim check parked here comes back as a command after the payer timeout."""
-        return f"{self.prefix}.claim-timeouts"
 
     @property
     def claim_resend_queue(self) -> str:
@@ -137,17 +131,6 @@ class Topology:
                     },
                 )
             )
-        result.append(
-            Queue(
-                self.claim_timeouts_queue,
-                arguments={
-                    **AT_LEAST_ONCE_DEAD_LETTERING,
-                    "x-message-ttl": self.payer_timeout_ms,
-                    "x-dead-letter-exchange": self.commands_exchange,
-                    "x-dead-letter-routing-key": "CheckClaimTimeout",
-                },
-            )
-        )
         result.append(
             Queue(
                 self.claim_resend_queue,

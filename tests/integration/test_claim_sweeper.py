@@ -1,4 +1,5 @@
-"""A claim whose timeout timer was lost still gets its timeout check, once, from the ledger sweep."""
+"""A claim the payer has not answered within the payer timeout gets its timeout check, once, from the ledger
+sweep (the only payer timer: a claim arms none of its own)."""
 
 from __future__ import annotations
 

@@ -78,14 +78,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                     content_type=encoded.content_type, correlation_id=xid, body=encoded.body,
                     headers={"reply_to": ctx.topology.payer_responses_queue,
                              ORDER_CORRELATION_HEADER: str(envelope.correlation_id)})
-        check = CheckClaimTimeout(exchange_id=xid, prescription_id=rx.prescription_id,
-                                  fill_number=fill.fill_number, attempt=attempt)
-        timer = Envelope.wrap(check, correlation_id=envelope.correlation_id, source=Source.HUB,
-                              message_id=derived_message_id("timeout", envelope.message_id),
-                              causation_id=envelope.message_id)
-        uow.add_raw(row_id=str(timer.message_id), target="delay", routing_key=ctx.topology.claim_timeouts_queue,
-                    message_type=timer.type, content_type="application/json",
-                    correlation_id=str(envelope.correlation_id), body=timer.to_bytes())
+        # no timer of its own: the ledger row just written is the timer (hub.service.workflow.claim_sweeper)
 
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)

@@ -1,9 +1,16 @@
-"""A second line behind the payer timers: claims unanswered for too long get their timeout check anyway.
+"""The payer timeout: claims the payer has not answered within it get their timeout check from the ledger.
 
-The timers are messages in a delay queue; if one is ever lost (an operator purges a queue, a broker loses a
-disk) the claim would wait forever. The sweeper reads the claim ledger instead: any transmission still
-unanswered well past the payer timeout gets a ``CheckClaimTimeout`` through the outbox, with an id derived
-from the transmission, so a timer that does arrive and the sweep never act twice.
+The claim ledger row a claim step writes with the claim is its timer. Each process running the
+claim-responses step sweeps the ledger every ``interval_s`` (a quarter of the payer timeout, at most one
+second) through the partial index of unanswered transmissions, and queues a ``CheckClaimTimeout`` through the
+outbox for any transmission unanswered for longer than the payer timeout, with an id derived from the
+transmission, so sweeps repeated or run by several processes never act twice.
+
+Until 2026-12-05 each claim armed its own timer, a message parked in a delay queue, with this sweep as the
+second line behind it: it cost every claim a broker message, a dead-letter hop and a worker transaction a
+payer timeout later (1.2 ms of CPU per order, about 7% of an order's whole cost) almost always to find the
+claim answered, and a timer in a queue can be lost (a purge, a broker stopping as its TTL ran out) while
+the ledger row is committed with the claim itself.
 """
 
 from __future__ import annotations
@@ -27,13 +34,13 @@ log = logging.getLogger(__name__)
 
 
 class ClaimSweeper:
-    """Periodically re-arms the timeout of claims the payer never answered."""
+    """Queues the timeout check of claims the payer has not answered in time."""
 
-    def __init__(self, engine: Engine, *, payer_timeout_ms: int, interval_s: float = 10.0,
+    def __init__(self, engine: Engine, *, payer_timeout_ms: int, interval_s: float | None = None,
                  after_commit: Callable[[], None] | None = None) -> None:
         self._engine = engine
-        self._grace = timedelta(milliseconds=payer_timeout_ms * 3)
-        self._interval = interval_s
+        self._grace = timedelta(milliseconds=payer_timeout_ms)
+        self._interval = interval_s if interval_s is not None else min(1.0, payer_timeout_ms / 4000)
         self._after_commit = after_commit
 
     def run(self, stop: threading.Event) -> None:
@@ -68,7 +75,7 @@ class ClaimSweeper:
                 uow.add_command(envelope)
                 queued += 1
         if queued:
-            log.warning("re-armed %d overdue claim timeout(s)", queued)
+            log.warning("%d claim(s) unanswered after the payer timeout: checking them", queued)
             if self._after_commit:
                 self._after_commit()
         return queued
