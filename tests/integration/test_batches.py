@@ -40,6 +40,17 @@ def _order(n: int) -> Envelope:
                          message_id=uuid.uuid4())
 
 
+def _take_orders(intake: MessageBus, patients: dict[str, str]) -> None:
+    """One batch of new orders, each for its own patient: {placer number: patient's family name}."""
+    orders = [order_for_tests().model_copy(update={
+        "placer_order_number": placer,
+        "patient": order_for_tests().patient.model_copy(update={"family_name": family})})
+        for placer, family in patients.items()]
+    assert intake.handle_batch([
+        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
+                      message_id=uuid.uuid4()) for o in orders]) == [None] * len(orders)
+
+
 def _unknown_prescription() -> Envelope:
     """A pharmacist's approval of a prescription nobody has: the handler fails after the batch began."""
     command = RecordVerification(prescription_id=str(uuid.uuid4()), stage="data", approve=True)
@@ -265,13 +276,7 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
 
     batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))],
           tech.id)
-    orders = [order_for_tests().model_copy(update={
-        "placer_order_number": f"SHELF-{n}",
-        "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{n}"})})
-        for n in range(4)]
-    assert bus["intake"].handle_batch([
-        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
-                      message_id=uuid.uuid4()) for o in orders]) == [None] * 4
+    _take_orders(bus["intake"], {f"SHELF-{n}": f"Synthetic{n}" for n in range(4)})
     with engine.connect() as conn:
         ids = list(conn.execute(select(prescriptions.c.id)).scalars())
     batch("claim", [SendClaim(prescription_id=p, fill_number=0, attempt=1) for p in ids])
@@ -332,13 +337,7 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
 def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_own(
         steps: tuple[Engine, dict[str, MessageBus]]) -> None:
     engine, bus = steps
-    orders = [order_for_tests().model_copy(update={
-        "placer_order_number": f"PAT-{n}",
-        "patient": order_for_tests().patient.model_copy(update={"family_name": f"Synthetic{'ABCD'[n]}"})})
-        for n in range(4)]
-    assert bus["intake"].handle_batch([
-        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
-                      message_id=uuid.uuid4()) for o in orders]) == [None] * 4
+    _take_orders(bus["intake"], {f"PAT-{n}": f"Synthetic{'ABCD'[n]}" for n in range(4)})
     sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
     patients_read, stop = _statements_on(engine, "patients")
     try:
