@@ -151,7 +151,7 @@ def workflow_table(report: BenchReport) -> str:
                          f"{1000 * (os.cpu_count() or 1) / max(total, 0.1):.0f} orders/s at this cost")
         if w.after_ready_cpu_ms_per_order:
             after = w.after_ready_cpu_ms_per_order
-            lines.append("CPU per order after the last READY (each claim's timeout check coming back, answered): "
+            lines.append("CPU per order in the payer timeout after the last READY (work an order causes later): "
                          + ", ".join(f"{k} {v:g}" for k, v in after.items()) + f"; {sum(after.values()):.1f} ms in all")
         if w.database_per_order:
             lines.append(_database_line(w.database_per_order))

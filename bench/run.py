@@ -221,7 +221,8 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     result = result.model_copy(update={"machine_cpu_ms_per_order": {
         name: round(1000 * sum(at_ready[pid] - before.get(pid, 0.0) for pid in group) / orders, 1)
         for name, group in groups().items()}})
-    print(f"bench: waiting {PAYER_TIMEOUT_MS / 1000:.0f} s for the claims' timeout checks...", flush=True)
+    print(f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
+          flush=True)
     time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
     witness.await_settled(time.monotonic(), args.drain_timeout)
     result = result.model_copy(update={"after_ready_cpu_ms_per_order": {

@@ -41,7 +41,7 @@ STEPS: tuple[tuple[str, str | None, str], ...] = (
 )
 #: RXHUB_* variables the workflow hub needs: retail orders billed to the simulated payer
 #: (the payer timeout stays the default 15 s: it is a queue TTL, fixed when the run's topology is declared)
-#: the payer timeout is the hub's default, set here because the run waits that long for the claims' timers
+#: the payer timeout is the hub's default, set here because the run waits that long after the last READY
 PAYER_TIMEOUT_MS = 15000
 PAYER_ENV = {"RXHUB_DEFAULT_BIN": "999001", "RXHUB_DEFAULT_PCN": "RXHUB", "RXHUB_DEFAULT_GROUP": "BENCH",
              "RXHUB_PAYER_TIMEOUT_MS": str(PAYER_TIMEOUT_MS)}
@@ -91,9 +91,9 @@ class WorkflowResult(BaseModel):
     #: CPU ms per order READY of every process that worked for it: each hub process, the payer simulator,
     #: PostgreSQL and RabbitMQ (all their processes on the machine) and the bench itself (load generator)
     machine_cpu_ms_per_order: dict[str, float] | None = None
-    #: the same, spent after the last READY until the hub was idle again once every claim's timeout check had
-    #: come back from the delay queue (and found its claim answered): work of each order that the rate above,
-    #: taken over a batch shorter than the payer timeout, does not see
+    #: the same, spent in the payer timeout after the last READY, until the hub was idle again: work an order
+    #: causes later (until 2026-12-05 each claim's timer came back then) that the rate above, taken over a
+    #: batch shorter than the payer timeout, does not see
     after_ready_cpu_ms_per_order: dict[str, float] | None = None
     load_1m: float
 
