@@ -27,6 +27,7 @@ from bench.hl7_load import SAMPLE, OrderTemplate, run_load
 from bench.latency import Summary, percentile, summarize
 from bench.pharmacist import PharmacistLog, ScriptedPharmacist, StaffApi
 from bench.senders import LoadPlan, LoadResult
+from hub.config import Settings
 from hub.persistence.users import UserStore
 
 NDC = "00093005801"
@@ -39,12 +40,10 @@ STEPS: tuple[tuple[str, str | None, str], ...] = (
     ("fill.completed -> fill.verified (pharmacist)", "fill.completed", "fill.verified"),
     ("fill.verified -> ready", "fill.verified", READY),
 )
+#: the hub's default payer timeout: the run waits that long after the last READY
+PAYER_TIMEOUT_MS: int = Settings.model_fields["payer_timeout_ms"].default
 #: RXHUB_* variables the workflow hub needs: retail orders billed to the simulated payer
-#: (the payer timeout stays the default 15 s: it is a queue TTL, fixed when the run's topology is declared)
-#: the payer timeout is the hub's default, set here because the run waits that long after the last READY
-PAYER_TIMEOUT_MS = 15000
-PAYER_ENV = {"RXHUB_DEFAULT_BIN": "999001", "RXHUB_DEFAULT_PCN": "RXHUB", "RXHUB_DEFAULT_GROUP": "BENCH",
-             "RXHUB_PAYER_TIMEOUT_MS": str(PAYER_TIMEOUT_MS)}
+PAYER_ENV = {"RXHUB_DEFAULT_BIN": "999001", "RXHUB_DEFAULT_PCN": "RXHUB", "RXHUB_DEFAULT_GROUP": "BENCH"}
 
 
 class StepTime(BaseModel):

@@ -23,7 +23,7 @@ from hub.messaging.blocking_publisher import connect
 from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
-from hub.messaging.topology import Topology, declare
+from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.outbox_store import OutboxStore
 from hub.service.bus import CommandHandler, MessageBus
@@ -42,7 +42,7 @@ STEP_HANDLERS: dict[str, Callable[[WorkflowContext], dict[str, CommandHandler]]]
     "fill": fill_steps.handlers,
 }
 #: steps whose queue holds an adapter's messages rather than commands (payer answers, applied by claim-responses)
-ADAPTER_STEPS = ("payer-responses",)
+ADAPTER_STEPS = (PAYER_RESPONSES,)
 
 
 def workflow_context(settings: Settings) -> WorkflowContext:

@@ -128,7 +128,7 @@ class PrescriptionRepository:
         which already holds the only writer lock.
         """
         if self.conn.dialect.name == "postgresql":
-            ahead: _Prefetched | None = self.conn.info.get(_PREFETCHED)
+            ahead = read_ahead(self.conn)
             if ahead is not None and ahead.rx_numbers:
                 return ahead.rx_numbers.pop(0)
             return str(self.conn.execute(_NEXT_RX_NUMBER).scalar_one())
@@ -144,7 +144,7 @@ class PrescriptionRepository:
 
     def get(self, prescription_id: str) -> PrescriptionRow | None:
         """By id (the row its batch read ahead, the first time it is asked for)."""
-        ahead: _Prefetched | None = self.conn.info.get(_PREFETCHED)
+        ahead = read_ahead(self.conn)
         if ahead is not None and prescription_id in ahead.by_id:
             return ahead.by_id.pop(prescription_id)
         found = self.conn.execute(_BY_ID, {"row_id": prescription_id}).mappings().first()
@@ -152,7 +152,7 @@ class PrescriptionRepository:
 
     def by_correlation(self, correlation_id: str) -> PrescriptionRow | None:
         """By the order's correlation id (what a cancel or a later message carries)."""
-        ahead: _Prefetched | None = self.conn.info.get(_PREFETCHED)
+        ahead = read_ahead(self.conn)
         if ahead is not None and correlation_id in ahead.by_correlation:
             return ahead.by_correlation.pop(correlation_id)
         found = self.conn.execute(_BY_CORRELATION, {"correlation_id": correlation_id}).mappings().first()
@@ -219,7 +219,7 @@ class PrescriptionRepository:
 
     def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
         """Insert a new prescription (at the row's version, 1 for a new one)."""
-        ahead: _Prefetched | None = self.conn.info.get(_PREFETCHED)
+        ahead = read_ahead(self.conn)
         if ahead is not None:  # "no such order" read ahead is no longer true for the rest of the batch
             ahead.by_correlation.pop(row.correlation_id, None)
         now = datetime.now(UTC)
