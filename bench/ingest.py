@@ -84,17 +84,7 @@ def sustained_scenario(run: IngestRun) -> None:
     10-minute run.)
     """
     report, args, hub = run.report, run.args, run.hub
-    eight = next((r for r in report.scenarios if r.kind == "hl7-mllp" and r.concurrency == 8), None)
-    if eight is None:
-        print("bench: measuring the 8-sender peak for the sustained run...", flush=True)
-        _measure(run, "hl7-mllp x8", "hl7-mllp", LoadPlan(hub.mllp_ports, 8, run.seconds, tag()),
-                 lambda p: run_load(p, run.template))
-        eight = report.scenarios[-1]
-    peak = eight.summary.rate
-    if eight.delivery is not None and eight.summary.count:
-        after = eight.delivery.settled_s if eight.delivery.settled_s is not None else eight.delivery.drain_s
-        peak = eight.summary.count / (eight.summary.seconds + after)
-    rate = args.sustained_rate or peak * SUSTAINED_SHARE
+    rate = args.sustained_rate or _carried_peak(run) * SUSTAINED_SHARE
     plan = LoadPlan(hub.mllp_ports, 8, args.sustained, tag(), rate=rate)
     print(f"bench: sustained {args.sustained:.0f} s at {plan.rate:.0f} msg/s...", flush=True)
     run.witness.reset_events()
@@ -103,6 +93,21 @@ def sustained_scenario(run: IngestRun) -> None:
     report.sustained_delivery = run.witness.await_drained(plan.tag, result.placers, len(result.failures),
                                                           args.drain_timeout)
     note_loss(report, "sustained", report.sustained_delivery.lossless, result.failures)
+
+
+def _carried_peak(run: IngestRun) -> float:
+    """Messages per second of the 8-sender scenario, counted until the hub was idle again (measured now if
+    the run had none)."""
+    eight = next((r for r in run.report.scenarios if r.kind == "hl7-mllp" and r.concurrency == 8), None)
+    if eight is None:
+        print("bench: measuring the 8-sender peak for the sustained run...", flush=True)
+        _measure(run, "hl7-mllp x8", "hl7-mllp", LoadPlan(run.hub.mllp_ports, 8, run.seconds, tag()),
+                 lambda p: run_load(p, run.template))
+        eight = run.report.scenarios[-1]
+    if eight.delivery is None or not eight.summary.count:
+        return eight.summary.rate
+    after = eight.delivery.settled_s if eight.delivery.settled_s is not None else eight.delivery.drain_s
+    return eight.summary.count / (eight.summary.seconds + after)
 
 
 def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callable[[LoadPlan], LoadResult], *,

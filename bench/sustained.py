@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bench.delivery import DeliveryWitness
 from bench.hl7_load import LoadPlan, LoadResult, OrderTemplate, run_load
-from bench.hub_process import Hub
+from bench.hub_process import Hub, cpu_s
 from bench.latency import Summary, percentile, summarize
 
 
@@ -48,6 +48,9 @@ class Sustained(BaseModel):
     summary: Summary
     windows: list[Window]
     verdicts: dict[str, bool]
+    #: CPU milliseconds per accepted message over the paced period, by hub process ("all": their sum); paced
+    #: traffic arrives in ones and twos, so this is what a message costs without the batches of a burst
+    cpu_ms_per_msg: dict[str, float] = {}
 
 
 class _Sample(BaseModel):
@@ -62,6 +65,8 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
     """Run the paced load on a thread while this thread samples the hub every ``window_s``."""
     outcome: list[LoadResult] = []
     sender = threading.Thread(target=lambda: outcome.append(run_load(plan, template)), daemon=True)
+    pids = hub.pids()
+    cpu_before = {name: cpu_s([pid]) for name, pid in pids.items()}
     started = time.monotonic()
     sender.start()
     samples: list[_Sample] = []
@@ -71,13 +76,16 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
             at=time.monotonic() - started, rss_mb=round(sum(hub.rss_kb().values()) / 1024, 1),
             intake_depth=witness.intake_depth(), outbox_pending=witness.outbox_pending(),
         ))
+    cpu_used = {name: cpu_s([pid]) - cpu_before[name] for name, pid in pids.items()}
     result = outcome[0]
     windows = _windows(result, samples, window_s)
     assert plan.rate is not None
     summary = summarize(result.latencies, result.elapsed)
+    per_msg = {name: round(1000 * used / max(summary.count, 1), 2) for name, used in cpu_used.items()}
     return Sustained(
         seconds=plan.seconds, senders=plan.senders, target_rate=round(plan.rate, 1), summary=summary,
         windows=windows, verdicts=_verdicts(summary, windows, plan.rate),
+        cpu_ms_per_msg={**per_msg, "all": round(sum(per_msg.values()), 2)},
     ), result
 
 
