@@ -127,6 +127,7 @@ class Workers:
                     max_batch=self.settings.consumer_batch,
                     prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries,
                     declare_topology=self.settings.declare_topology,
+                    linger_s=self.settings.consumer_linger_ms / 1000,
                 )
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
@@ -178,7 +179,7 @@ class Workers:
             url, topology, handler=bus.handle,
             batch_handler=bus.handle_batch if self.settings.consumer_batch > 1 else None,
             max_batch=self.settings.consumer_batch, prefetch=self.settings.consumer_prefetch,
-            max_retries=self.settings.max_retries)
+            max_retries=self.settings.max_retries, linger_s=self.settings.consumer_linger_ms / 1000)
         self.runners.append(runner)
         self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}"))
 

@@ -11,9 +11,12 @@ Outcome of one delivery:
 Retry and dead-letter copies are published with confirms *before* the original is acked, so a crash in
 between leaves a duplicate (which the handler's idempotency absorbs), never a loss.
 
-With a ``batch_handler`` the runner hands over every delivery it already holds (up to ``max_batch``, never
-waiting for more) and acks them together once the batch committed: under load a step pays its transaction
-and broker overhead once per batch; a lone message goes alone, as fast as before.
+With a ``batch_handler`` the runner hands over every delivery it already holds (up to ``max_batch``) and
+acks them together once the batch committed: under load a step pays its transaction and broker overhead
+once per batch.  A backlog fills batches by itself; traffic that merely flows (orders a few milliseconds
+apart) would arrive one at a time and cost each message a whole transaction, so while deliveries keep
+coming (one within ``FLOWING_S`` of the last batch being done) the runner waits up to ``linger_s`` for
+company.  A lone message on a quiet queue goes at once.
 
 With a ``decode`` the bodies are not envelopes but foreign messages (payer answers) that the adapter's
 function translates; a translation that fails is judged like a handler's failure (bad content: dead letter
@@ -53,6 +56,8 @@ RawHandler = Callable[[bytes, BasicProperties], None]
 Decode = Callable[[bytes, BasicProperties], Envelope]
 
 RETRIES_HEADER = "x-rxhub-retries"
+#: a delivery this soon after the previous batch was done means traffic flows: a batch may wait for company
+FLOWING_S = 0.05
 
 Delivery = tuple[Basic.Deliver, BasicProperties, bytes]
 
@@ -95,6 +100,7 @@ class ConsumerRunner:
         prefetch: int = 32,
         max_retries: int = 3,
         declare_topology: bool = True,
+        linger_s: float = 0.0,
     ) -> None:
         if (handler is None) == (raw_handler is None):
             raise ValueError("give exactly one of handler or raw_handler")
@@ -109,6 +115,8 @@ class ConsumerRunner:
         self.prefetch = prefetch
         self.max_retries = max_retries
         self.declare_topology = declare_topology
+        self.linger_s = linger_s
+        self._done_at = float("-inf")
         self.queue = queue or topology.work_queue(step)
         self.ready = threading.Event()
 
@@ -145,6 +153,7 @@ class ConsumerRunner:
                     self._deliver(channel, side, method, props, body)
                 else:
                     self._deliver_batch(channel, side, self._held(channel, deliveries, (method, props, body)))
+                    self._done_at = time.monotonic()
             channel.cancel()
         finally:
             self.ready.clear()
@@ -169,9 +178,18 @@ class ConsumerRunner:
         channel.basic_ack(method.delivery_tag)
 
     def _held(self, channel: BlockingChannel, deliveries: Iterator[Any], first: Delivery) -> list[Delivery]:
-        """The first delivery and those already received behind it (never waits for more)."""
+        """The first delivery and those already received behind it; while traffic flows, and those arriving
+        within ``linger_s``."""
         batch = [first]
-        while len(batch) < self.max_batch and channel.get_waiting_message_count() > 0:
+        began = time.monotonic()
+        until = began + self.linger_s if began - self._done_at < FLOWING_S else began
+        while len(batch) < self.max_batch:
+            if channel.get_waiting_message_count() == 0:
+                left = until - time.monotonic()
+                if left <= 0:
+                    break
+                channel.connection.process_data_events(time_limit=left)  # returns as soon as one arrives
+                continue
             method, props, body = next(deliveries)
             if method is None:
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -355,3 +356,64 @@ def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_ow
         assert family in claim.body.decode("latin-1").upper(), (placer, claim.body[:200])
         others = {f"Synthetic{c}".upper() for c in "ABCD"} - {family}
         assert not any(other in claim.body.decode("latin-1").upper() for other in others)
+
+
+def _paced_run(amqp_url: str, database_url: str, tmp_path: Path, *, linger_s: float,
+               gaps: list[float]) -> list[tuple[int, float]]:
+    """Publishes one order per gap (waiting the gap first) to a consumer lingering ``linger_s``; each batch's
+    size and when it began, counted from the first publish."""
+    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    topology = Topology(settings.broker_prefix)
+    engine = make_engine(database_url)
+    create_schema(engine)
+    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake")
+    batches: list[tuple[int, float]] = []
+    clock: list[float] = []
+
+    def batch_handler(envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        batches.append((len(envelopes), time.monotonic() - clock[0]))
+        return bus.handle_batch(envelopes)
+
+    runner = ConsumerRunner(amqp_url=amqp_url, topology=topology, step="intake", handler=bus.handle,
+                            batch_handler=batch_handler, max_batch=4, prefetch=32, max_retries=0, linger_s=linger_s)
+    stop = threading.Event()
+    thread = run_in_thread(runner, stop)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        assert wait_ready([runner])
+        channel = connection.channel()
+        for gap in gaps:
+            time.sleep(gap)
+            clock.append(time.monotonic())
+            channel.basic_publish("", topology.work_queue("intake"), _order(len(clock)).to_bytes(),
+                                  pika.BasicProperties(delivery_mode=2, message_id=str(uuid.uuid4())))
+        for _ in range(300):
+            if _count(engine, prescriptions) == len(gaps):
+                break
+            time.sleep(0.05)
+        assert _count(engine, prescriptions) == len(gaps)
+    finally:
+        stop.set()
+        thread.join(10)
+        connection.close()
+        engine.dispose()
+    return batches
+
+
+def test_orders_that_keep_coming_wait_for_company_and_share_a_transaction(
+        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+    """Orders 10 ms apart, each of which alone would be a batch of one: while they keep coming the worker
+    waits (here up to 2 s) until it holds four."""
+    batches = _paced_run(amqp_url, database_url, tmp_path, linger_s=2.0, gaps=[0.0] + [0.01] * 12)
+    assert sum(size for size, _ in batches) == 13
+    assert batches[0][0] == 1, "the first order of a quiet queue goes alone, at once"
+    assert [size for size, _ in batches[1:]] == [4, 4, 4], "then batches of four"
+
+
+def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(
+        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+    """With a 5 s linger, orders a second apart are each handled alone and long before the linger would
+    end: nobody waits for company that is not coming."""
+    batches = _paced_run(amqp_url, database_url, tmp_path, linger_s=5.0, gaps=[0.0, 1.0, 1.0])
+    assert [size for size, _ in batches] == [1, 1, 1]
+    assert batches[-1][1] < 4.0, "the last order did not wait out the 5 s linger"

@@ -176,6 +176,7 @@ def payer_response_runner(
     max_batch: int = 16,
     prefetch: int = 32,
     max_retries: int = 3,
+    linger_s: float = 0.0,
 ) -> ConsumerRunner:
     """A runner on the payer-responses queue handing each answer's command straight to the claim-responses
     handlers (``hub.service.bus.MessageBus``), which apply it and ack the answer in the same step: the answer
@@ -184,7 +185,7 @@ def payer_response_runner(
     return ConsumerRunner(
         amqp_url=amqp_url, topology=topology, step=PAYER_RESPONSES, handler=handler, batch_handler=batch_handler,
         decode=answer_envelope, max_batch=max_batch, queue=topology.payer_responses_queue, prefetch=prefetch,
-        max_retries=max_retries,
+        max_retries=max_retries, linger_s=linger_s,
     )
 
 
