@@ -186,7 +186,7 @@ def sustained_table(sustained: Sustained) -> str:
                            f"{w.p99_ms:.2f}", f"{w.rss_mb:.0f}", str(w.intake_depth), str(w.outbox_pending)], widths))
     lines.append("verdicts: " + ", ".join(f"{k}={'ok' if v else 'FAIL'}" for k, v in sustained.verdicts.items()))
     if sustained.cpu_ms_per_msg:
-        lines.append("hub CPU ms per message while paced: " + ", ".join(
+        lines.append("CPU ms per message while paced: " + ", ".join(
             f"{name} {ms:.2f}" for name, ms in sustained.cpu_ms_per_msg.items()))
     return "\n".join(lines)
 
