@@ -226,9 +226,12 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     """Listeners here, workers in child processes: each has its own interpreter lock and core."""
     import subprocess
 
+    from hub.observability import metrics
+
     command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS, "--copies", str(args.copies)]
     nice = settings.worker_nice
-    children = [subprocess.Popen(command, preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    env = {**os.environ, **metrics.worker_environment()}  # their counters reach this process's /metrics
+    children = [subprocess.Popen(command, env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None)
                 for _ in range(args.worker_processes)]
     # the workers' sealers, woken by their own commits, chain the doors' entries with theirs: the doors'
     # sealer only sweeps, instead of a second sealer taking the chain's lock after every journal batch
@@ -243,6 +246,7 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+        metrics.forget_workers()
     return 0
 
 

@@ -1,8 +1,20 @@
-"""Prometheus metrics. Labels are doors, steps, outcomes and states, never anything about a patient."""
+"""Prometheus metrics. Labels are doors, steps, outcomes and states, never anything about a patient.
+
+``rxhub run`` forks its workers into processes of their own: their counters (commands handled, dead letters,
+handler time) live there, not in the process serving ``/metrics``.  The workers it starts keep them in
+prometheus_client's multiprocess files (``worker_environment``), and ``exposition`` adds them to this
+process's own, one family per metric, samples of the same labels summed.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 MESSAGES = Counter("rxhub_messages_total", "Inbound messages by door and outcome", ["door", "outcome"])
 ACK_SECONDS = Histogram("rxhub_ack_seconds", "Receipt to answer (ACK, 201, Status) by door", ["door"],
@@ -13,3 +25,63 @@ HANDLED = Counter("rxhub_commands_total", "Commands handled by step and result",
 DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by step and failure kind",
                         ["step", "kind"])
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
+
+#: the folder of the worker processes' metric files, once this process started workers
+_workers_dir: str | None = None
+
+
+def worker_environment() -> dict[str, str]:
+    """Environment for worker processes this process starts, so that their metrics reach its ``/metrics``
+    (prometheus_client reads it when imported, so only a new process can take it)."""
+    global _workers_dir
+    if _workers_dir is None:
+        _workers_dir = tempfile.mkdtemp(prefix="rxhub-metrics-")
+    return {"PROMETHEUS_MULTIPROC_DIR": _workers_dir}
+
+
+def forget_workers() -> None:
+    """The workers have ended: remove their metric files."""
+    global _workers_dir
+    if _workers_dir is not None:
+        shutil.rmtree(_workers_dir, ignore_errors=True)
+        _workers_dir = None
+
+
+def exposition(*extra: CollectorRegistry) -> bytes:
+    """This process's metrics with its workers' (and ``extra`` registries'), in the Prometheus text format."""
+    if _workers_dir is None:
+        return b"".join(generate_latest(registry) for registry in (REGISTRY, *extra))
+    merged = CollectorRegistry()
+    workers = MultiProcessCollector(None, path=_workers_dir)  # type: ignore[no-untyped-call]
+    merged.register(_Merged([REGISTRY, workers, *extra]))
+    return generate_latest(merged)
+
+
+class _Merged:
+    """Collects several sources as one: a family both have is written once (twice would be invalid text)."""
+
+    def __init__(self, sources: list[CollectorRegistry | MultiProcessCollector]) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for family in _families(self._sources):
+            families.setdefault(family.name, Metric(family.name, family.documentation, family.type,
+                                                    family.unit))
+            samples = values.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key in samples and sample.name.endswith("_created"):  # when first counted, not a count
+                    samples[key] = min(samples[key], sample.value)
+                else:
+                    samples[key] = samples.get(key, 0.0) + sample.value
+        for name, family in families.items():
+            for (sample_name, labels), value in values[name].items():
+                family.add_sample(sample_name, dict(labels), value)
+            yield family
+
+
+def _families(sources: Iterable[CollectorRegistry | MultiProcessCollector]) -> Iterator[Metric]:
+    for source in sources:
+        yield from source.collect()

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -61,6 +62,7 @@ def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int 
         with engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(prescriptions)).scalar_one() == 2
         engine.dispose()
+        _assert_workers_counted(http)
         started = time.monotonic()
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0
@@ -69,3 +71,16 @@ def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int 
         if hub.poll() is None:
             hub.kill()
             hub.wait()
+
+
+def _assert_workers_counted(http: int) -> None:
+    """``/metrics`` of ``rxhub run`` counts what its workers did, whichever process they run in, each metric
+    family written once (a second HELP line for a name is invalid exposition text)."""
+    metrics = httpx.get(f"http://127.0.0.1:{http}/metrics", timeout=20).text
+    intake = 'rxhub_commands_total{command="ReceivePrescription",result="ok",step="intake"} 2.0'
+    assert intake in metrics or intake.replace('command="ReceivePrescription",result="ok",step="intake"',
+                                               'step="intake",command="ReceivePrescription",result="ok"') in metrics
+    assert 'rxhub_handler_seconds_count{' in metrics and 'step="intake"' in metrics
+    assert 'rxhub_messages_total{door="hl7",outcome="accepted"} 1.0' in metrics
+    helps = [line.split()[2] for line in metrics.splitlines() if line.startswith("# HELP ")]
+    assert len(helps) == len(set(helps)), "a metric family written twice"

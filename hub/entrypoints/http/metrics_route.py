@@ -6,16 +6,18 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge
 
 from hub.entrypoints.http.admin_routes import _db_figures, queue_depths
+from hub.observability.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Counters and histograms of this process plus live gauges; labels never carry patient data."""
+    """Counters and histograms of this process and its workers plus live gauges; labels never carry patient
+    data."""
     live = CollectorRegistry()
     figures = await asyncio.to_thread(_db_figures, request)
     Gauge("rxhub_outbox_backlog", "Outbox rows not yet published", registry=live).set(figures["outbox_backlog"])
@@ -32,5 +34,4 @@ async def metrics(request: Request) -> Response:
     queue = Gauge("rxhub_queue_depth", "Messages waiting per queue", ["queue"], registry=live)
     for name, n in depths.items():
         queue.labels(name).set(n)
-    body = generate_latest(REGISTRY) + generate_latest(live)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(live), media_type=CONTENT_TYPE_LATEST)
