@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     mllp_idle_timeout_s: float = 300.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    #: a worker process started on its own (``rxhub worker``) serves its Prometheus metrics on this port of
+    #: ``http_host``; unset: none (the workers ``rxhub run`` starts report through its ``/metrics``)
+    worker_metrics_port: int | None = None
 
     #: identity the hub uses in MSH-3/4 of the messages it sends.
     sending_application: str = "RXHUB"

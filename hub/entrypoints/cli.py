@@ -262,6 +262,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
     sys.setswitchinterval(settings.worker_switch_interval_ms / 1000)
+    from hub.observability.metrics import serve_worker_metrics
+
+    if serve_worker_metrics(settings.http_host, settings.worker_metrics_port):
+        print(f"rxhub worker: metrics on http://{settings.http_host}:{settings.worker_metrics_port}/metrics",
+              flush=True)
     engine = open_database(settings)
     declare_topology(settings)
     workers = Workers(settings, engine, steps=list(args.steps), copies=args.copies)

@@ -8,11 +8,12 @@ process's own, one family per metric, samples of the same labels summed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -37,6 +38,15 @@ def worker_environment() -> dict[str, str]:
     if _workers_dir is None:
         _workers_dir = tempfile.mkdtemp(prefix="rxhub-metrics-")
     return {"PROMETHEUS_MULTIPROC_DIR": _workers_dir}
+
+
+def serve_worker_metrics(host: str, port: int | None) -> bool:
+    """Serve this worker process's metrics on ``port`` (``rxhub worker`` on its own); False when there is no
+    port or the process reports through the ``rxhub run`` that started it."""
+    if port is None or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return False
+    start_http_server(port, addr=host)
+    return True
 
 
 def forget_workers() -> None:

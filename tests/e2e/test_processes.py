@@ -84,3 +84,36 @@ def _assert_workers_counted(http: int) -> None:
     assert 'rxhub_messages_total{door="hl7",outcome="accepted"} 1.0' in metrics
     helps = [line.split()[2] for line in metrics.splitlines() if line.startswith("# HELP ")]
     assert len(helps) == len(set(helps)), "a metric family written twice"
+
+
+def test_a_worker_on_its_own_serves_its_metrics(settings: Settings) -> None:
+    """``rxhub serve`` and ``rxhub worker`` as separate processes (the compose layout): the worker's counters
+    are on its own metrics port."""
+    mllp, http, metrics_port = _free_port(), _free_port(), _free_port()
+    env = _env(settings, mllp, http)
+    serve = subprocess.Popen([*RXHUB, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([*RXHUB, "worker", "intake"], env={**env, "RXHUB_WORKER_METRICS_PORT": str(metrics_port)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stdout is not None and worker.stdout is not None
+        assert f"MLLP on 127.0.0.1:{mllp}" in serve.stdout.readline()
+        assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in worker.stdout.readline()
+        sent = subprocess.run([*RXHUB, "send", str(SAMPLE)], env=env, capture_output=True, text=True, timeout=60)
+        assert "MSA|AA|RXH-DEMO-0004" in sent.stdout, sent.stderr
+        counted = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "result=\"ok\"" not in counted:
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+            counted = "\n".join(line for line in metrics.splitlines()
+                                if line.startswith("rxhub_commands_total{") and 'step="intake"' in line)
+            time.sleep(0.2)
+        assert 'command="ReceivePrescription"' in counted and counted.rstrip().endswith(" 2.0"), counted
+    finally:
+        for process in (worker, serve):
+            process.send_signal(signal.SIGTERM)
+        for process in (worker, serve):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
