@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     #: a relay publishes the rows its own process committed from memory; rows older than this that are still
     #: unpublished (their process died, their publish failed) are polled from the table by any relay
     outbox_orphan_after_s: float = 5.0
+    #: PostgreSQL: the workers vacuum the tables whose rows they update (outbox, audit, prescriptions, claims)
+    #: this often, so that the polls of unpublished, unsealed and waiting rows do not slow down with every row
+    #: that went through (hub.persistence.maintenance); 0: leave it to autovacuum
+    vacuum_interval_s: float = 60.0
     max_retries: int = 3
     retry_delay_ms: int = 2000
     #: how long a payer may take to answer a claim before it is treated as "status unknown"

@@ -25,6 +25,7 @@ from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
 from hub.persistence.database import create_schema, make_engine
+from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
 from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
@@ -135,6 +136,11 @@ class Workers:
             raise RuntimeError("workers did not connect to RabbitMQ in time")
         self._start_outbound(url, topology)
         self._start_script_responder(url, topology)
+        if self.settings.vacuum_interval_s > 0 and self.engine.dialect.name == "postgresql":
+            vacuumer = Vacuumer(self.engine, self.settings.vacuum_interval_s)
+            self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
+                                                 daemon=True))
+            self.threads[-1].start()
         if "claim-responses" in self.steps:
             sweeper = ClaimSweeper(self.engine, payer_timeout_ms=self.settings.payer_timeout_ms,
                                    after_commit=self.relay.poke)

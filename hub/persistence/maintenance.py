@@ -1,0 +1,55 @@
+"""Vacuums the tables whose rows the hub updates as they pass through (PostgreSQL).
+
+Every outbox row is marked published, every audit entry sealed, every prescription moves through its states,
+every claim is answered: each update leaves the old row version and its index entries behind until a vacuum
+removes them. The hub's busiest polls read exactly those regions (unpublished outbox rows, unsealed audit
+entries, unanswered claims, a work queue's state), so until then each poll walks past everything that went
+through before it: in a 10-minute run on a database with autovacuum off the PostgreSQL CPU per message kept
+growing and the intake queue with it. Autovacuum, where it runs, waits until a fifth of a table is dead.
+A vacuum every minute of these tables only reads the pages changed since the last (the visibility map
+skips the rest) and takes no lock that writers wait on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
+
+#: the tables whose rows are updated on the way through, in the order they are vacuumed
+CHURNING = ("outbox", "audit_log", "prescriptions", "claim_transmissions")
+
+
+def vacuum(engine: Engine) -> bool:
+    """Vacuum the churning tables now (skipping any another vacuum holds); False on SQLite, which has no
+    dead row versions to remove."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {', '.join(CHURNING)}")
+    return True
+
+
+class Vacuumer:
+    """A thread vacuuming the churning tables every ``interval_s`` until stopped."""
+
+    def __init__(self, engine: Engine, interval_s: float) -> None:
+        self._engine = engine
+        self._interval_s = interval_s
+
+    def run(self, stop: threading.Event) -> None:
+        """Vacuum until ``stop``; a failed vacuum (database away, permissions) waits for the next round."""
+        failing = False
+        while not stop.wait(self._interval_s):
+            try:
+                vacuum(self._engine)
+                failing = False
+            except SQLAlchemyError as exc:
+                if not failing:
+                    log.warning("vacuum of %s failed (will try again): %s", ", ".join(CHURNING),
+                                type(exc).__name__)
+                failing = True
