@@ -94,6 +94,34 @@ def service_pids() -> dict[str, list[int]]:
     return found
 
 
+#: the first word of a hub process's name in the CPU figures
+HUB_GROUP = "hub "
+
+
+def machine_groups(hub: Hub) -> dict[str, list[int]]:
+    """Where the machine's CPU goes: each hub process (``hub <name>``), the payer simulator (the insurer, outside
+    the hub) when one runs, every PostgreSQL and RabbitMQ process, and this process (the load generator)."""
+    found = hub.pids()
+    payer = [pid for name, pid in found.items() if name.startswith(PAYER_SIM)]
+    return {**{HUB_GROUP + name: [pid] for name, pid in found.items() if not name.startswith(PAYER_SIM)},
+            **({"payer simulator": payer} if payer else {}), **service_pids(),
+            "load generator (bench)": [os.getpid()]}
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[int, float]:
+    """CPU seconds so far of every process of the groups, by pid."""
+    return {pid: cpu_s([pid]) for group in groups.values() for pid in group}
+
+
+def cpu_ms_per(groups: dict[str, list[int]], before: dict[int, float], count: int,
+               after: dict[int, float] | None = None) -> dict[str, float]:
+    """CPU milliseconds per item of each group between two snapshots (``after``: now); a process not in
+    ``before`` (a database session opened meanwhile) counts whole."""
+    now = cpu_snapshot(groups) if after is None else after
+    return {name: round(1000 * sum(now.get(pid, 0.0) - before.get(pid, 0.0) for pid in group) / max(count, 1), 2)
+            for name, group in groups.items()}
+
+
 def rss_kb(pid: int) -> int:
     """Resident set size of one process in KiB (VmRSS), 0 once it has gone."""
     try:

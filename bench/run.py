@@ -12,7 +12,6 @@ hub process did not stop cleanly; 2 with ``--strict`` when the run was lossless 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +22,16 @@ from bench.delivery import DeliveryWitness
 from bench.environment import BenchEnvironment, bench_environment, fresh_database
 from bench.event_tap import EventTap
 from bench.hl7_load import SAMPLE
-from bench.hub_process import PAYER_SIM, Hub, HubShape, cpu_s, service_pids, started_hub
+from bench.hub_process import (
+    PAYER_SIM,
+    Hub,
+    HubShape,
+    cpu_ms_per,
+    cpu_s,
+    cpu_snapshot,
+    machine_groups,
+    started_hub,
+)
 from bench.ingest import IngestRun, fhir_scenarios, hl7_scenarios, note_loss, sustained_scenario, tag
 from bench.parse_costs import measure
 from bench.profile import profile_table, profiled
@@ -197,11 +205,7 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
     pids = [pid for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)]
     payer_pids = [pid for name, pid in hub.pids().items() if name.startswith(PAYER_SIM)]
-    # where the machine's CPU went: each hub process, the payer, the services, this process (the load generator)
-    def groups() -> dict[str, list[int]]:
-        return {**{f"hub {name}": [pid] for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)},
-                "payer simulator": payer_pids, **service_pids(), "load generator (bench)": [os.getpid()]}
-    before = {pid: cpu_s([pid]) for group in groups().values() for pid in group}
+    before = cpu_snapshot(machine_groups(hub))
     cpu_before, payer_before = cpu_s(pids), cpu_s(payer_pids)
     try:
         if args.profile:
@@ -215,19 +219,17 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
         report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
     rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
     orders = max(result.ready, 1)
-    # a database session opened meanwhile counts whole (one that ended meanwhile is not seen)
-    at_ready = {pid: cpu_s([pid]) for group in groups().values() for pid in group}
+    # a database session that ended meanwhile is not seen
+    groups = machine_groups(hub)
+    at_ready = cpu_snapshot(groups)
     hub_cpu, payer_cpu = cpu_s(pids) - cpu_before, cpu_s(payer_pids) - payer_before
-    result = result.model_copy(update={"machine_cpu_ms_per_order": {
-        name: round(1000 * sum(at_ready[pid] - before.get(pid, 0.0) for pid in group) / orders, 1)
-        for name, group in groups().items()}})
+    result = result.model_copy(update={"machine_cpu_ms_per_order": cpu_ms_per(groups, before, orders, at_ready)})
     print(f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
           flush=True)
     time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
     witness.await_settled(time.monotonic(), args.drain_timeout)
-    result = result.model_copy(update={"after_ready_cpu_ms_per_order": {
-        name: round(1000 * sum(cpu_s([pid]) - at_ready.get(pid, 0.0) for pid in group) / orders, 1)
-        for name, group in groups().items()}})
+    result = result.model_copy(update={"after_ready_cpu_ms_per_order": cpu_ms_per(machine_groups(hub), at_ready,
+                                                                                  orders)})
     return result, rss, 1000 * hub_cpu / orders, 1000 * payer_cpu / orders
 
 

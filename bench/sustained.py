@@ -9,7 +9,6 @@ growing; a hub falling behind gains a second of traffic every few windows).
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bench.delivery import DeliveryWitness
 from bench.hl7_load import LoadPlan, LoadResult, OrderTemplate, run_load
-from bench.hub_process import Hub, cpu_s, service_pids
+from bench.hub_process import HUB_GROUP, Hub, cpu_ms_per, cpu_snapshot, machine_groups
 from bench.latency import Summary, percentile, summarize
 
 
@@ -49,9 +48,9 @@ class Sustained(BaseModel):
     summary: Summary
     windows: list[Window]
     verdicts: dict[str, bool]
-    #: CPU milliseconds per accepted message over the paced period: each hub process, "hub" their sum, then
-    #: PostgreSQL, RabbitMQ and the load generator, "all" everything; paced traffic arrives in ones and twos,
-    #: so this is what a message costs without the batches of a burst
+    #: CPU milliseconds per accepted message over the paced period (``machine_groups``), then "hub" for the hub's
+    #: processes together and "all" for everything; paced traffic arrives in ones and twos, so this is what a
+    #: message costs without the batches of a burst
     cpu_ms_per_msg: dict[str, float] = {}
 
 
@@ -67,9 +66,7 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
     """Run the paced load on a thread while this thread samples the hub every ``window_s``."""
     outcome: list[LoadResult] = []
     sender = threading.Thread(target=lambda: outcome.append(run_load(plan, template)), daemon=True)
-    hub_pids = {name: [pid] for name, pid in hub.pids().items()}
-    pids = {**hub_pids, **service_pids(), "load generator": [os.getpid()]}
-    cpu_before = {name: cpu_s(group) for name, group in pids.items()}
+    cpu_before = cpu_snapshot(machine_groups(hub))
     started = time.monotonic()
     sender.start()
     samples: list[_Sample] = []
@@ -79,19 +76,16 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
             at=time.monotonic() - started, rss_mb=round(sum(hub.rss_kb().values()) / 1024, 1),
             intake_depth=witness.intake_depth(), outbox_pending=witness.outbox_pending(),
         ))
-    cpu_used = {name: cpu_s(group) - cpu_before[name] for name, group in pids.items()}
     result = outcome[0]
     windows = _windows(result, samples, window_s)
     assert plan.rate is not None
     summary = summarize(result.latencies, result.elapsed)
-    per_msg = {name: round(1000 * used / max(summary.count, 1), 2) for name, used in cpu_used.items()}
-    hub_total = round(sum(per_msg[name] for name in hub_pids), 2)
+    per_msg = cpu_ms_per(machine_groups(hub), cpu_before, summary.count)
+    hub_total = round(sum(ms for name, ms in per_msg.items() if name.startswith(HUB_GROUP)), 2)
     return Sustained(
         seconds=plan.seconds, senders=plan.senders, target_rate=round(plan.rate, 1), summary=summary,
         windows=windows, verdicts=_verdicts(summary, windows, plan.rate),
-        cpu_ms_per_msg={**{name: per_msg[name] for name in hub_pids}, "hub": hub_total,
-                        **{name: ms for name, ms in per_msg.items() if name not in hub_pids},
-                        "all": round(sum(per_msg.values()), 2)},
+        cpu_ms_per_msg={**per_msg, "hub": hub_total, "all": round(sum(per_msg.values()), 2)},
     ), result
 
 
