@@ -20,7 +20,7 @@ from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo
 from hub.messaging.blocking_publisher import connect
-from hub.messaging.consumer import ConsumerRunner, run_in_thread, wait_ready
+from hub.messaging.consumer import ConsumerOptions, ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
@@ -122,14 +122,8 @@ class Workers:
             bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
                              after_commit=[self.relay.hand_over])
             for copy in range(self.copies):
-                runner = ConsumerRunner(
-                    amqp_url=url, topology=topology, step=step, handler=bus.handle,
-                    batch_handler=bus.handle_batch if self.settings.consumer_batch > 1 else None,
-                    max_batch=self.settings.consumer_batch,
-                    prefetch=self.settings.consumer_prefetch, max_retries=self.settings.max_retries,
-                    declare_topology=self.settings.declare_topology,
-                    linger_s=self.settings.consumer_linger_ms / 1000,
-                )
+                runner = ConsumerRunner(amqp_url=url, topology=topology, step=step,
+                                        declare_topology=self.settings.declare_topology, **self._consuming(bus))
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
         if not wait_ready(self.runners, timeout_s):
@@ -181,13 +175,17 @@ class Workers:
         assert self.relay is not None
         bus = MessageBus(self.engine, STEP_HANDLERS["claim-responses"](context), consumer="claim-responses",
                          after_commit=[self.relay.hand_over])
-        runner = payer_response_runner(
-            url, topology, handler=bus.handle,
-            batch_handler=bus.handle_batch if self.settings.consumer_batch > 1 else None,
-            max_batch=self.settings.consumer_batch, prefetch=self.settings.consumer_prefetch,
-            max_retries=self.settings.max_retries, linger_s=self.settings.consumer_linger_ms / 1000)
+        runner = payer_response_runner(url, topology, **self._consuming(bus))
         self.runners.append(runner)
         self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}"))
+
+    def _consuming(self, bus: MessageBus) -> ConsumerOptions:
+        """How a step's runner hands its deliveries to ``bus``: the settings' batches, prefetch, retries, linger."""
+        batches = self.settings.consumer_batch > 1
+        return ConsumerOptions(handler=bus.handle, batch_handler=bus.handle_batch if batches else None,
+                               max_batch=self.settings.consumer_batch, prefetch=self.settings.consumer_prefetch,
+                               max_retries=self.settings.max_retries,
+                               linger_s=self.settings.consumer_linger_ms / 1000)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Ask every thread to finish its current message and stop."""

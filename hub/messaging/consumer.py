@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 import pika
 import pika.exceptions as pe
@@ -54,6 +54,17 @@ BatchHandler = Callable[[Sequence[Envelope]], list[BaseException | None]]
 RawHandler = Callable[[bytes, BasicProperties], None]
 #: turns a body that is not an envelope (a payer's answer) into the command envelope it stands for
 Decode = Callable[[bytes, BasicProperties], Envelope]
+
+class ConsumerOptions(TypedDict):
+    """How a runner hands its deliveries over, as the workers configure every step's runner alike."""
+
+    handler: Handler
+    batch_handler: BatchHandler | None
+    max_batch: int
+    prefetch: int
+    max_retries: int
+    linger_s: float
+
 
 RETRIES_HEADER = "x-rxhub-retries"
 #: a delivery this soon after the previous batch was done means traffic flows: a batch may wait for company

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.metrics_core import Metric
@@ -68,30 +68,26 @@ def exposition(*extra: CollectorRegistry) -> bytes:
 
 
 class _Merged:
-    """Collects several sources as one: a family both have is written once (twice would be invalid text)."""
+    """Collects several sources as one: a family several have is written once (twice is invalid text), and
+    samples of the same name and labels are added up (the workers' files hold counts, sums and buckets only,
+    no ``_created``)."""
 
     def __init__(self, sources: list[CollectorRegistry | MultiProcessCollector]) -> None:
         self._sources = sources
 
     def collect(self) -> Iterator[Metric]:
         families: dict[str, Metric] = {}
-        values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
-        for family in _families(self._sources):
-            families.setdefault(family.name, Metric(family.name, family.documentation, family.type,
-                                                    family.unit))
-            samples = values.setdefault(family.name, {})
-            for sample in family.samples:
-                key = (sample.name, tuple(sorted(sample.labels.items())))
-                if key in samples and sample.name.endswith("_created"):  # when first counted, not a count
-                    samples[key] = min(samples[key], sample.value)
-                else:
-                    samples[key] = samples.get(key, 0.0) + sample.value
+        samples: dict[str, dict[tuple[str, frozenset[tuple[str, str]]], tuple[dict[str, str], float]]] = {}
+        for source in self._sources:
+            for family in source.collect():
+                families.setdefault(family.name, Metric(family.name, family.documentation, family.type,
+                                                        family.unit))
+                merged = samples.setdefault(family.name, {})
+                for sample in family.samples:
+                    key = (sample.name, frozenset(sample.labels.items()))
+                    labels, value = merged.get(key, (sample.labels, 0.0))
+                    merged[key] = (labels, value + sample.value)
         for name, family in families.items():
-            for (sample_name, labels), value in values[name].items():
-                family.add_sample(sample_name, dict(labels), value)
+            for (sample_name, _), (labels, value) in samples[name].items():
+                family.add_sample(sample_name, labels, value)
             yield family
-
-
-def _families(sources: Iterable[CollectorRegistry | MultiProcessCollector]) -> Iterator[Metric]:
-    for source in sources:
-        yield from source.collect()

@@ -18,10 +18,12 @@ import threading
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.persistence.tables import audit_log, claim_transmissions, outbox, prescriptions
+
 log = logging.getLogger(__name__)
 
 #: the tables whose rows are updated on the way through, in the order they are vacuumed
-CHURNING = ("outbox", "audit_log", "prescriptions", "claim_transmissions")
+CHURNING = tuple(table.name for table in (outbox, audit_log, prescriptions, claim_transmissions))
 
 
 def vacuum(engine: Engine) -> bool:
