@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.metrics_core import Metric
@@ -29,6 +30,8 @@ EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows publishe
 
 #: the folder of the worker processes' metric files, once this process started workers
 _workers_dir: str | None = None
+#: the folders' names: this prefix, the pid of the hub that made it, a random part
+_DIR_PREFIX = "rxhub-metrics-"
 
 
 def worker_environment() -> dict[str, str]:
@@ -36,8 +39,27 @@ def worker_environment() -> dict[str, str]:
     (prometheus_client reads it when imported, so only a new process can take it)."""
     global _workers_dir
     if _workers_dir is None:
-        _workers_dir = tempfile.mkdtemp(prefix="rxhub-metrics-")
+        _forget_dead_hubs()
+        _workers_dir = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
     return {"PROMETHEUS_MULTIPROC_DIR": _workers_dir}
+
+
+def _forget_dead_hubs() -> None:
+    """Remove the metric folders of hubs that were killed before they could (SIGKILL, a crash)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_DIR_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def serve_worker_metrics(host: str, port: int | None) -> bool:
