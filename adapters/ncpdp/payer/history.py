@@ -32,10 +32,15 @@ class PaidClaim(Frozen):
 
 
 class ClaimHistory:
-    """In-memory paid-claim store for one simulated payer (not thread-safe: one consumer owns it)."""
+    """In-memory paid-claim store for one simulated payer (not thread-safe: one consumer owns it).
+
+    The fills are also kept by (cardholder, Rx): the refill-too-soon check reads them for every claim, and a
+    scan of every paid claim made the simulator's cost per claim grow with the length of the run.
+    """
 
     def __init__(self) -> None:
         self._paid: dict[ClaimKey, PaidClaim] = {}
+        self._by_rx: dict[tuple[str, str], list[ClaimKey]] = {}
         self._issued = 0
 
     def find(self, key: ClaimKey) -> PaidClaim | None:
@@ -44,7 +49,11 @@ class ClaimHistory:
 
     def record(self, claim: PaidClaim) -> None:
         """Remember a paid claim (replacing a reversed one with the same key)."""
+        before = self._paid.get(claim.key)
+        if before is not None:
+            self._by_rx[(before.cardholder_id, before.key.rx_number)].remove(before.key)
         self._paid[claim.key] = claim
+        self._by_rx.setdefault((claim.cardholder_id, claim.key.rx_number), []).append(claim.key)
 
     def reverse(self, key: ClaimKey) -> None:
         """Mark a paid claim reversed."""
@@ -53,12 +62,8 @@ class ClaimHistory:
 
     def last_fill(self, cardholder_id: str, rx_number: str) -> PaidClaim | None:
         """The latest unreversed paid fill of this Rx for this cardholder."""
-        fills = [
-            c
-            for c in self._paid.values()
-            if not c.reversed and c.cardholder_id == cardholder_id and c.key.rx_number == rx_number
-        ]
-        return max(fills, key=lambda c: c.key.date_of_service, default=None)
+        fills = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
+        return max((c for c in fills if not c.reversed), key=lambda c: c.key.date_of_service, default=None)
 
     def next_authorization_number(self) -> str:
         """A fresh 503-F3 authorization number (sequential, so test runs are repeatable)."""
