@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     #: declare exchanges and queues at start-up; turn off when the hub runs as least-privilege broker users
     #: and an operator runs ``rxhub topology`` with a configure-capable account
     declare_topology: bool = True
-    #: consumer threads per step in ``rxhub run``
-    worker_copies: int = 1
+    #: consumer threads per step in ``rxhub run`` and ``rxhub worker`` (their ``--copies`` wins)
+    worker_copies: int = Field(default=1, ge=1)
     #: outbound HL7 destinations (JSON, see data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
 

@@ -34,8 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    copies_help = "consumer threads per step (default: RXHUB_WORKER_COPIES)"
     run = sub.add_parser("run", help="listeners and every worker (the main job)")
-    run.add_argument("--copies", type=int, default=1, help="consumer threads per step")
+    run.add_argument("--copies", type=int, default=None, help=copies_help)
     run.add_argument("--worker-processes", type=int, default=None, metavar="N",
                      help="run the workers in N child processes, 0 on threads beside the listeners (default: 1 "
                           "on a machine with two or more cores; more scale out on more cores, PostgreSQL advised)")
@@ -43,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the named workers")
     worker.add_argument("steps", nargs="+", choices=list(ALL_STEPS))
-    worker.add_argument("--copies", type=int, default=1)
+    worker.add_argument("--copies", type=int, default=None, help=copies_help)
     worker.set_defaults(func=_worker)
     sub.add_parser("topology", help="declare exchanges and queues (idempotent)").set_defaults(func=_topology)
     send = sub.add_parser("send", help="send HL7 files over MLLP and print each ACK")
@@ -207,13 +208,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         args.worker_processes = default_worker_processes()
     if args.worker_processes > 0:
         return _run_split(args, settings, engine)
-    workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=args.copies)
+    workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=copies(args, settings))
     workers.start()
     try:
         _run_doors(settings, engine)
     finally:
         workers.close()
     return 0
+
+
+def copies(args: argparse.Namespace, settings: Settings) -> int:
+    """Consumer threads per step: ``--copies``, else the settings' ``worker_copies``."""
+    return int(args.copies) if args.copies is not None else settings.worker_copies
 
 
 def default_worker_processes() -> int:
@@ -228,7 +234,8 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
 
     from hub.observability import metrics
 
-    command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS, "--copies", str(args.copies)]
+    command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS,
+               "--copies", str(copies(args, settings))]
     nice = settings.worker_nice
     env = {**os.environ, **metrics.worker_environment()}  # their counters reach this process's /metrics
     children = [subprocess.Popen(command, env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None)
@@ -269,7 +276,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
               flush=True)
     engine = open_database(settings)
     declare_topology(settings)
-    workers = Workers(settings, engine, steps=list(args.steps), copies=args.copies)
+    workers = Workers(settings, engine, steps=list(args.steps), copies=copies(args, settings))
     workers.start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
