@@ -41,7 +41,6 @@ class BenchEnvironment:
             "RXHUB_BROKER_PREFIX": self.prefix,
             "RXHUB_MLLP_PORT": "0",
             "RXHUB_HTTP_PORT": "0",
-            "RXHUB_DATA_DIR": str(self.workdir),
             "RXHUB_LOG_LEVEL": log_level,
         }
 

@@ -91,7 +91,6 @@ class Settings(BaseSettings):
     #: outbound HL7 destinations (JSON, see data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
 
-    data_dir: Path = Field(default=Path("var"))
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -67,9 +67,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Settings:
+def settings(amqp_url: str, sqlite_url: str) -> Settings:
     """Settings with a unique broker prefix and a private database; ports chosen by the OS."""
-    return make_settings(amqp_url, sqlite_url, tmp_path)
+    return make_settings(amqp_url, sqlite_url)
 
 
 _PREFIXES: list[tuple[str, str]] = []
@@ -97,7 +97,7 @@ def _delete_test_queues() -> Iterator[None]:
             pass
 
 
-def make_settings(amqp_url: str, database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+def make_settings(amqp_url: str, database_url: str, **overrides: object) -> Settings:
     """Build test settings (helper for tests that pick their own database)."""
     values: dict[str, object] = {
         "amqp_url": amqp_url,
@@ -107,7 +107,6 @@ def make_settings(amqp_url: str, database_url: str, tmp_path: Path, **overrides:
         "http_port": 0,
         "retry_delay_ms": 200,
         "max_retries": 2,
-        "data_dir": tmp_path,
         "log_json": False,
     }
     values.update(overrides)

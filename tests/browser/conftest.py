@@ -67,9 +67,9 @@ def _console_error(msg: ConsoleMessage, errors: list[str]) -> None:
 
 
 @pytest.fixture
-def hub(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Iterator[Pharmacy]:
+def hub(amqp_url: str, sqlite_url: str) -> Iterator[Pharmacy]:
     """The whole hub with the payer simulator, staff users, and the console mounted."""
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, default_bin="999001", payer_timeout_ms=3000)
+    settings = make_settings(amqp_url, sqlite_url, default_bin="999001", payer_timeout_ms=3000)
     with pharmacy(settings) as ph:
         mount_console(ph)
         yield ph

@@ -72,7 +72,6 @@ class ChaosEnvironment:
             "RXHUB_BROKER_PREFIX": self.prefix,
             "RXHUB_MLLP_PORT": str(self.mllp_port),
             "RXHUB_HTTP_PORT": str(self.http_port),
-            "RXHUB_DATA_DIR": str(self.workdir),
             "RXHUB_DEFAULT_BIN": "999001",
             "RXHUB_DEFAULT_PCN": "RXHUB",
             "RXHUB_DEFAULT_GROUP": "GRP1",

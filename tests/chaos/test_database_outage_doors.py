@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -37,8 +36,8 @@ def _database_down(admin_url: str, database_url: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def hub_and_token(postgres_url: str, amqp_url: str, tmp_path: Path) -> Iterator[tuple[RunningHub, str]]:
-    settings = make_settings(amqp_url, postgres_url, tmp_path, default_bin="999001")
+def hub_and_token(postgres_url: str, amqp_url: str) -> Iterator[tuple[RunningHub, str]]:
+    settings = make_settings(amqp_url, postgres_url, default_bin="999001")
     with running_hub(settings, steps=["intake"]) as hub:
         yield hub, UserStore(hub.engine).add("outage-feed", "feed")[1]
 

@@ -9,7 +9,6 @@ BaseException, as a SIGKILL would end the process: ``mark_published`` never cove
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -49,8 +48,8 @@ class DiesAfterPublishing:
 
 
 def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path)
+        database_url: str, amqp_url: str) -> None:
+    settings = make_settings(amqp_url, database_url)
     topology = Topology(settings.broker_prefix)
     engine = make_engine(database_url)
     create_schema(engine)

@@ -30,8 +30,8 @@ class LosesFirstAnswer(PayerSimulator):
         return decided
 
 
-def _settings(amqp_url: str, sqlite_url: str, tmp_path: Path, **kw: object) -> Settings:
-    return make_settings(amqp_url, sqlite_url, tmp_path, default_bin="999001", payer_timeout_ms=1500,
+def _settings(amqp_url: str, sqlite_url: str, **kw: object) -> Settings:
+    return make_settings(amqp_url, sqlite_url, default_bin="999001", payer_timeout_ms=1500,
                          retry_delay_ms=200, **kw)
 
 
@@ -54,8 +54,8 @@ def _ledger(ph: Pharmacy, pid: str) -> list[tuple[int, str, str | None]]:
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def test_lost_answer_is_reversed_before_one_resubmission(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
-    settings = _settings(amqp_url, sqlite_url, tmp_path)
+def test_lost_answer_is_reversed_before_one_resubmission(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings, simulator=LosesFirstAnswer(load_payer_config(settings.payer_sim_config))) as ph:
         pid = _order(ph)
         done = ph.wait_state(pid, "data_verification")
@@ -66,10 +66,10 @@ def test_lost_answer_is_reversed_before_one_resubmission(amqp_url: str, sqlite_u
 
 
 def test_claim_that_never_reached_a_payer_is_resent_without_a_reversal(
-    amqp_url: str, sqlite_url: str, tmp_path: Path
+    amqp_url: str, sqlite_url: str
 ) -> None:
     """No payer connector bound for the BIN: the broker refuses the claim, so it is known unsent."""
-    settings = _settings(amqp_url, sqlite_url, tmp_path)
+    settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings, payer_up=False) as ph:
         pid = _order(ph)
         deadline = time.monotonic() + 15
@@ -87,9 +87,8 @@ def _resends(ph: Pharmacy, pid: str) -> int:
                                 .where(claim_transmissions.c.prescription_id == pid)).scalar_one())
 
 
-def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, sqlite_url: str,
-                                                                 tmp_path: Path) -> None:
-    settings = _settings(amqp_url, sqlite_url, tmp_path)
+def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings) as ph:
         pid = _order(ph, edit=(b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00143978501^Metformin 500 MG"))
         rejected = ph.wait_state(pid, "claim_rejected", timeout_s=30)
@@ -103,8 +102,8 @@ def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, s
     assert resends == 3
 
 
-def test_dur_reject_needs_a_pharmacist_to_override(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
-    settings = _settings(amqp_url, sqlite_url, tmp_path)
+def test_dur_reject_needs_a_pharmacist_to_override(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings) as ph:
         pid = _order(ph, edit=(b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00054429725^Warfarin 5 MG"))
         ph.wait_state(pid, "claim_rejected")
@@ -118,9 +117,8 @@ def test_dur_reject_needs_a_pharmacist_to_override(amqp_url: str, sqlite_url: st
     assert done.document["fills"][0]["claim"]["dur_pps"]["result_of_service"] == "1G"
 
 
-def test_return_to_stock_reverses_the_paid_claim_and_restores_stock(amqp_url: str, sqlite_url: str,
-                                                                     tmp_path: Path) -> None:
-    settings = _settings(amqp_url, sqlite_url, tmp_path)
+def test_return_to_stock_reverses_the_paid_claim_and_restores_stock(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings) as ph:
         tech, rph = ph.client("technician"), ph.client("pharmacist")
         tech.post("/api/inventory", json={"ndc": "00093005801", "lot": "L1", "expiry": "2030-01-01",

@@ -90,11 +90,11 @@ def test_every_corpus_order_gets_the_ack_it_deserves_and_one_event_per_order(
 
 
 def test_cerner_feed_without_msh11_is_accepted_when_a_default_is_configured(
-    amqp_url: str, sqlite_url: str, tmp_path: Path
+    amqp_url: str, sqlite_url: str
 ) -> None:
     from tests.conftest import make_settings
 
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, hl7_default_processing_id="P")
+    settings = make_settings(amqp_url, sqlite_url, hl7_default_processing_id="P")
     raw = (CORPUS / "hl7v2" / "nhs_cerner_rde_o01_v23_cancel_diltiazem_zsegs_nulls.hl7").read_bytes()
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         ack = client.send(raw)
@@ -158,10 +158,10 @@ def test_framing_junk_split_frames_and_several_frames_in_one_write(settings: Set
     assert [_msa(x)[2] for x in acks] == ["RXH-DEMO-0001", "RXH-DEMO-0002"]
 
 
-def test_oversize_frame_gets_ar_and_the_connection_still_serves(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
+def test_oversize_frame_gets_ar_and_the_connection_still_serves(amqp_url: str, sqlite_url: str) -> None:
     from tests.conftest import make_settings
 
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, mllp_max_frame_bytes=2048)
+    settings = make_settings(amqp_url, sqlite_url, mllp_max_frame_bytes=2048)
     good = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         ack_big = client.send(good + b"NTE|1||" + b"x" * 5000 + b"\r")

@@ -54,7 +54,7 @@ def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: 
         "name": "ehr", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
         "events": ["prescription.received", "prescription.verified"], "ack_timeout_s": 5,
     }]}))
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, outbound_destinations=config)
+    settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
     with pharmacy(settings) as ph:
         with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
             client.send(SAMPLE.read_bytes())
@@ -91,7 +91,7 @@ def test_an_order_that_asks_for_an_application_ack_gets_rre_o12(amqp_url: str, s
         "name": "ehr-acks", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
         "events": ["prescription.received"], "application_acks": True, "ack_timeout_s": 5,
     }]}))
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, outbound_destinations=config)
+    settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
     order = SAMPLE.read_bytes().split(b"\r")
     msh = order[0].split(b"|")
     msh += [b""] * (17 - len(msh))

@@ -18,9 +18,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "hl7"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def workflow_settings(request: pytest.FixtureRequest, amqp_url: str, tmp_path: Path) -> Settings:
+def workflow_settings(request: pytest.FixtureRequest, amqp_url: str) -> Settings:
     db = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    return make_settings(amqp_url, db, tmp_path, default_bin="999001", default_pcn="RXHUB", default_group="GRP1",
+    return make_settings(amqp_url, db, default_bin="999001", default_pcn="RXHUB", default_group="GRP1",
                          payer_timeout_ms=3000)
 
 
@@ -80,8 +80,8 @@ def test_inpatient_order_skips_the_claim(settings: Settings) -> None:
     assert [h["action"] for h in fill["history"]][:1] == ["skip_claim"]
 
 
-def test_rejected_claim_waits_until_a_technician_resolves_it(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, default_bin="999001")
+def test_rejected_claim_waits_until_a_technician_resolves_it(amqp_url: str, sqlite_url: str) -> None:
+    settings = make_settings(amqp_url, sqlite_url, default_bin="999001")
     with pharmacy(settings) as ph:
         _stock(ph, "00002821501")
         _send(ph, "03_omp_o09_insulin_needs_prior_auth.hl7")

@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pika
@@ -64,8 +63,8 @@ def _count(engine: Engine, table: object) -> int:
 
 
 def test_a_batch_commits_together_and_hands_its_rows_over_once(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+        database_url: str, amqp_url: str) -> None:
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     handed: list[list[OutboxRow]] = []
@@ -87,11 +86,11 @@ def test_a_batch_commits_together_and_hands_its_rows_over_once(
 
 
 def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_once(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+        database_url: str, amqp_url: str) -> None:
     """The batch marks its messages in one statement and writes its outbox rows and audit entries at the
     end: a second copy of a message in the same batch (a resend published twice) is a duplicate, and every
     applied command's rows are there once, audit entries sealed into the chain."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     handed: list[OutboxRow] = []
@@ -114,8 +113,8 @@ def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_on
 
 
 def test_a_failing_message_fails_alone_and_the_rest_apply_once(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+        database_url: str, amqp_url: str) -> None:
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     ctx = workflow_context(settings)
@@ -139,10 +138,10 @@ def _rows(engine: Engine) -> list[OutboxRow]:
 
 
 def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+        database_url: str, amqp_url: str) -> None:
     """Forty messages queued before the consumer starts arrive in batches; one unreadable and one that the
     handler refuses are dead-lettered, every other applied exactly once and acked."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     topology = Topology(settings.broker_prefix)
     engine = make_engine(database_url)
     create_schema(engine)
@@ -210,9 +209,9 @@ def _statements_on(engine: Engine, table: str) -> tuple[list[str], Callable[[], 
 
 
 @pytest.fixture
-def steps(database_url: str, amqp_url: str, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, MessageBus]]]:
+def steps(database_url: str, amqp_url: str) -> Iterator[tuple[Engine, dict[str, MessageBus]]]:
     """A fresh database and every workflow step's bus on it (payer coverage on file)."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     ctx = workflow_context(settings)
@@ -358,11 +357,11 @@ def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_ow
         assert not any(other in claim.body.decode("latin-1").upper() for other in others)
 
 
-def _paced_run(amqp_url: str, database_url: str, tmp_path: Path, *, linger_s: float,
+def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
                gaps: list[float]) -> list[tuple[int, float]]:
     """Publishes one order per gap (waiting the gap first) to a consumer lingering ``linger_s``; each batch's
     size and when it began, counted from the first publish."""
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     topology = Topology(settings.broker_prefix)
     engine = make_engine(database_url)
     create_schema(engine)
@@ -401,19 +400,19 @@ def _paced_run(amqp_url: str, database_url: str, tmp_path: Path, *, linger_s: fl
 
 
 def test_orders_that_keep_coming_wait_for_company_and_share_a_transaction(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+        database_url: str, amqp_url: str) -> None:
     """Orders 10 ms apart, each of which alone would be a batch of one: while they keep coming the worker
     waits (here up to 2 s) until it holds four."""
-    batches = _paced_run(amqp_url, database_url, tmp_path, linger_s=2.0, gaps=[0.0] + [0.01] * 12)
+    batches = _paced_run(amqp_url, database_url, linger_s=2.0, gaps=[0.0] + [0.01] * 12)
     assert sum(size for size, _ in batches) == 13
     assert batches[0][0] == 1, "the first order of a quiet queue goes alone, at once"
     assert [size for size, _ in batches[1:]] == [4, 4, 4], "then batches of four"
 
 
 def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(
-        database_url: str, amqp_url: str, tmp_path: Path) -> None:
+        database_url: str, amqp_url: str) -> None:
     """With a 5 s linger, orders a second apart are each handled alone and long before the linger would
     end: nobody waits for company that is not coming."""
-    batches = _paced_run(amqp_url, database_url, tmp_path, linger_s=5.0, gaps=[0.0, 1.0, 1.0])
+    batches = _paced_run(amqp_url, database_url, linger_s=5.0, gaps=[0.0, 1.0, 1.0])
     assert [size for size, _ in batches] == [1, 1, 1]
     assert batches[-1][1] < 4.0, "the last order did not wait out the 5 s linger"

@@ -4,7 +4,6 @@ sweep (the only payer timer: a claim arms none of its own)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -17,8 +16,8 @@ from tests.conftest import make_settings
 from tests.integration.test_redelivery import _twice, order_for_tests
 
 
-def test_overdue_unanswered_claim_is_swept_once(sqlite_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, default_bin="999001")
+def test_overdue_unanswered_claim_is_swept_once(sqlite_url: str, amqp_url: str) -> None:
+    settings = make_settings(amqp_url, sqlite_url, default_bin="999001")
     engine = make_engine(sqlite_url)
     create_schema(engine)
     ctx = workflow_context(settings)

@@ -29,9 +29,9 @@ def _wait(predicate, timeout_s: float = 20.0) -> None:  # type: ignore[no-untype
 
 
 def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
-    amqp_url: str, sqlite_url: str, tmp_path: Path
+    amqp_url: str, sqlite_url: str
 ) -> None:
-    settings = make_settings(amqp_url, sqlite_url, tmp_path, max_retries=1, retry_delay_ms=100)
+    settings = make_settings(amqp_url, sqlite_url, max_retries=1, retry_delay_ms=100)
     dlq = DeadLetterQueue(amqp_url, topology_for(settings))
     cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
                            correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -57,8 +56,8 @@ def _states(engine: Engine, run: str) -> dict[str, str]:
 
 
 def test_a_cancel_right_behind_its_order_is_applied_after_it_with_three_intake_copies(
-        database_url: str, amqp_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path, retry_delay_ms=500, max_retries=3)
+        database_url: str, amqp_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(amqp_url, database_url, retry_delay_ms=500, max_retries=3)
     run = f"ORD{uuid.uuid4().hex[:6]}"
     placers = [f"{run}{i:04d}" for i in range(ORDERS)]
     sub = EventSubscriber(amqp_url, Topology(settings.broker_prefix).events_exchange, "prescription.#")
@@ -89,10 +88,10 @@ def test_a_cancel_right_behind_its_order_is_applied_after_it_with_three_intake_c
 
 @pytest.mark.postgres
 def test_concurrent_writers_on_one_prescription_are_serialised_by_the_version_check(
-        postgres_url: str, amqp_url: str, tmp_path: Path) -> None:
+        postgres_url: str, amqp_url: str) -> None:
     engine = make_engine(postgres_url)
     create_schema(engine)
-    settings = make_settings(amqp_url, postgres_url, tmp_path)
+    settings = make_settings(amqp_url, postgres_url)
     ctx = workflow_context(settings)
     intake = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
     verification = MessageBus(engine, STEP_HANDLERS["verification"](ctx), consumer="verification")

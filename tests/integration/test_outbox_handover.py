@@ -7,7 +7,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, update
@@ -48,8 +47,8 @@ class CountingPublisher:
 
 
 @pytest.fixture
-def world(database_url: str, amqp_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Topology, str]]:
-    settings = make_settings(amqp_url, database_url, tmp_path)
+def world(database_url: str, amqp_url: str) -> Iterator[tuple[Engine, Topology, str]]:
+    settings = make_settings(amqp_url, database_url)
     topology = Topology(settings.broker_prefix)
     publisher = BlockingConfirmingPublisher(amqp_url)
     declare(publisher._ensure(), topology)

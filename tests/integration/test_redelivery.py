@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -57,8 +56,8 @@ def order_for_tests() -> ReceivePrescription:
     )
 
 
-def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, database_url, tmp_path, default_bin="999001")
+def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_url: str) -> None:
+    settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     ctx = workflow_context(settings)

@@ -27,7 +27,7 @@ INJECTIONS = ["' OR '1'='1", "1; DROP TABLE prescriptions; --", "\" OR 1=1 --",
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", tmp_path)
+    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}")
     with http_app(settings) as running:
         yield running
 
@@ -81,7 +81,7 @@ def test_a_remote_broker_needs_amqps_and_own_credentials() -> None:
 
 
 def test_the_doors_refuse_to_start_exposed(amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path, http_host="0.0.0.0")
+    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'x.sqlite3'}", http_host="0.0.0.0")
     with pytest.raises(InsecureConfiguration, match=r"HTTP would listen on 0\.0\.0\.0"):
         check_posture(settings)
     remote = settings.model_copy(update={"http_host": "127.0.0.1",

@@ -107,7 +107,7 @@ def _drive(ph: Pharmacy) -> str:
 
 def test_no_patient_detail_reaches_info_logs_or_metrics(amqp_url: str, tmp_path: Path,
                                                         captured: tuple[io.StringIO, Records]) -> None:
-    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", tmp_path,
+    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
                                        default_bin="999001", default_pcn="RXHUB", default_group="DEMO",
                                        payer_timeout_ms=5000)
     with pharmacy(settings) as ph:

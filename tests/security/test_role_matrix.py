@@ -66,7 +66,7 @@ def routes(app: App) -> list[tuple[str, str, bool]]:
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", tmp_path,
+    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
                                        auth_failure_limit=100_000)
     declare_topology(settings)
     with http_app(settings) as running:

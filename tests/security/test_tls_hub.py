@@ -20,7 +20,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "02_rde_o11_i
 
 def test_orders_over_mutual_tls_and_staff_over_https(pki: Pki, amqp_url: str, tmp_path: Path) -> None:
     settings = make_settings(
-        amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", tmp_path,
+        amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
         mllp_tls_cert=pki.dev.server_cert, mllp_tls_key=pki.dev.server_key, mllp_tls_client_ca=pki.dev.ca,
         mllp_tls_require_client_cert=True, mllp_tls_allowed_subjects=("ehr-north",),
         http_tls_cert=pki.dev.server_cert, http_tls_key=pki.dev.server_key)

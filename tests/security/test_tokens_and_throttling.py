@@ -22,7 +22,7 @@ from tests.security.http_app import App, http_app
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", tmp_path, auth_failure_limit=3,
+    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3,
                              auth_lockout_s=60, token_max_age_days=90, feed_token_max_age_days=365)
     with http_app(settings) as running:
         yield running

@@ -50,7 +50,7 @@ class FhirHub:
 def fhir_hub(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirHub]:
     """A retail-ready hub (default BIN for the simulated payer) for the whole module."""
     tmp: Path = tmp_path_factory.mktemp("fhir-hub")
-    settings = make_settings(amqp_url, f"sqlite:///{tmp / 'rxhub.sqlite3'}", tmp, default_bin="999001",
+    settings = make_settings(amqp_url, f"sqlite:///{tmp / 'rxhub.sqlite3'}", default_bin="999001",
                              default_pcn="RXHUB", default_group="GRP1", payer_timeout_ms=3000)
     with pharmacy(settings) as ph:
         _, token = UserStore(ph.engine).add("ehr-feed", "feed")

@@ -21,12 +21,11 @@ PRESCRIBER_KEY = f"{messages.PRESCRIBER[0]}:{messages.PRESCRIBER[1]}"
 
 
 @pytest.fixture
-def paying_settings(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Settings:
+def paying_settings(amqp_url: str, sqlite_url: str) -> Settings:
     """A house plan the payer simulator pays, so an order can be walked to the will-call bin."""
     return make_settings(
         amqp_url,
         sqlite_url,
-        tmp_path,
         default_bin="999001",
         default_pcn="RXHUB",
         default_group="GRP1",
