@@ -121,13 +121,12 @@ class OutboxRelay:
             self._release(rows)  # the table still has them: the poll publishes them once they are orphans
             raise
         published: list[str] = []
+        refused: list[tuple[OutboxRow, PublishNotConfirmed]] = []
         for row, result in zip(rows, results, strict=True):
             if result is None:
                 published.append(row.id)
             elif isinstance(result, PublishNotConfirmed):
-                log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, result)
-                self._store.mark_failed(row.id, str(result))
-                self._release([row])
+                refused.append((row, result))
             else:
                 failure = failure or result
                 self._release([row])
@@ -137,6 +136,14 @@ class OutboxRelay:
             self._unmarked.extend(published)
         self.published += len(published)
         EVENTS_PUBLISHED.inc(len(published))
+        # parked after the confirmed rows are booked, and released whatever happens: a database error here
+        # once left every row of the batch held and unmarked for good (the poll skips held rows)
+        try:
+            for row, refusal in refused:
+                log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, refusal)
+                self._store.mark_failed(row.id, str(refusal))
+        finally:
+            self._release([row for row, _ in refused])
         if failure is not None:
             raise failure
         return len(published)

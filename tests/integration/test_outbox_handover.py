@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from hub.domain.events import PrescriptionUpdated
-from hub.errors import BrokerUnavailable
+from hub.errors import BrokerUnavailable, DatabaseUnavailable
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.messaging.outbox_relay import OutboxRelay
@@ -145,3 +146,44 @@ def test_rows_whose_hand_over_failed_are_published_by_the_poll(world: tuple[Engi
         sub.close()
     assert sorted(e["id"] for e in sub.events) == sorted(ids), "the failed batch left once, from the table"
     assert store.backlog() == 0
+
+
+class FlakyStore(OutboxStore):
+    """The database goes away the first time a refused row is parked."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.failures = 1
+
+    def mark_failed(self, row_id: str, error: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DatabaseUnavailable("database went away (test)")
+        super().mark_failed(row_id, error)
+
+
+def test_a_database_error_while_parking_a_refused_row_strands_none_of_its_batch(
+        world: tuple[Engine, Topology, str]) -> None:
+    engine, topology, amqp_url = world
+    publisher = CountingPublisher(amqp_url)
+    store = FlakyStore(engine)
+    relay = OutboxRelay(store, publisher, topology, interval_s=0.05, orphan_after_s=0.5)
+    ids, written = _commit_events(engine, 3)
+    # the middle row is a command nothing is bound to: the broker returns it (mandatory), for good
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == ids[1]).values(target="commands", routing_key="Nowhere"))
+    written[1] = replace(written[1], target="commands", routing_key="Nowhere")
+    relay.hand_over(written)
+    stop, thread = _run(relay)
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=15)
+        while store.backlog() and datetime.now(UTC) < deadline:
+            stop.wait(0.05)
+        assert store.backlog() == 0, "the confirmed rows are marked sent and the refused one parked"
+    finally:
+        stop.set()
+        thread.join(10)
+    with engine.connect() as conn:
+        errors = dict(conn.execute(select(outbox.c.id, outbox.c.error).where(outbox.c.id.in_(ids))).all())
+    assert errors[ids[0]] is None and errors[ids[2]] is None
+    assert errors[ids[1]], "parked with the broker's reason"
