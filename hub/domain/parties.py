@@ -78,7 +78,11 @@ def match_patient(candidates: Iterable[Patient], info: PatientInfo) -> Patient |
 
 
 def match_prescriber(candidates: Iterable[Prescriber], info: PrescriberInfo) -> Prescriber | None:
-    """The known prescriber with this order's NPI, else with its DEA number."""
+    """The known prescriber with this order's NPI, else its DEA number, else an identifier of the same system.
+
+    A name alone never matches (two Dr. Smiths are common); nor does an identifier without a system, which
+    two senders may both use.
+    """
     pool = list(candidates)
     for attr in ("npi", "dea"):
         value = getattr(info, attr)
@@ -87,7 +91,20 @@ def match_prescriber(candidates: Iterable[Prescriber], info: PrescriberInfo) -> 
         for prescriber in pool:
             if getattr(prescriber.info, attr) == value:
                 return prescriber
+    wanted = _system_ids(info)
+    for prescriber in pool:
+        if wanted & _system_ids(prescriber.info):
+            return prescriber
     return None
+
+
+def identifiable(info: PrescriberInfo) -> bool:
+    """Whether ``match_prescriber`` could ever find this prescriber again (else each order makes a record)."""
+    return bool(info.npi or info.dea or _system_ids(info))
+
+
+def _system_ids(info: PrescriberInfo) -> set[tuple[str, str]]:
+    return {_id_key(i) for i in info.identifiers if i.system and i.system.strip() and i.value.strip()}
 
 
 T = TypeVar("T")

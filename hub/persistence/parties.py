@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
-from hub.domain.parties import Patient, Prescriber, match_patient, match_prescriber
+from hub.domain.parties import Patient, Prescriber, identifiable, match_patient, match_prescriber
 from hub.persistence.database import execute_rows
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
@@ -170,7 +170,8 @@ class PartyRepository:
         known = _known_prescribers(self.conn.engine)
         if info.npi and info.npi in known:
             return known[info.npi]
-        query = _PRESCRIBERS_BY[(bool(info.npi), bool(info.family_name))]
+        # known only by name: nothing could match it (and reading every namesake grew with each such order)
+        query = _PRESCRIBERS_BY[(bool(info.npi), bool(info.family_name))] if identifiable(info) else None
         params = {"npi": info.npi, "family_name": (info.family_name or "").casefold()}
         rows = self.conn.execute(query, params).all() if query is not None else []
         # the NPI column is the document's NPI (written together, never changed): read the one that has it

@@ -92,7 +92,8 @@ prescriptions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_prescriptions_state", "state"),
     Index("ix_prescriptions_patient", "patient_id", "state"),
-    Index("ix_prescriptions_placer", "placer_system", "placer_order_number"),
+    #: the order number first: a lookup by it alone (FHIR If-None-Exist without a system) uses the index too
+    Index("ix_prescriptions_placer", "placer_order_number", "placer_system"),
 )
 
 #: counters for human-facing numbers (Rx numbers on SQLite)
@@ -176,6 +177,8 @@ prescribers = Table(
     Column("npi", String(20), unique=True),
     Column("family_name", String(100)),
     Column("document", JSON, nullable=False),
+    #: an order without the prescriber's NPI looks for the namesakes (then compares DEA and identifiers)
+    Index("ix_prescribers_family_name", "family_name"),
 )
 
 inventory = Table(

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert
 
+from hub.domain.order_parts import PrescriberInfo
 from hub.persistence import parties
 from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import create_schema, make_engine
@@ -124,3 +125,19 @@ def _stored_order(conn: Connection) -> None:
     PrescriptionRepository(conn).add(
         PrescriptionRow("rx-1", "corr-1", "1000001", "PLAC-1", None, "hl7", "received", "retail", {}, 1),
         raw_message_ref="hl7:inbound-1")
+
+
+def test_a_lookup_by_placer_order_number_with_or_without_its_system_searches_the_index(sqlite_url: str) -> None:
+    def run(engine: Engine) -> None:
+        with engine.connect() as conn:
+            repo = PrescriptionRepository(conn)
+            repo.by_placer(None, "PLAC-1")  # FHIR If-None-Exist: identifier=PLAC-1, staff search
+            repo.by_placer("EHR|NORTH", "PLAC-1")
+    _no_scan(_plans_of(sqlite_url, run, "prescriptions"), "prescriptions")
+
+
+def test_an_order_without_the_prescribers_npi_finds_the_namesakes_by_index(sqlite_url: str) -> None:
+    def run(engine: Engine) -> None:
+        with engine.connect() as conn:
+            parties.PartyRepository(conn).prescriber_for(PrescriberInfo(family_name="Smith", dea="AS1234563"))
+    _no_scan(_plans_of(sqlite_url, run, "prescribers"), "prescribers")

@@ -52,3 +52,14 @@ def test_prescriber_matched_by_npi_then_dea() -> None:
     assert match_prescriber([a, b], PrescriberInfo(npi="1234567893", dea="AP5836727")) is a
     assert match_prescriber([a, b], PrescriberInfo(dea="AP5836727")) is b
     assert match_prescriber([a, b], PrescriberInfo(family_name="Nobody")) is None
+
+
+def test_prescriber_without_npi_or_dea_matched_by_an_identifier_of_the_same_system() -> None:
+    local = Identifier(value="D-77", system="urn:ehr-north:staff")
+    known = Prescriber.new("d3", PrescriberInfo(family_name="Smith", identifiers=(local,)))
+    namesake = Prescriber.new("d4", PrescriberInfo(family_name="Smith"))
+    assert match_prescriber([namesake, known], PrescriberInfo(family_name="SMITH", identifiers=(local,))) is known
+    other_system = Identifier(value="D-77", system="urn:ehr-south:staff")
+    assert match_prescriber([known], PrescriberInfo(identifiers=(other_system,))) is None
+    assert match_prescriber([known], PrescriberInfo(identifiers=(Identifier(value="D-77"),))) is None
+    assert match_prescriber([namesake, known], PrescriberInfo(family_name="Smith")) is None
