@@ -161,12 +161,13 @@ class AsyncConfirmingPublisher:
             if entry is None:
                 continue
             future, message_id = entry
+            returned = message_id in self._returned
+            self._returned.discard(message_id)  # also when the publisher gave up waiting: nothing else clears it
             if future.done():
                 continue
             if nacked:
                 future.set_exception(PublishNotConfirmed("broker nacked the message"))
-            elif message_id in self._returned:
-                self._returned.discard(message_id)
+            elif returned:
                 future.set_exception(PublishNotConfirmed("unroutable: no queue is bound for it"))
             else:
                 future.set_result(None)

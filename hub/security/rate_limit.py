@@ -35,7 +35,8 @@ class FailureLimiter:
         """Count one failure; True when this failure started a lockout."""
         now = self._clock()
         with self._lock:
-            if len(self._failures) >= self._max_keys:  # an address sweep must not exhaust memory
+            # an address sweep must not exhaust memory
+            if max(len(self._failures), len(self._locked_until)) >= self._max_keys:
                 self._prune(now)
             times = self._failures.setdefault(key, deque())
             times.append(now)
@@ -50,5 +51,8 @@ class FailureLimiter:
     def _prune(self, now: float) -> None:
         for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self._window]:
             del self._failures[key]
+        # a locked-out address that never came back was only forgotten on its next try
+        for key in [k for k, until in self._locked_until.items() if until <= now]:
+            del self._locked_until[key]
         if len(self._failures) >= self._max_keys:
             self._failures.clear()

@@ -148,3 +148,13 @@ def test_the_limiter_keeps_bounded_memory_under_an_address_sweep() -> None:
         now[0] = n
         limiter.failed(f"10.0.{n // 256}.{n % 256}")
     assert len(limiter._failures) <= 100
+
+
+def test_lockouts_of_addresses_that_never_come_back_are_forgotten() -> None:
+    now = [0.0]
+    limiter = FailureLimiter(limit=1, window_s=60, lockout_s=10, clock=lambda: now[0], max_keys=100)
+    for n in range(1000):
+        now[0] = n
+        assert limiter.failed(f"10.1.{n // 256}.{n % 256}")
+    assert len(limiter._locked_until) <= 100
+    assert limiter.retry_after("10.1.3.231") == 10, "the latest lockout still holds"
