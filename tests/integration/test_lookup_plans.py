@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert
 
 from hub.domain.order_parts import PrescriberInfo
+from hub.entrypoints.http.admin_routes import _db_figures
 from hub.persistence import parties
 from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import create_schema, make_engine
-from hub.persistence.inbound import inbound_row
+from hub.persistence.inbound import InboundStore, inbound_row
 from hub.persistence.inbound_journal import _Lookup
 from hub.persistence.message_log import MessageLog
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
@@ -141,3 +143,44 @@ def test_an_order_without_the_prescribers_npi_finds_the_namesakes_by_index(sqlit
         with engine.connect() as conn:
             parties.PartyRepository(conn).prescriber_for(PrescriberInfo(family_name="Smith", dea="AS1234563"))
     _no_scan(_plans_of(sqlite_url, run, "prescribers"), "prescribers")
+
+
+def _plans_by_index(plans: list[list[str]], table: str) -> None:
+    """Every statement reads ``table`` through an index and sorts nothing itself (a SCAN in index order that
+    stops at its LIMIT, or a count over a covering index, is the best a whole-table figure can do)."""
+    assert plans, f"no statement on {table} was run"
+    for plan in plans:
+        reads = [step for step in plan if step.startswith((f"SCAN {table}", f"SEARCH {table}"))]
+        assert reads and all("USING" in step and "INDEX" in step for step in reads), plan
+        assert not [step for step in plan if "TEMP B-TREE" in step], plan
+
+
+def test_the_message_search_and_the_raw_purge_read_inbound_messages_by_index(sqlite_url: str) -> None:
+    def run(engine: Engine) -> None:
+        with engine.connect() as conn:
+            log = MessageLog(conn)
+            log.search()  # the console's first page: newest first
+            log.search(control_id="RXH-0001")
+            log.search(since=datetime(2026, 1, 1, tzinfo=UTC))
+        InboundStore(engine).purge_raw(datetime(2026, 1, 1, tzinfo=UTC))
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    try:
+        with _statements(engine) as seen:
+            run(engine)
+        with engine.connect() as conn:
+            plans = [[row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()]
+                     for sql, params in seen if "inbound_messages" in sql and not sql.lstrip().startswith("INSERT")]
+    finally:
+        engine.dispose()
+    assert len(plans) == 4
+    _plans_by_index(plans, "inbound_messages")
+
+
+def test_the_dashboard_counts_read_covering_indexes(sqlite_url: str) -> None:
+    def run(engine: Engine) -> None:
+        _db_figures(SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine))))  # type: ignore[arg-type]
+    for table in ("inbound_messages", "claim_transmissions", "prescriptions"):
+        plans = _plans_of(sqlite_url, run, table)
+        _plans_by_index(plans, table)
+        assert all(any("COVERING INDEX" in step for step in plan) for plan in plans), plans
