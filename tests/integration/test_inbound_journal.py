@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -14,14 +13,6 @@ from hub.persistence.database import create_schema, make_engine
 from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
 from hub.persistence.tables import inbound_messages
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _record(journal: InboundJournal, n: int, *, sender: str = "EHR|NORTH", answer: bytes = b"MSA|AA") -> None:

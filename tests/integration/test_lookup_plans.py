@@ -75,8 +75,10 @@ def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", listen)
 
 
-def _plans_of(sqlite_url: str, run: Callable[[Engine], object], table: str) -> list[list[str]]:
-    """SQLite's plan of each statement on ``table`` that ``run`` executed."""
+def _plans_of(sqlite_url: str, run: Callable[[Engine], object], table: str, *, updates: bool = False
+              ) -> list[list[str]]:
+    """SQLite's plan of each statement reading ``table`` (and updating it, with ``updates``) that ``run``
+    executed."""
     engine = make_engine(sqlite_url)
     create_schema(engine)
     try:
@@ -84,7 +86,8 @@ def _plans_of(sqlite_url: str, run: Callable[[Engine], object], table: str) -> l
             run(engine)
         with engine.connect() as conn:
             return [[row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()]
-                    for sql, params in seen if f"FROM {table}" in sql and sql.lstrip().startswith("SELECT")]
+                    for sql, params in seen if (f"FROM {table}" in sql and sql.lstrip().startswith("SELECT"))
+                    or (updates and sql.lstrip().startswith(f"UPDATE {table}"))]
     finally:
         engine.dispose()
 
@@ -163,16 +166,7 @@ def test_the_message_search_and_the_raw_purge_read_inbound_messages_by_index(sql
             log.search(control_id="RXH-0001")
             log.search(since=datetime(2026, 1, 1, tzinfo=UTC))
         InboundStore(engine).purge_raw(datetime(2026, 1, 1, tzinfo=UTC))
-    engine = make_engine(sqlite_url)
-    create_schema(engine)
-    try:
-        with _statements(engine) as seen:
-            run(engine)
-        with engine.connect() as conn:
-            plans = [[row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()]
-                     for sql, params in seen if "inbound_messages" in sql and not sql.lstrip().startswith("INSERT")]
-    finally:
-        engine.dispose()
+    plans = _plans_of(sqlite_url, run, "inbound_messages", updates=True)
     assert len(plans) == 4
     _plans_by_index(plans, "inbound_messages")
 

@@ -69,6 +69,14 @@ def _commit_events(engine: Engine, n: int) -> tuple[list[str], list[OutboxRow]]:
     return ids, uow.written
 
 
+def _backlog_after(store: OutboxStore, stop: threading.Event, timeout_s: float) -> int:
+    """The outbox backlog once it is empty, or when ``timeout_s`` is up."""
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    while store.backlog() and datetime.now(UTC) < deadline:
+        stop.wait(0.05)
+    return store.backlog()
+
+
 def _run(relay: OutboxRelay) -> tuple[threading.Event, threading.Thread]:
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
@@ -94,10 +102,7 @@ def test_handed_over_rows_leave_once_from_memory_and_are_marked_sent(world: tupl
             ids += batch
         events = sub.collect(lambda got: len(got) >= len(ids), timeout_s=20)
         sub.drain(quiet_s=0.5)
-        deadline = datetime.now(UTC) + timedelta(seconds=10)
-        while store.backlog() and datetime.now(UTC) < deadline:
-            stop.wait(0.05)
-        assert store.backlog() == 0, "every published row is marked sent"
+        assert _backlog_after(store, stop, 10) == 0, "every published row is marked sent"
     finally:
         stop.set()
         thread.join(10)
@@ -176,10 +181,7 @@ def test_a_database_error_while_parking_a_refused_row_strands_none_of_its_batch(
     relay.hand_over(written)
     stop, thread = _run(relay)
     try:
-        deadline = datetime.now(UTC) + timedelta(seconds=15)
-        while store.backlog() and datetime.now(UTC) < deadline:
-            stop.wait(0.05)
-        assert store.backlog() == 0, "the confirmed rows are marked sent and the refused one parked"
+        assert _backlog_after(store, stop, 15) == 0, "the confirmed rows are marked sent and the refused one parked"
     finally:
         stop.set()
         thread.join(10)

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine, func, select
 
 from hub.domain.order_parts import Identifier, PrescriberInfo
-from hub.persistence.database import create_schema, make_engine
 from hub.persistence.parties import PartyRepository
 from hub.persistence.tables import prescribers
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _record(engine: Engine, info: PrescriberInfo) -> str:
