@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from hub.entrypoints.runtime import STEP_HANDLERS, workflow_context
 from hub.persistence.database import create_schema, make_engine
@@ -38,7 +38,11 @@ def test_overdue_unanswered_claim_is_swept_once(sqlite_url: str, amqp_url: str) 
     with engine.begin() as conn:
         conn.execute(update(claim_transmissions).values(sent_at=datetime.now(UTC) - timedelta(minutes=5)))
     assert sweeper.sweep_once() == 1
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     assert sweeper.sweep_once() == 0, "one check per transmission, however often it sweeps"
+    reads = [sql for sql in statements if sql != "BEGIN"]  # SQLite's read transaction (no writer lock)
+    assert len(reads) == 2, "a claim checked before costs the sweep no transaction of its own"
     with engine.connect() as conn:
         checks = conn.execute(select(outbox.c.routing_key).where(outbox.c.routing_key == "CheckClaimTimeout")).all()
     assert len(checks) == 1

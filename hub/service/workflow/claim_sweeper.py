@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +29,7 @@ from hub.domain.workflow_commands import CheckClaimTimeout
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository
-from hub.persistence.tables import claim_transmissions
+from hub.persistence.tables import claim_transmissions, outbox
 from hub.persistence.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,15 @@ class ClaimSweeper:
             c.answered_at.is_(None), c.sent_at < cutoff)
         with read_connection(self._engine) as conn:
             overdue = conn.execute(query).all()
+            ids = {row.exchange_id: str(derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat()))
+                   for row in overdue}
+            # checked before: one read, not a transaction per claim every sweep (a check that was dead-lettered
+            # leaves its claim unanswered until an operator replays it)
+            done = set(conn.scalars(select(outbox.c.id).where(outbox.c.id.in_(ids.values())))) if ids else set()
         queued = 0
-        for exchange_id, prescription_id, fill_number, attempt, sent_at in overdue:
+        for exchange_id, prescription_id, fill_number, attempt, _sent_at in overdue:
+            if ids[exchange_id] in done:
+                continue
             with unit_of_work(self._engine) as uow:
                 row = PrescriptionRepository(uow.conn).get(prescription_id)
                 if row is None:
@@ -70,7 +78,7 @@ class ClaimSweeper:
                                           fill_number=fill_number, attempt=attempt)
                 envelope = Envelope.wrap(check, correlation_id=row.correlation_id,  # type: ignore[arg-type]
                                          source=Source.HUB,
-                                         message_id=derived_message_id("sweep", exchange_id, sent_at.isoformat()))
+                                         message_id=uuid.UUID(ids[exchange_id]))
                 if uow.already_queued(str(envelope.message_id)):
                     continue
                 uow.add_command(envelope)
