@@ -96,6 +96,8 @@ def service_pids() -> dict[str, list[int]]:
 
 #: the first word of a hub process's name in the CPU figures
 HUB_GROUP = "hub "
+#: the payer simulator's group in them (the insurer, outside the hub)
+PAYER_GROUP = "payer simulator"
 
 
 def machine_groups(hub: Hub) -> dict[str, list[int]]:
@@ -104,7 +106,7 @@ def machine_groups(hub: Hub) -> dict[str, list[int]]:
     found = hub.pids()
     payer = [pid for name, pid in found.items() if name.startswith(PAYER_SIM)]
     return {**{HUB_GROUP + name: [pid] for name, pid in found.items() if not name.startswith(PAYER_SIM)},
-            **({"payer simulator": payer} if payer else {}), **service_pids(),
+            **({PAYER_GROUP: payer} if payer else {}), **service_pids(),
             "load generator (bench)": [os.getpid()]}
 
 
@@ -120,6 +122,11 @@ def cpu_ms_per(groups: dict[str, list[int]], before: dict[int, float], count: in
     now = cpu_snapshot(groups) if after is None else after
     return {name: round(1000 * sum(now.get(pid, 0.0) - before.get(pid, 0.0) for pid in group) / max(count, 1), 2)
             for name, group in groups.items()}
+
+
+def hub_total(per_group: dict[str, float]) -> float:
+    """The hub's processes together, from ``cpu_ms_per``'s figures."""
+    return round(sum(ms for name, ms in per_group.items() if name.startswith(HUB_GROUP)), 2)
 
 
 def rss_kb(pid: int) -> int:

@@ -23,12 +23,13 @@ from bench.environment import BenchEnvironment, bench_environment, fresh_databas
 from bench.event_tap import EventTap
 from bench.hl7_load import SAMPLE
 from bench.hub_process import (
+    PAYER_GROUP,
     PAYER_SIM,
     Hub,
     HubShape,
     cpu_ms_per,
-    cpu_s,
     cpu_snapshot,
+    hub_total,
     machine_groups,
     started_hub,
 )
@@ -202,11 +203,7 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     tap.start()
     plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
                         args.pharmacists, args.drain_timeout)
-    # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
-    pids = [pid for name, pid in hub.pids().items() if not name.startswith(PAYER_SIM)]
-    payer_pids = [pid for name, pid in hub.pids().items() if name.startswith(PAYER_SIM)]
     before = cpu_snapshot(machine_groups(hub))
-    cpu_before, payer_before = cpu_s(pids), cpu_s(payer_pids)
     try:
         if args.profile:
             with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
@@ -222,15 +219,16 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     # a database session that ended meanwhile is not seen
     groups = machine_groups(hub)
     at_ready = cpu_snapshot(groups)
-    hub_cpu, payer_cpu = cpu_s(pids) - cpu_before, cpu_s(payer_pids) - payer_before
-    result = result.model_copy(update={"machine_cpu_ms_per_order": cpu_ms_per(groups, before, orders, at_ready)})
+    per_order = cpu_ms_per(groups, before, orders, at_ready)
+    result = result.model_copy(update={"machine_cpu_ms_per_order": per_order})
     print(f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
           flush=True)
     time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
     witness.await_settled(time.monotonic(), args.drain_timeout)
     result = result.model_copy(update={"after_ready_cpu_ms_per_order": cpu_ms_per(machine_groups(hub), at_ready,
                                                                                   orders)})
-    return result, rss, 1000 * hub_cpu / orders, 1000 * payer_cpu / orders
+    # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
+    return result, rss, hub_total(per_order), per_order.get(PAYER_GROUP, 0.0)
 
 
 def _consumers(witness: DeliveryWitness, queue: str) -> int:

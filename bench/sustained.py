@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bench.delivery import DeliveryWitness
 from bench.hl7_load import LoadPlan, LoadResult, OrderTemplate, run_load
-from bench.hub_process import HUB_GROUP, Hub, cpu_ms_per, cpu_snapshot, machine_groups
+from bench.hub_process import Hub, cpu_ms_per, cpu_snapshot, hub_total, machine_groups
 from bench.latency import Summary, percentile, summarize
 
 
@@ -81,11 +81,10 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
     assert plan.rate is not None
     summary = summarize(result.latencies, result.elapsed)
     per_msg = cpu_ms_per(machine_groups(hub), cpu_before, summary.count)
-    hub_total = round(sum(ms for name, ms in per_msg.items() if name.startswith(HUB_GROUP)), 2)
     return Sustained(
         seconds=plan.seconds, senders=plan.senders, target_rate=round(plan.rate, 1), summary=summary,
         windows=windows, verdicts=_verdicts(summary, windows, plan.rate),
-        cpu_ms_per_msg={**per_msg, "hub": hub_total, "all": round(sum(per_msg.values()), 2)},
+        cpu_ms_per_msg={**per_msg, "hub": hub_total(per_msg), "all": round(sum(per_msg.values()), 2)},
     ), result
 
 

@@ -99,9 +99,8 @@ def match_prescriber(candidates: Iterable[Prescriber], info: PrescriberInfo) -> 
 
 
 def identifiable(info: PrescriberInfo) -> bool:
-    """Whether this prescriber can be found again (else each order makes a record): by NPI, or among the
-    namesakes by DEA number or an identifier of a system."""
-    return bool(info.npi or (info.family_name and (info.dea or _system_ids(info))))
+    """Whether ``match_prescriber`` could ever find this prescriber again (else each order makes a record)."""
+    return bool(info.npi or info.dea or _system_ids(info))
 
 
 def _system_ids(info: PrescriberInfo) -> set[tuple[str, str]]:

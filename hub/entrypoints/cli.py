@@ -219,7 +219,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def copies(args: argparse.Namespace, settings: Settings) -> int:
     """Consumer threads per step: ``--copies``, else the settings' ``worker_copies``."""
-    return int(args.copies) if args.copies is not None else settings.worker_copies
+    return args.copies if args.copies is not None else settings.worker_copies
 
 
 def default_worker_processes() -> int:

@@ -44,7 +44,8 @@ def _backend(engine: Engine) -> int:
 
 def _terminate(admin_url: str, pid: int) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # with a timeout it returns once the backend has gone: the next statement cannot reach it first
+        assert conn.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,)).fetchone() == (True,)
 
 
 def test_a_connection_used_again_at_once_is_not_pinged(engine: Engine, pings: list[Any]) -> None:

@@ -146,8 +146,8 @@ def test_an_order_without_the_prescribers_npi_finds_the_namesakes_by_index(sqlit
 
 
 def _plans_by_index(plans: list[list[str]], table: str) -> None:
-    """Every statement reads ``table`` through an index and sorts nothing itself (a SCAN in index order that
-    stops at its LIMIT, or a count over a covering index, is the best a whole-table figure can do)."""
+    """Every statement reads ``table`` through an index and sorts nothing itself (for a whole-table count, a
+    scan of a covering index is the best there is)."""
     assert plans, f"no statement on {table} was run"
     for plan in plans:
         reads = [step for step in plan if step.startswith((f"SCAN {table}", f"SEARCH {table}"))]

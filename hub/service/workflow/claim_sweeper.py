@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -61,14 +60,15 @@ class ClaimSweeper:
             c.answered_at.is_(None), c.sent_at < cutoff)
         with read_connection(self._engine) as conn:
             overdue = conn.execute(query).all()
-            ids = {row.exchange_id: str(derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat()))
+            ids = {row.exchange_id: derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat())
                    for row in overdue}
             # checked before: one read, not a transaction per claim every sweep (a check that was dead-lettered
             # leaves its claim unanswered until an operator replays it)
-            done = set(conn.scalars(select(outbox.c.id).where(outbox.c.id.in_(ids.values())))) if ids else set()
+            wanted = [str(i) for i in ids.values()]
+            done = set(conn.scalars(select(outbox.c.id).where(outbox.c.id.in_(wanted)))) if wanted else set()
         queued = 0
         for exchange_id, prescription_id, fill_number, attempt, _sent_at in overdue:
-            if ids[exchange_id] in done:
+            if str(ids[exchange_id]) in done:
                 continue
             with unit_of_work(self._engine) as uow:
                 row = PrescriptionRepository(uow.conn).get(prescription_id)
@@ -78,7 +78,7 @@ class ClaimSweeper:
                                           fill_number=fill_number, attempt=attempt)
                 envelope = Envelope.wrap(check, correlation_id=row.correlation_id,  # type: ignore[arg-type]
                                          source=Source.HUB,
-                                         message_id=uuid.UUID(ids[exchange_id]))
+                                         message_id=ids[exchange_id])
                 if uow.already_queued(str(envelope.message_id)):
                     continue
                 uow.add_command(envelope)
