@@ -155,6 +155,9 @@ def workflow_table(report: BenchReport) -> str:
                          + ", ".join(f"{k} {v:g}" for k, v in after.items()) + f"; {sum(after.values()):.1f} ms in all")
         if w.database_per_order:
             lines.append(_database_line(w.database_per_order))
+        if w.batch_sizes:
+            lines.append("deliveries per transaction (mean): "
+                         + ", ".join(f"{step} {n:g}" for step, n in w.batch_sizes.items()))
         head, widths = ["step", "orders", "mean ms", "p50 ms", "p99 ms", "max ms"], [46, 6, 8, 8, 8, 8]
         lines.append(_row(head, widths))
         lines.extend(_row([s.step, str(s.orders), f"{s.mean_ms:.0f}", f"{s.p50_ms:.0f}", f"{s.p99_ms:.0f}",

@@ -12,6 +12,7 @@ hub process did not stop cleanly; 2 with ``--strict`` when the run was lossless 
 from __future__ import annotations
 
 import argparse
+import http.client
 import sys
 import time
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ from bench.workflow import (
     PAYER_TIMEOUT_MS,
     WorkflowPlan,
     WorkflowResult,
+    batch_sizes,
     database_counters,
     per_order_counters,
     prepare_pharmacy,
@@ -215,6 +217,7 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     if tap.error:
         report.failures.append(f"workflow: the event tap failed ({tap.error}); its figures are incomplete")
     rss = sum(kb for name, kb in hub.rss_kb().items() if not name.startswith(PAYER_SIM)) / 1024
+    result = result.model_copy(update={"batch_sizes": _batch_sizes(hub.http_ports[0])})
     orders = max(result.ready, 1)
     # a database session that ended meanwhile is not seen
     groups = machine_groups(hub)
@@ -229,6 +232,20 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
                                                                                   orders)})
     # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
     return result, rss, hub_total(per_order), per_order.get(PAYER_GROUP, 0.0)
+
+
+def _batch_sizes(http_port: int) -> dict[str, float] | None:
+    """The workers' mean batch per step, from the hub's /metrics (None if it did not answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        text = response.read().decode()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    return batch_sizes(text) if response.status == 200 else None
 
 
 def _consumers(witness: DeliveryWitness, queue: str) -> int:

@@ -94,6 +94,8 @@ class WorkflowResult(BaseModel):
     #: causes later (until 2026-12-05 each claim's timer came back then) that the rate above, taken over a
     #: batch shorter than the payer timeout, does not see
     after_ready_cpu_ms_per_order: dict[str, float] | None = None
+    #: deliveries per transaction of each worker step, the mean over the run (the hub's rxhub_batch_size)
+    batch_sizes: dict[str, float] | None = None
     load_1m: float
 
     @property
@@ -212,6 +214,19 @@ def _steps(timeline: dict[str, dict[str, float]], subjects: dict[str, str],
 
 _COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted")
 _TABLE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del")
+
+
+def batch_sizes(metrics_text: str) -> dict[str, float]:
+    """Mean deliveries per transaction of each step, from the hub's ``/metrics`` (``rxhub_batch_size``)."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for line in metrics_text.splitlines():
+        if not line.startswith(("rxhub_batch_size_sum{", "rxhub_batch_size_count{")):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        step = name_labels.split('step="', 1)[1].split('"', 1)[0]
+        (sums if name_labels.startswith("rxhub_batch_size_sum") else counts)[step] = float(value)
+    return {step: round(sums.get(step, 0.0) / n, 1) for step, n in sorted(counts.items()) if n}
 
 
 def database_counters(engine: Engine) -> dict[str, int] | None:

@@ -43,7 +43,7 @@ from hub.errors import DomainError, InboundMessageError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology, declare
-from hub.observability.metrics import DEAD_LETTERED
+from hub.observability.metrics import BATCH_SIZE, DEAD_LETTERED
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,7 @@ class ConsumerRunner:
 
     def _deliver_batch(self, channel: BlockingChannel, side: BlockingChannel, batch: list[Delivery]) -> None:
         assert self.batch_handler is not None
+        BATCH_SIZE.labels(self.step).observe(len(batch))
         decoded: list[tuple[Delivery, Envelope]] = []
         for delivery in batch:
             try:

@@ -26,6 +26,10 @@ HANDLER_SECONDS = Histogram("rxhub_handler_seconds", "Worker time per command, c
 HANDLED = Counter("rxhub_commands_total", "Commands handled by step and result", ["step", "command", "result"])
 DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by step and failure kind",
                         ["step", "kind"])
+#: how many deliveries a step took into one transaction: batches of one under a backlog mean a step pays a
+#: transaction per message (linger, prefetch, a slow broker link)
+BATCH_SIZE = Histogram("rxhub_batch_size", "Deliveries a step applied in one transaction", ["step"],
+                       buckets=(1, 2, 4, 8, 16, 32, 64))
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
 
 #: the folder of the worker processes' metric files, once this process started workers

@@ -12,6 +12,7 @@ from typing import Any
 
 import pika
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, event, func, select
 
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordClaimResponse
@@ -170,6 +171,7 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
     for body in messages:
         channel.basic_publish("", topology.work_queue("intake"), body,
                               pika.BasicProperties(delivery_mode=2, message_id=str(uuid.uuid4())))
+    before = _batch_metric()
     stop = threading.Event()
     thread = run_in_thread(runner, stop)
     try:
@@ -189,6 +191,15 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
     assert left == 0, "every delivery acked"
     assert max(sizes) > 1, "queued deliveries were applied in batches"
     assert max(sizes) <= 8
+    deliveries, batches = (after - was for after, was in zip(_batch_metric(), before, strict=True))
+    assert deliveries == 40, "/metrics counts every delivery taken into a batch"
+    assert batches >= len(sizes) and deliveries / batches > 1
+
+
+def _batch_metric() -> tuple[float, float]:
+    """The intake step's rxhub_batch_size sum and count in this process."""
+    return tuple(REGISTRY.get_sample_value(f"rxhub_batch_size_{part}", {"step": "intake"}) or 0.0
+                 for part in ("sum", "count"))  # type: ignore[return-value]
 
 
 def _dead(channel: pika.adapters.blocking_connection.BlockingChannel, topology: Topology) -> int:
