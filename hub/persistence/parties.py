@@ -6,16 +6,18 @@ import functools
 import threading
 import uuid
 import weakref
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, insert, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, identifiable, match_patient, match_prescriber
+from hub.persistence import deferred
 from hub.persistence.database import execute_rows
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
@@ -59,8 +61,14 @@ _NEW_PATIENT_WITH_IDENTIFIER = pg_insert(patient_identifiers).from_select(
     ["system", "value", "patient_id"],
     select(bindparam("system", type_=String), bindparam("value", type_=String), _NEW_PATIENT.c.id),
 ).on_conflict_do_nothing()
+_INSERT_PATIENT = insert(patients)
 #: per dialect: INSERT ... ON CONFLICT DO NOTHING into patient_identifiers
-_INDEX_IDENTIFIER: dict[str, Any] = {}
+_INDEX_IDENTIFIER: dict[str, Any] = {
+    "postgresql": pg_insert(patient_identifiers).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(patient_identifiers).on_conflict_do_nothing(),
+}
+#: ``conn.info`` key of the patient candidates a batch of new orders read ahead (``read_patients_ahead``)
+_PATIENTS_AHEAD = "rxhub_patients_ahead"
 _PRESCRIBER_COLUMNS = select(prescribers.c.npi, prescribers.c.document)
 #: (has NPI, has family name) -> the prescriber candidates query (None: nothing to look by)
 _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
@@ -77,6 +85,107 @@ def _candidates_query(identifiers: int, by_name: bool) -> Any:
         return _BY_NAME
     query = _by_identifiers(identifiers)
     return query.union_all(_BY_NAME) if by_name else query
+
+
+def _name_key(info: PatientInfo) -> tuple[str, date] | None:
+    """The (family name, birth date) a profile is found by when no identifier matches, as the columns hold it."""
+    if info.family_name and info.birth_date:
+        return info.family_name.casefold(), info.birth_date
+    return None
+
+
+@functools.cache
+def _ahead_query(identifiers: int, names: int) -> Any:
+    """Candidates of several orders at once: each row says which identifier or which name found it."""
+    c = patient_identifiers.c
+    parts = []
+    if identifiers:
+        parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, c.system, c.value,
+                            null().label("family_name"), null().label("birth_date"))
+                     .join(patient_identifiers, c.patient_id == patients.c.id)
+                     .where(or_(*((c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}"))
+                                  for i in range(identifiers)))))
+    if names:
+        parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, null().label("system"),
+                            null().label("value"), patients.c.family_name, patients.c.birth_date)
+                     .where(or_(*((patients.c.family_name == bindparam(f"family_name_{i}"))
+                                  & (patients.c.birth_date == bindparam(f"birth_date_{i}")) for i in range(names)))))
+    return parts[0].union_all(parts[1]) if len(parts) == 2 else parts[0]
+
+
+@dataclass
+class _PatientsAhead:
+    """The candidates of a batch's new orders, read in one statement, and what the batch's orders did since."""
+
+    #: patient id -> (document, coverage), as read
+    found: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    by_name: dict[tuple[str, date], set[str]] = field(default_factory=dict)
+    #: identifier keys and names of the orders matched since: a later order sharing one may be the patient an
+    #: earlier one created or gave a new identifier, which the read did not see, so it reads afresh
+    seen_keys: set[tuple[str, str]] = field(default_factory=set)
+    seen_names: set[tuple[str, date]] = field(default_factory=set)
+    #: profiles an earlier order of the batch updated, as they now are
+    changed: dict[str, Patient] = field(default_factory=dict)
+
+    def candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]] | None:
+        """This order's candidates as a fresh read would find them; None when only a fresh read can tell."""
+        keys, name = _identifier_keys(info.identifiers), _name_key(info)
+        if self.seen_keys.intersection(keys) or (name is not None and name in self.seen_names):
+            return None
+        ids: set[str] = set()
+        for key in keys:
+            ids |= self.by_key.get(key, set())
+        if name is not None:
+            ids |= self.by_name.get(name, set())
+        return {pid: (self.changed.get(pid) or Patient.model_validate(self.found[pid][0]), self.found[pid][1])
+                for pid in sorted(ids)}
+
+    def note(self, info: PatientInfo) -> None:
+        """An order was matched or created: later orders that share its identifiers or name read afresh."""
+        self.seen_keys.update(_identifier_keys(info.identifiers))
+        name = _name_key(info)
+        if name is not None:
+            self.seen_names.add(name)
+
+
+def _padded(items: list[Any]) -> list[Any]:
+    """The list grown to a power of two by repeating its last item: a few query shapes, not one per batch
+    size (each is compiled, cached and prepared on its own)."""
+    size = 1
+    while size < len(items):
+        size *= 2
+    return items + items[-1:] * (size - len(items))
+
+
+def read_patients_ahead(conn: Connection, infos: Sequence[PatientInfo]) -> None:
+    """Read the patient candidates of a batch's new orders in one statement (``match_patient`` uses them).
+
+    Each order read its own: a round trip per order, on the step every order waits for. ``forget_patients_ahead``
+    ends it.
+    """
+    keys = _padded(sorted({key for info in infos for key in _identifier_keys(info.identifiers)}))
+    names = _padded(sorted({name for name in map(_name_key, infos) if name is not None}))
+    ahead = _PatientsAhead()
+    if keys or names:
+        params: dict[str, Any] = {}
+        for i, (system, value) in enumerate(keys):
+            params[f"system_{i}"], params[f"value_{i}"] = system, value
+        for i, (family_name, birth_date) in enumerate(names):
+            params[f"family_name_{i}"], params[f"birth_date_{i}"] = family_name, birth_date
+        for pid, document, coverage, system, value, family_name, birth_date in conn.execute(
+                _ahead_query(len(keys), len(names)), params):
+            ahead.found[pid] = (document, coverage)
+            if system is not None:
+                ahead.by_key.setdefault((system, value), set()).add(pid)
+            else:
+                ahead.by_name.setdefault((family_name, birth_date), set()).add(pid)
+    conn.info[_PATIENTS_AHEAD] = ahead
+
+
+def forget_patients_ahead(conn: Connection) -> None:
+    """Drop what ``read_patients_ahead`` read (the end of the transaction)."""
+    conn.info.pop(_PATIENTS_AHEAD, None)
 
 
 def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
@@ -103,13 +212,27 @@ class PartyRepository:
         #: prescribers inserted by this transaction: not cached until committed
         self._created: set[str] = set()
 
+    def _execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Every read and write of patients: the rows the transaction held back go first."""
+        deferred.flush(self.conn)
+        return self.conn.execute(statement, parameters)
+
     def patient_for(self, info: PatientInfo) -> Patient:
         """The profile this order's patient matches (updated with what the order adds), or a new one."""
         return self.match_patient(info).patient
 
     def match_patient(self, info: PatientInfo) -> PatientMatch:
-        """``patient_for``, with the coverage on file read in the same statement as the candidates."""
-        candidates = self._patient_candidates(info)
+        """``patient_for``, with the coverage on file read in the same statement as the candidates.
+
+        A new patient's rows are held back to the end of the transaction (``hub.persistence.deferred``), with
+        the batch's other new patients.
+        """
+        ahead: _PatientsAhead | None = self.conn.info.get(_PATIENTS_AHEAD)
+        candidates = ahead.candidates(info) if ahead is not None else None
+        if candidates is None:
+            candidates = self._patient_candidates(info)
+        if ahead is not None:
+            ahead.note(info)
         found = match_patient([c for c, _ in candidates.values()], info)
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
@@ -118,19 +241,23 @@ class PartyRepository:
                        created_at=datetime.now(UTC))
             keys = _identifier_keys(patient.info.identifiers)
             if self.conn.dialect.name == "postgresql" and len(keys) == 1:
-                # the usual new patient, one identifier: both rows in one statement (one round trip)
+                # the usual new patient, one identifier: both rows in one statement
                 system, value = keys[0]
-                self.conn.execute(_NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
+                deferred.insert(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
             else:
-                self.conn.execute(insert(patients), row)
-                self._index_identifiers(patient, patient.info.identifiers)
+                deferred.insert(self.conn, _INSERT_PATIENT, row)
+                for system, value in keys:
+                    deferred.insert(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
+                                    dict(system=system, value=value, patient_id=patient.patient_id))
             return PatientMatch(patient, None, new=True)
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
         self._forget_read_ahead(patient.patient_id)
-        self.conn.execute(_UPDATE_PATIENT, {"patient_id": patient.patient_id,
-                                            "document": patient.model_dump(mode="json")})
+        self._execute(_UPDATE_PATIENT, {"patient_id": patient.patient_id,
+                                        "document": patient.model_dump(mode="json")})
+        if ahead is not None:
+            ahead.changed[patient.patient_id] = patient
         known = set(found.info.identifiers)
         self._index_identifiers(patient, tuple(i for i in patient.info.identifiers if i not in known))
         coverage = candidates[found.patient_id][1]
@@ -142,21 +269,21 @@ class PartyRepository:
         ahead = read_ahead(self.conn)
         if ahead is not None and patient_id in ahead.patient_ids:
             wanted, ahead.patient_ids = list(ahead.patient_ids), set()
-            ahead.patients = {r.id: r.document for r in self.conn.execute(_PATIENTS, {"patient_ids": wanted})}
+            ahead.patients = {r.id: r.document for r in self._execute(_PATIENTS, {"patient_ids": wanted})}
         if ahead is not None and patient_id in ahead.patients:
             return Patient.model_validate(ahead.patients.pop(patient_id))
-        row = self.conn.execute(_PATIENT, {"patient_id": patient_id}).first()
+        row = self._execute(_PATIENT, {"patient_id": patient_id}).first()
         return Patient.model_validate(row[0]) if row else None
 
     def coverage(self, patient_id: str) -> CoverageInfo | None:
         """The insurance the pharmacy keeps on file for the patient."""
-        row = self.conn.execute(select(patients.c.coverage).where(patients.c.id == patient_id)).first()
+        row = self._execute(select(patients.c.coverage).where(patients.c.id == patient_id)).first()
         return CoverageInfo.model_validate(row[0]) if row and row[0] else None
 
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""
-        self.conn.execute(update(patients).where(patients.c.id == patient_id)
-                          .values(coverage=coverage.model_dump(mode="json")))
+        self._execute(update(patients).where(patients.c.id == patient_id)
+                      .values(coverage=coverage.model_dump(mode="json")))
 
     def _forget_read_ahead(self, patient_id: str) -> None:
         """The patient is being changed: a later read in the batch must see the change, not the copy."""
@@ -208,7 +335,7 @@ class PartyRepository:
             params.update(family_name=(info.family_name or "").casefold(), birth_date=info.birth_date)
         query = _candidates_query(len(keys), by_name)
         found: dict[str, tuple[Patient, Any]] = {}
-        for patient_id, document, coverage in self.conn.execute(query, params).all():
+        for patient_id, document, coverage in self._execute(query, params).all():
             if patient_id not in found:  # one profile can match both ways
                 found[patient_id] = (Patient.model_validate(document), coverage)
         return found
@@ -217,9 +344,6 @@ class PartyRepository:
         keys = _identifier_keys(identifiers)
         if not keys:
             return
-        dialect = self.conn.dialect.name
-        if dialect not in _INDEX_IDENTIFIER:
-            ignore = sqlite_insert if dialect == "sqlite" else pg_insert
-            _INDEX_IDENTIFIER[dialect] = ignore(patient_identifiers).on_conflict_do_nothing()
         rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in keys]
-        execute_rows(self.conn, _INDEX_IDENTIFIER[dialect], rows)
+        deferred.flush(self.conn)
+        execute_rows(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name], rows)

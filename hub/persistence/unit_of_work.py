@@ -21,12 +21,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from hub.domain.events import Event
+from hub.domain.order_parts import PatientInfo
 from hub.errors import DatabaseUnavailable
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
+from hub.persistence import deferred
 from hub.persistence.database import execute_rows
 from hub.persistence.outbox_store import OutboxRow, outbox_row
+from hub.persistence.parties import forget_patients_ahead, read_patients_ahead
 from hub.persistence.prescriptions import forget_prefetched, prefetch
 from hub.persistence.tables import outbox, processed_messages
 
@@ -192,9 +195,13 @@ class Transaction:
         """``claim_messages`` in this transaction."""
         return claim_messages(self.conn, consumer, message_ids)
 
-    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0) -> None:
-        """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``)."""
+    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0,
+                 patients: Sequence[PatientInfo] = ()) -> None:
+        """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``), and the patient
+        candidates of its new orders (``hub.persistence.parties.read_patients_ahead``)."""
         prefetch(self.conn, ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)
+        if patients:
+            read_patients_ahead(self.conn, patients)
 
     @property
     def written(self) -> list[OutboxRow]:
@@ -209,10 +216,14 @@ def units_of_work(engine: Engine) -> Iterator[Transaction]:
     try:
         with engine.begin() as conn:
             transaction = Transaction(conn)
+            deferred.hold(conn)
             try:
                 yield transaction
+                deferred.flush(conn)
                 transaction.writes.flush(conn)
             finally:
+                deferred.release(conn)
                 forget_prefetched(conn)
+                forget_patients_ahead(conn)
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.order_parts import PatientInfo
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
@@ -106,7 +108,8 @@ class MessageBus:
 
 def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None:
     """One read of the prescriptions the batch's commands name (by id, or, for a command that names none, as
-    a new order or a cancel does, by its correlation id) instead of one per command."""
+    a new order or a cancel does, by its correlation id) instead of one per command; one of the patient
+    candidates of its new orders."""
     ids: list[str] = []
     correlation_ids: list[str] = []
     for envelope in envelopes:
@@ -115,5 +118,12 @@ def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None
             ids.append(prescription_id)
         else:
             correlation_ids.append(str(envelope.correlation_id))
+    patients: list[PatientInfo] = []
+    for envelope in envelopes:
+        if envelope.type == ReceivePrescription.name:
+            try:
+                patients.append(PatientInfo.model_validate(envelope.payload.get("patient")))
+            except ValidationError:  # the handler refuses the command with the whole story
+                continue
     new_orders = sum(envelope.type == ReceivePrescription.name for envelope in envelopes)
-    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)
+    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=new_orders, patients=patients)
