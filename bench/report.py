@@ -149,6 +149,10 @@ def workflow_table(report: BenchReport) -> str:
             lines.append("CPU per order: " + ", ".join(f"{k} {v:g}" for k, v in w.machine_cpu_ms_per_order.items())
                          + f"; {total:.1f} ms in all: {os.cpu_count() or 1} cores carry at most "
                          f"{1000 * (os.cpu_count() or 1) / max(total, 0.1):.0f} orders/s at this cost")
+        if w.switches_per_order:
+            switched = w.switches_per_order
+            lines.append("context switches per order: " + ", ".join(f"{k} {v:g}" for k, v in switched.items())
+                         + f"; {sum(switched.values()):.0f} in all")
         if w.after_ready_cpu_ms_per_order:
             after = w.after_ready_cpu_ms_per_order
             lines.append("CPU per order in the payer timeout after the last READY (work an order causes later): "

@@ -33,6 +33,8 @@ from bench.hub_process import (
     hub_total,
     machine_groups,
     started_hub,
+    switch_snapshot,
+    switches_per,
 )
 from bench.ingest import IngestRun, fhir_scenarios, hl7_scenarios, note_loss, sustained_scenario, tag
 from bench.parse_costs import measure
@@ -205,7 +207,7 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     tap.start()
     plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
                         args.pharmacists, args.drain_timeout)
-    before = cpu_snapshot(machine_groups(hub))
+    before, switched = cpu_snapshot(machine_groups(hub)), switch_snapshot(machine_groups(hub))
     try:
         if args.profile:
             with profiled(hub.pids(), "workflow", 20, report.started_stamp, report.profiles):
@@ -223,7 +225,8 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     groups = machine_groups(hub)
     at_ready = cpu_snapshot(groups)
     per_order = cpu_ms_per(groups, before, orders, at_ready)
-    result = result.model_copy(update={"machine_cpu_ms_per_order": per_order})
+    result = result.model_copy(update={"machine_cpu_ms_per_order": per_order,
+                                       "switches_per_order": switches_per(groups, switched, orders)})
     print(f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
           flush=True)
     time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
