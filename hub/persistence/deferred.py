@@ -1,53 +1,80 @@
-"""Inserts a worker's transaction holds back and writes together at its end, one statement per kind.
+"""Writes a worker's transaction holds back and makes together at its end, one statement per kind.
 
-Intake stored each new order with a round trip of its own for the patient and one for the prescription
-(and read its patient candidates with a third): 48 of a batch's 53 statements, each a wait for the database
-and for the interpreter lock. Held back, a batch of 16 new orders writes its patients and its prescriptions
-in one executemany each (psycopg pipelines them: one round trip).
+Each order of a batch wrote its own rows with a round trip apiece (intake: the patient and the prescription,
+after reading its patient candidates; every later step: the prescription; a fill: the stock lot), each a wait
+for the database and for the interpreter lock. Held back, a batch writes each kind in one executemany
+(psycopg pipelines it: one round trip), and a row written several times (one stock lot, filled from by the
+whole batch) once, with its last values.
 
-Only a transaction that promised to flush (``units_of_work``) holds inserts back; on any other connection
-``insert`` executes at once. Every repository method that reads or changes the tables concerned calls
+Only a transaction that promised to flush (``units_of_work``) holds writes back; on any other connection
+``write`` executes at once. Every repository method that reads or changes the tables concerned calls
 ``flush`` first, so nothing in the transaction can miss a row held back.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.errors import TransientError
 from hub.persistence.database import execute_rows
 
-#: ``conn.info`` key: {id(statement): (statement, [rows])} while a transaction holds inserts back (in the
-#: order each kind was first held; statements are compared by identity, so hold the module's constants)
-_HELD = "rxhub_deferred_inserts"
+#: ``conn.info`` key: {id(statement): _Held} while a transaction holds writes back, in the order each kind
+#: was first held (statements are told apart by identity: hold the module's constants)
+_HELD = "rxhub_deferred_writes"
+_unkeyed = itertools.count()
+
+
+@dataclass
+class _Held:
+    statement: Any
+    #: each row under its key; a row written again under the same key replaces it (its last values win)
+    rows: dict[Hashable, dict[str, Any]] = field(default_factory=dict)
+    #: an UPDATE whose every row must match (an optimistic lock): fewer is a concurrent change
+    must_match: bool = False
 
 
 def hold(conn: Connection) -> None:
-    """From now on, ``insert`` on this connection waits for ``flush`` (which the caller promises to call)."""
+    """From now on, ``write`` on this connection waits for ``flush`` (which the caller promises to call)."""
     conn.info[_HELD] = {}
 
 
-def insert(conn: Connection, statement: Any, row: dict[str, Any]) -> None:
-    """Execute ``statement`` with ``row`` now, or at the transaction's next ``flush`` when it holds inserts."""
-    held: dict[int, tuple[Any, list[dict[str, Any]]]] | None = conn.info.get(_HELD)
+def write(conn: Connection, statement: Any, row: dict[str, Any], *, key: Hashable | None = None,
+          must_match: bool = False) -> None:
+    """Execute ``statement`` with ``row`` now, or at the transaction's next ``flush`` when it holds writes.
+
+    ``key``: a later write of the same key replaces this one (absolute values, as a stock count is written).
+    ``must_match``: the statement must change a row, else it raises TransientError (now, or at the flush).
+    """
+    held: dict[int, _Held] | None = conn.info.get(_HELD)
     if held is None:
-        conn.execute(statement, row)
-    else:
-        held.setdefault(id(statement), (statement, []))[1].append(row)
+        _check(conn.execute(statement, row).rowcount, 1, must_match)
+        return
+    kind = held.setdefault(id(statement), _Held(statement, must_match=must_match))
+    kind.rows[next(_unkeyed) if key is None else key] = row
 
 
 def flush(conn: Connection) -> None:
-    """Write every insert held back, one statement per kind, and keep holding later ones."""
-    held: dict[int, tuple[Any, list[dict[str, Any]]]] | None = conn.info.get(_HELD)
+    """Make every write held back, one statement per kind, and keep holding later ones."""
+    held: dict[int, _Held] | None = conn.info.get(_HELD)
     if not held:
         return
     conn.info[_HELD] = {}
-    for statement, rows in held.values():
-        execute_rows(conn, statement, rows)
+    for kind in held.values():
+        rows = list(kind.rows.values())
+        _check(execute_rows(conn, kind.statement, rows).rowcount, len(rows), kind.must_match)
 
 
 def release(conn: Connection) -> None:
     """Stop holding (end of the transaction: ``conn.info`` outlives it in the pool); unflushed rows are dropped,
     as the rollback they belong to drops the rest."""
     conn.info.pop(_HELD, None)
+
+
+def _check(changed: int, wanted: int, must_match: bool) -> None:
+    if must_match and changed != wanted:
+        raise TransientError(f"{wanted - changed} of {wanted} row(s) changed concurrently; retry")

@@ -243,11 +243,11 @@ class PartyRepository:
             if self.conn.dialect.name == "postgresql" and len(keys) == 1:
                 # the usual new patient, one identifier: both rows in one statement
                 system, value = keys[0]
-                deferred.insert(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
+                deferred.write(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
             else:
-                deferred.insert(self.conn, _INSERT_PATIENT, row)
+                deferred.write(self.conn, _INSERT_PATIENT, row)
                 for system, value in keys:
-                    deferred.insert(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
+                    deferred.write(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
                                     dict(system=system, value=value, patient_id=patient.patient_id))
             return PatientMatch(patient, None, new=True)
         patient = found.merged_with(info)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from hub.domain.prescription import Prescription
-from hub.errors import TransientError
 from hub.persistence import deferred
 from hub.persistence.tables import counters, prescriptions, rx_number_seq
 
@@ -231,7 +230,7 @@ class PrescriptionRepository:
             ahead.by_correlation.pop(row.correlation_id, None)
         now = datetime.now(UTC)
         # held back to the end of a worker's transaction, with the batch's other new orders (one statement)
-        deferred.insert(self.conn, _INSERT, dict(
+        deferred.write(self.conn, _INSERT, dict(
             id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
@@ -240,12 +239,14 @@ class PrescriptionRepository:
         ))
 
     def save(self, row: PrescriptionRow) -> None:
-        """Update with an optimistic lock: a concurrent writer makes this a transient (retryable) error."""
-        result = self._execute(_SAVE, dict(
+        """Update with an optimistic lock: a concurrent writer makes this a transient (retryable) error.
+
+        In a worker's transaction the update is held back to its end with the batch's others (one statement),
+        and the lock is checked there: a batch that lost the race is retried one message at a time.
+        """
+        deferred.write(self.conn, _SAVE, dict(
             row_id=row.id, expected=row.version, state=row.state, document=row.document, version=row.version + 1,
-            updated_at=datetime.now(UTC)))
-        if result.rowcount != 1:
-            raise TransientError(f"prescription {row.id} changed concurrently; retry")
+            updated_at=datetime.now(UTC)), must_match=True)
         row.version += 1
 
     def _one(self, condition: Any) -> PrescriptionRow | None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hub.domain.inventory import InventoryItem
+from hub.persistence import deferred
 from hub.persistence.tables import inventory
 
 _LOTS = select(inventory).where(inventory.c.ndc == bindparam("ndc")).order_by(inventory.c.lot)
@@ -31,12 +32,14 @@ class StockRepository:
         that counts read, changed and written back cannot be overwritten by a concurrent fill in between.
         """
         query = _LOTS_FOR_UPDATE if for_update else _LOTS
+        deferred.flush(self.conn)
         rows = self.conn.execute(query, {"ndc": ndc}).mappings().all()
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
 
     def all_lots(self) -> list[InventoryItem]:
         """The whole shelf."""
+        deferred.flush(self.conn)
         rows = self.conn.execute(select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)).mappings().all()
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
@@ -47,11 +50,14 @@ class StockRepository:
         for item in items:
             if item in unchanged:
                 continue
-            self.conn.execute(_SAVE, {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand,
-                                      "reserved": item.reserved})
+            # absolute counts of a lot this transaction holds locked: a batch of fills from one lot writes it
+            # once, at the end, with the last fill's counts (hub.persistence.deferred)
+            deferred.write(self.conn, _SAVE, {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand,
+                                              "reserved": item.reserved}, key=(item.ndc, item.lot))
 
     def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
         """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
+        deferred.flush(self.conn)
         found = self.conn.execute(select(inventory.c.on_hand).where(
             inventory.c.ndc == ndc, inventory.c.lot == lot)).first()
         if found is None:

@@ -207,12 +207,14 @@ def _dead(channel: pika.adapters.blocking_connection.BlockingChannel, topology: 
     return int(channel.queue_declare(queue, passive=True).method.message_count)
 
 
-def _statements_on(engine: Engine, table: str) -> tuple[list[str], Callable[[], None]]:
-    """SELECTs on ``table`` the engine runs from now on, and how to stop counting."""
+def _statements_on(engine: Engine, table: str, verb: str = "SELECT") -> tuple[list[str], Callable[[], None]]:
+    """Statements (SELECTs, or ``verb``) on ``table`` the engine runs from now on (an executemany counts once),
+    and how to stop counting."""
     seen: list[str] = []
+    target = f"FROM {table}" if verb == "SELECT" else f"{verb} {table}"
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().startswith("SELECT") and f"FROM {table}" in statement:
+        if statement.lstrip().startswith(verb) and target in statement:
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", listen)
@@ -302,11 +304,17 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
         stop_users()
     assert len(users) == 1, users
     shelves, stop_shelves = _statements_on(engine, "inventory")
+    counts, stop_counts = _statements_on(engine, "inventory", "UPDATE")
+    saves, stop_saves = _statements_on(engine, "prescriptions", "UPDATE")
     try:
         batch("fill", [FillPrescription(prescription_id=p, fill_number=0) for p in ids])
     finally:
         stop_shelves()
+        stop_counts()
+        stop_saves()
     assert len(shelves) == 1, shelves
+    assert len(counts) == 1, "the lot's counts written once, with the last fill's"
+    assert len(saves) == 1, "the batch's prescriptions saved in one statement"
     with engine.connect() as conn:
         stock = conn.execute(select(inventory.c.on_hand, inventory.c.reserved)).one()
         states = set(conn.execute(select(prescriptions.c.state)).scalars())

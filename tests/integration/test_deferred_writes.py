@@ -1,0 +1,92 @@
+"""Writes held back to the end of a worker's transaction (hub.persistence.deferred): checked, never lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+
+from hub.errors import TransientError
+from hub.persistence.database import create_schema, make_engine
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
+from hub.persistence.tables import prescriptions
+from hub.persistence.unit_of_work import units_of_work
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def _row(n: int) -> PrescriptionRow:
+    return PrescriptionRow(f"rx-{n}", f"corr-{n}", f"{1000 + n}", f"PL-{n}", "EHR", "hl7", "received", "retail",
+                           {"n": n}, 1)
+
+
+def _stored(engine: Engine) -> dict[str, tuple[str, int]]:
+    with engine.connect() as conn:
+        return {r.id: (r.state, r.version) for r in conn.execute(select(prescriptions))}
+
+
+def test_a_stale_save_fails_its_transaction_when_the_held_writes_are_made(engine: Engine) -> None:
+    """Two saves of one version: the second loses the optimistic lock at the end, and nothing of its
+    transaction is written (the batch is then retried one message at a time)."""
+    with units_of_work(engine) as tx:
+        PrescriptionRepository(tx.conn).add(_row(1))
+        PrescriptionRepository(tx.conn).add(_row(2))
+    with engine.connect() as conn:
+        stale = PrescriptionRepository(conn).get("rx-1")
+    assert stale is not None
+    with units_of_work(engine) as tx:
+        fresh = PrescriptionRepository(tx.conn).get("rx-1")
+        assert fresh is not None
+        fresh.state = "claim_pending"
+        PrescriptionRepository(tx.conn).save(fresh)
+    with pytest.raises(TransientError, match="changed concurrently"), units_of_work(engine) as tx:
+        other = PrescriptionRepository(tx.conn).get("rx-2")
+        assert other is not None
+        other.state = "claim_pending"
+        PrescriptionRepository(tx.conn).save(other)
+        stale.state = "cancelled"
+        PrescriptionRepository(tx.conn).save(stale)
+    assert _stored(engine) == {"rx-1": ("claim_pending", 2), "rx-2": ("received", 1)}
+
+
+def test_a_read_in_the_transaction_sees_what_it_holds_back(engine: Engine) -> None:
+    with units_of_work(engine) as tx:
+        repo = PrescriptionRepository(tx.conn)
+        repo.add(_row(3))
+        found = repo.by_correlation("corr-3")
+        assert found is not None and found.version == 1
+        found.state = "claim_pending"
+        repo.save(found)
+        again = repo.get("rx-3")
+        assert again is not None and (again.state, again.version) == ("claim_pending", 2)
+    assert _stored(engine) == {"rx-3": ("claim_pending", 2)}
+
+
+def test_outside_a_worker_transaction_nothing_is_held(engine: Engine) -> None:
+    """A connection that never promised to flush writes at once: a plain transaction cannot drop a row."""
+    with engine.begin() as conn:
+        PrescriptionRepository(conn).add(_row(4))
+    assert _stored(engine) == {"rx-4": ("received", 1)}
+    with engine.connect() as conn:
+        stale = PrescriptionRepository(conn).get("rx-4")
+    assert stale is not None
+    stale.version = 7
+    with pytest.raises(TransientError), engine.begin() as conn:
+        PrescriptionRepository(conn).save(stale)
+
+
+def test_a_rolled_back_transaction_leaves_nothing_held_on_the_pooled_connection(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), units_of_work(engine) as tx:
+        PrescriptionRepository(tx.conn).add(_row(5))
+        raise RuntimeError("handler failed")
+    with engine.begin() as conn:  # the same pooled connection: a plain transaction again
+        assert not [k for k in conn.connection.info if "deferred" in str(k)]
+        PrescriptionRepository(conn).add(_row(6))
+    assert _stored(engine) == {"rx-6": ("received", 1)}
