@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, select
 
 from hub.errors import TransientError
-from hub.persistence.database import create_schema, make_engine
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
 from hub.persistence.tables import prescriptions
 from hub.persistence.unit_of_work import units_of_work
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _row(n: int) -> PrescriptionRow:
