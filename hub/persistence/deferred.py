@@ -7,13 +7,12 @@ for the database and for the interpreter lock. Held back, a batch writes each ki
 whole batch) once, with its last values.
 
 Only a transaction that promised to flush (``units_of_work``) holds writes back; on any other connection
-``write`` executes at once. Every repository method that reads or changes the tables concerned calls
-``flush`` first, so nothing in the transaction can miss a row held back.
+``write`` executes at once. The repositories of the tables concerned run every other statement through
+``execute``, which flushes first, so nothing in the transaction can miss a row held back.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,6 @@ from hub.persistence.database import execute_rows
 #: ``conn.info`` key: {id(statement): _Held} while a transaction holds writes back, in the order each kind
 #: was first held (statements are told apart by identity: hold the module's constants)
 _HELD = "rxhub_deferred_writes"
-_unkeyed = itertools.count()
 
 
 @dataclass
@@ -55,7 +53,7 @@ def write(conn: Connection, statement: Any, row: dict[str, Any], *, key: Hashabl
         _check(conn.execute(statement, row).rowcount, 1, must_match)
         return
     kind = held.setdefault(id(statement), _Held(statement, must_match=must_match))
-    kind.rows[next(_unkeyed) if key is None else key] = row
+    kind.rows[object() if key is None else key] = row
 
 
 def flush(conn: Connection) -> None:
@@ -67,6 +65,12 @@ def flush(conn: Connection) -> None:
     for kind in held.values():
         rows = list(kind.rows.values())
         _check(execute_rows(conn, kind.statement, rows).rowcount, len(rows), kind.must_match)
+
+
+def execute(conn: Connection, statement: Any, parameters: Any = None) -> Any:
+    """Execute a statement that must see (or comes after) the writes held back: they are made first."""
+    flush(conn)
+    return conn.execute(statement, parameters)
 
 
 def release(conn: Connection) -> None:

@@ -18,7 +18,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, identifiable, match_patient, match_prescriber
 from hub.persistence import deferred
-from hub.persistence.database import execute_rows
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
 
@@ -36,20 +35,6 @@ def _identifier_keys(identifiers: tuple[Identifier, ...]) -> list[tuple[str, str
     return sorted({(ident.system or "", ident.value.strip()) for ident in identifiers})
 
 
-def _candidates() -> Any:
-    return select(patients.c.id, patients.c.document, patients.c.coverage)
-
-
-def _by_identifiers(count: int) -> Any:
-    """Profiles holding any of ``count`` identifiers, as OR-ed equalities: SQLite plans a row-value IN list of
-    two or more as a scan of the whole table (EXPLAIN QUERY PLAN), equalities on the unique index never."""
-    c = patient_identifiers.c
-    return _candidates().join(patient_identifiers, c.patient_id == patients.c.id).where(or_(*(
-        (c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}")) for i in range(count))))
-
-
-_BY_NAME = _candidates().where(patients.c.family_name == bindparam("family_name"),
-                               patients.c.birth_date == bindparam("birth_date"))
 _UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
     document=bindparam("document"))
 _NEW_PATIENT = (insert(patients).values(
@@ -78,15 +63,6 @@ _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
     (False, True): _PRESCRIBER_COLUMNS.where(prescribers.c.family_name == bindparam("family_name")),
     (False, False): None,
 }
-@functools.cache
-def _candidates_query(identifiers: int, by_name: bool) -> Any:
-    """The candidates query for this many identifiers, with or without the name and birth date (built once)."""
-    if not identifiers:
-        return _BY_NAME
-    query = _by_identifiers(identifiers)
-    return query.union_all(_BY_NAME) if by_name else query
-
-
 def _name_key(info: PatientInfo) -> tuple[str, date] | None:
     """The (family name, birth date) a profile is found by when no identifier matches, as the columns hold it."""
     if info.family_name and info.birth_date:
@@ -95,8 +71,12 @@ def _name_key(info: PatientInfo) -> tuple[str, date] | None:
 
 
 @functools.cache
-def _ahead_query(identifiers: int, names: int) -> Any:
-    """Candidates of several orders at once: each row says which identifier or which name found it."""
+def _candidates_query(identifiers: int, names: int) -> Any:
+    """Candidates of one order or of several at once: each row says which identifier or which name found it.
+
+    Identifiers as OR-ed equalities: SQLite plans a row-value IN list of two or more as a scan of the whole
+    table (EXPLAIN QUERY PLAN), equalities on the unique index never.
+    """
     c = patient_identifiers.c
     parts = []
     if identifiers:
@@ -158,29 +138,36 @@ def _padded(items: list[Any]) -> list[Any]:
     return items + items[-1:] * (size - len(items))
 
 
+def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _PatientsAhead:
+    """The profiles sharing an identifier, or name and birth date, with any of these orders' patients, with their
+    coverage: one statement."""
+    keys = _padded(sorted({key for info in infos for key in _identifier_keys(info.identifiers)}))
+    names = _padded(sorted({name for name in map(_name_key, infos) if name is not None}))
+    found = _PatientsAhead()
+    if not keys and not names:
+        return found
+    params: dict[str, Any] = {}
+    for i, (system, value) in enumerate(keys):
+        params[f"system_{i}"], params[f"value_{i}"] = system, value
+    for i, (family_name, birth_date) in enumerate(names):
+        params[f"family_name_{i}"], params[f"birth_date_{i}"] = family_name, birth_date
+    for pid, document, coverage, system, value, family_name, birth_date in deferred.execute(
+            conn, _candidates_query(len(keys), len(names)), params):
+        found.found[pid] = (document, coverage)
+        if system is not None:
+            found.by_key.setdefault((system, value), set()).add(pid)
+        else:
+            found.by_name.setdefault((family_name, birth_date), set()).add(pid)
+    return found
+
+
 def read_patients_ahead(conn: Connection, infos: Sequence[PatientInfo]) -> None:
     """Read the patient candidates of a batch's new orders in one statement (``match_patient`` uses them).
 
     Each order read its own: a round trip per order, on the step every order waits for. ``forget_patients_ahead``
     ends it.
     """
-    keys = _padded(sorted({key for info in infos for key in _identifier_keys(info.identifiers)}))
-    names = _padded(sorted({name for name in map(_name_key, infos) if name is not None}))
-    ahead = _PatientsAhead()
-    if keys or names:
-        params: dict[str, Any] = {}
-        for i, (system, value) in enumerate(keys):
-            params[f"system_{i}"], params[f"value_{i}"] = system, value
-        for i, (family_name, birth_date) in enumerate(names):
-            params[f"family_name_{i}"], params[f"birth_date_{i}"] = family_name, birth_date
-        for pid, document, coverage, system, value, family_name, birth_date in conn.execute(
-                _ahead_query(len(keys), len(names)), params):
-            ahead.found[pid] = (document, coverage)
-            if system is not None:
-                ahead.by_key.setdefault((system, value), set()).add(pid)
-            else:
-                ahead.by_name.setdefault((family_name, birth_date), set()).add(pid)
-    conn.info[_PATIENTS_AHEAD] = ahead
+    conn.info[_PATIENTS_AHEAD] = _read_candidates(conn, infos)
 
 
 def forget_patients_ahead(conn: Connection) -> None:
@@ -212,11 +199,6 @@ class PartyRepository:
         #: prescribers inserted by this transaction: not cached until committed
         self._created: set[str] = set()
 
-    def _execute(self, statement: Any, parameters: Any = None) -> Any:
-        """Every read and write of patients: the rows the transaction held back go first."""
-        deferred.flush(self.conn)
-        return self.conn.execute(statement, parameters)
-
     def patient_for(self, info: PatientInfo) -> Patient:
         """The profile this order's patient matches (updated with what the order adds), or a new one."""
         return self.match_patient(info).patient
@@ -246,16 +228,14 @@ class PartyRepository:
                 deferred.write(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
             else:
                 deferred.write(self.conn, _INSERT_PATIENT, row)
-                for system, value in keys:
-                    deferred.write(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
-                                    dict(system=system, value=value, patient_id=patient.patient_id))
+                self._index_identifiers(patient, patient.info.identifiers)
             return PatientMatch(patient, None, new=True)
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
         self._forget_read_ahead(patient.patient_id)
-        self._execute(_UPDATE_PATIENT, {"patient_id": patient.patient_id,
-                                        "document": patient.model_dump(mode="json")})
+        deferred.execute(self.conn, _UPDATE_PATIENT, {"patient_id": patient.patient_id,
+                                                      "document": patient.model_dump(mode="json")})
         if ahead is not None:
             ahead.changed[patient.patient_id] = patient
         known = set(found.info.identifiers)
@@ -269,20 +249,21 @@ class PartyRepository:
         ahead = read_ahead(self.conn)
         if ahead is not None and patient_id in ahead.patient_ids:
             wanted, ahead.patient_ids = list(ahead.patient_ids), set()
-            ahead.patients = {r.id: r.document for r in self._execute(_PATIENTS, {"patient_ids": wanted})}
+            rows = deferred.execute(self.conn, _PATIENTS, {"patient_ids": wanted})
+            ahead.patients = {r.id: r.document for r in rows}
         if ahead is not None and patient_id in ahead.patients:
             return Patient.model_validate(ahead.patients.pop(patient_id))
-        row = self._execute(_PATIENT, {"patient_id": patient_id}).first()
+        row = deferred.execute(self.conn, _PATIENT, {"patient_id": patient_id}).first()
         return Patient.model_validate(row[0]) if row else None
 
     def coverage(self, patient_id: str) -> CoverageInfo | None:
         """The insurance the pharmacy keeps on file for the patient."""
-        row = self._execute(select(patients.c.coverage).where(patients.c.id == patient_id)).first()
+        row = deferred.execute(self.conn, select(patients.c.coverage).where(patients.c.id == patient_id)).first()
         return CoverageInfo.model_validate(row[0]) if row and row[0] else None
 
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""
-        self._execute(update(patients).where(patients.c.id == patient_id)
+        deferred.execute(self.conn, update(patients).where(patients.c.id == patient_id)
                       .values(coverage=coverage.model_dump(mode="json")))
 
     def _forget_read_ahead(self, patient_id: str) -> None:
@@ -323,27 +304,15 @@ class PartyRepository:
         return prescriber
 
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
-        """Profiles sharing an identifier, or name and birth date, with their coverage: one statement."""
-        keys = _identifier_keys(info.identifiers)
-        by_name = bool(info.family_name and info.birth_date)
-        if not keys and not by_name:
-            return {}
-        params: dict[str, Any] = {}
-        for i, (system, value) in enumerate(keys):
-            params[f"system_{i}"], params[f"value_{i}"] = system, value
-        if by_name:
-            params.update(family_name=(info.family_name or "").casefold(), birth_date=info.birth_date)
-        query = _candidates_query(len(keys), by_name)
-        found: dict[str, tuple[Patient, Any]] = {}
-        for patient_id, document, coverage in self._execute(query, params).all():
-            if patient_id not in found:  # one profile can match both ways
-                found[patient_id] = (Patient.model_validate(document), coverage)
+        """This order's candidates read now (after the rows the transaction held back)."""
+        found = _read_candidates(self.conn, [info]).candidates(info)
+        assert found is not None  # a fresh read has seen no other order
         return found
 
     def _index_identifiers(self, patient: Patient, identifiers: tuple[Identifier, ...]) -> None:
         keys = _identifier_keys(identifiers)
         if not keys:
             return
-        rows = [dict(system=system, value=value, patient_id=patient.patient_id) for system, value in keys]
-        deferred.flush(self.conn)
-        execute_rows(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name], rows)
+        for system, value in keys:
+            deferred.write(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
+                           dict(system=system, value=value, patient_id=patient.patient_id))

@@ -86,16 +86,15 @@ def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequ
     commands may store a new prescription, whose Rx numbers are drawn together (PostgreSQL; at most one per
     correlation id not on file).  ``forget_prefetched`` ends it.
     """
-    deferred.flush(conn)
     ahead = _Prefetched({}, {})
     if ids:
-        for r in conn.execute(_BY_IDS, {"ids": list(set(ids))}).mappings():
+        for r in deferred.execute(conn, _BY_IDS, {"ids": list(set(ids))}).mappings():
             ahead.by_id[r["id"]] = PrescriptionRepository._row(r)
             if r["patient_id"]:
                 ahead.patient_ids.add(r["patient_id"])
     if correlation_ids:
         ahead.by_correlation = dict.fromkeys(correlation_ids)
-        for r in conn.execute(_BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
+        for r in deferred.execute(conn, _BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
             ahead.by_correlation[r["correlation_id"]] = PrescriptionRepository._row(r)
         fresh = min(new_orders, sum(row is None for row in ahead.by_correlation.values()))
         if fresh > 1 and conn.dialect.name == "postgresql":  # new orders: their Rx numbers in one statement
@@ -119,11 +118,6 @@ class PrescriptionRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def _execute(self, statement: Any, parameters: Any = None) -> Any:
-        """Every read and write of the table: the inserts the transaction held back go first."""
-        deferred.flush(self.conn)
-        return self.conn.execute(statement, parameters)
 
     def next_rx_number(self) -> str:
         """Human-facing Rx number, unique and increasing (gaps allowed).
@@ -153,7 +147,7 @@ class PrescriptionRepository:
         ahead = read_ahead(self.conn)
         if ahead is not None and prescription_id in ahead.by_id:
             return ahead.by_id.pop(prescription_id)
-        found = self._execute(_BY_ID, {"row_id": prescription_id}).mappings().first()
+        found = deferred.execute(self.conn, _BY_ID, {"row_id": prescription_id}).mappings().first()
         return self._row(found) if found else None
 
     def by_correlation(self, correlation_id: str) -> PrescriptionRow | None:
@@ -161,7 +155,7 @@ class PrescriptionRepository:
         ahead = read_ahead(self.conn)
         if ahead is not None and correlation_id in ahead.by_correlation:
             return ahead.by_correlation.pop(correlation_id)
-        found = self._execute(_BY_CORRELATION, {"correlation_id": correlation_id}).mappings().first()
+        found = deferred.execute(self.conn, _BY_CORRELATION, {"correlation_id": correlation_id}).mappings().first()
         return self._row(found) if found else None
 
     def by_rx_number(self, rx_number: str) -> PrescriptionRow | None:
@@ -181,47 +175,48 @@ class PrescriptionRepository:
             select(prescriptions).where(prescriptions.c.state.in_(states))
             .order_by(prescriptions.c.updated_at).limit(limit)
         )
-        return [self._row(r) for r in self._execute(query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
     def queue_keys(self, states: list[str], limit: int = 200) -> list[tuple[str, int, str]]:
         """``in_states`` without the documents: (id, version, state) of each waiting prescription, oldest first."""
-        return [(r[0], r[1], r[2]) for r in self._execute(_QUEUE_KEYS, {"states": states, "limit": limit})]
+        rows = deferred.execute(self.conn, _QUEUE_KEYS, {"states": states, "limit": limit})
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def by_ids(self, ids: list[str]) -> dict[str, PrescriptionRow]:
         """The stored prescriptions among these ids, by id."""
-        rows = map(self._row, self._execute(_BY_IDS, {"ids": ids}).mappings().all())
+        rows = map(self._row, deferred.execute(self.conn, _BY_IDS, {"ids": ids}).mappings().all())
         return {row.id: row for row in rows}
 
     def state_of(self, prescription_id: str) -> tuple[str, str] | None:
         """A prescription's state and correlation id, without its document."""
-        found = self._execute(_STATE, {"row_id": prescription_id}).first()
+        found = deferred.execute(self.conn, _STATE, {"row_id": prescription_id}).first()
         return (str(found[0]), str(found[1])) if found is not None else None
 
     def recorded(self, correlation_ids: list[str]) -> set[str]:
         """The correlation ids among these that have a stored prescription."""
-        return {row[0] for row in self._execute(_RECORDED, {"ids": correlation_ids})}
+        return {row[0] for row in deferred.execute(self.conn, _RECORDED, {"ids": correlation_ids})}
 
     def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
         """The prescriptions one inbound message created."""
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
-        return [self._row(r) for r in self._execute(query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
     def for_patient(self, patient_id: str, *, open_only: bool = False) -> list[PrescriptionRow]:
         """A patient's prescriptions; ``open_only`` skips cancelled and rejected ones (the DUR profile)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
         if open_only:
             query = query.where(prescriptions.c.state.not_in(CLOSED_STATES))
-        return [self._row(r) for r in self._execute(query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
     def profile_documents(self, patient_id: str, *, besides: str | None = None) -> list[dict[str, Any]]:
         """The documents of a patient's open prescriptions (not cancelled or rejected), for the DUR profile."""
-        rows = self._execute(_PROFILE, {"patient_id": patient_id}).all()
+        rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id}).all()
         return [r[1] for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
-        return {state: int(n) for state, n in self._execute(query).all()}
+        return {state: int(n) for state, n in deferred.execute(self.conn, query).all()}
 
     def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
         """Insert a new prescription (at the row's version, 1 for a new one)."""
@@ -250,7 +245,7 @@ class PrescriptionRepository:
         row.version += 1
 
     def _one(self, condition: Any) -> PrescriptionRow | None:
-        found = self._execute(select(prescriptions).where(condition).limit(1)).mappings().first()
+        found = deferred.execute(self.conn, select(prescriptions).where(condition).limit(1)).mappings().first()
         return self._row(found) if found else None
 
     @staticmethod

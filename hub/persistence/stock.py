@@ -32,15 +32,14 @@ class StockRepository:
         that counts read, changed and written back cannot be overwritten by a concurrent fill in between.
         """
         query = _LOTS_FOR_UPDATE if for_update else _LOTS
-        deferred.flush(self.conn)
-        rows = self.conn.execute(query, {"ndc": ndc}).mappings().all()
+        rows = deferred.execute(self.conn, query, {"ndc": ndc}).mappings().all()
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
 
     def all_lots(self) -> list[InventoryItem]:
         """The whole shelf."""
-        deferred.flush(self.conn)
-        rows = self.conn.execute(select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)).mappings().all()
+        rows = deferred.execute(self.conn, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)
+                                ).mappings().all()
         return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
                               reserved=Decimal(r["reserved"])) for r in rows]
 
@@ -57,8 +56,7 @@ class StockRepository:
 
     def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
         """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
-        deferred.flush(self.conn)
-        found = self.conn.execute(select(inventory.c.on_hand).where(
+        found = deferred.execute(self.conn, select(inventory.c.on_hand).where(
             inventory.c.ndc == ndc, inventory.c.lot == lot)).first()
         if found is None:
             self.conn.execute(insert(inventory).values(ndc=ndc, lot=lot, expiry=expiry, on_hand=quantity,

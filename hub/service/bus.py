@@ -118,12 +118,11 @@ def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None
             ids.append(prescription_id)
         else:
             correlation_ids.append(str(envelope.correlation_id))
+    new_orders = [envelope for envelope in envelopes if envelope.type == ReceivePrescription.name]
     patients: list[PatientInfo] = []
-    for envelope in envelopes:
-        if envelope.type == ReceivePrescription.name:
-            try:
-                patients.append(PatientInfo.model_validate(envelope.payload.get("patient")))
-            except ValidationError:  # the handler refuses the command with the whole story
-                continue
-    new_orders = sum(envelope.type == ReceivePrescription.name for envelope in envelopes)
-    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=new_orders, patients=patients)
+    for envelope in new_orders:
+        try:
+            patients.append(PatientInfo.model_validate(envelope.payload.get("patient")))
+        except ValidationError:  # the handler refuses the command with the whole story
+            continue
+    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=len(new_orders), patients=patients)

@@ -49,12 +49,13 @@ def test_the_dedupe_lookup_of_many_keys_searches_the_unique_index(sqlite_url: st
     assert sum("SEARCH inbound_messages USING INDEX" in step for step in plan) == 3, plan
 
 
-def test_patient_candidates_by_several_identifiers_search_the_indexes(sqlite_url: str) -> None:
+def test_patient_candidates_by_several_identifiers_and_names_search_the_indexes(sqlite_url: str) -> None:
+    """One order's candidates, or a batch's (several identifiers and several names at once)."""
     engine = make_engine(sqlite_url)
-    compiled = parties._candidates_query(2, True).compile(dialect=engine.dialect)
+    compiled = parties._candidates_query(2, 2).compile(dialect=engine.dialect)
     engine.dispose()
-    values = {"system_0": "MRN", "value_0": "1", "system_1": "SSN", "value_1": "2", "family_name": "doe",
-              "birth_date": "1970-01-01"}
+    values = {"system_0": "MRN", "value_0": "1", "system_1": "SSN", "value_1": "2", "family_name_0": "doe",
+              "birth_date_0": "1970-01-01", "family_name_1": "roe", "birth_date_1": "1971-01-01"}
     assert compiled.positiontup is not None
     plan = _plan(sqlite_url, str(compiled), tuple(values[name] for name in compiled.positiontup))
     assert not [step for step in plan if step.startswith("SCAN")], plan
