@@ -126,8 +126,9 @@ def cpu_ms_per(groups: dict[str, list[int]], before: dict[int, float], count: in
 
 def switches(pid: int) -> int:
     """Context switches so far of the process's live threads, voluntary (a wait: a round trip, a lock, a poll)
-    and not (preempted). Unlike CPU time, the machine's speed does not move them: fewer round trips and
-    wake-ups per order show here even when the machine is too noisy for the CPU figures to tell."""
+    and not (preempted). The machine's speed moves them far less than CPU time (interpreter-lock contention
+    still moves a worker's by about 15% from run to run): fewer round trips and wake-ups per order show here
+    when the machine is too noisy for the CPU figures to tell."""
     total = 0
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())

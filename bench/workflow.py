@@ -91,7 +91,7 @@ class WorkflowResult(BaseModel):
     #: PostgreSQL and RabbitMQ (all their processes on the machine) and the bench itself (load generator)
     machine_cpu_ms_per_order: dict[str, float] | None = None
     #: context switches per order READY of the same processes (their live threads): round trips and wake-ups,
-    #: which the machine's speed does not move
+    #: which the machine's speed moves far less than CPU time
     switches_per_order: dict[str, float] | None = None
     #: the same, spent in the payer timeout after the last READY, until the hub was idle again: work an order
     #: causes later (until 2026-12-05 each claim's timer came back then) that the rate above, taken over a
