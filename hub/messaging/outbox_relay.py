@@ -10,6 +10,10 @@ memory: rows of a process that died, rows whose publish failed, rows of writers 
 ``orphan_after_s`` the poll leaves alone rows younger than that, which another process's relay is
 publishing from its memory. Rows leave in commit order; after a failed publish the rows of that batch leave
 later, from the table, possibly after newer ones (subscribers order by the CloudEvents ``time``).
+
+A row can reach the poll before its hand-over: with ``orphan_after_s`` 0, or when the handler's
+transaction outlasted it (the row's ``created_at`` is its insert, not its commit). The relay remembers for a
+while what its poll took, and drops such a late hand-over rather than publish the row a second time.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -60,6 +64,9 @@ class OutboxRelay:
         self._handed: deque[OutboxRow] = deque()
         #: ids handed over and not yet marked sent: the poll must not publish them a second time
         self._held: set[str] = set()
+        #: ids the poll took, oldest first, with when: a hand-over of one of them comes too late
+        self._polled: dict[str, float] = {}
+        self._polled_for = max(60.0, 4 * orphan_after_s)
         self._unmarked: list[str] = []
         self._unmarked_since = 0.0
         self._poll_due = 0.0
@@ -75,6 +82,7 @@ class OutboxRelay:
         if not rows:
             return
         with self._lock:
+            rows = [row for row in rows if row.id not in self._polled]
             self._handed.extend(rows)
             self._held.update(row.id for row in rows)
         self._wake.set()
@@ -176,6 +184,7 @@ class OutboxRelay:
         with self._store.claim(batch, created_before=cutoff) as (rows, record):
             with self._lock:
                 rows = [row for row in rows if row.id not in self._held]
+                self._remember_polled(row.id for row in rows)
             done: list[str] = []
             parked: dict[str, str] = {}
             try:
@@ -197,6 +206,19 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         return len(done)
+
+    def _remember_polled(self, ids: Iterable[str]) -> None:
+        """Called under the lock. Forgets, oldest first, what was polled longer ago than any hand-over lags."""
+        now = time.monotonic()
+        for row_id in ids:
+            self._polled.pop(row_id, None)  # polled again (its publish failed): it moves to the end
+            self._polled[row_id] = now
+        horizon = now - self._polled_for
+        while self._polled:
+            oldest = next(iter(self._polled))
+            if self._polled[oldest] >= horizon:
+                break
+            del self._polled[oldest]
 
     def _message(self, row: OutboxRow) -> OutgoingMessage:
         exchange = {

@@ -132,6 +132,28 @@ def test_the_poll_leaves_fresh_rows_to_their_own_relay_and_takes_orphans(world: 
         publisher.close()
 
 
+def test_a_hand_over_that_comes_after_the_poll_took_its_rows_is_dropped(
+        world: tuple[Engine, Topology, str]) -> None:
+    """A handler's hand-over can lag its commit (here: the poll runs in between), as when its transaction
+    outlasted ``orphan_after_s``: the rows left once, from the table, and must not leave again."""
+    engine, topology, amqp_url = world
+    publisher = CountingPublisher(amqp_url)
+    store = OutboxStore(engine)
+    relay = OutboxRelay(store, publisher, topology, orphan_after_s=0.0)
+    try:
+        ids, written = _commit_events(engine, 3)
+        assert relay.drain_once() == 3
+        relay.hand_over(written)
+        assert relay.relay_handed() == 0
+        assert sorted(publisher.asked) == sorted(ids), "published once, by the poll"
+        later, written_later = _commit_events(engine, 2)
+        relay.hand_over(written_later)  # in time: the hand-over publishes them and the poll leaves them
+        assert relay.relay_handed() == 2 and relay.drain_once() == 0
+        assert sorted(publisher.asked) == sorted(ids + later)
+    finally:
+        publisher.close()
+
+
 def test_rows_whose_hand_over_failed_are_published_by_the_poll(world: tuple[Engine, Topology, str]) -> None:
     engine, topology, amqp_url = world
     sub = EventSubscriber(amqp_url, topology.events_exchange, "prescription.updated")
