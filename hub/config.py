@@ -118,5 +118,6 @@ class Settings(BaseSettings):
     auth_lockout_s: float = 300.0
     #: Fernet key for raw messages at rest (``rxhub certs data-key`` makes one); unset keeps them in clear
     data_key: SecretStr | None = None
-    #: raw inbound messages are purged this many days after receipt (``rxhub retention purge``)
+    #: ``rxhub retention purge`` drops raw inbound and published outbox bodies, and idempotency records, this
+    #: many days old
     raw_retention_days: int = 30

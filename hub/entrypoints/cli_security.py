@@ -48,9 +48,10 @@ def register(sub: Any) -> None:
     broker.add_argument("--subscriber", action="append", default=[], help="an external subscriber (repeatable)")
     broker.set_defaults(func=_broker_users)
 
-    retention = sub.add_parser("retention", help="purge raw messages past the retention period").add_subparsers(
+    retention = sub.add_parser("retention", help="purge what is past the retention period").add_subparsers(
         required=True, metavar="ACTION")
-    purge = retention.add_parser("purge", help="drop raw message bodies older than RXHUB_RAW_RETENTION_DAYS")
+    purge = retention.add_parser("purge", help="drop raw message and outbox bodies, and idempotency records, "
+                                               "older than RXHUB_RAW_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="override the retention setting")
     purge.set_defaults(func=_retention_purge)
 
@@ -127,11 +128,13 @@ def _broker_users(args: argparse.Namespace, settings: Settings) -> int:
 
 def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
     from hub.entrypoints.runtime import open_database
-    from hub.security.retention import purge_raw_messages
+    from hub.security.retention import purge_expired
 
     days = settings.raw_retention_days if args.days is None else args.days
-    purged = purge_raw_messages(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
-    print(f"purged the raw bodies of {purged} message(s) received more than {days} day(s) ago")
+    purged = purge_expired(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
+    print(f"purged what is older than {days} day(s): the raw bodies of {purged.raw_bodies} received message(s), "
+          f"the bodies of {purged.outbox_bodies} published outbox message(s), "
+          f"{purged.idempotency_records} idempotency record(s)")
     return 0
 
 

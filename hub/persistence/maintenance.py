@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.persistence.tables import audit_log, claim_transmissions, outbox, prescriptions
+from hub.persistence.tables import audit_log, claim_transmissions, outbox, prescriptions, processed_messages
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,26 @@ def vacuum(engine: Engine) -> bool:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {', '.join(CHURNING)}")
     return True
+
+
+def forget_processed(engine: Engine, processed_before: datetime, batch: int = 5000) -> int:
+    """Delete idempotency records older than the cutoff, in short transactions; returns how many.
+
+    Six rows an order, kept forever, were the hub's largest table. A record guards against a redelivery,
+    which comes within minutes (an unacked delivery, a resent HL7 message mapped to the same command ids);
+    dead letters replayed later were never applied, so they need none.
+    """
+    c = processed_messages.c
+    forgotten = 0
+    while True:
+        with engine.begin() as conn:
+            keys = conn.execute(select(c.consumer, c.message_id).where(c.processed_at < processed_before)
+                                .limit(batch)).all()
+            if not keys:
+                return forgotten
+            conn.execute(delete(processed_messages).where(
+                tuple_(c.consumer, c.message_id).in_([tuple(k) for k in keys])))
+        forgotten += len(keys)
 
 
 class Vacuumer:

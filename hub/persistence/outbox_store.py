@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, select, update
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, select, tuple_, update
 
 from hub.persistence.database import read_connection
 from hub.persistence.tables import outbox
@@ -136,6 +136,29 @@ class OutboxStore:
         with self._engine.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row_id)
                          .values(published_at=datetime.now(UTC), error=error[:1000]))
+
+    def purge_bodies(self, published_before: datetime, batch: int = 5000) -> int:
+        """Empty the bodies and headers of rows published before the cutoff; returns how many.
+
+        Payer requests carry the patient's demographics, so the outbox is under the same retention as raw
+        messages. The rows stay: they are each order's message trail (type, target, times, error). Walked
+        by the (published_at, seq) index in short transactions, so the relay is never held up for long.
+        """
+        c = outbox.c
+        after: tuple[datetime, int] | None = None
+        purged = 0
+        while True:
+            query = select(c.published_at, c.seq).where(c.published_at < published_before)
+            if after is not None:
+                query = query.where(tuple_(c.published_at, c.seq) > tuple_(*after))
+            with self._engine.begin() as conn:
+                keys = conn.execute(query.order_by(c.published_at, c.seq).limit(batch)).all()
+                if not keys:
+                    return purged
+                result = conn.execute(update(outbox).where(c.seq.in_([seq for _, seq in keys]),
+                                                           func.length(c.body) > 0).values(body=b"", headers={}))
+            purged += int(result.rowcount)
+            after = (keys[-1][0], keys[-1][1])
 
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""

@@ -1,21 +1,41 @@
-"""Retention: raw inbound messages (patient details) are kept for replay and investigation, then purged."""
+"""Retention: what carries patient details, or only guards against redelivery, is kept for a period, then purged.
+
+Raw inbound messages are kept for replay and investigation, and the outbox bodies (payer requests carry
+demographics) for a resend or an investigation; both lose their bodies after the period, their rows stay
+(dedupe keys, answers, each order's message trail). Idempotency records are deleted after the same period.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
+from hub.persistence.maintenance import forget_processed
+from hub.persistence.outbox_store import OutboxStore
 
 
-def purge_raw_messages(engine: Engine, *, days: int, actor: str = "retention", now: datetime | None = None) -> int:
-    """Drop bodies received more than ``days`` ago; the purge itself is audited.  Returns how many."""
+class Purged(BaseModel):
+    """What one purge removed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw_bodies: int
+    outbox_bodies: int
+    idempotency_records: int
+
+
+def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: datetime | None = None) -> Purged:
+    """Purge everything older than ``days``; the purge itself is audited."""
     if days < 0:
         raise ValueError("retention days must not be negative")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    purged = InboundStore(engine).purge_raw(cutoff)
+    purged = Purged(raw_bodies=InboundStore(engine).purge_raw(cutoff),
+                    outbox_bodies=OutboxStore(engine).purge_bodies(cutoff),
+                    idempotency_records=forget_processed(engine, cutoff))
     AuditTrail(engine).record(actor=actor, role="admin", action="retention purge",
-                              detail={"purged": purged, "received_before": cutoff.isoformat(), "days": days})
+                              detail={**purged.model_dump(), "before": cutoff.isoformat(), "days": days})
     return purged

@@ -81,7 +81,7 @@ def test_every_kind_of_entry_exports_as_a_valid_r4b_audit_event(db: str) -> None
 
 def test_retention_purge_and_broker_users_print(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["retention", "purge", "--days", "30"]) == 0
-    assert "purged the raw bodies of 0 message(s)" in capsys.readouterr().out
+    assert "the raw bodies of 0 received message(s)" in capsys.readouterr().out
     assert main(["broker-users", "--vhost", "/", "--subscriber", "acme"]) == 0
     script = capsys.readouterr().out
     assert "rxhub-sub-acme" in script and "guest" not in script

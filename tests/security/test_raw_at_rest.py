@@ -15,7 +15,7 @@ from hub.persistence.inbound import InboundStore
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 from hub.security.data_key import DataKeyError, RawCipher
-from hub.security.retention import purge_raw_messages
+from hub.security.retention import purge_expired
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
 
@@ -99,12 +99,12 @@ def test_retention_purges_old_bodies_keeps_the_dedupe_row_and_is_audited(engine:
     with engine.begin() as conn:
         conn.execute(update(inbound_messages).where(inbound_messages.c.control_id == "OLD")
                      .values(received_at=datetime.now(UTC) - timedelta(days=31)))
-    assert purge_raw_messages(engine, days=30) == 1
+    assert purge_expired(engine, days=30).raw_bodies == 1
     old, new = store.find("hl7", "EHR|GENHOSP", "OLD"), store.find("hl7", "EHR|GENHOSP", "NEW")
     assert old is not None and old.raw is None and old.answer == b"MSA|AA|C1"
     assert new is not None and new.raw == SAMPLE
-    assert purge_raw_messages(engine, days=30) == 0
-    purges = [e.detail["purged"] for e in AuditTrail(engine).query() if e.action == "retention purge"]
+    assert purge_expired(engine, days=30).raw_bodies == 0
+    purges = [e.detail["raw_bodies"] for e in AuditTrail(engine).query() if e.action == "retention purge"]
     assert purges == [1, 0]
 
 
