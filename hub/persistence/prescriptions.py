@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,8 +59,14 @@ class PrescriptionRow:
     source: str
     state: str
     setting: str
-    document: dict[str, Any]
+    #: the aggregate as stored, JSON text (``load_aggregate`` parses it)
+    document_json: str
     version: int
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The stored aggregate as plain data (for reports and tests; steps use ``load_aggregate``)."""
+        return dict(json.loads(self.document_json))
 
 
 @dataclass
@@ -211,7 +218,7 @@ class PrescriptionRepository:
     def profile_documents(self, patient_id: str, *, besides: str | None = None) -> list[dict[str, Any]]:
         """The documents of a patient's open prescriptions (not cancelled or rejected), for the DUR profile."""
         rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id}).all()
-        return [r[1] for r in rows if r[0] != besides]
+        return [json.loads(r[1]) for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
@@ -230,7 +237,7 @@ class PrescriptionRepository:
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
             raw_message_ref=raw_message_ref,
-            document=row.document, version=row.version, created_at=now, updated_at=now,
+            document=row.document_json, version=row.version, created_at=now, updated_at=now,
         ))
 
     def save(self, row: PrescriptionRow) -> None:
@@ -240,7 +247,7 @@ class PrescriptionRepository:
         and the lock is checked there: a batch that lost the race is retried one message at a time.
         """
         deferred.write(self.conn, _SAVE, dict(
-            row_id=row.id, expected=row.version, state=row.state, document=row.document, version=row.version + 1,
+            row_id=row.id, expected=row.version, state=row.state, document=row.document_json, version=row.version + 1,
             updated_at=datetime.now(UTC)), must_match=True)
         row.version += 1
 
@@ -252,16 +259,16 @@ class PrescriptionRepository:
     def _row(r: Any) -> PrescriptionRow:
         return PrescriptionRow(
             r["id"], r["correlation_id"], r["rx_number"], r["placer_order_number"], r["placer_system"],
-            r["source"], r["state"], r["setting"], dict(r["document"]), r["version"],
+            r["source"], r["state"], r["setting"], r["document"], r["version"],
         )
 
 
 def load_aggregate(row: PrescriptionRow) -> Prescription:
     """The domain aggregate stored in a row."""
-    return Prescription.model_validate(row.document)
+    return Prescription.model_validate_json(row.document_json)
 
 
 def store_aggregate(row: PrescriptionRow, rx: Prescription) -> None:
     """Copy the aggregate back into the row (state column for the work queues)."""
-    row.document = rx.model_dump(mode="json")
+    row.document_json = rx.model_dump_json()
     row.state = rx.state.value

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -17,8 +21,35 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    cast,
     text,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class JsonText(TypeDecorator[str]):
+    """A JSON column read and written as its text, for documents pydantic parses and writes itself.
+
+    pydantic validates a prescription from JSON text and dumps it to text in about half the time of
+    ``json.loads`` then validating the dict (and of dumping a dict then ``json.dumps``); each workflow step
+    reads and writes one. A dict is still accepted on the way in.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], str | None]:
+        def process(value: Any) -> str | None:
+            return value if value is None or isinstance(value, str) else json.dumps(value)
+        return process
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return cast(colexpr, Text)  # PostgreSQL's json as it was written; psycopg would decode it
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
 
 metadata = MetaData()
 
@@ -88,7 +119,7 @@ prescriptions = Table(
     Column("patient_id", String(36)),
     #: the stored inbound message this order came from (``hl7:<id>``, ``fhir:<id>``, ``script:<id>``)
     Column("raw_message_ref", String(80), index=True),
-    Column("document", JSON, nullable=False),
+    Column("document", JsonText, nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -13,6 +13,7 @@ Failing checks (each makes the run exit non-zero):
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +99,7 @@ def _prescriptions(engine: Engine) -> dict[str, list[dict[str, Any]]]:
                    prescriptions.c.document)
     with engine.connect() as conn:
         for row in conn.execute(query).mappings():
-            by_placer[row["placer_order_number"]].append(dict(row))
+            by_placer[row["placer_order_number"]].append({**row, "document": json.loads(row["document"])})
     return by_placer
 
 

@@ -8,6 +8,7 @@ the identifier an earlier one added, and the prescription an earlier one stored 
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -83,7 +84,7 @@ def _outcome(engine: Engine, tag: str) -> dict[str, Any]:
     assert set(group) <= set(profiles)
     return {
         "orders": {placer.removeprefix(f"{tag}-"): (
-            group[pid], state, sorted(a["kind"] for a in document.get("alerts", [])))
+            group[pid], state, sorted(a["kind"] for a in json.loads(document).get("alerts", [])))
             for placer, pid, state, document in rows},
         "identifiers": sorted((group[pid], value.removeprefix(f"{tag}-")) for pid, value in ids),
         # what each profile says of the patient (merged from every order for them)

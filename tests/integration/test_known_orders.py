@@ -31,7 +31,7 @@ def _add(engine: Engine) -> str:
     with engine.begin() as conn:
         PrescriptionRepository(conn).add(PrescriptionRow(
             rx.prescription_id, correlation, f"R{uuid.uuid4().hex[:8]}", "P1", None, "fhir", rx.state.value,
-            rx.setting.value, rx.model_dump(mode="json"), 1))
+            rx.setting.value, rx.model_dump_json(), 1))
     return correlation
 
 

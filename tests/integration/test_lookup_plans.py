@@ -126,7 +126,7 @@ def _stored_order(conn: Connection) -> None:
                          raw=b"MSH|...", answer=b"MSA|AA|C1", command_ids=[], record_id="inbound-1")
     conn.execute(insert(inbound_messages), values)
     PrescriptionRepository(conn).add(
-        PrescriptionRow("rx-1", "corr-1", "1000001", "PLAC-1", None, "hl7", "received", "retail", {}, 1),
+        PrescriptionRow("rx-1", "corr-1", "1000001", "PLAC-1", None, "hl7", "received", "retail", "{}", 1),
         raw_message_ref="hl7:inbound-1")
 
 

@@ -3,6 +3,7 @@ and answers exactly what rendering every row again would."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -32,7 +33,7 @@ def _add(engine: Engine, n: int, state: RxState = RxState.DATA_VERIFICATION) -> 
             rx = at_state(state).model_copy(update={"prescription_id": str(uuid.uuid4()),
                                                     "rx_number": f"R{uuid.uuid4().hex[:8]}"})
             row = PrescriptionRow(rx.prescription_id, str(uuid.uuid4()), rx.rx_number, f"P{i}", None, "hl7",
-                                  rx.state.value, rx.setting.value, rx.model_dump(mode="json"), 1)
+                                  rx.state.value, rx.setting.value, rx.model_dump_json(), 1)
             repo.add(row)
             rows.append(row)
     return rows
@@ -63,7 +64,7 @@ def test_a_poll_renders_only_what_changed_and_answers_the_same(engine: Engine) -
         repo = PrescriptionRepository(conn)
         changed = repo.get(rows[3].id)
         assert changed is not None
-        changed.document = {**changed.document, "rx_number": "CHANGED1"}
+        changed.document_json = json.dumps({**changed.document, "rx_number": "CHANGED1"})
         repo.save(changed)  # version 2: rendered again
         gone = repo.get(rows[5].id)
         assert gone is not None

@@ -96,7 +96,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         # stored once, after intake: one INSERT of the final state rather than an INSERT and an UPDATE
         row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
                               rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
-                              rx.setting.value, rx.model_dump(mode="json"), 1)
+                              rx.setting.value, rx.model_dump_json(), 1)
         repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
         record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
 
