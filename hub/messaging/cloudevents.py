@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from hub.domain.events import Event
-from hub.messaging.envelope import RXHUB_NAMESPACE
+from hub.messaging.envelope import name_uuid
 
 CONTENT_TYPE = "application/cloudevents+json"
 SOURCE = "urn:rxhub"
@@ -17,7 +17,7 @@ SOURCE = "urn:rxhub"
 
 def event_id(causation_id: uuid.UUID | str, event_name: str, index: int) -> str:
     """Stable: the same handled message yields the same event ids, so subscribers can dedupe."""
-    return str(uuid.uuid5(RXHUB_NAMESPACE, f"event|{causation_id}|{event_name}|{index}"))
+    return str(name_uuid(f"event|{causation_id}|{event_name}|{index}"))
 
 
 def to_cloudevent(
