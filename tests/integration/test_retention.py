@@ -3,14 +3,11 @@ short batches; unpublished rows, recent rows and each order's message trail stay
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from hub.persistence.audit import AuditTrail
-from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import forget_processed
 from hub.persistence.outbox_store import OutboxStore
 from hub.persistence.tables import outbox, processed_messages
@@ -18,14 +15,6 @@ from hub.security.retention import purge_expired
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=40)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _outbox(engine: Engine, name: str, count: int, published_at: datetime | None, *, same_time: bool = False) -> None:
