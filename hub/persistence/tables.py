@@ -69,7 +69,7 @@ inbound_messages = Table(
     Column("command_ids", JSON, nullable=False, default=list),
     UniqueConstraint("door", "sender", "control_id", name="uq_inbound_dedupe"),
     #: no index for the operators' reads (search by time or MSH-10 alone, counts, purge): three cost the
-    #: sequential sender's ACK path 20-30% of its rate (migration 0010's docstring)
+    #: sequential sender's ACK path 20-30% of its rate (migration 0011 dropped those of 0010)
 )
 
 #: (consumer, message id) pairs already applied: the idempotency record, written with the effects

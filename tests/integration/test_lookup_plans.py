@@ -159,7 +159,7 @@ def _plans_by_index(plans: list[list[str]], table: str) -> None:
 def test_the_dashboard_counts_read_covering_indexes(sqlite_url: str) -> None:
     def run(engine: Engine) -> None:
         _db_figures(SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine))))  # type: ignore[arg-type]
-    for table in ("claim_transmissions", "prescriptions"):  # inbound_messages: see migration 0010
+    for table in ("claim_transmissions", "prescriptions"):  # inbound_messages: see migration 0011
         plans = _plans_of(sqlite_url, run, table)
         _plans_by_index(plans, table)
         assert all(any("COVERING INDEX" in step for step in plan) for plan in plans), plans
