@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from hub.domain.commands import Command, ReceivePrescription
@@ -48,14 +47,18 @@ class MessageBus:
         started = time.perf_counter()
         results: list[str] = []
         try:
+            # decoded once, for the read-ahead and the handlers; one that cannot be fails the batch like any error
+            commands = [envelope.command() for envelope in envelopes]
             with units_of_work(self.engine) as transaction:
                 fresh = transaction.claim(self.consumer, [str(e.message_id) for e in envelopes])
-                _read_ahead(transaction, [e for e in envelopes if str(e.message_id) in fresh])
-                for envelope in envelopes:
+                _read_ahead(transaction, [(e, c) for e, c in zip(envelopes, commands, strict=True)
+                                          if str(e.message_id) in fresh])
+                for envelope, command in zip(envelopes, commands, strict=True):
                     message_id = str(envelope.message_id)
                     claimed = message_id in fresh
                     fresh.discard(message_id)  # a second copy of it in this batch is a duplicate
-                    results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed))
+                    results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed,
+                                               command=command))
         except Exception as exc:
             # nothing of the batch was committed: one at a time, so each failure is its own message's
             log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes),
@@ -89,14 +92,15 @@ class MessageBus:
             for callback in self.after_commit:
                 callback(uow.written)
 
-    def _apply(self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None) -> str:
+    def _apply(self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None,
+               command: Command | None = None) -> str:
         """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
         "duplicate". The idempotency mark comes first: it commits with the handler's effects or not at all
-        (``claimed``: the batch already marked it, True if it was new)."""
+        (``claimed``: the batch already marked it, True if it was new; ``command``: the batch decoded it)."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
-        command = envelope.command()
+        command = envelope.command() if command is None else command
         if claimed is None:
             claimed = uow.claim_message(self.consumer, envelope.message_id)
         if not claimed:
@@ -106,23 +110,19 @@ class MessageBus:
         return "ok"
 
 
-def _read_ahead(transaction: Transaction, envelopes: Sequence[Envelope]) -> None:
+def _read_ahead(transaction: Transaction, batch: Sequence[tuple[Envelope, Command]]) -> None:
     """One read of the prescriptions the batch's commands name (by id, or, for a command that names none, as
     a new order or a cancel does, by its correlation id) instead of one per command; one of the patient
     candidates of its new orders."""
     ids: list[str] = []
     correlation_ids: list[str] = []
-    for envelope in envelopes:
-        prescription_id = envelope.payload.get("prescription_id")
+    patients: list[PatientInfo] = []
+    for envelope, command in batch:
+        prescription_id = getattr(command, "prescription_id", None)
         if isinstance(prescription_id, str):
             ids.append(prescription_id)
         else:
             correlation_ids.append(str(envelope.correlation_id))
-    new_orders = [envelope for envelope in envelopes if envelope.type == ReceivePrescription.name]
-    patients: list[PatientInfo] = []
-    for envelope in new_orders:
-        try:
-            patients.append(PatientInfo.model_validate(envelope.payload.get("patient")))
-        except ValidationError:  # the handler refuses the command with the whole story
-            continue
-    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=len(new_orders), patients=patients)
+        if isinstance(command, ReceivePrescription):
+            patients.append(command.patient)
+    transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=len(patients), patients=patients)

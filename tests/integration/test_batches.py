@@ -13,6 +13,7 @@ from typing import Any
 import pika
 import pytest
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 from sqlalchemy import Engine, event, func, select
 
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordClaimResponse
@@ -128,6 +129,25 @@ def test_a_failing_message_fails_alone_and_the_rest_apply_once(
         assert isinstance(outcomes[2], NotFound)
         assert _count(engine, prescriptions) == 3, "the good ones applied once, after the batch was rolled back"
         assert _count(engine, processed_messages) == 3, "the failed message is not marked applied"
+    finally:
+        engine.dispose()
+
+
+def test_a_command_that_cannot_be_decoded_fails_alone_and_the_rest_apply_once(
+        database_url: str, amqp_url: str) -> None:
+    """A batch decodes its commands before its transaction (once, for the read-ahead and the handlers)."""
+    engine = make_engine(database_url)
+    create_schema(engine)
+    ctx = workflow_context(make_settings(amqp_url, database_url, default_bin="999001"))
+    bus = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
+    good = _order(0)
+    broken = good.model_copy(update={"message_id": uuid.uuid4(),
+                                     "payload": {**good.payload, "patient": {"birth_date": "not a date"}}})
+    try:
+        outcomes = bus.handle_batch([_order(1), broken, _order(2)])
+        assert outcomes[0] is None and outcomes[2] is None
+        assert isinstance(outcomes[1], ValidationError)
+        assert _count(engine, prescriptions) == 2 and _count(engine, processed_messages) == 2
     finally:
         engine.dispose()
 
