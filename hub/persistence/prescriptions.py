@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from hub.domain.prescription import Prescription
@@ -66,7 +66,7 @@ class PrescriptionRow:
     @property
     def document(self) -> dict[str, Any]:
         """The stored aggregate as plain data (for reports and tests; steps use ``load_aggregate``)."""
-        return dict(json.loads(self.document_json))
+        return dict(orjson.loads(self.document_json))
 
 
 @dataclass
@@ -218,7 +218,7 @@ class PrescriptionRepository:
     def profile_documents(self, patient_id: str, *, besides: str | None = None) -> list[dict[str, Any]]:
         """The documents of a patient's open prescriptions (not cancelled or rejected), for the DUR profile."""
         rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id}).all()
-        return [json.loads(r[1]) for r in rows if r[0] != besides]
+        return [orjson.loads(r[1]) for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
