@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, delete, select, tuple_
+from sqlalchemy import Connection, Engine, Row, Select, delete, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.persistence.database import read_connection
 from hub.persistence.tables import audit_log, claim_transmissions, outbox, prescriptions, processed_messages
 
 log = logging.getLogger(__name__)
@@ -41,24 +44,35 @@ def vacuum(engine: Engine) -> bool:
     return True
 
 
+def in_batches(engine: Engine, keys: Select[Any], apply: Callable[[Connection, Sequence[Row[Any]]], int],
+               batch: int = 5000) -> int:
+    """``apply`` to the rows ``keys`` selects, ``batch`` at a time, each batch its own short transaction, so
+    workers and the relay never wait long; returns the sum of what ``apply`` returned. The keys are read in
+    one pass (a server-side cursor on PostgreSQL, a read that never blocks writers on SQLite): selecting the
+    next batch afresh would walk again past what the earlier batches removed."""
+    done = 0
+    with read_connection(engine) as reader:
+        for part in reader.execution_options(stream_results=True, yield_per=batch).execute(keys).partitions():
+            with engine.begin() as conn:
+                done += apply(conn, part)
+    return done
+
+
 def forget_processed(engine: Engine, processed_before: datetime, batch: int = 5000) -> int:
-    """Delete idempotency records older than the cutoff, in short transactions; returns how many.
+    """Delete idempotency records older than the cutoff; returns how many.
 
     Six rows an order, kept forever, were the hub's largest table. A record guards against a redelivery,
     which comes within minutes (an unacked delivery, a resent HL7 message mapped to the same command ids);
     dead letters replayed later were never applied, so they need none.
     """
     c = processed_messages.c
-    forgotten = 0
-    while True:
-        with engine.begin() as conn:
-            keys = conn.execute(select(c.consumer, c.message_id).where(c.processed_at < processed_before)
-                                .limit(batch)).all()
-            if not keys:
-                return forgotten
-            conn.execute(delete(processed_messages).where(
-                tuple_(c.consumer, c.message_id).in_([tuple(k) for k in keys])))
-        forgotten += len(keys)
+
+    def forget(conn: Connection, keys: Sequence[Row[Any]]) -> int:
+        conn.execute(delete(processed_messages).where(tuple_(c.consumer, c.message_id).in_([tuple(k) for k in keys])))
+        return len(keys)
+
+    return in_batches(engine, select(c.consumer, c.message_id).where(c.processed_at < processed_before), forget,
+                      batch)
 
 
 class Vacuumer:

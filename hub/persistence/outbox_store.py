@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, select, tuple_, update
+from sqlalchemy import ARRAY, Connection, Engine, Row, String, any_, bindparam, func, select, update
 
 from hub.persistence.database import read_connection
+from hub.persistence.maintenance import in_batches
 from hub.persistence.tables import outbox
 
 
@@ -141,24 +142,17 @@ class OutboxStore:
         """Empty the bodies and headers of rows published before the cutoff; returns how many.
 
         Payer requests carry the patient's demographics, so the outbox is under the same retention as raw
-        messages. The rows stay: they are each order's message trail (type, target, times, error). Walked
-        by the (published_at, seq) index in short transactions, so the relay is never held up for long.
+        messages. The rows stay: they are each order's message trail (type, target, times, error). Each run
+        reads the keys of every row published before the cutoff once, the emptied ones of earlier runs too.
         """
         c = outbox.c
-        after: tuple[datetime, int] | None = None
-        purged = 0
-        while True:
-            query = select(c.published_at, c.seq).where(c.published_at < published_before)
-            if after is not None:
-                query = query.where(tuple_(c.published_at, c.seq) > tuple_(*after))
-            with self._engine.begin() as conn:
-                keys = conn.execute(query.order_by(c.published_at, c.seq).limit(batch)).all()
-                if not keys:
-                    return purged
-                result = conn.execute(update(outbox).where(c.seq.in_([seq for _, seq in keys]),
-                                                           func.length(c.body) > 0).values(body=b"", headers={}))
-            purged += int(result.rowcount)
-            after = (keys[-1][0], keys[-1][1])
+
+        def empty(conn: Connection, keys: Sequence[Row[Any]]) -> int:
+            return int(conn.execute(update(outbox).where(c.seq.in_([k.seq for k in keys]))
+                                    .values(body=b"", headers={})).rowcount)
+
+        return in_batches(self._engine, select(c.seq).where(c.published_at < published_before,
+                                                            func.length(c.body) > 0), empty, batch)
 
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""
