@@ -264,7 +264,7 @@ class PartyRepository:
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""
         deferred.execute(self.conn, update(patients).where(patients.c.id == patient_id)
-                      .values(coverage=coverage.model_dump(mode="json")))
+                         .values(coverage=coverage.model_dump(mode="json")))
 
     def _forget_read_ahead(self, patient_id: str) -> None:
         """The patient is being changed: a later read in the batch must see the change, not the copy."""

@@ -36,7 +36,7 @@ def _bodies(engine: Engine, name: str) -> list[bytes]:
 
 def test_published_outbox_bodies_past_the_period_are_emptied_and_their_rows_kept(engine: Engine) -> None:
     _outbox(engine, "old", 7, OLD)
-    _outbox(engine, "tied", 5, OLD, same_time=True)  # the walk's key must not skip rows sharing a time
+    _outbox(engine, "tied", 5, OLD, same_time=True)  # rows sharing a publication time
     _outbox(engine, "recent", 3, NOW - timedelta(days=1))
     _outbox(engine, "unpublished", 2, None)
     assert OutboxStore(engine).purge_bodies(NOW - timedelta(days=30), batch=3) == 12
