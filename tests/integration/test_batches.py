@@ -455,3 +455,42 @@ def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(
     batches = _paced_run(amqp_url, database_url, linger_s=5.0, gaps=[0.0, 1.0, 1.0])
     assert [size for size, _ in batches] == [1, 1, 1]
     assert batches[-1][1] < 4.0, "the last order did not wait out the 5 s linger"
+
+
+def test_a_delivery_in_the_middle_of_a_batch_of_fills_is_counted_and_seen_by_the_fills_after_it(
+        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    """Fills and deliveries share the fill queue, so one batch can hold both. The shelf a batch read before
+    a delivery is stale after it: written back (absolute counts), it would erase the delivery."""
+    engine, bus = steps
+    pharmacist, _ = UserStore(engine).add("rph", "pharmacist", licence="RPH-1")
+    tech, _ = UserStore(engine).add("tech", "technician")
+
+    def envelope(command: Command, actor: str | None = None) -> Envelope:
+        return Envelope.wrap(command, correlation_id=uuid.uuid4(), source=Source.API if actor else Source.HUB,
+                             message_id=uuid.uuid4(), actor=actor)
+
+    def batch(step: str, envelopes: list[Envelope]) -> None:
+        assert bus[step].handle_batch(envelopes) == [None] * len(envelopes)
+
+    batch("fill", [envelope(ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01",
+                                             quantity=Decimal(100)), tech.id)])
+    _take_orders(bus["intake"], {f"MIDDLE-{n}": f"Synthetic{n}" for n in range(3)})
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(prescriptions.c.id).order_by(prescriptions.c.placer_order_number)).scalars())
+    batch("claim", [envelope(SendClaim(prescription_id=p, fill_number=0, attempt=1)) for p in ids])
+    batch("claim-responses", [envelope(RecordClaimResponse(
+        exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
+        total_paid=Decimal("4.15"), patient_pay=Decimal("4.15"))) for p in ids])
+    batch("verification", [envelope(RecordVerification(prescription_id=p, stage="data", approve=True),
+                                    pharmacist.id) for p in ids])
+    more = ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(50))
+    sooner = ReceiveInventory(ndc="0093-0058-01", lot="L0", expiry="2029-01-01", quantity=Decimal(10))
+    batch("fill", [envelope(FillPrescription(prescription_id=ids[0], fill_number=0)), envelope(more, tech.id),
+                   envelope(sooner, tech.id), envelope(FillPrescription(prescription_id=ids[1], fill_number=0)),
+                   envelope(FillPrescription(prescription_id=ids[2], fill_number=0))])
+    with engine.connect() as conn:
+        stock = {lot: (on_hand, reserved) for lot, on_hand, reserved in conn.execute(
+            select(inventory.c.lot, inventory.c.on_hand, inventory.c.reserved).where(inventory.c.ndc == "00093005801"))}
+    # the first fill took 20 of L1; the second, after the deliveries, the 10 of L0 (first to expire) and 10 of
+    # L1; the third 20 of L1
+    assert stock == {"L1": (150, 50), "L0": (10, 10)}, stock

@@ -72,6 +72,9 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, ReceiveInventory)
         actor = actor_of(uow, envelope)
         StockRepository(uow.conn).receive(command.ndc, command.lot, command.expiry, command.quantity)
+        # a fill later in this batch reads the shelf again: its counts as read before the delivery would be
+        # written back over it (absolute counts), and a new lot would not be seen
+        uow.shelves.pop(command.ndc, None)
         uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory",
                   detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
         for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):
