@@ -6,6 +6,9 @@ Intake turns a failed check into an alert for the pharmacist; these functions on
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from hub.errors import DomainError
 
@@ -86,6 +89,18 @@ def normalize_ndc(text: str) -> str:
     if total not in (10, 11):
         raise InvalidNdc(f"an NDC has 10 digits in three segments: {text!r}")
     return labeler.zfill(5) + product.zfill(4) + package.zfill(2)
+
+
+def _ndc11_field(text: str) -> str:
+    try:
+        return normalize_ndc(text)
+    except InvalidNdc as exc:  # pydantic reports a ValueError as a validation error of the field
+        raise ValueError(str(exc)) from None
+
+
+#: a field holding an NDC, stored as NDC-11: a dashed form is read, an unreadable one refused at the boundary
+#: (stock under any other spelling would never match the product it is of)
+Ndc11 = Annotated[str, AfterValidator(_ndc11_field)]
 
 
 def ndc_or_none(text: str | None) -> str | None:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from hub.domain.claim import DurPps
 from hub.domain.commands import Command, register_command
+from hub.domain.identifiers import Ndc11
 
 
 class SelectProduct(Command):
@@ -107,7 +108,7 @@ class ReceiveInventory(Command):
     """Stock arrived: a lot of one NDC."""
 
     name: ClassVar[str] = "ReceiveInventory"
-    ndc: str
+    ndc: Ndc11
     lot: str
     expiry: date
     quantity: Decimal = Field(gt=0)

@@ -66,8 +66,13 @@ def test_retail_order_reaches_ready_with_the_expected_events(workflow_settings: 
 
 
 def test_inpatient_order_skips_the_claim(settings: Settings) -> None:
+    """Also: stock delivered under a dashed NDC fills an order of the same product; an NDC that cannot be read
+    without guessing (10 digits, no dashes) is refused with a 422."""
     with pharmacy(settings) as ph:
-        _stock(ph, "00378020801")
+        refused = ph.client("technician").post("/api/inventory", json={
+            "ndc": "0378020801", "lot": "LOT-X", "expiry": "2030-01-31", "quantity": "5"})
+        assert refused.status_code == 422 and "not an NDC" in refused.text, refused.text
+        _stock(ph, "0378-0208-01")
         _send(ph, "02_rde_o11_inpatient_lisinopril.hl7")
         row = ph.by_placer("PLC1002")
         ph.wait_state(row.id, "data_verification")

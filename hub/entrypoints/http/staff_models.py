@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.claim import DurPps
+from hub.domain.identifiers import Ndc11
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
 
 
@@ -52,7 +53,7 @@ class Reason(Body):
 class StockDelivery(Body):
     """A lot received into inventory."""
 
-    ndc: str
+    ndc: Ndc11
     lot: str
     expiry: date
     quantity: Decimal = Field(gt=0)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from hub.domain.inventory import (
     InsufficientStock,
@@ -19,6 +20,7 @@ from hub.domain.inventory import (
     release,
     reserve,
 )
+from hub.domain.workflow_commands import ReceiveInventory
 
 NDC = "00054429725"
 TODAY = date(2026, 3, 2)
@@ -111,3 +113,15 @@ def test_allocation_properties(items: list[InventoryItem], quantity: int) -> Non
     by_lot = {i.lot: i for i in items}
     assert all(p.quantity <= by_lot[p.lot].available for p in allocation.picks)
     reserve(items, NDC, allocation.picks)  # never over-reserves
+
+
+@pytest.mark.parametrize("spelled", ["00054429725", "00054-4297-25", "0054-4297-25"])
+def test_a_delivery_is_recorded_under_the_ndc_11_whatever_its_spelling(spelled: str) -> None:
+    delivery = ReceiveInventory(ndc=spelled, lot="L1", expiry=date(2030, 1, 1), quantity=Decimal(5))
+    assert delivery.ndc == NDC
+
+
+@pytest.mark.parametrize("unreadable", ["0054429725", "54-4297-25", "ABCDE-1234-12", ""])
+def test_a_delivery_under_an_ndc_that_cannot_be_read_without_guessing_is_refused(unreadable: str) -> None:
+    with pytest.raises(ValidationError, match="NDC"):
+        ReceiveInventory(ndc=unreadable, lot="L1", expiry=date(2030, 1, 1), quantity=Decimal(5))
