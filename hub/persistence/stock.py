@@ -12,7 +12,10 @@ from hub.domain.inventory import InventoryItem
 from hub.persistence import deferred
 from hub.persistence.tables import inventory
 
-_LOTS = select(inventory).where(inventory.c.ndc == bindparam("ndc")).order_by(inventory.c.lot)
+#: lots with nothing on hand are never picked, reserved, released nor consumed (reserved <= on_hand), and they
+#: pile up with every delivery used up: a fill reads, locks and builds only the lots that hold stock
+_LOTS = (select(inventory).where(inventory.c.ndc == bindparam("ndc"), inventory.c.on_hand > 0)
+         .order_by(inventory.c.lot))
 #: in lot order, so two transactions lock one NDC's lots in the same order
 _LOTS_FOR_UPDATE = _LOTS.with_for_update()
 _SAVE = (update(inventory).where(inventory.c.ndc == bindparam("item_ndc"), inventory.c.lot == bindparam("item_lot"))
@@ -26,7 +29,8 @@ class StockRepository:
         self.conn = conn
 
     def lots(self, ndc: str, *, for_update: bool = False) -> list[InventoryItem]:
-        """Every lot of an NDC, expired ones included (the domain skips them).
+        """The lots of an NDC that hold stock, expired ones included (the domain skips them; a reservation made
+        before a lot expired is still released or consumed from it).
 
         ``for_update``: locked until the transaction ends (PostgreSQL; SQLite's writer lock already is), so
         that counts read, changed and written back cannot be overwritten by a concurrent fill in between.
