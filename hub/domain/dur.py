@@ -46,8 +46,9 @@ class InteractionTable(Frozen):
     allergy_classes: dict[str, tuple[str, ...]] = {}
     cross_sensitivities: tuple[CrossSensitivity, ...] = ()
     interactions: tuple[Interaction, ...] = ()
-    #: fraction of the previous days supply that must have elapsed before a refill is on time
-    early_refill_threshold: Decimal = Decimal("0.75")
+    #: fraction of the previous days supply that must have elapsed before a refill is on time; at most 1 (a
+    #: refill is never early once the supply has run out, which is what lets the profile skip run-out supplies)
+    early_refill_threshold: Decimal = Field(default=Decimal("0.75"), gt=0, le=1)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InteractionTable:

@@ -7,7 +7,7 @@ way a fill's state changes (``_move``, via the transition tables) and the common
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -130,6 +130,23 @@ class PrescriptionRecord(BaseModel):
             return None
         fills = [(f.state, f.filled_at.date() if f.filled_at else None, f.days_supply) for f in self.fills]
         return _profile_entry(self.product, self.rx_number, self.days_supply, fills, today)
+
+    def on_profile_until(self) -> date | None:
+        """The last day this prescription can matter to screening another order: the day its last dispensed
+        supply runs out (nothing dispensed: the day its last fill came to rest). None while a fill is in
+        progress, or no fill exists yet: on the profile as long as it is open.
+
+        Stored beside the document, so that screening skips supplies that ran out long ago without reading
+        them (a patient's profile grows by every prescription of years of refills); ``profile_entry`` is
+        inactive and finds no early refill past this day (``InteractionTable.early_refill_threshold`` <= 1).
+        """
+        if not self.fills or self.fills[-1].state not in TERMINAL_STATES:
+            return None
+        last = self._last_dispensed()
+        if last is not None and last.filled_at is not None:
+            return last.filled_at.date() + timedelta(days=last.days_supply or 0)
+        rest = self.fills[-1]
+        return (rest.history[-1].at if rest.history else rest.created_at).date()
 
     @staticmethod
     def profile_entry_of(document: Mapping[str, Any], today: date) -> ProfileEntry | None:

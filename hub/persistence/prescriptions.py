@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from hub.domain.prescription import Prescription
 from hub.persistence import deferred
@@ -27,7 +27,8 @@ _INCREMENT = (update(counters).where(counters.c.name == "rx_number").values(valu
 _BY_ID = select(prescriptions).where(prescriptions.c.id == bindparam("row_id")).limit(1)
 _BY_CORRELATION = select(prescriptions).where(prescriptions.c.correlation_id == bindparam("correlation_id")).limit(1)
 _PROFILE = select(prescriptions.c.id, prescriptions.c.document).where(
-    prescriptions.c.patient_id == bindparam("patient_id"), prescriptions.c.state.not_in(CLOSED_STATES))
+    prescriptions.c.patient_id == bindparam("patient_id"), prescriptions.c.state.not_in(CLOSED_STATES),
+    or_(prescriptions.c.on_profile_until.is_(None), prescriptions.c.on_profile_until >= bindparam("today")))
 _INSERT = insert(prescriptions)
 _QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
                .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
@@ -44,7 +45,7 @@ _RECORDED = select(prescriptions.c.correlation_id).where(
 _SAVE = (update(prescriptions)
          .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
          .values(state=bindparam("state"), document=bindparam("document"), version=bindparam("version"),
-                 updated_at=bindparam("updated_at")))
+                 updated_at=bindparam("updated_at"), on_profile_until=bindparam("on_profile_until")))
 
 
 @dataclass
@@ -62,6 +63,8 @@ class PrescriptionRow:
     #: the aggregate as stored, JSON text (``load_aggregate`` parses it)
     document_json: str
     version: int
+    #: ``PrescriptionRecord.on_profile_until`` of the document (None: on the DUR profile while open)
+    on_profile_until: date | None = None
 
     @property
     def document(self) -> dict[str, Any]:
@@ -215,9 +218,10 @@ class PrescriptionRepository:
             query = query.where(prescriptions.c.state.not_in(CLOSED_STATES))
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
-    def profile_documents(self, patient_id: str, *, besides: str | None = None) -> list[dict[str, Any]]:
-        """The documents of a patient's open prescriptions (not cancelled or rejected), for the DUR profile."""
-        rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id}).all()
+    def profile_documents(self, patient_id: str, today: date, *, besides: str | None = None) -> list[dict[str, Any]]:
+        """The documents of a patient's prescriptions that can matter to screening an order today, for the DUR
+        profile: open (not cancelled or rejected), and a fill in progress or a supply not run out before today."""
+        rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id, "today": today}).all()
         return [orjson.loads(r[1]) for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
@@ -238,6 +242,7 @@ class PrescriptionRepository:
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
             raw_message_ref=raw_message_ref,
             document=row.document_json, version=row.version, created_at=now, updated_at=now,
+            on_profile_until=row.on_profile_until,
         ))
 
     def save(self, row: PrescriptionRow) -> None:
@@ -248,7 +253,7 @@ class PrescriptionRepository:
         """
         deferred.write(self.conn, _SAVE, dict(
             row_id=row.id, expected=row.version, state=row.state, document=row.document_json, version=row.version + 1,
-            updated_at=datetime.now(UTC)), must_match=True)
+            updated_at=datetime.now(UTC), on_profile_until=row.on_profile_until), must_match=True)
         row.version += 1
 
     def _one(self, condition: Any) -> PrescriptionRow | None:
@@ -259,7 +264,7 @@ class PrescriptionRepository:
     def _row(r: Any) -> PrescriptionRow:
         return PrescriptionRow(
             r["id"], r["correlation_id"], r["rx_number"], r["placer_order_number"], r["placer_system"],
-            r["source"], r["state"], r["setting"], r["document"], r["version"],
+            r["source"], r["state"], r["setting"], r["document"], r["version"], r["on_profile_until"],
         )
 
 
@@ -272,3 +277,4 @@ def store_aggregate(row: PrescriptionRow, rx: Prescription) -> None:
     """Copy the aggregate back into the row (state column for the work queues)."""
     row.document_json = rx.model_dump_json()
     row.state = rx.state.value
+    row.on_profile_until = rx.on_profile_until()

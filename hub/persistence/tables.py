@@ -119,6 +119,9 @@ prescriptions = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: the last day the prescription can matter to screening another order of the patient (its supply ran out);
+    #: NULL while a fill is in progress (``PrescriptionRecord.on_profile_until``, migration 0012)
+    Column("on_profile_until", Date),
     Index("ix_prescriptions_state", "state"),
     Index("ix_prescriptions_patient", "patient_id", "state"),
     #: the order number first: a lookup by it alone (FHIR If-None-Exist without a system) uses the index too

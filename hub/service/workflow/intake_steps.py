@@ -36,7 +36,8 @@ def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, *,
     today = now().date()
     profile = []
     if patient is None or not patient.new:
-        for document in PrescriptionRepository(uow.conn).profile_documents(rx.patient_id, besides=rx.prescription_id):
+        for document in PrescriptionRepository(uow.conn).profile_documents(rx.patient_id, today,
+                                                                            besides=rx.prescription_id):
             entry = Prescription.profile_entry_of(document, today)
             if entry is not None:
                 profile.append(entry)

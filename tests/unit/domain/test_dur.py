@@ -6,10 +6,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from hub.domain.alerts import AlertKind, Severity
 from hub.domain.catalogue import Product
-from hub.domain.dur import ProfileEntry, screen
+from hub.domain.dur import InteractionTable, ProfileEntry, screen
 from hub.domain.order_parts import Allergy, DrugInfo, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient
 from hub.domain.rx_record import UnresolvedAlerts
@@ -191,3 +192,35 @@ def test_profile_entry_of_a_dispensed_prescription_is_active_during_its_supply()
     later = rx.profile_entry(TODAY + timedelta(days=45))
     assert later is not None and not later.active
     assert received().profile_entry(date(2026, 1, 1)) is None  # no product chosen yet
+
+
+@pytest.mark.parametrize("state", [RxState.DISPENSED, RxState.RETURNED_TO_STOCK, RxState.REJECTED, RxState.READY,
+                                   RxState.DATA_VERIFICATION, RxState.RECEIVED])
+def test_past_its_on_profile_until_a_prescription_changes_no_screening(state: RxState) -> None:
+    """Intake does not read prescriptions past this day (hub.persistence.prescriptions): they must be inactive
+    and too old for an early refill, at the strictest threshold the interaction table allows (1)."""
+    from tests.unit.domain.builders import reach
+
+    rx = reach(state)
+    until = rx.on_profile_until()
+    if state in (RxState.READY, RxState.DATA_VERIFICATION, RxState.RECEIVED):
+        assert until is None, "a fill in progress is on the profile while it is open"
+        return
+    assert until is not None
+    if state is RxState.DISPENSED:
+        assert until == TODAY + timedelta(days=30), "the day the 30-day supply runs out"
+    strictest = INTERACTIONS.model_copy(update={"early_refill_threshold": Decimal(1)})
+    for day in (until + timedelta(days=1), until + timedelta(days=400)):
+        entry = rx.profile_entry(day)
+        assert entry is None or not entry.active
+        if entry is not None:
+            same = product(entry.ndc11)
+            assert screen(same, "another", [], [entry], strictest, day) == [], day
+    on_the_day = rx.profile_entry(until)
+    if state is RxState.DISPENSED:
+        assert on_the_day is not None and on_the_day.active, "still on the profile on its last day"
+
+
+def test_a_refill_threshold_above_one_is_refused() -> None:
+    with pytest.raises(ValidationError, match="early_refill_threshold"):
+        InteractionTable.model_validate({"early_refill_threshold": "1.2"})
