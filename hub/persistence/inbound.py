@@ -7,16 +7,18 @@ callers, and purged after the retention period (the row, its answer and dedupe k
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
 from hub.persistence.database import read_connection
+from hub.persistence.maintenance import in_batches
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 
@@ -96,10 +98,16 @@ class InboundStore:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         return str(row["id"])
 
-    def purge_raw(self, received_before: datetime) -> int:
-        """Drop the bodies of messages received before the cutoff; returns how many were dropped."""
+    def purge_raw(self, received_before: datetime, batch: int = 5000) -> int:
+        """Drop the bodies of messages received before the cutoff, in short batches; returns how many.
+
+        The keys are found by reading the whole table (no index on the time: see ``inbound_messages``).
+        """
         c = inbound_messages.c
-        with self._engine.begin() as conn:
-            result = conn.execute(update(inbound_messages).where(c.received_at < received_before, c.raw.is_not(None))
-                                  .values(raw=None))
-        return int(result.rowcount)
+
+        def drop(conn: Connection, keys: Sequence[Row[Any]]) -> int:
+            return int(conn.execute(update(inbound_messages).where(c.id.in_([k.id for k in keys]))
+                                    .values(raw=None)).rowcount)
+
+        return in_batches(self._engine, select(c.id).where(c.received_at < received_before, c.raw.is_not(None)),
+                          drop, batch)

@@ -19,14 +19,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, delete, select, tuple_
+from sqlalchemy import Connection, Engine, Row, Select, delete, insert, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.persistence.database import read_connection
-from hub.persistence.tables import audit_log, claim_transmissions, outbox, prescriptions, processed_messages
+from hub.persistence.tables import (
+    audit_log,
+    claim_transmissions,
+    counters,
+    outbox,
+    prescriptions,
+    processed_messages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,23 @@ def in_batches(engine: Engine, keys: Select[Any], apply: Callable[[Connection, S
             with engine.begin() as conn:
                 done += apply(conn, part)
     return done
+
+
+def mark(engine: Engine, name: str) -> date | None:
+    """The day a periodic job recorded under ``name`` (``set_mark``), None before its first run."""
+    with read_connection(engine) as conn:
+        found = conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar()
+    return date.fromordinal(found) if found is not None else None
+
+
+def set_mark(engine: Engine, name: str, day: date) -> None:
+    """Record ``day`` under ``name``; a mark only moves forward (a run with an earlier day leaves it)."""
+    with engine.begin() as conn:
+        was = conn.execute(select(counters.c.value).where(counters.c.name == name).with_for_update()).scalar()
+        if was is None:
+            conn.execute(insert(counters).values(name=name, value=day.toordinal()))
+        elif was < day.toordinal():
+            conn.execute(update(counters).where(counters.c.name == name).values(value=day.toordinal()))
 
 
 def forget_processed(engine: Engine, processed_before: datetime, batch: int = 5000) -> int:

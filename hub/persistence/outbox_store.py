@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Engine, Row, String, any_, bindparam, func, select, update
 
 from hub.persistence.database import read_connection
-from hub.persistence.maintenance import in_batches
+from hub.persistence.maintenance import in_batches, mark, set_mark
 from hub.persistence.tables import outbox
 
 
@@ -35,6 +35,8 @@ def outbox_row(r: Any) -> OutboxRow:
                      r["correlation_id"], r["body"], dict(r["headers"] or {}))
 
 
+#: ``counters`` row: the day of the last outbox purge's cutoff (hub.persistence.maintenance.mark)
+_PURGE_MARK = "outbox_purged_before"
 #: how long a SQLite relay holds the rows it is publishing before another may take them
 CLAIM_LEASE = timedelta(seconds=30)
 
@@ -142,8 +144,9 @@ class OutboxStore:
         """Empty the bodies and headers of rows published before the cutoff; returns how many.
 
         Payer requests carry the patient's demographics, so the outbox is under the same retention as raw
-        messages. The rows stay: they are each order's message trail (type, target, times, error). Each run
-        reads the keys of every row published before the cutoff once, the emptied ones of earlier runs too.
+        messages. The rows stay: they are each order's message trail (type, target, times, error). A run
+        records the day of its cutoff (``counters`` ``outbox_purged_before``) and the next reads the keys
+        from a day before it, not those of every row an earlier run emptied (the table keeps them all).
         """
         c = outbox.c
 
@@ -151,8 +154,13 @@ class OutboxStore:
             return int(conn.execute(update(outbox).where(c.seq.in_([k.seq for k in keys]))
                                     .values(body=b"", headers={})).rowcount)
 
-        return in_batches(self._engine, select(c.seq).where(c.published_at < published_before,
-                                                            func.length(c.body) > 0), empty, batch)
+        keys = select(c.seq).where(c.published_at < published_before, func.length(c.body) > 0)
+        done = mark(self._engine, _PURGE_MARK)
+        if done is not None:  # a day's margin: a relay on a host whose clock runs behind
+            keys = keys.where(c.published_at >= datetime.combine(done - timedelta(days=1), time(), UTC))
+        emptied = in_batches(self._engine, keys, empty, batch)
+        set_mark(self._engine, _PURGE_MARK, published_before.astimezone(UTC).date())
+        return emptied
 
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""

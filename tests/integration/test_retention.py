@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, insert, select
 
 from hub.persistence.audit import AuditTrail
-from hub.persistence.maintenance import forget_processed
+from hub.persistence.inbound import InboundStore
+from hub.persistence.maintenance import forget_processed, mark
 from hub.persistence.outbox_store import OutboxStore
-from hub.persistence.tables import outbox, processed_messages
+from hub.persistence.tables import inbound_messages, outbox, processed_messages
 from hub.security.retention import purge_expired
 
 NOW = datetime.now(UTC)
@@ -68,3 +69,32 @@ def test_the_purge_covers_all_three_and_is_audited(engine: Engine) -> None:
     assert (purged.raw_bodies, purged.outbox_bodies, purged.idempotency_records) == (0, 2, 1)
     entry = next(e for e in AuditTrail(engine).query() if e.action == "retention purge")
     assert entry.actor == "night-ops" and entry.detail["outbox_bodies"] == 2 and entry.detail["days"] == 30
+
+
+def test_an_outbox_purge_reads_from_a_day_before_where_the_last_one_stopped(engine: Engine) -> None:
+    """Each run would otherwise read the keys of every row published before its cutoff: all the rows earlier
+    runs emptied, which the table keeps. Rows the first run left behind far before its cutoff cannot happen
+    (a row is published after it is written); the test puts some there to see where the second run reads."""
+    store = OutboxStore(engine)
+    _outbox(engine, "first", 2, OLD)
+    assert store.purge_bodies(NOW - timedelta(days=30)) == 2
+    assert mark(engine, "outbox_purged_before") == (NOW - timedelta(days=30)).date()
+    _outbox(engine, "behind", 2, OLD - timedelta(days=2))  # before the mark, less its day of margin
+    _outbox(engine, "margin", 2, NOW - timedelta(days=30, hours=20))  # within the day of margin
+    _outbox(engine, "since", 2, NOW - timedelta(days=25))
+    assert store.purge_bodies(NOW - timedelta(days=20)) == 4
+    assert _bodies(engine, "margin") == [b""] * 2 and _bodies(engine, "since") == [b""] * 2
+    assert _bodies(engine, "behind") == [b"PATIENT DEMOGRAPHICS"] * 2, "not read again"
+    store.purge_bodies(NOW - timedelta(days=90))  # a longer period set later: the mark stays where it was
+    assert mark(engine, "outbox_purged_before") == (NOW - timedelta(days=20)).date()
+
+
+def test_raw_bodies_past_the_period_are_dropped_in_batches(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(inbound_messages), [
+            dict(id=f"m-{n}", door="hl7", sender="EHR", control_id=f"C{n}", received_at=OLD if n < 7 else NOW,
+                 outcome="AA", raw=b"MSH|PATIENT", command_ids=[]) for n in range(10)])
+    assert InboundStore(engine).purge_raw(NOW - timedelta(days=30), batch=3) == 7
+    with engine.connect() as conn:
+        kept = dict(conn.execute(select(inbound_messages.c.id, inbound_messages.c.raw)).all())
+    assert len(kept) == 10 and sorted(k for k, raw in kept.items() if raw is not None) == ["m-7", "m-8", "m-9"]
