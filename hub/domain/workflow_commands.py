@@ -13,6 +13,7 @@ from pydantic import Field
 from hub.domain.claim import DurPps
 from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
+from hub.domain.lots import LotNumber, StockQuantity
 
 
 class SelectProduct(Command):
@@ -109,9 +110,9 @@ class ReceiveInventory(Command):
 
     name: ClassVar[str] = "ReceiveInventory"
     ndc: Ndc11
-    lot: str
+    lot: LotNumber
     expiry: date
-    quantity: Decimal = Field(gt=0)
+    quantity: StockQuantity
 
 
 class RequestRefill(Command):

@@ -72,6 +72,10 @@ def test_inpatient_order_skips_the_claim(settings: Settings) -> None:
         refused = ph.client("technician").post("/api/inventory", json={
             "ndc": "0378020801", "lot": "LOT-X", "expiry": "2030-01-31", "quantity": "5"})
         assert refused.status_code == 422 and "not an NDC" in refused.text, refused.text
+        for wrong in ({"lot": ""}, {"lot": "L" * 41}, {"quantity": "0.0001"}, {"quantity": "1000000000"}):
+            delivery = {"ndc": "00378020801", "lot": "LOT-Y", "expiry": "2030-01-31", "quantity": "5", **wrong}
+            refused = ph.client("technician").post("/api/inventory", json=delivery)
+            assert refused.status_code == 422, (wrong, refused.status_code, refused.text)
         _stock(ph, "0378-0208-01")
         _send(ph, "02_rde_o11_inpatient_lisinopril.hl7")
         row = ph.by_placer("PLC1002")
@@ -118,6 +122,9 @@ def test_technician_cannot_verify_or_take_verbal_orders_and_is_audited(settings:
                   "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily"}
         assert tech.post("/api/verbal-orders", json=verbal).status_code == 403
         assert ph.client("pharmacist").post("/api/verbal-orders", json=verbal).status_code == 202
+        for wrong in ({"refills": -1}, {"days_supply": 0}, {"quantity": {"value": "-30"}}):
+            refused = ph.client("pharmacist").post("/api/verbal-orders", json={**verbal, **wrong})
+            assert refused.status_code == 422, (wrong, refused.status_code, refused.text)
         refusals = [e for e in AuditTrail(ph.engine).query(actor="tina.tech") if e.outcome == "forbidden"]
         still = ph.wait_state(row.id, "data_verification")
     assert len(refusals) == 2

@@ -6,10 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.domain.claim import DurPps
 from hub.domain.identifiers import Ndc11
+from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
 
 
@@ -54,9 +55,9 @@ class StockDelivery(Body):
     """A lot received into inventory."""
 
     ndc: Ndc11
-    lot: str
+    lot: LotNumber
     expiry: date
-    quantity: Decimal = Field(gt=0)
+    quantity: StockQuantity
 
 
 class VerbalOrder(Body):
@@ -67,13 +68,20 @@ class VerbalOrder(Body):
     prescriber: PrescriberInfo
     drug: DrugInfo
     quantity: QuantityInfo
-    days_supply: int | None = None
-    refills: int = 0
+    days_supply: int | None = Field(default=None, gt=0)
+    refills: int = Field(default=0, ge=0)
     sig: str
     substitution_allowed: bool = True
     written_date: date | None = None
     setting: Setting = Setting.OUTPATIENT
     coverage: CoverageInfo | None = None
+
+    @field_validator("quantity")
+    @classmethod
+    def _something_to_dispense(cls, value: QuantityInfo) -> QuantityInfo:
+        if value.value <= 0:
+            raise ValueError("the quantity to dispense must be greater than zero")
+        return value
 
 
 class Accepted(BaseModel):

@@ -14,6 +14,8 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from adapters.ncpdp.d0.reject_codes import describe_reject
@@ -367,8 +369,11 @@ async def verbal_order(body: VerbalOrder, request: Request, user: User = Depends
                        idempotency_key: str | None = Header(default=None)) -> Accepted:
     """Pharmacist only: a prescription taken by telephone becomes a ReceivePrescription (source verbal)."""
     placer = body.placer_order_number or f"VO-{uuid.uuid4().hex[:10].upper()}"
-    command = ReceivePrescription(placer_system="verbal", placer_order_number=placer, taken_by=user.id,
-                                  **body.model_dump(exclude={"placer_order_number"}))
+    try:
+        command = ReceivePrescription(placer_system="verbal", placer_order_number=placer, taken_by=user.id,
+                                      **body.model_dump(exclude={"placer_order_number"}))
+    except ValidationError as exc:  # a rule of the order itself, not of the request's shape: still the caller's
+        raise RequestValidationError(exc.errors(include_url=False)) from None
     return await _send(request, user, command, correlation_id=order_correlation_id("verbal", placer),
                        prescription_id=None, idempotency_key=idempotency_key)
 
