@@ -55,7 +55,8 @@ class ResolveClaimRejection(Command):
     action: str
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
-    cash_amount: Decimal | None = None
+    #: dollars and cents the patient pays (none: the usual and customary price)
+    cash_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
     reason: str | None = None
     #: corrects a missing or wrong days supply (reject 19) before resubmitting
     days_supply: int | None = Field(default=None, gt=0)

@@ -92,6 +92,10 @@ def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, s
     with pharmacy(settings) as ph:
         pid = _order(ph, edit=(b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00143978501^Metformin 500 MG"))
         rejected = ph.wait_state(pid, "claim_rejected", timeout_s=30)
+        for wrong in ("-4.15", "4.155"):  # a refund is not a cash price; money has cents
+            refused = ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution",
+                                                   json={"action": "cash", "cash_amount": wrong})
+            assert refused.status_code == 422, (wrong, refused.text)
         r = ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution", json={"action": "cash"})
         assert r.status_code == 202
         ph.wait_state(pid, "data_verification")

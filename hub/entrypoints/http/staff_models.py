@@ -34,7 +34,7 @@ class ClaimResolution(Body):
     action: Literal["resubmit", "cash", "cancel"]
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
-    cash_amount: Decimal | None = None
+    cash_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
     reason: str | None = None
     days_supply: int | None = Field(default=None, gt=0)
 
