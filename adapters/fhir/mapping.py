@@ -206,6 +206,10 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
     prescriber = _prescriber(reader)
     setting = _setting(reader)
     coverage = _coverage(reader, patient_at)
+    quantity = order_fields.quantity(request)
+    if quantity is not None and quantity.value < 0:  # as HL7's RXE-10: an amount to dispense is never negative
+        reader.fail("value", "dispenseRequest.quantity.value",
+                    f"the quantity to dispense must not be negative (got {quantity.value})")
     if reader.problems or drug is None or patient is None or prescriber is None:
         return None
     return ReceivePrescription(
@@ -214,7 +218,7 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
         patient=patient,
         prescriber=prescriber,
         drug=drug,
-        quantity=order_fields.quantity(request),
+        quantity=quantity,
         days_supply=order_fields.days_supply(request),
         refills=order_fields.refills(request),
         sig=sig(objs(request, "dosageInstruction")),

@@ -74,6 +74,13 @@ def test_wrong_types_are_located_deep_inside() -> None:
     assert ("value", "MedicationRequest.dosageInstruction[0].timing.repeat.frequency") in found
 
 
+def test_a_negative_quantity_to_dispense_is_refused_where_it_is() -> None:
+    resource = medication_request()
+    resource["dispenseRequest"]["quantity"]["value"] = -30
+    assert problems_of(medication_request_commands, resource) == [
+        ("value", "MedicationRequest.dispenseRequest.quantity.value")]
+
+
 @pytest.mark.parametrize("intent", ["proposal", "plan", "option", "filler-order", "reflex-order"])
 def test_non_order_intents_are_business_rule_refusals(intent: str) -> None:
     assert problems_of(medication_request_commands, medication_request(intent=intent)) == [
