@@ -211,11 +211,10 @@ class PrescriptionRepository:
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
-    def for_patient(self, patient_id: str, *, open_only: bool = False) -> list[PrescriptionRow]:
-        """A patient's prescriptions; ``open_only`` skips cancelled and rejected ones (the DUR profile)."""
+    def for_patient(self, patient_id: str) -> list[PrescriptionRow]:
+        """Every prescription of a patient (the staff's medication profile; screening reads
+        ``profile_documents``)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
-        if open_only:
-            query = query.where(prescriptions.c.state.not_in(CLOSED_STATES))
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
     def profile_documents(self, patient_id: str, today: date, *, besides: str | None = None) -> list[dict[str, Any]]:
@@ -274,7 +273,16 @@ def load_aggregate(row: PrescriptionRow) -> Prescription:
 
 
 def store_aggregate(row: PrescriptionRow, rx: Prescription) -> None:
-    """Copy the aggregate back into the row (state column for the work queues)."""
+    """Copy the aggregate back into the row, with the columns derived from it (state for the work queues, the
+    day it leaves the DUR profile)."""
     row.document_json = rx.model_dump_json()
     row.state = rx.state.value
     row.on_profile_until = rx.on_profile_until()
+
+
+def new_row(rx: Prescription, correlation_id: str, source: str) -> PrescriptionRow:
+    """The row of a prescription not stored yet (version 1), its columns taken from the aggregate."""
+    row = PrescriptionRow(rx.prescription_id, correlation_id, rx.rx_number, rx.placer_order_number,
+                          rx.placer_system, source, "", rx.setting.value, "", 1)
+    store_aggregate(row, rx)
+    return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -37,15 +38,13 @@ class StockRepository:
         """
         query = _LOTS_FOR_UPDATE if for_update else _LOTS
         rows = deferred.execute(self.conn, query, {"ndc": ndc}).mappings().all()
-        return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
-                              reserved=Decimal(r["reserved"])) for r in rows]
+        return [_item(r) for r in rows]
 
     def all_lots(self) -> list[InventoryItem]:
         """The whole shelf."""
         rows = deferred.execute(self.conn, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)
                                 ).mappings().all()
-        return [InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
-                              reserved=Decimal(r["reserved"])) for r in rows]
+        return [_item(r) for r in rows]
 
     def save(self, items: Sequence[InventoryItem], *, before: Sequence[InventoryItem] = ()) -> None:
         """Write back lots changed by reserve/release/consume (only those that differ from ``before``)."""
@@ -69,3 +68,8 @@ class StockRepository:
             # relative, not the count read above: a dispense committing in between is not overwritten
             self.conn.execute(update(inventory).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
                               .values(on_hand=inventory.c.on_hand + quantity, expiry=expiry))
+
+
+def _item(r: Any) -> InventoryItem:
+    return InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
+                         reserved=Decimal(r["reserved"]))

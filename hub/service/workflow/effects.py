@@ -7,6 +7,8 @@ commands and the stock movements commit together or not at all (the transactiona
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 
 from hub.domain.actors import Actor
 from hub.domain.catalogue import Catalogue
@@ -85,6 +87,13 @@ def shelf(uow: UnitOfWork, ndc: str) -> list[InventoryItem]:
     if ndc not in uow.shelves:
         uow.shelves[ndc] = StockRepository(uow.conn).lots(ndc, for_update=True)
     return list(uow.shelves[ndc])
+
+
+def receive_stock(uow: UnitOfWork, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
+    """A delivery, and the NDC's shelf read again at its next use in this transaction: a fill after it would
+    otherwise write back the counts read before it (absolute counts) and not see a new lot."""
+    StockRepository(uow.conn).receive(ndc, lot, expiry, quantity)
+    uow.shelves.pop(ndc, None)
 
 
 def _follow_ups(uow: UnitOfWork, event: Event, catalogue: Catalogue, rx: Prescription | None) -> list[Event]:

@@ -17,11 +17,10 @@ from hub.domain.workflow_commands import (
 )
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
-from hub.persistence.stock import StockRepository
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
-from hub.service.workflow.effects import commit_step, shelf
+from hub.service.workflow.effects import commit_step, receive_stock, shelf
 from hub.service.workflow.intake_steps import load
 
 log = logging.getLogger(__name__)
@@ -71,10 +70,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReceiveInventory)
         actor = actor_of(uow, envelope)
-        StockRepository(uow.conn).receive(command.ndc, command.lot, command.expiry, command.quantity)
-        # a fill later in this batch reads the shelf again: its counts as read before the delivery would be
-        # written back over it (absolute counts), and a new lot would not be seen
-        uow.shelves.pop(command.ndc, None)
+        receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
         uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory",
                   detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
         for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):

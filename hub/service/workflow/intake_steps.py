@@ -17,7 +17,7 @@ from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, Select
 from hub.errors import MessageContentError, NotFound, TransientError
 from hub.messaging.envelope import Envelope
 from hub.persistence.parties import PartyRepository, PatientMatch
-from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate, new_row
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
@@ -95,9 +95,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
         events += rx.intake(actor, now(), intake_context(uow, ctx, rx, patient=match))
         # stored once, after intake: one INSERT of the final state rather than an INSERT and an UPDATE
-        row = PrescriptionRow(rx.prescription_id, str(envelope.correlation_id), rx.rx_number,
-                              rx.placer_order_number, rx.placer_system, envelope.source.value, rx.state.value,
-                              rx.setting.value, rx.model_dump_json(), 1)
+        row = new_row(rx, str(envelope.correlation_id), envelope.source.value)
         repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
         record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
 
