@@ -20,6 +20,7 @@ from hub.messaging.command_sink import AmqpCommandSink
 from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
+from hub.persistence.state_reads import PrescriptionStates
 from hub.security import data_key, posture, tls
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Doors:
     http_task: asyncio.Task[None] | None = None
     #: the HTTP app's audit trail (its batched writes are finished on stop)
     http_audit: AuditTrail | None = None
+    http_states: PrescriptionStates | None = None
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
@@ -119,6 +121,7 @@ class Doors:
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal)
         mount_security_routes(app)
         self.http_audit = app.state.audit
+        self.http_states = app.state.rx_states
         config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off",
                                 access_log=False, ssl_certfile=s.http_tls_cert, ssl_keyfile=s.http_tls_key)
         self.http = uvicorn.Server(config)
@@ -143,5 +146,7 @@ class Doors:
             await asyncio.to_thread(self.journal.close)
         if self.http_audit:
             await asyncio.to_thread(self.http_audit.close)
+        if self.http_states:
+            await asyncio.to_thread(self.http_states.close)
         if self.publisher:
             await self.publisher.close()

@@ -93,6 +93,15 @@ def read_connection(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{READ_ONLY: True})
 
 
+def lookup_connection(engine: Engine) -> Connection:
+    """A read connection a lane holds for single SELECTs: on PostgreSQL in autocommit, without a BEGIN and
+    a COMMIT round trip around each one (on SQLite the lane ends each read with a rollback)."""
+    conn = read_connection(engine)
+    if conn.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

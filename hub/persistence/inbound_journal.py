@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
-from hub.persistence.database import READ_ONLY
+from hub.persistence.database import lookup_connection
 from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipt
 from hub.persistence.lane import Lane
 from hub.persistence.tables import inbound_messages
@@ -99,7 +99,8 @@ class InboundJournal:
         self._store = InboundStore(engine)
         self._pending: dict[Key, InboundRecord] = {}
         self._lookup = _Lookup.of(engine.dialect)
-        self._lookups = Lane("inbound-lookups", self._read_connection, self._find_all, what="inbound store")
+        self._lookups = Lane("inbound-lookups", lambda: lookup_connection(engine), self._find_all,
+                             what="inbound store")
         self._records = Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S,
                              what="inbound store")
 
@@ -138,12 +139,6 @@ class InboundJournal:
         """Write what is queued, then end the threads and give the connections back."""
         self._lookups.close(timeout_s)
         self._records.close(timeout_s)
-
-    def _read_connection(self) -> Connection:
-        read = self._engine.connect().execution_options(**{READ_ONLY: True})
-        if read.dialect.name == "postgresql":  # no BEGIN/COMMIT round trips around a single SELECT
-            read = read.execution_options(isolation_level="AUTOCOMMIT")
-        return read
 
     def _find_all(self, read: Connection, finds: list[_Find]) -> None:
         keys = list({f.key for f in finds})

@@ -38,8 +38,8 @@ _BY_CORRELATIONS = select(prescriptions).where(
     prescriptions.c.correlation_id.in_(bindparam("correlation_ids", expanding=True)))
 #: ``conn.info`` key of the rows a batch read ahead (hub.persistence.prescriptions.prefetch)
 _PREFETCHED = "rxhub_prescriptions_prefetched"
-_STATE = select(prescriptions.c.state, prescriptions.c.correlation_id).where(
-    prescriptions.c.id == bindparam("row_id"))
+_STATES = select(prescriptions.c.id, prescriptions.c.state, prescriptions.c.correlation_id).where(
+    prescriptions.c.id.in_(bindparam("ids", expanding=True)))
 _RECORDED = select(prescriptions.c.correlation_id).where(
     prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
 _SAVE = (update(prescriptions)
@@ -197,10 +197,15 @@ class PrescriptionRepository:
         rows = map(self._row, deferred.execute(self.conn, _BY_IDS, {"ids": ids}).mappings().all())
         return {row.id: row for row in rows}
 
-    def state_of(self, prescription_id: str) -> tuple[str, str] | None:
-        """A prescription's state and correlation id, without its document."""
-        found = deferred.execute(self.conn, _STATE, {"row_id": prescription_id}).first()
-        return (str(found[0]), str(found[1])) if found is not None else None
+    def states_of(self, prescription_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Each prescription's state and correlation id, without its document, in one query; those not stored
+        are left out."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(prescription_ids), 500):
+            chunk = prescription_ids[start:start + 500]
+            for row_id, state, correlation_id in deferred.execute(self.conn, _STATES, {"ids": chunk}):
+                found[str(row_id)] = (str(state), str(correlation_id))
+        return found
 
     def recorded(self, correlation_ids: list[str]) -> set[str]:
         """The correlation ids among these that have a stored prescription."""

@@ -17,6 +17,7 @@ from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
+from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.users import UserStore
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
+    app.state.rx_states = PrescriptionStates(engine)
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(admin_routes.router)

@@ -50,6 +50,7 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
+from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.stock import StockRepository
 from hub.persistence.users import User
 
@@ -91,18 +92,14 @@ async def _send(request: Request, user: User, command: Command, *, correlation_i
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
 
-def _state(request: Request, prescription_id: str) -> tuple[str, str]:
-    """What an action checks before it is queued: the state and the correlation id (not the document)."""
-    with read_connection(request.app.state.engine) as conn:
-        found = PrescriptionRepository(conn).state_of(prescription_id)
-    if found is None:
-        raise HTTPException(404, f"no prescription {prescription_id}")
-    return found
-
-
 async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
                allowed: tuple[RxState, ...] | None = None) -> Accepted:
-    state, correlation_id = await asyncio.to_thread(_state, request, prescription_id)
+    # what an action checks before it is queued: the state and the correlation id (not the document)
+    states: PrescriptionStates = request.app.state.rx_states
+    found = await states.state_of(prescription_id)
+    if found is None:
+        raise HTTPException(404, f"no prescription {prescription_id}")
+    state, correlation_id = found
     if allowed is not None and RxState(state) not in allowed:
         needed = ", ".join(s.value for s in allowed)
         raise HTTPException(409, f"prescription is {state}; this action needs {needed}")
