@@ -11,7 +11,6 @@ query.
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -38,30 +37,20 @@ class PrescriptionStates:
     """``state_of`` from the event loop, answered in batches on a thread with its own connection."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lane: Lane | None = None
-        self._lock = threading.Lock()
+        # the lane's thread starts with the first ask (and again after close)
+        self._lane = Lane("rx-state-reads", lambda: lookup_connection(engine), _read_all, idle_s=_IDLE_S,
+                          what="prescription store")
 
     async def state_of(self, prescription_id: str) -> StateAndCorrelation | None:
         """The prescription's state and correlation id, or None when there is no such prescription;
         ``DatabaseUnavailable`` when it could not be read."""
         ask = _Ask(prescription_id, Future())
-        self._reader().submit(ask)
+        self._lane.submit(ask)
         return await asyncio.wrap_future(ask.done)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Answer what is queued, then end the thread and give the connection back."""
-        with self._lock:
-            lane, self._lane = self._lane, None
-        if lane is not None:
-            lane.close(timeout_s)
-
-    def _reader(self) -> Lane:
-        with self._lock:
-            if self._lane is None:
-                self._lane = Lane("rx-state-reads", lambda: lookup_connection(self._engine), _read_all, idle_s=_IDLE_S,
-                                  what="prescription store")
-            return self._lane
+        self._lane.close(timeout_s)
 
 
 def _read_all(conn: Connection, asks: list[_Ask]) -> None:
