@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.order_parts import Frozen
+
+#: a price the patient pays in cash: dollars and cents, never negative
+CashPrice = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
 
 
 class ClaimStatus(StrEnum):

@@ -5,12 +5,11 @@ follow-ups. The actor is the envelope's (the authenticated user's id); workers l
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
 
-from hub.domain.claim import DurPps
+from hub.domain.claim import CashPrice, DurPps
 from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
@@ -56,7 +55,7 @@ class ResolveClaimRejection(Command):
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
     #: dollars and cents the patient pays (none: the usual and customary price)
-    cash_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    cash_amount: CashPrice | None = None
     reason: str | None = None
     #: corrects a missing or wrong days supply (reject 19) before resubmitting
     days_supply: int | None = Field(default=None, gt=0)

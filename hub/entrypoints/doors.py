@@ -81,6 +81,7 @@ class Doors:
     http_task: asyncio.Task[None] | None = None
     #: the HTTP app's audit trail (its batched writes are finished on stop)
     http_audit: AuditTrail | None = None
+    #: the HTTP app's state checks for staff actions (their lane's connection goes back on stop)
     http_states: PrescriptionStates | None = None
 
     async def start(self) -> None:

@@ -200,12 +200,8 @@ class PrescriptionRepository:
     def states_of(self, prescription_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each prescription's state and correlation id, without its document, in one query; those not stored
         are left out."""
-        found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(prescription_ids), 500):
-            chunk = prescription_ids[start:start + 500]
-            for row_id, state, correlation_id in deferred.execute(self.conn, _STATES, {"ids": chunk}):
-                found[str(row_id)] = (str(state), str(correlation_id))
-        return found
+        rows = deferred.execute(self.conn, _STATES, {"ids": prescription_ids})
+        return {str(row_id): (str(state), str(correlation_id)) for row_id, state, correlation_id in rows}
 
     def recorded(self, correlation_ids: list[str]) -> set[str]:
         """The correlation ids among these that have a stored prescription."""

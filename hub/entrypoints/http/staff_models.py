@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.domain.claim import DurPps
+from hub.domain.claim import CashPrice, DurPps
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
@@ -34,7 +33,7 @@ class ClaimResolution(Body):
     action: Literal["resubmit", "cash", "cancel"]
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
-    cash_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    cash_amount: CashPrice | None = None
     reason: str | None = None
     days_supply: int | None = Field(default=None, gt=0)
 
