@@ -60,8 +60,12 @@ class Envelope(BaseModel):
     causation_id: uuid.UUID | None = None
     source: Source
     time: datetime = Field(default_factory=utcnow)
-    #: the authenticated user or client that caused it (audit), when there is one
+    #: the staff user (users.id) who caused it, when there is one: the workers read role and licence by it
     actor: str | None = None
+    #: who authenticated the message at the door (``feed:NAME``, ``hl7:APP|FAC`` for an unbound sender on
+    #: loopback, ``user:NAME``, ``hub``): what the audit records and what owns an order; None before doors
+    #: recorded it
+    principal: str | None = None
     payload: dict[str, Any]
 
     @classmethod
@@ -74,6 +78,7 @@ class Envelope(BaseModel):
         message_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
         actor: str | None = None,
+        principal: str | None = None,
     ) -> Envelope:
         """Put a command in an envelope."""
         return cls(
@@ -83,6 +88,7 @@ class Envelope(BaseModel):
             causation_id=causation_id,
             source=source,
             actor=actor,
+            principal=principal,
             payload=command.model_dump(mode="json"),
         )
 
