@@ -122,6 +122,9 @@ prescriptions = Table(
     #: the last day the prescription can matter to screening another order of the patient (its supply ran out);
     #: NULL while a fill is in progress (``PrescriptionRecord.on_profile_until``, migration 0012)
     Column("on_profile_until", Date),
+    #: the principal that sent the order (``feed:NAME``...): cancels, reads and searches resolve within it;
+    #: NULL for verbal orders and rows stored before migration 0013
+    Column("owner", String(200)),
     Index("ix_prescriptions_state", "state"),
     Index("ix_prescriptions_patient", "patient_id", "state"),
     #: the order number first: a lookup by it alone (FHIR If-None-Exist without a system) uses the index too
@@ -178,6 +181,28 @@ users = Table(
     Column("revoked_at", DateTime(timezone=True)),
     #: an explicit expiry chosen at creation; otherwise the role's default lifetime applies
     Column("expires_at", DateTime(timezone=True)),
+)
+
+#: the identities that send orders (EHR interfaces, SCRIPT networks); a feed's token is a ``users`` row of role
+#: ``feed`` with the same name
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+#: what a feed may present or claim: ``cert`` (TLS subject CN), ``hl7`` (MSH-3|MSH-4), ``script`` (SCRIPT From);
+#: each value is bound to one feed only
+feed_bindings = Table(
+    "feed_bindings",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("feed", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_feed_bindings_feed", "feed"),
 )
 
 
