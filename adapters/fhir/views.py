@@ -18,6 +18,7 @@ from adapters.fhir.medication import NDC, RXNORM
 from adapters.fhir.participants import NPI
 from adapters.fhir.snapshots import ClaimSnapshot, FillSnapshot, PatientSnapshot, PrescriptionSnapshot
 from hub.domain.order_parts import DrugInfo, Identifier, QuantityInfo, Setting
+from hub.domain.patient_identity import all_as_sent
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -216,7 +217,8 @@ def patient_view(snapshot: PatientSnapshot) -> dict[str, Any]:
     patient = snapshot.patient
     view: dict[str, Any] = {"resourceType": "Patient", "id": snapshot.id}
     if patient.identifiers:
-        view["identifier"] = [_identifier(i) for i in patient.identifiers]
+        # as each sender gave it: not the system the hub scopes an identifier without an authority with
+        view["identifier"] = [_identifier(i) for i in all_as_sent(patient.identifiers)]
     name: dict[str, Any] = {"family": patient.family_name} if patient.family_name else {}
     name |= {"given": [patient.given_name]} if patient.given_name else {}
     if name:

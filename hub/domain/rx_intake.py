@@ -21,6 +21,7 @@ from hub.domain.intake import (
 )
 from hub.domain.order_parts import Setting, Source
 from hub.domain.parties import Patient, Prescriber
+from hub.domain.patient_identity import identifiers_for_sender
 from hub.domain.rx_claims import ClaimSteps
 from hub.domain.states import Action, RxState
 from hub.domain.validity import expiry_date, refills_allowed
@@ -55,7 +56,7 @@ class IntakeSteps(ClaimSteps):
             setting=command.setting,
             patient_id=patient.patient_id,
             patient_name=patient.display_name,
-            patient_identifiers=list(patient.info.identifiers),
+            patient_identifiers=identifiers_for_sender(patient.info.identifiers, command.patient.identifiers),
             allergies=list(patient.allergies),
             prescriber_id=prescriber.prescriber_id,
             prescriber=command.prescriber,

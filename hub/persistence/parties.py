@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, bindparam, insert, null, or_, select, update
+from sqlalchemy import Connection, Date, Engine, String, bindparam, insert, null, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain.order_parts import CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 from hub.domain.parties import Patient, Prescriber, identifiable, match_patient, match_prescriber
+from hub.domain.patient_identity import DemographicChange, IdentityConflict, demographic_changes
+from hub.errors import TransientError
 from hub.persistence import deferred
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
@@ -35,8 +37,10 @@ def _identifier_keys(identifiers: tuple[Identifier, ...]) -> list[tuple[str, str
     return sorted({(ident.system or "", ident.value.strip()) for ident in identifiers})
 
 
-_UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id")).values(
-    document=bindparam("document"))
+#: never a profile a technician linked into another meanwhile (the order is retried and finds the other); the
+#: name and birth date columns follow the document (an order may change them: name candidates are found by them)
+_UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id"), patients.c.merged_into.is_(None)) \
+    .values(document=bindparam("document"), family_name=bindparam("family_name"), birth_date=bindparam("birth_date"))
 _NEW_PATIENT = (insert(patients).values(
     id=bindparam("id"), family_name=bindparam("family_name"), birth_date=bindparam("birth_date"),
     document=bindparam("document"), created_at=bindparam("created_at")).returning(patients.c.id)
@@ -70,6 +74,11 @@ def _name_key(info: PatientInfo) -> tuple[str, date] | None:
     return None
 
 
+def _name_columns(info: PatientInfo) -> dict[str, Any]:
+    """The patients columns a profile is found by name and birth date with (``_name_key``)."""
+    return {"family_name": (info.family_name or "").casefold() or None, "birth_date": info.birth_date}
+
+
 @functools.cache
 def _candidates_query(identifiers: int, names: int) -> Any:
     """Candidates of one order or of several at once: each row says which identifier or which name found it.
@@ -78,17 +87,20 @@ def _candidates_query(identifiers: int, names: int) -> Any:
     table (EXPLAIN QUERY PLAN), equalities on the unique index never.
     """
     c = patient_identifiers.c
+    current = patients.c.merged_into.is_(None)  # a profile linked into another is never matched again
     parts = []
     if identifiers:
         parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, c.system, c.value,
-                            null().label("family_name"), null().label("birth_date"))
+                            null().label("family_name"),
+                            # typed: a UNION's rows are read as its first part's types (SQLite's dates are text)
+                            type_coerce(null(), Date).label("birth_date"))
                      .join(patient_identifiers, c.patient_id == patients.c.id)
-                     .where(or_(*((c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}"))
-                                  for i in range(identifiers)))))
+                     .where(current, or_(*((c.system == bindparam(f"system_{i}"))
+                                           & (c.value == bindparam(f"value_{i}")) for i in range(identifiers)))))
     if names:
         parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, null().label("system"),
                             null().label("value"), patients.c.family_name, patients.c.birth_date)
-                     .where(or_(*((patients.c.family_name == bindparam(f"family_name_{i}"))
+                     .where(current, or_(*((patients.c.family_name == bindparam(f"family_name_{i}"))
                                   & (patients.c.birth_date == bindparam(f"birth_date_{i}")) for i in range(names)))))
     return parts[0].union_all(parts[1]) if len(parts) == 2 else parts[0]
 
@@ -107,11 +119,16 @@ class _PatientsAhead:
     seen_names: set[tuple[str, date]] = field(default_factory=set)
     #: profiles an earlier order of the batch updated, as they now are
     changed: dict[str, Patient] = field(default_factory=dict)
+    #: what the read looked for: an order with another key (its patient scoped otherwise) reads afresh
+    asked_keys: set[tuple[str, str]] = field(default_factory=set)
+    asked_names: set[tuple[str, date]] = field(default_factory=set)
 
     def candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]] | None:
         """This order's candidates as a fresh read would find them; None when only a fresh read can tell."""
         keys, name = _identifier_keys(info.identifiers), _name_key(info)
         if self.seen_keys.intersection(keys) or (name is not None and name in self.seen_names):
+            return None
+        if not self.asked_keys.issuperset(keys) or (name is not None and name not in self.asked_names):
             return None
         ids: set[str] = set()
         for key in keys:
@@ -143,7 +160,7 @@ def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _Patient
     coverage: one statement."""
     keys = _padded(sorted({key for info in infos for key in _identifier_keys(info.identifiers)}))
     names = _padded(sorted({name for name in map(_name_key, infos) if name is not None}))
-    found = _PatientsAhead()
+    found = _PatientsAhead(asked_keys=set(keys), asked_names=set(names))
     if not keys and not names:
         return found
     params: dict[str, Any] = {}
@@ -189,6 +206,10 @@ class PatientMatch:
     coverage: CoverageInfo | None
     #: created by this order: no other prescription can be theirs yet
     new: bool
+    #: a new patient because the profile the order pointed at has conflicting demographics
+    conflict: IdentityConflict | None = None
+    #: name, birth date or sex the order changed on the profile (old and new values, for the audit)
+    changes: tuple[DemographicChange, ...] = ()
 
 
 class PartyRepository:
@@ -206,8 +227,9 @@ class PartyRepository:
     def match_patient(self, info: PatientInfo) -> PatientMatch:
         """``patient_for``, with the coverage on file read in the same statement as the candidates.
 
-        A new patient's rows are held back to the end of the transaction (``hub.persistence.deferred``), with
-        the batch's other new patients.
+        ``info`` as matched and stored: its identifiers without an authority already scoped to their sender
+        (``hub.domain.patient_identity.scoped_to_sender``). A new patient's rows are held back to the end of the
+        transaction (``hub.persistence.deferred``), with the batch's other new patients; so is a conflict's.
         """
         ahead: _PatientsAhead | None = self.conn.info.get(_PATIENTS_AHEAD)
         candidates = ahead.candidates(info) if ahead is not None else None
@@ -215,11 +237,11 @@ class PartyRepository:
             candidates = self._patient_candidates(info)
         if ahead is not None:
             ahead.note(info)
-        found = match_patient([c for c, _ in candidates.values()], info)
+        matching = match_patient([c for c, _ in candidates.values()], info)
+        found = matching.patient
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
-            row = dict(id=patient.patient_id, family_name=(info.family_name or "").casefold() or None,
-                       birth_date=info.birth_date, document=patient.model_dump(mode="json"),
+            row = dict(id=patient.patient_id, **_name_columns(info), document=patient.model_dump(mode="json"),
                        created_at=datetime.now(UTC))
             keys = _identifier_keys(patient.info.identifiers)
             if self.conn.dialect.name == "postgresql" and len(keys) == 1:
@@ -228,20 +250,25 @@ class PartyRepository:
                 deferred.write(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
             else:
                 deferred.write(self.conn, _INSERT_PATIENT, row)
+                # a conflict's new patient shares an identifier the index gives the other: it stays the other's
                 self._index_identifiers(patient, patient.info.identifiers)
-            return PatientMatch(patient, None, new=True)
+            return PatientMatch(patient, None, new=True, conflict=matching.conflict)
         patient = found.merged_with(info)
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
         self._forget_read_ahead(patient.patient_id)
-        deferred.execute(self.conn, _UPDATE_PATIENT, {"patient_id": patient.patient_id,
-                                                      "document": patient.model_dump(mode="json")})
+        written = deferred.execute(self.conn, _UPDATE_PATIENT, {
+            "patient_id": patient.patient_id, "document": patient.model_dump(mode="json"),
+            **_name_columns(patient.info)})
+        if written.rowcount != 1:
+            raise TransientError("the patient was linked into another profile meanwhile; retry")
         if ahead is not None:
             ahead.changed[patient.patient_id] = patient
         known = set(found.info.identifiers)
         self._index_identifiers(patient, tuple(i for i in patient.info.identifiers if i not in known))
         coverage = candidates[found.patient_id][1]
-        return PatientMatch(patient, CoverageInfo.model_validate(coverage) if coverage else None, new=False)
+        return PatientMatch(patient, CoverageInfo.model_validate(coverage) if coverage else None, new=False,
+                            changes=demographic_changes(found.info, patient.info))
 
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile by id; in a batch that read its prescriptions ahead, the first patient asked for

@@ -216,6 +216,8 @@ patients = Table(
     #: the pharmacy's insurance on file for the patient (BIN/PCN/group/cardholder)
     Column("coverage", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: the profile a technician linked this one into (migration 0015): never a match candidate again
+    Column("merged_into", String(36)),
     Index("ix_patients_name_dob", "family_name", "birth_date"),
 )
 
@@ -225,6 +227,32 @@ patient_identifiers = Table(
     Column("system", String(200), primary_key=True),
     Column("value", String(100), primary_key=True),
     Column("patient_id", String(36), nullable=False),
+)
+
+#: orders kept off a profile their identifier (or name and birth date) pointed at, because the demographics
+#: conflict: a technician links the two profiles or keeps them apart (docs/patient-matching.md, migration 0015)
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    #: the profile the order was given, and the one it was kept off
+    Column("new_patient_id", String(36), nullable=False),
+    Column("existing_patient_id", String(36), nullable=False),
+    #: the identifier the order shared with the existing profile (NULL: name and birth date found it)
+    Column("identifier_system", String(200)),
+    Column("identifier_value", String(100)),
+    #: names of the fields that conflict (birth_date, sex, name), never their values
+    Column("fields", JSON, nullable=False),
+    #: the door and the principal that sent the order
+    Column("source", String(16), nullable=False),
+    Column("principal", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    #: open | linked | kept_apart
+    Column("status", String(12), nullable=False),
+    Column("decided_by", String(100)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("reason", Text),
+    Index("ix_identity_conflicts_status", "status", "created_at"),
 )
 
 prescribers = Table(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import PatientInfo
+from hub.domain.patient_identity import scoped_to_sender
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
@@ -123,6 +124,6 @@ def _read_ahead(transaction: Transaction, batch: Sequence[tuple[Envelope, Comman
             ids.append(prescription_id)
         else:
             correlation_ids.append(str(envelope.correlation_id))
-        if isinstance(command, ReceivePrescription):
-            patients.append(command.patient)
+        if isinstance(command, ReceivePrescription):  # as intake matches it (hub.service.identity)
+            patients.append(scoped_to_sender(command.patient, envelope.principal))
     transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=len(patients), patients=patients)

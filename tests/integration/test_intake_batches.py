@@ -55,11 +55,15 @@ def _batch(tag: str) -> list[Envelope]:
     return [
         _order(tag, "a", ids=(_mrn(f"{tag}-X"),), family="Xan", born="1970-01-01"),  # new patient X
         _order(tag, "b", ids=(_mrn(f"{tag}-X"),), family="Xan", born="1970-01-01"),  # X again
-        # P, bringing a second identifier; then an order naming P by that identifier alone
+        # P, bringing a second identifier; then an order naming P by that identifier alone (and a new family
+        # name, which agrees with P: same given name, birth date and sex)
         _order(tag, "c", ids=(_mrn(f"{tag}-P"), _mrn(f"{tag}-P2", "CLINIC")), family="Pat", born="1960-02-02"),
-        _order(tag, "d", ids=(_mrn(f"{tag}-P2", "CLINIC"),), family="Other", born="1999-09-09"),
+        _order(tag, "d", ids=(_mrn(f"{tag}-P2", "CLINIC"),), family="Other", born="1960-02-02"),
         # P by the identifier it had before: no key in common with the order that changed P above
-        _order(tag, "k", ids=(_mrn(f"{tag}-P3", "CLINIC"),), family="Kay", born="1998-08-08"),
+        _order(tag, "k", ids=(_mrn(f"{tag}-P3", "CLINIC"),), family="Kay", born="1960-02-02"),
+        # P's identifier with another birth date: a new patient M (an identity conflict), then M again
+        _order(tag, "m", ids=(_mrn(f"{tag}-P"),), family="Mis", born="1999-09-09"),
+        _order(tag, "n", ids=(_mrn(f"{tag}-P"),), family="Mis", born="1999-09-09"),
         _order(tag, "e", family="Xan", born="1970-01-01"),  # no identifier: X by name and birth date
         _order(tag, "f", ids=(_mrn(f"{tag}-Q"),), family="Que", born="1961-03-03"),  # Q twice: the second
         _order(tag, "g", ids=(_mrn(f"{tag}-Q"),), family="Que", born="1961-03-03"),  # sees the first (DUR)
@@ -115,7 +119,7 @@ def test_a_batch_finds_the_patients_its_own_orders_created_or_changed_as_one_at_
     alone, together = _outcome(engine, "one"), _outcome(engine, "all")
     assert together == alone
     groups = {group for group, _, _ in together["orders"].values()}
-    assert groups == {"abe", "cdkp0", "fgq0", "h", "ij"}, "each order matched to the patient it names"
+    assert groups == {"abe", "cdkp0", "fgq0", "h", "ij", "mn"}, "each order matched to the patient it names"
     assert "duplicate_therapy" in together["orders"]["g"][2], "the second order for Q saw the first (DUR)"
     assert ("cdkp0", "P2") in together["identifiers"] and ("ij", "Z2") in together["identifiers"]
     assert ("cdkp0", ["P", "P2", "P3"]) in together["profiles"], "no order undid what an earlier one merged"

@@ -20,6 +20,7 @@ from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate, new_row
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
+from hub.service.identity import match_order_patient
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step, publish_events, record_step
 
@@ -83,7 +84,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             publish_events(uow, rx.refuse_duplicate_order(actor), envelope=envelope, catalogue=ctx.catalogue)
             return
         parties = PartyRepository(uow.conn)
-        match, prescriber = parties.match_patient(command.patient), parties.prescriber_for(command.prescriber)
+        match = match_order_patient(uow, parties, command.patient, envelope, actor)
+        prescriber = parties.prescriber_for(command.prescriber)
         patient = match.patient
         rx, events = Prescription.receive(
             prescription_id=str(uuid.uuid4()), rx_number=repo.next_rx_number(), command=command,

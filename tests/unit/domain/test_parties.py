@@ -22,19 +22,19 @@ TWIN_NAME = Patient.new("p2", PatientInfo(family_name="Doe", given_name="Ann", b
 
 def test_match_by_identifier_with_system() -> None:
     info = PatientInfo(identifiers=(Identifier(value="MRN-9", system="urn:mrn"),))
-    assert match_patient([TWIN_NAME, KNOWN], info) is KNOWN
+    assert match_patient([TWIN_NAME, KNOWN], info).patient is KNOWN
     other_system = PatientInfo(identifiers=(Identifier(value="MRN-9", system="urn:other"),))
-    assert match_patient([KNOWN], other_system) is None
+    assert match_patient([KNOWN], other_system).patient is None
 
 
 def test_match_by_name_and_birth_date_never_name_alone() -> None:
     assert (
         match_patient(
             [KNOWN, TWIN_NAME], PatientInfo(family_name="DOE", given_name="ann", birth_date=date(1991, 1, 1))
-        )
+        ).patient
         is TWIN_NAME
     )
-    assert match_patient([KNOWN, TWIN_NAME], PatientInfo(family_name="Doe", given_name="Ann")) is None
+    assert match_patient([KNOWN, TWIN_NAME], PatientInfo(family_name="Doe", given_name="Ann")).patient is None
 
 
 def test_merge_keeps_old_allergies_and_adds_new() -> None:
