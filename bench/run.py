@@ -270,17 +270,20 @@ def _raw_scenarios(env: BenchEnvironment, report: BenchReport, seconds: float, s
 
 
 def _command_sample() -> tuple[bytes, pika.BasicProperties]:
-    """The envelope the hub publishes for the sample order: the raw baseline sends the same bytes."""
+    """The envelope the hub publishes for the sample order: the raw baseline sends the same bytes and headers
+    (signed with a throwaway key: nothing consumes the baseline's queue)."""
     from adapters.hl7.mapping import to_commands
     from adapters.hl7.parsing import parse_message
     from hub.domain.order_parts import Source
     from hub.messaging.amqp_properties import command_properties
     from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
+    from hub.security.command_signing import CommandKeys, new_key
 
     command = to_commands(parse_message(SAMPLE.read_bytes()))[0]
     envelope = Envelope.wrap(command, correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7,
                              message_id=derived_message_id("hl7", "EHR|GENHOSP", "RXH-DEMO-0001", 0))
-    return envelope.to_bytes(), command_properties(envelope)
+    body = envelope.to_bytes()
+    return body, command_properties(envelope, CommandKeys([new_key()]).headers(body))
 
 
 def _finish(report: BenchReport, *, strict: bool) -> int:

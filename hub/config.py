@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     auth_lockout_s: float = 300.0
     #: Fernet key for raw messages at rest (``rxhub certs data-key`` makes one); unset keeps them in clear
     data_key: SecretStr | None = None
+    #: HMAC keys that sign every command a hub process publishes (docs/security.md, "Signed commands"); several
+    #: comma-separated rotate: the first signs, any verifies. Unset: a key the hub generates and keeps in the
+    #: database (table hub_secrets), the same for every process that shares it
+    command_key: SecretStr | None = None
     #: ``rxhub retention purge`` drops raw inbound and published outbox bodies, and idempotency records, this
     #: many days old
     raw_retention_days: int = 30

@@ -8,6 +8,7 @@
     │   ├── IllegalTransition
     │   ├── NotAuthorized              the actor lacks the role (pharmacist gate)
     │   └── NotFound
+    ├── UnauthenticatedCommand     a command on the bus no hub process signed: dead-letter, never apply
     ├── TransientError             try again later (payer timeout, lock, host unavailable)
     └── InfrastructureError        broker or database is down or refused
         ├── BrokerUnavailable
@@ -76,6 +77,11 @@ class NotAuthorized(DomainError):
 
 class NotFound(DomainError):
     """The referenced prescription, fill or item does not exist."""
+
+
+class UnauthenticatedCommand(RxHubError):
+    """A command whose signature is missing, malformed or wrong (hub.security.command_signing): whoever
+    published it holds broker credentials but not the hub's command key, so it is refused, never retried."""
 
 
 class TransientError(RxHubError):

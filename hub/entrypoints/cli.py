@@ -16,6 +16,7 @@ from pathlib import Path
 from hub.config import Settings
 from hub.entrypoints import cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
+from hub.messaging.consumer import FailureKind
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.persistence.chain_sealer import sealer_for
 
@@ -70,13 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION")
     dlq_list = dlq.add_parser("list", help="what failed, why and when (no message bodies)")
     dlq_list.add_argument("--json", action="store_true")
+    dlq_list.add_argument("--kind", dest="failure_kind", choices=[str(k) for k in FailureKind],
+                          help="only dead letters of this kind")
     dlq_list.set_defaults(func=_dlq_list)
     replay = dlq.add_parser("replay", help="send dead letters back through the normal path (idempotent)")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
     replay.add_argument("--message-id")
     replay.add_argument("--correlation-id")
-    replay.add_argument("--kind", dest="failure_kind",
-                        choices=["unparseable", "validation", "domain_rule", "transient_exhausted"])
+    replay.add_argument("--kind", dest="failure_kind", choices=[str(k) for k in FailureKind])
     replay.add_argument("--type", dest="message_type")
     replay.add_argument("--queue")
     replay.set_defaults(func=_dlq_replay)
@@ -101,7 +103,7 @@ def _dead_letters(settings: Settings) -> DeadLetterQueue:
 
 
 def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
-    letters = _dead_letters(settings).list()
+    letters = [x for x in _dead_letters(settings).list() if x.matches(failure_kind=args.failure_kind)]
     if args.json:
         print(json.dumps([dataclasses.asdict(x) for x in letters], indent=2))
         return 0

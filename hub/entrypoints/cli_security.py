@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     dev.add_argument("--name", action="append", default=[], help="server name or IP (default localhost, 127.0.0.1)")
     dev.set_defaults(func=_certs_dev)
     certs.add_parser("data-key", help="print a new RXHUB_DATA_KEY").set_defaults(func=_data_key)
+    certs.add_parser("command-key", help="print a new RXHUB_COMMAND_KEY").set_defaults(func=_command_key)
 
     audit = sub.add_parser("audit", help="the audit trail: query, verify, export").add_subparsers(
         required=True, metavar="ACTION")
@@ -72,6 +73,13 @@ def _certs_dev(args: argparse.Namespace, _settings: Settings) -> int:
 
 def _data_key(_args: argparse.Namespace, _settings: Settings) -> int:
     from hub.security.data_key import new_key
+
+    print(new_key())
+    return 0
+
+
+def _command_key(_args: argparse.Namespace, _settings: Settings) -> int:
+    from hub.security.command_signing import new_key
 
     print(new_key())
     return 0

@@ -22,6 +22,7 @@ from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
 from hub.persistence.state_reads import PrescriptionStates
 from hub.security import data_key, posture, tls
+from hub.security.command_signing import command_keys
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,14 @@ class Doors:
         check_posture(s)
         if s.data_key is not None:
             data_key.install(s.data_key.get_secret_value())
+        keys = await asyncio.to_thread(command_keys, s, self.engine)  # a bad key fails before a port opens
         amqp_url = s.amqp_url.get_secret_value()
         amqp_tls = tls.client_context(s.amqp_ca_file) if amqp_url.startswith("amqps:") else None
         self.publisher = AsyncConfirmingPublisher(
             amqp_url, confirm_timeout_s=s.publish_confirm_timeout_s, ssl_context=amqp_tls
         )
         await self.publisher.start()
-        sink = AmqpCommandSink(self.publisher, topology_for(s))
+        sink = AmqpCommandSink(self.publisher, topology_for(s), keys)
         identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
                                s.hl7_default_processing_id)
         self.journal = InboundJournal(self.engine)

@@ -24,9 +24,11 @@ from hub.messaging.consumer import ConsumerOptions, ConsumerRunner, run_in_threa
 from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
+from hub.persistence.audit import AuditTrail
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
+from hub.security.command_signing import command_keys
 from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
 from hub.service.workflow.claim_sweeper import ClaimSweeper
@@ -104,13 +106,17 @@ class Workers:
     threads: list[threading.Thread] = field(default_factory=list)
     relay: OutboxRelay | None = None
     outbound: Any = None
+    #: where the consumers record the commands they refuse as unsigned or forged
+    audit: AuditTrail | None = None
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start consumers and the relay; return once every consumer is consuming."""
         topology = topology_for(self.settings)
         url = self.settings.amqp_url.get_secret_value()
-        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology, interval_s=1.0,
-                                 orphan_after_s=self.settings.outbox_orphan_after_s)
+        keys = command_keys(self.settings, self.engine)
+        self.audit = AuditTrail(self.engine)
+        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology, keys=keys,
+                                 interval_s=1.0, orphan_after_s=self.settings.outbox_orphan_after_s)
         self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
                                              daemon=True))
         self.threads[-1].start()
@@ -122,7 +128,7 @@ class Workers:
             bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
                              after_commit=[self.relay.hand_over])
             for copy in range(self.copies):
-                runner = ConsumerRunner(amqp_url=url, topology=topology, step=step,
+                runner = ConsumerRunner(amqp_url=url, topology=topology, step=step, keys=keys, audit=self.audit,
                                         declare_topology=self.settings.declare_topology, **self._consuming(bus))
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
@@ -196,6 +202,8 @@ class Workers:
             self.relay.poke()
         for thread in self.threads:
             thread.join(timeout_s)
+        if self.audit:
+            self.audit.close(timeout_s)
 
 
 def open_database(settings: Settings) -> Engine:

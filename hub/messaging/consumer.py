@@ -3,6 +3,7 @@
 Outcome of one delivery:
 
 * handler returned            → ack (its effects, idempotency mark and outbox rows are committed)
+* no valid signature          → dead-letter at once as ``unauthenticated``, audited, never decoded or applied
 * bad envelope / bad content  → dead-letter at once: retrying cannot fix it
 * domain rule broken          → dead-letter at once, classified ``domain_rule``
 * anything else               → park in the step's retry queue (TTL) and try again, at most
@@ -21,6 +22,10 @@ company.  A lone message on a quiet queue goes at once.
 With a ``decode`` the bodies are not envelopes but foreign messages (payer answers) that the adapter's
 function translates; a translation that fails is judged like a handler's failure (bad content: dead letter
 as ``validation``), since the body was read and found wanting rather than unreadable.
+
+An envelope queue verifies each body's signature (hub.security.command_signing) before reading it: a command
+published with broker credentials but without the hub's key is refused. A ``decode`` queue does not: its
+bodies are foreign messages (a payer's D.0 answer) that no hub process wrote.
 """
 
 from __future__ import annotations
@@ -30,20 +35,23 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
+import orjson
 import pika
 import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from hub.errors import DomainError, InboundMessageError, RxHubError
+from hub.errors import DomainError, InboundMessageError, RxHubError, UnauthenticatedCommand
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import BATCH_SIZE, DEAD_LETTERED
+from hub.security.command_signing import CommandKeys
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,14 @@ BatchHandler = Callable[[Sequence[Envelope]], list[BaseException | None]]
 RawHandler = Callable[[bytes, BasicProperties], None]
 #: turns a body that is not an envelope (a payer's answer) into the command envelope it stands for
 Decode = Callable[[bytes, BasicProperties], Envelope]
+
+
+class RefusalAudit(Protocol):
+    """Where refused commands are recorded without waiting (hub.persistence.audit.AuditTrail)."""
+
+    def record_later(self, **entry: Any) -> Future[None]:
+        """Queue an audit entry and return at once."""
+
 
 class ConsumerOptions(TypedDict):
     """How a runner hands its deliveries over, as the workers configure every step's runner alike."""
@@ -80,10 +96,13 @@ class FailureKind(StrEnum):
     VALIDATION = "validation"
     DOMAIN_RULE = "domain_rule"
     TRANSIENT_EXHAUSTED = "transient_exhausted"
+    UNAUTHENTICATED = "unauthenticated"
 
 
 def classify(error: BaseException, *, decoded: bool) -> FailureKind | None:
     """None means 'retry'; a kind means 'dead-letter now' (or after retries, for transient)."""
+    if isinstance(error, UnauthenticatedCommand):
+        return FailureKind.UNAUTHENTICATED
     if not decoded:
         return FailureKind.UNPARSEABLE
     if isinstance(error, InboundMessageError):
@@ -112,9 +131,13 @@ class ConsumerRunner:
         max_retries: int = 3,
         declare_topology: bool = True,
         linger_s: float = 0.0,
+        keys: CommandKeys | None = None,
+        audit: RefusalAudit | None = None,
     ) -> None:
         if (handler is None) == (raw_handler is None):
             raise ValueError("give exactly one of handler or raw_handler")
+        if handler is not None and decode is None and keys is None:
+            raise ValueError("a queue of commands needs the command keys: it applies only what the hub signed")
         self.amqp_url = amqp_url
         self.topology = topology
         self.step = step
@@ -127,6 +150,9 @@ class ConsumerRunner:
         self.max_retries = max_retries
         self.declare_topology = declare_topology
         self.linger_s = linger_s
+        #: verifies envelope bodies (None on raw and decode queues, whose bodies no hub process signed)
+        self.keys = keys if raw_handler is None and decode is None else None
+        self.audit = audit
         self._done_at = float("-inf")
         self.queue = queue or topology.work_queue(step)
         self.ready = threading.Event()
@@ -227,7 +253,11 @@ class ConsumerRunner:
         channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
 
     def _envelope(self, body: bytes, props: BasicProperties) -> Envelope:
-        return self.decode(body, props) if self.decode is not None else Envelope.from_bytes(body)
+        if self.decode is not None:
+            return self.decode(body, props)
+        if self.keys is not None:  # before the body is read: a forged one is never parsed
+            self.keys.verify(body, props.headers)
+        return Envelope.from_bytes(body)
 
     def _fail(
         self, side: BlockingChannel, props: BasicProperties, body: bytes, exc: BaseException, decoded: bool
@@ -250,6 +280,8 @@ class ConsumerRunner:
             time.sleep(min(0.2 * (retries + 1), 2.0))
             self._republish(side, "", self.queue, props, body, headers)
             return
+        if kind is FailureKind.UNAUTHENTICATED:
+            self._audit_refusal(props, body, exc)
         headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
         DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
         headers["x-rxhub-queue"] = self.queue
@@ -257,6 +289,22 @@ class ConsumerRunner:
         log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],
                   extra={"message_id": props.message_id, "correlation_id": props.correlation_id})
         self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)
+
+    def _audit_refusal(self, props: BasicProperties, body: bytes, exc: BaseException) -> None:
+        """An audit entry for a refused command: what it claimed to be and whose, never its payload; queued,
+        so a flood of forgeries or a database outage neither blocks nor stops the consumer."""
+        if self.audit is None:
+            return
+        claimed = _claims(body)
+        try:
+            done = self.audit.record_later(
+                actor="anonymous", role="none", action=f"consume {claimed.get('type') or props.type or '?'}",
+                outcome="unauthenticated",
+                detail={"queue": self.queue, "message_id": props.message_id, "reason": str(exc)[:200],
+                        "claimed_actor": claimed.get("actor"), "claimed_principal": claimed.get("principal")})
+            done.add_done_callback(_log_unwritten)
+        except Exception:  # the dead letter still records the refusal
+            log.exception("step %s could not audit a refused command", self.step)
 
     @staticmethod
     def _republish(
@@ -269,6 +317,22 @@ class ConsumerRunner:
             app_id=props.app_id, headers=headers, reply_to=props.reply_to,
         )
         side.basic_publish(exchange, key, body, copy, mandatory=True)
+
+
+def _claims(body: bytes) -> dict[str, str]:
+    """The type, actor and principal an unverified body claims (strings only, cut short), for the audit."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: parsed[k][:100] for k in ("type", "actor", "principal") if isinstance(parsed.get(k), str)}
+
+
+def _log_unwritten(done: Future[None]) -> None:
+    if done.exception() is not None:
+        log.error("a refused command's audit entry was not written: %s", done.exception())
 
 
 def run_in_thread(runner: ConsumerRunner, stop: threading.Event, name: str | None = None) -> threading.Thread:

@@ -3,7 +3,9 @@
 Listing browses the queue without removing anything (messages are fetched unacked and returned when the
 channel closes). Replay republishes a dead letter to the queue it failed on with its original message id,
 so a replayed command that had in fact been applied is skipped by the worker's idempotency record; the dead
-letter is acked only after the broker confirmed the replay.
+letter is acked only after the broker confirmed the replay. A replay keeps the body and the headers it came
+with, its signature among them, and never signs anything: a command refused as unauthenticated is refused
+again (hub.security.command_signing).
 """
 
 from __future__ import annotations
@@ -83,7 +85,10 @@ class DeadLetterQueue:
             channel = connection.channel()
             side = connection.channel()
             side.confirm_delivery()
-            for method, props, body in self._fetch(channel, limit):
+            # only the letters there when the replay began: one refused again at once (a forged command)
+            # comes back behind them, and would otherwise be replayed again until ``limit``
+            waiting = channel.queue_declare(self.topology.dead_letter_queue, passive=True).method.message_count
+            for method, props, body in self._fetch(channel, min(limit, int(waiting))):
                 letter = DeadLetter.of(props)
                 if not letter.matches(**filters):
                     continue

@@ -14,6 +14,10 @@ later, from the table, possibly after newer ones (subscribers order by the Cloud
 A row can reach the poll before its hand-over: with ``orphan_after_s`` 0, or when the handler's
 transaction outlasted it (the row's ``created_at`` is its insert, not its commit). The relay remembers for a
 while what its poll took, and drops such a late hand-over rather than publish the row a second time.
+
+Commands (and delayed commands, which their delay queue dead-letters into the commands exchange) are signed
+here, over the bytes published, with the key the relay has now (hub.security.command_signing): a row written
+before a key rotation still leaves signed by a key the workers know.
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.topology import Topology
 from hub.observability.metrics import EVENTS_PUBLISHED
 from hub.persistence.outbox_store import OutboxRow, OutboxStore
+from hub.security.command_signing import CommandKeys
 
 log = logging.getLogger(__name__)
+
+#: outbox targets whose rows are commands a worker will verify (the delay queues lead to the commands exchange)
+SIGNED_TARGETS = frozenset({"commands", "delay"})
 
 
 class BatchPublisher(Protocol):
@@ -50,11 +58,12 @@ class OutboxRelay:
     """Publishes what handlers hand over at once, polls the table for the rest, marks sent rows in batches."""
 
     def __init__(self, store: OutboxStore, publisher: BatchPublisher, topology: Topology,
-                 *, interval_s: float = 0.25, orphan_after_s: float = 0.0, mark_linger_s: float = 0.05,
-                 batch: int = 200) -> None:
+                 *, keys: CommandKeys, interval_s: float = 0.25, orphan_after_s: float = 0.0,
+                 mark_linger_s: float = 0.05, batch: int = 200) -> None:
         self._store = store
         self._publisher = publisher
         self._topology = topology
+        self._keys = keys
         self._interval = interval_s
         self._orphan_after = timedelta(seconds=orphan_after_s)
         self._mark_linger = mark_linger_s
@@ -229,6 +238,8 @@ class OutboxRelay:
         }[row.target]
         headers = dict(row.headers)
         reply_to = headers.pop("reply_to", None)
+        if row.target in SIGNED_TARGETS:
+            headers.update(self._keys.headers(row.body))
         props = raw_properties(
             row.id, content_type=row.content_type, message_type=row.message_type,
             correlation_id=row.correlation_id, headers=headers, reply_to=reply_to,

@@ -134,9 +134,15 @@ class AuditTrail:
         transaction with the entries of whatever other requests wait at the same moment (an approval's
         audit entry cost a thread hop, a pool checkout and a commit of its own); ``DatabaseUnavailable``
         when it could not be written."""
+        await asyncio.wrap_future(self.record_later(**kwargs))
+
+    def record_later(self, **kwargs: Any) -> Future[None]:
+        """Queue one entry for the trail's writer thread and return at once (a consumer refusing a forged
+        command must not wait on the database); the future is done once it is written, or fails with
+        ``DatabaseUnavailable``."""
         pending = _Pending(entry(**kwargs), Future())
         self._writer().submit(pending)
-        await asyncio.wrap_future(pending.done)
+        return pending.done
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Write what ``record_soon`` queued, then end its thread."""

@@ -139,6 +139,14 @@ counters = Table(
     Column("value", Integer, nullable=False),
 )
 
+#: secrets the hub generates for itself and every process sharing the database reads (the command key)
+hub_secrets = Table(
+    "hub_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 #: Rx numbers on PostgreSQL (migration 0007; SQLite has no sequences and keeps the counter row)
 rx_number_seq = Sequence("rx_number_seq", start=1000001, metadata=metadata)
 

@@ -22,6 +22,7 @@ from hub.persistence.outbox_store import OutboxStore
 from hub.persistence.unit_of_work import unit_of_work
 from tests.conftest import make_settings
 from tests.support.events import EventSubscriber
+from tests.support.signing import TEST_KEYS
 
 
 class ProcessDied(BaseException):
@@ -64,11 +65,11 @@ def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(
     store = OutboxStore(engine)
     try:
         with pytest.raises(ProcessDied):
-            OutboxRelay(store, DiesAfterPublishing(publisher, 3), topology).drain_once()  # type: ignore[arg-type]
+            OutboxRelay(store, DiesAfterPublishing(publisher, 3), topology, keys=TEST_KEYS).drain_once()  # type: ignore[arg-type]
         # the batch is marked only once every row of it is confirmed: 3 published, none marked
         left = store.backlog()
         assert left == 5
-        assert OutboxRelay(store, BlockingConfirmingPublisher(amqp_url), topology).drain_once() == left
+        assert OutboxRelay(store, BlockingConfirmingPublisher(amqp_url), topology, keys=TEST_KEYS).drain_once() == left
         assert store.backlog() == 0
         sub.collect(lambda ev: len(ev) >= 5 + left - 2, timeout_s=10)
         sub.drain(quiet_s=1.0)

@@ -32,6 +32,7 @@ from hub.persistence.users import UserStore
 from hub.service.bus import MessageBus
 from tests.conftest import make_settings
 from tests.integration.test_redelivery import order_for_tests
+from tests.support.signing import TEST_KEYS, signed_raw
 
 
 def _order(n: int) -> Envelope:
@@ -176,7 +177,7 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
         return bus.handle_batch(envelopes)
 
     runner = ConsumerRunner(amqp_url=amqp_url, topology=topology, step="intake", handler=bus.handle,
-                            batch_handler=batch_handler, max_batch=8, prefetch=32, max_retries=0)
+                            batch_handler=batch_handler, max_batch=8, prefetch=32, max_retries=0, keys=TEST_KEYS)
     stop = threading.Event()
     # declare the topology, then queue everything before consuming, so deliveries wait in batches
     thread = run_in_thread(runner, stop)
@@ -189,8 +190,7 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
     messages.insert(10, b"not an envelope")
     messages.insert(25, _unknown_prescription().to_bytes())
     for body in messages:
-        channel.basic_publish("", topology.work_queue("intake"), body,
-                              pika.BasicProperties(delivery_mode=2, message_id=str(uuid.uuid4())))
+        channel.basic_publish("", topology.work_queue("intake"), body, signed_raw(body, message_id=str(uuid.uuid4())))
     before = _batch_metric()
     stop = threading.Event()
     thread = run_in_thread(runner, stop)
@@ -413,7 +413,8 @@ def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
         return bus.handle_batch(envelopes)
 
     runner = ConsumerRunner(amqp_url=amqp_url, topology=topology, step="intake", handler=bus.handle,
-                            batch_handler=batch_handler, max_batch=4, prefetch=32, max_retries=0, linger_s=linger_s)
+                            batch_handler=batch_handler, max_batch=4, prefetch=32, max_retries=0, linger_s=linger_s,
+                            keys=TEST_KEYS)
     stop = threading.Event()
     thread = run_in_thread(runner, stop)
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
@@ -423,8 +424,9 @@ def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
         for gap in gaps:
             time.sleep(gap)
             clock.append(time.monotonic())
-            channel.basic_publish("", topology.work_queue("intake"), _order(len(clock)).to_bytes(),
-                                  pika.BasicProperties(delivery_mode=2, message_id=str(uuid.uuid4())))
+            body = _order(len(clock)).to_bytes()
+            channel.basic_publish("", topology.work_queue("intake"), body,
+                                  signed_raw(body, message_id=str(uuid.uuid4())))
         for _ in range(300):
             if _count(engine, prescriptions) == len(gaps):
                 break

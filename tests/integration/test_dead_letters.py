@@ -12,11 +12,11 @@ from hub.domain.order_parts import Source
 from hub.entrypoints.inprocess import running_hub
 from hub.entrypoints.mllp_client import MllpClient
 from hub.entrypoints.runtime import topology_for
-from hub.messaging.amqp_properties import command_properties
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.messaging.envelope import Envelope, order_correlation_id
 from hub.persistence.prescriptions import PrescriptionRepository
 from tests.conftest import make_settings
+from tests.support.signing import hub_keys, signed
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
 
@@ -36,10 +36,10 @@ def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
     cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
                            correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7)
     with running_hub(settings, steps=["intake"]) as hub:
+        keys = hub_keys(settings)
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
         ch = conn.channel()
-        ch.basic_publish(topology_for(settings).commands_exchange, cancel.type, cancel.to_bytes(),
-                         command_properties(cancel))
+        ch.basic_publish(topology_for(settings).commands_exchange, cancel.type, *signed(cancel, keys))
         conn.close()
         _wait(lambda: dlq.depth() == 1)
         [letter] = dlq.list()
@@ -64,8 +64,7 @@ def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
             version = PrescriptionRepository(c).by_placer("EHR", "PLC1001").version  # type: ignore[union-attr]
         # the same command delivered again (a second replay, a redelivery) is skipped by idempotency
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
-        conn.channel().basic_publish(topology_for(settings).commands_exchange, cancel.type, cancel.to_bytes(),
-                                     command_properties(cancel))
+        conn.channel().basic_publish(topology_for(settings).commands_exchange, cancel.type, *signed(cancel, keys))
         conn.close()
         time.sleep(1.0)
         with hub.engine.connect() as c:

@@ -25,6 +25,7 @@ from hub.persistence.tables import outbox
 from hub.persistence.unit_of_work import unit_of_work
 from tests.conftest import make_settings
 from tests.support.events import EventSubscriber
+from tests.support.signing import TEST_KEYS
 
 
 class CountingPublisher:
@@ -91,7 +92,7 @@ def test_handed_over_rows_leave_once_from_memory_and_are_marked_sent(world: tupl
     store = OutboxStore(engine)
     # orphan_after 0: the poll may take any unpublished row, so only the relay's own bookkeeping keeps a
     # handed-over row from leaving twice
-    relay = OutboxRelay(store, publisher, topology, interval_s=0.01, orphan_after_s=0.0)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, interval_s=0.01, orphan_after_s=0.0)
     stop, thread = _run(relay)
     try:
         ids: list[str] = []
@@ -117,7 +118,7 @@ def test_the_poll_leaves_fresh_rows_to_their_own_relay_and_takes_orphans(world: 
     engine, topology, amqp_url = world
     publisher = CountingPublisher(amqp_url)
     store = OutboxStore(engine)
-    relay = OutboxRelay(store, publisher, topology, orphan_after_s=30.0)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, orphan_after_s=30.0)
     try:
         fresh, _ = _commit_events(engine, 2)  # committed by "another process" that has them in memory
         assert relay.drain_once() == 0 and publisher.asked == []
@@ -139,7 +140,7 @@ def test_a_hand_over_that_comes_after_the_poll_took_its_rows_is_dropped(
     engine, topology, amqp_url = world
     publisher = CountingPublisher(amqp_url)
     store = OutboxStore(engine)
-    relay = OutboxRelay(store, publisher, topology, orphan_after_s=0.0)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, orphan_after_s=0.0)
     try:
         ids, written = _commit_events(engine, 3)
         assert relay.drain_once() == 3
@@ -160,7 +161,7 @@ def test_rows_whose_hand_over_failed_are_published_by_the_poll(world: tuple[Engi
     publisher = CountingPublisher(amqp_url)
     publisher.fail_next = 1
     store = OutboxStore(engine)
-    relay = OutboxRelay(store, publisher, topology, interval_s=0.05, orphan_after_s=0.5)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, interval_s=0.05, orphan_after_s=0.5)
     ids, written = _commit_events(engine, 4)
     relay.hand_over(written)
     stop, thread = _run(relay)
@@ -194,7 +195,7 @@ def test_a_database_error_while_parking_a_refused_row_strands_none_of_its_batch(
     engine, topology, amqp_url = world
     publisher = CountingPublisher(amqp_url)
     store = FlakyStore(engine)
-    relay = OutboxRelay(store, publisher, topology, interval_s=0.05, orphan_after_s=0.5)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, interval_s=0.05, orphan_after_s=0.5)
     ids, written = _commit_events(engine, 3)
     # the middle row is a command nothing is bound to: the broker returns it (mandatory), for good
     with engine.begin() as conn:
