@@ -35,12 +35,10 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypedDict
+from typing import Any, TypedDict
 
-import orjson
 import pika
 import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel
@@ -49,6 +47,7 @@ from pika.spec import Basic, BasicProperties
 from hub.errors import DomainError, InboundMessageError, RxHubError, UnauthenticatedCommand
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.envelope import Envelope
+from hub.messaging.refusals import RefusalAudit, audit_refusal
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import BATCH_SIZE, DEAD_LETTERED
 from hub.security.command_signing import CommandKeys
@@ -62,13 +61,6 @@ BatchHandler = Callable[[Sequence[Envelope]], list[BaseException | None]]
 RawHandler = Callable[[bytes, BasicProperties], None]
 #: turns a body that is not an envelope (a payer's answer) into the command envelope it stands for
 Decode = Callable[[bytes, BasicProperties], Envelope]
-
-
-class RefusalAudit(Protocol):
-    """Where refused commands are recorded without waiting (hub.persistence.audit.AuditTrail)."""
-
-    def record_later(self, **entry: Any) -> Future[None]:
-        """Queue an audit entry and return at once."""
 
 
 class ConsumerOptions(TypedDict):
@@ -280,8 +272,8 @@ class ConsumerRunner:
             time.sleep(min(0.2 * (retries + 1), 2.0))
             self._republish(side, "", self.queue, props, body, headers)
             return
-        if kind is FailureKind.UNAUTHENTICATED:
-            self._audit_refusal(props, body, exc)
+        if kind is FailureKind.UNAUTHENTICATED and self.audit is not None:
+            audit_refusal(self.audit, queue=self.queue, props=props, body=body, error=exc)
         headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
         DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
         headers["x-rxhub-queue"] = self.queue
@@ -289,22 +281,6 @@ class ConsumerRunner:
         log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],
                   extra={"message_id": props.message_id, "correlation_id": props.correlation_id})
         self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)
-
-    def _audit_refusal(self, props: BasicProperties, body: bytes, exc: BaseException) -> None:
-        """An audit entry for a refused command: what it claimed to be and whose, never its payload; queued,
-        so a flood of forgeries or a database outage neither blocks nor stops the consumer."""
-        if self.audit is None:
-            return
-        claimed = _claims(body)
-        try:
-            done = self.audit.record_later(
-                actor="anonymous", role="none", action=f"consume {claimed.get('type') or props.type or '?'}",
-                outcome="unauthenticated",
-                detail={"queue": self.queue, "message_id": props.message_id, "reason": str(exc)[:200],
-                        "claimed_actor": claimed.get("actor"), "claimed_principal": claimed.get("principal")})
-            done.add_done_callback(_log_unwritten)
-        except Exception:  # the dead letter still records the refusal
-            log.exception("step %s could not audit a refused command", self.step)
 
     @staticmethod
     def _republish(
@@ -317,22 +293,6 @@ class ConsumerRunner:
             app_id=props.app_id, headers=headers, reply_to=props.reply_to,
         )
         side.basic_publish(exchange, key, body, copy, mandatory=True)
-
-
-def _claims(body: bytes) -> dict[str, str]:
-    """The type, actor and principal an unverified body claims (strings only, cut short), for the audit."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
-    return {k: parsed[k][:100] for k in ("type", "actor", "principal") if isinstance(parsed.get(k), str)}
-
-
-def _log_unwritten(done: Future[None]) -> None:
-    if done.exception() is not None:
-        log.error("a refused command's audit entry was not written: %s", done.exception())
 
 
 def run_in_thread(runner: ConsumerRunner, stop: threading.Event, name: str | None = None) -> threading.Thread:
