@@ -3,7 +3,8 @@
     RxHubError
     ├── InboundMessageError        bad input: reject it and answer with the standard's error
     │   ├── UnsupportedMessageError    not ours to handle (HL7 AR 200-203, FHIR not-supported)
-    │   └── MessageContentError        content is wrong (HL7 AE, FHIR invalid, NCPDP M/I)
+    │   ├── MessageContentError        content is wrong (HL7 AE, FHIR invalid, NCPDP M/I)
+    │   └── SenderRefused              the claimed sender is not the authenticated one's (AR, 403, Error 601)
     ├── DomainError                a pharmacy rule forbids it: reject, emit a failure event
     │   ├── IllegalTransition
     │   ├── NotAuthorized              the actor lacks the role (pharmacist gate)
@@ -58,6 +59,11 @@ class MessageContentError(InboundMessageError):
     """The message is of a kind we handle but its content is wrong (HL7 AE)."""
 
 
+class SenderRefused(InboundMessageError):
+    """The message claims a sender (MSH-3/4, SCRIPT From) that is not bound to the connection's or token's
+    feed, or comes unbound over plain TCP from off this machine: refused at the door and audited."""
+
+
 class DomainError(RxHubError):
     """A pharmacy rule forbids the requested change."""
 
@@ -76,7 +82,12 @@ class NotAuthorized(DomainError):
 
 
 class NotFound(DomainError):
-    """The referenced prescription, fill or item does not exist."""
+    """The referenced prescription, fill or item does not exist (for this sender: another's is not found)."""
+
+    def __init__(self, message: str, location: str = "") -> None:
+        super().__init__(message)
+        #: where the message names it (a FHIRPath, an HL7 ERL), when it came in a message
+        self.location = location
 
 
 class UnauthenticatedCommand(RxHubError):

@@ -73,28 +73,44 @@ class FhirDoor:
         self._recorded_orders = recorded
         self._records: set[asyncio.Task[str]] = set()
 
-    async def prescription(self, resource_id: str) -> Prescription | None:
-        """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id."""
-        rx = await asyncio.to_thread(self._queries.prescription_by_correlation, resource_id)
-        return rx or await asyncio.to_thread(self._queries.prescription, resource_id)
+    async def prescription(self, resource_id: str, scope: str | None) -> Prescription | None:
+        """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id.
 
-    async def search(self, token: IdentifierToken) -> Known | None:
-        """The order an identifier search (If-None-Exist) finds, recorded by a worker or not."""
+        ``scope``: the principal whose orders alone may be read (None: staff, every order).
+        """
+        rx = await asyncio.to_thread(self._queries.prescription_by_correlation, resource_id)
+        rx = rx or await asyncio.to_thread(self._queries.prescription, resource_id)
+        return rx if rx is not None and (scope is None or rx.owner == scope) else None
+
+    async def search(self, token: IdentifierToken, scope: str) -> Known | None:
+        """The order of this principal an identifier search (If-None-Exist) finds, recorded by a worker or not."""
         if token.system is None:
-            rx = await asyncio.to_thread(self._queries.prescription_by_placer, None, token.value)
+            rx = await asyncio.to_thread(self._queries.prescription_by_placer, None, token.value, scope)
             return _known(rx) if rx else None
-        return await self._exact(token.system, token.value, "")
+        return await self._exact(token.system, token.value, "", owner=scope)
+
+    async def sent_by(self, order: Order, sender: str) -> bool:
+        """Whether this sender sent the order a cancellation names: accepted (its dedupe record) or recorded."""
+        command = order.command
+        key = placer_key(command.placer_system, command.placer_order_number)
+        if self._journal is not None:
+            if await self._find_journal(self._journal, sender, key) is not None:
+                return True
+        elif await asyncio.to_thread(self._find, sender, key) is not None:
+            return True
+        return await self._by_correlation(order.resource_id) is not None
 
     async def known(self, order: Order, sender: str) -> Known | None:
         """The earlier acceptance of this order: its current view once recorded, else the first answer."""
         if order.is_cancel:
             return await self._stored(sender, order.key, order.resource_id)
         return await self._exact(order.command.placer_system, order.command.placer_order_number, sender,
-                                 order.resource_id)
+                                 order.resource_id, owner=order.owner)
 
-    async def _exact(self, system: str | None, value: str, sender: str, correlation: str | None = None) -> Known | None:
+    async def _exact(self, system: str | None, value: str, sender: str, correlation: str | None = None, *,
+                     owner: str) -> Known | None:
         # both reads at once: for a new order (the usual case) both find nothing
-        correlation = correlation or str(order_correlation_id(system, value))
+        correlation = correlation or str(order_correlation_id(system, value, owner=owner))
         if self._journal is not None and sender:
             rx, record = await asyncio.gather(
                 self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value)))

@@ -23,7 +23,7 @@ from hub.messaging.envelope import order_correlation_id
 
 def request_id(rx: Prescription) -> str:
     """The MedicationRequest id of a prescription (its correlation id, whatever door it came in by)."""
-    return str(order_correlation_id(rx.placer_system, rx.placer_order_number))
+    return str(order_correlation_id(rx.placer_system, rx.placer_order_number, owner=rx.owner))
 
 
 def dispense_id(rx: Prescription, fill: Fill) -> str:

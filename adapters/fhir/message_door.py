@@ -15,7 +15,7 @@ from adapters.fhir.messages import MessageInfo, ResponseCode, request_message_in
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
 from adapters.fhir.writes import Answer, settle_all
-from hub.errors import InboundMessageError, InfrastructureError
+from hub.errors import InboundMessageError, InfrastructureError, NotFound
 
 
 async def process_message(door: FhirDoor, body: bytes, sender: str) -> Answer:
@@ -26,7 +26,7 @@ async def process_message(door: FhirDoor, body: bytes, sender: str) -> Answer:
         info = request_message_info(bundle)
         classify(bundle, accept=(ResourceKind.MESSAGE,))
         settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
-    except (InboundMessageError, InfrastructureError) as exc:
+    except (InboundMessageError, InfrastructureError, NotFound) as exc:
         if info is None or info.header_id is None:
             raise
         code: ResponseCode = "transient-error" if isinstance(exc, InfrastructureError) else "fatal-error"

@@ -35,14 +35,16 @@ class Order:
     """One order of a request; ``index`` is its Bundle entry (None for a lone MedicationRequest)."""
 
     command: ReceivePrescription | CancelPrescription
+    #: the principal sending it, who owns the order (``hub.security.principals``)
+    owner: str
     index: int | None = None
 
     @classmethod
-    def of(cls, command: Command, index: int | None = None) -> Order:
+    def of(cls, command: Command, index: int | None = None, *, owner: str) -> Order:
         """Wrap a command the FHIR mapping produced (it only produces these two)."""
         if not isinstance(command, ReceivePrescription | CancelPrescription):
             raise TypeError(f"the FHIR door does not send {type(command).__name__}")
-        return cls(command, index)
+        return cls(command, owner, index)
 
     @property
     def is_cancel(self) -> bool:
@@ -57,8 +59,8 @@ class Order:
 
     @cached_property
     def correlation_id(self) -> uuid.UUID:
-        """The order's correlation id, the same for its new order and its cancellation."""
-        return order_correlation_id(self.command.placer_system, self.command.placer_order_number)
+        """The order's correlation id, the same for its new order and its cancellation, within its owner."""
+        return order_correlation_id(self.command.placer_system, self.command.placer_order_number, owner=self.owner)
 
     @cached_property
     def resource_id(self) -> str:
@@ -83,4 +85,5 @@ class Order:
             correlation_id=self.correlation_id,
             source=Source.FHIR,
             message_id=derived_message_id(DOOR, sender, self.key),
+            principal=self.owner,
         )

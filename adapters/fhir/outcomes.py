@@ -118,7 +118,8 @@ def outcome_for(error: Exception) -> dict[str, Any]:
     """The OperationOutcome answering any error the FHIR endpoints can meet."""
     if isinstance(error, InboundMessageError):
         return operation_outcome(error.problems)
-    return operation_outcome([Problem(_issue_code(error), str(error) or type(error).__name__, "", "error")])
+    location = error.location if isinstance(error, NotFound) else ""
+    return operation_outcome([Problem(_issue_code(error), str(error) or type(error).__name__, location, "error")])
 
 
 def http_status_for(error: Exception) -> int:

@@ -49,36 +49,36 @@ def searchset(base: str, self_url: str, resources: list[dict[str, Any]]) -> dict
     }
 
 
-async def medication_request(door: FhirDoor, resource_id: str) -> dict[str, Any]:
-    """GET /MedicationRequest/{id}: the order with its current status."""
-    rx = await door.prescription(resource_id)
+async def medication_request(door: FhirDoor, resource_id: str, scope: str | None) -> dict[str, Any]:
+    """GET /MedicationRequest/{id}: the order with its current status (a feed reads its own orders only)."""
+    rx = await door.prescription(resource_id, scope)
     if rx is None:
         raise NotFound(f"MedicationRequest/{resource_id} is not known (yet): an accepted order is readable "
                        "once the pharmacy has recorded it")
     return medication_request_view(prescription_snapshot(rx))
 
 
-async def _by_request(door: FhirDoor, reference: str,
+async def _by_request(door: FhirDoor, reference: str, scope: str | None,
                       render: Callable[[Prescription], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     resource_id = _reference_id(reference, "MedicationRequest")
-    rx = await door.prescription(resource_id) if resource_id else None
+    rx = await door.prescription(resource_id, scope) if resource_id else None
     return render(rx) if rx is not None else []
 
 
-async def dispenses(door: FhirDoor, prescription: str) -> list[dict[str, Any]]:
+async def dispenses(door: FhirDoor, prescription: str, scope: str | None) -> list[dict[str, Any]]:
     """GET /MedicationDispense?prescription=: every fill of the order, original first."""
-    return await _by_request(door, prescription,
+    return await _by_request(door, prescription, scope,
                              lambda rx: [medication_dispense_view(f) for f in fill_snapshots(rx)])
 
 
-async def claim_responses(door: FhirDoor, request: str) -> list[dict[str, Any]]:
+async def claim_responses(door: FhirDoor, request: str, scope: str | None) -> list[dict[str, Any]]:
     """GET /ClaimResponse?request=: the payer's latest answer for each billed fill of the order."""
-    return await _by_request(door, request, lambda rx: [claim_response_view(c) for c in claim_snapshots(rx)])
+    return await _by_request(door, request, scope, lambda rx: [claim_response_view(c) for c in claim_snapshots(rx)])
 
 
-async def patient(queries: PrescriptionQueries, patient_id: str) -> dict[str, Any]:
-    """GET /Patient/{id}: a patient the pharmacy knows (the subject of its MedicationRequests)."""
-    found = await asyncio.to_thread(queries.patient, patient_id)
+async def patient(queries: PrescriptionQueries, patient_id: str, scope: str | None) -> dict[str, Any]:
+    """GET /Patient/{id}: a patient the pharmacy knows; a feed reads only the patients of its own orders."""
+    found = await asyncio.to_thread(queries.patient, patient_id, scope)
     if found is None:
         raise NotFound(f"Patient/{patient_id} is not known")
     return patient_view(patient_snapshot(found))

@@ -22,6 +22,7 @@ from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BY
 from adapters.fhir.message_door import process_message
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
 from hub.errors import Problem, RxHubError
+from hub.security.principals import user_principal
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,23 @@ _HTTP_ISSUES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 class Sender(Protocol):
-    """What the door needs of the authenticated user: the name it dedupes a sender's orders by."""
+    """What the door needs of the authenticated user: who it is (its principal owns its orders)."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+def principal(user: Sender) -> str:
+    """The principal a request speaks for: a feed, or a staff member trying the door."""
+    return user_principal(user.name, user.role)
+
+
+def scope(user: Sender) -> str | None:
+    """Whose orders a reader may see: a feed its own; staff (admins) every order."""
+    return principal(user) if user.role == "feed" else None
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -126,47 +140,47 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
         # the header is read here, not declared as a parameter: FastAPI re-derived its model on every request
         condition = request.headers.get("if-none-exist")
-        return _answer(request, await writes.create(door, await read_body(request), user.name, condition))
+        return _answer(request, await writes.create(door, await read_body(request), principal(user), condition))
 
     @router.post("")
     @router.post("/", include_in_schema=False)
     async def transaction_or_batch(request: Request, user: Sender = Depends(auth)) -> Response:
         """A transaction (all or nothing) or batch (per entry) Bundle."""
-        return _answer(request, await writes.post_base(door, await read_body(request), user.name))
+        return _answer(request, await writes.post_base(door, await read_body(request), principal(user)))
 
     @router.post("/Bundle")
     async def document(request: Request, user: Sender = Depends(auth)) -> Response:
         """A document Bundle's orders, all or nothing."""
-        return _answer(request, await writes.post_document(door, await read_body(request), user.name))
+        return _answer(request, await writes.post_document(door, await read_body(request), principal(user)))
 
     @router.post("/$process-message")
     async def message(request: Request, user: Sender = Depends(auth)) -> Response:
         """A message Bundle (MessageHeader first), answered with a response message."""
-        return _answer(request, await process_message(door, await read_body(request), user.name))
+        return _answer(request, await process_message(door, await read_body(request), principal(user)))
 
     @router.get("/MedicationRequest/{resource_id}")
     async def read_order(resource_id: str, user: Sender = Depends(auth)) -> Response:
         """One order, with its current status."""
-        return fhir_response(await reads.medication_request(door, resource_id))
+        return fhir_response(await reads.medication_request(door, resource_id, scope(user)))
 
     @router.get("/MedicationDispense")
     async def search_dispenses(request: Request, prescription: str = Query(min_length=1),
                                user: Sender = Depends(auth)) -> Response:
         """The fills of one order."""
-        found = await reads.dispenses(door, prescription)
+        found = await reads.dispenses(door, prescription, scope(user))
         return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
 
     @router.get("/ClaimResponse")
     async def search_claims(request: Request, request_: str = Query(alias="request", min_length=1),
                             user: Sender = Depends(auth)) -> Response:
         """The payer's answers for the fills of one order."""
-        found = await reads.claim_responses(door, request_)
+        found = await reads.claim_responses(door, request_, scope(user))
         return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
 
     @router.get("/Patient/{patient_id}")
     async def read_patient(patient_id: str, user: Sender = Depends(auth)) -> Response:
         """A patient the pharmacy knows."""
-        return fhir_response(await reads.patient(queries, patient_id))
+        return fhir_response(await reads.patient(queries, patient_id, scope(user)))
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:

@@ -24,7 +24,7 @@ from adapters.fhir.mapping import medication_request_commands
 from adapters.fhir.orders import Order, sender_origin
 from adapters.fhir.outcomes import error_for, http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
-from hub.errors import Problem, RxHubError
+from hub.errors import NotFound, Problem, RxHubError
 
 SUPPORTING = "read as supporting information for the order(s) in this Bundle; not stored as a resource"
 
@@ -69,10 +69,17 @@ def status_line(status: int) -> str:
 
 async def _prior(door: FhirDoor, order: Order, sender: str, condition: str | None) -> Known | None:
     if condition is not None and not order.is_cancel:
-        found = await door.search(if_none_exist(condition))
+        found = await door.search(if_none_exist(condition), scope=sender)
         if found is not None:
             return found
-    return await door.known(order, sender)
+    known = await door.known(order, sender)
+    if known is None and order.is_cancel and not await door.sent_by(order, sender):
+        # another sender's order, or none: "not found", never a cancel of someone else's order
+        where = f"Bundle.entry[{order.index}].resource.identifier" if order.index is not None \
+            else "MedicationRequest.identifier"
+        raise NotFound(f"the order to cancel is not known: no order of this sender has identifier "
+                       f"{order.key.removeprefix('cancel|')}", location=where)
+    return known
 
 
 async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender: str, condition: str | None,
@@ -89,7 +96,7 @@ async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None
     if condition is not None:
         if_none_exist(condition)  # a malformed header is refused before anything else happens
     (command,) = medication_request_commands(resource, origin=sender_origin(sender))
-    settled = await _settle(door, Order.of(command), resource, sender, condition, utc_now())
+    settled = await _settle(door, Order.of(command, owner=sender), resource, sender, condition, utc_now())
     if settled.known:
         return Answer(settled.status, settled.resource, settled.location)
     (encoded,) = await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")
@@ -116,7 +123,7 @@ async def settle_all(door: FhirDoor, result: BundleResult, bundle: dict[str, Any
     for entry in result.entries:
         if not entry.commands:
             continue
-        order = Order.of(entry.commands[0], entry.index)
+        order = Order.of(entry.commands[0], entry.index, owner=sender)
         condition = _condition(bundle, entry.index) if conditional else None
         settled[entry.index] = await _settle(door, order, _entry_resource(bundle, entry.index), sender, condition, now)
     fresh = []
@@ -162,7 +169,7 @@ async def _batch_entry(door: FhirDoor, entry: EntryResult, bundle: dict[str, Any
     if not entry.commands:
         return _supporting()
     try:
-        order = Order.of(entry.commands[0], entry.index)
+        order = Order.of(entry.commands[0], entry.index, owner=sender)
         item = await _settle(door, order, _entry_resource(bundle, entry.index), sender,
                              _condition(bundle, entry.index), utc_now())
         if not item.known:

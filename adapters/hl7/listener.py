@@ -13,11 +13,13 @@ import ssl
 from collections.abc import Awaitable, Callable
 
 from adapters.hl7.mllp_framing import FrameTooLarge, MllpDecoder, frame
+from hub.security.principals import Peer
+from hub.security.tls import subject_cn
 
 log = logging.getLogger(__name__)
 
-#: handles one payload, returns the ACK bytes (unframed) or None when no ACK is due
-MessageHandler = Callable[[bytes], Awaitable[bytes | None]]
+#: handles one payload from a peer, returns the ACK bytes (unframed) or None when no ACK is due
+MessageHandler = Callable[[bytes, Peer], Awaitable[bytes | None]]
 #: answer for a frame refused before parsing (over-size)
 RefusalHandler = Callable[[FrameTooLarge], bytes]
 
@@ -69,13 +71,14 @@ class MllpListener:
         if task is not None:
             self._tasks.add(task)
         decoder = MllpDecoder(self._max)
+        peer = peer_of(writer)
         try:
             while True:
                 data = await asyncio.wait_for(reader.read(65536), self._idle)
                 if not data:
                     break
                 for item in decoder.feed(data):
-                    answer = await self._answer(item)
+                    answer = await self._answer(item, peer)
                     if answer is not None:
                         writer.write(frame(answer))
                         await writer.drain()
@@ -89,12 +92,19 @@ class MllpListener:
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
 
-    async def _answer(self, item: bytes | FrameTooLarge) -> bytes | None:
+    async def _answer(self, item: bytes | FrameTooLarge, peer: Peer) -> bytes | None:
         if isinstance(item, FrameTooLarge):
             log.warning("refused an over-size MLLP frame", extra={"event": "mllp.frame_too_large"})
             return self._refuse(item)
         try:
-            return await self._handler(item)
+            return await self._handler(item, peer)
         except Exception:  # one message's bug must not end the connection; no ACK -> the sender resends
             log.exception("MLLP handler failed")
             return None
+
+
+def peer_of(writer: asyncio.StreamWriter) -> Peer:
+    """What the connection proved: the verified client certificate's subject CN and the peer's address."""
+    address = writer.get_extra_info("peername")
+    host = address[0] if isinstance(address, tuple) and address else None
+    return Peer(cert_subject=subject_cn(writer.get_extra_info("peercert")), address=host)

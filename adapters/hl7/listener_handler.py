@@ -23,17 +23,19 @@ from adapters.hl7.message_model import Hl7Header, ParsedHl7
 from adapters.hl7.mllp_framing import FrameTooLarge
 from adapters.hl7.parsing import parse_message
 from adapters.hl7.validation import validate_header
-from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
 from hub.domain.order_parts import ReplyTo, Source
 from hub.errors import (
     InboundMessageError,
     InfrastructureError,
     Problem,
+    SenderRefused,
     UnsupportedMessageError,
 )
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.observability.metrics import ACK_SECONDS, MESSAGES
-from hub.service.ports import CommandSink, DedupeJournal, InboundRecord
+from hub.security.principals import BindingsSource, Peer, dedupe_sender
+from hub.service.ports import AuditSink, CommandSink, DedupeJournal, InboundRecord, OrderIndex
 
 log = logging.getLogger(__name__)
 DOOR = "hl7"
@@ -78,30 +80,43 @@ def _retrieved(lookup: asyncio.Future[InboundRecord | None]) -> None:
 class Hl7MessageHandler:
     """Turns one MLLP payload into durable commands and the ACK they earn."""
 
-    def __init__(self, sink: CommandSink, inbound: DedupeJournal, identity: AckIdentity) -> None:
+    def __init__(self, sink: CommandSink, inbound: DedupeJournal, identity: AckIdentity, *,
+                 feeds: BindingsSource, orders: OrderIndex, audit: AuditSink) -> None:
         self._sink = sink
         self._inbound = inbound
         self._identity = identity
+        self._feeds, self._orders, self._audit = feeds, orders, audit
         self._ack_counter = 0
         self.counts: dict[str, int] = {}
 
-    async def __call__(self, raw: bytes) -> bytes | None:
+    async def __call__(self, raw: bytes, peer: Peer) -> bytes | None:
         """Never raises: every failure becomes the ACK it deserves."""
         started = time.perf_counter()
         try:
-            return await self._handle(raw)
+            return await self._handle(raw, peer)
         finally:
             ACK_SECONDS.labels(DOOR).observe(time.perf_counter() - started)
 
-    async def _handle(self, raw: bytes) -> bytes | None:
+    async def _handle(self, raw: bytes, peer: Peer) -> bytes | None:
         header: Hl7Header | None = None
+        try:
+            bindings = await self._feeds.bindings()
+        except InfrastructureError as exc:
+            log.warning("feed bindings unavailable, answering reject: %s", exc)
+            return self._reject(None, InboundMessageError(
+                "cannot check the sender now", [Problem("207", "sender cannot be checked now; resend later")],
+                control_id=_control_id(raw)), "AR")
         try:
             parsed = parse_message(raw)
             header = parsed.header
-            lookup = self._look_up(header)  # the dedupe lookup runs while the message is checked and mapped
+            principal = bindings.mllp_principal(peer, sender_of(header))
+            lookup = self._look_up(principal, header)  # the dedupe lookup runs while the message is checked
             validate_header(header, processing_ids=self._identity.processing_ids,
                             default_processing_id=self._identity.default_processing_id)
             commands = to_commands(parsed)
+        except SenderRefused as exc:
+            self._audit_refusal(peer, header, exc)
+            return self._reject(header, exc, "AR")
         except UnsupportedMessageError as exc:
             return self._reject(header, exc, "AR")
         except InboundMessageError as exc:
@@ -110,10 +125,20 @@ class Hl7MessageHandler:
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
             return self._reject(header, internal, "AR")
-        return await self._accept(raw, parsed, commands, lookup)
+        return await self._accept(raw, parsed, commands, lookup, principal)
 
-    def _look_up(self, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
-        lookup = asyncio.ensure_future(self._inbound.find(DOOR, sender_of(header), header.control_id))
+    def _audit_refusal(self, peer: Peer, header: Hl7Header | None, exc: SenderRefused) -> None:
+        """A refused sender is in the audit trail, under what the connection proved (never the claim alone)."""
+        done = self._audit.record_later(
+            actor=peer.cert_subject or f"address:{peer.address or 'unknown'}", role="feed",
+            action="receive message", outcome="refused",
+            detail={"door": DOOR, "claimed_sender": sender_of(header) if header else None,
+                    "control_id": header.control_id if header else None, "reason": str(exc)})
+        done.add_done_callback(_audit_written)
+
+    def _look_up(self, principal: str, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
+        sender = dedupe_sender(principal, sender_of(header))
+        lookup = asyncio.ensure_future(self._inbound.find(DOOR, sender, header.control_id))
         lookup.add_done_callback(_retrieved)  # a refused message never awaits its lookup
         return lookup
 
@@ -131,9 +156,9 @@ class Hl7MessageHandler:
         return self._ack(None, "AR", error.problems, text=str(error))
 
     async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
-                      lookup: asyncio.Future[InboundRecord | None]) -> bytes | None:
+                      lookup: asyncio.Future[InboundRecord | None], principal: str) -> bytes | None:
         header = parsed.header
-        sender = sender_of(header)
+        sender = dedupe_sender(principal, sender_of(header))
         mode = AckMode.of(header)
         try:
             earlier = await lookup
@@ -159,7 +184,18 @@ class Hl7MessageHandler:
                             application_ack_type=header.application_ack_type)
             commands = [c.model_copy(update={"reply": reply}) if isinstance(c, ReceivePrescription) else c
                         for c in commands]
-        envelopes = [self._envelope(c, sender, key, i, record_id) for i, c in enumerate(commands)]
+        envelopes = [self._envelope(c, sender, key, i, record_id, principal) for i, c in enumerate(commands)]
+        try:
+            unknown = await self._unknown_orders(principal, envelopes)
+        except InfrastructureError as exc:
+            self._count("not_stored")
+            log.warning("orders cannot be looked up, answering reject: %s", exc,
+                        extra={"control_id": header.control_id})
+            problem = Problem("207", "message could not be checked now; resend later")
+            return self._ack(header, mode.reject, [problem], text=problem.text)
+        if unknown:
+            self._count("errors")
+            return self._ack(header, mode.error, unknown, text=unknown[0].text)
         try:
             await self._sink.publish_commands(envelopes)
         except InfrastructureError as exc:
@@ -175,18 +211,39 @@ class Hl7MessageHandler:
             message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
             answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
         ).add_done_callback(self._recorded)
+        for envelope in envelopes:
+            if envelope.type == ReceivePrescription.name:
+                self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         self._count("accepted")
         return ack if commit_ack_wanted(header, success=True) else None
 
-    def _envelope(self, command: Command, sender: str, key: str, index: int, record_id: str) -> Envelope:
+    async def _unknown_orders(self, principal: str, envelopes: list[Envelope]) -> list[Problem]:
+        """A cancel or discontinue of an order this principal never sent is refused (AE 204), never
+        published: the order is looked up within the sender's own orders only."""
+        problems = []
+        for index, envelope in enumerate(envelopes):
+            if envelope.type != CancelPrescription.name:
+                continue
+            ours = {str(e.correlation_id) for e in envelopes[:index] if e.type == ReceivePrescription.name}
+            correlation = str(envelope.correlation_id)
+            if correlation in ours or await self._orders.known(principal, correlation):
+                continue
+            number = envelope.payload.get("placer_order_number")
+            problems.append(Problem("204", f"unknown order {number}: no order of this sender has that placer "
+                                           "number", location=f"ORC^{index + 1}^2"))
+        return problems
+
+    def _envelope(self, command: Command, sender: str, key: str, index: int, record_id: str,
+                  principal: str) -> Envelope:
         command = command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
         placer_system = getattr(command, "placer_system", None)
         placer_number = getattr(command, "placer_order_number", None) or key
         return Envelope.wrap(
             command,
-            correlation_id=order_correlation_id(placer_system, placer_number),
+            correlation_id=order_correlation_id(placer_system, placer_number, owner=principal),
             source=Source.HL7,
             message_id=derived_message_id(DOOR, sender, key, index),
+            principal=principal,
         )
 
     def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str) -> bytes | None:
@@ -213,3 +270,17 @@ class Hl7MessageHandler:
     def _count(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         MESSAGES.labels(DOOR, outcome).inc()
+
+
+def _control_id(raw: bytes) -> str:
+    """MSH-10 read without parsing, for an answer given before the message could be read."""
+    first = raw.lstrip(b"\xef\xbb\xbf").split(b"\r", 1)[0].split(b"\n", 1)[0]
+    if not first.startswith(b"MSH") or len(first) < 4:
+        return ""
+    fields = first.split(first[3:4])
+    return fields[9].decode("ascii", "replace") if len(fields) > 9 else ""
+
+
+def _audit_written(done: Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("audit entry of a refused sender not written: %s", done.exception())

@@ -42,6 +42,7 @@ class IntakeSteps(ClaimSteps):
         prescriber: Prescriber,
         actor: Actor,
         now: datetime,
+        owner: str | None = None,
     ) -> tuple[Self, list[Event]]:
         """Record a new order as fill 0 in RECEIVED; a verbal order must be taken by a pharmacist."""
         if source is Source.VERBAL:
@@ -52,6 +53,7 @@ class IntakeSteps(ClaimSteps):
             rx_number=rx_number,
             placer_order_number=command.placer_order_number,
             placer_system=command.placer_system,
+            owner=owner,
             source=source,
             setting=command.setting,
             patient_id=patient.patient_id,

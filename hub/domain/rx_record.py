@@ -62,6 +62,9 @@ class PrescriptionRecord(BaseModel):
     rx_number: str
     placer_order_number: str
     placer_system: str | None = None
+    #: the principal that sent the order (``feed:NAME``...): only it may cancel or read it through a door;
+    #: None for verbal orders (staff see every order)
+    owner: str | None = None
     source: Source
     setting: Setting
     patient_id: str

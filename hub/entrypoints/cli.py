@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from hub.config import Settings
 from hub.entrypoints import cli_security, logs
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = users.add_parser("revoke", help="revoke a user's token")
     revoke.add_argument("name")
     revoke.set_defaults(func=_users_revoke)
+    _register_feeds(sub)
     sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
     sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
@@ -188,6 +190,101 @@ def _users_revoke(args: argparse.Namespace, settings: Settings) -> int:
     ok = UserStore(open_database(settings)).revoke(args.name)
     print("revoked" if ok else "no active user of that name")
     return 0 if ok else 1
+
+
+def _register_feeds(sub: Any) -> None:
+    feeds = sub.add_parser("feeds", help="the systems that send orders, and what each may present or claim") \
+        .add_subparsers(required=True, metavar="ACTION")
+    add = feeds.add_parser("add", help="a new feed with its bindings; prints its bearer token once")
+    add.add_argument("name")
+    bind = feeds.add_parser("bind", help="more bindings for a feed")
+    bind.add_argument("name")
+    for parser in (add, bind):
+        parser.add_argument("--cert-subject", action="append", default=[], metavar="CN",
+                            help="an MLLP client certificate subject CN this feed connects with (repeatable)")
+        parser.add_argument("--hl7-sender", action="append", default=[], metavar="APP^FACILITY",
+                            help="an MSH-3^MSH-4 this feed may send as (repeatable); on a plain connection from "
+                                 "loopback or a TLS-terminating proxy it identifies the feed")
+        parser.add_argument("--script-from", action="append", default=[], metavar="[QUALIFIER:]ID",
+                            help="a SCRIPT Header/From this feed may send as, e.g. D:1234567 (repeatable)")
+    add.add_argument("--no-token", action="store_true", help="no bearer token (an MLLP-only feed)")
+    add.add_argument("--expires-days", type=int, help="token lifetime in days (default RXHUB_FEED_TOKEN_MAX_AGE_DAYS)")
+    add.set_defaults(func=_feeds_add)
+    bind.set_defaults(func=_feeds_bind)
+    unbind = feeds.add_parser("unbind", help="drop one binding")
+    unbind.add_argument("name")
+    unbind.add_argument("kind", choices=["cert", "hl7", "script"])
+    unbind.add_argument("value")
+    unbind.set_defaults(func=_feeds_unbind)
+    feeds.add_parser("list", help="every feed and its bindings").set_defaults(func=_feeds_list)
+    remove = feeds.add_parser("remove", help="stop a feed: its bindings go and its token is revoked")
+    remove.add_argument("name")
+    remove.set_defaults(func=_feeds_remove)
+
+
+def _bindings(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The bindings named on the command line, HL7 senders written as the doors read them (APP|FACILITY)."""
+    hl7 = [value.replace("^", "|", 1) if "|" not in value else value for value in args.hl7_sender]
+    return ([("cert", v) for v in args.cert_subject] + [("hl7", v) for v in hl7]
+            + [("script", v) for v in args.script_from])
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.feeds import FeedError, FeedStore
+    from hub.persistence.users import UserStore
+
+    engine = open_database(settings)
+    try:
+        FeedStore(engine).add(args.name, _bindings(args))
+    except FeedError as exc:
+        print(f"rxhub: {exc}", file=sys.stderr)
+        return 1
+    print(f"feed {args.name}: " + (", ".join(f"{k} {v}" for k, v in _bindings(args)) or "no bindings"))
+    if not args.no_token:
+        _, token = UserStore(engine).add(args.name, "feed", None, args.expires_days)
+        print(f"token: {token}")
+        print("Keep the token: it is stored hashed and cannot be shown again.")
+    return 0
+
+
+def _feeds_bind(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.feeds import FeedError, FeedStore
+
+    try:
+        FeedStore(open_database(settings)).bind(args.name, _bindings(args))
+    except FeedError as exc:
+        print(f"rxhub: {exc}", file=sys.stderr)
+        return 1
+    print(f"feed {args.name}: bound (the doors see it within a few seconds)")
+    return 0
+
+
+def _feeds_unbind(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.feeds import FeedStore
+
+    ok = FeedStore(open_database(settings)).unbind(args.name, args.kind, args.value)
+    print("unbound" if ok else "no such binding")
+    return 0 if ok else 1
+
+
+def _feeds_list(_args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.feeds import FeedStore
+
+    for feed in FeedStore(open_database(settings)).all():
+        bound = ", ".join(f"{k} {v}" for k, v in feed.bindings) or "no bindings"
+        print(f"{feed.name:20} {'active' if feed.active else 'removed':8} {bound}")
+    return 0
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.persistence.feeds import FeedStore
+    from hub.persistence.users import UserStore
+
+    engine = open_database(settings)
+    removed = FeedStore(engine).disable(args.name)
+    revoked = UserStore(engine).revoke(args.name)
+    print("removed" + (" and its token revoked" if revoked else "") if removed else "no active feed of that name")
+    return 0 if removed else 1
 
 
 def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:

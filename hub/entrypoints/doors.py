@@ -14,12 +14,16 @@ from sqlalchemy import Engine
 from adapters.hl7.listener import MllpListener
 from adapters.hl7.listener_handler import AckIdentity, Hl7MessageHandler
 from hub.config import Settings
+from hub.entrypoints.http.known_orders import KnownOrders
 from hub.entrypoints.runtime import topology_for
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.command_sink import AmqpCommandSink
 from hub.persistence.audit import AuditTrail
+from hub.persistence.feeds import FeedDirectory
 from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
+from hub.persistence.order_index import JournalOrderIndex
+from hub.persistence.queries import SqlPrescriptionQueries
 from hub.persistence.state_reads import PrescriptionStates
 from hub.security import data_key, posture, tls
 from hub.security.command_signing import command_keys
@@ -76,6 +80,9 @@ class Doors:
     mllp: MllpListener | None = None
     hl7_handler: Hl7MessageHandler | None = None
     journal: InboundJournal | None = None
+    feeds: FeedDirectory | None = None
+    known_orders: KnownOrders | None = None
+    mllp_audit: AuditTrail | None = None
     extra: list[object] = field(default_factory=list)
     http_port: int = 0
     http: Any = None
@@ -104,12 +111,17 @@ class Doors:
         identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
                                s.hl7_default_processing_id)
         self.journal = InboundJournal(self.engine)
-        self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity)
+        self.feeds = FeedDirectory(self.engine)
+        self.known_orders = KnownOrders(self.engine, SqlPrescriptionQueries(self.engine))
+        self.mllp_audit = AuditTrail(self.engine)
+        orders = JournalOrderIndex(self.journal, self.known_orders.recorded)
+        self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity, feeds=self.feeds, orders=orders,
+                                             audit=self.mllp_audit)
         context, allow = mllp_tls(s)
         self.mllp = VettedMllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
             max_frame_bytes=s.mllp_max_frame_bytes, idle_timeout_s=s.mllp_idle_timeout_s, ssl_context=context,
-            allow=allow, audit=AuditTrail(self.engine),
+            allow=allow, audit=self.mllp_audit,
         )
         await self.mllp.start()
         await self._start_http(sink)
@@ -121,7 +133,8 @@ class Doors:
         from hub.entrypoints.http.auth import mount_security_routes
 
         s = self.settings
-        app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal)
+        app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal,
+                         feeds=self.feeds)
         mount_security_routes(app)
         self.http_audit = app.state.audit
         self.http_states = app.state.rx_states
@@ -147,8 +160,9 @@ class Doors:
             await self.hl7_handler.drain()
         if self.journal:
             await asyncio.to_thread(self.journal.close)
-        if self.http_audit:
-            await asyncio.to_thread(self.http_audit.close)
+        for trail in (self.http_audit, self.mllp_audit):
+            if trail is not None:
+                await asyncio.to_thread(trail.close)
         if self.http_states:
             await asyncio.to_thread(self.http_states.close)
         if self.publisher:

@@ -21,6 +21,7 @@ from hub.persistence.database import read_connection
 from hub.persistence.maintenance import in_batches
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
+from hub.security.principals import split_sender
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,28 @@ def inbound_row(
     }
 
 
-def receipt(row: dict[str, Any]) -> dict[str, Any]:
-    """The audit entry (``audit.record``'s keyword arguments) for receiving the message of a row."""
-    return {"actor": row["sender"], "role": "feed", "action": "receive message", "outcome": row["outcome"],
-            "detail": {"door": row["door"], "control_id": row["control_id"], "message_type": row["message_type"],
-                       "inbound_id": row["id"]}}
+#: the door of the rows that index a principal's accepted orders (``hub.persistence.order_index``): not
+#: messages, so not receipts in the audit trail
+ORDER_INDEX_DOOR = "order"
+
+
+def receipts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit entries (``audit.record``'s keyword arguments) for receiving the messages of these rows.
+
+    The actor is the principal the door authenticated; the sender the message claimed is in the detail.
+    """
+    entries = []
+    for row in rows:
+        if row["door"] == ORDER_INDEX_DOOR:
+            continue
+        principal, claimed = split_sender(row["sender"])
+        detail = {"door": row["door"], "control_id": row["control_id"], "message_type": row["message_type"],
+                  "inbound_id": row["id"]}
+        if claimed:
+            detail["claimed_sender"] = claimed
+        entries.append({"actor": principal, "role": "feed", "action": "receive message",
+                        "outcome": row["outcome"], "detail": detail})
+    return entries
 
 
 class InboundStore:
@@ -90,7 +108,8 @@ class InboundStore:
         try:
             with self._engine.begin() as conn:
                 conn.execute(insert(inbound_messages), row)
-                audit.record(conn, **receipt(row))
+                for receipt in receipts([row]):
+                    audit.record(conn, **receipt)
         except IntegrityError:
             existing = self.find(row["door"], row["sender"], row["control_id"])
             return existing.id if existing else str(row["id"])

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
 from hub.persistence.database import lookup_connection
-from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipt
+from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipts
 from hub.persistence.lane import Lane
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
@@ -164,7 +164,7 @@ class InboundJournal:
             try:
                 with write.begin():
                     write.execute(insert(inbound_messages), [r.values for r in unique.values()])
-                    audit.record_many(write, [receipt(r.values) for r in unique.values()])
+                    audit.record_many(write, receipts([r.values for r in unique.values()]))
             except IntegrityError:
                 # another process recorded one of these keys first: write them one by one, losers quietly
                 for r in unique.values():

@@ -172,12 +172,21 @@ class PrescriptionRepository:
         """By the pharmacy's Rx number."""
         return self._one(prescriptions.c.rx_number == rx_number)
 
-    def by_placer(self, placer_system: str | None, placer_order_number: str) -> PrescriptionRow | None:
-        """By the prescriber's order number."""
+    def by_placer(self, placer_system: str | None, placer_order_number: str,
+                  owner: str | None = None) -> PrescriptionRow | None:
+        """By the prescriber's order number; with ``owner``, among that principal's orders only."""
         cond = prescriptions.c.placer_order_number == placer_order_number
         if placer_system is not None:
             cond = cond & (prescriptions.c.placer_system == placer_system)
+        if owner is not None:
+            cond = cond & (prescriptions.c.owner == owner)
         return self._one(cond)
+
+    def owner_has_patient(self, owner: str, patient_id: str) -> bool:
+        """Whether one of this principal's orders is for this patient (a feed may read that patient)."""
+        query = select(prescriptions.c.id).where(prescriptions.c.patient_id == patient_id,
+                                                 prescriptions.c.owner == owner).limit(1)
+        return deferred.execute(self.conn, query).first() is not None
 
     def in_states(self, states: list[str], limit: int = 200) -> list[PrescriptionRow]:
         """A work queue: prescriptions waiting in these states, oldest first."""
@@ -229,7 +238,8 @@ class PrescriptionRepository:
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
         return {state: int(n) for state, n in deferred.execute(self.conn, query).all()}
 
-    def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None) -> None:
+    def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None,
+            owner: str | None = None) -> None:
         """Insert a new prescription (at the row's version, 1 for a new one)."""
         ahead = read_ahead(self.conn)
         if ahead is not None:  # "no such order" read ahead is no longer true for the rest of the batch
@@ -240,7 +250,7 @@ class PrescriptionRepository:
             id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
             placer_order_number=row.placer_order_number, placer_system=row.placer_system,
             source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
-            raw_message_ref=raw_message_ref,
+            raw_message_ref=raw_message_ref, owner=owner,
             document=row.document_json, version=row.version, created_at=now, updated_at=now,
             on_profile_until=row.on_profile_until,
         ))

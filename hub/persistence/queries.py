@@ -46,10 +46,11 @@ class SqlPrescriptionQueries:
         return load_aggregate(row) if row else None
 
     @_translated
-    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
-        """The order a prescriber knows by its placer number."""
+    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str,
+                               owner: str | None = None) -> Prescription | None:
+        """The order a prescriber knows by its placer number; with ``owner``, among that principal's only."""
         with read_connection(self._engine) as conn:
-            row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number)
+            row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number, owner)
         return load_aggregate(row) if row else None
 
     @_translated
@@ -60,7 +61,9 @@ class SqlPrescriptionQueries:
         return load_aggregate(row) if row else None
 
     @_translated
-    def patient(self, patient_id: str) -> Patient | None:
-        """A patient profile."""
+    def patient(self, patient_id: str, owner: str | None = None) -> Patient | None:
+        """A patient profile; with ``owner``, only when one of that principal's orders is theirs."""
         with read_connection(self._engine) as conn:
+            if owner is not None and not PrescriptionRepository(conn).owner_has_patient(owner, patient_id):
+                return None
             return PartyRepository(conn).patient(patient_id)

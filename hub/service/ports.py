@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
 from hub.domain.parties import Patient
@@ -60,6 +60,23 @@ class DedupeJournal(Protocol):
         """Return once every record queued so far is written."""
 
 
+class OrderIndex(Protocol):
+    """Which orders a principal has sent: a cancel must name one of them (recorded, or accepted and queued)."""
+
+    async def known(self, principal: str, correlation_id: str) -> bool:
+        """Whether this principal sent the order with this correlation id."""
+
+    def accepted(self, principal: str, correlation_id: str, message_id: str) -> None:
+        """Note a new order just confirmed by the broker (its worker may not have recorded it yet)."""
+
+
+class AuditSink(Protocol):
+    """Audit entries a door writes outside any transaction (refusals)."""
+
+    def record_later(self, **entry: Any) -> Future[None]:
+        """Queue one entry; the future ends once it is written."""
+
+
 class ClaimCodec(Protocol):
     """Encodes a claim for the payer's wire format (NCPDP D.0); provided by the NCPDP adapter."""
 
@@ -73,11 +90,12 @@ class PrescriptionQueries(Protocol):
     def prescription(self, prescription_id: str) -> Prescription | None:
         """One prescription aggregate."""
 
-    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str) -> Prescription | None:
-        """The order a prescriber knows by its placer number."""
+    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str,
+                               owner: str | None = None) -> Prescription | None:
+        """The order a prescriber knows by its placer number; with ``owner``, among that principal's only."""
 
     def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:
         """The order with this correlation id (FHIR MedicationRequest ids are correlation ids)."""
 
-    def patient(self, patient_id: str) -> Patient | None:
-        """A patient profile."""
+    def patient(self, patient_id: str, owner: str | None = None) -> Patient | None:
+        """A patient profile; with ``owner``, only when one of that principal's orders is theirs."""

@@ -98,7 +98,9 @@ def test_cerner_feed_without_msh11_is_accepted_when_a_default_is_configured(
     raw = (CORPUS / "hl7v2" / "nhs_cerner_rde_o01_v23_cancel_diltiazem_zsegs_nulls.hl7").read_bytes()
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         ack = client.send(raw)
-    assert _msa(ack)[1] == "AA" and _msa(ack)[2] == "Q105132700T129367833"
+    # read past MSH-11 (no AR 202); the sample cancels an order this sender never sent: AE 204, unknown order
+    assert _msa(ack)[1] == "AE" and _msa(ack)[2] == "Q105132700T129367833"
+    assert b"|204^" in ack and b"|202^" not in ack
 
 
 def test_control_id_reused_for_other_content_is_refused_with_205(settings: Settings) -> None:

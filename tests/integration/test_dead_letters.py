@@ -28,13 +28,18 @@ def _wait(predicate, timeout_s: float = 20.0) -> None:  # type: ignore[no-untype
         time.sleep(0.05)
 
 
+#: the principal of the sample's loopback MLLP sender (MSH-3/4 EHR|GENHOSP, bound to no feed): its orders' owner
+SENDER = "hl7:EHR|GENHOSP"
+
+
 def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
     amqp_url: str, sqlite_url: str
 ) -> None:
     settings = make_settings(amqp_url, sqlite_url, max_retries=1, retry_delay_ms=100)
     dlq = DeadLetterQueue(amqp_url, topology_for(settings))
     cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
-                           correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7)
+                           correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER), source=Source.HL7,
+                           principal=SENDER)
     with running_hub(settings, steps=["intake"]) as hub:
         keys = hub_keys(settings)
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))

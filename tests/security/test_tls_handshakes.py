@@ -17,13 +17,14 @@ from hub.entrypoints.mllp_client import MllpClient
 from hub.persistence.audit import AuditTrail
 from hub.persistence.database import create_schema, make_engine
 from hub.security import tls
+from hub.security.principals import Peer
 from tests.security.conftest import Pki
 
 ACK = b"MSH|^~\\&|RXHUB|PHARMACY|||20260101||ACK|1|P|2.5\rMSA|AA|1\r"
 MSG = b"MSH|^~\\&|EHR|NORTH|RXHUB|PHARMACY|20260101||RDE^O11|1|P|2.5\r"
 
 
-async def _answer(_payload: bytes) -> bytes:
+async def _answer(_payload: bytes, _peer: Peer) -> bytes:
     return ACK
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,9 +41,10 @@ from adapters.ncpdp.script.message import ScriptHeader, ScriptMessage, command_m
 from adapters.ncpdp.script.safe_xml import DEFAULT_MAX_BYTES
 from hub.domain.commands import CancelPrescription, Command, RecordRenewalResponse
 from hub.domain.order_parts import Source
-from hub.errors import InboundMessageError, InfrastructureError, MessageContentError, Problem
-from hub.messaging.envelope import Envelope, order_correlation_id, utcnow
-from hub.service.ports import CommandSink, InboundLog, InboundRecord, PrescriptionQueries
+from hub.errors import InboundMessageError, InfrastructureError, MessageContentError, Problem, SenderRefused
+from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id, utcnow
+from hub.security.principals import SCRIPT, BindingsSource, dedupe_sender
+from hub.service.ports import AuditSink, CommandSink, InboundLog, InboundRecord, OrderIndex, PrescriptionQueries
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +73,18 @@ class ScriptDoor:
         inbound: InboundLog,
         queries: PrescriptionQueries,
         *,
+        feeds: BindingsSource,
+        orders: OrderIndex,
+        audit: AuditSink,
         clock: Callable[[], datetime] = utcnow,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self._sink, self._inbound, self._queries = sink, inbound, queries
+        self._feeds, self._orders, self._audit = feeds, orders, audit
         self._clock, self._max_bytes = clock, max_bytes
 
-    async def handle(self, raw: bytes) -> DoorAnswer:
-        """Every failure becomes the Error it deserves."""
+    async def handle(self, raw: bytes, principal: str) -> DoorAnswer:
+        """Every failure becomes the Error it deserves; ``principal`` is who the bearer token speaks for."""
         header: ScriptHeader | None = None
         try:
             msg = read_message(raw, max_bytes=self._max_bytes)
@@ -90,30 +96,53 @@ class ScriptDoor:
                     extra={"control_id": header.message_id},
                 )
                 return DoorAnswer(None, 204, "acknowledgement")
-            return await self._accept(raw, msg, to_command(msg))
+            bindings = await self._feeds.bindings()
+            bindings.check_claim(principal, SCRIPT, placer_system(header) or "", "Message/Header/From")
+            return await self._accept(raw, msg, to_command(msg), principal)
+        except SenderRefused as exc:
+            return self._refuse_sender(header, exc, principal)
         except Exception as exc:  # the sender always gets an answer; a hub bug is a 602, not a dropped request
             return self._error(header, exc)
+
+    def _refuse_sender(self, header: ScriptHeader | None, exc: SenderRefused, principal: str) -> DoorAnswer:
+        """Error 601 (the receiver will not process it) with HTTP 403, audited under the token's principal."""
+        self._audit.record_later(
+            actor=principal, role="feed", action="receive message", outcome="refused",
+            detail={"door": DOOR, "claimed_sender": placer_system(header) if header else None,
+                    "control_id": header.message_id if header else None, "reason": str(exc)},
+        ).add_done_callback(_audit_written)
+        control = header.message_id if header is not None else "unknown"
+        body = error_response(header, "601", None, describe(exc),
+                              message_id=answer_message_id("error", control, self._clock().isoformat()),
+                              now=self._clock())
+        return DoorAnswer(body, 403, "refused")
 
     def error_for(self, header: ScriptHeader | None, exc: BaseException) -> DoorAnswer:
         """The Error answer for a failure (the route uses it for refusals before the body is read)."""
         return self._error(header, exc)
 
-    async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command) -> DoorAnswer:
-        sender = placer_system(msg.header) or ""
+    async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str) -> DoorAnswer:
+        claimed = placer_system(msg.header) or ""
+        sender = dedupe_sender(principal, claimed)
         earlier = await self._earlier(sender, msg.header.message_id)
         if earlier is not None and earlier.answer is not None:
             return self._repeat(earlier, msg)
+        envelope = self._envelope(msg, command, principal)
         if isinstance(command, CancelPrescription):
-            rx = await asyncio.to_thread(
-                self._queries.prescription_by_placer, command.placer_system, command.placer_order_number
-            )
+            # the order is looked up among this sender's own: another feed's CancelRx names no order
+            correlation = str(envelope.correlation_id)
+            rx = await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
+            if rx is None and not await self._orders.known(principal, correlation):
+                text = f"no order of this sender has prescriber order number {command.placer_order_number}"
+                raise MessageContentError(text, [Problem("900", text, "Message/Body/CancelRx/MedicationPrescribed")],
+                                          control_id=msg.header.message_id)
             answer = answer_now(msg, rx, message_id=self._answer_id(msg), now=self._clock())
             if answer is not None:
                 await self._record(raw, msg, sender, ANSWERED, answer, [])
                 return DoorAnswer(answer, 200, "answered")
         if isinstance(command, RecordRenewalResponse):
-            command = await self._resolve_renewal(msg, sender, command)
-        envelope = self._envelope(msg, command)
+            command = await self._resolve_renewal(msg, claimed, command, principal)
+            envelope = self._envelope(msg, command, principal)
         if isinstance(command, CancelPrescription):
             # written before publishing: without it the CancelRxResponse owed later could not be built
             door, index_sender, control_id = command_index_key(envelope.message_id)
@@ -129,6 +158,8 @@ class ScriptDoor:
                 command_ids=[str(envelope.message_id)],
             )
         await self._sink.publish_commands([envelope])
+        if envelope.type == "ReceivePrescription":
+            self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         answer = status_response(msg.header, "010", message_id=self._answer_id(msg), now=self._clock())
         await self._record(raw, msg, sender, ACCEPTED, answer, [str(envelope.message_id)])
         log.info("SCRIPT %s accepted", msg.kind, extra={"control_id": msg.header.message_id})
@@ -153,7 +184,7 @@ class ScriptDoor:
         return DoorAnswer(earlier.answer, 200, "duplicate")
 
     async def _resolve_renewal(
-        self, msg: ScriptMessage, sender: str, command: RecordRenewalResponse
+        self, msg: ScriptMessage, sender: str, command: RecordRenewalResponse, principal: str
     ) -> RecordRenewalResponse:
         """Find the Rx number a renewal response is about when it does not echo RxReferenceNumber."""
         relates_to = msg.header.relates_to_message_id
@@ -164,18 +195,21 @@ class ScriptDoor:
                 rx_number = read_message(request.raw).header.rx_reference_number
         if rx_number is None and command.placer_order_number is not None:
             rx = await asyncio.to_thread(
-                self._queries.prescription_by_placer, command.placer_system, command.placer_order_number
+                self._queries.prescription_by_placer, command.placer_system, command.placer_order_number, principal
             )
             rx_number = rx.rx_number if rx is not None else None
         return command.model_copy(update={"rx_number": rx_number, "relates_to_message_id": relates_to})
 
-    def _envelope(self, msg: ScriptMessage, command: Command) -> Envelope:
+    def _envelope(self, msg: ScriptMessage, command: Command, principal: str) -> Envelope:
         placer_number = getattr(command, "placer_order_number", None) or msg.header.message_id
         return Envelope.wrap(
             command,
-            correlation_id=order_correlation_id(getattr(command, "placer_system", None), placer_number),
+            correlation_id=order_correlation_id(getattr(command, "placer_system", None), placer_number,
+                                                owner=principal),
             source=Source.SCRIPT,
-            message_id=command_message_id(msg),
+            # the same on every resend of this sender's message, and never another principal's
+            message_id=derived_message_id(command_message_id(msg), principal),
+            principal=principal,
         )
 
     async def _record(
@@ -235,3 +269,8 @@ def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:
 
 def _unstamped(msg: ScriptMessage) -> ScriptMessage:
     return msg.model_copy(update={"header": msg.header.model_copy(update={"sent_time": None})})
+
+
+def _audit_written(done: Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("audit entry of a refused sender not written: %s", done.exception())

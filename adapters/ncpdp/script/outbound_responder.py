@@ -45,6 +45,7 @@ from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.messaging.consumer import ConsumerRunner
 from hub.messaging.envelope import utcnow
 from hub.messaging.topology import Topology
+from hub.security.principals import dedupe_sender
 from hub.service.ports import InboundLog, PrescriptionQueries
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class CancelRxResponder:
         message = renewal_request(
             renewal,
             rx,
-            self._new_rx_header(rx.placer_system, rx.raw_message_ref),
+            self._new_rx_header(rx.owner, rx.placer_system, rx.raw_message_ref),
             patient=patient.info if patient is not None else None,
             pharmacy=self._pharmacy,
             message_id=answer_message_id("renewal", event["id"]),
@@ -135,11 +136,14 @@ class CancelRxResponder:
         )
         return message
 
-    def _new_rx_header(self, placer_system: str | None, raw_message_ref: str | None) -> ScriptHeader | None:
+    def _new_rx_header(self, owner: str | None, placer_system: str | None,
+                       raw_message_ref: str | None) -> ScriptHeader | None:
         message_id = message_id_of(raw_message_ref)
         if message_id is None:
             return None
-        stored = self._inbound.find(DOOR, placer_system or "", message_id)
+        # the door keyed the NewRx by the principal that sent it and its From (orders before owners: From)
+        sender = dedupe_sender(owner, placer_system) if owner else placer_system or ""
+        stored = self._inbound.find(DOOR, sender, message_id)
         return read_message(stored.raw).header if stored is not None and stored.raw is not None else None
 
     def _publish(self, message: OutboundScript, event: dict[str, Any]) -> None:

@@ -17,22 +17,26 @@ from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
+from hub.persistence.feeds import FeedDirectory
 from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.users import UserStore
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog
 
 
 def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog,
-               publisher: AsyncConfirmingPublisher | None = None, journal: DedupeJournal | None = None) -> FastAPI:
+               publisher: AsyncConfirmingPublisher | None = None, journal: DedupeJournal | None = None,
+               feeds: FeedDirectory | None = None) -> FastAPI:
     """Build the app; every route shares the same authorization and the same confirming publisher.
 
     ``journal``: the process's batched dedupe journal (the doors'), used by the FHIR door when given.
+    ``feeds``: the process's view of the feed bindings (the doors'); made here when not given.
     """
     app = FastAPI(title="RxHub", version="0.1.0",
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.state.rx_states = PrescriptionStates(engine)
+    app.state.feeds = feeds or FeedDirectory(engine)
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(identity_routes.router)
@@ -70,6 +74,7 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
     from adapters.ncpdp.script.routes import script_router
     from hub.entrypoints.http.auth import require
     from hub.entrypoints.http.known_orders import KnownOrders
+    from hub.persistence.order_index import InboundOrderIndex, JournalOrderIndex
     from hub.persistence.queries import SqlPrescriptionQueries
 
     feeds = require("feed", "admin")
@@ -78,7 +83,11 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
     recorded = KnownOrders(engine, queries) if journal is not None else None
     app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal,
                                    recorded=recorded))
-    app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds))
+    known = recorded or KnownOrders(engine, queries)
+    orders = JournalOrderIndex(journal, known.recorded) if journal is not None \
+        else InboundOrderIndex(inbound, known.recorded)
+    app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds,
+                                     feeds=app.state.feeds, orders=orders, audit=app.state.audit))
 
 
 #: FHIR reads that show a patient's or a prescription's details (the staff API audits its own reads)

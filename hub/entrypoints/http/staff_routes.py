@@ -53,6 +53,7 @@ from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRo
 from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.stock import StockRepository
 from hub.persistence.users import User
+from hub.security.principals import user_principal
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
@@ -84,7 +85,7 @@ async def _send(request: Request, user: User, command: Command, *, correlation_i
     """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless."""
     message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
     envelope = Envelope.wrap(command, correlation_id=correlation_id, source=Source.API, message_id=message_id,
-                             actor=user.id)
+                             actor=user.id, principal=user_principal(user.name, user.role))
     await request.app.state.sink.publish_commands([envelope])
     audit: AuditTrail = request.app.state.audit
     await audit.record_soon(actor=user.name, role=user.role, action=f"request {command.name}",

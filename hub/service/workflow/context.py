@@ -11,7 +11,7 @@ from hub.domain.actors import Actor, Role, system_actor
 from hub.domain.catalogue import Catalogue
 from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
-from hub.domain.order_parts import CoverageInfo
+from hub.domain.order_parts import CoverageInfo, Source
 from hub.errors import NotAuthorized
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
@@ -48,6 +48,9 @@ def now() -> datetime:
 def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
     """The user behind a command, with the role and licence on record (never trusted from the message)."""
     if not envelope.actor:
+        if envelope.principal and envelope.source is not Source.HUB:
+            # a door's command: the feed its door authenticated, never the sender the message names
+            return Actor(user_id=envelope.principal, role=Role.FEED, name=envelope.principal)
         return system_actor(envelope.source.value)
     key = ("user", envelope.actor)
     known: Actor | None = uow.memo.get(key)

@@ -10,7 +10,7 @@ from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
 from hub.domain.days_supply import estimate_days_supply
 from hub.domain.events import Event, PrescriptionReceived, PrescriptionUpdated, RefillDeclined, RenewalRequested
 from hub.domain.intake import IntakeContext
-from hub.domain.order_parts import QuantityInfo
+from hub.domain.order_parts import QuantityInfo, Source
 from hub.domain.prescription import Prescription
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
@@ -60,6 +60,15 @@ def fill_in_days_supply(rx: Prescription, product: Product | None) -> None:
             rx.days_supply = estimate
 
 
+#: the doors whose orders belong to the principal that sent them (staff orders belong to nobody: staff see all)
+_OWNED_SOURCES = frozenset({Source.HL7, Source.FHIR, Source.SCRIPT})
+
+
+def order_owner(envelope: Envelope) -> str | None:
+    """The principal a new order belongs to: the one its door authenticated."""
+    return envelope.principal if envelope.source in _OWNED_SOURCES else None
+
+
 def load(uow: UnitOfWork, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
     """A stored prescription and its aggregate, or NotFound."""
     row = PrescriptionRepository(uow.conn).get(prescription_id)
@@ -90,6 +99,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         rx, events = Prescription.receive(
             prescription_id=str(uuid.uuid4()), rx_number=repo.next_rx_number(), command=command,
             source=envelope.source, patient=patient, prescriber=prescriber, actor=actor, now=now(),
+            owner=order_owner(envelope),
         )
         if command.reply is not None:  # the sender's application ACK quotes its own message
             events = [e.model_copy(update={"reply": command.reply}) if isinstance(e, PrescriptionReceived) else e
@@ -98,7 +108,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         events += rx.intake(actor, now(), intake_context(uow, ctx, rx, patient=match))
         # stored once, after intake: one INSERT of the final state rather than an INSERT and an UPDATE
         row = new_row(rx, str(envelope.correlation_id), envelope.source.value)
-        repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref)
+        repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref, owner=rx.owner)
         record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
 
     def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -164,6 +174,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, RecordRenewalResponse)
         row = PrescriptionRepository(uow.conn).by_rx_number(command.rx_number) if command.rx_number else None
         actor = actor_of(uow, envelope)
+        if row is not None and load_aggregate(row).owner not in (None, order_owner(envelope)):
+            # another sender's prescription: treated as unknown, never renewed by someone who did not order it
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="renewal-response",
+                      prescription_id=row.id, outcome="refused", detail={"reason": "not this sender's order"})
+            return
         uow.audit(actor=actor.user_id, role=actor.role.value, action="renewal-response",
                   prescription_id=row.id if row else None, detail={"decision": command.decision})
         if row is not None:

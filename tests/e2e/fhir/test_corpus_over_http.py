@@ -24,8 +24,6 @@ ACCEPTED: dict[str, tuple[str, int, int, int, int]] = {
     "gematik_kbv_erp_r4_bundle_document_freetext_medication.json": ("/Bundle", 200, 1, 0, 0),
     "gematik_kbv_erp_r4_bundle_document_pzn_coverage.json": ("/Bundle", 200, 1, 0, 0),
     "nhs_eps_r4_bundle_message_4_medicationrequests_send.json": ("/$process-message", 200, 4, 0, 0),
-    # the prescriber cancels an order this hub never received: accepted; the worker retries, then dead-letters it
-    "nhs_eps_r4_bundle_message_cancel_request.json": ("/$process-message", 200, 0, 0, 1),
     "nhs_eps_r4_bundle_message_controlled_drug.json": ("/$process-message", 200, 2, 0, 0),
     "nhs_eps_r4_bundle_message_multiple_dosage_instructions.json": ("/$process-message", 200, 4, 0, 0),
     # the EPS samples reuse the first line item id of the 4-item send (same system): the same order, sent again
@@ -38,6 +36,9 @@ ACCEPTED: dict[str, tuple[str, int, int, int, int]] = {
 REFUSED: dict[str, tuple[str, int, str, str]] = {
     "carin_rtpbc_r4_bundle_message_claim_patient_coverage_medicationrequest_practitioner.json": (
         "/$process-message", 422, "not-supported", "Bundle.entry[0].resource.focus"),
+    # the prescriber cancels an order this sender never sent: not found, never another sender's order
+    "nhs_eps_r4_bundle_message_cancel_request.json": (
+        "/$process-message", 404, "not-found", "Bundle.entry[1].resource.identifier"),
     "nhs_eps_r4_bundle_message_dispense_notification.json": (
         "/$process-message", 422, "not-supported", "Bundle.entry[0].resource.focus"),
     "nhs_eps_r4_negative_invalid_intent.json": (

@@ -40,10 +40,14 @@ def test_if_none_exist_refuses_what_it_cannot_search(header: str, error: type[Ex
 
 
 def test_a_cancellation_has_its_own_key_but_the_order_s_id() -> None:
-    cancel = Order.of(CancelPrescription(placer_order_number="ORD-1", placer_system="urn:x"))
+    cancel = Order.of(CancelPrescription(placer_order_number="ORD-1", placer_system="urn:x"), owner="feed:a")
     assert cancel.key == "cancel|" + placer_key("urn:x", "ORD-1")
     assert cancel.resource_id == str(cancel.correlation_id)
     assert cancel.envelope("feed").message_id == cancel.envelope("feed").message_id  # derived: a resend is dropped
+    assert cancel.envelope("feed").principal == "feed:a"
+    # the same identifier from another feed names another order
+    other = Order.of(CancelPrescription(placer_order_number="ORD-1", placer_system="urn:x"), owner="feed:b")
+    assert other.correlation_id != cancel.correlation_id
 
 
 def test_decimals_keep_their_precision() -> None:
