@@ -58,7 +58,7 @@ class CommandKeys:
             # the message never quotes a key
             raise ValueError(f"{ENV}: every key must be at least {MIN_KEY_CHARS} characters")
         self._signing_kid = key_id(raw[0])
-        self._keys = {key_id(k): k for k in reversed(raw)}  # a duplicate keeps its first place's key
+        self._keys = {key_id(k): k for k in reversed(raw)}  # two keys with one kid: the earlier one is kept
 
     @classmethod
     def parse(cls, value: str) -> CommandKeys:
