@@ -23,6 +23,7 @@ from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
 from hub.persistence.outbox_store import OutboxRow
 from hub.persistence.unit_of_work import Transaction, UnitOfWork, unit_of_work, units_of_work
+from hub.service.identity import identifier_scope
 
 log = logging.getLogger(__name__)
 
@@ -125,5 +126,5 @@ def _read_ahead(transaction: Transaction, batch: Sequence[tuple[Envelope, Comman
         else:
             correlation_ids.append(str(envelope.correlation_id))
         if isinstance(command, ReceivePrescription):  # as intake matches it (hub.service.identity)
-            patients.append(scoped_to_sender(command.patient, envelope.principal))
+            patients.append(scoped_to_sender(command.patient, identifier_scope(envelope)))
     transaction.prefetch(ids=ids, correlation_ids=correlation_ids, new_orders=len(patients), patients=patients)

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from hub.domain.actors import Actor
-from hub.domain.order_parts import PatientInfo
+from hub.domain.order_parts import PatientInfo, Source
 from hub.domain.patient_identity import Decision, scoped_to_sender
 from hub.messaging.envelope import Envelope
 from hub.persistence.identity_conflicts import ConflictRecord, IdentityConflicts
@@ -16,6 +16,15 @@ from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+#: the scope of the identifiers staff type in (verbal orders): the pharmacy's own, shared by every staff member
+PHARMACY_SCOPE = "pharmacy"
+
+
+def identifier_scope(envelope: Envelope) -> str | None:
+    """Whose identifiers without an authority these are: the door's principal, or the pharmacy's for staff."""
+    if envelope.source in (Source.VERBAL, Source.API):
+        return PHARMACY_SCOPE
+    return envelope.principal
 
 
 def match_order_patient(
@@ -26,7 +35,7 @@ def match_order_patient(
     A name, birth date or sex the order changed is audited with old and new value and the sender; an order
     kept off a profile by conflicting demographics opens an identity conflict for a technician.
     """
-    match = parties.match_patient(scoped_to_sender(info, envelope.principal))
+    match = parties.match_patient(scoped_to_sender(info, identifier_scope(envelope)))
     sender = {"principal": envelope.principal, "door": envelope.source.value}
     if match.changes:
         uow.audit(
