@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from hub.persistence.inbound import ORDER_INDEX_DOOR
 from hub.persistence.prescriptions import PrescriptionRepository
 from hub.persistence.tables import inbound_messages, outbox
 from hub.security import data_key
@@ -22,7 +23,8 @@ class MessageLog:
                until: datetime | None = None, ids: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Message headers (never bodies), newest first."""
         c = inbound_messages.c
-        query = select(c.id, c.door, c.sender, c.control_id, c.message_type, c.received_at, c.outcome)
+        query = select(c.id, c.door, c.sender, c.control_id, c.message_type, c.received_at, c.outcome).where(
+            c.door != ORDER_INDEX_DOOR)  # rows that index accepted orders, not messages
         if control_id:
             query = query.where(c.control_id == control_id)
         if door:
