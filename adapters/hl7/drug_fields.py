@@ -42,6 +42,15 @@ def order_detail(group: OrderGroup) -> Hl7Segment | None:
     return group.first("RXE") or group.first("RXO")
 
 
+def ordered_drug_key(group: OrderGroup) -> str:
+    """The drug as the sender names it, for telling items apart: RXE-2 / RXO-1 code, else its text."""
+    detail = order_detail(group)
+    if detail is None:
+        return ""
+    field = _FIELDS[detail.segment_id]["code"]
+    return detail.get(field, 1) or detail.get(field, 2)
+
+
 def read_drug(group: OrderGroup, detail: Hl7Segment, problems: list[Problem]) -> DrugInfo:
     """RXE-2 / RXO-1 CE ``code^text^system`` (and its alternate triplet); empty is a 101 error."""
     fields = _FIELDS[detail.segment_id]
@@ -117,7 +126,8 @@ def read_refills(group: OrderGroup, problems: list[Problem]) -> int:
 
 
 def read_sig(group: OrderGroup) -> str | None:
-    """Patient directions: RXE-7, else RXO-7 (CE, every repetition), else TQ1-11 text instruction.
+    """Patient directions: RXE-7, else RXO-7 (CE, every repetition), else TQ1-11 text instruction, else the
+    TQ1-3 repeat pattern's text (JAHIS sends its usage code and text only there: ``code&text&JAMISDP01``).
 
     NTE comments are not directions; they travel as the command's ``note`` (see :func:`read_note`).
     """
@@ -127,7 +137,7 @@ def read_sig(group: OrderGroup) -> str | None:
         if text:
             return text
     tq1 = group.first("TQ1")
-    return (tq1.get(11) or None) if tq1 else None
+    return (tq1.get(11) or tq1.get(3, 1, 1, 2) or None) if tq1 else None
 
 
 def _ce_texts(seg: Hl7Segment, field: int) -> str:

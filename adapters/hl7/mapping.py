@@ -3,7 +3,9 @@
 ORC-1 (table 0119) decides the command: NW -> ReceivePrescription; CA / DC -> CancelPrescription.  An empty
 ORC-1 in a group that carries RXE or RXO is read as NW, as some order-entry systems send new orders that way;
 any other code is not ours (103).  Every problem in the message is collected before one MessageContentError
-is raised, so the sender can fix them all in one round (ACK AE with one ERR per problem).
+is raised, so the sender can fix them all in one round (ACK AE with one ERR per problem).  Orders that are not
+pharmacy orders (AR) or are IV admixtures (AE) are refused first (order_scope); groups that share ORC-2 are
+one prescription each under an item identity (order_items).
 
 Not mapped: days supply (v2 has no field for it; TQ1/ORC-7 durations are administration periods, not supply),
 insurance (IN1 rarely identifies a pharmacy payer; coverage comes from the pharmacy's profile).
@@ -25,14 +27,13 @@ from adapters.hl7.drug_fields import (
 )
 from adapters.hl7.field_values import read_date
 from adapters.hl7.message_model import Hl7Segment, ParsedHl7
-from adapters.hl7.order_groups import OrderGroup, split_orders
+from adapters.hl7.order_groups import CANCEL_CODES, NEW_ORDER, OrderGroup, split_orders
+from adapters.hl7.order_items import placer_numbers
+from adapters.hl7.order_scope import admixture_problems, refuse_other_orders
 from adapters.hl7.party_fields import read_patient, read_prescriber
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
 from hub.domain.order_parts import PatientInfo, Setting
 from hub.errors import MessageContentError, Problem
-
-NEW_ORDER = "NW"
-CANCEL_CODES = frozenset({"CA", "DC"})
 
 
 def to_commands(msg: ParsedHl7) -> list[Command]:
@@ -46,8 +47,14 @@ def to_commands(msg: ParsedHl7) -> list[Command]:
             patient_cache.append(read_patient(msg, problems))
         return patient_cache[0]
 
+    groups = split_orders(msg, problems)
+    refuse_other_orders(groups, msg.header.control_id)
+    problems += admixture_problems(groups)
+    numbers = placer_numbers(groups, problems)
     commands = [
-        cmd for group in split_orders(msg, problems) if (cmd := _command(msg, group, patient, problems))
+        cmd
+        for group, number in zip(groups, numbers, strict=True)
+        if (cmd := _command(msg, group, number, patient, problems))
     ]
     if problems:
         text = "; ".join(f"{p.location}: {p.text}" for p in problems)
@@ -56,15 +63,14 @@ def to_commands(msg: ParsedHl7) -> list[Command]:
 
 
 def _command(
-    msg: ParsedHl7, group: OrderGroup, patient: Callable[[], PatientInfo], problems: list[Problem]
+    msg: ParsedHl7, group: OrderGroup, number: str, patient: Callable[[], PatientInfo], problems: list[Problem]
 ) -> Command | None:
     orc = group.orc
-    control = orc.get(1).upper()
-    placer = orc.get(2)
-    if not placer:
+    control = group.control
+    if not number:
         problems.append(Problem("101", "ORC-2 placer order number is empty", orc.location(2)))
     if control in CANCEL_CODES:
-        return _cancel(msg, group, control) if placer else None
+        return _cancel(msg, group, number, control) if number else None
     detail = order_detail(group)
     if control not in (NEW_ORDER, ""):
         text = f"ORC-1 order control {control!r} is not one the hub accepts (NW, CA, DC)"
@@ -73,14 +79,14 @@ def _command(
         problems.append(Problem("100", "the ORDER group has neither RXE nor RXO", orc.location()))
     if detail is None or control not in (NEW_ORDER, ""):
         return None
-    return _new_order(msg, group, detail, patient(), problems)
+    return _new_order(msg, group, number, detail, patient(), problems)
 
 
-def _cancel(msg: ParsedHl7, group: OrderGroup, control: str) -> CancelPrescription:
-    """A cancel names the order by ORC-2 alone; ORC-16 says why."""
+def _cancel(msg: ParsedHl7, group: OrderGroup, number: str, control: str) -> CancelPrescription:
+    """A cancel names the order by ORC-2 (an item by its identity, order_items); ORC-16 says why."""
     orc = group.orc
     return CancelPrescription(
-        placer_order_number=orc.get(2),
+        placer_order_number=number,
         placer_system=_placer_system(msg, group),
         control=control,
         reason=orc.get(16, 2) or orc.get(16, 1) or None,
@@ -88,7 +94,8 @@ def _cancel(msg: ParsedHl7, group: OrderGroup, control: str) -> CancelPrescripti
 
 
 def _new_order(
-    msg: ParsedHl7, group: OrderGroup, detail: Hl7Segment, patient: PatientInfo, problems: list[Problem]
+    msg: ParsedHl7, group: OrderGroup, number: str, detail: Hl7Segment, patient: PatientInfo,
+    problems: list[Problem],
 ) -> ReceivePrescription | None:
     drug = read_drug(group, detail, problems)
     quantity = read_quantity(group, problems)
@@ -97,7 +104,7 @@ def _new_order(
     if problems:  # the message will be refused as a whole; no point building this command
         return None
     return ReceivePrescription(
-        placer_order_number=group.orc.get(2),
+        placer_order_number=number,
         placer_system=_placer_system(msg, group),
         patient=patient,
         prescriber=read_prescriber(group.orc, detail),

@@ -13,6 +13,9 @@ from hub.errors import Problem
 PATIENT_SEGMENTS = frozenset({"PID", "PD1", "PV1", "PV2", "AL1", "IN1", "IN2", "IN3", "GT1"})
 #: segments that only make sense inside an ORDER group
 ORDER_ONLY_SEGMENTS = frozenset({"RXO", "RXE", "RXR", "RXC", "TQ1", "TQ2", "RXD", "CDO"})
+#: ORC-1 (table 0119) codes the hub acts on
+NEW_ORDER = "NW"
+CANCEL_CODES = frozenset({"CA", "DC"})
 
 
 class OrderGroup(Frozen):
@@ -20,6 +23,16 @@ class OrderGroup(Frozen):
 
     orc: Hl7Segment
     segments: tuple[Hl7Segment, ...] = ()
+
+    @property
+    def control(self) -> str:
+        """ORC-1 order control, upper case."""
+        return self.orc.get(1).upper()
+
+    @property
+    def is_cancel(self) -> bool:
+        """ORC-1 CA or DC: the group names an order rather than placing one."""
+        return self.control in CANCEL_CODES
 
     def first(self, segment_id: str, after: Hl7Segment | None = None) -> Hl7Segment | None:
         """The first segment with this id in the group, optionally only after ``after``."""

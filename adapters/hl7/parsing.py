@@ -23,6 +23,12 @@ CHARSET_CODECS = {
     "UTF-8": "utf-8",
     **{f"8859/{n}": f"iso8859_{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
 }
+#: MSH-18 character sets of Japanese senders, switched by ISO 2022 escapes (MSH-20 "ISO 2022-1994"); JAHIS and
+#: SS-MIX2 declare ``~ISO IR87`` (ASCII default, JIS X 0208 alternate).  The whole message is decoded before it
+#: is split, since the bytes of a JIS X 0208 character can be a delimiter's (0x7C, 0x5E...).  iso2022_jp_2
+#: reads JIS X 0208 and 0212; iso2022_jp_ext also reads half-width katakana (ISO IR13).
+_ISO2022_JP_SETS = frozenset({"ISO IR87", "ISO IR159", "ISO IR13"})
+_ISO2022_JP_CODECS = ("iso2022_jp_2", "iso2022_jp_ext")
 
 
 def parse_message(raw: bytes) -> ParsedHl7:
@@ -48,11 +54,14 @@ def _parse(raw: bytes) -> ParsedHl7:
 
 
 def decode(raw: bytes) -> str:
-    """Bytes to text in the MSH-18 character set; undeclared or wrong: UTF-8, else Latin-1 (never fails)."""
+    """Bytes to text in the MSH-18 character set(s); undeclared or wrong: UTF-8, else Latin-1 (never fails)."""
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
-    codec = CHARSET_CODECS.get(_declared_charset(raw).upper())
-    for candidate in (codec, "utf-8"):
+    declared = _declared_charsets(raw)
+    codecs: tuple[str | None, ...] = (CHARSET_CODECS.get(declared[0].upper()) if declared else None,)
+    if _ISO2022_JP_SETS.intersection(c.upper() for c in declared):
+        codecs = _ISO2022_JP_CODECS
+    for candidate in (*codecs, "utf-8"):
         if candidate:
             try:
                 return raw.decode(candidate)
@@ -61,13 +70,14 @@ def decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-def _declared_charset(raw: bytes) -> str:
+def _declared_charsets(raw: bytes) -> list[str]:
+    """MSH-18, every repetition's first component: the default character set, then the alternates."""
     msh = _SEGMENT_ENDS.split(raw.decode("latin-1"), maxsplit=1)[0].lstrip()
     if not msh.startswith("MSH") or len(msh) < 4:
-        return ""
+        return []
     fields = msh.split(msh[3])
     value = fields[17] if len(fields) > 17 else ""
-    return value.split("~")[0].split("^")[0].strip()
+    return [rep.split("^")[0].strip() for rep in value.split("~")]
 
 
 def _delimiters(msh: str, text: str) -> Delimiters:

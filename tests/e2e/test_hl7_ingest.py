@@ -24,8 +24,10 @@ CORPUS_EXPECTATIONS: dict[str, tuple[str, int, str | None]] = {
     "bcgov_pharmanet_odd_v21_zpn_tpi_msh2_missing_escape_char.hl7": ("AR", 0, "203"),
     "bcgov_pharmanet_odd_v21_zpn_trx_x0_double_cr.hl7": ("AR", 0, "203"),
     "fhirconverter_orm_o01_rxo_ampicillin_bom.hl7": ("AA", 1, None),
-    "fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7": ("AA", 1, None),
-    "fhirconverter_rde_o11_two_orders.hl7": ("AA", 2, None),
+    # IV admixture (RXC) / infusion rate (RXE-23): refused with AE 200 until the hub can carry components and
+    # rates (issue 26); they were AA and stored as "3 BG" of the bag's code, components and rate gone
+    "fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7": ("AE", 0, "200"),
+    "fhirconverter_rde_o11_two_orders.hl7": ("AE", 0, "200"),
     # dispenses are not orders: AR 200 (the order port does not take RDS)
     "fhirconverter_rds_o13_doxycycline_dispense.hl7": ("AR", 0, "200"),
     "fhirconverter_rds_o13_two_dispenses.hl7": ("AR", 0, "200"),
@@ -33,11 +35,12 @@ CORPUS_EXPECTATIONS: dict[str, tuple[str, int, str | None]] = {
     "hl7spec_v23_odd_fragment_rxo_email_only_freetext.hl7": ("AE", 0, "102"),
     "hl7spec_v23_odd_fragment_rxo_partially_coded.hl7": ("AE", 0, "102"),
     "lfh_odd_omp_o09_msh2_double_backslash.hl7": ("AE", 0, "102"),
-    # ORC-1 "OP" / "SN" are not new-order or cancel controls: AE 103 at ORC-1 of each group
+    # ORC-1 "OP" is not a new-order or cancel control: AE 103 at ORC-1 of each group
     "lfh_odd_omp_o09_mixed_cr_lf_separators.hl7": ("AE", 0, "103"),
     "lfh_omp_o09_v251_two_orders_obx.hl7": ("AE", 0, "103"),
     "lfh_omp_o09_v26_dexamethasone_rxo_rxr.hl7": ("AE", 0, "103"),
-    "lfh_orm_o01_v23.hl7": ("AE", 0, "103"),
+    # a radiology order (OBR, no RXO/RXE) is not a pharmacy order: AR 200 (issue 26; was AE 103 for ORC-1 SN)
+    "lfh_orm_o01_v23.hl7": ("AR", 0, "200"),
     "lfh_rde_o11_v26_testosterone_orc_rxo_rxe.hl7": ("AA", 1, None),
     # MSH-11 is empty and required: AE 101 unless RXHUB_HL7_DEFAULT_PROCESSING_ID is set (tested below)
     "nhs_cerner_rde_o01_v23_cancel_diltiazem_zsegs_nulls.hl7": ("AE", 0, "101"),

@@ -68,11 +68,25 @@ REFUSED = {
         "MSGID_bae9ce6a-e35d-4ff5-8d50-c5dde19cc1aa",
     ),
     "lfh_omp_o09_v26_dexamethasone_rxo_rxr.hl7": (MessageContentError, [("103", "ORC^1^1")], "MSGID"),
-    # a radiology ORM (ORC-1 SN, OBR): the control code and the missing RXO/RXE both say "not pharmacy"
+    # a radiology ORM (ORC-1 SN, OBR, no RXO/RXE): not a pharmacy order, AR 200 at the OBR (issue 26; it was
+    # AE 103/100 for the control code before, which told the sender to fix what it cannot fix)
     "lfh_orm_o01_v23.hl7": (
-        MessageContentError,
-        [("103", "ORC^1^1"), ("100", "ORC^1")],
+        UnsupportedMessageError,
+        [("200", "OBR^1")],
         "MSGID_e30a3471-7afd-4aa2-a3d5-e93fd89d24b3",
+    ),
+    # IV admixtures (RXC) and infusion rates (RXE-23) are refused with AE until the hub can carry them (issue
+    # 26); these were AA and stored as "3 BG" of the bag's code, the components and the rate gone
+    "fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7": (
+        MessageContentError,
+        [("200", "RXC^1")],
+        "MSG00001",
+    ),
+    # the first group is an admixture, the second an infusion at 23 mL/hr: both refused, so the message is
+    "fhirconverter_rde_o11_two_orders.hl7": (
+        MessageContentError,
+        [("200", "RXC^1"), ("200", "RXE^2^23")],
+        "MSG00001",
     ),
     # Cerner leaves MSH-11 (required) empty; accepted only where a default is configured (see test below)
     "nhs_cerner_rde_o01_v23_cancel_diltiazem_zsegs_nulls.hl7": (
@@ -83,10 +97,20 @@ REFUSED = {
 }
 MAPPED = {
     "fhirconverter_orm_o01_rxo_ampicillin_bom.hl7",
-    "fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7",
-    "fhirconverter_rde_o11_two_orders.hl7",
     "lfh_rde_o11_v26_testosterone_orc_rxo_rxe.hl7",
 }
+
+
+def without_iv_parts(raw: bytes) -> bytes:
+    """The sample without what makes it an infusion (RXC segments, RXE-23/24 rate), so its other fields can
+    still be checked against the mapping: the IV original is refused (REFUSED above)."""
+    segments = [s for s in raw.split(b"\r") if not s.startswith(b"RXC|")]
+    for i, seg in enumerate(segments):
+        if seg.startswith(b"RXE|"):
+            fields = seg.split(b"|")
+            fields[23:25] = [b"", b""]
+            segments[i] = b"|".join(fields)
+    return b"\r".join(segments)
 
 
 def test_every_corpus_file_has_a_decided_outcome() -> None:
@@ -130,7 +154,7 @@ def test_orm_with_bom_maps_rxo_ampicillin() -> None:
 
 
 def test_rde_prefers_rxe_over_rxo_and_reads_route_after_rxe() -> None:
-    [cmd] = run(sample("fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7"))
+    [cmd] = run(without_iv_parts(sample("fhirconverter_rde_o11_nicardipine_iv_rxo_rxe_rxr_rxc_prt.hl7")))
     assert isinstance(cmd, ReceivePrescription)
     assert cmd.drug.ndc == "0143963401"  # RXE-2, not RXO-1's ampicillin
     assert cmd.drug.route == "IV"
@@ -145,7 +169,7 @@ def test_rde_prefers_rxe_over_rxo_and_reads_route_after_rxe() -> None:
 
 
 def test_two_order_groups_give_two_commands() -> None:
-    first, second = run(sample("fhirconverter_rde_o11_two_orders.hl7"))
+    first, second = run(without_iv_parts(sample("fhirconverter_rde_o11_two_orders.hl7")))
     assert isinstance(first, ReceivePrescription) and isinstance(second, ReceivePrescription)
     assert [first.placer_order_number, second.placer_order_number] == ["1163422591", "1422591"]
     assert [first.drug.ndc, second.drug.ndc] == ["0143963401", "2669"]
