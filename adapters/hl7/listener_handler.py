@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from adapters.hl7.acks import AckMode, application_ack_wanted, build_ack, commit_ack_wanted
+from adapters.hl7.batch import BatchFile, is_batch, read_batch
+from adapters.hl7.batch_acks import batch_ack
 from adapters.hl7.mapping import to_commands
 from adapters.hl7.message_model import Hl7Header, ParsedHl7
 from adapters.hl7.mllp_framing import FrameTooLarge
@@ -28,6 +30,7 @@ from hub.domain.order_parts import ReplyTo, Source
 from hub.errors import (
     InboundMessageError,
     InfrastructureError,
+    MessageContentError,
     Problem,
     SenderRefused,
     UnsupportedMessageError,
@@ -93,11 +96,12 @@ class Hl7MessageHandler:
         """Never raises: every failure becomes the ACK it deserves."""
         started = time.perf_counter()
         try:
-            return await self._handle(raw, peer)
+            return await (self._batch(raw, peer) if is_batch(raw) else self._handle(raw, peer))
         finally:
             ACK_SECONDS.labels(DOOR).observe(time.perf_counter() - started)
 
-    async def _handle(self, raw: bytes, peer: Peer) -> bytes | None:
+    async def _handle(self, raw: bytes, peer: Peer, *, always: bool = False) -> bytes | None:
+        """One message's ACK; None when MSH-15 wants none, unless ``always`` (a batch answers every message)."""
         header: Hl7Header | None = None
         try:
             bindings = await self._feeds.bindings()
@@ -116,16 +120,44 @@ class Hl7MessageHandler:
             commands = to_commands(parsed)
         except SenderRefused as exc:
             self._audit_refusal(peer, header, exc)
-            return self._reject(header, exc, "AR")
+            return self._reject(header, exc, "AR", always=always)
         except UnsupportedMessageError as exc:
-            return self._reject(header, exc, "AR")
+            return self._reject(header, exc, "AR", always=always)
         except InboundMessageError as exc:
-            return self._reject(header, exc, "AE")
+            return self._reject(header, exc, "AE", always=always)
         except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
-            return self._reject(header, internal, "AR")
-        return await self._accept(raw, parsed, commands, lookup, principal)
+            return self._reject(header, internal, "AR", always=always)
+        return await self._accept(raw, parsed, commands, lookup, principal, always=always)
+
+    async def _batch(self, raw: bytes, peer: Peer) -> bytes:
+        """An FHS/BHS batch (adapters.hl7.batch): each message takes the path a lone one takes, one by one (a
+        cancel may name an order earlier in the batch), and one batch acknowledgement lists every answer."""
+        request = read_batch(raw)
+        answers: list[list[bytes]] = []
+        for part in request.batches:
+            if request.problems:
+                acks = [self._refuse_in_batch(m, request) for m in part.messages]
+            else:
+                acks = [await self._handle(m, peer, always=True) for m in part.messages]
+            answers.append([ack for ack in acks if ack is not None])
+        if request.problems and not request.messages:  # a refusal says so even with no message to name
+            answers.append([ack for ack in [self._refuse_in_batch(b"", request)] if ack is not None])
+        self._ack_counter += 1
+        return batch_ack(request, answers, sending_application=self._identity.sending_application,
+                         sending_facility=self._identity.sending_facility,
+                         control_id=f"{datetime.now(UTC):%y%m%d%H%M%S}{self._ack_counter % 10000:04d}")
+
+    def _refuse_in_batch(self, raw: bytes, request: BatchFile) -> bytes | None:
+        """AE (CE) for a message of a refused envelope: none of the batch is taken, so it can be resent whole."""
+        try:
+            header: Hl7Header | None = parse_message(raw).header
+        except InboundMessageError:
+            header = Hl7Header(control_id=_control_id(raw)) if raw else None
+        error = MessageContentError(f"nothing in this batch was taken: {request.problems[0].text}",
+                                    list(request.problems))
+        return self._reject(header, error, "AE", always=True)
 
     def _audit_refusal(self, peer: Peer, header: Hl7Header | None, exc: SenderRefused) -> None:
         """A refused sender is in the audit trail, under what the connection proved (never the claim alone)."""
@@ -156,7 +188,8 @@ class Hl7MessageHandler:
         return self._ack(None, "AR", error.problems, text=str(error))
 
     async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
-                      lookup: asyncio.Future[InboundRecord | None], principal: str) -> bytes | None:
+                      lookup: asyncio.Future[InboundRecord | None], principal: str, *,
+                      always: bool = False) -> bytes | None:
         header = parsed.header
         sender = dedupe_sender(principal, sender_of(header))
         mode = AckMode.of(header)
@@ -173,7 +206,7 @@ class Hl7MessageHandler:
         if earlier is not None and earlier.answer is not None:
             self._count("duplicate")
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
-            return earlier.answer if commit_ack_wanted(header, success=True) else None
+            return earlier.answer if always or commit_ack_wanted(header, success=True) else None
         record_id = str(derived_message_id(DOOR, "inbound", sender, header.control_id))
         # ids from sender, MSH-10 *and* content: a true resend maps to the same commands, while another message
         # under a reused control id (racing its dedupe record) can never be mistaken for one
@@ -215,7 +248,7 @@ class Hl7MessageHandler:
             if envelope.type == ReceivePrescription.name:
                 self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         self._count("accepted")
-        return ack if commit_ack_wanted(header, success=True) else None
+        return ack if always or commit_ack_wanted(header, success=True) else None
 
     async def _unknown_orders(self, principal: str, envelopes: list[Envelope]) -> list[Problem]:
         """A cancel or discontinue of an order this principal never sent is refused (AE 204), never
@@ -246,7 +279,8 @@ class Hl7MessageHandler:
             principal=principal,
         )
 
-    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str) -> bytes | None:
+    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str, *,
+                always: bool = False) -> bytes | None:
         self._count("rejected" if original == "AR" else "errors")
         log.info("HL7 message refused (%s): %s", original, exc.problems[0].code,
                  extra={"control_id": header.control_id if header else exc.control_id})
@@ -254,7 +288,7 @@ class Hl7MessageHandler:
             header = Hl7Header(control_id=exc.control_id)
         mode = AckMode.of(header) if header else AckMode.ORIGINAL
         code = mode.reject if original == "AR" else mode.error
-        if header is not None and not commit_ack_wanted(header, success=False):
+        if header is not None and not always and not commit_ack_wanted(header, success=False):
             return None
         return self._ack(header, code, exc.problems, text=str(exc))
 
