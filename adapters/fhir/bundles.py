@@ -5,18 +5,26 @@
 * batch: each entry stands alone (R4 Bundle: "no interdependencies"); an entry's problems are returned
   in its EntryResult and the other entries still map. A problem with the Bundle itself refuses all.
 * message: the first entry must be the MessageHeader (R4 Bundle invariant: "a message must have a
-  MessageHeader as the first resource"); the orders are the MedicationRequests in its ``focus``. A
-  message whose focus holds none (a dispense notification, a benefit check) is ``not-supported``. On
-  any error the raised error's ``control_id`` is the request MessageHeader id (for the reply).
+  MessageHeader as the first resource"). A message whose focus names a MedicationRequest is a
+  prescription order, and every MedicationRequest entry of it is an order: the ones focus names, then
+  the ones it does not (NHS EPS names only the first item of a prescription in some messages; each such
+  entry is logged as a warning with its index, never skipped). A message whose focus names none (a
+  dispense notification, a benefit check) is ``not-supported``, whatever it carries. On any error the
+  raised error's ``control_id`` is the request MessageHeader id (for the reply).
 * document: the first entry must be a Composition; the orders are every MedicationRequest entry.
 * transaction/batch entries other than MedicationRequest (Patient, Practitioner, Coverage...) are
   supporting information: read for mapping, never stored, and they produce no command.
 * MedicationRequests of one prescription (same groupIdentifier) must share courseOfTherapyType: a
   group cannot be both a one-off and a repeat authorisation (NHS EPS rejects this too).
+* Every MedicationRequest entry is answered at its own entry: taken (the door's note names its order), or
+  refused by its own issue, or, when an all-or-nothing Bundle is refused for other entries' problems, by
+  an informational "not taken" issue (``with_untaken``).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializeAsAny
@@ -24,15 +32,20 @@ from pydantic import BaseModel, ConfigDict, SerializeAsAny
 from adapters.fhir.elements import JsonObject, codings, obj, objs, text
 from adapters.fhir.mapping import map_medication_request
 from adapters.fhir.messages import MessageInfo, message_info
-from adapters.fhir.outcomes import error_for
+from adapters.fhir.outcomes import error_for, operation_outcome
 from adapters.fhir.parsing import ResourceKind, classify
 from adapters.fhir.references import BundleContext, BundleEntry, resolve, restful_base
 from adapters.fhir.validation import r4_problems
 from hub.domain.commands import Command
 from hub.errors import Problem
 
+log = logging.getLogger(__name__)
+
 BUNDLE_KINDS = (ResourceKind.TRANSACTION, ResourceKind.BATCH, ResourceKind.MESSAGE, ResourceKind.DOCUMENT)
 _WRITE_METHODS = frozenset({"POST", "PUT"})
+_ENTRY = re.compile(r"Bundle\.entry\[(\d+)\]")
+UNTAKEN = ("not taken: the Bundle is accepted all or nothing and was refused for the issues at other "
+           "entries; nothing of it was kept")
 
 
 class EntryResult(BaseModel):
@@ -136,6 +149,19 @@ def _type(entry: BundleEntry) -> Any:
 
 
 def _message_orders(context: BundleContext, problems: list[Problem]) -> list[BundleEntry]:
+    named = _focus_orders(context, problems)
+    if not named:
+        return named
+    unnamed = [e for e in context.entries if _type(e) == "MedicationRequest" and e.index not in
+               {n.index for n in named}]
+    for entry in unnamed:
+        # the index only: the entry holds a patient's order
+        log.warning("message Bundle entry %d: a MedicationRequest that MessageHeader.focus does not name, "
+                    "taken as an order", entry.index)
+    return named + unnamed
+
+
+def _focus_orders(context: BundleContext, problems: list[Problem]) -> list[BundleEntry]:
     header = context.entries[0]
     orders: list[BundleEntry] = []
     for index, focus in enumerate(objs(header.resource, "focus")):
@@ -235,3 +261,22 @@ def bundle_commands(bundle: JsonObject) -> BundleResult:
         for index, raw in enumerate(_raw_entries(bundle))
     )
     return BundleResult(kind=kind, bundle_id=text(bundle, "id"), message=info, entries=entries)
+
+
+def with_untaken(outcome: dict[str, Any], bundle: JsonObject) -> dict[str, Any]:
+    """A refusal's OperationOutcome with a "not taken" issue at each MedicationRequest entry it does not name.
+
+    An all-or-nothing Bundle refused for one entry keeps none of the others either: each says so at its own
+    entry, so a sender never has to guess what became of an order its answer does not mention.
+    """
+    issues = outcome.get("issue")
+    if not isinstance(issues, list):
+        return outcome
+    named = {int(m.group(1)) for issue in issues for where in issue.get("expression", ())
+             if (m := _ENTRY.match(where))}
+    untaken = [Problem("informational", UNTAKEN, f"Bundle.entry[{index}].resource", "information")
+               for index, raw in enumerate(_raw_entries(bundle))
+               if index not in named and text(obj(raw, "resource"), "resourceType") == "MedicationRequest"]
+    if not untaken:
+        return outcome
+    return {**outcome, "issue": [*issues, *operation_outcome(untaken)["issue"]]}

@@ -4,7 +4,8 @@
   ``If-None-Exist`` search) is answered 200 with the order as it stands, and nothing is published.
 * transaction and document: every order of the Bundle is published in ONE confirmed batch, or none is
   (503). Supporting entries (Patient, Practitioner, Coverage...) are read for the orders, not stored:
-  their transaction-response entry says so in an informational outcome.
+  their transaction-response entry says so in an informational outcome. A refused Bundle's
+  OperationOutcome has an issue at every MedicationRequest entry (``bundles.with_untaken``).
 * batch: each entry stands alone (R4 Bundle: batch entries have no interdependencies): its own status,
   its own publish, its own OperationOutcome.
 """
@@ -16,7 +17,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands
+from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands, with_untaken
 from adapters.fhir.conditional import if_none_exist
 from adapters.fhir.door import FhirDoor, Known, submitted, utc_now
 from adapters.fhir.elements import obj, text
@@ -24,7 +25,7 @@ from adapters.fhir.mapping import medication_request_commands
 from adapters.fhir.orders import Order, sender_origin
 from adapters.fhir.outcomes import error_for, http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
-from hub.errors import NotFound, Problem, RxHubError
+from hub.errors import InboundMessageError, NotFound, Problem, RxHubError
 
 SUPPORTING = "read as supporting information for the order(s) in this Bundle; not stored as a resource"
 
@@ -190,15 +191,21 @@ async def post_base(door: FhirDoor, body: bytes, sender: str) -> Answer:
     """POST [base]: a transaction or a batch Bundle."""
     bundle = parse_resource(body)
     classify(bundle, accept=(ResourceKind.TRANSACTION, ResourceKind.BATCH))
-    result = bundle_commands(bundle)
-    if result.kind is ResourceKind.TRANSACTION:
-        return Answer(200, await transaction(door, result, bundle, body, sender))
-    return Answer(200, await batch(door, result, bundle, body, sender))
+    try:
+        result = bundle_commands(bundle)
+        if result.kind is ResourceKind.TRANSACTION:
+            return Answer(200, await transaction(door, result, bundle, body, sender))
+        return Answer(200, await batch(door, result, bundle, body, sender))
+    except (InboundMessageError, NotFound) as exc:  # the whole Bundle refused (a batch entry answers for itself)
+        return Answer(http_status_for(exc), with_untaken(outcome_for(exc), bundle))
 
 
 async def post_document(door: FhirDoor, body: bytes, sender: str) -> Answer:
     """POST /Bundle with a document: its orders all or none; answered with an outcome naming each order."""
     bundle = parse_resource(body)
     classify(bundle, accept=(ResourceKind.DOCUMENT,))
-    settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
+    try:
+        settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
+    except (InboundMessageError, NotFound) as exc:
+        return Answer(http_status_for(exc), with_untaken(outcome_for(exc), bundle))
     return Answer(200, operation_outcome([item.note() for item in settled.values()]))

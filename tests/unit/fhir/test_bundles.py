@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
-from adapters.fhir.bundles import bundle_commands
+from adapters.fhir.bundles import UNTAKEN, bundle_commands, with_untaken
+from adapters.fhir.outcomes import operation_outcome
 from hub.domain.commands import ReceivePrescription
-from hub.errors import InboundMessageError, UnsupportedMessageError
+from hub.errors import InboundMessageError, Problem, UnsupportedMessageError
 from tests.unit.fhir.builders import NPI, bundle_of, bundled_request, patient, practitioner, urn
 
 
@@ -113,6 +115,53 @@ def test_message_orders_use_source_endpoint_as_placer_system_when_unidentified()
     (command,) = result.commands()
     assert (command.placer_order_number, command.placer_system) == ("mr1", "https://ehr.example")
     assert result.message is not None and result.message.header_id == "h1"
+
+
+def _two_item_message(*, focus: list[int], second: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Header, two orders of one prescription (entries 1 and 2), patient (3), prescriber (4)."""
+    header = {"resourceType": "MessageHeader", "id": "h2", "eventCoding": {"code": "prescription-order"},
+              "source": {"endpoint": "https://ehr.example"}, "focus": [{"reference": urn(i)} for i in focus]}
+    refs = {"subject": {"reference": urn(3)}, "requester": {"reference": urn(4)}}
+    first = bundled_request(identifier=[{"system": "urn:item", "value": "A"}], **refs)
+    second = second or bundled_request(identifier=[{"system": "urn:item", "value": "B"}], **refs)
+    return bundle_of("message", header, first, second, patient(), practitioner())
+
+
+def test_a_message_order_that_focus_does_not_name_is_taken_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="adapters.fhir.bundles"):
+        result = bundle_commands(_two_item_message(focus=[1]))
+    assert [c.placer_order_number for c in result.commands() if isinstance(c, ReceivePrescription)] == ["A", "B"]
+    assert [len(e.commands) for e in result.entries] == [0, 1, 1, 0, 0]
+    (record,) = caplog.records
+    assert record.getMessage().startswith("message Bundle entry 2: a MedicationRequest that MessageHeader.focus")
+    assert "Testpatient" not in caplog.text and "Fluoxetine" not in caplog.text, "no patient data in the log"
+
+
+def test_a_message_whose_focus_names_no_order_takes_none_of_its_orders() -> None:
+    with pytest.raises(UnsupportedMessageError):
+        bundle_commands(_two_item_message(focus=[3]))
+
+
+def test_an_unnamed_order_with_a_problem_refuses_the_message_at_its_own_entry() -> None:
+    refs = {"subject": {"reference": urn(3)}, "requester": {"reference": urn(4)}}
+    bad = bundled_request(identifier=[{"system": "urn:item", "value": "B"}], intent="plan", **refs)
+    assert problems_of(bundle_commands, _two_item_message(focus=[1], second=bad)) == [
+        ("business-rule", "Bundle.entry[2].resource.intent")]
+
+
+def test_a_refusal_names_every_order_entry_it_did_not_take() -> None:
+    bundle = _two_item_message(focus=[1])
+    refused = operation_outcome([Problem("business-rule", "bad", "Bundle.entry[2].resource.intent")])
+    issues = [(i["severity"], i["code"], i["expression"], i["diagnostics"])
+              for i in with_untaken(refused, bundle)["issue"]]
+    assert issues == [("error", "business-rule", ["Bundle.entry[2].resource.intent"], "bad"),
+                      ("information", "informational", ["Bundle.entry[1].resource"], UNTAKEN)]
+    everywhere = operation_outcome([Problem("invalid", "x", "Bundle.entry[1].resource"),
+                                    Problem("invalid", "y", "Bundle.entry[2].resource.status")])
+    assert with_untaken(everywhere, bundle) == everywhere
+    nowhere = operation_outcome([Problem("not-supported", "no", "Bundle.entry[0].resource.focus")])
+    assert [i["expression"] for i in with_untaken(nowhere, bundle)["issue"]] == [
+        ["Bundle.entry[0].resource.focus"], ["Bundle.entry[1].resource"], ["Bundle.entry[2].resource"]]
 
 
 def test_relative_references_resolve_against_restful_full_urls_only() -> None:
