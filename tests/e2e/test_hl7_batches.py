@@ -2,15 +2,16 @@
 
 Before, a batch got one AE quoting its first message's control id and none of its orders was taken.  Now
 each message inside is taken or refused as if it had come alone, and the answer is a response batch: BHS-12
-names the batch answered, one ACK per message, BTS-1 their count.  Batches here are synthetic (orders
-written for these tests); the public batch sample is read in tests/unit/hl7/test_batch.py.
+names the batch answered, one ACK per message, BTS-1 their count.  The orders are synthetic (written for
+these tests); the public batch samples (tests/corpus/SOURCES.md) carry ADT, which the hub refuses.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import hl7.client
 import pytest
@@ -19,13 +20,17 @@ from sqlalchemy import func, select
 from hub.config import Settings
 from hub.entrypoints.inprocess import RunningHub, running_hub
 from hub.entrypoints.mllp_client import MllpClient
+from hub.errors import BrokerUnavailable
+from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
 from hub.persistence.database import read_connection
 from hub.persistence.tables import inbound_messages, prescriptions
+from hub.service.ports import CommandSink
 from tests.conftest import make_settings
 from tests.support.events import EventSubscriber
 
 AMOXICILLIN = "00093005801^Amoxicillin 500 MG Oral Capsule^NDC"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "hl7v2"
 
 
 def _rde(control_id: str, placer: str, *, drug: str = AMOXICILLIN, control: str = "NW") -> list[str]:
@@ -127,7 +132,7 @@ def _orders(hub: RunningHub, *placers: str) -> int:
                                 .where(prescriptions.c.placer_order_number.in_(placers))).scalar_one())
 
 
-def _eventually(check, what: str, timeout_s: float = 20) -> None:  # type: ignore[no-untyped-def]
+def _eventually(check: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"never: {what}"
@@ -220,3 +225,46 @@ def test_a_malformed_envelope_refuses_every_message_and_takes_none(
     fixed = _send(hub, _batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2")))
     assert fixed.codes == ["AA", "AA"]
     _eventually(lambda: _orders(hub, "PBM-1", "PBM-2") == 2, "the fixed batch's prescriptions")
+
+
+def test_the_public_batch_samples_are_answered_message_by_message(hub: RunningHub) -> None:
+    """python-hl7's VINAH files (tests/corpus/SOURCES.md): ADT is no order, so each message is refused (CR 200,
+    enhanced mode) though its MSH-15 says NE: a response batch that left it out would call it accepted."""
+    one = _send(hub, (CORPUS / "pythonhl7_vinah_adt_a04_file_fhs_bhs_one_message.hl7").read_bytes())
+    assert one.codes == ["CR"] and one.control_ids == ["12334456778890"], one.raw
+    assert any("200^" in err for err in one.acks[0][1:])
+    assert one.envelope["BHS"][11] == "abchs20070101123401-1" and one.envelope["FTS"] == ["FTS", "1"]
+    two = _send(hub, (CORPUS / "pythonhl7_vinah_adt_a04_file_two_batches.hl7").read_bytes())
+    assert two.codes == ["CR", "CR", "CR"] and two.envelope["FTS"] == ["FTS", "2"], two.raw
+    odd = _send(hub, (CORPUS / "pythonhl7_odd_vinah_adt_a04_file_bhs_inside_message.hl7").read_bytes())
+    assert odd.codes == ["CE"] and odd.envelope["BHS"][9].startswith("refused: "), odd.raw
+
+
+class BrokerFailsOnce:
+    """The door's real publisher, except that its n-th publish fails as if the broker were gone."""
+
+    def __init__(self, real: CommandSink, fail_at: int) -> None:
+        self.real, self.fail_at, self.calls = real, fail_at, 0
+
+    async def publish_commands(self, envelopes: list[Envelope]) -> None:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise BrokerUnavailable("injected: the broker went away for one publish")
+        await self.real.publish_commands(envelopes)
+
+
+def test_a_broker_failure_halfway_costs_only_the_message_it_hit(hub: RunningHub) -> None:
+    handler = hub.doors.hl7_handler
+    assert handler is not None
+    handler._sink = BrokerFailsOnce(handler._sink, fail_at=2)  # fault injection into the running door
+    raw = _batch(_rde("BF-1", "PBF-1"), _rde("BF-2", "PBF-2"), _rde("BF-3", "PBF-3"))
+    first = _send(hub, raw)
+    assert first.codes == ["AA", "AR", "AA"], first.raw
+    assert any("207^" in err for err in first.acks[1][1:])
+    _eventually(lambda: _orders(hub, "PBF-1", "PBF-3") == 2 and _journal(hub, "BF-1", "BF-3") == 2,
+                "the two confirmed orders and their dedupe records")
+    assert _orders(hub, "PBF-2") == 0
+    again = _send(hub, raw)  # the sender resends the batch: only the refused message is new
+    assert again.codes == ["AA", "AA", "AA"]
+    assert [again.inner()[0], again.inner()[2]] == [first.inner()[0], first.inner()[2]]
+    _eventually(lambda: _orders(hub, "PBF-1", "PBF-2", "PBF-3") == 3, "three prescriptions")
