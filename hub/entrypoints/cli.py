@@ -429,7 +429,8 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
             for message in split_messages(path.read_bytes()):
                 ack = client.send(message)
                 print(f"{path.name}: {ack.decode(errors='replace').replace(chr(13), chr(10))}")
-                failures += b"MSA|AA" not in ack and b"MSA|CA" not in ack
+                codes = [line[4:6] for line in ack.split(b"\r") if line.startswith(b"MSA|")]  # a batch: several
+                failures += not codes or any(code not in (b"AA", b"CA") for code in codes)
     return 1 if failures else 0
 
 

@@ -44,7 +44,10 @@ class MllpClient:
 
 
 def split_messages(data: bytes) -> list[bytes]:
-    """Split a batch file into messages at each segment that starts with MSH (bytes otherwise kept)."""
+    """Split a file of messages at each segment that starts with MSH (bytes otherwise kept); an HL7 batch
+    (opening with FHS or BHS) stays whole, one frame, answered by one response batch."""
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:3] in (b"FHS", b"BHS"):
+        return [data]
     starts = [0]
     for sep in (b"\rMSH|", b"\nMSH|"):
         pos = data.find(sep)

@@ -8,6 +8,7 @@ these tests); the public batch samples (tests/corpus/SOURCES.md) carry ADT, whic
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.config import Settings
+from hub.entrypoints.cli import _send as _send_files
 from hub.entrypoints.inprocess import RunningHub, running_hub
 from hub.entrypoints.mllp_client import MllpClient
 from hub.errors import BrokerUnavailable
@@ -268,3 +270,19 @@ def test_a_broker_failure_halfway_costs_only_the_message_it_hit(hub: RunningHub)
     assert again.codes == ["AA", "AA", "AA"]
     assert [again.inner()[0], again.inner()[2]] == [first.inner()[0], first.inner()[2]]
     _eventually(lambda: _orders(hub, "PBF-1", "PBF-2", "PBF-3") == 3, "three prescriptions")
+
+
+def test_rxhub_send_sends_a_batch_file_whole_and_fails_on_any_refusal(
+    hub: RunningHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.hl7", tmp_path / "bad.hl7"
+    good.write_bytes(_batch(_rde("BS-1", "PBS-1"), _rde("BS-2", "PBS-2"), sep="\n"))
+    bad.write_bytes(_batch(_rde("BS-3", "PBS-3"), _rde("BS-4", "PBS-4", drug="")))
+    assert _cli_send(hub, good) == 0
+    assert capsys.readouterr().out.count("MSA|AA|BS-") == 2
+    assert _cli_send(hub, bad) == 1, "one AE in the response batch fails the send"
+    _eventually(lambda: _orders(hub, "PBS-1", "PBS-2", "PBS-3") == 3, "the three good orders")
+
+
+def _cli_send(hub: RunningHub, path: Path) -> int:
+    return _send_files(argparse.Namespace(files=[path], host="127.0.0.1", port=hub.mllp_port), hub.settings)
