@@ -1,6 +1,7 @@
 """HL7 v2 batches: an FHS/BHS payload cut into its messages, its envelope checked, nothing else.
 
-Batch protocol (HL7 v2.5 Ch. 2.10.3, "HL7 batch protocol"; the same text is v2.3 Ch. 2.23.3)::
+HL7 batch protocol (HL7 v2 Ch. 2: v2.3 section 2.23.3, v2.4 section 2.15.3; grammar and quotes below from the
+v2.3 text, mirrored at www.eng.tau.ac.il/~gannot/MI/hl7web.zip)::
 
     [FHS] { [BHS] { [MSH ...] } [BTS] } [FTS]
 

@@ -1,13 +1,17 @@
 """The answer to an HL7 batch: a response batch holding one ACK per message.
 
-Of the ways HL7 lets a receiver acknowledge a batch (v2.5 Ch. 2.10.3.3, "Acknowledging batches"), the hub
-takes "all messages are acknowledged in the response batch": each message gets its own ACK (MSH, MSA, ERR),
-built as for a message sent alone, whatever its MSH-15 asks, since a response batch that leaves a message out
-says it was accepted implicitly.  The response mirrors the request: an FHS when it had one, then one
-BHS .. BTS per request batch, each BHS-12 (Reference Batch Control ID, "the value of BHS-11 ... when this batch
-was originally transmitted") the request's BHS-11 and FHS-12 its FHS-11; BTS-1 counts that batch's ACKs and
-FTS-1 the batches (field definitions: HL7/v2ig ``input/sourceOfTruth`` BHS, FHS, BTS, FTS).  A refused
-envelope says why in BHS-10 / FHS-10 (comment), beside an AE for every message in it.
+HL7 leaves the receiver of a batch a choice ("Acknowledging batches", v2.4 section 2.15.3.3): acknowledge every
+message in a response batch, or only the ones in error, the others then being implicitly accepted (v2.3
+section 2.23.3: "a batch containing zero negative acknowledgment messages may be sent to indicate that all the
+HL7 messages contained in the batch being acknowledged are implicitly acknowledged").  The hub acknowledges
+every message: each gets its own ACK (MSH, MSA, ERR), built as for a message sent alone, whatever its MSH-15
+asks, so no refusal can pass for an implicit acceptance.
+
+The response mirrors the request: an FHS when it had one, then one BHS .. BTS per request batch, each BHS-12
+(Reference Batch Control ID, "the value of BHS-11 Batch Control ID when this batch was originally
+transmitted") the request's BHS-11 and FHS-12 its FHS-11; BTS-1 counts that batch's ACKs and FTS-1 the
+batches (field definitions: HL7/v2ig ``input/sourceOfTruth`` BHS, FHS, BTS, FTS).  A refused envelope says
+why in BHS-10 / FHS-10 (comment), beside an AE for every message in it.
 """
 
 from __future__ import annotations
