@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from adapters.hl7.drug_fields import ordered_drug_key
-from adapters.hl7.order_groups import OrderGroup
+from adapters.hl7.order_groups import CANCEL_CODES, OrderGroup
 from hub.errors import Problem
 
 #: the longest placer number the hub stores (prescriptions.placer_order_number); longer is refused at the door
@@ -34,8 +34,10 @@ PLACER_NUMBER_MAX = 100
 
 def placer_numbers(groups: Sequence[OrderGroup], problems: list[Problem]) -> list[str]:
     """Each group's placer number: ORC-2.1, or its item identity when ORC-2 repeats in the message."""
-    keys = [(g.is_cancel, g.orc.get(2), g.orc.get(2, 2)) for g in groups]
-    repeated = {key for key, count in Counter(keys).items() if count > 1}
+    # raw ORC-1 and ORC-2 (all components, ORC-2.2 included) are enough to see a repeat, and cheap: this runs on
+    # every message before its ACK, and most carry one group
+    keys = [(g.orc.raw(1).upper() in CANCEL_CODES, g.orc.raw(2)) for g in groups]
+    repeated = {key for key, count in Counter(keys).items() if count > 1} if len(keys) > 1 else set()
     seen: Counter[tuple[str, str, str]] = Counter()
     numbers = []
     for group, key in zip(groups, keys, strict=True):

@@ -52,16 +52,16 @@ def _other_order(index: int, group: OrderGroup) -> Problem | None:
 
 def admixture_problems(groups: Sequence[OrderGroup]) -> list[Problem]:
     """One AE problem per new order that is an IV admixture, compound or rate-based infusion."""
-    return [problem for group in groups if not group.is_cancel and (problem := _admixture(group))]
+    return [problem for group in groups if (problem := _admixture(group)) and not group.is_cancel]
 
 
 def _admixture(group: OrderGroup) -> Problem | None:
     rxc, rxe = group.first("RXC"), group.first("RXE")
     if rxc is not None:
         what, where = "an IV admixture or compound (RXC components)", rxc.location()
-    elif rxe is not None and rxe.get(44).upper() in IV_ORDER_TYPES:
+    elif rxe is not None and rxe.raw(44) and rxe.get(44).upper() in IV_ORDER_TYPES:
         what, where = f"an IV solution order (RXE-44 {rxe.get(44)})", rxe.location(44)
-    elif rxe is not None and rxe.get(23):
+    elif rxe is not None and rxe.raw(23) and rxe.get(23):
         rate = " ".join(v for v in (rxe.get(23), rxe.get(24)) if v)
         what, where = f"an infusion at a rate (RXE-23 {rate})", rxe.location(23)
     else:
