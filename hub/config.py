@@ -125,3 +125,8 @@ class Settings(BaseSettings):
     #: ``rxhub retention purge`` drops raw inbound and published outbox bodies, and idempotency records, this
     #: many days old
     raw_retention_days: int = 30
+    #: messages a door refused (docs/security.md, "Refused messages") are recorded, with their audit entry, at
+    #: most this many a minute per sender (bursts of as many); the rest are answered and counted, not recorded
+    refused_per_sender_per_minute: int = Field(default=60, ge=1)
+    #: the refused-message log keeps at most this many records, the oldest going first
+    refused_max_rows: int = Field(default=100_000, ge=1)

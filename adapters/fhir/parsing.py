@@ -1,8 +1,10 @@
 """Bytes to a JSON object, with limits, and what kind of FHIR request that object is.
 
 The caller enforces the body size; this module enforces the shape: UTF-8 JSON (a BOM is tolerated),
-one object at the top, no duplicate keys (FHIR R4 JSON §2.6.2 forbids them), no NaN/Infinity, and
-nesting no deeper than ``MAX_DEPTH``. Decimals stay ``Decimal`` so a quantity keeps its precision.
+one object at the top, no duplicate keys (FHIR R4 JSON §2.6.2 forbids them), no NaN/Infinity, nesting
+no deeper than ``MAX_DEPTH``, and no string the hub cannot store (``hub.domain.storable``: a ``\u0000``,
+which R4 strings may not hold either, or an unpaired surrogate escape), refused at its FHIRPath.
+Decimals stay ``Decimal`` so a quantity keeps its precision.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from adapters.fhir.elements import MAX_EXPONENT
+from hub.domain.storable import first_unstorable
 from hub.errors import MessageContentError, Problem
 
 #: deepest nesting accepted; real prescriptions stay under 15, so this only stops hostile input
@@ -32,6 +35,9 @@ class ResourceKind(StrEnum):
 
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{0,63}")
+#: the only way JSON text brings a NUL or an unpaired surrogate (the decoder refuses raw control characters
+#: and invalid UTF-8): a body without one is not walked
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _BUNDLE_KINDS = {k.value: k for k in ResourceKind if k is not ResourceKind.MEDICATION_REQUEST}
 
 
@@ -106,7 +112,18 @@ def parse_resource(body: bytes) -> dict[str, Any]:
         raise _content_error("structure", "a FHIR resource must be a JSON object")
     if _depth(value) > MAX_DEPTH:
         raise _content_error("structure", f"JSON nested deeper than {MAX_DEPTH} levels")
+    if _UNSTORABLE_ESCAPE.search(body):
+        _refuse_unstorable(value)
     return value
+
+
+def _refuse_unstorable(resource: dict[str, Any]) -> None:
+    found = first_unstorable(resource)
+    if found is not None:
+        resource_type = resource.get("resourceType")
+        where = found.dotted(resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type)
+                             else "")
+        raise _content_error("value", found.describe(where or "the resource"), where)
 
 
 def _kind_of(resource: dict[str, Any]) -> ResourceKind | None:

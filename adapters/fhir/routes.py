@@ -2,7 +2,8 @@
 
 Every answer is ``application/fhir+json``, errors included: a refused token, an unknown path, a body that
 is too big or not JSON all get an OperationOutcome (R4 http.html), never the framework's own error body.
-Every route but ``GET /fhir/metadata`` requires the ``auth`` dependency (a feed or admin user).
+Every route but ``GET /fhir/metadata`` requires the ``auth`` dependency (a feed or admin user). A POST
+answered with an error is recorded as a refused message (``adapters.fhir.refusals``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
 from adapters.fhir.message_door import process_message
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
+from adapters.fhir.refusals import refused_request
 from hub.errors import Problem, RxHubError
 from hub.security.principals import user_principal
-from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries
+from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries, RefusalLog
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "sc
 #: issue type (R4 issue-type) for the HTTP errors the framework or the auth dependency raise
 _HTTP_ISSUES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-costly",
                 415: "not-supported"}
+#: what authentication refuses, and audits itself: no message was read
+_AUTHENTICATION = frozenset({401, 403, 429})
 
 
 class Sender(Protocol):
@@ -75,23 +79,42 @@ def _error(exc: Exception) -> Response:
     return fhir_response(outcome_for(exc), status, {"Retry-After": "5"} if status == 503 else None)
 
 
-class FhirRoute(APIRoute):
-    """Turns every error met while answering (auth and validation included) into an OperationOutcome."""
+def fhir_route(refusals: RefusalLog) -> type[APIRoute]:
+    """The route class of the door: errors become OperationOutcomes, and refused POSTs go to ``refusals``."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The default handler, wrapped."""
-        handler = super().get_route_handler()
+    class FhirRoute(APIRoute):
+        """Turns every error met while answering (auth and validation included) into an OperationOutcome."""
 
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (HTTPException, RequestValidationError, RxHubError) as exc:
-                return _error(exc)
-            except Exception:
-                log.exception("FHIR request failed: %s %s", request.method, request.url.path)
-                return _outcome(500, "exception", "internal error; the request was not accepted")
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            """The default handler, wrapped."""
+            handler = super().get_route_handler()
 
-        return answer
+            async def answer(request: Request) -> Response:
+                try:
+                    response = await handler(request)
+                except (HTTPException, RequestValidationError, RxHubError) as exc:
+                    response = _error(exc)
+                    if isinstance(exc, HTTPException) and exc.status_code in _AUTHENTICATION:
+                        return response
+                except Exception:
+                    log.exception("FHIR request failed: %s %s", request.method, request.url.path)
+                    response = _outcome(500, "exception", "internal error; the request was not accepted")
+                if request.method == "POST" and response.status_code >= 400:
+                    _record_refusal(refusals, request, response)
+                return response
+
+            return answer
+
+    return FhirRoute
+
+
+def _record_refusal(refusals: RefusalLog, request: Request, response: Response) -> None:
+    user = getattr(request.state, "user", None)  # set by the auth dependency once the token was accepted
+    if user is None:
+        return
+    body = getattr(request.state, "fhir_body", b"")
+    refusals.record_later(refused_request(principal=principal(user), body=body, status=response.status_code,
+                                          answer=bytes(response.body)))
 
 
 async def read_body(request: Request) -> bytes:
@@ -107,7 +130,8 @@ async def read_body(request: Request) -> bytes:
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return bytes(body)
+    received = request.state.fhir_body = bytes(body)  # for the record of a refusal
+    return received
 
 
 def fhir_base(request: Request) -> str:
@@ -123,12 +147,13 @@ def _answer(request: Request, answer: writes.Answer) -> Response:
 
 
 def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                auth: Callable[..., Any], journal: DedupeJournal | None = None,
+                auth: Callable[..., Any], refusals: RefusalLog, journal: DedupeJournal | None = None,
                 recorded: RecordedOrders | None = None) -> APIRouter:
     """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
-    or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish."""
+    or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish; what
+    it refuses goes to ``refusals``."""
     door = FhirDoor(sink, inbound, queries, journal, recorded)
-    router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
+    router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=fhir_route(refusals))
 
     @router.get("/metadata")
     async def metadata(request: Request) -> Response:

@@ -24,6 +24,7 @@ from adapters.hl7.mapping import to_commands
 from adapters.hl7.message_model import Hl7Header, ParsedHl7
 from adapters.hl7.mllp_framing import FrameTooLarge
 from adapters.hl7.parsing import parse_message
+from adapters.hl7.unstorable_fields import refuse_unstorable
 from adapters.hl7.validation import validate_header
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
 from hub.domain.order_parts import ReplyTo, Source
@@ -38,7 +39,7 @@ from hub.errors import (
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.observability.metrics import ACK_SECONDS, MESSAGES
 from hub.security.principals import BindingsSource, Peer, dedupe_sender
-from hub.service.ports import AuditSink, CommandSink, DedupeJournal, InboundRecord, OrderIndex
+from hub.service.ports import CommandSink, DedupeJournal, InboundRecord, OrderIndex, RefusalLog, RefusedMessage
 
 log = logging.getLogger(__name__)
 DOOR = "hl7"
@@ -84,11 +85,11 @@ class Hl7MessageHandler:
     """Turns one MLLP payload into durable commands and the ACK they earn."""
 
     def __init__(self, sink: CommandSink, inbound: DedupeJournal, identity: AckIdentity, *,
-                 feeds: BindingsSource, orders: OrderIndex, audit: AuditSink) -> None:
+                 feeds: BindingsSource, orders: OrderIndex, refusals: RefusalLog) -> None:
         self._sink = sink
         self._inbound = inbound
         self._identity = identity
-        self._feeds, self._orders, self._audit = feeds, orders, audit
+        self._feeds, self._orders, self._refusals = feeds, orders, refusals
         self._ack_counter = 0
         self.counts: dict[str, int] = {}
 
@@ -103,33 +104,34 @@ class Hl7MessageHandler:
     async def _handle(self, raw: bytes, peer: Peer, *, always: bool = False) -> bytes | None:
         """One message's ACK; None when MSH-15 wants none, unless ``always`` (a batch answers every message)."""
         header: Hl7Header | None = None
+        principal: str | None = None
         try:
             bindings = await self._feeds.bindings()
         except InfrastructureError as exc:
             log.warning("feed bindings unavailable, answering reject: %s", exc)
             return self._reject(None, InboundMessageError(
                 "cannot check the sender now", [Problem("207", "sender cannot be checked now; resend later")],
-                control_id=_control_id(raw)), "AR")
+                control_id=_control_id(raw)), "AR", peer, raw=raw)
         try:
             parsed = parse_message(raw)
             header = parsed.header
             principal = bindings.mllp_principal(peer, sender_of(header))
+            refuse_unstorable(parsed)  # before the lookup: PostgreSQL refuses a NUL even as a query's key
             lookup = self._look_up(principal, header)  # the dedupe lookup runs while the message is checked
             validate_header(header, processing_ids=self._identity.processing_ids,
                             default_processing_id=self._identity.default_processing_id)
             commands = to_commands(parsed)
         except SenderRefused as exc:
-            self._audit_refusal(peer, header, exc)
-            return self._reject(header, exc, "AR", always=always)
+            return self._reject(header, exc, "AR", peer, raw=raw, always=always)
         except UnsupportedMessageError as exc:
-            return self._reject(header, exc, "AR", always=always)
+            return self._reject(header, exc, "AR", peer, raw=raw, principal=principal, always=always)
         except InboundMessageError as exc:
-            return self._reject(header, exc, "AE", always=always)
+            return self._reject(header, exc, "AE", peer, raw=raw, principal=principal, always=always)
         except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
-            return self._reject(header, internal, "AR", always=always)
-        return await self._accept(raw, parsed, commands, lookup, principal, always=always)
+            return self._reject(header, internal, "AR", peer, raw=raw, principal=principal, always=always)
+        return await self._accept(raw, parsed, commands, lookup, principal, peer, always=always)
 
     async def _batch(self, raw: bytes, peer: Peer) -> bytes:
         """An FHS/BHS batch (adapters.hl7.batch): each message takes the path a lone one takes, one by one (a
@@ -138,18 +140,18 @@ class Hl7MessageHandler:
         answers: list[list[bytes]] = []
         for part in request.batches:
             if request.problems:
-                acks = [self._refuse_in_batch(m, request) for m in part.messages]
+                acks = [self._refuse_in_batch(m, request, peer) for m in part.messages]
             else:
                 acks = [await self._handle(m, peer, always=True) for m in part.messages]
             answers.append([ack for ack in acks if ack is not None])
         if request.problems and not request.messages:  # a refusal says so even with no message to name
-            answers.append([ack for ack in [self._refuse_in_batch(b"", request)] if ack is not None])
+            answers.append([ack for ack in [self._refuse_in_batch(b"", request, peer)] if ack is not None])
         self._ack_counter += 1
         return batch_ack(request, answers, sending_application=self._identity.sending_application,
                          sending_facility=self._identity.sending_facility,
                          control_id=f"{datetime.now(UTC):%y%m%d%H%M%S}{self._ack_counter % 10000:04d}")
 
-    def _refuse_in_batch(self, raw: bytes, request: BatchFile) -> bytes | None:
+    def _refuse_in_batch(self, raw: bytes, request: BatchFile, peer: Peer) -> bytes | None:
         """AE (CE) for a message of a refused envelope: none of the batch is taken, so it can be resent whole."""
         try:
             header: Hl7Header | None = parse_message(raw).header
@@ -157,16 +159,7 @@ class Hl7MessageHandler:
             header = Hl7Header(control_id=_control_id(raw)) if raw else None
         error = MessageContentError(f"nothing in this batch was taken: {request.problems[0].text}",
                                     list(request.problems))
-        return self._reject(header, error, "AE", always=True)
-
-    def _audit_refusal(self, peer: Peer, header: Hl7Header | None, exc: SenderRefused) -> None:
-        """A refused sender is in the audit trail, under what the connection proved (never the claim alone)."""
-        done = self._audit.record_later(
-            actor=peer.cert_subject or f"address:{peer.address or 'unknown'}", role="feed",
-            action="receive message", outcome="refused",
-            detail={"door": DOOR, "claimed_sender": sender_of(header) if header else None,
-                    "control_id": header.control_id if header else None, "reason": str(exc)})
-        done.add_done_callback(_audit_written)
+        return self._reject(header, error, "AE", peer, raw=raw, always=True)
 
     def _look_up(self, principal: str, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
         sender = dedupe_sender(principal, sender_of(header))
@@ -188,7 +181,7 @@ class Hl7MessageHandler:
         return self._ack(None, "AR", error.problems, text=str(error))
 
     async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
-                      lookup: asyncio.Future[InboundRecord | None], principal: str, *,
+                      lookup: asyncio.Future[InboundRecord | None], principal: str, peer: Peer, *,
                       always: bool = False) -> bytes | None:
         header = parsed.header
         sender = dedupe_sender(principal, sender_of(header))
@@ -202,7 +195,7 @@ class Hl7MessageHandler:
             self._count("rejected")
             problem = Problem("205", f"control id {header.control_id} was already used for another message",
                               location="MSH^1^10")
-            return self._ack(header, mode.reject, [problem], text=problem.text)
+            return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         if earlier is not None and earlier.answer is not None:
             self._count("duplicate")
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
@@ -211,6 +204,7 @@ class Hl7MessageHandler:
         # ids from sender, MSH-10 *and* content: a true resend maps to the same commands, while another message
         # under a reused control id (racing its dedupe record) can never be mistaken for one
         key = f"{header.control_id}|{fingerprint(raw)}"
+        # MSH-16 AL/SU: an RRE AA once recorded; AL/ER: an application reject should intake refuse the order
         if application_ack_wanted(header, success=True):
             reply = ReplyTo(control_id=header.control_id, message_type=header.message_type,
                             trigger_event=header.trigger_event, version=header.version,
@@ -225,17 +219,17 @@ class Hl7MessageHandler:
             log.warning("orders cannot be looked up, answering reject: %s", exc,
                         extra={"control_id": header.control_id})
             problem = Problem("207", "message could not be checked now; resend later")
-            return self._ack(header, mode.reject, [problem], text=problem.text)
+            return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         if unknown:
             self._count("errors")
-            return self._ack(header, mode.error, unknown, text=unknown[0].text)
+            return self._refuse(header, mode.error, unknown, unknown[0].text, raw, peer, principal)
         try:
             await self._sink.publish_commands(envelopes)
         except InfrastructureError as exc:
             self._count("not_stored")
             log.warning("commands not stored, answering reject: %s", exc, extra={"control_id": header.control_id})
             problem = Problem("207", "message could not be stored now; resend later")
-            return self._ack(header, mode.reject, [problem], text=problem.text)
+            return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         ack = self._ack(header, mode.accept, [])
         # the dedupe record is written beside the ACK, not before it: the commands are already durable and
         # carry derived ids, so a resend that arrives before the record exists is still applied only once
@@ -279,8 +273,8 @@ class Hl7MessageHandler:
             principal=principal,
         )
 
-    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str, *,
-                always: bool = False) -> bytes | None:
+    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str, peer: Peer, *,
+                raw: bytes, principal: str | None = None, always: bool = False) -> bytes | None:
         self._count("rejected" if original == "AR" else "errors")
         log.info("HL7 message refused (%s): %s", original, exc.problems[0].code,
                  extra={"control_id": header.control_id if header else exc.control_id})
@@ -288,9 +282,25 @@ class Hl7MessageHandler:
             header = Hl7Header(control_id=exc.control_id)
         mode = AckMode.of(header) if header else AckMode.ORIGINAL
         code = mode.reject if original == "AR" else mode.error
-        if header is not None and not always and not commit_ack_wanted(header, success=False):
-            return None
-        return self._ack(header, code, exc.problems, text=str(exc))
+        send = header is None or always or commit_ack_wanted(header, success=False)
+        return self._refuse(header, code, exc.problems, str(exc), raw, peer, principal, send=send)
+
+    def _refuse(self, header: Hl7Header | None, code: str, problems: Sequence[Problem], text: str, raw: bytes,
+                peer: Peer, principal: str | None, *, send: bool = True) -> bytes | None:
+        """The refusal's ACK (None unless ``send``), kept in the refusal log with the message. Its actor is the
+        principal, else what the connection proved; a sender that is only what it claims (``hl7:``, or not
+        read yet) spends its address's budget, so changing MSH-3/4 buys no more records."""
+        ack = self._ack(header, code, problems, text=text) if send else None
+        proved = peer.cert_subject or f"address:{peer.address or 'unknown'}"
+        claimed = sender_of(header) if header is not None and (header.sending_application or
+                                                                header.sending_facility) else None
+        message_type = f"{header.message_type}^{header.trigger_event}" if header and header.message_type else ""
+        self._refusals.record_later(RefusedMessage(
+            door=DOOR, actor=principal or proved, claimed_sender=claimed,
+            control_id=header.control_id if header else "", message_type=message_type, answer_code=code,
+            outcome="error" if code in ("AE", "CE") else "refused", reason=text, answer=ack, raw=raw,
+            budget_key=proved if principal is None or principal.startswith("hl7:") else principal))
+        return ack
 
     def _ack(self, header: Hl7Header | None, code: str, problems: Sequence[Problem],
              text: str | None = None) -> bytes:
@@ -314,7 +324,3 @@ def _control_id(raw: bytes) -> str:
     fields = first.split(first[3:4])
     return fields[9].decode("ascii", "replace") if len(fields) > 9 else ""
 
-
-def _audit_written(done: Future[None]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        log.warning("audit entry of a refused sender not written: %s", done.exception())

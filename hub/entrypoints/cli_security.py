@@ -142,7 +142,8 @@ def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
     purged = purge_expired(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
     print(f"purged what is older than {days} day(s): the raw bodies of {purged.raw_bodies} received message(s), "
           f"the bodies of {purged.outbox_bodies} published outbox message(s), "
-          f"{purged.idempotency_records} idempotency record(s)")
+          f"{purged.idempotency_records} idempotency record(s), "
+          f"the records of {purged.refused_messages} refused message(s)")
     return 0
 
 

@@ -24,6 +24,7 @@ from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
 from hub.persistence.order_index import JournalOrderIndex
 from hub.persistence.queries import SqlPrescriptionQueries
+from hub.persistence.refused_messages import RefusedMessages
 from hub.persistence.state_reads import PrescriptionStates
 from hub.security import data_key, posture, tls
 from hub.security.command_signing import command_keys
@@ -83,6 +84,8 @@ class Doors:
     feeds: FeedDirectory | None = None
     known_orders: KnownOrders | None = None
     mllp_audit: AuditTrail | None = None
+    #: what every door refused, recorded and audited off the answer's path
+    refusals: RefusedMessages | None = None
     extra: list[object] = field(default_factory=list)
     http_port: int = 0
     http: Any = None
@@ -114,9 +117,11 @@ class Doors:
         self.feeds = FeedDirectory(self.engine)
         self.known_orders = KnownOrders(self.engine, SqlPrescriptionQueries(self.engine))
         self.mllp_audit = AuditTrail(self.engine)
+        self.refusals = RefusedMessages(self.engine, per_sender_per_minute=s.refused_per_sender_per_minute,
+                                        max_rows=s.refused_max_rows)
         orders = JournalOrderIndex(self.journal, self.known_orders.recorded)
         self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity, feeds=self.feeds, orders=orders,
-                                             audit=self.mllp_audit)
+                                             refusals=self.refusals)
         context, allow = mllp_tls(s)
         self.mllp = VettedMllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
@@ -134,7 +139,7 @@ class Doors:
 
         s = self.settings
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal,
-                         feeds=self.feeds)
+                         feeds=self.feeds, refusals=self.refusals)
         mount_security_routes(app)
         self.http_audit = app.state.audit
         self.http_states = app.state.rx_states
@@ -160,6 +165,8 @@ class Doors:
             await self.hl7_handler.drain()
         if self.journal:
             await asyncio.to_thread(self.journal.close)
+        if self.refusals:
+            await asyncio.to_thread(self.refusals.close)
         for trail in (self.http_audit, self.mllp_audit):
             if trail is not None:
                 await asyncio.to_thread(trail.close)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.commands import COMMAND_TYPES, Command
 from hub.domain.order_parts import Source
+from hub.domain.storable import first_unstorable
 from hub.errors import MessageContentError
 
 #: namespace for every uuid5 the hub derives
@@ -98,10 +99,14 @@ class Envelope(BaseModel):
         )
 
     def command(self) -> Command:
-        """Decode the payload into its command type."""
+        """Decode the payload into its command type; text no database can hold is bad content, refused
+        at once (the doors refuse it first; this keeps anything else from failing every retry)."""
         cls = COMMAND_TYPES.get(self.type)
         if cls is None:
             raise MessageContentError(f"unknown command type {self.type!r}")
+        found = first_unstorable(self.payload)
+        if found is not None:
+            raise MessageContentError(found.describe(found.dotted("payload")))
         return cls.model_validate(self.payload)
 
     def to_bytes(self) -> bytes:

@@ -1,15 +1,17 @@
-"""Searching inbound messages and telling one message's story (for integration engineers)."""
+"""Searching inbound messages, accepted and refused, and telling one message's story (for integration engineers)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, Select, select
 
+from hub.domain.storable import first_unstorable
 from hub.persistence.inbound import ORDER_INDEX_DOOR
 from hub.persistence.prescriptions import PrescriptionRepository
-from hub.persistence.tables import inbound_messages, outbox
+from hub.persistence.tables import inbound_messages, outbox, refused_messages
 from hub.security import data_key
 
 
@@ -21,10 +23,29 @@ class MessageLog:
 
     def search(self, *, control_id: str | None = None, door: str | None = None, since: datetime | None = None,
                until: datetime | None = None, ids: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Message headers (never bodies), newest first."""
-        c = inbound_messages.c
-        query = select(c.id, c.door, c.sender, c.control_id, c.message_type, c.received_at, c.outcome).where(
-            c.door != ORDER_INDEX_DOOR)  # rows that index accepted orders, not messages
+        """Message headers (never bodies), newest first: accepted messages and refused ones (``refused``
+        true, with the reason); ``ids`` (the messages behind prescriptions) finds accepted ones only."""
+        if first_unstorable([control_id, door]) is not None:
+            return []  # nothing stored holds such text, and PostgreSQL would refuse the query
+        accepted = inbound_messages.c
+        query = select(accepted.id, accepted.door, accepted.sender, accepted.control_id, accepted.message_type,
+                       accepted.received_at, accepted.outcome).where(
+            accepted.door != ORDER_INDEX_DOOR)  # rows that index accepted orders, not messages
+        if ids is not None:
+            query = query.where(accepted.id.in_(ids))
+        found = [dict(r) | {"refused": False}
+                 for r in self._matching(query, accepted, control_id, door, since, until, limit)]
+        if ids is None:
+            refused = refused_messages.c
+            with_reason = select(refused.id, refused.door, refused.sender, refused.control_id,
+                                 refused.message_type, refused.received_at, refused.outcome, refused.reason)
+            found += [dict(r) | {"refused": True}
+                      for r in self._matching(with_reason, refused, control_id, door, since, until, limit)]
+        found.sort(key=lambda r: r["received_at"], reverse=True)
+        return [r | {"received_at": r["received_at"].isoformat()} for r in found[:limit]]
+
+    def _matching(self, query: Select[Any], c: Any, control_id: str | None, door: str | None,
+                  since: datetime | None, until: datetime | None, limit: int) -> Sequence[RowMapping]:
         if control_id:
             query = query.where(c.control_id == control_id)
         if door:
@@ -33,10 +54,7 @@ class MessageLog:
             query = query.where(c.received_at >= since)
         if until:
             query = query.where(c.received_at <= until)
-        if ids is not None:
-            query = query.where(c.id.in_(ids))
-        rows = self.conn.execute(query.order_by(c.received_at.desc()).limit(limit)).mappings().all()
-        return [dict(r) | {"received_at": r["received_at"].isoformat()} for r in rows]
+        return self.conn.execute(query.order_by(c.received_at.desc()).limit(limit)).mappings().all()
 
     def message_ids_for_prescription(self, rx_number: str | None, placer_order_number: str | None) -> list[str]:
         """Inbound message ids behind prescriptions found by Rx or placer number."""
@@ -49,9 +67,11 @@ class MessageLog:
 
     def story(self, message_id: str, *, with_raw: bool) -> dict[str, Any] | None:
         """The message, its answer, the prescriptions it made and every event about them, with timings."""
+        if first_unstorable(message_id) is not None:
+            return None
         row = self.conn.execute(select(inbound_messages).where(inbound_messages.c.id == message_id)).mappings().first()
         if row is None:
-            return None
+            return self._refused_story(message_id, with_raw=with_raw)
         story: dict[str, Any] = {
             "id": row["id"], "door": row["door"], "sender": row["sender"], "control_id": row["control_id"],
             "message_type": row["message_type"], "received_at": row["received_at"].isoformat(),
@@ -74,4 +94,22 @@ class MessageLog:
                             "published_at": e["published_at"].isoformat() if e["published_at"] else None,
                             "error": e["error"]} for e in events],
             })
+        return story
+
+    def _refused_story(self, message_id: str, *, with_raw: bool) -> dict[str, Any] | None:
+        """A refused message: its answer and why; it made no command and no prescription."""
+        row = self.conn.execute(select(refused_messages).where(refused_messages.c.id == message_id)).mappings().first()
+        if row is None:
+            return None
+        story: dict[str, Any] = {
+            "id": row["id"], "door": row["door"], "sender": row["sender"], "control_id": row["control_id"],
+            "message_type": row["message_type"], "received_at": row["received_at"].isoformat(),
+            "outcome": row["outcome"], "refused": True, "reason": row["reason"],
+            "answer": (row["answer"] or b"").decode("utf-8", "replace"), "raw_size": row["raw_size"],
+            "commands": [], "prescriptions": [],
+        }
+        if with_raw:  # kept only sealed (RXHUB_DATA_KEY), and at most its head: hub.persistence.refused_messages
+            raw = data_key.reveal(row["raw"])
+            story["raw"] = raw.decode("utf-8", "replace") if raw is not None else ""
+            story["raw_kept"] = len(raw) if raw is not None else 0
         return story

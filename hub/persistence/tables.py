@@ -68,6 +68,30 @@ inbound_messages = Table(
     #: sequential sender's ACK path 20-30% of its rate (migration 0011 dropped those of 0010)
 )
 
+#: messages a door answered with its standard's error (HL7 AE/AR, FHIR 4xx/5xx, SCRIPT Error): apart from
+#: ``inbound_messages``, whose key answers resends of accepted messages, so a corrected message resent under
+#: the same control id is read afresh; bounded by sender rate, row count and retention (migration 0016)
+refused_messages = Table(
+    "refused_messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("door", String(16), nullable=False),
+    #: the principal (``hub.security.principals.dedupe_sender``), or what the connection proved
+    Column("sender", String(200), nullable=False),
+    Column("control_id", String(200), nullable=False),
+    Column("message_type", String(40)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    #: the answer's code: HL7 MSA-1, FHIR HTTP status, SCRIPT Error code
+    Column("outcome", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("answer", LargeBinary),
+    #: the body, sealed, only when raw messages are encrypted at rest, and at most its first 64 KiB
+    Column("raw", LargeBinary),
+    Column("raw_size", Integer, nullable=False),
+    Index("ix_refused_messages_received_at", "received_at"),
+    Index("ix_refused_messages_control_id", "control_id"),
+)
+
 #: (consumer, message id) pairs already applied: the idempotency record, written with the effects
 processed_messages = Table(
     "processed_messages",

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from hub.domain.events import Event
 from hub.domain.order_parts import PatientInfo
-from hub.errors import DatabaseUnavailable
+from hub.errors import DatabaseUnavailable, MessageContentError
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
@@ -212,7 +212,11 @@ class Transaction:
 @contextmanager
 def units_of_work(engine: Engine) -> Iterator[Transaction]:
     """One transaction for several commands: ``transaction.begin(envelope)`` gives each its unit of work;
-    their queued rows are written at the end, and all commit together or roll back together."""
+    their queued rows are written at the end, and all commit together or roll back together.
+
+    A value the database refuses (PostgreSQL's SQLSTATE class 22: a NUL in text, a number or a text too
+    long for its column) is bad content: the same command would fail every retry, so it is refused at once.
+    """
     try:
         with engine.begin() as conn:
             transaction = Transaction(conn)
@@ -227,3 +231,8 @@ def units_of_work(engine: Engine) -> Iterator[Transaction]:
                 forget_patients_ahead(conn)
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
+    except DataError as exc:
+        # what comes after a colon quotes the value, and neither it nor the statement's parameters are
+        # repeated: they may be a patient's details
+        reason = (str(exc.orig).splitlines() or [""])[0].split(":")[0][:200]
+        raise MessageContentError(f"the database cannot store a value of this command: {reason}") from exc

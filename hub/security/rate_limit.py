@@ -1,4 +1,5 @@
-"""Failed-authentication throttling per client address: too many failures in a window → locked out for a while."""
+"""Throttling per key: failed authentications per client address (too many in a window → locked out for a
+while), and the records a sender's refused messages may take (a budget per minute)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,39 @@ class FailureLimiter:
             del self._locked_until[key]
         if len(self._failures) >= self._max_keys:
             self._failures.clear()
+
+
+class SenderBudget:
+    """A token bucket per key: ``per_minute`` a minute, in bursts of as many; what goes over is counted.
+
+    Bounds what a flood of refused messages from one sender writes (``hub.persistence.refused_messages``):
+    the messages are still answered, only their records are skipped, and the next record says how many.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000) -> None:
+        self._capacity, self._rate = float(per_minute), per_minute / 60.0
+        self._clock, self._max_keys = clock, max_keys
+        #: key -> (tokens left, when last filled, refused since the last one taken)
+        self._buckets: dict[str, tuple[float, float, int]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> tuple[bool, int]:
+        """(whether the key may record one more, how many it was refused since its last record)."""
+        now = self._clock()
+        with self._lock:
+            tokens, at, skipped = self._buckets.get(key, (self._capacity, now, 0))
+            tokens = min(self._capacity, tokens + (now - at) * self._rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now, skipped + 1)
+                return False, skipped + 1
+            if len(self._buckets) >= self._max_keys and key not in self._buckets:
+                self._prune(now)
+            self._buckets[key] = (tokens - 1, now, 0)
+            return True, skipped
+
+    def _prune(self, now: float) -> None:
+        """Forget keys whose bucket has filled up again (they owe nothing); all of them when none has."""
+        full = [k for k, (tokens, at, skipped) in self._buckets.items()
+                if not skipped and tokens + (now - at) * self._rate >= self._capacity]
+        for key in full or list(self._buckets):
+            del self._buckets[key]

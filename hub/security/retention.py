@@ -2,7 +2,8 @@
 
 Raw inbound messages are kept for replay and investigation, and the outbox bodies (payer requests carry
 demographics) for a resend or an investigation; both lose their bodies after the period, their rows stay
-(dedupe keys, answers, each order's message trail). Idempotency records are deleted after the same period.
+(dedupe keys, answers, each order's message trail). Idempotency records and the records of refused messages
+are deleted after the same period (their audit entries stay).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
 from hub.persistence.maintenance import forget_processed
 from hub.persistence.outbox_store import OutboxStore
+from hub.persistence.refused_messages import purge_refused
 
 
 class Purged(BaseModel):
@@ -26,6 +28,7 @@ class Purged(BaseModel):
     raw_bodies: int
     outbox_bodies: int
     idempotency_records: int
+    refused_messages: int
 
 
 def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: datetime | None = None) -> Purged:
@@ -35,7 +38,8 @@ def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: d
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     purged = Purged(raw_bodies=InboundStore(engine).purge_raw(cutoff),
                     outbox_bodies=OutboxStore(engine).purge_bodies(cutoff),
-                    idempotency_records=forget_processed(engine, cutoff))
+                    idempotency_records=forget_processed(engine, cutoff),
+                    refused_messages=purge_refused(engine, cutoff))
     AuditTrail(engine).record(actor=actor, role="admin", action="retention purge",
                               detail={**purged.model_dump(), "before": cutoff.isoformat(), "days": days})
     return purged

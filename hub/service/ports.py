@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
 from hub.domain.parties import Patient
@@ -75,6 +76,39 @@ class AuditSink(Protocol):
 
     def record_later(self, **entry: Any) -> Future[None]:
         """Queue one entry; the future ends once it is written."""
+
+
+@dataclass(frozen=True)
+class RefusedMessage:
+    """A message a door answered with its standard's error instead of taking it (docs/security.md)."""
+
+    door: str
+    #: the principal the door authenticated; for a message refused before it could tell, what the connection
+    #: proved (a certificate's CN, ``address:HOST``); the audit entry's actor
+    actor: str
+    #: the sender the message claims (HL7 MSH-3|MSH-4, SCRIPT From), when it says one
+    claimed_sender: str | None
+    control_id: str
+    message_type: str
+    #: the answer's code in the standard's terms: HL7 MSA-1 (AE, AR, CE, CR), FHIR HTTP status, SCRIPT Error
+    answer_code: str
+    #: the audit outcome: ``error`` (the content is wrong: fix it and resend) or ``refused`` (not taken as it
+    #: is: not authorised, not supported, not now)
+    outcome: Literal["error", "refused"]
+    reason: str
+    #: the answer sent (None: the sender asked for none)
+    answer: bytes | None
+    raw: bytes
+    #: whose budget the record takes (``hub.security.rate_limit.SenderBudget``): the principal, or the peer
+    #: address when the sender is only what the message claims
+    budget_key: str
+
+
+class RefusalLog(Protocol):
+    """Where the doors keep what they refused, off the answer's path: the message log and the audit trail."""
+
+    def record_later(self, refusal: RefusedMessage) -> Future[None]:
+        """Queue the record and its audit entry; never raises (a failure to write is logged)."""
 
 
 class ClaimCodec(Protocol):

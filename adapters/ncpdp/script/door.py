@@ -6,13 +6,15 @@ only after the broker confirmed the command. Answers, and when each is stored fo
     Status 010                 command published                                  stored
     CancelRxResponse Denied    the fill was already dispensed: nothing published  stored
     CancelRxResponse Approved  the order was already closed: nothing published    stored
-    Error 900                  bad or unaccepted message                          not stored
-    Error 601                  broker or database down: resend later              not stored
-    Error 602                  unexpected failure in the hub                      not stored
+    Error 900                  bad or unaccepted message                          refusal log
+    Error 601                  broker or database down: resend later; or a From   refusal log
+                               the token's feed may not use (HTTP 403)
+    Error 602                  unexpected failure in the hub                      refusal log
     (no body)                  a Status/Error/Verify sent to us: never answered   not stored
 
-Only answers the hub stands by are stored, so a corrected message resent under the same MessageID is
-read afresh; a resend of a stored one gets the first answer again and publishes nothing. A later
+Only answers the hub stands by are stored for resends, so a corrected message resent under the same
+MessageID is read afresh; a resend of a stored one gets the first answer again and publishes nothing. Every
+Error goes to the refusal log (``hub.service.ports.RefusalLog``: the message search and the audit trail). A later
 CancelRxResponse Approved, for a cancel that was published, comes from ``outbound_responder``.
 """
 
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,7 +46,15 @@ from hub.domain.order_parts import Source
 from hub.errors import InboundMessageError, InfrastructureError, MessageContentError, Problem, SenderRefused
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id, utcnow
 from hub.security.principals import SCRIPT, BindingsSource, dedupe_sender
-from hub.service.ports import AuditSink, CommandSink, InboundLog, InboundRecord, OrderIndex, PrescriptionQueries
+from hub.service.ports import (
+    CommandSink,
+    InboundLog,
+    InboundRecord,
+    OrderIndex,
+    PrescriptionQueries,
+    RefusalLog,
+    RefusedMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,8 @@ log = logging.getLogger(__name__)
 HTTP_STATUS_FOR_ERROR = {"900": 200, "601": 503, "602": 500}
 _UNAVAILABLE = "the pharmacy cannot take this message now; resend it later"
 _SYSTEM_ERROR = "the pharmacy system failed to process this message"
+#: Header/MessageID found in bytes the XML parser refused, for the record of the refusal only
+_MESSAGE_ID = re.compile(rb"<(?:[\w.-]+:)?MessageID>\s*([^<\s]{1,35})\s*</")
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,11 @@ class DoorAnswer:
 
     body: bytes | None
     http_status: int
-    #: accepted, duplicate, answered, rejected, unavailable, failed, acknowledgement
+    #: accepted, duplicate, answered, rejected, refused, unavailable, failed, acknowledgement
     outcome: str
+    #: the Error's code and why it was answered (its Description); empty for every other answer
+    error_code: str = ""
+    reason: str = ""
 
 
 class ScriptDoor:
@@ -75,20 +90,22 @@ class ScriptDoor:
         *,
         feeds: BindingsSource,
         orders: OrderIndex,
-        audit: AuditSink,
+        refusals: RefusalLog,
         clock: Callable[[], datetime] = utcnow,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self._sink, self._inbound, self._queries = sink, inbound, queries
-        self._feeds, self._orders, self._audit = feeds, orders, audit
+        self._feeds, self._orders, self._refusals = feeds, orders, refusals
         self._clock, self._max_bytes = clock, max_bytes
 
     async def handle(self, raw: bytes, principal: str) -> DoorAnswer:
-        """Every failure becomes the Error it deserves; ``principal`` is who the bearer token speaks for."""
+        """Every failure becomes the Error it deserves, recorded as a refusal; ``principal`` is who the bearer
+        token speaks for."""
         header: ScriptHeader | None = None
+        kind = ""
         try:
             msg = read_message(raw, max_bytes=self._max_bytes)
-            header = msg.header
+            header, kind = msg.header, msg.kind
             if msg.kind in ACKNOWLEDGEMENT_KINDS:
                 log.info(
                     "SCRIPT %s received on the request door; not answered",
@@ -100,26 +117,40 @@ class ScriptDoor:
             bindings.check_claim(principal, SCRIPT, placer_system(header) or "", "Message/Header/From")
             return await self._accept(raw, msg, to_command(msg), principal)
         except SenderRefused as exc:
-            return self._refuse_sender(header, exc, principal)
+            answer = self._refuse_sender(header, exc)
         except Exception as exc:  # the sender always gets an answer; a hub bug is a 602, not a dropped request
-            return self._error(header, exc)
+            if header is None and isinstance(exc, InboundMessageError) and exc.control_id:
+                header = ScriptHeader(message_id=exc.control_id)  # read before the rest was refused
+            answer = self._error(header, exc)
+        self._record_refusal(answer, raw, header, kind, principal)
+        return answer
 
-    def _refuse_sender(self, header: ScriptHeader | None, exc: SenderRefused, principal: str) -> DoorAnswer:
-        """Error 601 (the receiver will not process it) with HTTP 403, audited under the token's principal."""
-        self._audit.record_later(
-            actor=principal, role="feed", action="receive message", outcome="refused",
-            detail={"door": DOOR, "claimed_sender": placer_system(header) if header else None,
-                    "control_id": header.message_id if header else None, "reason": str(exc)},
-        ).add_done_callback(_audit_written)
+    def _refuse_sender(self, header: ScriptHeader | None, exc: SenderRefused) -> DoorAnswer:
+        """Error 601 (the receiver will not process it) with HTTP 403 (recorded under the token's principal)."""
         control = header.message_id if header is not None else "unknown"
         body = error_response(header, "601", None, describe(exc),
                               message_id=answer_message_id("error", control, self._clock().isoformat()),
                               now=self._clock())
-        return DoorAnswer(body, 403, "refused")
+        return DoorAnswer(body, 403, "refused", "601", describe(exc))
 
-    def error_for(self, header: ScriptHeader | None, exc: BaseException) -> DoorAnswer:
-        """The Error answer for a failure (the route uses it for refusals before the body is read)."""
-        return self._error(header, exc)
+    def error_for(self, header: ScriptHeader | None, exc: BaseException, *, principal: str) -> DoorAnswer:
+        """The Error answer for a failure, recorded as a refusal (the route uses it for refusals before the
+        body is read)."""
+        answer = self._error(header, exc)
+        self._record_refusal(answer, b"", header, "", principal)
+        return answer
+
+    def _record_refusal(self, answer: DoorAnswer, raw: bytes, header: ScriptHeader | None, kind: str,
+                        principal: str) -> None:
+        """An Error goes to the refusal log, under the principal (a token: its own budget)."""
+        if not answer.error_code:
+            return
+        self._refusals.record_later(RefusedMessage(
+            door=DOOR, actor=principal, claimed_sender=placer_system(header) if header else None,
+            control_id=header.message_id if header else _scanned_message_id(raw), message_type=kind,
+            answer_code=answer.error_code,
+            outcome="error" if answer.error_code == "900" else "refused", reason=answer.reason,
+            answer=answer.body, raw=raw, budget_key=principal))
 
     async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str) -> DoorAnswer:
         claimed = placer_system(msg.header) or ""
@@ -179,7 +210,7 @@ class ScriptDoor:
         if earlier.raw is not None and not _same_request(earlier.raw, msg):
             text = f"MessageID {msg.header.message_id} was already used for another message"
             problem = Problem(code="900", text=text, location="Message/Header/MessageID")
-            return self._error(msg.header, MessageContentError(text, [problem], control_id=msg.header.message_id))
+            raise MessageContentError(text, [problem], control_id=msg.header.message_id)
         log.info("SCRIPT resend answered again", extra={"control_id": msg.header.message_id})
         return DoorAnswer(earlier.answer, 200, "duplicate")
 
@@ -255,7 +286,13 @@ class ScriptDoor:
             message_id=answer_message_id("error", control, self._clock().isoformat()),
             now=self._clock(),
         )
-        return DoorAnswer(body, HTTP_STATUS_FOR_ERROR.get(code, 500), outcome)
+        return DoorAnswer(body, HTTP_STATUS_FOR_ERROR.get(code, 500), outcome, code, description)
+
+
+def _scanned_message_id(raw: bytes) -> str:
+    """The MessageID of a body too broken to parse, when its bytes still show one (else empty)."""
+    found = _MESSAGE_ID.search(raw[:4096])
+    return found.group(1).decode("utf-8", "replace") if found else ""
 
 
 def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:
@@ -270,7 +307,3 @@ def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:
 def _unstamped(msg: ScriptMessage) -> ScriptMessage:
     return msg.model_copy(update={"header": msg.header.model_copy(update={"sent_time": None})})
 
-
-def _audit_written(done: Future[None]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        log.warning("audit entry of a refused sender not written: %s", done.exception())

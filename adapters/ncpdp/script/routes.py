@@ -11,7 +11,9 @@ HTTP status follows the SCRIPT answer (``door.HTTP_STATUS_FOR_ERROR``):
     503  Error 601 + Retry-After: broker or database down, resend later
     500  Error 602: the hub failed unexpectedly
     401/403  no or wrong bearer token (FastAPI JSON, before any SCRIPT is read)
-    403  Error 601: the From is bound to another feed, or is not one of the token's feed's (audited)
+    403  Error 601: the From is bound to another feed, or is not one of the token's feed's
+
+Every Error answer is recorded as a refused message (the message search and the audit trail).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from adapters.ncpdp.script.door import DoorAnswer, ScriptDoor
 from adapters.ncpdp.script.safe_xml import DEFAULT_MAX_BYTES, refused
 from hub.security.principals import BindingsSource, user_principal
-from hub.service.ports import AuditSink, CommandSink, InboundLog, OrderIndex, PrescriptionQueries
+from hub.service.ports import CommandSink, InboundLog, OrderIndex, PrescriptionQueries, RefusalLog
 
 #: SCRIPT over HTTP is posted as XML; both registrations of the XML media type are in use
 ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml")
@@ -48,11 +50,11 @@ def script_router(
     auth: Callable[..., Any],
     feeds: BindingsSource,
     orders: OrderIndex,
-    audit: AuditSink,
+    refusals: RefusalLog,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> APIRouter:
     """The router the HTTP app mounts; ``auth`` is the dependency admitting SCRIPT feeds."""
-    door = ScriptDoor(sink, inbound, queries, feeds=feeds, orders=orders, audit=audit, max_bytes=max_bytes)
+    door = ScriptDoor(sink, inbound, queries, feeds=feeds, orders=orders, refusals=refusals, max_bytes=max_bytes)
     router = APIRouter(tags=["ncpdp-script"])
 
     @router.post(
@@ -69,14 +71,15 @@ def script_router(
     async def receive_script(request: Request, user: Any = Depends(auth)) -> Response:
         """Accept one NCPDP SCRIPT message (NewRx, CancelRx, RxRenewalResponse) and answer in SCRIPT."""
         media = _media_type(request)
+        principal = user_principal(user.name, user.role)
         if media not in ACCEPTED_MEDIA_TYPES:
             refusal = refused(f"Content-Type must be {' or '.join(ACCEPTED_MEDIA_TYPES)}, not {media or 'none'}")
-            return _respond(door.error_for(None, refusal), "application/xml", status=415)
+            return _respond(door.error_for(None, refusal, principal=principal), "application/xml", status=415)
         body = await _read_capped(request, max_bytes)
         if body is None:
             refusal = refused(f"message is larger than the {max_bytes} bytes accepted")
-            return _respond(door.error_for(None, refusal), media, status=413)
-        return _respond(await door.handle(body, user_principal(user.name, user.role)), media)
+            return _respond(door.error_for(None, refusal, principal=principal), media, status=413)
+        return _respond(await door.handle(body, principal), media)
 
     return router
 

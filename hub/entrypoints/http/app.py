@@ -18,18 +18,20 @@ from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
 from hub.persistence.feeds import FeedDirectory
+from hub.persistence.refused_messages import RefusedMessages
 from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.users import UserStore
-from hub.service.ports import CommandSink, DedupeJournal, InboundLog
+from hub.service.ports import CommandSink, DedupeJournal, InboundLog, RefusalLog
 
 
 def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog,
                publisher: AsyncConfirmingPublisher | None = None, journal: DedupeJournal | None = None,
-               feeds: FeedDirectory | None = None) -> FastAPI:
+               feeds: FeedDirectory | None = None, refusals: RefusalLog | None = None) -> FastAPI:
     """Build the app; every route shares the same authorization and the same confirming publisher.
 
     ``journal``: the process's batched dedupe journal (the doors'), used by the FHIR door when given.
     ``feeds``: the process's view of the feed bindings (the doors'); made here when not given.
+    ``refusals``: where the FHIR and SCRIPT doors record what they refuse (the doors'); made here when not given.
     """
     app = FastAPI(title="RxHub", version="0.1.0",
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
@@ -37,6 +39,8 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.state.rx_states = PrescriptionStates(engine)
     app.state.feeds = feeds or FeedDirectory(engine)
+    app.state.refusals = refusals or RefusedMessages(
+        engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows)
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(identity_routes.router)
@@ -82,12 +86,12 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
     # with the doors' journal (a serving process), the lookup before each publish is batched on its own thread too
     recorded = KnownOrders(engine, queries) if journal is not None else None
     app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal,
-                                   recorded=recorded))
+                                   recorded=recorded, refusals=app.state.refusals))
     known = recorded or KnownOrders(engine, queries)
     orders = JournalOrderIndex(journal, known.recorded) if journal is not None \
         else InboundOrderIndex(inbound, known.recorded)
     app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds,
-                                     feeds=app.state.feeds, orders=orders, audit=app.state.audit))
+                                     feeds=app.state.feeds, orders=orders, refusals=app.state.refusals))
 
 
 #: FHIR reads that show a patient's or a prescription's details (the staff API audits its own reads)

@@ -24,6 +24,7 @@ from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import Source
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
+from hub.domain.storable import first_unstorable
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     DispensePrescription,
@@ -82,7 +83,11 @@ def _row(request: Request, prescription_id: str) -> PrescriptionRow:
 
 async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
                 prescription_id: str | None, idempotency_key: str | None) -> Accepted:
-    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless."""
+    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless. Text no
+    database can hold is refused here (422), as the doors refuse it, not accepted for a worker to fail on."""
+    found = first_unstorable(command)
+    if found is not None:
+        raise HTTPException(422, found.describe(found.dotted() or "the request"))
     message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
     envelope = Envelope.wrap(command, correlation_id=correlation_id, source=Source.API, message_id=message_id,
                              actor=user.id, principal=user_principal(user.name, user.role))

@@ -57,20 +57,38 @@ def test_decimals_keep_their_precision() -> None:
     assert fhir_json(parsed) == '{"a":1.50,"b":[0.1,1E-7,-0.0,30],"c":"é"}'.encode()
 
 
+#: text the hub can store (hub.domain.storable): no NUL, no lone surrogate (Unicode category Cs)
+storable_text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                        max_size=10)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.decimals(allow_nan=False, allow_infinity=False,
-                                                                          places=6) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+                                                                          places=6) | storable_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(storable_text, children, max_size=3),
     max_leaves=15,
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.text(max_size=8), json_values, max_size=4))
+@given(st.dictionaries(storable_text, json_values, max_size=4))
 def test_fhir_json_round_trips_through_the_parser(value: dict[str, object]) -> None:
     encoded = fhir_json(value)
     json.loads(encoded)  # valid JSON for any reader
     assert parse_resource(encoded) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(storable_text, json_values, max_size=3), storable_text, storable_text,
+       st.sampled_from(["\x00", "\ud800", "\udfff"]))
+def test_text_the_hub_cannot_store_is_refused_at_its_fhirpath(value: dict[str, object], key: str, text: str,
+                                                             bad: str) -> None:
+    resource = {"resourceType": "MedicationRequest", **value, "note": [{"text": text + bad + text}]}
+    encoded = json.dumps(resource, default=str).encode()  # stdlib JSON escapes a lone surrogate as \udxxx
+    with pytest.raises(MessageContentError) as refused:
+        parse_resource(encoded)
+    (problem,) = refused.value.problems
+    assert problem.code == "value" and f"U+{ord(bad):04X}" in problem.text
+    # the first unstorable string in document order: ours unless a generated key came first and holds none
+    assert problem.location == "MedicationRequest.note[0].text"
 
 
 def test_media_type_drops_parameters() -> None:
