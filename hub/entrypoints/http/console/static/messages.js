@@ -35,7 +35,7 @@ RX.page(() => {
     const s = r.data;
     story.hidden = false;
     body.replaceChildren(
-      h("dl", {}, ["door", "sender", "control_id", "message_type", "received_at", "outcome"].map((k) =>
+      h("dl", {}, ["door", "sender", "control_id", "message_type", "received_at", "outcome", "reason"].map((k) =>
         [h("dt", {}, k.replace("_", " ")), h("dd", {}, s[k] || "")])),
       h("h3", {}, "Raw message"),
       s.raw !== undefined ? pre(s.raw, "Raw message")
