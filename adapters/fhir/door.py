@@ -25,6 +25,7 @@ from adapters.fhir.orders import DOOR, Order, placer_key
 from adapters.fhir.parsing import parse_resource
 from adapters.fhir.views import medication_request_view
 from hub.domain.prescription import Prescription
+from hub.domain.refused_orders import RefusedOrder
 from hub.errors import InboundMessageError, InfrastructureError
 from hub.messaging.envelope import order_correlation_id
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, InboundRecord, PrescriptionQueries
@@ -81,6 +82,18 @@ class FhirDoor:
         rx = await asyncio.to_thread(self._queries.prescription_by_correlation, resource_id)
         rx = rx or await asyncio.to_thread(self._queries.prescription, resource_id)
         return rx if rx is not None and (scope is None or rx.owner == scope) else None
+
+    async def refusals(self, resource_id: str, scope: str | None) -> list[RefusedOrder]:
+        """The refusals of the order a MedicationRequest id names (``scope``: that principal's orders only)."""
+        return await asyncio.to_thread(self._queries.refused_orders, resource_id, scope)
+
+    async def submitted(self, refusal: RefusedOrder) -> dict[str, Any] | None:
+        """The MedicationRequest a refused order was submitted as, when it came through this door."""
+        if refusal.owner is None:
+            return None
+        key = placer_key(refusal.placer_system, refusal.placer_order_number)
+        found = await self._stored(refusal.owner, key, refusal.correlation_id)
+        return found.resource if found is not None else None
 
     async def search(self, token: IdentifierToken, scope: str) -> Known | None:
         """The order of this principal an identifier search (If-None-Exist) finds, recorded by a worker or not."""

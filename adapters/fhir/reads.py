@@ -20,6 +20,7 @@ from adapters.fhir.fhir_views_from_hub import (
     patient_snapshot,
     prescription_snapshot,
 )
+from adapters.fhir.refusal_views import refused_view, with_refusal_tags
 from adapters.fhir.views import claim_response_view, medication_dispense_view, medication_request_view, patient_view
 from hub.domain.prescription import Prescription
 from hub.errors import NotFound
@@ -50,12 +51,19 @@ def searchset(base: str, self_url: str, resources: list[dict[str, Any]]) -> dict
 
 
 async def medication_request(door: FhirDoor, resource_id: str, scope: str | None) -> dict[str, Any]:
-    """GET /MedicationRequest/{id}: the order with its current status (a feed reads its own orders only)."""
-    rx = await door.prescription(resource_id, scope)
-    if rx is None:
-        raise NotFound(f"MedicationRequest/{resource_id} is not known (yet): an accepted order is readable "
-                       "once the pharmacy has recorded it")
-    return medication_request_view(prescription_snapshot(rx))
+    """GET /MedicationRequest/{id}: the order with its current status (a feed reads its own orders only), and
+    any refusal of an order submitted under it (``refusal_views``)."""
+    rx, refusals = await asyncio.gather(door.prescription(resource_id, scope), door.refusals(resource_id, scope))
+    if rx is not None:
+        view = medication_request_view(prescription_snapshot(rx))
+        return with_refusal_tags(view, refusals) if refusals else view
+    if refusals:
+        submitted = await door.submitted(refusals[-1])
+        if submitted is not None:
+            return refused_view(submitted, refusals[-1])
+        raise NotFound(f"MedicationRequest/{resource_id} was not kept: {refusals[-1].reason}")
+    raise NotFound(f"MedicationRequest/{resource_id} is not known (yet): an accepted order is readable "
+                   "once the pharmacy has recorded it")
 
 
 async def _by_request(door: FhirDoor, reference: str, scope: str | None,

@@ -205,7 +205,7 @@ class Hl7MessageHandler:
         # under a reused control id (racing its dedupe record) can never be mistaken for one
         key = f"{header.control_id}|{fingerprint(raw)}"
         # MSH-16 AL/SU: an RRE AA once recorded; AL/ER: an application reject should intake refuse the order
-        if application_ack_wanted(header, success=True):
+        if application_ack_wanted(header, success=True) or application_ack_wanted(header, success=False):
             reply = ReplyTo(control_id=header.control_id, message_type=header.message_type,
                             trigger_event=header.trigger_event, version=header.version,
                             application_ack_type=header.application_ack_type)

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 from adapters.hl7.escaping import unescape
 from adapters.hl7.message_model import Hl7Segment, ParsedHl7
-from hub.domain.storable import UNSTORABLE, first_unstorable
+from hub.domain.storable import first_unstorable, unstorable_in
 from hub.errors import MessageContentError, Problem
 
 
 def refuse_unstorable(parsed: ParsedHl7) -> None:
-    """Raise ``MessageContentError`` (102, at the leaf's ERL) for the first leaf the hub cannot store."""
-    for segment in parsed.segments:
-        if _may_hold(segment):
+    """Raise ``MessageContentError`` (102, at the leaf's ERL) for the first leaf the hub cannot store.
+
+    On the ACK path: one look at the whole message (a few microseconds) before any segment is walked.
+    """
+    segments = ["".join(segment.fields) for segment in parsed.segments]
+    if not _may_hold("".join(segments), parsed.segments[0].delimiters.escape):
+        return
+    for segment, text in zip(parsed.segments, segments, strict=True):
+        if _may_hold(text, segment.delimiters.escape):
             _check(segment, parsed.header.control_id)
 
 
-def _may_hold(segment: Hl7Segment) -> bool:
-    """A quick look at the whole segment: a character the hub cannot store, or a hex escape."""
-    text = "".join(segment.fields)
-    esc = segment.delimiters.escape
-    return UNSTORABLE.search(text) is not None or bool(esc and f"{esc}X" in text)
+def _may_hold(text: str, escape: str) -> bool:
+    """A character the hub cannot store, or a hex escape."""
+    return unstorable_in(text) is not None or bool(escape and f"{escape}X" in text)
 
 
 def _check(segment: Hl7Segment, control_id: str) -> None:

@@ -51,7 +51,33 @@ class PrescriptionCancelled(Event):
     previous_state: str
 
 
-EVENT_TYPES: dict[str, type[Event]] = {e.name: e for e in (PrescriptionReceived, PrescriptionCancelled)}
+class OrderRefused(Event):
+    """An order the door had accepted (HL7 AA/CA, FHIR 2xx, SCRIPT 010) was refused at intake; nothing was kept."""
+
+    name: ClassVar[str] = "order.refused"
+
+    #: ``prescription_id`` (the subject) is the prescription that holds the refused order's identity
+    refusal_id: str
+    #: why, as a code (``duplicate-order``) and in words for the sender and staff
+    code: str
+    reason: str
+    placer_order_number: str
+    placer_system: str | None = None
+    source: str
+    #: the principal that sent it
+    owner: str | None = None
+    #: the sender's message to quote in an application reject (HL7 MSH-16 AL or ER)
+    reply: ReplyTo | None = None
+    #: the refused order's stored request (``script:<MessageID>``...): where a SCRIPT Error is routed from
+    raw_message_ref: str | None = None
+    patient_identifiers: tuple[Identifier, ...] = ()
+    drug: DrugInfo | None = None
+    setting: Setting | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    e.name: e for e in (PrescriptionReceived, PrescriptionCancelled, OrderRefused)
+}
 
 
 def register_event(cls: type[Event]) -> type[Event]:

@@ -13,10 +13,12 @@ from decimal import Decimal
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.alerts import Override
 from hub.domain.claim import ClaimStatus
-from hub.domain.events import Event, PrescriptionCancelled
+from hub.domain.commands import ReceivePrescription
+from hub.domain.events import Event, OrderRefused, PrescriptionCancelled
 from hub.domain.fill import Fill
 from hub.domain.inventory import Allocation
 from hub.domain.label import LabelFacts, PharmacyInfo, build_label
+from hub.domain.order_parts import Source
 from hub.domain.rx_intake import IntakeSteps
 from hub.domain.rx_record import UnresolvedAlerts
 from hub.domain.states import Action, RxState
@@ -34,6 +36,9 @@ from hub.domain.workflow_events import (
     PrescriptionVerified,
 )
 from hub.errors import DomainError, IllegalTransition, NotFound
+
+#: ``OrderRefused.code`` of a new order under a placer number its sender already has an order under
+DUPLICATE_ORDER = "duplicate-order"
 
 
 class OutOfStock(DomainError):
@@ -215,10 +220,22 @@ class Prescription(IntakeSteps):
         self.refills_remaining += added
         return True
 
-    def refuse_duplicate_order(self, actor: Actor) -> list[Event]:
-        """A second new order under this prescription's placer number: refused, this prescription untouched."""
-        return [PrescriptionRejected(**self._event_fields(self.current_fill), reason="duplicate placer order number",
-                                     actor_id=actor.user_id)]
+    def refuse_duplicate_order(self, command: ReceivePrescription, *, refusal_id: str, source: Source,
+                               owner: str | None) -> list[Event]:
+        """A second new order under this prescription's placer number: refused, this prescription untouched.
+
+        The refusal is about the order that was not kept (never ``prescription.rejected``, which would tell
+        the placer that the order it holds here was refused).
+        """
+        held = f"{command.placer_system}|{command.placer_order_number}" if command.placer_system \
+            else command.placer_order_number
+        return [OrderRefused(
+            prescription_id=self.prescription_id, refusal_id=refusal_id, code=DUPLICATE_ORDER,
+            reason=f"refused: duplicate order: placer number {held} is already held by Rx {self.rx_number}",
+            placer_order_number=command.placer_order_number, placer_system=command.placer_system,
+            source=source.value, owner=owner, reply=command.reply, raw_message_ref=command.raw_message_ref,
+            patient_identifiers=command.patient.identifiers, drug=command.drug, setting=command.setting,
+        )]
 
     def request_refill(self, actor: Actor, now: datetime) -> Fill:
         """Start fill number + 1 in RECEIVED, using one refill; ``RefillRefused`` says why not otherwise."""

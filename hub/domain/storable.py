@@ -55,6 +55,8 @@ class Unstorable:
 
 def unstorable_in(text: str) -> str | None:
     """The first character of ``text`` the hub cannot store, or None."""
+    if text.isascii():  # the usual case, ten times faster than the search
+        return "\x00" if "\x00" in text else None
     found = UNSTORABLE.search(text)
     return found.group() if found else None
 

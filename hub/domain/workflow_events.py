@@ -32,7 +32,7 @@ class FillEvent(Event):
 
 
 class PrescriptionRejected(FillEvent):
-    """Refused: by a pharmacist at data verification, or a new order re-using a placer number already held."""
+    """Refused by a pharmacist at data verification (a second order under a held number is ``order.refused``)."""
 
     name: ClassVar[str] = "prescription.rejected"
 

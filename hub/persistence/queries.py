@@ -11,10 +11,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
+from hub.domain.refused_orders import RefusedOrder
 from hub.errors import DatabaseUnavailable
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.refused_orders import RefusedOrders
 
 T = TypeVar("T")
 
@@ -67,3 +69,9 @@ class SqlPrescriptionQueries:
             if owner is not None and not PrescriptionRepository(conn).owner_has_patient(owner, patient_id):
                 return None
             return PartyRepository(conn).patient(patient_id)
+
+    @_translated
+    def refused_orders(self, correlation_id: str, owner: str | None = None) -> list[RefusedOrder]:
+        """The refusals of the order with this correlation id, oldest first; with ``owner``, that principal's."""
+        with read_connection(self._engine) as conn:
+            return RefusedOrders(conn).of_order(correlation_id, owner)

@@ -287,6 +287,32 @@ identity_conflicts = Table(
     Index("ix_identity_conflicts_status", "status", "created_at"),
 )
 
+#: orders a door had answered positively that intake refused (a second order under a held placer number):
+#: the staff queue of refused orders and the FHIR read of a refused order (migration 0017)
+refused_orders = Table(
+    "refused_orders",
+    metadata,
+    #: derived from the refused command's message id: a redelivery records nothing twice
+    Column("id", String(36), primary_key=True),
+    #: the refused order's correlation id (the MedicationRequest id a FHIR client was given)
+    Column("correlation_id", String(36), nullable=False),
+    Column("owner", String(200)),
+    Column("source", String(16), nullable=False),
+    Column("placer_order_number", String(100), nullable=False),
+    Column("placer_system", String(200)),
+    #: duplicate-order, and the reason in words (as sent back to the sender)
+    Column("code", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    #: the prescription that holds the order's identity
+    Column("held_by", String(36)),
+    #: the sender's message: HL7 MSH-10 when it asked for an application acknowledgement; the stored request
+    Column("control_id", String(200)),
+    Column("raw_message_ref", String(80)),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
+    Index("ix_refused_orders_refused_at", "refused_at"),
+    Index("ix_refused_orders_correlation", "correlation_id"),
+)
+
 prescribers = Table(
     "prescribers",
     metadata,

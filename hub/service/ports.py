@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
+from hub.domain.refused_orders import RefusedOrder
 from hub.messaging.envelope import Envelope
 
 
@@ -133,3 +134,6 @@ class PrescriptionQueries(Protocol):
 
     def patient(self, patient_id: str, owner: str | None = None) -> Patient | None:
         """A patient profile; with ``owner``, only when one of that principal's orders is theirs."""
+
+    def refused_orders(self, correlation_id: str, owner: str | None = None) -> list[RefusedOrder]:
+        """The refusals of the order with this correlation id, oldest first; with ``owner``, that principal's."""

@@ -93,7 +93,7 @@ def test_a_jahis_prescription_is_one_prescription_per_item_resent_and_partly_can
     assert sorted(_states(hub)) == ITEMS, "one prescription per ORDER group, and the resend added none"
     received = events.of_type("prescription.received")
     assert len(received) == 3 and len({e["correlationid"] for e in received}) == 3
-    assert events.of_type("prescription.rejected") == [], "no item refused as a second order"
+    assert events.of_type("order.refused") == [], "no item refused as a second order"
     assert not [e for e in AuditTrail(hub.engine).query() if e.action == "duplicate-order"]
     assert _drug_texts(hub)[ITEMS[2]] == "アレピアチン１０倍散"  # the sample's full-width digits
 

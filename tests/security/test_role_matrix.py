@@ -40,6 +40,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/verbal-orders"): PHARMACIST,
     ("GET", "/api/identity-conflicts"): STAFF,
     ("POST", "/api/identity-conflicts/{conflict_id}/decision"): STAFF,
+    ("GET", "/api/refused-orders"): STAFF,
     ("GET", "/api/me"): {*ROLES},
 }
 #: reachable without a token: probes, the scrape endpoint (no PHI labels), the FHIR capability statement

@@ -24,7 +24,10 @@ SUPPORTED_EVENTS = (
     "prescription.rejected",
     "prescription.cancelled",
     "prescription.dispensed",
+    "order.refused",
 )
+#: what an ``application_acks`` destination gets whether listed or not: the placer asked for the answer
+APPLICATION_ACK_EVENTS = ("order.refused",)
 Hl7Version = Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
 
 
@@ -94,6 +97,12 @@ class DestinationConfig(Frozen):
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError("backoff_initial_s must not exceed backoff_max_s")
         return self
+
+    @property
+    def subscribed(self) -> tuple[str, ...]:
+        """The events it is bound to: ``events``, and refusals' application rejects when it sends those."""
+        extra = tuple(e for e in APPLICATION_ACK_EVENTS if self.application_acks and e not in self.events)
+        return self.events + extra
 
     def wants(self, setting: str | None, placer_system: str | None) -> bool:
         """Whether an order of this setting from this placer belongs to this destination."""

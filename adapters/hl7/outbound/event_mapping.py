@@ -6,6 +6,8 @@
     prescription.rejected   -> status update, refused (OC/CA, ORC-16 = the pharmacist's reason)
     prescription.cancelled  -> status update, cancelled (OC/CA) before work started, else discontinued (OD/DC)
     prescription.dispensed  -> RDS dispense message
+    order.refused           -> to ``application_acks`` destinations only, when the order asked for an
+                               application ACK on error (MSH-16 AL/ER): an application reject (MSA AE)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import hub.domain.workflow_events as wf
-from adapters.hl7.outbound.application_acks import build_application_ack
+from adapters.hl7.outbound.application_acks import answers, build_application_ack, build_application_reject
 from adapters.hl7.outbound.control_ids import control_id_for
 from adapters.hl7.outbound.destinations import DestinationConfig
 from adapters.hl7.outbound.dispense_messages import build_dispense
@@ -31,7 +33,7 @@ from adapters.hl7.outbound.message_inputs import (
     StatusUpdate,
 )
 from adapters.hl7.outbound.status_messages import build_status_update
-from hub.domain.events import EVENT_TYPES, Event, PrescriptionCancelled, PrescriptionReceived
+from hub.domain.events import EVENT_TYPES, Event, OrderRefused, PrescriptionCancelled, PrescriptionReceived
 from hub.domain.order_parts import DrugInfo, Frozen, Setting
 from hub.errors import MessageContentError
 
@@ -76,7 +78,7 @@ def decode_cloudevent(body: bytes) -> ReceivedEvent:
 def message_for(destination: DestinationConfig, received: ReceivedEvent) -> OutboundMessage | None:
     """The message this destination gets for the event, or None when the event is not for it."""
     event = received.event
-    if received.type not in destination.events:
+    if received.type not in destination.subscribed:
         return None
     if not destination.wants(_field(event, "setting"), _field(event, "placer_system")):
         return None
@@ -103,7 +105,10 @@ def _field(event: Event, name: str) -> str | None:
 
 def _build(destination: DestinationConfig, header: MessageHeader, received: ReceivedEvent) -> bytes | None:
     event, at = received.event, received.time
-    if isinstance(event, PrescriptionReceived) and event.reply is not None and destination.application_acks:
+    if isinstance(event, OrderRefused):
+        return _application_reject(destination, header, event)
+    if isinstance(event, PrescriptionReceived) and event.reply is not None and destination.application_acks \
+            and answers(event.reply, success=True):
         ack = build_application_ack(header, _order(event), event.reply)
         if ack is not None:  # the placer asked for it (MSH-16): it says "accepted" in the placer's own terms
             return ack
@@ -117,6 +122,13 @@ def _build(destination: DestinationConfig, header: MessageHeader, received: Rece
     status, reason = _status(event)
     return build_status_update(header, StatusUpdate(order=_order(event), status=status, reason=reason,
                                                     changed_at=at))
+
+
+def _application_reject(destination: DestinationConfig, header: MessageHeader, event: OrderRefused) -> bytes | None:
+    """The placer's application reject for a refused order, if it asked for one here; else nothing."""
+    if event.reply is None or not destination.application_acks or not answers(event.reply, success=False):
+        return None
+    return build_application_reject(header, _order(event), event.reply, event.code, event.reason)
 
 
 def _status(event: Event) -> tuple[OrderStatus, str | None]:

@@ -56,14 +56,14 @@ def declare_destination(channel: ChannelLike, topology: Topology, config: Destin
         "x-dead-letter-routing-key": f"outbound.{config.name}",
     }
     channel.queue_declare(queue=queue, durable=True, arguments=arguments)
-    for event_type in config.events:
+    for event_type in config.subscribed:
         channel.queue_bind(queue=queue, exchange=topology.events_exchange, routing_key=event_type)
     return queue
 
 
 def _unbind_dropped(channel: BlockingChannel, topology: Topology, config: DestinationConfig, queue: str) -> None:
     """Event types removed from the configuration stop flowing into the queue."""
-    for event_type in set(SUPPORTED_EVENTS) - set(config.events):
+    for event_type in set(SUPPORTED_EVENTS) - set(config.subscribed):
         channel.queue_unbind(queue=queue, exchange=topology.events_exchange, routing_key=event_type)
 
 

@@ -2,6 +2,8 @@
 
 * ``prescription.cancelled`` caused by a CancelRx  -> CancelRxResponse Approved, relating to that CancelRx
 * ``renewal.requested`` on a SCRIPT prescription   -> RxRenewalRequest to the prescriber who sent the NewRx
+* ``order.refused`` of a NewRx answered Status 010  -> Error 900 (transaction rejected) relating to that
+  NewRx, saying why: the pharmacy did not keep the order it had accepted
 
 Pure functions: the responder looks up the stored requests and prescription and hands them in.
 """
@@ -11,17 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from adapters.ncpdp.script.answers import cancel_rx_response
+from adapters.ncpdp.script.answers import cancel_rx_response, error_response
 from adapters.ncpdp.script.door_records import address_key, address_of
 from adapters.ncpdp.script.message import ScriptHeader, read_message
 from adapters.ncpdp.script.renewal_request import PharmacyIdentity, RenewalRequestInput, rx_renewal_request
-from hub.domain.events import PrescriptionCancelled, RenewalRequested
+from hub.domain.events import OrderRefused, PrescriptionCancelled, RenewalRequested
 from hub.domain.order_parts import PatientInfo, QuantityInfo, Source
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
 
 CANCEL_RESPONSE = "CancelRxResponse"
 RENEWAL_REQUEST = "RxRenewalRequest"
+ERROR = "Error"
+#: Error/Description is kept as short as Status/Description (an1..70)
+_DESCRIPTION_MAX = 70
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,14 @@ def cancel_approved(
     body = cancel_rx_response(request, True, None, message_id=message_id, now=now, rx_number=event.rx_number)
     to = address_key(request.header.from_ or "", request.header.from_qualifier)
     return OutboundScript(CANCEL_RESPONSE, message_id, to, body)
+
+
+def refusal_error(new_rx: ScriptHeader, event: OrderRefused, *, message_id: str, now: datetime) -> OutboundScript:
+    """Error 900 to the prescriber whose NewRx (answered 010) intake then refused, relating to that NewRx."""
+    short = f"refused: {event.code.replace('-', ' ')} {event.placer_order_number}"
+    description = (event.reason if len(event.reason) <= _DESCRIPTION_MAX else short)[:_DESCRIPTION_MAX]
+    body = error_response(new_rx, "900", None, description, message_id=message_id, now=now)
+    return OutboundScript(ERROR, message_id, address_key(new_rx.from_ or "", new_rx.from_qualifier), body)
 
 
 def renewal_request(

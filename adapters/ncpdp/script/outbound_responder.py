@@ -6,6 +6,8 @@
   ``door_records``)                                   -> CancelRxResponse Approved
 * ``renewal.requested`` on a prescription that came by SCRIPT -> RxRenewalRequest (recorded, so the
   prescriber's RxRenewalResponse finds its Rx number by RelatesToMessageID)
+* ``order.refused`` of an order that came by SCRIPT, whose NewRx is on file -> Error 900 relating to it
+  (the route back is the NewRx's From; without the NewRx there is none: logged, staff see the refusal)
 * anything else (a cancel the pharmacy made, an HL7 or FHIR order) -> nothing, acked
 
 Each message is published to ``<prefix>.script-out`` with confirms before the event is acked; its
@@ -34,10 +36,11 @@ from adapters.ncpdp.script.door_records import (
     message_id_of,
 )
 from adapters.ncpdp.script.message import ScriptHeader, read_message
-from adapters.ncpdp.script.outbound_messages import OutboundScript, cancel_approved, renewal_request
+from adapters.ncpdp.script.outbound_messages import OutboundScript, cancel_approved, refusal_error, renewal_request
 from adapters.ncpdp.script.outbound_topology import RESPONDER_STEP, ScriptOutTopology
 from adapters.ncpdp.script.renewal_request import PharmacyIdentity
-from hub.domain.events import Event, PrescriptionCancelled, RenewalRequested
+from hub.domain.events import Event, OrderRefused, PrescriptionCancelled, RenewalRequested
+from hub.domain.order_parts import Source
 from hub.errors import BrokerUnavailable, MessageContentError
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
@@ -91,6 +94,8 @@ class CancelRxResponder:
             message = self._cancel_response(event)
         elif event["type"] == RenewalRequested.name:
             message = self._renewal_request(event)
+        elif event["type"] == OrderRefused.name:
+            message = self._refusal_error(event)
         if message is None:
             return
         self._publish(message, event)
@@ -105,6 +110,17 @@ class CancelRxResponder:
         return cancel_approved(
             stored.raw, cancelled, message_id=answer_message_id("cancel", event["id"]), now=self._clock()
         )
+
+    def _refusal_error(self, event: dict[str, Any]) -> OutboundScript | None:
+        refused = _data(OrderRefused, event)
+        if refused.source != Source.SCRIPT.value:
+            return None
+        new_rx = self._new_rx_header(refused.owner, refused.placer_system, refused.raw_message_ref)
+        if new_rx is None or not new_rx.from_:
+            log.warning("refused SCRIPT order not answered: its NewRx is not on file",
+                        extra={"correlation_id": event.get("correlationid")})
+            return None
+        return refusal_error(new_rx, refused, message_id=answer_message_id("refusal", event["id"]), now=self._clock())
 
     def _renewal_request(self, event: dict[str, Any]) -> OutboundScript | None:
         renewal = _data(RenewalRequested, event)

@@ -1,6 +1,6 @@
 """The SCRIPT outbound queues, added to the hub's topology so every (re)connect declares them.
 
-<prefix>.events ──prescription.cancelled, renewal.requested──▶ <prefix>.script-outbound (responder)
+<prefix>.events ──prescription.cancelled, renewal.requested, order.refused──▶ <prefix>.script-outbound (responder)
 responder ──▶ <prefix>.script-out (topic exchange, routing key = SCRIPT transaction)
           ──#──▶ <prefix>.script-out (queue a prescriber connector delivers from)
 """
@@ -14,7 +14,7 @@ from hub.messaging.topology import Queue, Topology
 #: the ConsumerRunner step name of the responder (logs, dead-letter routing key)
 RESPONDER_STEP = "script-outbound"
 #: the events the responder turns into SCRIPT messages
-RESPONDER_EVENTS = ("prescription.cancelled", "renewal.requested")
+RESPONDER_EVENTS = ("prescription.cancelled", "renewal.requested", "order.refused")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.config import Settings
-from hub.entrypoints.http import admin_routes, identity_routes, metrics_route, staff_routes
+from hub.entrypoints.http import admin_routes, identity_routes, metrics_route, refused_order_routes, staff_routes
 from hub.entrypoints.http.auth import mount_security_routes
 from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
@@ -44,6 +44,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(identity_routes.router)
+    app.include_router(refused_order_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(metrics_route.router)
     app.include_router(console_router())

@@ -8,16 +8,24 @@ import uuid
 from hub.domain.catalogue import Product
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription, RecordRenewalResponse
 from hub.domain.days_supply import estimate_days_supply
-from hub.domain.events import Event, PrescriptionReceived, PrescriptionUpdated, RefillDeclined, RenewalRequested
+from hub.domain.events import (
+    Event,
+    OrderRefused,
+    PrescriptionReceived,
+    PrescriptionUpdated,
+    RefillDeclined,
+    RenewalRequested,
+)
 from hub.domain.intake import IntakeContext
 from hub.domain.order_parts import QuantityInfo, Source
 from hub.domain.prescription import Prescription
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
 from hub.errors import MessageContentError, NotFound, TransientError
-from hub.messaging.envelope import Envelope
+from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate, new_row
+from hub.persistence.refused_orders import RefusedOrders
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.identity import match_order_patient
@@ -69,6 +77,21 @@ def order_owner(envelope: Envelope) -> str | None:
     return envelope.principal if envelope.source in _OWNED_SOURCES else None
 
 
+def refuse_duplicate(uow: UnitOfWork, ctx: WorkflowContext, envelope: Envelope, command: ReceivePrescription,
+                     holder: PrescriptionRow) -> None:
+    """Refuse a second order under a held placer number: recorded for staff, announced for its sender."""
+    actor = actor_of(uow, envelope)
+    refusal_id = str(derived_message_id("refused-order", envelope.message_id))
+    events = load_aggregate(holder).refuse_duplicate_order(command, refusal_id=refusal_id, source=envelope.source,
+                                                           owner=order_owner(envelope))
+    uow.audit(actor=actor.user_id, role=actor.role.value, action="duplicate-order", prescription_id=holder.id,
+              outcome="refused", detail={"refusal_id": refusal_id})
+    for event in events:
+        if isinstance(event, OrderRefused):
+            RefusedOrders(uow.conn).add(event, correlation_id=str(envelope.correlation_id), refused_at=now())
+    publish_events(uow, events, envelope=envelope, catalogue=ctx.catalogue)
+
+
 def load(uow: UnitOfWork, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
     """A stored prescription and its aggregate, or NotFound."""
     row = PrescriptionRepository(uow.conn).get(prescription_id)
@@ -87,10 +110,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         existing = repo.by_correlation(str(envelope.correlation_id))
         if existing is not None:
             # a new message re-using a placer number we already hold: not a resend (those are deduped by id)
-            rx = load_aggregate(existing)
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="duplicate-order",
-                      prescription_id=existing.id, outcome="refused")
-            publish_events(uow, rx.refuse_duplicate_order(actor), envelope=envelope, catalogue=ctx.catalogue)
+            refuse_duplicate(uow, ctx, envelope, command, existing)
             return
         parties = PartyRepository(uow.conn)
         match = match_order_patient(uow, parties, command.patient, envelope, actor)

@@ -9,7 +9,7 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from adapters.hl7.outbound.application_acks import build_application_ack
+from adapters.hl7.outbound.application_acks import answers, build_application_ack, build_application_reject
 from adapters.hl7.outbound.message_inputs import MessageHeader, OrderRef
 from hub.domain.order_parts import Identifier, ReplyTo
 
@@ -56,3 +56,43 @@ def test_an_unknown_order_type_gets_no_answer() -> None:
     reply = ReplyTo(control_id="X", message_type="ADT", trigger_event="A01", version="2.5.1",
                     application_ack_type="AL")
     assert build_application_ack(_header("2.5.1"), ORDER, reply) is None
+
+
+@pytest.mark.parametrize(("condition", "on_success", "on_error"), [
+    ("AL", True, True), ("SU", True, False), ("ER", False, True), ("NE", False, False), ("XX", True, True),
+])
+def test_msh16_decides_which_outcomes_are_answered(condition: str, on_success: bool, on_error: bool) -> None:
+    reply = ReplyTo(control_id="C", message_type="RDE", trigger_event="O11", version="2.5.1",
+                    application_ack_type=condition)
+    assert (answers(reply, success=True), answers(reply, success=False)) == (on_success, on_error)
+
+
+def test_a_refused_order_is_answered_ae_with_err_205_and_orc_ua() -> None:
+    reply = ReplyTo(control_id="ORDER-43", message_type="RDE", trigger_event="O11", version="2.5.1",
+                    application_ack_type="ER")
+    unaccepted = ORDER.model_copy(update={"rx_number": None})
+    raw = build_application_reject(_header("2.5.1"), unaccepted, reply, "duplicate-order",
+                                   "refused: duplicate order: placer number EHR|PLC1 is already held by Rx 1000001")
+    assert raw is not None
+    message = hl7.parse(raw.decode())
+    assert str(message.segment("MSH")[9]) == "RRE^O12^RRE_O12"
+    assert (str(message.segment("MSA")[1]), str(message.segment("MSA")[2])) == ("AE", "ORDER-43")
+    err = message.segment("ERR")
+    assert str(err[3]) == "205^Duplicate key identifier^HL70357" and str(err[4]) == "E"
+    assert "already held by Rx 1000001" in str(err[8])
+    orc = message.segment("ORC")
+    assert (str(orc[1]), str(orc[2][0][0]), str(orc[3])) == ("UA", "PLC1", "")
+    parsed = parse_message(raw.decode(), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert parsed.msa.msa_1.value == "AE"
+
+
+def test_a_refused_order_before_v25_says_why_in_msa_and_an_eld() -> None:
+    reply = ReplyTo(control_id="OLD-1", message_type="RDE", trigger_event="O01", version="2.3.1",
+                    application_ack_type="AL")
+    raw = build_application_reject(_header("2.3.1"), ORDER, reply, "duplicate-order", "refused: duplicate order")
+    assert raw is not None
+    message = hl7.parse(raw.decode())
+    msa = message.segment("MSA")
+    assert (str(msa[1]), str(msa[2]), str(msa[3])) == ("AE", "OLD-1", "refused: duplicate order")
+    assert str(msa[6]).startswith("205")
+    assert "205&Duplicate key identifier&HL70357" in str(message.segment("ERR")[1])

@@ -13,7 +13,8 @@ from adapters.hl7.outbound.control_ids import control_id_for
 from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
 from adapters.hl7.outbound.event_mapping import decode_cloudevent, message_for
 from adapters.hl7.parsing import parse_message
-from hub.domain.order_parts import Setting
+from hub.domain.events import OrderRefused
+from hub.domain.order_parts import ReplyTo, Setting
 from hub.errors import MessageContentError
 from tests.unit.hl7_outbound import samples
 
@@ -110,3 +111,33 @@ def test_decoding_arbitrary_bytes_raises_only_our_error(body: bytes) -> None:
         decode_cloudevent(body)
     except MessageContentError:
         pass
+
+
+def _refused(msh16: str | None) -> OrderRefused:
+    reply = ReplyTo(control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1",
+                    application_ack_type=msh16) if msh16 else None
+    return OrderRefused(prescription_id="p-RX1", refusal_id="r-1", code="duplicate-order",
+                        reason="refused: duplicate order", placer_order_number="PL1", placer_system="CLINIC",
+                        source="hl7", reply=reply, setting=Setting.OUTPATIENT)
+
+
+@pytest.mark.parametrize("msh16", ["AL", "ER"])
+def test_a_refused_order_gets_an_application_reject_where_it_asked_for_one(msh16: str) -> None:
+    acks = _dest(events=["prescription.received"], application_acks=True)
+    assert "order.refused" in acks.subscribed, "bound without being listed: the placer asked for it"
+    parsed = parse_message(_message(_refused(msh16), acks))
+    assert (parsed.get("MSA", 1), parsed.get("MSA", 2), parsed.get("ORC", 1)) == ("AE", "ORD-9", "UA")
+
+
+@pytest.mark.parametrize(("msh16", "acks"), [("SU", True), ("NE", True), (None, True), ("AL", False)])
+def test_a_refused_order_gets_nothing_where_it_did_not_ask(msh16: str | None, acks: bool) -> None:
+    dest = _dest(application_acks=acks)
+    assert message_for(dest, decode_cloudevent(samples.cloudevent(_refused(msh16)))) is None
+
+
+def test_an_order_that_asked_for_errors_only_gets_no_application_accept() -> None:
+    reply = ReplyTo(control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1",
+                    application_ack_type="ER")
+    received = samples.received().model_copy(update={"reply": reply})
+    parsed = parse_message(_message(received, _dest(application_acks=True)))
+    assert parsed.first("MSA") is None and parsed.get("ORC", 1) == "SC", "a status update, not an RRE AA"
