@@ -17,6 +17,9 @@ from adapters.fhir.orders import DOOR, placer_key, sender_origin
 from adapters.fhir.placer import placer_identifier
 from hub.service.ports import RefusedMessage
 
+#: a body larger than this is not parsed a second time for its control id (the largest real order is 34 kB)
+READ_MAX_BYTES = 1024 * 1024
+
 
 def refused_request(*, principal: str, body: bytes, status: int, answer: bytes) -> RefusedMessage:
     """The refusal log's record of one refused request, from its body as far as it can be read."""
@@ -52,6 +55,8 @@ def message_type(resource: dict[str, Any] | None) -> str:
 
 
 def _readable(body: bytes) -> dict[str, Any] | None:
+    if len(body) > READ_MAX_BYTES:
+        return None
     try:
         value = json.loads(body.decode("utf-8-sig"))
     except (ValueError, RecursionError):
