@@ -50,6 +50,11 @@ def _parse(raw: bytes) -> ParsedHl7:
         raise _unreadable(text, "100", "message does not start with an MSH segment", "MSH^1")
     delims = _delimiters(lines[0], text)
     segments = _segments(lines, delims)
+    if any(seg.segment_id == "MSH" for seg in segments[1:]):
+        # a second message in the frame would be read under the first one's header (its sender, its control
+        # id): refused whole rather than half-taken; several messages travel as a batch (FHS/BHS)
+        raise _unreadable(text, "100", "a second MSH in one message: send one message per MLLP frame, or "
+                          "several as an HL7 batch (FHS/BHS ... BTS/FTS)", "MSH^2")
     return ParsedHl7(header=_header(segments[0]), segments=segments)
 
 
