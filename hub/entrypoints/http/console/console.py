@@ -50,6 +50,8 @@ PAGES: tuple[Page, ...] = (
     Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
     Page(slug="identity", title="Identity conflicts", roles=("technician", "pharmacist", "admin"),
          scripts=("identity.js",)),
+    Page(slug="refused-orders", title="Refused orders", roles=("technician", "pharmacist", "admin"),
+         scripts=("refused.js",)),
     Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), scripts=("verbal.js",)),
     Page(slug="messages", title="Messages", roles=("admin",), scripts=("messages.js",)),
     Page(slug="dead-letters", title="Dead letters", roles=("admin",), scripts=("dead_letters.js",)),
