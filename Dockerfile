@@ -3,9 +3,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY hub ./hub
 COPY adapters ./adapters
-COPY data ./data
-# editable: the reference data in /app/data is found next to the package
-RUN pip install --no-cache-dir -e .
+# the reference data ships inside the package (hub/data)
+RUN pip install --no-cache-dir .
 RUN useradd --system rxhub
 USER rxhub
 EXPOSE 2575 8080

@@ -258,7 +258,7 @@ class ChildProcessHub:
         return codes
 
     def spawn_payer_sim(self, consumers: Callable[[], int]) -> None:
-        """``rxhub payer-sim`` (data/payer-sim.json) as one more child; returns once it consumes claims."""
+        """``rxhub payer-sim`` (hub/data/payer-sim.json) as one more child; returns once it consumes claims."""
         self._spawn(PAYER_SIM, ["payer-sim"], listens=False)
         self._await_consumers(consumers, 1)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: the repository's data folder (drug catalogue, interaction table, payer simulator plan)
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+#: the reference data shipped inside the package (hub/data: drug catalogue, interaction table, payer simulator
+#: plan); pip installs packages unpacked, so the resource is a real folder that settings can name by path
+DATA_DIR = Path(str(resources.files("hub.data")))
 
 
 class Settings(BaseSettings):
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
     declare_topology: bool = True
     #: consumer threads per step in ``rxhub run`` and ``rxhub worker`` (their ``--copies`` wins)
     worker_copies: int = Field(default=1, ge=1)
-    #: outbound HL7 destinations (JSON, see data/outbound-destinations.example.json); unset: none
+    #: outbound HL7 destinations (JSON, see hub/data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
 
     log_level: str = "INFO"

@@ -1,4 +1,4 @@
-"""The products the pharmacy can dispense, loaded from an editable data file (data/drug-catalogue.json)."""
+"""The products the pharmacy can dispense, loaded from an editable data file (hub/data/drug-catalogue.json)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ class Product(Frozen):
 
 
 class CatalogueFile(Frozen):
-    """The shape of data/drug-catalogue.json."""
+    """The shape of hub/data/drug-catalogue.json."""
 
     products: tuple[Product, ...]
     notes: tuple[str, ...] = Field(default=(), alias="_notes")

@@ -1,6 +1,6 @@
 """Automated prospective DUR: drug-allergy, duplicate therapy, drug-drug interaction and early refill.
 
-The rules are data (data/interactions.json) so a pharmacy can extend them; screening only produces
+The rules are data (hub/data/interactions.json) so a pharmacy can extend them; screening only produces
 findings for the pharmacist, it never refuses an order on its own (standards §5.1 DATA_VERIFICATION).
 """
 
@@ -39,7 +39,7 @@ class CrossSensitivity(Frozen):
 
 
 class InteractionTable(Frozen):
-    """The shape of data/interactions.json."""
+    """The shape of hub/data/interactions.json."""
 
     notes: tuple[str, ...] = Field(default=(), alias="_notes")
     #: allergy class -> words that, found in an allergy's text, put the patient in that class

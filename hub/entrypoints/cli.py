@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(func=_users_revoke)
     _register_feeds(sub)
     sim = sub.add_parser("payer-sim", help="run the simulated payer (speaks NCPDP D.0 over RabbitMQ)")
-    sim.add_argument("--config", type=Path, help="payer plan data file (default: data/payer-sim.json)")
+    sim.add_argument("--config", type=Path, help="payer plan data file (default: hub/data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
     dlq = sub.add_parser("dlq", help="dead letters: list, replay, purge").add_subparsers(
         required=True, metavar="ACTION")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,23 +15,12 @@ from sqlalchemy import func, select
 from hub.config import Settings
 from hub.persistence.database import make_engine
 from hub.persistence.tables import prescriptions
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import hub_env as _env
 
 ROOT = Path(__file__).resolve().parents[2]
 RXHUB = [sys.executable, "-m", "hub.entrypoints.cli"]
 SAMPLE = ROOT / "samples" / "hl7" / "04_orm_o01_v23_two_orders.hl7"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(settings: Settings, mllp: int, http: int) -> dict[str, str]:
-    return {**os.environ, "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
-            "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
-            "RXHUB_BROKER_PREFIX": settings.broker_prefix, "RXHUB_MLLP_PORT": str(mllp),
-            "RXHUB_HTTP_PORT": str(http), "RXHUB_LOG_LEVEL": "WARNING"}
 
 
 @pytest.mark.parametrize("worker_processes", [None, 0, 2])

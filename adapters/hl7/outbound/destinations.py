@@ -1,7 +1,7 @@
 """Outbound destinations: who gets which events, over which connection, in which HL7 version.
 
 The file (path in ``RXHUB_OUTBOUND_DESTINATIONS``) is JSON: ``{"destinations": [{...}, ...]}``, one object
-per :class:`DestinationConfig`; ``data/outbound-destinations.example.json`` shows every field.
+per :class:`DestinationConfig`; ``hub/data/outbound-destinations.example.json`` shows every field.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class PlanLimits(Frozen):
 
 
 class PayerConfig(Frozen):
-    """Everything the simulator decides by; loaded from ``data/payer-sim.json``."""
+    """Everything the simulator decides by; loaded from ``hub/data/payer-sim.json``."""
 
     bins: tuple[str, ...]
     #: BINs whose host is "down": every claim rejects 92

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import Settings
+from hub.config import DATA_DIR, Settings
 from hub.messaging.topology import Topology
 from tests.integration.payer.link import PayerLink
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "payer-sim.json"
+DATA_FILE = DATA_DIR / "payer-sim.json"
 
 
 @pytest.fixture
@@ -32,5 +32,5 @@ def start_link(settings: Settings) -> Iterator[Callable[[Path], PayerLink]]:
 
 @pytest.fixture
 def link(start_link: Callable[[Path], PayerLink]) -> PayerLink:
-    """A link with the shipped data/payer-sim.json."""
+    """A link with the shipped hub/data/payer-sim.json."""
     return start_link(DATA_FILE)

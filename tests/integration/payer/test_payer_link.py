@@ -45,7 +45,7 @@ def test_paid_claim_becomes_a_command_with_amounts_and_the_order_correlation(lin
     assert (command.exchange_id, command.prescription_id, command.fill_number, command.attempt) == (
         "rx-paid:0:1:B1", "rx-paid", 0, 1)
     assert (command.transaction, command.status, command.reject_codes) == ("B1", "P", ())
-    # data/payer-sim.json: 30 x 0.12 + 1.75 fee = 5.35; copay 5.00; the plan pays 0.35
+    # hub/data/payer-sim.json: 30 x 0.12 + 1.75 fee = 5.35; copay 5.00; the plan pays 0.35
     assert (command.total_paid, command.patient_pay, command.ingredient_cost_paid, command.dispensing_fee_paid) == (
         Decimal("0.35"), Decimal("5.00"), Decimal("3.60"), Decimal("1.75"))
     assert command.authorization_number == "SIM000000001"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from hub.config import DATA_DIR
 from hub.domain.actors import Actor, Role, system_actor
 from hub.domain.catalogue import Catalogue
 from hub.domain.commands import ReceivePrescription
@@ -28,7 +28,7 @@ from hub.domain.parties import Patient, Prescriber
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
 
-DATA = Path(__file__).resolve().parents[3] / "data"
+DATA = DATA_DIR
 CATALOGUE = Catalogue.from_json_text((DATA / "drug-catalogue.json").read_text())
 INTERACTIONS = InteractionTable.from_json_text((DATA / "interactions.json").read_text())
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from adapters.hl7.outbound.destinations import DestinationConfig, DestinationConfigError, load_destinations
+from hub.config import DATA_DIR
 from hub.domain.order_parts import Setting
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "data" / "outbound-destinations.example.json"
+EXAMPLE = DATA_DIR / "outbound-destinations.example.json"
 
 
 def _write(tmp_path: Path, destinations: object) -> Path:

@@ -1,8 +1,7 @@
-"""The simulated payer answers real D.0 bytes the way data/payer-sim.json says: bytes in, bytes out."""
+"""The simulated payer answers real D.0 bytes the way hub/data/payer-sim.json says: bytes in, bytes out."""
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +14,7 @@ from adapters.ncpdp.d0 import (
 )
 from adapters.ncpdp.d0.request_segments import DurPps
 from adapters.ncpdp.payer import Adjudicator, ClaimHistory, load_payer_config
+from hub.config import DATA_DIR
 from tests.unit.ncpdp_d0.claims import (
     ADALIMUMAB,
     AMOXICILLIN,
@@ -26,7 +26,7 @@ from tests.unit.ncpdp_d0.claims import (
     transaction,
 )
 
-CONFIG = Path(__file__).resolve().parents[3] / "data" / "payer-sim.json"
+CONFIG = DATA_DIR / "payer-sim.json"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Synthetic ClaimRequestData for payer-link tests (made-up people and ids; NPIs pass the Luhn check).
 
-NDCs are the ones data/payer-sim.json configures.
+NDCs are the ones hub/data/payer-sim.json configures.
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from adapters.ncpdp.d0 import parse_response, read_claim_response
 from adapters.ncpdp.payer import DrugRule, PayerConfig, load_payer_config
 from adapters.ncpdp.payer_link import D0ClaimCodec, PayerSimulator
+from hub.config import DATA_DIR
 from hub.domain.claim_exchange import ClaimTransaction
 from tests.unit.ncpdp_payer_link.claim_data import AMOXICILLIN, SIM_BIN, claim
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "payer-sim.json"
+DATA_FILE = DATA_DIR / "payer-sim.json"
 SILENT_NDC = "00000000011"
 CODEC = D0ClaimCodec()
 
