@@ -84,7 +84,9 @@ def test_transaction_is_all_or_nothing(fhir_hub: FhirHub) -> None:
             "transaction", good, patient(), practitioner(),
             bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-3"}])))))
     assert refused[0].status_code == 422 and none == []
-    assert issues(refused[0].json()) == [("error", "business-rule", ["Bundle.entry[3].resource.intent"])]
+    # the good order is named too (issue 26): nothing of an all-or-nothing Bundle was taken
+    assert issues(refused[0].json()) == [("error", "business-rule", ["Bundle.entry[3].resource.intent"]),
+                                         ("information", "informational", ["Bundle.entry[0].resource"])]
     reply = answers[0].json()
     Bundle.model_validate(reply)
     assert reply["type"] == "transaction-response"
