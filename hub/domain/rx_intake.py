@@ -25,6 +25,7 @@ from hub.domain.patient_identity import identifiers_for_sender
 from hub.domain.rx_claims import ClaimSteps
 from hub.domain.states import Action, RxState
 from hub.domain.validity import expiry_date, refills_allowed
+from hub.errors import NotAuthorized
 
 
 class IntakeSteps(ClaimSteps):
@@ -44,9 +45,12 @@ class IntakeSteps(ClaimSteps):
         now: datetime,
         owner: str | None = None,
     ) -> tuple[Self, list[Event]]:
-        """Record a new order as fill 0 in RECEIVED; a verbal order must be taken by a pharmacist."""
+        """Record a new order as fill 0 in RECEIVED; a verbal order must be taken by a licensed pharmacist, the
+        one it names as having taken it."""
         if source is Source.VERBAL:
             require_pharmacist(actor, "record a verbal order")
+            if command.taken_by not in (None, actor.user_id):
+                raise NotAuthorized(f"a verbal order taken by {command.taken_by} cannot be recorded by {actor.user_id}")
         written = command.written_date or now.date()
         rx = cls(
             prescription_id=prescription_id,
@@ -75,6 +79,7 @@ class IntakeSteps(ClaimSteps):
             received_at=now,
             received_by=actor.user_id,
             verbal_taken_by=actor.user_id if source is Source.VERBAL else None,
+            verbal_licence=actor.licence if source is Source.VERBAL else None,
             raw_message_ref=command.raw_message_ref,
             note=command.note,
             fills=[

@@ -6,7 +6,7 @@ way a fill's state changes (``_move``, via the transition tables) and the common
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -90,8 +90,9 @@ class PrescriptionRecord(BaseModel):
     coverage: CoverageInfo | None = None
     received_at: datetime
     received_by: str
-    #: pharmacist who took a verbal order
+    #: pharmacist who took a verbal order, and the licence on record for them when they took it
     verbal_taken_by: str | None = None
+    verbal_licence: str | None = None
     raw_message_ref: str | None = None
     note: str | None = None
     #: why no further fill may be made (cancelled, rejected); None while the prescription is open
@@ -126,6 +127,12 @@ class PrescriptionRecord(BaseModel):
     def alerts_for(self, fill: Fill) -> list[Alert]:
         """Alerts the pharmacist reviews for a fill: the prescription's own and the fill's DUR findings."""
         return [a for a in self.alerts if a.fill_number in (None, fill.fill_number)]
+
+    def open_alerts(self, answered: Iterable[str] = ()) -> list[Alert]:
+        """The current fill's high-severity alerts without an override, besides those ``answered`` now: what
+        keeps data verification from being approved (``UnresolvedAlerts``)."""
+        skip = set(answered)
+        return [a for a in self.alerts_for(self.current_fill) if a.blocking and a.alert_id not in skip]
 
     def profile_entry(self, today: date) -> ProfileEntry | None:
         """This prescription as a line of the patient's medication profile, for screening another order."""

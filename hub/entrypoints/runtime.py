@@ -25,6 +25,7 @@ from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
 from hub.persistence.audit import AuditTrail
+from hub.persistence.command_outcomes import DeadLetterOutcomes
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
@@ -121,6 +122,7 @@ class Workers:
                                              daemon=True))
         self.threads[-1].start()
         context = workflow_context(self.settings)
+        outcomes = DeadLetterOutcomes(self.engine)
         for step in self.steps:
             if step in ADAPTER_STEPS:
                 self._start_adapter_step(step, url, topology, context)
@@ -129,7 +131,8 @@ class Workers:
                              after_commit=[self.relay.hand_over])
             for copy in range(self.copies):
                 runner = ConsumerRunner(amqp_url=url, topology=topology, step=step, keys=keys, audit=self.audit,
-                                        declare_topology=self.settings.declare_topology, **self._consuming(bus))
+                                        outcomes=outcomes, declare_topology=self.settings.declare_topology,
+                                        **self._consuming(bus))
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
         if not wait_ready(self.runners, timeout_s):

@@ -23,6 +23,10 @@ With a ``decode`` the bodies are not envelopes but foreign messages (payer answe
 function translates; a translation that fails is judged like a handler's failure (bad content: dead letter
 as ``validation``), since the body was read and found wanting rather than unreadable.
 
+A staff command (one with an ``actor``) that is dead-lettered has its outcome recorded first (``outcomes``):
+refused when a domain rule forbade it, dead-lettered otherwise, with the error; its sender reads it at
+``GET /api/commands/{id}`` instead of waiting on a command that will never be applied.
+
 An envelope queue verifies each body's signature (hub.security.command_signing) before reading it: a command
 published with broker credentials but without the hub's key is refused. A ``decode`` queue does not: its
 bodies are foreign messages (a payer's D.0 answer) that no hub process wrote.
@@ -37,7 +41,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import pika
 import pika.exceptions as pe
@@ -61,6 +65,13 @@ BatchHandler = Callable[[Sequence[Envelope]], list[BaseException | None]]
 RawHandler = Callable[[bytes, BasicProperties], None]
 #: turns a body that is not an envelope (a payer's answer) into the command envelope it stands for
 Decode = Callable[[bytes, BasicProperties], Envelope]
+
+
+class OutcomeLog(Protocol):
+    """Where a dead-lettered staff command's outcome is recorded (hub.persistence.command_outcomes)."""
+
+    def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str) -> None:
+        """Record it before the dead letter is published; raise an ``RxHubError`` when it cannot be."""
 
 
 class ConsumerOptions(TypedDict):
@@ -125,6 +136,7 @@ class ConsumerRunner:
         linger_s: float = 0.0,
         keys: CommandKeys | None = None,
         audit: RefusalAudit | None = None,
+        outcomes: OutcomeLog | None = None,
     ) -> None:
         if (handler is None) == (raw_handler is None):
             raise ValueError("give exactly one of handler or raw_handler")
@@ -145,6 +157,8 @@ class ConsumerRunner:
         #: verifies envelope bodies (None on raw and decode queues, whose bodies no hub process signed)
         self.keys = keys if raw_handler is None and decode is None else None
         self.audit = audit
+        #: only envelope queues: a foreign body (a payer's answer) is no staff command
+        self.outcomes = outcomes if raw_handler is None and decode is None else None
         self._done_at = float("-inf")
         self.queue = queue or topology.work_queue(step)
         self.ready = threading.Event()
@@ -275,12 +289,30 @@ class ConsumerRunner:
         if kind is FailureKind.UNAUTHENTICATED and self.audit is not None:
             audit_refusal(self.audit, queue=self.queue, props=props, body=body, error=exc)
         headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
+        if decoded and kind is not FailureKind.UNAUTHENTICATED:
+            self._record_outcome(body, exc, refused=kind is FailureKind.DOMAIN_RULE)
         DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
         headers["x-rxhub-queue"] = self.queue
         headers["x-rxhub-traceback"] = "".join(traceback.format_exception(exc))[-4000:]
         log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],
                   extra={"message_id": props.message_id, "correlation_id": props.correlation_id})
         self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)
+
+    def _record_outcome(self, body: bytes, exc: BaseException, *, refused: bool) -> None:
+        """The sender's outcome of a staff command about to be dead-lettered; a database that fails raises (the
+        delivery is retried on a new connection), anything else is logged: a consumer never dies on one message."""
+        if self.outcomes is None:
+            return
+        try:
+            envelope = Envelope.from_bytes(body)
+        except RxHubError:
+            return
+        try:
+            self.outcomes.dead_lettered(envelope, refused=refused, reason=str(exc) or type(exc).__name__)
+        except RxHubError:
+            raise
+        except Exception:
+            log.exception("step %s could not record a dead-lettered command's outcome", self.step)
 
     @staticmethod
     def _republish(

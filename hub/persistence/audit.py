@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, or_, select
 
+from hub.persistence import command_outcomes
 from hub.persistence.chain_sealer import sealer_for
 from hub.persistence.database import execute_rows
 from hub.persistence.lane import Lane
@@ -102,11 +103,14 @@ def _wake_sealer(conn: Connection) -> None:
 class _Pending:
     row: dict[str, Any]
     done: Future[None]
+    #: the pending outcome row of the command the audited request queued (hub.persistence.command_outcomes)
+    queued: dict[str, Any] | None = None
 
 
 def _write_pending(conn: Connection, batch: list[_Pending]) -> None:
     with conn.begin():
         append(conn, [p.row for p in batch])
+        command_outcomes.write(conn, [p.queued for p in batch if p.queued is not None], verdict=False)
     for p in batch:
         p.done.set_result(None)
 
@@ -129,18 +133,19 @@ class AuditTrail:
         with self._engine.begin() as conn:
             record(conn, **kwargs)
 
-    async def record_soon(self, **kwargs: Any) -> None:
+    async def record_soon(self, *, queued: dict[str, Any] | None = None, **kwargs: Any) -> None:
         """``record`` from the event loop: the entry is written (committed) when this returns, in one
         transaction with the entries of whatever other requests wait at the same moment (an approval's
         audit entry cost a thread hop, a pool checkout and a commit of its own); ``DatabaseUnavailable``
-        when it could not be written."""
-        await asyncio.wrap_future(self.record_later(**kwargs))
+        when it could not be written. ``queued``: the pending outcome row of the command the request
+        queued, committed with its entry (``hub.persistence.command_outcomes.outcome_row``)."""
+        await asyncio.wrap_future(self.record_later(queued=queued, **kwargs))
 
-    def record_later(self, **kwargs: Any) -> Future[None]:
+    def record_later(self, *, queued: dict[str, Any] | None = None, **kwargs: Any) -> Future[None]:
         """Queue one entry for the trail's writer thread and return at once (a consumer refusing a forged
         command must not wait on the database); the future is done once it is written, or fails with
         ``DatabaseUnavailable``."""
-        pending = _Pending(entry(**kwargs), Future())
+        pending = _Pending(entry(**kwargs), Future(), queued)
         self._writer().submit(pending)
         return pending.done
 

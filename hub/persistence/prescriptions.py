@@ -42,6 +42,8 @@ _STATES = select(prescriptions.c.id, prescriptions.c.state, prescriptions.c.corr
     prescriptions.c.id.in_(bindparam("ids", expanding=True)))
 _RECORDED = select(prescriptions.c.correlation_id).where(
     prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
+_RX_NUMBERS = select(prescriptions.c.correlation_id, prescriptions.c.rx_number).where(
+    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
 _SAVE = (update(prescriptions)
          .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
          .values(state=bindparam("state"), document=bindparam("document"), version=bindparam("version"),
@@ -215,6 +217,14 @@ class PrescriptionRepository:
     def recorded(self, correlation_ids: list[str]) -> set[str]:
         """The correlation ids among these that have a stored prescription."""
         return {row[0] for row in deferred.execute(self.conn, _RECORDED, {"ids": correlation_ids})}
+
+    def rx_numbers(self, correlation_ids: list[str]) -> dict[str, str]:
+        """The Rx number of the prescription of each of these correlation ids that has one (dead letters name
+        the order they are about by it)."""
+        if not correlation_ids:
+            return {}
+        rows = deferred.execute(self.conn, _RX_NUMBERS, {"ids": sorted(set(correlation_ids))})
+        return {str(correlation_id): str(rx_number) for correlation_id, rx_number in rows}
 
     def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
         """The prescriptions one inbound message created."""

@@ -357,3 +357,21 @@ claim_transmissions = Table(
     Index("ix_claim_transmissions_unanswered", "sent_at", postgresql_where=text("answered_at IS NULL"),
           sqlite_where=text("answered_at IS NULL")),
 )
+
+#: what became of each command a staff member sent through the API (GET /api/commands/{id}): pending from the
+#: 202 on, then applied or refused by the worker (in the transaction of its effects), or dead-lettered;
+#: one row per staff command, none per door order (migration 0018)
+command_outcomes = Table(
+    "command_outcomes",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("command", String(100), nullable=False),
+    #: the user who sent it (users.id): only they and admins read the outcome
+    Column("actor", String(36), nullable=False),
+    Column("prescription_id", String(36)),
+    #: pending | applied | refused | dead-lettered
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_command_outcomes_at", "at"),
+)

@@ -26,7 +26,7 @@ from hub.errors import DatabaseUnavailable, MessageContentError
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
-from hub.persistence import deferred
+from hub.persistence import command_outcomes, deferred
 from hub.persistence.database import execute_rows
 from hub.persistence.outbox_store import OutboxRow, outbox_row
 from hub.persistence.parties import forget_patients_ahead, read_patients_ahead
@@ -37,11 +37,13 @@ _OUTBOX_INSERT = insert(outbox)
 
 
 class Writes:
-    """What the units of work of one transaction queue for its end: outbox rows and audit entries."""
+    """What the units of work of one transaction queue for its end: outbox rows, audit entries and the
+    outcomes of staff commands."""
 
     def __init__(self) -> None:
         self.outbox: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
+        self.outcomes: list[dict[str, Any]] = []
         #: the outbox rows written, for the relay to publish from memory once the transaction committed
         self.written: list[OutboxRow] = []
 
@@ -58,6 +60,9 @@ class Writes:
         if self.audit:
             entries, self.audit = self.audit, []
             audit_trail.append(conn, entries)
+        if self.outcomes:
+            outcomes, self.outcomes = self.outcomes, []
+            command_outcomes.write(conn, outcomes, verdict=True)
 
 
 @functools.cache
@@ -101,6 +106,10 @@ class UnitOfWork:
         #: what the transaction has read that none of its commands changes (the users behind its commands),
         #: shared by its units of work, so a batch reads each once
         self.memo = memo
+        #: why the handler declined its command without an error (``refuse``); None: applied
+        self.refusal: str | None = None
+        #: the prescription the command made (a verbal order's), for its outcome
+        self.subject: str | None = None
 
     @property
     def written(self) -> list[OutboxRow]:
@@ -110,6 +119,21 @@ class UnitOfWork:
     def claim_message(self, consumer: str, message_id: uuid.UUID | str) -> bool:
         """Record the message as applied now, in this transaction; False if it was applied before."""
         return bool(claim_messages(self.conn, consumer, [str(message_id)]))
+
+    def refuse(self, reason: str) -> None:
+        """The handler declined the command by a rule of its own, without an error or a dead letter (a refill
+        with none left, a cancel of a closed prescription): what its sender reads as the reason."""
+        self.refusal = reason
+
+    def record_outcome(self) -> None:
+        """Queue the outcome of this unit's staff command (one with an ``actor``; others have none): applied,
+        or refused with the reason its handler gave."""
+        envelope = self.causation
+        if envelope is None or not envelope.actor:
+            return
+        outcome = command_outcomes.REFUSED if self.refusal else command_outcomes.APPLIED
+        self._writes.outcomes.append(command_outcomes.outcome_row(envelope, outcome, reason=self.refusal,
+                                                                  prescription_id=self.subject))
 
     def audit(self, *, actor: str, role: str, action: str, prescription_id: str | None = None,
               outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:

@@ -97,7 +97,8 @@ class MessageBus:
     def _apply(self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None,
                command: Command | None = None) -> str:
         """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
-        "duplicate". The idempotency mark comes first: it commits with the handler's effects or not at all
+        "duplicate"; a staff command's outcome (applied, or refused by its handler) is queued with its effects.
+        The idempotency mark comes first: it commits with the handler's effects or not at all
         (``claimed``: the batch already marked it, True if it was new; ``command``: the batch decoded it)."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
@@ -109,6 +110,7 @@ class MessageBus:
             log.info("duplicate %s skipped", envelope.type, extra={"message_id": str(envelope.message_id)})
             return "duplicate"
         handler(command, envelope, uow)
+        uow.record_outcome()
         return "ok"
 
 

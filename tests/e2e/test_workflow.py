@@ -119,7 +119,8 @@ def test_technician_cannot_verify_or_take_verbal_orders_and_is_audited(settings:
         assert tech.post(f"/api/prescriptions/{row.id}/data-verification", json={"approve": True}).status_code == 403
         verbal = {"patient": {"family_name": "Synthetic", "given_name": "Eve"},
                   "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
-                  "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily"}
+                  "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily",
+                  "read_back_confirmed": True}
         assert tech.post("/api/verbal-orders", json=verbal).status_code == 403
         assert ph.client("pharmacist").post("/api/verbal-orders", json=verbal).status_code == 202
         for wrong in ({"refills": -1}, {"days_supply": 0}, {"quantity": {"value": "-30"}}):

@@ -41,12 +41,14 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/identity-conflicts"): STAFF,
     ("POST", "/api/identity-conflicts/{conflict_id}/decision"): STAFF,
     ("GET", "/api/refused-orders"): STAFF,
+    ("GET", "/api/commands/{command_id}"): STAFF,
     ("GET", "/api/me"): {*ROLES},
 }
 #: reachable without a token: probes, the scrape endpoint (no PHI labels), the FHIR capability statement
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/fhir/metadata")}
 PARAMS = {"prescription_id": "00000000-0000-0000-0000-000000000000", "queue": "intake", "message_id": "nope",
-          "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope"}
+          "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope",
+          "command_id": "nope"}
 
 
 def allowed(method: str, path: str) -> set[str]:

@@ -70,9 +70,16 @@ def message_story(message_id: str, request: Request, raw: bool = False,
 
 @router.get("/dead-letters")
 async def dead_letters(request: Request, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
-    """Dead letters with their reasons (no bodies)."""
+    """Dead letters with their reasons (no bodies), each with the Rx number of the prescription it is about
+    (None when its order was never recorded, or it is about no prescription: a stock delivery)."""
     letters = await asyncio.to_thread(_dlq(request).list)
-    return [letter.__dict__ for letter in letters]
+    rx_numbers = await asyncio.to_thread(_rx_numbers, request, [letter.correlation_id for letter in letters])
+    return [letter.__dict__ | {"rx_number": rx_numbers.get(letter.correlation_id)} for letter in letters]
+
+
+def _rx_numbers(request: Request, correlation_ids: list[str]) -> dict[str, str]:
+    with read_connection(request.app.state.engine) as conn:
+        return PrescriptionRepository(conn).rx_numbers([c for c in correlation_ids if c])
 
 
 @router.post("/dead-letters/replay")

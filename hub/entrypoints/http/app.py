@@ -11,11 +11,20 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.config import Settings
-from hub.entrypoints.http import admin_routes, identity_routes, metrics_route, refused_order_routes, staff_routes
+from hub.entrypoints.http import (
+    admin_routes,
+    command_routes,
+    identity_routes,
+    metrics_route,
+    refused_order_routes,
+    staff_routes,
+)
 from hub.entrypoints.http.auth import mount_security_routes
 from hub.entrypoints.http.console import console_router
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
+from hub.messaging.consumer_counts import StepConsumers
+from hub.messaging.topology import Topology
 from hub.persistence.audit import AuditTrail
 from hub.persistence.feeds import FeedDirectory
 from hub.persistence.refused_messages import RefusedMessages
@@ -43,6 +52,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows)
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
+    app.include_router(command_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(refused_order_routes.router)
     app.include_router(admin_routes.router)
@@ -62,12 +72,16 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    consumers = StepConsumers(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix))
+
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
-        """Readiness: the broker connection is up and the database answers."""
+        """Readiness: the broker connection is up, the database answers and every step queue has a consumer."""
         database = await asyncio.to_thread(_db_ok, engine)
-        checks = {"broker": bool(publisher and publisher.connected), "database": database}
-        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+        idle = await asyncio.to_thread(consumers.without_consumers)
+        checks = {"broker": bool(publisher and publisher.connected), "database": database, "consumers": idle == []}
+        body = {"ready": all(checks.values()), **checks, "queues_without_consumers": idle}
+        return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
 
     return app
 

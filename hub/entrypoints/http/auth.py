@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -84,21 +84,31 @@ async def current_user(
     return await _user(request, credentials)
 
 
-def require(*roles: str) -> Callable[..., Any]:
+def require(*roles: str, licensed: bool = False) -> Callable[..., Any]:
     """A dependency that admits only the given roles; a refusal is 403 and is audited.
 
+    ``licensed``: the user must also have a licence number on file (the pharmacist gate: verification, DUR
+    overrides, verbal orders), refused here rather than answered 202 for the worker to refuse later.
     One dependency level (the bearer scheme under it), not ``current_user`` under it: every request solves it.
     """
 
     async def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
         user = await _user(request, credentials)
         if user.role not in roles:
-            await _audit(request, actor=user.name, role=user.role, outcome="forbidden",
-                         prescription_id=request.path_params.get("prescription_id"))
-            raise HTTPException(status_code=403, detail=f"requires role {' or '.join(roles)}")
+            await forbid(request, user, f"requires role {' or '.join(roles)}")
+        if licensed and not user.licence:
+            await forbid(request, user, f"{user.name} has no licence number on file: a {user.role} may not do this "
+                                        "without one")
         return user
 
     return check
+
+
+async def forbid(request: Request, user: User, reason: str) -> NoReturn:
+    """Refuse the request with 403, audited as forbidden with the reason."""
+    await _audit(request, actor=user.name, role=user.role, outcome="forbidden",
+                 prescription_id=request.path_params.get("prescription_id"), detail={"reason": reason})
+    raise HTTPException(status_code=403, detail=reason)
 
 
 def mount_security_routes(app: FastAPI) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -39,9 +39,9 @@ class ClaimResolution(Body):
 
 
 class ProductChoice(Body):
-    """The catalogue product chosen at intake."""
+    """The catalogue product chosen at intake, by its NDC as printed (4-4-2, 5-3-2, 5-4-1) or in 11 digits."""
 
-    ndc: str
+    ndc: Ndc11
 
 
 class Reason(Body):
@@ -59,8 +59,20 @@ class StockDelivery(Body):
     quantity: StockQuantity
 
 
+class VerbalCoverage(CoverageInfo):
+    """The patient's insurance as read off the card over the telephone: a payer bills no claim without the BIN
+    and the cardholder id."""
+
+    bin: str = Field(pattern=r"^[0-9]{6}$")
+    cardholder_id: str = Field(min_length=1, max_length=20)
+
+
 class VerbalOrder(Body):
-    """A verbal (telephone) order taken by a pharmacist."""
+    """A verbal (telephone) order taken by a licensed pharmacist (recorded as taken by them, source verbal).
+
+    A controlled substance (Schedule 2-5, as declared or as the catalogue knows the drug) needs the prescriber's
+    DEA number (``prescriber.dea``); the pharmacist reads the order back and confirms it (``read_back_confirmed``).
+    """
 
     placer_order_number: str | None = None
     patient: PatientInfo
@@ -73,7 +85,10 @@ class VerbalOrder(Body):
     substitution_allowed: bool = True
     written_date: date | None = None
     setting: Setting = Setting.OUTPATIENT
-    coverage: CoverageInfo | None = None
+    #: none: billed to the patient's coverage on file, or cash
+    coverage: VerbalCoverage | None = None
+    #: the order was read back to the prescriber, who confirmed it; refused (422) unless true
+    read_back_confirmed: bool = False
 
     @field_validator("quantity")
     @classmethod
@@ -84,12 +99,26 @@ class VerbalOrder(Body):
 
 
 class Accepted(BaseModel):
-    """The command is durably queued; its effect shows on the prescription and as events."""
+    """The command is durably queued; what became of it: ``GET /api/commands/{command_id}``."""
 
     status: Literal["accepted"] = "accepted"
     command_id: str
     command: str
     prescription_id: str | None = None
+
+
+class CommandStatus(BaseModel):
+    """What became of a command the API accepted: pending until a worker applied or refused it, or it was
+    dead-lettered; ``reason`` says why it was refused or dead-lettered."""
+
+    command_id: str
+    command: str
+    status: Literal["pending", "applied", "refused", "dead-lettered"]
+    reason: str | None = None
+    #: the prescription it acted on (a verbal order: the prescription it made, once applied)
+    prescription_id: str | None = None
+    rx_number: str | None = None
+    at: datetime
 
 
 class QueueItem(BaseModel):

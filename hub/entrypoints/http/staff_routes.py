@@ -1,7 +1,9 @@
 """The staff API: work queues, one prescription's story, and every action a technician or pharmacist takes.
 
-Actions are commands: they are published durably (confirmed) and answered 202; the worker applies them
-and checks the rules again (the pharmacist gate is enforced here *and* in the domain).
+Actions are commands: they are checked against what the API can see (role and licence, state, alerts, product:
+403/409/422 at once, hub.entrypoints.http.action_checks), published durably (confirmed) and answered 202 with
+a command id whose outcome ``GET /api/commands/{id}`` tells; the worker applies them and checks the rules
+again (the pharmacist gate is enforced here *and* in the domain).
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from hub.domain.workflow_commands import (
     ReturnToStock,
     SelectProduct,
 )
-from hub.entrypoints.http.auth import current_user, require
+from hub.entrypoints.http.action_checks import (
+    check_product,
+    check_verbal_order,
+    check_verification,
+    refuse,
+    require_state,
+)
+from hub.entrypoints.http.auth import current_user, forbid, require
 from hub.entrypoints.http.staff_models import (
     Accepted,
     ClaimResolution,
@@ -49,6 +58,7 @@ from hub.entrypoints.http.staff_models import (
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.persistence.audit import AuditTrail
 from hub.persistence.claims import ClaimLedger
+from hub.persistence.command_outcomes import PENDING, outcome_row
 from hub.persistence.database import read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.state_reads import PrescriptionStates
@@ -60,6 +70,12 @@ router = APIRouter(prefix="/api", tags=["staff"])
 
 STAFF = ("technician", "pharmacist", "admin")
 HANDS_ON = ("technician", "pharmacist")
+#: the pharmacist gate: the role, and a licence number on file (403 otherwise, audited)
+LICENSED_PHARMACIST = require(Role.PHARMACIST.value, licensed=True)
+#: a cancel is refused only once the prescription is closed (the worker ignores a second one)
+_CANCELLABLE = tuple(s for s in RxState if s not in (RxState.CANCELLED, RxState.REJECTED))
+#: a refill starts from a fill that came to rest
+_REFILLABLE = (RxState.DISPENSED, RxState.RETURNED_TO_STOCK)
 
 #: work queue name -> the fill states it shows
 QUEUES: dict[str, tuple[RxState, ...]] = {
@@ -81,36 +97,49 @@ def _row(request: Request, prescription_id: str) -> PrescriptionRow:
     return row
 
 
-async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
-                prescription_id: str | None, idempotency_key: str | None) -> Accepted:
-    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless. Text no
-    database can hold is refused here (422), as the doors refuse it, not accepted for a worker to fail on."""
+def _storable(command: Command) -> None:
+    """Text no database can hold is refused (422), as the doors refuse it, not accepted for a worker to fail on."""
     found = first_unstorable(command)
     if found is not None:
         raise HTTPException(422, found.describe(found.dotted() or "the request"))
+
+
+async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
+                prescription_id: str | None, idempotency_key: str | None, source: Source = Source.API,
+                detail: dict[str, Any] | None = None) -> Accepted:
+    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless; text no
+    database can hold is refused (``_storable``). The audit entry commits with the command's pending outcome:
+    a 202 always has an outcome to ask for."""
+    _storable(command)
     message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
-    envelope = Envelope.wrap(command, correlation_id=correlation_id, source=Source.API, message_id=message_id,
+    envelope = Envelope.wrap(command, correlation_id=correlation_id, source=source, message_id=message_id,
                              actor=user.id, principal=user_principal(user.name, user.role))
     await request.app.state.sink.publish_commands([envelope])
     audit: AuditTrail = request.app.state.audit
     await audit.record_soon(actor=user.name, role=user.role, action=f"request {command.name}",
-                            prescription_id=prescription_id, detail={"command_id": str(message_id)})
+                            prescription_id=prescription_id, detail={"command_id": str(message_id), **(detail or {})},
+                            queued=outcome_row(envelope, PENDING, prescription_id=prescription_id))
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
 
 async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
-               allowed: tuple[RxState, ...] | None = None) -> Accepted:
+               allowed: tuple[RxState, ...]) -> Accepted:
     # what an action checks before it is queued: the state and the correlation id (not the document)
     states: PrescriptionStates = request.app.state.rx_states
     found = await states.state_of(prescription_id)
     if found is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
     state, correlation_id = found
-    if allowed is not None and RxState(state) not in allowed:
-        needed = ", ".join(s.value for s in allowed)
-        raise HTTPException(409, f"prescription is {state}; this action needs {needed}")
+    await require_state(request, user, prescription_id, state, allowed, command=command.name)
     return await _send(request, user, command, correlation_id=uuid.UUID(correlation_id),
                        prescription_id=prescription_id, idempotency_key=key)
+
+
+async def _read(request: Request, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
+    """The stored prescription and its aggregate, read on a worker thread (404 when there is none): for the
+    checks that need more than its state (alerts, the ordered drug, refills)."""
+    row = await asyncio.to_thread(_row, request, prescription_id)
+    return row, load_aggregate(row)
 
 
 #: most lines of a work queue (PrescriptionRepository.in_states' limit)
@@ -266,17 +295,24 @@ def find(request: Request, rx_number: str | None = None, placer_order_number: st
 
 @router.post("/prescriptions/{prescription_id}/data-verification", status_code=202, response_model=Accepted)
 async def data_verification(prescription_id: str, body: VerificationDecision, request: Request,
-                            user: User = Depends(require(Role.PHARMACIST.value)),
+                            user: User = Depends(LICENSED_PHARMACIST),
                             idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Pharmacist only: approve (after overriding alerts) or reject at data verification."""
+    """Licensed pharmacist only: approve (after overriding alerts) or reject at data verification; an approval
+    that leaves a high-severity alert without an override is refused at once (409, with the alerts)."""
     command = RecordVerification(prescription_id=prescription_id, stage="data", approve=body.approve,
                                  reason=body.reason, overrides=tuple(body.overrides))
-    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DATA_VERIFICATION,))
+    if not body.approve and not body.overrides:
+        return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DATA_VERIFICATION,))
+    row, rx = await _read(request, prescription_id)
+    await check_verification(request, user, rx, approve=body.approve, overrides=body.overrides,
+                             command=command.name)
+    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
+                       prescription_id=prescription_id, idempotency_key=idempotency_key)
 
 
 @router.post("/prescriptions/{prescription_id}/product-verification", status_code=202, response_model=Accepted)
 async def product_verification(prescription_id: str, body: VerificationDecision, request: Request,
-                               user: User = Depends(require(Role.PHARMACIST.value)),
+                               user: User = Depends(LICENSED_PHARMACIST),
                                idempotency_key: str | None = Header(default=None)) -> Accepted:
     """Pharmacist only: the final check before the medication is released."""
     command = RecordVerification(prescription_id=prescription_id, stage="product", approve=body.approve,
@@ -288,12 +324,11 @@ async def product_verification(prescription_id: str, body: VerificationDecision,
 async def claim_resolution(prescription_id: str, body: ClaimResolution, request: Request,
                            user: User = Depends(require(*HANDS_ON)),
                            idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Resubmit (prior auth, or DUR/PPS codes: pharmacist only), bill as cash, or cancel."""
+    """Resubmit (prior auth, or DUR/PPS codes: licensed pharmacist only), bill as cash, or cancel."""
     if body.dur_pps is not None and user.role != Role.PHARMACIST.value:
-        await request.app.state.audit.record_soon(actor=user.name, role=user.role,
-                                                  action="claim-resolution with DUR/PPS",
-                                                  prescription_id=prescription_id, outcome="forbidden")
-        raise HTTPException(403, "DUR/PPS override codes need a pharmacist")
+        await forbid(request, user, "DUR/PPS override codes need a pharmacist")
+    if body.dur_pps is not None and not user.licence:
+        await forbid(request, user, f"{user.name} has no licence number on file: DUR/PPS override codes need one")
     command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
                                     prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
                                     cash_amount=body.cash_amount, reason=body.reason,
@@ -305,9 +340,13 @@ async def claim_resolution(prescription_id: str, body: ClaimResolution, request:
 async def select_product(prescription_id: str, body: ProductChoice, request: Request,
                          user: User = Depends(require(*HANDS_ON)),
                          idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Choose the catalogue product for an order that named none we can dispense."""
+    """Choose the catalogue product for an order that named none we can dispense: an NDC not in the catalogue,
+    or one the order says is another drug, is refused at once (422)."""
     command = SelectProduct(prescription_id=prescription_id, ndc=body.ndc)
-    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.NEEDS_PRODUCT,))
+    row, rx = await _read(request, prescription_id)
+    await check_product(request, user, rx, body.ndc, command=command.name)
+    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
+                       prescription_id=prescription_id, idempotency_key=idempotency_key)
 
 
 @router.post("/prescriptions/{prescription_id}/dispense", status_code=202, response_model=Accepted)
@@ -330,25 +369,28 @@ async def return_to_stock(prescription_id: str, body: Reason, request: Request,
 @router.post("/prescriptions/{prescription_id}/cancel", status_code=202, response_model=Accepted)
 async def cancel(prescription_id: str, body: Reason, request: Request, user: User = Depends(require(*HANDS_ON)),
                  idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Cancel before it is dispensed (a paid claim is reversed)."""
+    """Cancel before it is dispensed (a paid claim is reversed); after, no further refill is made."""
     command = CancelByPharmacy(prescription_id=prescription_id, reason=body.reason)
-    return await _act(request, user, prescription_id, command, idempotency_key)
+    return await _act(request, user, prescription_id, command, idempotency_key, _CANCELLABLE)
 
 
 @router.post("/prescriptions/{prescription_id}/refill", status_code=202, response_model=Accepted)
 async def refill(prescription_id: str, request: Request, user: User = Depends(require(*HANDS_ON)),
                  idempotency_key: str | None = Header(default=None)) -> Accepted:
     """A patient asks for a refill; with none left it is refused and the prescriber asked to renew."""
-    row = await asyncio.to_thread(_row, request, prescription_id)
-    rx = load_aggregate(row)
+    row, rx = await _read(request, prescription_id)
+    command = RequestRefill(prescription_id=prescription_id)
+    if rx.closed_reason is not None:
+        await refuse(request, user, 409, f"Rx {rx.rx_number} is closed ({rx.closed_reason}): no refill can be made",
+                     command=command.name, prescription_id=prescription_id)
+    await require_state(request, user, prescription_id, rx.state.value, _REFILLABLE, command=command.name)
+    accepted = await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
+                           prescription_id=prescription_id, idempotency_key=idempotency_key)
     if rx.refills_remaining <= 0:
         # still queued: the worker records the refusal and asks the prescriber to renew
-        accepted = await _act(request, user, prescription_id, RequestRefill(prescription_id=prescription_id),
-                              idempotency_key)
         raise HTTPException(409, {"reason": f"no refills remaining on Rx {rx.rx_number}",
                                   "renewal": "requested from the prescriber", "command_id": accepted.command_id})
-    return await _act(request, user, prescription_id, RequestRefill(prescription_id=prescription_id),
-                      idempotency_key)
+    return accepted
 
 
 @router.post("/inventory", status_code=202, response_model=Accepted)
@@ -368,17 +410,21 @@ def inventory(request: Request, user: User = Depends(require(*STAFF))) -> list[d
 
 
 @router.post("/verbal-orders", status_code=202, response_model=Accepted)
-async def verbal_order(body: VerbalOrder, request: Request, user: User = Depends(require(Role.PHARMACIST.value)),
+async def verbal_order(body: VerbalOrder, request: Request, user: User = Depends(LICENSED_PHARMACIST),
                        idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Pharmacist only: a prescription taken by telephone becomes a ReceivePrescription (source verbal)."""
+    """Licensed pharmacist only: a prescription taken by telephone and read back becomes a ReceivePrescription
+    (source verbal), recorded as taken by this pharmacist; the command's outcome names the new prescription."""
     placer = body.placer_order_number or f"VO-{uuid.uuid4().hex[:10].upper()}"
     try:
         command = ReceivePrescription(placer_system="verbal", placer_order_number=placer, taken_by=user.id,
-                                      **body.model_dump(exclude={"placer_order_number"}))
+                                      **body.model_dump(exclude={"placer_order_number", "read_back_confirmed"}))
     except ValidationError as exc:  # a rule of the order itself, not of the request's shape: still the caller's
         raise RequestValidationError(exc.errors(include_url=False)) from None
+    _storable(command)
+    await check_verbal_order(request, user, body, command=command.name)
     return await _send(request, user, command, correlation_id=order_correlation_id("verbal", placer),
-                       prescription_id=None, idempotency_key=idempotency_key)
+                       prescription_id=None, idempotency_key=idempotency_key, source=Source.VERBAL,
+                       detail={"taken_by": user.name, "licence": user.licence})
 
 
 @router.get("/me")

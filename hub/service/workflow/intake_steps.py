@@ -130,6 +130,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         row = new_row(rx, str(envelope.correlation_id), envelope.source.value)
         repo.add(row, patient_id=patient.patient_id, raw_message_ref=command.raw_message_ref, owner=rx.owner)
         record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
+        uow.subject = rx.prescription_id
+        if rx.source is Source.VERBAL:
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="verbal-order-taken",
+                      prescription_id=rx.prescription_id,
+                      detail={"taken_by": actor.name, "user_id": actor.user_id, "licence": rx.verbal_licence})
 
     def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelPrescription)
@@ -148,6 +153,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         rx, actor = load_aggregate(row), actor_of(uow, envelope)
         if rx.closed_reason is not None:
             log.info("cancel ignored: prescription already closed", extra={"correlation_id": row.correlation_id})
+            uow.refuse(f"Rx {rx.rx_number} is already closed ({rx.closed_reason})")
             return
         events = rx.cancel(actor, now(), reason)
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="cancel")
@@ -185,6 +191,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                 ))
             uow.audit(actor=actor.user_id, role=actor.role.value, action="refill",
                       prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
+            uow.refuse(f"refill of Rx {rx.rx_number} refused: {refused.reason}")
             publish_events(uow, declined, envelope=envelope, catalogue=ctx.catalogue)
             return
         events = rx.intake(actor, now(), intake_context(uow, ctx, rx))

@@ -75,7 +75,14 @@ def test_only_a_pharmacist_may_record_a_verbal_order(actor: Actor) -> None:
     with pytest.raises(NotAuthorized):
         received(source=Source.VERBAL, actor=actor)
     rx = received(source=Source.VERBAL, actor=PHARMACIST)
-    assert rx.verbal_taken_by == "rph-1"
+    assert (rx.verbal_taken_by, rx.verbal_licence) == ("rph-1", "RPH-0001")
+
+
+def test_a_verbal_order_is_recorded_only_by_the_pharmacist_who_took_it() -> None:
+    with pytest.raises(NotAuthorized, match="taken by rph-9"):
+        received(source=Source.VERBAL, actor=PHARMACIST, taken_by="rph-9")
+    assert received(source=Source.VERBAL, actor=PHARMACIST, taken_by="rph-1").verbal_taken_by == "rph-1"
+    assert received(actor=SYSTEM).verbal_licence is None
 
 
 def test_technician_may_do_the_technician_steps() -> None:
