@@ -1,10 +1,12 @@
-"""Issue 27, parts 1 and 3, over real HTTP with the workers running: the API refuses at once what it can
+"""Issue 27, parts 1, 3 and 4, over real HTTP with the workers running: the API refuses at once what it can
 see (403 without a licence, 409 for the state or unanswered HIGH alerts, 422 for a product or a verbal order
 that cannot be right), audited; verbal orders are verbal (taken by a licensed pharmacist, recorded with their
-licence, coverage billed).
+licence, coverage billed); a product-check reject sends the fill back to be picked again.
 """
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
@@ -12,7 +14,8 @@ import pytest
 from hub.config import Settings
 from hub.persistence.audit import AuditEntry, AuditTrail
 from hub.persistence.database import read_connection
-from hub.persistence.prescriptions import PrescriptionRepository
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
+from hub.persistence.stock import StockRepository
 from hub.persistence.users import UserStore
 from tests.conftest import make_settings
 from tests.support.pharmacy import Pharmacy, pharmacy
@@ -158,3 +161,38 @@ def test_a_product_choice_must_be_in_the_catalogue_and_fit_the_order(cash_only: 
     assert twice.status_code == 409 and twice.json()["detail"]["state"] == "data_verification"
     assert [e.detail["status"] for e in audited] == [422, 422, 409]
 
+
+def test_a_product_check_reject_sends_the_fill_back_to_be_picked_again(cash_only: Settings) -> None:
+    with pharmacy(cash_only) as ph:
+        stocked = ph.client("technician").post("/api/inventory", json={
+            "ndc": LISINOPRIL, "lot": "LOT-R", "expiry": "2030-01-31", "quantity": "100"})
+        assert outcome(ph, stocked.json()["command_id"], "technician")["status"] == "applied"
+        row = order(ph, VERBAL, state="data_verification")
+        pharmacist = ph.client("pharmacist")
+        url = f"/api/prescriptions/{row.id}/product-verification"
+        pharmacist.post(f"/api/prescriptions/{row.id}/data-verification", json={"approve": True})
+        ph.wait_state(row.id, "product_verification")
+        rejected = pharmacist.post(url, json={"approve": False, "reason": "label smudged"})
+        assert outcome(ph, rejected.json()["command_id"])["status"] == "applied"
+        again = _refilled(ph, row.id)
+        with read_connection(ph.engine) as conn:
+            (lot,) = StockRepository(conn).lots(LISINOPRIL)
+        approved = pharmacist.post(url, json={"approve": True})
+        assert outcome(ph, approved.json()["command_id"])["status"] == "applied"
+        ready = ph.wait_state(row.id, "ready")
+    actions = [h["action"] for h in again.document["fills"][0]["history"]]
+    assert actions[-3:] == ["complete_fill", "reject_product", "complete_fill"]
+    assert again.document["fills"][0]["label"] is not None
+    assert (lot.on_hand, lot.reserved) == (100, 30)  # picked once more, the rejected pick released
+    assert ready.state == "ready"
+
+
+def _refilled(ph: Pharmacy, prescription_id: str, timeout_s: float = 30) -> PrescriptionRow:
+    """The prescription once its fill, rejected at the product check, was picked again."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        row = ph.wait_state(prescription_id, "product_verification", "filling")
+        if [h["action"] for h in row.document["fills"][0]["history"]].count("complete_fill") == 2:
+            return row
+        time.sleep(0.05)
+    raise AssertionError("the rejected fill was never picked again")

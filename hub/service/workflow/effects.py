@@ -21,6 +21,7 @@ from hub.domain.workflow_events import (
     ClaimReversalRequired,
     ClaimSubmitted,
     FillCompleted,
+    FillRejected,
     InventoryReleased,
     PrescriptionDispensed,
     PrescriptionVerified,
@@ -77,7 +78,9 @@ def _next_command(event: Event) -> SendClaim | FillPrescription | None:
     if isinstance(event, ClaimReversalRequired):
         return SendClaim(prescription_id=event.prescription_id, fill_number=event.fill_number, attempt=0,
                          transaction="B2")
-    if isinstance(event, PrescriptionVerified):
+    if isinstance(event, PrescriptionVerified | FillRejected):
+        # a product-check reject sends the fill back to be picked again from the shelf (its picks are released
+        # in the same step); with none in date it waits in the fill queue, and a delivery retries it
         return FillPrescription(prescription_id=event.prescription_id, fill_number=event.fill_number)
     return None
 
