@@ -143,7 +143,8 @@ def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
     print(f"purged what is older than {days} day(s): the raw bodies of {purged.raw_bodies} received message(s), "
           f"the bodies of {purged.outbox_bodies} published outbox message(s), "
           f"{purged.idempotency_records} idempotency record(s), "
-          f"the records of {purged.refused_messages} refused message(s)")
+          f"the records of {purged.refused_messages} refused message(s), "
+          f"the outcomes of {purged.command_outcomes} staff command(s)")
     return 0
 
 

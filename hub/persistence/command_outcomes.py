@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.errors import DatabaseUnavailable
 from hub.messaging.envelope import Envelope
 from hub.persistence.database import execute_rows, read_connection
+from hub.persistence.maintenance import in_batches
 from hub.persistence.tables import command_outcomes, prescriptions
 
 PENDING, APPLIED, REFUSED, DEAD_LETTERED = "pending", "applied", "refused", "dead-lettered"
@@ -114,3 +115,14 @@ def read(engine: Engine, command_id: str) -> CommandOutcome | None:
     """``find`` on a read connection of its own."""
     with read_connection(engine) as conn:
         return find(conn, command_id)
+
+
+def purge_outcomes(engine: Engine, before: datetime, batch: int = 5000) -> int:
+    """Delete the outcomes last written before the cutoff, in short batches (retention: the audit trail keeps
+    who requested what); returns how many."""
+    c = command_outcomes.c
+
+    def drop(conn: Connection, keys: Sequence[Row[Any]]) -> int:
+        return int(conn.execute(delete(command_outcomes).where(c.message_id.in_([k[0] for k in keys]))).rowcount)
+
+    return in_batches(engine, select(c.message_id).where(c.at < before), drop, batch)

@@ -2,8 +2,8 @@
 
 Raw inbound messages are kept for replay and investigation, and the outbox bodies (payer requests carry
 demographics) for a resend or an investigation; both lose their bodies after the period, their rows stay
-(dedupe keys, answers, each order's message trail). Idempotency records and the records of refused messages
-are deleted after the same period (their audit entries stay).
+(dedupe keys, answers, each order's message trail). Idempotency records, the records of refused messages and
+the outcomes of staff commands are deleted after the same period (their audit entries stay).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from hub.persistence.audit import AuditTrail
+from hub.persistence.command_outcomes import purge_outcomes
 from hub.persistence.inbound import InboundStore
 from hub.persistence.maintenance import forget_processed
 from hub.persistence.outbox_store import OutboxStore
@@ -29,6 +30,7 @@ class Purged(BaseModel):
     outbox_bodies: int
     idempotency_records: int
     refused_messages: int
+    command_outcomes: int
 
 
 def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: datetime | None = None) -> Purged:
@@ -39,7 +41,8 @@ def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: d
     purged = Purged(raw_bodies=InboundStore(engine).purge_raw(cutoff),
                     outbox_bodies=OutboxStore(engine).purge_bodies(cutoff),
                     idempotency_records=forget_processed(engine, cutoff),
-                    refused_messages=purge_refused(engine, cutoff))
+                    refused_messages=purge_refused(engine, cutoff),
+                    command_outcomes=purge_outcomes(engine, cutoff))
     AuditTrail(engine).record(actor=actor, role="admin", action="retention purge",
                               detail={**purged.model_dump(), "before": cutoff.isoformat(), "days": days})
     return purged

@@ -11,7 +11,7 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.inbound import InboundStore
 from hub.persistence.maintenance import forget_processed, mark
 from hub.persistence.outbox_store import OutboxStore
-from hub.persistence.tables import inbound_messages, outbox, processed_messages
+from hub.persistence.tables import command_outcomes, inbound_messages, outbox, processed_messages
 from hub.security.retention import purge_expired
 
 NOW = datetime.now(UTC)
@@ -98,3 +98,14 @@ def test_raw_bodies_past_the_period_are_dropped_in_batches(engine: Engine) -> No
     with engine.connect() as conn:
         kept = dict(conn.execute(select(inbound_messages.c.id, inbound_messages.c.raw)).all())
     assert len(kept) == 10 and sorted(k for k, raw in kept.items() if raw is not None) == ["m-7", "m-8", "m-9"]
+
+
+def test_staff_command_outcomes_past_the_period_are_deleted(engine: Engine) -> None:
+    rows = [dict(message_id=f"old-{n}", command="RecordVerification", actor="u", outcome="applied", at=OLD)
+            for n in range(5)] + [dict(message_id="new", command="SelectProduct", actor="u", outcome="pending", at=NOW)]
+    with engine.begin() as conn:
+        conn.execute(insert(command_outcomes), rows)
+    purged = purge_expired(engine, days=30)
+    with engine.connect() as conn:
+        left = conn.scalars(select(command_outcomes.c.message_id)).all()
+    assert purged.command_outcomes == 5 and left == ["new"]
