@@ -250,8 +250,10 @@ def test_script_senders_cancel_only_their_own_and_may_not_borrow_a_from(hub: Pha
     # the second feed writes the first feed's bound From: refused (Error 601, 403), audited, nothing published
     borrowed = post("erx-two", messages.cancel_rx("CAN-1", "ORD-S1"))
     assert borrowed.status_code == 403 and Answer.of(borrowed.content).code == "601", borrowed.text
-    refusals = [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"]
-    assert refusals and refusals[-1].detail["claimed_sender"] == "D:9988776655001"
+    # the refusal's record and audit entry are written beside the answer, not before it
+    refusals = _eventually(lambda: [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"] or None,
+                           "the refusal audited")
+    assert refusals[-1].detail["claimed_sender"] == "D:9988776655001"
     # with a From of its own, its CancelRx still names no order of its own: Error 900
     own_from = messages.cancel_rx("CAN-2", "ORD-S1").replace(b"9988776655001", b"1122334455001")
     unknown = post("erx-two", own_from)

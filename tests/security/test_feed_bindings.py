@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from hub.entrypoints.cli import main
 from hub.entrypoints.inprocess import running_hub
 from hub.entrypoints.mllp_client import MllpClient
-from hub.persistence.audit import AuditTrail
+from hub.persistence.audit import AuditEntry, AuditTrail
 from hub.persistence.database import make_engine
 from hub.persistence.feeds import FeedStore
 from hub.persistence.users import UserStore
@@ -61,7 +62,17 @@ def test_a_certificate_bound_feed_may_not_send_as_another_feed(pki: Pki, amqp_ur
             refused = client.send(SAMPLE.read_bytes())
         assert b"MSA|AR" in refused and b"bound to another feed" in refused
         trail = AuditTrail(hub.engine)
-        entries = [e for e in trail.query(actor="ehr-north") if e.action == "receive message"]
+        # both entries are written beside their answers, not before them: wait for them
+        entries = _receipts(trail, "ehr-north")
         assert [(e.outcome, e.detail["claimed_sender"]) for e in entries] == [("refused", "EHR|GENHOSP")]
-        accepted = [e for e in trail.query(actor="cert:ehr-south") if e.action == "receive message"]
+        accepted = _receipts(trail, "cert:ehr-south")
         assert [e.detail["claimed_sender"] for e in accepted] == ["EHR|SOUTHSIDE"]
+
+
+def _receipts(trail: AuditTrail, actor: str, timeout_s: float = 10.0) -> list[AuditEntry]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [e for e in trail.query(actor=actor) if e.action == "receive message"]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
