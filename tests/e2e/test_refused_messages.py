@@ -131,6 +131,15 @@ def test_hl7_nul_is_refused_at_its_field_and_every_refusal_is_found(hub: Pharmac
     assert story["raw"] == "" and story["raw_size"] > 0  # no data key: the body is not kept
     (entry,) = _eventually(lambda: _receipts(hub, f"hl7:{SENDER}", control_id) or None, "the AR audited")
     assert entry.outcome == "refused"
+    _settled_without_dead_letters(hub, [f"NUL-{run}-{n}" for n in range(len(NUL_PLACES))])
+
+
+def _settled_without_dead_letters(ph: Pharmacy, placers: list[str]) -> None:
+    """Every order taken went past intake (it left RECEIVED), and nothing was dead-lettered on the way."""
+    for placer in placers:
+        _eventually(lambda p=placer: row if (row := ph.by_placer(p)).state != "received" else None,
+                    f"{placer} past intake")
+    assert DeadLetterQueue(ph.hub.settings.amqp_url.get_secret_value(), topology_for(ph.hub.settings)).depth() == 0
 
 
 def _fhir(ph: Pharmacy, token: str) -> Any:
@@ -163,6 +172,7 @@ def test_fhir_nul_and_lone_surrogates_get_400_at_their_fhirpath_and_are_found(hu
         assert {(e.outcome, e.detail["answer"]) for e in entries} == {("error", "400")}
         # corrected, the same order is created
         assert fhir.post("/MedicationRequest", content=json.dumps(order).encode()).status_code == 201
+    _settled_without_dead_letters(hub, [f"F-{run}"])
 
 
 def test_script_nul_gets_error_900_and_is_found_by_its_message_id(hub: Pharmacy) -> None:
@@ -183,7 +193,7 @@ def test_script_nul_gets_error_900_and_is_found_by_its_message_id(hub: Pharmacy)
         assert {e.outcome for e in entries} == {"error"}
         taken = http.post("/script", content=good)
         assert Answer.of(taken.content).code == "010", taken.text
-    assert hub.by_placer(f"SO-{run}").state
+    _settled_without_dead_letters(hub, [f"SO-{run}"])
 
 
 def test_a_nul_that_reaches_a_worker_is_a_validation_dead_letter_and_staff_get_422(hub: Pharmacy) -> None:
