@@ -11,6 +11,7 @@
     │   └── NotFound
     ├── UnauthenticatedCommand     a command on the bus no hub process signed: dead-letter, never apply
     ├── TransientError             try again later (payer timeout, lock, host unavailable)
+    ├── ConfigurationError         a setting or configuration file is wrong: stop before any door opens
     └── InfrastructureError        broker or database is down or refused
         ├── BrokerUnavailable
         ├── PublishNotConfirmed        nacked or unroutable: the message is NOT durably stored
@@ -93,6 +94,10 @@ class NotFound(DomainError):
 class UnauthenticatedCommand(RxHubError):
     """A command whose signature is missing, malformed or wrong (hub.security.command_signing): whoever
     published it holds broker credentials but not the hub's command key, so it is refused, never retried."""
+
+
+class ConfigurationError(RxHubError):
+    """A setting or a file it names cannot be used; the process stops with one line saying which and why."""
 
 
 class TransientError(RxHubError):

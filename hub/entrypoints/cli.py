@@ -301,6 +301,8 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if failed := _preflight(settings, doors=True, workers=True):
+        return failed
     engine = open_database(settings)
     declare_topology(settings)
     if args.worker_processes is None:
@@ -316,6 +318,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _preflight(settings: Settings, *, doors: bool, workers: bool) -> int:
+    """Every setting checked before anything opens (hub.entrypoints.preflight); 0, or 2 after one line on stderr."""
+    from hub.entrypoints.preflight import check, one_line
+    from hub.errors import RxHubError
+
+    try:
+        check(settings, doors=doors, workers=workers)
+    except RxHubError as exc:
+        print(f"rxhub: configuration: {one_line(exc)}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def copies(args: argparse.Namespace, settings: Settings) -> int:
     """Consumer threads per step: ``--copies``, else the settings' ``worker_copies``."""
     return args.copies if args.copies is not None else settings.worker_copies
@@ -328,35 +343,30 @@ def default_worker_processes() -> int:
 
 
 def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> int:
-    """Listeners here, workers in child processes: each has its own interpreter lock and core."""
-    import subprocess
-
+    """Listeners here, workers in child processes: each has its own interpreter lock and core. A worker process
+    that dies is started again, and they all exit when this one does (hub.entrypoints.supervisor)."""
+    from hub.entrypoints.supervisor import Supervisor
     from hub.observability import metrics
 
     command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS,
                "--copies", str(copies(args, settings))]
-    nice = settings.worker_nice
     env = {**os.environ, **metrics.worker_environment()}  # their counters reach this process's /metrics
-    children = [subprocess.Popen(command, env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None)
-                for _ in range(args.worker_processes)]
+    workers = Supervisor(command, env, args.worker_processes, nice=settings.worker_nice)
+    workers.start()
     # the workers' sealers, woken by their own commits, chain the doors' entries with theirs: the doors'
     # sealer only sweeps, instead of a second sealer taking the chain's lock after every journal batch
     sealer_for(engine).sweep_only = True  # type: ignore[arg-type]
     try:
         _run_doors(settings, engine)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        workers.stop()
         metrics.forget_workers()
     return 0
 
 
 def _serve(_args: argparse.Namespace, settings: Settings) -> int:
+    if failed := _preflight(settings, doors=True, workers=False):
+        return failed
     engine = open_database(settings)
     declare_topology(settings)
     _run_doors(settings, engine)
@@ -364,9 +374,8 @@ def _serve(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.security import posture
-
-    posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
+    if failed := _preflight(settings, doors=False, workers=True):
+        return failed
     sys.setswitchinterval(settings.worker_switch_interval_ms / 1000)
     from hub.observability.metrics import serve_worker_metrics
 

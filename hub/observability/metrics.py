@@ -31,6 +31,8 @@ DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by s
 BATCH_SIZE = Histogram("rxhub_batch_size", "Deliveries a step applied in one transaction", ["step"],
                        buckets=(1, 2, 4, 8, 16, 32, 64))
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
+#: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
+WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
 
 #: the folder of the worker processes' metric files, once this process started workers
 _workers_dir: str | None = None

@@ -1,0 +1,105 @@
+"""Every setting and every file a setting names, checked before a door opens or a worker starts.
+
+A door that answers AA while the worker behind it died on its configuration breaks the house rule; so the
+processes load what they will need first, and a bad value stops them with one line naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from hub.config import Settings
+from hub.errors import ConfigurationError, RxHubError
+from hub.security import posture
+
+
+def check(settings: Settings, *, doors: bool, workers: bool) -> None:
+    """Raise :class:`ConfigurationError` (or the posture's refusal) for the first setting that cannot be used."""
+    if doors:
+        from hub.entrypoints.doors import check_posture
+
+        check_posture(settings)
+    else:
+        posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
+    _files(settings)
+    _keys(settings)
+    if doors:
+        _tls(settings)
+    if workers:
+        _reference_data(settings)
+        _outbound(settings)
+
+
+def one_line(exc: BaseException) -> str:
+    """The error as one line: pydantic's report folded into ``field: problem; ...``."""
+    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
+    if isinstance(cause, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in cause.errors())
+    return " ".join(str(exc).split())
+
+
+def _files(s: Settings) -> None:
+    """Every path setting that is set names a readable file."""
+    named = {"catalogue_path": s.catalogue_path, "interactions_path": s.interactions_path,
+             "outbound_destinations": s.outbound_destinations, "mllp_tls_cert": s.mllp_tls_cert,
+             "mllp_tls_key": s.mllp_tls_key, "mllp_tls_client_ca": s.mllp_tls_client_ca,
+             "http_tls_cert": s.http_tls_cert, "http_tls_key": s.http_tls_key, "amqp_ca_file": s.amqp_ca_file}
+    for name, path in named.items():
+        if path is not None and not Path(path).is_file():
+            raise ConfigurationError(f"RXHUB_{name.upper()}: {path} is not a readable file")
+    if (s.http_tls_cert is None) != (s.http_tls_key is None) or (s.mllp_tls_cert is None) != (s.mllp_tls_key is None):
+        raise ConfigurationError("a TLS certificate needs its key and a key its certificate (RXHUB_*_TLS_CERT/KEY)")
+
+
+def _keys(s: Settings) -> None:
+    """The data key is a Fernet key list and the command keys are not empty."""
+    from hub.security.data_key import RawCipher
+
+    if s.data_key is not None:
+        _load("RXHUB_DATA_KEY", lambda: RawCipher(s.data_key.get_secret_value()))  # type: ignore[union-attr]
+    if s.command_key is not None and not all(k.strip() for k in s.command_key.get_secret_value().split(",")):
+        raise ConfigurationError("RXHUB_COMMAND_KEY: an empty key in the list")
+
+
+def _tls(s: Settings) -> None:
+    """The doors' certificates and keys load (a wrong key or a PEM that is not one fails here, not on a peer)."""
+    from hub.security import tls
+
+    for name, cert, key in (("MLLP", s.mllp_tls_cert, s.mllp_tls_key), ("HTTP", s.http_tls_cert, s.http_tls_key)):
+        if cert is not None and key is not None:
+            client_ca = s.mllp_tls_client_ca if name == "MLLP" else None
+            _load(f"{name} TLS", partial(tls.server_context, cert, key, client_ca=client_ca))
+
+
+def _reference_data(s: Settings) -> None:
+    """The drug catalogue and the interaction table parse (the workers load them at start)."""
+    from hub.domain.catalogue import Catalogue
+    from hub.domain.dur import InteractionTable
+
+    _load(f"RXHUB_CATALOGUE_PATH {s.catalogue_path}", lambda: Catalogue.from_json_text(s.catalogue_path.read_text()))
+    _load(f"RXHUB_INTERACTIONS_PATH {s.interactions_path}",
+          lambda: InteractionTable.from_json_text(s.interactions_path.read_text()))
+
+
+def _outbound(s: Settings) -> None:
+    """The outbound destinations file names known event types, valid hosts, unique names."""
+    if s.outbound_destinations is None:
+        return
+    from adapters.hl7.outbound.destinations import load_destinations
+
+    path = s.outbound_destinations
+    _load(f"RXHUB_OUTBOUND_DESTINATIONS {path}", lambda: load_destinations(path))
+
+
+def _load(what: str, load: Callable[[], object]) -> None:
+    """Run ``load``; any failure becomes one ConfigurationError naming ``what``."""
+    try:
+        load()
+    except ConfigurationError:
+        raise
+    except (OSError, ValueError, RxHubError) as exc:
+        raise ConfigurationError(f"{what}: {one_line(exc)}") from exc
