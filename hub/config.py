@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: the reference data shipped inside the package (hub/data: drug catalogue, interaction table, payer simulator
 #: plan); pip installs packages unpacked, so the resource is a real folder that settings can name by path
 DATA_DIR = Path(str(resources.files("hub.data")))
+#: secrets that may instead be read from the file ``RXHUB_<NAME>_FILE`` names (Docker and Kubernetes secrets),
+#: so that they are never in the environment ``docker inspect`` or ``/proc/<pid>/environ`` shows
+FILE_SECRETS = ("amqp_url", "database_url", "data_key", "command_key")
 
 
 class Settings(BaseSettings):
     """Everything configurable; built in the entrypoint and passed down, never read at import time."""
 
     model_config = SettingsConfigDict(env_prefix="RXHUB_", extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, values: Any) -> Any:
+        """``RXHUB_<NAME>_FILE``: the secret is the file's text (a trailing newline dropped); both set is an error."""
+        if not isinstance(values, dict):
+            return values
+        for name in FILE_SECRETS:
+            variable = f"RXHUB_{name.upper()}_FILE"
+            if not (path := os.environ.get(variable)):
+                continue
+            if name in values:
+                raise ValueError(f"{variable} and RXHUB_{name.upper()} are both set; keep one")
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+        return values
 
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
     database_url: SecretStr = SecretStr("sqlite:///var/rxhub.sqlite3")

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from hub.config import Settings
 from hub.entrypoints import cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
@@ -26,7 +28,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen subcommand; returns the process exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # one line naming the variable, never the value (it may be a secret)
+        from hub.entrypoints.preflight import one_line
+
+        print(f"rxhub: configuration: {one_line(exc)}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_level, settings.log_json)
     sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
     handler: Callable[[argparse.Namespace, Settings], int] = args.func

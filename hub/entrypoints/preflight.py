@@ -38,8 +38,12 @@ def one_line(exc: BaseException) -> str:
     """The error as one line: pydantic's report folded into ``field: problem; ...``."""
     cause = exc if isinstance(exc, ValidationError) else exc.__cause__
     if isinstance(cause, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in cause.errors())
+        return "; ".join(_located(e["loc"], e["msg"].removeprefix("Value error, ")) for e in cause.errors())
     return " ".join(str(exc).split())
+
+
+def _located(loc: tuple[int | str, ...], message: str) -> str:
+    return f"{'.'.join(str(p) for p in loc)}: {message}" if loc else message
 
 
 def _files(s: Settings) -> None:
