@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
 from hub.domain.parties import Patient
@@ -70,13 +70,6 @@ class OrderIndex(Protocol):
 
     def accepted(self, principal: str, correlation_id: str, message_id: str) -> None:
         """Note a new order just confirmed by the broker (its worker may not have recorded it yet)."""
-
-
-class AuditSink(Protocol):
-    """Audit entries a door writes outside any transaction (refusals)."""
-
-    def record_later(self, **entry: Any) -> Future[None]:
-        """Queue one entry; the future ends once it is written."""
 
 
 @dataclass(frozen=True)
