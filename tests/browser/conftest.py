@@ -61,8 +61,8 @@ def _loopback_only(route: Route) -> None:
 
 
 def _console_error(msg: ConsoleMessage, errors: list[str]) -> None:
-    # the console reports refusals (401/403/409) itself; the browser's own log of those is expected
-    if msg.type == "error" and "status of 40" not in msg.text:
+    # the console reports refusals (401/403/409/422) itself; the browser's own log of those is expected
+    if msg.type == "error" and not any(f"status of {code}" in msg.text for code in ("40", "422")):
         errors.append(f"console: {msg.text}")
 
 

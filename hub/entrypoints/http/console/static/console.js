@@ -60,30 +60,111 @@ const RX = (() => {
     return { ok: response.ok, status: response.status, data, error: response.ok ? null : problem(response.status, data) };
   }
 
-  function problem(status, data) {
-    const detail = data && data.detail !== undefined ? data.detail : data;
-    if (status === 403) return "Refused: " + (typeof detail === "string" ? detail : "your role may not do this");
-    if (status === 409) return "Not now: " + (typeof detail === "string" ? detail : JSON.stringify(detail));
-    if (status === 422) return "Check the form: " + (Array.isArray(detail)
-      ? detail.map((d) => (d.loc || []).slice(1).join(".") + " " + d.msg).join("; ") : JSON.stringify(detail));
-    if (status === 503) return "The hub is briefly unavailable; try again.";
-    return "Error " + status + ": " + (typeof detail === "string" ? detail : JSON.stringify(detail));
+  // A refusal in words: the API's detail is a string, pydantic's list of field errors, or an object with the
+  // reason and what backs it (the alerts left open, a renewal asked for); never shown as raw JSON.
+  function describe(detail) {
+    if (detail === null || detail === undefined) return "";
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail.map((d) => (typeof d === "string" ? d
+        : ((d.loc || []).filter((part) => part !== "body").join(".") + " " + (d.msg || "")).trim())).join("; ");
+    }
+    const parts = [detail.reason || detail.message || "refused"];
+    if (Array.isArray(detail.alerts) && detail.alerts.length) parts.push("Alerts: " + detail.alerts.map(alertText).join("; "));
+    if (detail.renewal) parts.push("Renewal " + detail.renewal);
+    return parts.join(". ");
   }
 
-  // Submit an action: one idempotency key per form until it succeeds, feedback in the live region.
+  const alertText = (a) => String(a.severity || "").toUpperCase() + " " + String(a.kind || "alert").replaceAll("_", " ")
+    + ": " + (a.text || a.alert_id);
+
+  function problem(status, data) {
+    const detail = data && data.detail !== undefined ? data.detail : data;
+    const words = describe(detail);
+    if (status === 403) return "Refused: " + (words || "your role may not do this");
+    if (status === 409) return "Not now: " + words;
+    if (status === 422) return "Check the form: " + words;
+    if (status === 503) return "The hub is briefly unavailable; try again.";
+    return "Error " + status + ": " + words;
+  }
+
+  // A 202 means queued, not done: ask GET /api/commands/{id} until a worker applied or refused it, or the
+  // wait is over (then it is still queued, and the page says so).
+  const OUTCOME_POLL_MS = 300;
+  const OUTCOME_LIMIT_MS = 20000;
+  async function outcome(commandId) {
+    const deadline = Date.now() + OUTCOME_LIMIT_MS;
+    let last = { status: "pending" };
+    while (Date.now() < deadline) {
+      const r = await api("GET", "/api/commands/" + encodeURIComponent(commandId));
+      if (r.ok) {
+        last = r.data;
+        if (last.status !== "pending") return last;
+      }
+      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+    }
+    return last;
+  }
+
+  // What became of an action, on its card (the list item the form is in, or the form) and in the live region.
+  function report(form, text, kind) {
+    const card = form.closest("li") || form;
+    let box = [...card.children].find((c) => c.classList.contains("outcome"));
+    if (!box) {
+      box = h("p", { class: "outcome" });
+      card.append(box);
+    }
+    box.className = "outcome " + kind;
+    box.textContent = text;
+    say(text, kind);
+  }
+
+  // Submit an action and show what really became of it. One idempotency key per attempt: kept while the
+  // command may still be queued (a second click is then the same command), dropped once it was answered.
+  // ``result.ok`` is true only once a worker applied it (or, for a call that is no command, the API did it);
+  // ``done`` is the words for success, or a function of the outcome that makes them.
   async function act(form, method, path, body, done) {
     form.dataset.key = form.dataset.key || crypto.randomUUID();
+    const card = form.closest("li") || form;
     const buttons = form.querySelectorAll("button");
     buttons.forEach((b) => (b.disabled = true));
-    const result = await api(method, path, body, form.dataset.key);
-    buttons.forEach((b) => (b.disabled = false));
-    if (result.ok) {
+    card.classList.remove("sent", "refused");
+    try {
+      const result = await api(method, path, body, form.dataset.key);
+      if (!result.ok) {
+        if (result.status >= 400 && result.status < 500) delete form.dataset.key;
+        report(form, result.error, "error");
+        card.classList.add("refused");
+        return result;
+      }
+      const commandId = result.data && result.data.command_id;
+      if (!commandId) {
+        delete form.dataset.key;
+        report(form, (typeof done === "function" ? done(result.data) : done) || "Done.", "ok");
+        return result;
+      }
+      report(form, "Sent; waiting for the pharmacy system to apply it…", "info");
+      const settled = await outcome(commandId);
+      result.outcome = settled;
+      result.ok = settled.status === "applied";
+      if (settled.status === "pending") {
+        report(form, "Queued, not applied yet: the pharmacy system has not taken it up so far. It stays queued; "
+          + "look again in a minute before doing it a second time.", "info");
+        return result;
+      }
       delete form.dataset.key;
-      say(done || "Done.", "ok");
-    } else {
-      say(result.error, "error");
+      if (result.ok) {
+        report(form, (typeof done === "function" ? done(settled) : done) || "Done.", "ok");
+        card.classList.add("sent");
+      } else {
+        report(form, (settled.status === "refused" ? "Refused: " : "Failed (dead-lettered): ")
+          + (settled.reason || "no reason given"), "error");
+        card.classList.add("refused");
+      }
+      return result;
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
     }
-    return result;
   }
 
   // Keep a list in step with the server without touching items already shown (a half-typed form survives).
@@ -165,6 +246,6 @@ const RX = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", start);
-  return { h, api, act, say, reconcile, poll, since, page, can, token, HOME, TOKEN_KEY,
+  return { h, api, act, say, describe, outcome, reconcile, poll, since, page, can, token, HOME, TOKEN_KEY,
            get user() { return user; } };
 })();

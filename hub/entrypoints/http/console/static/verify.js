@@ -27,9 +27,8 @@ RX.page(() => {
       const body = { approve, reason: reason || null };
       if (approve && extra.overrides) body.overrides = extra.overrides(form);
       const verb = approve ? "Approved" : "Rejected";
-      const r = await RX.act(form, "POST", base(item) + "/" + stage + "-verification", body,
+      await RX.act(form, "POST", base(item) + "/" + stage + "-verification", body,
         verb + " " + stage + " verification of Rx " + item.rx_number + ".");
-      if (r.ok) form.closest("li").classList.add("sent");
     });
     return form;
   }

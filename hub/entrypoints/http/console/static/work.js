@@ -14,8 +14,7 @@ RX.page((user) => {
       h("button", { type: "submit", class: submit.startsWith("Cancel") ? "danger" : null }, submit));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const r = await RX.act(form, "POST", build.path, build.body(form), done + " Rx " + item.rx_number + ".");
-      if (r.ok) form.closest("li").classList.add("sent");
+      await RX.act(form, "POST", build.path, build.body(form), done + " Rx " + item.rx_number + ".");
     });
     return form;
   }
