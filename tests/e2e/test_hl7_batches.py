@@ -9,8 +9,7 @@ these tests); the public batch samples (tests/corpus/SOURCES.md) carry ADT, whic
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from hub.persistence.tables import inbound_messages, prescriptions
 from hub.service.ports import CommandSink
 from tests.conftest import make_settings
 from tests.support.events import EventSubscriber
+from tests.support.waiting import eventually
 
 AMOXICILLIN = "00093005801^Amoxicillin 500 MG Oral Capsule^NDC"
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "hl7v2"
@@ -134,12 +134,6 @@ def _orders(hub: RunningHub, *placers: str) -> int:
                                 .where(prescriptions.c.placer_order_number.in_(placers))).scalar_one())
 
 
-def _eventually(check: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
-
 
 def test_a_batch_of_three_orders_gets_a_batch_ack_with_three_aa_and_three_prescriptions(
     hub: RunningHub, subscriber: EventSubscriber
@@ -157,7 +151,7 @@ def test_a_batch_of_three_orders_gets_a_batch_ack_with_three_aa_and_three_prescr
     assert (bhs[4], bhs[5], bhs[11]) == ("EHR", "GENHOSP", "BATCH-7"), "BHS-12 names the batch answered"
     assert bhs[10] and bhs[10] != "BATCH-7", "BHS-11 is the answer's own control id"
     assert answer.envelope["BTS"] == ["BTS", "3"] and answer.envelope["FTS"] == ["FTS", "1"]
-    _eventually(lambda: _orders(hub, "PB3-1", "PB3-2", "PB3-3") == 3, "three prescriptions")
+    eventually(lambda: _orders(hub, "PB3-1", "PB3-2", "PB3-3") == 3, "three prescriptions")
     subscriber.collect(lambda ev: len(ev) >= 3)
     subscriber.drain(quiet_s=1.0)
     assert len(subscriber.events) == 3
@@ -173,7 +167,7 @@ def test_one_bad_message_is_refused_and_the_others_are_kept(hub: RunningHub, sub
     assert any("200^" in err for err in answer.acks[2][1:]), answer.acks[2]
     assert "FHS" not in answer.envelope and "FTS" not in answer.envelope, "a lone batch is answered by a batch"
     assert answer.envelope["BHS"][11] == "BATCH-7" and answer.envelope["BTS"] == ["BTS", "4"]
-    _eventually(lambda: _orders(hub, "PBB-1", "PBB-4") == 2, "the two good orders")
+    eventually(lambda: _orders(hub, "PBB-1", "PBB-4") == 2, "the two good orders")
     subscriber.collect(lambda ev: len(ev) >= 2)
     subscriber.drain(quiet_s=1.0)
     assert len(subscriber.events) == 2 and _orders(hub, "PBB-2") == 0
@@ -183,13 +177,13 @@ def test_a_resent_batch_gets_the_same_acks_and_doubles_nothing(hub: RunningHub, 
     raw = _batch(_rde("BR-1", "PBR-1"), _rde("BR-2", "PBR-2", drug=""), _rde("BR-3", "PBR-3"))
     first = _send(hub, raw)
     # the dedupe record of each taken message is written beside its ACK: wait for both before resending
-    _eventually(lambda: _journal(hub, "BR-1", "BR-3") == 2, "two dedupe records")
+    eventually(lambda: _journal(hub, "BR-1", "BR-3") == 2, "two dedupe records")
     again = _send(hub, raw)
     assert first.codes == again.codes == ["AA", "AE", "AA"]
     taken = [first.inner()[0], first.inner()[2]]
     assert [again.inner()[0], again.inner()[2]] == taken, "a resend is answered with the ACKs first given"
     assert again.envelope["BHS"][11] == "BATCH-7"
-    _eventually(lambda: _orders(hub, "PBR-1", "PBR-3") == 2, "two prescriptions")
+    eventually(lambda: _orders(hub, "PBR-1", "PBR-3") == 2, "two prescriptions")
     subscriber.collect(lambda ev: len(ev) >= 2)
     subscriber.drain(quiet_s=1.5)
     assert len(subscriber.events) == 2 and _orders(hub, "PBR-1", "PBR-2", "PBR-3") == 2
@@ -207,7 +201,7 @@ def test_a_batch_with_lf_line_ends_and_a_cancel_of_an_order_earlier_in_it(
     raw = _batch(_rde("BL-1", "PBL-1"), _rde("BL-2", "PBL-2"), _rde("BL-3", "PBL-1", control="CA"), sep="\n")
     answer = _send(hub, raw)
     assert answer.codes == ["AA", "AA", "AA"], answer.raw
-    _eventually(lambda: _orders(hub, "PBL-1", "PBL-2") == 2, "two prescriptions")
+    eventually(lambda: _orders(hub, "PBL-1", "PBL-2") == 2, "two prescriptions")
 
 
 @pytest.mark.parametrize(("raw", "where"), [
@@ -226,7 +220,7 @@ def test_a_malformed_envelope_refuses_every_message_and_takes_none(
     # fixed and resent whole, the same messages are taken
     fixed = _send(hub, _batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2")))
     assert fixed.codes == ["AA", "AA"]
-    _eventually(lambda: _orders(hub, "PBM-1", "PBM-2") == 2, "the fixed batch's prescriptions")
+    eventually(lambda: _orders(hub, "PBM-1", "PBM-2") == 2, "the fixed batch's prescriptions")
 
 
 def test_the_public_batch_samples_are_answered_message_by_message(hub: RunningHub) -> None:
@@ -263,13 +257,13 @@ def test_a_broker_failure_halfway_costs_only_the_message_it_hit(hub: RunningHub)
     first = _send(hub, raw)
     assert first.codes == ["AA", "AR", "AA"], first.raw
     assert any("207^" in err for err in first.acks[1][1:])
-    _eventually(lambda: _orders(hub, "PBF-1", "PBF-3") == 2 and _journal(hub, "BF-1", "BF-3") == 2,
+    eventually(lambda: _orders(hub, "PBF-1", "PBF-3") == 2 and _journal(hub, "BF-1", "BF-3") == 2,
                 "the two confirmed orders and their dedupe records")
     assert _orders(hub, "PBF-2") == 0
     again = _send(hub, raw)  # the sender resends the batch: only the refused message is new
     assert again.codes == ["AA", "AA", "AA"]
     assert [again.inner()[0], again.inner()[2]] == [first.inner()[0], first.inner()[2]]
-    _eventually(lambda: _orders(hub, "PBF-1", "PBF-2", "PBF-3") == 3, "three prescriptions")
+    eventually(lambda: _orders(hub, "PBF-1", "PBF-2", "PBF-3") == 3, "three prescriptions")
 
 
 def test_rxhub_send_sends_a_batch_file_whole_and_fails_on_any_refusal(
@@ -281,7 +275,7 @@ def test_rxhub_send_sends_a_batch_file_whole_and_fails_on_any_refusal(
     assert _cli_send(hub, good) == 0
     assert capsys.readouterr().out.count("MSA|AA|BS-") == 2
     assert _cli_send(hub, bad) == 1, "one AE in the response batch fails the send"
-    _eventually(lambda: _orders(hub, "PBS-1", "PBS-2", "PBS-3") == 3, "the three good orders")
+    eventually(lambda: _orders(hub, "PBS-1", "PBS-2", "PBS-3") == 3, "the three good orders")
 
 
 def _cli_send(hub: RunningHub, path: Path) -> int:

@@ -15,10 +15,9 @@ and PostgreSQL:
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import hl7
 import httpx
@@ -37,21 +36,12 @@ from tests.e2e.script import messages
 from tests.e2e.script.support import Answer, script_feed, script_responder
 from tests.e2e.test_outbound_wiring import Receiver
 from tests.support.pharmacy import Pharmacy, pharmacy
+from tests.support.waiting import eventually
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
 REFUSAL_SYSTEM = "urn:rxhub:fhir:order-refusal"
 FHIR_JSON = "application/fhir+json"
-T = TypeVar("T")
 
-
-def _eventually(read: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = read()
-        if found is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 def _order(control: str, msh16: str, *, placer: str = "PLC1001^EHR", sender: str = "EHR|GENHOSP") -> bytes:
@@ -68,7 +58,7 @@ def _order(control: str, msh16: str, *, placer: str = "PLC1001^EHR", sender: str
 def _refused(ph: Pharmacy, count: int) -> list[dict[str, Any]]:
     """The staff queue once it lists ``count`` refusals."""
     with ph.client("technician") as staff:
-        return _eventually(lambda: (found if len(found := staff.get("/api/refused-orders").json()) >= count
+        return eventually(lambda: (found if len(found := staff.get("/api/refused-orders").json()) >= count
                                     else None), f"{count} refused order(s) listed")
 
 
@@ -94,7 +84,7 @@ def test_hl7_enhanced_mode_duplicate_gets_an_application_reject(placer_port: tup
         holder = ph.by_placer("PLC1001")
         second = client.send(_order("ENH-DUP-2", "ER"))
     assert b"MSA|CA|ENH-DUP-1" in first and b"MSA|CA|ENH-DUP-2" in second, "both committed: the door cannot tell"
-    _eventually(lambda: True if len(receiver.messages) >= 2 else None, "two application ACKs")
+    eventually(lambda: True if len(receiver.messages) >= 2 else None, "two application ACKs")
     answers = {str(m.segment("MSA")[2]): m for m in (hl7.parse(text) for text in receiver.messages)}
     accepted, rejected = answers["ENH-DUP-1"], answers["ENH-DUP-2"]
     assert str(accepted.segment("MSA")[1]) == "AA"
@@ -120,7 +110,7 @@ def test_an_order_that_asked_for_no_application_ack_gets_none_but_staff_see_it(
         [item] = _refused(ph, 1)
         client.send(_order("SU-NEXT", "AL", placer="PLC-NEXT^EHR"))  # its AA comes after anything owed before it
     assert item["control_id"] == "SU-DUP-2"
-    _eventually(lambda: True if len(receiver.messages) >= 2 else None, "the AAs of the first and the next")
+    eventually(lambda: True if len(receiver.messages) >= 2 else None, "the AAs of the first and the next")
     answers = [(str(m.segment("MSA")[1]), str(m.segment("MSA")[2])) for m in map(hl7.parse, receiver.messages)]
     assert answers == [("AA", "SU-DUP-1"), ("AA", "SU-NEXT")], "SU: success only, no reject"
 

@@ -9,10 +9,9 @@ carries a NUL past the doors (published by hand, signed) is dead-lettered as ``v
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pika
 import pytest
@@ -31,9 +30,9 @@ from tests.e2e.script import messages
 from tests.e2e.script.support import Answer
 from tests.support.pharmacy import Pharmacy, pharmacy
 from tests.support.signing import hub_keys, signed
+from tests.support.waiting import eventually
 from tests.unit.fhir.builders import medication_request
 
-T = TypeVar("T")
 SENDER = "EHR|CLINIC"
 FHIR_JSON = "application/fhir+json"
 
@@ -67,15 +66,6 @@ def _segment(ack: bytes, name: str) -> list[str]:
     return line.split("|")
 
 
-def _eventually(read: Callable[[], T | None], what: str, timeout_s: float = 20) -> T:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = read()
-        if found is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
 
 def _found(ph: Pharmacy, control_id: str, count: int = 1) -> list[dict[str, Any]]:
     """The message search's rows for a control id, once ``count`` are there."""
@@ -83,7 +73,7 @@ def _found(ph: Pharmacy, control_id: str, count: int = 1) -> list[dict[str, Any]
         def rows() -> list[dict[str, Any]] | None:
             found = admin.get("/api/admin/messages", params={"control_id": control_id}).json()
             return found if len(found) >= count else None
-        return _eventually(rows, f"{count} message(s) under {control_id}")
+        return eventually(rows, f"{count} message(s) under {control_id}")
 
 
 def _receipts(ph: Pharmacy, actor: str, control_id: str) -> list[AuditEntry]:
@@ -112,7 +102,7 @@ def test_hl7_nul_is_refused_at_its_field_and_every_refusal_is_found(hub: Pharmac
             (row,) = _found(hub, control_id)
             assert (row["door"], row["outcome"], row["refused"]) == ("hl7", "AE", True)
             assert "U+0000" in row["reason"] and row["sender"] == f"hl7:{SENDER}"
-            (entry,) = _eventually(lambda c=control_id: _receipts(hub, f"hl7:{SENDER}", c) or None, "audited")
+            (entry,) = eventually(lambda c=control_id: _receipts(hub, f"hl7:{SENDER}", c) or None, "audited")
             assert (entry.outcome, entry.detail["answer"], entry.detail["claimed_sender"]) == ("error", "AE", SENDER)
             # the corrected message under the same control id is read afresh, taken, and kept (PostgreSQL too)
             taken = client.send(_rde(control_id, placer))
@@ -129,7 +119,7 @@ def test_hl7_nul_is_refused_at_its_field_and_every_refusal_is_found(hub: Pharmac
         story = admin.get(f"/api/admin/messages/{row['id']}", params={"raw": "true"}).json()
     assert story["refused"] and story["answer"].startswith("MSH|") and "MSA|AR" in story["answer"]
     assert story["raw"] == "" and story["raw_size"] > 0  # no data key: the body is not kept
-    (entry,) = _eventually(lambda: _receipts(hub, f"hl7:{SENDER}", control_id) or None, "the AR audited")
+    (entry,) = eventually(lambda: _receipts(hub, f"hl7:{SENDER}", control_id) or None, "the AR audited")
     assert entry.outcome == "refused"
     _settled_without_dead_letters(hub, [f"NUL-{run}-{n}" for n in range(len(NUL_PLACES))])
 
@@ -137,7 +127,7 @@ def test_hl7_nul_is_refused_at_its_field_and_every_refusal_is_found(hub: Pharmac
 def _settled_without_dead_letters(ph: Pharmacy, placers: list[str]) -> None:
     """Every order taken went past intake (it left RECEIVED), and nothing was dead-lettered on the way."""
     for placer in placers:
-        _eventually(lambda p=placer: row if (row := ph.by_placer(p)).state != "received" else None,
+        eventually(lambda p=placer: row if (row := ph.by_placer(p)).state != "received" else None,
                     f"{placer} past intake")
     assert DeadLetterQueue(ph.hub.settings.amqp_url.get_secret_value(), topology_for(ph.hub.settings)).depth() == 0
 
@@ -167,7 +157,7 @@ def test_fhir_nul_and_lone_surrogates_get_400_at_their_fhirpath_and_are_found(hu
         assert [(r["door"], r["outcome"], r["refused"]) for r in rows] == [("fhir", "400", True)] * 2
         assert {r["reason"].split(":")[0] for r in rows} == {"MedicationRequest.note[0].text",
                                                               "MedicationRequest.subject.display"}
-        entries = _eventually(lambda: r if len(r := _receipts(hub, "feed:ehr-fhir", f"urn:example:ehr|F-{run}"))
+        entries = eventually(lambda: r if len(r := _receipts(hub, "feed:ehr-fhir", f"urn:example:ehr|F-{run}"))
                               == 2 else None, "both audited")
         assert {(e.outcome, e.detail["answer"]) for e in entries} == {("error", "400")}
         # corrected, the same order is created
@@ -188,7 +178,7 @@ def test_script_nul_gets_error_900_and_is_found_by_its_message_id(hub: Pharmacy)
             assert answer.status_code == 200 and Answer.of(answer.content).code == "900", answer.text
         rows = _found(hub, f"S-{run}", 2)
         assert {(r["door"], r["outcome"], r["refused"]) for r in rows} == {("script", "900", True)}
-        entries = _eventually(lambda: r if len(r := _receipts(hub, "feed:erx-feed", f"S-{run}")) == 2 else None,
+        entries = eventually(lambda: r if len(r := _receipts(hub, "feed:erx-feed", f"S-{run}")) == 2 else None,
                               "both audited")
         assert {e.outcome for e in entries} == {"error"}
         taken = http.post("/script", content=good)
@@ -213,7 +203,7 @@ def test_a_nul_that_reaches_a_worker_is_a_validation_dead_letter_and_staff_get_4
     finally:
         connection.close()
     dlq = DeadLetterQueue(url, topology)
-    letter = _eventually(lambda: next((x for x in dlq.list() if x.message_id == str(envelope.message_id)), None),
+    letter = eventually(lambda: next((x for x in dlq.list() if x.message_id == str(envelope.message_id)), None),
                          "the dead letter", timeout_s=30)
     assert letter.failure_kind == "validation" and "payload.patient.family_name" in letter.error
     verbal = {"patient": {"family_name": "Synth\u0000etic", "given_name": "Eve"},

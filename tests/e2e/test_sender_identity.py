@@ -9,9 +9,8 @@ and the audit names the principal the door authenticated, beside the sender the 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import hl7.client
 import httpx
@@ -31,9 +30,9 @@ from tests.conftest import make_settings
 from tests.e2e.script import messages
 from tests.e2e.script.support import Answer
 from tests.support.pharmacy import Pharmacy, pharmacy
+from tests.support.waiting import eventually
 
 FHIR_JSON = "application/fhir+json"
-T = TypeVar("T")
 
 
 def _rde(sender: str, control_id: str, placer: str, patient: str, *, control: str = "NW") -> bytes:
@@ -60,15 +59,6 @@ def _msa(ack: str) -> list[str]:
     return line.split("|")
 
 
-def _eventually(read: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = read()
-        if found is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
 
 def _orders(ph: Pharmacy, placer: str) -> list[PrescriptionRow]:
     with read_connection(ph.engine) as conn:
@@ -78,7 +68,7 @@ def _orders(ph: Pharmacy, placer: str) -> list[PrescriptionRow]:
 
 
 def _recorded(ph: Pharmacy, placer: str, count: int) -> list[PrescriptionRow]:
-    return _eventually(lambda: (found if len(found := _orders(ph, placer)) >= count else None),
+    return eventually(lambda: (found if len(found := _orders(ph, placer)) >= count else None),
                        f"{count} orders {placer}")
 
 
@@ -148,7 +138,7 @@ def _row(ph: Pharmacy, prescription_id: str) -> PrescriptionRow:
 def test_a_bound_hl7_sender_is_its_feed_and_no_one_else_may_use_it(hub: Pharmacy) -> None:
     ph = hub
     FeedStore(ph.engine).add("ehr-north", [("hl7", "EHR-NORTH|NORTHHOSP")])
-    ack = _eventually(lambda: (a if _msa(a := _mllp(ph, _rde("EHR-NORTH|NORTHHOSP", "B-1", "ORD-B1^EHR", JANE)))[1]
+    ack = eventually(lambda: (a if _msa(a := _mllp(ph, _rde("EHR-NORTH|NORTHHOSP", "B-1", "ORD-B1^EHR", JANE)))[1]
                                == "AA" else None), "an AA for the bound sender")
     (row,) = _recorded(ph, "ORD-B1", 1)
     assert load_aggregate(row).owner == "feed:ehr-north", ack
@@ -183,7 +173,7 @@ def test_fhir_feeds_see_and_change_only_their_own(hub: Pharmacy) -> None:
         assert load_aggregate(east_rx).patient_id != load_aggregate(west_rx).patient_id
 
         # reads: a feed's own order and patient, never the other feed's (not found, not forbidden: no hint)
-        assert _eventually(lambda: (r if (r := east.get(f"/MedicationRequest/{east_id}")).status_code == 200
+        assert eventually(lambda: (r if (r := east.get(f"/MedicationRequest/{east_id}")).status_code == 200
                                     else None), "east reads its order").json()["id"] == east_id
         assert west.get(f"/MedicationRequest/{east_id}").status_code == 404
         assert west.get(f"/MedicationRequest/{east_rx.id}").status_code == 404
@@ -243,7 +233,7 @@ def test_script_senders_cancel_only_their_own_and_may_not_borrow_a_from(hub: Pha
         return httpx.post(f"{base}/script", content=body, timeout=20, headers={
             "Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/xml"})
 
-    accepted = _eventually(lambda: (r if (r := post("erx-one", messages.new_rx("NEW-1", "ORD-S1"))).status_code
+    accepted = eventually(lambda: (r if (r := post("erx-one", messages.new_rx("NEW-1", "ORD-S1"))).status_code
                                     == 200 and Answer.of(r.content).code == "010" else None), "NewRx accepted")
     (row,) = _recorded(ph, "ORD-S1", 1)
     assert load_aggregate(row).owner == "feed:erx-one", accepted.text
@@ -251,7 +241,7 @@ def test_script_senders_cancel_only_their_own_and_may_not_borrow_a_from(hub: Pha
     borrowed = post("erx-two", messages.cancel_rx("CAN-1", "ORD-S1"))
     assert borrowed.status_code == 403 and Answer.of(borrowed.content).code == "601", borrowed.text
     # the refusal's record and audit entry are written beside the answer, not before it
-    refusals = _eventually(lambda: [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"] or None,
+    refusals = eventually(lambda: [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"] or None,
                            "the refusal audited")
     assert refusals[-1].detail["claimed_sender"] == "D:9988776655001"
     # with a From of its own, its CancelRx still names no order of its own: Error 900
