@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint typecheck bench chaos clean services browser
+.PHONY: setup demo test test-fast lint typecheck bench chaos clean services broker browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
@@ -15,14 +15,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# RabbitMQ and PostgreSQL, installed from Debian's packages and started where missing; the demo runs on
+# SQLite, so it needs only RabbitMQ
 services:
-	@bash scripts/ensure-services.sh
+	@bash scripts/ensure-services.sh rabbitmq postgresql
+
+broker:
+	@bash scripts/ensure-services.sh rabbitmq
 
 # the console's browser tests drive Debian's chromium (never a downloaded browser)
 browser:
 	@bash scripts/ensure-browser.sh
 
-demo: setup services
+demo: setup broker
 	$(BIN)/python -m hub.entrypoints.demo
 
 test: setup services browser

@@ -1,23 +1,70 @@
 #!/usr/bin/env bash
-# Start RabbitMQ and PostgreSQL if they are not answering (CI runs on a fresh clone; the machine may
-# or may not have started them), then wait until both accept connections.
+# Start the services named on the command line (rabbitmq, postgresql; default both) if they are not
+# answering, installing them from Debian's packages first when they are missing (as ensure-browser.sh does
+# for chromium), then wait until they accept connections. `make demo` needs only RabbitMQ (it runs on
+# SQLite); `make test` needs both. Where nothing can be installed it stops with one line saying what to install.
 set -euo pipefail
 
 rabbit_up() { rabbitmqctl -q status >/dev/null 2>&1 && (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+SUDO=""
 
-if ! rabbit_up; then
+# ensure_installed <command that must exist> <Debian package>: apt-get as root, or with sudo when it asks no password
+ensure_installed() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo -n true 2>/dev/null && SUDO="sudo -n" || { echo "install $2 (e.g. sudo apt-get install $2), then run this again"; exit 1; }
+  fi
+  command -v apt-get >/dev/null 2>&1 || { echo "install $2 with your system's package manager, then run this again"; exit 1; }
+  echo "installing Debian's $2..."
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-cache policy "$2" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    $SUDO apt-get update -qq
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 \
+    || { echo "could not install $2 from apt; install it by hand, then run this again"; exit 1; }
+  command -v "$1" >/dev/null 2>&1 || { echo "$2 installed but $1 is not on PATH"; exit 1; }
+}
+
+ensure_rabbitmq() {
+  rabbit_up && return 0
+  PATH="$PATH:/usr/sbin:/usr/lib/rabbitmq/bin"
+  ensure_installed rabbitmq-server rabbitmq-server
   echo "starting RabbitMQ..."
-  rabbitmq-server -detached || true
+  rabbitmq-server -detached >/dev/null 2>&1 || true
   for _ in $(seq 1 90); do rabbit_up && break; sleep 1; done
   rabbitmqctl -q await_startup >/dev/null 2>&1 || true
-fi
-rabbit_up || { echo "RabbitMQ is not answering on 127.0.0.1:5672"; exit 1; }
+  rabbit_up || { echo "RabbitMQ is not answering on 127.0.0.1:5672 (see /var/log/rabbitmq)"; exit 1; }
+}
 
-if ! pg_up; then
+ensure_postgresql() {
+  pg_up && return 0
+  PATH="$PATH:/usr/sbin"
+  local fresh="" version
+  command -v pg_ctlcluster >/dev/null 2>&1 || fresh=1
+  ensure_installed pg_ctlcluster postgresql
+  version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)"
+  [ -n "$version" ] || { echo "PostgreSQL has no cluster: run pg_createcluster <version> main"; exit 1; }
+  if [ -n "$fresh" ]; then
+    # the tests connect as postgres from loopback without a password (tests/conftest.py, RXHUB_TEST_PG_ADMIN);
+    # only a cluster this script just installed is opened that way, never an existing one
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    { echo "host all all 127.0.0.1/32 trust"; $SUDO cat "$hba"; } | $SUDO tee "$hba.rxhub" >/dev/null
+    $SUDO mv "$hba.rxhub" "$hba" && $SUDO chown postgres:postgres "$hba"
+  fi
   echo "starting PostgreSQL..."
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   for _ in $(seq 1 60); do pg_up && break; sleep 1; done
-fi
-pg_up || { echo "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1; }
-echo "services: RabbitMQ and PostgreSQL are up"
+  pg_up || { echo "PostgreSQL is not answering on 127.0.0.1:5432 (see /var/log/postgresql)"; exit 1; }
+}
+
+services=("$@")
+[ ${#services[@]} -gt 0 ] || services=(rabbitmq postgresql)
+for service in "${services[@]}"; do
+  case "$service" in
+    rabbitmq) ensure_rabbitmq ;;
+    postgresql) ensure_postgresql ;;
+    *) echo "unknown service $service (rabbitmq, postgresql)"; exit 2 ;;
+  esac
+done
+echo "services: ${services[*]} up"
