@@ -63,6 +63,7 @@ def test_admin_finds_a_message_by_control_id_and_replays_a_dead_letter(page: Pag
     screenshot(page, "admin-message-story")
 
     page.goto(base_url(hub) + "/console/dead-letters")
+    expect(letter).to_contain_text(f"Rx {row.rx_number}")  # its order is recorded now: the letter names it
     letter.get_by_role("button", name="Replay").click()
     expect(page.locator("#status")).to_contain_text("Replayed CancelPrescription")
     hub.wait_state(row.id, "cancelled")

@@ -1,4 +1,4 @@
-// Dead letters with their reasons; replay one through the normal path (the API audits it).
+// Dead letters with their reasons and the Rx number they are about; replay one through the normal path (the API audits it).
 "use strict";
 
 RX.page(() => {
@@ -18,6 +18,7 @@ RX.page(() => {
       }
     });
     return h("tr", {}, h("td", {}, l.message_type, h("br"), h("code", { class: "small" }, l.message_id)),
+      h("td", {}, l.rx_number ? "Rx " + l.rx_number : h("span", { class: "empty" }, "none")),
       h("td", {}, l.queue), h("td", {}, l.failure_kind), h("td", { class: "reason" }, l.error),
       h("td", {}, l.first_failure, h("br"), l.last_failure), h("td", { class: "num" }, l.retries),
       h("td", { class: "num" }, l.replays), h("td", {}, form));
