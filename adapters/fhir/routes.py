@@ -165,7 +165,10 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
         # the header is read here, not declared as a parameter: FastAPI re-derived its model on every request
         condition = request.headers.get("if-none-exist")
-        return _answer(request, await writes.create(door, await read_body(request), principal(user), condition))
+        answer = await writes.create(door, await read_body(request), principal(user), condition)
+        if answer.duplicate:  # the hub's message counter says so (hub.observability.metrics.OUTCOMES)
+            request.state.door_outcome = "duplicate"
+        return _answer(request, answer)
 
     @router.post("")
     @router.post("/", include_in_schema=False)

@@ -39,6 +39,8 @@ class Answer:
     location: str | None = None
     #: the resource already encoded (as recorded for resends), when it was
     body: bytes | None = None
+    #: every order in it was known before: a resend, answered as the first time
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None
     (command,) = medication_request_commands(resource, origin=sender_origin(sender))
     settled = await _settle(door, Order.of(command, owner=sender), resource, sender, condition, utc_now())
     if settled.known:
-        return Answer(settled.status, settled.resource, settled.location)
+        return Answer(settled.status, settled.resource, settled.location, duplicate=True)
     (encoded,) = await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")
     return Answer(settled.status, settled.resource, settled.location, encoded)
 

@@ -37,7 +37,7 @@ from hub.errors import (
     UnsupportedMessageError,
 )
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
-from hub.observability.metrics import ACK_SECONDS, MESSAGES
+from hub.observability.metrics import ACK_SECONDS, count_message
 from hub.security.principals import BindingsSource, Peer, dedupe_sender
 from hub.service.ports import CommandSink, DedupeJournal, InboundRecord, OrderIndex, RefusalLog, RefusedMessage
 
@@ -111,7 +111,7 @@ class Hl7MessageHandler:
             log.warning("feed bindings unavailable, answering reject: %s", exc)
             return self._reject(None, InboundMessageError(
                 "cannot check the sender now", [Problem("207", "sender cannot be checked now; resend later")],
-                control_id=_control_id(raw)), "AR", peer, raw=raw)
+                control_id=_control_id(raw)), "AR", peer, raw=raw, outcome="not_stored")
         try:
             parsed = parse_message(raw)
             header = parsed.header
@@ -122,7 +122,7 @@ class Hl7MessageHandler:
                             default_processing_id=self._identity.default_processing_id)
             commands = to_commands(parsed)
         except SenderRefused as exc:
-            return self._reject(header, exc, "AR", peer, raw=raw, always=always)
+            return self._reject(header, exc, "AR", peer, raw=raw, always=always, outcome="refused")
         except UnsupportedMessageError as exc:
             return self._reject(header, exc, "AR", peer, raw=raw, principal=principal, always=always)
         except InboundMessageError as exc:
@@ -130,7 +130,8 @@ class Hl7MessageHandler:
         except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
-            return self._reject(header, internal, "AR", peer, raw=raw, principal=principal, always=always)
+            return self._reject(header, internal, "AR", peer, raw=raw, principal=principal, always=always,
+                                outcome="errors")
         return await self._accept(raw, parsed, commands, lookup, principal, peer, always=always)
 
     async def _batch(self, raw: bytes, peer: Peer) -> bytes:
@@ -221,7 +222,7 @@ class Hl7MessageHandler:
             problem = Problem("207", "message could not be checked now; resend later")
             return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         if unknown:
-            self._count("errors")
+            self._count("rejected")
             return self._refuse(header, mode.error, unknown, unknown[0].text, raw, peer, principal)
         try:
             await self._sink.publish_commands(envelopes)
@@ -274,8 +275,9 @@ class Hl7MessageHandler:
         )
 
     def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str, peer: Peer, *,
-                raw: bytes, principal: str | None = None, always: bool = False) -> bytes | None:
-        self._count("rejected" if original == "AR" else "errors")
+                raw: bytes, principal: str | None = None, always: bool = False,
+                outcome: str = "rejected") -> bytes | None:
+        self._count(outcome)  # AR and AE alike: the message was refused (metrics.OUTCOMES)
         log.info("HL7 message refused (%s): %s", original, exc.problems[0].code,
                  extra={"control_id": header.control_id if header else exc.control_id})
         if header is None and exc.control_id:
@@ -313,7 +315,7 @@ class Hl7MessageHandler:
 
     def _count(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
-        MESSAGES.labels(DOOR, outcome).inc()
+        count_message(DOOR, outcome)
 
 
 def _control_id(raw: bytes) -> str:

@@ -145,6 +145,8 @@ class ConsumerRunner:
         self.amqp_url = amqp_url
         self.topology = topology
         self.step = step
+        for kind in FailureKind:  # at 0 from the start: an alert on increase() sees the first dead letter
+            DEAD_LETTERED.labels(step, kind)
         self.handler = handler
         self.raw_handler = raw_handler
         self.batch_handler = batch_handler if raw_handler is None else None

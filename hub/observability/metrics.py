@@ -18,6 +18,13 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+#: the doors messages come in by: HL7 v2 over MLLP, FHIR R4, NCPDP SCRIPT, and the staff API (``/api``)
+DOORS = ("hl7", "fhir", "script", "api")
+#: what a door answered, the same words for every door: ``accepted`` (durably on the broker: AA/CA, 2xx,
+#: Status 010), ``duplicate`` (a resend, answered as before), ``rejected`` (the message broke the standard's
+#: or the hub's rules: AR/AE, 4xx, Error 900), ``refused`` (the sender is not allowed: a token, a binding),
+#: ``not_stored`` (broker or database down: resend later) and ``errors`` (the hub failed)
+OUTCOMES = ("accepted", "duplicate", "rejected", "refused", "not_stored", "errors")
 MESSAGES = Counter("rxhub_messages_total", "Inbound messages by door and outcome", ["door", "outcome"])
 ACK_SECONDS = Histogram("rxhub_ack_seconds", "Receipt to answer (ACK, 201, Status) by door", ["door"],
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
@@ -31,6 +38,10 @@ DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by s
 BATCH_SIZE = Histogram("rxhub_batch_size", "Deliveries a step applied in one transaction", ["step"],
                        buckets=(1, 2, 4, 8, 16, 32, 64))
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
+OUTBOUND = Counter("rxhub_outbound_messages_total", "Outbound messages settled per destination and outcome "
+                   "(delivered, dead_lettered, skipped)", ["destination", "outcome"])
+OUTBOUND_FAILURES = Counter("rxhub_outbound_failures_total", "Outbound sends a destination did not accept "
+                            "(no connection, no ACK, AR): each is resent", ["destination"])
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
 
@@ -38,6 +49,30 @@ WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub
 _workers_dir: str | None = None
 #: the folders' names: this prefix, the pid of the hub that made it, a random part
 _DIR_PREFIX = "rxhub-metrics-"
+
+
+def count_message(door: str, outcome: str) -> None:
+    """One message answered at ``door``; ``outcome`` is one of ``OUTCOMES``."""
+    MESSAGES.labels(door, outcome).inc()
+
+
+def start_at_zero(steps: tuple[str, ...], failure_kinds: tuple[str, ...]) -> None:
+    """Create every door's outcomes and every step's dead-letter kinds at 0: a rate or an alert over a series
+    that appears only with its first message misses that first message."""
+    for door in DOORS:
+        ACK_SECONDS.labels(door)
+        for outcome in OUTCOMES:
+            MESSAGES.labels(door, outcome)
+    for step in steps:
+        for kind in failure_kinds:
+            DEAD_LETTERED.labels(step, kind)
+
+
+def start_destination_at_zero(destination: str) -> None:
+    """Create one outbound destination's series at 0 (see ``start_at_zero``)."""
+    OUTBOUND_FAILURES.labels(destination)
+    for outcome in ("delivered", "dead_lettered", "skipped"):
+        OUTBOUND.labels(destination, outcome)
 
 
 def worker_environment() -> dict[str, str]:

@@ -20,6 +20,7 @@ from adapters.hl7.outbound.destination_state import DestinationState, SenderStat
 from adapters.hl7.outbound.destinations import DestinationConfig
 from adapters.hl7.outbound.event_mapping import OutboundMessage
 from adapters.hl7.outbound.mllp_link import DestinationUnavailable, MllpLink
+from hub.observability.metrics import OUTBOUND_FAILURES
 from hub.security.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class Deliverer:
 
     def _failed(self, message: OutboundMessage, text: str) -> None:
         self.state.error(text)
+        OUTBOUND_FAILURES.labels(self.config.name).inc()
         log.warning("destination %s: message %s (event %s) not accepted: %s; will resend the same bytes",
                     self.config.name, message.control_id, message.event_id, text)
 

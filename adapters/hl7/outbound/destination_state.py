@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.domain.order_parts import Frozen
+from hub.observability.metrics import OUTBOUND, start_destination_at_zero
 
 
 class SenderState(StrEnum):
@@ -57,6 +58,7 @@ class DestinationState:
         self.last_error: str | None = None
         self.last_error_at: datetime | None = None
         self.delivered = self.dead_lettered = self.skipped = self.stray_acks = 0
+        start_destination_at_zero(name)
 
     def set(self, state: SenderState) -> None:
         """Enter a phase."""
@@ -89,6 +91,7 @@ class DestinationState:
         """The message in flight is done: ``delivered``, ``dead_lettered`` or ``skipped``."""
         with self._lock:
             setattr(self, outcome, getattr(self, outcome) + 1)
+            OUTBOUND.labels(self.name, outcome).inc()
             self.in_flight, self.in_flight_event_time, self.attempts = None, None, 0
             self.state = SenderState.IDLE
 

@@ -31,6 +31,11 @@ from hub.service.ports import CommandSink, InboundLog, OrderIndex, PrescriptionQ
 #: SCRIPT over HTTP is posted as XML; both registrations of the XML media type are in use
 ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml")
 _RETRY_AFTER_S = "5"
+#: DoorAnswer.outcome -> the words every door's message counter uses (hub.observability.metrics.OUTCOMES);
+#: an answered CancelRx and a received Status/Error were taken, as accepted messages are
+_METRIC_OUTCOMES = {"accepted": "accepted", "duplicate": "duplicate", "answered": "accepted",
+                    "rejected": "rejected", "refused": "refused", "unavailable": "not_stored", "failed": "errors",
+                    "acknowledgement": "accepted"}
 _OPENAPI_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -74,12 +79,12 @@ def script_router(
         principal = user_principal(user.name, user.role)
         if media not in ACCEPTED_MEDIA_TYPES:
             refusal = refused(f"Content-Type must be {' or '.join(ACCEPTED_MEDIA_TYPES)}, not {media or 'none'}")
-            return _respond(door.error_for(None, refusal, principal=principal), "application/xml", status=415)
+            return _respond(request, door.error_for(None, refusal, principal=principal), "application/xml", status=415)
         body = await _read_capped(request, max_bytes)
         if body is None:
             refusal = refused(f"message is larger than the {max_bytes} bytes accepted")
-            return _respond(door.error_for(None, refusal, principal=principal), media, status=413)
-        return _respond(await door.handle(body, principal), media)
+            return _respond(request, door.error_for(None, refusal, principal=principal), media, status=413)
+        return _respond(request, await door.handle(body, principal), media)
 
     return router
 
@@ -103,6 +108,8 @@ async def _read_capped(request: Request, max_bytes: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _respond(answer: DoorAnswer, media: str, status: int | None = None) -> Response:
+def _respond(request: Request, answer: DoorAnswer, media: str, status: int | None = None) -> Response:
+    # a refusal travels in a 200 too: the hub's message counter is told what happened (metrics.OUTCOMES)
+    request.state.door_outcome = _METRIC_OUTCOMES.get(answer.outcome, "accepted")
     headers = {"Retry-After": _RETRY_AFTER_S} if answer.http_status == 503 else None
     return Response(content=answer.body, status_code=status or answer.http_status, media_type=media, headers=headers)

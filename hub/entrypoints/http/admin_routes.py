@@ -128,6 +128,11 @@ def _db_figures(request: Request) -> dict[str, Any]:
 
 def queue_depths(settings: Any) -> dict[str, int]:
     """Messages waiting in each work queue (passive declares: nothing is created)."""
+    return {name: waiting for name, (waiting, _) in queue_figures(settings).items()}
+
+
+def queue_figures(settings: Any) -> dict[str, tuple[int, int]]:
+    """Messages waiting in and consumers of each queue, in one passive declare per queue."""
     from hub.entrypoints.runtime import topology_for
     from hub.messaging.blocking_publisher import connect
 
@@ -135,9 +140,10 @@ def queue_depths(settings: Any) -> dict[str, int]:
     connection = connect(settings.amqp_url.get_secret_value())
     try:
         channel = connection.channel()
-        depths = {}
+        figures = {}
         for queue in topology.queues():
-            depths[queue.name] = int(channel.queue_declare(queue.name, passive=True).method.message_count)
-        return depths
+            ok = channel.queue_declare(queue.name, passive=True).method
+            figures[queue.name] = (int(ok.message_count), int(ok.consumer_count))
+        return figures
     finally:
         connection.close()

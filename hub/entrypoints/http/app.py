@@ -21,10 +21,13 @@ from hub.entrypoints.http import (
 )
 from hub.entrypoints.http.auth import mount_security_routes
 from hub.entrypoints.http.console import console_router
+from hub.entrypoints.http.door_metrics import DoorMetrics
 from hub.errors import InfrastructureError
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
+from hub.messaging.consumer import FailureKind
 from hub.messaging.consumer_counts import StepConsumers
-from hub.messaging.topology import Topology
+from hub.messaging.topology import PAYER_RESPONSES, Topology
+from hub.observability.metrics import start_at_zero
 from hub.persistence.audit import AuditTrail
 from hub.persistence.feeds import FeedDirectory
 from hub.persistence.refused_messages import RefusedMessages
@@ -66,13 +69,16 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         return RedirectResponse("/console/", status_code=307)
     app.add_exception_handler(InfrastructureError, _unavailable)
     app.add_middleware(FhirReadAudit)
+    app.add_middleware(DoorMetrics)
+    topology = Topology(settings.broker_prefix)
+    start_at_zero((*topology.steps, PAYER_RESPONSES), tuple(FailureKind))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    consumers = StepConsumers(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix))
+    consumers = StepConsumers(settings.amqp_url.get_secret_value(), topology)
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
