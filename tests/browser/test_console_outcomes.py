@@ -28,8 +28,9 @@ DEA = "AB1234563"
 
 def _allergic_order(hub: Pharmacy):  # type: ignore[no-untyped-def]
     """Amoxicillin for a patient allergic to penicillin: waits at data verification with a HIGH alert."""
-    allergic = {**VERBAL["patient"], "allergies": [{"text": "Penicillin"}]}
+    allergic = {**VERBAL["patient"], "allergies": [{"text": "Penicillin", "severity": "SV"}]}
     coverage = {"bin": "999001", "cardholder_id": "CH100200"}
+    order(hub, verbal(patient=allergic, coverage=coverage), state="data_verification")  # lisinopril, earlier
     return order(hub, verbal(patient=allergic, drug={"ndc": AMOXICILLIN}, coverage=coverage),
                  state="data_verification")
 
@@ -58,6 +59,11 @@ def test_a_refused_approval_shows_the_refusal_not_success(page: Page, hub: Pharm
     sign_in(page, hub, "pharmacist")
     item = queue_item(page, "data-verification", row.rx_number)
     expect(item).to_contain_text("Order as received")
+    # the profile beside the order: allergy severity in words, the patient's other prescriptions, no internal id
+    expect(item.locator(".allergies")).to_have_text("Penicillin (severe)")
+    expect(item.locator("table.history")).to_contain_text("Lisinopril")
+    expect(item.locator("table.history")).to_contain_text("one daily")
+    expect(item).not_to_contain_text(row.document["patient_id"])
 
     # 409 at once: the reason and each open alert in words, on the card; no success, no greyed-out card
     item.get_by_role("button", name="Approve").click()

@@ -45,22 +45,45 @@ RX.page(() => {
     }));
   }
 
+  // HL7 table 0128 allergy severity, as senders code it
+  const SEVERITY = { SV: "severe", MO: "moderate", MI: "mild", U: "unknown severity" };
+  const allergyText = (a) => a.text + (a.severity ? " (" + (SEVERITY[a.severity.toUpperCase()] || a.severity) + ")" : "");
+
+  // the patient's other prescriptions, for the pharmacist's review: drug, directions, last fill, days supply
+  async function history(rx, box) {
+    const r = await RX.api("GET", "/api/patients/" + encodeURIComponent(rx.patient_id) + "/prescriptions");
+    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, r.error));
+    const others = r.data.filter((o) => o.prescription_id !== rx.prescription_id);
+    if (!others.length) return box.replaceChildren(h("p", { class: "empty" }, "No other prescriptions on file."));
+    box.replaceChildren(h("table", { class: "history" }, h("caption", { class: "sr-only" }, "Other prescriptions"),
+      h("thead", {}, h("tr", {}, ["Rx", "Drug", "Directions", "Last filled", "Days", "State"].map((t) =>
+        h("th", { scope: "col" }, t)))),
+      h("tbody", {}, others.map((o) => h("tr", {}, h("td", {}, o.rx_number), h("td", {}, o.drug || ""),
+        h("td", {}, o.sig || ""), h("td", {}, o.last_filled ? o.last_filled.slice(0, 10) : "not yet"),
+        h("td", { class: "num" }, o.days_supply || ""), h("td", {}, o.state.replaceAll("_", " ")))))));
+  }
+
   function dataPanels(item, rx) {
+    const fill = rx.fills[rx.fills.length - 1];
+    const others = h("div", { class: "history-box" }, h("p", { class: "loading-history" }, "Loading…"));
+    history(rx, others);
     const profile = h("section", { class: "panel" }, h("h3", {}, "Patient"),
-      dl([["Name", rx.patient_name], ["Patient id", rx.patient_id],
+      dl([["Name", rx.patient_name],
         ["Identifiers", rx.patient_identifiers.map((i) => i.value + (i.type_code ? " (" + i.type_code + ")" : "")).join(", ")],
         ["Plan", rx.coverage ? [rx.coverage.bin, rx.coverage.pcn, rx.coverage.group_id].filter(Boolean).join(" / ") : "none on file"]]),
       h("h3", {}, "Allergies"),
-      rx.allergies.length ? h("ul", { class: "allergies" }, rx.allergies.map((a) =>
-        h("li", {}, a.text + (a.severity ? " (" + a.severity + ")" : "")))) : h("p", { class: "empty" }, "No known allergies recorded."));
+      rx.allergies.length ? h("ul", { class: "allergies" }, rx.allergies.map((a) => h("li", {}, allergyText(a))))
+        : h("p", { class: "empty" }, "No known allergies recorded."),
+      h("h3", {}, "Other prescriptions"), others);
     const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
       dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["NDC ordered", rx.drug.ndc],
         ["Product to dispense", product(rx.product)],
         ["Quantity", rx.quantity ? rx.quantity.value + " " + (rx.quantity.unit || "") : null],
-        ["Days supply", rx.days_supply], ["Directions", rx.sig], ["Refills", rx.refills_authorized],
+        ["Days supply", fill && fill.days_supply && fill.days_supply !== rx.days_supply
+          ? fill.days_supply + " in use (ordered " + (rx.days_supply || "none") + ")" : rx.days_supply], ["Directions", rx.sig], ["Refills", rx.refills_authorized],
         ["Prescriber", name(rx.prescriber) + (rx.prescriber.npi ? " · NPI " + rx.prescriber.npi : "")
           + (rx.prescriber.dea ? " · DEA " + rx.prescriber.dea : "")],
-        ["Written", rx.written_date], ["Source", rx.source + " · placer " + rx.placer_order_number],
+        ["Written", rx.written_date], ["Source", rx.source + " · order " + rx.placer_order_number],
         ["Substitution", rx.substitution_allowed ? "allowed" : "dispense as written"]]));
     const dur = h("section", { class: "panel" }, h("h3", {}, "DUR alerts"), alertList(item.detail.alerts || []));
     return h("div", { class: "panels" }, order, profile, dur);
