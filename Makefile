@@ -27,9 +27,15 @@ broker:
 browser:
 	@bash scripts/ensure-browser.sh
 
+# alert rules and /metrics are checked with Debian's promtool (never a downloaded binary)
+.PHONY: promtool
+promtool:
+	@bash scripts/ensure-promtool.sh
+
 demo: setup broker
 	$(BIN)/python -m hub.entrypoints.demo
 
+test: promtool
 test: setup services browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

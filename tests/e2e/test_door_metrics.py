@@ -5,6 +5,8 @@ The hub runs in this process, whose counters other tests also move: each check c
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,6 +16,7 @@ from hub.messaging.topology import Topology
 from tests.e2e.script.messages import new_rx
 from tests.e2e.script.support import script_feed
 from tests.unit.fhir.builders import medication_request
+from tests.unit.test_monitoring import dashboard_metrics, promtool
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -64,3 +67,15 @@ def test_fhir_script_and_staff_api_are_counted_like_hl7(settings: Settings) -> N
             assert ("rxhub_dead_letters_total", frozenset({("step", step), ("kind", str(kind))})) in after
         assert after[("rxhub_queue_consumers", frozenset({("queue", topology.work_queue(step))}))] >= 1
     assert after[("rxhub_queue_depth_read_timestamp_seconds", frozenset())] > 0
+
+
+def test_a_real_scrape_passes_promtool_and_has_every_dashboard_metric(settings: Settings) -> None:
+    with script_feed(settings) as feed:
+        text = feed.ph.client("admin").get("/metrics").text
+    checked = promtool("check", "metrics", stdin=text)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    exported = set(re.findall(r"^# TYPE (\w+) ", text, re.MULTILINE))
+    histogram_parts = re.compile(r"_(bucket|count|sum)$")
+    missing = {name for name in dashboard_metrics() if histogram_parts.sub("", name) not in exported
+               and name not in exported}
+    assert not missing, f"the dashboard queries metrics the hub does not export: {missing}"
