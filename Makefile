@@ -32,10 +32,16 @@ browser:
 promtool:
 	@bash scripts/ensure-promtool.sh
 
+# docs/asyncapi.json is checked by the official AsyncAPI parser (npm, into tests/node)
+.PHONY: node-tools
+node-tools:
+	@bash scripts/ensure-node-tools.sh
+
 demo: setup broker
 	$(BIN)/python -m hub.entrypoints.demo
 
 test: promtool
+test: node-tools
 test: setup services browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

@@ -210,10 +210,13 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         """A patient the pharmacy knows."""
         return fhir_response(await reads.patient(queries, patient_id, scope(user)))
 
-    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:
         """Anything else under /fhir: not-supported, said in FHIR (the CapabilityStatement lists what is)."""
         return _outcome(404, "not-supported", f"{request.method} /fhir/{path} is not supported by this server; "
                                               "see GET /fhir/metadata")
 
+    # one route per method: OpenAPI wants an operationId of its own for each operation
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        router.add_api_route("/{path:path}", unsupported, methods=[method],
+                             operation_id=f"fhir_unsupported_{method.lower()}")
     return router

@@ -13,20 +13,24 @@ from hub.domain.events import EVENT_TYPES
 
 
 def catalogue() -> dict[str, Any]:
-    """AsyncAPI document: one channel (routing key) per event on the rxhub.events topic exchange."""
+    """AsyncAPI document: one channel (routing key) per event on the rxhub.events topic exchange; each
+    payload is the whole CloudEvent, its ``data`` a schema in ``components`` (a ``$ref`` inside a payload
+    resolves against the document's root, so every one points there)."""
     channels: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for name in sorted(EVENT_TYPES):
         model = EVENT_TYPES[name]
+        data = model.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
+        schemas.update(data.pop("$defs", {}))
+        schemas[name] = data
         channels[name] = {
             "description": (model.__doc__ or "").strip().splitlines()[0],
             "subscribe": {
                 "message": {
                     "name": name,
                     "contentType": "application/cloudevents+json",
-                    "headers": {"type": "object", "description": "CloudEvents 1.0 structured mode: specversion, "
-                                "id (stable, dedupe on it), source, type, subject (prescription id), time, "
-                                "correlationid, causationid, actor; the payload is in data"},
-                    "payload": model.model_json_schema(mode="serialization"),
+                    "description": "CloudEvents 1.0 structured mode; dedupe on id",
+                    "payload": _cloudevent(name),
                 }
             },
             "bindings": {"amqp": {"is": "routingKey", "exchange": {"name": "rxhub.events", "type": "topic",
@@ -39,6 +43,30 @@ def catalogue() -> dict[str, Any]:
                                 "(e.g. 'prescription.#', 'claim.*', '#')."},
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
+        "components": {"schemas": schemas},
+    }
+
+
+def _cloudevent(name: str) -> dict[str, Any]:
+    """The envelope hub.messaging.cloudevents writes, around the event's own schema."""
+    text = {"type": "string", "minLength": 1}
+    return {
+        "type": "object",
+        "required": ["specversion", "id", "source", "type", "time", "datacontenttype", "correlationid", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {**text, "description": "stable: the same handled message yields the same id"},
+            "source": {**text, "format": "uri-reference"},
+            "type": {"const": name},
+            "subject": {"type": ["string", "null"], "description": "the prescription id"},
+            "time": {"type": "string", "format": "date-time"},
+            "datacontenttype": {"const": "application/json"},
+            "dataschema": text,
+            "correlationid": {**text, "description": "the order's correlation id"},
+            "causationid": {**text, "description": "the message that caused this event"},
+            "actor": {**text, "description": "who acted (staff user or feed principal)"},
+            "data": {"$ref": f"#/components/schemas/{name}"},
+        },
     }
 
 
