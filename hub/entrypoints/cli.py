@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -13,8 +14,6 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from hub.config import Settings
 from hub.entrypoints import cli_security, logs
@@ -29,20 +28,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings()
-    except ValidationError as exc:  # one line naming the variable, never the value (it may be a secret)
-        from hub.entrypoints.preflight import one_line
+        settings = Settings()  # pydantic's one line names the variable, never the value (it may be a secret)
+        logs.configure(settings.log_level, settings.log_json)
+        if args.func not in (_run, _serve, _worker, _payer_sim):
+            # a one-shot command reports a broker failure in its one line; pika's own log of it is noise there
+            logging.getLogger("pika").setLevel(logging.CRITICAL)
+        sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
+        handler: Callable[[argparse.Namespace, Settings], int] = args.func
+        return handler(args, settings)
+    except (Exception, KeyboardInterrupt) as exc:  # one line and a distinct code (hub.entrypoints.exit_codes)
+        if args.debug:
+            raise
+        from hub.entrypoints.exit_codes import classify, one_line
 
-        print(f"rxhub: configuration: {one_line(exc)}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level, settings.log_json)
-    sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
-    handler: Callable[[argparse.Namespace, Settings], int] = args.func
-    return handler(args, settings)
+        code, what = classify(exc)
+        print(f"rxhub: {what}: {one_line(exc)}", file=sys.stderr)
+        return int(code)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rxhub")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub")
+    parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub",
+                                     epilog="Exit codes: README.md, 'Exit codes'.")
+    parser.add_argument("--version", action="version", version=f"rxhub {_version()}")
+    parser.add_argument("--debug", action="store_true", help="a failure prints its traceback, not one line")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     copies_help = "consumer threads per step (default: RXHUB_WORKER_COPIES)"
     run = sub.add_parser("run", help="listeners and every worker (the main job)")

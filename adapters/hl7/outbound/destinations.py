@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from hub.domain.order_parts import Frozen, Setting
-from hub.errors import RxHubError
+from hub.errors import ConfigurationError
 
 #: versions we write (hl7apy knows 2.7 and 2.8 but not 2.7.1, which shares 2.7's segments)
 SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8")
@@ -31,7 +31,7 @@ APPLICATION_ACK_EVENTS = ("order.refused",)
 Hl7Version = Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
 
 
-class DestinationConfigError(RxHubError):
+class DestinationConfigError(ConfigurationError):
     """The destinations file is missing, unreadable or invalid: the hub must not start half-configured."""
 
 
