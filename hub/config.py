@@ -18,6 +18,23 @@ DATA_DIR = Path(str(resources.files("hub.data")))
 FILE_SECRETS = ("amqp_url", "database_url", "data_key", "command_key")
 
 
+def default_data_dir() -> Path:
+    """Where the hub keeps its state when ``RXHUB_DATA_DIR`` is unset, never the current directory: a service
+    run as root uses ``/var/lib/rxhub``, anyone else ``$XDG_DATA_HOME/rxhub`` (``~/.local/share/rxhub``)."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/rxhub")
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "rxhub"
+
+
+def _database_in_data_dir(values: dict[str, Any]) -> dict[str, Any]:
+    """Unset ``database_url``: SQLite in the data directory, so every command finds the same database wherever
+    it is run from (a relative default made a second one in each directory)."""
+    if not values.get("database_url"):
+        folder = Path(values.get("data_dir") or default_data_dir()).expanduser().absolute()
+        values["database_url"] = f"sqlite:///{folder / 'rxhub.sqlite3'}"
+    return values
+
+
 class Settings(BaseSettings):
     """Everything configurable; built in the entrypoint and passed down, never read at import time."""
 
@@ -39,18 +56,29 @@ class Settings(BaseSettings):
                 values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
-        return values
+        return _database_in_data_dir(values)
 
+    #: RabbitMQ, ``amqp://user:password@host:port/vhost`` (``amqps://`` for TLS)
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
-    database_url: SecretStr = SecretStr("sqlite:///var/rxhub.sqlite3")
+    #: the hub's state (the default SQLite database): ``/var/lib/rxhub`` for root, else ``~/.local/share/rxhub``
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: SQLAlchemy URL of the database; PostgreSQL: ``postgresql+psycopg://user@host/db``; unset: SQLite
+    #: ``rxhub.sqlite3`` in ``data_dir``
+    database_url: SecretStr
     #: prefix of every exchange and queue name; tests use their own to stay isolated.
     broker_prefix: str = "rxhub"
 
+    #: address the MLLP (HL7 v2) listener binds; off loopback it needs TLS or ``allow_plaintext``
     mllp_host: str = "127.0.0.1"
+    #: TCP port of the MLLP listener
     mllp_port: int = 2575
+    #: largest MLLP frame accepted; a larger one is answered AR
     mllp_max_frame_bytes: int = 1_048_576
+    #: an MLLP connection idle this long is closed
     mllp_idle_timeout_s: float = 300.0
+    #: address the HTTP doors (FHIR, SCRIPT, staff API, console, metrics) bind
     http_host: str = "127.0.0.1"
+    #: TCP port of the HTTP doors
     http_port: int = 8080
     #: a worker process started on its own (``rxhub worker``) serves its Prometheus metrics on this port of
     #: ``http_host``; unset: none (the workers ``rxhub run`` starts report through its ``/metrics``)
@@ -58,12 +86,14 @@ class Settings(BaseSettings):
 
     #: identity the hub uses in MSH-3/4 of the messages it sends.
     sending_application: str = "RXHUB"
+    #: MSH-4 of the messages the hub sends
     sending_facility: str = "PHARMACY"
     #: HL7 processing ids accepted on the order port (MSH-11).
     accepted_processing_ids: tuple[str, ...] = ("P", "T", "D")
     #: MSH-11 to assume for peers that leave it empty (some Cerner feeds); unset keeps it required
     hl7_default_processing_id: str | None = None
 
+    #: how long a door waits for the broker to confirm a command before it answers with an error
     publish_confirm_timeout_s: float = 10.0
     #: how long a busy thread keeps the interpreter lock before a waiting one may take it (Python's default is
     #: 5 ms: a listener waiting behind a worker thread would add that to an ACK several times over)
@@ -75,6 +105,7 @@ class Settings(BaseSettings):
     #: on a worker by the millisecond, so under a burst the doors take the CPU first and the durable queue
     #: absorbs the difference (the intake backlog gauge shows it); 0 shares the CPU evenly
     worker_nice: int = 10
+    #: deliveries the broker hands each consumer before they are acknowledged
     consumer_prefetch: int = 32
     #: deliveries a worker already holds that it applies in one transaction (1: one transaction per message)
     consumer_batch: int = 16
@@ -89,24 +120,35 @@ class Settings(BaseSettings):
     #: this often, so that the polls of unpublished, unsealed and waiting rows do not slow down with every row
     #: that went through (hub.persistence.maintenance); 0: leave it to autovacuum
     vacuum_interval_s: float = 60.0
+    #: times a failing command is retried before it is dead-lettered
     max_retries: int = 3
+    #: delay before each retry of a failing command
     retry_delay_ms: int = 2000
     #: how long a payer may take to answer a claim before it is treated as "status unknown"
     payer_timeout_ms: int = 15000
 
+    #: the pharmacy as printed on labels and sent in claims and SCRIPT messages
     pharmacy_name: str = "RxHub Community Pharmacy"
+    #: the pharmacy's street address, printed on labels
     pharmacy_address: str = "1 Main Street, Springfield, IL 62701"
+    #: the pharmacy's phone number, printed on labels
     pharmacy_phone: str = "555-0100"
+    #: the pharmacy's NPI, the service provider id in claims
     pharmacy_npi: str = "1234567893"
     #: NCPDP provider id (NABP) of the pharmacy, the address SCRIPT messages are sent to and from
     pharmacy_ncpdp_id: str = "9999991"
 
+    #: drug catalogue (JSON): the products the pharmacy dispenses
     catalogue_path: Path = DATA_DIR / "drug-catalogue.json"
+    #: drug interaction table (JSON) for the drug utilisation review
     interactions_path: Path = DATA_DIR / "interactions.json"
+    #: plan data of the simulated payer (``rxhub payer-sim``)
     payer_sim_config: Path = DATA_DIR / "payer-sim.json"
     #: the pharmacy's house plan, billed when neither the order nor the patient's profile names a plan
     default_bin: str | None = None
+    #: processor control number of the house plan
     default_pcn: str | None = None
+    #: group id of the house plan
     default_group: str | None = None
     #: declare exchanges and queues at start-up; turn off when the hub runs as least-privilege broker users
     #: and an operator runs ``rxhub topology`` with a configure-capable account
@@ -116,19 +158,25 @@ class Settings(BaseSettings):
     #: outbound HL7 destinations (JSON, see hub/data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
 
+    #: least severe log level written (DEBUG, INFO, WARNING, ERROR)
     log_level: str = "INFO"
+    #: JSON lines on stderr (for a log shipper); false: plain text for a terminal
     log_json: bool = True
 
     # --- security (docs/security.md) ---
     #: MLLP over TLS: server certificate and key; with a client CA, client certificates are verified
     mllp_tls_cert: Path | None = None
+    #: key of the MLLP server certificate
     mllp_tls_key: Path | None = None
+    #: CA that signs the feeds' client certificates; set, MLLP clients are verified
     mllp_tls_client_ca: Path | None = None
+    #: refuse an MLLP TLS connection without a client certificate
     mllp_tls_require_client_cert: bool = False
     #: client-certificate subject CNs allowed to send over MLLP, one per feed (empty: any verified certificate)
     mllp_tls_allowed_subjects: tuple[str, ...] = ()
     #: HTTPS for the API, FHIR and SCRIPT doors
     http_tls_cert: Path | None = None
+    #: key of the HTTPS certificate
     http_tls_key: Path | None = None
     #: plain TCP off loopback, e.g. behind a TLS-terminating proxy; off by default
     allow_plaintext: bool = False
@@ -136,10 +184,13 @@ class Settings(BaseSettings):
     amqp_ca_file: Path | None = None
     #: bearer tokens expire this many days after they were issued (staff; feeds and connectors)
     token_max_age_days: int = 90
+    #: bearer tokens of feeds and connectors expire this many days after they were issued
     feed_token_max_age_days: int = 365
     #: failed authentications per client address within the window before it gets 429 for the lockout
     auth_failure_limit: int = 10
+    #: the window over which failed authentications are counted
     auth_failure_window_s: float = 60.0
+    #: how long a client address over the limit gets 429
     auth_lockout_s: float = 300.0
     #: Fernet key for raw messages at rest (``rxhub certs data-key`` makes one); unset keeps them in clear
     data_key: SecretStr | None = None

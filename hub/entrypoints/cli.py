@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
-from hub.entrypoints import cli_security, logs
+from hub.entrypoints import cli_db, cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 from hub.messaging.consumer import FailureKind
 from hub.messaging.dead_letters import DeadLetterQueue
@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     outbound.add_parser("status", help="each destination's state, backlog and last error").set_defaults(
         func=_outbound_status)
     cli_security.register(sub)
+    cli_db.register(sub)
     events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
     events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
     events.set_defaults(func=_events)
