@@ -35,6 +35,15 @@ def _database_in_data_dir(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _event_source_from_pharmacy(values: dict[str, Any]) -> dict[str, Any]:
+    """Unset ``event_source``: this pharmacy's NCPDP id, so two pharmacies' hubs publish under different sources
+    (and event ids) without anyone having to configure it."""
+    if not values.get("event_source"):
+        ncpdp_id = values.get("pharmacy_ncpdp_id") or Settings.model_fields["pharmacy_ncpdp_id"].default
+        values["event_source"] = f"urn:rxhub:ncpdp:{ncpdp_id}"
+    return values
+
+
 class Settings(BaseSettings):
     """Everything configurable; built in the entrypoint and passed down, never read at import time."""
 
@@ -56,7 +65,7 @@ class Settings(BaseSettings):
                 values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
-        return _database_in_data_dir(values)
+        return _event_source_from_pharmacy(_database_in_data_dir(values))
 
     #: RabbitMQ, ``amqp://user:password@host:port/vhost`` (``amqps://`` for TLS)
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -137,6 +146,9 @@ class Settings(BaseSettings):
     pharmacy_npi: str = "1234567893"
     #: NCPDP provider id (NABP) of the pharmacy, the address SCRIPT messages are sent to and from
     pharmacy_ncpdp_id: str = "9999991"
+    #: CloudEvents ``source`` of every event this deployment publishes, and part of each event id's name, so two
+    #: hubs fed the same messages never share an id; unset: ``urn:rxhub:ncpdp:<pharmacy_ncpdp_id>``
+    event_source: str = Field(min_length=1)
 
     #: drug catalogue (JSON): the products the pharmacy dispenses
     catalogue_path: Path = DATA_DIR / "drug-catalogue.json"

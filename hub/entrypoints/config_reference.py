@@ -26,6 +26,7 @@ REFERENCE = Path("docs") / "configuration.md"
 COMPUTED_DEFAULTS = {
     "data_dir": "`/var/lib/rxhub` for root, else `$XDG_DATA_HOME/rxhub` (`~/.local/share/rxhub`)",
     "database_url": "SQLite `rxhub.sqlite3` in `RXHUB_DATA_DIR`",
+    "event_source": "`urn:rxhub:ncpdp:` followed by `RXHUB_PHARMACY_NCPDP_ID`",
     "catalogue_path": "the catalogue shipped in the package (`hub/data/drug-catalogue.json`)",
     "interactions_path": "the table shipped in the package (`hub/data/interactions.json`)",
     "payer_sim_config": "the plan data shipped in the package (`hub/data/payer-sim.json`)",

@@ -55,8 +55,11 @@ def _cloudevent(name: str) -> dict[str, Any]:
         "required": ["specversion", "id", "source", "type", "time", "datacontenttype", "correlationid", "data"],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {**text, "description": "stable: the same handled message yields the same id"},
-            "source": {**text, "format": "uri-reference"},
+            "id": {**text, "description": "stable: the same handled message yields the same id; two deployments "
+                                          "(sources) never share one"},
+            "source": {**text, "format": "uri-reference",
+                       "description": "the deployment: RXHUB_EVENT_SOURCE, by default urn:rxhub:ncpdp:<the pharmacy's "
+                                      "NCPDP id>"},
             "type": {"const": name},
             "subject": {"type": ["string", "null"], "description": "the prescription id"},
             "time": {"type": "string", "format": "date-time"},

@@ -29,6 +29,7 @@ from hub.persistence.command_outcomes import DeadLetterOutcomes
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
+from hub.persistence.unit_of_work import with_event_source
 from hub.security.command_signing import command_keys
 from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
@@ -210,7 +211,8 @@ class Workers:
 
 
 def open_database(settings: Settings) -> Engine:
-    """Engine with an up-to-date schema."""
-    engine = make_engine(settings.database_url.get_secret_value())
+    """Engine with an up-to-date schema, stamped with the deployment's event source (see
+    ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment)."""
+    engine = with_event_source(make_engine(settings.database_url.get_secret_value()), settings.event_source)
     create_schema(engine)
     return engine

@@ -12,23 +12,27 @@ from hub.domain.events import Event
 from hub.messaging.envelope import name_uuid
 
 CONTENT_TYPE = "application/cloudevents+json"
-SOURCE = "urn:rxhub"
+#: the source of events built on an engine the composition root did not configure (tests, tools); a deployment's
+#: is ``Settings.event_source``
+DEFAULT_SOURCE = "urn:rxhub"
 
 
-def event_id(causation_id: uuid.UUID | str, event_name: str, index: int) -> str:
-    """Stable: the same handled message yields the same event ids, so subscribers can dedupe."""
-    return str(name_uuid(f"event|{causation_id}|{event_name}|{index}"))
+def event_id(source: str, causation_id: uuid.UUID | str, event_name: str, index: int) -> str:
+    """Stable: the same handled message yields the same event ids, so subscribers can dedupe a republished
+    event; the source is part of the name, so two deployments fed the same messages never share an id
+    (CloudEvents 1.0 asks ``source`` + ``id`` to be unique; subscribers that dedupe on ``id`` alone are safe too)."""
+    return str(name_uuid(f"event|{source}|{causation_id}|{event_name}|{index}"))
 
 
 def to_cloudevent(
-    event: Event, *, event_id: str, time: datetime, correlation_id: str, causation_id: str | None,
+    event: Event, *, event_id: str, source: str, time: datetime, correlation_id: str, causation_id: str | None,
     actor: str | None = None,
 ) -> dict[str, Any]:
     """Structured-mode CloudEvent; extension names are lowercase alphanumerics per the spec."""
     envelope: dict[str, Any] = {
         "specversion": "1.0",
         "id": event_id,
-        "source": SOURCE,
+        "source": source,
         "type": event.name,
         "subject": event.prescription_id,
         "time": time.isoformat(),

@@ -4,6 +4,11 @@ If the process dies before commit nothing happened and the broker redelivers; af
 rows exist and the relay publishes them, whether or not this process lives to do it.  Outbox rows and
 audit entries are queued and written at the end of the transaction, one statement each for every command
 it carries (a batch of 16 commands had paid 16 of each, plus 16 idempotency marks: now one).
+
+The events' CloudEvents ``source`` (the deployment, ``RXHUB_EVENT_SOURCE``) rides on the engine as an execution
+option that the composition root sets once where it opens the database (``with_event_source``), rather than as
+an argument of ``units_of_work``: every path that emits events (the workers' bus, the claim sweeper, staff routes
+and any added later) gets it from the engine it already holds, and none can forget to forward it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from hub.domain.events import Event
 from hub.domain.order_parts import PatientInfo
 from hub.errors import DatabaseUnavailable, MessageContentError
-from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
+from hub.messaging.cloudevents import CONTENT_TYPE, DEFAULT_SOURCE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
 from hub.persistence import command_outcomes, deferred
@@ -34,6 +39,20 @@ from hub.persistence.prescriptions import forget_prefetched, prefetch
 from hub.persistence.tables import outbox, processed_messages
 
 _OUTBOX_INSERT = insert(outbox)
+#: the engine execution option that holds the deployment's event source
+EVENT_SOURCE_OPTION = "rxhub_event_source"
+
+
+def with_event_source(engine: Engine, source: str) -> Engine:
+    """Stamp ``engine`` with the CloudEvents source of the events its transactions build (in place: every
+    connection it hands out afterwards carries it; ``DEFAULT_SOURCE`` on an engine never stamped)."""
+    engine.update_execution_options(**{EVENT_SOURCE_OPTION: source})
+    return engine
+
+
+def event_source(conn: Connection) -> str:
+    """The event source stamped on the engine behind ``conn``."""
+    return str(conn.get_execution_options().get(EVENT_SOURCE_OPTION, DEFAULT_SOURCE))
 
 
 class Writes:
@@ -93,8 +112,10 @@ class UnitOfWork:
     """
 
     def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
-                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any]):
+                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any], source: str):
         self.conn = conn
+        #: the CloudEvents source of this deployment's events, part of each event id's name
+        self.source = source
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
@@ -151,12 +172,12 @@ class UnitOfWork:
     def add_event(self, event: Event, *, correlation_id: uuid.UUID | str) -> str:
         """Queue a public event in the outbox; returns its stable CloudEvents id."""
         causation = self.causation.message_id if self.causation else uuid.uuid4()
-        eid = event_id(causation, event.name, self._event_index)
+        eid = event_id(self.source, causation, event.name, self._event_index)
         self._event_index += 1
         now = datetime.now(UTC)
         body = encode(
             to_cloudevent(
-                event, event_id=eid, time=now, correlation_id=str(correlation_id),
+                event, event_id=eid, source=self.source, time=now, correlation_id=str(correlation_id),
                 causation_id=str(causation), actor=self.actor,
             )
         )
@@ -209,11 +230,12 @@ class Transaction:
         self.writes = Writes()
         self.shelves: dict[str, list[Any]] = {}
         self.memo: dict[Any, Any] = {}
+        self.source = event_source(conn)
 
     def begin(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
         """The unit of work of one command (its own causation and event numbering) on the shared connection."""
         return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes, shelves=self.shelves,
-                          memo=self.memo)
+                          memo=self.memo, source=self.source)
 
     def claim(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
         """``claim_messages`` in this transaction."""

@@ -10,7 +10,7 @@ from hub.domain.events import Event, PrescriptionCancelled, PrescriptionReceived
 from hub.domain.lots import Pick
 from hub.domain.order_parts import DrugInfo, QuantityInfo, Setting
 from hub.domain.workflow_events import PrescriptionDispensed, PrescriptionRejected, PrescriptionVerified
-from hub.messaging.cloudevents import encode, to_cloudevent
+from hub.messaging.cloudevents import DEFAULT_SOURCE, encode, to_cloudevent
 
 AT = datetime(2025, 3, 4, 10, 20, 30, tzinfo=UTC)
 
@@ -61,5 +61,5 @@ def dispensed(rx: str = "RX1", placer: str = "PL1", system: str | None = "CLINIC
 
 def cloudevent(event: Event, event_id: str | None = None, at: datetime = AT) -> bytes:
     """The event exactly as the hub's outbox publishes it."""
-    return encode(to_cloudevent(event, event_id=event_id or str(uuid.uuid4()), time=at,
+    return encode(to_cloudevent(event, event_id=event_id or str(uuid.uuid4()), source=DEFAULT_SOURCE, time=at,
                                 correlation_id=str(uuid.uuid4()), causation_id=None))
