@@ -198,6 +198,8 @@ class Settings(BaseSettings):
     token_max_age_days: int = 90
     #: bearer tokens of feeds and connectors expire this many days after they were issued
     feed_token_max_age_days: int = 365
+    #: the console signs its user out after this many minutes without a key press, click or touch in any tab
+    console_idle_minutes: float = Field(default=15.0, gt=0)
     #: failed authentications per client address within the window before it gets 429 for the lockout
     auth_failure_limit: int = 10
     #: the window over which failed authentications are counted

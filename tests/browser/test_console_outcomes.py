@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 
 import pika
 from playwright.sync_api import Page, Route, expect
@@ -13,6 +14,7 @@ from hub.domain.order_parts import Source
 from hub.domain.workflow_commands import RecordVerification
 from hub.entrypoints.runtime import topology_for
 from hub.messaging.envelope import Envelope
+from hub.persistence.audit import AuditTrail
 from hub.persistence.users import UserStore
 from hub.security.principals import user_principal
 from tests.browser.console_driver import queue_item, screenshot, sign_in
@@ -24,6 +26,11 @@ AMOXICILLIN = "00093005801"
 OXYCODONE = "00406055201"
 #: passes the DEA check digit (1+3+5 + 2*(2+4+6) = 33)
 DEA = "AB1234563"
+
+
+def _age(born: date) -> int:
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _allergic_order(hub: Pharmacy):  # type: ignore[no-untyped-def]
@@ -64,6 +71,14 @@ def test_a_refused_approval_shows_the_refusal_not_success(page: Page, hub: Pharm
     expect(item.locator("table.history")).to_contain_text("Lisinopril")
     expect(item.locator("table.history")).to_contain_text("one daily")
     expect(item).not_to_contain_text(row.document["patient_id"])
+    expect(item).to_contain_text(f"1980-02-03 (age {_age(date(1980, 2, 3))})")
+    expect(item).to_contain_text("female")
+    # both queued cards' records were read and audited once for this page view, not once per card
+    page.locator("#q-data-verification > li").nth(1).wait_for()
+    reads = [e for e in AuditTrail(hub.engine).query(actor="paul.pharm") if e.action.startswith("read ")]
+    assert [e.action for e in reads] == ["read prescriptions for a page"], reads
+    assert row.id in reads[0].detail["prescription_ids"]
+    assert len(reads[0].detail["prescription_ids"]) == 2
 
     # 409 at once: the reason and each open alert in words, on the card; no success, no greyed-out card
     item.get_by_role("button", name="Approve").click()

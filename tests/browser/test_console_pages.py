@@ -57,7 +57,7 @@ def test_navigation_names_the_roles_each_page_is_for(client: Client) -> None:
     html = client.get("/console/work").text
     assert '<li data-roles="pharmacist" hidden><a href="/console/verify">Verification</a></li>' in html
     assert '<li data-roles="admin" hidden><a href="/console/dead-letters">Dead letters</a></li>' in html
-    assert '<body data-page="work" data-roles="technician pharmacist">' in html
+    assert '<body data-page="work" data-roles="technician pharmacist" data-idle-minutes="15">' in html
 
 
 def test_console_without_slash_redirects_and_unknown_assets_are_not_found(client: Client) -> None:

@@ -16,6 +16,7 @@ from hub.entrypoints.http import (
     command_routes,
     identity_routes,
     metrics_route,
+    record_routes,
     refused_order_routes,
     staff_routes,
 )
@@ -55,12 +56,13 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows)
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
+    app.include_router(record_routes.router)
     app.include_router(command_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(refused_order_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(metrics_route.router)
-    app.include_router(console_router())
+    app.include_router(console_router(settings.console_idle_minutes))
     mount_security_routes(app)
 
     @app.get("/", include_in_schema=False)

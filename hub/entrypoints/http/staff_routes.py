@@ -45,6 +45,7 @@ from hub.entrypoints.http.action_checks import (
     require_state,
 )
 from hub.entrypoints.http.auth import current_user, forbid, require
+from hub.entrypoints.http.record_routes import profile_line
 from hub.entrypoints.http.staff_models import (
     Accepted,
     ClaimResolution,
@@ -251,17 +252,7 @@ def patient_profile(patient_id: str, request: Request, user: User = Depends(requ
         rows = PrescriptionRepository(conn).for_patient(patient_id)
     audit: AuditTrail = request.app.state.audit
     audit.record(actor=user.name, role=user.role, action="read patient profile", patient_id=patient_id)
-    profile = []
-    for row in rows:
-        rx = load_aggregate(row)
-        last = rx.current_fill
-        profile.append({
-            "prescription_id": rx.prescription_id, "rx_number": rx.rx_number, "state": rx.state.value,
-            "drug": rx.product.display_name if rx.product else (rx.drug.text or rx.drug.ndc),
-            "sig": rx.sig, "written_date": rx.written_date.isoformat(), "refills_remaining": rx.refills_remaining,
-            "last_filled": last.filled_at.isoformat() if last.filled_at else None, "days_supply": last.days_supply,
-        })
-    return profile
+    return [profile_line(load_aggregate(row)) for row in rows]
 
 
 @router.get("/prescriptions/{prescription_id}")

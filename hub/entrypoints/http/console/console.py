@@ -60,23 +60,28 @@ PAGES: tuple[Page, ...] = (
 SIGN_IN = Page(slug="", title="Sign in", roles=(), scripts=("sign_in.js",))
 
 
-def render_page(page: Page) -> str:
-    """The page shell: layout, navigation (shown per role by the script) and the page's own body."""
+#: minutes without activity before the console signs its user out (``Settings.console_idle_minutes``)
+DEFAULT_IDLE_MINUTES = 15.0
+
+
+def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES) -> str:
+    """The page shell: layout, navigation (shown per role by the script) and the page's own body; the idle
+    limit rides on ``<body data-idle-minutes>`` so the script learns it without a request of its own."""
     layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
     nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
                     for p in PAGES)
     scripts = "\n".join(f'<script src="/console/static/{name}" defer></script>' for name in page.scripts)
     return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
-                             main=body, scripts=scripts)
+                             main=body, scripts=scripts, idle=f"{idle_minutes:g}")
 
 
-def _html(page: Page) -> HTMLResponse:
-    return HTMLResponse(render_page(page), headers=SECURITY_HEADERS)
+def _html(page: Page, idle_minutes: float) -> HTMLResponse:
+    return HTMLResponse(render_page(page, idle_minutes), headers=SECURITY_HEADERS)
 
 
-def console_router() -> APIRouter:
-    """The console's pages and assets, to be mounted at ``/console``."""
+def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
+    """The console's pages and assets, to be mounted at ``/console``; ``idle_minutes``: the idle logoff."""
     router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
     assets = {p.name: p for p in _STATIC.iterdir() if p.suffix in _MEDIA_TYPES}
 
@@ -86,7 +91,7 @@ def console_router() -> APIRouter:
 
     @router.get("/")
     def sign_in() -> HTMLResponse:
-        return _html(SIGN_IN)
+        return _html(SIGN_IN, idle_minutes)
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
@@ -98,13 +103,14 @@ def console_router() -> APIRouter:
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
     for page in PAGES:
-        router.add_api_route(f"/{page.slug}", _page_endpoint(page), methods=["GET"], response_class=HTMLResponse)
+        router.add_api_route(f"/{page.slug}", _page_endpoint(page, idle_minutes), methods=["GET"],
+                             response_class=HTMLResponse)
     return router
 
 
-def _page_endpoint(page: Page) -> Callable[[], HTMLResponse]:
+def _page_endpoint(page: Page, idle_minutes: float) -> Callable[[], HTMLResponse]:
     def endpoint() -> HTMLResponse:
-        return _html(page)
+        return _html(page, idle_minutes)
 
     endpoint.__name__ = f"console_{page.slug.replace('-', '_')}"
     return endpoint

@@ -1,14 +1,14 @@
-// RxHub console core: the signed-in user's token, calls to the JSON API, small DOM helpers, polling.
+// RxHub console core: calls to the JSON API with the session's token (session.js), small DOM helpers, polling.
 // Every piece of data is shown with textContent (never innerHTML): messages and names are untrusted.
 "use strict";
 
 const RX = (() => {
-  const TOKEN_KEY = "rxhub.token";
+  const TOKEN_KEY = Session.TOKEN_KEY;
   const HOME = { technician: "/console/work", pharmacist: "/console/verify", admin: "/console/messages" };
   const pageFns = [];
   let user = null;
 
-  const token = () => sessionStorage.getItem(TOKEN_KEY);
+  const token = Session.token;
 
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -35,9 +35,52 @@ const RX = (() => {
     if (kind === "ok") sayTimer = setTimeout(() => { box.textContent = ""; }, 8000);
   }
 
-  function signOut() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    location.assign("/console/");
+  const signOut = () => Session.end("out", true);
+
+  // The token expired or was revoked while the page was open: ask for it again over the page instead of
+  // leaving it, so nothing typed into a form is lost; the action that met the 401 was not done and says so.
+  let resume = null;
+  function lapsed() {
+    if (!resume) resume = resumeDialog();
+    if (!resume.open) resume.showModal();
+  }
+
+  function resumeDialog() {
+    const input = h("input", { id: "resume-token", type: "password", required: true, spellcheck: "false",
+                               autocomplete: "off" });
+    const error = h("p", { class: "error", id: "resume-error", hidden: true });
+    const form = h("form", { method: "dialog" },
+      h("h2", { id: "resume-title" }, "Your sign-in has ended"),
+      h("p", {}, "Your token expired or was revoked, so the hub refused the last request and nothing was sent. "
+        + "What you typed on this page is kept: sign in again, then send it again."),
+      h("label", { for: "resume-token" }, "API token"), input, error,
+      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Sign in again"),
+        h("button", { type: "button", class: "quiet", onclick: signOut }, "Sign out")));
+    const dialog = h("dialog", { id: "resume", "aria-labelledby": "resume-title" }, form);
+    dialog.addEventListener("cancel", (ev) => ev.preventDefault());  // no way out but signing in or out
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const previous = user;
+      Session.keep(input.value.trim());
+      const me = await api("GET", "/api/me");
+      if (!me.ok) {
+        error.textContent = me.status === 401 ? "That token is not valid either." : me.error;
+        error.hidden = false;
+        return input.focus();
+      }
+      // a new token of the same role keeps the page (a revoked user is given a new account); another role's
+      // page is not this one
+      if (me.data.role !== previous.role) return location.reload();
+      user = me.data;
+      document.getElementById("who-name").textContent = user.name;
+      Session.renewed(input.value.trim());
+      input.value = "";
+      error.hidden = true;
+      dialog.close();
+      say("Signed in again. Send again what was not sent.", "ok");
+    });
+    document.body.append(dialog);
+    return dialog;
   }
 
   // One call to the API with the user's bearer token; a write carries an Idempotency-Key so a retried
@@ -56,7 +99,10 @@ const RX = (() => {
     }
     const type = response.headers.get("content-type") || "";
     const data = type.includes("json") ? await response.json() : await response.text();
-    if (response.status === 401 && user) signOut();
+    if (response.status === 401 && user) {
+      lapsed();
+      return { ok: false, status: 401, data, error: "Not sent: your sign-in has ended. Sign in again; what you typed is kept." };
+    }
     return { ok: response.ok, status: response.status, data, error: response.ok ? null : problem(response.status, data) };
   }
 
@@ -216,13 +262,18 @@ const RX = (() => {
   async function start() {
     document.getElementById("sign-out").addEventListener("click", signOut);
     const slug = document.body.dataset.page;
-    if (!token()) {
-      if (slug !== "sign-in") location.assign("/console/");
-      return pageFns.forEach((fn) => fn(null));
+    if (!token() && slug === "sign-in") {
+      pageFns.forEach((fn) => fn(null));  // the form works at once; a tab already signed in may still lend its token
+      if (!(await Session.borrow())) return;
+      const me = await api("GET", "/api/me");
+      return me.ok ? location.assign(HOME[me.data.role] || "/console/inventory") : sessionStorage.removeItem(TOKEN_KEY);
     }
+    if (!token() && !(await Session.borrow())) return location.assign("/console/");
     const me = await api("GET", "/api/me");
-    if (!me.ok) return signOut();
+    if (me.status === 401) return Session.end("invalid", false);
+    if (!me.ok) return say(me.error, "error");
     user = me.data;
+    Session.watchIdle();
     document.getElementById("who-name").textContent = user.name;
     document.getElementById("who-role").textContent = user.role;
     document.getElementById("who").hidden = false;

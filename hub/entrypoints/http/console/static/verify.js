@@ -3,6 +3,7 @@
 
 RX.page(() => {
   const { h } = RX;
+  const key = (it) => it.prescription_id + ":" + it.detail.fill_number + ":" + it.state + ":" + it.waiting_since;
   const base = (item) => "/api/prescriptions/" + encodeURIComponent(item.prescription_id);
   const dl = (pairs) => h("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
     .map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
@@ -50,31 +51,30 @@ RX.page(() => {
   const allergyText = (a) => a.text + (a.severity ? " (" + (SEVERITY[a.severity.toUpperCase()] || a.severity) + ")" : "");
 
   // the patient's other prescriptions, for the pharmacist's review: drug, directions, last fill, days supply
-  async function history(rx, box) {
-    const r = await RX.api("GET", "/api/patients/" + encodeURIComponent(rx.patient_id) + "/prescriptions");
-    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, r.error));
-    const others = r.data.filter((o) => o.prescription_id !== rx.prescription_id);
-    if (!others.length) return box.replaceChildren(h("p", { class: "empty" }, "No other prescriptions on file."));
-    box.replaceChildren(h("table", { class: "history" }, h("caption", { class: "sr-only" }, "Other prescriptions"),
+  function otherRx(others) {
+    if (!others.length) return h("p", { class: "empty" }, "No other prescriptions on file.");
+    return h("table", { class: "history" }, h("caption", { class: "sr-only" }, "Other prescriptions"),
       h("thead", {}, h("tr", {}, ["Rx", "Drug", "Directions", "Last filled", "Days", "State"].map((t) =>
         h("th", { scope: "col" }, t)))),
       h("tbody", {}, others.map((o) => h("tr", {}, h("td", {}, o.rx_number), h("td", {}, o.drug || ""),
         h("td", {}, o.sig || ""), h("td", {}, o.last_filled ? o.last_filled.slice(0, 10) : "not yet"),
-        h("td", { class: "num" }, o.days_supply || ""), h("td", {}, o.state.replaceAll("_", " ")))))));
+        h("td", { class: "num" }, o.days_supply || ""), h("td", {}, o.state.replaceAll("_", " "))))));
   }
 
-  function dataPanels(item, rx) {
+  function dataPanels(item, record) {
+    const rx = record.prescription;
     const fill = rx.fills[rx.fills.length - 1];
-    const others = h("div", { class: "history-box" }, h("p", { class: "loading-history" }, "Loading…"));
-    history(rx, others);
+    const who = record.patient || {};
     const profile = h("section", { class: "panel" }, h("h3", {}, "Patient"),
       dl([["Name", rx.patient_name],
+        ["Date of birth", who.birth_date ? who.birth_date + (who.age !== null ? " (age " + who.age + ")" : "") : "not on file"],
+        ["Sex", who.sex || "not on file"],
         ["Identifiers", rx.patient_identifiers.map((i) => i.value + (i.type_code ? " (" + i.type_code + ")" : "")).join(", ")],
         ["Plan", rx.coverage ? [rx.coverage.bin, rx.coverage.pcn, rx.coverage.group_id].filter(Boolean).join(" / ") : "none on file"]]),
       h("h3", {}, "Allergies"),
       rx.allergies.length ? h("ul", { class: "allergies" }, rx.allergies.map((a) => h("li", {}, allergyText(a))))
         : h("p", { class: "empty" }, "No known allergies recorded."),
-      h("h3", {}, "Other prescriptions"), others);
+      h("h3", {}, "Other prescriptions"), h("div", { class: "history-box" }, otherRx(record.others || [])));
     const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
       dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["NDC ordered", rx.drug.ndc],
         ["Product to dispense", product(rx.product)],
@@ -89,7 +89,8 @@ RX.page(() => {
     return h("div", { class: "panels" }, order, profile, dur);
   }
 
-  function productPanels(item, rx) {
+  function productPanels(item, record) {
+    const rx = record.prescription;
     const fill = rx.fills[rx.fills.length - 1];
     return h("div", { class: "panels" },
       h("section", { class: "panel" }, h("h3", {}, "Product"),
@@ -99,35 +100,46 @@ RX.page(() => {
       h("section", { class: "panel" }, h("h3", {}, "Label"), Items.label(fill)));
   }
 
-  async function withDetails(item, li, panels) {
-    const r = await RX.api("GET", base(item));
-    li.querySelector(".loading").replaceWith(r.ok ? panels(item, r.data.prescription)
-      : h("p", { class: "error" }, r.error));
+  // The records of the cards about to be shown, read in one request per poll that brings new cards: one
+  // audited read per page view (and per arrival of new work), not one per card.
+  const records = new Map();
+  async function loadRecords(items, list) {
+    const shown = new Set([...list.children].map((li) => li.dataset.key));
+    const ids = items.filter((it) => !shown.has(key(it))).map((it) => it.prescription_id);
+    if (!ids.length) return true;
+    const r = await RX.api("GET", "/api/records?ids=" + ids.map(encodeURIComponent).join(","));
+    if (!r.ok) {
+      RX.say(r.error, "error");
+      return false;
+    }
+    for (const [id, record] of Object.entries(r.data.records)) records.set(id, record);
+    return true;
+  }
+
+  function details(item, panels) {
+    const record = records.get(item.prescription_id);
+    records.delete(item.prescription_id);
+    return record ? panels(item, record) : h("p", { class: "error" }, "This order could not be read; reload the page.");
   }
 
   const overrides = (form) => [...form.closest("li").querySelectorAll('input[name="override"]')]
     .filter((i) => i.value.trim()).map((i) => [i.dataset.alert, i.value.trim()]);
 
   function dataItem(item) {
-    const li = h("li", { class: "item" }, Items.head(item), h("p", { class: "loading" }, "Loading the order…"),
-      decision(item, "data", { overrides }));
-    withDetails(item, li, dataPanels);
-    return li;
+    return h("li", { class: "item" }, Items.head(item), details(item, dataPanels), decision(item, "data", { overrides }));
   }
 
   function productItem(item) {
-    const li = h("li", { class: "item" }, Items.head(item), h("p", { class: "loading" }, "Loading the fill…"),
-      decision(item, "product", {}));
-    withDetails(item, li, productPanels);
-    return li;
+    return h("li", { class: "item" }, Items.head(item), details(item, productPanels), decision(item, "product", {}));
   }
 
-  const key = (it) => it.prescription_id + ":" + it.detail.fill_number + ":" + it.state + ":" + it.waiting_since;
   RX.poll(async () => {
     for (const [name, render] of [["data-verification", dataItem], ["product-verification", productItem]]) {
       const r = await RX.api("GET", "/api/queues/" + name);
       if (!r.ok) return RX.say(r.error, "error");
-      RX.reconcile(document.getElementById("q-" + name), r.data, key, render);
+      const list = document.getElementById("q-" + name);
+      if (!(await loadRecords(r.data, list))) return;
+      RX.reconcile(list, r.data, key, render);
     }
   }, 3000);
 });
