@@ -47,6 +47,10 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
 }
 #: reachable without a token: probes, the scrape endpoint (no PHI labels), the FHIR capability statement
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/fhir/metadata")}
+#: reachable without a token and outside the OpenAPI description (so not enumerated from it): the description
+#: itself and the pages that render it, with their assets (hub.entrypoints.http.api_docs)
+UNDESCRIBED_PUBLIC = ("/openapi.json", "/docs", "/redoc", "/docs/assets/swagger-ui-bundle.js",
+                      "/docs/assets/swagger-ui.css", "/docs/assets/redoc.standalone.js", "/docs/assets/favicon.png")
 PARAMS = {"prescription_id": "00000000-0000-0000-0000-000000000000", "queue": "intake", "message_id": "nope",
           "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope",
           "command_id": "nope"}
@@ -82,6 +86,11 @@ def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
 def test_every_route_is_either_public_or_authenticated(app: App) -> None:
     found = {(m, p) for m, p, secured in routes(app) if not secured}
     assert found == PUBLIC
+
+
+def test_the_api_description_and_its_pages_are_public(app: App) -> None:
+    assert {path: app.client.get(path).status_code for path in UNDESCRIBED_PUBLIC} == \
+        dict.fromkeys(UNDESCRIBED_PUBLIC, 200)
 
 
 def test_every_staff_route_is_in_the_matrix(app: App) -> None:

@@ -20,6 +20,7 @@ from hub.entrypoints.http import (
     refused_order_routes,
     staff_routes,
 )
+from hub.entrypoints.http.api_docs import mount_api_docs
 from hub.entrypoints.http.auth import mount_security_routes
 from hub.entrypoints.http.console import console_router
 from hub.entrypoints.http.door_metrics import DoorMetrics
@@ -46,8 +47,9 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     ``feeds``: the process's view of the feed bindings (the doors'); made here when not given.
     ``refusals``: where the FHIR and SCRIPT doors record what they refuse (the doors'); made here when not given.
     """
-    app = FastAPI(title="RxHub", version="0.1.0",
+    app = FastAPI(title="RxHub", version="0.1.0", docs_url=None, redoc_url=None,  # served locally: api_docs
                   description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
+    mount_api_docs(app)
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.state.rx_states = PrescriptionStates(engine)
