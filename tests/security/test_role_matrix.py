@@ -37,6 +37,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/prescriptions/{prescription_id}/cancel"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/refill"): HANDS_ON,
     ("POST", "/api/inventory"): HANDS_ON,
+    ("POST", "/api/inventory/scan"): HANDS_ON,
     ("GET", "/api/inventory"): STAFF,
     ("POST", "/api/verbal-orders"): PHARMACIST,
     ("GET", "/api/identity-conflicts"): STAFF,

@@ -19,6 +19,7 @@ from hub.entrypoints.http import (
     record_routes,
     refused_order_routes,
     staff_routes,
+    stock_routes,
 )
 from hub.entrypoints.http.api_docs import mount_api_docs
 from hub.entrypoints.http.auth import mount_security_routes
@@ -59,6 +60,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(record_routes.router)
+    app.include_router(stock_routes.router)
     app.include_router(command_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(refused_order_routes.router)

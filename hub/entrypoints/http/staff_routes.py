@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.actors import Role
+from hub.domain.catalogue import Product
 from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import Source
 from hub.domain.prescription import Prescription
@@ -38,6 +39,7 @@ from hub.domain.workflow_commands import (
     SelectProduct,
 )
 from hub.entrypoints.http.action_checks import (
+    catalogue,
     check_product,
     check_verbal_order,
     check_verification,
@@ -56,6 +58,7 @@ from hub.entrypoints.http.staff_models import (
     VerbalOrder,
     VerificationDecision,
 )
+from hub.entrypoints.http.stock_routes import check_delivery
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id
 from hub.persistence.audit import AuditTrail
 from hub.persistence.claims import ClaimLedger
@@ -387,17 +390,24 @@ async def refill(prescription_id: str, request: Request, user: User = Depends(re
 @router.post("/inventory", status_code=202, response_model=Accepted)
 async def receive_inventory(body: StockDelivery, request: Request, user: User = Depends(require(*HANDS_ON)),
                             idempotency_key: str | None = Header(default=None)) -> Accepted:
-    """Receive a lot into stock; fills waiting for this NDC are retried."""
+    """Receive a lot into stock; fills waiting for this NDC are retried (an unknown NDC or expired lot: 422)."""
     command = ReceiveInventory(ndc=body.ndc, lot=body.lot, expiry=body.expiry, quantity=body.quantity)
+    await check_delivery(request, user, body, command=command.name)
     return await _send(request, user, command, correlation_id=derived_message_id("stock", body.ndc),
                        prescription_id=None, idempotency_key=idempotency_key)
 
 
 @router.get("/inventory")
 def inventory(request: Request, user: User = Depends(require(*STAFF))) -> list[dict[str, Any]]:
-    """The shelf: lots, expiry, on hand and reserved."""
+    """The shelf: lots, expiry, on hand and reserved, with the drug's name and the NDC as printed."""
     with read_connection(request.app.state.engine) as conn:
-        return [item.model_dump(mode="json") for item in StockRepository(conn).all_lots()]
+        lots = StockRepository(conn).all_lots()
+    known = catalogue(request.app)
+    return [item.model_dump(mode="json") | _named(known.by_ndc(item.ndc)) for item in lots]
+
+
+def _named(product: Product | None) -> dict[str, str | None]:
+    return {"drug": product.display_name if product else None, "ndc_printed": product.ndc if product else None}
 
 
 @router.post("/verbal-orders", status_code=202, response_model=Accepted)
