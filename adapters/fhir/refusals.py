@@ -31,6 +31,28 @@ def refused_request(*, principal: str, body: bytes, status: int, answer: bytes) 
         raw=body, budget_key=principal)
 
 
+def refused_entries(*, principal: str, body: bytes, response: dict[str, Any]) -> list[RefusedMessage]:
+    """The records of a batch's entries answered 4xx/5xx inside its 200 batch-response: each is a refusal of
+    its own, found by its own order's control id (the request's body is kept once, not per entry)."""
+    request_entries = objs(_readable(body), "entry")
+    found = []
+    for index, entry in enumerate(objs(response, "entry")):
+        answered = obj(entry, "response")
+        status = (text(answered, "status") or "").split(" ", 1)[0]
+        if not status.isdigit() or int(status) < 400:
+            continue
+        resource = obj(request_entries[index], "resource") if index < len(request_entries) else None
+        outcome = obj(answered, "outcome")
+        answer = json.dumps(outcome).encode() if outcome is not None else b""
+        found.append(RefusedMessage(
+            door=DOOR, actor=principal, claimed_sender=None, control_id=control_id(resource, principal),
+            message_type=f"{message_type(resource) or 'entry'} (Bundle/batch entry {index})", answer_code=status,
+            outcome="refused" if int(status) == 403 or int(status) >= 500 else "error",
+            reason=f"Bundle.entry[{index}]: {_reason(answer) if answer else status}", answer=answer, raw=b"",
+            budget_key=principal))
+    return found
+
+
 def control_id(resource: dict[str, Any] | None, principal: str) -> str:
     """The id the sender knows the request by (see the module docstring); empty when there is none."""
     if resource is None:

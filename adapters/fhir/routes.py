@@ -22,7 +22,7 @@ from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
 from adapters.fhir.message_door import process_message
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
-from adapters.fhir.refusals import refused_request
+from adapters.fhir.refusals import refused_entries, refused_request
 from hub.errors import Problem, RxHubError
 from hub.security.principals import user_principal
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries, RefusalLog
@@ -174,7 +174,12 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
     @router.post("/", include_in_schema=False)
     async def transaction_or_batch(request: Request, user: Sender = Depends(auth)) -> Response:
         """A transaction (all or nothing) or batch (per entry) Bundle."""
-        return _answer(request, await writes.post_base(door, await read_body(request), principal(user)))
+        body = await read_body(request)
+        answer = await writes.post_base(door, body, principal(user))
+        if answer.resource.get("type") == "batch-response":  # its refused entries stand inside a 200
+            for refused in refused_entries(principal=principal(user), body=body, response=answer.resource):
+                refusals.record_later(refused)
+        return _answer(request, answer)
 
     @router.post("/Bundle")
     async def document(request: Request, user: Sender = Depends(auth)) -> Response:

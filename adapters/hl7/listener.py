@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 #: handles one payload from a peer, returns the ACK bytes (unframed) or None when no ACK is due
 MessageHandler = Callable[[bytes, Peer], Awaitable[bytes | None]]
-#: answer for a frame refused before parsing (over-size)
-RefusalHandler = Callable[[FrameTooLarge], bytes]
+#: answer for a frame refused before parsing (over-size), from a peer
+RefusalHandler = Callable[[FrameTooLarge, Peer], bytes]
 
 
 class MllpListener:
@@ -95,7 +95,7 @@ class MllpListener:
     async def _answer(self, item: bytes | FrameTooLarge, peer: Peer) -> bytes | None:
         if isinstance(item, FrameTooLarge):
             log.warning("refused an over-size MLLP frame", extra={"event": "mllp.frame_too_large"})
-            return self._refuse(item)
+            return self._refuse(item, peer)
         try:
             return await self._handler(item, peer)
         except Exception:  # one message's bug must not end the connection; no ACK -> the sender resends

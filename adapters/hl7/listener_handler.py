@@ -177,9 +177,12 @@ class Hl7MessageHandler:
         """Wait for dedupe records still being written (at shutdown)."""
         await self._inbound.drain()
 
-    def refuse_oversize(self, error: FrameTooLarge) -> bytes:
-        """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown)."""
-        return self._ack(None, "AR", error.problems, text=str(error))
+    def refuse_oversize(self, error: FrameTooLarge, peer: Peer) -> bytes:
+        """AR for a frame refused by size (its bytes are gone, so MSA-2 is unknown), kept in the refusal log
+        under what the connection proved, like every refusal."""
+        ack = self._refuse(None, "AR", error.problems, str(error), b"", peer, None)
+        assert ack is not None  # sent: nothing else is owed for a frame nobody could read
+        return ack
 
     async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
                       lookup: asyncio.Future[InboundRecord | None], principal: str, peer: Peer, *,

@@ -212,3 +212,39 @@ def test_a_nul_that_reaches_a_worker_is_a_validation_dead_letter_and_staff_get_4
     with hub.client("pharmacist") as staff:
         refused = staff.post("/api/verbal-orders", json=verbal)
     assert refused.status_code == 422 and "U+0000" in refused.text, refused.text
+
+
+def test_an_over_size_frame_is_refused_and_kept_under_the_peer_address(hub: Pharmacy) -> None:
+    limit = hub.hub.settings.mllp_max_frame_bytes
+    big = f"BIG-{uuid.uuid4().hex[:6]}"
+    huge = _rde(big, placer=big, note="x" * (limit + 1024))
+    with MllpClient("127.0.0.1", hub.hub.mllp_port, timeout_s=30) as client:
+        refused = client.send(huge)
+    assert _segment(refused, "MSA")[1] == "AR", refused
+
+    def entries() -> list[AuditEntry] | None:
+        found = [e for e in AuditTrail(hub.engine).query(actor="address:127.0.0.1")
+                 if e.action == "receive message" and e.outcome == "refused" and "bytes" in e.detail.get("reason", "")]
+        return found or None
+
+    (entry,) = eventually(entries, "the over-size frame's refusal audited")
+    assert entry.detail["door"] == "hl7"
+
+
+def test_a_batch_entry_refused_inside_its_200_is_found_by_its_own_order(hub: Pharmacy) -> None:
+    token = UserStore(hub.engine).add("ehr-batch", "feed")[1]
+    run = uuid.uuid4().hex[:6]
+    good = medication_request(identifier=[{"system": "urn:example:ehr", "value": f"B-{run}-ok"}])
+    bad = {**medication_request(identifier=[{"system": "urn:example:ehr", "value": f"B-{run}-bad"}]),
+           "intent": "proposal"}  # a proposal is not an order: refused, the batch's other entry taken
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": r, "request": {"method": "POST", "url": "MedicationRequest"}} for r in (good, bad)]}
+    with _fhir(hub, token) as fhir:
+        answer = fhir.post("", content=json.dumps(bundle).encode())
+    assert answer.status_code == 200, answer.text
+    statuses = [e["response"]["status"].split(" ")[0] for e in answer.json()["entry"]]
+    assert statuses[0] == "201" and statuses[1].startswith("4"), statuses
+    (row,) = _found(hub, f"urn:example:ehr|B-{run}-bad")
+    assert (row["door"], row["outcome"], row["refused"]) == ("fhir", statuses[1], True)
+    assert row["reason"].startswith("Bundle.entry[1]")
+    assert _found(hub, f"urn:example:ehr|B-{run}-ok")[0].get("refused") is not True

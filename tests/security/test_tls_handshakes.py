@@ -28,7 +28,7 @@ async def _answer(_payload: bytes, _peer: Peer) -> bytes:
     return ACK
 
 
-def _refuse(_item: FrameTooLarge) -> bytes:
+def _refuse(_item: FrameTooLarge, _peer: Peer) -> bytes:
     return ACK
 
 
