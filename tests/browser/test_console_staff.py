@@ -15,7 +15,7 @@ def test_technician_receives_stock_and_resolves_a_claim_rejection_that_arrives_w
         page: Page, hub: Pharmacy) -> None:
     sign_in(page, hub, "technician")
     page.get_by_role("link", name="Inventory").click()
-    page.get_by_label("NDC (11 digits)").fill("00002-8215-01")
+    page.get_by_label("NDC as printed").fill("00002-8215-01")
     page.get_by_label("Lot").fill("LOT-INS")
     page.get_by_label("Expiry").fill("2030-06-30")
     page.get_by_label("Quantity").fill("100")
