@@ -227,6 +227,8 @@ def _item(rx: Prescription) -> QueueItem:
     if fill.claim is not None:
         detail["claim"] = fill.claim.model_dump(mode="json")
         detail["reject_texts"] = {code: _reject_text(code) for code in fill.claim.reject_codes}
+        due = fill.patient_pay  # what will-call collects: the copay of a paid claim, or the cash price
+        detail["amount_due"] = str(due) if due is not None else None
     if fill.needs_product_reason:
         detail["needs_product_reason"] = fill.needs_product_reason
     if fill.label is not None:

@@ -45,6 +45,10 @@ const Items = (() => {
       (l.auxiliary_warnings || []).map((w) => h("div", { class: "label-warning" }, w)));
   }
 
+  const dollars = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+  // A price for people: "$6,900.00" (the API sends decimals as strings).
+  const money = (value) => dollars.format(Number(value));
+
   async function showLabel(item, into) {
     const r = await RX.api("GET", "/api/prescriptions/" + encodeURIComponent(item.prescription_id));
     if (!r.ok) return RX.say(r.error, "error");
@@ -59,5 +63,5 @@ const Items = (() => {
     window.print();
   }
 
-  return { field, head, picks, label, showLabel };
+  return { field, head, picks, label, showLabel, money };
 })();

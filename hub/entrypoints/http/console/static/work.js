@@ -47,9 +47,7 @@ RX.page((user) => {
       forms.push(h("p", { class: "note" }, "Reject 88 needs a pharmacist's DUR/PPS codes."));
     }
     forms.push(
-      actionForm(item, "Bill as cash", [Items.field("Cash price", { name: "cash", type: "number", min: 0, step: "0.01" })],
-        "Bill as cash", { path: url, body: (f) => (value(f, "cash") ? { action: "cash", cash_amount: value(f, "cash") }
-          : { action: "cash" }) }, "Billed as cash"),
+      cashForm(item, claim, url),
       actionForm(item, "Cancel", [Items.field("Reason", { name: "reason", required: true })], "Cancel prescription",
         { path: url, body: (f) => ({ action: "cancel", reason: value(f, "reason") }) }, "Cancelled"));
     return h("li", { class: "item" }, Items.head(item),
@@ -59,6 +57,35 @@ RX.page((user) => {
       h("p", { class: "meta" }, "Attempt " + (claim.attempt || 1) + (claim.bin ? " · BIN " + claim.bin : "")
         + (claim.prior_auth_number ? " · PA " + claim.prior_auth_number : "")),
       h("div", { class: "actions" }, forms));
+  }
+
+  // Bill as cash: the price (the claim's, from the catalogue, or typed) is shown and must be confirmed in
+  // words before anything is sent; changing the price asks again.
+  function cashForm(item, claim, url) {
+    const price = claim.amount_requested;
+    const confirmBox = h("div", { class: "confirm", role: "group", "aria-label": "Confirm cash price", hidden: true });
+    const form = h("form", { class: "action", "aria-label": "Bill as cash for Rx " + item.rx_number },
+      h("p", { class: "meta cash-price" }, price != null ? "Cash price: " + Items.money(price)
+        : "No catalogue price for this product: type the cash price."),
+      Items.field("Cash price (USD)", { name: "cash", type: "number", min: 0, step: "0.01", required: true,
+        value: price != null ? price : "" }),
+      h("button", { type: "submit" }, "Bill as cash"), confirmBox);
+    const input = form.querySelector('[name="cash"]');
+    input.addEventListener("input", () => { confirmBox.hidden = true; confirmBox.replaceChildren(); });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const amount = value(form, "cash");
+      const send = h("button", { type: "button" }, "Confirm: bill " + Items.money(amount) + " cash");
+      const back = h("button", { type: "button" }, "Change price");
+      confirmBox.replaceChildren(h("p", { class: "note" }, "The patient pays " + Items.money(amount)
+        + " in cash for Rx " + item.rx_number + " (" + (item.drug || "no drug named") + "). Confirm?"), send, back);
+      confirmBox.hidden = false;
+      send.focus();
+      back.addEventListener("click", () => { confirmBox.hidden = true; input.focus(); });
+      send.addEventListener("click", () => RX.act(form, "POST", url, { action: "cash", cash_amount: amount },
+        "Billed as cash (" + Items.money(amount) + ") Rx " + item.rx_number + "."));
+    });
+    return form;
   }
 
   function intakeItem(item) {
@@ -83,9 +110,11 @@ RX.page((user) => {
   }
 
   function readyItem(item) {
-    const paid = item.detail.claim && item.detail.claim.patient_pay;
+    const due = item.detail.amount_due;
+    const cash = item.detail.claim && item.detail.claim.status === "cash";
     return h("li", { class: "item" }, Items.head(item),
-      paid ? h("p", { class: "meta" }, "Patient pays " + paid) : null,
+      h("p", { class: "meta amount-due" }, due != null ? "Amount due: " + Items.money(due) + (cash ? " (cash)" : "")
+        : "Amount due: nothing to collect"),
       h("div", { class: "actions" },
         actionForm(item, "Dispense", [], "Picked up", { path: base(item) + "/dispense", body: () => undefined },
           "Dispensed"),
