@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
 from hub.domain.prescription import Prescription
 from hub.persistence import deferred
-from hub.persistence.tables import counters, prescriptions, rx_number_seq
+from hub.persistence.tables import counters, patients, prescriptions, rx_number_seq
 
 #: states that take a prescription off the patient's medication profile
 CLOSED_STATES = ("cancelled", "rejected")
@@ -229,6 +229,24 @@ class PrescriptionRepository:
     def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
         """The prescriptions one inbound message created."""
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
+        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
+
+    def search(self, *, family_name: str | None = None, birth_date: date | None = None,
+               rx_number: str | None = None, placer_order_number: str | None = None,
+               limit: int = 100) -> list[PrescriptionRow]:
+        """Prescriptions matching every criterion given, newest first: the patient's family name (any case,
+        as stored casefolded) with birth date, the Rx number, the placer order number (any sender)."""
+        conds: list[ColumnElement[bool]] = []
+        if family_name is not None and birth_date is not None:
+            conds.append(prescriptions.c.patient_id.in_(select(patients.c.id).where(
+                patients.c.family_name == family_name.casefold(), patients.c.birth_date == birth_date)))
+        if rx_number:
+            conds.append(prescriptions.c.rx_number == rx_number)
+        if placer_order_number:
+            conds.append(prescriptions.c.placer_order_number == placer_order_number)
+        if not conds:
+            return []
+        query = select(prescriptions).where(*conds).order_by(prescriptions.c.created_at.desc()).limit(limit)
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
     def for_patient(self, patient_id: str) -> list[PrescriptionRow]:

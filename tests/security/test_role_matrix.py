@@ -28,6 +28,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/prescriptions"): STAFF,
     ("GET", "/api/patients/{patient_id}/prescriptions"): STAFF,
     ("GET", "/api/records"): STAFF,
+    ("GET", "/api/search"): STAFF,
     ("POST", "/api/prescriptions/{prescription_id}/data-verification"): PHARMACIST,
     ("POST", "/api/prescriptions/{prescription_id}/product-verification"): PHARMACIST,
     ("POST", "/api/prescriptions/{prescription_id}/claim-resolution"): HANDS_ON,

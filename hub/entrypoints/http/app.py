@@ -18,6 +18,7 @@ from hub.entrypoints.http import (
     metrics_route,
     record_routes,
     refused_order_routes,
+    search_routes,
     staff_routes,
     stock_routes,
 )
@@ -60,6 +61,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(record_routes.router)
+    app.include_router(search_routes.router)
     app.include_router(stock_routes.router)
     app.include_router(command_routes.router)
     app.include_router(identity_routes.router)

@@ -41,12 +41,18 @@ class Page(BaseModel):
     title: str
     roles: tuple[str, ...]
     scripts: tuple[str, ...]
+    #: listed in the navigation (a page reached from another, such as one prescription's, is not)
+    in_nav: bool = True
 
 
 PAGES: tuple[Page, ...] = (
     Page(slug="work", title="Work queues", roles=("technician", "pharmacist"),
          scripts=("reject_codes.js", "items.js", "work.js")),
     Page(slug="verify", title="Verification", roles=("pharmacist",), scripts=("items.js", "verify.js")),
+    Page(slug="search", title="Find a prescription", roles=("technician", "pharmacist", "admin"),
+         scripts=("search.js",)),
+    Page(slug="prescription", title="Prescription", roles=("technician", "pharmacist", "admin"),
+         scripts=("prescription.js",), in_nav=False),
     Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
     Page(slug="identity", title="Identity conflicts", roles=("technician", "pharmacist", "admin"),
          scripts=("identity.js",)),
@@ -70,7 +76,7 @@ def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES) -> str:
     layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
     nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
-                    for p in PAGES)
+                    for p in PAGES if p.in_nav)
     scripts = "\n".join(f'<script src="/console/static/{name}" defer></script>' for name in page.scripts)
     return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
                              main=body, scripts=scripts, idle=f"{idle_minutes:g}")
