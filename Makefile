@@ -32,7 +32,7 @@ browser:
 promtool:
 	@bash scripts/ensure-promtool.sh
 
-# docs/asyncapi.json is checked by the official AsyncAPI parser (npm, into tests/node)
+# docs/asyncapi.json is checked by the official AsyncAPI parser, the console by axe-core (npm, into tests/node)
 .PHONY: node-tools
 node-tools:
 	@bash scripts/ensure-node-tools.sh
