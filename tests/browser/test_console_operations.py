@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import pika
 from playwright.sync_api import Page, expect
 
 from hub.domain.commands import CancelPrescription
 from hub.domain.order_parts import Source
-from hub.entrypoints.runtime import topology_for
 from hub.messaging.envelope import Envelope, order_correlation_id
 from hub.persistence.audit import AuditTrail
 from tests.browser.console_driver import base_url, screenshot, send_hl7, sign_in
 from tests.support.pharmacy import Pharmacy
-from tests.support.signing import hub_keys, signed
+from tests.support.signing import publish_signed
 
 ORDER = "01_rde_o11_retail_amoxicillin.hl7"
 #: the sample's sender (MSH-3/4 EHR|GENHOSP) on loopback, bound to no feed: the owner of its orders
@@ -23,15 +21,7 @@ def _publish_cancel_before_its_order(hub: Pharmacy) -> None:
     cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
                            correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER), source=Source.HL7,
                            principal=SENDER)
-    settings = hub.hub.settings
-    conn = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
-    try:
-        channel = conn.channel()
-        channel.confirm_delivery()  # on the queue before the console is asked about it
-        channel.basic_publish(topology_for(settings).commands_exchange, cancel.type,
-                              *signed(cancel, hub_keys(settings)))
-    finally:
-        conn.close()
+    publish_signed(hub.hub.settings, cancel)  # confirmed: on the queue before the console is asked about it
 
 
 def test_admin_finds_a_message_by_control_id_and_replays_a_dead_letter(page: Page, hub: Pharmacy) -> None:

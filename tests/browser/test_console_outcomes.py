@@ -7,19 +7,17 @@ import json
 import uuid
 from datetime import date
 
-import pika
 from playwright.sync_api import Page, Route, expect
 
 from hub.domain.order_parts import Source
 from hub.domain.workflow_commands import RecordVerification
-from hub.entrypoints.runtime import topology_for
 from hub.messaging.envelope import Envelope
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import UserStore
 from hub.security.principals import user_principal
 from tests.browser.console_driver import queue_item, screenshot, sign_in
 from tests.support.pharmacy import Pharmacy
-from tests.support.signing import hub_keys, signed
+from tests.support.signing import publish_signed
 from tests.support.staff import VERBAL, order, outcome, verbal
 
 AMOXICILLIN = "00093005801"
@@ -49,15 +47,7 @@ def _refused_approval(hub: Pharmacy, prescription_id: str, correlation_id: str) 
                              correlation_id=uuid.UUID(correlation_id), source=Source.API, actor=paul.id,
                              principal=user_principal(paul.name, paul.role))
     settings = hub.hub.settings
-    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(topology_for(settings).commands_exchange, envelope.type,
-                              *signed(envelope, hub_keys(settings)), mandatory=True)
-    finally:
-        connection.close()
-    return str(envelope.message_id)
+    return publish_signed(settings, envelope)
 
 
 def test_a_refused_approval_shows_the_refusal_not_success(page: Page, hub: Pharmacy) -> None:

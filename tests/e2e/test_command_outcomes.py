@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import uuid
 
-import pika
 import pytest
 
 from hub.config import Settings
 from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Source
 from hub.domain.workflow_commands import RecordVerification, SelectProduct
-from hub.entrypoints.runtime import topology_for
 from hub.messaging.envelope import Envelope, order_correlation_id
 from hub.persistence.users import User, UserStore
 from hub.security.principals import user_principal
 from tests.conftest import make_settings
 from tests.support.pharmacy import Pharmacy, pharmacy
-from tests.support.signing import hub_keys, signed
+from tests.support.signing import publish_signed
 from tests.support.staff import VERBAL, order, outcome, settled, verbal
 
 AMOXICILLIN = "00093005801"
@@ -43,15 +41,7 @@ def _publish(ph: Pharmacy, user: User, command: Command, correlation_id: uuid.UU
     settings = ph.hub.settings
     envelope = Envelope.wrap(command, correlation_id=correlation_id, source=source, actor=user.id,
                              principal=user_principal(user.name, user.role))
-    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(topology_for(settings).commands_exchange, envelope.type,
-                              *signed(envelope, hub_keys(settings)), mandatory=True)
-    finally:
-        connection.close()
-    return str(envelope.message_id)
+    return publish_signed(settings, envelope)
 
 
 def test_refused_and_dead_lettered_commands_say_why_and_dead_letters_name_the_rx(cash_only: Settings) -> None:
