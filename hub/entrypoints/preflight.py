@@ -103,7 +103,5 @@ def _load(what: str, load: Callable[[], object]) -> None:
     """Run ``load``; any failure becomes one ConfigurationError naming ``what``."""
     try:
         load()
-    except ConfigurationError:
-        raise
-    except (OSError, ValueError, RxHubError) as exc:
+    except (OSError, ValueError, RxHubError) as exc:  # a loader's ConfigurationError too: it needs the setting
         raise ConfigurationError(f"{what}: {one_line(exc)}") from exc
