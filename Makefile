@@ -18,24 +18,24 @@ setup: $(STAMP)
 # RabbitMQ and PostgreSQL, installed from Debian's packages and started where missing; the demo runs on
 # SQLite, so it needs only RabbitMQ
 services:
-	@bash scripts/ensure-services.sh rabbitmq postgresql
+	@bash scripts/ensure.sh services rabbitmq postgresql
 
 broker:
-	@bash scripts/ensure-services.sh rabbitmq
+	@bash scripts/ensure.sh services rabbitmq
 
 # the console's browser tests drive Debian's chromium (never a downloaded browser)
 browser:
-	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure.sh browser
 
 # alert rules and /metrics are checked with Debian's promtool (never a downloaded binary)
 .PHONY: promtool
 promtool:
-	@bash scripts/ensure-promtool.sh
+	@bash scripts/ensure.sh promtool
 
 # docs/asyncapi.json is checked by the official AsyncAPI parser, the console by axe-core (npm, into tests/node)
 .PHONY: node-tools
 node-tools:
-	@bash scripts/ensure-node-tools.sh
+	@bash scripts/ensure.sh node-tools
 
 demo: setup broker
 	$(BIN)/python -m hub.entrypoints.demo

@@ -24,7 +24,7 @@ LAPTOP = {"width": 1280, "height": 800}
 def playwright() -> Iterator[Playwright]:
     """One Playwright driver per module: its sync API runs an event loop in the main thread, which must be
     gone before tests that call asyncio.run() (a session-wide driver would break every later one)."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/ensure-browser.sh"
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/ensure.sh browser"
     with sync_playwright() as p:
         yield p
 

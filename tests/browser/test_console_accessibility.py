@@ -1,6 +1,6 @@
 """axe-core in Debian's chromium on every console page, with work on it: no serious or critical violation.
 
-axe-core comes from tests/node (scripts/ensure-node-tools.sh, npm ci). The console's policy allows no inline
+axe-core comes from tests/node (scripts/ensure.sh node-tools, npm ci). The console's policy allows no inline
 script, so the check runs in a context that bypasses CSP (the console's own scripts are unchanged by that).
 """
 
@@ -26,7 +26,7 @@ HOME = {"technician": "work", "pharmacist": "verify", "admin": "messages"}
 
 @pytest.fixture
 def axe_page(browser: Browser) -> Iterator[Page]:
-    assert AXE.exists(), f"{AXE} is missing: run scripts/ensure-node-tools.sh"
+    assert AXE.exists(), f"{AXE} is missing: run scripts/ensure.sh node-tools"
     context = browser.new_context(viewport=LAPTOP, service_workers="block", bypass_csp=True)
     context.set_default_timeout(15_000)
     context.route("**/*", _loopback_only)

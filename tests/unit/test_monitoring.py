@@ -1,6 +1,6 @@
 """The alert rules and the dashboard in deploy/: promtool checks the rules and runs their unit tests.
 
-promtool comes from Debian's prometheus package (scripts/ensure-promtool.sh, run by ``make test``); without
+promtool comes from Debian's prometheus package (scripts/ensure.sh promtool, run by ``make test``); without
 it these tests fail, never skip.
 """
 
@@ -20,7 +20,7 @@ ALERTS = {"RxHubDeadLetters", "RxHubQueueWithoutConsumer", "RxHubQueueDepthsStal
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run Debian's promtool (``scripts/ensure-promtool.sh`` installs it)."""
+    """Run Debian's promtool (``scripts/ensure.sh promtool`` installs it)."""
     return subprocess.run(["promtool", *args], input=stdin, capture_output=True, text=True, timeout=60,
                           check=False, cwd=RULES.parent)
 
