@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -374,4 +375,37 @@ command_outcomes = Table(
     Column("reason", Text),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_command_outcomes_at", "at"),
+)
+
+#: each outbound HL7 destination's sender state, written by the sender and read by ``rxhub outbound status``,
+#: /metrics and the admin dashboard from any process (migration 0019)
+outbound_destinations = Table(
+    "outbound_destinations",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    #: the sender's phase (idle, sending, backing_off, broker_down, stopped)
+    Column("state", String(16), nullable=False),
+    Column("connected", Boolean, nullable=False),
+    Column("in_flight_control_id", String(200)),
+    #: when the event of the message in flight happened: the oldest waiting age
+    Column("in_flight_event_time", DateTime(timezone=True)),
+    #: first failed attempt of the message in flight (None while it has not failed)
+    Column("failing_since", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+    #: running totals: sent, delivered, retried, dead_lettered, superseded, skipped, stray_acks
+    Column("counts", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: the newest event of each order a destination settled: an older one (a replayed dead letter) is superseded
+outbound_order_progress = Table(
+    "outbound_order_progress",
+    metadata,
+    Column("destination", String(63), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
 )
