@@ -183,11 +183,15 @@ audit_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(100), nullable=False),
     Column("role", String(20), nullable=False),
-    Column("action", String(60), nullable=False),
+    Column("action", Text, nullable=False),
     Column("prescription_id", String(36)),
     Column("outcome", String(20), nullable=False, default="ok"),
     Column("detail", Text),
     Column("patient_id", String(36)),
+    #: the writer's HMAC of the entry (RXHUB_AUDIT_KEY): the sealer chains no entry whose tag does not hold
+    Column("tag", String(64)),
+    #: the id of the key that sealed the entry (None: sealed without a key, plain SHA-256)
+    Column("key_id", String(16)),
     #: position in the chain, given when the writing transaction commits (ids are not commit order)
     Column("seq", Integer),
     Column("prev_hash", String(64)),
