@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.fhir import order_fields
+from adapters.fhir.allergies import order_allergies
 from adapters.fhir.dosage import sig
 from adapters.fhir.elements import JsonObject, concept_text, has_code, obj, objs, text
 from adapters.fhir.medication import drug_from_concept, drug_from_medication, is_described
@@ -212,10 +213,11 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
                     f"the quantity to dispense must not be negative (got {quantity.value})")
     if reader.problems or drug is None or patient is None or prescriber is None:
         return None
+    allergies = order_allergies(request, reader.scope, reader.context, patient_at)
     return ReceivePrescription(
         placer_order_number=placer.value,
         placer_system=placer.system,
-        patient=patient,
+        patient=patient.model_copy(update={"allergies": allergies}) if allergies else patient,
         prescriber=prescriber,
         drug=drug,
         quantity=quantity,

@@ -9,6 +9,8 @@ from hub.errors import Problem
 
 #: table 0001 administrative sex; A (ambiguous) -> O(ther), N (not applicable) -> U(nknown)
 _SEX = {"M": "M", "F": "F", "O": "O", "U": "U", "A": "O", "N": "U"}
+#: table 0128 allergy severity in words; U (unknown) says nothing, so it is none
+_SEVERITY = {"SV": "severe", "MO": "moderate", "MI": "mild", "U": None}
 #: HL7 OID of the US NPI (the assigning authority FHIR calls http://hl7.org/fhir/sid/us-npi)
 _NPI_OID = "2.16.840.1.113883.4.6"
 #: the ordering provider's DEA number field (XCN) of each order detail segment
@@ -51,8 +53,23 @@ def _allergy(al1: Hl7Segment) -> Allergy | None:
         text=text or code,
         code=code or None,
         system=al1.get(3, 3) or None,
-        severity=al1.get(4, 1) or None,
+        severity=_severity(al1),
+        reactions=_reactions(al1),
     )
+
+
+def _severity(al1: Hl7Segment) -> str | None:
+    """AL1-4 in words: table 0128 code, else the sender's text (CWE.2) or whatever code it used."""
+    code, text = al1.get(4, 1), al1.get(4, 2)
+    if code.upper() in _SEVERITY:
+        return _SEVERITY[code.upper()]
+    return text or code or None
+
+
+def _reactions(al1: Hl7Segment) -> tuple[str, ...]:
+    """AL1-5, every repetition: ST as v2 defines it, or a coded reaction's text (CE.2) when a sender codes it."""
+    found = (al1.get(5, 2, rep) or al1.get(5, 1, rep) for rep in range(1, len(al1.repetitions(5)) + 1))
+    return tuple(dict.fromkeys(r for r in found if r))
 
 
 def read_prescriber(orc: Hl7Segment, order_detail: Hl7Segment | None) -> PrescriberInfo:

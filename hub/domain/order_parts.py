@@ -61,7 +61,21 @@ class Allergy(Frozen):
     text: str
     code: str | None = None
     system: str | None = None
+    #: how bad the reaction is, in words ("mild", "moderate", "severe", or the sender's own): doors translate codes
     severity: str | None = None
+    #: what happens to the patient, in words ("hives", "anaphylaxis")
+    reactions: tuple[str, ...] = ()
+
+    def same_substance(self, other: Allergy) -> bool:
+        """Whether both name one substance: same code in the same system, else the same text."""
+        if self.code and other.code:
+            return (self.code, self.system) == (other.code, other.system)
+        return self.text.casefold() == other.text.casefold()
+
+    def updated_by(self, later: Allergy) -> Allergy:
+        """This allergy as a later report of the same substance tells it: reactions added, its severity if given."""
+        reactions = self.reactions + tuple(r for r in later.reactions if r not in self.reactions)
+        return self.model_copy(update={"reactions": reactions, "severity": later.severity or self.severity})
 
 
 class PatientInfo(Frozen):

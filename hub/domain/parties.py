@@ -56,7 +56,7 @@ class Patient(Frozen):
             updates |= demographic_updates(self.info, info)
         updates |= {
             "identifiers": _union(self.info.identifiers, info.identifiers),
-            "allergies": _union(self.info.allergies, info.allergies),
+            "allergies": merge_allergies(self.info.allergies, info.allergies),
         }
         return self.model_copy(update={"info": self.info.model_copy(update=updates)})
 
@@ -66,7 +66,7 @@ class Patient(Frozen):
         merged = self.info.model_copy(
             update={
                 "identifiers": _union(self.info.identifiers, other.info.identifiers),
-                "allergies": _union(self.info.allergies, other.info.allergies),
+                "allergies": merge_allergies(self.info.allergies, other.info.allergies),
             }
         )
         alias = Demographics.of(other.info)
@@ -190,6 +190,18 @@ def _another_number(known: PatientInfo, new: PatientInfo) -> bool:
     """The known patient holds an identifier of a system the order names, with another value."""
     systems = {system: value for value, system in map(_id_key, new.identifiers) if system}
     return any(systems.get(system, value) != value for value, system in map(_id_key, known.identifiers))
+
+
+def merge_allergies(old: tuple[Allergy, ...], new: tuple[Allergy, ...]) -> tuple[Allergy, ...]:
+    """Allergies of a profile and a later report: none forgotten, one substance once, with every reaction."""
+    merged = list(old)
+    for allergy in new:
+        at = next((i for i, known in enumerate(merged) if known.same_substance(allergy)), None)
+        if at is None:
+            merged.append(allergy)
+        else:
+            merged[at] = merged[at].updated_by(allergy)
+    return tuple(merged)
 
 
 def _union(old: tuple[T, ...], new: tuple[T, ...]) -> tuple[T, ...]:

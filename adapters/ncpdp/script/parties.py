@@ -13,6 +13,9 @@ from adapters.ncpdp.script.xml_tree import XmlNode
 from hub.domain.order_parts import Allergy, CoverageInfo, Identifier, PatientInfo, PrescriberInfo
 
 _PRESCRIBER_IDS = ("NPI", "DEANumber")
+#: SNOMED CT severities SCRIPT's SeverityCoded uses
+_SEVERITY_CODES = {"255604002": "mild", "6736007": "moderate", "24484000": "severe"}
+_SEVERITY_WORDS = frozenset(_SEVERITY_CODES.values())
 
 
 def _person(party: Cursor, choices: str) -> Cursor:
@@ -57,15 +60,26 @@ def read_allergies(allergy: Cursor) -> tuple[Allergy, ...]:
         product = node.child("DrugProductCoded") or XmlNode(name="DrugProductCoded")
         event = node.text_at("AdverseEvent", "Text") or node.text_at("AdverseEvent", "Code")
         text = product.text_at("Text") or event
+        reaction = node.text_at("ReactionCoded", "Text") or node.text_at("ReactionCoded", "Code")
         found.append(
             Allergy(
                 text=text or "allergy without description",
                 code=product.text_at("Code"),
                 system=product.text_at("Qualifier"),
-                severity=node.text_at("SeverityCoded", "Text") or node.text_at("SeverityCoded", "Code"),
+                severity=_severity(node),
+                reactions=(reaction,) if reaction else (),
             )
         )
     return tuple(found)
+
+
+def _severity(allergy: XmlNode) -> str | None:
+    """SeverityCoded in words: its Text (lower case when it is one of the three), else the SNOMED CT code's."""
+    said = allergy.text_at("SeverityCoded", "Text")
+    code = allergy.text_at("SeverityCoded", "Code")
+    if said:
+        return said.lower() if said.lower() in _SEVERITY_WORDS else said
+    return _SEVERITY_CODES.get(code or "", code)
 
 
 def read_coverage(benefits: Cursor) -> CoverageInfo | None:

@@ -143,7 +143,7 @@ def test_orm_with_bom_maps_rxo_ampicillin() -> None:
     ]
     assert (cmd.patient.family_name, cmd.patient.given_name, cmd.patient.sex) == ("EVERYMAN", "ADAM", "M")
     assert str(cmd.patient.birth_date) == "1988-08-18"
-    assert [(a.code, a.text, a.severity) for a in cmd.patient.allergies] == [("P", "PENICILLIN", "MI")]
+    assert [(a.code, a.text, a.severity) for a in cmd.patient.allergies] == [("P", "PENICILLIN", "mild")]
     assert cmd.quantity is not None and cmd.quantity.value == Decimal("10") and cmd.quantity.unit == "caps"
     assert cmd.refills == 12
     assert cmd.sig == "1 tablet by oral route 2 times daily."

@@ -41,7 +41,7 @@ def test_full_2017071_newrx_maps_every_field() -> None:
         Identifier(value="MRN-77", type_code="MedicalRecordIdentificationNumberEHR"),
     )
     assert patient.allergies == (
-        Allergy(text="Penicillin G", code="7980", system="RXCUI", severity="Severe"),
+        Allergy(text="Penicillin G", code="7980", system="RXCUI", severity="severe"),
     )
     prescriber = rx.prescriber
     assert (prescriber.npi, prescriber.dea) == ("1234567893", "AP5836727")
