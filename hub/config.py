@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     worker_copies: int = Field(default=1, ge=1)
     #: outbound HL7 destinations (JSON, see hub/data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
+    #: SCRIPT network endpoints outbound SCRIPT (renewal requests, cancel answers, errors) is POSTed to (JSON, see
+    #: hub/data/script-network.example.json); unset: those messages wait on ``<prefix>.script-out``
+    script_network: Path | None = None
 
     #: least severe log level written (DEBUG, INFO, WARNING, ERROR)
     log_level: str = "INFO"

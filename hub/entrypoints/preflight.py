@@ -91,6 +91,11 @@ def _reference_data(s: Settings) -> None:
 
 def _outbound(s: Settings) -> None:
     """The outbound destinations file names known event types, valid hosts, unique names."""
+    if s.script_network is not None:
+        from adapters.ncpdp.script.network_config import load_script_network
+
+        network = s.script_network
+        _load(f"RXHUB_SCRIPT_NETWORK {network}", lambda: load_script_network(network))
     if s.outbound_destinations is None:
         return
     from adapters.hl7.outbound.destinations import load_destinations

@@ -108,6 +108,8 @@ class Workers:
     threads: list[threading.Thread] = field(default_factory=list)
     relay: OutboxRelay | None = None
     outbound: Any = None
+    #: the SCRIPT connector's live state (None when no SCRIPT network is configured)
+    script_connector: Any = None
     #: where the consumers record the commands they refuse as unsigned or forged
     audit: AuditTrail | None = None
 
@@ -140,6 +142,7 @@ class Workers:
             raise RuntimeError("workers did not connect to RabbitMQ in time")
         self._start_outbound(url, topology)
         self._start_script_responder(url, topology)
+        self._start_script_connector(url, topology)
         if self.settings.vacuum_interval_s > 0 and self.engine.dialect.name == "postgresql":
             vacuumer = Vacuumer(self.engine, self.settings.vacuum_interval_s)
             self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
@@ -165,6 +168,20 @@ class Workers:
         thread = threading.Thread(
             target=run_script_outbound, args=(url, topology, SqlPrescriptionQueries(self.engine), self.stop),
             kwargs={"inbound": InboundStore(self.engine), "pharmacy": pharmacy}, name="script-outbound", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _start_script_connector(self, url: str, topology: Topology) -> None:
+        """Outbound SCRIPT delivered to the prescribers' network (only where workers run, once configured)."""
+        if self.settings.script_network is None:
+            return
+        from adapters.ncpdp.script.network_config import load_script_network
+        from adapters.ncpdp.script.network_connector import ConnectorState, run_script_connector
+
+        self.script_connector = ConnectorState()
+        endpoints = load_script_network(self.settings.script_network)
+        thread = threading.Thread(target=run_script_connector, args=(url, topology, endpoints, self.stop),
+                                  kwargs={"state": self.script_connector}, name="script-connector", daemon=True)
         thread.start()
         self.threads.append(thread)
 
