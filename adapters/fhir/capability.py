@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.fhir.bundles import BUNDLE_KINDS
 from adapters.fhir.mapping import ACCEPTED_INTENTS
+from adapters.fhir.search_params import declared
 
 FHIR_VERSION = "4.0.1"
 FORMATS = ("application/fhir+json", "json")
@@ -24,32 +25,23 @@ def _medication_request() -> dict[str, Any]:
             "cancellation. Conditional create (If-None-Exist) keys on identifier: the one typed PLAC, "
             "else the first. medication must be inline, contained or in the same Bundle."
         ),
-        "interaction": [{"code": "create"}, {"code": "read"}],
+        "interaction": [{"code": "create"}, {"code": "read"}, {"code": "search-type"}],
         "versioning": "no-version",
         "conditionalCreate": True,
-        "searchParam": [
-            {"name": "identifier", "type": "token", "documentation": "placer order number (If-None-Exist)"}
-        ],
+        "searchParam": declared("MedicationRequest"),
     }
 
 
-def _resource(resource_type: str, *, search: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    interactions = [{"code": "search-type"}] if search else [{"code": "read"}]
-    resource: dict[str, Any] = {"type": resource_type, "interaction": interactions}
-    if search:
-        resource["searchParam"] = search
-    return resource
+def _resource(resource_type: str, *, read: bool) -> dict[str, Any]:
+    interactions = [{"code": "read"}] if read else []
+    return {"type": resource_type, "interaction": [*interactions, {"code": "search-type"}],
+            "searchParam": declared(resource_type)}
 
 
 def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
     """An R4 CapabilityStatement for the hub's FHIR endpoints at ``base_url``."""
     moment = now if now.tzinfo else now.replace(tzinfo=UTC)
     kinds = ", ".join(k.value for k in BUNDLE_KINDS if k.value in ("transaction", "batch"))
-    prescription = {
-        "name": "prescription",
-        "type": "reference",
-        "documentation": "the MedicationRequest the dispense fills (MedicationRequest/{id})",
-    }
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -65,11 +57,14 @@ def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": f"POST [base] takes a {kinds} Bundle (transaction: all or nothing).",
+                "documentation": f"POST [base] takes a {kinds} Bundle (transaction: all or nothing). Searches "
+                                 "(GET, or POST [type]/_search with a form) page with _count and _offset; a feed "
+                                 "finds only its own orders and their patients. Unknown parameters are ignored, or "
+                                 "refused with Prefer: handling=strict.",
                 "resource": [
                     _medication_request(),
-                    _resource("MedicationDispense", search=[prescription]),
-                    _resource("Patient"),
+                    _resource("MedicationDispense", read=False),
+                    _resource("Patient", read=True),
                 ],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
                 "operation": [

@@ -11,30 +11,40 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from adapters.fhir import reads, writes
+from adapters.fhir import reads, search_sources, writes
+from adapters.fhir.content_coding import decoded
 from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
 from adapters.fhir.message_door import process_message
+from adapters.fhir.negotiation import not_acceptable, unsupported_content
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
+from adapters.fhir.preferences import preferences, preferred_return, strict
 from adapters.fhir.refusals import refused_entries, refused_request
+from adapters.fhir.route_methods import add_head_routes, allowed_methods
+from adapters.fhir.search import parse_search, searchset
+from adapters.fhir.search_params import SEARCH_PARAMS
+from adapters.fhir.versions import not_modified, version_headers
 from hub.errors import Problem, RxHubError
 from hub.security.principals import user_principal
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries, RefusalLog
 
 log = logging.getLogger(__name__)
 
+#: the form a POST _search sends its parameters in
+FORM = "application/x-www-form-urlencoded"
 #: the conditional-create header, documented in the OpenAPI description of POST /fhir/MedicationRequest
 IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
                  "description": "conditional create: identifier=system|value"}
 #: issue type (R4 issue-type) for the HTTP errors the framework or the auth dependency raise
-_HTTP_ISSUES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-costly",
-                415: "not-supported"}
+_HTTP_ISSUES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+                406: "not-supported", 413: "too-costly", 415: "not-supported"}
 #: what authentication refuses, and audits itself: no message was read
 _AUTHENTICATION = frozenset({401, 403, 429})
 
@@ -90,6 +100,9 @@ def fhir_route(refusals: RefusalLog) -> type[APIRoute]:
             handler = super().get_route_handler()
 
             async def answer(request: Request) -> Response:
+                refused = not_acceptable(request.headers.getlist("accept"), request.query_params.get("_format"))
+                if refused is not None:
+                    return _outcome(406, "not-supported", refused)
                 try:
                     response = await handler(request)
                 except (HTTPException, RequestValidationError, RxHubError) as exc:
@@ -99,13 +112,18 @@ def fhir_route(refusals: RefusalLog) -> type[APIRoute]:
                 except Exception:
                     log.exception("FHIR request failed: %s %s", request.method, request.url.path)
                     response = _outcome(500, "exception", "internal error; the request was not accepted")
-                if request.method == "POST" and response.status_code >= 400:
+                if request.method == "POST" and response.status_code >= 400 and not _is_search(request):
                     _record_refusal(refusals, request, response)
                 return response
 
             return answer
 
     return FhirRoute
+
+
+def _is_search(request: Request) -> bool:
+    """A POST [type]/_search: a query, not a message to record when refused."""
+    return request.url.path.endswith("/_search")
 
 
 def _record_refusal(refusals: RefusalLog, request: Request, response: Response) -> None:
@@ -118,10 +136,19 @@ def _record_refusal(refusals: RefusalLog, request: Request, response: Response) 
 
 
 async def read_body(request: Request) -> bytes:
-    """The request body, refused early when its media type is not JSON or it is too large."""
+    """The request body, refused early when its media type is not JSON (R4) or it is too large."""
     declared = media_type(request.headers.get("content-type"))
     if declared is not None and declared not in ACCEPTED_MEDIA_TYPES:
         raise HTTPException(415, f"Content-Type {declared} is not supported: send {FHIR_JSON}")
+    version = unsupported_content(request.headers.get("content-type"))
+    if version is not None:
+        raise HTTPException(415, version)
+    received = request.state.fhir_body = await _raw_body(request)  # for the record of a refusal
+    return received
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The body as sent, no larger than the limit, its Content-Encoding undone (still no larger)."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
@@ -130,13 +157,34 @@ async def read_body(request: Request) -> bytes:
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    received = request.state.fhir_body = bytes(body)  # for the record of a refusal
-    return received
+    return decoded(bytes(body), request.headers.get("content-encoding"), MAX_BODY_BYTES)
+
+
+async def search_parameters(request: Request) -> list[tuple[str, str]]:
+    """A search's parameters: the query's, and for POST _search the form body's too (R4 search.html §3.1.1)."""
+    items = list(request.query_params.multi_items())
+    if request.method != "POST":
+        return items
+    declared = media_type(request.headers.get("content-type"))
+    if declared not in (None, FORM):
+        raise HTTPException(415, f"Content-Type {declared} is not supported for _search: send {FORM}")
+    try:
+        return items + parse_qsl((await _raw_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the _search form is not UTF-8") from None
 
 
 def fhir_base(request: Request) -> str:
     """The absolute FHIR base URL, ending in a slash."""
     return f"{str(request.base_url).rstrip('/')}/fhir/"
+
+
+def _read(request: Request, resource: dict[str, Any]) -> Response:
+    """A read's answer with its version (ETag, Last-Modified); 304 when the client has that version."""
+    headers = version_headers(resource)
+    if not_modified(request.headers.get("if-none-match"), resource):
+        return Response(status_code=304, headers=headers)
+    return fhir_response(resource, headers=headers)
 
 
 def _answer(request: Request, answer: writes.Answer) -> Response:
@@ -168,7 +216,7 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         answer = await writes.create(door, await read_body(request), principal(user), condition)
         if answer.duplicate:  # the hub's message counter says so (hub.observability.metrics.OUTCOMES)
             request.state.door_outcome = "duplicate"
-        return _answer(request, answer)
+        return preferred_return(preferences(request.headers.getlist("prefer")), _answer(request, answer))
 
     @router.post("")
     @router.post("/", include_in_schema=False)
@@ -192,31 +240,29 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         return _answer(request, await process_message(door, await read_body(request), principal(user)))
 
     @router.get("/MedicationRequest/{resource_id}")
-    async def read_order(resource_id: str, user: Sender = Depends(auth)) -> Response:
+    async def read_order(request: Request, resource_id: str, user: Sender = Depends(auth)) -> Response:
         """One order, with its current status."""
-        return fhir_response(await reads.medication_request(door, resource_id, scope(user)))
-
-    @router.get("/MedicationDispense")
-    async def search_dispenses(request: Request, prescription: str = Query(min_length=1),
-                               user: Sender = Depends(auth)) -> Response:
-        """The fills of one order."""
-        found = await reads.dispenses(door, prescription, scope(user))
-        return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
-
-    @router.get("/ClaimResponse")
-    async def search_claims(request: Request, request_: str = Query(alias="request", min_length=1),
-                            user: Sender = Depends(auth)) -> Response:
-        """The payer's answers for the fills of one order."""
-        found = await reads.claim_responses(door, request_, scope(user))
-        return fhir_response(reads.searchset(fhir_base(request), str(request.url), found))
+        return _read(request, await reads.medication_request(door, resource_id, scope(user)))
 
     @router.get("/Patient/{patient_id}")
-    async def read_patient(patient_id: str, user: Sender = Depends(auth)) -> Response:
+    async def read_patient(request: Request, patient_id: str, user: Sender = Depends(auth)) -> Response:
         """A patient the pharmacy knows."""
-        return fhir_response(await reads.patient(queries, patient_id, scope(user)))
+        return _read(request, await reads.patient(queries, patient_id, scope(user)))
+
+    for resource_type in SEARCH_PARAMS:
+        searcher = _searcher(resource_type, queries, auth)
+        router.add_api_route(f"/{resource_type}", searcher, methods=["GET"], name=f"search_{resource_type}",
+                             summary=f"Search {resource_type}")
+        router.add_api_route(f"/{resource_type}/_search", searcher, methods=["POST"],
+                             name=f"search_{resource_type}_post", summary=f"Search {resource_type} (form body)")
+    add_head_routes(router)
 
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:
-        """Anything else under /fhir: not-supported, said in FHIR (the CapabilityStatement lists what is)."""
+        """Anything else under /fhir: 405 naming the methods a known path takes, else 404; said in FHIR."""
+        allowed = allowed_methods(router, request.url.path)
+        if allowed:
+            return _outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{path}; "
+                                                  f"allowed: {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
         return _outcome(404, "not-supported", f"{request.method} /fhir/{path} is not supported by this server; "
                                               "see GET /fhir/metadata")
 
@@ -225,3 +271,17 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         router.add_api_route("/{path:path}", unsupported, methods=[method],
                              operation_id=f"fhir_unsupported_{method.lower()}")
     return router
+
+
+def _searcher(resource_type: str, queries: PrescriptionQueries,
+              auth: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Response]]:
+    async def search(request: Request, user: Sender = Depends(auth)) -> Response:
+        """A search (GET, or POST _search with a form); a feed finds its own orders and their patients only."""
+        prefer = preferences(request.headers.getlist("prefer"))
+        wanted = parse_search(resource_type, await search_parameters(request), strict=strict(prefer))
+        found = await search_sources.matches(wanted, queries, scope(user))
+        return fhir_response(searchset(fhir_base(request), wanted, found))
+
+    search.__doc__ = f"Search {resource_type} ({', '.join(p.name for p in SEARCH_PARAMS[resource_type])})."
+    return search
+

@@ -13,10 +13,12 @@ from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
 from hub.errors import DatabaseUnavailable
+from hub.persistence import record_search
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
 from hub.persistence.refused_orders import RefusedOrders
+from hub.service.record_criteria import OrderCriteria, PatientCriteria
 
 T = TypeVar("T")
 
@@ -75,3 +77,15 @@ class SqlPrescriptionQueries:
         """The refusals of the order with this correlation id, oldest first; with ``owner``, that principal's."""
         with read_connection(self._engine) as conn:
             return RefusedOrders(conn).of_order(correlation_id, owner)
+
+    @_translated
+    def orders_matching(self, criteria: OrderCriteria) -> list[Prescription]:
+        """The prescriptions a search may match, oldest first."""
+        with read_connection(self._engine) as conn:
+            return record_search.orders(conn, criteria)
+
+    @_translated
+    def patients_matching(self, criteria: PatientCriteria) -> list[Patient]:
+        """The patient profiles a search may match, oldest first."""
+        with read_connection(self._engine) as conn:
+            return record_search.patients_matching(conn, criteria)

@@ -11,6 +11,7 @@ from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
 from hub.messaging.envelope import Envelope
+from hub.service.record_criteria import OrderCriteria, PatientCriteria
 
 
 class CommandSink(Protocol):
@@ -130,3 +131,9 @@ class PrescriptionQueries(Protocol):
 
     def refused_orders(self, correlation_id: str, owner: str | None = None) -> list[RefusedOrder]:
         """The refusals of the order with this correlation id, oldest first; with ``owner``, that principal's."""
+
+    def orders_matching(self, criteria: OrderCriteria) -> list[Prescription]:
+        """The prescriptions a search may match, oldest first (at most ``criteria.limit``)."""
+
+    def patients_matching(self, criteria: PatientCriteria) -> list[Patient]:
+        """The patient profiles a search may match, oldest first (at most ``criteria.limit``)."""

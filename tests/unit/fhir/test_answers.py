@@ -254,7 +254,10 @@ def test_capability_statement_tells_the_truth() -> None:
     resources = {r["type"]: r for r in rest["resource"]}
     assert set(resources) == {"MedicationRequest", "MedicationDispense", "Patient"}
     assert resources["MedicationRequest"]["conditionalCreate"] is True
-    assert [p["name"] for p in resources["MedicationDispense"]["searchParam"]] == ["prescription"]
+    assert [p["name"] for p in resources["MedicationDispense"]["searchParam"]] == [
+        "_id", "prescription", "patient", "status", "whenhandedover"]
+    assert {"identifier", "patient", "status", "authoredon", "intent"} <= {
+        p["name"] for p in resources["MedicationRequest"]["searchParam"]}
     assert [o["name"] for o in rest["operation"]] == ["process-message"]
     assert statement["format"][0] == "application/fhir+json" and statement["fhirVersion"] == "4.0.1"
 
