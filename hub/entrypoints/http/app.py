@@ -123,9 +123,17 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
                                      feeds=app.state.feeds, orders=orders, refusals=app.state.refusals))
 
 
-#: FHIR reads that show a patient's or a prescription's details (the staff API audits its own reads)
-_AUDITED_FHIR_READS = ("/fhir/Patient/", "/fhir/MedicationRequest/", "/fhir/MedicationDispense",
+#: FHIR reads and searches that show a patient's or a prescription's details (the staff API audits its own)
+_AUDITED_FHIR_READS = ("/fhir/Patient", "/fhir/MedicationRequest", "/fhir/MedicationDispense",
                        "/fhir/ClaimResponse")
+
+
+def _audited_read(scope: Scope) -> bool:
+    """A read (GET, HEAD) or POST [type]/_search under one of the audited FHIR paths."""
+    path, method = scope["path"], scope["method"]
+    if not path.startswith(_AUDITED_FHIR_READS):
+        return False
+    return method in ("GET", "HEAD") or (method == "POST" and path.endswith("/_search"))
 
 
 class FhirReadAudit:
@@ -139,7 +147,7 @@ class FhirReadAudit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(_AUDITED_FHIR_READS):
+        if scope["type"] != "http" or not _audited_read(scope):
             await self.app(scope, receive, send)
             return
 
