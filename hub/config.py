@@ -6,8 +6,9 @@ import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: the reference data shipped inside the package (hub/data: drug catalogue, interaction table, payer simulator
@@ -66,6 +67,16 @@ class Settings(BaseSettings):
             except OSError as exc:
                 raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
         return _event_source_from_pharmacy(_database_in_data_dir(values))
+
+    @field_validator("pharmacy_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        """A zone this system knows, so a misspelt name stops the hub at start-up rather than misleading staff."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone name (e.g. America/Chicago)") from None
+        return value
 
     #: RabbitMQ, ``amqp://user:password@host:port/vhost`` (``amqps://`` for TLS)
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -146,6 +157,8 @@ class Settings(BaseSettings):
     pharmacy_npi: str = "1234567893"
     #: NCPDP provider id (NABP) of the pharmacy, the address SCRIPT messages are sent to and from
     pharmacy_ncpdp_id: str = "9999991"
+    #: the pharmacy's time zone (IANA name, e.g. ``America/Chicago``): the console shows every time in it
+    pharmacy_timezone: str = "UTC"
     #: CloudEvents ``source`` of every event this deployment publishes, and part of each event id's name, so two
     #: hubs fed the same messages never share an id; unset: ``urn:rxhub:ncpdp:<pharmacy_ncpdp_id>``
     event_source: str = Field(min_length=1)
