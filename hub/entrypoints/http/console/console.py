@@ -7,11 +7,12 @@ the same audit trail as any other client: no back door.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
@@ -68,22 +69,30 @@ SIGN_IN = Page(slug="", title="Sign in", roles=(), scripts=("sign_in.js",))
 
 #: minutes without activity before the console signs its user out (``Settings.console_idle_minutes``)
 DEFAULT_IDLE_MINUTES = 15.0
+#: the zone times are shown in when the app has no settings (``Settings.pharmacy_timezone``)
+DEFAULT_TIMEZONE = "UTC"
 
 
-def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES) -> str:
+def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES, timezone: str = DEFAULT_TIMEZONE) -> str:
     """The page shell: layout, navigation (shown per role by the script) and the page's own body; the idle
-    limit rides on ``<body data-idle-minutes>`` so the script learns it without a request of its own."""
+    limit and the pharmacy's time zone ride on ``<body data-...>`` so the scripts learn them without a request."""
     layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
     nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
                     for p in PAGES if p.in_nav)
     scripts = "\n".join(f'<script src="/console/static/{name}" defer></script>' for name in page.scripts)
     return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
-                             main=body, scripts=scripts, idle=f"{idle_minutes:g}")
+                             main=body, scripts=scripts, idle=f"{idle_minutes:g}", timezone=html.escape(timezone))
 
 
-def _html(page: Page, idle_minutes: float) -> HTMLResponse:
-    return HTMLResponse(render_page(page, idle_minutes), headers=SECURITY_HEADERS)
+def _html(page: Page, idle_minutes: float, request: Request) -> HTMLResponse:
+    return HTMLResponse(render_page(page, idle_minutes, pharmacy_timezone(request)), headers=SECURITY_HEADERS)
+
+
+def pharmacy_timezone(request: Request) -> str:
+    """The app's ``Settings.pharmacy_timezone`` (validated when the settings were read)."""
+    settings = getattr(request.app.state, "settings", None)
+    return str(getattr(settings, "pharmacy_timezone", DEFAULT_TIMEZONE))
 
 
 def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
@@ -96,8 +105,8 @@ def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
         return RedirectResponse("/console/", status_code=307)
 
     @router.get("/")
-    def sign_in() -> HTMLResponse:
-        return _html(SIGN_IN, idle_minutes)
+    def sign_in(request: Request) -> HTMLResponse:
+        return _html(SIGN_IN, idle_minutes, request)
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
@@ -114,9 +123,9 @@ def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
     return router
 
 
-def _page_endpoint(page: Page, idle_minutes: float) -> Callable[[], HTMLResponse]:
-    def endpoint() -> HTMLResponse:
-        return _html(page, idle_minutes)
+def _page_endpoint(page: Page, idle_minutes: float) -> Callable[[Request], HTMLResponse]:
+    def endpoint(request: Request) -> HTMLResponse:
+        return _html(page, idle_minutes, request)
 
     endpoint.__name__ = f"console_{page.slug.replace('-', '_')}"
     return endpoint

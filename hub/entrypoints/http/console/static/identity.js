@@ -40,7 +40,7 @@ RX.page(() => {
     return h("li", { class: "item" },
       h("div", { class: "item-head" }, h("strong", {}, "Differs: " + item.fields.join(", ").replaceAll("_", " ")),
         h("span", {}, "from " + from), item.identifier ? h("span", {}, "number " + item.identifier.value) : null,
-        h("span", { class: "age", title: item.created_at }, RX.since(item.created_at))),
+        h("span", { class: "age", title: RX.when(item.created_at) }, RX.since(item.created_at))),
       compare(item), form);
   }
 

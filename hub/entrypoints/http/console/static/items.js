@@ -17,7 +17,7 @@ const Items = (() => {
       item.quantity ? h("span", { class: "qty" }, "qty " + item.quantity) : null,
       h("span", { class: "patient" }, item.patient),
       item.setting === "inpatient" ? h("span", { class: "tag" }, "inpatient") : null,
-      h("span", { class: "age", title: item.waiting_since }, "waiting " + RX.since(item.waiting_since)));
+      h("span", { class: "age", title: RX.when(item.waiting_since) }, "waiting " + RX.since(item.waiting_since)));
   }
 
   function picks(item) {

@@ -13,14 +13,14 @@ RX.page(() => {
     const params = new URLSearchParams();
     for (const el of form.elements) {
       if (!el.name || !el.value.trim()) continue;
-      params.set(el.name, el.type === "datetime-local" ? new Date(el.value).toISOString() : el.value.trim());
+      params.set(el.name, el.type === "datetime-local" ? RX.fromPharmacyTime(el.value) : el.value.trim());
     }
     history.replaceState(null, "", "?" + params);
     const r = await RX.api("GET", "/api/admin/messages?" + params);
     if (!r.ok) return RX.say(r.error, "error");
     table.hidden = false;
     table.tBodies[0].replaceChildren(...r.data.map((m) => h("tr", {},
-      h("td", {}, new Date(m.received_at).toLocaleString()), h("td", {}, m.door), h("td", {}, m.sender || ""),
+      h("td", {}, RX.when(m.received_at)), h("td", {}, m.door), h("td", {}, m.sender || ""),
       h("td", {}, h("a", { href: "#story", onclick: (e) => { e.preventDefault(); open(m.id); } }, m.control_id || m.id)),
       h("td", {}, m.message_type || ""), h("td", {}, m.outcome))));
     RX.say(r.data.length + " message(s) found.", "ok");
@@ -36,7 +36,7 @@ RX.page(() => {
     story.hidden = false;
     body.replaceChildren(
       h("dl", {}, ["door", "sender", "control_id", "message_type", "received_at", "outcome", "reason"].map((k) =>
-        [h("dt", {}, k.replace("_", " ")), h("dd", {}, s[k] || "")])),
+        [h("dt", {}, k.replace("_", " ")), h("dd", {}, (k === "received_at" ? RX.when(s[k]) : s[k]) || "")])),
       h("h3", {}, "Raw message"),
       s.raw !== undefined ? pre(s.raw, "Raw message")
         : h("button", { type: "button", onclick: () => open(id, true) }, "Show raw message (patient details; this read is audited)"),
@@ -46,7 +46,7 @@ RX.page(() => {
         h("table", { class: "events" }, h("thead", {}, h("tr", {}, ["Event or command", "Target", "Created",
           "Published", "Relay delay", "Error"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, p.events.map((e) => h("tr", {}, h("td", {}, e.type), h("td", {}, e.target || ""),
-            h("td", {}, e.created_at), h("td", {}, e.published_at || "not yet"),
+            h("td", {}, RX.when(e.created_at)), h("td", {}, RX.when(e.published_at) || "not yet"),
             h("td", { class: "num" }, ms(e.created_at, e.published_at)), h("td", {}, e.error || "")))))]));
     story.focus();
   }

@@ -6,7 +6,7 @@ RX.page(() => {
   const { h } = RX;
   const id = new URLSearchParams(location.search).get("id");
   const words = (state) => String(state).replace(/_/g, " ");
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+  const when = (iso) => RX.when(iso) || "—";
   const url = "/api/prescriptions/" + encodeURIComponent(id || "");
   const fillName = (n) => (n === 0 ? "original" : "refill " + n);
 

@@ -11,7 +11,7 @@ RX.page(() => {
       h("div", { class: "item-head" }, h("strong", {}, "Order " + placer),
         h("span", {}, "from " + (item.owner || item.source) + " by " + item.source.toUpperCase()),
         item.control_id ? h("span", {}, "message " + item.control_id) : null,
-        h("span", { class: "age", title: item.refused_at }, RX.since(item.refused_at))),
+        h("span", { class: "age", title: RX.when(item.refused_at) }, RX.since(item.refused_at))),
       h("p", {}, item.reason));
   }
 

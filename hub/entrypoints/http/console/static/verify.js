@@ -46,9 +46,11 @@ RX.page(() => {
     }));
   }
 
-  // HL7 table 0128 allergy severity, as senders code it
-  const SEVERITY = { SV: "severe", MO: "moderate", MI: "mild", U: "unknown severity" };
-  const allergyText = (a) => a.text + (a.severity ? " (" + (SEVERITY[a.severity.toUpperCase()] || a.severity) + ")" : "");
+  // the doors give severity in words; HL7 table 0128 codes are translated for records kept before they did
+  const SEVERITY = { SV: "severe", MO: "moderate", MI: "mild", U: null };
+  const severity = (s) => (s && s.toUpperCase() in SEVERITY ? SEVERITY[s.toUpperCase()] : s);
+  const allergyText = (a) => a.text + ((a.reactions || []).length ? " - " + a.reactions.join(", ") : "")
+    + (severity(a.severity) ? " (" + severity(a.severity) + ")" : "");
 
   // the patient's other prescriptions, for the pharmacist's review: drug, directions, last fill, days supply
   function otherRx(others) {
@@ -57,7 +59,7 @@ RX.page(() => {
       h("thead", {}, h("tr", {}, ["Rx", "Drug", "Directions", "Last filled", "Days", "State"].map((t) =>
         h("th", { scope: "col" }, t)))),
       h("tbody", {}, others.map((o) => h("tr", {}, h("td", {}, o.rx_number), h("td", {}, o.drug || ""),
-        h("td", {}, o.sig || ""), h("td", {}, o.last_filled ? o.last_filled.slice(0, 10) : "not yet"),
+        h("td", {}, o.sig || ""), h("td", {}, o.last_filled ? RX.day(o.last_filled) : "not yet"),
         h("td", { class: "num" }, o.days_supply || ""), h("td", {}, o.state.replaceAll("_", " "))))));
   }
 
