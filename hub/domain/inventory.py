@@ -19,11 +19,13 @@ from hub.errors import DomainError
 
 __all__ = [
     "Allocation",
+    "ExpiredLot",
     "InsufficientStock",
     "InventoryItem",
     "Pick",
     "allocate",
     "available_total",
+    "check_receivable",
     "check_reorder",
     "consume",
     "release",
@@ -33,6 +35,16 @@ __all__ = [
 
 class InsufficientStock(DomainError):
     """A reservation or release does not fit the lot's counts."""
+
+
+class ExpiredLot(DomainError):
+    """A delivery of a lot already past its expiry: no fill may use it, so it never goes on the shelf."""
+
+
+def check_receivable(lot: str, expiry: date, today: date) -> None:
+    """Refuse a lot that expired before today, however the delivery arrived (the API refuses it first)."""
+    if expiry < today:
+        raise ExpiredLot(f"lot {lot} expired on {expiry.isoformat()}: it may not go on the shelf")
 
 
 class InventoryItem(Frozen):

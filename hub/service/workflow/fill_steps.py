@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from hub.domain.commands import Command
-from hub.domain.inventory import allocate
+from hub.domain.inventory import ExpiredLot, allocate, check_receivable
 from hub.domain.order_parts import Source
 from hub.domain.prescription import OutOfStock
 from hub.domain.states import RxState
@@ -70,9 +70,16 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReceiveInventory)
         actor = actor_of(uow, envelope)
+        delivery = {"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)}
+        try:
+            check_receivable(command.lot, command.expiry, now().date())
+        except ExpiredLot as expired:
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", outcome="refused",
+                      detail={**delivery, "expiry": command.expiry.isoformat(), "reason": str(expired)})
+            uow.refuse(str(expired))
+            return
         receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
-        uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory",
-                  detail={"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)})
+        uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", detail=delivery)
         for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):
             rx = load_aggregate(waiting)
             if rx.product is not None and rx.product.ndc11 == command.ndc:
