@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DATA_DIR = Path(str(resources.files("hub.data")))
 #: secrets that may instead be read from the file ``RXHUB_<NAME>_FILE`` names (Docker and Kubernetes secrets),
 #: so that they are never in the environment ``docker inspect`` or ``/proc/<pid>/environ`` shows
-FILE_SECRETS = ("amqp_url", "database_url", "data_key", "command_key")
+FILE_SECRETS = ("amqp_url", "database_url", "data_key", "command_key", "audit_key")
 
 
 def default_data_dir() -> Path:
@@ -222,6 +222,39 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = 60.0
     #: how long a client address over the limit gets 429
     auth_lockout_s: float = 300.0
+    #: failed authentications with the same token prefix (its first characters after ``rxh_``) within the window,
+    #: from any address, before that prefix gets 429 for the lockout (a guess spread over many addresses)
+    auth_prefix_failure_limit: int = Field(default=10, ge=1)
+    #: proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed (addresses or CIDR networks, JSON
+    #: list); unset: none, the client address is the connection's own
+    trusted_proxies: tuple[str, ...] = ()
+
+    # --- limits before work (docs/security.md, "Limits") ---
+    #: largest request body of the staff API, the console and every route but the FHIR and SCRIPT doors; larger
+    #: is answered 413 while reading, before the token is checked
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1)
+    #: largest request body of the FHIR and SCRIPT doors (the SCRIPT door refuses above its own 1 MiB in SCRIPT)
+    http_fhir_max_body_bytes: int = Field(default=4_194_304, ge=1)
+    #: largest HTTP request line plus headers; larger is answered 431 and the connection closed
+    http_max_header_bytes: int = Field(default=32_768, ge=1024)
+    #: most header fields in one HTTP request; more is answered 431
+    http_max_header_count: int = Field(default=100, ge=8)
+    #: a connection that has not sent a whole request line and headers this long after it opened (or after its
+    #: request began) is closed
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    #: a request body not received in full this long after its headers is answered 408
+    http_body_timeout_s: float = Field(default=60.0, gt=0)
+    #: most HTTP connections open at once; past it a new connection is answered 503 and closed
+    http_max_connections: int = Field(default=4096, ge=1)
+    #: most HTTP connections open at once from one client address
+    http_max_connections_per_address: int = Field(default=256, ge=1)
+    #: an MLLP frame not complete this long after its first byte (or other bytes after the last frame) ends
+    #: the connection
+    mllp_frame_timeout_s: float = Field(default=60.0, gt=0)
+    #: most MLLP connections open at once; past it a new connection is closed at once
+    mllp_max_connections: int = Field(default=1024, ge=1)
+    #: most MLLP connections open at once from one client address
+    mllp_max_connections_per_address: int = Field(default=64, ge=1)
     #: Fernet key for raw messages at rest (``rxhub certs data-key`` makes one); unset keeps them in clear
     data_key: SecretStr | None = None
     #: HMAC keys that sign every command a hub process publishes (docs/security.md, "Signed commands"); several
@@ -236,3 +269,15 @@ class Settings(BaseSettings):
     refused_per_sender_per_minute: int = Field(default=60, ge=1)
     #: the refused-message log keeps at most this many records, the oldest going first
     refused_max_rows: int = Field(default=100_000, ge=1)
+    #: HMAC keys of the audit trail (docs/security.md, "Audit trail"; ``rxhub certs audit-key`` makes one), kept
+    #: outside the database: each entry is tagged by its writer and sealed with the first, any verifies. Unset:
+    #: plain SHA-256 links that a database writer could recompute (a warning at start; refused off loopback)
+    audit_key: SecretStr | None = None
+    #: ``rxhub run``/``serve`` write a signed anchor of the audit chain's head this often (0: never; ``rxhub audit
+    #: anchor`` writes one on demand)
+    audit_anchor_interval_s: float = Field(default=0.0, ge=0)
+    #: where anchors go: a file (one JSON line appended per anchor) or ``syslog``; unset: ``audit-anchors.jsonl``
+    #: in ``data_dir``
+    audit_anchor_target: str | None = None
+    #: the longest break-glass grant an admin may give (docs/security.md, "Emergency access")
+    break_glass_max_minutes: int = Field(default=240, ge=1)

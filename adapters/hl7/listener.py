@@ -2,6 +2,10 @@
 
 Each connection is served in order (HL7 senders wait for each ACK), connections run concurrently.  A
 message handler that fails unexpectedly costs that message an AR, never the connection or the listener.
+
+Limits before work: a connection over the total or per-address cap is closed as soon as it is accepted, and one
+whose frame (or whatever bytes it sends between frames) is not complete within ``frame_timeout_s`` is closed, so
+slow senders cannot hold the descriptors the others need; an idle connection lives ``idle_timeout_s``.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 
 from adapters.hl7.mllp_framing import FrameTooLarge, MllpDecoder, frame
+from hub.security.connection_budget import ConnectionBudget
 from hub.security.principals import Peer
 from hub.security.tls import subject_cn
 
@@ -30,7 +36,8 @@ class MllpListener:
     def __init__(
         self, handler: MessageHandler, refuse: RefusalHandler, *, host: str, port: int,
         max_frame_bytes: int = 1_048_576, idle_timeout_s: float = 300.0,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: ssl.SSLContext | None = None, frame_timeout_s: float = 60.0,
+        budget: ConnectionBudget | None = None,
     ) -> None:
         self._handler = handler
         self._refuse = refuse
@@ -39,6 +46,8 @@ class MllpListener:
         self._max = max_frame_bytes
         self._idle = idle_timeout_s
         self._ssl = ssl_context
+        self._frame_timeout = frame_timeout_s
+        self._budget = budget or ConnectionBudget(1024, 64)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0
@@ -52,7 +61,8 @@ class MllpListener:
     async def start(self) -> None:
         """Bind and start accepting."""
         self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, ssl=self._ssl, limit=65536, backlog=1024
+            self._serve, self._host, self._port, ssl=self._ssl, limit=65536, backlog=1024,
+            ssl_handshake_timeout=min(60.0, self._frame_timeout) if self._ssl else None,
         )
         log.info("MLLP listening on %s:%s", self._host, self.port, extra={"event": "mllp.listening"})
 
@@ -66,31 +76,50 @@ class MllpListener:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = peer_of(writer)
+        if not self._budget.admit(peer.address):
+            log.warning("MLLP connection refused: connection cap reached", extra={"event": "mllp.conn_cap"})
+            writer.close()
+            return
         self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        decoder = MllpDecoder(self._max)
-        peer = peer_of(writer)
         try:
-            while True:
-                data = await asyncio.wait_for(reader.read(65536), self._idle)
-                if not data:
-                    break
-                for item in decoder.feed(data):
-                    answer = await self._answer(item, peer)
-                    if answer is not None:
-                        writer.write(frame(answer))
-                        await writer.drain()
+            await self._converse(reader, writer, peer)
         except (TimeoutError, ConnectionError, ssl.SSLError) as exc:
             log.info("MLLP connection ended: %s", type(exc).__name__)
         finally:
+            self._budget.release(peer.address)
             self.connections -= 1
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        """Frames in, ACKs out, until the peer closes, idles out, or lets a frame outlast its deadline."""
+        decoder = MllpDecoder(self._max)
+        started: float | None = None  # when the bytes of the frame now arriving began
+        while True:
+            wait = self._idle if started is None else started + self._frame_timeout - time.monotonic()
+            if wait <= 0:
+                log.warning("MLLP frame not complete in time", extra={"event": "mllp.frame_timeout"})
+                return
+            data = await asyncio.wait_for(reader.read(65536), wait)
+            if not data:
+                return
+            items = decoder.feed(data)
+            if started is None:
+                started = time.monotonic()
+            for item in items:
+                answer = await self._answer(item, peer)
+                if answer is not None:
+                    writer.write(frame(answer))
+                    await writer.drain()
+            if items:  # the next frame's clock starts once this one is answered
+                started = time.monotonic() if decoder.mid_frame() else None
 
     async def _answer(self, item: bytes | FrameTooLarge, peer: Peer) -> bytes | None:
         if isinstance(item, FrameTooLarge):

@@ -62,6 +62,10 @@ class MllpDecoder:
         self._buf = bytearray()
         self._state = _State.SEEK
 
+    def mid_frame(self) -> bool:
+        """Whether a frame has started and not ended (its deadline runs)."""
+        return self._state is _State.IN_FRAME
+
     def pending_bytes(self) -> int:
         """Bytes of an unfinished frame held between reads."""
         return len(self._buf)

@@ -26,8 +26,9 @@ from hub.persistence.order_index import JournalOrderIndex
 from hub.persistence.queries import SqlPrescriptionQueries
 from hub.persistence.refused_messages import RefusedMessages
 from hub.persistence.state_reads import PrescriptionStates
-from hub.security import data_key, posture, tls
+from hub.security import data_key, file_descriptors, posture, tls
 from hub.security.command_signing import command_keys
+from hub.security.connection_budget import ConnectionBudget
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,13 @@ def check_posture(s: Settings) -> None:
     posture.check_door("MLLP", s.mllp_host, tls=s.mllp_tls_cert is not None, allow_plaintext=s.allow_plaintext)
     posture.check_door("HTTP", s.http_host, tls=s.http_tls_cert is not None, allow_plaintext=s.allow_plaintext)
     posture.check_broker_url(s.amqp_url.get_secret_value(), allow_plaintext=s.allow_plaintext)
+
+
+def connection_caps(s: Settings) -> tuple[int, int]:
+    """The HTTP and MLLP doors' total connection caps, after raising the descriptor limit and fitting them in it."""
+    limit = file_descriptors.raise_soft_limit()
+    http, mllp = file_descriptors.fit_caps(limit, s.http_max_connections, s.mllp_max_connections)
+    return http, mllp
 
 
 @dataclass
@@ -123,19 +131,22 @@ class Doors:
         self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity, feeds=self.feeds, orders=orders,
                                              refusals=self.refusals)
         context, allow = mllp_tls(s)
+        http_cap, mllp_cap = connection_caps(s)
         self.mllp = VettedMllpListener(
             self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
             max_frame_bytes=s.mllp_max_frame_bytes, idle_timeout_s=s.mllp_idle_timeout_s, ssl_context=context,
-            allow=allow, audit=self.mllp_audit,
+            frame_timeout_s=s.mllp_frame_timeout_s,
+            budget=ConnectionBudget(mllp_cap, s.mllp_max_connections_per_address), allow=allow, audit=self.mllp_audit,
         )
         await self.mllp.start()
-        await self._start_http(sink)
+        await self._start_http(sink, http_cap)
 
-    async def _start_http(self, sink: AmqpCommandSink) -> None:
+    async def _start_http(self, sink: AmqpCommandSink, cap: int) -> None:
         import uvicorn
 
         from hub.entrypoints.http.app import create_app
         from hub.entrypoints.http.auth import mount_security_routes
+        from hub.entrypoints.http.server_config import http_budget, server_config
 
         s = self.settings
         app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal,
@@ -143,9 +154,7 @@ class Doors:
         mount_security_routes(app)
         self.http_audit = app.state.audit
         self.http_states = app.state.rx_states
-        config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off",
-                                access_log=False, ssl_certfile=s.http_tls_cert, ssl_keyfile=s.http_tls_key)
-        self.http = uvicorn.Server(config)
+        self.http = uvicorn.Server(server_config(app, s, budget=http_budget(s, cap)))
         self.http_task = asyncio.get_running_loop().create_task(self.http.serve())
         while not self.http.started:
             if self.http_task.done():

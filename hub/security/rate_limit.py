@@ -1,8 +1,9 @@
-"""Throttling per key: failed authentications per client address (too many in a window → locked out for a
-while), and the records a sender's refused messages may take (a budget per minute)."""
+"""Throttling per key: failed authentications per client address and per token prefix (too many in a window →
+locked out for a while), and the records a sender's refused messages may take (a budget per minute)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
@@ -57,6 +58,41 @@ class FailureLimiter:
             del self._locked_until[key]
         if len(self._failures) >= self._max_keys:
             self._failures.clear()
+
+
+#: characters of a presented token that name its prefix (``rxh_`` and 8 of the secret: 48 bits, never logged)
+PREFIX_CHARS = 12
+
+
+class AuthThrottle:
+    """Failed authentications counted per client address and per token prefix; only failures are ever refused.
+
+    A lockout answers 429 to the next failures from that address (a shared NAT, a proxy) or with that prefix (one
+    bad token replayed from many addresses) without auditing each, but a valid token is still admitted: nobody
+    is locked out by somebody else's failures. Tokens hold 256 random bits, so admitting a valid one during a
+    lockout tells a guesser nothing it could use.
+    """
+
+    def __init__(self, per_address: FailureLimiter, per_prefix: FailureLimiter) -> None:
+        self._address, self._prefix = per_address, per_prefix
+
+    @staticmethod
+    def prefix_key(token: str | None) -> str | None:
+        """The throttling key of a presented token's prefix (a digest: the characters are not kept), or None."""
+        if not token:
+            return None
+        return hashlib.sha256(token[:PREFIX_CHARS].encode()).hexdigest()[:16]
+
+    def retry_after(self, address: str, prefix: str | None) -> float | None:
+        """Seconds a failure from ``address`` or with ``prefix`` is answered 429, or None when it may be counted."""
+        waits = [w for w in (self._address.retry_after(address),
+                             self._prefix.retry_after(prefix) if prefix else None) if w is not None]
+        return max(waits) if waits else None
+
+    def failed(self, address: str, prefix: str | None) -> bool:
+        """Count one failure against both keys; True when it started a lockout of either."""
+        locked = self._address.failed(address)
+        return (self._prefix.failed(prefix) if prefix else False) or locked
 
 
 class SenderBudget:

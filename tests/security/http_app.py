@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from hub.config import Settings
 from hub.entrypoints.http.app import create_app
 from hub.entrypoints.http.auth import mount_security_routes
+from hub.entrypoints.http.server_config import server_config
 from hub.messaging.envelope import Envelope
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.inbound import InboundStore
@@ -55,9 +56,7 @@ def http_app(settings: Settings, verify: ssl.SSLContext | bool = True) -> Iterat
     users = UserStore(engine)
     tokens = {role: users.add(f"{role}.user", role, licence="RPH-1" if role == "pharmacist" else None)[1]
               for role in ROLES}
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
-                                           access_log=False, ssl_certfile=settings.http_tls_cert,
-                                           ssl_keyfile=settings.http_tls_key))
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0))  # the hub's own limits
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
     thread.start()

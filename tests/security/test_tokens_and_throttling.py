@@ -115,16 +115,61 @@ def test_the_token_cache_stays_bounded() -> None:
     assert cache.get("h0") is None and cache.get("h9") is not None
 
 
-def test_repeated_failures_lock_the_address_out_even_for_a_valid_token(app: App) -> None:
+def test_failures_lock_the_address_out_for_failures_but_a_valid_token_is_still_admitted(app: App) -> None:
     bad = {"Authorization": "Bearer rxh_guessing"}
     assert [app.client.get("/api/me", headers=bad).status_code for _ in range(3)] == [401, 401, 401]
-    locked = app.client.get("/api/me", headers=app.as_role("admin"))
+    assert app.client.get("/api/me", headers=app.as_role("admin")).status_code == 200, "others' failures"
+    locked = app.client.get("/api/me", headers={"Authorization": "Bearer rxh_another_guess"})
     assert locked.status_code == 429
     assert 0 < int(locked.headers["Retry-After"]) <= 61
+    assert app.client.get("/api/me").status_code == 429, "no token at all is a failure too"
+    assert app.client.get("/api/me", headers=app.as_role("technician")).status_code == 200
     failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
-    assert [(e.actor, e.detail["client"], e.detail["locked_out"]) for e in failures] == [
+    assert [(e.actor, e.detail["client"], e.detail["locked_out"]) for e in failures][:3] == [
         ("anonymous", "127.0.0.1", False), ("anonymous", "127.0.0.1", False), ("anonymous", "127.0.0.1", True)]
     assert "rxh_guessing" not in str([e.detail for e in failures])
+
+
+def test_x_forwarded_for_from_an_untrusted_client_is_ignored(app: App) -> None:
+    bad = {"Authorization": "Bearer rxh_guessing"}
+    statuses = [app.client.get("/api/me", headers={**bad, "X-Forwarded-For": f"203.0.113.{n}"}).status_code
+                for n in range(4)]
+    assert statuses == [401, 401, 401, 429], "rotating X-Forwarded-For does not dodge the lockout"
+    failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
+    assert {e.detail["client"] for e in failures} == {"127.0.0.1"}, "no forged address reaches the audit"
+
+
+@pytest.fixture
+def proxied(amqp_url: str, tmp_path: Path) -> Iterator[App]:
+    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3,
+                             auth_prefix_failure_limit=4, auth_lockout_s=60, trusted_proxies=("127.0.0.0/8",))
+    with http_app(settings) as running:
+        yield running
+
+
+def _via(address: str, token: str | None = None) -> dict[str, str]:
+    return {"X-Forwarded-For": address, **({"Authorization": f"Bearer {token}"} if token else {})}
+
+
+def test_a_trusted_proxy_names_the_client_and_one_client_locks_out_only_itself(proxied: App) -> None:
+    guesses = [proxied.client.get("/api/me", headers=_via("198.51.100.7", f"rxh_guess{n}")).status_code
+               for n in range(4)]
+    assert guesses == [401, 401, 401, 429]
+    assert proxied.client.get("/api/me", headers=_via("198.51.100.8", "rxh_other")).status_code == 401, \
+        "another client behind the same proxy is not locked out"
+    me = {**_via("198.51.100.7"), **proxied.as_role("pharmacist")}
+    assert proxied.client.get("/api/me", headers=me).status_code == 200
+    failures = [e for e in AuditTrail(proxied.app.state.engine).query() if e.outcome == "unauthenticated"]
+    assert {e.detail["client"] for e in failures} == {"198.51.100.7", "198.51.100.8"}
+
+
+def test_one_bad_token_replayed_from_many_addresses_locks_out_its_prefix(proxied: App) -> None:
+    replayed = "rxh_revokedTokenFromAnOldConfig"
+    statuses = [proxied.client.get("/api/me", headers=_via(f"192.0.2.{n}", replayed)).status_code for n in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    assert proxied.client.get("/api/me", headers=_via("192.0.2.99", "rxh_somethingElse")).status_code == 401
+    assert proxied.client.get("/api/me", headers={**_via("192.0.2.4"), **proxied.as_role("admin")}).status_code \
+        == 200
 
 
 def test_the_limiter_window_slides_and_the_lockout_ends() -> None:

@@ -24,6 +24,7 @@ from hub.entrypoints.http import (
 )
 from hub.entrypoints.http.api_docs import mount_api_docs
 from hub.entrypoints.http.auth import mount_security_routes
+from hub.entrypoints.http.body_limit import BodyLimit
 from hub.entrypoints.http.console import console_router
 from hub.entrypoints.http.door_metrics import DoorMetrics
 from hub.errors import InfrastructureError
@@ -78,6 +79,9 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.add_exception_handler(InfrastructureError, _unavailable)
     app.add_middleware(FhirReadAudit)
     app.add_middleware(DoorMetrics)
+    # outermost: no route, token check or metric reads a body this has not bounded
+    app.add_middleware(BodyLimit, api_bytes=settings.http_max_body_bytes,
+                       door_bytes=settings.http_fhir_max_body_bytes, timeout_s=settings.http_body_timeout_s)
     topology = Topology(settings.broker_prefix)
     start_at_zero((*topology.steps, PAYER_RESPONSES), tuple(FailureKind))
 

@@ -1,7 +1,9 @@
 """Bearer-token authentication and role checks for every HTTP route; refusals are audited.
 
-Tokens expire (hub.security.tokens); failed attempts are counted per client address and, past the limit,
-the address gets 429 for a while (hub.security.rate_limit), valid token or not, so a guesser learns nothing.
+Tokens expire (hub.security.tokens); failed attempts are counted per client address and per token prefix and,
+past the limit, further failures from that address or with that prefix get 429 for a while, unaudited
+(hub.security.rate_limit.AuthThrottle); a valid token is admitted even then. The client address is the
+connection's own unless it is a trusted proxy (``RXHUB_TRUSTED_PROXIES``), whose X-Forwarded-For is believed.
 
 The dependencies are coroutines: a token found in the process's ``TokenCache`` costs no database read and
 no thread; a miss, and the audit entry of a refusal, run on a worker thread, never on the event loop.
@@ -18,19 +20,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User, hash_token
-from hub.security.rate_limit import FailureLimiter
+from hub.security.rate_limit import AuthThrottle, FailureLimiter
 from hub.security.tokens import TOKEN_CACHE_S, TokenCache, TokenVerdict, lookup, verdict
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _limiter(request: Request) -> FailureLimiter:
+def _throttle(request: Request) -> AuthThrottle:
     state = request.app.state
-    limiter: FailureLimiter | None = getattr(state, "auth_limiter", None)
-    if limiter is None:
+    throttle: AuthThrottle | None = getattr(state, "auth_throttle", None)
+    if throttle is None:
         s = state.settings
-        limiter = state.auth_limiter = FailureLimiter(s.auth_failure_limit, s.auth_failure_window_s, s.auth_lockout_s)
-    return limiter
+        window, lockout = s.auth_failure_window_s, s.auth_lockout_s
+        throttle = state.auth_throttle = AuthThrottle(
+            FailureLimiter(s.auth_failure_limit, window, lockout),
+            FailureLimiter(s.auth_prefix_failure_limit, window, lockout))
+    return throttle
 
 
 def token_cache(app: FastAPI) -> TokenCache:
@@ -59,28 +64,28 @@ async def _authenticate(request: Request, token: str) -> tuple[User | None, Toke
 
 
 async def _user(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    token = credentials.credentials if credentials else None
+    user, found = await _authenticate(request, token) if token else (None, TokenVerdict.UNKNOWN)
+    if user is not None and found is TokenVerdict.OK:
+        request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
+        return user
     client = request.client.host if request.client else "unknown"
-    limiter = _limiter(request)
-    wait = limiter.retry_after(client)
+    throttle, prefix = _throttle(request), AuthThrottle.prefix_key(token)
+    wait = throttle.retry_after(client, prefix)
     if wait is not None:
         raise HTTPException(status_code=429, detail="too many failed authentications; try again later",
                             headers={"Retry-After": str(int(wait) + 1)})
-    user, found = await _authenticate(request, credentials.credentials) if credentials \
-        else (None, TokenVerdict.UNKNOWN)
-    if user is None or found is not TokenVerdict.OK:
-        locked = limiter.failed(client)
-        await _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
-                     outcome=found.value, detail={"client": client, "locked_out": locked})
-        raise HTTPException(status_code=401, detail="a valid bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
-    request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
-    return user
+    locked = throttle.failed(client, prefix)
+    await _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
+                 outcome=found.value, detail={"client": client, "locked_out": locked})
+    raise HTTPException(status_code=401, detail="a valid bearer token is required",
+                        headers={"WWW-Authenticate": "Bearer"})
 
 
 async def current_user(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> User:
-    """The user behind the bearer token, or 401 (429 while the client address is locked out)."""
+    """The user behind the bearer token, or 401 (429 for failures while their address or prefix is locked out)."""
     return await _user(request, credentials)
 
 

@@ -1,0 +1,161 @@
+"""uvicorn's HTTP protocol with limits checked before any work: connection caps in all and per address, a
+deadline for the request line and headers, and caps on their size and number.
+
+A connection over a cap is answered 503 and closed as soon as it opens; one that dribbles its headers is closed
+when the deadline passes; oversized headers are answered 431 and the connection closed, so no header section
+larger than ``max_header_bytes`` (plus one socket read) is ever held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from hub.security.connection_budget import ConnectionBudget
+
+log = logging.getLogger(__name__)
+
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 25\r\n"
+         b"retry-after: 5\r\nconnection: close\r\n\r\ntoo many open connections")
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+              b"content-length: 30\r\nconnection: close\r\n\r\nrequest headers are too large\n")
+_TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\n"
+             b"connection: close\r\n\r\nrequest headers came too slowly")
+
+
+@dataclass(frozen=True)
+class HeaderLimits:
+    """What a request may send before its headers are complete."""
+
+    max_bytes: int = 32_768
+    max_count: int = 100
+    timeout_s: float = 10.0
+
+
+def trusted(networks: tuple[str, ...]) -> Callable[[str | None], bool]:
+    """A predicate: is this address one of the trusted proxies (addresses or CIDR networks)?"""
+    parsed = [ipaddress.ip_network(n, strict=False) for n in networks]
+
+    def check(address: str | None) -> bool:
+        if not parsed or not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in parsed)
+
+    return check
+
+
+def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
+                     uncapped: Callable[[str | None], bool] = lambda _: False) -> type[HttpToolsProtocol]:
+    """A protocol class for ``uvicorn.Config(http=...)`` sharing one budget among its connections.
+
+    ``uncapped``: addresses not held to the per-address cap (trusted proxies carry many clients' connections).
+    """
+
+    class GuardedHttpProtocol(HttpToolsProtocol):
+        """One connection, refused or cut short when it would cost more than its share."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._admitted = False
+            self._address: str | None = None
+            self._reading_headers = True
+            self._header_bytes = 0
+            self._header_count = 0
+            self._deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._address = self.client[0] if self.client else None
+            per_address = budget.total if uncapped(self._address) else None
+            if not budget.admit(self._address, per_address=per_address):
+                log.warning("HTTP connection refused: connection cap reached", extra={"event": "http.conn_cap"})
+                transport.write(_BUSY)
+                transport.close()
+                return
+            self._admitted = True
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            if self._admitted:
+                self._admitted = False
+                budget.release(self._address)
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if not self._admitted or self.transport.is_closing():
+                return
+            if self._reading_headers:
+                self._header_bytes += len(data)
+            super().data_received(data)
+            if self._reading_headers and self.parser is not None and not self.transport.is_closing() \
+                    and (self._header_bytes > limits.max_bytes or self._header_count > limits.max_count):
+                self._refuse(_TOO_LARGE)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._reading_headers = True
+            self._header_count = 0
+            if self._deadline is None:
+                self._arm()
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._header_count += 1
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            too_many = self._header_count > limits.max_count or size > limits.max_bytes
+            self._reading_headers, self._header_bytes = False, 0
+            self._disarm()
+            if not too_many:
+                super().on_headers_complete()
+                return
+            app, self.app = self.app, _headers_too_large  # answered in order, then the connection closes
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._reading_headers = True
+
+        def _arm(self) -> None:
+            self._deadline = self.loop.call_later(limits.timeout_s, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self._reading_headers and (self.cycle is None or self.cycle.response_complete):
+                self._refuse(_TOO_SLOW)
+
+        def _refuse(self, answer: bytes) -> None:
+            if not self.transport.is_closing():
+                self.transport.write(answer)
+                self.transport.close()
+
+    return GuardedHttpProtocol
+
+
+async def _headers_too_large(scope: Any, receive: Any, send: Any) -> None:
+    """431 for a request with too many or too large header fields (parsed whole, its body never read)."""
+    body = b"request headers are too large\n"
+    await send({"type": "http.response.start", "status": 431,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
