@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     dev.set_defaults(func=_certs_dev)
     certs.add_parser("data-key", help="print a new RXHUB_DATA_KEY").set_defaults(func=_data_key)
     certs.add_parser("command-key", help="print a new RXHUB_COMMAND_KEY").set_defaults(func=_command_key)
+    certs.add_parser("audit-key", help="print a new RXHUB_AUDIT_KEY").set_defaults(func=_audit_key)
 
     audit = sub.add_parser("audit", help="the audit trail: query, verify, export").add_subparsers(
         required=True, metavar="ACTION")
@@ -39,9 +40,16 @@ def register(sub: Any) -> None:
     query.add_argument("--limit", type=int, default=500)
     query.add_argument("--fhir", action="store_true", help="a Bundle of FHIR AuditEvents")
     query.set_defaults(func=_audit_query)
-    verify = audit.add_parser("verify", help="check the hash chain; exit 1 when anything was altered")
+    verify = audit.add_parser("verify", help="check the chain (reads only); exit 1 when anything was altered")
     verify.add_argument("--anchor", help="a head hash noted earlier: it must still be in the chain")
+    verify.add_argument("--anchors", type=Path, help="a file of signed anchors (rxhub audit anchor): each must hold")
     verify.set_defaults(func=_audit_verify)
+    anchor = audit.add_parser("anchor", help="write a signed anchor of the chain's head to a file or syslog")
+    anchor.add_argument("--to", help="a file, or syslog (default: RXHUB_AUDIT_ANCHOR_TARGET)")
+    anchor.set_defaults(func=_audit_anchor)
+    rekey = audit.add_parser("rekey", help="check the chain, then re-seal it with RXHUB_AUDIT_KEY (table owner)")
+    rekey.add_argument("--anchor", help="a head hash noted earlier: it must still be in the chain")
+    rekey.set_defaults(func=_audit_rekey)
 
     broker = sub.add_parser("broker-users", help="least-privilege RabbitMQ users: print (default) or --apply")
     broker.add_argument("--apply", action="store_true", help="run rabbitmqctl (passwords printed once)")
@@ -85,6 +93,13 @@ def _command_key(_args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+def _audit_key(_args: argparse.Namespace, _settings: Settings) -> int:
+    from hub.security.audit_keys import new_key
+
+    print(new_key())
+    return 0
+
+
 def _trail(settings: Settings) -> Any:
     from hub.entrypoints.runtime import open_database
     from hub.persistence.audit import AuditTrail
@@ -111,12 +126,56 @@ def _audit_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    report = _trail(settings).verify(anchor=args.anchor)
-    print(f"checked {report.checked} entries; head {report.head_seq} {report.head_hash}")
+    from hub.entrypoints.runtime import audit_keys
+    from hub.security import audit_anchors
+
+    trail, keys = _trail(settings), audit_keys(settings)
+    anchored, bad = {}, []
+    for found in audit_anchors.read(args.anchors) if args.anchors else []:
+        if isinstance(found, str) or not audit_anchors.signature_holds(found, keys):
+            bad.append(found if isinstance(found, str) else f"anchor of entry {found.seq}: signature does not hold")
+        else:
+            anchored[found.seq] = found.hash
+    report = trail.verify(anchor=args.anchor, anchored_at=anchored)
+    print(f"checked {report.checked} entries; head {report.head_seq} {report.head_hash}; "
+          f"{report.pending} waiting to be sealed; {len(anchored)} anchor(s) held to")
     for problem in report.problems:
         print(f"BROKEN entry {problem.seq if problem.seq is not None else '-'} (row {problem.id}): {problem.reason}")
-    print("chain intact" if report.ok else "chain BROKEN")
-    return 0 if report.ok else 1
+    for line in bad:
+        print(f"BROKEN anchors file: {line}")
+    ok = report.ok and not bad
+    print("chain intact" if ok else "chain BROKEN")
+    return 0 if ok else 1
+
+
+def _audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.entrypoints.runtime import open_database
+    from hub.persistence.audit_reseal import head_anchor
+    from hub.security import audit_anchors
+
+    anchor = head_anchor(open_database(settings))
+    if anchor is None:
+        print("the audit trail is empty: nothing to anchor")
+        return 0
+    target = args.to or audit_anchors.target(settings.audit_anchor_target, settings.data_dir)
+    audit_anchors.write(anchor, target)
+    print(f"anchored entry {anchor.seq} {anchor.hash} (key {anchor.key_id}) to {target}")
+    return 0
+
+
+def _audit_rekey(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.entrypoints.runtime import open_database
+    from hub.persistence.audit_reseal import rekey
+
+    report, resealed = rekey(open_database(settings), anchor=args.anchor)
+    for problem in report.problems:
+        print(f"BROKEN entry {problem.seq if problem.seq is not None else '-'} (row {problem.id}): {problem.reason}")
+    if not report.ok:
+        print("chain BROKEN: nothing re-sealed (restore from a backup you trust, then rekey)")
+        return 1
+    print(f"checked {report.checked} entries; re-sealed {resealed} with RXHUB_AUDIT_KEY; "
+          "take an anchor now (rxhub audit anchor)")
+    return 0
 
 
 def _broker_users(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,7 @@ processes load what they will need first, and a bad value stops them with one li
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -16,6 +17,8 @@ from hub.config import Settings
 from hub.errors import ConfigurationError, RxHubError
 from hub.security import posture
 
+log = logging.getLogger(__name__)
+
 
 def check(settings: Settings, *, doors: bool, workers: bool) -> None:
     """Raise :class:`ConfigurationError` (or the posture's refusal) for the first setting that cannot be used."""
@@ -23,6 +26,7 @@ def check(settings: Settings, *, doors: bool, workers: bool) -> None:
         from hub.entrypoints.doors import check_posture
 
         check_posture(settings)
+        posture.check_audit_key(settings.audit_key is not None, (settings.mllp_host, settings.http_host))
     else:
         posture.check_broker_url(settings.amqp_url.get_secret_value(), allow_plaintext=settings.allow_plaintext)
     _files(settings)
@@ -67,6 +71,13 @@ def _keys(s: Settings) -> None:
         _load("RXHUB_DATA_KEY", lambda: RawCipher(s.data_key.get_secret_value()))  # type: ignore[union-attr]
     if s.command_key is not None and not all(k.strip() for k in s.command_key.get_secret_value().split(",")):
         raise ConfigurationError("RXHUB_COMMAND_KEY: an empty key in the list")
+    if s.audit_key is None:
+        log.warning("RXHUB_AUDIT_KEY is unset: the audit trail is chained with plain SHA-256, which anyone able "
+                    "to write the database can recompute (docs/security.md, \"Audit trail\")")
+    else:
+        from hub.security.audit_keys import AuditKeys
+
+        _load("RXHUB_AUDIT_KEY", lambda: AuditKeys.parse(s.audit_key.get_secret_value()))  # type: ignore[union-attr]
 
 
 def _tls(s: Settings) -> None:

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,11 +26,15 @@ from hub.messaging.outbox_relay import OutboxRelay
 from hub.messaging.pipelined_publisher import PipelinedPublisher
 from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
 from hub.persistence.audit import AuditTrail
+from hub.persistence.audit_reseal import head_anchor
 from hub.persistence.command_outcomes import DeadLetterOutcomes
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
 from hub.persistence.unit_of_work import with_event_source
+from hub.security.audit_anchors import AnchorWriter
+from hub.security.audit_anchors import target as anchor_target
+from hub.security.audit_keys import AuditKeys, with_audit_keys
 from hub.security.command_signing import command_keys
 from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
@@ -113,6 +118,19 @@ class Workers:
     #: where the consumers record the commands they refuse as unsigned or forged
     audit: AuditTrail | None = None
 
+    def _start_anchors(self) -> None:
+        """Signed anchors of the audit chain every ``audit_anchor_interval_s`` (needs ``RXHUB_AUDIT_KEY``)."""
+        s = self.settings
+        if s.audit_anchor_interval_s <= 0:
+            return
+        if s.audit_key is None:
+            log.warning("RXHUB_AUDIT_ANCHOR_INTERVAL_S is set but RXHUB_AUDIT_KEY is not: no anchors written")
+            return
+        writer = AnchorWriter(partial(head_anchor, self.engine), anchor_target(s.audit_anchor_target, s.data_dir),
+                              s.audit_anchor_interval_s)
+        self.threads.append(threading.Thread(target=writer.run, args=(self.stop,), name="audit-anchors", daemon=True))
+        self.threads[-1].start()
+
     def start(self, timeout_s: float = 20.0) -> None:
         """Start consumers and the relay; return once every consumer is consuming."""
         topology = topology_for(self.settings)
@@ -148,6 +166,7 @@ class Workers:
             self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
                                                  daemon=True))
             self.threads[-1].start()
+        self._start_anchors()
         if "claim-responses" in self.steps:
             sweeper = ClaimSweeper(self.engine, payer_timeout_ms=self.settings.payer_timeout_ms,
                                    after_commit=self.relay.poke)
@@ -229,7 +248,14 @@ class Workers:
 
 def open_database(settings: Settings) -> Engine:
     """Engine with an up-to-date schema, stamped with the deployment's event source (see
-    ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment)."""
+    ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment) and the
+    audit trail's keys (hub.security.audit_keys)."""
     engine = with_event_source(make_engine(settings.database_url.get_secret_value()), settings.event_source)
     create_schema(engine)
     return engine
+    with_audit_keys(engine, audit_keys(settings))
+
+
+def audit_keys(settings: Settings) -> AuditKeys | None:
+    """The audit trail's keys from ``RXHUB_AUDIT_KEY`` (None: unset, plain hashes)."""
+    return AuditKeys.parse(settings.audit_key.get_secret_value()) if settings.audit_key is not None else None

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, insert, or_, select
 
 from hub.persistence import command_outcomes
-from hub.persistence.chain_sealer import sealer_for
-from hub.persistence.database import execute_rows
+from hub.persistence.chain_sealer import UNSEALED_GRACE_S, sealer_for
+from hub.persistence.database import execute_rows, read_connection
 from hub.persistence.lane import Lane
 from hub.persistence.tables import audit_log, prescriptions
-from hub.security.audit_chain import ChainReport, verify_rows
+from hub.security.audit_chain import ChainReport, entry_tag, verify_rows
+from hub.security.audit_keys import keys_of
 
 _UNSEALED = "rxhub_audit_unsealed"
 #: built once: every audited step runs it (building it per call cost more than executing it)
@@ -67,7 +68,7 @@ def entry(*, actor: str, role: str, action: str, prescription_id: str | None = N
           detail: dict[str, Any] | None = None, patient_id: str | None = None,
           at: datetime | None = None) -> dict[str, Any]:
     """One entry's row, stamped now unless ``at`` says when (``append`` writes it)."""
-    return {"at": at or datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action[:60],
+    return {"at": at or datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action,
             "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
             "detail": json.dumps(detail or {}, default=str, sort_keys=True)}
 
@@ -77,6 +78,9 @@ def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     _install_sealer(conn.engine)
+    keys = keys_of(conn)
+    if keys is not None:
+        rows = [{**row, "tag": entry_tag(row, keys)} for row in rows]
     execute_rows(conn, _INSERT, rows)
     conn.info[_UNSEALED] = True
 
@@ -184,10 +188,15 @@ class AuditTrail:
         with self._engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query).mappings().all()]
 
-    def verify(self, *, anchor: str | None = None) -> ChainReport:
-        """Walk the whole chain and report every broken link (after sealing what has committed)."""
-        sealer_for(self._engine).flush()
+    def seal(self) -> int:
+        """Chain what has committed so far, now (tests, and readers that need every entry's place)."""
+        return sealer_for(self._engine).flush()
+
+    def verify(self, *, anchor: str | None = None, anchored_at: dict[int, str] | None = None) -> ChainReport:
+        """Walk the whole chain and report every broken link; reads only (sealing here would chain a forged
+        row as if the hub had written it). ``anchored_at``: seq -> hash of signed anchors to hold it to."""
         c = audit_log.c
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             rows = [dict(r) for r in conn.execute(select(audit_log).order_by(c.seq.is_(None), c.seq, c.id)).mappings()]
-            return verify_rows(rows, anchor=anchor)
+        return verify_rows(rows, anchor=anchor, keys=keys_of(self._engine), unsealed_grace_s=UNSEALED_GRACE_S,
+                           anchored_at=anchored_at)

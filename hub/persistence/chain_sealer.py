@@ -5,7 +5,9 @@ of every audited transaction of every process: doors, workers and staff requests
 only insert; a committing writer wakes its process's sealer, which chains everything committed so far in
 one short transaction a few milliseconds later (several processes still serialize on the chain lock, one
 batch at a time).  Until it is sealed, an entry is at most ``SWEEP_S`` plus one batch old: readers that
-need the chain current (``AuditTrail.verify``/``query``) call ``flush`` first.
+need the chain current (``AuditTrail.query``, ``AuditTrail.seal``) call ``flush`` first; ``verify`` never
+seals. With audit keys (hub.security.audit_keys) only entries whose writer's tag holds are chained: a row
+inserted into the table by hand stays unsealed, and ``verify`` reports it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.persistence.database import read_connection
 from hub.persistence.tables import audit_log
-from hub.security.audit_chain import GENESIS, entry_hash
+from hub.security.audit_chain import GENESIS, entry_hash, tag_holds
+from hub.security.audit_keys import keys_of
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,10 @@ BATCH_DELAY_S = 0.05
 SWEEP_S = 0.5
 #: the thread ends after this long without work (it starts again on the next commit)
 IDLE_EXIT_S = 5.0
+#: an unsealed entry older than this is reported by ``verify``: far past a sweep, even on a busy database
+UNSEALED_GRACE_S = 30.0
+#: ids of refused (forged) entries already logged, so that each sweep does not log them again
+_REFUSED: set[int] = set()
 
 
 # built once: the sealer runs them many times a second
@@ -40,34 +49,58 @@ _ANY_PENDING = select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)
 _HEAD = (select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
          .order_by(audit_log.c.seq.desc()).limit(1))
 #: PostgreSQL: the whole batch in one statement (an executemany is one UPDATE per entry)
-_LINK_ALL = ("UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash "
-             "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev, hash) "
-             "WHERE audit_log.id = v.id")
+_LINK_ALL = ("UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash, key_id = v.kid "
+             "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[]) "
+             "AS v(id, seq, prev, hash, kid) WHERE audit_log.id = v.id")
 _LINK = (update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
-         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")))
+         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash"),
+                 key_id=bindparam("new_kid")))
+_LINK_KEYS = ("entry_id", "new_seq", "new_prev", "new_hash", "new_kid")
 
 
 def seal(conn: Connection) -> int:
-    """Chain every visible unsealed entry after the current head; returns how many were sealed."""
+    """Chain every visible unsealed entry (with keys: whose tag holds) after the current head; how many."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
-    rows = conn.execute(_PENDING).mappings().all()
+    rows = _genuine(conn, [dict(r) for r in conn.execute(_PENDING).mappings()])
     if not rows:
         return 0
     head = conn.execute(_HEAD).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    keys = keys_of(conn)
+    kid = keys.sealing_id if keys else None
     links = []
     for row in rows:
         seq += 1
-        digest = entry_hash({**row, "seq": seq}, prev)
-        links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": digest})
+        digest = entry_hash({**row, "seq": seq}, prev, keys)
+        links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": digest, "new_kid": kid})
         prev = digest
+    write_links(conn, links)
+    return len(rows)
+
+
+def write_links(conn: Connection, links: list[dict[str, Any]]) -> None:
+    """Store the chain positions (``_LINK_KEYS`` each) in one statement."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_LINK_ALL, tuple(
-            [link[key] for link in links] for key in ("entry_id", "new_seq", "new_prev", "new_hash")))
+        conn.exec_driver_sql(_LINK_ALL, tuple([link[key] for link in links] for key in _LINK_KEYS))
     else:
         conn.execute(_LINK, links)
-    return len(rows)
+
+
+def _genuine(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a hub process wrote: with keys, those whose writer's tag holds; the others stay unsealed."""
+    keys = keys_of(conn)
+    if keys is None:
+        return list(rows)
+    genuine = [row for row in rows if tag_holds(row, keys)]
+    refused = {row["id"] for row in rows} - {row["id"] for row in genuine} - _REFUSED
+    if refused:
+        if len(_REFUSED) > 10_000:
+            _REFUSED.clear()
+        _REFUSED.update(refused)
+        log.error("audit entries not sealed: no valid writer's tag (inserted into the table directly?): ids %s",
+                  sorted(refused)[:20])
+    return genuine
 
 
 class ChainSealer:

@@ -33,3 +33,12 @@ def check_broker_url(amqp_url: str, *, allow_plaintext: bool) -> None:
         raise InsecureConfiguration(f"refusing the default guest credentials for the broker at {host}")
     if parts.scheme != "amqps" and not allow_plaintext:
         raise InsecureConfiguration(f"the broker at {host} must be reached over amqps://")
+
+
+def check_audit_key(has_key: bool, hosts: tuple[str, ...]) -> None:
+    """Doors off loopback need ``RXHUB_AUDIT_KEY``: without it a database writer can rewrite the audit trail."""
+    exposed = [host for host in hosts if not is_loopback(host)]
+    if not has_key and exposed:
+        raise InsecureConfiguration(
+            f"the doors would listen on {exposed[0]} without RXHUB_AUDIT_KEY: the audit trail could be rewritten "
+            "by anyone who can write the database; `rxhub certs audit-key` makes a key")

@@ -1,4 +1,8 @@
-"""The audit trail is a hash chain: sealed just after commit, well-defined under concurrent writers, tamper-evident."""
+"""The audit trail is a hash chain: sealed just after commit, well-defined under concurrent writers, tamper-evident.
+
+``verify`` only reads, so the tests seal (``trail.seal()``) before verifying what they just wrote; they edit
+sealed rows as the table's owner would, past the PostgreSQL trigger (``owner_edits``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.chain_sealer import ChainSealer, sealer_for
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.tables import audit_log
+from tests.support.audit_tamper import owner_edits
 
 
 @pytest.fixture
@@ -27,6 +32,7 @@ def test_entries_are_chained_in_commit_order_and_verify(engine: Engine) -> None:
     trail = AuditTrail(engine)
     for n in range(5):
         trail.record(actor=f"user{n}", role="technician", action="read prescription", prescription_id=f"rx-{n}")
+    trail.seal()
     report = trail.verify()
     assert report.ok, report.problems
     assert report.checked == 5 and report.head_seq == 5
@@ -90,7 +96,7 @@ def test_a_rolled_back_transaction_leaves_no_entry_and_no_gap(engine: Engine) ->
         audit.record(conn, actor="b", role="admin", action="lost")
         raise RuntimeError("handler failed")
     trail.record(actor="c", role="admin", action="two")
-    assert [(e.actor, e.seq) for e in trail.query()] == [("a", 1), ("c", 2)]
+    assert [(e.actor, e.seq) for e in trail.query()] == [("a", 1), ("c", 2)]  # query seals first
     assert trail.verify().ok
 
 
@@ -108,6 +114,7 @@ def test_concurrent_writers_make_one_unbroken_chain(engine: Engine) -> None:
         t.start()
     for t in threads:
         t.join(60)
+    trail.seal()
     report = trail.verify()
     assert report.ok, report.problems
     assert report.checked == 6 * 15 * 2
@@ -123,8 +130,9 @@ def test_verification_detects_an_altered_record(engine: Engine, change: dict[str
     for n in range(4):
         trail.record(actor=f"user{n}", role="pharmacist", action="verify", outcome="forbidden",
                      detail={"state": "data_verification"})
+    trail.seal()
     assert trail.verify().ok  # sealed: from here on an edit shows
-    with engine.begin() as conn:
+    with owner_edits(engine) as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(**change))
     report = trail.verify()
     assert not report.ok
@@ -135,11 +143,12 @@ def test_verification_detects_a_deleted_record_and_a_cut_off_end(engine: Engine)
     trail = AuditTrail(engine)
     for n in range(4):
         trail.record(actor=f"user{n}", role="admin", action="replay")
+    trail.seal()
     anchor = trail.verify().head_hash
-    with engine.begin() as conn:
+    with owner_edits(engine) as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     assert {p.seq for p in trail.verify().problems} == {3}
-    with engine.begin() as conn:
+    with owner_edits(engine) as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq >= 3"))
     assert trail.verify().ok  # a clean cut is only visible against an anchor noted before
     assert not trail.verify(anchor=anchor).ok
@@ -151,8 +160,9 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(engine: Engine) -> None:
     trail = AuditTrail(engine)
     for n in range(3):
         trail.record(actor=f"user{n}", role="admin", action="read raw message")
+    trail.seal()
     assert trail.verify().ok
-    with engine.begin() as conn:
+    with owner_edits(engine) as conn:
         row = conn.execute(audit_log.select().where(audit_log.c.seq == 2)).mappings().one()
         forged = {**row, "actor": "nobody"}
         conn.execute(update(audit_log).where(audit_log.c.seq == 2)
@@ -180,6 +190,7 @@ def test_entries_recorded_from_the_event_loop_are_committed_when_the_call_return
     entries = trail.query()
     assert sorted(e.prescription_id or "" for e in entries) == sorted(f"rx-{n}" for n in range(40))
     assert {e.detail["n"] for e in entries} == set(range(40))
+    trail.seal()
     assert trail.verify().ok
 
 
