@@ -41,8 +41,11 @@ def _accepted(media: str, params: dict[str, str]) -> bool:
 def not_acceptable(accept: Iterable[str], format_: str | None) -> str | None:
     """Why no answer this server writes is acceptable, or None when ``application/fhir+json`` R4 is."""
     if format_ is not None:
-        return None if format_.strip().lower() in JSON_FORMATS else \
-            f"_format={format_} is not supported: this server speaks {FHIR_JSON} (FHIR R4) only"
+        return (
+            None
+            if format_.strip().lower() in JSON_FORMATS
+            else f"_format={format_} is not supported: this server speaks {FHIR_JSON} (FHIR R4) only"
+        )
     ranges = [r for header in accept for r in _media_ranges(header)]
     if not ranges or any(_accepted(media, params) for media, params in ranges):
         return None

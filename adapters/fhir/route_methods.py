@@ -10,8 +10,13 @@ def add_head_routes(router: APIRouter) -> None:
     """HEAD beside every GET route (RFC 9110 §9.3.2): the same answer, its body left off by the server."""
     for route in list(router.routes):
         if isinstance(route, APIRoute) and route.methods == {"GET"}:
-            router.add_api_route(route.path.removeprefix(router.prefix), route.endpoint, methods=["HEAD"],
-                                 include_in_schema=False, name=f"{route.name}_head")
+            router.add_api_route(
+                route.path.removeprefix(router.prefix),
+                route.endpoint,
+                methods=["HEAD"],
+                include_in_schema=False,
+                name=f"{route.name}_head",
+            )
 
 
 def allowed_methods(router: APIRouter, path: str) -> list[str]:

@@ -126,8 +126,11 @@ def parse_search(resource_type: str, items: Sequence[tuple[str, str]], *, strict
             criteria.append(_checked(Criterion(params[name], modifier, text)))
         elif strict and name not in _EXCHANGE:
             supported = ", ".join(sorted(params))
-            raise _refused(key, f"search parameter {key!r} is not supported on {resource_type} "
-                                f"(Prefer: handling=strict); supported: {supported}, _count, _offset")
+            raise _refused(
+                key,
+                f"search parameter {key!r} is not supported on {resource_type} "
+                f"(Prefer: handling=strict); supported: {supported}, _count, _offset",
+            )
     return Search(resource_type, tuple(criteria), count, offset, count_given)
 
 

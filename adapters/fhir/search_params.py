@@ -74,10 +74,15 @@ SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {
         _ID,
         SearchParam("prescription", "reference", "the MedicationRequest filled (MedicationRequest/{id})"),
         _PATIENT,
-        SearchParam("status", "token", "preparation, in-progress, completed, cancelled, declined, on-hold",
-                    _code("status", MD_STATUS)),
-        SearchParam("whenhandedover", "date", "when handed over; prefixes eq ne gt lt ge le sa eb",
-                    _spans("whenHandedOver")),
+        SearchParam(
+            "status",
+            "token",
+            "preparation, in-progress, completed, cancelled, declined, on-hold",
+            _code("status", MD_STATUS),
+        ),
+        SearchParam(
+            "whenhandedover", "date", "when handed over; prefixes eq ne gt lt ge le sa eb", _spans("whenHandedOver")
+        ),
     ),
     "Patient": (
         _ID,
@@ -90,8 +95,7 @@ SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {
     ),
     "ClaimResponse": (
         _ID,
-        SearchParam("request", "reference",
-                    "the MedicationRequest whose fills were billed (MedicationRequest/{id})"),
+        SearchParam("request", "reference", "the MedicationRequest whose fills were billed (MedicationRequest/{id})"),
         _PATIENT,
     ),
 }
@@ -103,5 +107,6 @@ TARGETS = {"patient": "Patient", "prescription": "MedicationRequest", "request":
 
 def declared(resource_type: str) -> list[dict[str, Any]]:
     """The CapabilityStatement ``searchParam`` list of a resource type."""
-    return [{"name": p.name, "type": p.kind, "documentation": p.documentation}
-            for p in SEARCH_PARAMS.get(resource_type, ())]
+    return [
+        {"name": p.name, "type": p.kind, "documentation": p.documentation} for p in SEARCH_PARAMS.get(resource_type, ())
+    ]

@@ -27,8 +27,9 @@ MAX_CANDIDATES = 1000
 
 
 def _too_costly(resource_type: str) -> MessageContentError:
-    text = (f"this {resource_type} search would weigh more than {MAX_CANDIDATES} records; "
-            "narrow it (patient, identifier)")
+    text = (
+        f"this {resource_type} search would weigh more than {MAX_CANDIDATES} records; narrow it (patient, identifier)"
+    )
     return MessageContentError(text, [Problem("too-costly", text, "", "error")])
 
 
@@ -44,12 +45,17 @@ def _ref(search: Search, name: str, resource_type: str) -> str | None:
     return reference_id(value, resource_type) if value is not None else None
 
 
-async def _orders(search: Search, queries: PrescriptionQueries, scope: str | None,
-                  order_param: str) -> list[Prescription]:
+async def _orders(
+    search: Search, queries: PrescriptionQueries, scope: str | None, order_param: str
+) -> list[Prescription]:
     order_id = search.only("_id") if order_param == "_id" else _ref(search, order_param, "MedicationRequest")
-    criteria = OrderCriteria(owner=scope, patient_id=_ref(search, "patient", "Patient"),
-                             placer_order_number=_token_value(search.only("identifier")) if order_param == "_id"
-                             else None, order_id=order_id, limit=MAX_CANDIDATES + 1)
+    criteria = OrderCriteria(
+        owner=scope,
+        patient_id=_ref(search, "patient", "Patient"),
+        placer_order_number=_token_value(search.only("identifier")) if order_param == "_id" else None,
+        order_id=order_id,
+        limit=MAX_CANDIDATES + 1,
+    )
     found = await asyncio.to_thread(queries.orders_matching, criteria)
     if len(found) > MAX_CANDIDATES:
         raise _too_costly(search.resource_type)
@@ -61,21 +67,29 @@ def _order_ids(rx: Prescription) -> frozenset[str]:
 
 
 async def _requests(search: Search, queries: PrescriptionQueries, scope: str | None) -> list[Candidate]:
-    return [Candidate(medication_request_view(prescription_snapshot(rx)),
-                      {"_id": _order_ids(rx), "patient": frozenset({rx.patient_id})})
-            for rx in await _orders(search, queries, scope, "_id")]
+    return [
+        Candidate(
+            medication_request_view(prescription_snapshot(rx)),
+            {"_id": _order_ids(rx), "patient": frozenset({rx.patient_id})},
+        )
+        for rx in await _orders(search, queries, scope, "_id")
+    ]
 
 
 async def _dispenses(search: Search, queries: PrescriptionQueries, scope: str | None) -> list[Candidate]:
-    return [Candidate(view, {"prescription": _order_ids(rx), "patient": frozenset({rx.patient_id})})
-            for rx in await _orders(search, queries, scope, "prescription")
-            for view in (medication_dispense_view(f) for f in fill_snapshots(rx))]
+    return [
+        Candidate(view, {"prescription": _order_ids(rx), "patient": frozenset({rx.patient_id})})
+        for rx in await _orders(search, queries, scope, "prescription")
+        for view in (medication_dispense_view(f) for f in fill_snapshots(rx))
+    ]
 
 
 async def _claims(search: Search, queries: PrescriptionQueries, scope: str | None) -> list[Candidate]:
-    return [Candidate(view, {"request": _order_ids(rx), "patient": frozenset({rx.patient_id})})
-            for rx in await _orders(search, queries, scope, "request")
-            for view in (claim_response_view(c) for c in claim_snapshots(rx))]
+    return [
+        Candidate(view, {"request": _order_ids(rx), "patient": frozenset({rx.patient_id})})
+        for rx in await _orders(search, queries, scope, "request")
+        for view in (claim_response_view(c) for c in claim_snapshots(rx))
+    ]
 
 
 def _birth_date(value: str | None) -> date | None:
@@ -87,18 +101,26 @@ def _birth_date(value: str | None) -> date | None:
 
 
 async def _patients(search: Search, queries: PrescriptionQueries, scope: str | None) -> list[Candidate]:
-    criteria = PatientCriteria(owner=scope, patient_id=search.only("_id"),
-                               identifier_value=_token_value(search.only("identifier")),
-                               family_prefix=search.only("family"), birth_date=_birth_date(search.only("birthdate")),
-                               limit=MAX_CANDIDATES + 1)
+    criteria = PatientCriteria(
+        owner=scope,
+        patient_id=search.only("_id"),
+        identifier_value=_token_value(search.only("identifier")),
+        family_prefix=search.only("family"),
+        birth_date=_birth_date(search.only("birthdate")),
+        limit=MAX_CANDIDATES + 1,
+    )
     found = await asyncio.to_thread(queries.patients_matching, criteria)
     if len(found) > MAX_CANDIDATES:
         raise _too_costly("Patient")
     return [Candidate(patient_view(patient_snapshot(p)), {"_id": frozenset({p.patient_id})}) for p in found]
 
 
-_SOURCES = {"MedicationRequest": _requests, "MedicationDispense": _dispenses, "ClaimResponse": _claims,
-            "Patient": _patients}
+_SOURCES = {
+    "MedicationRequest": _requests,
+    "MedicationDispense": _dispenses,
+    "ClaimResponse": _claims,
+    "Patient": _patients,
+}
 
 
 async def matches(search: Search, queries: PrescriptionQueries, scope: str | None) -> list[dict[str, Any]]:

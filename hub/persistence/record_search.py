@@ -35,8 +35,11 @@ def patients_matching(conn: Connection, criteria: PatientCriteria) -> list[Patie
     if criteria.patient_id is not None:
         conds.append(table.id == criteria.patient_id)
     if criteria.identifier_value is not None:
-        conds.append(table.id.in_(select(patient_identifiers.c.patient_id)
-                                  .where(patient_identifiers.c.value == criteria.identifier_value)))
+        conds.append(
+            table.id.in_(
+                select(patient_identifiers.c.patient_id).where(patient_identifiers.c.value == criteria.identifier_value)
+            )
+        )
     if criteria.family_prefix:
         conds.append(table.family_name.startswith(criteria.family_prefix.casefold(), autoescape=True))
     if criteria.birth_date is not None:
