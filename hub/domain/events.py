@@ -106,6 +106,9 @@ class RenewalRequested(Event):
     prescriber_npi: str | None = None
     drug: DrugInfo
     quantity: QuantityInfo | None = None
+    #: the door the order came through (hl7, fhir, script, verbal): each origin's adapter asks its own way
+    source: str | None = None
+    setting: Setting | None = None
 
 
 class PrescriptionUpdated(Event):

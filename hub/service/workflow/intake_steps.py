@@ -188,6 +188,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                     prescriber_npi=rx.prescriber.npi, drug=rx.drug,
                     quantity=rx.quantity or (QuantityInfo(value=rx.current_fill.quantity)
                                              if rx.current_fill.quantity else None),
+                    source=rx.source.value, setting=rx.setting,
                 ))
             uow.audit(actor=actor.user_id, role=actor.role.value, action="refill",
                       prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
