@@ -48,7 +48,7 @@ import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from hub.errors import DomainError, InboundMessageError, RxHubError, UnauthenticatedCommand
+from hub.errors import DomainError, InboundMessageError, NotAuthorized, RxHubError, UnauthenticatedCommand
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.envelope import Envelope
 from hub.messaging.refusals import RefusalAudit, audit_refusal
@@ -70,8 +70,8 @@ Decode = Callable[[bytes, BasicProperties], Envelope]
 class OutcomeLog(Protocol):
     """Where a dead-lettered staff command's outcome is recorded (hub.persistence.command_outcomes)."""
 
-    def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str) -> None:
-        """Record it before the dead letter is published; raise an ``RxHubError`` when it cannot be."""
+    def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str, forbidden: bool = False) -> None:
+        """Record it (``forbidden``: the actor may not do this) before the dead letter is published; raise an ``RxHubError`` when it cannot be."""
 
 
 class ConsumerOptions(TypedDict):
@@ -310,7 +310,8 @@ class ConsumerRunner:
         except RxHubError:
             return
         try:
-            self.outcomes.dead_lettered(envelope, refused=refused, reason=str(exc) or type(exc).__name__)
+            self.outcomes.dead_lettered(envelope, refused=refused, reason=str(exc) or type(exc).__name__,
+                                        forbidden=isinstance(exc, NotAuthorized))
         except RxHubError:
             raise
         except Exception:

@@ -24,7 +24,7 @@ from hub.errors import DatabaseUnavailable
 from hub.messaging.envelope import Envelope
 from hub.persistence.database import execute_rows, read_connection
 from hub.persistence.maintenance import in_batches
-from hub.persistence.tables import command_outcomes, prescriptions
+from hub.persistence.tables import command_outcomes, prescriptions, users
 
 PENDING, APPLIED, REFUSED, DEAD_LETTERED = "pending", "applied", "refused", "dead-lettered"
 _REASON_MAX = 1000
@@ -99,16 +99,29 @@ class DeadLetterOutcomes:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str) -> None:
-        """A domain rule refused the command (``refused``), or it could not be applied at all."""
+    def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str, forbidden: bool = False) -> None:
+        """A domain rule refused the command (``refused``; ``forbidden``: the actor may not do it, e.g. a
+        pharmacist without a licence), or it could not be applied at all; audited with the full reason in the
+        outcome's transaction."""
         if not envelope.actor:
             return
         row = outcome_row(envelope, REFUSED if refused else DEAD_LETTERED, reason=reason)
         try:
             with self._engine.begin() as conn:
                 write(conn, [row], verdict=True)
+                _audit(conn, envelope, row, "forbidden" if forbidden else row["outcome"], reason)
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"command outcome not recorded: {type(exc).__name__}") from exc
+
+
+def _audit(conn: Connection, envelope: Envelope, row: dict[str, Any], outcome: str, reason: str) -> None:
+    """The worker's refusal in the audit trail: who (name and role on record now), which command, why."""
+    from hub.persistence import audit  # audit writes the API's pending outcomes with its entries: imported late
+
+    user = conn.execute(select(users.c.name, users.c.role).where(users.c.id == envelope.actor)).first()
+    audit.record(conn, actor=user.name if user else str(envelope.actor), role=user.role if user else "unknown",
+                 action=f"apply {envelope.type}", prescription_id=row["prescription_id"], outcome=outcome,
+                 detail={"reason": reason, "command_id": row["message_id"], "principal": envelope.principal})
 
 
 def read(engine: Engine, command_id: str) -> CommandOutcome | None:
