@@ -71,7 +71,8 @@ class OutcomeLog(Protocol):
     """Where a dead-lettered staff command's outcome is recorded (hub.persistence.command_outcomes)."""
 
     def dead_lettered(self, envelope: Envelope, *, refused: bool, reason: str, forbidden: bool = False) -> None:
-        """Record it (``forbidden``: the actor may not do this) before the dead letter is published; raise an ``RxHubError`` when it cannot be."""
+        """Record it (``forbidden``: the actor may not do this) before the dead letter is published; raise an
+        ``RxHubError`` when it cannot be."""
 
 
 class ConsumerOptions(TypedDict):
