@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from adapters.hl7.administration_fields import read_dosage, read_location
 from adapters.hl7.drug_fields import (
     order_detail,
     read_drug,
@@ -101,6 +102,7 @@ def _new_order(
     quantity = read_quantity(group, problems)
     refills = read_refills(group, problems)
     written = _written_date(group, problems)
+    dosage = read_dosage(group, problems)
     if problems:  # the message will be refused as a whole; no point building this command
         return None
     return ReceivePrescription(
@@ -112,9 +114,11 @@ def _new_order(
         quantity=quantity,
         refills=refills,
         sig=read_sig(group),
+        dosage=dosage,
         substitution_allowed=read_substitution_allowed(group),
         written_date=written,
         setting=_setting(msg, group),
+        location=read_location(msg),
         note=read_note(group),
     )
 

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from hub.domain.order_context import Dosage, PatientLocation
 from hub.domain.order_parts import (
     CoverageInfo,
     DrugInfo,
@@ -44,9 +45,13 @@ class ReceivePrescription(Command):
     days_supply: int | None = Field(default=None, ge=0)
     refills: int = Field(default=0, ge=0)
     sig: str | None = None
+    #: amount, unit and frequency of one administration (HL7 RXE-3/5 and TQ1-3 / RXE-1)
+    dosage: Dosage | None = None
     substitution_allowed: bool = True
     written_date: date | None = None
     setting: Setting = Setting.OUTPATIENT
+    #: the inpatient's ward, room and bed (HL7 PV1-3)
+    location: PatientLocation | None = None
     coverage: CoverageInfo | None = None
     #: reference to the stored raw message this order came from (``hl7:<id>``, ``fhir:<id>``...)
     raw_message_ref: str | None = None

@@ -49,6 +49,8 @@ class PrescriptionCancelled(Event):
     drug: DrugInfo | None = None
     reason: str | None = None
     previous_state: str
+    #: what the placer asked for (HL7 ORC-1 CA or DC), None when the pharmacy stopped the order itself
+    requested: str | None = None
 
 
 class OrderRefused(Event):

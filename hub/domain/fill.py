@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.label import Label
 from hub.domain.lots import Pick
+from hub.domain.order_context import Pharmacist
 from hub.domain.states import TERMINAL_STATES, Action, RxState
 
 
@@ -50,6 +51,9 @@ class Fill(BaseModel):
     dispensed_at: datetime | None = None
     data_verified_by: str | None = None
     product_verified_by: str | None = None
+    #: the pharmacists as persons (name, licence), for the messages that name them (HL7 RXE-14, RXD-10)
+    data_verifier: Pharmacist | None = None
+    product_verifier: Pharmacist | None = None
     rejection_reason: str | None = None
     history: list[StateChange] = []
 

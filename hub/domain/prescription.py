@@ -18,6 +18,7 @@ from hub.domain.events import Event, OrderRefused, PrescriptionCancelled
 from hub.domain.fill import Fill
 from hub.domain.inventory import Allocation
 from hub.domain.label import LabelFacts, PharmacyInfo, build_label
+from hub.domain.order_context import pharmacist_of
 from hub.domain.order_parts import Source
 from hub.domain.rx_intake import IntakeSteps
 from hub.domain.rx_record import UnresolvedAlerts
@@ -72,6 +73,7 @@ class Prescription(IntakeSteps):
             raise UnresolvedAlerts(blocking)
         self._move(fill, Action.APPROVE_DATA, actor, now)
         fill.data_verified_by = actor.user_id
+        fill.data_verifier = pharmacist_of(actor.user_id, actor.name, actor.licence)
         overridden = tuple(a.alert_id for a in relevant if a.override is not None)
         return [
             PrescriptionVerified(
@@ -130,6 +132,7 @@ class Prescription(IntakeSteps):
         fill = self.current_fill
         self._move(fill, Action.APPROVE_PRODUCT, actor, now)
         fill.product_verified_by = actor.user_id
+        fill.product_verifier = pharmacist_of(actor.user_id, actor.name, actor.licence)
         ndc = self._product_or_fail().ndc11
         return [
             FillVerified(**self._event_fields(fill), actor_id=actor.user_id, ndc=ndc),
@@ -196,16 +199,20 @@ class Prescription(IntakeSteps):
         ]
         return events + self._unwind(fill, now, reason)
 
-    def cancel(self, actor: Actor, now: datetime, reason: str | None = None) -> list[Event]:
-        """Cancel the open fill and close the prescription; after a finished fill, stop further refills."""
+    def cancel(self, actor: Actor, now: datetime, reason: str | None = None,
+               requested: str | None = None) -> list[Event]:
+        """Cancel the open fill and close the prescription; after a finished fill, stop further refills.
+
+        ``requested`` is the placer's order control (CA or DC) when the prescriber asked for it.
+        """
         if self.closed_reason is not None:
             raise IllegalTransition(f"closed ({self.closed_reason})", "cancel")
         fill = self.current_fill
         self.closed_reason = f"cancelled: {reason}" if reason else "cancelled"
         if not fill.active:
-            return [self._cancelled_event(reason, fill.state)]
+            return [self._cancelled_event(reason, fill.state, requested)]
         previous = self._move(fill, Action.CANCEL, actor, now, reason)
-        return [self._cancelled_event(reason, previous), *self._unwind(fill, now, reason or "cancelled")]
+        return [self._cancelled_event(reason, previous, requested), *self._unwind(fill, now, reason or "cancelled")]
 
     def apply_renewal(self, decision: str, refills_approved: int | None, now: datetime) -> bool:
         """The prescriber's answer to a renewal request; an approval authorizes more fills of this Rx.
@@ -316,7 +323,7 @@ class Prescription(IntakeSteps):
             initial_fill_date=first.date() if first and fill.fill_number > 0 else None,
         )
 
-    def _cancelled_event(self, reason: str | None, previous: RxState) -> PrescriptionCancelled:
+    def _cancelled_event(self, reason: str | None, previous: RxState, requested: str | None) -> PrescriptionCancelled:
         return PrescriptionCancelled(
             prescription_id=self.prescription_id,
             rx_number=self.rx_number,
@@ -327,4 +334,5 @@ class Prescription(IntakeSteps):
             drug=self.drug,
             reason=reason,
             previous_state=previous.value,
+            requested=requested,
         )

@@ -19,6 +19,7 @@ from hub.domain.intake import (
     needs_product_reason,
     prescriber_findings,
 )
+from hub.domain.order_context import demographics_of
 from hub.domain.order_parts import Setting, Source
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.patient_identity import identifiers_for_sender
@@ -64,12 +65,15 @@ class IntakeSteps(ClaimSteps):
             patient_name=patient.display_name,
             patient_identifiers=identifiers_for_sender(patient.info.identifiers, command.patient.identifiers),
             allergies=list(patient.allergies),
+            patient_demographics=demographics_of(command.patient),
+            location=command.location,
             prescriber_id=prescriber.prescriber_id,
             prescriber=command.prescriber,
             drug=command.drug,
             quantity=command.quantity,
             days_supply=command.days_supply,
             sig=command.sig,
+            dosage=command.dosage,
             substitution_allowed=command.substitution_allowed,
             written_date=written,
             expires_on=expiry_date(written, command.drug.schedule),

@@ -18,6 +18,7 @@ from hub.domain.alerts import Alert, Finding
 from hub.domain.catalogue import Product
 from hub.domain.dur import ProfileEntry
 from hub.domain.fill import Fill, StateChange
+from hub.domain.order_context import Dosage, OrderContext, PatientDemographics, PatientLocation
 from hub.domain.order_parts import (
     Allergy,
     CoverageInfo,
@@ -73,6 +74,10 @@ class PrescriptionRecord(BaseModel):
     #: the patient's identifiers as the orders gave them (MRN...), for messages back to the sender's systems
     patient_identifiers: list[Identifier] = []
     allergies: list[Allergy] = []
+    #: the patient as this order named them, for the feeds that send the order back (``order_context``)
+    patient_demographics: PatientDemographics | None = None
+    #: the inpatient's ward, room and bed as ordered (HL7 PV1-3)
+    location: PatientLocation | None = None
     prescriber_id: str
     prescriber: PrescriberInfo
     #: the drug as the prescriber ordered it
@@ -82,6 +87,7 @@ class PrescriptionRecord(BaseModel):
     quantity: QuantityInfo | None = None
     days_supply: int | None = None
     sig: str | None = None
+    dosage: Dosage | None = None
     substitution_allowed: bool = True
     written_date: date
     expires_on: date
@@ -221,6 +227,19 @@ class PrescriptionRecord(BaseModel):
             "state": fill.state.value,
             "patient_identifiers": tuple(self.patient_identifiers),
         }
+
+    def order_context(self) -> OrderContext:
+        """The order's clinical content for outbound feeds (``hub.domain.order_context``)."""
+        patient = self.patient_demographics or PatientDemographics(family_name=self.patient_name or None)
+        patient = patient.model_copy(update={"identifiers": tuple(self.patient_identifiers),
+                                             "allergies": tuple(self.allergies)})
+        return OrderContext(
+            patient=patient, location=self.location, prescriber=self.prescriber, drug=self.drug,
+            product_name=" ".join(p for p in (self.product.name, self.product.strength, self.product.form) if p)
+            if self.product else None,
+            product_unit=self.product.unit if self.product else None, dosage=self.dosage, sig=self.sig,
+            quantity=self.quantity, refills_remaining=self.refills_remaining,
+        )
 
     def _product_or_fail(self) -> Product:
         if self.product is None:

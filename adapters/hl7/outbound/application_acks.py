@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from adapters.hl7.outbound.er7_writer import components, leaf, segment
 from adapters.hl7.outbound.message_inputs import MessageHeader, OrderRef
-from adapters.hl7.outbound.order_segments import assemble, at_least, orc, pid
+from adapters.hl7.outbound.order_segments import assemble, at_least, orc
+from adapters.hl7.outbound.party_segments import pid
 from hub.domain.order_parts import ReplyTo
 
 #: (order type, trigger) → (answer type, trigger, structure)

@@ -28,6 +28,8 @@ SUPPORTED_EVENTS = (
 )
 #: what an ``application_acks`` destination gets whether listed or not: the placer asked for the answer
 APPLICATION_ACK_EVENTS = ("order.refused",)
+#: what an ``encoded_orders`` destination gets whether listed or not: a cabinet must stop what is stopped
+ENCODED_ORDER_EVENTS = ("prescription.cancelled",)
 Hl7Version = Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
 
 
@@ -63,6 +65,11 @@ class DestinationConfig(Frozen):
     #: send an RDE^O11 encoded order for verified inpatient orders (MAR, dispensing cabinet) instead of a
     #: status update
     encoded_orders: bool = False
+    #: ORC-1 of the RDE that stops an order at an ``encoded_orders`` destination: the placer's own CA or DC
+    #: (DC when the pharmacy stopped it), or always DC, or always CA
+    stop_control: Literal["as_requested", "DC", "CA"] = "as_requested"
+    #: send the patient's allergies (AL1) with every message
+    allergies: bool = False
     #: answer orders that asked for an application acknowledgement (MSH-16) with RRE/ORP/ORR here; the
     #: destination is then the placer's own receiving port
     application_acks: bool = False
@@ -101,8 +108,9 @@ class DestinationConfig(Frozen):
     @property
     def subscribed(self) -> tuple[str, ...]:
         """The events it is bound to: ``events``, and refusals' application rejects when it sends those."""
-        extra = tuple(e for e in APPLICATION_ACK_EVENTS if self.application_acks and e not in self.events)
-        return self.events + extra
+        wanted = (APPLICATION_ACK_EVENTS if self.application_acks else ()) + (
+            ENCODED_ORDER_EVENTS if self.encoded_orders else ())
+        return self.events + tuple(e for e in wanted if e not in self.events)
 
     def wants(self, setting: str | None, placer_system: str | None) -> bool:
         """Whether an order of this setting from this placer belongs to this destination."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from hub.domain.lots import Pick
+from hub.domain.order_context import OrderContext, Pharmacist
 from hub.domain.order_parts import DrugInfo, Frozen, Identifier, Setting
 
 
@@ -21,6 +22,8 @@ class OrderStatus(StrEnum):
     DISCONTINUED = "discontinued"
     REFUSED = "refused"
     COMPLETED = "completed"
+    CANCELLED_AS_REQUESTED = "cancelled_as_requested"
+    DISCONTINUED_AS_REQUESTED = "discontinued_as_requested"
 
 
 #: (ORC-1, ORC-5) per status: the filler's unsolicited codes (SC status changed, OC cancelled, OD
@@ -33,6 +36,8 @@ STATUS_CODES: dict[OrderStatus, tuple[str, str]] = {
     OrderStatus.CANCELLED: ("OC", "CA"),
     OrderStatus.DISCONTINUED: ("OD", "DC"),
     OrderStatus.REFUSED: ("OC", "CA"),
+    OrderStatus.CANCELLED_AS_REQUESTED: ("CR", "CA"),
+    OrderStatus.DISCONTINUED_AS_REQUESTED: ("DR", "DC"),
     OrderStatus.COMPLETED: ("SC", "CM"),
 }
 
@@ -59,6 +64,10 @@ class OrderRef(Frozen):
     setting: Setting | None = None
     patient_identifiers: tuple[Identifier, ...] = ()
     drug: DrugInfo | None = None
+    #: the stored order's patient, ward, prescriber, dose and directions, when the record was found
+    context: OrderContext | None = None
+    #: the fill the message is about (0 the original)
+    fill_number: int | None = None
 
 
 class StatusUpdate(Frozen):
@@ -81,20 +90,21 @@ class Dispense(Frozen):
     picks: tuple[Pick, ...] = ()
     dispensed_at: datetime
     pharmacist_id: str | None = None
+    pharmacist: Pharmacist | None = None
     owed: Decimal | None = None
     refills_remaining: int | None = None
     route: str | None = None
 
 
 class EncodedOrder(Frozen):
-    """A verified order as the pharmacy will supply it, for a MAR or a dispensing cabinet."""
+    """A verified order as the pharmacy will supply it, for a MAR or a dispensing cabinet; ``control`` DC or CA
+    stops it there."""
 
     order: OrderRef
     ndc: str
     verifier_id: str
     verified_at: datetime
-    give_amount: Decimal | None = None
-    give_unit: str | None = None
-    dispense_amount: Decimal | None = None
-    dispense_unit: str | None = None
-    route: str | None = None
+    pharmacist: Pharmacist | None = None
+    #: ORC-1 and ORC-5: NW/IP a new order; DC/DC or CA/CA an order stopped
+    control: str = "NW"
+    status: str = "IP"

@@ -1,4 +1,4 @@
-"""Segments shared by every outbound message: MSH, PID, ORC, RXR, with the version rules that shape them."""
+"""Segments shared by every outbound message: MSH, the patient's, ORC, RXR, with the version rules that shape them."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from adapters.hl7.outbound.er7_writer import (
     components,
     leaf,
     message,
-    repeated,
     segment,
     timestamp,
 )
 from adapters.hl7.outbound.message_inputs import MessageHeader, OrderRef
+from adapters.hl7.outbound.party_segments import NULL, al1, pid, prescriber_xcn, pv1
 from hub.domain.order_parts import DrugInfo, Setting
 
 #: MSH-18 for UTF-8 (table 0211), declared only when a value is not ASCII
@@ -51,12 +51,12 @@ def msh(header: MessageHeader, code: str, trigger: str, structure: str, *, utf8:
     return "MSH|" + segment("", fields)[2:]
 
 
-def pid(order: OrderRef) -> str | None:
-    """PID with PID-3 only (``id^^^authority^type``); None when the event carried no identifier."""
-    if not order.patient_identifiers:
-        return None
-    ids = [components(i.value, None, None, i.system, i.type_code) for i in order.patient_identifiers]
-    return segment("PID", {1: "1", 3: repeated(*ids)})
+def patient_segments(order: OrderRef, *, allergies: bool = False) -> list[str | None]:
+    """PID, PV1 for an inpatient, and the AL1s when the destination asks for allergies (PATIENT group order)."""
+    patient = pid(order)
+    if patient is None:  # the PATIENT group starts with PID: without one, none of it
+        return []
+    return [patient, pv1(order), *(al1(order) if allergies else [])]
 
 
 def orc(header: MessageHeader, order: OrderRef, control: str, status: str, *, reason: str | None = None) -> str:
@@ -67,11 +67,21 @@ def orc(header: MessageHeader, order: OrderRef, control: str, status: str, *, re
         3: components(order.rx_number, header.sending_application) if order.rx_number else "",
         5: leaf(status),
         9: timestamp(header.created_at),
+        7: _quantity_timing(header.version, order),
+        12: prescriber_xcn(order.context.prescriber if order.context else None),
         16: components(None, reason) if reason else "",
     }
     if order.setting is not None and at_least(header.version, (2, 5)):  # ORC-29 order type, table 0482
         fields[29] = "I" if order.setting is Setting.INPATIENT else "O"
     return segment("ORC", fields)
+
+
+def _quantity_timing(version: str, order: OrderRef) -> str:
+    """ORC-7 TQ before v2.5 (TQ1 replaces it): one dose per administration at the ordered repeat pattern."""
+    if at_least(version, (2, 5)):
+        return ""
+    dosage = order.context.dosage if order.context else None
+    return components("1", dosage.frequency if dosage else None)
 
 
 def drug_code(drug: DrugInfo | None) -> str:
@@ -86,8 +96,8 @@ def drug_code(drug: DrugInfo | None) -> str:
 
 
 def rxr(route: str | None) -> str:
-    """RXR: route (table 0162); the segment is required after RXO/RXE/RXD even when the route is unknown."""
-    return segment("RXR", {1: components(route)} if route else {})
+    """RXR-1 route (table 0162); the segment and its route are required, so an unknown route is the null."""
+    return segment("RXR", {1: components(route) if route else NULL})
 
 
 def assemble(header: MessageHeader, code: str, trigger: str, structure: str, body: list[str | None]) -> bytes:

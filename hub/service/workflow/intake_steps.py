@@ -142,20 +142,22 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if row is None:
             # the cancel overtook its order (another worker copy has it): retry shortly, never drop it
             raise TransientError(f"cancel for order {command.placer_order_number} arrived before the order")
-        _cancel(uow, envelope, row, command.reason or f"cancelled by prescriber ({command.control})")
+        _cancel(uow, envelope, row, command.reason or f"cancelled by prescriber ({command.control})",
+                command.control.upper())
 
     def cancel_by_pharmacy(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelByPharmacy)
         row, _ = load(uow, command.prescription_id)
         _cancel(uow, envelope, row, command.reason)
 
-    def _cancel(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, reason: str) -> None:
+    def _cancel(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, reason: str,
+                requested: str | None = None) -> None:
         rx, actor = load_aggregate(row), actor_of(uow, envelope)
         if rx.closed_reason is not None:
             log.info("cancel ignored: prescription already closed", extra={"correlation_id": row.correlation_id})
             uow.refuse(f"Rx {rx.rx_number} is already closed ({rx.closed_reason})")
             return
-        events = rx.cancel(actor, now(), reason)
+        events = rx.cancel(actor, now(), reason, requested)
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="cancel")
 
     def select_product(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:

@@ -25,15 +25,20 @@ from adapters.hl7.outbound.message_inputs import (
 from adapters.hl7.outbound.status_messages import build_status_update
 from adapters.hl7.parsing import parse_message
 from hub.domain.lots import Pick
+from hub.domain.order_context import Pharmacist
 from hub.domain.order_parts import DrugInfo, Identifier, Setting
+from tests.unit.hl7_outbound import pipeline
 from tests.unit.hl7_outbound.samples import AT
 
 VERSIONS = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"]
-#: hl7apy's v2.3 tables make ORC-7 (quantity/timing) required, which the v2.3 standard does not
+#: v2.3's RDE/RDS OBSERVATION group is checked in test_strict_validation, which knows hl7apy's table defect
 STRICT_VERSIONS = [v for v in VERSIONS if v != "2.3"]
 DRUG = DrugInfo(ndc="00071015523", text="Atorvastatin 10 mg tablet", route="PO")
 ORDER = OrderRef(placer_order_number="PL-9", placer_system="CLINIC", rx_number="RX-1", setting=Setting.INPATIENT,
                  drug=DRUG)
+#: the sample inpatient order's stored record, as the mapping reads it at send time
+CONTEXT = pipeline.received(pipeline.StoredRecords())[0].order_context()
+PHARMACIST = Pharmacist(user_id="ph-7", family_name="Pharmacist", given_name="Robin", licence="RPH-0001")
 PICKS = (Pick(lot="LOT-A", expiry=date(2026, 1, 31), quantity=Decimal(20)),
          Pick(lot="LOT-B", expiry=date(2026, 6, 30), quantity=Decimal(8)))
 
@@ -52,7 +57,7 @@ def _status(version: str, status: OrderStatus = OrderStatus.REFUSED, reason: str
 def _dispense(version: str, owed: Decimal | None = Decimal(2), fill_number: int = 0) -> bytes:
     return build_dispense(_header(version), Dispense(
         order=ORDER, fill_number=fill_number, ndc="00071015523", quantity=Decimal("28"), unit="TAB", picks=PICKS,
-        dispensed_at=AT, pharmacist_id="ph-7", owed=owed, refills_remaining=2, route="PO"))
+        dispensed_at=AT, pharmacist_id="ph-7", pharmacist=PHARMACIST, owed=owed, refills_remaining=2, route="PO"))
 
 
 def _strict(message: bytes) -> None:
@@ -110,7 +115,8 @@ def test_dispense_reads_back_with_python_hl7(version: str) -> None:
     rxd = msg.segment("RXD")
     assert str(rxd[1]) == "1"
     assert (str(rxd[2][0][0]), str(rxd[2][0][2])) == ("00071015523", "NDC")
-    assert (str(rxd[4]), str(rxd[7]), str(rxd[8]), str(rxd[10])) == ("28", "RX-1", "2", "ph-7")
+    assert (str(rxd[4]), str(rxd[7]), str(rxd[8]), str(rxd[10][0][0])) == ("28", "RX-1", "2", "RPH-0001")
+    assert str(rxd[10][0][1]) == "Pharmacist", "the pharmacist as a person, never our internal user id"
     assert [str(r) for r in rxd[18]] == ["LOT-A", "LOT-B"]
     assert [str(r) for r in rxd[19]] == ["20260131", "20260630"]
     assert str(msg.segment("ORC")[1]) == "RE"
@@ -138,15 +144,21 @@ def test_dispense_type(fill: int, owed: Decimal | None, code: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_encoded_order_structure(version: str) -> None:
+    order = ORDER.model_copy(update={"context": CONTEXT, "patient_identifiers": CONTEXT.patient.identifiers})
     raw = build_encoded_order(_header(version), EncodedOrder(
-        order=ORDER, ndc="00071015523", verifier_id="ph-7", verified_at=AT, give_amount=Decimal(1),
-        give_unit="TAB", dispense_amount=Decimal(30), dispense_unit="TAB", route="PO"))
+        order=order, ndc="00071015523", verifier_id="ph-7", verified_at=AT, pharmacist=PHARMACIST))
     msg = hl7.parse(raw.decode())
     ids = [str(s[0]) for s in msg]
     # v2.5+ needs the TQ1 after RXE; hl7apy misfiles it into the ORC timing group, so the order is checked here
-    assert ids == (["MSH", "ORC", "RXE", "TQ1", "RXR"] if version >= "2.5" else ["MSH", "ORC", "RXE", "RXR"])
+    body = ["ORC", "RXE", "TQ1", "RXR"] if version >= "2.5" else ["ORC", "RXE", "RXR"]
+    assert ids == ["MSH", "PID", "PV1", *body]
     rxe = msg.segment("RXE")
-    assert (str(rxe[2][0][0]), str(rxe[3]), str(rxe[14]), str(rxe[15])) == ("00071015523", "1", "ph-7", "RX-1")
+    assert (str(rxe[2][0][0]), str(rxe[3]), str(rxe[5]), str(rxe[14][0][0]), str(rxe[15])) == (
+        "00071015523", "1", "TAB", "RPH-0001", "RX-1")
+    assert (str(rxe[7][0][1]), str(rxe[10]), str(rxe[11]), str(rxe[16])) == (
+        "Take 1 tablet by mouth daily", "30", "TAB", "0")
+    frequency = str(msg.segment("TQ1")[3]) if version >= "2.5" else str(rxe[1][0][1])
+    assert frequency == "QD"
     assert str(msg.segment("ORC")[1]) == "NW"
 
 

@@ -56,14 +56,15 @@ def test_dispense_carries_lots_quantity_rx_number_and_pharmacist() -> None:
     parsed = parse_message(_message(samples.dispensed()))
     rxd = parsed.first("RXD")
     assert rxd is not None
-    assert (rxd.get(2), rxd.get(4), rxd.get(5), rxd.get(7), rxd.get(10)) == ("00071015523", "30", "TAB", "RX1", "ph-7")
+    assert (rxd.get(2), rxd.get(4), rxd.get(5), rxd.get(7)) == ("00071015523", "30", "TAB", "RX1")
+    assert rxd.get(10) == "", "without the stored record, no internal user id stands in for the pharmacist"
     assert rxd.raw(18) == "LOT-A~LOT-B" and rxd.raw(19) == "20260131~20260630"
 
 
 def test_control_id_is_derived_from_the_event_id_and_stable() -> None:
     event_id = str(uuid.uuid4())
     first = _message(samples.received(), event_id=event_id)
-    assert parse_message(first).header.control_id == control_id_for(event_id)
+    assert parse_message(first).header.control_id == control_id_for(event_id, "ehr")
     assert _message(samples.received(), event_id=event_id) == first
 
 
@@ -80,7 +81,7 @@ def test_encoded_order_for_verified_inpatient_originals_only() -> None:
     raw = _message(samples.verified(setting=Setting.INPATIENT), cabinet)
     parsed = parse_message(raw)
     assert parsed.header.structure == "RDE_O11"
-    assert (parsed.get("ORC", 1), parsed.get("RXE", 14), parsed.get("RXE", 15)) == ("NW", "ph-7", "RX1")
+    assert (parsed.get("ORC", 1), parsed.get("RXE", 15)) == ("NW", "RX1")
     refill = decode_cloudevent(samples.cloudevent(samples.verified(setting=Setting.INPATIENT, fill_number=1)))
     assert message_for(cabinet, refill) is None
     outpatient = decode_cloudevent(samples.cloudevent(samples.verified()))
