@@ -195,9 +195,10 @@ class Workers:
         if self.settings.script_network is None:
             return
         from adapters.ncpdp.script.network_config import load_script_network
-        from adapters.ncpdp.script.network_connector import ConnectorState, run_script_connector
+        from adapters.ncpdp.script.network_connector import run_script_connector
+        from hub.messaging.held_delivery import DeliveryState
 
-        self.script_connector = ConnectorState()
+        self.script_connector = DeliveryState()
         endpoints = load_script_network(self.settings.script_network)
         thread = threading.Thread(target=run_script_connector, args=(url, topology, endpoints, self.stop),
                                   kwargs={"state": self.script_connector}, name="script-connector", daemon=True)

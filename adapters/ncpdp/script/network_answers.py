@@ -12,26 +12,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from adapters.ncpdp.script.codes import ACKNOWLEDGEMENT_KINDS
 from adapters.ncpdp.script.message import read_message
 from hub.errors import InboundMessageError
+from hub.messaging.held_delivery import Attempt, Outcome
 
 #: Status codes that mean the network took the message
 DELIVERED_STATUS = frozenset({"000", "010"})
 #: Error codes the standard tells the sender to retry
 RETRY_ERRORS = frozenset({"600"})
 _RETRY_HTTP = frozenset({408, 425, 429})
-
-
-class Outcome(StrEnum):
-    """How the connector settles the message."""
-
-    DELIVERED = "delivered"
-    CONFIRMED = "confirmed"
-    RETRY = "retry"
-    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -50,6 +41,10 @@ class NetworkAnswer:
     def text(self) -> str:
         """``<code> <description>`` for logs and the dead letter's error header."""
         return f"{self.code} {self.description}".strip()
+
+    def attempt(self) -> Attempt:
+        """The delivery loop's view of this answer."""
+        return Attempt(self.outcome, self.text())
 
 
 def judge_answer(status: int, body: bytes, message_id: str) -> NetworkAnswer:

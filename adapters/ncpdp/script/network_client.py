@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.ncpdp.script.network_answers import NetworkAnswer, Outcome, judge_answer
+from adapters.ncpdp.script.network_answers import NetworkAnswer, judge_answer
 from adapters.ncpdp.script.network_config import ScriptEndpoint
+from hub.messaging.held_delivery import Outcome
 from hub.security.tls import client_context
 
 CONTENT_TYPE = "application/xml"

@@ -12,13 +12,14 @@ from typing import Any
 import pika
 
 from adapters.ncpdp.script.network_config import ScriptEndpoint, load_script_network
-from adapters.ncpdp.script.network_connector import ConnectorState, ScriptConnector
+from adapters.ncpdp.script.network_connector import ScriptConnector
 from adapters.ncpdp.script.outbound_messages import RENEWAL_REQUEST
 from adapters.ncpdp.script.outbound_responder import SCRIPT_CONTENT_TYPE, TO_HEADER
 from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
 from adapters.ncpdp.script.renewal_request import PharmacyIdentity, RenewalRequestInput, rx_renewal_request
 from hub.domain.order_parts import DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo
 from hub.messaging.amqp_properties import raw_properties
+from hub.messaging.held_delivery import DeliveryState
 from hub.messaging.topology import Topology, declare
 
 PRESCRIBER = "D:9988776655001"
@@ -80,7 +81,7 @@ class RunningConnector:
     """A connector on a thread, stopped by ``close``."""
 
     def __init__(self, amqp_url: str, topology: Topology, endpoints: tuple[ScriptEndpoint, ...]) -> None:
-        self.state = ConnectorState()
+        self.state = DeliveryState()
         self.stop = threading.Event()
         self.connector = ScriptConnector(amqp_url, topology, endpoints, self.state)
         self.thread = threading.Thread(target=self.connector.run, args=(self.stop,), daemon=True)
