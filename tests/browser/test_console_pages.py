@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -57,7 +58,15 @@ def test_navigation_names_the_roles_each_page_is_for(client: Client) -> None:
     html = client.get("/console/work").text
     assert '<li data-roles="pharmacist" hidden><a href="/console/verify">Verification</a></li>' in html
     assert '<li data-roles="admin" hidden><a href="/console/dead-letters">Dead letters</a></li>' in html
-    assert '<body data-page="work" data-roles="technician pharmacist" data-idle-minutes="15">' in html
+    body = '<body data-page="work" data-roles="technician pharmacist" data-idle-minutes="15" data-timezone="UTC">'
+    assert body in html
+
+
+def test_pages_carry_the_pharmacys_time_zone_from_the_settings() -> None:
+    app = FastAPI()
+    app.state.settings = SimpleNamespace(pharmacy_timezone="America/Chicago")
+    app.include_router(console_router())
+    assert 'data-timezone="America/Chicago"' in Client(app).get("/console/verify").text
 
 
 def test_console_without_slash_redirects_and_unknown_assets_are_not_found(client: Client) -> None:
