@@ -232,7 +232,8 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
     @router.post("/Bundle")
     async def document(request: Request, user: Sender = Depends(auth)) -> Response:
         """A document Bundle's orders, all or nothing."""
-        return _answer(request, await writes.post_document(door, await read_body(request), principal(user)))
+        answer = await writes.post_document(door, await read_body(request), principal(user))
+        return preferred_return(preferences(request.headers.getlist("prefer")), _answer(request, answer))
 
     @router.post("/$process-message")
     async def message(request: Request, user: Sender = Depends(auth)) -> Response:

@@ -13,6 +13,7 @@ import httpx
 from tests.e2e.fhir.conftest import FHIR_JSON, FhirHub, issues
 from tests.support.waiting import eventually
 from tests.unit.fhir.builders import medication_request
+from tests.unit.fhir.corpus import corpus_bytes
 
 
 def _order(placer: str) -> dict[str, Any]:
@@ -75,6 +76,13 @@ def test_prefer_return_on_create(fhir_hub: FhirHub) -> None:
         assert outcome.headers["location"].startswith(f"{fhir_hub.base}/MedicationRequest/")
         full = fhir.post("/MedicationRequest", json=_order("PREF-3"), headers={"Prefer": "return=representation"})
         assert full.status_code == 201 and full.json()["resourceType"] == "MedicationRequest"
+        document = fhir.post(
+            "/Bundle",
+            content=corpus_bytes("gematik_kbv_erp_r4_bundle_document_compounding.json"),
+            headers={"Prefer": "return=minimal"},
+        )
+        assert document.status_code in (200, 201) and document.content == b"", document.text
+        assert document.headers["preference-applied"] == "return=minimal"
 
 
 def test_compressed_bodies(fhir_hub: FhirHub) -> None:
