@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from adapters.fhir.conditional import IdentifierToken
-from adapters.fhir.fhir_views_from_hub import prescription_snapshot, request_id
+from adapters.fhir.fhir_views_from_hub import accepted_snapshot, prescription_snapshot, request_id
 from adapters.fhir.json_body import fhir_json
 from adapters.fhir.orders import DOOR, Order, placer_key
 from adapters.fhir.parsing import parse_resource
+from adapters.fhir.stamps import stamped
 from adapters.fhir.views import medication_request_view
+from hub.domain.commands import ReceivePrescription
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
 from hub.errors import InboundMessageError, InfrastructureError
@@ -48,9 +50,17 @@ class Known:
 
 def submitted(resource: dict[str, Any], order: Order, now: datetime) -> dict[str, Any]:
     """The resource as the client sent it, with the id the server assigned (R4 create ignores a client id)."""
-    meta = resource.get("meta")
-    kept = meta if isinstance(meta, dict) else {}
-    return {**resource, "id": order.resource_id, "meta": {**kept, "lastUpdated": now.isoformat(timespec="seconds")}}
+    return stamped({**resource, "id": order.resource_id}, now)
+
+
+def accepted(resource: dict[str, Any], order: Order, now: datetime) -> dict[str, Any]:
+    """What the answer to an accepted order carries: a new order as the hub holds it (the client's contained
+    resources and Bundle references read into the order, its patient named until a worker matches a profile);
+    a cancellation as it was sent."""
+    command = order.command
+    if isinstance(command, ReceivePrescription):
+        return medication_request_view(accepted_snapshot(command, order.resource_id, now))
+    return submitted(resource, order, now)
 
 
 def utc_now() -> datetime:

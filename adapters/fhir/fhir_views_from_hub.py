@@ -11,11 +11,14 @@ Ids a client sees (FHIR R4 Resource.id, at most 64 of ``[A-Za-z0-9-.]``):
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from adapters.fhir.participants import REFERENCE_TYPE
 from adapters.fhir.snapshots import ClaimSnapshot, FillSnapshot, PatientSnapshot, PrescriptionSnapshot
+from hub.domain.commands import ReceivePrescription
 from hub.domain.fill import Fill
-from hub.domain.order_parts import QuantityInfo
+from hub.domain.order_parts import Identifier, QuantityInfo
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.messaging.envelope import order_correlation_id
@@ -33,6 +36,14 @@ def dispense_id(rx: Prescription, fill: Fill) -> str:
 
 def _name(*parts: str | None) -> str | None:
     return " ".join(p for p in parts if p) or None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _changed(fill: Fill) -> datetime:
+    return _utc(fill.history[-1].at if fill.history else fill.created_at)
 
 
 def prescription_snapshot(rx: Prescription) -> PrescriptionSnapshot:
@@ -54,6 +65,38 @@ def prescription_snapshot(rx: Prescription) -> PrescriptionSnapshot:
         prescriber_name=_name(rx.prescriber.given_name, rx.prescriber.family_name),
         written_date=rx.written_date,
         setting=rx.setting,
+        last_updated=max([_utc(rx.received_at), *(_changed(f) for f in rx.fills)]),
+    )
+
+
+def _named_by(identifiers: tuple[Identifier, ...]) -> Identifier | None:
+    """The identifier a logical reference names the patient by: one with a system first, never a kept reference."""
+    usable = [i for i in identifiers if i.type_code != REFERENCE_TYPE]
+    return next((i for i in usable if i.system), usable[0] if usable else None)
+
+
+def accepted_snapshot(command: ReceivePrescription, resource_id: str, now: datetime) -> PrescriptionSnapshot:
+    """An order just accepted, as the hub will hold it: received, its patient not yet matched to a profile."""
+    patient = command.patient
+    return PrescriptionSnapshot(
+        id=resource_id,
+        placer_order_number=command.placer_order_number,
+        placer_system=command.placer_system,
+        state="received",
+        drug=command.drug,
+        quantity=command.quantity,
+        days_supply=command.days_supply,
+        refills=command.refills,
+        refills_remaining=command.refills,
+        sig=command.sig,
+        substitution_allowed=command.substitution_allowed,
+        patient_identifier=_named_by(patient.identifiers),
+        patient_display=_name(patient.given_name, patient.family_name),
+        prescriber_npi=command.prescriber.npi,
+        prescriber_name=_name(command.prescriber.given_name, command.prescriber.family_name),
+        written_date=command.written_date,
+        setting=command.setting,
+        last_updated=now,
     )
 
 
@@ -85,6 +128,7 @@ def fill_snapshot(rx: Prescription, fill: Fill) -> FillSnapshot:
         expiry=min((p.expiry for p in fill.picks), default=None),
         when_prepared=fill.filled_at,
         when_handed_over=fill.dispensed_at,
+        last_updated=_changed(fill),
     )
 
 

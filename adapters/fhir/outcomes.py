@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.fhir.fhir_strings import CONTROL
 from hub.errors import (
     DomainError,
     IllegalTransition,
@@ -86,11 +87,12 @@ def _severity(problem: Problem) -> str:
 def _issue(problem: Problem) -> dict[str, Any]:
     code = problem.code if problem.code in ISSUE_TYPES else "processing"
     issue: dict[str, Any] = {"severity": _severity(problem), "code": code}
-    text = problem.text.strip() or code
+    # a problem may quote what the client sent: control characters are no FHIR string (R4 datatypes)
+    text = CONTROL.sub("\ufffd", problem.text).strip() or code
     issue["details"] = {"text": text}
     issue["diagnostics"] = text
-    if problem.location.strip():
-        issue["expression"] = [problem.location.strip()]
+    if location := CONTROL.sub("\ufffd", problem.location).strip():
+        issue["expression"] = [location]
     return issue
 
 

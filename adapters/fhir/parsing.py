@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from adapters.fhir.elements import MAX_EXPONENT
+from adapters.fhir.fhir_strings import CONTROL_ESCAPE, first_control
 from hub.domain.storable import first_unstorable
 from hub.errors import MessageContentError, Problem
 
@@ -114,7 +115,18 @@ def parse_resource(body: bytes) -> dict[str, Any]:
         raise _content_error("structure", f"JSON nested deeper than {MAX_DEPTH} levels")
     if _UNSTORABLE_ESCAPE.search(body):
         _refuse_unstorable(value)
+    if CONTROL_ESCAPE.search(body):
+        _refuse_control(value)
     return value
+
+
+def _refuse_control(resource: dict[str, Any]) -> None:
+    found = first_control(resource)
+    if found is not None:
+        resource_type = resource.get("resourceType")
+        where = found.where(resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type)
+                            else "")
+        raise _content_error("value", found.describe(where or "the resource"), where)
 
 
 def _refuse_unstorable(resource: dict[str, Any]) -> None:

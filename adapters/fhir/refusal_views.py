@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.fhir.stamps import last_updated, stamped
 from hub.domain.refused_orders import RefusedOrder
 
 #: the code system of the hub's refusal codes (``OrderRefused.code``)
@@ -26,7 +27,7 @@ REFUSAL_SYSTEM = "urn:rxhub:fhir:order-refusal"
 def refused_view(submitted: dict[str, Any], refusal: RefusedOrder) -> dict[str, Any]:
     """The submitted MedicationRequest, cancelled, with why in ``statusReason``."""
     reason = {"coding": [{"system": REFUSAL_SYSTEM, "code": refusal.code}], "text": refusal.reason}
-    return {**submitted, "status": "cancelled", "statusReason": reason}
+    return stamped({**submitted, "status": "cancelled", "statusReason": reason}, refusal.refused_at)
 
 
 def with_refusal_tags(view: dict[str, Any], refusals: list[RefusedOrder]) -> dict[str, Any]:
@@ -38,4 +39,4 @@ def with_refusal_tags(view: dict[str, Any], refusals: list[RefusedOrder]) -> dic
     tags += [{"system": REFUSAL_SYSTEM, "code": code,
               "display": f"a later submission under this identifier was {r.reason} ({r.refused_at:%Y-%m-%d})"}
              for code, r in latest.items()]
-    return {**view, "meta": {**kept, "tag": tags}}
+    return stamped({**view, "meta": {**kept, "tag": tags}}, last_updated(view))

@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from adapters.fhir.identifier_types import identifier_type
 from adapters.fhir.mapping import CATEGORY
 from adapters.fhir.medication import NDC, RXNORM
 from adapters.fhir.participants import NPI
 from adapters.fhir.snapshots import ClaimSnapshot, FillSnapshot, PatientSnapshot, PrescriptionSnapshot
+from adapters.fhir.stamps import stamped
 from hub.domain.order_parts import DrugInfo, Identifier, QuantityInfo, Setting
 from hub.domain.patient_identity import all_as_sent
 
-V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 UCUM = "http://unitsofmeasure.org"
 #: CARIN RTPBC NamingSystem for NCPDP Reject Code 511-FB (HL7 THO later published
@@ -72,7 +73,7 @@ def _identifier(found: Identifier) -> dict[str, Any]:
     if found.system:
         result["system"] = found.system
     if found.type_code:
-        result["type"] = {"coding": [{"system": V2_0203, "code": found.type_code}]}
+        result["type"] = identifier_type(found.type_code)
     return result
 
 
@@ -110,6 +111,14 @@ def _request_status(rx: PrescriptionSnapshot) -> str:
     return status
 
 
+def _subject(rx: PrescriptionSnapshot) -> dict[str, Any]:
+    """The patient: the profile the hub matched, else (an order just accepted) by identifier and name."""
+    if rx.patient_id is not None:
+        return {"reference": f"Patient/{rx.patient_id}"}
+    subject: dict[str, Any] = {"identifier": _identifier(rx.patient_identifier)} if rx.patient_identifier else {}
+    return subject | {"display": rx.patient_display or "the patient the order names"}
+
+
 def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
     """A prescription as an R4 MedicationRequest (US Core must-support elements)."""
     placer = Identifier(value=rx.placer_order_number, system=rx.placer_system, type_code="PLAC")
@@ -124,7 +133,7 @@ def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
         "intent": "order",
         "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
         "medicationCodeableConcept": _concept(rx.drug),
-        "subject": {"reference": f"Patient/{rx.patient_id}"},
+        "subject": _subject(rx),
         "dispenseRequest": _dispense_request(rx),
         "substitution": {"allowedBoolean": rx.substitution_allowed},
     }
@@ -134,7 +143,7 @@ def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
         view["requester"] = requester
     if rx.sig:
         view["dosageInstruction"] = [{"text": rx.sig}]
-    return view
+    return stamped(view, rx.last_updated)
 
 
 def _dispensed_medication(fill: FillSnapshot) -> dict[str, Any]:
@@ -167,7 +176,7 @@ def medication_dispense_view(fill: FillSnapshot) -> dict[str, Any]:
         view["whenPrepared"] = _instant(fill.when_prepared)
     if fill.when_handed_over is not None:
         view["whenHandedOver"] = _instant(fill.when_handed_over)
-    return view
+    return stamped(view, fill.last_updated)
 
 
 def _money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -209,7 +218,7 @@ def claim_response_view(claim: ClaimSnapshot) -> dict[str, Any]:
         view["total"] = totals
     if claim.reject_codes:
         view["error"] = [{"code": {"coding": [{"system": NCPDP_REJECT_CODE, "code": c}]}} for c in claim.reject_codes]
-    return view
+    return stamped(view, claim.created)
 
 
 def patient_view(snapshot: PatientSnapshot) -> dict[str, Any]:
@@ -232,4 +241,4 @@ def patient_view(snapshot: PatientSnapshot) -> dict[str, Any]:
         view["address"] = [{"text": patient.address}]
     if patient.phone:
         view["telecom"] = [{"system": "phone", "value": patient.phone}]
-    return view
+    return stamped(view, None)

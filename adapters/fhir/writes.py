@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands, with_untaken
 from adapters.fhir.conditional import if_none_exist
-from adapters.fhir.door import FhirDoor, Known, submitted, utc_now
+from adapters.fhir.door import FhirDoor, Known, accepted, utc_now
 from adapters.fhir.elements import obj, text
 from adapters.fhir.mapping import medication_request_commands
 from adapters.fhir.orders import Order, sender_origin
@@ -90,7 +90,7 @@ async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender
     found = await _prior(door, order, sender, condition)
     if found is not None:
         return Settled(order, found.resource, known=True, location=found.location)
-    return Settled(order, submitted(resource, order, now), known=False, location=order.location)
+    return Settled(order, accepted(resource, order, now), known=False, location=order.location)
 
 
 async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None) -> Answer:

@@ -1,4 +1,8 @@
-"""One running hub (with payer simulator, staff and an EHR feed user) shared by a test module."""
+"""One running hub (with payer simulator, staff and an EHR feed user) shared by a test module.
+
+Every FHIR body the hub answers a ``FhirHub.client`` is checked by Medplum's R4 validator
+(``tests.support.fhir_validator``): a test fails on the first resource that is not valid R4.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from hub.messaging.topology import Topology
 from hub.persistence.users import UserStore
 from tests.conftest import make_settings
 from tests.support.events import EventSubscriber
+from tests.support.fhir_validator import FhirValidator, fhir_validator, validating_hook
 from tests.support.pharmacy import Pharmacy, pharmacy
 
 FHIR_JSON = "application/fhir+json"
@@ -27,6 +32,7 @@ class FhirHub:
     ph: Pharmacy
     settings: Settings
     feed_token: str
+    validator: FhirValidator
 
     @property
     def base(self) -> str:
@@ -38,7 +44,8 @@ class FhirHub:
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.base, timeout=30, headers=headers)
+        return httpx.Client(base_url=self.base, timeout=30, headers=headers,
+                            event_hooks={"response": [validating_hook(self.validator)]})
 
     def subscriber(self, pattern: str = "prescription.#") -> EventSubscriber:
         """A subscriber bound to the public events before anything is posted."""
@@ -47,14 +54,18 @@ class FhirHub:
 
 
 @pytest.fixture(scope="module")
-def fhir_hub(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirHub]:
+def fhir_hub(amqp_url: str, tmp_path_factory: pytest.TempPathFactory,
+             fhir_validator: FhirValidator) -> Iterator[FhirHub]:
     """A retail-ready hub (default BIN for the simulated payer) for the whole module."""
     tmp: Path = tmp_path_factory.mktemp("fhir-hub")
     settings = make_settings(amqp_url, f"sqlite:///{tmp / 'rxhub.sqlite3'}", default_bin="999001",
                              default_pcn="RXHUB", default_group="GRP1", payer_timeout_ms=3000)
     with pharmacy(settings) as ph:
         _, token = UserStore(ph.engine).add("ehr-feed", "feed")
-        yield FhirHub(ph, settings, token)
+        yield FhirHub(ph, settings, token, fhir_validator)
+
+
+__all__ = ["FHIR_JSON", "FhirHub", "fhir_hub", "fhir_validator", "issues"]
 
 
 def issues(outcome: dict[str, Any]) -> list[tuple[str, str, list[str] | None]]:

@@ -60,20 +60,39 @@ def test_decimals_keep_their_precision() -> None:
 #: text the hub can store (hub.domain.storable): no NUL, no lone surrogate (Unicode category Cs)
 storable_text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
                         max_size=10)
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.decimals(allow_nan=False, allow_infinity=False,
-                                                                          places=6) | storable_text,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(storable_text, children, max_size=3),
-    max_leaves=15,
-)
+#: what an R4 string may hold: no control character but tab, CR and LF
+fhir_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\r\n"),
+                    max_size=10)
+
+
+def _json_values(text: st.SearchStrategy[str]) -> st.SearchStrategy[object]:
+    return st.recursive(
+        st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.decimals(allow_nan=False, allow_infinity=False,
+                                                                              places=6) | text,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
+        max_leaves=15,
+    )
+
+
+json_values = _json_values(storable_text)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(storable_text, json_values, max_size=4))
+@given(st.dictionaries(fhir_text, _json_values(fhir_text), max_size=4))
 def test_fhir_json_round_trips_through_the_parser(value: dict[str, object]) -> None:
     encoded = fhir_json(value)
     json.loads(encoded)  # valid JSON for any reader
     assert parse_resource(encoded) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(fhir_text, st.sampled_from(["\x01", "\x1b", "\x1f", "\x0b"]))
+def test_a_control_character_is_refused_at_its_fhirpath(text: str, bad: str) -> None:
+    resource = {"resourceType": "MedicationRequest", "identifier": [{"system": "urn:x", "value": text + bad}]}
+    with pytest.raises(MessageContentError) as refused:
+        parse_resource(fhir_json(resource))
+    assert [(p.code, p.location) for p in refused.value.problems] == [
+        ("value", "MedicationRequest.identifier[0].value")]
 
 
 @settings(max_examples=100, deadline=None)
