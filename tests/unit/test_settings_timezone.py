@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from pydantic import ValidationError
 
@@ -21,3 +25,19 @@ def test_a_name_no_zone_has_stops_start_up_naming_the_setting(name: str) -> None
         Settings(**BASE, pharmacy_timezone=name)  # type: ignore[arg-type]
     assert caught.value.errors()[0]["loc"] == ("pharmacy_timezone",)
     assert "not an IANA time zone name" in str(caught.value)
+
+
+def test_rxhub_stops_with_one_line_and_exit_code_2() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RXHUB_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.entrypoints.cli", "users", "list"],
+        env={**clean, "RXHUB_PHARMACY_TIMEZONE": "Mars/Olympus"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "rxhub: configuration: pharmacy_timezone: 'Mars/Olympus' is not an IANA time zone name (e.g. America/Chicago)"
+    ]
