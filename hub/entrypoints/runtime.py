@@ -211,8 +211,10 @@ class Workers:
             return
         from adapters.hl7.outbound.destinations import load_destinations
         from adapters.hl7.outbound.senders import OutboundSenders
+        from hub.persistence.queries import SqlPrescriptionQueries
 
-        self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations))
+        self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations),
+                                        records=SqlPrescriptionQueries(self.engine))
         self.outbound.start()
 
     def _start_adapter_step(self, step: str, url: str, topology: Topology, context: WorkflowContext) -> None:

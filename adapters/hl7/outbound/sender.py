@@ -31,7 +31,7 @@ from adapters.hl7.outbound.ack_reading import AckKind
 from adapters.hl7.outbound.delivery import Deliverer
 from adapters.hl7.outbound.destination_state import DestinationState, SenderState
 from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
-from adapters.hl7.outbound.event_mapping import decode_cloudevent, message_for
+from adapters.hl7.outbound.event_mapping import StoredOrders, decode_cloudevent, message_for
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import ChannelLike, Topology, declare
@@ -71,9 +71,12 @@ class DestinationRunner:
     """Consumes one destination's queue and delivers each event's message; reconnects to the broker."""
 
     def __init__(self, amqp_url: str, topology: Topology, config: DestinationConfig,
-                 state: DestinationState | None = None) -> None:
+                 state: DestinationState | None = None, *,
+                 records: StoredOrders | None = None) -> None:
         self.amqp_url, self.topology, self.config = amqp_url, topology, config
         self.state = state or DestinationState(config.name)
+        #: the stored prescriptions, read when a message is built (patient, ward, dose, pharmacists)
+        self.records = records
         self.queue = outbound_queue(topology, config.name)
         self.deliverer = Deliverer(config, self.state)
 
@@ -118,7 +121,7 @@ class DestinationRunner:
         """Settle one event; False when stopped before the destination answered (left unacked)."""
         try:
             received = decode_cloudevent(body)
-            message = message_for(self.config, received)
+            message = message_for(self.config, received, self.records)
         except MessageContentError as exc:
             self._dead_letter(side, props, body, str(exc), "unparseable", "")
             channel.basic_ack(method.delivery_tag)
@@ -170,6 +173,7 @@ class DestinationRunner:
 
 
 def run_destination(amqp_url: str, topology: Topology, config: DestinationConfig, stop_event: threading.Event,
-                    state: DestinationState | None = None) -> None:
+                    state: DestinationState | None = None, *,
+                    records: StoredOrders | None = None) -> None:
     """Run one destination's sender in the calling thread until ``stop_event`` is set."""
-    DestinationRunner(amqp_url, topology, config, state).run(stop_event)
+    DestinationRunner(amqp_url, topology, config, state, records=records).run(stop_event)

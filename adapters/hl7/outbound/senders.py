@@ -11,6 +11,7 @@ import pika.exceptions as pe
 
 from adapters.hl7.outbound.destination_state import DestinationState, DestinationStatus, SenderState
 from adapters.hl7.outbound.destinations import DestinationConfig
+from adapters.hl7.outbound.event_mapping import StoredOrders
 from adapters.hl7.outbound.sender import outbound_queue, run_destination
 from hub.errors import RxHubError
 from hub.messaging.blocking_publisher import connect
@@ -24,6 +25,8 @@ class OutboundSenders:
     amqp_url: str
     topology: Topology
     destinations: Sequence[DestinationConfig]
+    #: the stored prescriptions the messages are built from (``SqlPrescriptionQueries``)
+    records: StoredOrders | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     states: dict[str, DestinationState] = field(default_factory=dict)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -34,6 +37,7 @@ class OutboundSenders:
             state = self.states.setdefault(config.name, DestinationState(config.name))
             thread = threading.Thread(
                 target=run_destination, args=(self.amqp_url, self.topology, config, self.stop_event, state),
+                kwargs={"records": self.records},
                 name=f"outbound-{config.name}", daemon=True,
             )
             thread.start()

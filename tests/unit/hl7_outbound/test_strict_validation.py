@@ -6,22 +6,16 @@ its events as the outbox publishes them, the message built with the stored recor
 
 from __future__ import annotations
 
-import re
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.exceptions import ValidationError
-from hl7apy.parser import parse_message as hl7apy_parse
 
 from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
 from adapters.hl7.outbound.event_mapping import decode_cloudevent, message_for
 from adapters.hl7.parsing import parse_message
 from hub.domain.events import Event
 from hub.domain.prescription import Prescription
+from tests.support.hl7_strict import strict
 from tests.unit.hl7_outbound import pipeline, samples
 
 VERSIONS = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"]
@@ -68,39 +62,6 @@ def build(kind: str, version: str) -> bytes:
     built = message_for(destination(version, cabinet), decode_cloudevent(samples.cloudevent(event)), records)
     assert built is not None
     return built.payload
-
-
-def strict(message: bytes) -> None:
-    """hl7apy's strict validation: structure, required fields, datatypes and lengths of that version."""
-    parsed = hl7apy_parse(message.decode(), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
-    _refile_encoded_timing(parsed)
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "errors.txt"
-        try:
-            parsed.validate(report_file=str(report))
-        except ValidationError:
-            errors = [line for line in report.read_text().splitlines() if line.startswith("Error")]
-            unexpected = [e for e in errors if not _V23_OBSERVATION.search(e)]
-            assert not unexpected, unexpected
-
-
-#: v2.3 RDE^O01/RDS^O01 end their ORDER group with ``{[OBX] [{NTE}]}``, a group that may be empty; hl7apy's
-#: v2.3 tables make it (and its OBX) required, which the standard does not
-_V23_OBSERVATION = re.compile(r"^Error: Missing required child RD[ES]_O01_ORDER\.RD[ES]_O01_OBSERVATION$")
-
-
-def _refile_encoded_timing(parsed: Any) -> None:
-    """hl7apy files RDE^O11's TQ1 after RXE under the ORC's TIMING group (both start with TQ1): move it to
-    TIMING_ENCODED, where v2.5+ puts it, so the check judges the message as HL7 defines it."""
-    for order in parsed.children:
-        names = [child.name for child in order.children]
-        if order.name != "RDE_O11_ORDER" or "RXE" not in names:
-            continue
-        for misfiled in [c for c in list(order.children)[names.index("RXE") + 1 :] if c.name == "RDE_O11_TIMING"]:
-            encoded = order.add_group("RDE_O11_TIMING_ENCODED")
-            for segment in list(misfiled.children):
-                encoded.add(segment)
-            order.children.remove(misfiled)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
