@@ -268,7 +268,7 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
                                               "see GET /fhir/metadata")
 
     # one route per method: OpenAPI wants an operationId of its own for each operation
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         router.add_api_route("/{path:path}", unsupported, methods=[method],
                              operation_id=f"fhir_unsupported_{method.lower()}")
     return router

@@ -131,6 +131,9 @@ def test_head_on_every_get_route_and_405_for_other_methods(fhir_hub: FhirHub) ->
             answer = fhir.request(method, path, json={})
             assert answer.status_code == 405, (method, path, answer.text)
             assert answer.headers["allow"] == allowed and _outcome_code(answer) == "not-supported"
+        assert fhir.head("/Observation/1").status_code == 404
+        options = fhir.options("/MedicationRequest/x")
+        assert options.status_code == 405 and options.headers["allow"] == "GET, HEAD"
         unknown = fhir.put("/Observation/1", json={})
         assert unknown.status_code == 404 and _outcome_code(unknown) == "not-supported"
 
