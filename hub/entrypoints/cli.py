@@ -167,20 +167,9 @@ def _dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbound_status(_args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.hl7.outbound.destinations import load_destinations
-    from adapters.hl7.outbound.senders import outbound_status
-    from hub.entrypoints.runtime import topology_for
+    from hub.entrypoints.outbound_view import print_outbound_status
 
-    if settings.outbound_destinations is None:
-        print("no outbound destinations configured (RXHUB_OUTBOUND_DESTINATIONS)")
-        return 0
-    destinations = load_destinations(settings.outbound_destinations)
-    for status in outbound_status(settings.amqp_url.get_secret_value(), topology_for(settings), destinations):
-        age = f"{status.oldest_age_s:.0f}s" if status.oldest_age_s is not None else "-"
-        backlog = "broker unreachable" if status.backlog is None else str(status.backlog)
-        print(f"{status.name:20} {status.state.value:12} backlog={backlog:6} oldest={age:6} "
-              f"last error={status.last_error or '-'}")
-    return 0
+    return print_outbound_status(settings)
 
 
 def _events(args: argparse.Namespace, _settings: Settings) -> int:

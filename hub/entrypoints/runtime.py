@@ -211,10 +211,12 @@ class Workers:
             return
         from adapters.hl7.outbound.destinations import load_destinations
         from adapters.hl7.outbound.senders import OutboundSenders
+        from hub.persistence.outbound_state import OutboundStateStore
         from hub.persistence.queries import SqlPrescriptionQueries
 
         self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations),
-                                        records=SqlPrescriptionQueries(self.engine))
+                                        records=SqlPrescriptionQueries(self.engine),
+                                        store=OutboundStateStore(self.engine))
         self.outbound.start()
 
     def _start_adapter_step(self, step: str, url: str, topology: Topology, context: WorkflowContext) -> None:

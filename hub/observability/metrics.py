@@ -39,9 +39,15 @@ BATCH_SIZE = Histogram("rxhub_batch_size", "Deliveries a step applied in one tra
                        buckets=(1, 2, 4, 8, 16, 32, 64))
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
 OUTBOUND = Counter("rxhub_outbound_messages_total", "Outbound messages settled per destination and outcome "
-                   "(delivered, dead_lettered, skipped)", ["destination", "outcome"])
+                   "(delivered, dead_lettered, superseded, skipped)", ["destination", "outcome"])
 OUTBOUND_FAILURES = Counter("rxhub_outbound_failures_total", "Outbound sends a destination did not accept "
                             "(no connection, no ACK, AR): each is resent", ["destination"])
+#: outbound outcomes; backlog, oldest age, connected and stuck are gauges read at scrape time (metrics_route)
+OUTBOUND_OUTCOMES = ("delivered", "dead_lettered", "superseded", "skipped")
+OUTBOUND_SENT = Counter("rxhub_outbound_sent_total", "Outbound messages written to a destination, resends "
+                        "included", ["destination"])
+OUTBOUND_RETRIES = Counter("rxhub_outbound_retries_total", "Outbound resends of a message a destination had "
+                           "not accepted (AR/CR, no ACK, connection lost)", ["destination"])
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
 
@@ -71,7 +77,9 @@ def start_at_zero(steps: tuple[str, ...], failure_kinds: tuple[str, ...]) -> Non
 def start_destination_at_zero(destination: str) -> None:
     """Create one outbound destination's series at 0 (see ``start_at_zero``)."""
     OUTBOUND_FAILURES.labels(destination)
-    for outcome in ("delivered", "dead_lettered", "skipped"):
+    OUTBOUND_SENT.labels(destination)
+    OUTBOUND_RETRIES.labels(destination)
+    for outcome in OUTBOUND_OUTCOMES:
         OUTBOUND.labels(destination, outcome)
 
 

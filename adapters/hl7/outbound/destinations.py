@@ -83,6 +83,14 @@ class DestinationConfig(Frozen):
     backoff_initial_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=60.0, gt=0)
     max_frame_bytes: int = Field(default=1_048_576, ge=1024)
+    #: a message the destination received but did not accept (AR/CR, no ACK in time, connection dropped
+    #: after sending, garbage) is sent at most this many times, then dead-lettered with the receiver's text
+    #: and the next one goes; failing to connect at all does not count (an outage waits, visibly stuck)
+    max_attempts: int = Field(default=10, ge=1)
+    #: nor resent for longer than this after its first failure (whichever limit comes first)
+    max_retry_s: float = Field(default=3600.0, gt=0)
+    #: a message failing this long makes the destination ``stuck`` (status, metrics, alert) instead of retrying
+    stuck_after_s: float = Field(default=300.0, gt=0)
     #: MLLP over TLS: the receiver's certificate is verified (hostname and chain); ``false``/absent: plain TCP
     tls: DestinationTls | None = None
 

@@ -6,11 +6,15 @@ event types.  Prefetch is 1: the next event is not even fetched until the curren
 keeps messages in order per destination and therefore per order.
 
 * accepted (AA/CA)                 → ack
-* refused (AE/CE)                  → publish to ``<prefix>.dlx`` with x-rxhub-error (ERR text) and
-                                     x-rxhub-failure-kind=validation, confirmed, then ack
+* refused (AE/CE)                  → publish to ``<prefix>.dlx`` with x-rxhub-error (the receiver's text)
+                                     and x-rxhub-failure-kind=validation, confirmed, then ack
+* AR/CR, timeout, connection loss  → the same bytes resent (delivery.py) up to the destination's
+                                     ``max_attempts``/``max_retry_s``, then dead-lettered as
+                                     ``transient_exhausted`` with the receiver's last words, and the next goes
+* older than an event of the same order already settled here (a replayed dead letter whose order has
+                                     moved on) → not sent: dead-lettered as ``superseded``, saying by what
 * not for this destination         → ack (counted as skipped)
 * undecodable event                → dead-letter as ``unparseable``, ack
-* AR/CR, timeout, connection loss  → stays unacked while the same bytes are resent (delivery.py)
 * stop or broker loss mid-delivery → left unacked: the broker requeues it and the next run resends it under
                                      the same control id (derived from the event id)
 """
@@ -31,10 +35,11 @@ from adapters.hl7.outbound.ack_reading import AckKind
 from adapters.hl7.outbound.delivery import Deliverer
 from adapters.hl7.outbound.destination_state import DestinationState, SenderState
 from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConfig
-from adapters.hl7.outbound.event_mapping import StoredOrders, decode_cloudevent, message_for
+from adapters.hl7.outbound.event_mapping import ReceivedEvent, StoredOrders, decode_cloudevent, message_for
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import ChannelLike, Topology, declare
+from hub.persistence.outbound_state import OutboundStateStore, SettledEvent
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +75,18 @@ def _unbind_dropped(channel: BlockingChannel, topology: Topology, config: Destin
 class DestinationRunner:
     """Consumes one destination's queue and delivers each event's message; reconnects to the broker."""
 
-    def __init__(self, amqp_url: str, topology: Topology, config: DestinationConfig,
-                 state: DestinationState | None = None, *,
-                 records: StoredOrders | None = None) -> None:
-        self.amqp_url, self.topology, self.config = amqp_url, topology, config
-        self.state = state or DestinationState(config.name)
+    def __init__(
+        self,
+        amqp_url: str,
+        topology: Topology,
+        config: DestinationConfig,
+        state: DestinationState | None = None,
+        store: OutboundStateStore | None = None,
+        *,
+        records: StoredOrders | None = None,
+    ) -> None:
+        self.amqp_url, self.topology, self.config, self.store = amqp_url, topology, config, store
+        self.state = state or DestinationState(config.name, store, config.stuck_after_s)
         #: the stored prescriptions, read when a message is built (patient, ward, dose, pharmacists)
         self.records = records
         self.queue = outbound_queue(topology, config.name)
@@ -107,8 +119,10 @@ class DestinationRunner:
             self.state.set(SenderState.IDLE)
             self.state.ready.set()
             for method, props, body in channel.consume(self.queue, inactivity_timeout=0.5):
-                if stop.is_set() or (method is not None and not self._handle(
-                        connection, channel, side, method, props, body, stop)):
+                self.state.heartbeat()
+                if stop.is_set() or (
+                    method is not None and not self._handle(connection, channel, side, method, props, body, stop)
+                ):
                     break
         finally:
             self.state.ready.clear()
@@ -116,8 +130,16 @@ class DestinationRunner:
             if connection.is_open:
                 connection.close()
 
-    def _handle(self, connection: pika.BlockingConnection, channel: BlockingChannel, side: BlockingChannel,
-                method: Basic.Deliver, props: BasicProperties, body: bytes, stop: threading.Event) -> bool:
+    def _handle(
+        self,
+        connection: pika.BlockingConnection,
+        channel: BlockingChannel,
+        side: BlockingChannel,
+        method: Basic.Deliver,
+        props: BasicProperties,
+        body: bytes,
+        stop: threading.Event,
+    ) -> bool:
         """Settle one event; False when stopped before the destination answered (left unacked)."""
         try:
             received = decode_cloudevent(body)
@@ -131,26 +153,65 @@ class DestinationRunner:
             channel.basic_ack(method.delivery_tag)
             return True
         self.state.begin(message.control_id, received.time)
+        newer = self._newer_settled(received)
+        if newer is not None:
+            reason = (
+                f"superseded: {newer.event_type} of {newer.event_time.isoformat()} (event {newer.event_id}) "
+                f"for this order was already settled at {self.config.name}; sending this older "
+                f"{received.type} now would overtake it"
+            )
+            self._dead_letter(side, props, body, reason, "superseded", message.control_id)
+            self.state.settle("superseded")
+            channel.basic_ack(method.delivery_tag)
+            return True
 
         def tick() -> None:
             connection.process_data_events(time_limit=0)
+            self.state.heartbeat()
             if not channel.is_open:
                 raise BrokerUnavailable("channel closed while a message was in flight")
 
         verdict = self.deliverer.deliver(message, stop, tick)
         if verdict is None:
             return False
-        if verdict.kind is AckKind.ERROR:
-            self._dead_letter(side, props, body, verdict.text or verdict.code, "validation", message.control_id)
-            self.state.error(f"{verdict.code} for {message.control_id}: {verdict.text}")
-            self.state.settle("dead_lettered")
+        if verdict.kind is AckKind.ACCEPTED:
+            self._settled(received, "delivered")
         else:
-            self.state.settle("delivered")
+            kind = "validation" if verdict.kind is AckKind.ERROR else "transient_exhausted"
+            text = verdict.text or verdict.code
+            self._dead_letter(side, props, body, text, kind, message.control_id, self.state.attempts)
+            self.state.error(f"{verdict.code} for {message.control_id}: {text}")
+            self._settled(received, "dead_lettered")
         channel.basic_ack(method.delivery_tag)
         return True
 
-    def _dead_letter(self, side: BlockingChannel, props: BasicProperties, body: bytes, error: str, kind: str,
-                     control_id: str) -> None:
+    def _newer_settled(self, received: ReceivedEvent) -> SettledEvent | None:
+        """An event of the same order newer than this one that this destination already settled."""
+        if self.store is None or not received.subject:
+            return None
+        settled = self.store.settled(self.config.name, received.subject)
+        return settled if settled is not None and settled.event_time > received.time else None
+
+    def _settled(self, received: ReceivedEvent, outcome: str) -> None:
+        """Count the outcome and remember the order's newest settled event (replays older than it are refused)."""
+        if self.store is not None and received.subject:
+            self.store.record_settled(
+                self.config.name,
+                received.subject,
+                SettledEvent(event_id=received.id, event_type=received.type, event_time=received.time),
+            )
+        self.state.settle(outcome)
+
+    def _dead_letter(
+        self,
+        side: BlockingChannel,
+        props: BasicProperties,
+        body: bytes,
+        error: str,
+        kind: str,
+        control_id: str,
+        sends: int = 0,
+    ) -> None:
         now = datetime.now(UTC).isoformat()
         headers: dict[str, Any] = {
             **(props.headers or {}),
@@ -159,21 +220,35 @@ class DestinationRunner:
             "x-rxhub-queue": self.queue,
             "x-rxhub-destination": self.config.name,
             "x-rxhub-control-id": control_id,
+            "x-rxhub-retries": max(sends - 1, 0),
             "x-rxhub-first-failure": now,
             "x-rxhub-last-failure": now,
         }
         copy = pika.BasicProperties(
-            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
-            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp,
-            app_id=props.app_id, headers=headers,
+            content_type=props.content_type,
+            delivery_mode=2,
+            message_id=props.message_id,
+            correlation_id=props.correlation_id,
+            type=props.type,
+            timestamp=props.timestamp,
+            app_id=props.app_id,
+            headers=headers,
         )
         log.error("outbound %s dead-lettered event %s (%s): %s", self.config.name, props.message_id, kind, error)
-        side.basic_publish(self.topology.dead_letter_exchange, f"outbound.{self.config.name}", body, copy,
-                           mandatory=True)
+        side.basic_publish(
+            self.topology.dead_letter_exchange, f"outbound.{self.config.name}", body, copy, mandatory=True
+        )
 
 
-def run_destination(amqp_url: str, topology: Topology, config: DestinationConfig, stop_event: threading.Event,
-                    state: DestinationState | None = None, *,
-                    records: StoredOrders | None = None) -> None:
+def run_destination(
+    amqp_url: str,
+    topology: Topology,
+    config: DestinationConfig,
+    stop_event: threading.Event,
+    state: DestinationState | None = None,
+    store: OutboundStateStore | None = None,
+    *,
+    records: StoredOrders | None = None,
+) -> None:
     """Run one destination's sender in the calling thread until ``stop_event`` is set."""
-    DestinationRunner(amqp_url, topology, config, state, records=records).run(stop_event)
+    DestinationRunner(amqp_url, topology, config, state, store, records=records).run(stop_event)

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 import pika.exceptions as pe
 
-from adapters.hl7.outbound.destination_state import DestinationState, DestinationStatus, SenderState
+from adapters.hl7.outbound.destination_state import DestinationState, DestinationStatus, status_from_row
 from adapters.hl7.outbound.destinations import DestinationConfig
 from adapters.hl7.outbound.event_mapping import StoredOrders
 from adapters.hl7.outbound.sender import outbound_queue, run_destination
 from hub.errors import RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import Topology
+from hub.persistence.outbound_state import OutboundStateStore
 
 
 @dataclass
@@ -27,6 +28,8 @@ class OutboundSenders:
     destinations: Sequence[DestinationConfig]
     #: the stored prescriptions the messages are built from (``SqlPrescriptionQueries``)
     records: StoredOrders | None = None
+    #: where each sender writes its state for ``rxhub outbound status``, /metrics and the dashboard
+    store: OutboundStateStore | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     states: dict[str, DestinationState] = field(default_factory=dict)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -34,11 +37,13 @@ class OutboundSenders:
     def start(self, timeout_s: float = 20.0) -> None:
         """Start a sender per destination and wait until all are consuming."""
         for config in self.destinations:
-            state = self.states.setdefault(config.name, DestinationState(config.name))
+            state = self.states.setdefault(config.name, DestinationState(config.name, self.store, config.stuck_after_s))
             thread = threading.Thread(
-                target=run_destination, args=(self.amqp_url, self.topology, config, self.stop_event, state),
+                target=run_destination,
+                args=(self.amqp_url, self.topology, config, self.stop_event, state, self.store),
                 kwargs={"records": self.records},
-                name=f"outbound-{config.name}", daemon=True,
+                name=f"outbound-{config.name}",
+                daemon=True,
             )
             thread.start()
             self.threads.append(thread)
@@ -57,13 +62,20 @@ class OutboundSenders:
         return outbound_status(self.amqp_url, self.topology, self.destinations, self.states)
 
 
-def outbound_status(amqp_url: str, topology: Topology, destinations: Sequence[DestinationConfig],
-                    states: dict[str, DestinationState] | None = None) -> list[DestinationStatus]:
-    """For ``rxhub outbound status``: state, backlog depth and age, last error, per destination.
+def outbound_status(
+    amqp_url: str,
+    topology: Topology,
+    destinations: Sequence[DestinationConfig],
+    states: dict[str, DestinationState] | None = None,
+    store: OutboundStateStore | None = None,
+) -> list[DestinationStatus]:
+    """For ``rxhub outbound status``: state, backlog depth and age, message in flight, last error.
 
-    Without ``states`` (another process) only the broker's view is known: depth and consumer count.
+    ``states`` are live senders of this process; otherwise ``store`` has what the senders wrote, wherever
+    they run; with neither only the broker's view is known (state ``unknown``).
     """
     counts = _queue_counts(amqp_url, [outbound_queue(topology, d.name) for d in destinations])
+    rows = store.load([d.name for d in destinations]) if store is not None else {}
     result = []
     for config in destinations:
         ready, consumers = counts.get(outbound_queue(topology, config.name), (None, None))
@@ -71,8 +83,7 @@ def outbound_status(amqp_url: str, topology: Topology, destinations: Sequence[De
         if state is not None:
             result.append(state.snapshot(ready, consumers))
         else:
-            result.append(DestinationStatus(name=config.name, state=SenderState.UNKNOWN, backlog=ready,
-                                            consumers=consumers))
+            result.append(status_from_row(rows.get(config.name), config.name, ready, consumers, config.stuck_after_s))
     return result
 
 

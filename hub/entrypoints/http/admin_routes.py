@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.hl7.outbound.destination_state import DestinationStatus
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.outbound_view import as_dict, destination_statuses
+from hub.errors import RxHubError
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.persistence.audit import AuditTrail
 from hub.persistence.database import read_connection
@@ -20,6 +25,7 @@ from hub.persistence.prescriptions import PrescriptionRepository
 from hub.persistence.tables import claim_transmissions, inbound_messages
 from hub.persistence.users import User
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 ADMIN = require("admin")
 
@@ -110,7 +116,17 @@ async def dashboard(request: Request, user: User = Depends(ADMIN)) -> dict[str, 
         figures["queues"] = await asyncio.to_thread(queue_depths, request.app.state.settings)
     except Exception as exc:  # the dashboard still shows the database side when the broker is away
         figures["broker_error"] = type(exc).__name__
+    figures["outbound"] = [as_dict(s) for s in await outbound_destinations(request)]
     return figures
+
+
+async def outbound_destinations(request: Request) -> list[DestinationStatus]:
+    """Each outbound HL7 destination's state as its sender last wrote it, with its backlog from the broker."""
+    try:
+        return await asyncio.to_thread(destination_statuses, request.app.state.settings, request.app.state.engine)
+    except (RxHubError, SQLAlchemyError) as exc:  # the rest of the dashboard still shows
+        log.warning("outbound destinations not read: %s", exc)
+        return []
 
 
 def _db_figures(request: Request) -> dict[str, Any]:

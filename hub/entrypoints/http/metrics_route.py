@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge
 
-from hub.entrypoints.http.admin_routes import _db_figures, queue_figures
+from hub.entrypoints.http.admin_routes import _db_figures, outbound_destinations, queue_figures
+from hub.entrypoints.outbound_view import outbound_gauges
 from hub.observability.metrics import exposition
 
 router = APIRouter(tags=["operations"])
@@ -31,6 +32,7 @@ async def metrics(request: Request) -> Response:
     for status, n in figures["claims"].items():
         claims.labels(status).set(n)
     _queue_gauges(live, await _read_queues(request))
+    outbound_gauges(live, await outbound_destinations(request))
     return Response(exposition(live), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -39,7 +39,14 @@ class Silent:
     """Never answer this message."""
 
 
-Action = Ack | Drop | Silent
+@dataclass(frozen=True)
+class Garbage:
+    """Send a frame that is no HL7 message at all."""
+
+    data: bytes = b"\x00\x01 not an HL7 message"
+
+
+Action = Ack | Drop | Silent | Garbage
 #: (index of this message among all received, its control id) -> what to do, in order
 Script = Callable[[int, str], list[Action]]
 
@@ -57,6 +64,8 @@ class Receiver:
     port: int = 0
     received: list[bytes] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
+    #: cleared: connections are accepted but nothing is read from them (a receiver that hangs)
+    reading: threading.Event = field(default_factory=threading.Event)
     _server: socket.socket | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +88,9 @@ class Receiver:
         if self._server is not None:
             self._server.close()
             self._server = None
+
+    def __post_init__(self) -> None:
+        self.reading.set()
 
     def control_ids(self) -> list[str]:
         """MSH-10 of every received message, resends included."""
@@ -104,6 +116,8 @@ class Receiver:
         conn.settimeout(0.2)
         with conn:
             while not stop.is_set():
+                if not self.reading.wait(0.2):
+                    continue
                 try:
                     data = conn.recv(65536)
                 except TimeoutError:
@@ -130,6 +144,9 @@ class Receiver:
         for action in self.script(index, header.control_id):
             if isinstance(action, Drop):
                 return False
+            if isinstance(action, Garbage):
+                conn.sendall(frame(action.data))
+                continue
             if isinstance(action, Ack):
                 time.sleep(action.delay_s)
                 answered = header.model_copy(update={"control_id": action.control_id or header.control_id})

@@ -104,7 +104,7 @@ def test_ae_is_final_and_carries_the_receivers_text() -> None:
 def test_a_destination_that_comes_back_gets_the_message() -> None:
     receiver = Receiver().start()
     receiver.stop()  # keep its port, refuse connections for a while
-    deliverer = Deliverer(_config(receiver.port))
+    deliverer = Deliverer(_config(receiver.port, ack_timeout_s=10))
     message = _messages(deliverer.config, 1)[0]
     threading.Timer(1.0, receiver.start).start()
     started = time.monotonic()
@@ -113,8 +113,48 @@ def test_a_destination_that_comes_back_gets_the_message() -> None:
     receiver.stop()
     assert verdict is not None and verdict.kind is AckKind.ACCEPTED
     assert time.monotonic() - started >= 0.9
-    assert deliverer.state.attempts > 1 and "cannot connect" in (deliverer.state.last_error or "")
+    assert deliverer.state.counts["sent"] >= 1 and deliverer.state.last_error is not None
     assert receiver.delivered == [message.control_id]
+
+
+def test_an_outage_never_uses_up_the_attempts() -> None:
+    receiver = Receiver().start()
+    receiver.stop()
+    deliverer = Deliverer(_config(receiver.port, max_attempts=3, ack_timeout_s=10))
+    message = _messages(deliverer.config, 1)[0]
+    refused: list[str] = []
+    deliverer.state.error = lambda text: refused.append(text)  # type: ignore[method-assign]
+    threading.Timer(1.0, receiver.start).start()
+    verdict = deliverer.deliver(message, threading.Event())
+    deliverer.close()
+    receiver.stop()
+    assert verdict is not None and verdict.kind is AckKind.ACCEPTED
+    # more refused connections than max_attempts: they were no sends, so they never counted
+    assert sum("cannot connect" in text for text in refused) > 3
+    assert receiver.delivered == [message.control_id]
+
+
+def test_ar_forever_gives_up_after_max_attempts_with_the_receivers_text() -> None:
+    receiver = Receiver(lambda _i, _c: [Ack("AR", error="interface engine paused")]).start()
+    deliverer = Deliverer(_config(receiver.port, max_attempts=3))
+    message = _messages(deliverer.config, 1)[0]
+    verdict = deliverer.deliver(message, threading.Event())
+    deliverer.close()
+    receiver.stop()
+    assert verdict is not None and verdict.kind is AckKind.REJECTED and verdict.code == "AR"
+    assert "interface engine paused" in verdict.text and "after 3 send(s)" in verdict.text
+    assert receiver.received == [message.payload] * 3
+    assert receiver.delivered == []
+
+
+def test_retrying_stops_at_max_retry_s_even_before_max_attempts() -> None:
+    receiver = Receiver(lambda _i, _c: [Silent()]).start()
+    deliverer = Deliverer(_config(receiver.port, ack_timeout_s=0.2, max_attempts=1000, max_retry_s=0.5))
+    verdict = deliverer.deliver(_messages(deliverer.config, 1)[0], threading.Event())
+    deliverer.close()
+    receiver.stop()
+    assert verdict is not None and verdict.kind is AckKind.REJECTED and "no ACK within 0.2 s" in verdict.text
+    assert 2 <= len(receiver.received) < 1000
 
 
 def test_stop_while_waiting_leaves_the_message_unsettled() -> None:
