@@ -52,6 +52,12 @@ def demographics(patient: Patient | None, today: date) -> dict[str, Any]:
             "sex": _SEX.get(sex or "", sex) if sex else None}
 
 
+def allergies(patient: Patient | None) -> list[dict[str, Any]] | None:
+    """The profile's allergies as they stand now, reactions and severity in words: later orders may have added to
+    those the prescription was screened against. None without a profile."""
+    return [a.model_dump(mode="json") for a in patient.allergies] if patient is not None else None
+
+
 def _records(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
     today = date.today()
     found: dict[str, dict[str, Any]] = {}
@@ -63,8 +69,9 @@ def _records(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
             rx = load_aggregate(row)
             if rx.patient_id not in profiles:
                 profiles[rx.patient_id] = [profile_line(load_aggregate(r)) for r in repo.for_patient(rx.patient_id)]
+            patient = parties.patient(rx.patient_id)
             found[pid] = {"prescription": rx.model_dump(mode="json"), "state": rx.state.value,
-                          "patient": demographics(parties.patient(rx.patient_id), today),
+                          "patient": {**demographics(patient, today), "allergies": allergies(patient)},
                           "others": [p for p in profiles[rx.patient_id] if p["prescription_id"] != pid]}
     return found
 

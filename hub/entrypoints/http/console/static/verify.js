@@ -67,6 +67,8 @@ RX.page(() => {
     const rx = record.prescription;
     const fill = rx.fills[rx.fills.length - 1];
     const who = record.patient || {};
+    // the profile's allergies as they stand now (a later order may have added one), else the order's own
+    const allergies = who.allergies || rx.allergies;
     const profile = h("section", { class: "panel" }, h("h3", {}, "Patient"),
       dl([["Name", rx.patient_name],
         ["Date of birth", who.birth_date ? who.birth_date + (who.age !== null ? " (age " + who.age + ")" : "") : "not on file"],
@@ -74,7 +76,7 @@ RX.page(() => {
         ["Identifiers", rx.patient_identifiers.map((i) => i.value + (i.type_code ? " (" + i.type_code + ")" : "")).join(", ")],
         ["Plan", rx.coverage ? [rx.coverage.bin, rx.coverage.pcn, rx.coverage.group_id].filter(Boolean).join(" / ") : "none on file"]]),
       h("h3", {}, "Allergies"),
-      rx.allergies.length ? h("ul", { class: "allergies" }, rx.allergies.map((a) => h("li", {}, allergyText(a))))
+      allergies.length ? h("ul", { class: "allergies" }, allergies.map((a) => h("li", {}, allergyText(a))))
         : h("p", { class: "empty" }, "No known allergies recorded."),
       h("h3", {}, "Other prescriptions"), h("div", { class: "history-box" }, otherRx(record.others || [])));
     const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
