@@ -169,8 +169,8 @@ class AuditTrail:
 
     def query(self, *, prescription_id: str | None = None, actor: str | None = None, patient_id: str | None = None,
               since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> list[AuditEntry]:
-        """Entries, oldest first, filtered by prescription, actor, patient (directly or via their prescriptions)
-        and time range."""
+        """Entries, oldest first, filtered by prescription, actor, patient (directly, via their prescriptions,
+        or named among the patients a read showed) and time range."""
         sealer_for(self._engine).flush()  # what is returned carries its place in the chain
         c = audit_log.c
         query = select(audit_log).order_by(c.id).limit(limit)
@@ -178,9 +178,10 @@ class AuditTrail:
             query = query.where(c.prescription_id == prescription_id)
         if actor:
             query = query.where(c.actor == actor)
-        if patient_id:
+        if patient_id:  # reads of several patients at once name them in the detail (``patient_ids``)
             theirs = select(prescriptions.c.id).where(prescriptions.c.patient_id == patient_id)
-            query = query.where(or_(c.patient_id == patient_id, c.prescription_id.in_(theirs)))
+            query = query.where(or_(c.patient_id == patient_id, c.prescription_id.in_(theirs),
+                                    c.detail.contains(f'"{patient_id}"', autoescape=True)))
         if since:
             query = query.where(c.at >= since)
         if until:

@@ -22,7 +22,7 @@ from hub.persistence.database import read_connection
 from hub.persistence.message_log import MessageLog
 from hub.persistence.outbox_store import OutboxStore
 from hub.persistence.prescriptions import PrescriptionRepository
-from hub.persistence.tables import claim_transmissions, inbound_messages
+from hub.persistence.tables import claim_transmissions, inbound_messages, prescriptions
 from hub.persistence.users import User
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,17 @@ def message_story(message_id: str, request: Request, raw: bool = False,
     """One message's story; the raw message (patient details) only on request, and that read is audited."""
     with read_connection(request.app.state.engine) as conn:
         story = MessageLog(conn).story(message_id, with_raw=raw)
+        made = [p["prescription_id"] for p in (story or {}).get("prescriptions", [])]
+        theirs = select(prescriptions.c.patient_id).where(prescriptions.c.id.in_(made))
+        patients = sorted({p for p in conn.execute(theirs).scalars() if p}) if raw and made else []
     if story is None:
         raise HTTPException(404, "no such message")
-    if raw:
+    if raw:  # the patients of the prescriptions it made: ``audit query --patient`` finds the read
         audit: AuditTrail = request.app.state.audit
         audit.record(actor=user.name, role=user.role, action="read raw message",
-                     detail={"message_id": message_id, "control_id": story["control_id"]})
+                     patient_id=patients[0] if len(patients) == 1 else None,
+                     detail={"message_id": message_id, "control_id": story["control_id"], "patient_ids": patients,
+                             "prescription_ids": made})
     return story
 
 

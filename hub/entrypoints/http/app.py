@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -141,10 +142,13 @@ def _audited_read(scope: Scope) -> bool:
 
 
 class FhirReadAudit:
-    """Every successful FHIR read of patient or prescription details is in the audit trail: who, what, when.
+    """Every successful FHIR read of patient or prescription details is in the audit trail: who, what, when,
+    and which patients it showed (``audit query --patient`` finds it).
 
-    The entry is written before the answer's first byte leaves (a read that cannot be audited is not
-    answered: the write's error becomes a 500). A plain ASGI middleware: other requests pass straight through.
+    The answer is held until its body is complete and the entry is written before its first byte leaves (a
+    read that cannot be audited is not answered: the write's error becomes a 500); the FHIR door builds its
+    answers whole, so holding them costs no latency. A plain ASGI middleware: other requests pass straight
+    through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -154,16 +158,26 @@ class FhirReadAudit:
         if scope["type"] != "http" or not _audited_read(scope):
             await self.app(scope, receive, send)
             return
+        held: list[Message] = []
 
         async def audited(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 200:
-                await _audit_read(scope)
+            if held or (message["type"] == "http.response.start" and message["status"] == 200):
+                held.append(message)
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    await _audit_read(scope, b"".join(m.get("body", b"") for m in held[1:]))
+                    for kept in held:
+                        await send(kept)
+                return
             await send(message)
 
         await self.app(scope, receive, audited)
 
 
-async def _audit_read(scope: Scope) -> None:
+#: a patient named in a FHIR answer: a reference or a Patient resource's address
+_PATIENT_REFERENCE = re.compile(rb"Patient/([A-Za-z0-9\-.]{1,64})")
+
+
+async def _audit_read(scope: Scope, body: bytes) -> None:
     request = Request(scope)
     user = getattr(request.state, "user", None)  # set by the auth dependency (hub.entrypoints.http.auth)
     if user is None:
@@ -172,8 +186,10 @@ async def _audit_read(scope: Scope) -> None:
     audit: AuditTrail = request.app.state.audit
     query = str(request.url.query)[:200]
     resource = path.removeprefix("/fhir/").split("/")[0]
+    shown = sorted({m.decode() for m in _PATIENT_REFERENCE.findall(path.encode() + b" " + body)})
     await audit.record_soon(actor=user.name, role=user.role, action=f"read FHIR {resource}",
-                            detail={"path": path, "query": query})
+                            patient_id=shown[0] if len(shown) == 1 else None,
+                            detail={"path": path, "query": query, "patient_ids": shown})
 
 
 def _db_ok(engine: Engine) -> bool:

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User, hash_token
 from hub.security.rate_limit import AuthThrottle, FailureLimiter
+from hub.security.refusal_sampling import RefusalSampler
 from hub.security.tokens import TOKEN_CACHE_S, TokenCache, TokenVerdict, lookup, verdict
 
 _bearer = HTTPBearer(auto_error=False)
@@ -73,6 +74,7 @@ async def _user(request: Request, credentials: HTTPAuthorizationCredentials | No
     throttle, prefix = _throttle(request), AuthThrottle.prefix_key(token)
     wait = throttle.retry_after(client, prefix)
     if wait is not None:
+        await _audit_lockout(request, client, prefix, wait)
         raise HTTPException(status_code=429, detail="too many failed authentications; try again later",
                             headers={"Retry-After": str(int(wait) + 1)})
     locked = throttle.failed(client, prefix)
@@ -80,6 +82,18 @@ async def _user(request: Request, credentials: HTTPAuthorizationCredentials | No
                  outcome=found.value, detail={"client": client, "locked_out": locked})
     raise HTTPException(status_code=401, detail="a valid bearer token is required",
                         headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _audit_lockout(request: Request, client: str, prefix: str | None, wait: float) -> None:
+    """A 429 in the audit trail: the first of each address and prefix, then one a minute with the count."""
+    sampler: RefusalSampler | None = getattr(request.app.state, "lockout_sampler", None)
+    if sampler is None:
+        sampler = request.app.state.lockout_sampler = RefusalSampler()
+    skipped = sampler.take((client, prefix))
+    if skipped is not None:
+        await _audit(request, actor="anonymous", role="none", outcome="locked-out",
+                     detail={"client": client, "token_prefix": prefix, "retry_after_s": round(wait),
+                             "reason": "too many failed authentications", "unaudited_before": skipped})
 
 
 async def current_user(

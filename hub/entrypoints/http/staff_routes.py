@@ -266,7 +266,8 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
     row = _row(request, prescription_id)
     rx = load_aggregate(row)
     audit: AuditTrail = request.app.state.audit
-    audit.record(actor=user.name, role=user.role, action="read prescription", prescription_id=prescription_id)
+    audit.record(actor=user.name, role=user.role, action="read prescription", prescription_id=prescription_id,
+                 patient_id=rx.patient_id)
     with read_connection(request.app.state.engine) as conn:
         claims = ClaimLedger(conn).for_prescription(prescription_id)
     return {
