@@ -11,9 +11,9 @@ from pathlib import Path
 from adapters.hl7.mapping import to_commands
 from adapters.hl7.parsing import parse_message
 from hub.domain.commands import ReceivePrescription
-from hub.domain.events import Event
+from hub.domain.events import Event, PrescriptionReceived
 from hub.domain.inventory import InventoryItem, allocate
-from hub.domain.order_parts import Source
+from hub.domain.order_parts import ReplyTo, Source
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.prescription import Prescription
 from tests.unit.domain.builders import NOW, PHARMACIST, PHARMACY, SYSTEM, TECHNICIAN, context
@@ -92,3 +92,31 @@ def cancelled(records: StoredRecords, requested: str, number: int = 1) -> tuple[
     """Verified, then stopped by the placer (ORC-1 CA or DC) while the ward holds it."""
     rx, events = verified(records, number)
     return rx, events + rx.cancel(SYSTEM, NOW, "Stopped by prescriber", requested)
+
+
+def asking_for_answers(records: StoredRecords, version: str) -> tuple[Prescription, list[Event]]:
+    """The sample order as a placer at ``version`` sends it asking for application acks (MSH-16 AL): received,
+    then the same placer number sent again as a new order and refused as a duplicate."""
+    trigger = "O11" if version not in ("2.3", "2.3.1") else "O01"
+    reply = ReplyTo(
+        control_id="RXH-DEMO-0002",
+        message_type="RDE",
+        trigger_event=trigger,
+        version=version,
+        application_ack_type="AL",
+    )
+    command = inpatient_order().model_copy(update={"reply": reply})
+    rx, events = Prescription.receive(
+        prescription_id="rx-1",
+        rx_number="1000001",
+        command=command,
+        source=Source.HL7,
+        patient=Patient.new("pat-1", command.patient),
+        prescriber=Prescriber.new("doc-1", command.prescriber),
+        actor=SYSTEM,
+        now=NOW,
+    )
+    records.by_id[rx.prescription_id] = rx
+    # as the intake step does: the received event quotes the sender's message (hub.service.workflow)
+    events = [e.model_copy(update={"reply": reply}) if isinstance(e, PrescriptionReceived) else e for e in events]
+    return rx, events + rx.refuse_duplicate_order(command, refusal_id="ref-1", source=Source.HL7, owner="feed:ehr")

@@ -82,3 +82,25 @@ def test_every_message_passes_strict_validation_at_every_version(kind: str, vers
     assert pv1 is not None and (pv1.get(2), pv1.raw(3)) == ("I", "4WEST^401^A")
     assert parsed.get("AL1", 3, 2) == "Penicillin"
     assert parsed.get("ORC", 12) == "1234567893" and parsed.get("ORC", 12, 2) == "Prescriber"
+
+
+#: hl7apy has no v2.3 RRE^O02 (the answer to a v2.3 RDE^O01); v2.3.1, which has the same structure, is checked
+ANSWER_VERSIONS = [v for v in VERSIONS if v != "2.3"]
+
+
+@pytest.mark.parametrize("version", ANSWER_VERSIONS)
+@pytest.mark.parametrize(
+    ("event_type", "msa1", "orc1"), [("prescription.received", "AA", "OK"), ("order.refused", "AE", "UA")]
+)
+def test_application_answers_pass_strict_validation_at_every_version(
+    event_type: str, msa1: str, orc1: str, version: str
+) -> None:
+    records = pipeline.StoredRecords()
+    _, events = pipeline.asking_for_answers(records, version)
+    (event,) = [e for e in events if e.name == event_type]
+    placer = destination(version, cabinet=False).model_copy(update={"application_acks": True})
+    built = message_for(placer, decode_cloudevent(samples.cloudevent(event)), records)
+    assert built is not None
+    strict(built.payload)
+    parsed = parse_message(built.payload)
+    assert (parsed.get("MSA", 1), parsed.get("MSA", 2), parsed.get("ORC", 1)) == (msa1, "RXH-DEMO-0002", orc1)
