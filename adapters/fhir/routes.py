@@ -281,7 +281,7 @@ def _searcher(resource_type: str, queries: PrescriptionQueries,
         prefer = preferences(request.headers.getlist("prefer"))
         wanted = parse_search(resource_type, await search_parameters(request), strict=strict(prefer))
         found = await search_sources.matches(wanted, queries, scope(user))
-        return fhir_response(searchset(fhir_base(request), wanted, found))
+        return fhir_response(searchset(fhir_base(request), wanted, found.page, found.total))
 
     search.__doc__ = f"Search {resource_type} ({', '.join(p.name for p in SEARCH_PARAMS[resource_type])})."
     return search

@@ -144,23 +144,23 @@ def _checked(criterion: Criterion) -> Criterion:
     return criterion
 
 
-def searchset(base: str, search: Search, matched: list[dict[str, Any]]) -> dict[str, Any]:
+def searchset(base: str, search: Search, page: list[dict[str, Any]], total: int) -> dict[str, Any]:
     """One page of matches as a searchset Bundle, with ``self``, ``first``, ``previous`` and ``next`` links."""
     url = f"{base}{search.resource_type}"
-    start, end = search.offset, search.offset + search.count
+    end = search.offset + search.count
     links = [("self", search.offset), ("first", 0)]
     if search.offset > 0:
-        links.append(("previous", max(0, start - search.count)))
-    if end < len(matched) and search.count > 0:
+        links.append(("previous", max(0, search.offset - search.count)))
+    if end < total and search.count > 0:
         links.append(("next", end))
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(matched),
+        "total": total,
         "link": [{"relation": rel, "url": _url(url, search.query(at))} for rel, at in links],
         "entry": [
             {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-            for r in matched[start:end]
+            for r in page
         ],
     }
 

@@ -22,7 +22,13 @@ def orders(conn: Connection, criteria: OrderCriteria) -> list[Prescription]:
         conds.append(table.placer_order_number == criteria.placer_order_number)
     if criteria.order_id is not None:
         conds.append(or_(table.correlation_id == criteria.order_id, table.id == criteria.order_id))
-    query = select(table.document).where(*conds).order_by(table.created_at, table.id).limit(criteria.limit)
+    query = (
+        select(table.document)
+        .where(*conds)
+        .order_by(table.created_at, table.id)
+        .limit(criteria.limit)
+        .offset(criteria.offset)
+    )
     return [Prescription.model_validate_json(row[0]) for row in conn.execute(query)]
 
 
@@ -44,5 +50,11 @@ def patients_matching(conn: Connection, criteria: PatientCriteria) -> list[Patie
         conds.append(table.family_name.startswith(criteria.family_prefix.casefold(), autoescape=True))
     if criteria.birth_date is not None:
         conds.append(table.birth_date == criteria.birth_date)
-    query = select(table.document).where(*conds).order_by(table.created_at, table.id).limit(criteria.limit)
+    query = (
+        select(table.document)
+        .where(*conds)
+        .order_by(table.created_at, table.id)
+        .limit(criteria.limit)
+        .offset(criteria.offset)
+    )
     return [Patient.model_validate(row[0]) for row in conn.execute(query)]

@@ -15,8 +15,9 @@ class OrderCriteria:
     placer_order_number: str | None = None
     #: the order's correlation id or the hub's prescription id
     order_id: str | None = None
-    #: at most this many, oldest first (created, then id: the same order on every page)
+    #: at most this many, oldest first (created, then id: the same order on every page), from ``offset``
     limit: int = 1000
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,4 @@ class PatientCriteria:
     family_prefix: str | None = None
     birth_date: date | None = None
     limit: int = 1000
+    offset: int = 0

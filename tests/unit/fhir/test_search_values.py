@@ -87,7 +87,7 @@ def test_comma_is_or_and_repeats_are_and() -> None:
 def test_searchset_pages() -> None:
     search = parse_search("Patient", [("_count", "2"), ("_offset", "2")], strict=True)
     found = [{"resourceType": "Patient", "id": str(n)} for n in range(5)]
-    bundle = searchset("http://hub/fhir/", search, found)
+    bundle = searchset("http://hub/fhir/", search, found[2:4], len(found))
     links = {link["relation"]: link["url"] for link in bundle["link"]}
     assert bundle["total"] == 5 and [e["resource"]["id"] for e in bundle["entry"]] == ["2", "3"]
     assert links["next"].endswith("?_count=2&_offset=4") and links["previous"].endswith("?_count=2")
