@@ -70,4 +70,8 @@ def test_times_are_the_pharmacys_not_the_browsers(tokyo_page: Page, chicago_hub:
     history = tokyo_page.locator("#history tbody tr").first.locator("td").first
     expect(history).to_have_text(chicago_time(received))
     expect(tokyo_page.locator("#history")).not_to_contain_text("GMT+9")
+    # a time typed in the message search is the pharmacy's wall clock too (CST is UTC-6, CDT UTC-5)
+    typed = ["2026-01-05T09:05", "2026-07-05T09:05"]
+    instants = tokyo_page.evaluate("(xs) => xs.map(Times.fromPharmacyTime)", typed)
+    assert instants == ["2026-01-05T15:05:00.000Z", "2026-07-05T14:05:00.000Z"]
     screenshot(tokyo_page, "pharmacist-times-in-pharmacy-zone")

@@ -256,27 +256,6 @@ const RX = (() => {
     return Math.round(minutes / 60) + " h";
   }
 
-  // Times are shown in the pharmacy's time zone (RXHUB_PHARMACY_TIMEZONE, on <body data-timezone>), never the
-  // browser's: a pharmacist working remotely sees the times the pharmacy's staff and labels go by.
-  const ZONE = document.body.dataset.timezone || "UTC";
-  const timeFormat = new Intl.DateTimeFormat("en-US", { timeZone: ZONE, year: "numeric", month: "short",
-    day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
-  const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE, year: "numeric", month: "2-digit",
-    day: "2-digit" });
-  // an instant as people read it in the pharmacy: "Jan 5, 2026, 9:05 AM CST"
-  const when = (iso) => (iso ? timeFormat.format(new Date(iso)) : "");
-  // the pharmacy's calendar day of an instant, YYYY-MM-DD
-  const day = (iso) => (iso ? dayFormat.format(new Date(iso)) : "");
-  // a wall-clock time typed in the pharmacy (datetime-local) as an instant
-  function fromPharmacyTime(local) {
-    const guess = Date.parse(local + "Z");
-    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: ZONE, hourCycle: "h23",
-      year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" })
-      .formatToParts(new Date(guess)).map((p) => [p.type, Number(p.value)]));
-    const shown = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-    return new Date(guess - (shown - guess)).toISOString();
-  }
-
   const page = (fn) => pageFns.push(fn);
   const can = (...roles) => !!user && roles.includes(user.role);
 
@@ -318,6 +297,6 @@ const RX = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", start);
-  return { h, api, act, say, describe, outcome, reconcile, poll, since, when, day, fromPharmacyTime, ZONE, page, can,
-           token, HOME, TOKEN_KEY, get user() { return user; } };
+  return { h, api, act, say, describe, outcome, reconcile, poll, since, when: Times.when, day: Times.day,
+           fromPharmacyTime: Times.fromPharmacyTime, page, can, token, HOME, TOKEN_KEY, get user() { return user; } };
 })();
