@@ -16,6 +16,7 @@ from adapters.hl7.listener_handler import AckIdentity, Hl7MessageHandler
 from hub.config import Settings
 from hub.entrypoints.http.known_orders import KnownOrders
 from hub.entrypoints.runtime import topology_for
+from hub.entrypoints.vetted_listener import VettedMllpListener
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.command_sink import AmqpCommandSink
 from hub.persistence.audit import AuditTrail
@@ -31,27 +32,6 @@ from hub.security.command_signing import command_keys
 from hub.security.connection_budget import ConnectionBudget
 
 log = logging.getLogger(__name__)
-
-
-class VettedMllpListener(MllpListener):
-    """The MLLP listener, closing TLS connections whose client certificate is not on the feed allow-list."""
-
-    def __init__(self, *args: Any, allow: tls.SubjectAllowList, audit: AuditTrail, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._allow = allow
-        self._audit = audit
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peercert")
-        if not self._allow.admits(peer):
-            cn = tls.subject_cn(peer) or "no certificate"
-            log.warning("MLLP connection refused: client certificate not allowed",
-                        extra={"event": "mllp.peer_refused", "door": "hl7"})
-            await asyncio.to_thread(self._audit.record, actor=cn, role="feed", action="mllp connect",
-                                    outcome="unauthenticated")
-            writer.close()
-            return
-        await super()._serve(reader, writer)
 
 
 def mllp_tls(s: Settings) -> tuple[ssl.SSLContext | None, tls.SubjectAllowList]:

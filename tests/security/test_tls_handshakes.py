@@ -19,6 +19,7 @@ from hub.persistence.database import create_schema, make_engine
 from hub.security import tls
 from hub.security.principals import Peer
 from tests.security.conftest import Pki
+from tests.support.waiting import eventually
 
 ACK = b"MSH|^~\\&|RXHUB|PHARMACY|||20260101||ACK|1|P|2.5\rMSA|AA|1\r"
 MSG = b"MSH|^~\\&|EHR|NORTH|RXHUB|PHARMACY|20260101||RDE^O11|1|P|2.5\r"
@@ -98,10 +99,15 @@ def test_the_listener_refuses_bad_client_certificates(pki: Pki, tmp_path: Path, 
         client.load_cert_chain(*pki.stranger_client)
     elif which == "expired":
         client.load_cert_chain(*pki.expired_client)
-    with listener(context, allow, tmp_path) as (port, _):
+    with listener(context, allow, tmp_path) as (port, trail):
         # TLS 1.3: the server's verdict on the client certificate arrives after the client's handshake ends
         with pytest.raises((ssl.SSLError, ConnectionError)):
             send(port, client)
+        # the refused handshake is audited with the address and the reason (issue 31)
+        (entry,) = eventually(lambda: [e for e in trail.query() if e.action == "mllp tls handshake"] or None,
+                              "the refused handshake audited")
+    assert (entry.outcome, entry.detail["client"]) == ("unauthenticated", "127.0.0.1")
+    assert entry.detail["reason"].startswith("TLS handshake failed: ") and len(entry.detail["reason"]) > 22
 
 
 def test_a_verified_certificate_not_on_the_allow_list_is_closed_and_audited(pki: Pki, tmp_path: Path) -> None:
@@ -112,6 +118,7 @@ def test_a_verified_certificate_not_on_the_allow_list_is_closed_and_audited(pki:
             send(port, tls.client_context(pki.dev.ca, cert=cert, key=key))
         refusals = [(e.actor, e.action, e.outcome) for e in trail.query()]
     assert refusals == [("ehr-south", "mllp connect", "unauthenticated")]
+    assert trail.query()[0].detail["reason"] == "client certificate 'ehr-south' is not on the allow-list"
 
 
 def test_subject_allow_list_rules() -> None:
