@@ -29,7 +29,7 @@ from adapters.fhir.preferences import preferences, preferred_return, strict
 from adapters.fhir.refusals import refused_entries, refused_request
 from adapters.fhir.route_methods import add_head_routes, allowed_methods
 from adapters.fhir.search import parse_search, searchset
-from adapters.fhir.search_params import SEARCH_PARAMS
+from adapters.fhir.search_params import SEARCH_PARAMS, openapi_parameters
 from adapters.fhir.versions import not_modified, version_headers
 from hub.errors import Problem, RxHubError
 from hub.security.principals import user_principal
@@ -253,7 +253,8 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
     for resource_type in SEARCH_PARAMS:
         searcher = _searcher(resource_type, queries, auth)
         router.add_api_route(f"/{resource_type}", searcher, methods=["GET"], name=f"search_{resource_type}",
-                             summary=f"Search {resource_type}")
+                             summary=f"Search {resource_type}",
+                             openapi_extra={"parameters": openapi_parameters(resource_type)})
         router.add_api_route(f"/{resource_type}/_search", searcher, methods=["POST"],
                              name=f"search_{resource_type}_post", summary=f"Search {resource_type} (form body)")
     add_head_routes(router)

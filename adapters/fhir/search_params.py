@@ -110,3 +110,21 @@ def declared(resource_type: str) -> list[dict[str, Any]]:
     return [
         {"name": p.name, "type": p.kind, "documentation": p.documentation} for p in SEARCH_PARAMS.get(resource_type, ())
     ]
+
+
+def openapi_parameters(resource_type: str) -> list[dict[str, Any]]:
+    """The OpenAPI query parameters of a resource type's search, paging included."""
+    paging = [
+        SearchParam("_count", "token", "matches per page (default 50, at most 200)"),
+        SearchParam("_offset", "token", "matches to skip (the next link carries it)"),
+    ]
+    return [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": f"{p.kind}: {p.documentation}",
+        }
+        for p in (*SEARCH_PARAMS.get(resource_type, ()), *paging)
+    ]
