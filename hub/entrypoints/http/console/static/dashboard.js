@@ -36,6 +36,20 @@ RX.page(() => {
       h("div", { class: "tile-label" }, label));
   }
 
+  // Each HL7 destination as its sender last wrote it (the same state as `rxhub outbound status`).
+  function outbound(destinations) {
+    const age = (s) => (s === null ? "–" : s < 120 ? Math.round(s) + " s" : Math.round(s / 60) + " min");
+    document.querySelector("#outbound tbody").replaceChildren(...destinations.map((o) => h("tr",
+      { class: ["stuck", "unknown", "broker_down"].includes(o.state) ? "warn" : "" }, [
+        h("td", {}, o.name), h("td", {}, o.state.replaceAll("_", " ")),
+        h("td", {}, o.connected ? "connected" : "disconnected"),
+        h("td", { class: "num" }, o.backlog ?? "?"), h("td", { class: "num" }, age(o.oldest_age_s)),
+        h("td", {}, o.in_flight_control_id || "–"), h("td", { class: "num" }, o.attempts),
+        h("td", { class: "num" }, o.delivered), h("td", { class: "num" }, o.retried),
+        h("td", { class: "num" }, o.dead_lettered), h("td", {}, o.last_error || "–")])));
+    document.getElementById("outbound-none").hidden = destinations.length > 0;
+  }
+
   async function refresh() {
     const [r, proc] = await Promise.all([RX.api("GET", "/api/admin/dashboard"), processFigures()]);
     if (!r.ok) return RX.say(r.error, "error");
@@ -54,6 +68,7 @@ RX.page(() => {
     rows("queues", Object.entries(d.queues || {}).map(([q, n]) => [q.replace(prefix, ""), n]));
     rows("claims", Object.entries(d.claims).map(([s, n]) => [CLAIM_STATUS[s] || (s === "None" ? "unanswered" : s), n]));
     rows("states", Object.entries(d.prescriptions).map(([s, n]) => [s.replaceAll("_", " "), n]));
+    outbound(d.outbound || []);
     const refused = Object.values(proc.refused).reduce((a, n) => a + n, 0);
     document.getElementById("tiles").replaceChildren(
       tile("dead letters waiting", d.dead_letters ?? "?", d.dead_letters > 0),
