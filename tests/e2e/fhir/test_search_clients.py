@@ -1,4 +1,4 @@
-"""Real FHIR clients search the door (issue 30, 1): fhirpy (Python) and fhir-kit-client (Node.js), by
+"""Real FHIR clients search the door (issue 30, 1): fhirpy (Python), fhir-kit-client and Medplum (Node.js), by
 identifier and by patient, a page at a time, following the server's next links."""
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ def test_fhirpy_searches_by_identifier_and_patient_page_by_page(fhir_hub: FhirHu
     ]
 
 
-def _fhir_kit(fhir_hub: FhirHub, searches: list[dict[str, Any]]) -> dict[str, Any]:
+def _node_client(script: str, fhir_hub: FhirHub, searches: list[dict[str, Any]]) -> dict[str, Any]:
     node = shutil.which("node")
-    assert node, "Node.js is needed for fhir-kit-client"
+    assert node, "Node.js is needed for the FHIR clients of tests/node"
     request = {"baseUrl": fhir_hub.base, "token": fhir_hub.feed_token, "searches": searches}
     done = subprocess.run(
-        [node, str(NODE_DIR / "fhir-kit-search.mjs"), json.dumps(request)],
+        [node, str(NODE_DIR / script), json.dumps(request)],
         cwd=NODE_DIR,
         capture_output=True,
         text=True,
@@ -63,7 +63,8 @@ def test_fhir_kit_client_searches_by_identifier_and_patient_page_by_page(
     fhir_hub: FhirHub, orders: SearchOrders
 ) -> None:
     patient = f"Patient/{orders.patients['p1']}"
-    answer = _fhir_kit(
+    answer = _node_client(
+        "fhir-kit-search.mjs",
         fhir_hub,
         [
             {"resourceType": "MedicationRequest", "searchParams": {"identifier": f"{PLACER}|KA-2"}},
@@ -77,3 +78,26 @@ def test_fhir_kit_client_searches_by_identifier_and_patient_page_by_page(
     expected = [{"total": 2, "ids": [orders.ids["A-1"]]}, {"total": 2, "ids": [orders.ids["A-2"]]}]
     assert paged == expected
     assert posted == expected  # POST _search, then the next links
+
+
+def test_medplum_client_searches_by_identifier_and_patient_page_by_page(
+    fhir_hub: FhirHub, orders: SearchOrders
+) -> None:
+    patient = f"Patient/{orders.patients['p2']}"
+    answer = _node_client(
+        "medplum-search.mjs",
+        fhir_hub,
+        [
+            {"resourceType": "MedicationRequest", "searchParams": {"identifier": f"{PLACER}|KA-3"}},
+            {
+                "resourceType": "MedicationRequest",
+                "searchParams": {"patient": f"Patient/{orders.patients['p1']}", "_count": "1"},
+            },
+            {"resourceType": "Patient", "searchParams": {"identifier": "urn:example:mrn|K-MRN-2"}},
+        ],
+    )
+    assert answer["capabilities"] == {"medicationRequestSearch": True, "identifier": True, "patient": True}
+    by_identifier, paged, patients = answer["results"]
+    assert by_identifier == [{"total": 1, "ids": [orders.ids["A-3"]]}]
+    assert paged == [{"total": 2, "ids": [orders.ids["A-1"]]}, {"total": 2, "ids": [orders.ids["A-2"]]}]
+    assert patients == [{"total": 1, "ids": [patient.removeprefix("Patient/")]}]
