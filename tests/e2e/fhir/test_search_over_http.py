@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.persistence.audit import AuditTrail
 from tests.e2e.fhir.conftest import FhirHub, issues
 from tests.e2e.fhir.search_data import MRN, PLACER, SearchOrders, seed
+from tests.support.waiting import eventually
 
 STRICT = {"Prefer": "handling=strict"}
 
@@ -131,6 +133,28 @@ def test_dispense_and_patient_searches(orders: SearchOrders, feed_a: httpx.Clien
     # feed B sent an order for p1 only: it finds p1, never p2
     assert _found(feed_b, "/Patient", {"name": "ssearch"}) == [p1]
     assert _found(feed_b, "/Patient", {"identifier": f"{MRN}|S-MRN-2"}) == []
+
+
+def test_searches_are_audited_like_reads(fhir_hub: FhirHub, orders: SearchOrders, feed_b: httpx.Client) -> None:
+    assert _found(feed_b, "/Patient", {"family": "ssearchone"}) == [orders.patients["p1"]]
+    posted = feed_b.post(
+        "/MedicationRequest/_search",
+        data={"identifier": "SA-1"},
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 200
+
+    def audited() -> list[tuple[str, str]] | None:
+        entries = [
+            (e.detail["path"], e.detail["query"])
+            for e in AuditTrail(fhir_hub.ph.engine).query(limit=5000)
+            if e.actor == "other-feed-s" and e.action.startswith("read FHIR")
+        ]
+        return entries if len(entries) >= 2 else None
+
+    entries = eventually(audited, "searches audited")
+    assert ("/fhir/Patient", "family=ssearchone") in entries
+    assert ("/fhir/MedicationRequest/_search", "") in entries
 
 
 def test_capability_statement_declares_exactly_the_search_parameters(feed_a: httpx.Client) -> None:
