@@ -2,14 +2,15 @@
 
 Structure per version (the placer's own order message, sent back by the filler, v2.5.1 Ch. 4.5.1):
 
-* v2.3 - v2.6: ORM^O01 with the patient and ORC (its ORDER_DETAIL is optional), the form EHRs accept most
-  widely;
-* v2.7 and later: ORM is withdrawn, so OMP^O09 with ORC, RXO (product and dose) and RXR; an NTE after RXO
-  names the fill the update is about ("Fill 2 (refill 2) of Rx 1000001"), since a refill's status moves under
-  the same placer and filler numbers as the original.
+* v2.3 - v2.6: ORM^O01 with the patient, ORC and, when the dose is known, RXO (its ORDER_DETAIL is
+  optional), the form EHRs accept most widely;
+* v2.7 and later: ORM is withdrawn, so OMP^O09 with ORC, RXO (product and dose) and RXR.
 
-Acknowledgment-shaped messages (ORR^O02,
-ORP^O10, RRE^O12) are not used: their MSA-2 must name a message of the placer's, which events do not carry.
+An NTE after RXO names the fill the update is about ("Fill 2 (refill 2) of Rx 1000001"), since a refill's
+status moves under the same placer and filler numbers as the original.
+
+Acknowledgment-shaped messages (ORR^O02, ORP^O10, RRE^O12) are not used: their MSA-2 must name a message of
+the placer's, which events do not carry.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def build_status_update(header: MessageHeader, update: StatusUpdate, *, allergie
         *patient_segments(order, allergies=allergies),
         orc(header, order, control, status, reason=update.reason),
     ]
+    dosage = order.context.dosage if order.context else None
+    if code == "OMP" or (dosage is not None and dosage.amount is not None):  # ORM's RXO needs the dose (v2.3)
+        body += [_rxo(order), _fill_note(order)]
     if code == "OMP":
         drug = order.drug or (order.context.drug if order.context else None)
-        body += [_rxo(order), _fill_note(order), rxr(drug.route if drug else None)]
+        body.append(rxr(drug.route if drug else None))
     return assemble(header, code, trigger, structure, body)
 
 

@@ -7,8 +7,6 @@ from decimal import Decimal
 
 import hl7
 import pytest
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.parser import parse_message as hl7apy_parse
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,12 +25,11 @@ from adapters.hl7.parsing import parse_message
 from hub.domain.lots import Pick
 from hub.domain.order_context import Pharmacist
 from hub.domain.order_parts import DrugInfo, Identifier, Setting
+from tests.support.hl7_strict import strict as _strict
 from tests.unit.hl7_outbound import pipeline
 from tests.unit.hl7_outbound.samples import AT
 
 VERSIONS = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"]
-#: v2.3's RDE/RDS OBSERVATION group is checked in test_strict_validation, which knows hl7apy's table defect
-STRICT_VERSIONS = [v for v in VERSIONS if v != "2.3"]
 DRUG = DrugInfo(ndc="00071015523", text="Atorvastatin 10 mg tablet", route="PO")
 ORDER = OrderRef(placer_order_number="PL-9", placer_system="CLINIC", rx_number="RX-1", setting=Setting.INPATIENT,
                  drug=DRUG)
@@ -60,8 +57,6 @@ def _dispense(version: str, owed: Decimal | None = Decimal(2), fill_number: int 
         dispensed_at=AT, pharmacist_id="ph-7", pharmacist=PHARMACIST, owed=owed, refills_remaining=2, route="PO"))
 
 
-def _strict(message: bytes) -> None:
-    hl7apy_parse(message.decode(), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).validate()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -75,7 +70,7 @@ def test_status_update_reads_back_with_python_hl7(version: str) -> None:
     assert (str(orc[1]), str(orc[2][0][0]), str(orc[3][0][0]), str(orc[5])) == ("OC", "PL-9", "RX-1", "CA")
 
 
-@pytest.mark.parametrize("version", STRICT_VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("status", list(OrderStatus))
 def test_status_updates_pass_hl7apy_strict_validation(version: str, status: OrderStatus) -> None:
     _strict(_status(version, status))
@@ -123,7 +118,7 @@ def test_dispense_reads_back_with_python_hl7(version: str) -> None:
     assert str(msg.segment("RXR")[1]) == "PO"
 
 
-@pytest.mark.parametrize("version", STRICT_VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS)
 def test_dispenses_pass_hl7apy_strict_validation(version: str) -> None:
     _strict(_dispense(version))
 

@@ -95,10 +95,11 @@ def test_two_destinations_get_different_control_ids_for_one_event() -> None:
     assert _sent(_dest("ehr"), verified, records, event_id) == feed, "a resend keeps its control id"
 
 
-def test_status_updates_name_the_fill() -> None:
+@pytest.mark.parametrize("version", ["2.3", "2.5.1", "2.8"])
+def test_status_updates_name_the_fill(version: str) -> None:
     records = pipeline.StoredRecords()
     _, events = pipeline.verified(records)
     verified = next(e for e in events if e.name == "prescription.verified")
-    raw = _sent(_dest("ehr", version="2.8"), verified, records)
+    raw = _sent(_dest("ehr", version=version), verified, records)
     assert raw is not None
     assert parse_message(raw).get("NTE", 3) == "Fill 0 (original fill) of Rx 1000001"
