@@ -25,6 +25,7 @@ SUPPORTED_EVENTS = (
     "prescription.cancelled",
     "prescription.dispensed",
     "order.refused",
+    "renewal.requested",
 )
 #: what an ``application_acks`` destination gets whether listed or not: the placer asked for the answer
 APPLICATION_ACK_EVENTS = ("order.refused",)

@@ -10,6 +10,8 @@
     prescription.dispensed  -> RDS dispense message
     order.refused           -> to ``application_acks`` destinations only, when the order asked for an
                                application ACK on error (MSH-16 AL/ER): an application reject (MSA AE)
+    renewal.requested       -> for an order that came over HL7: a refill authorization request (RDE^O25,
+                               ORC-1 RF; ``refill_requests``); other doors' orders are asked their own way
 
 Events never carry the patient's name: the patient, ward, prescriber, dose and pharmacists are read from the
 stored prescription (``records``) when the message is built.
@@ -37,8 +39,16 @@ from adapters.hl7.outbound.message_inputs import (
     OrderStatus,
     StatusUpdate,
 )
+from adapters.hl7.outbound.refill_requests import build_refill_request_for
 from adapters.hl7.outbound.status_messages import build_status_update
-from hub.domain.events import EVENT_TYPES, Event, OrderRefused, PrescriptionCancelled, PrescriptionReceived
+from hub.domain.events import (
+    EVENT_TYPES,
+    Event,
+    OrderRefused,
+    PrescriptionCancelled,
+    PrescriptionReceived,
+    RenewalRequested,
+)
 from hub.domain.order_context import Pharmacist
 from hub.domain.order_parts import DrugInfo, Frozen, Setting
 from hub.domain.prescription import Prescription
@@ -128,6 +138,8 @@ def _build(destination: DestinationConfig, header: MessageHeader, received: Rece
     al1 = destination.allergies
     if isinstance(event, OrderRefused):
         return _application_reject(destination, header, event)
+    if isinstance(event, RenewalRequested):
+        return build_refill_request_for(header, event, rx, at)
     order = _order(event, rx)
     if isinstance(event, PrescriptionReceived) and event.reply is not None and destination.application_acks \
             and answers(event.reply, success=True):

@@ -21,7 +21,10 @@ from decimal import Decimal
 from adapters.hl7.outbound.er7_writer import components, day, leaf, number, repeated, segment, timestamp
 from adapters.hl7.outbound.message_inputs import MessageHeader
 from adapters.hl7.outbound.order_segments import assemble, at_least
-from hub.domain.order_parts import DrugInfo, Frozen, Identifier, PatientInfo, PrescriberInfo, QuantityInfo, Setting
+from hub.domain.events import RenewalRequested
+from hub.domain.order_context import PatientDemographics, PatientLocation
+from hub.domain.order_parts import DrugInfo, Frozen, Identifier, PrescriberInfo, QuantityInfo, Setting, Source
+from hub.domain.prescription import Prescription
 
 #: the HL7 null: present, and the sender has no value for it
 NULL = '""'
@@ -36,7 +39,8 @@ class RefillRequest(Frozen):
     placer_order_number: str
     placer_system: str | None = None
     setting: Setting = Setting.OUTPATIENT
-    patient: PatientInfo
+    patient: PatientDemographics
+    location: PatientLocation | None = None
     prescriber: PrescriberInfo | None = None
     drug: DrugInfo
     quantity: QuantityInfo | None = None
@@ -59,13 +63,47 @@ def refill_request_structure(version: str) -> tuple[str, str, str]:
     return "RDE", "O01", "RDE_O01"
 
 
+def refill_request_of(event: RenewalRequested, rx: Prescription | None, at: datetime) -> RefillRequest | None:
+    """The request for a renewal of an HL7 order, from its stored record; None for another door's order (or
+    one no longer stored): each origin asks in its own standard."""
+    if rx is None or (event.source or rx.source.value) != Source.HL7.value:
+        return None
+    context = rx.order_context()
+    dosage = context.dosage
+    return RefillRequest(
+        rx_number=event.rx_number,
+        placer_order_number=event.placer_order_number,
+        placer_system=event.placer_system,
+        setting=event.setting or rx.setting,
+        patient=context.patient,
+        location=context.location,
+        prescriber=context.prescriber,
+        drug=event.drug,
+        quantity=event.quantity or context.quantity,
+        give_amount=dosage.amount if dosage else None,
+        give_unit=dosage.unit if dosage else None,
+        frequency=dosage.frequency if dosage else None,
+        sig=context.sig,
+        refills_requested=max(rx.refills_authorized, 1),
+        requested_at=at,
+    )
+
+
+def build_refill_request_for(
+    header: MessageHeader, event: RenewalRequested, rx: Prescription | None, at: datetime
+) -> bytes | None:
+    """The refill request an HL7 destination gets for ``renewal.requested``, or None when it is not its to get."""
+    request = refill_request_of(event, rx, at)
+    return build_refill_request(header, request) if request is not None else None
+
+
 def build_refill_request(header: MessageHeader, request: RefillRequest) -> bytes:
     """The ER7 refill authorization request."""
     code, trigger, structure = refill_request_structure(header.version)
     modern = at_least(header.version, (2, 5))
     body: list[str | None] = [
         _pid(request.patient),
-        segment("PV1", {1: "1", 2: "I"}) if request.setting is Setting.INPATIENT else None,
+        _pv1(request.location) if request.setting is Setting.INPATIENT else None,
         _orc(header, request),
         _tq1(request) if modern else None,  # the order's timing (ORDER/TIMING)
         _rxe(header.version, request),
@@ -75,7 +113,12 @@ def build_refill_request(header: MessageHeader, request: RefillRequest) -> bytes
     return assemble(header, code, trigger, structure, body)
 
 
-def _pid(patient: PatientInfo) -> str:
+def _pv1(where: PatientLocation | None) -> str:
+    location = components(where.point_of_care, where.room, where.bed, where.facility) if where else ""
+    return segment("PV1", {1: "1", 2: "I", 3: location})
+
+
+def _pid(patient: PatientDemographics) -> str:
     ids = [_cx(i) for i in patient.identifiers]
     return segment(
         "PID",

@@ -7,13 +7,12 @@ from decimal import Decimal
 
 import hl7
 import pytest
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Group, Message
-from hl7apy.parser import parse_segment
 
 from adapters.hl7.outbound.message_inputs import MessageHeader
 from adapters.hl7.outbound.refill_requests import RefillRequest, build_refill_request
-from hub.domain.order_parts import DrugInfo, Identifier, PatientInfo, PrescriberInfo, QuantityInfo, Setting
+from hub.domain.order_context import PatientDemographics, PatientLocation
+from hub.domain.order_parts import DrugInfo, Identifier, PrescriberInfo, QuantityInfo, Setting
+from tests.unit.hl7_outbound.rde_strict import strict
 
 VERSIONS = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
 AT = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
@@ -22,7 +21,7 @@ REQUEST = RefillRequest(
     placer_order_number="ORD-77",
     placer_system="EHR-NORTH",
     setting=Setting.OUTPATIENT,
-    patient=PatientInfo(
+    patient=PatientDemographics(
         identifiers=(Identifier(value="MRN-0042", system="GENHOSP", type_code="MR"),),
         family_name="Synthetic",
         given_name="Alex",
@@ -39,14 +38,6 @@ REQUEST = RefillRequest(
     refills_requested=3,
     requested_at=AT,
 )
-#: segment -> group path in RDE_O11 / RDE_O01; the first TQ1 is the order's timing, the second the encoded one
-_GROUPS = {
-    "PID": ("PATIENT",),
-    "PV1": ("PATIENT", "PATIENT_VISIT"),
-    "ORC": ("ORDER",),
-    "RXE": ("ORDER",),
-    "RXR": ("ORDER",),
-}
 
 
 def _header(version: str) -> MessageHeader:
@@ -59,40 +50,6 @@ def _header(version: str) -> MessageHeader:
         control_id="C0FFEE01",
         created_at=AT,
     )
-
-
-def strict(er7: str, version: str) -> Message:
-    """hl7apy STRICT validation with the segments placed in their groups by hand: hl7apy's own ``find_groups``
-    puts a TQ1 that follows RXE into ORDER/TIMING (before RXE) and then misses TIMING_ENCODED."""
-    known = "2.7" if version == "2.7.1" else version  # hl7apy has no 2.7.1; it shares 2.7's segments
-    lines = er7.strip("\r").replace("|2.7.1\r", "|2.7\r").split("\r")
-    structure = "RDE_O01" if known in ("2.3", "2.3.1") else "RDE_O11"
-    msg = Message(structure, version=known, validation_level=VALIDATION_LEVEL.STRICT)
-    groups: dict[tuple[str, ...], Group] = {}
-    timings = 0
-
-    def group(*path: str) -> Group | Message:
-        parent: Group | Message = msg
-        for depth in range(1, len(path) + 1):
-            if path[:depth] not in groups:
-                groups[path[:depth]] = parent.add_group(f"{structure}_{path[depth - 1]}")
-            parent = groups[path[:depth]]
-        return parent
-
-    for line in lines:
-        seg = parse_segment(line, version=known, validation_level=VALIDATION_LEVEL.STRICT)
-        if line.startswith("MSH"):
-            msg.msh = seg
-            continue
-        if line.startswith("TQ1"):
-            timings += 1
-            group("ORDER", "TIMING" if timings == 1 else "TIMING_ENCODED").add(seg)
-            continue
-        group(*_GROUPS[line[:3]]).add(seg)
-    if known == "2.3":  # v2.3's ORDER ends in a required group of optional segments {[OBX] [{NTE}]}: empty
-        group("ORDER", "OBSERVATION")
-    msg.validate()
-    return msg
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -145,12 +102,16 @@ def test_an_inpatient_request_says_so_and_unknown_required_values_are_hl7_nulls(
         update={
             "setting": Setting.INPATIENT,
             "drug": DrugInfo(text="Lisinopril 10 MG"),
-            "patient": PatientInfo(identifiers=REQUEST.patient.identifiers),
+            "patient": PatientDemographics(identifiers=REQUEST.patient.identifiers),
             "give_unit": None,
         }
     )
     msg = hl7.parse(build_refill_request(_header("2.4"), bare).decode())
     assert str(msg.segment("PV1")[2]) == "I"
+    ward = REQUEST.model_copy(
+        update={"setting": Setting.INPATIENT, "location": PatientLocation(point_of_care="4WEST", room="401", bed="A")}
+    )
+    assert str(hl7.parse(build_refill_request(_header("2.4"), ward).decode()).segment("PV1")[3]) == "4WEST^401^A"
     assert str(msg.segment("PID")[5]) == '""'
     assert str(msg.segment("RXE")[5]) == '""' and str(msg.segment("RXR")[1]) == '""'
     assert str(msg.segment("ORC")[7]) == "1^QD^^20260302140500+0000"
