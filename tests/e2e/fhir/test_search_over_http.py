@@ -123,6 +123,9 @@ def test_dispense_and_patient_searches(orders: SearchOrders, feed_a: httpx.Clien
     dispenses = _found(feed_a, "/MedicationDispense", {"patient": f"Patient/{p1}"})
     assert sorted(dispenses) == sorted(f"{orders.ids[p]}-0" for p in ("A-1", "A-2"))
     assert _found(feed_a, "/MedicationDispense", {"patient": p1, "status": "completed"}) == []
+    statuses = ("preparation", "in-progress", "cancelled", "on-hold", "declined", "completed")
+    by_status = {s: _found(feed_a, "/MedicationDispense", {"patient": p1, "status": s}) for s in statuses}
+    assert sorted(i for found in by_status.values() for i in found) == sorted(dispenses), by_status
     assert _found(feed_a, "/MedicationDispense", {"patient": p1, "whenhandedover": "ge2000"}) == []
 
     assert _found(feed_a, "/Patient", {"identifier": f"{MRN}|S-MRN-1"}) == [p1]
