@@ -124,6 +124,9 @@ class DestinationState:
         self.last_error_at: datetime | None = None
         self.counts = dict.fromkeys(COUNTS, 0)
         self._written = 0.0
+        #: False until this sender takes up a message: a standby (single active consumer) must not write
+        #: "idle" over the row of the process that is delivering
+        self._taken_up = False
         start_destination_at_zero(name)
 
     @property
@@ -136,7 +139,7 @@ class DestinationState:
         with self._lock:
             self.state = state
             self.connected = self.connected and state not in (SenderState.BROKER_DOWN, SenderState.STOPPED)
-        self._persist()
+        self._persist(quiet=True)
 
     def link(self, connected: bool) -> None:
         """The destination took a connection, or refused or broke one."""
@@ -150,6 +153,7 @@ class DestinationState:
         with self._lock:
             self.state, self.in_flight, self.in_flight_event_time = SenderState.SENDING, control_id, event_time
             self.attempts, self.failing_since = 0, None
+            self._taken_up = True
         self._persist()
 
     def attempt(self) -> None:
@@ -190,7 +194,7 @@ class DestinationState:
     def heartbeat(self) -> None:
         """Rewrite the row when it has not been written for a while, so readers know the sender is alive."""
         if time.monotonic() - self._written >= HEARTBEAT_S:
-            self._persist()
+            self._persist(quiet=True)
 
     def row(self) -> DestinationRow:
         """The state as stored."""
@@ -213,11 +217,24 @@ class DestinationState:
         """Status from this live state plus the broker's count of messages not yet taken."""
         return status_from_row(self.row(), self.name, backlog_ready, consumers, self.stuck_after_s)
 
-    def _persist(self) -> None:
+    def _persist(self, *, quiet: bool = False) -> None:
+        """Write the row; a ``quiet`` write (phase, heartbeat) of a sender that has taken up nothing yet
+        leaves alone a fresh row showing another process's message in flight."""
         self._written = time.monotonic()
         if self.store is None:
             return
         try:
+            if quiet and not self._taken_up and self._another_is_delivering():
+                return
             self.store.save(self.row())
         except DatabaseUnavailable as exc:  # operators' view only: delivery goes on without it
             log.warning("outbound %s: state not written: %s", self.name, exc)
+
+    def _another_is_delivering(self) -> bool:
+        assert self.store is not None
+        stored = self.store.load([self.name]).get(self.name)
+        return (
+            stored is not None
+            and stored.in_flight_control_id is not None
+            and (datetime.now(UTC) - stored.updated_at).total_seconds() <= STALE_AFTER_S
+        )
