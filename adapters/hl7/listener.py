@@ -78,7 +78,9 @@ class MllpListener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = peer_of(writer)
         if not self._budget.admit(peer.address):
-            log.warning("MLLP connection refused: connection cap reached", extra={"event": "mllp.conn_cap"})
+            if (count := self._budget.refused()) is not None:
+                log.warning("MLLP connections refused at the connection cap: %d", count,
+                            extra={"event": "mllp.conn_cap"})
             writer.close()
             return
         self.connections += 1
@@ -89,6 +91,8 @@ class MllpListener:
             await self._converse(reader, writer, peer)
         except (TimeoutError, ConnectionError, ssl.SSLError) as exc:
             log.info("MLLP connection ended: %s", type(exc).__name__)
+        except asyncio.CancelledError:  # the listener stops: the connection ends quietly, not as an error
+            pass
         finally:
             self._budget.release(peer.address)
             self.connections -= 1

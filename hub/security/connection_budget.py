@@ -3,6 +3,11 @@ one place (or many) cannot take the file descriptors every other sender needs.""
 
 from __future__ import annotations
 
+import time
+
+#: a door under a connection flood logs its refusals at most this often (seconds), with how many there were
+REPORT_EVERY_S = 10.0
+
 
 class ConnectionBudget:
     """Open connections counted per address against a total and a per-address cap (one event loop uses it)."""
@@ -13,6 +18,7 @@ class ConnectionBudget:
         self.total, self.per_address = total, per_address
         self._open: dict[str, int] = {}
         self._count = 0
+        self._refused, self._reported_at = 0, float("-inf")
 
     @property
     def open(self) -> int:
@@ -41,3 +47,12 @@ class ConnectionBudget:
         else:
             self._open[key] = held - 1
         self._count = max(0, self._count - 1)
+
+    def refused(self) -> int | None:
+        """Count one refused connection; how many since the last report when one is due (else None)."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._reported_at < REPORT_EVERY_S:
+            return None
+        count, self._refused, self._reported_at = self._refused, 0, now
+        return count

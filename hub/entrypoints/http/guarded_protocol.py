@@ -78,7 +78,9 @@ def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
             self._address = self.client[0] if self.client else None
             per_address = budget.total if uncapped(self._address) else None
             if not budget.admit(self._address, per_address=per_address):
-                log.warning("HTTP connection refused: connection cap reached", extra={"event": "http.conn_cap"})
+                if (count := budget.refused()) is not None:
+                    log.warning("HTTP connections refused at the connection cap: %d", count,
+                                extra={"event": "http.conn_cap"})
                 transport.write(_BUSY)
                 transport.close()
                 return
