@@ -49,6 +49,8 @@ OUTBOUND_SENT = Counter("rxhub_outbound_sent_total", "Outbound messages written 
 OUTBOUND_RETRIES = Counter("rxhub_outbound_retries_total", "Outbound resends of a message a destination had "
                            "not accepted (AR/CR, no ACK, connection lost)", ["destination"])
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
+#: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
+BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
 
 #: the folder of the worker processes' metric files, once this process started workers

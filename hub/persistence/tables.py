@@ -403,7 +403,7 @@ outbound_destinations = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-#: the newest event of each order a destination settled: an older one (a replayed dead letter) is superseded
+#: the newest event of each order a destination accepted: an older one (a replayed dead letter) is superseded
 outbound_order_progress = Table(
     "outbound_order_progress",
     metadata,
@@ -412,4 +412,22 @@ outbound_order_progress = Table(
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("event_time", DateTime(timezone=True), nullable=False),
+)
+
+#: emergency access: a higher role an admin gives a user until ``expires_at`` (or ``ended_at``), with the reason
+#: (hub.persistence.break_glass; migration 0021)
+break_glass_grants = Table(
+    "break_glass_grants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", String(100), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", String(100)),
+    Index("ix_break_glass_grants_user", "user_id"),
 )

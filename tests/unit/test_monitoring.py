@@ -16,7 +16,7 @@ RULES = DEPLOY / "prometheus" / "rxhub-alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "rxhub.json"
 #: every alert the issue asks for (dead letters, no consumers, outbox backlog, stuck destination, claim timeouts)
 ALERTS = {"RxHubDeadLetters", "RxHubQueueWithoutConsumer", "RxHubQueueDepthsStale", "RxHubOutboxBacklog",
-          "RxHubOutboundDestinationStuck", "RxHubOutboundDeadLetters", "RxHubClaimTimeouts"}
+          "RxHubOutboundDestinationStuck", "RxHubOutboundDeadLetters", "RxHubClaimTimeouts", "RxHubBreakGlass"}
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

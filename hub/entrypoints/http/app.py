@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.config import Settings
 from hub.entrypoints.http import (
     admin_routes,
+    break_glass_routes,
     command_routes,
     identity_routes,
     metrics_route,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.include_router(identity_routes.router)
     app.include_router(refused_order_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(break_glass_routes.router)
     app.include_router(metrics_route.router)
     app.include_router(console_router(settings.console_idle_minutes))
     mount_security_routes(app)

@@ -15,13 +15,20 @@ from hub.domain.order_parts import CoverageInfo, Source
 from hub.errors import NotAuthorized
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
-from hub.persistence.tables import users
+from hub.persistence.tables import break_glass_grants, users
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.ports import ClaimCodec
 
-#: read for every staff command: the role and licence on record now (a revoked user is refused at once)
-_USER = select(users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at).where(
-    users.c.id == bindparam("user_id"))
+#: the role of a break-glass grant in force for the user (hub.persistence.break_glass), the latest-ending
+_bg = break_glass_grants.c
+_GRANTED = (select(_bg.role)
+            .where(_bg.user_id == users.c.id, _bg.ended_at.is_(None), _bg.granted_at <= bindparam("now"),
+                   _bg.expires_at > bindparam("now"))
+            .order_by(_bg.expires_at.desc()).limit(1).scalar_subquery())
+#: read for every staff command: the role and licence on record now (a revoked user is refused at once), and
+#: the role a break-glass grant gives them for now
+_USER = select(users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at,
+               _GRANTED.label("granted_role")).where(users.c.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ def now() -> datetime:
 
 
 def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
-    """The user behind a command, with the role and licence on record (never trusted from the message)."""
+    """The user behind a command, with the role and licence on record, or the role of a break-glass grant in
+    force (never trusted from the message)."""
     if not envelope.actor:
         if envelope.principal and envelope.source is not Source.HUB:
             # a door's command: the feed its door authenticated, never the sender the message names
@@ -56,8 +64,9 @@ def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
     known: Actor | None = uow.memo.get(key)
     if known is not None:  # read by another command of this transaction (a pharmacist's batch of approvals)
         return known
-    row = uow.conn.execute(_USER, {"user_id": envelope.actor}).mappings().first()
+    row = uow.conn.execute(_USER, {"user_id": envelope.actor, "now": now()}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         raise NotAuthorized(f"user {envelope.actor} is unknown or revoked")
-    actor = uow.memo[key] = Actor(user_id=row["id"], role=Role(row["role"]), name=row["name"], licence=row["licence"])
+    role = Role(row["granted_role"] or row["role"])
+    actor = uow.memo[key] = Actor(user_id=row["id"], role=role, name=row["name"], licence=row["licence"])
     return actor
