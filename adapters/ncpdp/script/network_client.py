@@ -11,7 +11,6 @@ import httpx
 from adapters.ncpdp.script.network_answers import NetworkAnswer, judge_answer
 from adapters.ncpdp.script.network_config import ScriptEndpoint
 from hub.messaging.held_delivery import Outcome
-from hub.security.tls import client_context
 
 CONTENT_TYPE = "application/xml"
 
@@ -21,12 +20,7 @@ class NetworkClient:
 
     def __init__(self, endpoint: ScriptEndpoint) -> None:
         self.endpoint = endpoint
-        verify = (
-            client_context(endpoint.ca_file, cert=endpoint.cert_file, key=endpoint.key_file)
-            if endpoint.url.startswith("https://")
-            else False
-        )
-        self._client = httpx.Client(verify=verify, timeout=endpoint.timeout_s)
+        self._client = endpoint.client()
 
     def post(self, body: bytes, message_id: str) -> NetworkAnswer:
         """POST ``body`` and judge the answer."""
