@@ -55,7 +55,7 @@ UNDESCRIBED_PUBLIC = ("/openapi.json", "/docs", "/redoc", "/docs/assets/swagger-
                       "/docs/assets/swagger-ui.css", "/docs/assets/redoc.standalone.js", "/docs/assets/favicon.png")
 PARAMS = {"prescription_id": "00000000-0000-0000-0000-000000000000", "queue": "intake", "message_id": "nope",
           "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope",
-          "command_id": "nope"}
+          "command_id": "nope", "grant_id": "nope"}
 
 
 def allowed(method: str, path: str) -> set[str]:
