@@ -67,7 +67,8 @@ class OrderContext(Frozen):
     location: PatientLocation | None = None
     prescriber: PrescriberInfo | None = None
     drug: DrugInfo
-    #: the dispensed product's name and unit (catalogue), once one is selected
+    #: the dispensed product's NDC-11, name and unit (catalogue), once one is selected
+    product_ndc: str | None = None
     product_name: str | None = None
     product_unit: str | None = None
     dosage: Dosage | None = None

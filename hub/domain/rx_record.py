@@ -235,6 +235,7 @@ class PrescriptionRecord(BaseModel):
                                              "allergies": tuple(self.allergies)})
         return OrderContext(
             patient=patient, location=self.location, prescriber=self.prescriber, drug=self.drug,
+            product_ndc=self.product.ndc11 if self.product else None,
             product_name=" ".join(p for p in (self.product.name, self.product.strength, self.product.form) if p)
             if self.product else None,
             product_unit=self.product.unit if self.product else None, dosage=self.dosage, sig=self.sig,

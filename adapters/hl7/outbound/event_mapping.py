@@ -170,7 +170,7 @@ def _stop_encoded_order(destination: DestinationConfig, header: MessageHeader, e
     if control == "as_requested":
         control = "CA" if (event.requested or "").upper() == "CA" else "DC"
     drug = order.drug or (order.context.drug if order.context else None)
-    ndc = (drug.ndc if drug else None) or ""
+    ndc = (order.context.product_ndc if order.context else None) or (drug.ndc if drug else None) or ""
     encoded = EncodedOrder(order=order, ndc=ndc, verifier_id="", verified_at=at, control=control, status=control)
     return build_encoded_order(header, encoded, allergies=destination.allergies)
 
