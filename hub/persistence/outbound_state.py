@@ -2,7 +2,7 @@
 
 ``rxhub outbound status``, ``/metrics`` and the admin dashboard run in other processes than the sender, so
 what it is doing (connected, message in flight, attempts, last error, totals) is one row per destination.
-The newest event of each order it settled is kept too: an older event of that order (a replayed dead
+The newest event of each order it delivered is kept too: an older event of that order (a replayed dead
 letter) must not be sent after it.
 """
 
@@ -46,8 +46,8 @@ class DestinationRow(Frozen):
         return _aware(value)
 
 
-class SettledEvent(Frozen):
-    """The newest event of one order a destination settled (delivered, dead-lettered or superseded)."""
+class DeliveredEvent(Frozen):
+    """The newest event of one order a destination accepted."""
 
     event_id: str
     event_type: str
@@ -98,8 +98,8 @@ class OutboundStateStore:
             raise DatabaseUnavailable(f"outbound state not read: {type(exc).__name__}") from exc
         return {r["name"]: DestinationRow.model_validate(dict(r)) for r in rows}
 
-    def settled(self, destination: str, subject: str) -> SettledEvent | None:
-        """The newest event of ``subject`` (an order) this destination has settled, if any."""
+    def delivered(self, destination: str, subject: str) -> DeliveredEvent | None:
+        """The newest event of ``subject`` (an order) this destination has accepted, if any."""
         p = outbound_order_progress.c
         try:
             with read_connection(self._engine) as conn:
@@ -114,10 +114,10 @@ class OutboundStateStore:
                 )
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"outbound progress not read: {type(exc).__name__}") from exc
-        return None if row is None else SettledEvent.model_validate(dict(row))
+        return None if row is None else DeliveredEvent.model_validate(dict(row))
 
-    def record_settled(self, destination: str, subject: str, event: SettledEvent) -> None:
-        """Remember ``event`` as the order's newest settled one (the caller checked it is not older)."""
+    def record_delivered(self, destination: str, subject: str, event: DeliveredEvent) -> None:
+        """Remember ``event`` as the order's newest delivered one (the caller checked it is not older)."""
         self._write("progress", {"destination": destination, "subject": subject, **event.model_dump()})
 
     def _write(self, table: str, row: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ keeps messages in order per destination and therefore per order.
 * AR/CR, timeout, connection loss  → the same bytes resent (delivery.py) up to the destination's
                                      ``max_attempts``/``max_retry_s``, then dead-lettered as
                                      ``transient_exhausted`` with the receiver's last words, and the next goes
-* older than an event of the same order already settled here (a replayed dead letter whose order has
+* older than an event of the same order already delivered here (a replayed dead letter whose order has
                                      moved on) → not sent: dead-lettered as ``superseded``, saying by what
 * not for this destination         → ack (counted as skipped)
 * undecodable event                → dead-letter as ``unparseable``, ack
@@ -39,7 +39,7 @@ from adapters.hl7.outbound.event_mapping import ReceivedEvent, StoredOrders, dec
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import ChannelLike, Topology, declare
-from hub.persistence.outbound_state import OutboundStateStore, SettledEvent
+from hub.persistence.outbound_state import DeliveredEvent, OutboundStateStore
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +153,11 @@ class DestinationRunner:
             channel.basic_ack(method.delivery_tag)
             return True
         self.state.begin(message.control_id, received.time)
-        newer = self._newer_settled(received)
+        newer = self._newer_delivered(received)
         if newer is not None:
             reason = (
                 f"superseded: {newer.event_type} of {newer.event_time.isoformat()} (event {newer.event_id}) "
-                f"for this order was already settled at {self.config.name}; sending this older "
+                f"for this order was already delivered to {self.config.name}; sending this older "
                 f"{received.type} now would overtake it"
             )
             self._dead_letter(side, props, body, reason, "superseded", message.control_id)
@@ -175,32 +175,35 @@ class DestinationRunner:
         if verdict is None:
             return False
         if verdict.kind is AckKind.ACCEPTED:
-            self._settled(received, "delivered")
+            self._delivered(received)
         else:
             kind = "validation" if verdict.kind is AckKind.ERROR else "transient_exhausted"
             text = verdict.text or verdict.code
             self._dead_letter(side, props, body, text, kind, message.control_id, self.state.attempts)
             self.state.error(f"{verdict.code} for {message.control_id}: {text}")
-            self._settled(received, "dead_lettered")
+            self.state.settle("dead_lettered")
         channel.basic_ack(method.delivery_tag)
         return True
 
-    def _newer_settled(self, received: ReceivedEvent) -> SettledEvent | None:
-        """An event of the same order newer than this one that this destination already settled."""
+    def _newer_delivered(self, received: ReceivedEvent) -> DeliveredEvent | None:
+        """An event of the same order newer than this one that this destination already accepted."""
         if self.store is None or not received.subject:
             return None
-        settled = self.store.settled(self.config.name, received.subject)
-        return settled if settled is not None and settled.event_time > received.time else None
+        delivered = self.store.delivered(self.config.name, received.subject)
+        return delivered if delivered is not None and delivered.event_time > received.time else None
 
-    def _settled(self, received: ReceivedEvent, outcome: str) -> None:
-        """Count the outcome and remember the order's newest settled event (replays older than it are refused)."""
+    def _delivered(self, received: ReceivedEvent) -> None:
+        """Count it and remember it as its order's newest delivered event (an older replay is refused).
+
+        Only an accepted message counts: a newer one that was dead-lettered never reached the receiver, so an
+        older replay does not overtake it there (and its own replay, later, still comes after)."""
         if self.store is not None and received.subject:
-            self.store.record_settled(
+            self.store.record_delivered(
                 self.config.name,
                 received.subject,
-                SettledEvent(event_id=received.id, event_type=received.type, event_time=received.time),
+                DeliveredEvent(event_id=received.id, event_type=received.type, event_time=received.time),
             )
-        self.state.settle(outcome)
+        self.state.settle("delivered")
 
     def _dead_letter(
         self,

@@ -382,6 +382,25 @@ def test_a_replayed_dead_letter_never_overtakes_a_newer_message_of_its_order(
     assert status.delivered == 2
 
 
+def test_replayed_dead_letters_of_one_order_go_in_their_order_when_neither_was_delivered(
+    settings: Settings, topology: Topology, engine: Engine, run_senders: Callable[..., OutboundSenders],
+) -> None:
+    refusing = {"on": True}
+    receiver = Receiver(lambda _i, _c: [Ack("AR", error="locked")] if refusing["on"] else [Ack()]).start()
+    config = _config(receiver.port)
+    run_senders(config)
+    ids = _publish(settings, topology, [(samples.verified(rx="RX1"), 1), (samples.dispensed(rx="RX1"), 2)])
+    _when(lambda: _stored(settings, topology, engine, config), lambda s: s.dead_lettered == 2, "both dead-lettered")
+    refusing["on"] = False
+
+    assert [x.message_id for x in DeadLetterQueue(settings.amqp_url.get_secret_value(), topology).replay()] == ids
+    assert receiver.wait_delivered(2) == [control_id_for(i, NAME) for i in ids]
+    done = _when(lambda: _stored(settings, topology, engine, config), lambda s: s.delivered == 2 and s.backlog == 0,
+                 "both delivered")
+    receiver.stop()
+    assert done.superseded == 0 and _dead_letters(settings, topology) == []
+
+
 def _publish_with_ids(settings: Settings, topology: Topology, events: list[tuple[str, Event, int]]) -> list[str]:
     now = datetime.now(UTC)
     conn = connect(settings.amqp_url.get_secret_value())

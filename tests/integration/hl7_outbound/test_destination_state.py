@@ -8,7 +8,7 @@ import pytest
 
 from adapters.hl7.outbound.destination_state import STALE_AFTER_S, DestinationState, SenderState, status_from_row
 from hub.persistence.database import create_schema, make_engine
-from hub.persistence.outbound_state import OutboundStateStore, SettledEvent
+from hub.persistence.outbound_state import DeliveredEvent, OutboundStateStore
 
 
 @pytest.fixture
@@ -31,7 +31,11 @@ def test_another_process_reads_what_the_sender_wrote(store: OutboundStateStore) 
     row = store.load(["lab"])["lab"]
     status = status_from_row(row, "lab", backlog_ready=4, consumers=1, stuck_after_s=60)
     assert (status.state, status.connected, status.backlog, status.in_flight_control_id) == (
-        SenderState.RETRYING, True, 5, "C1")
+        SenderState.RETRYING,
+        True,
+        5,
+        "C1",
+    )
     assert status.attempts == 2 and status.sent == 2 and status.retried == 1
     assert status.oldest_age_s is not None and 89 <= status.oldest_age_s < 200
     assert status.last_error == "AR: [207] busy"
@@ -41,7 +45,11 @@ def test_another_process_reads_what_the_sender_wrote(store: OutboundStateStore) 
     gone = datetime.now(UTC) + timedelta(seconds=STALE_AFTER_S + 1)
     stale = status_from_row(row, "lab", 4, 1, stuck_after_s=60000, now=gone)
     assert (stale.state, stale.connected, stale.in_flight_control_id, stale.backlog) == (
-        SenderState.UNKNOWN, False, None, 4)
+        SenderState.UNKNOWN,
+        False,
+        None,
+        4,
+    )
 
     sender.settle("delivered")
     done = status_from_row(store.load()["lab"], "lab", 0, 1, stuck_after_s=60)
@@ -62,10 +70,12 @@ def test_a_standby_sender_never_writes_idle_over_the_one_delivering(store: Outbo
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
-def test_the_newest_settled_event_of_an_order_is_kept_per_destination(store: OutboundStateStore) -> None:
+def test_the_newest_delivered_event_of_an_order_is_kept_per_destination(store: OutboundStateStore) -> None:
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    store.record_settled("ehr", "p-1", SettledEvent(event_id="e1", event_type="prescription.received", event_time=at))
-    later = SettledEvent(event_id="e2", event_type="prescription.dispensed", event_time=at + timedelta(minutes=5))
-    store.record_settled("ehr", "p-1", later)
-    assert store.settled("ehr", "p-1") == later
-    assert store.settled("cabinet", "p-1") is None and store.settled("ehr", "p-2") is None
+    store.record_delivered(
+        "ehr", "p-1", DeliveredEvent(event_id="e1", event_type="prescription.received", event_time=at)
+    )
+    later = DeliveredEvent(event_id="e2", event_type="prescription.dispensed", event_time=at + timedelta(minutes=5))
+    store.record_delivered("ehr", "p-1", later)
+    assert store.delivered("ehr", "p-1") == later
+    assert store.delivered("cabinet", "p-1") is None and store.delivered("ehr", "p-2") is None

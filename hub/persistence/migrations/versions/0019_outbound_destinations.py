@@ -2,7 +2,7 @@
 
 ``rxhub outbound status``, /metrics and the admin dashboard showed nothing of a sender running in another
 process. The sender now writes its state (connected, message in flight, attempts, last error, counts) to
-outbound_destinations, and the newest event of each order it settled to outbound_order_progress, so a
+outbound_destinations, and the newest event of each order it delivered to outbound_order_progress, so a
 replayed older message of that order is recognised as superseded instead of overtaking it.
 
 Revision ID: 0019
