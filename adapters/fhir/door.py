@@ -170,9 +170,7 @@ class FhirDoor:
             return None
 
     async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
-        if self._journal is not None:
-            return _answered(resource_id, await self._find_journal(self._journal, sender, key))
-        return _answered(resource_id, await asyncio.to_thread(self._find, sender, key))
+        return _answered(resource_id, await self.recorded(sender, key))
 
     async def accept(self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes,
                      message_type: str) -> list[bytes]:
@@ -189,17 +187,28 @@ class FhirDoor:
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
         for (order, _), answer in zip(orders, answers, strict=True):
-            record: dict[str, Any] = {
-                "door": DOOR, "sender": sender, "control_id": order.key, "message_type": message_type,
-                "outcome": "accepted", "raw": raw, "answer": answer,
-                "command_ids": [str(envelopes[order.key].message_id)], "record_id": record_ids[order.key]}
-            if self._journal is not None:
-                self._journal.record_later(**record).add_done_callback(_journal_recorded)
-                continue
-            task = asyncio.create_task(asyncio.to_thread(self._inbound.record, **record))
-            self._records.add(task)
-            task.add_done_callback(self._recorded)
+            self.record(sender, order.key, message_type, raw, answer, [str(envelopes[order.key].message_id)],
+                        record_ids[order.key])
         return answers
+
+    def record(self, sender: str, control_id: str, message_type: str, raw: bytes, answer: bytes,
+               command_ids: list[str], record_id: str | None = None) -> None:
+        """Record an accepted message and its answer beside the answer (journal, else a worker thread)."""
+        record: dict[str, Any] = {
+            "door": DOOR, "sender": sender, "control_id": control_id, "message_type": message_type,
+            "outcome": "accepted", "raw": raw, "answer": answer, "command_ids": command_ids, "record_id": record_id}
+        if self._journal is not None:
+            self._journal.record_later(**record).add_done_callback(_journal_recorded)
+            return
+        task = asyncio.create_task(asyncio.to_thread(self._inbound.record, **record))
+        self._records.add(task)
+        task.add_done_callback(self._recorded)
+
+    async def recorded(self, sender: str, control_id: str) -> InboundRecord | None:
+        """The record of a message this sender sent under ``control_id`` (None when unknown or unreadable)."""
+        if self._journal is not None:
+            return await self._find_journal(self._journal, sender, control_id)
+        return await asyncio.to_thread(self._find, sender, control_id)
 
     async def drain(self) -> None:
         """Wait for dedupe records still being written (tests; shutdown)."""

@@ -56,9 +56,10 @@ def capabilities(base: str) -> dict[str, Any]:
                              "searchParam": declared("ClaimResponse")})
     rest["resource"].append({
         "type": "Bundle",
-        "interaction": [{"code": "create"}],
+        "interaction": [{"code": "create"}, {"code": "read"}],
         "documentation": "POST a document Bundle (e.g. an e-prescription): its MedicationRequests are accepted "
-                         "all or none; the answer is an OperationOutcome naming each order. The Bundle itself "
-                         "is not stored.",
+                         "all or none, then the Bundle is created (201, Location Bundle/{id}; a resend of the "
+                         "same document identifier answers 200 with the Bundle kept). Its sender reads it back "
+                         "until received messages are purged. Prefer: return=OperationOutcome names each order.",
     })
     return statement

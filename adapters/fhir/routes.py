@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from adapters.fhir import reads, search_sources, writes
+from adapters.fhir import documents, reads, search_sources, writes
 from adapters.fhir.content_coding import decoded
 from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
@@ -188,10 +188,23 @@ def _read(request: Request, resource: dict[str, Any]) -> Response:
 
 
 def _answer(request: Request, answer: writes.Answer) -> Response:
-    headers = {"Location": fhir_base(request) + answer.location} if answer.location else None
+    """A write's answer: Location of what was created or found, and its version (ETag) when it has one."""
+    headers = {"Location": fhir_base(request) + answer.location} if answer.location else {}
+    if answer.location and answer.resource.get("resourceType") != "OperationOutcome":
+        headers |= version_headers(answer.resource)
     if answer.body is not None:
         return Response(answer.body, status_code=answer.status, media_type=FHIR_JSON, headers=headers)
     return fhir_response(answer.resource, answer.status, headers)
+
+
+def _document_answer(request: Request, answer: writes.Answer) -> Response:
+    """A document's answer as Prefer asks; ``return=OperationOutcome`` names each of its orders."""
+    prefer = preferences(request.headers.getlist("prefer"))
+    response = _answer(request, answer)
+    if prefer.get("return") != "OperationOutcome" or answer.outcome is None or answer.status >= 300:
+        return preferred_return(prefer, response)
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("location", "etag", "last-modified")}
+    return fhir_response(answer.outcome, answer.status, headers | {"Preference-Applied": "return=OperationOutcome"})
 
 
 def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
@@ -231,9 +244,16 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
 
     @router.post("/Bundle")
     async def document(request: Request, user: Sender = Depends(auth)) -> Response:
-        """A document Bundle's orders, all or nothing."""
+        """Create a document Bundle: its orders all or nothing, then the Bundle (201 + Location)."""
         answer = await writes.post_document(door, await read_body(request), principal(user))
-        return preferred_return(preferences(request.headers.getlist("prefer")), _answer(request, answer))
+        if answer.duplicate:
+            request.state.door_outcome = "duplicate"
+        return _document_answer(request, answer)
+
+    @router.get("/Bundle/{bundle_id}")
+    async def read_document(request: Request, bundle_id: str, user: Sender = Depends(auth)) -> Response:
+        """A document Bundle this principal created, as it was received."""
+        return _read(request, await documents.read(door, bundle_id, principal(user)))
 
     @router.post("/$process-message")
     async def message(request: Request, user: Sender = Depends(auth)) -> Response:

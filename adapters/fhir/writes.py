@@ -17,6 +17,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
+from adapters.fhir import documents
 from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands, with_untaken
 from adapters.fhir.conditional import if_none_exist
 from adapters.fhir.door import FhirDoor, Known, accepted, utc_now
@@ -41,6 +42,8 @@ class Answer:
     body: bytes | None = None
     #: every order in it was known before: a resend, answered as the first time
     duplicate: bool = False
+    #: what ``Prefer: return=OperationOutcome`` answers with, when it says more than "accepted"
+    outcome: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,11 +206,14 @@ async def post_base(door: FhirDoor, body: bytes, sender: str) -> Answer:
 
 
 async def post_document(door: FhirDoor, body: bytes, sender: str) -> Answer:
-    """POST /Bundle with a document: its orders all or none; answered with an outcome naming each order."""
+    """POST /Bundle with a document: its orders all or none, then the Bundle created (201, Location) or, sent
+    before, found (200); ``outcome`` names each order (what Prefer: return=OperationOutcome gets)."""
     bundle = parse_resource(body)
     classify(bundle, accept=(ResourceKind.DOCUMENT,))
     try:
         settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
     except (InboundMessageError, NotFound) as exc:
         return Answer(http_status_for(exc), with_untaken(outcome_for(exc), bundle))
-    return Answer(200, operation_outcome([item.note() for item in settled.values()]))
+    stored, created = await documents.keep(door, sender, bundle, body, utc_now())
+    notes = operation_outcome([item.note() for item in settled.values()])
+    return Answer(201 if created else 200, stored, f"Bundle/{stored['id']}", duplicate=not created, outcome=notes)

@@ -1,7 +1,8 @@
 """Every public FHIR sample in the corpus POSTed over real HTTP to the running hub, and what came of it.
 
 Routing is by content, as a client would: a lone resource to POST /fhir/MedicationRequest, a message
-Bundle to /fhir/$process-message, a document Bundle to POST /fhir/Bundle. Accepted orders must each
+Bundle to /fhir/$process-message, a document Bundle to POST /fhir/Bundle (created, answered as Prefer:
+return=OperationOutcome asks, with an issue per order; its sender reads it back). Accepted orders must each
 produce one ``prescription.received`` event whose correlation id is the MedicationRequest id answered;
 refusals must name the element in an OperationOutcome (inside the reply message for messages). Either way
 every MedicationRequest entry of a Bundle has an issue at its own entry (issue 26: taken, or refused).
@@ -22,9 +23,9 @@ from tests.unit.fhir.corpus import corpus_bytes, corpus_names
 
 #: file -> (path, HTTP status, new orders, orders already received, cancellations)
 ACCEPTED: dict[str, tuple[str, int, int, int, int]] = {
-    "gematik_kbv_erp_r4_bundle_document_compounding.json": ("/Bundle", 200, 1, 0, 0),
-    "gematik_kbv_erp_r4_bundle_document_freetext_medication.json": ("/Bundle", 200, 1, 0, 0),
-    "gematik_kbv_erp_r4_bundle_document_pzn_coverage.json": ("/Bundle", 200, 1, 0, 0),
+    "gematik_kbv_erp_r4_bundle_document_compounding.json": ("/Bundle", 201, 1, 0, 0),
+    "gematik_kbv_erp_r4_bundle_document_freetext_medication.json": ("/Bundle", 201, 1, 0, 0),
+    "gematik_kbv_erp_r4_bundle_document_pzn_coverage.json": ("/Bundle", 201, 1, 0, 0),
     "nhs_eps_r4_bundle_message_4_medicationrequests_send.json": ("/$process-message", 200, 4, 0, 0),
     "nhs_eps_r4_bundle_message_controlled_drug.json": ("/$process-message", 200, 2, 0, 0),
     "nhs_eps_r4_bundle_message_multiple_dosage_instructions.json": ("/$process-message", 200, 4, 0, 0),
@@ -74,7 +75,7 @@ def _reply_parts(response: httpx.Response) -> tuple[str | None, dict[str, Any]]:
 
 def _orders(response: httpx.Response) -> list[tuple[str, str]]:
     """(MedicationRequest id, what happened) for each order an accepted request named."""
-    if response.status_code == 201:
+    if response.status_code == 201 and response.json()["resourceType"] == "MedicationRequest":
         return [(response.json()["id"], "accepted")]
     _, outcome = _reply_parts(response)
     found = [_NOTE.match(i["diagnostics"]) for i in outcome["issue"]]
@@ -97,6 +98,24 @@ def _every_order_named(name: str, outcome: dict[str, Any]) -> None:
     assert sorted(untaken) == sorted(_order_entries(name) - errors), (name, outcome)
 
 
+#: a document's create answers with the Bundle unless told to name its orders
+_PREFER = {"/Bundle": {"Prefer": "return=OperationOutcome"}}
+
+
+def _document_kept(client: httpx.Client, created: httpx.Response, name: str) -> None:
+    """The document was created: its Location reads it back as sent, and a resend finds it (200, same id)."""
+    assert created.headers["preference-applied"] == "return=OperationOutcome"
+    location = created.headers["location"]
+    assert re.fullmatch(r".*/fhir/Bundle/[0-9a-f-]{36}", location), location
+    read = client.get(location)
+    assert read.status_code == 200 and read.headers["etag"] == created.headers["etag"], read.text
+    kept, sent = read.json(), json.loads(corpus_bytes(name))
+    assert kept["id"] == location.rsplit("/", 1)[1] and kept["entry"] == sent["entry"]
+    again = client.post("/Bundle", content=corpus_bytes(name))
+    assert again.status_code == 200 and again.headers["location"] == location
+    assert again.json() == kept
+
+
 def test_every_corpus_file_has_an_expectation() -> None:
     assert sorted(ACCEPTED.keys() | REFUSED.keys()) == corpus_names()
 
@@ -117,14 +136,16 @@ def test_corpus_over_http(fhir_hub: FhirHub) -> None:
                     _every_order_named(name, outcome)
                     continue
                 path, status, new, known, cancels = ACCEPTED[name]
-                response = client.post(path, content=corpus_bytes(name))
+                response = client.post(path, content=corpus_bytes(name), headers=_PREFER.get(path, {}))
                 assert response.status_code == status, (name, response.text)
+                if path == "/Bundle":
+                    _document_kept(client, response, name)
                 if path == "/$process-message":
                     assert _reply_parts(response)[0] == "ok"
                 outcomes = [what for _, what in _orders(response)]
                 assert (outcomes.count("accepted"), outcomes.count("already received"),
                         outcomes.count("cancellation accepted")) == (new, known, cancels), name
-                if status == 200:  # a Bundle: one note per MedicationRequest entry
+                if path != "/MedicationRequest":  # a Bundle: one note per MedicationRequest entry
                     assert len(outcomes) == len(_order_entries(name)), name
                 new_ids |= {rid for rid, what in _orders(response) if what == "accepted"}
         expected = sum(v[2] for v in ACCEPTED.values())
