@@ -420,6 +420,13 @@ def _run_doors(settings: Settings, engine: object) -> None:
     uvloop.run(_serve_until_signal(settings, engine))
 
 
+def banner(settings: Settings, mllp_port: int | None, http_port: int) -> str:
+    """The line ``rxhub run``/``serve`` print once the doors listen, with the schemes they really speak."""
+    mllp = f"{settings.mllp_host}:{mllp_port if mllp_port is not None else '-'}"
+    scheme = "https" if settings.http_tls_cert else "http"
+    return f"rxhub: MLLP on {mllp}, HTTP on {scheme}://{settings.http_host}:{http_port}"
+
+
 async def _serve_until_signal(settings: Settings, engine: object) -> None:
     from hub.entrypoints.doors import Doors
 
@@ -429,8 +436,7 @@ async def _serve_until_signal(settings: Settings, engine: object) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"rxhub: MLLP on {settings.mllp_host}:{doors.mllp.port if doors.mllp else '-'}, "
-          f"HTTP on http://{settings.http_host}:{doors.http_port}", flush=True)
+    print(banner(settings, doors.mllp.port if doors.mllp else None, doors.http_port), flush=True)
     await stop.wait()
     await doors.stop()
 

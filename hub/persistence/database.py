@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None},
             json_serializer=_json_text, json_deserializer=orjson.loads,
@@ -40,6 +41,19 @@ def make_engine(url: str) -> Engine:
                            json_serializer=orjson.dumps, json_deserializer=orjson.loads)
     _ping_when_idle(engine)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file (patient data) readable by its owner only: made 0600 before SQLite opens it, and an
+    existing one narrowed to 0600; its -wal and -shm files take the same mode from it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+    except OSError:  # a database someone else owns, or on a read-only medium: SQLite says what is wrong
+        return
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -44,7 +44,7 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
     @router.get("/audit")
     async def audit(request: Request, patient_id: str | None = None, prescription_id: str | None = None,
                     actor: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                    format: str = "json", limit: int = 500, date: list[str] = Query(default=[]),
+                    format: str = "json", limit: int = Query(500, ge=1, le=5000), date: list[str] = Query(default=[]),
                     patient: str | None = None, agent: str | None = None,
                     count: int | None = Query(default=None, alias="_count", ge=0),
                     user: Any = Depends(admin)) -> Any:

@@ -33,6 +33,7 @@ class KeyPair(BaseModel):
         cert, key = folder / f"{stem}.pem", folder / f"{stem}.key"
         cert.write_bytes(self.cert_pem)
         key.touch(mode=0o600)
+        key.chmod(0o600)  # an existing key file kept its mode, and touch's was narrowed by the umask only
         key.write_bytes(self.key_pem)
         return cert, key
 

@@ -11,13 +11,18 @@ from pydantic import BaseModel, ConfigDict
 
 #: peer certificate as ``SSLSocket.getpeercert()`` returns it (a dict, or None without a verified certificate)
 PeerCert = dict[str, Any] | None
+#: TLS 1.2 suites the doors offer: forward-secret AEAD only (no CBC, no SHA-1 MAC, no static RSA); every TLS 1.3
+#: suite is AEAD already
+AEAD_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
 
 
 def server_context(cert: Path, key: Path, *, client_ca: Path | None = None,
                    require_client_cert: bool = False) -> ssl.SSLContext:
-    """A server context (TLS 1.2+); with ``client_ca`` client certificates are verified, and required if asked."""
+    """A server context (TLS 1.2+, AEAD suites only); with ``client_ca`` client certificates are verified, and
+    required if asked."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(AEAD_CIPHERS)
     context.load_cert_chain(cert, key)
     if client_ca is not None:
         context.load_verify_locations(cafile=client_ca)
