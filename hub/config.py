@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     #: SCRIPT network endpoints outbound SCRIPT (renewal requests, cancel answers, errors) is POSTed to (JSON, see
     #: hub/data/script-network.example.json); unset: those messages wait on ``<prefix>.script-out``
     script_network: Path | None = None
+    #: EHR FHIR servers that renewal requests for FHIR-origin orders are POSTed to as Tasks (JSON, see
+    #: hub/data/fhir-renewals.example.json and docs/renewals.md); unset: those renewals are events only
+    fhir_renewals: Path | None = None
 
     #: least severe log level written (DEBUG, INFO, WARNING, ERROR)
     log_level: str = "INFO"

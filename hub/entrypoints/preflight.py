@@ -107,6 +107,11 @@ def _outbound(s: Settings) -> None:
 
         network = s.script_network
         _load(f"RXHUB_SCRIPT_NETWORK {network}", lambda: load_script_network(network))
+    if s.fhir_renewals is not None:
+        from adapters.fhir.renewal_sender import load_fhir_renewals
+
+        renewals = s.fhir_renewals
+        _load(f"RXHUB_FHIR_RENEWALS {renewals}", lambda: load_fhir_renewals(renewals))
     if s.outbound_destinations is None:
         return
     from adapters.hl7.outbound.destinations import load_destinations

@@ -95,6 +95,10 @@ def declare_topology(settings: Settings) -> Topology:
         from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
 
         declare(channel, ScriptOutTopology.of(topology))
+        if settings.fhir_renewals is not None:  # likewise the FHIR renewal sender's
+            from adapters.fhir.renewal_sender import FhirRenewalTopology
+
+            declare(channel, FhirRenewalTopology.of(topology))
     finally:
         connection.close()
     return topology
@@ -115,6 +119,8 @@ class Workers:
     outbound: Any = None
     #: the SCRIPT connector's live state (None when no SCRIPT network is configured)
     script_connector: Any = None
+    #: the FHIR renewal sender's live state (None when no FHIR renewal endpoint is configured)
+    fhir_renewals: Any = None
     #: where the consumers record the commands they refuse as unsigned or forged
     audit: AuditTrail | None = None
 
@@ -161,6 +167,7 @@ class Workers:
         self._start_outbound(url, topology)
         self._start_script_responder(url, topology)
         self._start_script_connector(url, topology)
+        self._start_fhir_renewals(url, topology)
         if self.settings.vacuum_interval_s > 0 and self.engine.dialect.name == "postgresql":
             vacuumer = Vacuumer(self.engine, self.settings.vacuum_interval_s)
             self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
@@ -202,6 +209,26 @@ class Workers:
         endpoints = load_script_network(self.settings.script_network)
         thread = threading.Thread(target=run_script_connector, args=(url, topology, endpoints, self.stop),
                                   kwargs={"state": self.script_connector}, name="script-connector", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _start_fhir_renewals(self, url: str, topology: Topology) -> None:
+        """Renewal requests for FHIR orders, POSTed to the EHRs' FHIR servers (once configured)."""
+        if self.settings.fhir_renewals is None:
+            return
+        from adapters.fhir.renewal_requests import RequestingPharmacy
+        from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
+        from hub.messaging.held_delivery import DeliveryState
+        from hub.persistence.queries import SqlPrescriptionQueries
+
+        s = self.settings
+        self.fhir_renewals = DeliveryState()
+        pharmacy = RequestingPharmacy(name=s.pharmacy_name, npi=s.pharmacy_npi, ncpdp_id=s.pharmacy_ncpdp_id)
+        thread = threading.Thread(
+            target=run_fhir_renewals,
+            args=(url, topology, load_fhir_renewals(s.fhir_renewals), SqlPrescriptionQueries(self.engine),
+                  self.stop),
+            kwargs={"pharmacy": pharmacy, "state": self.fhir_renewals}, name="fhir-renewals", daemon=True)
         thread.start()
         self.threads.append(thread)
 
