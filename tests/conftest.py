@@ -89,7 +89,8 @@ def _delete_test_queues() -> Iterator[None]:
             conn = pika.BlockingConnection(pika.URLParameters(url))
             channel = conn.channel()
             topology = Topology(prefix)
-            extra = [f"{prefix}.payer-sim", f"{prefix}.script-outbound", f"{prefix}.script-out"]
+            extra = [f"{prefix}.payer-sim", f"{prefix}.script-outbound", f"{prefix}.script-out",
+                     f"{prefix}.fhir-renewals"]
             for name in [q.name for q in topology.queues()] + extra:
                 channel.queue_delete(queue=name)
             conn.close()
