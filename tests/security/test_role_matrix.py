@@ -46,6 +46,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/refused-orders"): STAFF,
     ("GET", "/api/commands/{command_id}"): STAFF,
     ("GET", "/api/me"): {*ROLES},
+    ("POST", "/api/session"): {*ROLES},
 }
 #: reachable without a token: probes, the scrape endpoint (no PHI labels), the FHIR capability statement
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/fhir/metadata")}
@@ -55,7 +56,7 @@ UNDESCRIBED_PUBLIC = ("/openapi.json", "/docs", "/redoc", "/docs/assets/swagger-
                       "/docs/assets/swagger-ui.css", "/docs/assets/redoc.standalone.js", "/docs/assets/favicon.png")
 PARAMS = {"prescription_id": "00000000-0000-0000-0000-000000000000", "queue": "intake", "message_id": "nope",
           "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope",
-          "command_id": "nope", "grant_id": "nope"}
+          "command_id": "nope", "grant_id": "nope", "bundle_id": "nope"}
 
 
 def allowed(method: str, path: str) -> set[str]:

@@ -23,6 +23,7 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User, hash_token
 from hub.security.rate_limit import AuthThrottle, FailureLimiter
 from hub.security.refusal_sampling import RefusalSampler
+from hub.security.sessions import ACTIVITY_HEADER, BACKGROUND, IdleSessions
 from hub.security.tokens import TOKEN_CACHE_S, TokenCache, TokenVerdict, lookup, verdict
 
 _bearer = HTTPBearer(auto_error=False)
@@ -65,10 +66,39 @@ async def _authenticate(request: Request, token: str) -> tuple[User | None, Toke
     return verdict(holder, staff_days=s.token_max_age_days, feed_days=s.feed_token_max_age_days)
 
 
-async def _user(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+def idle_sessions(app: FastAPI) -> IdleSessions:
+    """The app's staff session clocks (made on first use): the console's idle limit plus a minute, so that the
+    browser, which reports activity at most once a minute, always signs out first."""
+    sessions: IdleSessions | None = getattr(app.state, "idle_sessions", None)
+    if sessions is None:
+        sessions = app.state.idle_sessions = IdleSessions(app.state.settings.console_idle_minutes * 60 + 60)
+    return sessions
+
+
+async def _session_holds(request: Request, token: str, user: User, signing_in: bool) -> bool:
+    """Staff tokens only: False (audited) when the session has been idle past the limit."""
+    if user.role == "feed":
+        return True
+    sessions, token_hash = idle_sessions(request.app), hash_token(token)
+    if signing_in:
+        sessions.restart(token_hash)
+        return True
+    if sessions.admit(token_hash, background=request.headers.get(ACTIVITY_HEADER) == BACKGROUND):
+        return True
+    client = request.client.host if request.client else "unknown"
+    await _audit(request, actor=user.name, role=user.role, outcome=TokenVerdict.EXPIRED.value, detail={
+        "client": client, "reason": f"session idle for more than {sessions.idle_s / 60:g} minutes"})
+    return False
+
+
+async def _user(request: Request, credentials: HTTPAuthorizationCredentials | None, *,
+                signing_in: bool = False) -> User:
     token = credentials.credentials if credentials else None
     user, found = await _authenticate(request, token) if token else (None, TokenVerdict.UNKNOWN)
     if user is not None and found is TokenVerdict.OK:
+        if not await _session_holds(request, str(token), user, signing_in):
+            raise HTTPException(status_code=401, detail="your session ended after a time without activity; sign in "
+                                "again (POST /api/session)", headers={"WWW-Authenticate": "Bearer"})
         user = await elevated(request, user)  # a break-glass grant in force gives its role
         request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
         return user
@@ -103,6 +133,13 @@ async def current_user(
 ) -> User:
     """The user behind the bearer token, or 401 (429 for failures while their address or prefix is locked out)."""
     return await _user(request, credentials)
+
+
+async def signing_in_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> User:
+    """``current_user`` for ``POST /api/session``: a valid token (re)starts its session whatever its idle time."""
+    return await _user(request, credentials, signing_in=True)
 
 
 def require(*roles: str, licensed: bool = False) -> Callable[..., Any]:

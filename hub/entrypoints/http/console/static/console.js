@@ -61,7 +61,7 @@ const RX = (() => {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const previous = user;
-      Session.keep(input.value.trim());
+      await Session.keep(input.value.trim());
       const me = await api("GET", "/api/me");
       if (!me.ok) {
         error.textContent = me.status === 401 ? "That token is not valid either." : me.error;
@@ -86,7 +86,8 @@ const RX = (() => {
   // One call to the API with the user's bearer token; a write carries an Idempotency-Key so a retried
   // click is harmless (the API derives the command id from it).
   async function api(method, path, body, idempotencyKey) {
-    const headers = { Accept: "application/json" };
+    // the console's calls are not the user's activity: session.js reports that (hub/security/sessions.py)
+    const headers = { Accept: "application/json", "X-RxHub-Activity": "background" };
     if (token()) headers.Authorization = "Bearer " + token();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;

@@ -16,9 +16,22 @@ const Session = (() => {
 
   const token = () => sessionStorage.getItem(TOKEN_KEY);
 
+  // Keep the token and (re)start its session on the server, which also ends it after the idle limit
+  // (hub/security/sessions.py); resolves once the hub has answered.
   function keep(value) {
     sessionStorage.setItem(TOKEN_KEY, value);
     touch(Date.now());
+    return report(value);
+  }
+
+  // The user's activity, told to the server at most once a minute (the console's own calls are marked as
+  // background work and do not count): a console left alone ends on the server too.
+  const REPORT_EVERY_MS = 60000;
+  let lastReported = 0;
+  function report(value) {
+    lastReported = Date.now();
+    return fetch("/api/session", { method: "POST", headers: { Accept: "application/json",
+      Authorization: "Bearer " + value }, cache: "no-store", credentials: "omit" }).catch(() => null);
   }
 
   function touch(at) {
@@ -79,6 +92,7 @@ const Session = (() => {
   function activity() {
     const now = Date.now();
     touch(now);
+    if (token() && now - lastReported > REPORT_EVERY_MS) report(token());
     if (channel && now - lastShared > SHARE_EVERY_MS) {
       lastShared = now;
       channel.postMessage({ type: "active", at: now });

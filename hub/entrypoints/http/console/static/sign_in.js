@@ -13,7 +13,7 @@ RX.page((user) => {
   const error = document.getElementById("sign-in-error");
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    Session.keep(document.getElementById("token").value.trim());
+    await Session.keep(document.getElementById("token").value.trim());
     const me = await RX.api("GET", "/api/me");
     if (!me.ok) {
       sessionStorage.removeItem(RX.TOKEN_KEY);
