@@ -21,6 +21,7 @@ from hub.entrypoints.http import (
     record_routes,
     refused_order_routes,
     search_routes,
+    session_routes,
     staff_routes,
     stock_routes,
 )
@@ -71,6 +72,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.include_router(refused_order_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(break_glass_routes.router)
+    app.include_router(session_routes.router)
     app.include_router(metrics_route.router)
     app.include_router(console_router(settings.console_idle_minutes))
     mount_security_routes(app)
