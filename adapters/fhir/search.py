@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from adapters.fhir.search_params import ALIASES, SEARCH_PARAMS, TARGETS, SearchParam
+from adapters.fhir.search_params import ALIASES, SAME_IDS, SEARCH_PARAMS, TARGETS, SearchParam
 from adapters.fhir.search_values import date_matches, date_value, reference_id, string_matches, token_matches
 from hub.errors import MessageContentError, Problem
 
@@ -61,7 +61,7 @@ class Criterion:
             return value in candidate.ids.get("_id", frozenset({candidate.resource.get("id", "")}))
         if kind == "reference":
             wanted = reference_id(value, TARGETS.get(name, ""))
-            return wanted is not None and wanted in candidate.ids.get(name, frozenset())
+            return wanted is not None and wanted in candidate.ids.get(SAME_IDS.get(name, name), frozenset())
         found = self.param.values(candidate.resource)
         if kind == "token":
             return token_matches(value, found)
@@ -122,8 +122,9 @@ def parse_search(resource_type: str, items: Sequence[tuple[str, str]], *, strict
             count, count_given = min(_number(key, text), MAX_COUNT), True
         elif key == "_offset":
             offset = _number(key, text)
-        elif name in params and (not modifier or modifier in params[name].modifiers) and text != "":
-            criteria.append(_checked(Criterion(params[name], modifier, text)))
+        elif name in params and (not modifier or modifier in params[name].modifiers):
+            if text:  # an empty value asks for nothing (R4 search.html: ignored)
+                criteria.append(_checked(Criterion(params[name], modifier, text)))
         elif strict and name not in _EXCHANGE:
             supported = ", ".join(sorted(params))
             raise _refused(

@@ -61,11 +61,13 @@ def _names(part: str) -> Callable[[dict[str, Any]], list[str]]:
 
 _ID = SearchParam("_id", "token", "the logical id")
 _PATIENT = SearchParam("patient", "reference", "the patient (Patient/{id})")
+_SUBJECT = SearchParam("subject", "reference", "the patient (Patient/{id}); the same as patient")
 SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {
     "MedicationRequest": (
         _ID,
         SearchParam("identifier", "token", "placer order number: system|value, |value or value", _identifiers),
         _PATIENT,
+        _SUBJECT,
         SearchParam("status", "token", "active, on-hold, cancelled, completed", _code("status", MR_STATUS)),
         SearchParam("intent", "token", "order", _code("intent", MR_INTENT)),
         SearchParam("authoredon", "date", "date written; prefixes eq ne gt lt ge le sa eb", _spans("authoredOn")),
@@ -74,6 +76,7 @@ SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {
         _ID,
         SearchParam("prescription", "reference", "the MedicationRequest filled (MedicationRequest/{id})"),
         _PATIENT,
+        _SUBJECT,
         SearchParam(
             "status",
             "token",
@@ -102,7 +105,14 @@ SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {
 #: names some clients write in camel case, as the element is spelled
 ALIASES = {"authoredOn": "authoredon", "whenHandedOver": "whenhandedover", "birthDate": "birthdate"}
 #: what a reference parameter points at (for ids written ``Type/id``)
-TARGETS = {"patient": "Patient", "prescription": "MedicationRequest", "request": "MedicationRequest"}
+TARGETS = {
+    "patient": "Patient",
+    "subject": "Patient",
+    "prescription": "MedicationRequest",
+    "request": "MedicationRequest",
+}
+#: reference parameters that match the same ids as another
+SAME_IDS = {"subject": "patient"}
 
 
 def declared(resource_type: str) -> list[dict[str, Any]]:

@@ -79,7 +79,7 @@ def _orders(
     order_id = search.only("_id") if order_param == "_id" else _ref(search, order_param, "MedicationRequest")
     criteria = OrderCriteria(
         owner=scope,
-        patient_id=_ref(search, "patient", "Patient"),
+        patient_id=_ref(search, "patient", "Patient") or _ref(search, "subject", "Patient"),
         placer_order_number=_token_value(search.only("identifier")) if order_param == "_id" else None,
         order_id=order_id,
         limit=BATCH,

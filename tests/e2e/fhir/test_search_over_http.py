@@ -65,6 +65,8 @@ def test_medication_request_by_patient_status_intent_and_date(orders: SearchOrde
     ids, p1, when = orders.ids, f"Patient/{orders.patients['p1']}", orders.authored
     assert _found(feed_a, "/MedicationRequest", {"patient": p1}) == [ids["A-1"], ids["A-2"]]
     assert _found(feed_a, "/MedicationRequest", {"patient": orders.patients["p2"]}) == [ids["A-3"]]
+    assert _found(feed_a, "/MedicationRequest", {"subject": p1}) == [ids["A-1"], ids["A-2"]]
+    assert _found(feed_a, "/MedicationRequest", [("subject", p1), ("patient", orders.patients["p2"])]) == []
     assert _found(feed_a, "/MedicationRequest", {"patient": p1, "intent": "order"}) == [ids["A-1"], ids["A-2"]]
     assert _found(feed_a, "/MedicationRequest", {"patient": p1, "intent": "plan"}) == []
     assert _found(feed_a, "/MedicationRequest", {"patient": p1, "status": "active,on-hold"}) == [ids["A-1"], ids["A-2"]]

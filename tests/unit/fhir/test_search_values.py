@@ -72,6 +72,7 @@ def test_search_parsing_ignores_or_refuses_unknown_parameters() -> None:
         parse_search("MedicationRequest", items, strict=True)
     assert refused.value.problems[0].location == "foo"
     assert parse_search("Patient", [("_format", "json")], strict=True).criteria == ()
+    assert parse_search("Patient", [("identifier", "")], strict=True).criteria == ()
     for bad in ([("_count", "-1")], [("birthdate", "soon")]):
         with pytest.raises(MessageContentError):
             parse_search("Patient", bad, strict=False)
