@@ -19,9 +19,10 @@ from hub.messaging.topology import PAYER_RESPONSES, Topology
 class StepConsumers:
     """Asks the broker (a passive declare per step queue, on a short-lived connection) at most every ``ttl_s``."""
 
-    def __init__(self, amqp_url: str, topology: Topology, ttl_s: float = 1.0) -> None:
+    def __init__(self, amqp_url: str, topology: Topology, ttl_s: float = 1.0, *, also: tuple[str, ...] = ()) -> None:
         self._url = amqp_url
-        self._queues = [topology.work_queue(step) for step in (*topology.steps, PAYER_RESPONSES)]
+        #: the step queues, and ``also`` those of the configured outbound connectors (SCRIPT network, FHIR renewals)
+        self._queues = [topology.work_queue(step) for step in (*topology.steps, PAYER_RESPONSES)] + list(also)
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
         self._checked_at = float("-inf")

@@ -95,7 +95,11 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    consumers = StepConsumers(settings.amqp_url.get_secret_value(), topology)
+    # a configured outbound connector that nobody runs is as unready as a step without workers
+    connectors = tuple(queue for queue, configured in ((f"{topology.prefix}.script-out", settings.script_network),
+                                                       (f"{topology.prefix}.fhir-renewals", settings.fhir_renewals))
+                       if configured)
+    consumers = StepConsumers(settings.amqp_url.get_secret_value(), topology, also=connectors)
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:

@@ -198,3 +198,22 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_readiness_counts_the_connector_once_configured(settings, pki, token_file, tmp_path, connector_for) -> None:  # type: ignore[no-untyped-def]
+    from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
+    from hub.messaging.consumer_counts import StepConsumers
+
+    script = ScriptOutTopology.of(topology_for(settings))
+    url = settings.amqp_url.get_secret_value()
+    publish_renewal(url, topology_for(settings), "RENEW-READY")  # declares script-out, nobody consuming yet
+    before = StepConsumers(url, script, ttl_s=0, also=(script.script_out_queue,)).without_consumers()
+    assert before is not None and script.script_out_queue in before
+    network = simulator(pki)
+    try:
+        connector_for(endpoint(tmp_path, pki, token_file, network.port))
+        after = StepConsumers(url, script, ttl_s=0, also=(script.script_out_queue,)).without_consumers()
+        assert after is not None and script.script_out_queue not in after
+        eventually(lambda: network.delivered() or None, "the waiting renewal goes once the connector runs")
+    finally:
+        network.stop()
