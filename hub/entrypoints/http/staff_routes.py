@@ -47,6 +47,7 @@ from hub.entrypoints.http.action_checks import (
     require_state,
 )
 from hub.entrypoints.http.auth import current_user, forbid, require
+from hub.entrypoints.http.idempotency_keys import accepted_before
 from hub.entrypoints.http.record_routes import profile_line
 from hub.entrypoints.http.staff_models import (
     Accepted,
@@ -110,14 +111,19 @@ def _storable(command: Command) -> None:
 
 async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
                 prescription_id: str | None, idempotency_key: str | None, source: Source = Source.API,
-                detail: dict[str, Any] | None = None) -> Accepted:
-    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless; text no
-    database can hold is refused (``_storable``). The audit entry commits with the command's pending outcome:
-    a 202 always has an outcome to ask for."""
+                detail: dict[str, Any] | None = None, checked: bool = False) -> Accepted:
+    """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless (answered as
+    before; 409 when it is reused for another action: ``accepted_before``, unless the caller ``checked`` it);
+    text no database can hold is refused (``_storable``).
+    The audit entry commits with the command's pending outcome: a 202 always has an outcome to ask for."""
     _storable(command)
     message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
     envelope = Envelope.wrap(command, correlation_id=correlation_id, source=source, message_id=message_id,
                              actor=user.id, principal=user_principal(user.name, user.role))
+    target = outcome_row(envelope, PENDING, prescription_id=prescription_id)["prescription_id"]
+    if idempotency_key and not checked and await accepted_before(request, message_id, envelope.type, target,
+                                                                 idempotency_key):
+        return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
     await request.app.state.sink.publish_commands([envelope])
     audit: AuditTrail = request.app.state.audit
     await audit.record_soon(actor=user.name, role=user.role, action=f"request {command.name}",
@@ -134,9 +140,13 @@ async def _act(request: Request, user: User, prescription_id: str, command: Comm
     if found is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
     state, correlation_id = found
+    if key:  # a retry is answered as before, even once the action moved the prescription on
+        command_id = derived_message_id("api", user.id, key)
+        if await accepted_before(request, command_id, command.name, prescription_id, key):
+            return Accepted(command_id=str(command_id), command=command.name, prescription_id=prescription_id)
     await require_state(request, user, prescription_id, state, allowed, command=command.name)
     return await _send(request, user, command, correlation_id=uuid.UUID(correlation_id),
-                       prescription_id=prescription_id, idempotency_key=key)
+                       prescription_id=prescription_id, idempotency_key=key, checked=True)
 
 
 async def _read(request: Request, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
@@ -270,12 +280,21 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
                  patient_id=rx.patient_id)
     with read_connection(request.app.state.engine) as conn:
         claims = ClaimLedger(conn).for_prescription(prescription_id)
+    entries = audit.query(prescription_id=prescription_id)
     return {
         "prescription": rx.model_dump(mode="json"),
         "state": rx.state.value,
         "claims": [c.__dict__ for c in claims],
-        "audit": [e.__dict__ | {"at": e.at.isoformat()} for e in audit.query(prescription_id=prescription_id)],
+        # the audit (reads, refusals, their details) is for pharmacists and admins; technicians see the actions
+        **({"actions": _actions(entries)} if user.role == "technician" else
+           {"audit": [e.__dict__ | {"at": e.at.isoformat()} for e in entries]}),
     }
+
+
+def _actions(entries: list[Any]) -> list[dict[str, Any]]:
+    """What was done to a prescription, from its audit entries: who asked for or applied which command, when."""
+    return [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "outcome": e.outcome}
+            for e in entries if e.action.startswith(("request ", "apply "))]
 
 
 @router.get("/prescriptions")

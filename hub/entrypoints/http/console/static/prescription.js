@@ -74,7 +74,8 @@ RX.page(() => {
     document.querySelector("#history tbody").replaceChildren(...steps.map((s) => h("tr", {},
       h("td", {}, when(s.at)), h("td", {}, fillName(s.fill)), h("td", {}, words(s.action)), h("td", {}, words(s.source)),
       h("td", {}, words(s.target)), h("td", {}, s.note || ""))));
-    document.querySelector("#audit tbody").replaceChildren(...r.data.audit.map((e) => h("tr", {},
+    const entries = r.data.audit || r.data.actions || [];  // a technician is shown the actions, not the audit
+    document.querySelector("#audit tbody").replaceChildren(...entries.map((e) => h("tr", {},
       h("td", {}, when(e.at)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.outcome))));
     actions(rx, r.data.state);
   }
