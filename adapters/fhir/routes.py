@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,14 +18,14 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from adapters.fhir import documents, reads, search_sources, writes
-from adapters.fhir.content_coding import decoded
 from adapters.fhir.door import FhirDoor, RecordedOrders
-from adapters.fhir.json_body import ACCEPTED_MEDIA_TYPES, FHIR_JSON, MAX_BODY_BYTES, fhir_json, media_type
+from adapters.fhir.json_body import FHIR_JSON, fhir_json
 from adapters.fhir.message_door import process_message
-from adapters.fhir.negotiation import not_acceptable, unsupported_content
+from adapters.fhir.negotiation import not_acceptable
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
 from adapters.fhir.preferences import preferences, preferred_return, strict
 from adapters.fhir.refusals import refused_entries, refused_request
+from adapters.fhir.request_bodies import read_body, search_parameters
 from adapters.fhir.route_methods import add_head_routes, allowed_methods
 from adapters.fhir.search import parse_search, searchset
 from adapters.fhir.search_params import SEARCH_PARAMS, openapi_parameters
@@ -37,8 +36,6 @@ from hub.service.ports import CommandSink, DedupeJournal, InboundLog, Prescripti
 
 log = logging.getLogger(__name__)
 
-#: the form a POST _search sends its parameters in
-FORM = "application/x-www-form-urlencoded"
 #: the conditional-create header, documented in the OpenAPI description of POST /fhir/MedicationRequest
 IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
                  "description": "conditional create: identifier=system|value"}
@@ -133,45 +130,6 @@ def _record_refusal(refusals: RefusalLog, request: Request, response: Response) 
     body = getattr(request.state, "fhir_body", b"")
     refusals.record_later(refused_request(principal=principal(user), body=body, status=response.status_code,
                                           answer=bytes(response.body)))
-
-
-async def read_body(request: Request) -> bytes:
-    """The request body, refused early when its media type is not JSON (R4) or it is too large."""
-    declared = media_type(request.headers.get("content-type"))
-    if declared is not None and declared not in ACCEPTED_MEDIA_TYPES:
-        raise HTTPException(415, f"Content-Type {declared} is not supported: send {FHIR_JSON}")
-    version = unsupported_content(request.headers.get("content-type"))
-    if version is not None:
-        raise HTTPException(415, version)
-    received = request.state.fhir_body = await _raw_body(request)  # for the record of a refusal
-    return received
-
-
-async def _raw_body(request: Request) -> bytes:
-    """The body as sent, no larger than the limit, its Content-Encoding undone (still no larger)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return decoded(bytes(body), request.headers.get("content-encoding"), MAX_BODY_BYTES)
-
-
-async def search_parameters(request: Request) -> list[tuple[str, str]]:
-    """A search's parameters: the query's, and for POST _search the form body's too (R4 search.html §3.1.1)."""
-    items = list(request.query_params.multi_items())
-    if request.method != "POST":
-        return items
-    declared = media_type(request.headers.get("content-type"))
-    if declared not in (None, FORM):
-        raise HTTPException(415, f"Content-Type {declared} is not supported for _search: send {FORM}")
-    try:
-        return items + parse_qsl((await _raw_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        raise HTTPException(400, "the _search form is not UTF-8") from None
 
 
 def fhir_base(request: Request) -> str:
