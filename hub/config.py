@@ -228,6 +228,9 @@ class Settings(BaseSettings):
     #: failed authentications with the same token prefix (its first characters after ``rxh_``) within the window,
     #: from any address, before that prefix gets 429 for the lockout (a guess spread over many addresses)
     auth_prefix_failure_limit: int = Field(default=10, ge=1)
+    #: serve the API's documentation pages (Swagger UI at ``/docs``, ReDoc at ``/redoc``); off, they answer 404
+    #: (``/openapi.json``, the description itself, stays public: it holds no data)
+    api_docs: bool = False
     #: proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed (addresses or CIDR networks, JSON
     #: list); unset: none, the client address is the connection's own
     trusted_proxies: tuple[str, ...] = ()

@@ -37,7 +37,7 @@ def _assets(html: str) -> list[str]:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[App]:
     database = tmp_path_factory.mktemp("docs") / "rxhub.sqlite3"
-    with http_app(make_settings(amqp_url, f"sqlite:///{database}")) as running:
+    with http_app(make_settings(amqp_url, f"sqlite:///{database}", api_docs=True)) as running:
         yield running
 
 

@@ -91,9 +91,12 @@ def test_every_route_is_either_public_or_authenticated(app: App) -> None:
     assert found == PUBLIC
 
 
-def test_the_api_description_and_its_pages_are_public(app: App) -> None:
-    assert {path: app.client.get(path).status_code for path in UNDESCRIBED_PUBLIC} == \
-        dict.fromkeys(UNDESCRIBED_PUBLIC, 200)
+def test_the_api_description_is_public_and_its_pages_off_unless_configured(app: App) -> None:
+    pages = ("/docs", "/redoc")
+    described = tuple(path for path in UNDESCRIBED_PUBLIC if path not in pages)
+    assert {path: app.client.get(path).status_code for path in described} == dict.fromkeys(described, 200)
+    assert {path: app.client.get(path, headers=app.as_role("admin")).status_code for path in pages} == \
+        dict.fromkeys(pages, 404)
 
 
 def test_every_staff_route_is_in_the_matrix(app: App) -> None:
