@@ -44,9 +44,9 @@ RX.page(() => {
         h("td", {}, o.name), h("td", {}, o.state.replaceAll("_", " ")),
         h("td", {}, o.connected ? "connected" : "disconnected"),
         h("td", { class: "num" }, o.backlog ?? "?"), h("td", { class: "num" }, age(o.oldest_age_s)),
-        h("td", {}, o.in_flight_control_id || "–"), h("td", { class: "num" }, o.attempts),
-        h("td", { class: "num" }, o.delivered), h("td", { class: "num" }, o.retried),
-        h("td", { class: "num" }, o.dead_lettered), h("td", {}, o.last_error || "–")])));
+        h("td", {}, o.in_flight_control_id ? `${o.in_flight_control_id} (${o.attempts})` : "–"),
+        h("td", { class: "num" }, `${o.delivered} / ${o.retried} / ${o.dead_lettered}`),
+        h("td", { class: "reason" }, o.last_error || "–")])));
     document.getElementById("outbound-none").hidden = destinations.length > 0;
   }
 
