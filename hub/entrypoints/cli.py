@@ -306,6 +306,8 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.ncpdp.payer_link import run_payer_sim
     from hub.entrypoints.runtime import topology_for
 
+    if failed := _preflight(settings, doors=False, workers=False):  # no guest/guest sent to a remote broker
+        return failed
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -442,6 +444,8 @@ async def _serve_until_signal(settings: Settings, engine: object) -> None:
 
 
 def _topology(_args: argparse.Namespace, settings: Settings) -> int:
+    if failed := _preflight(settings, doors=False, workers=False):  # no guest/guest sent to a remote broker
+        return failed
     topology = declare_topology(settings.model_copy(update={"declare_topology": True}))
     for name, kind in topology.exchanges():
         print(f"exchange {name} ({kind})")
