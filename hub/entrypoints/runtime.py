@@ -283,9 +283,9 @@ def open_database(settings: Settings) -> Engine:
     ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment) and the
     audit trail's keys (hub.security.audit_keys)."""
     engine = with_event_source(make_engine(settings.database_url.get_secret_value()), settings.event_source)
+    with_audit_keys(engine, audit_keys(settings))
     create_schema(engine)
     return engine
-    with_audit_keys(engine, audit_keys(settings))
 
 
 def audit_keys(settings: Settings) -> AuditKeys | None:
