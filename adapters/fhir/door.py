@@ -26,6 +26,7 @@ from adapters.fhir.parsing import parse_resource
 from adapters.fhir.stamps import stamped
 from adapters.fhir.views import medication_request_view
 from hub.domain.commands import ReceivePrescription
+from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
 from hub.errors import InboundMessageError, InfrastructureError
@@ -84,14 +85,20 @@ class FhirDoor:
         self._recorded_orders = recorded
         self._records: set[asyncio.Task[str]] = set()
 
-    async def prescription(self, resource_id: str, scope: str | None) -> Prescription | None:
+    async def prescription(self, resource_id: str, scope: str | None, *,
+                           by_correlation_only: bool = False) -> Prescription | None:
         """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id.
 
         ``scope``: the principal whose orders alone may be read (None: staff, every order).
         """
         rx = await asyncio.to_thread(self._queries.prescription_by_correlation, resource_id)
-        rx = rx or await asyncio.to_thread(self._queries.prescription, resource_id)
+        if rx is None and not by_correlation_only:
+            rx = await asyncio.to_thread(self._queries.prescription, resource_id)
         return rx if rx is not None and (scope is None or rx.owner == scope) else None
+
+    async def patient(self, patient_id: str, scope: str | None) -> Patient | None:
+        """A patient profile (``scope``: only a patient of that principal's orders)."""
+        return await asyncio.to_thread(self._queries.patient, patient_id, scope)
 
     async def refusals(self, resource_id: str, scope: str | None) -> list[RefusedOrder]:
         """The refusals of the order a MedicationRequest id names (``scope``: that principal's orders only)."""

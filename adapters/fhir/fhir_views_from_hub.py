@@ -6,7 +6,8 @@ Ids a client sees (FHIR R4 Resource.id, at most 64 of ``[A-Za-z0-9-.]``):
   when the order is POSTed, before a worker has recorded it;
 * MedicationDispense: ``<MedicationRequest id>-<fill number>`` (0 = the original fill);
 * ClaimResponse: ``<MedicationRequest id>-<fill number>-claim`` (the latest answer for that fill);
-* Patient: the hub's patient id.
+* Patient: the hub's patient id; and ``<MedicationRequest id>-patient``, the patient as that order names
+  them, which the door gives out before a worker has matched the order to a profile (``order_patients``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters.fhir.participants import REFERENCE_TYPE
 from adapters.fhir.snapshots import ClaimSnapshot, FillSnapshot, PatientSnapshot, PrescriptionSnapshot
 from hub.domain.commands import ReceivePrescription
 from hub.domain.fill import Fill
-from hub.domain.order_parts import Identifier, QuantityInfo
+from hub.domain.order_parts import QuantityInfo
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.messaging.envelope import order_correlation_id
@@ -69,14 +69,13 @@ def prescription_snapshot(rx: Prescription) -> PrescriptionSnapshot:
     )
 
 
-def _named_by(identifiers: tuple[Identifier, ...]) -> Identifier | None:
-    """The identifier a logical reference names the patient by: one with a system first, never a kept reference."""
-    usable = [i for i in identifiers if i.type_code != REFERENCE_TYPE]
-    return next((i for i in usable if i.system), usable[0] if usable else None)
+def order_patient_id(resource_id: str) -> str:
+    """The Patient id of the patient the order with this MedicationRequest id names."""
+    return f"{resource_id}-patient"
 
 
 def accepted_snapshot(command: ReceivePrescription, resource_id: str, now: datetime) -> PrescriptionSnapshot:
-    """An order just accepted, as the hub will hold it: received, its patient not yet matched to a profile."""
+    """An order just accepted, as the hub will hold it: received, its patient named by the order's Patient id."""
     patient = command.patient
     return PrescriptionSnapshot(
         id=resource_id,
@@ -90,7 +89,7 @@ def accepted_snapshot(command: ReceivePrescription, resource_id: str, now: datet
         refills_remaining=command.refills,
         sig=command.sig,
         substitution_allowed=command.substitution_allowed,
-        patient_identifier=_named_by(patient.identifiers),
+        patient_id=order_patient_id(resource_id),
         patient_display=_name(patient.given_name, patient.family_name),
         prescriber_npi=command.prescriber.npi,
         prescriber_name=_name(command.prescriber.given_name, command.prescriber.family_name),

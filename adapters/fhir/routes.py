@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from adapters.fhir import documents, reads, search_sources, writes
+from adapters.fhir import documents, order_patients, reads, search_sources, writes
 from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import FHIR_JSON, fhir_json
 from adapters.fhir.message_door import process_message
@@ -145,6 +146,20 @@ def _read(request: Request, resource: dict[str, Any]) -> Response:
     return fhir_response(resource, headers=headers)
 
 
+def _moved(request: Request, location: str) -> Response:
+    """301 to the one id a resource has (a read by another id the hub knows it by)."""
+    text = f"this resource is {location}"
+    outcome = operation_outcome([Problem("informational", text, "", "information")])
+    return fhir_response(outcome, 301, {"Location": fhir_base(request) + location})
+
+
+def _query_condition(request: Request) -> str | None:
+    """A conditional create's search sent as the query of the POST (fhirpy's ``get_or_create`` does so), as
+    If-None-Exist would carry it; parameters starting with ``_`` (``_format``...) are no search."""
+    search = [(k, v) for k, v in request.query_params.multi_items() if not k.startswith("_")]
+    return urlencode(search) if search else None
+
+
 def _answer(request: Request, answer: writes.Answer) -> Response:
     """A write's answer: Location of what was created or found, and its version (ETag) when it has one."""
     headers = {"Location": fhir_base(request) + answer.location} if answer.location else {}
@@ -183,7 +198,7 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
     async def create(request: Request, user: Sender = Depends(auth)) -> Response:
         """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
         # the header is read here, not declared as a parameter: FastAPI re-derived its model on every request
-        condition = request.headers.get("if-none-exist")
+        condition = request.headers.get("if-none-exist") or _query_condition(request)
         answer = await writes.create(door, await read_body(request), principal(user), condition)
         if answer.duplicate:  # the hub's message counter says so (hub.observability.metrics.OUTCOMES)
             request.state.door_outcome = "duplicate"
@@ -220,12 +235,17 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
 
     @router.get("/MedicationRequest/{resource_id}")
     async def read_order(request: Request, resource_id: str, user: Sender = Depends(auth)) -> Response:
-        """One order, with its current status."""
-        return _read(request, await reads.medication_request(door, resource_id, scope(user)))
+        """One order, with its current status; read by the hub's own prescription id, a 301 to its one FHIR id."""
+        resource = await reads.medication_request(door, resource_id, scope(user))
+        if resource.get("id") != resource_id:
+            return _moved(request, f"MedicationRequest/{resource['id']}")
+        return _read(request, resource)
 
     @router.get("/Patient/{patient_id}")
     async def read_patient(request: Request, patient_id: str, user: Sender = Depends(auth)) -> Response:
-        """A patient the pharmacy knows."""
+        """A patient the pharmacy knows, by its own id or as an order names them (``order_patients``)."""
+        if order_patients.is_order_patient(patient_id):
+            return _read(request, await order_patients.read(door, patient_id, scope(user)))
         return _read(request, await reads.patient(queries, patient_id, scope(user)))
 
     for resource_type in SEARCH_PARAMS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from hub.domain.order_parts import DrugInfo, Frozen, Identifier, PatientInfo, QuantityInfo, Setting
+from hub.domain.order_parts import DrugInfo, Frozen, PatientInfo, QuantityInfo, Setting
 
 
 class PrescriptionSnapshot(Frozen):
@@ -28,14 +28,12 @@ class PrescriptionSnapshot(Frozen):
     refills_remaining: int | None = None
     sig: str | None = None
     substitution_allowed: bool = True
-    #: None until a worker has matched the order's patient to a profile
-    patient_id: str | None = None
+    patient_id: str
     prescriber_npi: str | None = None
     prescriber_name: str | None = None
     written_date: date | None = None
     setting: Setting = Setting.OUTPATIENT
-    #: a patient the hub has not matched yet (an order just accepted): named by identifier and name
-    patient_identifier: Identifier | None = None
+    #: the patient's name, shown in the reference to them (an order just accepted)
     patient_display: str | None = None
     #: when the order or its current fill last changed
     last_updated: datetime | None = None

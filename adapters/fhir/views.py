@@ -112,11 +112,8 @@ def _request_status(rx: PrescriptionSnapshot) -> str:
 
 
 def _subject(rx: PrescriptionSnapshot) -> dict[str, Any]:
-    """The patient: the profile the hub matched, else (an order just accepted) by identifier and name."""
-    if rx.patient_id is not None:
-        return {"reference": f"Patient/{rx.patient_id}"}
-    subject: dict[str, Any] = {"identifier": _identifier(rx.patient_identifier)} if rx.patient_identifier else {}
-    return subject | {"display": rx.patient_display or "the patient the order names"}
+    subject = {"reference": f"Patient/{rx.patient_id}"}
+    return subject | ({"display": rx.patient_display} if rx.patient_display else {})
 
 
 def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:

@@ -17,15 +17,18 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from adapters.fhir import documents
+from adapters.fhir import documents, order_patients
 from adapters.fhir.bundles import BundleResult, EntryResult, bundle_commands, with_untaken
 from adapters.fhir.conditional import if_none_exist
 from adapters.fhir.door import FhirDoor, Known, accepted, utc_now
 from adapters.fhir.elements import obj, text
+from adapters.fhir.fhir_views_from_hub import order_patient_id
 from adapters.fhir.mapping import medication_request_commands
 from adapters.fhir.orders import Order, sender_origin
 from adapters.fhir.outcomes import error_for, http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
+from adapters.fhir.subjects import subject_entries
+from hub.domain.commands import ReceivePrescription
 from hub.errors import InboundMessageError, NotFound, Problem, RxHubError
 
 SUPPORTING = "read as supporting information for the order(s) in this Bundle; not stored as a resource"
@@ -159,11 +162,25 @@ def _settled_reply(item: Settled) -> dict[str, Any]:
     return _reply(item.status, resource=item.resource, location=item.location)
 
 
+def _patient_reply(item: Settled) -> dict[str, Any]:
+    """A Patient entry that is an order's subject: created with the order (``order_patients``)."""
+    patient_id = order_patient_id(item.order.resource_id)
+    command = item.order.command
+    if not isinstance(command, ReceivePrescription):
+        return _supporting()
+    return _reply(200 if item.known else 201, resource=order_patients.as_named(patient_id, command.patient),
+                  location=f"Patient/{patient_id}")
+
+
 async def transaction(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes,
                       sender: str) -> dict[str, Any]:
-    """A transaction-response Bundle, one entry per request entry, in order."""
+    """A transaction-response Bundle, one entry per request entry, in order: each order and the Patient it
+    names with a Location; other supporting entries with an informational outcome."""
     settled = await settle_all(door, result, bundle, body, sender, conditional=True)
-    entries = [_settled_reply(settled[e.index]) if e.index in settled else _supporting() for e in result.entries]
+    subjects = subject_entries(bundle, settled)
+    entries = [_settled_reply(settled[e.index]) if e.index in settled
+               else _patient_reply(settled[subjects[e.index]]) if e.index in subjects
+               else _supporting() for e in result.entries]
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 

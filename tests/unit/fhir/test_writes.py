@@ -93,7 +93,7 @@ def test_a_transaction_is_one_confirmed_batch() -> None:
     answer = asyncio.run(post())
     assert [len(call) for call in sink.calls] == [2]
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
-        "201 Created", "200 OK", "200 OK", "201 Created"]
+        "201 Created", "201 Created", "200 OK", "201 Created"]
     assert {c for _, _, c in inbound.records} == {"urn:example:ehr|T-1", "urn:example:ehr|T-2"}
 
 
@@ -193,7 +193,7 @@ def test_with_the_process_journal_a_transaction_records_each_order_once() -> Non
     answer = asyncio.run(post_base(door, _body(bundle), "ehr"))
     assert [len(call) for call in sink.calls] == [2]
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
-        "201 Created", "200 OK", "200 OK", "201 Created"]
+        "201 Created", "201 Created", "200 OK", "201 Created"]
     assert {c for _, _, c in journal.queued} == {"urn:example:ehr|JT-1", "urn:example:ehr|JT-2"}
 
 
