@@ -141,7 +141,7 @@ def fhir_base(request: Request) -> str:
 def _read(request: Request, resource: dict[str, Any]) -> Response:
     """A read's answer with its version (ETag, Last-Modified); 304 when the client has that version."""
     headers = version_headers(resource)
-    if not_modified(request.headers.get("if-none-match"), resource):
+    if not_modified(request.headers.get("if-none-match"), resource, request.headers.get("if-modified-since")):
         return Response(status_code=304, headers=headers)
     return fhir_response(resource, headers=headers)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from adapters.fhir.json_body import fhir_json
@@ -48,9 +48,16 @@ def version_headers(resource: dict[str, Any]) -> dict[str, str]:
     return {"ETag": etag(resource)} | ({"Last-Modified": modified} if modified else {})
 
 
-def not_modified(if_none_match: str | None, resource: dict[str, Any]) -> bool:
-    """Whether If-None-Match names the current version (weak comparison, RFC 9110 §13.1.2), or is ``*``."""
-    if not if_none_match:
+def not_modified(if_none_match: str | None, resource: dict[str, Any], if_modified_since: str | None = None) -> bool:
+    """Whether the client holds the current version: If-None-Match names it (weak comparison, RFC 9110
+    §13.1.2) or is ``*``; without If-None-Match, If-Modified-Since is not before ``meta.lastUpdated``."""
+    if if_none_match:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or etag(resource).removeprefix("W/") in tags
+    modified = last_modified(resource)
+    if not if_modified_since or modified is None:
         return False
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag(resource).removeprefix("W/") in tags
+    try:
+        return parsedate_to_datetime(if_modified_since) >= parsedate_to_datetime(modified)
+    except (TypeError, ValueError):  # not an HTTP date: ignored (RFC 9110 §13.1.3)
+        return False

@@ -140,5 +140,8 @@ def test_versions() -> None:
         and not_modified('"3", W/"2"', versioned)
         and not not_modified('W/"2"', versioned)
     )
+    assert not_modified(None, versioned, "Tue, 01 Dec 2026 10:00:00 GMT")
+    assert not not_modified(None, versioned, "Tue, 01 Dec 2026 09:59:59 GMT") and not not_modified(None, versioned, "x")
+    assert not not_modified('W/"2"', versioned, "Tue, 01 Dec 2026 10:00:00 GMT")  # If-None-Match decides
     plain = {"resourceType": "Patient", "id": "p"}
     assert etag(plain) != etag(plain | {"gender": "male"}) and last_modified(plain) is None
