@@ -151,8 +151,10 @@ def test_reads_carry_a_version_and_answer_304_when_it_is_current(fhir_hub: FhirH
         read = eventually(recorded, "order recorded")
         tag = read.headers["etag"]
         assert tag.startswith('W/"') and tag.endswith('"')
-        if "meta" in read.json() and "versionId" in read.json()["meta"]:
-            assert tag == f'W/"{read.json()["meta"]["versionId"]}"'
+        assert tag == f'W/"{read.json()["meta"]["versionId"]}"'
+        modified = read.headers["last-modified"]
+        assert fhir.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+        assert fhir.get(path, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
         unchanged = fhir.get(path, headers={"If-None-Match": tag})
         assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == tag
         assert fhir.get(path, headers={"If-None-Match": 'W/"other"'}).status_code == 200
