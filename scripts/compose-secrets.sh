@@ -50,3 +50,6 @@ fi
 
 # Fernet key for raw messages at rest (as `rxhub certs data-key` makes): 32 random bytes, URL-safe base64
 write data_key "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+# HMAC key of the audit trail (as `rxhub certs audit-key` makes): kept outside the database, so that whoever
+# can write the database cannot forge or re-link audit entries
+write audit_key "$(LC_ALL=C tr -dc 'a-f0-9' </dev/urandom | head -c 64)"
