@@ -214,3 +214,33 @@ def test_the_documented_grants_let_the_hub_role_seal_but_not_rewrite(pg_engine: 
             conn.execute(f"REVOKE ALL ON audit_log FROM {role}")
             conn.execute(f"REVOKE ALL ON SEQUENCE audit_log_id_seq FROM {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_doors_off_loopback_refuse_to_start_without_an_audit_key() -> None:
+    from hub.security.posture import InsecureConfiguration, check_audit_key
+
+    with pytest.raises(InsecureConfiguration, match="RXHUB_AUDIT_KEY"):
+        check_audit_key(False, ("127.0.0.1", "0.0.0.0"))
+    check_audit_key(True, ("0.0.0.0", "0.0.0.0"))
+    check_audit_key(False, ("127.0.0.1", "::1"))  # a laptop: plain hashes and a warning
+
+
+def test_the_hub_writes_signed_anchors_on_its_schedule(engine: Engine, tmp_path: Path) -> None:
+    import threading
+    from functools import partial
+
+    from tests.support.waiting import eventually
+
+    _write(engine, 2)
+    anchors, stop = tmp_path / "anchors.jsonl", threading.Event()
+    writer = audit_anchors.AnchorWriter(partial(head_anchor, engine), str(anchors), interval_s=0.05)
+    thread = threading.Thread(target=writer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        written = eventually(lambda: (found := audit_anchors.read(anchors) if anchors.exists() else [])[1:] and found,
+                             "two anchors written")
+    finally:
+        stop.set()
+        thread.join(5)
+    keys = AuditKeys([KEY])
+    assert all(not isinstance(a, str) and audit_anchors.signature_holds(a, keys) and a.seq == 2 for a in written)
