@@ -101,8 +101,8 @@ class DestinationRunner:
                 backoff = 0.2
             except (pe.AMQPError, OSError, RxHubError) as exc:
                 self.state.set(SenderState.BROKER_DOWN)
-                self.state.error(f"broker: {exc!r}")
-                log.warning("outbound %s lost the broker: %r; reconnecting", self.config.name, exc)
+                self.state.error(f"broker or database: {exc!r}")
+                log.warning("outbound %s lost the broker or database: %r; reconnecting", self.config.name, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self.state.set(SenderState.STOPPED)

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from adapters.hl7.acks import build_ack
@@ -86,6 +87,10 @@ class Receiver:
         """Stop listening and drop open connections (the destination goes down)."""
         self._stop.set()
         if self._server is not None:
+            # shutdown first: a close alone leaves the socket listening until the blocked accept() times out,
+            # and a connection it queues meanwhile is then reset instead of refused
+            with suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
 
