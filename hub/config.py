@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     #: EHR FHIR servers that renewal requests for FHIR-origin orders are POSTed to as Tasks (JSON, see
     #: hub/data/fhir-renewals.example.json and docs/renewals.md); unset: those renewals are events only
     fhir_renewals: Path | None = None
+    #: also ask the prescriber to renew when the last refill is dispensed (before the patient runs out), not only
+    #: when a refill is asked for with none left
+    renewal_at_last_refill: bool = False
 
     #: least severe log level written (DEBUG, INFO, WARNING, ERROR)
     log_level: str = "INFO"

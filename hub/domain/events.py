@@ -111,6 +111,8 @@ class RenewalRequested(Event):
     #: the door the order came through (hl7, fhir, script, verbal): each origin's adapter asks its own way
     source: str | None = None
     setting: Setting | None = None
+    #: why: ``refill-refused`` (asked for with none left) or ``last-refill-dispensed`` (hub.domain.renewals)
+    trigger: str = "refill-refused"
 
 
 class PrescriptionUpdated(Event):

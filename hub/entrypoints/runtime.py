@@ -71,6 +71,7 @@ def workflow_context(settings: Settings) -> WorkflowContext:
         topology=topology_for(settings),
         claim_codec=D0ClaimCodec(),
         default_coverage=coverage,
+        renewal_at_last_refill=settings.renewal_at_last_refill,
     )
 
 

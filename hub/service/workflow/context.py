@@ -45,6 +45,8 @@ class WorkflowContext:
     default_coverage: CoverageInfo | None = None
     #: transient payer rejects (92, 99, 85) retried this many times before a technician sees them
     max_transient_resends: int = 3
+    #: ask the prescriber to renew when the last refill is handed over, not only when a refill is refused
+    renewal_at_last_refill: bool = False
 
 
 def now() -> datetime:

@@ -8,6 +8,7 @@ from hub.domain.commands import Command
 from hub.domain.inventory import ExpiredLot, allocate, check_receivable
 from hub.domain.order_parts import Source
 from hub.domain.prescription import OutOfStock
+from hub.domain.renewals import LAST_REFILL_DISPENSED, renewal_needed_after_dispense, renewal_request
 from hub.domain.states import RxState
 from hub.domain.workflow_commands import (
     DispensePrescription,
@@ -57,8 +58,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, DispensePrescription)
         row, rx = load(uow, command.prescription_id)
         actor = actor_of(uow, envelope)
-        commit_step(uow, row, rx, rx.dispense(actor, now()), envelope=envelope, actor=actor,
-                    catalogue=ctx.catalogue, action="dispense")
+        events = rx.dispense(actor, now())
+        if ctx.renewal_at_last_refill and renewal_needed_after_dispense(rx):
+            events.append(renewal_request(rx, LAST_REFILL_DISPENSED))
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="dispense")
 
     def return_to_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReturnToStock)

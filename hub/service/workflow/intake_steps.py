@@ -14,11 +14,11 @@ from hub.domain.events import (
     PrescriptionReceived,
     PrescriptionUpdated,
     RefillDeclined,
-    RenewalRequested,
 )
 from hub.domain.intake import IntakeContext
-from hub.domain.order_parts import QuantityInfo, Source
+from hub.domain.order_parts import Source
 from hub.domain.prescription import Prescription
+from hub.domain.renewals import REFILL_REFUSED, renewal_needed_on_refill, renewal_request
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
 from hub.errors import MessageContentError, NotFound, TransientError
@@ -183,15 +183,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         except RefillRefused as refused:
             declined: list[Event] = [RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
                                        reason=refused.reason)]
-            if rx.refills_remaining == 0 and rx.closed_reason is None:
-                declined.append(RenewalRequested(
-                    prescription_id=rx.prescription_id, rx_number=rx.rx_number,
-                    placer_order_number=rx.placer_order_number, placer_system=rx.placer_system,
-                    prescriber_npi=rx.prescriber.npi, drug=rx.drug,
-                    quantity=rx.quantity or (QuantityInfo(value=rx.current_fill.quantity)
-                                             if rx.current_fill.quantity else None),
-                    source=rx.source.value, setting=rx.setting,
-                ))
+            if renewal_needed_on_refill(rx):
+                declined.append(renewal_request(rx, REFILL_REFUSED))
             uow.audit(actor=actor.user_id, role=actor.role.value, action="refill",
                       prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
             uow.refuse(f"refill of Rx {rx.rx_number} refused: {refused.reason}")
