@@ -231,6 +231,9 @@ class Settings(BaseSettings):
     #: failed authentications with the same token prefix (its first characters after ``rxh_``) within the window,
     #: from any address, before that prefix gets 429 for the lockout (a guess spread over many addresses)
     auth_prefix_failure_limit: int = Field(default=10, ge=1)
+    #: events carry the patient's identifiers (MRN...) as the order gave them; off, they carry the hub's patient id
+    #: only (extension ``patientid``), and a subscriber that needs an identifier looks it up with its own access
+    events_include_identifiers: bool = False
     #: serve the API's documentation pages (Swagger UI at ``/docs``, ReDoc at ``/redoc``); off, they answer 404
     #: (``/openapi.json``, the description itself, stays public: it holds no data)
     api_docs: bool = False

@@ -68,6 +68,9 @@ def _cloudevent(name: str) -> dict[str, Any]:
             "correlationid": {**text, "description": "the order's correlation id"},
             "causationid": {**text, "description": "the message that caused this event"},
             "actor": {**text, "description": "who acted (staff user or feed principal)"},
+            "patientid": {**text, "description": "the hub's own id of the patient, when the event is about one; "
+                                                 "data.patient_identifiers (MRN...) is sent only where "
+                                                 "RXHUB_EVENTS_INCLUDE_IDENTIFIERS is set"},
             "data": {"$ref": f"#/components/schemas/{name}"},
         },
     }

@@ -31,7 +31,7 @@ from hub.persistence.command_outcomes import DeadLetterOutcomes
 from hub.persistence.database import create_schema, make_engine
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbox_store import OutboxStore
-from hub.persistence.unit_of_work import with_event_source
+from hub.persistence.unit_of_work import with_event_identifiers, with_event_source
 from hub.security.audit_anchors import AnchorWriter
 from hub.security.audit_anchors import target as anchor_target
 from hub.security.audit_keys import AuditKeys, with_audit_keys
@@ -284,6 +284,7 @@ def open_database(settings: Settings) -> Engine:
     ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment) and the
     audit trail's keys (hub.security.audit_keys)."""
     engine = with_event_source(make_engine(settings.database_url.get_secret_value()), settings.event_source)
+    with_event_identifiers(engine, settings.events_include_identifiers)
     with_audit_keys(engine, audit_keys(settings))
     create_schema(engine)
     return engine

@@ -26,9 +26,14 @@ def event_id(source: str, causation_id: uuid.UUID | str, event_name: str, index:
 
 def to_cloudevent(
     event: Event, *, event_id: str, source: str, time: datetime, correlation_id: str, causation_id: str | None,
-    actor: str | None = None,
+    actor: str | None = None, patient_id: str | None = None, identifiers: bool = True,
 ) -> dict[str, Any]:
-    """Structured-mode CloudEvent; extension names are lowercase alphanumerics per the spec."""
+    """Structured-mode CloudEvent; extension names are lowercase alphanumerics per the spec.
+
+    ``patient_id``: the hub's own patient id (extension ``patientid``), what a subscriber looks a patient up
+    by; ``identifiers`` false leaves the patient's identifiers (MRN...) out of ``data``, so that they reach
+    only the subscribers of a deployment that chose to send them (``RXHUB_EVENTS_INCLUDE_IDENTIFIERS``).
+    """
     envelope: dict[str, Any] = {
         "specversion": "1.0",
         "id": event_id,
@@ -39,8 +44,10 @@ def to_cloudevent(
         "datacontenttype": "application/json",
         "dataschema": f"urn:rxhub:schema:{event.name}:1",
         "correlationid": correlation_id,
-        "data": event.model_dump(mode="json"),
+        "data": event.model_dump(mode="json", exclude=None if identifiers else {"patient_identifiers"}),
     }
+    if patient_id:
+        envelope["patientid"] = patient_id
     if causation_id:
         envelope["causationid"] = causation_id
     if actor:

@@ -55,6 +55,22 @@ def event_source(conn: Connection) -> str:
     return str(conn.get_execution_options().get(EVENT_SOURCE_OPTION, DEFAULT_SOURCE))
 
 
+#: the engine execution option saying whether events carry the patient's identifiers (MRN...)
+EVENT_IDENTIFIERS_OPTION = "rxhub_event_identifiers"
+
+
+def with_event_identifiers(engine: Engine, include: bool) -> Engine:
+    """Stamp ``engine``: do the events its transactions build carry the patient's identifiers (in place)? An
+    engine never stamped builds events without them, with the hub's patient id only."""
+    engine.update_execution_options(**{EVENT_IDENTIFIERS_OPTION: include})
+    return engine
+
+
+def event_identifiers(conn: Connection) -> bool:
+    """Whether the engine behind ``conn`` puts patient identifiers in events."""
+    return bool(conn.get_execution_options().get(EVENT_IDENTIFIERS_OPTION, False))
+
+
 class Writes:
     """What the units of work of one transaction queue for its end: outbox rows, audit entries and the
     outcomes of staff commands."""
@@ -112,10 +128,13 @@ class UnitOfWork:
     """
 
     def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
-                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any], source: str):
+                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any], source: str,
+                 identifiers: bool = False):
         self.conn = conn
         #: the CloudEvents source of this deployment's events, part of each event id's name
         self.source = source
+        #: whether events carry the patient's identifiers (``RXHUB_EVENTS_INCLUDE_IDENTIFIERS``)
+        self.identifiers = identifiers
         self.causation = causation
         self.actor = actor or (causation.actor if causation else None)
         self._event_index = 0
@@ -169,8 +188,8 @@ class UnitOfWork:
             return True
         return self.conn.execute(select(outbox.c.seq).where(outbox.c.id == row_id)).first() is not None
 
-    def add_event(self, event: Event, *, correlation_id: uuid.UUID | str) -> str:
-        """Queue a public event in the outbox; returns its stable CloudEvents id."""
+    def add_event(self, event: Event, *, correlation_id: uuid.UUID | str, patient_id: str | None = None) -> str:
+        """Queue a public event in the outbox, naming the hub's patient when known; returns its stable id."""
         causation = self.causation.message_id if self.causation else uuid.uuid4()
         eid = event_id(self.source, causation, event.name, self._event_index)
         self._event_index += 1
@@ -178,7 +197,7 @@ class UnitOfWork:
         body = encode(
             to_cloudevent(
                 event, event_id=eid, source=self.source, time=now, correlation_id=str(correlation_id),
-                causation_id=str(causation), actor=self.actor,
+                causation_id=str(causation), actor=self.actor, patient_id=patient_id, identifiers=self.identifiers,
             )
         )
         self._add_row(eid, "events", event.name, event.name, CONTENT_TYPE, str(correlation_id), body, {})
@@ -231,11 +250,12 @@ class Transaction:
         self.shelves: dict[str, list[Any]] = {}
         self.memo: dict[Any, Any] = {}
         self.source = event_source(conn)
+        self.identifiers = event_identifiers(conn)
 
     def begin(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
         """The unit of work of one command (its own causation and event numbering) on the shared connection."""
         return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes, shelves=self.shelves,
-                          memo=self.memo, source=self.source)
+                          memo=self.memo, source=self.source, identifiers=self.identifiers)
 
     def claim(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
         """``claim_messages`` in this transaction."""

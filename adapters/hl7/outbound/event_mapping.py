@@ -213,7 +213,9 @@ def _order(event: Event, rx: Prescription | None) -> OrderRef:
         rx_number=_field(event, "rx_number"),
         setting=getattr(event, "setting", None),
         drug=drug,
-        patient_identifiers=tuple(getattr(event, "patient_identifiers", ())),
+        # events carry identifiers only where RXHUB_EVENTS_INCLUDE_IDENTIFIERS is set: else the stored order's
+        patient_identifiers=tuple(getattr(event, "patient_identifiers", ()))
+        or (tuple(rx.patient_identifiers) if rx is not None else ()),
         context=context,
         fill_number=fill_number if isinstance(fill_number, int) else None,
     )

@@ -58,10 +58,11 @@ def publish_events(
     rx: Prescription | None = None,
 ) -> None:
     """Queue each event and what it starts: claims to send, fills to make, stock to move."""
+    patient_id = rx.patient_id if rx is not None else None
     for event in events:
-        uow.add_event(event, correlation_id=envelope.correlation_id)
+        uow.add_event(event, correlation_id=envelope.correlation_id, patient_id=patient_id)
         for follow_up in _follow_ups(uow, event, catalogue, rx):
-            uow.add_event(follow_up, correlation_id=envelope.correlation_id)
+            uow.add_event(follow_up, correlation_id=envelope.correlation_id, patient_id=patient_id)
         command = _next_command(event)
         if command is not None:
             uow.add_command(Envelope.wrap(
