@@ -137,6 +137,12 @@ class FhirDoor:
         return await self._exact(order.command.placer_system, order.command.placer_order_number, sender,
                                  order.resource_id, owner=order.owner)
 
+    async def original(self, order: Order, sender: str) -> Known | None:
+        """The order a cancellation names, as ``known`` finds a new order: recorded, or its first answer."""
+        command = order.command
+        return await self._exact(command.placer_system, command.placer_order_number, sender, order.resource_id,
+                                 owner=order.owner)
+
     async def _exact(self, system: str | None, value: str, sender: str, correlation: str | None = None, *,
                      owner: str) -> Known | None:
         # both reads at once: for a new order (the usual case) both find nothing

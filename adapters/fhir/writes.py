@@ -27,6 +27,7 @@ from adapters.fhir.mapping import medication_request_commands
 from adapters.fhir.orders import Order, sender_origin
 from adapters.fhir.outcomes import error_for, http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
+from adapters.fhir.stamps import stamped
 from adapters.fhir.subjects import subject_entries
 from hub.domain.commands import ReceivePrescription
 from hub.errors import InboundMessageError, NotFound, Problem, RxHubError
@@ -96,7 +97,20 @@ async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender
     found = await _prior(door, order, sender, condition)
     if found is not None:
         return Settled(order, found.resource, known=True, location=found.location)
+    if order.is_cancel:
+        return Settled(order, await _cancelled(door, order, resource, sender, now), known=False,
+                       location=order.location)
     return Settled(order, accepted(resource, order, now), known=False, location=order.location)
+
+
+async def _cancelled(door: FhirDoor, order: Order, resource: dict[str, Any], sender: str,
+                     now: datetime) -> dict[str, Any]:
+    """A cancellation's answer: the order it cancels as the hub holds it, with the status sent (cancelled or
+    stopped); as sent when the hub holds nothing to show (``door.accepted``)."""
+    original = await door.original(order, sender)
+    if original is None:
+        return accepted(resource, order, now)
+    return stamped({**original.resource, "status": resource.get("status", "cancelled")}, now)
 
 
 async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None) -> Answer:

@@ -90,6 +90,20 @@ def test_an_external_subject_is_not_echoed_as_a_dangling_reference(fhir_hub: Fhi
         _resolves(fhir, created.json())
 
 
+def test_a_cancellation_answers_the_order_it_cancels(fhir_hub: FhirHub) -> None:
+    with fhir_hub.client() as fhir:
+        created = fhir.post("/MedicationRequest", json=_order("STORED-3"))
+        cancelled = fhir.post("/MedicationRequest", json=_order("STORED-3", status="cancelled"))
+        assert (created.status_code, cancelled.status_code) == (201, 200), cancelled.text
+        body = cancelled.json()
+        assert body["status"] == "cancelled" and "contained" not in body
+        # the order as the hub holds it: its patient the matched profile once intake has recorded it
+        unchanged = ("resourceType", "id", "identifier", "medicationCodeableConcept", "requester", "dispenseRequest")
+        assert {k: body[k] for k in unchanged} == {k: created.json()[k] for k in unchanged}
+        assert cancelled.headers["etag"] != created.headers["etag"]
+        _resolves(fhir, body)
+
+
 def test_a_transaction_answers_201_with_locations_and_no_urn_references(fhir_hub: FhirHub) -> None:
     bundle = bundle_of("transaction", bundled_request(identifier=[{"system": "urn:example:ehr", "value": "TX-1"}]),
                        patient(), practitioner())
