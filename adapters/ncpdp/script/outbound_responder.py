@@ -124,6 +124,8 @@ class CancelRxResponder:
 
     def _renewal_request(self, event: dict[str, Any]) -> OutboundScript | None:
         renewal = _data(RenewalRequested, event)
+        if renewal.source is not None and renewal.source != Source.SCRIPT.value:
+            return None  # another door's order: its own adapter asks (HL7 refill request, FHIR Task)
         rx = self._queries.prescription(renewal.prescription_id)
         if rx is None:
             raise MessageContentError(f"renewal requested for unknown prescription {renewal.prescription_id}")
