@@ -33,10 +33,23 @@ def cabinet_down(amqp_url: str, sqlite_url: str, tmp_path: Path) -> Iterator[tup
     receiver = Receiver().start()
     receiver.stop()
     config = tmp_path / "destinations.json"
-    config.write_text(json.dumps({"destinations": [{
-        "name": NAME, "host": "127.0.0.1", "port": receiver.port, "events": ["prescription.received"],
-        "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "stuck_after_s": 1,
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {
+                        "name": NAME,
+                        "host": "127.0.0.1",
+                        "port": receiver.port,
+                        "events": ["prescription.received"],
+                        "backoff_initial_s": 0.05,
+                        "backoff_max_s": 0.2,
+                        "stuck_after_s": 1,
+                    }
+                ]
+            }
+        )
+    )
     with pharmacy(make_settings(amqp_url, sqlite_url, outbound_destinations=config)) as ph:  # serves the console
         yield ph, receiver
     receiver.stop()
@@ -48,15 +61,20 @@ def _publish_status_update(ph: Pharmacy) -> str:
     conn = connect(settings.amqp_url.get_secret_value())
     channel = conn.channel()
     channel.confirm_delivery()
-    channel.basic_publish(topology_for(settings).events_exchange, event.name,
-                          samples.cloudevent(event, event_id, at=datetime.now(UTC)),
-                          raw_properties(event_id, content_type=CONTENT_TYPE, message_type=event.name), mandatory=True)
+    channel.basic_publish(
+        topology_for(settings).events_exchange,
+        event.name,
+        samples.cloudevent(event, event_id, at=datetime.now(UTC)),
+        raw_properties(event_id, content_type=CONTENT_TYPE, message_type=event.name),
+        mandatory=True,
+    )
     conn.close()
     return event_id
 
 
 def test_the_dashboard_shows_a_stuck_destination_then_it_recovers(
-    axe_page: Page, cabinet_down: tuple[Pharmacy, Receiver],  # noqa: F811
+    axe_page: Page,  # noqa: F811 (the fixture imported above)
+    cabinet_down: tuple[Pharmacy, Receiver],
 ) -> None:
     page, (hub, receiver) = axe_page, cabinet_down
     event_id = _publish_status_update(hub)

@@ -37,10 +37,13 @@ def _publish(settings: Settings, count: int) -> list[str]:
     ids = []
     for n in range(count):
         event, event_id = samples.received(rx=f"RXV{n}"), str(uuid.uuid4())
-        channel.basic_publish(topology.events_exchange, event.name,
-                              samples.cloudevent(event, event_id, at=datetime.now(UTC)),
-                              raw_properties(event_id, content_type=CONTENT_TYPE, message_type=event.name),
-                              mandatory=True)
+        channel.basic_publish(
+            topology.events_exchange,
+            event.name,
+            samples.cloudevent(event, event_id, at=datetime.now(UTC)),
+            raw_properties(event_id, content_type=CONTENT_TYPE, message_type=event.name),
+            mandatory=True,
+        )
         ids.append(event_id)
     conn.close()
     return ids
@@ -65,17 +68,29 @@ def _dashboard(admin: httpx.Client, name: str) -> dict[str, object]:
 
 
 def _cli(settings: Settings, config: Path) -> str:
-    env = {**os.environ, "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
-           "RXHUB_BROKER_PREFIX": settings.broker_prefix,
-           "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(), "RXHUB_OUTBOUND_DESTINATIONS": str(config)}
-    ran = subprocess.run([sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"], capture_output=True,
-                         text=True, timeout=120, env=env, check=False)
+    env = {
+        **os.environ,
+        "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
+        "RXHUB_BROKER_PREFIX": settings.broker_prefix,
+        "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RXHUB_OUTBOUND_DESTINATIONS": str(config),
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert ran.returncode == 0, ran.stderr
     return ran.stdout
 
 
 def test_a_stuck_then_refusing_destination_shows_in_metrics_dashboard_and_status(
-    amqp_url: str, sqlite_url: str, tmp_path: Path,
+    amqp_url: str,
+    sqlite_url: str,
+    tmp_path: Path,
 ) -> None:
     name = f"cab{uuid.uuid4().hex[:6]}"
     refused: list[str] = []
@@ -83,18 +98,35 @@ def test_a_stuck_then_refusing_destination_shows_in_metrics_dashboard_and_status
     receiver.start()
     receiver.stop()  # down to begin with: connections refused
     config = tmp_path / "destinations.json"
-    config.write_text(json.dumps({"destinations": [{
-        "name": name, "host": "127.0.0.1", "port": receiver.port, "events": ["prescription.received"],
-        "ack_timeout_s": 2, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "max_attempts": 2, "stuck_after_s": 1,
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {
+                        "name": name,
+                        "host": "127.0.0.1",
+                        "port": receiver.port,
+                        "events": ["prescription.received"],
+                        "ack_timeout_s": 2,
+                        "backoff_initial_s": 0.05,
+                        "backoff_max_s": 0.2,
+                        "max_attempts": 2,
+                        "stuck_after_s": 1,
+                    }
+                ]
+            }
+        )
+    )
     settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
     with pharmacy(settings) as ph:
         admin = ph.client("admin")
         ids = _publish(settings, 2)
         refused.append(control_id_for(ids[0], name))
 
-        stuck = eventually(lambda: (m if (m := _scrape(admin, name)).get("rxhub_outbound_stuck") == 1 else None),
-                           "the destination reported stuck")
+        stuck = eventually(
+            lambda: m if (m := _scrape(admin, name)).get("rxhub_outbound_stuck") == 1 else None,
+            "the destination reported stuck",
+        )
         assert stuck["rxhub_outbound_connected"] == 0 and stuck["rxhub_outbound_backlog"] == 2
         assert stuck["rxhub_outbound_oldest_age_seconds"] >= 1
         row = _dashboard(admin, name)
@@ -106,9 +138,15 @@ def test_a_stuck_then_refusing_destination_shows_in_metrics_dashboard_and_status
 
         receiver.start()  # back, and refusing the first message: AR until max_attempts, then the next goes
         assert receiver.wait_delivered(1) == [control_id_for(ids[1], name)]
-        after = eventually(lambda: (m if (m := _scrape(admin, name)).get("rxhub_outbound_backlog") == 0
-                                    and m.get("rxhub_outbound_messages_total:delivered") == 1 else None),
-                           "the backlog drained")
+        after = eventually(
+            lambda: (
+                m
+                if (m := _scrape(admin, name)).get("rxhub_outbound_backlog") == 0
+                and m.get("rxhub_outbound_messages_total:delivered") == 1
+                else None
+            ),
+            "the backlog drained",
+        )
         row = _dashboard(admin, name)
         line = _cli(settings, config)
     receiver.stop()

@@ -383,7 +383,10 @@ def test_a_replayed_dead_letter_never_overtakes_a_newer_message_of_its_order(
 
 
 def test_replayed_dead_letters_of_one_order_go_in_their_order_when_neither_was_delivered(
-    settings: Settings, topology: Topology, engine: Engine, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    engine: Engine,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     refusing = {"on": True}
     receiver = Receiver(lambda _i, _c: [Ack("AR", error="locked")] if refusing["on"] else [Ack()]).start()
@@ -395,8 +398,11 @@ def test_replayed_dead_letters_of_one_order_go_in_their_order_when_neither_was_d
 
     assert [x.message_id for x in DeadLetterQueue(settings.amqp_url.get_secret_value(), topology).replay()] == ids
     assert receiver.wait_delivered(2) == [control_id_for(i, NAME) for i in ids]
-    done = _when(lambda: _stored(settings, topology, engine, config), lambda s: s.delivered == 2 and s.backlog == 0,
-                 "both delivered")
+    done = _when(
+        lambda: _stored(settings, topology, engine, config),
+        lambda s: s.delivered == 2 and s.backlog == 0,
+        "both delivered",
+    )
     receiver.stop()
     assert done.superseded == 0 and _dead_letters(settings, topology) == []
 
