@@ -26,7 +26,7 @@ def _medication_request() -> dict[str, Any]:
             "else the first. medication must be inline, contained or in the same Bundle."
         ),
         "interaction": [{"code": "create"}, {"code": "read"}, {"code": "search-type"}],
-        "versioning": "no-version",
+        "versioning": "versioned",
         "conditionalCreate": True,
         "searchParam": declared("MedicationRequest"),
     }
@@ -63,7 +63,7 @@ def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
                                  "refused with Prefer: handling=strict.",
                 "resource": [
                     _medication_request(),
-                    _resource("MedicationDispense", read=False),
+                    _resource("MedicationDispense", read=True),
                     _resource("Patient", read=True),
                 ],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

@@ -52,7 +52,7 @@ def capabilities(base: str) -> dict[str, Any]:
     """The CapabilityStatement, with the ClaimResponse search and the document submission this door adds."""
     statement = capability_statement(base, now=utc_now())
     rest = statement["rest"][0]
-    rest["resource"].append({"type": "ClaimResponse", "interaction": [{"code": "search-type"}],
+    rest["resource"].append({"type": "ClaimResponse", "interaction": [{"code": "read"}, {"code": "search-type"}],
                              "searchParam": declared("ClaimResponse")})
     rest["resource"].append({
         "type": "Bundle",

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from adapters.fhir import documents, order_patients, reads, search_sources, writes
+from adapters.fhir import documents, fill_reads, order_patients, reads, search_sources, writes
 from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import FHIR_JSON, fhir_json
 from adapters.fhir.message_door import process_message
@@ -240,6 +240,16 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         if resource.get("id") != resource_id:
             return _moved(request, f"MedicationRequest/{resource['id']}")
         return _read(request, resource)
+
+    @router.get("/MedicationDispense/{resource_id}")
+    async def read_dispense(request: Request, resource_id: str, user: Sender = Depends(auth)) -> Response:
+        """One fill of an order (the id a MedicationDispense search gives)."""
+        return _read(request, await fill_reads.medication_dispense(door, resource_id, scope(user)))
+
+    @router.get("/ClaimResponse/{resource_id}")
+    async def read_claim(request: Request, resource_id: str, user: Sender = Depends(auth)) -> Response:
+        """The payer's answer for one fill (the id a ClaimResponse search gives)."""
+        return _read(request, await fill_reads.claim_response(door, resource_id, scope(user)))
 
     @router.get("/Patient/{patient_id}")
     async def read_patient(request: Request, patient_id: str, user: Sender = Depends(auth)) -> Response:

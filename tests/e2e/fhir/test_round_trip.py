@@ -101,6 +101,14 @@ def test_order_is_read_back_as_fhir_through_the_workflow(fhir_hub: FhirHub) -> N
         MedicationDispense.model_validate(done)
         assert "whenHandedOver" in done
         finished = wait_for(order, lambda body: body["status"] == "completed")
+        # the ids the searches hand out read back the resource with that id, its references resolving too
+        for kind, found in (("MedicationDispense", done), ("ClaimResponse", claim)):
+            read = fhir.get(f"/{kind}/{found['id']}")
+            assert read.status_code == 200 and read.json()["id"] == found["id"], read.text
+            assert read.headers["etag"] == f'W/"{read.json()["meta"]["versionId"]}"'
+        assert fhir.get(f"/{done['subject']['reference']}").status_code == 200
+        assert fhir.get(f"/{done['authorizingPrescription'][0]['reference']}").json()["id"] == rid
+        assert fhir.get(f"/MedicationDispense/{rid}-7").status_code == 404
         patient = fhir.get(f"/{finished['subject']['reference']}")
     assert patient.status_code == 200
     Patient.model_validate(patient.json())
