@@ -22,6 +22,9 @@ from hub.messaging.consumer import FailureKind
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.persistence.chain_sealer import sealer_for
 
+#: the workers' failure kinds, and ``superseded``: an outbound HL7 message its order had moved past
+DEAD_LETTER_KINDS = [*(str(k) for k in FailureKind), "superseded"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen subcommand; returns the process exit code."""
@@ -98,14 +101,14 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION")
     dlq_list = dlq.add_parser("list", help="what failed, why and when (no message bodies)")
     dlq_list.add_argument("--json", action="store_true")
-    dlq_list.add_argument("--kind", dest="failure_kind", choices=[str(k) for k in FailureKind],
+    dlq_list.add_argument("--kind", dest="failure_kind", choices=DEAD_LETTER_KINDS,
                           help="only dead letters of this kind")
     dlq_list.set_defaults(func=_dlq_list)
     replay = dlq.add_parser("replay", help="send dead letters back through the normal path (idempotent)")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
     replay.add_argument("--message-id")
     replay.add_argument("--correlation-id")
-    replay.add_argument("--kind", dest="failure_kind", choices=[str(k) for k in FailureKind])
+    replay.add_argument("--kind", dest="failure_kind", choices=DEAD_LETTER_KINDS)
     replay.add_argument("--type", dest="message_type")
     replay.add_argument("--queue")
     replay.set_defaults(func=_dlq_replay)

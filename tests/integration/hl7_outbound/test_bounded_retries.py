@@ -313,6 +313,11 @@ def test_rxhub_outbound_status_shows_the_senders_state_from_another_process(
 
 def _cli_status(settings: Settings, config: DestinationConfig, tmp_path: Path) -> str:
     """``rxhub outbound status`` run as an operator would, in a process of its own."""
+    return _rxhub(settings, config, tmp_path, "outbound", "status")
+
+
+def _rxhub(settings: Settings, config: DestinationConfig, tmp_path: Path, *args: str) -> str:
+    """An ``rxhub`` command in a process of its own; its output."""
     path = tmp_path / "destinations.json"
     path.write_text(json.dumps({"destinations": [config.model_dump(mode="json", exclude_none=True)]}))
     env = {
@@ -323,7 +328,7 @@ def _cli_status(settings: Settings, config: DestinationConfig, tmp_path: Path) -
         "RXHUB_OUTBOUND_DESTINATIONS": str(path),
     }
     ran = subprocess.run(
-        [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"],
+        [sys.executable, "-m", "hub.entrypoints.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -339,6 +344,7 @@ def test_a_replayed_dead_letter_never_overtakes_a_newer_message_of_its_order(
     topology: Topology,
     engine: Engine,
     run_senders: Callable[..., OutboundSenders],
+    tmp_path: Path,
 ) -> None:
     refusing: set[str] = set()
     receiver = Receiver(lambda _i, c: [Ack("AR", error="locked")] if c in refusing else [Ack()]).start()
@@ -376,6 +382,8 @@ def test_a_replayed_dead_letter_never_overtakes_a_newer_message_of_its_order(
 
     assert control_id_for(status_update, NAME) not in receiver.delivered
     assert receiver.control_ids().count(control_id_for(status_update, NAME)) == 2  # not sent again
+    listed = _rxhub(settings, config, tmp_path, "dlq", "list", "--kind", "superseded")
+    assert listed.startswith("1 dead letter(s)") and status_update in listed and "would overtake it" in listed
     [(headers, body)] = _dead_letters(settings, topology)
     assert json.loads(body)["id"] == status_update and headers["x-rxhub-failure-kind"] == "superseded"
     assert "prescription.dispensed" in headers["x-rxhub-error"] and "overtake" in headers["x-rxhub-error"]
