@@ -49,8 +49,11 @@ def describe(status: DestinationStatus) -> str:
 
 def print_outbound_status(settings: Settings) -> int:
     """``rxhub outbound status``."""
-    from hub.entrypoints.runtime import open_database
+    from hub.entrypoints.connector_view import connector_statuses
+    from hub.entrypoints.runtime import open_database, topology_for
 
+    for connector in connector_statuses(settings, topology_for(settings)):  # SCRIPT network, FHIR renewals
+        print(connector.describe())
     if settings.outbound_destinations is None:
         print("no outbound destinations configured (RXHUB_OUTBOUND_DESTINATIONS)")
         return 0

@@ -217,3 +217,44 @@ def test_readiness_counts_the_connector_once_configured(settings, pki, token_fil
         eventually(lambda: network.delivered() or None, "the waiting renewal goes once the connector runs")
     finally:
         network.stop()
+
+
+def test_outbound_status_shows_the_connector_its_backlog_and_dead_letters(
+    settings, pki, token_file, tmp_path, connector_for
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    network = simulator(pki, default="error:900:Prescriber not found")
+    endpoints = endpoint(tmp_path, pki, token_file, network.port)
+    url = settings.amqp_url.get_secret_value()
+    env = {
+        **os.environ,
+        "RXHUB_AMQP_URL": url,
+        "RXHUB_BROKER_PREFIX": settings.broker_prefix,
+        "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RXHUB_SCRIPT_NETWORK": str(tmp_path / "script-network.json"),
+    }
+
+    def status() -> str:
+        ran = subprocess.run(
+            [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return next(line for line in ran.stdout.splitlines() if line.startswith("script connector"))
+
+    try:
+        publish_renewal(url, topology_for(settings), "RENEW-S1")
+        waiting = status()
+        connector_for(endpoints)
+        eventually(lambda: _dead_letters(settings).list() or None, "the refused renewal is dead-lettered")
+        settled = status()
+    finally:
+        network.stop()
+    assert "NOT RUNNING" in waiting and "backlog=1 " in waiting and "endpoints=surescripts-sim" in waiting
+    assert " running " in settled and "backlog=0 " in settled and "dead-lettered=1 " in settled
