@@ -219,3 +219,11 @@ def test_mllp_connections_are_capped_per_address_and_in_all() -> None:
             held.enter_context(_connect(port, "127.0.0.3"))
         with _connect(port, "127.0.0.4") as over:
             assert _answer(over) == b""
+
+
+def test_the_caps_are_fitted_into_the_descriptor_limit() -> None:
+    from hub.security.file_descriptors import RESERVED, fit_caps
+
+    assert fit_caps(100_000, 4096, 1024) == (4096, 1024), "room enough: unchanged"
+    http, mllp = fit_caps(1024, 4096, 1024)
+    assert http + mllp <= 1024 - RESERVED and http > mllp > 0, "scaled down together, in proportion"
