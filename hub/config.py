@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     interactions_path: Path = DATA_DIR / "interactions.json"
     #: plan data of the simulated payer (``rxhub payer-sim``)
     payer_sim_config: Path = DATA_DIR / "payer-sim.json"
+    #: payer sheets (JSON): per BIN/PCN, the claim fields a plan requires, its cost basis and dispensing fee;
+    #: a claim missing a required field is not sent but waits in the technician's claim exceptions (``PS``)
+    payer_sheets_path: Path = DATA_DIR / "payer-sheets.json"
     #: the pharmacy's house plan, billed when neither the order nor the patient's profile names a plan
     default_bin: str | None = None
     #: processor control number of the house plan

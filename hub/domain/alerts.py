@@ -19,6 +19,10 @@ class AlertKind(StrEnum):
     DUPLICATE_THERAPY = "duplicate_therapy"
     EARLY_REFILL = "early_refill"
     INTERACTION = "interaction"
+    #: a DUR/PPS finding the payer returned with its answer (D.0 AM24)
+    PAYER_DUR = "payer_dur"
+    #: a payer's free-text message on a paid answer (504-F4, 526-FQ)
+    PAYER_MESSAGE = "payer_message"
 
 
 class Severity(StrEnum):

@@ -45,6 +45,10 @@ class Product(Frozen):
     reorder_point: Decimal
     #: usual and customary price per unit, what a claim asks for
     unit_price: Decimal = Decimal("0")
+    #: average wholesale price per unit, for payer sheets that price claims on AWP (423-DN 01)
+    awp_unit_price: Decimal | None = None
+    #: the pharmacy's acquisition cost per unit, for plans that price on acquisition cost (423-DN 05)
+    acquisition_unit_cost: Decimal | None = None
     auxiliary_warnings: tuple[str, ...] = ()
 
     @field_validator("ndc11")

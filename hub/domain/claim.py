@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -40,6 +40,41 @@ class DurPps(Frozen):
     result_of_service: str
 
 
+class PayerDurAlert(Frozen):
+    """One DUR/PPS finding a payer returned with its answer (D.0 AM24), for the pharmacist to review."""
+
+    #: 439-E4 reason for service (DD drug-drug, TD therapeutic duplication, ER early refill...)
+    reason: str | None = None
+    #: 528-FS clinical significance: 1 major, 2 moderate, 3 minor, blank not specified
+    clinical_significance: str | None = None
+    #: 529-FT other pharmacy indicator (unverified values: 1 this pharmacy, 3 another pharmacy)
+    other_pharmacy: str | None = None
+    previous_fill_date: date | None = None
+    #: 531-FV as sent
+    previous_fill_quantity: str | None = None
+    database: str | None = None
+    other_prescriber: str | None = None
+    free_text: str | None = None
+
+    def describe(self) -> str:
+        """The alert text a pharmacist reads."""
+        parts = [f"Payer DUR {self.reason or '??'}"]
+        if self.free_text:
+            parts.append(self.free_text.strip())
+        if self.other_pharmacy:
+            parts.append(_OTHER_PHARMACY.get(self.other_pharmacy, f"pharmacy indicator {self.other_pharmacy}"))
+        if self.previous_fill_date:
+            quantity = f", quantity {self.previous_fill_quantity.strip()}" if self.previous_fill_quantity else ""
+            parts.append(f"previous fill {self.previous_fill_date.isoformat()}{quantity}")
+        if self.other_prescriber:
+            parts.append(f"prescriber indicator {self.other_prescriber}")
+        return "; ".join(parts)
+
+
+_OTHER_PHARMACY = {"0": "pharmacy not specified", "1": "filled at this pharmacy",
+                   "2": "filled at another pharmacy of the chain", "3": "filled at another pharmacy"}
+
+
 class Claim(BaseModel):
     """The latest claim for a fill and what the payer said about it."""
 
@@ -61,6 +96,10 @@ class Claim(BaseModel):
     authorization_number: str | None = None
     reject_codes: list[str] = []
     payer_message: str | None = None
+    #: NCPDP 420-DK submission clarification codes the technician picked for this attempt
+    clarification_codes: list[str] = []
+    #: DUR/PPS findings the payer returned with a paid answer (AM24)
+    payer_dur: list[PayerDurAlert] = []
     answered_at: datetime | None = None
     reversal_reason: str | None = None
     reversed_at: datetime | None = None

@@ -66,6 +66,24 @@ class ClaimRequestData(Frozen):
     date_of_service: date
     usual_and_customary: Decimal | None = None
     gross_amount_due: Decimal | None = None
+    #: DEA schedule "2".."5" of the product, None when not controlled (460-ET is required for CII)
+    schedule: str | None = None
+    #: NCPDP 460-ET quantity prescribed
+    quantity_prescribed: Decimal | None = None
+    #: NCPDP 419-DJ prescription origin: 0 unknown, 1 written, 2 telephone, 3 electronic, 4 fax, 5 pharmacy
+    origin_code: str | None = None
+    #: NCPDP 600-28 unit of measure: EA, GM, ML
+    unit_of_measure: str | None = None
+    #: NCPDP 308-C8 other coverage code (1 = no other coverage)
+    other_coverage_code: str | None = None
+    #: NCPDP 343-HD dispensing status (P partial, C completion), 344-HF/345-HG quantity/days intended
+    dispensing_status: str | None = None
+    quantity_intended: Decimal | None = None
+    days_supply_intended: int | None = None
+    #: NCPDP 409-D9 ingredient cost, 412-DC dispensing fee, 423-DN basis of cost determination
+    ingredient_cost: Decimal | None = None
+    dispensing_fee: Decimal | None = None
+    basis_of_cost: str | None = None
 
 
 class PayerStatus(StrEnum):

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from hub.domain.claim import PayerDurAlert
 from hub.domain.order_context import Dosage, PatientLocation
 from hub.domain.order_parts import (
     CoverageInfo,
@@ -124,6 +125,8 @@ class RecordClaimResponse(Command):
     patient_pay: Decimal | None = None
     ingredient_cost_paid: Decimal | None = None
     dispensing_fee_paid: Decimal | None = None
+    #: the payer's DUR/PPS findings (D.0 AM24) on a paid answer, for the pharmacist
+    payer_dur: tuple[PayerDurAlert, ...] = ()
 
 
 register_command(RecordClaimResponse)

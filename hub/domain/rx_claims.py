@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from hub.domain.actors import Actor, require_pharmacist
-from hub.domain.claim import Claim, ClaimStatus, DurPps
+from hub.domain.alerts import AlertKind, Finding, Severity
+from hub.domain.claim import Claim, ClaimStatus, DurPps, PayerDurAlert
 from hub.domain.events import Event
 from hub.domain.fill import Fill
 from hub.domain.order_parts import CoverageInfo
@@ -14,6 +15,9 @@ from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.states import Action, RxState
 from hub.domain.workflow_events import ClaimPaid, ClaimRejected, ClaimReversed, ClaimSubmitted
 from hub.errors import IllegalTransition
+
+#: what the exception queue shows when a late reversal undid a paid claim
+PAYER_REVERSED_CODE = "RV"
 
 
 class ClaimSteps(PrescriptionRecord):
@@ -28,11 +32,20 @@ class ClaimSteps(PrescriptionRecord):
         patient_pay: Decimal | None,
         authorization_number: str | None = None,
         fill_number: int | None = None,
+        payer_dur: tuple[PayerDurAlert, ...] = (),
+        payer_message: str | None = None,
     ) -> list[Event]:
-        """The payer paid (D.0 status P or D): on to the pharmacist."""
+        """The payer paid (D.0 status P or D): on to the pharmacist, with the payer's DUR findings and
+        messages (AM24, 504-F4/526-FQ) as alerts for their review."""
         fill = self.fill(fill_number)
         self._move(fill, Action.CLAIM_PAID, actor, now)
         claim = self._claim(fill)
+        claim.payer_dur, claim.payer_message = list(payer_dur), payer_message
+        findings = [payer_finding(d) for d in payer_dur]
+        if payer_message:
+            findings.append(Finding(kind=AlertKind.PAYER_MESSAGE, severity=Severity.LOW,
+                                    text=f"Payer message: {payer_message}"))
+        self._attach(findings, fill.fill_number)
         claim.status, claim.answered_at = ClaimStatus.PAID, now
         claim.total_paid, claim.patient_pay, claim.authorization_number = (
             total_paid,
@@ -80,6 +93,7 @@ class ClaimSteps(PrescriptionRecord):
         prior_auth_number: str | None = None,
         dur_pps: DurPps | None = None,
         coverage: CoverageInfo | None = None,
+        clarification_codes: tuple[str, ...] = (),
     ) -> list[Event]:
         """Send the claim again after a reject; DUR/PPS override codes (reject 88) need a pharmacist."""
         if dur_pps is not None:
@@ -89,6 +103,7 @@ class ClaimSteps(PrescriptionRecord):
         previous = self._claim(fill)
         fill.claim = self._new_claim(coverage or _coverage_of(previous), now, previous.attempt + 1)
         fill.claim.prior_auth_number, fill.claim.dur_pps = prior_auth_number, dur_pps
+        fill.claim.clarification_codes = list(clarification_codes)
         return [self._claim_submitted(fill)]
 
     def bill_cash(self, actor: Actor, now: datetime, amount: Decimal | None = None) -> list[Event]:
@@ -110,6 +125,22 @@ class ClaimSteps(PrescriptionRecord):
         if claim is None or claim.status is not ClaimStatus.REVERSAL_REQUIRED:
             raise IllegalTransition(claim.status.value if claim else "no claim", "record a claim reversal")
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
+        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number)]
+
+    def claim_reversed_late(
+        self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
+    ) -> list[Event]:
+        """A reversal the payer approved late undid the fill's paid claim: it is marked reversed, and a fill
+        still before filling goes back to the technician's exception queue to be rebilled (code ``RV``)."""
+        fill = self.fill(fill_number)
+        claim = fill.claim
+        if claim is None or claim.status is not ClaimStatus.PAID:
+            raise IllegalTransition(claim.status.value if claim else "no claim", "record a late payer reversal")
+        if fill.state is RxState.DATA_VERIFICATION:
+            self._move(fill, Action.PAYER_REVERSED, actor, now, PAYER_REVERSED_CODE)
+        claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
+        claim.reject_codes = [PAYER_REVERSED_CODE]
+        claim.payer_message = "the payer approved a late reversal of this paid claim: rebill it"
         return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number)]
 
     def _claim(self, fill: Fill) -> Claim:
@@ -157,6 +188,16 @@ class ClaimSteps(PrescriptionRecord):
             prior_auth_number=claim.prior_auth_number,
             dur_pps=claim.dur_pps,
         )
+
+
+#: 528-FS clinical significance -> how much the alert matters (1 major blocks approval until answered)
+_SIGNIFICANCE = {"1": Severity.HIGH, "2": Severity.MODERATE, "3": Severity.LOW}
+
+
+def payer_finding(dur: PayerDurAlert) -> Finding:
+    """A payer's AM24 finding as an alert; unspecified significance is treated as moderate."""
+    severity = _SIGNIFICANCE.get((dur.clinical_significance or "").strip(), Severity.MODERATE)
+    return Finding(kind=AlertKind.PAYER_DUR, severity=severity, text=dur.describe())
 
 
 def _coverage_of(claim: Claim) -> CoverageInfo:

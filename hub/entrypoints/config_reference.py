@@ -30,6 +30,7 @@ COMPUTED_DEFAULTS = {
     "catalogue_path": "the catalogue shipped in the package (`hub/data/drug-catalogue.json`)",
     "interactions_path": "the table shipped in the package (`hub/data/interactions.json`)",
     "payer_sim_config": "the plan data shipped in the package (`hub/data/payer-sim.json`)",
+    "payer_sheets_path": "the example sheets shipped in the package (`hub/data/payer-sheets.json`)",
 }
 HEADER = """# Configuration reference
 

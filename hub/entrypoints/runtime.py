@@ -20,6 +20,7 @@ from hub.domain.catalogue import Catalogue
 from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo
+from hub.domain.payer_sheet import PayerSheets
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.consumer import ConsumerOptions, ConsumerRunner, run_in_thread, wait_ready
 from hub.messaging.outbox_relay import OutboxRelay
@@ -71,6 +72,7 @@ def workflow_context(settings: Settings) -> WorkflowContext:
         topology=topology_for(settings),
         claim_codec=D0ClaimCodec(),
         default_coverage=coverage,
+        payer_sheets=PayerSheets.from_json_text(settings.payer_sheets_path.read_text()),
         renewal_at_last_refill=settings.renewal_at_last_refill,
     )
 

@@ -137,6 +137,8 @@ class ClaimSegment(SegmentView):
         "prior_auth_type": WireField("EU"),
         "prior_auth_number": WireField("EV"),
         "dispensing_status": WireField("HD"),
+        "quantity_intended": WireField("HF", _QTY),
+        "days_supply_intended": WireField("HG", _INT),
     }
 
     rx_reference_qualifier: str | None = None
@@ -158,6 +160,9 @@ class ClaimSegment(SegmentView):
     prior_auth_type: str | None = None
     prior_auth_number: str | None = None
     dispensing_status: str | None = None
+    #: 344-HF / 345-HG: what the whole fill will be when 343-HD says P (partial)
+    quantity_intended: Decimal | None = None
+    days_supply_intended: int | None = None
     submission_clarification_codes: tuple[str, ...] = ()
 
     @classmethod

@@ -122,7 +122,33 @@ class Adjudicator:
                 pricing=pricing,
             )
         )
-        return _answer(key, "P", authorization, pricing)
+        paid = _answer(key, "P", authorization, pricing)
+        findings = self._interactions(cardholder or "", transaction.claim.product_id or "", history)
+        return paid.model_copy(update={"dur": ResponseDurSegment(entries=findings)}) if findings else paid
+
+    def _interactions(self, cardholder: str, ndc: str, history: ClaimHistory) -> tuple[ResponseDur, ...]:
+        """AM24 sets for configured drug pairs whose other drug the payer has on file for this member."""
+        rules_for = [r for r in self._config.interactions if r.ndc == ndc]
+        if not rules_for:
+            return ()
+        here = history.products_of(cardholder)
+        found: list[ResponseDur] = []
+        for rule in rules_for:
+            outside = [f for f in self._config.outside_fills
+                       if f.ndc == rule.with_ndc and f.cardholder_id in (None, cardholder)]
+            if outside:
+                fill = outside[0]
+                previous, quantity, pharmacy = fill.date_of_fill, str(fill.quantity), "3"
+            elif rule.with_ndc in here:
+                previous, quantity, pharmacy = here[rule.with_ndc].key.date_of_service, None, "1"
+            else:
+                continue
+            found.append(ResponseDur(
+                counter=str(len(found) + 1), reason=rule.reason, clinical_significance=rule.clinical_significance,
+                other_pharmacy=pharmacy, previous_fill_date=previous, previous_fill_quantity=quantity,
+                database="1", other_prescriber="0", free_text=rule.text or None,
+            ))
+        return tuple(found[:9])
 
 
 def _key(request: ClaimRequest, transaction: ClaimTransaction) -> ClaimKey:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +33,27 @@ class DrugRule(Frozen):
     max_days_supply: int | None = None
 
 
+class PayerInteraction(Frozen):
+    """A drug pair the plan's DUR flags on a paid claim (AM24): billing ``ndc`` while ``with_ndc`` is on file."""
+
+    ndc: str
+    with_ndc: str
+    #: 439-E4 reason for service
+    reason: str = "DD"
+    #: 528-FS clinical significance: 1 major, 2 moderate, 3 minor
+    clinical_significance: str = "1"
+    text: str = ""
+
+
+class OutsideFill(Frozen):
+    """A fill the payer paid at another pharmacy, which the hub never saw (cardholder None: any member)."""
+
+    ndc: str
+    cardholder_id: str | None = None
+    date_of_fill: date
+    quantity: Decimal = Decimal("30")
+
+
 class PlanLimits(Frozen):
     """Plan-wide limits (reject 76 when exceeded)."""
 
@@ -54,6 +76,9 @@ class PayerConfig(Frozen):
     #: for the process wrapper: silently drop every n-th request (0 = never)
     drop_every: int = Field(default=0, ge=0)
     help_desk_phone: str = ""
+    #: drug pairs answered with a paid claim carrying an AM24 DUR finding
+    interactions: tuple[PayerInteraction, ...] = ()
+    outside_fills: tuple[OutsideFill, ...] = ()
 
 
 def load_payer_config(path: Path) -> PayerConfig:

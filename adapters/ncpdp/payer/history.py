@@ -65,6 +65,18 @@ class ClaimHistory:
         fills = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
         return max((c for c in fills if not c.reversed), key=lambda c: c.key.date_of_service, default=None)
 
+    def products_of(self, cardholder_id: str) -> dict[str, PaidClaim]:
+        """The latest unreversed paid claim per product for this cardholder (for the plan's DUR)."""
+        found: dict[str, PaidClaim] = {}
+        for (holder, _), keys in self._by_rx.items():
+            if holder != cardholder_id:
+                continue
+            for claim in (self._paid[k] for k in keys):
+                latest = found.get(claim.product_id)
+                if not claim.reversed and (latest is None or latest.key.date_of_service <= claim.key.date_of_service):
+                    found[claim.product_id] = claim
+        return found
+
     def next_authorization_number(self) -> str:
         """A fresh 503-F3 authorization number (sequential, so test runs are repeatable)."""
         self._issued += 1

@@ -168,6 +168,13 @@ def _claim(request: ClaimRequestData) -> ClaimSegment:
         prior_auth_type=PRIOR_AUTHORIZATION if pa_number else None,
         prior_auth_number=pa_number,
         submission_clarification_codes=request.clarification_codes,
+        origin_code=request.origin_code,
+        quantity_prescribed=request.quantity_prescribed,
+        other_coverage_code=request.other_coverage_code,
+        unit_of_measure=request.unit_of_measure,
+        dispensing_status=request.dispensing_status,
+        quantity_intended=request.quantity_intended,
+        days_supply_intended=request.days_supply_intended,
     )
 
 
@@ -194,8 +201,13 @@ def _dur_pps(request: ClaimRequestData) -> DurPpsSegment | None:
 
 
 def _pricing(request: ClaimRequestData) -> PricingSegment | None:
-    if request.usual_and_customary is None and request.gross_amount_due is None:
+    amounts = (request.usual_and_customary, request.gross_amount_due, request.ingredient_cost, request.dispensing_fee)
+    if all(a is None for a in amounts):
         return None
     return PricingSegment(
-        usual_and_customary=request.usual_and_customary, gross_amount_due=request.gross_amount_due
+        ingredient_cost=request.ingredient_cost,
+        dispensing_fee=request.dispensing_fee,
+        usual_and_customary=request.usual_and_customary,
+        gross_amount_due=request.gross_amount_due,
+        basis_of_cost=request.basis_of_cost,
     )

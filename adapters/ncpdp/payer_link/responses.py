@@ -21,9 +21,14 @@ from adapters.ncpdp.d0.claim_response import read_claim_response
 from adapters.ncpdp.d0.content_errors import content_error
 from adapters.ncpdp.d0.model import ResponseTransmission
 from adapters.ncpdp.d0.parser import parse_response
-from adapters.ncpdp.d0.response_segments import ResponseMessageSegment, ResponseStatusSegment
+from adapters.ncpdp.d0.response_segments import (
+    ResponseDurSegment,
+    ResponseMessageSegment,
+    ResponseStatusSegment,
+)
 from adapters.ncpdp.d0.segment_view import view_of
 from adapters.ncpdp.payer_link.amqp_contract import ORDER_CORRELATION_HEADER
+from hub.domain.claim import PayerDurAlert
 from hub.domain.claim_exchange import PayerStatus
 from hub.domain.commands import RecordClaimResponse
 from hub.domain.order_parts import Frozen, Source
@@ -75,6 +80,7 @@ class PayerAnswer(Frozen):
     patient_pay: Decimal | None = None
     ingredient_cost_paid: Decimal | None = None
     dispensing_fee_paid: Decimal | None = None
+    payer_dur: tuple[PayerDurAlert, ...] = ()
 
 
 def response_to_command(body: bytes, exchange_id: str) -> RecordClaimResponse:
@@ -121,7 +127,15 @@ def read_answer(body: bytes, transaction: str) -> PayerAnswer:
         patient_pay=pricing.patient_pay if pricing else None,
         ingredient_cost_paid=pricing.ingredient_cost_paid if pricing else None,
         dispensing_fee_paid=pricing.dispensing_fee_paid if pricing else None,
+        payer_dur=_payer_dur(answer.dur),
     )
+
+
+def _payer_dur(segment: ResponseDurSegment | None) -> tuple[PayerDurAlert, ...]:
+    """AM24 sets as the hub's payer alerts (the counter is wire bookkeeping and is dropped)."""
+    if segment is None:
+        return ()
+    return tuple(PayerDurAlert(**entry.model_dump(exclude={"counter"})) for entry in segment.entries)
 
 
 def _transmission_rejected(transmission: ResponseTransmission) -> PayerAnswer:

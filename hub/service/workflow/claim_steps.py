@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
@@ -15,6 +16,7 @@ from hub.domain.claim_exchange import ClaimPatient, ClaimRequestData, ClaimTrans
 from hub.domain.commands import Command, RecordClaimResponse
 from hub.domain.events import Event
 from hub.domain.order_parts import CoverageInfo, Identifier, Source
+from hub.domain.payer_sheet import BASIS_OF_COST, SHEET_CODE, PayerSheet, missing_fields
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
@@ -27,6 +29,7 @@ from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step
 from hub.service.workflow.intake_steps import load
+from hub.service.workflow.late_answers import apply_late_answer
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ NOT_DELIVERED_CODE = "ND"
 #: reject answering a reversal of a claim the payer never paid (the simulator's choice; unverified)
 NOTHING_TO_REVERSE = "87"
 ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
+#: NCPDP 419-DJ prescription origin by the door the order came through (0 unknown: staff-entered orders
+#: may be written, faxed or transferred, which the hub is not told)
+ORIGIN_CODES = {Source.SCRIPT: "3", Source.HL7: "3", Source.FHIR: "3", Source.VERBAL: "2", Source.API: "0"}
 
 
 def exchange_id(prescription_id: str, fill_number: int, attempt: int, transaction: str) -> str:
@@ -63,6 +69,9 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             return
         attempt = command.attempt or claim.attempt
         xid = exchange_id(rx.prescription_id, fill.fill_number, attempt, command.transaction)
+        request = _claim_request(uow, ctx, rx, command, attempt, xid)
+        if command.transaction != "B2" and _sheet_refuses(uow, envelope, rx, request):
+            return
         ledger = ClaimLedger(uow.conn)
         if command.transaction == "B1":
             purpose = "billing"
@@ -72,7 +81,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                                                    else "unknown-status")
         ledger.sent(exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number,
                     attempt=attempt, transaction=command.transaction, purpose=purpose, resends=command.resend)
-        encoded = ctx.claim_codec.encode(_claim_request(uow, ctx, rx, command, attempt, xid))
+        encoded = ctx.claim_codec.encode(request)
         uow.add_raw(row_id=str(derived_message_id("payer", envelope.message_id)), target="payer",
                     routing_key=encoded.routing_key, message_type=command.transaction,
                     content_type=encoded.content_type, correlation_id=xid, body=encoded.body,
@@ -80,11 +89,25 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                              ORDER_CORRELATION_HEADER: str(envelope.correlation_id)})
         # no timer of its own: the ledger row just written is the timer (hub.service.workflow.claim_sweeper)
 
+    def _sheet_refuses(uow: UnitOfWork, envelope: Envelope, rx: Prescription, request: ClaimRequestData) -> bool:
+        """A claim its payer sheet (or the CII rule) finds incomplete is not sent: a technician completes it."""
+        missing = missing_fields(request, ctx.payer_sheets.for_plan(request.bin, request.pcn))
+        if not missing:
+            return False
+        row, _ = load(uow, rx.prescription_id)
+        actor = system_actor("payer-sheet")
+        text = f"not sent: the payer sheet for BIN {request.bin} needs {', '.join(missing)}"
+        events = rx.claim_rejected(actor, now(), reject_codes=[SHEET_CODE], payer_message=text,
+                                   fill_number=request.fill_number)
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="claim-incomplete")
+        return True
+
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
         sent = ClaimLedger(uow.conn).answer(command.exchange_id, command.status, command.reject_codes)
-        if sent is None:
-            log.warning("late or unknown payer answer for %s ignored", command.exchange_id)
+        if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
+            apply_late_answer(ctx, uow, envelope, command)
             return
         row, rx = load(uow, command.prescription_id)
         if command.transaction == "B2":
@@ -103,7 +126,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if command.status in PAID:
             events = rx.claim_paid(actor, now(), total_paid=command.total_paid, patient_pay=command.patient_pay,
                                    authorization_number=command.authorization_number,
-                                   fill_number=command.fill_number)
+                                   fill_number=command.fill_number, payer_dur=command.payer_dur,
+                                   payer_message=command.payer_message)
         elif command.status == "timeout":
             events = _status_unknown(uow, envelope, rx, command)
         else:
@@ -258,8 +282,24 @@ def _claim_request(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, comm
         dur_pps=((claim.dur_pps.reason_for_service, claim.dur_pps.professional_service,
                   claim.dur_pps.result_of_service),) if claim.dur_pps else (),
         date_of_service=(claim.submitted_at or rx.received_at).date(),
-        usual_and_customary=claim.amount_requested, gross_amount_due=claim.amount_requested,
+        clarification_codes=tuple(claim.clarification_codes),
+        schedule=rx.schedule, quantity_prescribed=rx.quantity.value if rx.quantity else None,
+        origin_code=ORIGIN_CODES.get(rx.source), unit_of_measure=rx.product.unit if rx.product else None,
+        **_pricing(ctx.payer_sheets.for_plan(claim.bin, claim.pcn), rx, fill.quantity, claim.amount_requested),
     )
+
+
+def _pricing(sheet: PayerSheet | None, rx: Prescription, quantity: Decimal | None,
+             usual: Decimal | None) -> dict[str, Any]:
+    """AM11 amounts: U&C always; ingredient cost, fee and basis on the plan's cost basis when it has one."""
+    unit_cost = sheet.unit_cost(rx.product) if sheet and rx.product else None
+    if sheet is None or unit_cost is None or quantity is None:
+        return {"usual_and_customary": usual, "gross_amount_due": usual,
+                "other_coverage_code": sheet.other_coverage_code if sheet else None}
+    ingredient = (unit_cost * quantity).quantize(Decimal("0.01"))
+    return {"usual_and_customary": usual, "ingredient_cost": ingredient, "dispensing_fee": sheet.dispensing_fee,
+            "basis_of_cost": BASIS_OF_COST[sheet.cost_basis], "gross_amount_due": ingredient + sheet.dispensing_fee,
+            "other_coverage_code": sheet.other_coverage_code}
 
 
 def _member_id(identifiers: tuple[Identifier, ...]) -> str | None:

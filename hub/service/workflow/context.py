@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
@@ -12,6 +12,7 @@ from hub.domain.catalogue import Catalogue
 from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo, Source
+from hub.domain.payer_sheet import PayerSheets
 from hub.errors import NotAuthorized
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
@@ -43,6 +44,8 @@ class WorkflowContext:
     claim_codec: ClaimCodec | None = None
     #: the plan billed when neither the order nor the patient's profile names one (a house plan)
     default_coverage: CoverageInfo | None = None
+    #: per BIN/PCN required claim fields, cost basis and dispensing fee (checked before a claim is sent)
+    payer_sheets: PayerSheets = field(default_factory=PayerSheets)
     #: transient payer rejects (92, 99, 85) retried this many times before a technician sees them
     max_transient_resends: int = 3
     #: ask the prescriber to renew when the last refill is handed over, not only when a refill is refused
