@@ -29,15 +29,23 @@ async def read_body(request: Request) -> bytes:
 
 async def _raw_body(request: Request) -> bytes:
     """The body as sent, no larger than the limit, its Content-Encoding undone (still no larger)."""
+    limit = body_limit(request)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    if length.isdigit() and int(length) > limit:
+        raise HTTPException(413, f"body larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return decoded(bytes(body), request.headers.get("content-encoding"), MAX_BODY_BYTES)
+        if len(body) > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+    return decoded(bytes(body), request.headers.get("content-encoding"), limit)
+
+
+def body_limit(request: Request) -> int:
+    """The largest body the door takes: the hub's ``RXHUB_HTTP_FHIR_MAX_BODY_BYTES`` (which the hub's own layer
+    enforces first, before the token is checked), ``MAX_BODY_BYTES`` in an app without that setting."""
+    settings = getattr(request.app.state, "settings", None)
+    return int(getattr(settings, "http_fhir_max_body_bytes", MAX_BODY_BYTES))
 
 
 async def search_parameters(request: Request) -> list[tuple[str, str]]:

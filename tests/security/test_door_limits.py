@@ -227,3 +227,22 @@ def test_the_caps_are_fitted_into_the_descriptor_limit() -> None:
     assert fit_caps(100_000, 4096, 1024) == (4096, 1024), "room enough: unchanged"
     http, mllp = fit_caps(1024, 4096, 1024)
     assert http + mllp <= 1024 - RESERVED and http > mllp > 0, "scaled down together, in proportion"
+
+
+def test_the_fhir_door_takes_its_limit_from_the_setting_for_coded_bodies_too(app: App) -> None:
+    import gzip
+
+    feed = {**app.as_role("feed"), "Content-Type": "application/fhir+json", "Content-Encoding": "gzip"}
+    bomb = gzip.compress(b"{" + b" " * 100_000 + b'"resourceType": "Bundle"}')
+    assert len(bomb) < 20_000
+    answer = app.client.post("/fhir/Bundle", content=bomb, headers=feed)
+    assert answer.status_code == 413 and "20000" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_a_raised_fhir_limit_admits_a_larger_body(amqp_url: str, tmp_path: Path) -> None:
+    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", http_fhir_max_body_bytes=6_000_000)
+    with http_app(settings) as running:
+        body = b'{"resourceType": "Bundle", "type": "message", "entry": []' + b" " * 5_000_000 + b"}"
+        answer = running.client.post("/fhir/Bundle", content=body, headers={
+            **running.as_role("feed"), "Content-Type": "application/fhir+json"})
+        assert answer.status_code != 413, answer.text
