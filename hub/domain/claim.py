@@ -32,6 +32,34 @@ class ClaimStatus(StrEnum):
 DUR_REJECT_CODE = "88"
 
 
+#: NCPDP 420-DK submission clarification codes a technician may pick on a resubmission (standards §4.2)
+CLARIFICATION_CODES = {
+    "01": "No override",
+    "02": "Other override",
+    "03": "Vacation supply",
+    "04": "Lost prescription",
+    "05": "Therapy change",
+    "06": "Starter dose",
+    "07": "Medically necessary",
+    "08": "Process compound for approved ingredients",
+    "99": "Other",
+}
+#: 420-DK repeats at most three times
+MAX_CLARIFICATION_CODES = 3
+
+
+def clarification_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """Known 420-DK codes as two digits (``3`` -> ``03``), at most three, no repeats; ValueError otherwise."""
+    normal = tuple(dict.fromkeys(c.strip().zfill(2) for c in codes))
+    unknown = [c for c in normal if c not in CLARIFICATION_CODES]
+    if unknown:
+        known = ", ".join(CLARIFICATION_CODES)
+        raise ValueError(f"unknown 420-DK submission clarification codes {unknown}; known: {known}")
+    if len(normal) > MAX_CLARIFICATION_CODES:
+        raise ValueError(f"at most {MAX_CLARIFICATION_CODES} submission clarification codes")
+    return normal
+
+
 class DurPps(Frozen):
     """DUR/PPS codes sent with a resubmission (D.0 439-E4 reason, 440-E5 service, 441-E6 result)."""
 

@@ -5,11 +5,11 @@ follow-ups. The actor is the envelope's (the authenticated user's id); workers l
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from hub.domain.claim import CashPrice, DurPps
+from hub.domain.claim import CashPrice, DurPps, clarification_codes
 from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
@@ -59,6 +59,8 @@ class ResolveClaimRejection(Command):
     reason: str | None = None
     #: corrects a missing or wrong days supply (reject 19) before resubmitting
     days_supply: int | None = Field(default=None, gt=0)
+    #: NCPDP 420-DK submission clarification codes sent with the resubmission (reject 79: 03 vacation, 04 lost)
+    clarification_codes: Annotated[tuple[str, ...], AfterValidator(clarification_codes)] = ()
 
 
 class RecordVerification(Command):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from hub.domain.claim import CashPrice, DurPps
+from hub.domain.claim import CashPrice, DurPps, clarification_codes
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
@@ -36,6 +36,8 @@ class ClaimResolution(Body):
     cash_amount: CashPrice | None = None
     reason: str | None = None
     days_supply: int | None = Field(default=None, gt=0)
+    #: NCPDP 420-DK submission clarification codes for the resubmission (e.g. 03 vacation supply, 04 lost Rx)
+    clarification_codes: Annotated[tuple[str, ...], AfterValidator(clarification_codes)] = ()
 
 
 class ProductChoice(Body):

@@ -23,8 +23,10 @@ from sqlalchemy import Connection
 from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.actors import Role
 from hub.domain.catalogue import Product
+from hub.domain.claim import CLARIFICATION_CODES, ClaimStatus
 from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import Source
+from hub.domain.payer_sheet import SHEET_CODE
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
 from hub.domain.storable import first_unstorable
@@ -237,6 +239,8 @@ def _item(rx: Prescription) -> QueueItem:
     if fill.claim is not None:
         detail["claim"] = fill.claim.model_dump(mode="json")
         detail["reject_texts"] = {code: _reject_text(code) for code in fill.claim.reject_codes}
+        if fill.claim.status is ClaimStatus.REJECTED:  # what a resubmission may add as 420-DK
+            detail["clarification_choices"] = CLARIFICATION_CODES
         due = fill.patient_pay  # what will-call collects: the copay of a paid claim, or the cash price
         detail["amount_due"] = str(due) if due is not None else None
     if fill.needs_product_reason:
@@ -256,7 +260,8 @@ def _item(rx: Prescription) -> QueueItem:
 def _reject_text(code: str) -> str:
     """NCPDP 511-FB reject codes in words, plus the hub's own codes for unanswered claims."""
     own = {"TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
-           "ND": "No payer connection for this BIN: the claim was never sent"}
+           "ND": "No payer connection for this BIN: the claim was never sent",
+           SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)"}
     return own.get(code) or describe_reject(code).text
 
 
@@ -348,7 +353,7 @@ async def claim_resolution(prescription_id: str, body: ClaimResolution, request:
     command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
                                     prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
                                     cash_amount=body.cash_amount, reason=body.reason,
-                                    days_supply=body.days_supply)
+                                    days_supply=body.days_supply, clarification_codes=body.clarification_codes)
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.CLAIM_REJECTED,))
 
 

@@ -29,7 +29,6 @@ from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step
 from hub.service.workflow.intake_steps import load
-from hub.service.workflow.late_answers import apply_late_answer
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +105,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
         sent = ClaimLedger(uow.conn).answer(command.exchange_id, command.status, command.reject_codes)
-        if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
-            apply_late_answer(ctx, uow, envelope, command)
+        if sent is None:
+            log.warning("late or unknown payer answer for %s ignored", command.exchange_id)
             return
         row, rx = load(uow, command.prescription_id)
         if command.transaction == "B2":
@@ -222,7 +221,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             if command.days_supply is not None:
                 rx.current_fill.days_supply = command.days_supply
             events = rx.resubmit_claim(actor, now(), prior_auth_number=command.prior_auth_number,
-                                       dur_pps=command.dur_pps)
+                                       dur_pps=command.dur_pps, clarification_codes=command.clarification_codes)
         elif command.action == "cash":
             events = rx.bill_cash(actor, now(), command.cash_amount)
         elif command.action == "cancel":

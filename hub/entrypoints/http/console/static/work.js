@@ -26,12 +26,16 @@ RX.page((user) => {
     const codes = claim.reject_codes || [];
     const resubmitFields = [Items.field("Prior authorization number", { name: "pa" })];
     if (codes.includes("19")) resubmitFields.push(Items.field("Days supply", { name: "days", type: "number", min: 1 }));
+    const choices = item.detail.clarification_choices || {};
+    if (Object.keys(choices).length) resubmitFields.push(clarificationField(choices));
     const url = base(item) + "/claim-resolution";
     const forms = [
       actionForm(item, "Resubmit", resubmitFields, "Resubmit claim", { path: url, body: (f) => {
         const body = { action: "resubmit" };
         if (value(f, "pa")) body.prior_auth_number = value(f, "pa");
         if (f.querySelector('[name="days"]') && value(f, "days")) body.days_supply = Number(value(f, "days"));
+        const picked = [...f.querySelectorAll('[name="dk"]:checked')].map((box) => box.value);
+        if (picked.length) body.clarification_codes = picked;
         return body;
       } }, "Resubmitted"),
     ];
@@ -55,8 +59,17 @@ RX.page((user) => {
         h("li", {}, h("code", {}, c), " ", rejectText(c)))),
       claim.payer_message ? h("p", { class: "payer" }, h("span", { class: "k" }, "Payer says: "), claim.payer_message) : null,
       h("p", { class: "meta" }, "Attempt " + (claim.attempt || 1) + (claim.bin ? " · BIN " + claim.bin : "")
-        + (claim.prior_auth_number ? " · PA " + claim.prior_auth_number : "")),
+        + (claim.prior_auth_number ? " · PA " + claim.prior_auth_number : "")
+        + ((claim.clarification_codes || []).length ? " · 420-DK " + claim.clarification_codes.join(", ") : "")),
       h("div", { class: "actions" }, forms));
+  }
+
+  // NCPDP 420-DK submission clarification codes (up to three), e.g. vacation supply or lost Rx for reject 79.
+  function clarificationField(choices) {
+    const boxes = Object.entries(choices).map(([code, text]) => h("label", { class: "check" },
+      h("input", { type: "checkbox", name: "dk", value: code }), " " + code + " " + text));
+    return h("fieldset", { class: "clarification" },
+      h("legend", {}, "Submission clarification (420-DK, up to 3)"), boxes);
   }
 
   // Bill as cash: the price (the claim's, from the catalogue, or typed) is shown and must be confirmed in
