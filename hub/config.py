@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     worker_copies: int = Field(default=1, ge=1)
     #: outbound HL7 destinations (JSON, see hub/data/outbound-destinations.example.json); unset: none
     outbound_destinations: Path | None = None
+    #: claim switches and the BIN/PCN routes to them (JSON, see hub/data/switch-routes.example.json); set, the
+    #: switch connector (``rxhub switch-connector``) carries the routed BINs' claims; unset: none
+    switch_routes: Path | None = None
     #: SCRIPT network endpoints outbound SCRIPT (renewal requests, cancel answers, errors) is POSTed to (JSON, see
     #: hub/data/script-network.example.json); unset: those messages wait on ``<prefix>.script-out``
     script_network: Path | None = None

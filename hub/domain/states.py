@@ -48,6 +48,8 @@ class Action(StrEnum):
     CLAIM_PAID = "claim_paid"
     CLAIM_REJECTED = "claim_rejected"
     RESUBMIT_CLAIM = "resubmit_claim"
+    #: a late reversal the payer approved undid the fill's paid claim: back to the technician to rebill
+    PAYER_REVERSED = "payer_reversed"
     APPROVE_DATA = "approve_data"
     REJECT_DATA = "reject_data"
     COMPLETE_FILL = "complete_fill"
@@ -95,6 +97,7 @@ RETAIL_TRANSITIONS: dict[tuple[RxState, Action], RxState] = {
     (S.CLAIM_PENDING, A.CLAIM_PAID): S.DATA_VERIFICATION,
     (S.CLAIM_PENDING, A.CLAIM_REJECTED): S.CLAIM_REJECTED,
     (S.CLAIM_REJECTED, A.RESUBMIT_CLAIM): S.CLAIM_PENDING,
+    (S.DATA_VERIFICATION, A.PAYER_REVERSED): S.CLAIM_REJECTED,
     (S.CLAIM_REJECTED, A.BILL_CASH): S.DATA_VERIFICATION,
     (S.READY, A.RETURN_TO_STOCK): S.RETURNED_TO_STOCK,
 }

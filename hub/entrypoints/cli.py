@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
-from hub.entrypoints import cli_db, cli_security, logs
+from hub.entrypoints import cli_claims, cli_db, cli_security, logs
 from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 from hub.messaging.consumer import FailureKind
 from hub.messaging.dead_letters import DeadLetterQueue
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()  # pydantic's one line names the variable, never the value (it may be a secret)
         logs.configure(settings.log_level, settings.log_json)
-        if args.func not in (_run, _serve, _worker, _payer_sim):
+        if args.func not in (_run, _serve, _worker, _payer_sim, cli_claims.switch_connector, cli_claims.switch_sim):
             # a one-shot command reports a broker failure in its one line; pika's own log of it is noise there
             logging.getLogger("pika").setLevel(logging.CRITICAL)
         sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         func=_outbound_status)
     cli_security.register(sub)
     cli_db.register(sub)
+    cli_claims.register(sub)
     events = sub.add_parser("events", help="print the public events catalogue (AsyncAPI JSON or a table)")
     events.add_argument("--table", action="store_true", help="a markdown table instead of AsyncAPI JSON")
     events.set_defaults(func=_events)

@@ -112,6 +112,11 @@ def _outbound(s: Settings) -> None:
 
         renewals = s.fhir_renewals
         _load(f"RXHUB_FHIR_RENEWALS {renewals}", lambda: load_fhir_renewals(renewals))
+    if s.switch_routes is not None:
+        from adapters.ncpdp.switch.routing import load_routing_table
+
+        routes = s.switch_routes
+        _load(f"RXHUB_SWITCH_ROUTES {routes}", lambda: load_routing_table(routes))
     if s.outbound_destinations is None:
         return
     from adapters.hl7.outbound.destinations import load_destinations

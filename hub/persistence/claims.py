@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from hub.persistence.tables import claim_transmissions, outbox
+from hub.persistence.tables import claim_transmissions, claim_wire_log, outbox
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,35 @@ class Transmission:
     resends: int
     answered: bool
     status: str | None
+
+
+class WireEvent(StrEnum):
+    """What a ``claim_wire_log`` row says happened."""
+
+    #: handed to a switch (written before the bytes leave, so a duplicate publish is caught)
+    TRANSMITTING = "transmitting"
+    #: a switch answered
+    ANSWERED = "answered"
+    #: sent, and no answer came (dropped connection, timeout): the status-unknown path decides
+    NO_ANSWER = "no-answer"
+    #: a switch could not be reached; nothing was sent to it
+    UNREACHABLE = "unreachable"
+    #: kept from the payer by the per-fill fence, with the reason in ``detail``
+    DROPPED = "dropped"
+    #: a payer answer for a transmission already answered or superseded
+    LATE_ANSWER = "late-answer"
+
+
+@dataclass(frozen=True)
+class WireNote:
+    """One ``claim_wire_log`` row."""
+
+    exchange_id: str
+    fill_number: int
+    event: str
+    switch: str | None
+    status: str | None
+    detail: str | None
 
 
 class ClaimLedger:
@@ -79,11 +109,61 @@ class ClaimLedger:
             .order_by(outbox.c.seq.desc()).limit(1)).first()
         return row is not None and row[0] is not None
 
+    def note(self, exchange_id: str, event: str, *, message_id: str | None = None, switch: str | None = None,
+             status: str | None = None, detail: str | None = None) -> None:
+        """Record one event on the wire of a transmission (see ``WireEvent``); unknown exchanges are noted too."""
+        known = self.get(exchange_id)
+        prescription_id, fill_number = (known.prescription_id, known.fill_number) if known else _split(exchange_id)
+        self.conn.execute(claim_wire_log.insert().values(
+            exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, event=event,
+            message_id=message_id, switch=switch, status=status, detail=(detail or None) and detail[:200],
+            at=datetime.now(UTC)))
+
+    def fence(self, exchange_id: str, message_id: str | None) -> str | None:
+        """Why this transmission must not go to the payer, or None when it may.
+
+        The hub writes a transmission's ledger row before its message exists, so a claim the ledger does not
+        know was never sent by the hub; one whose message already went out is a duplicate publish; one that
+        is not the latest transmission of its fill is stale (a later B1 or B2 of the same fill is out, and this
+        one would undo it at the payer).
+        """
+        known = self.get(exchange_id)
+        if known is None:
+            return "not in the claim ledger"
+        if message_id and self.conn.execute(select(claim_wire_log.c.id).where(
+                claim_wire_log.c.message_id == message_id,
+                claim_wire_log.c.event == WireEvent.TRANSMITTING).limit(1)).first() is not None:
+            return "duplicate: this message was already transmitted"
+        c = claim_transmissions.c
+        latest = self.conn.execute(
+            select(c.exchange_id).where(c.prescription_id == known.prescription_id,
+                                        c.fill_number == known.fill_number)
+            .order_by(c.sent_at.desc(), c.attempt.desc()).limit(1)).scalar()
+        if latest != exchange_id:
+            return f"stale: {latest} is the fill's latest transmission"
+        return None
+
+    def wire_log(self, prescription_id: str, fill_number: int | None = None) -> list[WireNote]:
+        """A prescription's (or one fill's) wire events, oldest first."""
+        w = claim_wire_log.c
+        query = select(claim_wire_log).where(w.prescription_id == prescription_id)
+        if fill_number is not None:
+            query = query.where(w.fill_number == fill_number)
+        rows = self.conn.execute(query.order_by(w.id)).mappings().all()
+        return [WireNote(r["exchange_id"], r["fill_number"], r["event"], r["switch"], r["status"], r["detail"])
+                for r in rows]
+
     def for_prescription(self, prescription_id: str) -> list[Transmission]:
         """Every transmission of a prescription, oldest first."""
         rows = self.conn.execute(select(claim_transmissions.c.exchange_id).where(
             claim_transmissions.c.prescription_id == prescription_id).order_by(claim_transmissions.c.sent_at)).all()
         return [t for t in (self.get(r[0]) for r in rows) if t is not None]
+
+
+def _split(exchange_id: str) -> tuple[str, int]:
+    parts = exchange_id.rsplit(":", 3)
+    fill = parts[1] if len(parts) == 4 else ""
+    return parts[0][:36], int(fill) if fill.isascii() and fill.isdigit() else 0
 
 
 def _transmission(r: Any) -> Transmission:

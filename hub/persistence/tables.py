@@ -363,6 +363,25 @@ claim_transmissions = Table(
           sqlite_where=text("answered_at IS NULL")),
 )
 
+#: one row per event on the wire of a claim transmission: transmitted (to which switch), answered, no-answer,
+#: stale or duplicate dropped by the per-fill fence, late answers; the ledger's reconciliation (migration 0022)
+claim_wire_log = Table(
+    "claim_wire_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange_id", String(120), nullable=False),
+    Column("prescription_id", String(36), nullable=False),
+    Column("fill_number", Integer, nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("message_id", String(64)),
+    Column("switch", String(60)),
+    Column("status", String(12)),
+    Column("detail", String(200)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_claim_wire_log_fill", "prescription_id", "fill_number"),
+    Index("ix_claim_wire_log_message", "message_id"),
+)
+
 #: what became of each command a staff member sent through the API (GET /api/commands/{id}): pending from the
 #: 202 on, then applied or refused by the worker (in the transaction of its effects), or dead-lettered;
 #: one row per staff command, none per door order (migration 0018)

@@ -29,6 +29,7 @@ from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step
 from hub.service.workflow.intake_steps import load
+from hub.service.workflow.late_answers import apply_late_answer
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
         sent = ClaimLedger(uow.conn).answer(command.exchange_id, command.status, command.reject_codes)
-        if sent is None:
-            log.warning("late or unknown payer answer for %s ignored", command.exchange_id)
+        if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
+            apply_late_answer(ctx, uow, envelope, command)
             return
         row, rx = load(uow, command.prescription_id)
         if command.transaction == "B2":

@@ -1,0 +1,121 @@
+"""The claim reconciliation (``rxhub claims reconcile``): per fill, what the payer's answers say it holds against
+what the hub's claim says, and every answer that contradicts the one the ledger recorded.
+
+The payer's side is replayed from the answers in the order they arrived (the first answer of each
+transmission, then late ones from the wire log): a paid B1/B3 leaves the fill paid, an approved B2 leaves it
+unpaid. The hub's side is the fill's claim status in the prescription.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from hub.persistence.database import read_connection
+from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.tables import claim_transmissions, claim_wire_log
+
+PAID = frozenset("PD")
+#: B2 answers after which the payer pays nothing for the fill
+REVERSED = frozenset("AS")
+#: statuses the hub records that are not payer answers
+NOT_ANSWERS = frozenset({"timeout", "undelivered"})
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One fill where the hub and the payer's answers do not agree, in words."""
+
+    prescription_id: str
+    fill_number: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class _Answer:
+    at: datetime
+    exchange_id: str
+    transaction: str
+    status: str
+    late: bool
+
+
+def reconcile(engine: Engine, *, since_hours: float = 24.0) -> list[Disagreement]:
+    """Every disagreement for fills with claim traffic in the last ``since_hours``."""
+    cutoff = datetime.now(UTC) - timedelta(hours=since_hours)
+    c = claim_transmissions.c
+    with read_connection(engine) as conn:
+        fills = conn.execute(select(c.prescription_id, c.fill_number).where(c.sent_at >= cutoff).distinct()).all()
+        found: list[Disagreement] = []
+        for prescription_id, fill_number in sorted(fills):
+            found += _fill(conn, prescription_id, fill_number)
+    return found
+
+
+def _fill(conn: Any, prescription_id: str, fill_number: int) -> list[Disagreement]:
+    answers = _answers(conn, prescription_id, fill_number)
+    problems = [_contradiction(a, answers) for a in answers if a.late]
+    payer_paid: str | None = None
+    for answer in answers:
+        if answer.transaction != "B2" and answer.status in PAID:
+            payer_paid = answer.exchange_id
+        elif answer.transaction == "B2" and answer.status in REVERSED:
+            payer_paid = None
+    hub_status = _hub_status(conn, prescription_id, fill_number)
+    if hub_status == "paid" and payer_paid is None:
+        problems.append("the hub counts the fill as paid; the payer's last answer left it unpaid")
+    elif payer_paid is not None and hub_status not in ("paid", "reversal_required"):
+        problems.append(f"the payer paid {payer_paid} and never reversed it; the hub's claim is {hub_status}")
+    return [Disagreement(prescription_id, fill_number, p) for p in problems if p]
+
+
+def _contradiction(late: _Answer, answers: list[_Answer]) -> str:
+    first = next((a for a in answers if a.exchange_id == late.exchange_id and not a.late), None)
+    recorded = first.status if first else "nothing"
+    if first is not None and first.status == late.status:
+        return ""
+    return f"{late.exchange_id}: the ledger recorded {recorded}, the payer later answered {late.status}"
+
+
+def _answers(conn: Any, prescription_id: str, fill_number: int) -> list[_Answer]:
+    c, w = claim_transmissions.c, claim_wire_log.c
+    sent = conn.execute(
+        select(c.exchange_id, c.transaction, c.status, c.answered_at).where(
+            c.prescription_id == prescription_id, c.fill_number == fill_number, c.answered_at.is_not(None)
+        )
+    ).all()
+    kinds = {r.exchange_id: r.transaction for r in sent}
+    answers = [
+        _Answer(_utc(r.answered_at), r.exchange_id, r.transaction, r.status, False)
+        for r in sent
+        if r.status not in NOT_ANSWERS
+    ]
+    late = conn.execute(
+        select(w.exchange_id, w.status, w.at).where(
+            w.prescription_id == prescription_id, w.fill_number == fill_number, w.event == "late-answer"
+        )
+    ).all()
+    answers += [
+        _Answer(_utc(r.at), r.exchange_id, kinds.get(r.exchange_id, r.exchange_id.rsplit(":", 1)[-1]), r.status, True)
+        for r in late
+        if r.status not in NOT_ANSWERS
+    ]
+    return sorted(answers, key=lambda a: a.at)
+
+
+def _hub_status(conn: Any, prescription_id: str, fill_number: int) -> str:
+    row = PrescriptionRepository(conn).get(prescription_id)
+    if row is None:
+        return "unknown (no such prescription)"
+    fill = next((f for f in load_aggregate(row).fills if f.fill_number == fill_number), None)
+    if fill is None or fill.claim is None:
+        return "none"
+    return fill.claim.status.value
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands naive datetimes back: they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

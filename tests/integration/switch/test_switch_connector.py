@@ -1,0 +1,86 @@
+"""Claims through the switch connector to simulated switches over real TCP: paid, rejected, reversed, both
+framings, TLS, a switch that drops the connection, answers late or is down (failover)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator
+from hub.domain.claim_exchange import ClaimTransaction
+from hub.security.certs import write_dev_certificates
+from hub.security.tls import server_context
+from tests.integration.switch.conftest import endpoint, route
+from tests.integration.switch.link import SwitchLink
+from tests.support.waiting import eventually
+from tests.unit.ncpdp_payer_link.claim_data import ADALIMUMAB, claim
+
+StartSwitch = Callable[..., SwitchSimulator]
+StartLink = Callable[[dict[str, Any]], SwitchLink]
+
+
+@pytest.mark.parametrize("framing", list(Framing))
+def test_paid_rejected_and_reversed_through_a_switch(
+    start_switch: StartSwitch, start_link: StartLink, framing: Framing
+) -> None:
+    switch = start_switch(framing=framing)
+    link = start_link({"switches": [endpoint("a", switch)], "routes": [route("a")]})
+    paid = link.exchange(claim("rx-paid"))
+    assert (paid.status, paid.authorization_number) == ("P", "SIM000000001")
+    rejected = link.exchange(claim("rx-70", rx_number="7070", ndc=ADALIMUMAB))
+    assert (rejected.status, rejected.reject_codes) == ("R", ("70",))
+    reversed_ = link.exchange(claim("rx-paid", transaction=ClaimTransaction.REVERSAL))
+    assert (reversed_.transaction, reversed_.status) == ("B2", "A")
+    assert link.events("rx-paid") == [("transmitting", "a"), ("answered", "a")] * 2
+    assert switch.adjudicated == switch.answered == 3
+
+
+def test_a_tls_route(start_switch: StartSwitch, start_link: StartLink, tmp_path: Path) -> None:
+    pki = write_dev_certificates(tmp_path)
+    switch = start_switch(tls=server_context(pki.server_cert, pki.server_key))
+    link = start_link(
+        {"switches": [endpoint("secure", switch, tls=True, ca_file=str(pki.ca))], "routes": [route("secure")]}
+    )
+    assert link.exchange(claim("rx-tls")).status == "P"
+    assert link.events("rx-tls") == [("transmitting", "secure"), ("answered", "secure")]
+
+
+def test_a_switch_that_is_down_fails_over(start_switch: StartSwitch, start_link: StartLink) -> None:
+    down, backup = start_switch(), start_switch(framing=Framing.LENGTH_PREFIX)
+    link = start_link({"switches": [endpoint("a", down), endpoint("b", backup)], "routes": [route("a", "b")]})
+    down.go_down()
+    assert link.exchange(claim("rx-failover")).status == "P"
+    assert [e for e, _ in link.events("rx-failover")] == ["transmitting", "unreachable", "transmitting", "answered"]
+    assert link.events("rx-failover")[-1] == ("answered", "b")
+    assert down.adjudicated == 0 and backup.adjudicated == 1
+
+
+def test_no_switch_reachable_is_a_92_the_hub_resends(start_switch: StartSwitch, start_link: StartLink) -> None:
+    down = start_switch()
+    link = start_link({"switches": [endpoint("a", down)], "routes": [route("a")]})
+    down.go_down()
+    answer = link.exchange(claim("rx-nowhere"))
+    assert (answer.status, answer.reject_codes) == ("R", ("92",)), "a transient reject: resent, never reversed"
+
+
+@pytest.mark.parametrize("fault", [Fault.DROP, Fault.LATE])
+def test_sent_and_unanswered_is_left_to_the_status_unknown_path(
+    start_switch: StartSwitch, start_link: StartLink, fault: Fault
+) -> None:
+    switch = start_switch(fault=fault, late_ms=5000, fault_times=1)
+    backup = start_switch()
+    link = start_link(
+        {"switches": [endpoint("a", switch, answer_timeout_ms=500), endpoint("b", backup)], "routes": [route("a", "b")]}
+    )
+    link.send(claim("rx-lost"))
+    eventually(lambda: "no-answer" in [e for e, _ in link.events("rx-lost")] or None, "the no-answer note")
+    assert [e for e, _ in link.events("rx-lost")] == ["transmitting", "no-answer"]
+    assert switch.adjudicated == 1, "the payer decided (and paid)"
+    assert backup.adjudicated == 0, "never sent to a second switch: that could bill twice"
+    # the hub's payer timeout then reverses it (B2) before any resubmission; the switch answers again
+    reversal = link.exchange(claim("rx-lost", transaction=ClaimTransaction.REVERSAL))
+    assert (reversal.exchange_id, reversal.status) == ("rx-lost:0:1:B2", "A")
+    assert link.exchange(claim("rx-lost", attempt=2)).status == "P"
