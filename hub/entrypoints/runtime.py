@@ -169,8 +169,7 @@ class Workers:
             raise RuntimeError("workers did not connect to RabbitMQ in time")
         self._start_outbound(url, topology)
         self._start_script_responder(url, topology)
-        self._start_script_connector(url, topology)
-        self._start_fhir_renewals(url, topology)
+        self._start_connectors(url, topology)
         if self.settings.vacuum_interval_s > 0 and self.engine.dialect.name == "postgresql":
             vacuumer = Vacuumer(self.engine, self.settings.vacuum_interval_s)
             self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
@@ -200,40 +199,13 @@ class Workers:
         thread.start()
         self.threads.append(thread)
 
-    def _start_script_connector(self, url: str, topology: Topology) -> None:
-        """Outbound SCRIPT delivered to the prescribers' network (only where workers run, once configured)."""
-        if self.settings.script_network is None:
-            return
-        from adapters.ncpdp.script.network_config import load_script_network
-        from adapters.ncpdp.script.network_connector import run_script_connector
-        from hub.messaging.held_delivery import DeliveryState
+    def _start_connectors(self, url: str, topology: Topology) -> None:
+        """The SCRIPT network connector and the FHIR renewal sender, those configured."""
+        from hub.entrypoints.connectors import start_connectors
 
-        self.script_connector = DeliveryState()
-        endpoints = load_script_network(self.settings.script_network)
-        thread = threading.Thread(target=run_script_connector, args=(url, topology, endpoints, self.stop),
-                                  kwargs={"state": self.script_connector}, name="script-connector", daemon=True)
-        thread.start()
-        self.threads.append(thread)
-
-    def _start_fhir_renewals(self, url: str, topology: Topology) -> None:
-        """Renewal requests for FHIR orders, POSTed to the EHRs' FHIR servers (once configured)."""
-        if self.settings.fhir_renewals is None:
-            return
-        from adapters.fhir.renewal_requests import RequestingPharmacy
-        from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
-        from hub.messaging.held_delivery import DeliveryState
-        from hub.persistence.queries import SqlPrescriptionQueries
-
-        s = self.settings
-        self.fhir_renewals = DeliveryState()
-        pharmacy = RequestingPharmacy(name=s.pharmacy_name, npi=s.pharmacy_npi, ncpdp_id=s.pharmacy_ncpdp_id)
-        thread = threading.Thread(
-            target=run_fhir_renewals,
-            args=(url, topology, load_fhir_renewals(s.fhir_renewals), SqlPrescriptionQueries(self.engine),
-                  self.stop),
-            kwargs={"pharmacy": pharmacy, "state": self.fhir_renewals}, name="fhir-renewals", daemon=True)
-        thread.start()
-        self.threads.append(thread)
+        started = start_connectors(self.settings, self.engine, url, topology, self.stop)
+        self.script_connector, self.fhir_renewals = started.script, started.fhir_renewals
+        self.threads.extend(started.threads)
 
     def _start_outbound(self, url: str, topology: Topology) -> None:
         """Outbound HL7 senders, one per configured destination (only where workers run)."""

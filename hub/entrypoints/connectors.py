@@ -1,0 +1,52 @@
+"""The HTTPS connectors the workers run once configured: SCRIPT to the prescribers' network, FHIR renewal Tasks
+to the EHRs. Each runs on a thread of the worker process until the workers' ``stop`` is set."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from hub.config import Settings
+from hub.messaging.held_delivery import DeliveryState
+from hub.messaging.topology import Topology
+
+
+@dataclass
+class Connectors:
+    """The started connectors' live state (None: not configured) and threads."""
+
+    script: DeliveryState | None = None
+    fhir_renewals: DeliveryState | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+def start_connectors(settings: Settings, engine: Engine, url: str, topology: Topology,
+                     stop: threading.Event) -> Connectors:
+    """Start every configured connector on a daemon thread."""
+    started = Connectors()
+    if settings.script_network is not None:
+        from adapters.ncpdp.script.network_config import load_script_network
+        from adapters.ncpdp.script.network_connector import run_script_connector
+
+        started.script = DeliveryState()
+        endpoints = load_script_network(settings.script_network)
+        started.threads.append(threading.Thread(
+            target=run_script_connector, args=(url, topology, endpoints, stop), kwargs={"state": started.script},
+            name="script-connector", daemon=True))
+    if settings.fhir_renewals is not None:
+        from adapters.fhir.renewal_requests import RequestingPharmacy
+        from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
+        from hub.persistence.queries import SqlPrescriptionQueries
+
+        started.fhir_renewals = DeliveryState()
+        pharmacy = RequestingPharmacy(name=settings.pharmacy_name, npi=settings.pharmacy_npi,
+                                      ncpdp_id=settings.pharmacy_ncpdp_id)
+        started.threads.append(threading.Thread(
+            target=run_fhir_renewals,
+            args=(url, topology, load_fhir_renewals(settings.fhir_renewals), SqlPrescriptionQueries(engine), stop),
+            kwargs={"pharmacy": pharmacy, "state": started.fhir_renewals}, name="fhir-renewals", daemon=True))
+    for thread in started.threads:
+        thread.start()
+    return started
