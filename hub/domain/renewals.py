@@ -31,8 +31,14 @@ def renewal_request(rx: Prescription, trigger: str) -> RenewalRequested:
     """The event asking the prescriber to renew ``rx``."""
     fill_quantity = rx.current_fill.quantity
     return RenewalRequested(
-        prescription_id=rx.prescription_id, rx_number=rx.rx_number, placer_order_number=rx.placer_order_number,
-        placer_system=rx.placer_system, prescriber_npi=rx.prescriber.npi, drug=rx.drug,
+        prescription_id=rx.prescription_id,
+        rx_number=rx.rx_number,
+        placer_order_number=rx.placer_order_number,
+        placer_system=rx.placer_system,
+        prescriber_npi=rx.prescriber.npi,
+        drug=rx.drug,
         quantity=rx.quantity or (QuantityInfo(value=fill_quantity) if fill_quantity else None),
-        source=rx.source.value, setting=rx.setting, trigger=trigger,
+        source=rx.source.value,
+        setting=rx.setting,
+        trigger=trigger,
     )

@@ -33,8 +33,10 @@ class ConnectorStatus:
         running = "unknown" if self.consumers is None else "running" if self.consumers else "NOT RUNNING"
         backlog = "-" if self.backlog is None else str(self.backlog)
         dead = "-" if self.dead_letters is None else str(self.dead_letters)
-        return (f"{self.kind + ' connector':20} {running:11} backlog={backlog:6} dead-lettered={dead} "
-                f"endpoints={','.join(self.endpoints)}")
+        return (
+            f"{self.kind + ' connector':20} {running:11} backlog={backlog:6} dead-lettered={dead} "
+            f"endpoints={','.join(self.endpoints)}"
+        )
 
 
 def connector_statuses(settings: Settings, topology: Topology) -> list[ConnectorStatus]:
@@ -60,8 +62,9 @@ def connector_statuses(settings: Settings, topology: Topology) -> list[Connector
     return [_status(url, kind, queue, names, letters) for kind, queue, names in configured]
 
 
-def _status(url: str, kind: str, queue: str, names: tuple[str, ...],
-            letters: list[DeadLetter] | None) -> ConnectorStatus:
+def _status(
+    url: str, kind: str, queue: str, names: tuple[str, ...], letters: list[DeadLetter] | None
+) -> ConnectorStatus:
     dead = None if letters is None else sum(1 for letter in letters if letter.queue == queue)
     try:
         connection = connect(url)

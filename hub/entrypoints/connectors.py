@@ -22,8 +22,9 @@ class Connectors:
     threads: list[threading.Thread] = field(default_factory=list)
 
 
-def start_connectors(settings: Settings, engine: Engine, url: str, topology: Topology,
-                     stop: threading.Event) -> Connectors:
+def start_connectors(
+    settings: Settings, engine: Engine, url: str, topology: Topology, stop: threading.Event
+) -> Connectors:
     """Start every configured connector on a daemon thread."""
     started = Connectors()
     if settings.script_network is not None:
@@ -32,21 +33,33 @@ def start_connectors(settings: Settings, engine: Engine, url: str, topology: Top
 
         started.script = DeliveryState()
         endpoints = load_script_network(settings.script_network)
-        started.threads.append(threading.Thread(
-            target=run_script_connector, args=(url, topology, endpoints, stop), kwargs={"state": started.script},
-            name="script-connector", daemon=True))
+        started.threads.append(
+            threading.Thread(
+                target=run_script_connector,
+                args=(url, topology, endpoints, stop),
+                kwargs={"state": started.script},
+                name="script-connector",
+                daemon=True,
+            )
+        )
     if settings.fhir_renewals is not None:
         from adapters.fhir.renewal_requests import RequestingPharmacy
         from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
         from hub.persistence.queries import SqlPrescriptionQueries
 
         started.fhir_renewals = DeliveryState()
-        pharmacy = RequestingPharmacy(name=settings.pharmacy_name, npi=settings.pharmacy_npi,
-                                      ncpdp_id=settings.pharmacy_ncpdp_id)
-        started.threads.append(threading.Thread(
-            target=run_fhir_renewals,
-            args=(url, topology, load_fhir_renewals(settings.fhir_renewals), SqlPrescriptionQueries(engine), stop),
-            kwargs={"pharmacy": pharmacy, "state": started.fhir_renewals}, name="fhir-renewals", daemon=True))
+        pharmacy = RequestingPharmacy(
+            name=settings.pharmacy_name, npi=settings.pharmacy_npi, ncpdp_id=settings.pharmacy_ncpdp_id
+        )
+        started.threads.append(
+            threading.Thread(
+                target=run_fhir_renewals,
+                args=(url, topology, load_fhir_renewals(settings.fhir_renewals), SqlPrescriptionQueries(engine), stop),
+                kwargs={"pharmacy": pharmacy, "state": started.fhir_renewals},
+                name="fhir-renewals",
+                daemon=True,
+            )
+        )
     for thread in started.threads:
         thread.start()
     return started
