@@ -7,6 +7,7 @@ Checked once for every route, in the path and in the query string alike, so a ro
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,12 +32,17 @@ def malformed(scope: Scope) -> str | None:
     return None
 
 
+#: C0 control characters and DEL, NUL among them
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
 def _bad_text(raw: bytes, where: str) -> str | None:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"{where} is not valid UTF-8"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"{where} is not valid UTF-8"
+    if _CONTROL.search(raw):
         return f"{where} holds a control character"
     return None
 
