@@ -184,7 +184,10 @@ class HeldDelivery:
         if message_id in self._delivered:
             log.info("%s %s already delivered; duplicate dropped", self.kind, message_id)
             return True
-        target = self.route(props, body)
+        try:
+            target = self.route(props, body)
+        except Exception as exc:  # a loop never dies on one message: it is dead-lettered with the reason
+            target = f"cannot route: {type(exc).__name__}: {exc}"
         if isinstance(target, str):
             self._dead_letter(side, props, body, target, "validation", "unrouted")
             self.state.settle("dead_lettered", target)
@@ -223,7 +226,7 @@ class HeldDelivery:
         pause = target.backoff_initial_s
         attempt = Attempt(Outcome.RETRY)
         for number in range(1, target.max_attempts + 1):
-            attempt = target.send(body, props)
+            attempt = _attempt(target, body, props)
             if attempt.outcome is not Outcome.RETRY:
                 return attempt
             OUTBOUND_FAILURES.labels(f"{self.kind}:{target.name}").inc()
@@ -272,6 +275,15 @@ class HeldDelivery:
         )
         log.error("%s %s %s dead-lettered (%s): %s", self.kind, props.type, props.message_id, failure, error)
         side.basic_publish(self.topology.dead_letter_exchange, f"{self.kind}.{target}", body, copy, mandatory=True)
+
+
+def _attempt(target: Target, body: bytes, props: BasicProperties) -> Attempt:
+    """One send; a failure of our own (a bug, a database away) is retried like the receiver's, never fatal."""
+    try:
+        return target.send(body, props)
+    except Exception as exc:
+        log.exception("%s send to %s failed", props.type, target.name)
+        return Attempt(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _pause(connection: pika.BlockingConnection, seconds: float, stop: threading.Event) -> bool:
