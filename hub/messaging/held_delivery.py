@@ -190,6 +190,7 @@ class HeldDelivery:
             target = f"cannot route: {type(exc).__name__}: {exc}"
         if isinstance(target, str):
             self._dead_letter(side, props, body, target, "validation", "unrouted")
+            OUTBOUND.labels(f"{self.kind}:unrouted", "dead_lettered").inc()  # the dead-letter alert sees it too
             self.state.settle("dead_lettered", target)
             return True
         self.state.begin(message_id)
