@@ -48,7 +48,7 @@ CLARIFICATION_CODES = {
 MAX_CLARIFICATION_CODES = 3
 
 
-def clarification_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
+def valid_clarification_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
     """Known 420-DK codes as two digits (``3`` -> ``03``), at most three, no repeats; ValueError otherwise."""
     normal = tuple(dict.fromkeys(c.strip().zfill(2) for c in codes))
     unknown = [c for c in normal if c not in CLARIFICATION_CODES]

@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
-from hub.domain.claim import CashPrice, DurPps, clarification_codes
+from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
 from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
@@ -60,7 +60,7 @@ class ResolveClaimRejection(Command):
     #: corrects a missing or wrong days supply (reject 19) before resubmitting
     days_supply: int | None = Field(default=None, gt=0)
     #: NCPDP 420-DK submission clarification codes sent with the resubmission (reject 79: 03 vacation, 04 lost)
-    clarification_codes: Annotated[tuple[str, ...], AfterValidator(clarification_codes)] = ()
+    clarification_codes: Annotated[tuple[str, ...], AfterValidator(valid_clarification_codes)] = ()
 
 
 class RecordVerification(Command):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from hub.domain.claim import CashPrice, DurPps, clarification_codes
+from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
@@ -37,7 +37,7 @@ class ClaimResolution(Body):
     reason: str | None = None
     days_supply: int | None = Field(default=None, gt=0)
     #: NCPDP 420-DK submission clarification codes for the resubmission (e.g. 03 vacation supply, 04 lost Rx)
-    clarification_codes: Annotated[tuple[str, ...], AfterValidator(clarification_codes)] = ()
+    clarification_codes: Annotated[tuple[str, ...], AfterValidator(valid_clarification_codes)] = ()
 
 
 class ProductChoice(Body):
