@@ -56,8 +56,8 @@ def reconcile(engine: Engine, *, since_hours: float = 24.0) -> list[Disagreement
 
 
 def _fill(conn: Any, prescription_id: str, fill_number: int) -> list[Disagreement]:
-    answers = _answers(conn, prescription_id, fill_number)
-    problems = [_contradiction(a, answers) for a in answers if a.late]
+    answers, recorded = _answers(conn, prescription_id, fill_number)
+    problems = [_contradiction(a, recorded) for a in answers if a.late]
     payer_paid: str | None = None
     for answer in answers:
         if answer.transaction != "B2" and answer.status in PAID:
@@ -72,15 +72,15 @@ def _fill(conn: Any, prescription_id: str, fill_number: int) -> list[Disagreemen
     return [Disagreement(prescription_id, fill_number, p) for p in problems if p]
 
 
-def _contradiction(late: _Answer, answers: list[_Answer]) -> str:
-    first = next((a for a in answers if a.exchange_id == late.exchange_id and not a.late), None)
-    recorded = first.status if first else "nothing"
-    if first is not None and first.status == late.status:
+def _contradiction(late: _Answer, recorded: dict[str, str | None]) -> str:
+    first = recorded.get(late.exchange_id)
+    if first == late.status:
         return ""
-    return f"{late.exchange_id}: the ledger recorded {recorded}, the payer later answered {late.status}"
+    return f"{late.exchange_id}: the ledger recorded {first or 'no answer'}, the payer later answered {late.status}"
 
 
-def _answers(conn: Any, prescription_id: str, fill_number: int) -> list[_Answer]:
+def _answers(conn: Any, prescription_id: str, fill_number: int) -> tuple[list[_Answer], dict[str, str | None]]:
+    """The payer's answers in arrival order, and the status the ledger recorded per transmission."""
     c, w = claim_transmissions.c, claim_wire_log.c
     sent = conn.execute(
         select(c.exchange_id, c.transaction, c.status, c.answered_at).where(
@@ -103,7 +103,7 @@ def _answers(conn: Any, prescription_id: str, fill_number: int) -> list[_Answer]
         for r in late
         if r.status not in NOT_ANSWERS
     ]
-    return sorted(answers, key=lambda a: a.at)
+    return sorted(answers, key=lambda a: a.at), {r.exchange_id: r.status for r in sent}
 
 
 def _hub_status(conn: Any, prescription_id: str, fill_number: int) -> str:

@@ -84,3 +84,44 @@ def test_sent_and_unanswered_is_left_to_the_status_unknown_path(
     reversal = link.exchange(claim("rx-lost", transaction=ClaimTransaction.REVERSAL))
     assert (reversal.exchange_id, reversal.status) == ("rx-lost:0:1:B2", "A")
     assert link.exchange(claim("rx-lost", attempt=2)).status == "P"
+
+
+def test_a_duplicate_publish_reaches_the_payer_once(start_switch: StartSwitch, start_link: StartLink) -> None:
+    switch = start_switch()
+    link = start_link({"switches": [endpoint("a", switch)], "routes": [route("a")]})
+    message_id = link.send(claim("rx-dup"))
+    assert link.next_answer() is not None
+    link.publish(claim("rx-dup"), message_id)  # the same outbox row published a second time
+    eventually(lambda: "dropped" in [e for e, _ in link.events("rx-dup")] or None, "the duplicate's note")
+    assert switch.adjudicated == 1
+    assert [n.detail for n in link.notes("rx-dup") if n.event == "dropped"] == [
+        "duplicate: this message was already transmitted"
+    ]
+
+
+def test_a_stale_reversal_never_undoes_the_newer_paid_claim(start_switch: StartSwitch, start_link: StartLink) -> None:
+    """The chaos run's case: B1 paid (answer lost), B2 approved, B1 attempt 2 paid, then an old B2 copy."""
+    switch = start_switch()
+    link = start_link({"switches": [endpoint("a", switch)], "routes": [route("a")]})
+    assert link.exchange(claim("rx-stale")).status == "P"
+    reversal = claim("rx-stale", transaction=ClaimTransaction.REVERSAL)
+    first_copy = link.send(reversal)
+    assert link.next_answer() is not None
+    assert link.exchange(claim("rx-stale", attempt=2)).status == "P"
+    link.publish(reversal, first_copy)  # the outbox row of the B2, published twice
+    link.publish(reversal)  # or a fresh message for the superseded B2
+    link.publish(claim("rx-stale"))  # and the first attempt's B1
+    eventually(lambda: [e for e, _ in link.events("rx-stale")].count("dropped") == 3 or None, "three notes")
+    details = [n.detail or "" for n in link.notes("rx-stale") if n.event == "dropped"]
+    assert details[0] == "duplicate: this message was already transmitted"
+    assert all(d.startswith("stale: rx-stale:0:2:B1 is the fill's latest") for d in details[1:])
+    assert switch.adjudicated == 3, "B1, B2, B1: nothing after the newer claim was paid"
+
+
+def test_a_claim_the_ledger_never_sent_is_dropped(start_switch: StartSwitch, start_link: StartLink) -> None:
+    switch = start_switch()
+    link = start_link({"switches": [endpoint("a", switch)], "routes": [route("a")]})
+    link.publish(claim("rx-unknown"))
+    eventually(lambda: link.notes("rx-unknown") or None, "the note")
+    assert [(n.event, n.detail) for n in link.notes("rx-unknown")] == [("dropped", "not in the claim ledger")]
+    assert switch.adjudicated == 0
