@@ -17,10 +17,12 @@ from hub.entrypoints.mllp_client import MllpClient
 from hub.persistence.prescriptions import PrescriptionRow
 from hub.persistence.tables import claim_transmissions
 from tests.conftest import make_settings
+from tests.support import staff
 from tests.support.pharmacy import Pharmacy, pharmacy
 from tests.support.waiting import eventually
 
 AMOXICILLIN = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
+HYDROCODONE = (b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00591040501^Hydrocodone APAP 5-325 MG")
 NOT_COVERED = (b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00074336813^Adalimumab 40 MG")
 
 
@@ -120,3 +122,30 @@ def test_technician_clarification_codes_reach_the_payer(amqp_url: str, sqlite_ur
     assert accepted.status_code == 202
     assert again.document["fills"][0]["claim"]["clarification_codes"] == ["03", "07"]
     assert [r.transactions[0].claim.submission_clarification_codes for r in payer.received] == [(), ("03", "07")]
+
+
+def test_schedule_ii_claim_carries_quantity_prescribed(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
+        pid = _order(ph, edit=HYDROCODONE)
+        ph.wait_state(pid, "data_verification", "claim_rejected")
+    [b1] = payer.received
+    claim = b1.transactions[0].claim
+    assert claim.product_id == "00591040501"
+    assert claim.quantity_prescribed == Decimal("20")  # RXE-10 of the order
+
+
+def test_verbal_order_is_billed_as_a_telephone_prescription(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
+    """A verbal order names no member id: the shipped sheet would stop it (302-C2), so this plan does not ask."""
+    sheets = json.loads((DATA_DIR / "payer-sheets.json").read_text())
+    sheets["sheets"][0]["required"].remove("cardholder_id")
+    path = tmp_path / "payer-sheets.json"
+    path.write_text(json.dumps(sheets))
+    settings = _settings(amqp_url, sqlite_url, payer_sheets_path=path)
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
+        staff.order(ph, staff.verbal(), state="claim_rejected")  # the payer's 07: no cardholder id
+    [b1] = payer.received
+    assert b1.transactions[0].claim.origin_code == "2"
+    assert b1.transactions[0].claim.quantity_prescribed == Decimal("30")
