@@ -53,6 +53,7 @@ def _located(loc: tuple[int | str, ...], message: str) -> str:
 def _files(s: Settings) -> None:
     """Every path setting that is set names a readable file."""
     named = {"catalogue_path": s.catalogue_path, "interactions_path": s.interactions_path,
+             "payer_sheets_path": s.payer_sheets_path,
              "outbound_destinations": s.outbound_destinations, "mllp_tls_cert": s.mllp_tls_cert,
              "mllp_tls_key": s.mllp_tls_key, "mllp_tls_client_ca": s.mllp_tls_client_ca,
              "http_tls_cert": s.http_tls_cert, "http_tls_key": s.http_tls_key, "amqp_ca_file": s.amqp_ca_file}
@@ -91,13 +92,16 @@ def _tls(s: Settings) -> None:
 
 
 def _reference_data(s: Settings) -> None:
-    """The drug catalogue and the interaction table parse (the workers load them at start)."""
+    """The drug catalogue, the interaction table and the payer sheets parse (the workers load them at start)."""
     from hub.domain.catalogue import Catalogue
     from hub.domain.dur import InteractionTable
+    from hub.domain.payer_sheet import PayerSheets
 
     _load(f"RXHUB_CATALOGUE_PATH {s.catalogue_path}", lambda: Catalogue.from_json_text(s.catalogue_path.read_text()))
     _load(f"RXHUB_INTERACTIONS_PATH {s.interactions_path}",
           lambda: InteractionTable.from_json_text(s.interactions_path.read_text()))
+    _load(f"RXHUB_PAYER_SHEETS_PATH {s.payer_sheets_path}",
+          lambda: PayerSheets.from_json_text(s.payer_sheets_path.read_text()))
 
 
 def _outbound(s: Settings) -> None:

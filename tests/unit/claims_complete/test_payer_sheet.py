@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +11,9 @@ from pydantic import ValidationError
 from hub.config import DATA_DIR
 from hub.domain.catalogue import Catalogue
 from hub.domain.payer_sheet import PayerSheet, PayerSheets, missing_fields
+from hub.entrypoints import preflight
+from hub.errors import ConfigurationError
+from tests.conftest import make_settings
 from tests.unit.ncpdp_payer_link.claim_data import AMOXICILLIN, HYDROCODONE, claim
 
 
@@ -48,3 +52,11 @@ def test_unit_cost_follows_the_plans_cost_basis() -> None:
     assert PayerSheet(bin="1", cost_basis="awp").unit_cost(product) == product.awp_unit_price
     assert PayerSheet(bin="1", cost_basis="acquisition").unit_cost(product) == product.acquisition_unit_cost
     assert PayerSheet(bin="1").unit_cost(product) == product.unit_price
+
+
+def test_preflight_refuses_a_payer_sheet_with_an_unknown_field(tmp_path: Path) -> None:
+    path = tmp_path / "sheets.json"
+    path.write_text('{"sheets": [{"bin": "610014", "required": ["shoe_size"]}]}')
+    settings = make_settings("amqp://guest:guest@127.0.0.1:5672/%2F", "sqlite://", payer_sheets_path=path)
+    with pytest.raises(ConfigurationError, match="RXHUB_PAYER_SHEETS_PATH"):
+        preflight.check(settings, doors=False, workers=True)
