@@ -26,6 +26,7 @@ from hub.persistence.database import read_connection
 from hub.persistence.tables import prescriptions
 from hub.persistence.users import UserStore
 from tests.conftest import make_settings
+from tests.support.fhir_validator import FhirValidator, validating_hook
 from tests.support.pharmacy import Pharmacy, pharmacy
 from tests.unit.fhir.corpus import corpus_bytes
 
@@ -86,13 +87,14 @@ def hub(amqp_url: str, database_url: str) -> Iterator[tuple[Pharmacy, str]]:
 
 
 def test_every_item_of_an_eps_message_is_an_order_when_focus_names_only_the_first(
-        hub: tuple[Pharmacy, str], caplog: pytest.LogCaptureFixture) -> None:
+        hub: tuple[Pharmacy, str], caplog: pytest.LogCaptureFixture, fhir_validator: FhirValidator) -> None:
     ph, token = hub
     bundle = _second_item_unnamed()
     base = f"http://127.0.0.1:{ph.hub.http_port}/fhir"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
     with caplog.at_level(logging.WARNING, logger="adapters.fhir.bundles"), \
-            httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            httpx.Client(base_url=base, headers=headers, timeout=30,
+                         event_hooks={"response": [validating_hook(fhir_validator)]}) as client:
         first = client.post("/$process-message", content=json.dumps(bundle))
     assert first.status_code == 200, first.text
     notes = _notes(first.json())
@@ -109,6 +111,8 @@ def test_every_item_of_an_eps_message_is_an_order_when_focus_names_only_the_firs
     assert [(where, rid, what) for where, rid, what in _notes(again)] == [
         (where, rid, "already received") for where, rid, _ in notes], "a resend maps to the same two orders"
     read = [fhir.reference("MedicationRequest", rid).to_resource() for _, rid, _ in notes]
+    for resource in (again, *read):
+        fhir_validator.assert_valid(resource.serialize() if hasattr(resource, "serialize") else resource, "fhirpy")
     assert [r["status"] for r in read] == ["active", "active"]
     assert [r["identifier"][0]["value"] for r in read] == _items(bundle)
     assert len(_recorded(ph, _items(bundle))) == 2, "nothing more was recorded"
