@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from hub.persistence.tables import claim_transmissions, claim_wire_log, outbox
 
@@ -39,6 +40,8 @@ class WireEvent(StrEnum):
     ANSWERED = "answered"
     #: sent, and no answer came (dropped connection, timeout): the status-unknown path decides
     NO_ANSWER = "no-answer"
+    #: the route's switch could not be reached: handed to its failover switch
+    FAILOVER = "failover"
     #: a switch could not be reached; nothing was sent to it
     UNREACHABLE = "unreachable"
     #: kept from the payer by the per-fill fence, with the reason in ``detail``
@@ -118,6 +121,15 @@ class ClaimLedger:
             exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, event=event,
             message_id=message_id, switch=switch, status=status, detail=(detail or None) and detail[:200],
             at=datetime.now(UTC)))
+
+    def start_transmission(self, exchange_id: str, message_id: str | None, switch: str) -> bool:
+        """Note that this message goes out now; False when another connector already noted it (unique index)."""
+        try:
+            with self.conn.begin_nested():
+                self.note(exchange_id, WireEvent.TRANSMITTING, message_id=message_id, switch=switch)
+        except IntegrityError:
+            return False
+        return True
 
     def fence(self, exchange_id: str, message_id: str | None) -> str | None:
         """Why this transmission must not go to the payer, or None when it may.

@@ -380,6 +380,9 @@ claim_wire_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_claim_wire_log_fill", "prescription_id", "fill_number"),
     Index("ix_claim_wire_log_message", "message_id"),
+    #: a message is transmitted once, whichever connector consumes it (migration 0023)
+    Index("ux_claim_wire_log_transmitted", "message_id", unique=True,
+          postgresql_where=text("event = 'transmitting'"), sqlite_where=text("event = 'transmitting'")),
 )
 
 #: what became of each command a staff member sent through the API (GET /api/commands/{id}): pending from the

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from adapters.ncpdp.payer_link.amqp_contract import MessagePublisher, publish_confirmed, response_properties
 from adapters.ncpdp.switch import client
-from adapters.ncpdp.switch.routing import RoutingTable
+from adapters.ncpdp.switch.routing import RoutingTable, SwitchEndpoint
 from adapters.ncpdp.switch.unsent import not_sent_answer
 from hub.errors import InfrastructureError, MessageContentError
 from hub.messaging.async_publisher import OutgoingMessage
@@ -58,7 +58,8 @@ class SwitchConnector:
         self.queue = connector_queue(topology).name
         self._own_publisher = publisher is None
         self._publisher: MessagePublisher = publisher or BlockingConfirmingPublisher(amqp_url)
-        # one claim at a time: the fence's duplicate check relies on the previous claim's note being written
+        # one claim at a time per connector; copies in other processes are kept apart by the ledger's unique
+        # "transmitting" note per message
         self.runner = ConsumerRunner(
             amqp_url=amqp_url,
             topology=topology,
@@ -102,26 +103,31 @@ class SwitchConnector:
         if not xid or not props.reply_to:
             raise MessageContentError("claim without correlation_id or reply_to: no answer could be tied to it")
         message_id = str(props.message_id) if props.message_id else None
+        switches = self._switches(body)
         with self.engine.begin() as conn:
             ledger = ClaimLedger(conn)
-            reason = ledger.fence(xid, message_id)
+            reason = ledger.fence(xid, message_id) if switches else "no route for its BIN/PCN"
+            if reason is None and not ledger.start_transmission(xid, message_id, switches[0].name):
+                reason = "duplicate: another connector is transmitting this message"
             if reason is not None:
                 ledger.note(xid, WireEvent.DROPPED, message_id=message_id, detail=reason)
                 log.warning("claim %s not sent: %s", xid, reason)
                 return
-        answer = self._transmit(xid, message_id, body)
+        answer = self._transmit(xid, message_id, body, switches)
         if answer is not None:
             publish_confirmed(self._publisher, OutgoingMessage("", props.reply_to, answer, response_properties(props)))
 
-    def _transmit(self, xid: str, message_id: str | None, body: bytes) -> bytes | None:
-        """The switch's answer, or None when it is unknown (already noted)."""
+    def _switches(self, body: bytes) -> list[SwitchEndpoint]:
+        """The route's switches for the claim's BIN and PCN (header fields 101-A1 and 104-A4), failover last."""
         bin_, pcn = body[:6].decode("ascii", "replace"), body[10:20].decode("ascii", "replace").strip()
         route = self.table.route(bin_, pcn or None)
-        if route is None:  # bound by a route that has since gone: keep it visible, like an unanswered claim
-            self._note(xid, WireEvent.DROPPED, message_id, detail=f"no route for BIN {bin_} PCN {pcn or '-'}")
-            return None
-        for switch in self.table.switches_for(route):
-            self._note(xid, WireEvent.TRANSMITTING, message_id, switch=switch.name)
+        return self.table.switches_for(route) if route is not None else []
+
+    def _transmit(self, xid: str, message_id: str | None, body: bytes, switches: list[SwitchEndpoint]) -> bytes | None:
+        """The switch's answer, or None when it is unknown (already noted)."""
+        for number, switch in enumerate(switches):
+            if number:
+                self._note(xid, WireEvent.FAILOVER, message_id, switch=switch.name)
             try:
                 answer = client.exchange(switch, body)
             except client.Unreachable as exc:

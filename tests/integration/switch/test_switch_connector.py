@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator
 from hub.domain.claim_exchange import ClaimTransaction
+from hub.persistence.claims import ClaimLedger
 from hub.security.certs import write_dev_certificates
 from hub.security.tls import server_context
 from tests.integration.switch.conftest import endpoint, route
@@ -53,7 +55,7 @@ def test_a_switch_that_is_down_fails_over(start_switch: StartSwitch, start_link:
     link = start_link({"switches": [endpoint("a", down), endpoint("b", backup)], "routes": [route("a", "b")]})
     down.go_down()
     assert link.exchange(claim("rx-failover")).status == "P"
-    assert [e for e, _ in link.events("rx-failover")] == ["transmitting", "unreachable", "transmitting", "answered"]
+    assert [e for e, _ in link.events("rx-failover")] == ["transmitting", "unreachable", "failover", "answered"]
     assert link.events("rx-failover")[-1] == ("answered", "b")
     assert down.adjudicated == 0 and backup.adjudicated == 1
 
@@ -125,3 +127,17 @@ def test_a_claim_the_ledger_never_sent_is_dropped(start_switch: StartSwitch, sta
     eventually(lambda: link.notes("rx-unknown") or None, "the note")
     assert [(n.event, n.detail) for n in link.notes("rx-unknown")] == [("dropped", "not in the claim ledger")]
     assert switch.adjudicated == 0
+
+
+def test_two_connectors_cannot_both_transmit_one_message(engine: Engine) -> None:
+    """Copies of one outbox row handed to two connectors at once: the ledger lets only the first note go out."""
+    with engine.begin() as conn:
+        ledger = ClaimLedger(conn)
+        assert ledger.start_transmission("rx-race:0:1:B1", "m-1", "a")
+        assert not ledger.start_transmission("rx-race:0:1:B1", "m-1", "b")
+        assert ledger.start_transmission("rx-race:0:1:B1", "m-2", "a"), "a resend is a new outbox row"
+    with engine.connect() as conn:
+        assert [(n.event, n.switch) for n in ClaimLedger(conn).wire_log("rx-race")] == [
+            ("transmitting", "a"),
+            ("transmitting", "a"),
+        ]
