@@ -68,6 +68,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
         return _event_source_from_pharmacy(_database_in_data_dir(values))
 
+    @field_validator("amqp_url")
+    @classmethod
+    def _broker_nodes(cls, value: SecretStr) -> SecretStr:
+        """One full URL or several (a cluster's nodes), never the comma-host form pika cannot read."""
+        from hub.messaging.broker_nodes import nodes
+
+        nodes(value.get_secret_value())
+        return value
+
     @field_validator("pharmacy_timezone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
@@ -78,7 +87,8 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone name (e.g. America/Chicago)") from None
         return value
 
-    #: RabbitMQ, ``amqp://user:password@host:port/vhost`` (``amqps://`` for TLS)
+    #: RabbitMQ, ``amqp://user:password@host:port/vhost`` (``amqps://`` for TLS); a cluster's nodes as several
+    #: full URLs separated by commas (same vhost and user), tried in shuffled order
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
     #: the hub's state (the default SQLite database): ``/var/lib/rxhub`` for root, else ``~/.local/share/rxhub``
     data_dir: Path = Field(default_factory=default_data_dir)

@@ -112,6 +112,10 @@ class BrokerUnavailable(InfrastructureError):
     """RabbitMQ cannot be reached or the connection was lost."""
 
 
+class BrokerNodesUnreachable(BrokerUnavailable):
+    """No broker node accepted a connection (each node's failure is already logged, rate-limited)."""
+
+
 class PublishNotConfirmed(InfrastructureError):
     """The broker nacked or returned (unroutable) a message: it is not durably stored."""
 

@@ -82,11 +82,10 @@ def _delete_test_queues() -> Iterator[None]:
     while _PREFIXES:
         url, prefix = _PREFIXES.pop()
         try:
-            import pika
-
+            from hub.messaging.blocking_publisher import connect
             from hub.messaging.topology import Topology
 
-            conn = pika.BlockingConnection(pika.URLParameters(url))
+            conn = connect(url)  # a test's list of broker nodes too
             channel = conn.channel()
             topology = Topology(prefix)
             extra = [f"{prefix}.payer-sim", f"{prefix}.script-outbound", f"{prefix}.script-out",

@@ -12,7 +12,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from hub.config import Settings
 
@@ -179,9 +178,10 @@ def _audit_rekey(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_users(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.messaging.broker_nodes import vhost as broker_vhost
     from hub.security import broker_users
 
-    vhost = args.vhost or unquote(urlsplit(settings.amqp_url.get_secret_value()).path.lstrip("/")) or "/"
+    vhost = args.vhost or broker_vhost(settings.amqp_url.get_secret_value())
     users = broker_users.hub_users(settings.broker_prefix, tuple(args.subscriber))
     if not args.apply:
         print(broker_users.render(users, vhost), end="")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pika
 
 from hub.config import Settings
 from hub.entrypoints import logs
@@ -48,7 +47,7 @@ class Subscriber(threading.Thread):
 
     def __init__(self, url: str, exchange: str) -> None:
         super().__init__(daemon=True)
-        self.connection = pika.BlockingConnection(pika.URLParameters(url))
+        self.connection = connect(url)
         self.channel = self.connection.channel()
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue
         self.channel.queue_bind(self.queue, exchange, "#")

@@ -19,7 +19,10 @@ from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
-from hub.errors import BrokerUnavailable, PublishNotConfirmed
+from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed
+from hub.messaging import broker_nodes
+from hub.messaging.broker_failures import FAILURES
+from hub.messaging.broker_nodes import BrokerNode
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,10 @@ class AsyncConfirmingPublisher:
 
     def __init__(self, amqp_url: str, *, confirm_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
                  ssl_context: ssl.SSLContext | None = None):
-        self._params = pika.URLParameters(amqp_url)
-        self._params.heartbeat = 30
-        if ssl_context is not None:  # amqps:// with our own CA (hub.security.tls.client_context)
-            self._params.ssl_options = pika.SSLOptions(ssl_context, server_hostname=self._params.host)
+        self._url, self._ssl = amqp_url, ssl_context
+        #: the nodes still to try in this round (shuffled afresh when it is used up), and the one being tried
+        self._untried: list[tuple[BrokerNode, pika.URLParameters]] = []
+        self._node: BrokerNode | None = None
         self._confirm_timeout = confirm_timeout_s
         self._connect_timeout = connect_timeout_s
         self._connection: AsyncioConnection | None = None
@@ -124,11 +127,14 @@ class AsyncConfirmingPublisher:
         try:
             await asyncio.wait_for(self._ready.wait(), self._connect_timeout)
         except TimeoutError as exc:
-            raise BrokerUnavailable("RabbitMQ is not reachable") from exc
+            raise BrokerNodesUnreachable("RabbitMQ is not reachable on any node") from exc
 
     def _open(self) -> None:
+        if not self._untried:
+            self._untried = broker_nodes.parameters(self._url, ssl_context=self._ssl)
+        self._node, params = self._untried.pop(0)
         self._connection = AsyncioConnection(
-            self._params,
+            params,
             on_open_callback=self._on_connection_open,
             on_open_error_callback=self._on_connection_error,
             on_close_callback=self._on_connection_closed,
@@ -136,6 +142,9 @@ class AsyncConfirmingPublisher:
         )
 
     def _on_connection_open(self, connection: AsyncioConnection) -> None:
+        if self._node is not None:
+            FAILURES.connected(self._node.label)
+        self._untried = []  # the next reconnect starts a fresh shuffled round
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_channel_open(self, channel: Channel) -> None:
@@ -176,19 +185,22 @@ class AsyncConfirmingPublisher:
         self._lost(reason)
 
     def _on_connection_error(self, _connection: AsyncioConnection, reason: BaseException) -> None:
-        self._lost(reason)
+        if self._node is not None:
+            FAILURES.failed(self._node.label, reason)
+        self._lost(reason, quiet=True)
 
     def _on_connection_closed(self, _connection: AsyncioConnection, reason: BaseException) -> None:
         self._lost(reason)
 
-    def _lost(self, reason: BaseException) -> None:
+    def _lost(self, reason: BaseException, *, quiet: bool = False) -> None:
         self._ready.clear()
         self._channel = None
         self._fail_pending(BrokerUnavailable(f"connection to RabbitMQ lost: {reason}"))
         if self._connection and not self._connection.is_closed and not self._connection.is_closing:
             self._connection.close()
         if not self._closing and (self._reconnect_task is None or self._reconnect_task.done()):
-            log.warning("publisher lost its connection; reconnecting", extra={"event": "amqp.publisher.lost"})
+            if not quiet:  # a node that would not connect was reported by broker_failures, rate-limited
+                log.warning("publisher lost its connection; reconnecting", extra={"event": "amqp.publisher.lost"})
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:

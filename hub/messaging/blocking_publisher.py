@@ -9,8 +9,10 @@ import time
 import pika
 import pika.exceptions as pe
 
-from hub.errors import BrokerUnavailable, PublishNotConfirmed
+from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed
+from hub.messaging import broker_nodes
 from hub.messaging.async_publisher import OutgoingMessage
+from hub.messaging.broker_failures import FAILURES
 from hub.messaging.topology import Topology, declare
 
 log = logging.getLogger(__name__)
@@ -18,20 +20,25 @@ log = logging.getLogger(__name__)
 
 def connect(amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5,
             ssl_context: ssl.SSLContext | None = None) -> pika.BlockingConnection:
-    """Open a blocking connection, translating pika's errors into BrokerUnavailable."""
-    params = pika.URLParameters(amqp_url)
-    if ssl_context is not None:  # amqps:// with our own CA (hub.security.tls.client_context)
-        params.ssl_options = pika.SSLOptions(ssl_context, server_hostname=params.host)
-    params.heartbeat = 30
-    params.blocked_connection_timeout = 30
+    """Open a blocking connection to the first node of ``amqp_url`` (shuffled) that takes it.
+
+    ``attempts`` rounds over every node; BrokerNodesUnreachable when none took it (each node's failure is
+    counted and logged by :mod:`hub.messaging.broker_failures`).
+    """
     last: Exception | None = None
-    for _ in range(max(attempts, 1)):
-        try:
-            return pika.BlockingConnection(params)
-        except (pe.AMQPError, OSError) as exc:  # OSError: refused, reset, or a TLS certificate that fails
-            last = exc
+    for round_ in range(max(attempts, 1)):
+        if round_:
             time.sleep(delay_s)
-    raise BrokerUnavailable(f"RabbitMQ is not reachable: {last!r}") from last
+        for node, params in broker_nodes.parameters(amqp_url, ssl_context=ssl_context, blocked_connection_timeout=30):
+            try:
+                connection = pika.BlockingConnection(params)
+            except (pe.AMQPError, OSError) as exc:  # OSError: refused, reset, or a TLS certificate that fails
+                FAILURES.failed(node.label, exc)
+                last = exc
+                continue
+            FAILURES.connected(node.label)
+            return connection
+    raise BrokerNodesUnreachable(f"RabbitMQ is not reachable on any node: {last!r}") from last
 
 
 class BlockingConfirmingPublisher:

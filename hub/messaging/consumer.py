@@ -50,6 +50,7 @@ from pika.spec import Basic, BasicProperties
 
 from hub.errors import DomainError, InboundMessageError, NotAuthorized, RxHubError, UnauthenticatedCommand
 from hub.messaging.blocking_publisher import connect
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.envelope import Envelope
 from hub.messaging.refusals import RefusalAudit, audit_refusal
 from hub.messaging.topology import Topology, declare
@@ -175,7 +176,7 @@ class ConsumerRunner:
                 backoff = 0.2
             except (pe.AMQPError, OSError, RxHubError) as exc:
                 self.ready.clear()
-                log.warning("consumer %s lost the broker: %r; reconnecting", self.step, exc)
+                log.log(reconnect_level(exc), "consumer %s lost the broker: %r; reconnecting", self.step, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 

@@ -33,6 +33,7 @@ from typing import Protocol
 from hub.errors import InfrastructureError, PublishNotConfirmed
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.topology import Topology
 from hub.observability.metrics import EVENTS_PUBLISHED
 from hub.persistence.outbox_store import OutboxRow, OutboxStore
@@ -108,7 +109,7 @@ class OutboxRelay:
                 self._mark_sent(force=done == 0)
                 backoff = self._interval
             except InfrastructureError as exc:
-                log.warning("outbox relay: %s; will retry", exc)
+                log.log(reconnect_level(exc), "outbox relay: %s; will retry", exc)
                 done = 0
                 backoff = min(backoff * 2, 5.0)
             except Exception:  # the relay must outlive any single failure

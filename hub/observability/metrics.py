@@ -52,6 +52,9 @@ OUTBOUND_RETRIES = Counter("rxhub_outbound_retries_total", "Outbound resends of 
 #: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
 BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
+#: connections to one broker node that failed (node: host:port); a process goes on with the other nodes
+BROKER_CONNECTION_FAILURES = Counter("rxhub_broker_connection_failures_total",
+                                     "Connection attempts to a broker node that failed", ["node"])
 
 #: the folder of the worker processes' metric files, once this process started workers
 _workers_dir: str | None = None

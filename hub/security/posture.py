@@ -25,14 +25,17 @@ def check_broker_url(amqp_url: str, *, allow_plaintext: bool) -> None:
 
     The error names the host only: the URL holds the password.
     """
-    parts = urlsplit(amqp_url)
-    host = parts.hostname or "localhost"
-    if is_loopback(host):
-        return
-    if (parts.username or "guest") == "guest" or (parts.password or "guest") == "guest":
-        raise InsecureConfiguration(f"refusing the default guest credentials for the broker at {host}")
-    if parts.scheme != "amqps" and not allow_plaintext:
-        raise InsecureConfiguration(f"the broker at {host} must be reached over amqps://")
+    from hub.messaging.broker_nodes import nodes
+
+    for node in nodes(amqp_url):  # each node of a cluster
+        parts = urlsplit(node.url)
+        host = parts.hostname or "localhost"
+        if is_loopback(host):
+            continue
+        if (parts.username or "guest") == "guest" or (parts.password or "guest") == "guest":
+            raise InsecureConfiguration(f"refusing the default guest credentials for the broker at {host}")
+        if parts.scheme != "amqps" and not allow_plaintext:
+            raise InsecureConfiguration(f"the broker at {host} must be reached over amqps://")
 
 
 def check_audit_key(has_key: bool, hosts: tuple[str, ...]) -> None:

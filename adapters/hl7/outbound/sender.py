@@ -38,6 +38,7 @@ from adapters.hl7.outbound.destinations import SUPPORTED_EVENTS, DestinationConf
 from adapters.hl7.outbound.event_mapping import ReceivedEvent, StoredOrders, decode_cloudevent, message_for
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.topology import ChannelLike, Topology, declare
 from hub.persistence.outbound_state import DeliveredEvent, OutboundStateStore
 
@@ -102,7 +103,8 @@ class DestinationRunner:
             except (pe.AMQPError, OSError, RxHubError) as exc:
                 self.state.set(SenderState.BROKER_DOWN)
                 self.state.error(f"broker or database: {exc!r}")
-                log.warning("outbound %s lost the broker or database: %r; reconnecting", self.config.name, exc)
+                log.log(reconnect_level(exc), "outbound %s lost the broker or database: %r; reconnecting",
+                        self.config.name, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self.state.set(SenderState.STOPPED)
