@@ -20,6 +20,8 @@ TABLET = {"width": 768, "height": 1024}
 def mount_console(ph: Pharmacy) -> None:
     """Mount the console on the running app unless the app already serves it."""
     app = ph.hub.doors.http.config.app
+    while not hasattr(app, "routes"):  # the server wraps the FastAPI app in ASGI middleware (headers, hygiene)
+        app = app.app
     if not any(getattr(route, "path", None) == "/console/" for route in app.routes):
         app.include_router(console_router())
 
