@@ -1,5 +1,6 @@
-"""The HTTPS connectors the workers run once configured: SCRIPT to the prescribers' network, FHIR renewal Tasks
-to the EHRs. Each runs on a thread of the worker process until the workers' ``stop`` is set."""
+"""The connectors the workers run once configured: SCRIPT to the prescribers' network, FHIR renewal Tasks
+to the EHRs, claims to payer switches (``RXHUB_SWITCH_ROUTES``). Each runs on a thread of the worker process
+until the workers' ``stop`` is set."""
 
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ def start_connectors(
                 daemon=True,
             )
         )
+    if settings.switch_routes is not None:
+        from adapters.ncpdp.switch import SwitchConnector, load_routing_table
+
+        switch = SwitchConnector(url, topology, load_routing_table(settings.switch_routes), engine)
+        started.threads.append(threading.Thread(target=switch.run, args=(stop,), name="switch-connector", daemon=True))
     for thread in started.threads:
         thread.start()
     return started

@@ -3,17 +3,16 @@ answers applied to the ledger: status unknown, reversal before one resubmission,
 
 from __future__ import annotations
 
-import threading
+import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from adapters.ncpdp.d0 import ClaimResponse, TransactionResponse, build_claim_response
 from adapters.ncpdp.d0.response_segments import ResponseStatusSegment
 from adapters.ncpdp.payer.config import load_payer_config
 from adapters.ncpdp.payer_link import ORDER_CORRELATION_HEADER
-from adapters.ncpdp.switch import Fault, RoutingTable, SwitchConnector, SwitchSimulator
+from adapters.ncpdp.switch import Fault, SwitchSimulator
 from hub.config import Settings
 from hub.entrypoints.runtime import topology_for
 from hub.messaging.amqp_properties import raw_properties
@@ -22,37 +21,30 @@ from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.persistence.claim_reconciliation import reconcile
 from hub.persistence.claims import ClaimLedger
 from tests.e2e.test_claims import LosesFirstAnswer, _ledger, _order, _settings
-from tests.support.pharmacy import Pharmacy, pharmacy
+from tests.support.pharmacy import pharmacy
 from tests.support.waiting import eventually
 
 
-@contextmanager
-def switch_path(settings: Settings, ph: Pharmacy, switch: SwitchSimulator) -> Iterator[SwitchConnector]:
-    """The switch connector for BIN 999001 in front of ``switch``, running until the block ends."""
-    table = RoutingTable.model_validate(
-        {
-            "switches": [{"name": "sim", "host": "127.0.0.1", "port": switch.port, "answer_timeout_ms": 500}],
-            "routes": [{"bin": "999001", "switch": "sim"}],
-        }
+def test_a_dropped_connection_is_reversed_before_one_resubmission(
+    amqp_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The hub's workers run the switch connector because RXHUB_SWITCH_ROUTES is set."""
+    switch = SwitchSimulator(
+        load_payer_config(_settings(amqp_url, sqlite_url).payer_sim_config), fault=Fault.DROP, fault_times=1
     )
-    connector = SwitchConnector(settings.amqp_url.get_secret_value(), topology_for(settings), table, ph.engine)
-    stop = threading.Event()
-    thread = threading.Thread(target=connector.run, args=(stop,), daemon=True)
-    thread.start()
-    assert connector.ready.wait(15), "switch connector did not start"
-    try:
-        yield connector
-    finally:
-        stop.set()
-        thread.join(10)
-
-
-def test_a_dropped_connection_is_reversed_before_one_resubmission(amqp_url: str, sqlite_url: str) -> None:
-    settings = _settings(amqp_url, sqlite_url)
-    switch = SwitchSimulator(load_payer_config(settings.payer_sim_config), fault=Fault.DROP, fault_times=1)
     switch.start()
+    routes = tmp_path / "switch-routes.json"
+    routes.write_text(
+        json.dumps(
+            {
+                "switches": [{"name": "sim", "host": "127.0.0.1", "port": switch.port, "answer_timeout_ms": 500}],
+                "routes": [{"bin": "999001", "switch": "sim"}],
+            }
+        )
+    )
+    settings = _settings(amqp_url, sqlite_url, switch_routes=routes)
     try:
-        with pharmacy(settings, payer_up=False) as ph, switch_path(settings, ph, switch):
+        with pharmacy(settings, payer_up=False) as ph:
             pid = _order(ph)
             done = ph.wait_state(pid, "data_verification")
             with ph.engine.connect() as conn:
