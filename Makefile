@@ -59,5 +59,12 @@ bench: setup services
 chaos: setup services
 	$(BIN)/python -m tests.chaos.run $(CHAOS_ARGS)
 
+# three private RabbitMQ nodes (never the one on 5672), two instances behind HAProxy, nodes killed under load;
+# not part of `make test`.  Bigger: make cluster CLUSTER_ARGS="--orders 16000 --duration 1800"
+.PHONY: cluster
+cluster: setup services
+	@bash scripts/ensure.sh haproxy
+	$(BIN)/python -m tests.cluster.run $(CLUSTER_ARGS)
+
 clean:
 	rm -rf $(VENV) var build *.egg-info

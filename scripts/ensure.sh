@@ -8,6 +8,7 @@
 #   scripts/ensure.sh browser      Debian's chromium for the console tests (Playwright drives it)
 #   scripts/ensure.sh promtool     Debian's prometheus package, for promtool
 #   scripts/ensure.sh node-tools   the npm peers in tests/node (docs/peers.md)
+#   scripts/ensure.sh haproxy      Debian's haproxy, the balancer `make cluster` puts in front of the hub
 #   scripts/ensure.sh all          all of the above
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,14 @@ ensure_promtool() {
   echo "promtool: $(promtool --version 2>&1 | head -1)"
 }
 
+# `make cluster` balances the doors (and, for a hub given one broker URL, the nodes) with HAProxy
+ensure_haproxy() {
+  PATH="$PATH:/usr/sbin"
+  command -v haproxy >/dev/null 2>&1 && return 0
+  debian_package haproxy haproxy
+  echo "haproxy: $(haproxy -v 2>&1 | head -1)"
+}
+
 # the AsyncAPI parser, axe-core, Medplum's R4 validator and HL7 client/server, fhir-kit-client
 ensure_node_tools() {
   debian_package node nodejs
@@ -109,6 +118,7 @@ case "$part" in
   browser) ensure_browser ;;
   promtool) ensure_promtool ;;
   node-tools) ensure_node_tools ;;
+  haproxy) ensure_haproxy ;;
   all) ensure_services; ensure_browser; ensure_promtool; ensure_node_tools ;;
-  *) echo "usage: scripts/ensure.sh services|browser|promtool|node-tools|all"; exit 2 ;;
+  *) echo "usage: scripts/ensure.sh services|browser|promtool|node-tools|haproxy|all"; exit 2 ;;
 esac

@@ -1,0 +1,110 @@
+"""Cluster faults: broker nodes killed and restarted one at a time, a ``serve`` instance and a worker killed.
+
+One node is down at a time, so every quorum queue keeps a majority (two of three members).  The rotation
+includes the node holding the intake queue's leader and the first node, the one a hub given a single URL
+would be tied to; a restarted node rejoins the cluster and catches up before the next node fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.cluster.hub import ClusterProcesses
+from tests.cluster.rabbit_nodes import RabbitCluster, RabbitNode
+
+log = logging.getLogger(__name__)
+
+ROTATION = (
+    "intake-leader-killed",
+    "instance-killed",
+    "node-stopped",
+    "worker-killed",
+    "first-node-killed",
+    "instance-killed",
+    "node-killed",
+)
+
+
+@dataclass
+class ClusterFaults:
+    """Injects faults from ``rotation`` every ``interval_s`` until stopped; counts them by kind."""
+
+    cluster: RabbitCluster
+    hub: ClusterProcesses
+    intake_queue: str
+    interval_s: float = 8.0
+    outage_s: float = 10.0
+    rotation: tuple[str, ...] = ROTATION
+    injected: Counter[str] = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cluster-faults", daemon=True)
+        self._random = random.Random(self.seed)
+
+    def start(self) -> None:
+        """Begin injecting (the first fault comes after one interval)."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the fault in progress (a node down is brought back) and stop."""
+        self._stop.set()
+        self._thread.join(300)
+
+    def _loop(self) -> None:
+        turn = 0
+        while not self._stop.wait(self.interval_s):
+            self._inject(self.rotation[turn % len(self.rotation)])
+            turn += 1
+
+    def _inject(self, kind: str) -> None:
+        action: dict[str, Callable[[], None]] = {
+            "intake-leader-killed": lambda: self.node_down(self.cluster.leader_of(self.intake_queue), kill=True),
+            "first-node-killed": lambda: self.node_down(self.cluster.nodes[0], kill=True),
+            "node-killed": lambda: self.node_down(self._random.choice(self.cluster.nodes), kill=True),
+            "node-stopped": lambda: self.node_down(self._random.choice(self.cluster.nodes), kill=False),
+            "instance-killed": self.kill_instance,
+            "worker-killed": self.kill_worker,
+        }
+        try:
+            action[kind]()
+            self.injected[kind] += 1
+            log.info("fault injected: %s", kind)
+        except Exception as exc:  # a fault that could not be injected is reported, not hidden
+            self.failed.append(f"{kind}: {exc!r}")
+
+    def node_down(self, node: RabbitNode | None, *, kill: bool) -> None:
+        """SIGKILL (or cleanly stop) one node, keep it down for ``outage_s``, start it and wait until it runs."""
+        if node is None:
+            raise RuntimeError("no node holds the intake queue's leader")
+        if kill:
+            self.cluster.kill(node)
+        else:
+            self.cluster.stop(node)
+        try:
+            time.sleep(self.outage_s)
+        finally:
+            self.cluster.start(node)
+
+    def kill_instance(self) -> None:
+        """SIGKILL one ``serve`` instance (its open MLLP and HTTP sessions die), restart it, wait for its doors."""
+        name = self._random.choice(self.hub.instances())
+        self.hub.kill(name)
+        time.sleep(self._random.uniform(1.0, 3.0))
+        self.hub.start(name)
+        self.hub.wait_for_instance(name)
+
+    def kill_worker(self) -> None:
+        """SIGKILL one worker process mid-step and start it again a moment later."""
+        name = self._random.choice(self.hub.workers())
+        self.hub.kill(name)
+        time.sleep(self._random.uniform(0.3, 1.5))
+        self.hub.start(name)
