@@ -39,17 +39,23 @@ class Instance:
     name: str
     mllp_port: int
     http_port: int
+    host: str = "127.0.0.1"
 
 
 def render_config(
-    mllp_port: int, http_port: int, instances: list[Instance], broker_port: int | None, brokers: list[tuple[str, int]]
+    mllp_port: int,
+    http_port: int,
+    instances: list[Instance],
+    broker_port: int | None = None,
+    brokers: list[tuple[str, int]] | None = None,
+    bind: str = "127.0.0.1",
 ) -> str:
-    """haproxy.cfg for the doors and, when ``broker_port`` is given, the broker nodes."""
+    """haproxy.cfg for the doors and, when ``broker_port`` is given, the broker nodes (docs/deployment.md)."""
     parts = [HEAD]
     for door, port, attr in (("mllp", mllp_port, "mllp_port"), ("http", http_port, "http_port")):
         parts.append(f"""
 frontend {door}
-    bind 127.0.0.1:{port}
+    bind {bind}:{port}
     default_backend {door}-instances
 
 backend {door}-instances
@@ -58,11 +64,11 @@ backend {door}-instances
     http-check expect status 200
     default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 """)
-        parts += [f"    server {i.name} 127.0.0.1:{getattr(i, attr)} check port {i.http_port}\n" for i in instances]
+        parts += [f"    server {i.name} {i.host}:{getattr(i, attr)} check port {i.http_port}\n" for i in instances]
     if broker_port is not None:
         parts.append(f"""
 frontend amqp
-    bind 127.0.0.1:{broker_port}
+    bind {bind}:{broker_port}
     timeout client 3h
     default_backend rabbitmq-nodes
 
@@ -71,7 +77,7 @@ backend rabbitmq-nodes
     timeout server 3h
     default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 """)
-        parts += [f"    server {name} 127.0.0.1:{port} check\n" for name, port in brokers]
+        parts += [f"    server {name} 127.0.0.1:{port} check\n" for name, port in brokers or []]
     return "".join(parts)
 
 
