@@ -55,6 +55,13 @@ def capabilities(base: str) -> dict[str, Any]:
     rest["resource"].append({"type": "ClaimResponse", "interaction": [{"code": "read"}, {"code": "search-type"}],
                              "searchParam": declared("ClaimResponse")})
     rest["resource"].append({
+        "type": "AuditEvent",
+        "interaction": [{"code": "search-type"}],
+        "documentation": "admins only: the hub's audit trail (outcome 0 success, 4 refused, 8 hub failure)",
+        "searchParam": [{"name": n, "type": t} for n, t in (("date", "date"), ("patient", "reference"),
+                                                             ("agent", "reference"))],
+    })
+    rest["resource"].append({
         "type": "Bundle",
         "interaction": [{"code": "create"}, {"code": "read"}],
         "documentation": "POST a document Bundle (e.g. an e-prescription): its MedicationRequests are accepted "

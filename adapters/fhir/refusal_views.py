@@ -27,7 +27,11 @@ REFUSAL_SYSTEM = "urn:rxhub:fhir:order-refusal"
 def refused_view(submitted: dict[str, Any], refusal: RefusedOrder) -> dict[str, Any]:
     """The submitted MedicationRequest, cancelled, with why in ``statusReason``."""
     reason = {"coding": [{"system": REFUSAL_SYSTEM, "code": refusal.code}], "text": refusal.reason}
-    return stamped({**submitted, "status": "cancelled", "statusReason": reason}, refusal.refused_at)
+    kept = {**submitted, "status": "cancelled", "statusReason": reason}
+    subject = submitted.get("subject")
+    if isinstance(subject, dict) and "reference" in subject:  # the order's patient was never recorded
+        kept["subject"] = {"display": subject.get("display") or "the patient the order named"}
+    return stamped(kept, refusal.refused_at)
 
 
 def with_refusal_tags(view: dict[str, Any], refusals: list[RefusedOrder]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from adapters.fhir import documents, fill_reads, order_patients, reads, search_sources, writes
+from adapters.fhir.audit_events import add_audit_event_search
 from adapters.fhir.door import FhirDoor, RecordedOrders
 from adapters.fhir.json_body import FHIR_JSON, fhir_json
 from adapters.fhir.message_door import process_message
@@ -265,6 +266,7 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
                              openapi_extra={"parameters": openapi_parameters(resource_type)})
         router.add_api_route(f"/{resource_type}/_search", searcher, methods=["POST"],
                              name=f"search_{resource_type}_post", summary=f"Search {resource_type} (form body)")
+    add_audit_event_search(router, auth)
     add_head_routes(router)
 
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:

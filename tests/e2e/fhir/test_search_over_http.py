@@ -168,6 +168,8 @@ def test_capability_statement_declares_exactly_the_search_parameters(feed_a: htt
     for resource in statement["rest"][0]["resource"]:
         if not any(i["code"] == "search-type" for i in resource["interaction"]):
             continue
+        if resource["type"] == "AuditEvent":  # admins only: tests/e2e/fhir/test_audit_events_over_http.py
+            continue
         for param in resource["searchParam"]:
             answer = feed_a.get(f"/{resource['type']}", params={param["name"]: samples[param["type"]]}, headers=STRICT)
             assert answer.status_code == 200, (resource["type"], param, answer.text)
