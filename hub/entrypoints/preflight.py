@@ -121,6 +121,10 @@ def _outbound(s: Settings) -> None:
 
         routes = s.switch_routes
         _load(f"RXHUB_SWITCH_ROUTES {routes}", lambda: load_routing_table(routes))
+        if (wait := load_routing_table(routes).longest_wait_ms()) >= s.payer_timeout_ms:
+            # the hub would call the claim unanswered (and reverse it) while the connector still waits
+            raise ConfigurationError(f"RXHUB_SWITCH_ROUTES {routes}: a claim may wait {wait} ms for its switches, "
+                                     f"not less than RXHUB_PAYER_TIMEOUT_MS ({s.payer_timeout_ms})")
     if s.outbound_destinations is None:
         return
     from adapters.hl7.outbound.destinations import load_destinations

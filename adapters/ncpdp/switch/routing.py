@@ -39,9 +39,10 @@ class SwitchEndpoint(Frozen):
     #: client certificate and key, for switches that ask for one
     client_cert: Path | None = None
     client_key: Path | None = None
-    connect_timeout_ms: int = Field(default=3000, ge=1)
-    #: how long to wait for the answer once the claim is sent; then the answer is unknown
-    answer_timeout_ms: int = Field(default=10000, ge=1)
+    connect_timeout_ms: int = Field(default=2000, ge=1)
+    #: how long to wait for the answer once the claim is sent; then the answer is unknown (a route's switches
+    #: together must answer within RXHUB_PAYER_TIMEOUT_MS, which preflight checks)
+    answer_timeout_ms: int = Field(default=5000, ge=1)
 
 
 class Route(Frozen):
@@ -90,6 +91,12 @@ class RoutingTable(Frozen):
         """The route's switch, then its failover."""
         by_name = {s.name: s for s in self.switches}
         return [by_name[n] for n in (route.switch, route.failover) if n]
+
+    def longest_wait_ms(self) -> int:
+        """The longest a claim can wait for its answer: every switch of its route tried, the last one answering."""
+        return max(
+            sum(s.connect_timeout_ms + s.answer_timeout_ms for s in self.switches_for(route)) for route in self.routes
+        )
 
     def bindings(self) -> list[str]:
         """The payer-exchange routing keys (``<BIN>.<PCN>`` or ``<BIN>.#``) the connector's queue is bound to."""

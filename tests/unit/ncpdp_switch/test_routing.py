@@ -65,3 +65,14 @@ def test_preflight_names_the_setting_of_a_broken_routing_file(tmp_path: Path) ->
     settings = Settings(switch_routes=broken, amqp_url="amqp://guest:guest@127.0.0.1:5672/%2F")
     with pytest.raises(ConfigurationError, match="RXHUB_SWITCH_ROUTES"):
         preflight.check(settings, doors=False, workers=True)
+
+
+def test_preflight_refuses_switches_slower_than_the_payer_timeout(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.json"
+    routes.write_text((DATA_DIR / "switch-routes.example.json").read_text())
+    url = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    preflight.check(Settings(switch_routes=routes, amqp_url=url), doors=False, workers=True)  # 15 s by default
+    # switch-a then its failover switch-b: 2 s to connect and 5 s to answer each
+    assert load_routing_table(routes).longest_wait_ms() == 14000
+    with pytest.raises(ConfigurationError, match="RXHUB_PAYER_TIMEOUT_MS"):
+        preflight.check(Settings(switch_routes=routes, amqp_url=url, payer_timeout_ms=14000), doors=False, workers=True)
