@@ -136,13 +136,8 @@ def test_schedule_ii_claim_carries_quantity_prescribed(amqp_url: str, sqlite_url
     assert claim.quantity_prescribed == Decimal("20")  # RXE-10 of the order
 
 
-def test_verbal_order_is_billed_as_a_telephone_prescription(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
-    """A verbal order names no member id: the shipped sheet would stop it (302-C2), so this plan does not ask."""
-    sheets = json.loads((DATA_DIR / "payer-sheets.json").read_text())
-    sheets["sheets"][0]["required"].remove("cardholder_id")
-    path = tmp_path / "payer-sheets.json"
-    path.write_text(json.dumps(sheets))
-    settings = _settings(amqp_url, sqlite_url, payer_sheets_path=path)
+def test_verbal_order_is_billed_as_a_telephone_prescription(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
     payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
     with pharmacy(settings, simulator=payer) as ph:
         staff.order(ph, staff.verbal(), state="claim_rejected")  # the payer's 07: no cardholder id
