@@ -1,14 +1,16 @@
 """Cluster faults: broker nodes killed and restarted one at a time, a ``serve`` instance and a worker killed.
 
 One node is down at a time, so every quorum queue keeps a majority (two of three members).  The rotation
-includes the node holding the intake queue's leader and the first node, the one a hub given a single URL
-would be tied to; a restarted node rejoins the cluster and catches up before the next node fault.
+includes the node holding the intake queue's leader and the hub's own node: the one the first ``serve``
+instance's broker connection is on (given the node list), or else the node holding most client connections
+(behind HAProxy, where the hub cannot tell its node); a restarted node rejoins the cluster and catches up.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -68,7 +70,7 @@ class ClusterFaults:
     def _inject(self, kind: str) -> None:
         action: dict[str, Callable[[], None]] = {
             "intake-leader-killed": lambda: self.node_down(self.cluster.leader_of(self.intake_queue), kill=True),
-            "first-node-killed": lambda: self.node_down(self.cluster.nodes[0], kill=True),
+            "hub-node-killed": lambda: self.node_down(self.hub_node(), kill=True),
             "node-killed": lambda: self.node_down(self._random.choice(self.cluster.nodes), kill=True),
             "node-stopped": lambda: self.node_down(self._random.choice(self.cluster.nodes), kill=False),
             "instance-killed": self.kill_instance,
@@ -93,6 +95,21 @@ class ClusterFaults:
             time.sleep(self.outage_s)
         finally:
             self.cluster.start(node)
+
+    def hub_node(self) -> RabbitNode:
+        """The node the first instance's broker connection is on, else the one with most client connections."""
+        pid = self.hub.children[self.hub.instances()[0]].pid
+        by_port = {n.port: n for n in self.cluster.nodes}
+        sockets = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True, timeout=10)
+        for line in sockets.stdout.splitlines():
+            fields = line.split()
+            if len(fields) >= 5 and f"pid={pid}," in fields[4]:
+                node = by_port.get(int(fields[3].rsplit(":", 1)[1]))
+                if node is not None:
+                    return node
+        out = self.cluster.ctl(self.cluster.running_node(), "list_connections", "--no-table-headers", "node")
+        busiest = Counter(line.strip() for line in out.splitlines() if line.strip()).most_common(1)
+        return next((n for n in self.cluster.nodes if busiest and n.name == busiest[0][0]), self.cluster.nodes[0])
 
     def kill_instance(self) -> None:
         """SIGKILL one ``serve`` instance (its open MLLP and HTTP sessions die), restart it, wait for its doors."""

@@ -47,7 +47,7 @@ class ClusterPlan:
     worker_processes: int = 2
     mllp_senders: int = 6
     fhir_senders: int = 2
-    fault_interval_s: float = 8.0
+    fault_interval_s: float = 5.0
     outage_s: float = 10.0
     settle_s: float = 240.0
     brokers: str = "auto"  # auto | list | haproxy
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds over which orders are sent")
     parser.add_argument("--instances", type=int, default=2, help="serve instances behind HAProxy")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, each running every step")
-    parser.add_argument("--fault-interval", type=float, default=8.0, help="seconds between faults")
+    parser.add_argument("--fault-interval", type=float, default=5.0, help="seconds between faults")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds a node stays down")
     parser.add_argument("--settle", type=float, default=240.0, help="seconds to wait for the hub to go quiet")
     parser.add_argument(
