@@ -104,6 +104,9 @@ def test_a_late_reversal_after_a_newer_paid_claim_goes_back_to_be_rebilled(amqp_
         claim = back.document["fills"][0]["claim"]
         assert (claim["status"], claim["reject_codes"], claim["attempt"]) == ("reversed", ["RV"], 2)
         assert reconcile(ph.engine) == [], "the hub now agrees: the payer pays nothing for the fill"
+        queue = ph.client("technician").get("/api/queues/claim-exceptions").json()
+        [item] = [i for i in queue if i["prescription_id"] == pid]
+        assert item["detail"]["reject_texts"]["RV"].endswith("rebill it")
         # a late "paid" for the attempt the hub recorded as unanswered is listed by the reconciliation
         _late_answer(settings, paid.correlation_id, f"{pid}:0:1:B1", "B1", "P")
         found = eventually(lambda: reconcile(ph.engine) or None, "a disagreement")

@@ -28,6 +28,7 @@ from hub.domain.commands import Command, ReceivePrescription
 from hub.domain.order_parts import Source
 from hub.domain.payer_sheet import SHEET_CODE
 from hub.domain.prescription import Prescription
+from hub.domain.rx_claims import PAYER_REVERSED_CODE
 from hub.domain.states import RxState
 from hub.domain.storable import first_unstorable
 from hub.domain.workflow_commands import (
@@ -261,7 +262,8 @@ def _reject_text(code: str) -> str:
     """NCPDP 511-FB reject codes in words, plus the hub's own codes for unanswered claims."""
     own = {"TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
            "ND": "No payer connection for this BIN: the claim was never sent",
-           SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)"}
+           SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)",
+           PAYER_REVERSED_CODE: "The payer approved a late reversal of this paid claim: rebill it"}
     return own.get(code) or describe_reject(code).text
 
 
