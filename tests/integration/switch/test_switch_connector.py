@@ -25,7 +25,7 @@ StartLink = Callable[[dict[str, Any]], SwitchLink]
 
 
 @pytest.mark.parametrize("framing", list(Framing))
-def test_paid_rejected_and_reversed_through_a_switch(
+def test_paid_rejected_reversed_and_rebilled_through_a_switch(
     start_switch: StartSwitch, start_link: StartLink, framing: Framing
 ) -> None:
     switch = start_switch(framing=framing)
@@ -36,8 +36,10 @@ def test_paid_rejected_and_reversed_through_a_switch(
     assert (rejected.status, rejected.reject_codes) == ("R", ("70",))
     reversed_ = link.exchange(claim("rx-paid", transaction=ClaimTransaction.REVERSAL))
     assert (reversed_.transaction, reversed_.status) == ("B2", "A")
-    assert link.events("rx-paid") == [("transmitting", "a"), ("answered", "a")] * 2
-    assert switch.adjudicated == switch.answered == 3
+    rebilled = link.exchange(claim("rx-paid", attempt=2, transaction=ClaimTransaction.REBILL))
+    assert (rebilled.transaction, rebilled.status) == ("B3", "P")
+    assert link.events("rx-paid") == [("transmitting", "a"), ("answered", "a")] * 3
+    assert switch.adjudicated == switch.answered == 4
 
 
 def test_a_tls_route(start_switch: StartSwitch, start_link: StartLink, tmp_path: Path) -> None:
