@@ -57,7 +57,7 @@ class PayerSheet(Frozen):
     cost_basis: CostBasis = "usual_and_customary"
     dispensing_fee: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
     #: 308-C8 sent on every claim of this plan (1 = no other coverage), None: not sent
-    other_coverage_code: str | None = None
+    other_coverage_code: str | None = Field(default=None, pattern=r"^[0-8]$")
 
     @field_validator("required")
     @classmethod

@@ -28,9 +28,11 @@ def test_shipped_sheets_validate_and_match_by_bin_then_pcn() -> None:
     assert both.for_plan("610014", "OTHER").name == "catch-all"  # type: ignore[union-attr]
 
 
-def test_unknown_required_field_is_refused() -> None:
+def test_unknown_required_field_or_other_coverage_code_is_refused() -> None:
     with pytest.raises(ValidationError, match="unknown claim fields"):
         PayerSheet(bin="610014", required=("shoe_size",))
+    with pytest.raises(ValidationError, match="other_coverage_code"):
+        PayerSheet(bin="610014", other_coverage_code="9")
 
 
 def test_missing_fields_are_named_for_the_technician() -> None:
