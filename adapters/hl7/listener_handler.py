@@ -190,10 +190,17 @@ class Hl7MessageHandler:
         header = parsed.header
         sender = dedupe_sender(principal, sender_of(header))
         mode = AckMode.of(header)
+        record_id = str(derived_message_id(DOOR, "inbound", sender, header.control_id))
         try:
             earlier = await lookup
+            claimed = earlier is None
+            if earlier is None:  # new: take the key in the database first, so of two racing messages one wins
+                earlier = await self._inbound.claim(
+                    door=DOOR, sender=sender, control_id=header.control_id, raw=raw, record_id=record_id,
+                    message_type=f"{header.message_type}^{header.trigger_event}")
+                claimed = earlier is None
         except InfrastructureError:
-            earlier = None  # cannot check: publish anyway, derived ids keep it harmless
+            earlier, claimed = None, False  # cannot check: publish anyway, derived ids keep it harmless
         if earlier is not None and earlier.raw is not None and fingerprint(earlier.raw) != fingerprint(raw):
             # same sender and MSH-10 but other content: not a resend, and not ours to guess which is right
             self._count("rejected")
@@ -204,9 +211,9 @@ class Hl7MessageHandler:
             self._count("duplicate")
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
             return earlier.answer if always or commit_ack_wanted(header, success=True) else None
-        record_id = str(derived_message_id(DOOR, "inbound", sender, header.control_id))
-        # ids from sender, MSH-10 *and* content: a true resend maps to the same commands, while another message
-        # under a reused control id (racing its dedupe record) can never be mistaken for one
+        # an identical message whose first copy is still being published (or whose process died) goes on: ids
+        # from sender, MSH-10 *and* content map a true resend to the same commands, while another message
+        # under a reused control id can never be mistaken for one
         key = f"{header.control_id}|{fingerprint(raw)}"
         # MSH-16 AL/SU: an RRE AA once recorded; AL/ER: an application reject should intake refuse the order
         if application_ack_wanted(header, success=True) or application_ack_wanted(header, success=False):
@@ -216,27 +223,14 @@ class Hl7MessageHandler:
             commands = [c.model_copy(update={"reply": reply}) if isinstance(c, ReceivePrescription) else c
                         for c in commands]
         envelopes = [self._envelope(c, sender, key, i, record_id, principal) for i, c in enumerate(commands)]
-        try:
-            unknown = await self._unknown_orders(principal, envelopes)
-        except InfrastructureError as exc:
-            self._count("not_stored")
-            log.warning("orders cannot be looked up, answering reject: %s", exc,
-                        extra={"control_id": header.control_id})
-            problem = Problem("207", "message could not be checked now; resend later")
-            return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
-        if unknown:
-            self._count("rejected")
-            return self._refuse(header, mode.error, unknown, unknown[0].text, raw, peer, principal)
-        try:
-            await self._sink.publish_commands(envelopes)
-        except InfrastructureError as exc:
-            self._count("not_stored")
-            log.warning("commands not stored, answering reject: %s", exc, extra={"control_id": header.control_id})
-            problem = Problem("207", "message could not be stored now; resend later")
-            return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
+        stored, refusal = await self._publish(raw, header, mode, envelopes, principal, peer)
+        if not stored:  # nothing published: the key goes back, a corrected resend is read afresh
+            if claimed:
+                self._inbound.release(DOOR, sender, header.control_id)
+            return refusal
         ack = self._ack(header, mode.accept, [])
-        # the dedupe record is written beside the ACK, not before it: the commands are already durable and
-        # carry derived ids, so a resend that arrives before the record exists is still applied only once
+        # the answer is recorded beside the ACK, not before it: the commands are already durable and carry
+        # derived ids, so a resend that arrives before the answer is written is still applied only once
         self._inbound.record_later(
             door=DOOR, sender=sender, control_id=header.control_id,
             message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
@@ -247,6 +241,29 @@ class Hl7MessageHandler:
                 self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         self._count("accepted")
         return ack if always or commit_ack_wanted(header, success=True) else None
+
+    async def _publish(self, raw: bytes, header: Hl7Header, mode: AckMode, envelopes: list[Envelope],
+                       principal: str, peer: Peer) -> tuple[bool, bytes | None]:
+        """Check the orders the message names, then publish its commands: (stored, the refusal's ACK if not)."""
+        try:
+            unknown = await self._unknown_orders(principal, envelopes)
+        except InfrastructureError as exc:
+            self._count("not_stored")
+            log.warning("orders cannot be looked up, answering reject: %s", exc,
+                        extra={"control_id": header.control_id})
+            problem = Problem("207", "message could not be checked now; resend later")
+            return False, self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
+        if unknown:
+            self._count("rejected")
+            return False, self._refuse(header, mode.error, unknown, unknown[0].text, raw, peer, principal)
+        try:
+            await self._sink.publish_commands(envelopes)
+        except InfrastructureError as exc:
+            self._count("not_stored")
+            log.warning("commands not stored, answering reject: %s", exc, extra={"control_id": header.control_id})
+            problem = Problem("207", "message could not be stored now; resend later")
+            return False, self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
+        return True, None
 
     async def _unknown_orders(self, principal: str, envelopes: list[Envelope]) -> list[Problem]:
         """A cancel or discontinue of an order this principal never sent is refused (AE 204), never

@@ -112,10 +112,23 @@ class InboundStore:
                     audit.record(conn, **receipt)
         except IntegrityError:
             existing = self.find(row["door"], row["sender"], row["control_id"])
+            if existing is not None and existing.answer is None:
+                self._fill(existing.id, row)
             return existing.id if existing else str(row["id"])
         except OperationalError as exc:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         return str(row["id"])
+
+    def _fill(self, record_id: str, row: dict[str, Any]) -> None:
+        """Answer a row claimed for the same message whose process never recorded the answer (it died between
+        publishing and recording): its resend got through and the answer is the same."""
+        c = inbound_messages.c
+        with self._engine.begin() as conn:
+            filled = conn.execute(update(inbound_messages).where(c.id == record_id, c.answer.is_(None)).values(
+                outcome=row["outcome"], answer=row["answer"], command_ids=row["command_ids"])).rowcount
+            if filled:
+                for receipt in receipts([{**row, "id": record_id}]):
+                    audit.record(conn, **receipt)
 
     def purge_raw(self, received_before: datetime, batch: int = 5000) -> int:
         """Drop the bodies of messages received before the cutoff, in short batches; returns how many.

@@ -6,6 +6,11 @@ at 8 senders the records' commits set the pace of every ACK.  Here one thread ow
 connection, answers all lookups waiting at once with one query, and writes all records waiting at once
 in one transaction (their audit entries with them).  A record is visible to lookups from the moment it is
 queued, so a resend that arrives before its record is written still gets its first answer.
+
+A lookup alone let two different messages racing under one control id both through (each found nothing),
+on one instance and across instances; so a new message first *claims* its key: a row inserted before its
+commands are published, the database's unique key deciding which of two racing messages wins.  The
+loser gets the winner's row (raw included) and the door answers it as a conflict or a resend.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, insert
+from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import DatabaseUnavailable
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: records are off the ACK path: waiting this long for company costs no sender anything
 RECORD_LINGER_S = 0.01
+#: the outcome of a row claimed for a message whose commands are being published (no answer yet)
+CLAIMED = "claimed"
 Key = tuple[str, str, str]
 
 
@@ -48,6 +55,21 @@ class _Record:
     key: Key
     values: dict[str, Any]
     done: Future[str]
+    #: the row exists (claimed before publishing): the record fills in its answer
+    claimed: bool = False
+
+
+@dataclass(frozen=True)
+class _Claim:
+    key: Key
+    values: dict[str, Any]
+    done: Future[InboundRecord | None]
+
+
+@dataclass(frozen=True)
+class _Release:
+    record_id: str
+    done: Future[None]
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,9 @@ class InboundJournal:
                              what="inbound store")
         self._records = Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S,
                              what="inbound store")
+        self._claims = Lane("inbound-claims", engine.connect, self._claim_all, what="inbound store")
+        #: keys whose row this process inserted as a claim and has not yet filled in or released
+        self._claimed: set[Key] = set()
 
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key (written or still queued), if any."""
@@ -114,6 +139,43 @@ class InboundJournal:
         self._lookups.submit(_Find(key, done))
         return await asyncio.wrap_future(done)
 
+    async def claim(
+        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
+    ) -> InboundRecord | None:
+        """Take the key before the message's commands are published: None when this message holds it now,
+        else what holds it (an accepted message, or one still being published, ``answer`` None)."""
+        key = (door, sender, control_id)
+        held = self._pending.get(key)
+        if held is not None:  # a message of this process holds it: settled without the database
+            return held
+        values = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
+                             outcome=CLAIMED, raw=raw, answer=None, command_ids=[], record_id=record_id)
+        self._pending[key] = InboundRecord(values["id"], CLAIMED, None, [], raw)
+        done: Future[InboundRecord | None] = Future()
+        self._claims.submit(_Claim(key, values, done))
+        try:
+            holder = await asyncio.wrap_future(done)
+        except BaseException:
+            self._pending.pop(key, None)
+            raise
+        if holder is None:
+            self._claimed.add(key)
+        else:
+            self._pending.pop(key, None)
+        return holder
+
+    def release(self, door: str, sender: str, control_id: str) -> None:
+        """Give a claimed key back: the message was not accepted (nothing published), the sender may resend."""
+        key = (door, sender, control_id)
+        if key not in self._claimed:
+            return
+        self._claimed.discard(key)
+        held = self._pending.pop(key, None)
+        if held is not None:
+            done: Future[None] = Future()
+            done.add_done_callback(_logged)
+            self._claims.submit(_Release(held.id, done))
+
     def record_later(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,
@@ -122,10 +184,14 @@ class InboundJournal:
         key = (door, sender, control_id)
         values = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
                              outcome=outcome, raw=raw, answer=answer, command_ids=command_ids, record_id=record_id)
-        self._pending.setdefault(key, InboundRecord(values["id"], outcome, answer, list(command_ids), raw))
+        claimed = key in self._claimed
+        self._claimed.discard(key)
+        held = self._pending.get(key)
+        if held is None or held.answer is None:  # a claim gives way to the answer
+            self._pending[key] = InboundRecord(values["id"], outcome, answer, list(command_ids), raw)
         done: Future[str] = Future()
         done.add_done_callback(lambda _: self._pending.pop(key, None))
-        self._records.submit(_Record(key, values, done))
+        self._records.submit(_Record(key, values, done, claimed=claimed))
         return done
 
     async def drain(self) -> None:
@@ -138,6 +204,7 @@ class InboundJournal:
     def close(self, timeout_s: float = 10.0) -> None:
         """Write what is queued, then end the threads and give the connections back."""
         self._lookups.close(timeout_s)
+        self._claims.close(timeout_s)
         self._records.close(timeout_s)
 
     def _find_all(self, read: Connection, finds: list[_Find]) -> None:
@@ -155,11 +222,35 @@ class InboundJournal:
         for f in finds:
             f.done.set_result(found.get(f.key) or self._pending.get(f.key))
 
+    def _claim_all(self, write: Connection, batch: list[_Claim | _Release]) -> None:
+        """Insert each claim unless its key is taken (one transaction), then read the rows of those that lost."""
+        lost: list[_Claim] = []
+        with write.begin():
+            for request in batch:
+                if isinstance(request, _Release):
+                    c = inbound_messages.c
+                    write.execute(delete(inbound_messages).where(c.id == request.record_id, c.answer.is_(None)))
+                elif write.execute(_insert_new(write.dialect, request.values)).rowcount == 1:
+                    request.done.set_result(None)
+                else:
+                    lost.append(request)
+        for request in batch:
+            if isinstance(request, _Release):
+                request.done.set_result(None)
+        for request in lost:
+            holder = self._store.find(*request.key)
+            # gone again (released between the insert and this read): the sender's resend will decide
+            request.done.set_result(holder or InboundRecord(str(request.values["id"]), CLAIMED, None, [], None))
+
     def _record_all(self, write: Connection, batch: list[_Record | _Barrier]) -> None:
         records = [r for r in batch if isinstance(r, _Record)]
         unique: dict[Key, _Record] = {}
         for r in records:
             unique.setdefault(r.key, r)
+        filled = [r for r in unique.values() if r.claimed]
+        if filled:
+            self._fill_claimed(write, filled)
+            unique = {key: r for key, r in unique.items() if not r.claimed}
         if unique:
             try:
                 with write.begin():
@@ -174,8 +265,39 @@ class InboundJournal:
                     r.done.set_result(r.values["id"])
         for r in records:
             if not r.done.done():  # a second record of a key queued in the same batch
-                r.done.set_result(unique[r.key].values["id"])
+                r.done.set_result(r.values["id"])
         for request in batch:
             if isinstance(request, _Barrier):
                 request.done.set_result(None)
 
+
+    @staticmethod
+    def _fill_claimed(write: Connection, filled: list[_Record]) -> None:
+        """The answers of claimed rows, and the receipts in the audit trail (a claim alone is no receipt)."""
+        c = inbound_messages.c
+        statement = (update(inbound_messages).where(c.id == bindparam("claim_id"))
+                     .values(outcome=bindparam("outcome"), answer=bindparam("answer"),
+                             command_ids=bindparam("command_ids"), raw=bindparam("raw")))
+        with write.begin():
+            write.execute(statement, [{"claim_id": r.values["id"], "outcome": r.values["outcome"],
+                                       "answer": r.values["answer"], "command_ids": r.values["command_ids"],
+                                       "raw": r.values["raw"]} for r in filled])
+            audit.record_many(write, receipts([r.values for r in filled]))
+        for r in filled:
+            r.done.set_result(r.values["id"])
+
+
+def _insert_new(dialect: Dialect, values: dict[str, Any]) -> Any:
+    """INSERT that does nothing when the key (or the derived id) is taken: rowcount 1 means it is ours."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(inbound_messages).values(values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(inbound_messages).values(values).on_conflict_do_nothing()
+
+
+def _logged(done: Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("dedupe claim not released: %s", done.exception())

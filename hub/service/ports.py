@@ -53,6 +53,14 @@ class DedupeJournal(Protocol):
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key, written or still queued."""
 
+    async def claim(
+        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
+    ) -> InboundRecord | None:
+        """Take the key before publishing: None when this message holds it, else what holds it."""
+
+    def release(self, door: str, sender: str, control_id: str) -> None:
+        """Give back a key claimed by a message that was not accepted after all."""
+
     def record_later(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,
