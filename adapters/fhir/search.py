@@ -154,16 +154,18 @@ def searchset(base: str, search: Search, page: list[dict[str, Any]], total: int)
         links.append(("previous", max(0, search.offset - search.count)))
     if end < total and search.count > 0:
         links.append(("next", end))
-    return {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": [{"relation": rel, "url": _url(url, search.query(at))} for rel, at in links],
-        "entry": [
+    }
+    if page:  # R4 JSON: an array is never empty; no matches on this page, no ``entry``
+        bundle["entry"] = [
             {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
             for r in page
-        ],
-    }
+        ]
+    return bundle
 
 
 def _url(url: str, query: str) -> str:

@@ -119,6 +119,7 @@ def audit_bundle(entries: Iterable[AuditEntry], self_url: str | None = None) -> 
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(events)}
     if self_url:
         bundle["link"] = [{"relation": "self", "url": self_url}]
-    bundle["entry"] = [{"fullUrl": f"urn:rxhub:audit:{e['id']}", "resource": e, "search": {"mode": "match"}}
-                       for e in events]
+    if events:  # R4 JSON: an array is never empty
+        bundle["entry"] = [{"fullUrl": f"urn:rxhub:audit:{e['id']}", "resource": e, "search": {"mode": "match"}}
+                           for e in events]
     return bundle

