@@ -198,6 +198,11 @@ class OutboxRelay:
             done: list[str] = []
             parked: dict[str, str] = {}
             try:
+                # a claim republished from the table may have been superseded by a later transmission of its
+                # fill since it was first published: kept from the payer and noted (hub.persistence.claims)
+                stale = self._store.superseded_claims(rows)
+                done.extend(stale)
+                rows = [row for row in rows if row.id not in stale]
                 results = self._publisher.publish_each([self._message(row) for row in rows]) if rows else []
                 for row, result in zip(rows, results, strict=True):
                     if result is None:

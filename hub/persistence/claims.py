@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -146,12 +147,16 @@ class ClaimLedger:
                 claim_wire_log.c.message_id == message_id,
                 claim_wire_log.c.event == WireEvent.TRANSMITTING).limit(1)).first() is not None:
             return "duplicate: this message was already transmitted"
+        return self.superseded(known)
+
+    def superseded(self, known: Transmission) -> str | None:
+        """Why a transmission is stale (a later transmission of its fill is out), or None when it is the latest."""
         c = claim_transmissions.c
         latest = self.conn.execute(
             select(c.exchange_id).where(c.prescription_id == known.prescription_id,
                                         c.fill_number == known.fill_number)
             .order_by(c.sent_at.desc(), c.attempt.desc()).limit(1)).scalar()
-        if latest != exchange_id:
+        if latest != known.exchange_id:
             return f"stale: {latest} is the fill's latest transmission"
         return None
 
@@ -170,6 +175,24 @@ class ClaimLedger:
         rows = self.conn.execute(select(claim_transmissions.c.exchange_id).where(
             claim_transmissions.c.prescription_id == prescription_id).order_by(claim_transmissions.c.sent_at)).all()
         return [t for t in (self.get(r[0]) for r in rows) if t is not None]
+
+
+def drop_superseded(engine: Engine, claims: Sequence[tuple[str, str | None]]) -> set[str]:
+    """Of (outbox row id, exchange id) pairs about to be published again, the rows whose claim is stale, each
+    noted in the claim wire log: the outbox relay's fence, so a row republished after a later transmission of
+    its fill never undoes that transmission at the payer."""
+    dropped: set[str] = set()
+    if not claims:
+        return dropped
+    with engine.begin() as conn:
+        ledger = ClaimLedger(conn)
+        for row_id, exchange_id in claims:
+            known = ledger.get(exchange_id) if exchange_id else None
+            reason = ledger.superseded(known) if known else None
+            if known and reason:
+                ledger.note(known.exchange_id, WireEvent.DROPPED, message_id=row_id, detail=f"relay: {reason}")
+                dropped.add(row_id)
+    return dropped
 
 
 def _split(exchange_id: str) -> tuple[str, int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Engine, Row, String, any_, bindparam, func, select, update
 
+from hub.persistence.claims import drop_superseded
 from hub.persistence.database import read_connection
 from hub.persistence.maintenance import in_batches, mark, set_mark
 from hub.persistence.tables import outbox
@@ -55,6 +56,10 @@ class OutboxStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def superseded_claims(self, rows: Sequence[OutboxRow]) -> set[str]:
+        """Ids of payer rows whose claim a later transmission of the same fill superseded (noted in the ledger)."""
+        return drop_superseded(self._engine, [(r.id, r.correlation_id) for r in rows if r.target == "payer"])
 
     @contextmanager
     def claim(self, limit: int = 200, *, created_before: datetime | None = None
