@@ -3,8 +3,8 @@
 One long-lived Node.js process (tests/node/validate-fhir.mjs) per test session: a resource per stdin line,
 an answer per stdout line, so hundreds of validations cost milliseconds each. A validator the team did not
 write checks what the server answers; the script adds only a check that each Coding of a published HL7
-CodeSystem uses a code that system defines. ``scripts/ensure-node-tools.sh`` installs tests/node from its
-lock file when it is missing (a fresh clone).
+CodeSystem uses a code that system defines, and that no value is empty. ``scripts/ensure.sh node-tools``
+installs tests/node from its lock file when it is missing (a fresh clone).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _node_tools() -> str:
     node = shutil.which("node")
     assert node, "Node.js 20 is needed for the FHIR validator (apt-get install nodejs npm)"
     if not (NODE_DIR / "node_modules" / "@medplum" / "definitions").is_dir():
-        subprocess.run(["bash", str(ROOT / "scripts" / "ensure-node-tools.sh")], check=True, timeout=600)
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure.sh"), "node-tools"], cwd=ROOT, check=True, timeout=600)
     return node
 
 
