@@ -48,6 +48,10 @@ OUTBOUND_SENT = Counter("rxhub_outbound_sent_total", "Outbound messages written 
                         "included", ["destination"])
 OUTBOUND_RETRIES = Counter("rxhub_outbound_retries_total", "Outbound resends of a message a destination had "
                            "not accepted (AR/CR, no ACK, connection lost)", ["destination"])
+#: claims the switch connector handled, per switch and what became of each (docs/switches.md); ``no_answer`` and
+#: ``unreachable`` are a switch's trouble, ``dropped`` the per-fill fence at work (switch ``-``)
+SWITCH_TRANSMISSIONS = Counter("rxhub_switch_transmissions_total", "Claims the switch connector handled per switch "
+                               "and outcome (answered, no_answer, unreachable, dropped)", ["switch", "outcome"])
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
 #: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
 BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])

@@ -30,11 +30,14 @@ from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.consumer import ConsumerRunner
 from hub.messaging.topology import Queue, Topology, declare
+from hub.observability.metrics import SWITCH_TRANSMISSIONS
 from hub.persistence.claims import ClaimLedger, WireEvent
 
 log = logging.getLogger(__name__)
 
 SWITCH_CONNECTOR_STEP = "switch-connector"
+#: wire events counted in rxhub_switch_transmissions_total, by outcome label
+_COUNTED = {WireEvent.ANSWERED: "answered", WireEvent.NO_ANSWER: "no_answer", WireEvent.UNREACHABLE: "unreachable"}
 
 
 def connector_queue(topology: Topology) -> Queue:
@@ -111,6 +114,7 @@ class SwitchConnector:
                 reason = "duplicate: another connector is transmitting this message"
             if reason is not None:
                 ledger.note(xid, WireEvent.DROPPED, message_id=message_id, detail=reason)
+                SWITCH_TRANSMISSIONS.labels("-", "dropped").inc()
                 log.warning("claim %s not sent: %s", xid, reason)
                 return
         answer = self._transmit(xid, message_id, body, switches)
@@ -154,6 +158,8 @@ class SwitchConnector:
     ) -> None:
         with self.engine.begin() as conn:
             ClaimLedger(conn).note(xid, event, message_id=message_id, switch=switch, detail=detail)
+        if event in _COUNTED:
+            SWITCH_TRANSMISSIONS.labels(switch or "-", _COUNTED[event]).inc()
 
     def _declare(self, stop: threading.Event) -> bool:
         backoff = 0.2

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
 from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator
@@ -21,6 +22,13 @@ from tests.support.waiting import eventually
 from tests.unit.ncpdp_payer_link.claim_data import ADALIMUMAB, claim
 
 StartSwitch = Callable[..., SwitchSimulator]
+
+
+def _counted(switch: str, outcome: str) -> float:
+    """rxhub_switch_transmissions_total for one switch and outcome, in this process."""
+    return REGISTRY.get_sample_value("rxhub_switch_transmissions_total", {"switch": switch, "outcome": outcome}) or 0.0
+
+
 StartLink = Callable[[dict[str, Any]], SwitchLink]
 
 
@@ -56,7 +64,9 @@ def test_a_switch_that_is_down_fails_over(start_switch: StartSwitch, start_link:
     down, backup = start_switch(), start_switch(framing=Framing.LENGTH_PREFIX)
     link = start_link({"switches": [endpoint("a", down), endpoint("b", backup)], "routes": [route("a", "b")]})
     down.go_down()
+    before = _counted("a", "unreachable"), _counted("b", "answered")
     assert link.exchange(claim("rx-failover")).status == "P"
+    assert (_counted("a", "unreachable"), _counted("b", "answered")) == (before[0] + 1, before[1] + 1)
     assert [e for e, _ in link.events("rx-failover")] == ["transmitting", "unreachable", "failover", "answered"]
     assert link.events("rx-failover")[-1] == ("answered", "b")
     assert down.adjudicated == 0 and backup.adjudicated == 1
