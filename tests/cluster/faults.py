@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 ROTATION = (
     "intake-leader-killed",
     "instance-killed",
-    "node-stopped",
+    "hub-node-killed",
     "worker-killed",
-    "first-node-killed",
+    "node-stopped",
     "instance-killed",
     "node-killed",
 )
@@ -51,6 +51,9 @@ class ClusterFaults:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-faults", daemon=True)
         self._random = random.Random(self.seed)
+        unknown = sorted(set(self.rotation) - set(self.actions()))
+        if unknown:  # found before the run, not as an uninjected fault at its end
+            raise ValueError(f"unknown fault(s) in the rotation: {', '.join(unknown)}")
 
     def start(self) -> None:
         """Begin injecting (the first fault comes after one interval)."""
@@ -67,8 +70,9 @@ class ClusterFaults:
             self._inject(self.rotation[turn % len(self.rotation)])
             turn += 1
 
-    def _inject(self, kind: str) -> None:
-        action: dict[str, Callable[[], None]] = {
+    def actions(self) -> dict[str, Callable[[], None]]:
+        """Every fault this controller can inject, by name."""
+        return {
             "intake-leader-killed": lambda: self.node_down(self.cluster.leader_of(self.intake_queue), kill=True),
             "hub-node-killed": lambda: self.node_down(self.hub_node(), kill=True),
             "node-killed": lambda: self.node_down(self._random.choice(self.cluster.nodes), kill=True),
@@ -76,6 +80,9 @@ class ClusterFaults:
             "instance-killed": self.kill_instance,
             "worker-killed": self.kill_worker,
         }
+
+    def _inject(self, kind: str) -> None:
+        action = self.actions()
         try:
             action[kind]()
             self.injected[kind] += 1
