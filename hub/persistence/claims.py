@@ -119,9 +119,9 @@ class ClaimLedger:
         known = self.get(exchange_id)
         prescription_id, fill_number = (known.prescription_id, known.fill_number) if known else _split(exchange_id)
         self.conn.execute(claim_wire_log.insert().values(
-            exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, event=event,
-            message_id=message_id, switch=switch, status=status, detail=(detail or None) and detail[:200],
-            at=datetime.now(UTC)))
+            exchange_id=exchange_id[:120], prescription_id=prescription_id, fill_number=fill_number, event=event,
+            message_id=message_id and message_id[:64], switch=switch, status=status,
+            detail=(detail or None) and detail[:200], at=datetime.now(UTC)))
 
     def start_transmission(self, exchange_id: str, message_id: str | None, switch: str) -> bool:
         """Note that this message goes out now; False when another connector already noted it (unique index)."""

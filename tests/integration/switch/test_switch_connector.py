@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator
 from hub.domain.claim_exchange import ClaimTransaction
-from hub.persistence.claims import ClaimLedger
+from hub.persistence.claims import ClaimLedger, WireEvent
 from hub.security.certs import write_dev_certificates
 from hub.security.tls import server_context
 from tests.integration.switch.conftest import endpoint, route
@@ -153,3 +153,15 @@ def test_two_connectors_cannot_both_transmit_one_message(engine: Engine) -> None
             ("transmitting", "a"),
             ("transmitting", "a"),
         ]
+
+
+def test_a_note_about_an_overlong_exchange_id_still_fits(engine: Engine) -> None:
+    """A claim whose correlation id is not one of ours is noted (cut to the columns), never a database error."""
+    long_id = "x" * 150 + ":0:1:B1"
+    with engine.begin() as conn:
+        ledger = ClaimLedger(conn)
+        assert ledger.fence(long_id, "m" * 80) == "not in the claim ledger"
+        ledger.note(long_id, WireEvent.DROPPED, message_id="m" * 80, detail="d" * 300)
+    with engine.connect() as conn:
+        [note] = ClaimLedger(conn).wire_log("x" * 36)
+    assert (len(note.exchange_id), len(note.detail or "")) == (120, 200)
