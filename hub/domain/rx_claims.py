@@ -13,7 +13,7 @@ from hub.domain.fill import Fill
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.states import Action, RxState
-from hub.domain.workflow_events import ClaimPaid, ClaimRejected, ClaimReversed, ClaimSubmitted
+from hub.domain.workflow_events import ClaimPaid, ClaimRejected, ClaimReversed, ClaimStatusUnknown, ClaimSubmitted
 from hub.errors import IllegalTransition
 
 #: what the exception queue shows when a late reversal undid a paid claim
@@ -84,6 +84,25 @@ class ClaimSteps(PrescriptionRecord):
                 attempt=claim.attempt,
             )
         ]
+
+    def claim_status_unknown(
+        self, actor: Actor, now: datetime, *, code: str, payer_message: str, fill_number: int | None = None
+    ) -> list[Event]:
+        """No answer in time: the fill waits in the exception queue under ``code`` as after a reject, while the
+        hub reverses first; announced as ``claim.status_unknown``, for the payer may have paid."""
+        self.claim_rejected(actor, now, reject_codes=[code], payer_message=payer_message, fill_number=fill_number)
+        fill = self.fill(fill_number)
+        return [ClaimStatusUnknown(**self._event_fields(fill), payer_message=payer_message,
+                                   attempt=self._claim(fill).attempt)]
+
+    def unknown_claim_reversed(
+        self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
+    ) -> list[Event]:
+        """The payer approved the reversal the hub sent for a claim it did not answer: it had paid it, and no
+        longer does (the claim stays in the exception queue for its one resubmission)."""
+        fill = self.fill(fill_number)
+        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number,
+                              reason="status_unknown")]
 
     def resubmit_claim(
         self,

@@ -84,6 +84,15 @@ class ClaimRejected(FillEvent):
     attempt: int
 
 
+class ClaimStatusUnknown(FillEvent):
+    """The payer did not answer in time; the hub reverses the claim before any resubmission (never paid twice)."""
+
+    name: ClassVar[str] = "claim.status_unknown"
+
+    payer_message: str | None = None
+    attempt: int
+
+
 class ClaimReversalRequired(FillEvent):
     """A claim that was (or may have been) paid belongs to a fill that will not be sold: send a B2."""
 
@@ -99,11 +108,14 @@ class ClaimReversalRequired(FillEvent):
 
 
 class ClaimReversed(FillEvent):
-    """The payer approved the B2 reversal."""
+    """The payer approved a B2 reversal, one the hub sent itself after a timeout included (see ``reason``)."""
 
     name: ClassVar[str] = "claim.reversed"
 
     authorization_number: str | None = None
+    #: why the claim was reversed when the hub itself reversed it: ``status_unknown`` (the payer had paid a claim
+    #: it did not answer in time); unset for the reversals a cancel, a reject or a return to stock asked for
+    reason: str | None = None
 
 
 class PrescriptionVerified(FillEvent):
@@ -216,6 +228,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     ClaimRejected,
     ClaimReversalRequired,
     ClaimReversed,
+    ClaimStatusUnknown,
     PrescriptionVerified,
     FillCompleted,
     FillVerified,
@@ -236,6 +249,7 @@ __all__ = [
     "ClaimRejected",
     "ClaimReversalRequired",
     "ClaimReversed",
+    "ClaimStatusUnknown",
     "ClaimSubmitted",
     "FillCompleted",
     "FillEvent",

@@ -159,9 +159,9 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     ) -> list[Event]:
         """Reject into the exception queue for now and send a reversal; its answer decides what's next."""
         log.warning("claim %s unanswered: reversing before any resubmission", command.exchange_id)
-        events = rx.claim_rejected(system_actor("payer"), now(), reject_codes=[NO_ANSWER_CODE],
-                                   payer_message="no answer from the payer; reversing before resubmitting",
-                                   fill_number=command.fill_number)
+        events = rx.claim_status_unknown(system_actor("payer"), now(), code=NO_ANSWER_CODE,
+                                         payer_message="no answer from the payer; reversing before resubmitting",
+                                         fill_number=command.fill_number)
         _queue(uow, envelope, [SendClaim(prescription_id=rx.prescription_id, fill_number=command.fill_number,
                                          attempt=command.attempt, transaction="B2")])
         return events
@@ -176,9 +176,12 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             events = rx.claim_reversed(actor, now(), fill_number=fill.fill_number,
                                        authorization_number=command.authorization_number)
         elif purpose == "unknown-status" and _safe_to_resubmit(command) and fill.claim is not None \
-                and fill.claim.attempt < 2 and fill.claim.status is ClaimStatus.REJECTED \
-                and fill.claim.reject_codes == [NO_ANSWER_CODE]:
-            events = rx.resubmit_claim(actor, now())  # resubmit once
+                and fill.claim.status is ClaimStatus.REJECTED and fill.claim.reject_codes == [NO_ANSWER_CODE]:
+            if command.status in REVERSED:  # the payer had paid the claim it did not answer: say it is undone
+                events = rx.unknown_claim_reversed(actor, now(), fill_number=fill.fill_number,
+                                                   authorization_number=command.authorization_number)
+            if fill.claim.attempt < 2:
+                events += rx.resubmit_claim(actor, now())  # resubmit once
         uow.audit(actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
                   prescription_id=rx.prescription_id, detail={"purpose": purpose})
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
