@@ -60,9 +60,10 @@ def _reason(error: BaseException) -> str:
     inner = error
     for _ in range(4):
         causes: tuple[object, ...] = tuple(getattr(inner, "args", ()))
-        if not (causes and isinstance(causes[0], BaseException)):
+        nested = causes[0] if causes else getattr(inner, "exception", None)  # pika's connector errors
+        if not isinstance(nested, BaseException):
             break
-        inner = causes[0]
+        inner = nested
     return " ".join(f"{type(inner).__name__}: {inner}".split())[:200]
 
 
