@@ -69,6 +69,10 @@ class DomainError(RxHubError):
     """A pharmacy rule forbids the requested change."""
 
 
+class ControlIdInUse(DomainError):
+    """Another message under this sender's control id (or order identifier) is being accepted right now."""
+
+
 class IllegalTransition(DomainError):
     """The prescription's state does not allow this step."""
 

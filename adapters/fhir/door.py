@@ -29,7 +29,7 @@ from hub.domain.commands import ReceivePrescription
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
-from hub.errors import InboundMessageError, InfrastructureError
+from hub.errors import ControlIdInUse, InboundMessageError, InfrastructureError
 from hub.messaging.envelope import order_correlation_id
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, InboundRecord, PrescriptionQueries
 
@@ -196,13 +196,39 @@ class FhirDoor:
         answers = [fhir_json(answer) for _, answer in orders]
         record_ids = {order.key: order.record_id(sender) for order, _ in orders}
         envelopes = {order.key: order.envelope(sender, record_ids[order.key]) for order, _ in orders}
-        await self._sink.publish_commands(list(envelopes.values()))
+        try:
+            await self._sink.publish_commands(list(envelopes.values()))
+        except BaseException:
+            if self._journal is not None:  # not accepted: the keys claimed go back, a resend is read afresh
+                for order, _ in orders:
+                    self._journal.release(DOOR, sender, order.key)
+            raise
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
         for (order, _), answer in zip(orders, answers, strict=True):
             self.record(sender, order.key, message_type, raw, answer, [str(envelopes[order.key].message_id)],
                         record_ids[order.key])
         return answers
+
+    async def claim(self, sender: str, order: Order, raw: bytes, message_type: str) -> Known | None:
+        """Take the order's key before publishing, so of two requests racing with one identifier one wins:
+        None when this one holds it, the first answer when an accepted one does; ``ControlIdInUse`` while
+        another is still being accepted (the client resends and reads that one)."""
+        if self._journal is None:
+            return None
+        try:
+            holder = await self._journal.claim(door=DOOR, sender=sender, control_id=order.key, raw=raw,
+                                               message_type=message_type, record_id=order.record_id(sender))
+        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
+            log.warning("dedupe claim failed: %s", exc)
+            return None
+        if holder is None:
+            return None
+        known = _answered(order.resource_id, holder)
+        if known is None:
+            raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to "
+                                 "read it")
+        return known
 
     def record(self, sender: str, control_id: str, message_type: str, raw: bytes, answer: bytes,
                command_ids: list[str], record_id: str | None = None) -> None:

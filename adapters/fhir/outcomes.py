@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.fhir.fhir_strings import CONTROL
 from hub.errors import (
+    ControlIdInUse,
     DomainError,
     IllegalTransition,
     InboundMessageError,
@@ -70,6 +71,7 @@ _ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (
     (NotFound, "not-found"),
     (NotAuthorized, "forbidden"),
     (IllegalTransition, "conflict"),
+    (ControlIdInUse, "conflict"),
     (DomainError, "business-rule"),
     (TransientError, "transient"),
     (InfrastructureError, "transient"),
@@ -132,7 +134,7 @@ def http_status_for(error: Exception) -> int:
         return 404
     if isinstance(error, NotAuthorized):
         return 403
-    if isinstance(error, IllegalTransition):
+    if isinstance(error, IllegalTransition | ControlIdInUse):
         return 409
     if isinstance(error, DomainError):
         return 422

@@ -120,6 +120,8 @@ async def create(door: FhirDoor, body: bytes, sender: str, condition: str | None
         if_none_exist(condition)  # a malformed header is refused before anything else happens
     (command,) = medication_request_commands(resource, origin=sender_origin(sender))
     settled = await _settle(door, Order.of(command, owner=sender), resource, sender, condition, utc_now())
+    if not settled.known and (first := await door.claim(sender, settled.order, body, "MedicationRequest")):
+        settled = Settled(settled.order, first.resource, known=True, location=first.location)  # lost a race
     if settled.known:
         return Answer(settled.status, settled.resource, settled.location, duplicate=True)
     (encoded,) = await door.accept(sender, [(settled.order, settled.resource)], body, "MedicationRequest")

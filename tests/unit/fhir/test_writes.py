@@ -152,6 +152,13 @@ class FakeJournal:
         key = (door, sender, control_id)
         return self.written.find(*key) or (self.queued[key][0] if key in self.queued else None)
 
+    async def claim(self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes,
+                    record_id: str) -> InboundRecord | None:
+        return await self.find(door, sender, control_id)  # nothing races here: a key held is one recorded
+
+    def release(self, door: str, sender: str, control_id: str) -> None:
+        """Nothing is held between a claim and its record in memory."""
+
     def record_later(self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str,
                      raw: bytes, answer: bytes | None, command_ids: list[str],
                      record_id: str | None = None) -> Future[str]:
