@@ -62,7 +62,8 @@ class ClusterFaults:
     def stop(self) -> None:
         """Finish the fault in progress (a node down is brought back) and stop."""
         self._stop.set()
-        self._thread.join(300)
+        if self._thread.is_alive():
+            self._thread.join(300)
 
     def _loop(self) -> None:
         turn = 0

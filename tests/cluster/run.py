@@ -107,6 +107,7 @@ def run_cluster(plan: ClusterPlan, say: bool = True) -> Report:
         hub = start_cluster_hub(env, instances, plan.worker_processes)
         stop_hub = teardown.callback(hub.stop)
         faults = ClusterFaults(cluster, hub, f"{env.prefix}.intake", plan.fault_interval_s, plan.outage_s)
+        teardown.callback(faults.stop)  # on any failure, before the hub and the nodes are stopped
         _say(
             say,
             f"hub up; sending {plan.orders} orders from {plan.mllp_senders + plan.fhir_senders} senders "
