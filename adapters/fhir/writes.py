@@ -1,11 +1,14 @@
 """The FHIR write interactions: create (conditional), transaction, batch, and document submission.
 
-* create: 201 + Location once the order is on the broker; an order already known (its identifier, or the
-  ``If-None-Exist`` search) is answered 200 with the order as it stands, and nothing is published.
+* create: 201 + Location once the order is on the broker, answered with the order as the hub holds it
+  (``door.accepted``); an order already known (its identifier, or the ``If-None-Exist`` search) is
+  answered 200 with the order as it stands, and nothing is published.
 * transaction and document: every order of the Bundle is published in ONE confirmed batch, or none is
-  (503). Supporting entries (Patient, Practitioner, Coverage...) are read for the orders, not stored:
-  their transaction-response entry says so in an informational outcome. A refused Bundle's
-  OperationOutcome has an issue at every MedicationRequest entry (``bundles.with_untaken``).
+  (503). The Patient an order names is created with it (``order_patients``: 201, Location); other
+  supporting entries (Practitioner, Coverage...) are read for the orders, not stored: their
+  transaction-response entry says so in an informational outcome. A document is then created itself
+  (``documents``). A refused Bundle's OperationOutcome has an issue at every MedicationRequest entry
+  (``bundles.with_untaken``).
 * batch: each entry stands alone (R4 Bundle: batch entries have no interdependencies): its own status,
   its own publish, its own OperationOutcome.
 """
