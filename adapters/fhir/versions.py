@@ -52,8 +52,9 @@ def not_modified(if_none_match: str | None, resource: dict[str, Any], if_modifie
     """Whether the client holds the current version: If-None-Match names it (weak comparison, RFC 9110
     §13.1.2) or is ``*``; without If-None-Match, If-Modified-Since is not before ``meta.lastUpdated``."""
     if if_none_match:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or etag(resource).removeprefix("W/") in tags
+        # a bare versionId (fhirpy's refresh() sends meta.versionId unquoted) names the version too
+        tags = {t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")}
+        return "*" in tags or version_id(resource) in tags
     modified = last_modified(resource)
     if not if_modified_since or modified is None:
         return False

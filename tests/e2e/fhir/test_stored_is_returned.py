@@ -71,6 +71,9 @@ def test_a_create_answers_the_order_as_kept_with_resolvable_references(fhir_hub:
         assert body["subject"]["reference"] == f"Patient/{body['id']}-patient"
         _resolves(fhir, body)
         order = _read(fhir, f"MedicationRequest/{body['id']}")
+        version = order["meta"]["versionId"]
+        for held in (f'W/"{version}"', f'"{version}"', version):  # fhirpy's refresh() sends it bare
+            assert fhir.get(f"/MedicationRequest/{body['id']}", headers={"If-None-Match": held}).status_code == 304
         named = _read(fhir, body["subject"]["reference"])
         assert named["link"] == [{"other": order["subject"], "type": "refer"}]
         assert named["name"] == [{"family": "Testpatient", "given": ["Alex"]}]
