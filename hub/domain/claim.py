@@ -113,6 +113,8 @@ class Claim(BaseModel):
     pcn: str | None = None
     group_id: str | None = None
     cardholder_id: str | None = None
+    #: NCPDP 303-C3 person code, when a technician corrected it (else the pharmacy's default)
+    person_code: str | None = None
     amount_requested: Decimal | None = None
     #: 1 for the first B1, +1 for each resubmission
     attempt: int = 1

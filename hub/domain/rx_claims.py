@@ -114,13 +114,16 @@ class ClaimSteps(PrescriptionRecord):
         coverage: CoverageInfo | None = None,
         clarification_codes: tuple[str, ...] = (),
     ) -> list[Event]:
-        """Send the claim again after a reject; DUR/PPS override codes (reject 88) need a pharmacist."""
+        """Send the claim again after a reject; DUR/PPS override codes (reject 88) need a pharmacist.
+
+        ``coverage``: the technician's corrections (reject 07, 41, 65...); fields it leaves empty keep the
+        rejected claim's values."""
         if dur_pps is not None:
             require_pharmacist(actor, "override a DUR reject with DUR/PPS codes")
         fill = self.current_fill
         self._move(fill, Action.RESUBMIT_CLAIM, actor, now)
         previous = self._claim(fill)
-        fill.claim = self._new_claim(coverage or _coverage_of(previous), now, previous.attempt + 1)
+        fill.claim = self._new_claim(corrected(_coverage_of(previous), coverage), now, previous.attempt + 1)
         fill.claim.prior_auth_number, fill.claim.dur_pps = prior_auth_number, dur_pps
         fill.claim.clarification_codes = list(clarification_codes)
         return [self._claim_submitted(fill)]
@@ -180,6 +183,7 @@ class ClaimSteps(PrescriptionRecord):
             pcn=coverage.pcn,
             group_id=coverage.group_id,
             cardholder_id=coverage.cardholder_id,
+            person_code=coverage.person_code,
             amount_requested=self._price(),
             attempt=attempt,
             submitted_at=now,
@@ -220,6 +224,12 @@ def payer_finding(dur: PayerDurAlert) -> Finding:
 
 
 def _coverage_of(claim: Claim) -> CoverageInfo:
-    return CoverageInfo(
-        bin=claim.bin, pcn=claim.pcn, group_id=claim.group_id, cardholder_id=claim.cardholder_id
-    )
+    return CoverageInfo(bin=claim.bin, pcn=claim.pcn, group_id=claim.group_id, cardholder_id=claim.cardholder_id,
+                        person_code=claim.person_code)
+
+
+def corrected(coverage: CoverageInfo, correction: CoverageInfo | None) -> CoverageInfo:
+    """The claim's coverage with what a technician corrected; an empty field is no correction."""
+    if correction is None:
+        return coverage
+    return coverage.model_copy(update=correction.model_dump(exclude_none=True))

@@ -13,6 +13,7 @@ from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
 from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
+from hub.domain.order_parts import CoverageInfo
 
 
 class SelectProduct(Command):
@@ -61,6 +62,8 @@ class ResolveClaimRejection(Command):
     days_supply: int | None = Field(default=None, gt=0)
     #: NCPDP 420-DK submission clarification codes sent with the resubmission (reject 79: 03 vacation, 04 lost)
     clarification_codes: Annotated[tuple[str, ...], AfterValidator(valid_clarification_codes)] = ()
+    #: corrected BIN/PCN/group/cardholder/person code for the resubmission (rejects 07, 41, 65)
+    coverage: CoverageInfo | None = None
 
 
 class RecordVerification(Command):

@@ -59,7 +59,7 @@ class Adjudicator:
         if request.bin in self._config.transient_bins:
             return _transmission_rejected(request, ["92"])
         if request.transaction_code == "E1":
-            return _eligibility(request)
+            return _eligibility(request, rules.unknown_member(self._config, request))
         answers = tuple(self._transaction(request, t, history) for t in request.transactions)
         return ClaimResponse(
             transaction_code=request.transaction_code,
@@ -87,7 +87,7 @@ class Adjudicator:
         drug = self._config.drugs.get(transaction.claim.product_id or "")
         if drug is not None and drug.transient:
             return _rejected(key, ["92"])
-        codes = rules.missing_or_invalid(request, transaction)
+        codes = rules.missing_or_invalid(request, transaction) or rules.unknown_member(self._config, request)
         if codes:
             return _rejected(key, codes)
         paid = history.find(key)
@@ -215,9 +215,9 @@ def _dur_rejected(key: ClaimKey, drug: DrugRule) -> TransactionResponse:
     return rejected.model_copy(update={"dur": ResponseDurSegment(entries=(alert,))})
 
 
-def _eligibility(request: ClaimRequest) -> ClaimResponse:
+def _eligibility(request: ClaimRequest, unknown: list[str]) -> ClaimResponse:
     cardholder = request.insurance.cardholder_id if request.insurance else None
-    answer = _answer_eligible() if cardholder else _rejected(None, ["07"])
+    answer = _answer_eligible() if cardholder and not unknown else _rejected(None, ["07"])
     return ClaimResponse(
         transaction_code="E1",
         service_provider_id_qualifier=request.service_provider_id_qualifier,

@@ -79,6 +79,8 @@ class PayerConfig(Frozen):
     #: drug pairs answered with a paid claim carrying an AM24 DUR finding
     interactions: tuple[PayerInteraction, ...] = ()
     outside_fills: tuple[OutsideFill, ...] = ()
+    #: the plan's enrolled cardholder IDs; when given, any other 302-C2 rejects 07 (B1, B3 and E1)
+    members: tuple[str, ...] = ()
 
 
 def load_payer_config(path: Path) -> PayerConfig:

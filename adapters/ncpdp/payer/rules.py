@@ -31,6 +31,12 @@ def missing_or_invalid(request: ClaimRequest, transaction: ClaimTransaction) -> 
     return [code for code, ok in checks if not ok]
 
 
+def unknown_member(config: PayerConfig, request: ClaimRequest) -> list[str]:
+    """07 when the plan lists its members and the cardholder is not one of them."""
+    cardholder = request.insurance.cardholder_id if request.insurance else None
+    return ["07"] if config.members and cardholder not in config.members else []
+
+
 def _is_ndc(product_id: str | None) -> bool:
     return product_id is not None and len(product_id) == NDC_LENGTH and product_id.isdigit()
 

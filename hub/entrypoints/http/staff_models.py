@@ -27,6 +27,21 @@ class VerificationDecision(Body):
     overrides: list[tuple[str, str]] = Field(default_factory=list, description="(alert id, why) pairs")
 
 
+class CoverageCorrection(Body):
+    """Insurance a technician corrects on a rejected claim (D.0 field lengths); empty fields stay as billed."""
+
+    bin: str | None = Field(default=None, pattern=r"^\d{6}$", description="101-A1 BIN")
+    pcn: str | None = Field(default=None, min_length=1, max_length=10, description="104-A4 PCN")
+    group_id: str | None = Field(default=None, min_length=1, max_length=15, description="301-C1 group ID")
+    cardholder_id: str | None = Field(default=None, min_length=1, max_length=20, description="302-C2 cardholder ID")
+    person_code: str | None = Field(default=None, min_length=1, max_length=3, description="303-C3 person code")
+
+    def coverage(self) -> CoverageInfo | None:
+        """As the domain's coverage, or None when nothing was corrected."""
+        fields = self.model_dump(exclude_none=True)
+        return CoverageInfo(**fields) if fields else None
+
+
 class ClaimResolution(Body):
     """How a technician resolves a rejected claim."""
 
@@ -38,6 +53,8 @@ class ClaimResolution(Body):
     days_supply: int | None = Field(default=None, gt=0)
     #: NCPDP 420-DK submission clarification codes for the resubmission (e.g. 03 vacation supply, 04 lost Rx)
     clarification_codes: Annotated[tuple[str, ...], AfterValidator(valid_clarification_codes)] = ()
+    #: corrected insurance for the resubmission (rejects 07 M/I cardholder, 41 submit to primary, 65 not covered)
+    coverage: CoverageCorrection | None = None
 
 
 class ProductChoice(Body):

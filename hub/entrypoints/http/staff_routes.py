@@ -355,7 +355,8 @@ async def claim_resolution(prescription_id: str, body: ClaimResolution, request:
     command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
                                     prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
                                     cash_amount=body.cash_amount, reason=body.reason,
-                                    days_supply=body.days_supply, clarification_codes=body.clarification_codes)
+                                    days_supply=body.days_supply, clarification_codes=body.clarification_codes,
+                                    coverage=body.coverage.coverage() if body.coverage else None)
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.CLAIM_REJECTED,))
 
 

@@ -225,13 +225,18 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             if command.days_supply is not None:
                 rx.current_fill.days_supply = command.days_supply
             events = rx.resubmit_claim(actor, now(), prior_auth_number=command.prior_auth_number,
-                                       dur_pps=command.dur_pps, clarification_codes=command.clarification_codes)
+                                       dur_pps=command.dur_pps, clarification_codes=command.clarification_codes,
+                                       coverage=command.coverage)
         elif command.action == "cash":
             events = rx.bill_cash(actor, now(), command.cash_amount)
         elif command.action == "cancel":
             events = rx.cancel(actor, now(), command.reason or "claim rejected")
         else:
             raise IllegalTransition(rx.state.value, f"resolve a claim by {command.action!r}")
+        if command.coverage is not None:  # who corrected which insurance fields (not their values)
+            uow.audit(actor=actor.user_id, role=actor.role.value, action="claim-coverage-corrected",
+                      prescription_id=rx.prescription_id,
+                      detail={"corrected": sorted(command.coverage.model_dump(exclude_none=True))})
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
                     action=f"resolve-claim-{command.action}")
 
@@ -273,7 +278,7 @@ def _claim_request(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, comm
         exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number, attempt=attempt,
         transaction=ClaimTransaction(command.transaction), bin=claim.bin, pcn=claim.pcn,
         group_id=claim.group_id or coverage.group_id, cardholder_id=cardholder,
-        person_code=coverage.person_code, relationship=coverage.relationship or "1",
+        person_code=claim.person_code or coverage.person_code, relationship=coverage.relationship or "1",
         patient=ClaimPatient(first_name=info.given_name if info else None,
                              last_name=info.family_name if info else None,
                              birth_date=info.birth_date if info else None, gender_code=gender),
