@@ -33,6 +33,11 @@ ROTATION = (
 )
 
 
+def pid_node(pid: str) -> str:
+    """The node an Erlang pid as rabbitmqctl prints it lives on: ``<rxhub-c2@localhost.1701.2345.0>``."""
+    return pid.strip().lstrip("<").split(".", 1)[0]
+
+
 @dataclass
 class ClusterFaults:
     """Injects faults from ``rotation`` every ``interval_s`` until stopped; counts them by kind."""
@@ -115,8 +120,8 @@ class ClusterFaults:
                 node = by_port.get(int(fields[3].rsplit(":", 1)[1]))
                 if node is not None:
                     return node
-        out = self.cluster.ctl(self.cluster.running_node(), "list_connections", "--no-table-headers", "node")
-        busiest = Counter(line.strip() for line in out.splitlines() if line.strip()).most_common(1)
+        out = self.cluster.ctl(self.cluster.running_node(), "list_connections", "--no-table-headers", "pid")
+        busiest = Counter(pid_node(line) for line in out.splitlines() if line.strip()).most_common(1)
         return next((n for n in self.cluster.nodes if busiest and n.name == busiest[0][0]), self.cluster.nodes[0])
 
     def kill_instance(self) -> None:
