@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pika
+from prometheus_client import REGISTRY
 
 from hub.domain.commands import CancelPrescription
 from hub.domain.order_parts import Source
@@ -28,18 +29,25 @@ def _wait(predicate, timeout_s: float = 20.0) -> None:  # type: ignore[no-untype
         time.sleep(0.05)
 
 
+def _handled(result: str) -> float:
+    """How many cancels intake has handled with this result (a duplicate is acked without being applied)."""
+    labels = {"step": "intake", "command": "CancelPrescription", "result": result}
+    return REGISTRY.get_sample_value("rxhub_commands_total", labels) or 0.0
+
+
 #: the principal of the sample's loopback MLLP sender (MSH-3/4 EHR|GENHOSP, bound to no feed): its orders' owner
 SENDER = "hl7:EHR|GENHOSP"
 
 
-def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
-    amqp_url: str, sqlite_url: str
-) -> None:
+def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(amqp_url: str, sqlite_url: str) -> None:
     settings = make_settings(amqp_url, sqlite_url, max_retries=1, retry_delay_ms=100)
     dlq = DeadLetterQueue(amqp_url, topology_for(settings))
-    cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
-                           correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER), source=Source.HL7,
-                           principal=SENDER)
+    cancel = Envelope.wrap(
+        CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
+        correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER),
+        source=Source.HL7,
+        principal=SENDER,
+    )
     with running_hub(settings, steps=["intake"]) as hub:
         keys = hub_keys(settings)
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
@@ -68,10 +76,12 @@ def test_cancel_that_overtook_its_order_is_dead_lettered_then_replayed_once(
         with hub.engine.connect() as c:
             version = PrescriptionRepository(c).by_placer("EHR", "PLC1001").version  # type: ignore[union-attr]
         # the same command delivered again (a second replay, a redelivery) is skipped by idempotency
+        skipped, applied = _handled("duplicate"), _handled("ok")
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
         conn.channel().basic_publish(topology_for(settings).commands_exchange, cancel.type, *signed(cancel, keys))
         conn.close()
-        time.sleep(1.0)
+        _wait(lambda: _handled("duplicate") > skipped)
+        assert _handled("ok") == applied, "the second copy was applied again"
         with hub.engine.connect() as c:
             assert PrescriptionRepository(c).by_placer("EHR", "PLC1001").version == version  # type: ignore[union-attr]
         assert dlq.depth() == 0
