@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -207,6 +207,14 @@ class Settings(BaseSettings):
     #: also ask the prescriber to renew when the last refill is dispensed (before the patient runs out), not only
     #: when a refill is asked for with none left
     renewal_at_last_refill: bool = False
+    #: days a paid fill may wait in will-call before it is returned to stock with its B2 reversal, for plans whose
+    #: payer sheet names no ``return_to_stock_days``; a pickup after it is refused
+    return_to_stock_days: float = Field(default=14.0, gt=0)
+    #: past the window: ``return`` (the fill worker's sweeper returns the fill and reverses its claim) or
+    #: ``prompt`` (it waits in will-call, marked past its window, for a technician to return it)
+    return_to_stock_action: Literal["return", "prompt"] = "return"
+    #: seconds between the fill worker's sweeps of will-call for fills past their window
+    return_to_stock_sweep_s: float = Field(default=60.0, gt=0)
 
     #: least severe log level written (DEBUG, INFO, WARNING, ERROR)
     log_level: str = "INFO"

@@ -58,6 +58,8 @@ class PayerSheet(Frozen):
     dispensing_fee: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
     #: 308-C8 sent on every claim of this plan (1 = no other coverage), None: not sent
     other_coverage_code: str | None = Field(default=None, pattern=r"^[0-8]$")
+    #: days a paid fill may wait in will-call before it is returned to stock and reversed (None: the setting)
+    return_to_stock_days: float | None = Field(default=None, gt=0)
 
     @field_validator("required")
     @classmethod

@@ -100,6 +100,8 @@ class ReturnToStock(Command):
     name: ClassVar[str] = "ReturnToStock"
     prescription_id: str
     reason: str = "not picked up"
+    #: set by the return-to-stock sweeper: a fill no longer in will-call is left alone (sweeps repeat)
+    fill_number: int | None = None
 
 
 class CancelByPharmacy(Command):

@@ -41,6 +41,7 @@ from hub.service.bus import CommandHandler, MessageBus
 from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
 from hub.service.workflow.claim_sweeper import ClaimSweeper
 from hub.service.workflow.context import WorkflowContext
+from hub.service.workflow.return_sweeper import ReturnSweeper
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def workflow_context(settings: Settings) -> WorkflowContext:
         default_coverage=coverage,
         payer_sheets=PayerSheets.from_json_text(settings.payer_sheets_path.read_text()),
         renewal_at_last_refill=settings.renewal_at_last_refill,
+        return_to_stock_days=settings.return_to_stock_days,
     )
 
 
@@ -176,12 +178,26 @@ class Workers:
                                                  daemon=True))
             self.threads[-1].start()
         self._start_anchors()
+        self._start_return_sweeper()
         if "claim-responses" in self.steps:
             sweeper = ClaimSweeper(self.engine, payer_timeout_ms=self.settings.payer_timeout_ms,
                                    after_commit=self.relay.poke)
             self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="claim-sweeper",
                                                  daemon=True))
             self.threads[-1].start()
+
+    def _start_return_sweeper(self) -> None:
+        """The fill step's sweep of will-call for paid fills past their plan's return-to-stock window."""
+        s = self.settings
+        if "fill" not in self.steps or s.return_to_stock_action != "return":
+            return
+        assert self.relay is not None
+        sweeper = ReturnSweeper(self.engine, sheets=PayerSheets.from_json_text(s.payer_sheets_path.read_text()),
+                                default_days=s.return_to_stock_days, interval_s=s.return_to_stock_sweep_s,
+                                after_commit=self.relay.poke)
+        self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="return-sweeper",
+                                             daemon=True))
+        self.threads[-1].start()
 
     def _start_script_responder(self, url: str, topology: Topology) -> None:
         """SCRIPT answers that come later (CancelRxResponse) and renewal requests to prescribers."""

@@ -9,14 +9,17 @@ its reason, like the gate's 403s (``hub.entrypoints.http.auth.forbid``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from fastapi import FastAPI, HTTPException, Request
 
 from hub.domain.catalogue import Catalogue, Product
 from hub.domain.identifiers import dea_is_valid
+from hub.domain.payer_sheet import PayerSheets
 from hub.domain.prescription import Prescription
 from hub.domain.product_match import product_mismatch
+from hub.domain.return_window import ReturnWindowPassed, check_sale, window_days
 from hub.domain.states import RxState
 from hub.entrypoints.http.staff_models import VerbalOrder
 from hub.persistence.audit import AuditTrail
@@ -112,3 +115,21 @@ def catalogue(app: FastAPI) -> Catalogue:
     if known is None:
         known = app.state.catalogue = Catalogue.from_json_text(app.state.settings.catalogue_path.read_text())
     return known
+
+
+def payer_sheets(app: FastAPI) -> PayerSheets:
+    """The payer sheets the workers use (``RXHUB_PAYER_SHEETS_PATH``), read once per app."""
+    known: PayerSheets | None = getattr(app.state, "payer_sheets", None)
+    if known is None:
+        known = app.state.payer_sheets = PayerSheets.from_json_text(app.state.settings.payer_sheets_path.read_text())
+    return known
+
+
+async def check_return_window(request: Request, user: User, rx: Prescription, *, command: str) -> None:
+    """409 for a pickup past the plan's return-to-stock window (the fill worker refuses it too)."""
+    fill = rx.current_fill
+    days = window_days(fill, payer_sheets(request.app), request.app.state.settings.return_to_stock_days)
+    try:
+        check_sale(fill, datetime.now(UTC), days)
+    except ReturnWindowPassed as passed:
+        await refuse(request, user, 409, str(passed), command=command, prescription_id=rx.prescription_id)

@@ -44,6 +44,7 @@ from hub.domain.workflow_commands import (
 from hub.entrypoints.http.action_checks import (
     catalogue,
     check_product,
+    check_return_window,
     check_verbal_order,
     check_verification,
     refuse,
@@ -378,6 +379,8 @@ async def dispense(prescription_id: str, request: Request, user: User = Depends(
                    idempotency_key: str | None = Header(default=None)) -> Accepted:
     """Picked up (retail) or delivered to the unit (inpatient)."""
     command = DispensePrescription(prescription_id=prescription_id)
+    _, rx = await _read(request, prescription_id)
+    await check_return_window(request, user, rx, command=command.name)
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.READY,))
 
 

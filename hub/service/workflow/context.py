@@ -50,6 +50,8 @@ class WorkflowContext:
     max_transient_resends: int = 3
     #: ask the prescriber to renew when the last refill is handed over, not only when a refill is refused
     renewal_at_last_refill: bool = False
+    #: days a paid fill may wait in will-call when its payer sheet names no window
+    return_to_stock_days: float = 14.0
 
 
 def now() -> datetime:

@@ -9,6 +9,7 @@ from hub.domain.inventory import ExpiredLot, allocate, check_receivable
 from hub.domain.order_parts import Source
 from hub.domain.prescription import OutOfStock
 from hub.domain.renewals import LAST_REFILL_DISPENSED, renewal_needed_after_dispense, renewal_request
+from hub.domain.return_window import check_sale, window_days
 from hub.domain.states import RxState
 from hub.domain.workflow_commands import (
     DispensePrescription,
@@ -58,6 +59,8 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, DispensePrescription)
         row, rx = load(uow, command.prescription_id)
         actor = actor_of(uow, envelope)
+        fill = rx.current_fill
+        check_sale(fill, now(), window_days(fill, ctx.payer_sheets, ctx.return_to_stock_days))
         events = rx.dispense(actor, now())
         if ctx.renewal_at_last_refill and renewal_needed_after_dispense(rx):
             events.append(renewal_request(rx, LAST_REFILL_DISPENSED))
@@ -67,6 +70,10 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
     def return_to_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReturnToStock)
         row, rx = load(uow, command.prescription_id)
+        if command.fill_number is not None and (rx.current_fill.fill_number != command.fill_number
+                                                or rx.current_fill.state is not RxState.READY):
+            log.info("return to stock of a fill no longer in will-call ignored")
+            return
         actor = actor_of(uow, envelope)
         commit_step(uow, row, rx, rx.return_to_stock(actor, now(), command.reason), envelope=envelope,
                     actor=actor, catalogue=ctx.catalogue, action="return-to-stock")
