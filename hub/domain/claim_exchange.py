@@ -31,6 +31,28 @@ class ClaimPatient(Frozen):
     gender_code: str = "0"
 
 
+class OtherPayment(Frozen):
+    """What an earlier payer did with this fill, for a claim to the next payer (D.0 AM05)."""
+
+    #: 1 primary, 2 secondary...: the position of the payer that answered
+    sequence: int = 1
+    bin: str
+    #: the earlier payer's date of service / answer date (443-E8)
+    answered_on: date
+    #: what it paid (431-DV); None when it rejected
+    amount_paid: Decimal | None = None
+    #: its reject codes (472-6E), when it rejected
+    reject_codes: tuple[str, ...] = ()
+
+
+def coverage_code_after(payments: tuple[OtherPayment, ...]) -> str:
+    """308-C8 on a claim to a later payer: 2 an earlier payer paid, 4 it paid nothing, 3 it rejected."""
+    paid = [p.amount_paid for p in payments if p.amount_paid is not None]
+    if any(amount > 0 for amount in paid):
+        return "2"
+    return "4" if paid else "3"
+
+
 class ClaimRequestData(Frozen):
     """One claim transaction for one fill; ``exchange_id`` ties the payer's answer back to it."""
 
@@ -84,6 +106,8 @@ class ClaimRequestData(Frozen):
     ingredient_cost: Decimal | None = None
     dispensing_fee: Decimal | None = None
     basis_of_cost: str | None = None
+    #: earlier payers' payments or rejects, on a claim to a secondary (or later) payer
+    other_payments: tuple[OtherPayment, ...] = ()
 
 
 class PayerStatus(StrEnum):

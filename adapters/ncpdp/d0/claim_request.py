@@ -1,7 +1,7 @@
 """B1 billing, B2 reversal, B3 rebill and E1 eligibility requests as one typed model, to bytes and back.
 
 Standards.md §4.1/§4.2: AM04 insurance and AM01 patient travel at transmission level; each of up to four
-transactions carries its AM07 claim plus optional AM02, AM03, AM08 and AM11.
+transactions carries its AM07 claim plus optional AM02, AM03, AM05, AM08 and AM11.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Literal, Self, cast
 from pydantic import Field, model_validator
 
 from adapters.ncpdp.d0.builder import build_transmission
+from adapters.ncpdp.d0.cob_segment import CobSegment
 from adapters.ncpdp.d0.content_errors import content_error
 from adapters.ncpdp.d0.model import (
     MAX_TRANSACTIONS,
@@ -41,6 +42,8 @@ class ClaimTransaction(Frozen):
     claim: ClaimSegment
     pharmacy_provider: PharmacyProviderSegment | None = None
     prescriber: PrescriberSegment | None = None
+    #: AM05: what the primary paid or rejected, on a claim to a secondary payer
+    cob: CobSegment | None = None
     dur_pps: DurPpsSegment | None = None
     pricing: PricingSegment | None = None
 
@@ -118,6 +121,7 @@ def _read_transaction(group: TransactionGroup, number: int) -> ClaimTransaction:
         claim=claim,
         pharmacy_provider=view_of(PharmacyProviderSegment, group.segment("02")),
         prescriber=view_of(PrescriberSegment, group.segment("03")),
+        cob=view_of(CobSegment, group.segment("05")),
         dur_pps=view_of(DurPpsSegment, group.segment("08")),
         pricing=view_of(PricingSegment, group.segment("11")),
     )
@@ -125,4 +129,4 @@ def _read_transaction(group: TransactionGroup, number: int) -> ClaimTransaction:
 
 def _transaction_segments(transaction: ClaimTransaction) -> tuple[Segment, ...]:
     t = transaction
-    return segments_of(t.claim, t.pharmacy_provider, t.prescriber, t.dur_pps, t.pricing)
+    return segments_of(t.claim, t.pharmacy_provider, t.prescriber, t.cob, t.dur_pps, t.pricing)

@@ -109,7 +109,7 @@ class Adjudicator:
         drug: DrugRule,
         history: ClaimHistory,
     ) -> TransactionResponse:
-        pricing = _pricing(drug, transaction.claim.quantity_dispensed or Decimal(0))
+        pricing = _pricing(drug, transaction.claim.quantity_dispensed or Decimal(0), _other_paid(transaction))
         authorization = history.next_authorization_number()
         cardholder = request.insurance.cardholder_id if request.insurance else ""
         history.record(
@@ -162,15 +162,28 @@ def _key(request: ClaimRequest, transaction: ClaimTransaction) -> ClaimKey:
     )
 
 
-def _pricing(drug: DrugRule, quantity: Decimal) -> ResponsePricingSegment:
+def _other_paid(transaction: ClaimTransaction) -> Decimal | None:
+    """What earlier payers paid (AM05 431-DV), None on a claim to the primary."""
+    if transaction.cob is None or not transaction.cob.other_payers:
+        return None
+    return sum((p.total_paid for p in transaction.cob.other_payers), Decimal("0"))
+
+
+def _pricing(drug: DrugRule, quantity: Decimal, other_paid: Decimal | None = None) -> ResponsePricingSegment:
+    """As primary: the plan's price less the copay. As secondary: what the earlier payers left, the copay included
+    (the secondary picks up the patient's share up to its own allowed amount)."""
     ingredient = (drug.unit_cost * quantity).quantize(_CENT)
     gross = ingredient + drug.dispensing_fee
-    patient_pay = min(drug.copay, gross)
+    if other_paid is None:
+        patient_pay = min(drug.copay, gross)
+        total = gross - patient_pay
+    else:
+        total, patient_pay = max(gross - other_paid, Decimal("0")), Decimal("0")
     return ResponsePricingSegment(
         patient_pay=patient_pay,
         ingredient_cost_paid=ingredient,
         dispensing_fee_paid=drug.dispensing_fee,
-        total_paid=gross - patient_pay,
+        total_paid=total,
         basis_of_reimbursement="1",
         copay=patient_pay,
     )

@@ -16,6 +16,7 @@ from adapters.ncpdp.d0.claim_request import (
     ClaimTransactionCode,
     build_claim_request,
 )
+from adapters.ncpdp.d0.cob_segment import QUALIFIER_BIN, CobSegment, OtherPayer, OtherPayerAmount
 from adapters.ncpdp.d0.request_segments import (
     ClaimSegment,
     DurPps,
@@ -25,7 +26,7 @@ from adapters.ncpdp.d0.request_segments import (
     PrescriberSegment,
     PricingSegment,
 )
-from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
+from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim, OtherPayment, coverage_code_after
 from hub.domain.claim_exchange import ClaimTransaction as TransactionCode
 from hub.errors import DomainError
 
@@ -147,6 +148,7 @@ def _billing(request: ClaimRequestData) -> ClaimTransaction:
     return ClaimTransaction(
         claim=_claim(request),
         prescriber=_prescriber(request),
+        cob=_cob(request),
         dur_pps=_dur_pps(request),
         pricing=_pricing(request),
     )
@@ -170,7 +172,8 @@ def _claim(request: ClaimRequestData) -> ClaimSegment:
         submission_clarification_codes=request.clarification_codes,
         origin_code=request.origin_code,
         quantity_prescribed=request.quantity_prescribed,
-        other_coverage_code=request.other_coverage_code,
+        other_coverage_code=(coverage_code_after(request.other_payments) if request.other_payments
+                             else request.other_coverage_code),
         unit_of_measure=request.unit_of_measure,
         dispensing_status=request.dispensing_status,
         quantity_intended=request.quantity_intended,
@@ -186,6 +189,19 @@ def _prescriber(request: ClaimRequestData) -> PrescriberSegment | None:
         prescriber_id=request.prescriber_npi,
         last_name=wire_name(request.prescriber_last_name),
     )
+
+
+def _cob(request: ClaimRequestData) -> CobSegment | None:
+    """AM05 for a secondary claim: each earlier payer by BIN with what it paid or why it rejected."""
+    if not request.other_payments:
+        return None
+    return CobSegment(other_payers=tuple(_other_payer(p) for p in request.other_payments))
+
+
+def _other_payer(payment: OtherPayment) -> OtherPayer:
+    paid = () if payment.amount_paid is None else (OtherPayerAmount(amount=payment.amount_paid),)
+    return OtherPayer(coverage_type=f"{payment.sequence:02d}", id_qualifier=QUALIFIER_BIN, payer_id=payment.bin,
+                      payer_date=payment.answered_on, amounts_paid=paid, reject_codes=payment.reject_codes)
 
 
 def _dur_pps(request: ClaimRequestData) -> DurPpsSegment | None:
