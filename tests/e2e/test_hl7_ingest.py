@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, select
 
 from hub.config import Settings
 from hub.entrypoints.inprocess import running_hub
 from hub.entrypoints.mllp_client import MllpClient
 from hub.messaging.topology import Topology
+from hub.persistence.tables import inbound_messages
 from tests.support.corpus import CORPUS
 from tests.support.events import EventSubscriber
+from tests.support.waiting import eventually
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "hl7"
 
@@ -92,9 +94,7 @@ def test_every_corpus_order_gets_the_ack_it_deserves_and_one_event_per_order(
     assert all(e["specversion"] == "1.0" and e["correlationid"] for e in received)
 
 
-def test_cerner_feed_without_msh11_is_accepted_when_a_default_is_configured(
-    amqp_url: str, sqlite_url: str
-) -> None:
+def test_cerner_feed_without_msh11_is_accepted_when_a_default_is_configured(amqp_url: str, sqlite_url: str) -> None:
     from tests.conftest import make_settings
 
     settings = make_settings(amqp_url, sqlite_url, hl7_default_processing_id="P")
@@ -106,12 +106,19 @@ def test_cerner_feed_without_msh11_is_accepted_when_a_default_is_configured(
     assert b"|204^" in ack and b"|202^" not in ack
 
 
+def _answered(engine: Engine, control_id: str) -> bytes | None:
+    """The answer stored with the HL7 message of this control id (written beside the ACK, not before it)."""
+    c = inbound_messages.c
+    with engine.connect() as conn:
+        return conn.execute(select(c.answer).where(c.door == "hl7", c.control_id == control_id)).scalar()
+
+
 def test_control_id_reused_for_other_content_is_refused_with_205(settings: Settings) -> None:
     a = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
     b = (SAMPLES / "02_rde_o11_inpatient_lisinopril.hl7").read_bytes().replace(b"RXH-DEMO-0002", b"RXH-DEMO-0001")
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         first = client.send(a)
-        time.sleep(0.5)  # the dedupe record is written beside the ACK, within milliseconds
+        eventually(lambda: _answered(hub.engine, "RXH-DEMO-0001"), "the first message's dedupe record")
         second = client.send(b)
     assert _msa(first)[1] == "AA"
     assert _msa(second)[1] == "AR" and b"|205^" in second
@@ -134,8 +141,10 @@ def test_content_error_gets_ae_with_err_location_and_does_not_block_the_next(
     good = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
     lines = good.split(b"\r")
     bad = b"\r".join(
-        line.replace(b"00093005801^Amoxicillin 500 MG Oral Capsule^NDC", b"") if line.startswith(b"RXE") else
-        line.replace(b"RXH-DEMO-0001", b"RXH-BAD-1") for line in lines
+        line.replace(b"00093005801^Amoxicillin 500 MG Oral Capsule^NDC", b"")
+        if line.startswith(b"RXE")
+        else line.replace(b"RXH-DEMO-0001", b"RXH-BAD-1")
+        for line in lines
     )
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         ack_bad = client.send(bad)
@@ -155,7 +164,7 @@ def test_framing_junk_split_frames_and_several_frames_in_one_write(settings: Set
         sock = socket.create_connection(("127.0.0.1", hub.mllp_port), timeout=20)
         stream = b"garbage before\x0b" + a + b"\x1c\r\x0b" + b + b"\x1c\r"
         for i in range(0, len(stream), 7):  # split over many writes
-            sock.sendall(stream[i:i + 7])
+            sock.sendall(stream[i : i + 7])
         client = MllpClient.__new__(MllpClient)
         client.sock, client._buf = sock, b""
         acks = [client.read_frame(), client.read_frame()]
@@ -203,8 +212,9 @@ def test_reused_control_id_racing_its_record_is_never_merged_with_the_first(sett
     """Back to back, before the first record exists: the second message is a new order, never lost."""
     a = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
     b = (SAMPLES / "02_rde_o11_inpatient_lisinopril.hl7").read_bytes().replace(b"RXH-DEMO-0002", b"RXH-DEMO-0001")
-    sub = EventSubscriber(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange,
-                          "prescription.received")
+    sub = EventSubscriber(
+        settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange, "prescription.received"
+    )
     try:
         with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
             answers = [_msa(client.send(a))[1], _msa(client.send(b))[1]]
