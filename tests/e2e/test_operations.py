@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 
 from hub.config import Settings
 from hub.entrypoints.mllp_client import MllpClient
 from hub.persistence.audit import AuditTrail
 from tests.support.pharmacy import pharmacy
+from tests.support.waiting import eventually
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7"
+
+
+def _published(story: dict[str, Any]) -> dict[str, Any] | None:
+    """The message's story once the relay has published every event of its prescriptions."""
+    events = [e for rx in story["prescriptions"] for e in rx["events"]]
+    return story if events and all(e["published_at"] for e in events) else None
 
 
 def test_health_metrics_and_a_message_story(settings: Settings) -> None:
@@ -24,17 +31,18 @@ def test_health_metrics_and_a_message_story(settings: Settings) -> None:
             client.send(SAMPLE.read_bytes())
         row = ph.by_placer("PLC1001")
         ph.wait_state(row.id, "data_verification")
-        time.sleep(0.5)  # let the relay publish the last events
 
         assert tech.get("/api/admin/messages", params={"control_id": "RXH-DEMO-0001"}).status_code == 403
         found = admin.get("/api/admin/messages", params={"control_id": "RXH-DEMO-0001"}).json()
         assert [m["control_id"] for m in found] == ["RXH-DEMO-0001"]
         assert admin.get("/api/admin/messages", params={"rx_number": row.rx_number}).json()[0]["id"] == found[0]["id"]
-        story = admin.get(f"/api/admin/messages/{found[0]['id']}").json()
+        story = eventually(
+            lambda: _published(admin.get(f"/api/admin/messages/{found[0]['id']}").json()),
+            "every event of the order published by the relay",
+        )
         assert "raw" not in story and story["answer"].startswith("MSH|")
         [rx] = story["prescriptions"]
         assert [e["type"] for e in rx["events"]][:3] == ["prescription.received", "claim.submitted", "SendClaim"]
-        assert all(e["published_at"] for e in rx["events"])
         with_raw = admin.get(f"/api/admin/messages/{found[0]['id']}", params={"raw": "true"}).json()
         assert "Synthetic^Alice" in with_raw["raw"]
         assert [e.action for e in AuditTrail(ph.engine).query(actor="ada.admin")].count("read raw message") == 1
