@@ -28,6 +28,7 @@ RX.page((user) => {
     if (codes.includes("19")) resubmitFields.push(Items.field("Days supply", { name: "days", type: "number", min: 1 }));
     const choices = item.detail.clarification_choices || {};
     if (Object.keys(choices).length) resubmitFields.push(clarificationField(choices));
+    resubmitFields.push(coverageField(claim));
     const url = base(item) + "/claim-resolution";
     const forms = [
       actionForm(item, "Resubmit", resubmitFields, "Resubmit claim", { path: url, body: (f) => {
@@ -36,6 +37,8 @@ RX.page((user) => {
         if (f.querySelector('[name="days"]') && value(f, "days")) body.days_supply = Number(value(f, "days"));
         const picked = [...f.querySelectorAll('[name="dk"]:checked')].map((box) => box.value);
         if (picked.length) body.clarification_codes = picked;
+        const coverage = coverageCorrection(f, claim);
+        if (coverage) body.coverage = coverage;
         return body;
       } }, "Resubmitted"),
     ];
@@ -62,6 +65,30 @@ RX.page((user) => {
         + (claim.prior_auth_number ? " · PA " + claim.prior_auth_number : "")
         + ((claim.clarification_codes || []).length ? " · 420-DK " + claim.clarification_codes.join(", ") : "")),
       h("div", { class: "actions" }, forms));
+  }
+
+  // The claim's insurance, editable before a resubmission (rejects 07 M/I cardholder, 41 submit to primary,
+  // 65 not covered); only the fields the technician changed are sent as the correction.
+  const COVERAGE = [
+    ["bin", "BIN (101-A1)", { pattern: "[0-9]{6}", maxlength: 6, inputmode: "numeric" }],
+    ["pcn", "PCN (104-A4)", { maxlength: 10 }],
+    ["group_id", "Group ID (301-C1)", { maxlength: 15 }],
+    ["cardholder_id", "Cardholder ID (302-C2)", { maxlength: 20 }],
+    ["person_code", "Person code (303-C3)", { maxlength: 3 }],
+  ];
+
+  function coverageField(claim) {
+    return h("fieldset", { class: "coverage" }, h("legend", {}, "Insurance on the claim"),
+      COVERAGE.map(([name, label, attrs]) => Items.field(label, { name: "cov-" + name, value: claim[name] || "", ...attrs })));
+  }
+
+  function coverageCorrection(form, claim) {
+    const changed = {};
+    for (const [name] of COVERAGE) {
+      const typed = value(form, "cov-" + name);
+      if (typed && typed !== (claim[name] || "")) changed[name] = typed;
+    }
+    return Object.keys(changed).length ? changed : null;
   }
 
   // NCPDP 420-DK submission clarification codes (up to three), e.g. vacation supply or lost Rx for reject 79.
