@@ -11,6 +11,7 @@ from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.label import Label
 from hub.domain.lots import Pick
 from hub.domain.order_context import Pharmacist
+from hub.domain.partial_fill import PartialDecision, ShortStock, ShortStockChoice
 from hub.domain.states import TERMINAL_STATES, Action, RxState
 
 
@@ -46,6 +47,10 @@ class Fill(BaseModel):
     quantity_dispensed: Decimal | None = None
     #: still owed to the patient after a partial fill
     owed: Decimal = Decimal("0")
+    #: what the last pick found when the shelf could not cover the fill; it waits for a person's choice
+    short_stock: ShortStock | None = None
+    #: that choice: fill part now (the rest owed) or wait for stock, with who, when and why
+    partial: PartialDecision | None = None
     label: Label | None = None
     filled_at: datetime | None = None
     dispensed_at: datetime | None = None
@@ -61,6 +66,11 @@ class Fill(BaseModel):
     def active(self) -> bool:
         """True until the fill is dispensed, returned, cancelled or rejected."""
         return self.state not in TERMINAL_STATES
+
+    @property
+    def partial_chosen(self) -> bool:
+        """True when a person chose to fill part of this fill now."""
+        return self.partial is not None and self.partial.choice is ShortStockChoice.PARTIAL
 
     @property
     def claim_paid(self) -> bool:

@@ -20,8 +20,8 @@ from hub.domain.inventory import Allocation
 from hub.domain.label import LabelFacts, PharmacyInfo, build_label
 from hub.domain.order_context import pharmacist_of
 from hub.domain.order_parts import Source
-from hub.domain.rx_intake import IntakeSteps
 from hub.domain.rx_record import UnresolvedAlerts
+from hub.domain.rx_short_stock import ShortStockSteps
 from hub.domain.states import Action, RxState
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_events import (
@@ -50,7 +50,7 @@ class WrongProduct(DomainError):
     """The stock picked is not the NDC selected for the prescription (the scan must match)."""
 
 
-class Prescription(IntakeSteps):
+class Prescription(ShortStockSteps):
     """A prescription and its fills; see ``hub.domain.states`` for the transition tables."""
 
     def override_alert(self, actor: Actor, now: datetime, alert_id: str, reason: str) -> list[Event]:
@@ -99,7 +99,7 @@ class Prescription(IntakeSteps):
     def complete_fill(
         self, actor: Actor, now: datetime, allocation: Allocation, pharmacy: PharmacyInfo
     ) -> list[Event]:
-        """Record the picked lots and print the label; short stock leaves the rest owed."""
+        """Record the picked lots and print the label; a short pick someone chose leaves the rest owed."""
         fill = self.current_fill
         self._require_state(fill, RxState.FILLING, "complete the fill of")
         product = self._product_or_fail()
@@ -109,7 +109,9 @@ class Prescription(IntakeSteps):
             raise DomainError(f"allocation is for {allocation.requested}, the fill needs {fill.quantity}")
         if not allocation.picks:
             raise OutOfStock(f"no in-date stock of NDC {product.ndc11} for Rx {self.rx_number}")
+        self.check_pick(allocation)
         self._move(fill, Action.COMPLETE_FILL, actor, now)
+        fill.short_stock = None
         fill.picks, fill.owed = list(allocation.picks), allocation.owed
         fill.quantity_dispensed, fill.filled_at = allocation.allocated, now
         fill.label = build_label(self._label_facts(fill), product, allocation.picks, now.date(), pharmacy)

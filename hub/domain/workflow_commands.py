@@ -14,6 +14,7 @@ from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo
+from hub.domain.partial_fill import RequestedBy, ShortStockChoice
 
 
 class SelectProduct(Command):
@@ -104,6 +105,17 @@ class ReturnToStock(Command):
     fill_number: int | None = None
 
 
+class DecideShortStock(Command):
+    """A pharmacist or technician chooses, for a fill the shelf cannot cover, a partial fill now or waiting."""
+
+    name: ClassVar[str] = "DecideShortStock"
+    prescription_id: str
+    fill_number: int
+    choice: ShortStockChoice
+    reason: str = Field(min_length=1, max_length=200)
+    requested_by: RequestedBy = RequestedBy.PHARMACY
+
+
 class CancelByPharmacy(Command):
     """Staff cancel a prescription (the prescriber's cancel arrives as CancelPrescription)."""
 
@@ -131,5 +143,5 @@ class RequestRefill(Command):
 
 for _command in (SelectProduct, SendClaim, CheckClaimTimeout, ResolveClaimRejection, RecordVerification,
                  FillPrescription, DispensePrescription, ReturnToStock, CancelByPharmacy, ReceiveInventory,
-                 RequestRefill):
+                 RequestRefill, DecideShortStock):
     register_command(_command)

@@ -31,6 +31,7 @@ COMMAND_ROUTES: dict[str, str] = {
     "FillPrescription": "fill",
     "DispensePrescription": "fill",
     "ReturnToStock": "fill",
+    "DecideShortStock": "fill",
     "CancelByPharmacy": "intake",
     "ReceiveInventory": "fill",
 }

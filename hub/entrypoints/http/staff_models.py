@@ -11,6 +11,7 @@ from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
+from hub.domain.partial_fill import RequestedBy, ShortStockChoice
 
 
 class Body(BaseModel):
@@ -67,6 +68,15 @@ class Reason(Body):
     """A free-text reason (cancel, return to stock)."""
 
     reason: str = "not given"
+
+
+class ShortStockDecision(Body):
+    """For a fill the shelf cannot cover: fill part now (the rest owed) or wait for stock, and why."""
+
+    choice: ShortStockChoice
+    reason: str = Field(min_length=1, max_length=200)
+    #: who wanted less: the pharmacy (short of stock), the patient or the prescriber (21 CFR 1306.13 limits)
+    requested_by: RequestedBy = RequestedBy.PHARMACY
 
 
 class StockDelivery(Body):

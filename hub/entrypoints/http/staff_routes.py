@@ -33,6 +33,7 @@ from hub.domain.states import RxState
 from hub.domain.storable import first_unstorable
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
+    DecideShortStock,
     DispensePrescription,
     ReceiveInventory,
     RecordVerification,
@@ -59,6 +60,7 @@ from hub.entrypoints.http.staff_models import (
     ProductChoice,
     QueueItem,
     Reason,
+    ShortStockDecision,
     StockDelivery,
     VerbalOrder,
     VerificationDecision,
@@ -382,6 +384,21 @@ async def dispense(prescription_id: str, request: Request, user: User = Depends(
     _, rx = await _read(request, prescription_id)
     await check_return_window(request, user, rx, command=command.name)
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.READY,))
+
+
+@router.post("/prescriptions/{prescription_id}/short-stock", status_code=202, response_model=Accepted)
+async def short_stock(prescription_id: str, body: ShortStockDecision, request: Request,
+                      user: User = Depends(require(*HANDS_ON)),
+                      idempotency_key: str | None = Header(default=None)) -> Accepted:
+    """For a fill the shelf cannot cover (``short_stock`` on the fill): a partial fill now, or wait for stock."""
+    _, rx = await _read(request, prescription_id)
+    fill = rx.current_fill
+    if fill.state is RxState.FILLING and fill.short_stock is None:
+        await refuse(request, user, 409, f"fill {fill.fill_number} is not short of stock", command="DecideShortStock",
+                     prescription_id=prescription_id)
+    command = DecideShortStock(prescription_id=prescription_id, fill_number=fill.fill_number, choice=body.choice,
+                               reason=body.reason, requested_by=body.requested_by)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.FILLING,))
 
 
 @router.post("/prescriptions/{prescription_id}/return-to-stock", status_code=202, response_model=Accepted)

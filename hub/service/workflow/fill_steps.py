@@ -7,11 +7,13 @@ import logging
 from hub.domain.commands import Command
 from hub.domain.inventory import ExpiredLot, allocate, check_receivable
 from hub.domain.order_parts import Source
+from hub.domain.partial_fill import ShortStockChoice
 from hub.domain.prescription import OutOfStock
 from hub.domain.renewals import LAST_REFILL_DISPENSED, renewal_needed_after_dispense, renewal_request
 from hub.domain.return_window import check_sale, window_days
 from hub.domain.states import RxState
 from hub.domain.workflow_commands import (
+    DecideShortStock,
     DispensePrescription,
     FillPrescription,
     ReceiveInventory,
@@ -46,6 +48,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             return
         allocation = allocate(shelf(uow, product.ndc11), product.ndc11, quantity, now().date())
         actor = actor_of(uow, envelope)
+        if allocation.partial and allocation.picks and not current.partial_chosen:
+            # never partial-filled silently: the fill waits in the fill queue with the choice (partial or wait)
+            commit_step(uow, row, rx, rx.note_short_stock(now(), allocation), envelope=envelope, actor=actor,
+                        catalogue=ctx.catalogue, action="fill-short-stock")
+            return
         try:
             events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
         except OutOfStock:
@@ -78,6 +85,23 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         commit_step(uow, row, rx, rx.return_to_stock(actor, now(), command.reason), envelope=envelope,
                     actor=actor, catalogue=ctx.catalogue, action="return-to-stock")
 
+    def decide_short_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(command, DecideShortStock)
+        row, rx = load(uow, command.prescription_id)
+        if rx.current_fill.fill_number != command.fill_number:
+            log.info("short-stock decision for a fill no longer current ignored")
+            return
+        actor = actor_of(uow, envelope)
+        events = rx.decide_short_stock(actor, now(), command.choice, command.reason, command.requested_by)
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
+                    action="short-stock-decision")
+        if command.choice is ShortStockChoice.PARTIAL:
+            retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=command.fill_number)
+            uow.add_command(Envelope.wrap(
+                retry, correlation_id=row.correlation_id, source=Source.HUB,  # type: ignore[arg-type]
+                message_id=derived_message_id("partial-fill", envelope.message_id), causation_id=envelope.message_id,
+            ))
+
     def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReceiveInventory)
         actor = actor_of(uow, envelope)
@@ -105,5 +129,6 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         FillPrescription.name: fill,
         DispensePrescription.name: dispense,
         ReturnToStock.name: return_to_stock,
+        DecideShortStock.name: decide_short_stock,
         ReceiveInventory.name: receive_inventory,
     }

@@ -11,6 +11,7 @@ from hub.domain.claim import ClaimStatus, DurPps
 from hub.domain.events import PrescriptionCancelled, PrescriptionReceived
 from hub.domain.inventory import allocate
 from hub.domain.order_parts import DrugInfo, Setting, Source
+from hub.domain.partial_fill import ShortStockChoice
 from hub.domain.prescription import OutOfStock, Prescription, WrongProduct
 from hub.domain.states import RxState
 from hub.domain.workflow_events import (
@@ -258,6 +259,8 @@ def test_product_rejection_releases_stock_and_returns_to_filling() -> None:
 def test_partial_fill_records_what_is_owed() -> None:
     rx = reach(RxState.FILLING)
     allocation = allocate(stock(quantity="12"), LISINOPRIL, Decimal("30"), NOW.date())
+    rx.note_short_stock(NOW, allocation)
+    rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "wholesaler back-order")
     (completed,) = rx.complete_fill(TECHNICIAN, NOW, allocation, PHARMACY)
     assert completed.quantity == 12 and completed.owed == 18  # type: ignore[attr-defined]
     assert rx.current_fill.owed == 18 and rx.current_fill.label is not None
