@@ -45,10 +45,22 @@ class FakeInbound:
     def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         return self.records.get((door, sender, control_id))
 
-    def record(self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-               answer: bytes | None, command_ids: list[str], record_id: str | None = None) -> str:
-        self.records.setdefault((door, sender, control_id),
-                                InboundRecord(record_id or "r", outcome, answer, command_ids, raw))
+    def record(
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
+    ) -> str:
+        self.records.setdefault(
+            (door, sender, control_id), InboundRecord(record_id or "r", outcome, answer, command_ids, raw)
+        )
         return record_id or "r"
 
 
@@ -93,7 +105,11 @@ def test_a_transaction_is_one_confirmed_batch() -> None:
     answer = asyncio.run(post())
     assert [len(call) for call in sink.calls] == [2]
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
-        "201 Created", "201 Created", "200 OK", "201 Created"]
+        "201 Created",
+        "201 Created",
+        "200 OK",
+        "201 Created",
+    ]
     assert {c for _, _, c in inbound.records} == {"urn:example:ehr|T-1", "urn:example:ehr|T-2"}
 
 
@@ -108,7 +124,7 @@ def test_broker_down_records_nothing_and_a_resend_publishes_again() -> None:
     async def twice() -> tuple[Any, Any]:
         door = _door(sink, inbound)
         first = await create(door, body, "ehr", None)
-        await asyncio.sleep(0.2)  # the dedupe record is written beside the 201
+        await door.drain()  # the dedupe record is written beside the 201
         return first, await create(door, body, "ehr", None)
 
     first, again = asyncio.run(twice())
@@ -118,8 +134,11 @@ def test_broker_down_records_nothing_and_a_resend_publishes_again() -> None:
 
 def test_a_message_resent_while_the_broker_is_down_gets_a_transient_error_reply() -> None:
     sink = FakeSink(down=True)
-    answer = asyncio.run(process_message(_door(sink, FakeInbound()),
-                                         corpus_bytes("nhs_eps_r4_bundle_message_controlled_drug.json"), "eps"))
+    answer = asyncio.run(
+        process_message(
+            _door(sink, FakeInbound()), corpus_bytes("nhs_eps_r4_bundle_message_controlled_drug.json"), "eps"
+        )
+    )
     header = answer.resource["entry"][0]["resource"]
     assert answer.status == 503 and header["response"]["code"] == "transient-error"
     assert answer.resource["entry"][1]["resource"]["issue"][0]["code"] == "transient"
@@ -127,8 +146,7 @@ def test_a_message_resent_while_the_broker_is_down_gets_a_transient_error_reply(
 
 def test_batch_entries_are_published_and_answered_one_by_one() -> None:
     sink, inbound = FakeSink(), FakeInbound()
-    bundle = bundle_of("batch", _order("B-1"), patient(), practitioner(), _order("B-2", intent="plan"),
-                       _order("B-3"))
+    bundle = bundle_of("batch", _order("B-1"), patient(), practitioner(), _order("B-2", intent="plan"), _order("B-3"))
     answer = asyncio.run(post_base(_door(sink, inbound), _body(bundle), "ehr"))
     assert [len(call) for call in sink.calls] == [1, 1]
     assert [e["response"]["status"][:3] for e in answer.resource["entry"]] == ["201", "200", "200", "422", "201"]
@@ -152,16 +170,27 @@ class FakeJournal:
         key = (door, sender, control_id)
         return self.written.find(*key) or (self.queued[key][0] if key in self.queued else None)
 
-    async def claim(self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes,
-                    record_id: str) -> InboundRecord | None:
+    async def claim(
+        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
+    ) -> InboundRecord | None:
         return await self.find(door, sender, control_id)  # nothing races here: a key held is one recorded
 
     def release(self, door: str, sender: str, control_id: str) -> None:
         """Nothing is held between a claim and its record in memory."""
 
-    def record_later(self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str,
-                     raw: bytes, answer: bytes | None, command_ids: list[str],
-                     record_id: str | None = None) -> Future[str]:
+    def record_later(
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
+    ) -> Future[str]:
         done: Future[str] = Future()
         record = InboundRecord(record_id or "r", outcome, answer, command_ids, raw)
         self.queued.setdefault((door, sender, control_id), (record, done))
@@ -187,8 +216,9 @@ def test_with_the_process_journal_a_resend_is_answered_from_a_record_still_queue
     first, again = asyncio.run(twice())
     assert (first.status, again.status, len(sink.calls)) == (201, 200, 1)
     assert again.resource == first.resource and again.location == first.location
-    assert first.body is not None and json.loads(first.body) == json.loads(journal.queued[
-        ("fhir", "ehr", "urn:example:ehr|J-1")][0].answer or b"")
+    assert first.body is not None and json.loads(first.body) == json.loads(
+        journal.queued[("fhir", "ehr", "urn:example:ehr|J-1")][0].answer or b""
+    )
     asyncio.run(door.drain())
     assert journal.queued == {} and list(journal.written.records) == [("fhir", "ehr", "urn:example:ehr|J-1")]
 
@@ -200,7 +230,11 @@ def test_with_the_process_journal_a_transaction_records_each_order_once() -> Non
     answer = asyncio.run(post_base(door, _body(bundle), "ehr"))
     assert [len(call) for call in sink.calls] == [2]
     assert [e["response"]["status"] for e in answer.resource["entry"]] == [
-        "201 Created", "201 Created", "200 OK", "201 Created"]
+        "201 Created",
+        "201 Created",
+        "200 OK",
+        "201 Created",
+    ]
     assert {c for _, _, c in journal.queued} == {"urn:example:ehr|JT-1", "urn:example:ehr|JT-2"}
 
 
