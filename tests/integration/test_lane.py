@@ -30,9 +30,10 @@ def engine(sqlite_url: str) -> Engine:
 
 def test_requests_waiting_together_are_settled_as_one_batch(engine: Engine) -> None:
     batches: list[int] = []
-    gate = threading.Event()
+    gate, taken = threading.Event(), threading.Event()
 
     def work(conn: Connection, batch: list[_Ask]) -> None:
+        taken.set()
         gate.wait(5)  # the first batch holds the lane while the others queue behind it
         batches.append(len(batch))
         doubled = conn.execute(text("SELECT 2")).scalar_one()
@@ -43,7 +44,7 @@ def test_requests_waiting_together_are_settled_as_one_batch(engine: Engine) -> N
     asks = [_Ask(n) for n in range(10)]
     try:
         lane.submit(asks[0])
-        time.sleep(0.1)
+        assert taken.wait(5), "the lane never took the first request"
         for ask in asks[1:]:
             lane.submit(ask)
         gate.set()
