@@ -59,3 +59,22 @@ def test_short_stock_waits_for_the_choice_then_a_partial_fill_is_sold(amqp_url: 
     assert fill["partial"]["decided_by"] and fill["short_stock"] is None
     assert (Decimal(fill["quantity_dispensed"]), Decimal(fill["owed"])) == (8, 12)
     assert Decimal(fill["label"]["quantity"]) == 8
+
+
+def test_waiting_for_stock_fills_in_full_when_the_delivery_comes(amqp_url: str, sqlite_url: str) -> None:
+    with pharmacy(_settings(amqp_url, sqlite_url)) as ph:
+        tech, rph = ph.client("technician"), ph.client("pharmacist")
+        delivery = {"ndc": "00093005801", "lot": "L1", "expiry": "2030-01-01", "quantity": "8"}
+        assert tech.post("/api/inventory", json=delivery).status_code == 202
+        pid = _order(ph)
+        ph.wait_state(pid, "data_verification")
+        assert rph.post(f"/api/prescriptions/{pid}/data-verification", json={"approve": True}).status_code == 202
+        eventually(lambda: _short_noted(ph, pid), "the short stock shown on the fill")
+        wait = tech.post(f"/api/prescriptions/{pid}/short-stock", json={"choice": "wait", "reason": "order due"})
+        assert wait.status_code == 202
+        eventually(lambda: _fill(ph, pid)["partial"], "the wait recorded")
+        assert tech.post("/api/inventory", json={**delivery, "lot": "L2", "quantity": "50"}).status_code == 202
+        ph.wait_state(pid, "product_verification")
+        fill = _fill(ph, pid)
+    assert (Decimal(fill["quantity_dispensed"]), Decimal(fill["owed"])) == (20, 0)
+    assert fill["short_stock"] is None and fill["partial"]["choice"] == "wait"
