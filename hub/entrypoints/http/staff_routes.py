@@ -249,6 +249,9 @@ def _item(rx: Prescription) -> QueueItem:
         detail["amount_due"] = str(due) if due is not None else None
     if fill.needs_product_reason:
         detail["needs_product_reason"] = fill.needs_product_reason
+    if fill.short_stock is not None:  # the fill queue's choice: partial fill now or wait for stock
+        detail["short_stock"] = fill.short_stock.model_dump(mode="json")
+        detail["partial"] = fill.partial.model_dump(mode="json") if fill.partial else None
     if fill.label is not None:
         detail["picks"] = [p.model_dump(mode="json") for p in fill.picks]
         detail["label"] = fill.label.model_dump(mode="json")

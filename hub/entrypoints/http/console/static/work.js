@@ -137,9 +137,22 @@ RX.page((user) => {
   }
 
   function fillItem(item) {
+    const short = item.detail.short_stock;
+    if (!short) {
+      return h("li", { class: "item" }, Items.head(item),
+        h("p", { class: "note" }, "Not enough in-date stock to pick. It is picked as soon as stock arrives. ",
+          h("a", { href: "/console/inventory" }, "Receive stock")));
+    }
+    const waiting = item.detail.partial && item.detail.partial.choice === "wait";
+    const choose = (choice, label, done) => actionForm(item, label,
+      [Items.field("Reason", { name: "reason", required: true, maxlength: 200 })], label,
+      { path: base(item) + "/short-stock", body: (f) => ({ choice, reason: value(f, "reason") }) }, done);
     return h("li", { class: "item" }, Items.head(item),
-      h("p", { class: "note" }, "Not enough in-date stock to pick. It is picked as soon as stock arrives. ",
-        h("a", { href: "/console/inventory" }, "Receive stock")));
+      h("p", { class: "note short-stock" }, "Only " + Number(short.available) + " of " + Number(short.needed)
+        + " in stock." + (waiting ? " Waiting for stock: it is picked when a delivery covers it." : "")),
+      h("div", { class: "actions" },
+        choose("partial", "Partial fill now", "Partial fill chosen for"),
+        waiting ? null : choose("wait", "Wait for stock", "Waiting for stock for")));
   }
 
   function pickedItem(item) {
@@ -168,7 +181,9 @@ RX.page((user) => {
       const r = await RX.api("GET", "/api/queues/" + name);
       if (!r.ok) return RX.say(r.error, "error");
       RX.reconcile(document.getElementById("q-" + name), r.data,
-        (it) => it.prescription_id + ":" + it.detail.fill_number + ":" + it.state + ":" + it.waiting_since, render);
+        (it) => [it.prescription_id, it.detail.fill_number, it.state, it.waiting_since,
+          it.detail.short_stock ? it.detail.short_stock.at : "", it.detail.partial ? it.detail.partial.choice : ""]
+          .join(":"), render);
     }));
   }, 3000);
 });
