@@ -39,6 +39,14 @@ def window_days(fill: Fill, sheets: PayerSheets, default_days: float = DEFAULT_W
     return default_days
 
 
+def return_by(fill: Fill, days: float) -> datetime | None:
+    """When a paid fill in will-call passes its window; None for a fill not there or not billed to a payer."""
+    since = ready_since(fill)
+    if since is None or not fill.claim_paid:
+        return None
+    return since + timedelta(days=days)
+
+
 def past_window(fill: Fill, now: datetime, days: float) -> bool:
     """True when a READY fill billed to a payer has waited in will-call longer than ``days``.
 

@@ -3,6 +3,7 @@ fill worker's sweeper returns it to stock with an approved B2 (issue 33, part 6)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from hub.domain.payer_sheet import PayerSheets
@@ -74,3 +75,27 @@ def test_a_fill_inside_its_window_is_sold(amqp_url: str, sqlite_url: str) -> Non
         ph.wait_state(pid, "ready")
         assert ph.client("technician").post(f"/api/prescriptions/{pid}/dispense").status_code == 202
         ph.wait_state(pid, "dispensed")
+
+
+def test_in_prompt_mode_will_call_shows_the_window_and_a_technician_returns_the_fill(
+    amqp_url: str, sqlite_url: str
+) -> None:
+    settings = _settings(
+        amqp_url,
+        sqlite_url,
+        return_to_stock_days=TINY_WINDOW_DAYS,
+        return_to_stock_action="prompt",
+        return_to_stock_sweep_s=0.2,
+    )
+    with pharmacy(settings) as ph:
+        tech = ph.client("technician")
+        pid = _to_will_call(ph)
+        ph.wait_state(pid, "ready")
+        (line,) = [i for i in tech.get("/api/queues/ready").json() if i["prescription_id"] == pid]
+        assert datetime.fromisoformat(line["detail"]["return_by"]) < datetime.now(UTC)
+        assert tech.post(f"/api/prescriptions/{pid}/dispense").status_code == 409
+        assert ph.wait_state(pid, "ready").state == "ready"  # nobody returned it but a person
+        back = tech.post(f"/api/prescriptions/{pid}/return-to-stock", json={"reason": "past the plan's window"})
+        assert back.status_code == 202
+        ph.wait_state(pid, "returned_to_stock")
+        eventually(lambda: _reversed(ph, pid), "the B2 reversal approved")

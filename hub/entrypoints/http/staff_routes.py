@@ -13,6 +13,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
@@ -25,9 +26,11 @@ from hub.domain.actors import Role
 from hub.domain.catalogue import Product
 from hub.domain.claim import CLARIFICATION_CODES, ClaimStatus
 from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.fill import Fill
 from hub.domain.order_parts import Source
 from hub.domain.payer_sheet import SHEET_CODE
 from hub.domain.prescription import Prescription
+from hub.domain.return_window import DEFAULT_WINDOW_DAYS, return_by, window_days
 from hub.domain.rx_claims import PAYER_REVERSED_CODE
 from hub.domain.states import RxState
 from hub.domain.storable import first_unstorable
@@ -48,6 +51,7 @@ from hub.entrypoints.http.action_checks import (
     check_return_window,
     check_verbal_order,
     check_verification,
+    payer_sheets,
     refuse,
     require_state,
 )
@@ -177,8 +181,10 @@ class QueueItems:
     versions and states, and decodes and renders only the prescriptions that changed since the last poll.
     """
 
-    def __init__(self, max_entries: int = 4096) -> None:
+    def __init__(self, max_entries: int = 4096, window: Callable[[Fill], float] | None = None) -> None:
         self._max = max_entries
+        #: a fill's return-to-stock window in days (will-call shows when it must be sold by)
+        self._window = window or (lambda fill: DEFAULT_WINDOW_DAYS)
         self._lines: OrderedDict[QueueKey, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -192,7 +198,7 @@ class QueueItems:
         key = (row.id, row.version, row.state)
         found = self.cached(key)
         if found is None:
-            item = _item(load_aggregate(row)).model_dump(mode="json")
+            item = _item(load_aggregate(row), self._window).model_dump(mode="json")
             found = json.dumps(item, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
             with self._lock:
                 self._lines[key] = found
@@ -220,7 +226,9 @@ def queue_items(app: FastAPI) -> QueueItems:
     """The app's queue lines (made on first use)."""
     lines: QueueItems | None = getattr(app.state, "queue_items", None)
     if lines is None:
-        lines = app.state.queue_items = QueueItems()
+        days = app.state.settings.return_to_stock_days
+        lines = app.state.queue_items = QueueItems(
+            window=lambda fill: window_days(fill, payer_sheets(app), days))
     return lines
 
 
@@ -234,7 +242,7 @@ def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF
     return Response(b"[" + b",".join(lines) + b"]", media_type="application/json")
 
 
-def _item(rx: Prescription) -> QueueItem:
+def _item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: DEFAULT_WINDOW_DAYS) -> QueueItem:
     fill = rx.current_fill
     detail: dict[str, Any] = {"fill_number": fill.fill_number, "alerts": [a.model_dump(mode="json")
                                                                          for a in rx.alerts_for(fill)]}
@@ -247,6 +255,8 @@ def _item(rx: Prescription) -> QueueItem:
             detail["clarification_choices"] = CLARIFICATION_CODES
         due = fill.patient_pay  # what will-call collects: the copay of a paid claim, or the cash price
         detail["amount_due"] = str(due) if due is not None else None
+        sell_by = return_by(fill, window(fill))  # past it, pickup is refused (hub.domain.return_window)
+        detail["return_by"] = sell_by.isoformat() if sell_by else None
     if fill.needs_product_reason:
         detail["needs_product_reason"] = fill.needs_product_reason
     if fill.short_stock is not None:  # the fill queue's choice: partial fill now or wait for stock

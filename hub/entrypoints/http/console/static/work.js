@@ -165,12 +165,17 @@ RX.page((user) => {
   function readyItem(item) {
     const due = item.detail.amount_due;
     const cash = item.detail.claim && item.detail.claim.status === "cash";
+    const returnBy = item.detail.return_by ? new Date(item.detail.return_by) : null;
+    const past = returnBy !== null && returnBy < new Date();
     return h("li", { class: "item" }, Items.head(item),
       h("p", { class: "meta amount-due" }, due != null ? "Amount due: " + Items.money(due) + (cash ? " (cash)" : "")
         : "Amount due: nothing to collect"),
+      returnBy === null ? null : h("p", { class: past ? "note return-window past" : "meta return-window" },
+        past ? "Past the plan's return-to-stock window: return it to stock (the payer would recoup the claim)."
+          : "Return to stock by " + returnBy.toLocaleString() + " unless picked up."),
       h("div", { class: "actions" },
-        actionForm(item, "Dispense", [], "Picked up", { path: base(item) + "/dispense", body: () => undefined },
-          "Dispensed"),
+        past ? null : actionForm(item, "Dispense", [], "Picked up", { path: base(item) + "/dispense",
+          body: () => undefined }, "Dispensed"),
         actionForm(item, "Return to stock", [Items.field("Reason", { name: "reason", required: true })],
           "Return to stock", { path: base(item) + "/return-to-stock", body: (f) => ({ reason: value(f, "reason") }) },
           "Returned to stock")));
