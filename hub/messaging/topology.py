@@ -26,6 +26,7 @@ COMMAND_ROUTES: dict[str, str] = {
     "SelectProduct": "intake",
     "RequestRefill": "intake",
     "SendClaim": "claim",
+    "CheckEligibility": "claim",
     "ResolveClaimRejection": "claim",
     "RecordVerification": "verification",
     "FillPrescription": "fill",

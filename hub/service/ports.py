@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim
+from hub.domain.eligibility import EligibilityRequestData
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
@@ -119,6 +120,9 @@ class ClaimCodec(Protocol):
 
     def encode(self, request: ClaimRequestData) -> EncodedClaim:
         """The bytes and the payer routing key (BIN, and PCN when present)."""
+
+    def encode_eligibility(self, request: EligibilityRequestData) -> EncodedClaim:
+        """An E1 eligibility check, routed like a claim."""
 
 
 class PrescriptionQueries(Protocol):

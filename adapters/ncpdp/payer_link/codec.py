@@ -28,6 +28,7 @@ from adapters.ncpdp.d0.request_segments import (
 )
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim, OtherPayment, coverage_code_after
 from hub.domain.claim_exchange import ClaimTransaction as TransactionCode
+from hub.domain.eligibility import EligibilityRequestData
 from hub.errors import DomainError
 
 #: 202-B2 / 466-EZ qualifier 01 = NPI
@@ -83,6 +84,15 @@ class D0ClaimCodec:
             raise DomainError(text) from exc
         return EncodedClaim(routing_key=routing_key(request.bin, request.pcn), body=body)
 
+    def encode_eligibility(self, request: EligibilityRequestData) -> EncodedClaim:
+        """An E1 eligibility check, routed like a claim to the plan's BIN/PCN."""
+        try:
+            body = build_claim_request(_eligibility_request(self, request))
+        except ValueError as exc:
+            text = f"eligibility check {request.exchange_id} cannot be sent as D.0: {_describe(exc)}"
+            raise DomainError(text) from exc
+        return EncodedClaim(routing_key=routing_key(request.bin, request.pcn), body=body)
+
     def claim_request(self, request: ClaimRequestData) -> ClaimRequest:
         """The typed D.0 request (exposed so tests and tools can inspect it before it becomes bytes)."""
         reversal = request.transaction is TransactionCode.REVERSAL
@@ -98,6 +108,24 @@ class D0ClaimCodec:
             patient=None if reversal else _patient(request),
             transactions=(_reversal(request) if reversal else _billing(request),),
         )
+
+
+def _eligibility_request(codec: D0ClaimCodec, request: EligibilityRequestData) -> ClaimRequest:
+    """E1: header, AM04 insurance and AM01 patient, no claim (standards.md §4.1)."""
+    return ClaimRequest(
+        transaction_code="E1",
+        bin=request.bin,
+        processor_control_number=(request.pcn or "").strip(),
+        service_provider_id_qualifier=NPI_QUALIFIER,
+        service_provider_id=request.pharmacy_npi,
+        date_of_service=request.date_of_service,
+        software_vendor_id=codec.software_vendor_id,
+        insurance=InsuranceSegment(cardholder_id=request.cardholder_id, group_id=request.group_id,
+                                   person_code=request.person_code, relationship=request.relationship),
+        patient=PatientSegment(date_of_birth=request.patient.birth_date, gender=request.patient.gender_code,
+                               first_name=wire_name(request.patient.first_name),
+                               last_name=wire_name(request.patient.last_name)),
+    )
 
 
 def _describe(error: ValueError) -> str:

@@ -44,6 +44,8 @@ _STATUSES = {
     "B1": frozenset("PDRCQ"),
     "B3": frozenset("PDRCQ"),
     "B2": frozenset("ASR"),
+    #: an eligibility check is accepted or rejected
+    "E1": frozenset("AR"),
 }
 
 
@@ -60,7 +62,7 @@ class ExchangeRef(Frozen):
         """Split an exchange id; the prescription id may itself contain colons."""
         parts = exchange_id.rsplit(":", 3)
         if len(parts) != 4 or not parts[0] or parts[3] not in _STATUSES:
-            text = f"exchange id {exchange_id!r} is not <rx id>:<fill>:<attempt>:<B1|B2|B3>"
+            text = f"exchange id {exchange_id!r} is not <rx id>:<fill>:<attempt>:<B1|B2|B3|E1>"
             raise MessageContentError(text)
         prescription_id, fill, attempt, transaction = parts
         if not (fill.isascii() and fill.isdigit() and attempt.isascii() and attempt.isdigit()):

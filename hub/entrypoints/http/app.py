@@ -16,6 +16,7 @@ from hub.entrypoints.http import (
     admin_routes,
     break_glass_routes,
     command_routes,
+    eligibility_routes,
     identity_routes,
     metrics_route,
     record_routes,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     app.include_router(record_routes.router)
     app.include_router(search_routes.router)
     app.include_router(stock_routes.router)
+    app.include_router(eligibility_routes.router)
     app.include_router(command_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(refused_order_routes.router)

@@ -14,6 +14,7 @@ from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
 from hub.domain.claim_exchange import ClaimPatient, ClaimRequestData, ClaimTransaction
 from hub.domain.commands import Command, RecordClaimResponse
+from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.events import Event
 from hub.domain.order_parts import CoverageInfo, Identifier, Source
 from hub.domain.payer_sheet import BASIS_OF_COST, SHEET_CODE, PayerSheet, missing_fields
@@ -26,6 +27,7 @@ from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRow
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
+from hub.service.workflow import eligibility_steps
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step
 from hub.service.workflow.intake_steps import load
@@ -105,7 +107,12 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
-        sent = ClaimLedger(uow.conn).answer(command.exchange_id, command.status, command.reject_codes)
+        ledger = ClaimLedger(uow.conn)
+        sent = ledger.answer(command.exchange_id, command.status, command.reject_codes)
+        if command.transaction == ELIGIBILITY:  # the ledger row is the check's answer; no fill to move
+            if sent is None:  # a late answer still tells the technician what the plan said
+                ledger.answered(command.exchange_id, command.status, command.reject_codes)
+            return
         if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
             apply_late_answer(ctx, uow, envelope, command)
             return
@@ -241,6 +248,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                     action=f"resolve-claim-{command.action}")
 
     return {
+        **eligibility_steps.handlers(ctx),
         SendClaim.name: send_claim,
         RecordClaimResponse.name: record_response,
         CheckClaimTimeout.name: check_timeout,

@@ -88,7 +88,12 @@ def test_unreadable_answer_is_treated_as_no_answer(body: bytes) -> None:
         "rx:42", 3, 2, "B1")
 
 
-@pytest.mark.parametrize("exchange", ["", "rx-1", "rx-1:0:1:E1", "rx-1:x:1:B1", ":0:1:B1", "rx:0:1:b1"])
+def test_eligibility_answer_is_read_for_its_check() -> None:
+    command = response_to_command(response(answer("A")), "check-1:0:1:E1")
+    assert (command.prescription_id, command.transaction, command.status) == ("check-1", "E1", "A")
+
+
+@pytest.mark.parametrize("exchange", ["", "rx-1", "rx-1:0:1:P1", "rx-1:x:1:B1", ":0:1:B1", "rx:0:1:b1"])
 def test_malformed_exchange_id_is_a_content_error(exchange: str) -> None:
     with pytest.raises(MessageContentError):
         ExchangeRef.parse(exchange)
