@@ -46,3 +46,21 @@ def test_technician_corrects_the_cardholder_and_resubmits(page: Page, members_hu
     claim = hub.wait_state(row.id, "data_verification").document["fills"][0]["claim"]
     assert (claim["attempt"], claim["status"], claim["cardholder_id"]) == (2, "paid", MEMBER)
     assert (claim["bin"], claim["group_id"]) == (billed["bin"], billed["group_id"])
+
+
+def test_technician_checks_eligibility_before_resubmitting(page: Page, members_hub: Pharmacy) -> None:
+    hub = members_hub
+    assert b"MSA|AA" in send_hl7(hub, "01_rde_o11_retail_amoxicillin.hl7")
+    row = hub.wait_state(hub.by_placer("PLC1001").id, "claim_rejected")
+    sign_in(page, hub, "technician")
+
+    item = queue_item(page, "claim-exceptions", row.rx_number)
+    check = item.get_by_role("form", name=f"Check eligibility for Rx {row.rx_number}")
+    answer = check.get_by_role("status", name="Eligibility answer")
+    check.get_by_role("button", name="Check eligibility (E1)").click()
+    expect(answer).to_contain_text("Not eligible: rejected 07")
+    item.get_by_label("Cardholder ID (302-C2)").fill(MEMBER)
+    check.get_by_role("button", name="Check eligibility (E1)").click()
+    expect(answer).to_have_text("Eligible: the plan accepted the E1.")
+    screenshot(page, "technician-eligibility-check")
+    assert hub.wait_state(row.id, "claim_rejected").document["fills"][0]["claim"]["attempt"] == 1  # nothing billed

@@ -250,6 +250,7 @@ def _item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: DEFAU
         detail["ndc"] = rx.product.ndc11
     if fill.claim is not None:
         detail["claim"] = fill.claim.model_dump(mode="json")
+        detail["patient_id"] = rx.patient_id  # an E1 eligibility check asks about the patient
         detail["reject_texts"] = {code: _reject_text(code) for code in fill.claim.reject_codes}
         if fill.claim.status is ClaimStatus.REJECTED:  # what a resubmission may add as 420-DK
             detail["clarification_choices"] = CLARIFICATION_CODES

@@ -53,6 +53,7 @@ RX.page((user) => {
     } else if (codes.includes("88")) {
       forms.push(h("p", { class: "note" }, "Reject 88 needs a pharmacist's DUR/PPS codes."));
     }
+    if (item.detail.patient_id) forms.push(eligibilityForm(item));
     forms.push(
       cashForm(item, claim, url),
       actionForm(item, "Cancel", [Items.field("Reason", { name: "reason", required: true })], "Cancel prescription",
@@ -89,6 +90,44 @@ RX.page((user) => {
       if (typed && typed !== (claim[name] || "")) changed[name] = typed;
     }
     return Object.keys(changed).length ? changed : null;
+  }
+
+  // E1: ask the plan (as typed in the resubmit form's insurance fields) whether the patient is covered.
+  function eligibilityForm(item) {
+    const answer = h("p", { class: "eligibility", role: "status", "aria-label": "Eligibility answer" });
+    const form = h("form", { class: "action", "aria-label": "Check eligibility for Rx " + item.rx_number },
+      h("button", { type: "submit" }, "Check eligibility (E1)"), answer);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const card = form.closest("li");
+      const coverage = {};
+      for (const [name] of COVERAGE) {
+        const input = card.querySelector(`[name="cov-${name}"]`);
+        if (input && input.value.trim()) coverage[name] = input.value.trim();
+      }
+      answer.textContent = "Asking the plan…";
+      const path = "/api/patients/" + encodeURIComponent(item.detail.patient_id) + "/eligibility";
+      const sent = await RX.api("POST", path, { coverage });
+      if (!sent.ok) {
+        answer.textContent = sent.error;
+        return;
+      }
+      answer.textContent = await eligibilityAnswer(sent.data.check_id);
+    });
+    return form;
+  }
+
+  async function eligibilityAnswer(checkId) {
+    for (let tries = 0; tries < 60; tries++) {
+      const r = await RX.api("GET", "/api/eligibility/" + encodeURIComponent(checkId));
+      if (r.ok && r.data.status !== "pending") {
+        if (r.data.eligible) return "Eligible: the plan accepted the E1.";
+        if (r.data.status === "timeout") return "No answer from the plan in time: ask again.";
+        return "Not eligible: rejected " + r.data.reject_codes.map((c) => c + " " + rejectText(c)).join("; ");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return "No answer yet: ask again in a minute.";
   }
 
   // NCPDP 420-DK submission clarification codes (up to three), e.g. vacation supply or lost Rx for reject 79.
