@@ -1,5 +1,5 @@
 """``make cluster``: orders flow through HAProxy to two hub instances on a three-node RabbitMQ cluster while
-nodes (the intake leader's and the first one included), an instance and a worker are killed; then the chaos
+nodes (the intake leader's and the hub's own included), an instance and a worker are killed; then the chaos
 run's auditor reports.
 
     .venv/bin/python -m tests.cluster.run                                  # 600 orders over 120 s
@@ -7,7 +7,8 @@ run's auditor reports.
 
 Never touches the node on 5672: the three nodes are private (own names, ports, files, cookie) and stopped,
 the database dropped and the temporary folder removed at the end.  Exits 1 when any acknowledged order was
-lost, stored twice, left stuck, billed twice or published twice, or a quorum queue lacks a member.
+lost, stored twice, left stuck, billed twice or published twice, when a sender gave up on an order, or when a
+quorum queue lacks a member.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def run_cluster(plan: ClusterPlan, say: bool = True) -> Report:
             crashed,
         )
         report = audit(evidence)
+        _availability(report, ledger.gave_up)
         _cluster_figures(report, cluster, env.prefix, members, leaders_declared, list_setting, plan)
         report.figures["settled (hub quiet)"] = f"{settled:.0f}s after the load" if settled >= 0 else "NO (timed out)"
         report.figures["process restarts"] = {n: c.starts - 1 for n, c in hub.children.items()}
@@ -152,6 +154,13 @@ def _list_setting(brokers: str) -> str | None:
     if brokers == "list" and found is None:
         raise SystemExit("--brokers list: this hub takes a single broker URL; use --brokers haproxy")
     return None if brokers == "haproxy" else found
+
+
+def _availability(report: Report, never_acked: dict[str, str]) -> None:
+    """With one node of three down at a time, every order must be accepted in the end: a sender that gave up
+    means the hub stayed unavailable to it for its whole patience (two minutes)."""
+    if never_acked:
+        report.fail(f"{len(never_acked)} order(s) never acknowledged", sorted(never_acked))
 
 
 def _cluster_figures(
