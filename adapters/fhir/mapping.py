@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.fhir import order_fields
+from adapters.fhir.administration import dosage_of, location_of
 from adapters.fhir.allergies import order_allergies
 from adapters.fhir.dosage import sig
 from adapters.fhir.elements import JsonObject, concept_text, has_code, obj, objs, text
@@ -164,11 +165,22 @@ def _prescriber(reader: _Reader) -> PrescriberInfo | None:
     return prescriber_info(found.target.resource if found.target else None, target.resource)
 
 
-def _setting(reader: _Reader) -> Setting:
-    if any(has_code(c, CATEGORY, frozenset({"inpatient"})) for c in objs(reader.resource, "category")):
-        return Setting.INPATIENT
+def _encounter(reader: _Reader) -> Target | None:
+    """MedicationRequest.encounter, else the first supportingInformation that is an Encounter it carries."""
     where = f"{reader.at}.encounter"
     target, _, _ = reader.follow(obj(reader.resource, "encounter"), where, frozenset({"Encounter"}))
+    if target is not None or "encounter" in reader.resource:
+        return target
+    for element in objs(reader.resource, "supportingInformation"):
+        found = resolve(element, scope=reader.scope, context=reader.context, where="", problems=[]).target
+        if found is not None and found.resource.get("resourceType") == "Encounter":
+            return found
+    return None
+
+
+def _setting(reader: _Reader, target: Target | None) -> Setting:
+    if any(has_code(c, CATEGORY, frozenset({"inpatient"})) for c in objs(reader.resource, "category")):
+        return Setting.INPATIENT
     encounter_class = obj(target.resource, "class") if target else None
     if encounter_class is not None and text(encounter_class, "code") in INPATIENT_CLASSES:
         return Setting.INPATIENT
@@ -205,12 +217,16 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
     drug = _drug(reader, _route(request))
     patient, patient_at = _patient(reader)
     prescriber = _prescriber(reader)
-    setting = _setting(reader)
+    encounter = _encounter(reader)
+    setting = _setting(reader, encounter)
     coverage = _coverage(reader, patient_at)
     quantity = order_fields.quantity(request)
     if quantity is not None and quantity.value < 0:  # as HL7's RXE-10: an amount to dispense is never negative
-        reader.fail("value", "dispenseRequest.quantity.value",
-                    f"the quantity to dispense must not be negative (got {quantity.value})")
+        reader.fail(
+            "value",
+            "dispenseRequest.quantity.value",
+            f"the quantity to dispense must not be negative (got {quantity.value})",
+        )
     if reader.problems or drug is None or patient is None or prescriber is None:
         return None
     allergies = order_allergies(request, reader.scope, reader.context, patient_at)
@@ -224,6 +240,8 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
         days_supply=order_fields.days_supply(request),
         refills=order_fields.refills(request),
         sig=sig(objs(request, "dosageInstruction")),
+        dosage=dosage_of(request),
+        location=location_of(encounter, reader.context),
         substitution_allowed=order_fields.substitution_allowed(request),
         written_date=order_fields.written_date(request),
         setting=setting,

@@ -8,6 +8,7 @@ CancelRx falls back to, so both land on the same order.
 
 from __future__ import annotations
 
+from adapters.ncpdp.script.administration import read_dosage, read_route
 from adapters.ncpdp.script.codes import SUBSTITUTION_ALLOWED
 from adapters.ncpdp.script.cursor import Cursor, ProblemLog
 from adapters.ncpdp.script.medication import read_drug, read_quantity
@@ -30,6 +31,8 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
     prescriber = read_prescriber(rx.at("Prescriber").required())
     med = rx.at("MedicationPrescribed").required()
     drug = read_drug(med)
+    route = read_route(med)
+    dosage = read_dosage(med)
     quantity = read_quantity(med.at("Quantity").required())
     refills = _refills(med)
     substitution_allowed = _substitution_allowed(med.at("Substitutions"))
@@ -44,11 +47,12 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
         placer_system=placer_system(msg.header),
         patient=patient,
         prescriber=prescriber,
-        drug=drug,
+        drug=drug.model_copy(update={"route": route}) if route else drug,
         quantity=quantity,
         days_supply=days_supply,
         refills=refills or 0,
         sig=sig,
+        dosage=dosage,
         substitution_allowed=substitution_allowed,
         written_date=written,
         coverage=read_coverage(rx.at("BenefitsCoordination")),
