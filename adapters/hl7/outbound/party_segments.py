@@ -23,7 +23,9 @@ def pid(order: OrderRef) -> str | None:
     patient = context.patient if context else None
     if not order.patient_identifiers and patient is None:
         return None
-    ids = [components(i.value, None, None, i.system, i.type_code) for i in order.patient_identifiers]
+    # CX-5 is required from v2.7: an identifier whose type the order did not say (a FHIR Identifier without
+    # type) is table 0203 U, unspecified identifier
+    ids = [components(i.value, None, None, i.system, i.type_code or "U") for i in order.patient_identifiers]
     name = components(patient.family_name, patient.given_name) if patient else ""
     fields = {
         1: "1",
