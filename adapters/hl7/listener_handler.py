@@ -56,6 +56,10 @@ class AckIdentity:
     default_processing_id: str | None = None
 
 
+#: how long a resend waits for the answer of its first copy still being accepted (by this or another instance)
+FIRST_ANSWER_WAIT_S = 3.0
+
+
 def fingerprint(raw: bytes) -> str:
     """Content identity of a message for resend detection: line ends normalised, MSH-7 ignored.
 
@@ -207,6 +211,8 @@ class Hl7MessageHandler:
             problem = Problem("205", f"control id {header.control_id} was already used for another message",
                               location="MSH^1^10")
             return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
+        if earlier is not None and earlier.answer is None:  # the same message, its first copy still in flight
+            earlier = await self._first_answer(sender, header.control_id, earlier)
         if earlier is not None and earlier.answer is not None:
             self._count("duplicate")
             log.info("resent HL7 message acknowledged again", extra={"control_id": header.control_id})
@@ -241,6 +247,20 @@ class Hl7MessageHandler:
                 self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         self._count("accepted")
         return ack if always or commit_ack_wanted(header, success=True) else None
+
+    async def _first_answer(self, sender: str, control_id: str, holder: InboundRecord) -> InboundRecord:
+        """The answer of the copy in flight once it is recorded (another instance may hold it), so a resend
+        gets the original; after ``FIRST_ANSWER_WAIT_S`` (a copy whose process died) it goes on without."""
+        deadline = time.monotonic() + FIRST_ANSWER_WAIT_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            try:
+                found = await self._inbound.find(DOOR, sender, control_id)
+            except InfrastructureError:
+                return holder
+            if found is None or found.answer is not None:
+                return found or holder
+        return holder
 
     async def _publish(self, raw: bytes, header: Hl7Header, mode: AckMode, envelopes: list[Envelope],
                        principal: str, peer: Peer) -> tuple[bool, bytes | None]:

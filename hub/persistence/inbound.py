@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import DatabaseUnavailable
@@ -45,6 +45,20 @@ def inbound_row(
         "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
         "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
     }
+
+
+#: the outcome of a row claimed for a message whose commands are being published (no answer yet)
+CLAIMED = "claimed"
+
+
+def inserted_new(conn: Connection, values: dict[str, Any]) -> bool:
+    """INSERT that does nothing when the key (or the derived id) is taken; whether this one took it (the row it
+    returns says so: the driver's rowcount is not reliable here on PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(inbound_messages).values(values).on_conflict_do_nothing()
+    return conn.execute(statement.returning(inbound_messages.c.id)).first() is not None
 
 
 #: the door of the rows that index a principal's accepted orders (``hub.persistence.order_index``): not
@@ -93,6 +107,27 @@ class InboundStore:
             return None
         return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
                              data_key.reveal(row["raw"]))
+
+    def claim(
+        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
+    ) -> InboundRecord | None:
+        """Take the key before publishing (a row without an answer): None when taken now, else what holds it
+        (an accepted message, or one still being published: ``answer`` None)."""
+        row = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
+                          outcome=CLAIMED, raw=raw, answer=None, command_ids=[], record_id=record_id)
+        try:
+            with self._engine.begin() as conn:
+                if inserted_new(conn, row):
+                    return None
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
+        return self.find(door, sender, control_id) or InboundRecord(record_id, CLAIMED, None, [], None)
+
+    def release(self, record_id: str) -> None:
+        """Give back a claim whose message was not accepted after all (its row, while it has no answer)."""
+        c = inbound_messages.c
+        with self._engine.begin() as conn:
+            conn.execute(delete(inbound_messages).where(c.id == record_id, c.answer.is_(None)))
 
     def record(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.errors import DatabaseUnavailable
 from hub.persistence import audit
 from hub.persistence.database import lookup_connection
-from hub.persistence.inbound import InboundRecord, InboundStore, inbound_row, receipts
+from hub.persistence.inbound import CLAIMED, InboundRecord, InboundStore, inbound_row, inserted_new, receipts
 from hub.persistence.lane import Lane
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 #: records are off the ACK path: waiting this long for company costs no sender anything
 RECORD_LINGER_S = 0.01
-#: the outcome of a row claimed for a message whose commands are being published (no answer yet)
-CLAIMED = "claimed"
 Key = tuple[str, str, str]
 
 
@@ -230,7 +228,7 @@ class InboundJournal:
                 if isinstance(request, _Release):
                     c = inbound_messages.c
                     write.execute(delete(inbound_messages).where(c.id == request.record_id, c.answer.is_(None)))
-                elif write.execute(_insert_new(write.dialect, request.values)).rowcount == 1:
+                elif inserted_new(write, request.values):
                     request.done.set_result(None)
                 else:
                     lost.append(request)
@@ -285,17 +283,6 @@ class InboundJournal:
             audit.record_many(write, receipts([r.values for r in filled]))
         for r in filled:
             r.done.set_result(r.values["id"])
-
-
-def _insert_new(dialect: Dialect, values: dict[str, Any]) -> Any:
-    """INSERT that does nothing when the key (or the derived id) is taken: rowcount 1 means it is ours."""
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(inbound_messages).values(values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(inbound_messages).values(values).on_conflict_do_nothing()
 
 
 def _logged(done: Future[None]) -> None:

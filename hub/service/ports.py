@@ -41,6 +41,14 @@ class InboundLog(Protocol):
     def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key."""
 
+    def claim(
+        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
+    ) -> InboundRecord | None:
+        """Take the key before publishing: None when this message holds it, else what holds it."""
+
+    def release(self, record_id: str) -> None:
+        """Give back a claim whose message was not accepted after all."""
+
     def record(
         self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
         answer: bytes | None, command_ids: list[str], record_id: str | None = None,

@@ -83,3 +83,19 @@ def test_two_doors_on_one_database_take_only_one(amqp_url: str, postgres_url: st
         hubs = [stack.enter_context(running_hub(settings, with_workers=False)) for _ in range(2)]
         ports = (hubs[0].mllp_port, hubs[1].mllp_port)
         _check(_race(ports), ports)
+
+
+def test_a_claim_is_taken_once_and_shows_who_holds_it(database_url: str) -> None:
+    from hub.persistence.database import create_schema, make_engine
+    from hub.persistence.inbound import InboundStore
+
+    engine = make_engine(database_url)
+    create_schema(engine)
+    store = InboundStore(engine)
+    key = {"door": "hl7", "sender": "EHR|GENHOSP", "control_id": "C-1", "message_type": "RDE^O11"}
+    assert store.claim(**key, raw=b"first", record_id="00000000-0000-0000-0000-000000000001") is None
+    holder = store.claim(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002")
+    assert holder is not None and (holder.raw, holder.answer) == (b"first", None)
+    store.release("00000000-0000-0000-0000-000000000001")
+    assert store.claim(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002") is None
+    engine.dispose()

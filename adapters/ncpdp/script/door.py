@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,8 +157,22 @@ class ScriptDoor:
         claimed = placer_system(msg.header) or ""
         sender = dedupe_sender(principal, claimed)
         earlier = await self._earlier(sender, msg.header.message_id)
-        if earlier is not None and earlier.answer is not None:
+        claim_id = None
+        if earlier is None:  # new: take the MessageID first, so of two racing messages one wins
+            claim_id = str(uuid.uuid4())
+            earlier = await self._claim(raw, msg, sender, claim_id)
+            claim_id = claim_id if earlier is None else None
+        if earlier is not None and (earlier.answer is not None or not self._resend_of(earlier, msg)):
             return self._repeat(earlier, msg)
+        try:
+            return await self._take(raw, msg, command, principal, claimed, sender)
+        except BaseException:
+            if claim_id is not None:  # not accepted: the MessageID goes back, a corrected resend is read afresh
+                await asyncio.to_thread(self._release, claim_id)
+            raise
+
+    async def _take(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str, claimed: str,
+                    sender: str) -> DoorAnswer:
         envelope = self._envelope(msg, command, principal)
         if isinstance(command, CancelPrescription):
             # the order is looked up among this sender's own: another feed's CancelRx names no order
@@ -204,13 +219,32 @@ class ScriptDoor:
             log.warning("SCRIPT dedupe lookup failed: %s", exc, extra={"control_id": control_id})
             return None
 
+    async def _claim(self, raw: bytes, msg: ScriptMessage, sender: str, claim_id: str) -> InboundRecord | None:
+        try:
+            return await asyncio.to_thread(self._inbound.claim, door=DOOR, sender=sender, raw=raw,
+                                           control_id=msg.header.message_id, message_type=msg.kind,
+                                           record_id=claim_id)
+        except InfrastructureError as exc:  # cannot check: go on, as when the lookup fails
+            log.warning("SCRIPT dedupe claim failed: %s", exc, extra={"control_id": msg.header.message_id})
+            return None
+
+    def _release(self, claim_id: str) -> None:
+        try:
+            self._inbound.release(claim_id)
+        except InfrastructureError as exc:
+            log.warning("SCRIPT dedupe claim not released: %s", exc)
+
+    @staticmethod
+    def _resend_of(earlier: InboundRecord, msg: ScriptMessage) -> bool:
+        return earlier.raw is None or _same_request(earlier.raw, msg)
+
     def _repeat(self, earlier: InboundRecord, msg: ScriptMessage) -> DoorAnswer:
         """A resend gets its first answer; other content under a used MessageID is refused."""
-        assert earlier.answer is not None
-        if earlier.raw is not None and not _same_request(earlier.raw, msg):
+        if not self._resend_of(earlier, msg):
             text = f"MessageID {msg.header.message_id} was already used for another message"
             problem = Problem(code="900", text=text, location="Message/Header/MessageID")
             raise MessageContentError(text, [problem], control_id=msg.header.message_id)
+        assert earlier.answer is not None
         log.info("SCRIPT resend answered again", extra={"control_id": msg.header.message_id})
         return DoorAnswer(earlier.answer, 200, "duplicate")
 
