@@ -34,6 +34,7 @@ from pika.spec import BasicProperties
 
 from hub.errors import RxHubError
 from hub.messaging.blocking_publisher import connect
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import OUTBOUND, OUTBOUND_FAILURES, start_destination_at_zero
 
@@ -148,7 +149,7 @@ class HeldDelivery:
                 self._consume(stop)
                 backoff = 0.2
             except (pe.AMQPError, OSError, RxHubError) as exc:
-                log.warning("%s delivery lost the broker: %r; reconnecting", self.kind, exc)
+                log.log(reconnect_level(exc), "%s delivery lost the broker: %r; reconnecting", self.kind, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 

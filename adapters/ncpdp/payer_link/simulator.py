@@ -31,6 +31,7 @@ from adapters.ncpdp.payer_link.amqp_contract import MessagePublisher, publish_co
 from hub.errors import InfrastructureError, MessageContentError
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.consumer import ConsumerRunner
 from hub.messaging.topology import Queue, Topology, declare
 
@@ -178,7 +179,7 @@ class PayerSimProcess:
                     connection.close()
                 return True
             except (InfrastructureError, pe.AMQPError, OSError) as exc:
-                log.warning("payer-sim cannot declare its queue yet: %s", exc)
+                log.log(reconnect_level(exc), "payer-sim cannot declare its queue yet: %s", exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         return False

@@ -28,6 +28,7 @@ from adapters.ncpdp.switch.unsent import not_sent_answer
 from hub.errors import InfrastructureError, MessageContentError
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
+from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.consumer import ConsumerRunner
 from hub.messaging.topology import Queue, Topology, declare
 from hub.observability.metrics import SWITCH_TRANSMISSIONS
@@ -168,7 +169,7 @@ class SwitchConnector:
                 self.declare()
                 return True
             except (InfrastructureError, pe.AMQPError, OSError) as exc:
-                log.warning("switch-connector cannot declare its queue yet: %s", exc)
+                log.log(reconnect_level(exc), "switch-connector cannot declare its queue yet: %s", exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         return False
