@@ -162,6 +162,8 @@ class ScriptDoor:
             claim_id = str(uuid.uuid4())
             earlier = await self._claim(raw, msg, sender, claim_id)
             claim_id = claim_id if earlier is None else None
+        if earlier is not None and earlier.answer is None and self._resend_of(earlier, msg):
+            earlier = await self._first_answer(sender, msg.header.message_id, earlier)  # its first copy in flight
         if earlier is not None and (earlier.answer is not None or not self._resend_of(earlier, msg)):
             return self._repeat(earlier, msg)
         try:
@@ -227,6 +229,16 @@ class ScriptDoor:
         except InfrastructureError as exc:  # cannot check: go on, as when the lookup fails
             log.warning("SCRIPT dedupe claim failed: %s", exc, extra={"control_id": msg.header.message_id})
             return None
+
+    async def _first_answer(self, sender: str, control_id: str, holder: InboundRecord) -> InboundRecord:
+        """The answer of the copy still being accepted (here or by another instance) once it is recorded, so a
+        resend gets the original; after a few seconds (a copy whose process died) it goes on without."""
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            found = await self._earlier(sender, control_id)
+            if found is None or found.answer is not None:
+                return found or holder
+        return holder
 
     def _release(self, claim_id: str) -> None:
         try:
