@@ -50,8 +50,13 @@ class DeliveryReport(BaseModel):
         """Every AA'd order stored and announced exactly once, and no message left without an AA."""
         if self.witness == "intake-queue":
             return self.unacked == 0 and self.backlog_at_end == self.acked
-        return (self.unacked == 0 and self.missing == 0 and self.unexpected == 0
-                and self.stored == self.acked and self.events == self.acked)
+        return (
+            self.unacked == 0
+            and self.missing == 0
+            and self.unexpected == 0
+            and self.stored == self.acked
+            and self.events == self.acked
+        )
 
 
 class DeliveryWitness:
@@ -76,8 +81,11 @@ class DeliveryWitness:
         """How many ``prescription.received`` events announced each placer number of one scenario."""
         if self._tap.error:
             raise RuntimeError(f"the delivery witness stopped consuming events: {self._tap.error}")
-        return Counter(seen.placer for seen in self._tap.snapshot()
-                       if seen.placer is not None and seen.placer.startswith(f"{tag}-"))
+        return Counter(
+            seen.placer
+            for seen in self._tap.snapshot()
+            if seen.placer is not None and seen.placer.startswith(f"{tag}-")
+        )
 
     def queue_depth(self, name: str) -> tuple[int, int]:
         """(ready messages, consumers) of a queue."""
@@ -100,8 +108,7 @@ class DeliveryWitness:
 
     def stored_placers(self, tag: str) -> list[str]:
         """Placer numbers stored for one scenario (its tag prefixes every placer number)."""
-        query = select(prescriptions.c.placer_order_number).where(
-            prescriptions.c.placer_order_number.like(f"{tag}-%"))
+        query = select(prescriptions.c.placer_order_number).where(prescriptions.c.placer_order_number.like(f"{tag}-%"))
         with self._engine.connect() as conn:
             return [row[0] for row in conn.execute(query)]
 
@@ -122,12 +129,19 @@ class DeliveryWitness:
         as_set = set(stored)
         unannounced = len(accepted - set(announced))
         return DeliveryReport(
-            acked=len(accepted), stored=len(stored), events=sum(announced.values()),
+            acked=len(accepted),
+            stored=len(stored),
+            events=sum(announced.values()),
             missing=len(accepted - as_set) + unannounced,
-            unexpected=(len(as_set - accepted) + (len(stored) - len(as_set))
-                        + len(set(announced) - accepted) + sum(n - 1 for n in announced.values() if n > 1)),
+            unexpected=(
+                len(as_set - accepted)
+                + (len(stored) - len(as_set))
+                + len(set(announced) - accepted)
+                + sum(n - 1 for n in announced.values() if n > 1)
+            ),
             unacked=unacked,
-            drain_s=round(drain, 2), backlog_at_end=backlog,
+            drain_s=round(drain, 2),
+            backlog_at_end=backlog,
         )
 
     def await_settled(self, started: float, timeout_s: float) -> float | None:
@@ -151,10 +165,17 @@ class DeliveryWitness:
             time.sleep(0.25)
             queued = self.intake_depth()
         self._with_channel(lambda ch: ch.queue_purge(self._topology.work_queue("intake")))
-        return DeliveryReport(acked=len(accepted), stored=0, events=0, missing=max(len(accepted) - queued, 0),
-                              unexpected=max(queued - len(accepted), 0), unacked=unacked,
-                              drain_s=round(time.monotonic() - started, 2), backlog_at_end=queued,
-                              witness="intake-queue")
+        return DeliveryReport(
+            acked=len(accepted),
+            stored=0,
+            events=0,
+            missing=max(len(accepted) - queued, 0),
+            unexpected=max(queued - len(accepted), 0),
+            unacked=unacked,
+            drain_s=round(time.monotonic() - started, 2),
+            backlog_at_end=queued,
+            witness="intake-queue",
+        )
 
     def close(self) -> None:
         """Stop consuming (the queue is deleted) and release the database engine."""

@@ -18,8 +18,13 @@ from pika.spec import Basic, BasicProperties
 
 RECEIVED, READY = "prescription.received", "prescription.ready"
 #: events after which an order will not reach READY without a person (the run counts them as failures)
-DEAD_ENDS = ("claim.rejected", "prescription.rejected", "fill.rejected", "prescription.cancelled",
-             "claim.reversal_required")
+DEAD_ENDS = (
+    "claim.rejected",
+    "prescription.rejected",
+    "fill.rejected",
+    "prescription.cancelled",
+    "claim.reversal_required",
+)
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,16 @@ class EventTap:
             self.error = f"{type(exc).__name__}: {exc}"
             self._ready.set()
 
-    def _on_message(self, _ch: BlockingChannel, _method: Basic.Deliver, _props: BasicProperties,
-                    body: bytes) -> None:
+    def _on_message(self, _ch: BlockingChannel, _method: Basic.Deliver, _props: BasicProperties, body: bytes) -> None:
         event = json.loads(body)
         data = event.get("data") or {}
-        seen = Seen(event["id"], event["type"], event.get("subject") or "",
-                    datetime.fromisoformat(event["time"]).timestamp(),
-                    data.get("placer_order_number") if event["type"] == RECEIVED else None)
+        seen = Seen(
+            event["id"],
+            event["type"],
+            event.get("subject") or "",
+            datetime.fromisoformat(event["time"]).timestamp(),
+            data.get("placer_order_number") if event["type"] == RECEIVED else None,
+        )
         with self._lock:
             self.events.append(seen)
             if seen.type == READY:

@@ -28,30 +28,49 @@ def medication_request(placer: str, system: str = PLACER_SYSTEM) -> dict[str, An
     return {
         "resourceType": "MedicationRequest",
         "contained": [
-            {"resourceType": "Patient", "id": "pat", "identifier": [{"system": "urn:example:mrn",
-                                                                    "value": f"F{placer}"}],
-             "name": [{"family": f"Fh{placer}", "given": ["Alex"]}], "gender": "female", "birthDate": "1980-02-01"},
-            {"resourceType": "Practitioner", "id": "doc",
-             "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
-             "name": [{"family": "Prescriber", "given": ["Pat"]}]},
+            {
+                "resourceType": "Patient",
+                "id": "pat",
+                "identifier": [{"system": "urn:example:mrn", "value": f"F{placer}"}],
+                "name": [{"family": f"Fh{placer}", "given": ["Alex"]}],
+                "gender": "female",
+                "birthDate": "1980-02-01",
+            },
+            {
+                "resourceType": "Practitioner",
+                "id": "doc",
+                "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
+                "name": [{"family": "Prescriber", "given": ["Pat"]}],
+            },
         ],
-        "identifier": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
-            "system": system, "value": placer,
-        }],
+        "identifier": [
+            {
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
+                "system": system,
+                "value": placer,
+            }
+        ],
         "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": NDC}],
-                                      "text": "Amoxicillin 500 MG Oral Capsule"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": NDC}],
+            "text": "Amoxicillin 500 MG Oral Capsule",
+        },
         "subject": {"reference": "#pat"},
         "requester": {"reference": "#doc"},
         "authoredOn": f"{date.today().isoformat()}T08:00:00Z",
-        "dosageInstruction": [{"text": "Take 1 capsule by mouth twice daily for 10 days",
-                               "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
-                               "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "capsule"}}]}],
-        "dispenseRequest": {"numberOfRepeatsAllowed": 0, "quantity": {"value": 20, "unit": "capsule"},
-                            "expectedSupplyDuration": {"value": 10, "unit": "days",
-                                                       "system": "http://unitsofmeasure.org", "code": "d"}},
+        "dosageInstruction": [
+            {
+                "text": "Take 1 capsule by mouth twice daily for 10 days",
+                "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "capsule"}}],
+            }
+        ],
+        "dispenseRequest": {
+            "numberOfRepeatsAllowed": 0,
+            "quantity": {"value": 20, "unit": "capsule"},
+            "expectedSupplyDuration": {"value": 10, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+        },
     }
 
 
@@ -74,8 +93,11 @@ class FhirDoor:
         self._template = template
         self._connection = http.client.HTTPConnection(host, port, timeout=30)
         self._connection.connect()
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json",
-                         "Accept": "application/fhir+json"}
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/fhir+json",
+            "Accept": "application/fhir+json",
+        }
 
     def send(self, control_id: str, placer: str) -> str | None:
         """POST one order and read the whole answer (the connection is reused)."""

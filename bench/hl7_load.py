@@ -48,8 +48,9 @@ class OrderTemplate:
         """The message bytes for one control id and placer order number (the patient is the placer's twin)."""
         head, before_mrn, before_name, before_placer, tail = self._parts
         key = placer.encode()
-        return b"".join((head, control_id.encode(), before_mrn, b"M", key, before_name, b"Pt", key, before_placer,
-                         key, tail))
+        return b"".join(
+            (head, control_id.encode(), before_mrn, b"M", key, before_name, b"Pt", key, before_placer, key, tail)
+        )
 
 
 def ack_accepts(ack: bytes, control_id: str) -> bool:

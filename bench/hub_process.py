@@ -105,9 +105,12 @@ def machine_groups(hub: Hub) -> dict[str, list[int]]:
     the hub) when one runs, every PostgreSQL and RabbitMQ process, and this process (the load generator)."""
     found = hub.pids()
     payer = [pid for name, pid in found.items() if name.startswith(PAYER_SIM)]
-    return {**{HUB_GROUP + name: [pid] for name, pid in found.items() if not name.startswith(PAYER_SIM)},
-            **({PAYER_GROUP: payer} if payer else {}), **service_pids(),
-            "load generator (bench)": [os.getpid()]}
+    return {
+        **{HUB_GROUP + name: [pid] for name, pid in found.items() if not name.startswith(PAYER_SIM)},
+        **({PAYER_GROUP: payer} if payer else {}),
+        **service_pids(),
+        "load generator (bench)": [os.getpid()],
+    }
 
 
 def cpu_snapshot(groups: dict[str, list[int]]) -> dict[int, float]:
@@ -115,13 +118,16 @@ def cpu_snapshot(groups: dict[str, list[int]]) -> dict[int, float]:
     return {pid: cpu_s([pid]) for group in groups.values() for pid in group}
 
 
-def cpu_ms_per(groups: dict[str, list[int]], before: dict[int, float], count: int,
-               after: dict[int, float] | None = None) -> dict[str, float]:
+def cpu_ms_per(
+    groups: dict[str, list[int]], before: dict[int, float], count: int, after: dict[int, float] | None = None
+) -> dict[str, float]:
     """CPU milliseconds per item of each group between two snapshots (``after``: now); a process not in
     ``before`` (a database session opened meanwhile) counts whole."""
     now = cpu_snapshot(groups) if after is None else after
-    return {name: round(1000 * sum(now.get(pid, 0.0) - before.get(pid, 0.0) for pid in group) / max(count, 1), 2)
-            for name, group in groups.items()}
+    return {
+        name: round(1000 * sum(now.get(pid, 0.0) - before.get(pid, 0.0) for pid in group) / max(count, 1), 2)
+        for name, group in groups.items()
+    }
 
 
 def switches(pid: int) -> int:
@@ -148,12 +154,15 @@ def switch_snapshot(groups: dict[str, list[int]]) -> dict[int, int]:
     return {pid: switches(pid) for group in groups.values() for pid in group}
 
 
-def switches_per(groups: dict[str, list[int]], before: dict[int, int], count: int,
-                 after: dict[int, int] | None = None) -> dict[str, float]:
+def switches_per(
+    groups: dict[str, list[int]], before: dict[int, int], count: int, after: dict[int, int] | None = None
+) -> dict[str, float]:
     """Context switches per item of each group between two snapshots (a thread that ended meanwhile is lost)."""
     now = switch_snapshot(groups) if after is None else after
-    return {name: round(sum(now.get(pid, 0) - before.get(pid, 0) for pid in group) / max(count, 1), 1)
-            for name, group in groups.items()}
+    return {
+        name: round(sum(now.get(pid, 0) - before.get(pid, 0) for pid in group) / max(count, 1), 1)
+        for name, group in groups.items()
+    }
 
 
 def hub_total(per_group: dict[str, float]) -> float:
@@ -265,9 +274,12 @@ class ChildProcessHub:
     def _spawn(self, name: str, args: list[str], *, listens: bool) -> None:
         log = (self.env.workdir / f"{name}.log").open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub.entrypoints.cli", *args], cwd=REPO,
+            [sys.executable, "-m", "hub.entrypoints.cli", *args],
+            cwd=REPO,
             env={**os.environ, **self.env.hub_env(self.log_level), **self.extra_env},
-            stdout=subprocess.PIPE, stderr=log, text=True,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
         )
         child = _Child(name, process, log)
         self.children.append(child)
@@ -277,9 +289,9 @@ class ChildProcessHub:
     def _check_alive(self) -> None:
         for child in self.children:
             if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with {child.process.returncode}:\n"
-                                   f"{_log_tail(Path(child.log.name))}")
-
+                raise RuntimeError(
+                    f"{child.name} exited with {child.process.returncode}:\n{_log_tail(Path(child.log.name))}"
+                )
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
@@ -290,8 +302,9 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _read_ports(process: subprocess.Popen[str], name: str, log: Path,
-                timeout_s: float = 60.0) -> tuple[int, int | None]:
+def _read_ports(
+    process: subprocess.Popen[str], name: str, log: Path, timeout_s: float = 60.0
+) -> tuple[int, int | None]:
     """Wait for the 'MLLP on host:port, HTTP on ...' line, then keep draining stdout so the child never blocks."""
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -354,9 +367,15 @@ class HubShape:
 
 
 @contextmanager
-def started_hub(env: BenchEnvironment, shape: HubShape, *, intake_consumers: Callable[[], int],
-                exit_codes: dict[str, int | None], payer_consumers: Callable[[], int] | None = None,
-                prefix: str = "") -> Iterator[Hub]:
+def started_hub(
+    env: BenchEnvironment,
+    shape: HubShape,
+    *,
+    intake_consumers: Callable[[], int],
+    exit_codes: dict[str, int | None],
+    payer_consumers: Callable[[], int] | None = None,
+    prefix: str = "",
+) -> Iterator[Hub]:
     """Start the hub (and the simulated payer when ``payer_consumers`` is given); stop all on exit.
 
     Exit codes land in ``exit_codes`` under ``prefix`` + process name.
@@ -365,8 +384,16 @@ def started_hub(env: BenchEnvironment, shape: HubShape, *, intake_consumers: Cal
         with _in_process(env, shape) as hub:
             yield hub
         return
-    children = ChildProcessHub(env, shape.layout, shape.log_level, shape.listeners, shape.workers, shape.copies,
-                               shape.worker_processes, dict(shape.extra_env))
+    children = ChildProcessHub(
+        env,
+        shape.layout,
+        shape.log_level,
+        shape.listeners,
+        shape.workers,
+        shape.copies,
+        shape.worker_processes,
+        dict(shape.extra_env),
+    )
     try:
         children.start(intake_consumers)
         if payer_consumers is not None:

@@ -52,12 +52,23 @@ def hl7_scenarios(run: IngestRun, senders: list[int]) -> None:
     """Warm-up, then N blocking MLLP senders per count, then the sustained run when asked."""
     hub = run.hub
     print("bench: warm-up...", flush=True)
-    _measure(run, "warm-up", "hl7-mllp", LoadPlan(hub.mllp_ports, 4, 1.0, tag()),
-             lambda p: run_load(p, run.template), record=False)
+    _measure(
+        run,
+        "warm-up",
+        "hl7-mllp",
+        LoadPlan(hub.mllp_ports, 4, 1.0, tag()),
+        lambda p: run_load(p, run.template),
+        record=False,
+    )
     for count in senders:
         print(f"bench: HL7 over MLLP, {count} sender(s)...", flush=True)
-        _measure(run, f"hl7-mllp x{count}", "hl7-mllp", LoadPlan(hub.mllp_ports, count, run.seconds, tag()),
-                 lambda p: run_load(p, run.template))
+        _measure(
+            run,
+            f"hl7-mllp x{count}",
+            "hl7-mllp",
+            LoadPlan(hub.mllp_ports, count, run.seconds, tag()),
+            lambda p: run_load(p, run.template),
+        )
 
 
 def fhir_scenarios(run: IngestRun, clients: list[int]) -> None:
@@ -65,12 +76,23 @@ def fhir_scenarios(run: IngestRun, clients: list[int]) -> None:
     assert run.feed_token is not None
     ports = run.hub.http_ports
     token = run.feed_token
-    _measure(run, "fhir warm-up", "fhir-http", LoadPlan(ports, 4, 1.0, tag()), lambda p: run_fhir_load(p, token),
-             record=False)
+    _measure(
+        run,
+        "fhir warm-up",
+        "fhir-http",
+        LoadPlan(ports, 4, 1.0, tag()),
+        lambda p: run_fhir_load(p, token),
+        record=False,
+    )
     for count in clients:
         print(f"bench: FHIR over HTTP, {count} client(s)...", flush=True)
-        _measure(run, f"fhir-http x{count}", "fhir-http", LoadPlan(ports, count, run.seconds, tag()),
-                 lambda p: run_fhir_load(p, token))
+        _measure(
+            run,
+            f"fhir-http x{count}",
+            "fhir-http",
+            LoadPlan(ports, count, run.seconds, tag()),
+            lambda p: run_fhir_load(p, token),
+        )
 
 
 def sustained_scenario(run: IngestRun) -> None:
@@ -90,8 +112,9 @@ def sustained_scenario(run: IngestRun) -> None:
     run.witness.reset_events()
     sustained, result = run_sustained(hub, run.witness, run.template, plan, window_s=max(2.0, args.sustained / 30))
     report.sustained = sustained
-    report.sustained_delivery = run.witness.await_drained(plan.tag, result.placers, len(result.failures),
-                                                          args.drain_timeout)
+    report.sustained_delivery = run.witness.await_drained(
+        plan.tag, result.placers, len(result.failures), args.drain_timeout
+    )
     note_loss(report, "sustained", report.sustained_delivery.lossless, result.failures)
 
 
@@ -101,8 +124,13 @@ def _carried_peak(run: IngestRun) -> float:
     eight = next((r for r in run.report.scenarios if r.kind == "hl7-mllp" and r.concurrency == 8), None)
     if eight is None:
         print("bench: measuring the 8-sender peak for the sustained run...", flush=True)
-        _measure(run, "hl7-mllp x8", "hl7-mllp", LoadPlan(run.hub.mllp_ports, 8, run.seconds, tag()),
-                 lambda p: run_load(p, run.template))
+        _measure(
+            run,
+            "hl7-mllp x8",
+            "hl7-mllp",
+            LoadPlan(run.hub.mllp_ports, 8, run.seconds, tag()),
+            lambda p: run_load(p, run.template),
+        )
         eight = run.report.scenarios[-1]
     if eight.delivery is None or not eight.summary.count:
         return eight.summary.rate
@@ -110,8 +138,9 @@ def _carried_peak(run: IngestRun) -> float:
     return eight.summary.count / (eight.summary.seconds + after)
 
 
-def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callable[[LoadPlan], LoadResult], *,
-             record: bool = True) -> float:
+def _measure(
+    run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callable[[LoadPlan], LoadResult], *, record: bool = True
+) -> float:
     witness, hub, args = run.witness, run.hub, run.args
     witness.reset_events()
     pids = list(hub.pids().values())
@@ -136,15 +165,20 @@ def _measure(run: IngestRun, name: str, kind: str, plan: LoadPlan, load: Callabl
         delivery = delivery.model_copy(update={"settled_s": witness.await_settled(stopped, args.drain_timeout)})
     note_loss(run.report, name, delivery.lossless, result.failures)
     if record:
-        raw = next((r for r in run.report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders),
-                   None)
-        run.report.scenarios.append(ScenarioResult(
-            name=name, kind=kind, concurrency=plan.senders, summary=summary, delivery=delivery,
-            vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
-            rss_mb=round(rss, 1),
-            cpu_ms_per_msg=round(1000 * cpu_used / summary.count, 2) if summary.count else None,
-            sender_cpu_ms_per_msg=round(1000 * sender_cpu / summary.count, 2) if summary.count else None,
-        ))
+        raw = next((r for r in run.report.scenarios if r.kind == "raw-broker" and r.concurrency == plan.senders), None)
+        run.report.scenarios.append(
+            ScenarioResult(
+                name=name,
+                kind=kind,
+                concurrency=plan.senders,
+                summary=summary,
+                delivery=delivery,
+                vs_raw=round(summary.rate / raw.summary.rate, 3) if raw and raw.summary.rate else None,
+                rss_mb=round(rss, 1),
+                cpu_ms_per_msg=round(1000 * cpu_used / summary.count, 2) if summary.count else None,
+                sender_cpu_ms_per_msg=round(1000 * sender_cpu / summary.count, 2) if summary.count else None,
+            )
+        )
     return summary.rate
 
 

@@ -56,8 +56,9 @@ def _hl7_ack_path(raw: bytes) -> object:
     message = parse_message(raw)
     validate_header(message.header)
     to_commands(message)
-    return build_ack(message.header, "AA", sending_application="RXHUB", sending_facility="PHARMACY",
-                     control_id="BENCH1")
+    return build_ack(
+        message.header, "AA", sending_application="RXHUB", sending_facility="PHARMACY", control_id="BENCH1"
+    )
 
 
 def _hl7_text(raw: bytes) -> str:
@@ -160,7 +161,10 @@ def _measure_path(name: str, function: Callable[[bytes], object], inputs: list[P
             refused += 1
     values = sorted(timings.values())
     return ParseCost(
-        path=name, inputs=len(timings), refused=refused,
+        path=name,
+        inputs=len(timings),
+        refused=refused,
         median_ms=round(statistics.median(values), 4) if values else 0.0,
-        max_ms=values[-1] if values else 0.0, per_input_ms=timings,
+        max_ms=values[-1] if values else 0.0,
+        per_input_ms=timings,
     )

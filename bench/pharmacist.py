@@ -73,8 +73,9 @@ class ScriptedPharmacist:
     def start(self) -> None:
         """One poller and the approvers, on daemon threads."""
         self._threads = [threading.Thread(target=self._poll, name="pharmacist-poll", daemon=True)]
-        self._threads += [threading.Thread(target=self._approve, name=f"pharmacist-{i}", daemon=True)
-                          for i in range(self._approvers)]
+        self._threads += [
+            threading.Thread(target=self._approve, name=f"pharmacist-{i}", daemon=True) for i in range(self._approvers)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -115,8 +116,12 @@ class ScriptedPharmacist:
                 prescription_id, stage, overrides = job
                 body = {"approve": True, "overrides": overrides} if overrides else {"approve": True}
                 try:
-                    status, answer = api.call("POST", f"/api/prescriptions/{prescription_id}/{stage}-verification",
-                                              body, key=f"bench-{prescription_id}-{stage}")
+                    status, answer = api.call(
+                        "POST",
+                        f"/api/prescriptions/{prescription_id}/{stage}-verification",
+                        body,
+                        key=f"bench-{prescription_id}-{stage}",
+                    )
                 except (OSError, http.client.HTTPException) as exc:
                     self._fail(f"{stage} approval of {prescription_id}: {type(exc).__name__}: {exc}")
                     continue
@@ -138,5 +143,8 @@ class ScriptedPharmacist:
 def _overrides(item: dict[str, Any]) -> list[list[str]]:
     """Every high-severity alert not yet overridden (they block data verification)."""
     alerts = item.get("detail", {}).get("alerts", [])
-    return [[a["alert_id"], "reviewed (benchmark pharmacist)"] for a in alerts
-            if a.get("severity") == "high" and a.get("override") is None]
+    return [
+        [a["alert_id"], "reviewed (benchmark pharmacist)"]
+        for a in alerts
+        if a.get("severity") == "high" and a.get("override") is None
+    ]

@@ -43,15 +43,24 @@ LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: a leaf frame (outside our code) with one of these names is a thread waiting, not working: py-spy's idle
 #: filter misses waits in poll(), Condition.wait() and queue.get() when their C call holds no Python frame
 WAITING = "waiting (poll, lock, queue)"
-_WAIT_LEAVES = frozenset({"poll", "select", "wait", "get", "acquire", "sleep", "_wait_for_tstate_lock", "join",
-                          "_worker", "run_forever"})
+_WAIT_LEAVES = frozenset(
+    {"poll", "select", "wait", "get", "acquire", "sleep", "_wait_for_tstate_lock", "join", "_worker", "run_forever"}
+)
 #: SQLite's BEGIN IMMEDIATE (hub.persistence.database): a writer waiting here waits for the one write lock
 SQLITE_LOCK = "SQLite BEGIN IMMEDIATE (write lock)"
 _OURS = ("hub/", "adapters/")
 #: frames on every stack of their thread (entry points and consumer loops): they say nothing about cost
-_PLUMBING = frozenset({"hub.entrypoints.cli:<module>", "hub.entrypoints.cli:main", "hub.entrypoints.cli:_run",
-                       "hub.entrypoints.cli:_worker", "hub.messaging.consumer:ConsumerRunner.run",
-                       "hub.messaging.consumer:ConsumerRunner._consume", "hub.entrypoints.cli:_serve_until_signal"})
+_PLUMBING = frozenset(
+    {
+        "hub.entrypoints.cli:<module>",
+        "hub.entrypoints.cli:main",
+        "hub.entrypoints.cli:_run",
+        "hub.entrypoints.cli:_worker",
+        "hub.messaging.consumer:ConsumerRunner.run",
+        "hub.messaging.consumer:ConsumerRunner._consume",
+        "hub.entrypoints.cli:_serve_until_signal",
+    }
+)
 
 
 class ProcessProfile(BaseModel):
@@ -76,13 +85,16 @@ def summarize_collapsed(text: str, raw_file: str = "", top: int = 15) -> Process
         total += count
         frames = [_split(f) for f in stack.split(";")]
         libraries[_library(frames)] += count
-        for name in {f"{path.removesuffix('.py').replace('/', '.')}:{fn}" for fn, path in frames
-                     if path.startswith(_OURS)} - _PLUMBING:
+        for name in {
+            f"{path.removesuffix('.py').replace('/', '.')}:{fn}" for fn, path in frames if path.startswith(_OURS)
+        } - _PLUMBING:
             functions[name] += count
     share = (lambda n: round(100 * n / total, 1)) if total else (lambda n: 0.0)
     return ProcessProfile(
-        samples=total, by_library={k: share(v) for k, v in libraries.most_common()},
-        top_functions=[(k, share(v)) for k, v in functions.most_common(top)], raw_file=raw_file,
+        samples=total,
+        by_library={k: share(v) for k, v in libraries.most_common()},
+        top_functions=[(k, share(v)) for k, v in functions.most_common(top)],
+        raw_file=raw_file,
     )
 
 
@@ -106,17 +118,37 @@ def _library(frames: list[tuple[str, str]]) -> str:
 
 
 @contextmanager
-def profiled(pids: dict[str, int], scenario: str, seconds: float, stamp: str,
-             into: dict[str, dict[str, ProcessProfile]]) -> Iterator[None]:
+def profiled(
+    pids: dict[str, int], scenario: str, seconds: float, stamp: str, into: dict[str, dict[str, ProcessProfile]]
+) -> Iterator[None]:
     """Record every process for ``seconds`` while the body runs; summaries land in ``into[scenario]``."""
     folder = PROFILES / stamp
     folder.mkdir(parents=True, exist_ok=True)
     runs = {}
     for name, pid in pids.items():
         out = folder / f"{scenario.replace(' ', '_')}-{name.replace('/', '_')}.txt"
-        runs[name] = (out, subprocess.Popen(
-            [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "--rate", "200",
-             "--gil", "--format", "raw", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        runs[name] = (
+            out,
+            subprocess.Popen(
+                [
+                    str(PY_SPY),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(max(1, int(seconds))),
+                    "--rate",
+                    "200",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            ),
+        )
     try:
         yield
     finally:
@@ -137,8 +169,9 @@ def profile_table(profiles: dict[str, dict[str, ProcessProfile]], libraries: int
     for scenario, processes in profiles.items():
         for name, p in processes.items():
             lines.append(f"{scenario} / {name}: {p.samples} busy samples ({p.raw_file})")
-            lines.append("  self time: " + ", ".join(f"{k} {v:.0f}%" for k, v in
-                                                     list(p.by_library.items())[:libraries]))
+            lines.append(
+                "  self time: " + ", ".join(f"{k} {v:.0f}%" for k, v in list(p.by_library.items())[:libraries])
+            )
             lines.append("  on stack:  " + ", ".join(f"{k} {v:.0f}%" for k, v in p.top_functions[:functions]))
     return "\n".join(lines)
 

@@ -33,8 +33,10 @@ class RawPublisher:
         loop = asyncio.get_running_loop()
         self.ready = loop.create_future()
         self.connection = AsyncioConnection(
-            pika.URLParameters(amqp_url), on_open_callback=lambda c: c.channel(on_open_callback=self._channel_open),
-            on_open_error_callback=lambda _c, e: self._fail(e), custom_ioloop=loop,
+            pika.URLParameters(amqp_url),
+            on_open_callback=lambda c: c.channel(on_open_callback=self._channel_open),
+            on_open_error_callback=lambda _c, e: self._fail(e),
+            custom_ioloop=loop,
         )
         await asyncio.wait_for(self.ready, 10)
 
@@ -82,8 +84,9 @@ class RawPublisher:
                 future.set_result(None)
 
 
-async def _publish_for(amqp_url: str, queue: str, body: bytes, properties: pika.BasicProperties,
-                       concurrency: int, seconds: float) -> tuple[list[float], float]:
+async def _publish_for(
+    amqp_url: str, queue: str, body: bytes, properties: pika.BasicProperties, concurrency: int, seconds: float
+) -> tuple[list[float], float]:
     publisher = RawPublisher()
     await publisher.open(amqp_url)
     latencies: list[float] = []
@@ -103,8 +106,9 @@ async def _publish_for(amqp_url: str, queue: str, body: bytes, properties: pika.
     return latencies, time.monotonic() - start
 
 
-def raw_baseline(amqp_url: str, queue: str, body: bytes, properties: pika.BasicProperties,
-                 concurrency: int, seconds: float) -> Summary:
+def raw_baseline(
+    amqp_url: str, queue: str, body: bytes, properties: pika.BasicProperties, concurrency: int, seconds: float
+) -> Summary:
     """``concurrency`` lanes, each publishing and awaiting its confirm, into a fresh quorum queue."""
     _declare(amqp_url, queue)
     try:

@@ -74,32 +74,54 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, 150 workflow orders (~1.5 min)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario (default 10)")
-    parser.add_argument("--sustained", type=float, metavar="SECONDS",
-                        help="also run 70%% of the 8-sender peak for SECONDS (long form: 600)")
-    parser.add_argument("--sustained-rate", type=float, metavar="MSG_S",
-                        help="pace the sustained run at this rate instead (to repeat an earlier run's pace)")
+    parser.add_argument(
+        "--sustained",
+        type=float,
+        metavar="SECONDS",
+        help="also run 70%% of the 8-sender peak for SECONDS (long form: 600)",
+    )
+    parser.add_argument(
+        "--sustained-rate",
+        type=float,
+        metavar="MSG_S",
+        help="pace the sustained run at this rate instead (to repeat an earlier run's pace)",
+    )
     parser.add_argument("--senders", default="1,8,32", help="comma-separated HL7 sender counts (default 1,8,32)")
     parser.add_argument("--fhir-clients", default="1,8,32", help="comma-separated FHIR client counts; '' skips")
     parser.add_argument("--workflow-orders", type=int, help="orders in the workflow batch (default 600; 0 skips)")
     parser.add_argument("--workflow-senders", type=int, default=8, help="HL7 senders feeding the workflow")
     parser.add_argument("--pharmacists", type=int, default=4, help="approver connections of the scripted pharmacist")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--layout", choices=["all-in-one", "split", "inprocess"], default="all-in-one",
-                        help="rxhub run | K 'rxhub serve' + M 'rxhub worker <every step>' | threads of this process")
-    parser.add_argument("--worker-processes", type=int, default=None, metavar="N",
-                        help="all-in-one only: 'rxhub run --worker-processes N' (workers forked off the listeners; "
-                             "default: rxhub run's own, 1 on two or more cores; 0: workers on threads beside them)")
+    parser.add_argument(
+        "--layout",
+        choices=["all-in-one", "split", "inprocess"],
+        default="all-in-one",
+        help="rxhub run | K 'rxhub serve' + M 'rxhub worker <every step>' | threads of this process",
+    )
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="all-in-one only: 'rxhub run --worker-processes N' (workers forked off the listeners; "
+        "default: rxhub run's own, 1 on two or more cores; 0: workers on threads beside them)",
+    )
     parser.add_argument("--listeners", type=int, default=2, help="listener processes for --layout split")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes for --layout split; 0 measures the doors alone (commands counted "
-                             "in the intake queue, then purged; no workflow)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes for --layout split; 0 measures the doors alone (commands counted "
+        "in the intake queue, then purged; no workflow)",
+    )
     parser.add_argument("--copies", type=int, default=1, help="consumer threads per step per process")
     parser.add_argument("--log-level", default="INFO", help="hub log level (its logs go to the work folder)")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the hub to drain")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw-broker baseline")
     parser.add_argument("--no-parse-costs", action="store_true", help="skip the parse cost table")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy every hub process during each scenario (bench/results/profiles/)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy every hub process during each scenario (bench/results/profiles/)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--keep-workdir", action="store_true", help="keep hub logs and database afterwards")
     return parser
@@ -128,8 +150,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _shape(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> HubShape:
-    return HubShape(layout=args.layout, log_level=args.log_level, listeners=args.listeners, workers=args.workers,
-                    copies=args.copies, worker_processes=args.worker_processes, extra_env=extra_env or {})
+    return HubShape(
+        layout=args.layout,
+        log_level=args.log_level,
+        listeners=args.listeners,
+        workers=args.workers,
+        copies=args.copies,
+        worker_processes=args.worker_processes,
+        extra_env=extra_env or {},
+    )
 
 
 def _broker_scenarios(args: argparse.Namespace, env: BenchEnvironment, report: BenchReport, seconds: float) -> None:
@@ -141,8 +170,13 @@ def _broker_scenarios(args: argparse.Namespace, env: BenchEnvironment, report: B
     try:
         if not args.no_raw:
             _raw_scenarios(env, report, seconds, sorted({*_counts(args.senders), *_counts(args.fhir_clients)}))
-        with started_hub(env, _shape(args), intake_consumers=witness.intake_consumers,
-                         exit_codes=report.hub_exit_codes, prefix="ingest/") as hub:
+        with started_hub(
+            env,
+            _shape(args),
+            intake_consumers=witness.intake_consumers,
+            exit_codes=report.hub_exit_codes,
+            prefix="ingest/",
+        ) as hub:
             run = IngestRun(hub, witness, report, args, seconds)
             hl7_scenarios(run, _counts(args.senders))
             if _counts(args.fhir_clients):
@@ -172,15 +206,22 @@ def _user(env: BenchEnvironment, role: str) -> str:
         engine.dispose()
 
 
-def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, witness: DeliveryWitness,
-              report: BenchReport) -> None:
-    print(f"bench: workflow to READY, {args.workflow_orders} orders from {args.workflow_senders} senders...",
-          flush=True)
+def _workflow(
+    args: argparse.Namespace, env: BenchEnvironment, topology: Topology, witness: DeliveryWitness, report: BenchReport
+) -> None:
+    print(
+        f"bench: workflow to READY, {args.workflow_orders} orders from {args.workflow_senders} senders...", flush=True
+    )
     payer_queue = f"{topology.prefix}.payer-sim"
     with fresh_database(env, args.database, "workflow") as fresh:
-        with started_hub(fresh, _shape(args, PAYER_ENV), intake_consumers=witness.intake_consumers,
-                         exit_codes=report.hub_exit_codes, prefix="workflow/",
-                         payer_consumers=lambda: _consumers(witness, payer_queue)) as hub:
+        with started_hub(
+            fresh,
+            _shape(args, PAYER_ENV),
+            intake_consumers=witness.intake_consumers,
+            exit_codes=report.hub_exit_codes,
+            prefix="workflow/",
+            payer_consumers=lambda: _consumers(witness, payer_queue),
+        ) as hub:
             engine = make_engine(fresh.database_url)
             try:
                 token = prepare_pharmacy(engine, hub.http_ports[0], args.workflow_orders)
@@ -194,19 +235,40 @@ def _workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topolog
             per_order = per_order_counters(counters_before, database_counters(engine), result.ready)
         finally:
             engine.dispose()
-    report.workflow.append(result.model_copy(update={
-        "rss_mb": round(rss, 1), "cpu_ms_per_order": round(cpu_ms, 1), "payer_cpu_ms_per_order": round(payer_ms, 1),
-        "database_per_order": per_order}))
+    report.workflow.append(
+        result.model_copy(
+            update={
+                "rss_mb": round(rss, 1),
+                "cpu_ms_per_order": round(cpu_ms, 1),
+                "payer_cpu_ms_per_order": round(payer_ms, 1),
+                "database_per_order": per_order,
+            }
+        )
+    )
     note_loss(report, result.name, result.lossless, result.failures)
 
 
-def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Topology, report: BenchReport,
-                  hub: Hub, token: str, witness: DeliveryWitness) -> tuple[WorkflowResult, float, float, float]:
+def _run_workflow(
+    args: argparse.Namespace,
+    env: BenchEnvironment,
+    topology: Topology,
+    report: BenchReport,
+    hub: Hub,
+    token: str,
+    witness: DeliveryWitness,
+) -> tuple[WorkflowResult, float, float, float]:
     """The batch through a started hub: the result, the hub's RSS (MB) and CPU per order, the payer's CPU."""
     tap = EventTap(env.amqp_url, topology.events_exchange, f"{topology.prefix}.bench-workflow")
     tap.start()
-    plan = WorkflowPlan(hub.mllp_ports, hub.http_ports[0], args.workflow_orders, args.workflow_senders, tag(),
-                        args.pharmacists, args.drain_timeout)
+    plan = WorkflowPlan(
+        hub.mllp_ports,
+        hub.http_ports[0],
+        args.workflow_orders,
+        args.workflow_senders,
+        tag(),
+        args.pharmacists,
+        args.drain_timeout,
+    )
     before, switched = cpu_snapshot(machine_groups(hub)), switch_snapshot(machine_groups(hub))
     try:
         if args.profile:
@@ -225,14 +287,18 @@ def _run_workflow(args: argparse.Namespace, env: BenchEnvironment, topology: Top
     groups = machine_groups(hub)
     at_ready = cpu_snapshot(groups)
     per_order = cpu_ms_per(groups, before, orders, at_ready)
-    result = result.model_copy(update={"machine_cpu_ms_per_order": per_order,
-                                       "switches_per_order": switches_per(groups, switched, orders)})
-    print(f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
-          flush=True)
+    result = result.model_copy(
+        update={"machine_cpu_ms_per_order": per_order, "switches_per_order": switches_per(groups, switched, orders)}
+    )
+    print(
+        f"bench: waiting a payer timeout ({PAYER_TIMEOUT_MS / 1000:.0f} s) for work the orders cause later...",
+        flush=True,
+    )
     time.sleep(PAYER_TIMEOUT_MS / 1000 + 1)
     witness.await_settled(time.monotonic(), args.drain_timeout)
-    result = result.model_copy(update={"after_ready_cpu_ms_per_order": cpu_ms_per(machine_groups(hub), at_ready,
-                                                                                  orders)})
+    result = result.model_copy(
+        update={"after_ready_cpu_ms_per_order": cpu_ms_per(machine_groups(hub), at_ready, orders)}
+    )
     # the payer simulator stands for the insurer, outside the hub: its CPU and memory are reported apart
     return result, rss, hub_total(per_order), per_order.get(PAYER_GROUP, 0.0)
 
@@ -265,8 +331,7 @@ def _raw_scenarios(env: BenchEnvironment, report: BenchReport, seconds: float, s
         print(f"bench: raw broker, {concurrency} in flight...", flush=True)
         summary = raw_baseline(env.amqp_url, queue, body, properties, concurrency, seconds)
         name = f"raw pipelined x{concurrency}" if concurrency == PIPELINE_WINDOW else f"raw broker x{concurrency}"
-        report.scenarios.append(ScenarioResult(name=name, kind="raw-broker", concurrency=concurrency,
-                                               summary=summary))
+        report.scenarios.append(ScenarioResult(name=name, kind="raw-broker", concurrency=concurrency, summary=summary))
 
 
 def _command_sample() -> tuple[bytes, pika.BasicProperties]:
@@ -280,8 +345,12 @@ def _command_sample() -> tuple[bytes, pika.BasicProperties]:
     from hub.security.command_signing import CommandKeys, new_key
 
     command = to_commands(parse_message(SAMPLE.read_bytes()))[0]
-    envelope = Envelope.wrap(command, correlation_id=order_correlation_id("EHR", "PLC1001"), source=Source.HL7,
-                             message_id=derived_message_id("hl7", "EHR|GENHOSP", "RXH-DEMO-0001", 0))
+    envelope = Envelope.wrap(
+        command,
+        correlation_id=order_correlation_id("EHR", "PLC1001"),
+        source=Source.HL7,
+        message_id=derived_message_id("hl7", "EHR|GENHOSP", "RXH-DEMO-0001", 0),
+    )
     body = envelope.to_bytes()
     return body, command_properties(envelope, CommandKeys([new_key()]).headers(body))
 
@@ -289,11 +358,18 @@ def _command_sample() -> tuple[bytes, pika.BasicProperties]:
 def _finish(report: BenchReport, *, strict: bool) -> int:
     if report.parse_costs:
         print("\nParse cost per message (this process, nothing else running)\n" + parse_table(report))
-    print("\nScenarios (hub " + str(report.options.get("layout")) + ", " + str(report.options.get("database"))
-          + ")\n" + scenario_table(report))
+    print(
+        "\nScenarios (hub "
+        + str(report.options.get("layout"))
+        + ", "
+        + str(report.options.get("database"))
+        + ")\n"
+        + scenario_table(report)
+    )
     if report.workflow:
-        print("\nWorkflow to READY (simulated payer, scripted pharmacist over the staff API)\n"
-              + workflow_table(report))
+        print(
+            "\nWorkflow to READY (simulated payer, scripted pharmacist over the staff API)\n" + workflow_table(report)
+        )
     if report.sustained is not None:
         print("\n" + sustained_table(report.sustained))
     if report.profiles:

@@ -100,8 +100,14 @@ def run_senders(plan: LoadPlan, open_door: Callable[[int, int], Door]) -> LoadRe
     return LoadResult(logs, clock["start"], time.monotonic() - clock["start"])
 
 
-def _sender(plan: LoadPlan, open_door: Callable[[int, int], Door], index: int, log: SenderLog,
-            barrier: threading.Barrier, clock: dict[str, float]) -> None:
+def _sender(
+    plan: LoadPlan,
+    open_door: Callable[[int, int], Door],
+    index: int,
+    log: SenderLog,
+    barrier: threading.Barrier,
+    clock: dict[str, float],
+) -> None:
     port = plan.ports[index % len(plan.ports)]
     try:
         door = open_door(index, port)

@@ -63,9 +63,11 @@ class StepCost:
         """One line of the table."""
         n = max(self.orders, 1)
         median = statistics.median(self.samples) if self.samples else self.cpu_s / n
-        return (f"{self.step:<22} {self.orders:>6} {(self.statements - self.seal_statements) / n:>9.2f} "
-                f"{self.seal_statements / n:>6.2f} {1000 * median:>10.2f} {1000 * self.cpu_s / n:>8.2f} "
-                f"{1000 * self.seal_cpu_s / n:>7.2f} {1000 * self.wall_s / n:>8.2f}")
+        return (
+            f"{self.step:<22} {self.orders:>6} {(self.statements - self.seal_statements) / n:>9.2f} "
+            f"{self.seal_statements / n:>6.2f} {1000 * median:>10.2f} {1000 * self.cpu_s / n:>8.2f} "
+            f"{1000 * self.seal_cpu_s / n:>7.2f} {1000 * self.wall_s / n:>8.2f}"
+        )
 
 
 class Meter:
@@ -102,8 +104,9 @@ class Meter:
 
         setattr(audit, "seal", timed_seal)  # noqa: B010  (module global: the commit hook looks it up at call time)
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any,
-                   executemany: bool) -> None:
+    def _statement(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, executemany: bool
+    ) -> None:
         if self.current is None:
             return
         self.current.statements += 1
@@ -173,10 +176,14 @@ def hl7_orders(count: int, tag: str, patients: int = 0) -> list[Any]:
                 twin = parse_message(template.render("X", f"{tag}P{n % patients:06d}"))
                 update["patient"] = to_commands(twin)[0].patient  # type: ignore[attr-defined]
             command = command.model_copy(update=update)
-            envelopes.append(Envelope.wrap(
-                command, correlation_id=order_correlation_id(command.placer_system, command.placer_order_number),
-                source=Source.HL7, message_id=derived_message_id("hl7", tag, placer, i),
-            ))
+            envelopes.append(
+                Envelope.wrap(
+                    command,
+                    correlation_id=order_correlation_id(command.placer_system, command.placer_order_number),
+                    source=Source.HL7,
+                    message_id=derived_message_id("hl7", tag, placer, i),
+                )
+            )
     return envelopes
 
 
@@ -186,8 +193,11 @@ def take_commands(engine: Engine, message_type: str) -> list[Any]:
     from hub.persistence.tables import outbox
 
     with engine.begin() as conn:
-        rows = conn.execute(select(outbox.c.id, outbox.c.body).where(
-            outbox.c.published_at.is_(None), outbox.c.message_type == message_type).order_by(outbox.c.seq)).all()
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.body)
+            .where(outbox.c.published_at.is_(None), outbox.c.message_type == message_type)
+            .order_by(outbox.c.seq)
+        ).all()
         _mark_all_published(conn)
     return [Envelope.from_bytes(bytes(r.body)) for r in rows]
 
@@ -208,21 +218,34 @@ def payer_answers(engine: Engine) -> list[Any]:
     from hub.persistence.tables import outbox
 
     with engine.begin() as conn:
-        rows = conn.execute(select(outbox.c.correlation_id, outbox.c.message_type, outbox.c.headers).where(
-            outbox.c.published_at.is_(None), outbox.c.target == "payer").order_by(outbox.c.seq)).all()
+        rows = conn.execute(
+            select(outbox.c.correlation_id, outbox.c.message_type, outbox.c.headers)
+            .where(outbox.c.published_at.is_(None), outbox.c.target == "payer")
+            .order_by(outbox.c.seq)
+        ).all()
         _mark_all_published(conn)
     answers = []
     for exchange, transaction, headers in rows:
         prescription_id, fill_number, attempt, _ = exchange.rsplit(":", 3)
         command = RecordClaimResponse(
-            exchange_id=exchange, prescription_id=prescription_id, fill_number=int(fill_number),
-            attempt=int(attempt), transaction=transaction, status="P", authorization_number="AUTH1",
-            total_paid=Decimal("4.15"), patient_pay=Decimal("4.15"),
+            exchange_id=exchange,
+            prescription_id=prescription_id,
+            fill_number=int(fill_number),
+            attempt=int(attempt),
+            transaction=transaction,
+            status="P",
+            authorization_number="AUTH1",
+            total_paid=Decimal("4.15"),
+            patient_pay=Decimal("4.15"),
         )
-        answers.append(Envelope.wrap(
-            command, correlation_id=uuid.UUID(headers["x-rxhub-order-correlation"]), source=Source.HUB,
-            message_id=derived_message_id("payer-response", exchange),
-        ))
+        answers.append(
+            Envelope.wrap(
+                command,
+                correlation_id=uuid.UUID(headers["x-rxhub-order-correlation"]),
+                source=Source.HUB,
+                message_id=derived_message_id("payer-response", exchange),
+            )
+        )
     return answers
 
 
@@ -234,10 +257,20 @@ def decisions(engine: Engine, state: str, stage: str, pharmacist: str) -> list[A
     from hub.persistence.tables import prescriptions
 
     with engine.connect() as conn:
-        rows = conn.execute(select(prescriptions.c.id, prescriptions.c.correlation_id).where(
-            prescriptions.c.state == state).order_by(prescriptions.c.created_at)).all()
-    return [Envelope.wrap(RecordVerification(prescription_id=pid, stage=stage, approve=True),
-                          correlation_id=uuid.UUID(corr), source=Source.API, actor=pharmacist) for pid, corr in rows]
+        rows = conn.execute(
+            select(prescriptions.c.id, prescriptions.c.correlation_id)
+            .where(prescriptions.c.state == state)
+            .order_by(prescriptions.c.created_at)
+        ).all()
+    return [
+        Envelope.wrap(
+            RecordVerification(prescription_id=pid, stage=stage, approve=True),
+            correlation_id=uuid.UUID(corr),
+            source=Source.API,
+            actor=pharmacist,
+        )
+        for pid, corr in rows
+    ]
 
 
 def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 0, batch: int = 1) -> list[StepCost]:
@@ -254,14 +287,20 @@ def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 
         engine = make_engine(url)
         try:
             create_schema(engine)
-            settings = Settings(database_url=SecretStr(url), default_bin="999001", default_pcn="RXHUB",
-                                default_group="GRP1", log_json=False)
+            settings = Settings(
+                database_url=SecretStr(url),
+                default_bin="999001",
+                default_pcn="RXHUB",
+                default_group="GRP1",
+                log_json=False,
+            )
             ctx = workflow_context(settings)
             buses = {step: MessageBus(engine, make(ctx), consumer=step) for step, make in STEP_HANDLERS.items()}
             pharmacist, _ = UserStore(engine).add("steps.pharmacist", "pharmacist", "RPH-STEPS-1")
             with engine.begin() as conn:
-                StockRepository(conn).receive("00093005801", "STEPS1", date(2030, 12, 31),
-                                              Decimal((orders + warmup) * 40))
+                StockRepository(conn).receive(
+                    "00093005801", "STEPS1", date(2030, 12, 31), Decimal((orders + warmup) * 40)
+                )
             meter = Meter(engine)
             costs = {step: StepCost(step) for step in STEPS}
             tag = uuid.uuid4().hex[:6].upper()
@@ -279,11 +318,18 @@ def run(database: str, orders: int, warmup: int, verbose: bool, patients: int = 
     return list(costs.values())
 
 
-def _batch(engine: Engine, buses: dict[str, Any], meter: Meter, costs: dict[str, StepCost] | None,
-           intake: list[Any], pharmacist: str, batch: int = 1) -> None:
+def _batch(
+    engine: Engine,
+    buses: dict[str, Any],
+    meter: Meter,
+    costs: dict[str, StepCost] | None,
+    intake: list[Any],
+    pharmacist: str,
+    batch: int = 1,
+) -> None:
     def drive(step: str, bus: str, envelopes: list[Any]) -> None:
         # as a worker does: one message at a time, or as many as it holds (up to RXHUB_CONSUMER_BATCH) at once
-        chunks = [envelopes[i:i + batch] for i in range(0, len(envelopes), batch)]
+        chunks = [envelopes[i : i + batch] for i in range(0, len(envelopes), batch)]
         if costs is None:
             for chunk in chunks:
                 _apply(buses[bus], chunk)
@@ -300,8 +346,11 @@ def _batch(engine: Engine, buses: dict[str, Any], meter: Meter, costs: dict[str,
         ("claim-responses", "claim-responses", lambda: payer_answers(engine)),
         ("data-verification", "verification", lambda: decisions(engine, "data_verification", "data", pharmacist)),
         ("fill", "fill", lambda: take_commands(engine, "FillPrescription")),
-        ("product-verification", "verification",
-         lambda: decisions(engine, "product_verification", "product", pharmacist)),
+        (
+            "product-verification",
+            "verification",
+            lambda: decisions(engine, "product_verification", "product", pharmacist),
+        ),
     ]
     for step, bus, feed in feeds:
         envelopes = feed()
@@ -318,11 +367,15 @@ def _apply(bus: Any, chunk: list[Any]) -> None:
 
 def report(costs: list[StepCost], database: str, verbose: bool) -> None:
     """The table, and with ``verbose`` each step's statements (numbers replaced by N) per order."""
-    print(f"\nstep costs per order, {database} (SQL = statements excluding the audit seal; CPU = this process's "
-          "handler thread, the median order and the mean; seal = the audit seal's statements and CPU; wall "
-          "includes the database server)")
-    print(f"{'step':<22} {'orders':>6} {'SQL/order':>9} {'seal':>6} {'CPU ms p50':>10} {'CPU mean':>8} {'seal ms':>7} "
-          f"{'wall ms':>8}")
+    print(
+        f"\nstep costs per order, {database} (SQL = statements excluding the audit seal; CPU = this process's "
+        "handler thread, the median order and the mean; seal = the audit seal's statements and CPU; wall "
+        "includes the database server)"
+    )
+    print(
+        f"{'step':<22} {'orders':>6} {'SQL/order':>9} {'seal':>6} {'CPU ms p50':>10} {'CPU mean':>8} {'seal ms':>7} "
+        f"{'wall ms':>8}"
+    )
     total = StepCost("total")
     for cost in costs:
         print(cost.row())
@@ -349,12 +402,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20, help="orders run first and not counted (imports, caches)")
     parser.add_argument("--verbose", action="store_true", help="print each step's statements")
-    parser.add_argument("--patients", type=int, default=0,
-                        help="spread the orders over this many returning patients (0: a new patient per order), "
-                             "so intake matches known patients and screens their profiles")
-    parser.add_argument("--batch", type=int, default=1,
-                        help="messages handled together, as a worker holding that many deliveries does "
-                             "(its RXHUB_CONSUMER_BATCH, 16, under load; 1: one at a time)")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=0,
+        help="spread the orders over this many returning patients (0: a new patient per order), "
+        "so intake matches known patients and screens their profiles",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="messages handled together, as a worker holding that many deliveries does "
+        "(its RXHUB_CONSUMER_BATCH, 16, under load; 1: one at a time)",
+    )
     args = parser.parse_args(argv)
     import logging
 

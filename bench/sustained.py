@@ -61,8 +61,9 @@ class _Sample(BaseModel):
     outbox_pending: int
 
 
-def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, plan: LoadPlan,
-                  window_s: float) -> tuple[Sustained, LoadResult]:
+def run_sustained(
+    hub: Hub, witness: DeliveryWitness, template: OrderTemplate, plan: LoadPlan, window_s: float
+) -> tuple[Sustained, LoadResult]:
     """Run the paced load on a thread while this thread samples the hub every ``window_s``."""
     outcome: list[LoadResult] = []
     sender = threading.Thread(target=lambda: outcome.append(run_load(plan, template)), daemon=True)
@@ -72,18 +73,26 @@ def run_sustained(hub: Hub, witness: DeliveryWitness, template: OrderTemplate, p
     samples: list[_Sample] = []
     while sender.is_alive():
         sender.join(window_s)
-        samples.append(_Sample(
-            at=time.monotonic() - started, rss_mb=round(sum(hub.rss_kb().values()) / 1024, 1),
-            intake_depth=witness.intake_depth(), outbox_pending=witness.outbox_pending(),
-        ))
+        samples.append(
+            _Sample(
+                at=time.monotonic() - started,
+                rss_mb=round(sum(hub.rss_kb().values()) / 1024, 1),
+                intake_depth=witness.intake_depth(),
+                outbox_pending=witness.outbox_pending(),
+            )
+        )
     result = outcome[0]
     windows = _windows(result, samples, window_s)
     assert plan.rate is not None
     summary = summarize(result.latencies, result.elapsed)
     per_msg = cpu_ms_per(machine_groups(hub), cpu_before, summary.count)
     return Sustained(
-        seconds=plan.seconds, senders=plan.senders, target_rate=round(plan.rate, 1), summary=summary,
-        windows=windows, verdicts=_verdicts(summary, windows, plan.rate),
+        seconds=plan.seconds,
+        senders=plan.senders,
+        target_rate=round(plan.rate, 1),
+        summary=summary,
+        windows=windows,
+        verdicts=_verdicts(summary, windows, plan.rate),
         cpu_ms_per_msg={**per_msg, "hub": hub_total(per_msg), "all": round(sum(per_msg.values()), 2)},
     ), result
 
@@ -96,11 +105,18 @@ def _windows(result: LoadResult, samples: list[_Sample], window_s: float) -> lis
     windows = []
     for index, sample in enumerate(samples):
         ordered = sorted(buckets.get(index, []))
-        windows.append(Window(
-            start_s=round(index * window_s, 1), messages=len(ordered), rate=round(len(ordered) / window_s, 1),
-            p50_ms=round(percentile(ordered, 0.5) * 1000, 2), p99_ms=round(percentile(ordered, 0.99) * 1000, 2),
-            rss_mb=sample.rss_mb, intake_depth=sample.intake_depth, outbox_pending=sample.outbox_pending,
-        ))
+        windows.append(
+            Window(
+                start_s=round(index * window_s, 1),
+                messages=len(ordered),
+                rate=round(len(ordered) / window_s, 1),
+                p50_ms=round(percentile(ordered, 0.5) * 1000, 2),
+                p99_ms=round(percentile(ordered, 0.99) * 1000, 2),
+                rss_mb=sample.rss_mb,
+                intake_depth=sample.intake_depth,
+                outbox_pending=sample.outbox_pending,
+            )
+        )
     return [w for w in windows if w.messages]
 
 
@@ -108,7 +124,7 @@ def _verdicts(summary: Summary, windows: list[Window], rate: float) -> dict[str,
     if len(windows) < 3:
         return {"enough_windows": False}
     third = max(1, len(windows) // 3)
-    early, late = windows[1:third + 1], windows[-third:]  # window 0 includes connection warm-up
+    early, late = windows[1 : third + 1], windows[-third:]  # window 0 includes connection warm-up
     early_p99 = statistics.median(w.p99_ms for w in early)
     late_p99 = statistics.median(w.p99_ms for w in late)
     settled_rss = windows[min(len(windows) - 1, max(1, len(windows) // 5))].rss_mb

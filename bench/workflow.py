@@ -127,8 +127,9 @@ def prepare_pharmacy(engine: Engine, http_port: int, orders: int) -> str:
     _pharm, token = users.add(f"bench.pharm.{time.monotonic_ns()}", "pharmacist", "RPH-BENCH-1")
     api = StaffApi(http_port, tech_token)
     lot = f"BENCH{time.monotonic_ns() % 10**8}"
-    status, answer = api.call("POST", "/api/inventory", {"ndc": NDC, "lot": lot, "expiry": "2030-12-31",
-                                                         "quantity": str(orders * 20 * 2)})
+    status, answer = api.call(
+        "POST", "/api/inventory", {"ndc": NDC, "lot": lot, "expiry": "2030-12-31", "quantity": str(orders * 20 * 2)}
+    )
     if status != 202:
         raise RuntimeError(f"stock not accepted: {status} {answer}")
     deadline = time.monotonic() + 30
@@ -146,8 +147,9 @@ def run_workflow(plan: WorkflowPlan, tap: EventTap, token: str, rss_mb: float = 
     pharmacist.start()
     wall_start = time.time()
     per_sender = max(1, plan.orders // plan.senders)
-    load = run_load(LoadPlan(plan.ports, plan.senders, 600.0, plan.tag, per_sender=per_sender),
-                    OrderTemplate(SAMPLE.read_bytes()))
+    load = run_load(
+        LoadPlan(plan.ports, plan.senders, 600.0, plan.tag, per_sender=per_sender), OrderTemplate(SAMPLE.read_bytes())
+    )
     accepted = load.arrivals
     finished = _await_ready(tap, set(accepted), plan.timeout_s)
     pharmacist.stop()
@@ -167,12 +169,22 @@ def _await_ready(tap: EventTap, placers: set[str], timeout_s: float) -> bool:
     return False
 
 
-def _result(plan: WorkflowPlan, load: LoadResult, events: list[Seen], log: PharmacistLog, wall_start: float,
-            finished: bool, rss_mb: float) -> WorkflowResult:
+def _result(
+    plan: WorkflowPlan,
+    load: LoadResult,
+    events: list[Seen],
+    log: PharmacistLog,
+    wall_start: float,
+    finished: bool,
+    rss_mb: float,
+) -> WorkflowResult:
     arrivals = load.arrivals
     unique = {e.event_id: e for e in events}
-    subjects = {e.subject: e.placer for e in unique.values() if e.type == RECEIVED and e.placer in arrivals
-                and e.placer is not None}
+    subjects = {
+        e.subject: e.placer
+        for e in unique.values()
+        if e.type == RECEIVED and e.placer in arrivals and e.placer is not None
+    }
     timeline: dict[str, dict[str, float]] = {s: {} for s in subjects}
     counts: Counter[tuple[str, str]] = Counter()
     for e in unique.values():
@@ -191,27 +203,46 @@ def _result(plan: WorkflowPlan, load: LoadResult, events: list[Seen], log: Pharm
     failures.extend(f"{n} order(s) ended in {t}" for t, n in dead.items())
     to_ready = [timeline[s][READY] - arrivals[p] for s, p in subjects.items() if READY in timeline[s]]
     return WorkflowResult(
-        name=f"workflow x{plan.senders}", senders=plan.senders, accepted=len(arrivals), ready=len(ready),
-        seconds=round(seconds, 2), rate=round(len(ready) / seconds, 1),
+        name=f"workflow x{plan.senders}",
+        senders=plan.senders,
+        accepted=len(arrivals),
+        ready=len(ready),
+        seconds=round(seconds, 2),
+        rate=round(len(ready) / seconds, 1),
         ingest_rate=round(len(arrivals) / load.elapsed, 1) if load.elapsed else 0.0,
-        to_ready=summarize(to_ready, seconds), steps=_steps(timeline, subjects, arrivals),
-        approvals=log.approved, approval_conflicts=log.conflicts, duplicate_events=len(events) - len(unique),
-        dead_ends=dict(dead), failures=failures, rss_mb=round(rss_mb, 1), load_1m=round(os.getloadavg()[0], 2),
+        to_ready=summarize(to_ready, seconds),
+        steps=_steps(timeline, subjects, arrivals),
+        approvals=log.approved,
+        approval_conflicts=log.conflicts,
+        duplicate_events=len(events) - len(unique),
+        dead_ends=dict(dead),
+        failures=failures,
+        rss_mb=round(rss_mb, 1),
+        load_1m=round(os.getloadavg()[0], 2),
     )
 
 
-def _steps(timeline: dict[str, dict[str, float]], subjects: dict[str, str],
-           arrivals: dict[str, float]) -> list[StepTime]:
+def _steps(
+    timeline: dict[str, dict[str, float]], subjects: dict[str, str], arrivals: dict[str, float]
+) -> list[StepTime]:
     rows = []
     for label, start, end in STEPS:
         gaps = sorted(
             t[end] - (arrivals[p] if start is None else t[start])
-            for s, p in subjects.items() if end in (t := timeline[s]) and (start is None or start in t)
+            for s, p in subjects.items()
+            if end in (t := timeline[s]) and (start is None or start in t)
         )
         if gaps:
-            rows.append(StepTime(step=label, orders=len(gaps), mean_ms=round(statistics.fmean(gaps) * 1000, 1),
-                                 p50_ms=round(percentile(gaps, 0.5) * 1000, 1),
-                                 p99_ms=round(percentile(gaps, 0.99) * 1000, 1), max_ms=round(gaps[-1] * 1000, 1)))
+            rows.append(
+                StepTime(
+                    step=label,
+                    orders=len(gaps),
+                    mean_ms=round(statistics.fmean(gaps) * 1000, 1),
+                    p50_ms=round(percentile(gaps, 0.5) * 1000, 1),
+                    p99_ms=round(percentile(gaps, 0.99) * 1000, 1),
+                    max_ms=round(gaps[-1] * 1000, 1),
+                )
+            )
     return rows
 
 
@@ -239,18 +270,25 @@ def database_counters(engine: Engine) -> dict[str, int] | None:
         return None
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
-        row = conn.exec_driver_sql(f"SELECT {', '.join(_COUNTERS)} FROM pg_stat_database "
-                                   "WHERE datname = current_database()").one()
+        row = conn.exec_driver_sql(
+            f"SELECT {', '.join(_COUNTERS)} FROM pg_stat_database WHERE datname = current_database()"
+        ).one()
         counters = dict(zip(_COUNTERS, (int(v) for v in row), strict=True))
         for table, *values in conn.exec_driver_sql(
-                f"SELECT relname, {', '.join(_TABLE_COUNTERS)} FROM pg_stat_user_tables").all():
-            counters.update({f"{table}.{name.removeprefix('n_tup_')}": int(v)
-                             for name, v in zip(_TABLE_COUNTERS, values, strict=True)})
+            f"SELECT relname, {', '.join(_TABLE_COUNTERS)} FROM pg_stat_user_tables"
+        ).all():
+            counters.update(
+                {
+                    f"{table}.{name.removeprefix('n_tup_')}": int(v)
+                    for name, v in zip(_TABLE_COUNTERS, values, strict=True)
+                }
+            )
     return counters
 
 
-def per_order_counters(before: dict[str, int] | None, after: dict[str, int] | None,
-                       orders: int) -> dict[str, float] | None:
+def per_order_counters(
+    before: dict[str, int] | None, after: dict[str, int] | None, orders: int
+) -> dict[str, float] | None:
     """What the run added to each counter, per order (per-table counters only where rows were written)."""
     if before is None or after is None or not orders:
         return None

@@ -88,8 +88,12 @@ def _delete_test_queues() -> Iterator[None]:
             conn = connect(url)  # a test's list of broker nodes too
             channel = conn.channel()
             topology = Topology(prefix)
-            extra = [f"{prefix}.payer-sim", f"{prefix}.script-outbound", f"{prefix}.script-out",
-                     f"{prefix}.fhir-renewals"]
+            extra = [
+                f"{prefix}.payer-sim",
+                f"{prefix}.script-outbound",
+                f"{prefix}.script-out",
+                f"{prefix}.fhir-renewals",
+            ]
             for name in [q.name for q in topology.queues()] + extra:
                 channel.queue_delete(queue=name)
             conn.close()

@@ -49,8 +49,15 @@ def add_audit_event_search(router: APIRouter, auth: Callable[..., Any]) -> None:
             raise HTTPException(400, str(exc)) from None
         patient_id = reference_id(request.query_params.get("patient"), "Patient")
         trail: AuditTrail = request.app.state.audit
-        entries = await asyncio.to_thread(trail.query, patient_id=patient_id, actor=request.query_params.get("agent"),
-                                          since=span.since, until=span.until, limit=_count(request))
-        await asyncio.to_thread(trail.record, actor=user.name, role=user.role, action="read audit trail",
-                                patient_id=patient_id)
+        entries = await asyncio.to_thread(
+            trail.query,
+            patient_id=patient_id,
+            actor=request.query_params.get("agent"),
+            since=span.since,
+            until=span.until,
+            limit=_count(request),
+        )
+        await asyncio.to_thread(
+            trail.record, actor=user.name, role=user.role, action="read audit trail", patient_id=patient_id
+        )
         return Response(fhir_json(audit_bundle(entries, str(request.url))), media_type=FHIR_JSON)

@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 BUNDLE_KINDS = (ResourceKind.TRANSACTION, ResourceKind.BATCH, ResourceKind.MESSAGE, ResourceKind.DOCUMENT)
 _WRITE_METHODS = frozenset({"POST", "PUT"})
 _ENTRY = re.compile(r"Bundle\.entry\[(\d+)\]")
-UNTAKEN = ("not taken: the Bundle is accepted all or nothing and was refused for the issues at other "
-           "entries; nothing of it was kept")
+UNTAKEN = (
+    "not taken: the Bundle is accepted all or nothing and was refused for the issues at other "
+    "entries; nothing of it was kept"
+)
 
 
 class EntryResult(BaseModel):
@@ -152,12 +154,15 @@ def _message_orders(context: BundleContext, problems: list[Problem]) -> list[Bun
     named = _focus_orders(context, problems)
     if not named:
         return named
-    unnamed = [e for e in context.entries if _type(e) == "MedicationRequest" and e.index not in
-               {n.index for n in named}]
+    unnamed = [
+        e for e in context.entries if _type(e) == "MedicationRequest" and e.index not in {n.index for n in named}
+    ]
     for entry in unnamed:
         # the index only: the entry holds a patient's order
-        log.warning("message Bundle entry %d: a MedicationRequest that MessageHeader.focus does not name, "
-                    "taken as an order", entry.index)
+        log.warning(
+            "message Bundle entry %d: a MedicationRequest that MessageHeader.focus does not name, taken as an order",
+            entry.index,
+        )
     return named + unnamed
 
 
@@ -272,11 +277,12 @@ def with_untaken(outcome: dict[str, Any], bundle: JsonObject) -> dict[str, Any]:
     issues = outcome.get("issue")
     if not isinstance(issues, list):
         return outcome
-    named = {int(m.group(1)) for issue in issues for where in issue.get("expression", ())
-             if (m := _ENTRY.match(where))}
-    untaken = [Problem("informational", UNTAKEN, f"Bundle.entry[{index}].resource", "information")
-               for index, raw in enumerate(_raw_entries(bundle))
-               if index not in named and text(obj(raw, "resource"), "resourceType") == "MedicationRequest"]
+    named = {int(m.group(1)) for issue in issues for where in issue.get("expression", ()) if (m := _ENTRY.match(where))}
+    untaken = [
+        Problem("informational", UNTAKEN, f"Bundle.entry[{index}].resource", "information")
+        for index, raw in enumerate(_raw_entries(bundle))
+        if index not in named and text(obj(raw, "resource"), "resourceType") == "MedicationRequest"
+    ]
     if not untaken:
         return outcome
     return {**outcome, "issue": [*issues, *operation_outcome(untaken)["issue"]]}

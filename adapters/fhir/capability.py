@@ -34,8 +34,11 @@ def _medication_request() -> dict[str, Any]:
 
 def _resource(resource_type: str, *, read: bool) -> dict[str, Any]:
     interactions = [{"code": "read"}] if read else []
-    return {"type": resource_type, "interaction": [*interactions, {"code": "search-type"}],
-            "searchParam": declared(resource_type)}
+    return {
+        "type": resource_type,
+        "interaction": [*interactions, {"code": "search-type"}],
+        "searchParam": declared(resource_type),
+    }
 
 
 def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
@@ -58,9 +61,9 @@ def capability_statement(base_url: str, *, now: datetime) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": f"POST [base] takes a {kinds} Bundle (transaction: all or nothing). Searches "
-                                 "(GET, or POST [type]/_search with a form) page with _count and _offset; a feed "
-                                 "finds only its own orders and their patients. Unknown parameters are ignored, or "
-                                 "refused with Prefer: handling=strict.",
+                "(GET, or POST [type]/_search with a form) page with _count and _offset; a feed "
+                "finds only its own orders and their patients. Unknown parameters are ignored, or "
+                "refused with Prefer: handling=strict.",
                 "resource": [
                     _medication_request(),
                     _resource("MedicationDispense", read=True),

@@ -51,8 +51,9 @@ async def _kept(door: FhirDoor, resource_id: str, sender: str) -> dict[str, Any]
     if record is None:
         return None
     if not record.raw:
-        raise NotFound(f"Bundle/{resource_id} is no longer kept: received documents are purged after the "
-                       "retention period")
+        raise NotFound(
+            f"Bundle/{resource_id} is no longer kept: received documents are purged after the retention period"
+        )
     bundle = parse_resource(record.raw)
     try:
         meta = parse_resource(record.answer or b"{}").get("meta")
@@ -62,8 +63,9 @@ async def _kept(door: FhirDoor, resource_id: str, sender: str) -> dict[str, Any]
     return {**kept, "meta": meta} if isinstance(meta, dict) else stamped(kept, None)
 
 
-async def keep(door: FhirDoor, sender: str, bundle: dict[str, Any], body: bytes,
-               now: datetime) -> tuple[dict[str, Any], bool]:
+async def keep(
+    door: FhirDoor, sender: str, bundle: dict[str, Any], body: bytes, now: datetime
+) -> tuple[dict[str, Any], bool]:
     """The document as stored, and whether it was created now (False: a resend of one already kept)."""
     resource_id = document_id(sender, bundle, body)
     found = await _kept(door, resource_id, sender)

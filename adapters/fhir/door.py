@@ -79,14 +79,21 @@ class RecordedOrders(Protocol):
 class FhirDoor:
     """Dedupe, publish and record for every FHIR write endpoint."""
 
-    def __init__(self, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                 journal: DedupeJournal | None = None, recorded: RecordedOrders | None = None) -> None:
+    def __init__(
+        self,
+        sink: CommandSink,
+        inbound: InboundLog,
+        queries: PrescriptionQueries,
+        journal: DedupeJournal | None = None,
+        recorded: RecordedOrders | None = None,
+    ) -> None:
         self._sink, self._inbound, self._queries, self._journal = sink, inbound, queries, journal
         self._recorded_orders = recorded
         self._records: set[asyncio.Task[str]] = set()
 
-    async def prescription(self, resource_id: str, scope: str | None, *,
-                           by_correlation_only: bool = False) -> Prescription | None:
+    async def prescription(
+        self, resource_id: str, scope: str | None, *, by_correlation_only: bool = False
+    ) -> Prescription | None:
         """A recorded order by MedicationRequest id (correlation id), or by the hub's own prescription id.
 
         ``scope``: the principal whose orders alone may be read (None: staff, every order).
@@ -134,22 +141,26 @@ class FhirDoor:
         """The earlier acceptance of this order: its current view once recorded, else the first answer."""
         if order.is_cancel:
             return await self._stored(sender, order.key, order.resource_id)
-        return await self._exact(order.command.placer_system, order.command.placer_order_number, sender,
-                                 order.resource_id, owner=order.owner)
+        return await self._exact(
+            order.command.placer_system, order.command.placer_order_number, sender, order.resource_id, owner=order.owner
+        )
 
     async def original(self, order: Order, sender: str) -> Known | None:
         """The order a cancellation names, as ``known`` finds a new order: recorded, or its first answer."""
         command = order.command
-        return await self._exact(command.placer_system, command.placer_order_number, sender, order.resource_id,
-                                 owner=order.owner)
+        return await self._exact(
+            command.placer_system, command.placer_order_number, sender, order.resource_id, owner=order.owner
+        )
 
-    async def _exact(self, system: str | None, value: str, sender: str, correlation: str | None = None, *,
-                     owner: str) -> Known | None:
+    async def _exact(
+        self, system: str | None, value: str, sender: str, correlation: str | None = None, *, owner: str
+    ) -> Known | None:
         # both reads at once: for a new order (the usual case) both find nothing
         correlation = correlation or str(order_correlation_id(system, value, owner=owner))
         if self._journal is not None and sender:
             rx, record = await asyncio.gather(
-                self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value)))
+                self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value))
+            )
         elif self._recorded_orders is not None and not sender:
             rx, record = await self._recorded_orders.prescription_by_correlation(correlation), None
         else:
@@ -185,8 +196,9 @@ class FhirDoor:
     async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
         return _answered(resource_id, await self.recorded(sender, key))
 
-    async def accept(self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes,
-                     message_type: str) -> list[bytes]:
+    async def accept(
+        self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes, message_type: str
+    ) -> list[bytes]:
         """Publish every order in one confirmed batch, then record each with its answer for resends.
 
         Returns each order's answer as the JSON it was recorded with, for the caller to send as it is.
@@ -206,8 +218,15 @@ class FhirDoor:
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
         for (order, _), answer in zip(orders, answers, strict=True):
-            self.record(sender, order.key, message_type, raw, answer, [str(envelopes[order.key].message_id)],
-                        record_ids[order.key])
+            self.record(
+                sender,
+                order.key,
+                message_type,
+                raw,
+                answer,
+                [str(envelopes[order.key].message_id)],
+                record_ids[order.key],
+            )
         return answers
 
     async def claim(self, sender: str, order: Order, raw: bytes, message_type: str) -> Known | None:
@@ -217,8 +236,14 @@ class FhirDoor:
         if self._journal is None:
             return None
         try:
-            holder = await self._journal.claim(door=DOOR, sender=sender, control_id=order.key, raw=raw,
-                                               message_type=message_type, record_id=order.record_id(sender))
+            holder = await self._journal.claim(
+                door=DOOR,
+                sender=sender,
+                control_id=order.key,
+                raw=raw,
+                message_type=message_type,
+                record_id=order.record_id(sender),
+            )
         except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
             log.warning("dedupe claim failed: %s", exc)
             return None
@@ -226,16 +251,31 @@ class FhirDoor:
             return None
         known = _answered(order.resource_id, holder)
         if known is None:
-            raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to "
-                                 "read it")
+            raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to read it")
         return known
 
-    def record(self, sender: str, control_id: str, message_type: str, raw: bytes, answer: bytes,
-               command_ids: list[str], record_id: str | None = None) -> None:
+    def record(
+        self,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        raw: bytes,
+        answer: bytes,
+        command_ids: list[str],
+        record_id: str | None = None,
+    ) -> None:
         """Record an accepted message and its answer beside the answer (journal, else a worker thread)."""
         record: dict[str, Any] = {
-            "door": DOOR, "sender": sender, "control_id": control_id, "message_type": message_type,
-            "outcome": "accepted", "raw": raw, "answer": answer, "command_ids": command_ids, "record_id": record_id}
+            "door": DOOR,
+            "sender": sender,
+            "control_id": control_id,
+            "message_type": message_type,
+            "outcome": "accepted",
+            "raw": raw,
+            "answer": answer,
+            "command_ids": command_ids,
+            "record_id": record_id,
+        }
         if self._journal is not None:
             self._journal.record_later(**record).add_done_callback(_journal_recorded)
             return

@@ -40,8 +40,10 @@ async def read(door: FhirDoor, patient_id: str, scope: str | None) -> dict[str, 
     rx = await door.prescription(found.group("order"), scope, by_correlation_only=True) if found else None
     profile = await door.patient(rx.patient_id, scope) if rx is not None else None
     if profile is None:
-        raise NotFound(f"Patient/{patient_id} is not known (yet): the patient of an accepted order is readable "
-                       "once the pharmacy has recorded the order")
+        raise NotFound(
+            f"Patient/{patient_id} is not known (yet): the patient of an accepted order is readable "
+            "once the pharmacy has recorded the order"
+        )
     view = patient_view(patient_snapshot(profile))
     link = [{"other": {"reference": f"Patient/{profile.patient_id}"}, "type": "refer"}]
     return stamped({**view, "id": patient_id, "link": link}, None)

@@ -124,8 +124,9 @@ def _refuse_control(resource: dict[str, Any]) -> None:
     found = first_control(resource)
     if found is not None:
         resource_type = resource.get("resourceType")
-        where = found.where(resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type)
-                            else "")
+        where = found.where(
+            resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type) else ""
+        )
         raise _content_error("value", found.describe(where or "the resource"), where)
 
 
@@ -133,8 +134,9 @@ def _refuse_unstorable(resource: dict[str, Any]) -> None:
     found = first_unstorable(resource)
     if found is not None:
         resource_type = resource.get("resourceType")
-        where = found.dotted(resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type)
-                             else "")
+        where = found.dotted(
+            resource_type if isinstance(resource_type, str) and _TYPE_NAME.fullmatch(resource_type) else ""
+        )
         raise _content_error("value", found.describe(where or "the resource"), where)
 
 

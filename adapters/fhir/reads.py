@@ -36,8 +36,10 @@ async def medication_request(door: FhirDoor, resource_id: str, scope: str | None
         if submitted is not None:
             return refused_view(submitted, refusals[-1])
         raise NotFound(f"MedicationRequest/{resource_id} was not kept: {refusals[-1].reason}")
-    raise NotFound(f"MedicationRequest/{resource_id} is not known (yet): an accepted order is readable "
-                   "once the pharmacy has recorded it")
+    raise NotFound(
+        f"MedicationRequest/{resource_id} is not known (yet): an accepted order is readable "
+        "once the pharmacy has recorded it"
+    )
 
 
 async def patient(queries: PrescriptionQueries, patient_id: str, scope: str | None) -> dict[str, Any]:
@@ -52,21 +54,31 @@ def capabilities(base: str) -> dict[str, Any]:
     """The CapabilityStatement, with the ClaimResponse search and the document submission this door adds."""
     statement = capability_statement(base, now=utc_now())
     rest = statement["rest"][0]
-    rest["resource"].append({"type": "ClaimResponse", "interaction": [{"code": "read"}, {"code": "search-type"}],
-                             "searchParam": declared("ClaimResponse")})
-    rest["resource"].append({
-        "type": "AuditEvent",
-        "interaction": [{"code": "search-type"}],
-        "documentation": "admins only: the hub's audit trail (outcome 0 success, 4 refused, 8 hub failure)",
-        "searchParam": [{"name": n, "type": t} for n, t in (("date", "date"), ("patient", "reference"),
-                                                             ("agent", "reference"))],
-    })
-    rest["resource"].append({
-        "type": "Bundle",
-        "interaction": [{"code": "create"}, {"code": "read"}],
-        "documentation": "POST a document Bundle (e.g. an e-prescription): its MedicationRequests are accepted "
-                         "all or none, then the Bundle is created (201, Location Bundle/{id}; a resend of the "
-                         "same document identifier answers 200 with the Bundle kept). Its sender reads it back "
-                         "until received messages are purged. Prefer: return=OperationOutcome names each order.",
-    })
+    rest["resource"].append(
+        {
+            "type": "ClaimResponse",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": declared("ClaimResponse"),
+        }
+    )
+    rest["resource"].append(
+        {
+            "type": "AuditEvent",
+            "interaction": [{"code": "search-type"}],
+            "documentation": "admins only: the hub's audit trail (outcome 0 success, 4 refused, 8 hub failure)",
+            "searchParam": [
+                {"name": n, "type": t} for n, t in (("date", "date"), ("patient", "reference"), ("agent", "reference"))
+            ],
+        }
+    )
+    rest["resource"].append(
+        {
+            "type": "Bundle",
+            "interaction": [{"code": "create"}, {"code": "read"}],
+            "documentation": "POST a document Bundle (e.g. an e-prescription): its MedicationRequests are accepted "
+            "all or none, then the Bundle is created (201, Location Bundle/{id}; a resend of the "
+            "same document identifier answers 200 with the Bundle kept). Its sender reads it back "
+            "until received messages are purged. Prefer: return=OperationOutcome names each order.",
+        }
+    )
     return statement

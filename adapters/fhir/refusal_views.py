@@ -40,7 +40,12 @@ def with_refusal_tags(view: dict[str, Any], refusals: list[RefusedOrder]) -> dic
     meta = view.get("meta")
     kept = meta if isinstance(meta, dict) else {}
     tags = [t for t in kept.get("tag", []) if not (isinstance(t, dict) and t.get("system") == REFUSAL_SYSTEM)]
-    tags += [{"system": REFUSAL_SYSTEM, "code": code,
-              "display": f"a later submission under this identifier was {r.reason} ({r.refused_at:%Y-%m-%d})"}
-             for code, r in latest.items()]
+    tags += [
+        {
+            "system": REFUSAL_SYSTEM,
+            "code": code,
+            "display": f"a later submission under this identifier was {r.reason} ({r.refused_at:%Y-%m-%d})",
+        }
+        for code, r in latest.items()
+    ]
     return stamped({**view, "meta": {**kept, "tag": tags}}, last_updated(view))

@@ -25,10 +25,18 @@ def refused_request(*, principal: str, body: bytes, status: int, answer: bytes) 
     """The refusal log's record of one refused request, from its body as far as it can be read."""
     resource = _readable(body)
     return RefusedMessage(
-        door=DOOR, actor=principal, claimed_sender=None, control_id=control_id(resource, principal),
-        message_type=message_type(resource), answer_code=str(status),
-        outcome="refused" if status == 403 or status >= 500 else "error", reason=_reason(answer), answer=answer,
-        raw=body, budget_key=principal)
+        door=DOOR,
+        actor=principal,
+        claimed_sender=None,
+        control_id=control_id(resource, principal),
+        message_type=message_type(resource),
+        answer_code=str(status),
+        outcome="refused" if status == 403 or status >= 500 else "error",
+        reason=_reason(answer),
+        answer=answer,
+        raw=body,
+        budget_key=principal,
+    )
 
 
 def refused_entries(*, principal: str, body: bytes, response: dict[str, Any]) -> list[RefusedMessage]:
@@ -44,12 +52,21 @@ def refused_entries(*, principal: str, body: bytes, response: dict[str, Any]) ->
         resource = obj(request_entries[index], "resource") if index < len(request_entries) else None
         outcome = obj(answered, "outcome")
         answer = json.dumps(outcome).encode() if outcome is not None else b""
-        found.append(RefusedMessage(
-            door=DOOR, actor=principal, claimed_sender=None, control_id=control_id(resource, principal),
-            message_type=f"{message_type(resource) or 'entry'} (Bundle/batch entry {index})", answer_code=status,
-            outcome="refused" if int(status) == 403 or int(status) >= 500 else "error",
-            reason=f"Bundle.entry[{index}]: {_reason(answer) if answer else status}", answer=answer, raw=b"",
-            budget_key=principal))
+        found.append(
+            RefusedMessage(
+                door=DOOR,
+                actor=principal,
+                claimed_sender=None,
+                control_id=control_id(resource, principal),
+                message_type=f"{message_type(resource) or 'entry'} (Bundle/batch entry {index})",
+                answer_code=status,
+                outcome="refused" if int(status) == 403 or int(status) >= 500 else "error",
+                reason=f"Bundle.entry[{index}]: {_reason(answer) if answer else status}",
+                answer=answer,
+                raw=b"",
+                budget_key=principal,
+            )
+        )
     return found
 
 
@@ -90,8 +107,11 @@ def _reason(answer: bytes) -> str:
     """The answer's issues, each with its place: its OperationOutcome's, or the one a response message holds."""
     resource = _readable(answer)
     if resource is not None and resource.get("resourceType") == "Bundle":
-        found = [r for r in (obj(e, "resource") for e in objs(resource, "entry"))
-                 if r is not None and r.get("resourceType") == "OperationOutcome"]
+        found = [
+            r
+            for r in (obj(e, "resource") for e in objs(resource, "entry"))
+            if r is not None and r.get("resourceType") == "OperationOutcome"
+        ]
         resource = found[0] if found else None
     parts = []
     for issue in objs(resource, "issue"):

@@ -39,11 +39,24 @@ from hub.service.ports import CommandSink, DedupeJournal, InboundLog, Prescripti
 log = logging.getLogger(__name__)
 
 #: the conditional-create header, documented in the OpenAPI description of POST /fhir/MedicationRequest
-IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
-                 "description": "conditional create: identifier=system|value"}
+IF_NONE_EXIST = {
+    "name": "If-None-Exist",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "conditional create: identifier=system|value",
+}
 #: issue type (R4 issue-type) for the HTTP errors the framework or the auth dependency raise
-_HTTP_ISSUES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
-                406: "not-supported", 413: "too-costly", 415: "not-supported"}
+_HTTP_ISSUES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    413: "too-costly",
+    415: "not-supported",
+}
 #: what authentication refuses, and audits itself: no message was read
 _AUTHENTICATION = frozenset({401, 403, 429})
 
@@ -79,8 +92,9 @@ def _outcome(status: int, code: str, text: str, headers: dict[str, str] | None =
 
 def _error(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
-        return _outcome(exc.status_code, _HTTP_ISSUES.get(exc.status_code, "processing"), str(exc.detail),
-                        dict(exc.headers or {}))
+        return _outcome(
+            exc.status_code, _HTTP_ISSUES.get(exc.status_code, "processing"), str(exc.detail), dict(exc.headers or {})
+        )
     if isinstance(exc, RequestValidationError):
         where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
         return _outcome(400, "invalid", f"invalid request: {where}")
@@ -130,8 +144,9 @@ def _record_refusal(refusals: RefusalLog, request: Request, response: Response) 
     if user is None:
         return
     body = getattr(request.state, "fhir_body", b"")
-    refusals.record_later(refused_request(principal=principal(user), body=body, status=response.status_code,
-                                          answer=bytes(response.body)))
+    refusals.record_later(
+        refused_request(principal=principal(user), body=body, status=response.status_code, answer=bytes(response.body))
+    )
 
 
 def fhir_base(request: Request) -> str:
@@ -181,9 +196,16 @@ def _document_answer(request: Request, answer: writes.Answer) -> Response:
     return fhir_response(answer.outcome, answer.status, headers | {"Preference-Applied": "return=OperationOutcome"})
 
 
-def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: PrescriptionQueries,
-                auth: Callable[..., Any], refusals: RefusalLog, journal: DedupeJournal | None = None,
-                recorded: RecordedOrders | None = None) -> APIRouter:
+def fhir_router(
+    *,
+    sink: CommandSink,
+    inbound: InboundLog,
+    queries: PrescriptionQueries,
+    auth: Callable[..., Any],
+    refusals: RefusalLog,
+    journal: DedupeJournal | None = None,
+    recorded: RecordedOrders | None = None,
+) -> APIRouter:
     """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
     or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish; what
     it refuses goes to ``refusals``."""
@@ -261,11 +283,21 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
 
     for resource_type in SEARCH_PARAMS:
         searcher = _searcher(resource_type, queries, auth)
-        router.add_api_route(f"/{resource_type}", searcher, methods=["GET"], name=f"search_{resource_type}",
-                             summary=f"Search {resource_type}",
-                             openapi_extra={"parameters": openapi_parameters(resource_type)})
-        router.add_api_route(f"/{resource_type}/_search", searcher, methods=["POST"],
-                             name=f"search_{resource_type}_post", summary=f"Search {resource_type} (form body)")
+        router.add_api_route(
+            f"/{resource_type}",
+            searcher,
+            methods=["GET"],
+            name=f"search_{resource_type}",
+            summary=f"Search {resource_type}",
+            openapi_extra={"parameters": openapi_parameters(resource_type)},
+        )
+        router.add_api_route(
+            f"/{resource_type}/_search",
+            searcher,
+            methods=["POST"],
+            name=f"search_{resource_type}_post",
+            summary=f"Search {resource_type} (form body)",
+        )
     add_audit_event_search(router, auth)
     add_head_routes(router)
 
@@ -273,20 +305,29 @@ def fhir_router(*, sink: CommandSink, inbound: InboundLog, queries: Prescription
         """Anything else under /fhir: 405 naming the methods a known path takes, else 404; said in FHIR."""
         allowed = allowed_methods(router, request.url.path)
         if allowed:
-            return _outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{path}; "
-                                                  f"allowed: {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
-        return _outcome(404, "not-supported", f"{request.method} /fhir/{path} is not supported by this server; "
-                                              "see GET /fhir/metadata")
+            return _outcome(
+                405,
+                "not-supported",
+                f"{request.method} is not supported on /fhir/{path}; allowed: {', '.join(allowed)}",
+                {"Allow": ", ".join(allowed)},
+            )
+        return _outcome(
+            404,
+            "not-supported",
+            f"{request.method} /fhir/{path} is not supported by this server; see GET /fhir/metadata",
+        )
 
     # one route per method: OpenAPI wants an operationId of its own for each operation
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-        router.add_api_route("/{path:path}", unsupported, methods=[method],
-                             operation_id=f"fhir_unsupported_{method.lower()}")
+        router.add_api_route(
+            "/{path:path}", unsupported, methods=[method], operation_id=f"fhir_unsupported_{method.lower()}"
+        )
     return router
 
 
-def _searcher(resource_type: str, queries: PrescriptionQueries,
-              auth: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Response]]:
+def _searcher(
+    resource_type: str, queries: PrescriptionQueries, auth: Callable[..., Any]
+) -> Callable[..., Coroutine[Any, Any, Response]]:
     async def search(request: Request, user: Sender = Depends(auth)) -> Response:
         """A search (GET, or POST _search with a form); a feed finds its own orders and their patients only."""
         prefer = preferences(request.headers.getlist("prefer"))
@@ -296,4 +337,3 @@ def _searcher(resource_type: str, queries: PrescriptionQueries,
 
     search.__doc__ = f"Search {resource_type} ({', '.join(p.name for p in SEARCH_PARAMS[resource_type])})."
     return search
-

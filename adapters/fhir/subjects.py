@@ -23,8 +23,13 @@ def subject_entries(bundle: dict[str, Any], orders: Iterable[int]) -> dict[int, 
         if entry is None:
             continue
         problems: list[Problem] = []
-        resolution = resolve(obj(entry.resource, "subject"), scope=context.scope_of(entry), context=context,
-                             where=f"Bundle.entry[{index}].resource.subject", problems=problems)
+        resolution = resolve(
+            obj(entry.resource, "subject"),
+            scope=context.scope_of(entry),
+            context=context,
+            where=f"Bundle.entry[{index}].resource.subject",
+            problems=problems,
+        )
         target = resolution.target
         match = _ENTRY.fullmatch(target.at) if target is not None else None
         if match and target is not None and target.resource.get("resourceType") == "Patient":

@@ -88,26 +88,35 @@ async def _prior(door: FhirDoor, order: Order, sender: str, condition: str | Non
     known = await door.known(order, sender)
     if known is None and order.is_cancel and not await door.sent_by(order, sender):
         # another sender's order, or none: "not found", never a cancel of someone else's order
-        where = f"Bundle.entry[{order.index}].resource.identifier" if order.index is not None \
+        where = (
+            f"Bundle.entry[{order.index}].resource.identifier"
+            if order.index is not None
             else "MedicationRequest.identifier"
-        raise NotFound(f"the order to cancel is not known: no order of this sender has identifier "
-                       f"{order.key.removeprefix('cancel|')}", location=where)
+        )
+        raise NotFound(
+            f"the order to cancel is not known: no order of this sender has identifier "
+            f"{order.key.removeprefix('cancel|')}",
+            location=where,
+        )
     return known
 
 
-async def _settle(door: FhirDoor, order: Order, resource: dict[str, Any], sender: str, condition: str | None,
-                  now: datetime) -> Settled:
+async def _settle(
+    door: FhirDoor, order: Order, resource: dict[str, Any], sender: str, condition: str | None, now: datetime
+) -> Settled:
     found = await _prior(door, order, sender, condition)
     if found is not None:
         return Settled(order, found.resource, known=True, location=found.location)
     if order.is_cancel:
-        return Settled(order, await _cancelled(door, order, resource, sender, now), known=False,
-                       location=order.location)
+        return Settled(
+            order, await _cancelled(door, order, resource, sender, now), known=False, location=order.location
+        )
     return Settled(order, accepted(resource, order, now), known=False, location=order.location)
 
 
-async def _cancelled(door: FhirDoor, order: Order, resource: dict[str, Any], sender: str,
-                     now: datetime) -> dict[str, Any]:
+async def _cancelled(
+    door: FhirDoor, order: Order, resource: dict[str, Any], sender: str, now: datetime
+) -> dict[str, Any]:
     """A cancellation's answer: the order it cancels as the hub holds it, with the status sent (cancelled or
     stopped); as sent when the hub holds nothing to show (``door.accepted``)."""
     original = await door.original(order, sender)
@@ -144,8 +153,9 @@ def _condition(bundle: dict[str, Any], index: int) -> str | None:
     return text(obj(_entries(bundle)[index], "request"), "ifNoneExist")
 
 
-async def settle_all(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str,
-                     *, conditional: bool) -> dict[int, Settled]:
+async def settle_all(
+    door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str, *, conditional: bool
+) -> dict[int, Settled]:
     """All orders of an all-or-nothing Bundle, the new ones published in one confirmed batch."""
     now, settled, seen = utc_now(), {}, set()
     for entry in result.entries:
@@ -163,8 +173,13 @@ async def settle_all(door: FhirDoor, result: BundleResult, bundle: dict[str, Any
     return settled
 
 
-def _reply(status: int, *, resource: dict[str, Any] | None = None, location: str | None = None,
-           outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+def _reply(
+    status: int,
+    *,
+    resource: dict[str, Any] | None = None,
+    location: str | None = None,
+    outcome: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     response: dict[str, Any] = {"status": status_line(status)}
     if location:
         response["location"] = location
@@ -187,24 +202,34 @@ def _patient_reply(item: Settled) -> dict[str, Any]:
     command = item.order.command
     if not isinstance(command, ReceivePrescription):
         return _supporting()
-    return _reply(200 if item.known else 201, resource=order_patients.as_named(patient_id, command.patient),
-                  location=f"Patient/{patient_id}")
+    return _reply(
+        200 if item.known else 201,
+        resource=order_patients.as_named(patient_id, command.patient),
+        location=f"Patient/{patient_id}",
+    )
 
 
-async def transaction(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes,
-                      sender: str) -> dict[str, Any]:
+async def transaction(
+    door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str
+) -> dict[str, Any]:
     """A transaction-response Bundle, one entry per request entry, in order: each order and the Patient it
     names with a Location; other supporting entries with an informational outcome."""
     settled = await settle_all(door, result, bundle, body, sender, conditional=True)
     subjects = subject_entries(bundle, settled)
-    entries = [_settled_reply(settled[e.index]) if e.index in settled
-               else _patient_reply(settled[subjects[e.index]]) if e.index in subjects
-               else _supporting() for e in result.entries]
+    entries = [
+        _settled_reply(settled[e.index])
+        if e.index in settled
+        else _patient_reply(settled[subjects[e.index]])
+        if e.index in subjects
+        else _supporting()
+        for e in result.entries
+    ]
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
-async def _batch_entry(door: FhirDoor, entry: EntryResult, bundle: dict[str, Any], body: bytes,
-                       sender: str) -> dict[str, Any]:
+async def _batch_entry(
+    door: FhirDoor, entry: EntryResult, bundle: dict[str, Any], body: bytes, sender: str
+) -> dict[str, Any]:
     if entry.problems:
         error = error_for(entry.problems)
         return _reply(http_status_for(error), outcome=outcome_for(error))
@@ -212,8 +237,9 @@ async def _batch_entry(door: FhirDoor, entry: EntryResult, bundle: dict[str, Any
         return _supporting()
     try:
         order = Order.of(entry.commands[0], entry.index, owner=sender)
-        item = await _settle(door, order, _entry_resource(bundle, entry.index), sender,
-                             _condition(bundle, entry.index), utc_now())
+        item = await _settle(
+            door, order, _entry_resource(bundle, entry.index), sender, _condition(bundle, entry.index), utc_now()
+        )
         if not item.known:
             await door.accept(sender, [(item.order, item.resource)], body, "Bundle/batch")
     except RxHubError as exc:  # one entry's failure is its own answer (batch), never the others'
@@ -221,8 +247,9 @@ async def _batch_entry(door: FhirDoor, entry: EntryResult, bundle: dict[str, Any
     return _settled_reply(item)
 
 
-async def batch(door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes,
-                sender: str) -> dict[str, Any]:
+async def batch(
+    door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str
+) -> dict[str, Any]:
     """A batch-response Bundle: every entry answered on its own."""
     entries = [await _batch_entry(door, e, bundle, body, sender) for e in result.entries]
     return {"resourceType": "Bundle", "type": "batch-response", "entry": entries}

@@ -94,7 +94,7 @@ def _lines(raw: bytes) -> list[_Line]:
     """Non-blank lines, each with the bytes up to the next line (its end included, so messages keep theirs)."""
     starts, pos = [], 0
     for end in _LINE_END.finditer(raw):
-        if raw[pos:end.start()].strip():
+        if raw[pos : end.start()].strip():
             starts.append(pos)
         pos = end.end()
     if raw[pos:].strip():
@@ -129,7 +129,7 @@ class _Reader:
         elif self._peek() == "FTS":
             self._refuse(self.lines[self.pos], "FTS without the FHS that opens a file")
             self.pos += 1
-        for line in self.lines[self.pos:]:
+        for line in self.lines[self.pos :]:
             self._refuse(line, f"{line.segment_id} after the end of the batch")
         return BatchFile(header=header, batches=tuple(batches), problems=tuple(self.problems))
 
@@ -152,7 +152,7 @@ class _Reader:
         self.pos += 1
         while (next_id := self._peek()) is not None and next_id not in (*ENVELOPE, "MSH"):
             self.pos += 1
-        return b"".join(line.raw for line in self.lines[start:self.pos])
+        return b"".join(line.raw for line in self.lines[start : self.pos])
 
     def _trailer(self, segment_id: str, opener: _Line, arrived: int, what: str) -> None:
         """The BTS/FTS that closes ``opener``; its count (BTS-1/FTS-1), when valued, must be what arrived."""
@@ -175,10 +175,13 @@ class _Reader:
             delims = STANDARD
         self.delimiters = delims
         fields = line.text.split(delims.field)
-        seg = Hl7Segment(segment_id=line.segment_id, sequence=line.sequence,
-                         fields=(fields[0], delims.field, *fields[1:]), delimiters=delims)
-        return EnvelopeHeader(sending_application=_hd(seg, 3), sending_facility=_hd(seg, 4),
-                              control_id=seg.get(11))
+        seg = Hl7Segment(
+            segment_id=line.segment_id,
+            sequence=line.sequence,
+            fields=(fields[0], delims.field, *fields[1:]),
+            delimiters=delims,
+        )
+        return EnvelopeHeader(sending_application=_hd(seg, 3), sending_facility=_hd(seg, 4), control_id=seg.get(11))
 
     def _peek(self) -> str | None:
         return self.lines[self.pos].segment_id if self.pos < len(self.lines) else None

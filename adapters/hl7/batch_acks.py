@@ -26,8 +26,15 @@ from hub.errors import Problem
 _COMMENT_MAX = 80
 
 
-def batch_ack(request: BatchFile, answers: Sequence[Sequence[bytes]], *, sending_application: str,
-              sending_facility: str, control_id: str, now: datetime | None = None) -> bytes:
+def batch_ack(
+    request: BatchFile,
+    answers: Sequence[Sequence[bytes]],
+    *,
+    sending_application: str,
+    sending_facility: str,
+    control_id: str,
+    now: datetime | None = None,
+) -> bytes:
     """The response batch: ``answers[i]`` are the ACKs (each ending CR) for ``request.batches[i]``.
 
     ``control_id`` (at most 17 characters) makes FHS-11 ``F<id>`` and BHS-11 ``B<id><n>``, n counting batches
@@ -50,11 +57,23 @@ def batch_ack(request: BatchFile, answers: Sequence[Sequence[bytes]], *, sending
     return b"".join(out)
 
 
-def _header(segment_id: str, ours: tuple[str, str], request: EnvelopeHeader, control_id: str, stamp: str,
-            comment: str) -> bytes:
+def _header(
+    segment_id: str, ours: tuple[str, str], request: EnvelopeHeader, control_id: str, stamp: str, comment: str
+) -> bytes:
     """FHS/BHS-3..6 ours then the request's sender, -7 now, -10 comment, -11 ours, -12 the request's -11."""
-    fields = [segment_id, STANDARD.encoding_characters(), *ours, request.sending_application,
-              request.sending_facility, stamp, "", "", comment, escape(control_id), escape(request.control_id)]
+    fields = [
+        segment_id,
+        STANDARD.encoding_characters(),
+        *ours,
+        request.sending_application,
+        request.sending_facility,
+        stamp,
+        "",
+        "",
+        comment,
+        escape(control_id),
+        escape(request.control_id),
+    ]
     while not fields[-1]:
         fields.pop()
     # the echoed fields were read as Latin-1, byte for byte: written back the same way, the sender's bytes return

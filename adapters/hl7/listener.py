@@ -34,9 +34,16 @@ class MllpListener:
     """An asyncio TCP (optionally TLS) server speaking MLLP."""
 
     def __init__(
-        self, handler: MessageHandler, refuse: RefusalHandler, *, host: str, port: int,
-        max_frame_bytes: int = 1_048_576, idle_timeout_s: float = 300.0,
-        ssl_context: ssl.SSLContext | None = None, frame_timeout_s: float = 60.0,
+        self,
+        handler: MessageHandler,
+        refuse: RefusalHandler,
+        *,
+        host: str,
+        port: int,
+        max_frame_bytes: int = 1_048_576,
+        idle_timeout_s: float = 300.0,
+        ssl_context: ssl.SSLContext | None = None,
+        frame_timeout_s: float = 60.0,
         budget: ConnectionBudget | None = None,
     ) -> None:
         self._handler = handler
@@ -61,7 +68,12 @@ class MllpListener:
     async def start(self) -> None:
         """Bind and start accepting."""
         self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, ssl=self._ssl, limit=65536, backlog=1024,
+            self._serve,
+            self._host,
+            self._port,
+            ssl=self._ssl,
+            limit=65536,
+            backlog=1024,
             ssl_handshake_timeout=min(60.0, self._frame_timeout) if self._ssl else None,
         )
         log.info("MLLP listening on %s:%s", self._host, self.port, extra={"event": "mllp.listening"})
@@ -79,8 +91,9 @@ class MllpListener:
         peer = peer_of(writer)
         if not self._budget.admit(peer.address):
             if (count := self._budget.refused()) is not None:
-                log.warning("MLLP connections refused at the connection cap: %d", count,
-                            extra={"event": "mllp.conn_cap"})
+                log.warning(
+                    "MLLP connections refused at the connection cap: %d", count, extra={"event": "mllp.conn_cap"}
+                )
             writer.close()
             return
         self.connections += 1

@@ -88,8 +88,16 @@ def _retrieved(lookup: asyncio.Future[InboundRecord | None]) -> None:
 class Hl7MessageHandler:
     """Turns one MLLP payload into durable commands and the ACK they earn."""
 
-    def __init__(self, sink: CommandSink, inbound: DedupeJournal, identity: AckIdentity, *,
-                 feeds: BindingsSource, orders: OrderIndex, refusals: RefusalLog) -> None:
+    def __init__(
+        self,
+        sink: CommandSink,
+        inbound: DedupeJournal,
+        identity: AckIdentity,
+        *,
+        feeds: BindingsSource,
+        orders: OrderIndex,
+        refusals: RefusalLog,
+    ) -> None:
         self._sink = sink
         self._inbound = inbound
         self._identity = identity
@@ -113,17 +121,29 @@ class Hl7MessageHandler:
             bindings = await self._feeds.bindings()
         except InfrastructureError as exc:
             log.warning("feed bindings unavailable, answering reject: %s", exc)
-            return self._reject(None, InboundMessageError(
-                "cannot check the sender now", [Problem("207", "sender cannot be checked now; resend later")],
-                control_id=_control_id(raw)), "AR", peer, raw=raw, outcome="not_stored")
+            return self._reject(
+                None,
+                InboundMessageError(
+                    "cannot check the sender now",
+                    [Problem("207", "sender cannot be checked now; resend later")],
+                    control_id=_control_id(raw),
+                ),
+                "AR",
+                peer,
+                raw=raw,
+                outcome="not_stored",
+            )
         try:
             parsed = parse_message(raw)
             header = parsed.header
             principal = bindings.mllp_principal(peer, sender_of(header))
             refuse_unstorable(parsed)  # before the lookup: PostgreSQL refuses a NUL even as a query's key
             lookup = self._look_up(principal, header)  # the dedupe lookup runs while the message is checked
-            validate_header(header, processing_ids=self._identity.processing_ids,
-                            default_processing_id=self._identity.default_processing_id)
+            validate_header(
+                header,
+                processing_ids=self._identity.processing_ids,
+                default_processing_id=self._identity.default_processing_id,
+            )
             commands = to_commands(parsed)
         except SenderRefused as exc:
             return self._reject(header, exc, "AR", peer, raw=raw, always=always, outcome="refused")
@@ -134,8 +154,9 @@ class Hl7MessageHandler:
         except Exception:  # a parser bug must not cost the connection: AR 207 and the sender resends
             log.exception("unexpected error handling an HL7 message")
             internal = InboundMessageError("internal error", [Problem("207", "application internal error")])
-            return self._reject(header, internal, "AR", peer, raw=raw, principal=principal, always=always,
-                                outcome="errors")
+            return self._reject(
+                header, internal, "AR", peer, raw=raw, principal=principal, always=always, outcome="errors"
+            )
         return await self._accept(raw, parsed, commands, lookup, principal, peer, always=always)
 
     async def _batch(self, raw: bytes, peer: Peer) -> bytes:
@@ -152,9 +173,13 @@ class Hl7MessageHandler:
         if request.problems and not request.messages:  # a refusal says so even with no message to name
             answers.append([ack for ack in [self._refuse_in_batch(b"", request, peer)] if ack is not None])
         self._ack_counter += 1
-        return batch_ack(request, answers, sending_application=self._identity.sending_application,
-                         sending_facility=self._identity.sending_facility,
-                         control_id=f"{datetime.now(UTC):%y%m%d%H%M%S}{self._ack_counter % 10000:04d}")
+        return batch_ack(
+            request,
+            answers,
+            sending_application=self._identity.sending_application,
+            sending_facility=self._identity.sending_facility,
+            control_id=f"{datetime.now(UTC):%y%m%d%H%M%S}{self._ack_counter % 10000:04d}",
+        )
 
     def _refuse_in_batch(self, raw: bytes, request: BatchFile, peer: Peer) -> bytes | None:
         """AE (CE) for a message of a refused envelope: none of the batch is taken, so it can be resent whole."""
@@ -162,8 +187,9 @@ class Hl7MessageHandler:
             header: Hl7Header | None = parse_message(raw).header
         except InboundMessageError:
             header = Hl7Header(control_id=_control_id(raw)) if raw else None
-        error = MessageContentError(f"nothing in this batch was taken: {request.problems[0].text}",
-                                    list(request.problems))
+        error = MessageContentError(
+            f"nothing in this batch was taken: {request.problems[0].text}", list(request.problems)
+        )
         return self._reject(header, error, "AE", peer, raw=raw, always=True)
 
     def _look_up(self, principal: str, header: Hl7Header) -> asyncio.Future[InboundRecord | None]:
@@ -188,9 +214,17 @@ class Hl7MessageHandler:
         assert ack is not None  # sent: nothing else is owed for a frame nobody could read
         return ack
 
-    async def _accept(self, raw: bytes, parsed: ParsedHl7, commands: list[Command],
-                      lookup: asyncio.Future[InboundRecord | None], principal: str, peer: Peer, *,
-                      always: bool = False) -> bytes | None:
+    async def _accept(
+        self,
+        raw: bytes,
+        parsed: ParsedHl7,
+        commands: list[Command],
+        lookup: asyncio.Future[InboundRecord | None],
+        principal: str,
+        peer: Peer,
+        *,
+        always: bool = False,
+    ) -> bytes | None:
         header = parsed.header
         sender = dedupe_sender(principal, sender_of(header))
         mode = AckMode.of(header)
@@ -200,16 +234,22 @@ class Hl7MessageHandler:
             claimed = earlier is None
             if earlier is None:  # new: take the key in the database first, so of two racing messages one wins
                 earlier = await self._inbound.claim(
-                    door=DOOR, sender=sender, control_id=header.control_id, raw=raw, record_id=record_id,
-                    message_type=f"{header.message_type}^{header.trigger_event}")
+                    door=DOOR,
+                    sender=sender,
+                    control_id=header.control_id,
+                    raw=raw,
+                    record_id=record_id,
+                    message_type=f"{header.message_type}^{header.trigger_event}",
+                )
                 claimed = earlier is None
         except InfrastructureError:
             earlier, claimed = None, False  # cannot check: publish anyway, derived ids keep it harmless
         if earlier is not None and earlier.raw is not None and fingerprint(earlier.raw) != fingerprint(raw):
             # same sender and MSH-10 but other content: not a resend, and not ours to guess which is right
             self._count("rejected")
-            problem = Problem("205", f"control id {header.control_id} was already used for another message",
-                              location="MSH^1^10")
+            problem = Problem(
+                "205", f"control id {header.control_id} was already used for another message", location="MSH^1^10"
+            )
             return self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         if earlier is not None and earlier.answer is None:  # the same message, its first copy still in flight
             earlier = await self._first_answer(sender, header.control_id, earlier)
@@ -223,11 +263,16 @@ class Hl7MessageHandler:
         key = f"{header.control_id}|{fingerprint(raw)}"
         # MSH-16 AL/SU: an RRE AA once recorded; AL/ER: an application reject should intake refuse the order
         if application_ack_wanted(header, success=True) or application_ack_wanted(header, success=False):
-            reply = ReplyTo(control_id=header.control_id, message_type=header.message_type,
-                            trigger_event=header.trigger_event, version=header.version,
-                            application_ack_type=header.application_ack_type)
-            commands = [c.model_copy(update={"reply": reply}) if isinstance(c, ReceivePrescription) else c
-                        for c in commands]
+            reply = ReplyTo(
+                control_id=header.control_id,
+                message_type=header.message_type,
+                trigger_event=header.trigger_event,
+                version=header.version,
+                application_ack_type=header.application_ack_type,
+            )
+            commands = [
+                c.model_copy(update={"reply": reply}) if isinstance(c, ReceivePrescription) else c for c in commands
+            ]
         envelopes = [self._envelope(c, sender, key, i, record_id, principal) for i, c in enumerate(commands)]
         stored, refusal = await self._publish(raw, header, mode, envelopes, principal, peer)
         if not stored:  # nothing published: the key goes back, a corrected resend is read afresh
@@ -238,9 +283,15 @@ class Hl7MessageHandler:
         # the answer is recorded beside the ACK, not before it: the commands are already durable and carry
         # derived ids, so a resend that arrives before the answer is written is still applied only once
         self._inbound.record_later(
-            door=DOOR, sender=sender, control_id=header.control_id,
-            message_type=f"{header.message_type}^{header.trigger_event}", outcome=mode.accept, raw=raw,
-            answer=ack, command_ids=[str(e.message_id) for e in envelopes], record_id=record_id,
+            door=DOOR,
+            sender=sender,
+            control_id=header.control_id,
+            message_type=f"{header.message_type}^{header.trigger_event}",
+            outcome=mode.accept,
+            raw=raw,
+            answer=ack,
+            command_ids=[str(e.message_id) for e in envelopes],
+            record_id=record_id,
         ).add_done_callback(self._recorded)
         for envelope in envelopes:
             if envelope.type == ReceivePrescription.name:
@@ -262,15 +313,17 @@ class Hl7MessageHandler:
                 return found or holder
         return holder
 
-    async def _publish(self, raw: bytes, header: Hl7Header, mode: AckMode, envelopes: list[Envelope],
-                       principal: str, peer: Peer) -> tuple[bool, bytes | None]:
+    async def _publish(
+        self, raw: bytes, header: Hl7Header, mode: AckMode, envelopes: list[Envelope], principal: str, peer: Peer
+    ) -> tuple[bool, bytes | None]:
         """Check the orders the message names, then publish its commands: (stored, the refusal's ACK if not)."""
         try:
             unknown = await self._unknown_orders(principal, envelopes)
         except InfrastructureError as exc:
             self._count("not_stored")
-            log.warning("orders cannot be looked up, answering reject: %s", exc,
-                        extra={"control_id": header.control_id})
+            log.warning(
+                "orders cannot be looked up, answering reject: %s", exc, extra={"control_id": header.control_id}
+            )
             problem = Problem("207", "message could not be checked now; resend later")
             return False, self._refuse(header, mode.reject, [problem], problem.text, raw, peer, principal)
         if unknown:
@@ -297,12 +350,18 @@ class Hl7MessageHandler:
             if correlation in ours or await self._orders.known(principal, correlation):
                 continue
             number = envelope.payload.get("placer_order_number")
-            problems.append(Problem("204", f"unknown order {number}: no order of this sender has that placer "
-                                           "number", location=f"ORC^{index + 1}^2"))
+            problems.append(
+                Problem(
+                    "204",
+                    f"unknown order {number}: no order of this sender has that placer number",
+                    location=f"ORC^{index + 1}^2",
+                )
+            )
         return problems
 
-    def _envelope(self, command: Command, sender: str, key: str, index: int, record_id: str,
-                  principal: str) -> Envelope:
+    def _envelope(
+        self, command: Command, sender: str, key: str, index: int, record_id: str, principal: str
+    ) -> Envelope:
         command = command.model_copy(update={"raw_message_ref": f"{DOOR}:{record_id}"})
         placer_system = getattr(command, "placer_system", None)
         placer_number = getattr(command, "placer_order_number", None) or key
@@ -314,12 +373,25 @@ class Hl7MessageHandler:
             principal=principal,
         )
 
-    def _reject(self, header: Hl7Header | None, exc: InboundMessageError, original: str, peer: Peer, *,
-                raw: bytes, principal: str | None = None, always: bool = False,
-                outcome: str = "rejected") -> bytes | None:
+    def _reject(
+        self,
+        header: Hl7Header | None,
+        exc: InboundMessageError,
+        original: str,
+        peer: Peer,
+        *,
+        raw: bytes,
+        principal: str | None = None,
+        always: bool = False,
+        outcome: str = "rejected",
+    ) -> bytes | None:
         self._count(outcome)  # AR and AE alike: the message was refused (metrics.OUTCOMES)
-        log.info("HL7 message refused (%s): %s", original, exc.problems[0].code,
-                 extra={"control_id": header.control_id if header else exc.control_id})
+        log.info(
+            "HL7 message refused (%s): %s",
+            original,
+            exc.problems[0].code,
+            extra={"control_id": header.control_id if header else exc.control_id},
+        )
         if header is None and exc.control_id:
             header = Hl7Header(control_id=exc.control_id)
         mode = AckMode.of(header) if header else AckMode.ORIGINAL
@@ -327,30 +399,57 @@ class Hl7MessageHandler:
         send = header is None or always or commit_ack_wanted(header, success=False)
         return self._refuse(header, code, exc.problems, str(exc), raw, peer, principal, send=send)
 
-    def _refuse(self, header: Hl7Header | None, code: str, problems: Sequence[Problem], text: str, raw: bytes,
-                peer: Peer, principal: str | None, *, send: bool = True) -> bytes | None:
+    def _refuse(
+        self,
+        header: Hl7Header | None,
+        code: str,
+        problems: Sequence[Problem],
+        text: str,
+        raw: bytes,
+        peer: Peer,
+        principal: str | None,
+        *,
+        send: bool = True,
+    ) -> bytes | None:
         """The refusal's ACK (None unless ``send``), kept in the refusal log with the message. Its actor is the
         principal, else what the connection proved; a sender that is only what it claims (``hl7:``, or not
         read yet) spends its address's budget, so changing MSH-3/4 buys no more records."""
         ack = self._ack(header, code, problems, text=text) if send else None
         proved = peer.cert_subject or f"address:{peer.address or 'unknown'}"
-        claimed = sender_of(header) if header is not None and (header.sending_application or
-                                                                header.sending_facility) else None
+        claimed = (
+            sender_of(header)
+            if header is not None and (header.sending_application or header.sending_facility)
+            else None
+        )
         message_type = f"{header.message_type}^{header.trigger_event}" if header and header.message_type else ""
-        self._refusals.record_later(RefusedMessage(
-            door=DOOR, actor=principal or proved, claimed_sender=claimed,
-            control_id=header.control_id if header else "", message_type=message_type, answer_code=code,
-            outcome="error" if code in ("AE", "CE") else "refused", reason=text, answer=ack, raw=raw,
-            budget_key=proved if principal is None or principal.startswith("hl7:") else principal))
+        self._refusals.record_later(
+            RefusedMessage(
+                door=DOOR,
+                actor=principal or proved,
+                claimed_sender=claimed,
+                control_id=header.control_id if header else "",
+                message_type=message_type,
+                answer_code=code,
+                outcome="error" if code in ("AE", "CE") else "refused",
+                reason=text,
+                answer=ack,
+                raw=raw,
+                budget_key=proved if principal is None or principal.startswith("hl7:") else principal,
+            )
+        )
         return ack
 
-    def _ack(self, header: Hl7Header | None, code: str, problems: Sequence[Problem],
-             text: str | None = None) -> bytes:
+    def _ack(self, header: Hl7Header | None, code: str, problems: Sequence[Problem], text: str | None = None) -> bytes:
         self._ack_counter += 1
         control_id = f"ACK{datetime.now(UTC):%Y%m%d%H%M%S}{self._ack_counter:06d}"
         return build_ack(
-            header, code, problems, sending_application=self._identity.sending_application,
-            sending_facility=self._identity.sending_facility, control_id=control_id, text=text,
+            header,
+            code,
+            problems,
+            sending_application=self._identity.sending_application,
+            sending_facility=self._identity.sending_facility,
+            control_id=control_id,
+            text=text,
         )
 
     def _count(self, outcome: str) -> None:
@@ -365,4 +464,3 @@ def _control_id(raw: bytes) -> str:
         return ""
     fields = first.split(first[3:4])
     return fields[9].decode("ascii", "replace") if len(fields) > 9 else ""
-

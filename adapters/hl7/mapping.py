@@ -95,7 +95,11 @@ def _cancel(msg: ParsedHl7, group: OrderGroup, number: str, control: str) -> Can
 
 
 def _new_order(
-    msg: ParsedHl7, group: OrderGroup, number: str, detail: Hl7Segment, patient: PatientInfo,
+    msg: ParsedHl7,
+    group: OrderGroup,
+    number: str,
+    detail: Hl7Segment,
+    patient: PatientInfo,
     problems: list[Problem],
 ) -> ReceivePrescription | None:
     drug = read_drug(group, detail, problems)

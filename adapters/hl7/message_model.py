@@ -92,9 +92,7 @@ class ParsedHl7(Frozen):
         """The first segment with this id, if any."""
         return next((s for s in self.segments if s.segment_id == segment_id), None)
 
-    def get(
-        self, segment: str, field: int, component: int = 1, repetition: int = 1, *, sequence: int = 1
-    ) -> str:
+    def get(self, segment: str, field: int, component: int = 1, repetition: int = 1, *, sequence: int = 1) -> str:
         """One value by address, e.g. ``get("PID", 3, 4)``; empty when anything along the way is absent."""
         found = self.all(segment)
         if not 1 <= sequence <= len(found):

@@ -56,8 +56,10 @@ def _item_number(group: OrderGroup, seen: Counter[tuple[str, str, str]], problem
     if not drug:
         # a new order without a drug is refused by the mapping already (RXE-2 / RXO-1, or no RXE/RXO at all)
         if group.is_cancel:
-            text = (f"ORC-2 {number} is shared by several ORDER groups: a cancel of one of its items must carry "
-                    "that item's RXE (or RXO) so the hub can tell which")
+            text = (
+                f"ORC-2 {number} is shared by several ORDER groups: a cancel of one of its items must carry "
+                "that item's RXE (or RXO) so the hub can tell which"
+            )
             problems.append(Problem("101", text, group.orc.location()))
         return number
     parts = (number, group.orc.get(4), drug)

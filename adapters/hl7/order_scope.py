@@ -24,8 +24,13 @@ from hub.errors import Problem, UnsupportedMessageError
 
 PHARMACY_DETAIL = frozenset({"RXO", "RXE"})
 #: ORDER_DETAIL choices of ORM^O01 (v2.3-2.5 Ch. 4.4.1) that are not pharmacy orders
-OTHER_DETAIL = {"OBR": "observation or diagnostic service", "RQD": "supply requisition",
-                "RQ1": "supply requisition", "ODS": "dietary", "ODT": "diet tray"}
+OTHER_DETAIL = {
+    "OBR": "observation or diagnostic service",
+    "RQD": "supply requisition",
+    "RQ1": "supply requisition",
+    "ODS": "dietary",
+    "ODT": "diet tray",
+}
 #: RXE-44 (table 0480) codes for IV solution orders; M (medication) and empty are ordinary orders
 IV_ORDER_TYPES = frozenset({"S", "O"})
 UNSUPPORTED = "200"
@@ -45,8 +50,10 @@ def _other_order(index: int, group: OrderGroup) -> Problem | None:
     other = next((s for s in group.segments if s.segment_id in OTHER_DETAIL), None)
     if other is None:
         return None
-    text = (f"ORDER group {index} is not a pharmacy order ({other.segment_id}: {OTHER_DETAIL[other.segment_id]}, "
-            "no RXO/RXE): this hub takes pharmacy orders only")
+    text = (
+        f"ORDER group {index} is not a pharmacy order ({other.segment_id}: {OTHER_DETAIL[other.segment_id]}, "
+        "no RXO/RXE): this hub takes pharmacy orders only"
+    )
     return Problem(UNSUPPORTED, text, other.location())
 
 
@@ -66,6 +73,8 @@ def _admixture(group: OrderGroup) -> Problem | None:
         what, where = f"an infusion at a rate (RXE-23 {rate})", rxe.location(23)
     else:
         return None
-    text = (f"order {group.orc.get(2)} is {what}: this hub does not take IV admixtures, compounds or infusion "
-            "rates yet; send this order to a system that prepares them")
+    text = (
+        f"order {group.orc.get(2)} is {what}: this hub does not take IV admixtures, compounds or infusion "
+        "rates yet; send this order to a system that prepares them"
+    )
     return Problem(UNSUPPORTED, text, where)

@@ -53,8 +53,13 @@ def _parse(raw: bytes) -> ParsedHl7:
     if any(seg.segment_id == "MSH" for seg in segments[1:]):
         # a second message in the frame would be read under the first one's header (its sender, its control
         # id): refused whole rather than half-taken; several messages travel as a batch (FHS/BHS)
-        raise _unreadable(text, "100", "a second MSH in one message: send one message per MLLP frame, or "
-                          "several as an HL7 batch (FHS/BHS ... BTS/FTS)", "MSH^2")
+        raise _unreadable(
+            text,
+            "100",
+            "a second MSH in one message: send one message per MLLP frame, or "
+            "several as an HL7 batch (FHS/BHS ... BTS/FTS)",
+            "MSH^2",
+        )
     return ParsedHl7(header=_header(segments[0]), segments=segments)
 
 
@@ -107,9 +112,7 @@ def _segments(lines: list[str], delims: Delimiters) -> tuple[Hl7Segment, ...]:
         if seg_id == "MSH":
             fields.insert(1, delims.field)
         seen[seg_id] = seen.get(seg_id, 0) + 1
-        out.append(
-            Hl7Segment(segment_id=seg_id, sequence=seen[seg_id], fields=tuple(fields), delimiters=delims)
-        )
+        out.append(Hl7Segment(segment_id=seg_id, sequence=seen[seg_id], fields=tuple(fields), delimiters=delims))
     return tuple(out)
 
 

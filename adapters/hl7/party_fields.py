@@ -39,9 +39,7 @@ def _identifiers(seg: Hl7Segment, field: int) -> tuple[Identifier, ...]:
         value = seg.get(field, 1, rep)
         if value:
             system = seg.get(field, 4, rep) or seg.get(field, 4, rep, 2)
-            found.append(
-                Identifier(value=value, system=system or None, type_code=seg.get(field, 5, rep) or None)
-            )
+            found.append(Identifier(value=value, system=system or None, type_code=seg.get(field, 5, rep) or None))
     return tuple(found)
 
 

@@ -99,8 +99,12 @@ class PayerDurAlert(Frozen):
         return "; ".join(parts)
 
 
-_OTHER_PHARMACY = {"0": "pharmacy not specified", "1": "filled at this pharmacy",
-                   "2": "filled at another pharmacy of the chain", "3": "filled at another pharmacy"}
+_OTHER_PHARMACY = {
+    "0": "pharmacy not specified",
+    "1": "filled at this pharmacy",
+    "2": "filled at another pharmacy of the chain",
+    "3": "filled at another pharmacy",
+}
 
 
 class Claim(BaseModel):

@@ -15,8 +15,10 @@ _PER_DAY: tuple[tuple[str, Decimal], ...] = (
     (r"\b(four times (a|per) day|four times daily|qid|q\.i\.d\.?)\b", Decimal(4)),
     (r"\b(three times (a|per) day|three times daily|tid|t\.i\.d\.?)\b", Decimal(3)),
     (r"\b(twice (a|per) day|twice daily|two times (a|per) day|bid|b\.i\.d\.?)\b", Decimal(2)),
-    (r"\b(once (a|per) day|once daily|daily|every day|each day|qd|at bedtime|qhs|every morning|every evening)\b",
-     Decimal(1)),
+    (
+        r"\b(once (a|per) day|once daily|daily|every day|each day|qd|at bedtime|qhs|every morning|every evening)\b",
+        Decimal(1),
+    ),
     # meal-timed directions without an explicit count: three meals a day
     (r"\b(before meals|with meals|after meals|ac|pc)\b", Decimal(3)),
 )
@@ -37,8 +39,9 @@ def doses_per_day(sig: str) -> Decimal | None:
     return None
 
 
-def estimate_days_supply(quantity: Decimal | None, unit: str | None, sig: str | None,
-                         strength: str | None = None) -> int | None:
+def estimate_days_supply(
+    quantity: Decimal | None, unit: str | None, sig: str | None, strength: str | None = None
+) -> int | None:
     """Whole days the quantity lasts at the directed dose, or None when the directions do not say."""
     if quantity is None or quantity <= 0 or not sig:
         return None

@@ -125,9 +125,7 @@ def screen(
     ]
 
 
-def allergy_findings(
-    product: Product, allergies: Iterable[Allergy], table: InteractionTable
-) -> list[Finding]:
+def allergy_findings(product: Product, allergies: Iterable[Allergy], table: InteractionTable) -> list[Finding]:
     """Drug-allergy: the product is in a class, or contains an ingredient, the patient is allergic to."""
     findings: list[Finding] = []
     for allergy in allergies:
@@ -169,9 +167,7 @@ def duplicate_findings(new: ProfileEntry, others: Iterable[ProfileEntry]) -> lis
     return findings
 
 
-def interaction_findings(
-    new: ProfileEntry, others: Iterable[ProfileEntry], table: InteractionTable
-) -> list[Finding]:
+def interaction_findings(new: ProfileEntry, others: Iterable[ProfileEntry], table: InteractionTable) -> list[Finding]:
     """Drug-drug interactions from the table, matched on ingredients and classes in either order."""
     findings: list[Finding] = []
     for other in others:
@@ -198,9 +194,7 @@ def early_refill_findings(
         same_drug = entry.rx_number == new.rx_number or set(entry.ingredients) == set(new.ingredients)
         if not same_drug or entry.last_fill_date is None or not entry.days_supply:
             continue
-        due = entry.last_fill_date + timedelta(
-            days=math.ceil(entry.days_supply * table.early_refill_threshold)
-        )
+        due = entry.last_fill_date + timedelta(days=math.ceil(entry.days_supply * table.early_refill_threshold))
         if today < due:
             findings.append(
                 _finding(

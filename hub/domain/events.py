@@ -77,9 +77,7 @@ class OrderRefused(Event):
     setting: Setting | None = None
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    e.name: e for e in (PrescriptionReceived, PrescriptionCancelled, OrderRefused)
-}
+EVENT_TYPES: dict[str, type[Event]] = {e.name: e for e in (PrescriptionReceived, PrescriptionCancelled, OrderRefused)}
 
 
 def register_event(cls: type[Event]) -> type[Event]:

@@ -59,8 +59,12 @@ def parse_package(text: str, today: date) -> PackageScan:
     if gtin[1:3] != "03":
         raise InvalidBarcode(f"GTIN {gtin} holds no US NDC (it does not start 003 or n03)")
     expiry = fields.get("17")
-    return PackageScan(gtin=gtin, ndc10=gtin[3:13], lot=fields.get("10"),
-                       expiry=expiry_date(expiry, today) if expiry is not None else None)
+    return PackageScan(
+        gtin=gtin,
+        ndc10=gtin[3:13],
+        lot=fields.get("10"),
+        expiry=expiry_date(expiry, today) if expiry is not None else None,
+    )
 
 
 def ndc11_candidates(ndc10: str) -> tuple[str, str, str]:
@@ -105,9 +109,9 @@ def _raw(text: str) -> dict[str, str]:
         ai = next((rest[:n] for n in (2, 3, 4) if rest[:n] in _FIXED or rest[:n] in _VARIABLE), None)
         if ai is None:
             raise InvalidBarcode(f"unknown application identifier at {rest[:4]!r}")
-        rest = rest[len(ai):]
+        rest = rest[len(ai) :]
         if ai in _FIXED:
-            value, rest = rest[:_FIXED[ai]], rest[_FIXED[ai]:]
+            value, rest = rest[: _FIXED[ai]], rest[_FIXED[ai] :]
             if len(value) != _FIXED[ai]:
                 raise InvalidBarcode(f"({ai}) needs {_FIXED[ai]} characters")
         else:

@@ -56,9 +56,7 @@ class Label(Frozen):
     @property
     def refills_text(self) -> str:
         """What the label says about refills."""
-        return (
-            "No refills" if self.refills_remaining == 0 else f"{self.refills_remaining} refill(s) remaining"
-        )
+        return "No refills" if self.refills_remaining == 0 else f"{self.refills_remaining} refill(s) remaining"
 
 
 class LabelFacts(Frozen):

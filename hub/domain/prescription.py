@@ -91,14 +91,10 @@ class Prescription(ShortStockSteps):
         self._move(fill, Action.REJECT_DATA, actor, now, reason)
         fill.rejection_reason = reason
         self.closed_reason = f"rejected by pharmacist: {reason}"
-        events: list[Event] = [
-            PrescriptionRejected(**self._event_fields(fill), reason=reason, actor_id=actor.user_id)
-        ]
+        events: list[Event] = [PrescriptionRejected(**self._event_fields(fill), reason=reason, actor_id=actor.user_id)]
         return events + self._unwind(fill, now, reason)
 
-    def complete_fill(
-        self, actor: Actor, now: datetime, allocation: Allocation, pharmacy: PharmacyInfo
-    ) -> list[Event]:
+    def complete_fill(self, actor: Actor, now: datetime, allocation: Allocation, pharmacy: PharmacyInfo) -> list[Event]:
         """Record the picked lots and print the label; a short pick someone chose leaves the rest owed."""
         fill = self.current_fill
         self._require_state(fill, RxState.FILLING, "complete the fill of")
@@ -152,9 +148,7 @@ class Prescription(ShortStockSteps):
         require_pharmacist(actor, "reject at product verification")
         fill = self.current_fill
         self._move(fill, Action.REJECT_PRODUCT, actor, now, reason)
-        events: list[Event] = [
-            FillRejected(**self._event_fields(fill), actor_id=actor.user_id, reason=reason)
-        ]
+        events: list[Event] = [FillRejected(**self._event_fields(fill), actor_id=actor.user_id, reason=reason)]
         events += self._release_stock(fill)
         fill.picks, fill.owed, fill.label, fill.quantity_dispensed, fill.filled_at = (
             [],
@@ -201,8 +195,9 @@ class Prescription(ShortStockSteps):
         ]
         return events + self._unwind(fill, now, reason)
 
-    def cancel(self, actor: Actor, now: datetime, reason: str | None = None,
-               requested: str | None = None) -> list[Event]:
+    def cancel(
+        self, actor: Actor, now: datetime, reason: str | None = None, requested: str | None = None
+    ) -> list[Event]:
         """Cancel the open fill and close the prescription; after a finished fill, stop further refills.
 
         ``requested`` is the placer's order control (CA or DC) when the prescriber asked for it.
@@ -229,22 +224,36 @@ class Prescription(ShortStockSteps):
         self.refills_remaining += added
         return True
 
-    def refuse_duplicate_order(self, command: ReceivePrescription, *, refusal_id: str, source: Source,
-                               owner: str | None) -> list[Event]:
+    def refuse_duplicate_order(
+        self, command: ReceivePrescription, *, refusal_id: str, source: Source, owner: str | None
+    ) -> list[Event]:
         """A second new order under this prescription's placer number: refused, this prescription untouched.
 
         The refusal is about the order that was not kept (never ``prescription.rejected``, which would tell
         the placer that the order it holds here was refused).
         """
-        held = f"{command.placer_system}|{command.placer_order_number}" if command.placer_system \
+        held = (
+            f"{command.placer_system}|{command.placer_order_number}"
+            if command.placer_system
             else command.placer_order_number
-        return [OrderRefused(
-            prescription_id=self.prescription_id, refusal_id=refusal_id, code=DUPLICATE_ORDER,
-            reason=f"refused: duplicate order: placer number {held} is already held by Rx {self.rx_number}",
-            placer_order_number=command.placer_order_number, placer_system=command.placer_system,
-            source=source.value, owner=owner, reply=command.reply, raw_message_ref=command.raw_message_ref,
-            patient_identifiers=command.patient.identifiers, drug=command.drug, setting=command.setting,
-        )]
+        )
+        return [
+            OrderRefused(
+                prescription_id=self.prescription_id,
+                refusal_id=refusal_id,
+                code=DUPLICATE_ORDER,
+                reason=f"refused: duplicate order: placer number {held} is already held by Rx {self.rx_number}",
+                placer_order_number=command.placer_order_number,
+                placer_system=command.placer_system,
+                source=source.value,
+                owner=owner,
+                reply=command.reply,
+                raw_message_ref=command.raw_message_ref,
+                patient_identifiers=command.patient.identifiers,
+                drug=command.drug,
+                setting=command.setting,
+            )
+        ]
 
     def request_refill(self, actor: Actor, now: datetime) -> Fill:
         """Start fill number + 1 in RECEIVED, using one refill; ``RefillRefused`` says why not otherwise."""
@@ -315,9 +324,7 @@ class Prescription(ShortStockSteps):
         first = self.fills[0].filled_at
         return LabelFacts(
             patient_name=self.patient_name,
-            prescriber_name=" ".join(
-                p for p in (self.prescriber.given_name, self.prescriber.family_name) if p
-            ),
+            prescriber_name=" ".join(p for p in (self.prescriber.given_name, self.prescriber.family_name) if p),
             rx_number=self.rx_number,
             fill_number=fill.fill_number,
             directions=self.sig or "",

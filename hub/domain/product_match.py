@@ -25,8 +25,10 @@ def product_mismatch(drug: DrugInfo, product: Product, catalogue: Catalogue) -> 
         return f"the order names RxNorm {rxnorm}; {product.display_name} is RxNorm {', '.join(sorted(codes))}"
     named = _ingredients_named(_words_of(drug), catalogue)
     if named and not named & set(product.ingredients):
-        return f"the order names {', '.join(sorted(named))}; {product.display_name} contains " \
-               f"{', '.join(product.ingredients) or 'nothing the order names'}"
+        return (
+            f"the order names {', '.join(sorted(named))}; {product.display_name} contains "
+            f"{', '.join(product.ingredients) or 'nothing the order names'}"
+        )
     return None
 
 

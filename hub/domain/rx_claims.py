@@ -43,8 +43,9 @@ class ClaimSteps(PrescriptionRecord):
         claim.payer_dur, claim.payer_message = list(payer_dur), payer_message
         findings = [payer_finding(d) for d in payer_dur]
         if payer_message:
-            findings.append(Finding(kind=AlertKind.PAYER_MESSAGE, severity=Severity.LOW,
-                                    text=f"Payer message: {payer_message}"))
+            findings.append(
+                Finding(kind=AlertKind.PAYER_MESSAGE, severity=Severity.LOW, text=f"Payer message: {payer_message}")
+            )
         self._attach(findings, fill.fill_number)
         claim.status, claim.answered_at = ClaimStatus.PAID, now
         claim.total_paid, claim.patient_pay, claim.authorization_number = (
@@ -92,8 +93,11 @@ class ClaimSteps(PrescriptionRecord):
         hub reverses first; announced as ``claim.status_unknown``, for the payer may have paid."""
         self.claim_rejected(actor, now, reject_codes=[code], payer_message=payer_message, fill_number=fill_number)
         fill = self.fill(fill_number)
-        return [ClaimStatusUnknown(**self._event_fields(fill), payer_message=payer_message,
-                                   attempt=self._claim(fill).attempt)]
+        return [
+            ClaimStatusUnknown(
+                **self._event_fields(fill), payer_message=payer_message, attempt=self._claim(fill).attempt
+            )
+        ]
 
     def unknown_claim_reversed(
         self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
@@ -101,8 +105,11 @@ class ClaimSteps(PrescriptionRecord):
         """The payer approved the reversal the hub sent for a claim it did not answer: it had paid it, and no
         longer does (the claim stays in the exception queue for its one resubmission)."""
         fill = self.fill(fill_number)
-        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number,
-                              reason="status_unknown")]
+        return [
+            ClaimReversed(
+                **self._event_fields(fill), authorization_number=authorization_number, reason="status_unknown"
+            )
+        ]
 
     def resubmit_claim(
         self,
@@ -133,9 +140,7 @@ class ClaimSteps(PrescriptionRecord):
         fill = self.current_fill
         self._require_state(fill, RxState.CLAIM_REJECTED, "bill as cash")
         self._move(fill, Action.BILL_CASH, actor, now)
-        fill.claim = Claim(
-            status=ClaimStatus.CASH, amount_requested=amount or self._price(), submitted_at=now
-        )
+        fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=amount or self._price(), submitted_at=now)
         return []
 
     def claim_reversed(
@@ -224,8 +229,13 @@ def payer_finding(dur: PayerDurAlert) -> Finding:
 
 
 def _coverage_of(claim: Claim) -> CoverageInfo:
-    return CoverageInfo(bin=claim.bin, pcn=claim.pcn, group_id=claim.group_id, cardholder_id=claim.cardholder_id,
-                        person_code=claim.person_code)
+    return CoverageInfo(
+        bin=claim.bin,
+        pcn=claim.pcn,
+        group_id=claim.group_id,
+        cardholder_id=claim.cardholder_id,
+        person_code=claim.person_code,
+    )
 
 
 def corrected(coverage: CoverageInfo, correction: CoverageInfo | None) -> CoverageInfo:

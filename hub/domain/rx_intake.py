@@ -107,26 +107,20 @@ class IntakeSteps(ClaimSteps):
             self._attach(findings, None)
         product = self.product or (context.catalogue.by_ndc(self.drug.ndc) if self.drug.ndc else None)
         if product is None:
-            self._attach(
-                [f for f in (controlled_dea_finding(self.prescriber, self.drug.schedule),) if f], None
-            )
+            self._attach([f for f in (controlled_dea_finding(self.prescriber, self.drug.schedule),) if f], None)
             fill.needs_product_reason = needs_product_reason(self.drug)
             self._move(fill, Action.HOLD_FOR_PRODUCT, actor, now, fill.needs_product_reason)
             return []
         return self._proceed_with(product, actor, now, context)
 
-    def select_product(
-        self, actor: Actor, now: datetime, product: Product, context: IntakeContext
-    ) -> list[Event]:
+    def select_product(self, actor: Actor, now: datetime, product: Product, context: IntakeContext) -> list[Event]:
         """The technician picked the package to dispense for an order that named none we could use."""
         fill = self.current_fill
         self._require_state(fill, RxState.NEEDS_PRODUCT, "select a product for")
         fill.needs_product_reason = None
         return self._proceed_with(product, actor, now, context)
 
-    def _proceed_with(
-        self, product: Product, actor: Actor, now: datetime, context: IntakeContext
-    ) -> list[Event]:
+    def _proceed_with(self, product: Product, actor: Actor, now: datetime, context: IntakeContext) -> list[Event]:
         fill = self.current_fill
         self._use_product(product)
         if fill.fill_number == 0:

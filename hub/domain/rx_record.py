@@ -41,8 +41,13 @@ class UnresolvedAlerts(DomainError):
         self.alert_ids = alert_ids
 
 
-def _profile_entry(product: Product, rx_number: str, days_supply: int | None,
-                   fills: Sequence[tuple[RxState, date | None, int | None]], today: date) -> ProfileEntry:
+def _profile_entry(
+    product: Product,
+    rx_number: str,
+    days_supply: int | None,
+    fills: Sequence[tuple[RxState, date | None, int | None]],
+    today: date,
+) -> ProfileEntry:
     """The profile line: the last dispensed fill's date and supply; active while a fill is in progress or the
     last dispensed supply is not used up."""
     dispensed = [f for f in fills if f[0] is RxState.DISPENSED]
@@ -171,25 +176,28 @@ class PrescriptionRecord(BaseModel):
         product = document.get("product")
         if product is None or document.get("closed_reason") is not None:
             return None
-        fills = [(RxState(f["state"]), datetime.fromisoformat(f["filled_at"]).date() if f.get("filled_at") else None,
-                  f.get("days_supply")) for f in document.get("fills") or ()]
-        return _profile_entry(Product.model_validate(product), document["rx_number"], document.get("days_supply"),
-                              fills, today)
+        fills = [
+            (
+                RxState(f["state"]),
+                datetime.fromisoformat(f["filled_at"]).date() if f.get("filled_at") else None,
+                f.get("days_supply"),
+            )
+            for f in document.get("fills") or ()
+        ]
+        return _profile_entry(
+            Product.model_validate(product), document["rx_number"], document.get("days_supply"), fills, today
+        )
 
     def _last_dispensed(self) -> Fill | None:
         dispensed = [f for f in self.fills if f.state is RxState.DISPENSED]
         return dispensed[-1] if dispensed else None
 
-    def _move(
-        self, fill: Fill, action: Action, actor: Actor, now: datetime, note: str | None = None
-    ) -> RxState:
+    def _move(self, fill: Fill, action: Action, actor: Actor, now: datetime, note: str | None = None) -> RxState:
         """Apply one transition from the table to ``fill``; returns the state it left."""
         previous = fill.state
         fill.state = next_state(self.setting, previous, action)
         fill.history.append(
-            StateChange(
-                action=action, source=previous, target=fill.state, actor_id=actor.user_id, at=now, note=note
-            )
+            StateChange(action=action, source=previous, target=fill.state, actor_id=actor.user_id, at=now, note=note)
         )
         return previous
 
@@ -203,14 +211,11 @@ class PrescriptionRecord(BaseModel):
         added: list[Alert] = []
         for finding in findings:
             known = any(
-                (a.kind, a.text, a.fill_number) == (finding.kind, finding.text, fill_number)
-                for a in self.alerts
+                (a.kind, a.text, a.fill_number) == (finding.kind, finding.text, fill_number) for a in self.alerts
             )
             if known:
                 continue
-            alert = Alert(
-                alert_id=f"A{len(self.alerts) + 1}", fill_number=fill_number, **finding.model_dump()
-            )
+            alert = Alert(alert_id=f"A{len(self.alerts) + 1}", fill_number=fill_number, **finding.model_dump())
             self.alerts.append(alert)
             added.append(alert)
         return added
@@ -231,15 +236,23 @@ class PrescriptionRecord(BaseModel):
     def order_context(self) -> OrderContext:
         """The order's clinical content for outbound feeds (``hub.domain.order_context``)."""
         patient = self.patient_demographics or PatientDemographics(family_name=self.patient_name or None)
-        patient = patient.model_copy(update={"identifiers": tuple(self.patient_identifiers),
-                                             "allergies": tuple(self.allergies)})
+        patient = patient.model_copy(
+            update={"identifiers": tuple(self.patient_identifiers), "allergies": tuple(self.allergies)}
+        )
         return OrderContext(
-            patient=patient, location=self.location, prescriber=self.prescriber, drug=self.drug,
+            patient=patient,
+            location=self.location,
+            prescriber=self.prescriber,
+            drug=self.drug,
             product_ndc=self.product.ndc11 if self.product else None,
             product_name=" ".join(p for p in (self.product.name, self.product.strength, self.product.form) if p)
-            if self.product else None,
-            product_unit=self.product.unit if self.product else None, dosage=self.dosage, sig=self.sig,
-            quantity=self.quantity, refills_remaining=self.refills_remaining,
+            if self.product
+            else None,
+            product_unit=self.product.unit if self.product else None,
+            dosage=self.dosage,
+            sig=self.sig,
+            quantity=self.quantity,
+            refills_remaining=self.refills_remaining,
         )
 
     def _product_or_fail(self) -> Product:

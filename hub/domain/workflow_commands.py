@@ -141,7 +141,18 @@ class RequestRefill(Command):
     prescription_id: str
 
 
-for _command in (SelectProduct, SendClaim, CheckClaimTimeout, ResolveClaimRejection, RecordVerification,
-                 FillPrescription, DispensePrescription, ReturnToStock, CancelByPharmacy, ReceiveInventory,
-                 RequestRefill, DecideShortStock):
+for _command in (
+    SelectProduct,
+    SendClaim,
+    CheckClaimTimeout,
+    ResolveClaimRejection,
+    RecordVerification,
+    FillPrescription,
+    DispensePrescription,
+    ReturnToStock,
+    CancelByPharmacy,
+    ReceiveInventory,
+    RequestRefill,
+    DecideShortStock,
+):
     register_command(_command)

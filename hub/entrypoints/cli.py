@@ -59,17 +59,23 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rxhub", description="RxHub pharmacy messaging hub",
-                                     epilog="Exit codes: README.md, 'Exit codes'.")
+    parser = argparse.ArgumentParser(
+        prog="rxhub", description="RxHub pharmacy messaging hub", epilog="Exit codes: README.md, 'Exit codes'."
+    )
     parser.add_argument("--version", action="version", version=f"rxhub {_version()}")
     parser.add_argument("--debug", action="store_true", help="a failure prints its traceback, not one line")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     copies_help = "consumer threads per step (default: RXHUB_WORKER_COPIES)"
     run = sub.add_parser("run", help="listeners and every worker (the main job)")
     run.add_argument("--copies", type=int, default=None, help=copies_help)
-    run.add_argument("--worker-processes", type=int, default=None, metavar="N",
-                     help="run the workers in N child processes, 0 on threads beside the listeners (default: 1 "
-                          "on a machine with two or more cores; more scale out on more cores, PostgreSQL advised)")
+    run.add_argument(
+        "--worker-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the workers in N child processes, 0 on threads beside the listeners (default: 1 "
+        "on a machine with two or more cores; more scale out on more cores, PostgreSQL advised)",
+    )
     run.set_defaults(func=_run)
     sub.add_parser("serve", help="listeners only").set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the named workers")
@@ -98,11 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", type=Path, help="payer plan data file (default: hub/data/payer-sim.json)")
     sim.set_defaults(func=_payer_sim)
     dlq = sub.add_parser("dlq", help="dead letters: list, replay, purge").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     dlq_list = dlq.add_parser("list", help="what failed, why and when (no message bodies)")
     dlq_list.add_argument("--json", action="store_true")
-    dlq_list.add_argument("--kind", dest="failure_kind", choices=DEAD_LETTER_KINDS,
-                          help="only dead letters of this kind")
+    dlq_list.add_argument(
+        "--kind", dest="failure_kind", choices=DEAD_LETTER_KINDS, help="only dead letters of this kind"
+    )
     dlq_list.set_defaults(func=_dlq_list)
     replay = dlq.add_parser("replay", help="send dead letters back through the normal path (idempotent)")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
@@ -116,9 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="confirm")
     purge.set_defaults(func=_dlq_purge)
     outbound = sub.add_parser("outbound", help="outbound HL7 destinations").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     outbound.add_parser("status", help="each destination's state, backlog and last error").set_defaults(
-        func=_outbound_status)
+        func=_outbound_status
+    )
     cli_security.register(sub)
     cli_db.register(sub)
     cli_claims.register(sub)
@@ -141,8 +151,10 @@ def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"{len(letters)} dead letter(s)")
     for x in letters:
-        print(f"{x.message_id}  {x.message_type:22} {x.queue:28} {x.failure_kind:20} retries={x.retries} "
-              f"first={x.first_failure} last={x.last_failure} order={x.correlation_id}\n    {x.error}")
+        print(
+            f"{x.message_id}  {x.message_type:22} {x.queue:28} {x.failure_kind:20} retries={x.retries} "
+            f"first={x.first_failure} last={x.last_failure} order={x.correlation_id}\n    {x.error}"
+        )
     return 0
 
 
@@ -155,9 +167,15 @@ def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     audit = AuditTrail(open_database(settings))
     operator = os.environ.get("USER", "operator")
-    replayed = _dead_letters(settings).replay(on_replay=lambda x: audit.record(
-        actor=operator, role="admin", action="dlq replay", detail={"message_id": x.message_id, "type": x.message_type}),
-        **filters)
+    replayed = _dead_letters(settings).replay(
+        on_replay=lambda x: audit.record(
+            actor=operator,
+            role="admin",
+            action="dlq replay",
+            detail={"message_id": x.message_id, "type": x.message_type},
+        ),
+        **filters,
+    )
     print(f"replayed {len(replayed)} dead letter(s)")
     return 0
 
@@ -212,20 +230,36 @@ def _users_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _register_feeds(sub: Any) -> None:
-    feeds = sub.add_parser("feeds", help="the systems that send orders, and what each may present or claim") \
-        .add_subparsers(required=True, metavar="ACTION")
+    feeds = sub.add_parser(
+        "feeds", help="the systems that send orders, and what each may present or claim"
+    ).add_subparsers(required=True, metavar="ACTION")
     add = feeds.add_parser("add", help="a new feed with its bindings; prints its bearer token once")
     add.add_argument("name")
     bind = feeds.add_parser("bind", help="more bindings for a feed")
     bind.add_argument("name")
     for parser in (add, bind):
-        parser.add_argument("--cert-subject", action="append", default=[], metavar="CN",
-                            help="an MLLP client certificate subject CN this feed connects with (repeatable)")
-        parser.add_argument("--hl7-sender", action="append", default=[], metavar="APP^FACILITY",
-                            help="an MSH-3^MSH-4 this feed may send as (repeatable); on a plain connection from "
-                                 "loopback or a TLS-terminating proxy it identifies the feed")
-        parser.add_argument("--script-from", action="append", default=[], metavar="[QUALIFIER:]ID",
-                            help="a SCRIPT Header/From this feed may send as, e.g. D:1234567 (repeatable)")
+        parser.add_argument(
+            "--cert-subject",
+            action="append",
+            default=[],
+            metavar="CN",
+            help="an MLLP client certificate subject CN this feed connects with (repeatable)",
+        )
+        parser.add_argument(
+            "--hl7-sender",
+            action="append",
+            default=[],
+            metavar="APP^FACILITY",
+            help="an MSH-3^MSH-4 this feed may send as (repeatable); on a plain connection from "
+            "loopback or a TLS-terminating proxy it identifies the feed",
+        )
+        parser.add_argument(
+            "--script-from",
+            action="append",
+            default=[],
+            metavar="[QUALIFIER:]ID",
+            help="a SCRIPT Header/From this feed may send as, e.g. D:1234567 (repeatable)",
+        )
     add.add_argument("--no-token", action="store_true", help="no bearer token (an MLLP-only feed)")
     add.add_argument("--expires-days", type=int, help="token lifetime in days (default RXHUB_FEED_TOKEN_MAX_AGE_DAYS)")
     add.set_defaults(func=_feeds_add)
@@ -244,8 +278,9 @@ def _register_feeds(sub: Any) -> None:
 def _bindings(args: argparse.Namespace) -> list[tuple[str, str]]:
     """The bindings named on the command line, HL7 senders written as the doors read them (APP|FACILITY)."""
     hl7 = [value.replace("^", "|", 1) if "|" not in value else value for value in args.hl7_sender]
-    return ([("cert", v) for v in args.cert_subject] + [("hl7", v) for v in hl7]
-            + [("script", v) for v in args.script_from])
+    return (
+        [("cert", v) for v in args.cert_subject] + [("hl7", v) for v in hl7] + [("script", v) for v in args.script_from]
+    )
 
 
 def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -316,8 +351,9 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     declare_topology(settings)
-    run_payer_sim(settings.amqp_url.get_secret_value(), topology_for(settings),
-                  args.config or settings.payer_sim_config, stop)
+    run_payer_sim(
+        settings.amqp_url.get_secret_value(), topology_for(settings), args.config or settings.payer_sim_config, stop
+    )
     return 0
 
 
@@ -369,8 +405,15 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     from hub.entrypoints.supervisor import Supervisor
     from hub.observability import metrics
 
-    command = [sys.executable, "-m", "hub.entrypoints.cli", "worker", *ALL_STEPS,
-               "--copies", str(copies(args, settings))]
+    command = [
+        sys.executable,
+        "-m",
+        "hub.entrypoints.cli",
+        "worker",
+        *ALL_STEPS,
+        "--copies",
+        str(copies(args, settings)),
+    ]
     env = {**os.environ, **metrics.worker_environment()}  # their counters reach this process's /metrics
     workers = Supervisor(command, env, args.worker_processes, nice=settings.worker_nice)
     workers.start()
@@ -401,8 +444,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from hub.observability.metrics import serve_worker_metrics
 
     if serve_worker_metrics(settings.http_host, settings.worker_metrics_port):
-        print(f"rxhub worker: metrics on http://{settings.http_host}:{settings.worker_metrics_port}/metrics",
-              flush=True)
+        print(
+            f"rxhub worker: metrics on http://{settings.http_host}:{settings.worker_metrics_port}/metrics", flush=True
+        )
     engine = open_database(settings)
     declare_topology(settings)
     workers = Workers(settings, engine, steps=list(args.steps), copies=copies(args, settings))

@@ -15,11 +15,12 @@ from hub.config import Settings
 def register(sub: Any) -> None:
     """Add ``rxhub db`` to ``rxhub``'s subparsers."""
     db = sub.add_parser("db", help="the database schema: upgrade, current revision, history").add_subparsers(
-        required=True, metavar="ACTION")
-    db.add_parser("upgrade", help="bring the schema up to this version's head (idempotent)").set_defaults(
-        func=_upgrade)
+        required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="bring the schema up to this version's head (idempotent)").set_defaults(func=_upgrade)
     db.add_parser("current", help="the database's revision, and whether it is this version's head").set_defaults(
-        func=_current)
+        func=_current
+    )
     history = db.add_parser("history", help="the migrations this version ships, newest first")
     history.add_argument("--verbose", "-v", action="store_true")
     history.set_defaults(func=_history)

@@ -19,7 +19,8 @@ from hub.config import Settings
 def register(sub: Any) -> None:
     """Add the security subcommands to ``rxhub``'s subparsers."""
     certs = sub.add_parser("certs", help="certificates and keys for trying TLS locally").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     dev = certs.add_parser("dev", help="a local CA, a server certificate for localhost and client certificates")
     dev.add_argument("--out", type=Path, default=Path("var/certs"))
     dev.add_argument("--client", action="append", default=[], help="client certificate subject CN (repeatable)")
@@ -30,7 +31,8 @@ def register(sub: Any) -> None:
     certs.add_parser("audit-key", help="print a new RXHUB_AUDIT_KEY").set_defaults(func=_audit_key)
 
     audit = sub.add_parser("audit", help="the audit trail: query, verify, export").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     query = audit.add_parser("query", help="entries by patient, prescription, user and time range")
     for flag in ("--patient", "--prescription", "--user"):
         query.add_argument(flag)
@@ -57,9 +59,11 @@ def register(sub: Any) -> None:
     broker.set_defaults(func=_broker_users)
 
     retention = sub.add_parser("retention", help="purge what is past the retention period").add_subparsers(
-        required=True, metavar="ACTION")
-    purge = retention.add_parser("purge", help="drop raw message and outbox bodies, and idempotency records, "
-                                               "older than RXHUB_RAW_RETENTION_DAYS")
+        required=True, metavar="ACTION"
+    )
+    purge = retention.add_parser(
+        "purge", help="drop raw message and outbox bodies, and idempotency records, older than RXHUB_RAW_RETENTION_DAYS"
+    )
     purge.add_argument("--days", type=int, help="override the retention setting")
     purge.set_defaults(func=_retention_purge)
 
@@ -111,16 +115,29 @@ def _audit_query(args: argparse.Namespace, settings: Settings) -> int:
     from hub.security.audit_export import audit_bundle
 
     trail = _trail(settings)
-    entries = trail.query(patient_id=args.patient, prescription_id=args.prescription, actor=args.user,
-                          since=args.since, until=args.until, limit=args.limit)
-    trail.record(actor=os.environ.get("USER", "operator"), role="admin", action="read audit trail",
-                 prescription_id=args.prescription, patient_id=args.patient)
+    entries = trail.query(
+        patient_id=args.patient,
+        prescription_id=args.prescription,
+        actor=args.user,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+    )
+    trail.record(
+        actor=os.environ.get("USER", "operator"),
+        role="admin",
+        action="read audit trail",
+        prescription_id=args.prescription,
+        patient_id=args.patient,
+    )
     if args.fhir:
         print(json.dumps(audit_bundle(entries), indent=2))
         return 0
     for e in entries:
-        print(f"{e.seq or '-':>6} {utc_text(e.at)} {e.actor:20} {e.role:11} {e.action:30} {e.outcome:15} "
-              f"rx={e.prescription_id or '-'} {json.dumps(e.detail)}")
+        print(
+            f"{e.seq or '-':>6} {utc_text(e.at)} {e.actor:20} {e.role:11} {e.action:30} {e.outcome:15} "
+            f"rx={e.prescription_id or '-'} {json.dumps(e.detail)}"
+        )
     return 0
 
 
@@ -136,8 +153,10 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         else:
             anchored[found.seq] = found.hash
     report = trail.verify(anchor=args.anchor, anchored_at=anchored)
-    print(f"checked {report.checked} entries; head {report.head_seq} {report.head_hash}; "
-          f"{report.pending} waiting to be sealed; {len(anchored)} anchor(s) held to")
+    print(
+        f"checked {report.checked} entries; head {report.head_seq} {report.head_hash}; "
+        f"{report.pending} waiting to be sealed; {len(anchored)} anchor(s) held to"
+    )
     for problem in report.problems:
         print(f"BROKEN entry {problem.seq if problem.seq is not None else '-'} (row {problem.id}): {problem.reason}")
     for line in bad:
@@ -172,8 +191,10 @@ def _audit_rekey(args: argparse.Namespace, settings: Settings) -> int:
     if not report.ok:
         print("chain BROKEN: nothing re-sealed (restore from a backup you trust, then rekey)")
         return 1
-    print(f"checked {report.checked} entries; re-sealed {resealed} with RXHUB_AUDIT_KEY; "
-          "take an anchor now (rxhub audit anchor)")
+    print(
+        f"checked {report.checked} entries; re-sealed {resealed} with RXHUB_AUDIT_KEY; "
+        "take an anchor now (rxhub audit anchor)"
+    )
     return 0
 
 
@@ -199,11 +220,13 @@ def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
 
     days = settings.raw_retention_days if args.days is None else args.days
     purged = purge_expired(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
-    print(f"purged what is older than {days} day(s): the raw bodies of {purged.raw_bodies} received message(s), "
-          f"the bodies of {purged.outbox_bodies} published outbox message(s), "
-          f"{purged.idempotency_records} idempotency record(s), "
-          f"the records of {purged.refused_messages} refused message(s), "
-          f"the outcomes of {purged.command_outcomes} staff command(s)")
+    print(
+        f"purged what is older than {days} day(s): the raw bodies of {purged.raw_bodies} received message(s), "
+        f"the bodies of {purged.outbox_bodies} published outbox message(s), "
+        f"{purged.idempotency_records} idempotency record(s), "
+        f"the records of {purged.refused_messages} refused message(s), "
+        f"the outcomes of {purged.command_outcomes} staff command(s)"
+    )
     return 0
 
 

@@ -74,8 +74,10 @@ def render() -> str:
     """The whole reference as markdown."""
     described = descriptions()
     secrets = ", ".join(f"`RXHUB_{name.upper()}`" for name in FILE_SECRETS)
-    rows = [f"| `RXHUB_{name.upper()}` | {_type(field)} | {_default(name, field)} | {_cell(described.get(name, ''))} |"
-            for name, field in Settings.model_fields.items()]
+    rows = [
+        f"| `RXHUB_{name.upper()}` | {_type(field)} | {_default(name, field)} | {_cell(described.get(name, ''))} |"
+        for name, field in Settings.model_fields.items()
+    ]
     return HEADER.format(secrets=secrets) + "\n".join(rows) + "\n"
 
 

@@ -32,9 +32,13 @@ from hub.persistence.users import UserStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples" / "hl7").glob("*.hl7"))
-STOCK = [("00093005801", "AMX2611", "2028-03-31", "300"), ("00378020801", "LIS2609", "2027-12-31", "500"),
-         ("00002821501", "INS2602", "2027-06-30", "50"), ("00071015523", "ATV2612", "2028-01-31", "400"),
-         ("00143978501", "MET2605", "2027-09-30", "600")]
+STOCK = [
+    ("00093005801", "AMX2611", "2028-03-31", "300"),
+    ("00378020801", "LIS2609", "2027-12-31", "500"),
+    ("00002821501", "INS2602", "2027-06-30", "50"),
+    ("00071015523", "ATV2612", "2028-01-31", "400"),
+    ("00143978501", "MET2605", "2027-09-30", "600"),
+]
 
 
 def say(text: str = "") -> None:
@@ -80,9 +84,17 @@ def main() -> int:
     db.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings(broker_prefix=prefix, database_url=f"sqlite:///{db}",
-        mllp_port=_port("RXHUB_MLLP_PORT", 2575), http_port=_port("RXHUB_HTTP_PORT", 8080), default_bin="999001",
-        default_pcn="RXHUB", default_group="DEMO", log_level="WARNING", payer_timeout_ms=5000)
+    settings = Settings(
+        broker_prefix=prefix,
+        database_url=f"sqlite:///{db}",
+        mllp_port=_port("RXHUB_MLLP_PORT", 2575),
+        http_port=_port("RXHUB_HTTP_PORT", 8080),
+        default_bin="999001",
+        default_pcn="RXHUB",
+        default_group="DEMO",
+        log_level="WARNING",
+        payer_timeout_ms=5000,
+    )
     logs.configure("WARNING", json_lines=False)
     say(f"RxHub demo: broker prefix {prefix}, database {db.relative_to(ROOT)}")
     try:
@@ -104,8 +116,9 @@ def _run(settings: Settings) -> int:
     from adapters.ncpdp.payer_link import PayerSimProcess
 
     stop = threading.Event()
-    sim = PayerSimProcess(settings.amqp_url.get_secret_value(), topology_for(settings),
-                          load_payer_config(settings.payer_sim_config))
+    sim = PayerSimProcess(
+        settings.amqp_url.get_secret_value(), topology_for(settings), load_payer_config(settings.payer_sim_config)
+    )
     with running_hub(settings) as hub:
         threading.Thread(target=sim.run, args=(stop,), daemon=True).start()
         sim.ready.wait(15)
@@ -113,8 +126,9 @@ def _run(settings: Settings) -> int:
         staff = _staff(hub)
         say(f"hub up: MLLP 127.0.0.1:{hub.mllp_port}, HTTP http://127.0.0.1:{hub.http_port} (docs at /docs)")
         for ndc, lot, expiry, qty in STOCK:
-            staff["technician"].post("/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry,
-                                                              "quantity": qty}).raise_for_status()
+            staff["technician"].post(
+                "/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry, "quantity": qty}
+            ).raise_for_status()
         say(f"technician received {len(STOCK)} lots into inventory\n")
         _send_orders(hub)
         ok = _work(hub, staff)
@@ -136,11 +150,17 @@ def _run(settings: Settings) -> int:
 def _staff(hub: RunningHub) -> dict[str, httpx.Client]:
     users = UserStore(hub.engine)
     clients = {}
-    for role, name, licence in (("technician", "tina.tech", None), ("pharmacist", "paul.pharm", "RPH-12345"),
-                                ("admin", "ada.admin", None)):
+    for role, name, licence in (
+        ("technician", "tina.tech", None),
+        ("pharmacist", "paul.pharm", "RPH-12345"),
+        ("admin", "ada.admin", None),
+    ):
         _user, token = users.add(name, role, licence)
-        clients[role] = httpx.Client(base_url=f"http://127.0.0.1:{hub.http_port}", timeout=30,
-                                     headers={"Authorization": f"Bearer {token}", "X-Demo-User": name})
+        clients[role] = httpx.Client(
+            base_url=f"http://127.0.0.1:{hub.http_port}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}", "X-Demo-User": name},
+        )
     return clients
 
 
@@ -164,8 +184,18 @@ def _send_orders(hub: RunningHub) -> None:
 def _states(hub: RunningHub) -> dict[str, tuple[str, str, Any]]:
     with hub.engine.connect() as conn:
         rows = PrescriptionRepository(conn).in_states(
-            ["received", "needs_product", "claim_pending", "claim_rejected", "data_verification", "filling",
-             "product_verification", "ready"], limit=100)
+            [
+                "received",
+                "needs_product",
+                "claim_pending",
+                "claim_rejected",
+                "data_verification",
+                "filling",
+                "product_verification",
+                "ready",
+            ],
+            limit=100,
+        )
     return {r.id: (r.rx_number, r.state, load_aggregate(r)) for r in rows}
 
 
@@ -195,10 +225,13 @@ def _work(hub: RunningHub, staff: dict[str, httpx.Client]) -> bool:
                 stage = state.split("_")[0]
                 alerts = [a for a in rx.alerts_for(rx.current_fill) if a.blocking and a.override is None]
                 overrides = [[a.alert_id, "reviewed with prescriber"] for a in alerts]
-                say(f"  Rx {rx_number}: pharmacist approves {stage} verification"
-                    + (f" (overriding {len(overrides)} alert(s))" if overrides else ""))
-                staff["pharmacist"].post(f"/api/prescriptions/{pid}/{stage}-verification",
-                                         json={"approve": True, "overrides": overrides}).raise_for_status()
+                say(
+                    f"  Rx {rx_number}: pharmacist approves {stage} verification"
+                    + (f" (overriding {len(overrides)} alert(s))" if overrides else "")
+                )
+                staff["pharmacist"].post(
+                    f"/api/prescriptions/{pid}/{stage}-verification", json={"approve": True, "overrides": overrides}
+                ).raise_for_status()
             else:
                 continue
             done_actions.add(key)

@@ -36,12 +36,17 @@ log = logging.getLogger(__name__)
 
 def mllp_tls(s: Settings) -> tuple[ssl.SSLContext | None, tls.SubjectAllowList]:
     """The MLLP server context and allow-list from the settings (no context: plain TCP)."""
-    allow = tls.SubjectAllowList(subjects=s.mllp_tls_allowed_subjects,
-                                 require_certificate=s.mllp_tls_require_client_cert)
+    allow = tls.SubjectAllowList(
+        subjects=s.mllp_tls_allowed_subjects, require_certificate=s.mllp_tls_require_client_cert
+    )
     if s.mllp_tls_cert is None or s.mllp_tls_key is None:
         return None, allow
-    context = tls.server_context(s.mllp_tls_cert, s.mllp_tls_key, client_ca=s.mllp_tls_client_ca,
-                                 require_client_cert=s.mllp_tls_require_client_cert)
+    context = tls.server_context(
+        s.mllp_tls_cert,
+        s.mllp_tls_key,
+        client_ca=s.mllp_tls_client_ca,
+        require_client_cert=s.mllp_tls_require_client_cert,
+    )
     return context, allow
 
 
@@ -99,24 +104,34 @@ class Doors:
         )
         await self.publisher.start()
         sink = AmqpCommandSink(self.publisher, topology_for(s), keys)
-        identity = AckIdentity(s.sending_application, s.sending_facility, s.accepted_processing_ids,
-                               s.hl7_default_processing_id)
+        identity = AckIdentity(
+            s.sending_application, s.sending_facility, s.accepted_processing_ids, s.hl7_default_processing_id
+        )
         self.journal = InboundJournal(self.engine)
         self.feeds = FeedDirectory(self.engine)
         self.known_orders = KnownOrders(self.engine, SqlPrescriptionQueries(self.engine))
         self.mllp_audit = AuditTrail(self.engine)
-        self.refusals = RefusedMessages(self.engine, per_sender_per_minute=s.refused_per_sender_per_minute,
-                                        max_rows=s.refused_max_rows)
+        self.refusals = RefusedMessages(
+            self.engine, per_sender_per_minute=s.refused_per_sender_per_minute, max_rows=s.refused_max_rows
+        )
         orders = JournalOrderIndex(self.journal, self.known_orders.recorded)
-        self.hl7_handler = Hl7MessageHandler(sink, self.journal, identity, feeds=self.feeds, orders=orders,
-                                             refusals=self.refusals)
+        self.hl7_handler = Hl7MessageHandler(
+            sink, self.journal, identity, feeds=self.feeds, orders=orders, refusals=self.refusals
+        )
         context, allow = mllp_tls(s)
         http_cap, mllp_cap = connection_caps(s)
         self.mllp = VettedMllpListener(
-            self.hl7_handler, self.hl7_handler.refuse_oversize, host=s.mllp_host, port=s.mllp_port,
-            max_frame_bytes=s.mllp_max_frame_bytes, idle_timeout_s=s.mllp_idle_timeout_s, ssl_context=context,
+            self.hl7_handler,
+            self.hl7_handler.refuse_oversize,
+            host=s.mllp_host,
+            port=s.mllp_port,
+            max_frame_bytes=s.mllp_max_frame_bytes,
+            idle_timeout_s=s.mllp_idle_timeout_s,
+            ssl_context=context,
             frame_timeout_s=s.mllp_frame_timeout_s,
-            budget=ConnectionBudget(mllp_cap, s.mllp_max_connections_per_address), allow=allow, audit=self.mllp_audit,
+            budget=ConnectionBudget(mllp_cap, s.mllp_max_connections_per_address),
+            allow=allow,
+            audit=self.mllp_audit,
         )
         await self.mllp.start()
         await self._start_http(sink, http_cap)
@@ -129,8 +144,16 @@ class Doors:
         from hub.entrypoints.http.server_config import http_budget, server_config
 
         s = self.settings
-        app = create_app(s, self.engine, sink, InboundStore(self.engine), self.publisher, journal=self.journal,
-                         feeds=self.feeds, refusals=self.refusals)
+        app = create_app(
+            s,
+            self.engine,
+            sink,
+            InboundStore(self.engine),
+            self.publisher,
+            journal=self.journal,
+            feeds=self.feeds,
+            refusals=self.refusals,
+        )
         mount_security_routes(app)
         self.http_audit = app.state.audit
         self.http_states = app.state.rx_states

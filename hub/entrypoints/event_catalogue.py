@@ -33,14 +33,18 @@ def catalogue() -> dict[str, Any]:
                     "payload": _cloudevent(name),
                 }
             },
-            "bindings": {"amqp": {"is": "routingKey", "exchange": {"name": "rxhub.events", "type": "topic",
-                                                                   "durable": True}}},
+            "bindings": {
+                "amqp": {"is": "routingKey", "exchange": {"name": "rxhub.events", "type": "topic", "durable": True}}
+            },
         }
     return {
         "asyncapi": "2.6.0",
-        "info": {"title": "RxHub public events", "version": "1",
-                 "description": "Bind your own queue to the rxhub.events topic exchange with a routing pattern "
-                                "(e.g. 'prescription.#', 'claim.*', '#')."},
+        "info": {
+            "title": "RxHub public events",
+            "version": "1",
+            "description": "Bind your own queue to the rxhub.events topic exchange with a routing pattern "
+            "(e.g. 'prescription.#', 'claim.*', '#').",
+        },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "components": {"schemas": schemas},
@@ -55,11 +59,17 @@ def _cloudevent(name: str) -> dict[str, Any]:
         "required": ["specversion", "id", "source", "type", "time", "datacontenttype", "correlationid", "data"],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {**text, "description": "stable: the same handled message yields the same id; two deployments "
-                                          "(sources) never share one"},
-            "source": {**text, "format": "uri-reference",
-                       "description": "the deployment: RXHUB_EVENT_SOURCE, by default urn:rxhub:ncpdp:<the pharmacy's "
-                                      "NCPDP id>"},
+            "id": {
+                **text,
+                "description": "stable: the same handled message yields the same id; two deployments "
+                "(sources) never share one",
+            },
+            "source": {
+                **text,
+                "format": "uri-reference",
+                "description": "the deployment: RXHUB_EVENT_SOURCE, by default urn:rxhub:ncpdp:<the pharmacy's "
+                "NCPDP id>",
+            },
             "type": {"const": name},
             "subject": {"type": ["string", "null"], "description": "the prescription id"},
             "time": {"type": "string", "format": "date-time"},
@@ -68,9 +78,12 @@ def _cloudevent(name: str) -> dict[str, Any]:
             "correlationid": {**text, "description": "the order's correlation id"},
             "causationid": {**text, "description": "the message that caused this event"},
             "actor": {**text, "description": "who acted (staff user or feed principal)"},
-            "patientid": {**text, "description": "the hub's own id of the patient, when the event is about one; "
-                                                 "data.patient_identifiers (MRN...) is sent only where "
-                                                 "RXHUB_EVENTS_INCLUDE_IDENTIFIERS is set"},
+            "patientid": {
+                **text,
+                "description": "the hub's own id of the patient, when the event is about one; "
+                "data.patient_identifiers (MRN...) is sent only where "
+                "RXHUB_EVENTS_INCLUDE_IDENTIFIERS is set",
+            },
             "data": {"$ref": f"#/components/schemas/{name}"},
         },
     }

@@ -119,7 +119,10 @@ def _third_party(exc: BaseException | None) -> tuple[ExitCode, str] | None:
 
 def _os_error(exc: OSError) -> tuple[ExitCode, str]:
     if isinstance(exc, ConnectionError | TimeoutError) or exc.errno in (
-            errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNREFUSED):
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ECONNREFUSED,
+    ):
         return ExitCode.NETWORK, "cannot connect"
     if exc.filename is not None or isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
         return ExitCode.FILE, "file"

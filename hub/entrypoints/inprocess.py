@@ -44,8 +44,9 @@ class RunningHub:
 
 
 @contextmanager
-def running_hub(settings: Settings, *, steps: list[str] | None = None, with_workers: bool = True,
-                copies: int = 1) -> Iterator[RunningHub]:
+def running_hub(
+    settings: Settings, *, steps: list[str] | None = None, with_workers: bool = True, copies: int = 1
+) -> Iterator[RunningHub]:
     """Start doors and workers; stop everything on exit."""
     engine = open_database(settings)
     declare_topology(settings)

@@ -11,8 +11,9 @@ START, END = b"\x0b", b"\x1c\r"
 class MllpClient:
     """Sends one message at a time and waits for its ACK, like an EHR interface does."""
 
-    def __init__(self, host: str, port: int, *, timeout_s: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, *, timeout_s: float = 30.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         raw = socket.create_connection((host, port), timeout=timeout_s)
         self.sock: socket.socket = ssl_context.wrap_socket(raw, server_hostname=host) if ssl_context else raw
         self._buf = b""
@@ -30,7 +31,7 @@ class MllpClient:
                 raise ConnectionError("connection closed before a complete ACK")
             self._buf += chunk
         frame, self._buf = self._buf.split(END, 1)
-        return frame[frame.find(START) + 1:]
+        return frame[frame.find(START) + 1 :]
 
     def close(self) -> None:
         """Close the socket."""

@@ -52,11 +52,18 @@ def _located(loc: tuple[int | str, ...], message: str) -> str:
 
 def _files(s: Settings) -> None:
     """Every path setting that is set names a readable file."""
-    named = {"catalogue_path": s.catalogue_path, "interactions_path": s.interactions_path,
-             "payer_sheets_path": s.payer_sheets_path,
-             "outbound_destinations": s.outbound_destinations, "mllp_tls_cert": s.mllp_tls_cert,
-             "mllp_tls_key": s.mllp_tls_key, "mllp_tls_client_ca": s.mllp_tls_client_ca,
-             "http_tls_cert": s.http_tls_cert, "http_tls_key": s.http_tls_key, "amqp_ca_file": s.amqp_ca_file}
+    named = {
+        "catalogue_path": s.catalogue_path,
+        "interactions_path": s.interactions_path,
+        "payer_sheets_path": s.payer_sheets_path,
+        "outbound_destinations": s.outbound_destinations,
+        "mllp_tls_cert": s.mllp_tls_cert,
+        "mllp_tls_key": s.mllp_tls_key,
+        "mllp_tls_client_ca": s.mllp_tls_client_ca,
+        "http_tls_cert": s.http_tls_cert,
+        "http_tls_key": s.http_tls_key,
+        "amqp_ca_file": s.amqp_ca_file,
+    }
     for name, path in named.items():
         if path is not None and not Path(path).is_file():
             raise ConfigurationError(f"RXHUB_{name.upper()}: {path} is not a readable file")
@@ -73,8 +80,10 @@ def _keys(s: Settings) -> None:
     if s.command_key is not None and not all(k.strip() for k in s.command_key.get_secret_value().split(",")):
         raise ConfigurationError("RXHUB_COMMAND_KEY: an empty key in the list")
     if s.audit_key is None:
-        log.warning("RXHUB_AUDIT_KEY is unset: the audit trail is chained with plain SHA-256, which anyone able "
-                    "to write the database can recompute (docs/security.md, \"Audit trail\")")
+        log.warning(
+            "RXHUB_AUDIT_KEY is unset: the audit trail is chained with plain SHA-256, which anyone able "
+            'to write the database can recompute (docs/security.md, "Audit trail")'
+        )
     else:
         from hub.security.audit_keys import AuditKeys
 
@@ -98,10 +107,14 @@ def _reference_data(s: Settings) -> None:
     from hub.domain.payer_sheet import PayerSheets
 
     _load(f"RXHUB_CATALOGUE_PATH {s.catalogue_path}", lambda: Catalogue.from_json_text(s.catalogue_path.read_text()))
-    _load(f"RXHUB_INTERACTIONS_PATH {s.interactions_path}",
-          lambda: InteractionTable.from_json_text(s.interactions_path.read_text()))
-    _load(f"RXHUB_PAYER_SHEETS_PATH {s.payer_sheets_path}",
-          lambda: PayerSheets.from_json_text(s.payer_sheets_path.read_text()))
+    _load(
+        f"RXHUB_INTERACTIONS_PATH {s.interactions_path}",
+        lambda: InteractionTable.from_json_text(s.interactions_path.read_text()),
+    )
+    _load(
+        f"RXHUB_PAYER_SHEETS_PATH {s.payer_sheets_path}",
+        lambda: PayerSheets.from_json_text(s.payer_sheets_path.read_text()),
+    )
 
 
 def _outbound(s: Settings) -> None:
@@ -123,8 +136,10 @@ def _outbound(s: Settings) -> None:
         _load(f"RXHUB_SWITCH_ROUTES {routes}", lambda: load_routing_table(routes))
         if (wait := load_routing_table(routes).longest_wait_ms()) >= s.payer_timeout_ms:
             # the hub would call the claim unanswered (and reverse it) while the connector still waits
-            raise ConfigurationError(f"RXHUB_SWITCH_ROUTES {routes}: a claim may wait {wait} ms for its switches, "
-                                     f"not less than RXHUB_PAYER_TIMEOUT_MS ({s.payer_timeout_ms})")
+            raise ConfigurationError(
+                f"RXHUB_SWITCH_ROUTES {routes}: a claim may wait {wait} ms for its switches, "
+                f"not less than RXHUB_PAYER_TIMEOUT_MS ({s.payer_timeout_ms})"
+            )
     if s.outbound_destinations is None:
         return
     from adapters.hl7.outbound.destinations import load_destinations

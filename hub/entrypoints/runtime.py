@@ -67,8 +67,9 @@ def workflow_context(settings: Settings) -> WorkflowContext:
     return WorkflowContext(
         catalogue=Catalogue.from_json_text(settings.catalogue_path.read_text()),
         interactions=InteractionTable.from_json_text(settings.interactions_path.read_text()),
-        pharmacy=PharmacyInfo(name=settings.pharmacy_name, address=settings.pharmacy_address,
-                              phone=settings.pharmacy_phone),
+        pharmacy=PharmacyInfo(
+            name=settings.pharmacy_name, address=settings.pharmacy_address, phone=settings.pharmacy_phone
+        ),
         pharmacy_npi=settings.pharmacy_npi,
         topology=topology_for(settings),
         claim_codec=D0ClaimCodec(),
@@ -137,8 +138,11 @@ class Workers:
         if s.audit_key is None:
             log.warning("RXHUB_AUDIT_ANCHOR_INTERVAL_S is set but RXHUB_AUDIT_KEY is not: no anchors written")
             return
-        writer = AnchorWriter(partial(head_anchor, self.engine), anchor_target(s.audit_anchor_target, s.data_dir),
-                              s.audit_anchor_interval_s)
+        writer = AnchorWriter(
+            partial(head_anchor, self.engine),
+            anchor_target(s.audit_anchor_target, s.data_dir),
+            s.audit_anchor_interval_s,
+        )
         self.threads.append(threading.Thread(target=writer.run, args=(self.stop,), name="audit-anchors", daemon=True))
         self.threads[-1].start()
 
@@ -148,10 +152,17 @@ class Workers:
         url = self.settings.amqp_url.get_secret_value()
         keys = command_keys(self.settings, self.engine)
         self.audit = AuditTrail(self.engine)
-        self.relay = OutboxRelay(OutboxStore(self.engine), PipelinedPublisher(url), topology, keys=keys,
-                                 interval_s=1.0, orphan_after_s=self.settings.outbox_orphan_after_s)
-        self.threads.append(threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay",
-                                             daemon=True))
+        self.relay = OutboxRelay(
+            OutboxStore(self.engine),
+            PipelinedPublisher(url),
+            topology,
+            keys=keys,
+            interval_s=1.0,
+            orphan_after_s=self.settings.outbox_orphan_after_s,
+        )
+        self.threads.append(
+            threading.Thread(target=self.relay.run, args=(self.stop,), name="outbox-relay", daemon=True)
+        )
         self.threads[-1].start()
         context = workflow_context(self.settings)
         outcomes = DeadLetterOutcomes(self.engine)
@@ -159,12 +170,20 @@ class Workers:
             if step in ADAPTER_STEPS:
                 self._start_adapter_step(step, url, topology, context)
                 continue
-            bus = MessageBus(self.engine, STEP_HANDLERS[step](context), consumer=step,
-                             after_commit=[self.relay.hand_over])
+            bus = MessageBus(
+                self.engine, STEP_HANDLERS[step](context), consumer=step, after_commit=[self.relay.hand_over]
+            )
             for copy in range(self.copies):
-                runner = ConsumerRunner(amqp_url=url, topology=topology, step=step, keys=keys, audit=self.audit,
-                                        outcomes=outcomes, declare_topology=self.settings.declare_topology,
-                                        **self._consuming(bus))
+                runner = ConsumerRunner(
+                    amqp_url=url,
+                    topology=topology,
+                    step=step,
+                    keys=keys,
+                    audit=self.audit,
+                    outcomes=outcomes,
+                    declare_topology=self.settings.declare_topology,
+                    **self._consuming(bus),
+                )
                 self.runners.append(runner)
                 self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}-{copy}"))
         if not wait_ready(self.runners, timeout_s):
@@ -174,16 +193,17 @@ class Workers:
         self._start_connectors(url, topology)
         if self.settings.vacuum_interval_s > 0 and self.engine.dialect.name == "postgresql":
             vacuumer = Vacuumer(self.engine, self.settings.vacuum_interval_s)
-            self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum",
-                                                 daemon=True))
+            self.threads.append(threading.Thread(target=vacuumer.run, args=(self.stop,), name="vacuum", daemon=True))
             self.threads[-1].start()
         self._start_anchors()
         self._start_return_sweeper()
         if "claim-responses" in self.steps:
-            sweeper = ClaimSweeper(self.engine, payer_timeout_ms=self.settings.payer_timeout_ms,
-                                   after_commit=self.relay.poke)
-            self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="claim-sweeper",
-                                                 daemon=True))
+            sweeper = ClaimSweeper(
+                self.engine, payer_timeout_ms=self.settings.payer_timeout_ms, after_commit=self.relay.poke
+            )
+            self.threads.append(
+                threading.Thread(target=sweeper.run, args=(self.stop,), name="claim-sweeper", daemon=True)
+            )
             self.threads[-1].start()
 
     def _start_return_sweeper(self) -> None:
@@ -192,11 +212,14 @@ class Workers:
         if "fill" not in self.steps or s.return_to_stock_action != "return":
             return
         assert self.relay is not None
-        sweeper = ReturnSweeper(self.engine, sheets=PayerSheets.from_json_text(s.payer_sheets_path.read_text()),
-                                default_days=s.return_to_stock_days, interval_s=s.return_to_stock_sweep_s,
-                                after_commit=self.relay.poke)
-        self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="return-sweeper",
-                                             daemon=True))
+        sweeper = ReturnSweeper(
+            self.engine,
+            sheets=PayerSheets.from_json_text(s.payer_sheets_path.read_text()),
+            default_days=s.return_to_stock_days,
+            interval_s=s.return_to_stock_sweep_s,
+            after_commit=self.relay.poke,
+        )
+        self.threads.append(threading.Thread(target=sweeper.run, args=(self.stop,), name="return-sweeper", daemon=True))
         self.threads[-1].start()
 
     def _start_script_responder(self, url: str, topology: Topology) -> None:
@@ -207,11 +230,20 @@ class Workers:
         from hub.persistence.queries import SqlPrescriptionQueries
 
         s = self.settings
-        pharmacy = PharmacyIdentity(ncpdp_id=s.pharmacy_ncpdp_id, npi=s.pharmacy_npi, name=s.pharmacy_name,
-                                    address_line=s.pharmacy_address, phone=s.pharmacy_phone)
+        pharmacy = PharmacyIdentity(
+            ncpdp_id=s.pharmacy_ncpdp_id,
+            npi=s.pharmacy_npi,
+            name=s.pharmacy_name,
+            address_line=s.pharmacy_address,
+            phone=s.pharmacy_phone,
+        )
         thread = threading.Thread(
-            target=run_script_outbound, args=(url, topology, SqlPrescriptionQueries(self.engine), self.stop),
-            kwargs={"inbound": InboundStore(self.engine), "pharmacy": pharmacy}, name="script-outbound", daemon=True)
+            target=run_script_outbound,
+            args=(url, topology, SqlPrescriptionQueries(self.engine), self.stop),
+            kwargs={"inbound": InboundStore(self.engine), "pharmacy": pharmacy},
+            name="script-outbound",
+            daemon=True,
+        )
         thread.start()
         self.threads.append(thread)
 
@@ -232,9 +264,13 @@ class Workers:
         from hub.persistence.outbound_state import OutboundStateStore
         from hub.persistence.queries import SqlPrescriptionQueries
 
-        self.outbound = OutboundSenders(url, topology, load_destinations(self.settings.outbound_destinations),
-                                        records=SqlPrescriptionQueries(self.engine),
-                                        store=OutboundStateStore(self.engine))
+        self.outbound = OutboundSenders(
+            url,
+            topology,
+            load_destinations(self.settings.outbound_destinations),
+            records=SqlPrescriptionQueries(self.engine),
+            store=OutboundStateStore(self.engine),
+        )
         self.outbound.start()
 
     def _start_adapter_step(self, step: str, url: str, topology: Topology, context: WorkflowContext) -> None:
@@ -242,8 +278,12 @@ class Workers:
         from adapters.ncpdp.payer_link import payer_response_runner
 
         assert self.relay is not None
-        bus = MessageBus(self.engine, STEP_HANDLERS["claim-responses"](context), consumer="claim-responses",
-                         after_commit=[self.relay.hand_over])
+        bus = MessageBus(
+            self.engine,
+            STEP_HANDLERS["claim-responses"](context),
+            consumer="claim-responses",
+            after_commit=[self.relay.hand_over],
+        )
         runner = payer_response_runner(url, topology, **self._consuming(bus))
         self.runners.append(runner)
         self.threads.append(run_in_thread(runner, self.stop, name=f"worker-{step}"))
@@ -251,10 +291,14 @@ class Workers:
     def _consuming(self, bus: MessageBus) -> ConsumerOptions:
         """How a step's runner hands its deliveries to ``bus``: the settings' batches, prefetch, retries, linger."""
         batches = self.settings.consumer_batch > 1
-        return ConsumerOptions(handler=bus.handle, batch_handler=bus.handle_batch if batches else None,
-                               max_batch=self.settings.consumer_batch, prefetch=self.settings.consumer_prefetch,
-                               max_retries=self.settings.max_retries,
-                               linger_s=self.settings.consumer_linger_ms / 1000)
+        return ConsumerOptions(
+            handler=bus.handle,
+            batch_handler=bus.handle_batch if batches else None,
+            max_batch=self.settings.consumer_batch,
+            prefetch=self.settings.consumer_prefetch,
+            max_retries=self.settings.max_retries,
+            linger_s=self.settings.consumer_linger_ms / 1000,
+        )
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Ask every thread to finish its current message and stop."""

@@ -99,8 +99,13 @@ class Supervisor:
                     ran = now - started[i]
                     delays[i] = self.first_delay_s if ran >= self.stable_s else delays[i]
                     due[i] = now + delays[i]
-                    log.error("worker process %d exited with %s after %.0f s; starting another in %.0f s",
-                              child.pid, child.returncode, ran, delays[i])
+                    log.error(
+                        "worker process %d exited with %s after %.0f s; starting another in %.0f s",
+                        child.pid,
+                        child.returncode,
+                        ran,
+                        delays[i],
+                    )
                     delays[i] = min(delays[i] * 2, self.max_delay_s)
                 elif due[i] is not None and now >= due[i]:  # type: ignore[operator]
                     self.children[i], started[i], due[i] = self._spawn(), now, None

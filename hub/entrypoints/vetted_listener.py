@@ -27,8 +27,14 @@ class VettedMllpListener(MllpListener):
     """The MLLP listener, closing connections whose TLS handshake fails or whose client certificate is not on
     the feed allow-list; both audited."""
 
-    def __init__(self, *args: Any, allow: tls.SubjectAllowList, audit: AuditTrail,
-                 ssl_context: ssl.SSLContext | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        allow: tls.SubjectAllowList,
+        audit: AuditTrail,
+        ssl_context: ssl.SSLContext | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, ssl_context=None, **kwargs)
         self._tls = ssl_context
         self._allow = allow
@@ -55,6 +61,10 @@ class VettedMllpListener(MllpListener):
         log.warning("MLLP connection refused: %s", reason, extra={"event": "mllp.peer_refused", "door": "hl7"})
         skipped = self._sampler.take((peer.address, action))
         if skipped is not None:
-            await self._audit.record_soon(actor=actor, role="feed", action=action, outcome="unauthenticated",
-                                          detail={"client": peer.address, "reason": reason,
-                                                  "unaudited_before": skipped})
+            await self._audit.record_soon(
+                actor=actor,
+                role="feed",
+                action=action,
+                outcome="unauthenticated",
+                detail={"client": peer.address, "reason": reason, "unaudited_before": skipped},
+            )

@@ -42,8 +42,14 @@ class OutgoingMessage:
 class AsyncConfirmingPublisher:
     """Publishes with confirms on one connection and reconnects by itself when it is lost."""
 
-    def __init__(self, amqp_url: str, *, confirm_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
-                 ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        amqp_url: str,
+        *,
+        confirm_timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
         self._url, self._ssl = amqp_url, ssl_context
         #: the nodes still to try in this round (shuffled afresh when it is used up), and the one being tried
         self._untried: list[tuple[BrokerNode, pika.URLParameters]] = []

@@ -18,8 +18,9 @@ from hub.messaging.topology import Topology, declare
 log = logging.getLogger(__name__)
 
 
-def connect(amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5,
-            ssl_context: ssl.SSLContext | None = None) -> pika.BlockingConnection:
+def connect(
+    amqp_url: str, *, attempts: int = 1, delay_s: float = 0.5, ssl_context: ssl.SSLContext | None = None
+) -> pika.BlockingConnection:
     """Open a blocking connection to the first node of ``amqp_url`` (shuffled) that takes it.
 
     ``attempts`` rounds over every node; BrokerNodesUnreachable when none took it (each node's failure is
@@ -67,7 +68,10 @@ class BlockingConfirmingPublisher:
         channel = self._ensure()
         try:
             channel.basic_publish(
-                message.exchange, message.routing_key, message.body, message.properties,
+                message.exchange,
+                message.routing_key,
+                message.body,
+                message.properties,
                 mandatory=message.mandatory,
             )
         except pe.UnroutableError as exc:

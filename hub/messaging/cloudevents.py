@@ -25,8 +25,16 @@ def event_id(source: str, causation_id: uuid.UUID | str, event_name: str, index:
 
 
 def to_cloudevent(
-    event: Event, *, event_id: str, source: str, time: datetime, correlation_id: str, causation_id: str | None,
-    actor: str | None = None, patient_id: str | None = None, identifiers: bool = True,
+    event: Event,
+    *,
+    event_id: str,
+    source: str,
+    time: datetime,
+    correlation_id: str,
+    causation_id: str | None,
+    actor: str | None = None,
+    patient_id: str | None = None,
+    identifiers: bool = True,
 ) -> dict[str, Any]:
     """Structured-mode CloudEvent; extension names are lowercase alphanumerics per the spec.
 

@@ -24,5 +24,9 @@ class AmqpCommandSink:
 
     def _message(self, envelope: Envelope) -> OutgoingMessage:
         body = envelope.to_bytes()
-        return OutgoingMessage(self.topology.commands_exchange, self.topology.route_for(envelope.type), body,
-                               command_properties(envelope, self.keys.headers(body)))
+        return OutgoingMessage(
+            self.topology.commands_exchange,
+            self.topology.route_for(envelope.type),
+            body,
+            command_properties(envelope, self.keys.headers(body)),
+        )

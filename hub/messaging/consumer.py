@@ -208,8 +208,12 @@ class ConsumerRunner:
                 connection.close()
 
     def _deliver(
-        self, channel: BlockingChannel, side: BlockingChannel, method: Basic.Deliver,
-        props: BasicProperties, body: bytes,
+        self,
+        channel: BlockingChannel,
+        side: BlockingChannel,
+        method: Basic.Deliver,
+        props: BasicProperties,
+        body: bytes,
     ) -> None:
         decoded = self.raw_handler is not None or self.decode is not None
         try:
@@ -281,8 +285,13 @@ class ConsumerRunner:
         headers["x-rxhub-error"] = f"{type(exc).__name__}: {exc}"[:1000]
         if kind is None and retries < self.max_retries:
             headers[RETRIES_HEADER] = retries + 1
-            log.warning("step %s failed (attempt %d): %s; retrying later", self.step, retries + 1,
-                        type(exc).__name__, extra={"message_id": props.message_id})
+            log.warning(
+                "step %s failed (attempt %d): %s; retrying later",
+                self.step,
+                retries + 1,
+                type(exc).__name__,
+                extra={"message_id": props.message_id},
+            )
             if self.raw_handler is None:
                 self._republish(side, "", self.topology.retry_queue(self.step), props, body, headers)
                 return
@@ -298,8 +307,12 @@ class ConsumerRunner:
         DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
         headers["x-rxhub-queue"] = self.queue
         headers["x-rxhub-traceback"] = "".join(traceback.format_exception(exc))[-4000:]
-        log.error("step %s dead-lettered a message: %s", self.step, headers["x-rxhub-error"],
-                  extra={"message_id": props.message_id, "correlation_id": props.correlation_id})
+        log.error(
+            "step %s dead-lettered a message: %s",
+            self.step,
+            headers["x-rxhub-error"],
+            extra={"message_id": props.message_id, "correlation_id": props.correlation_id},
+        )
         self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)
 
     def _record_outcome(self, body: bytes, exc: BaseException, *, refused: bool) -> None:
@@ -312,8 +325,12 @@ class ConsumerRunner:
         except RxHubError:
             return
         try:
-            self.outcomes.dead_lettered(envelope, refused=refused, reason=str(exc) or type(exc).__name__,
-                                        forbidden=isinstance(exc, NotAuthorized))
+            self.outcomes.dead_lettered(
+                envelope,
+                refused=refused,
+                reason=str(exc) or type(exc).__name__,
+                forbidden=isinstance(exc, NotAuthorized),
+            )
         except RxHubError:
             raise
         except Exception:
@@ -321,13 +338,23 @@ class ConsumerRunner:
 
     @staticmethod
     def _republish(
-        side: BlockingChannel, exchange: str, key: str, props: BasicProperties, body: bytes,
+        side: BlockingChannel,
+        exchange: str,
+        key: str,
+        props: BasicProperties,
+        body: bytes,
         headers: dict[str, Any],
     ) -> None:
         copy = pika.BasicProperties(
-            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
-            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp,
-            app_id=props.app_id, headers=headers, reply_to=props.reply_to,
+            content_type=props.content_type,
+            delivery_mode=2,
+            message_id=props.message_id,
+            correlation_id=props.correlation_id,
+            type=props.type,
+            timestamp=props.timestamp,
+            app_id=props.app_id,
+            headers=headers,
+            reply_to=props.reply_to,
         )
         side.basic_publish(exchange, key, body, copy, mandatory=True)
 

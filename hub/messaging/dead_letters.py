@@ -24,8 +24,15 @@ from hub.errors import PublishNotConfirmed
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import Topology
 
-FAILURE_HEADERS = ("x-rxhub-error", "x-rxhub-failure-kind", "x-rxhub-first-failure", "x-rxhub-last-failure",
-                   "x-rxhub-retries", "x-rxhub-queue", "x-rxhub-traceback")
+FAILURE_HEADERS = (
+    "x-rxhub-error",
+    "x-rxhub-failure-kind",
+    "x-rxhub-first-failure",
+    "x-rxhub-last-failure",
+    "x-rxhub-retries",
+    "x-rxhub-queue",
+    "x-rxhub-traceback",
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,15 @@ class DeadLetter:
         """Read the failure headers the consumer runner wrote."""
         h: dict[str, Any] = dict(props.headers or {})
         return cls(
-            message_id=props.message_id or "", message_type=props.type or "", queue=str(h.get("x-rxhub-queue", "")),
-            failure_kind=str(h.get("x-rxhub-failure-kind", "")), error=str(h.get("x-rxhub-error", "")),
-            first_failure=str(h.get("x-rxhub-first-failure", "")), last_failure=str(h.get("x-rxhub-last-failure", "")),
-            retries=int(h.get("x-rxhub-retries", 0) or 0), correlation_id=props.correlation_id or "",
+            message_id=props.message_id or "",
+            message_type=props.type or "",
+            queue=str(h.get("x-rxhub-queue", "")),
+            failure_kind=str(h.get("x-rxhub-failure-kind", "")),
+            error=str(h.get("x-rxhub-error", "")),
+            first_failure=str(h.get("x-rxhub-first-failure", "")),
+            last_failure=str(h.get("x-rxhub-last-failure", "")),
+            retries=int(h.get("x-rxhub-retries", 0) or 0),
+            correlation_id=props.correlation_id or "",
             replays=int(h.get("x-rxhub-replays", 0) or 0),
         )
 
@@ -76,8 +88,9 @@ class DeadLetterQueue:
         finally:
             connection.close()  # unacked messages go back to the queue
 
-    def replay(self, *, limit: int = 1000, on_replay: Callable[[DeadLetter], None] | None = None,
-               **filters: str | None) -> builtins.list[DeadLetter]:
+    def replay(
+        self, *, limit: int = 1000, on_replay: Callable[[DeadLetter], None] | None = None, **filters: str | None
+    ) -> builtins.list[DeadLetter]:
         """Replay the dead letters matching the filters (all when none given) through the normal path."""
         connection = connect(self.amqp_url)
         replayed: builtins.list[DeadLetter] = []
@@ -129,9 +142,15 @@ class DeadLetterQueue:
         headers = {k: v for k, v in dict(props.headers or {}).items() if k not in FAILURE_HEADERS}
         headers["x-rxhub-replays"] = letter.replays + 1
         copy = pika.BasicProperties(
-            content_type=props.content_type, delivery_mode=2, message_id=props.message_id,
-            correlation_id=props.correlation_id, type=props.type, timestamp=props.timestamp, app_id=props.app_id,
-            headers=headers, reply_to=props.reply_to,
+            content_type=props.content_type,
+            delivery_mode=2,
+            message_id=props.message_id,
+            correlation_id=props.correlation_id,
+            type=props.type,
+            timestamp=props.timestamp,
+            app_id=props.app_id,
+            headers=headers,
+            reply_to=props.reply_to,
         )
         queue = letter.queue or self.topology.work_queue("intake")
         try:

@@ -34,8 +34,7 @@ def name_uuid(name: str) -> uuid.UUID:
     return uuid.UUID(int=(digest & _VERSION_MASK) | _VERSION_5)
 
 
-def order_correlation_id(placer_system: str | None, placer_order_number: str, *,
-                         owner: str | None = None) -> uuid.UUID:
+def order_correlation_id(placer_system: str | None, placer_order_number: str, *, owner: str | None = None) -> uuid.UUID:
     """One correlation id per order, the same for its new order and its cancel: an order is identified by
     its owner (the principal that sent it) and its placer number, so another feed's cancel or read with
     the same number names another order. ``owner`` None: verbal orders, and orders stored before owners."""

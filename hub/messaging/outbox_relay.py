@@ -58,9 +58,18 @@ class BatchPublisher(Protocol):
 class OutboxRelay:
     """Publishes what handlers hand over at once, polls the table for the rest, marks sent rows in batches."""
 
-    def __init__(self, store: OutboxStore, publisher: BatchPublisher, topology: Topology,
-                 *, keys: CommandKeys, interval_s: float = 0.25, orphan_after_s: float = 0.0,
-                 mark_linger_s: float = 0.05, batch: int = 200) -> None:
+    def __init__(
+        self,
+        store: OutboxStore,
+        publisher: BatchPublisher,
+        topology: Topology,
+        *,
+        keys: CommandKeys,
+        interval_s: float = 0.25,
+        orphan_after_s: float = 0.0,
+        mark_linger_s: float = 0.05,
+        batch: int = 200,
+    ) -> None:
         self._store = store
         self._publisher = publisher
         self._topology = topology
@@ -171,8 +180,11 @@ class OutboxRelay:
         a crash before this republishes them (same message ids)."""
         if not self._unmarked:
             return
-        if not force and len(self._unmarked) < self._batch and \
-                time.monotonic() - self._unmarked_since < self._mark_linger:
+        if (
+            not force
+            and len(self._unmarked) < self._batch
+            and time.monotonic() - self._unmarked_since < self._mark_linger
+        ):
             return
         ids, self._unmarked = self._unmarked, []
         try:
@@ -247,7 +259,11 @@ class OutboxRelay:
         if row.target in SIGNED_TARGETS:
             headers.update(self._keys.headers(row.body))
         props = raw_properties(
-            row.id, content_type=row.content_type, message_type=row.message_type,
-            correlation_id=row.correlation_id, headers=headers, reply_to=reply_to,
+            row.id,
+            content_type=row.content_type,
+            message_type=row.message_type,
+            correlation_id=row.correlation_id,
+            headers=headers,
+            reply_to=reply_to,
         )
         return OutgoingMessage(exchange, row.routing_key, row.body, props, mandatory=row.target != "events")

@@ -20,8 +20,9 @@ from hub.messaging.async_publisher import AsyncConfirmingPublisher, OutgoingMess
 class PipelinedPublisher:
     """``publish_each`` from any thread; one connection, reconnecting by itself."""
 
-    def __init__(self, amqp_url: str, *, confirm_timeout_s: float = 10.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, amqp_url: str, *, confirm_timeout_s: float = 10.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._url, self._timeout, self._ssl = amqp_url, confirm_timeout_s, ssl_context
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -68,4 +69,3 @@ class PipelinedPublisher:
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop
-

@@ -26,39 +26,61 @@ DOORS = ("hl7", "fhir", "script", "api")
 #: ``not_stored`` (broker or database down: resend later) and ``errors`` (the hub failed)
 OUTCOMES = ("accepted", "duplicate", "rejected", "refused", "not_stored", "errors")
 MESSAGES = Counter("rxhub_messages_total", "Inbound messages by door and outcome", ["door", "outcome"])
-ACK_SECONDS = Histogram("rxhub_ack_seconds", "Receipt to answer (ACK, 201, Status) by door", ["door"],
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-HANDLER_SECONDS = Histogram("rxhub_handler_seconds", "Worker time per command, commit included", ["step", "command"],
-                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+ACK_SECONDS = Histogram(
+    "rxhub_ack_seconds",
+    "Receipt to answer (ACK, 201, Status) by door",
+    ["door"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HANDLER_SECONDS = Histogram(
+    "rxhub_handler_seconds",
+    "Worker time per command, commit included",
+    ["step", "command"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 HANDLED = Counter("rxhub_commands_total", "Commands handled by step and result", ["step", "command", "result"])
-DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by step and failure kind",
-                        ["step", "kind"])
+DEAD_LETTERED = Counter("rxhub_dead_letters_total", "Messages dead-lettered by step and failure kind", ["step", "kind"])
 #: how many deliveries a step took into one transaction: batches of one under a backlog mean a step pays a
 #: transaction per message (linger, prefetch, a slow broker link)
-BATCH_SIZE = Histogram("rxhub_batch_size", "Deliveries a step applied in one transaction", ["step"],
-                       buckets=(1, 2, 4, 8, 16, 32, 64))
+BATCH_SIZE = Histogram(
+    "rxhub_batch_size", "Deliveries a step applied in one transaction", ["step"], buckets=(1, 2, 4, 8, 16, 32, 64)
+)
 EVENTS_PUBLISHED = Counter("rxhub_events_published_total", "Outbox rows published")
-OUTBOUND = Counter("rxhub_outbound_messages_total", "Outbound messages settled per destination and outcome "
-                   "(delivered, dead_lettered, superseded, skipped)", ["destination", "outcome"])
-OUTBOUND_FAILURES = Counter("rxhub_outbound_failures_total", "Outbound sends a destination did not accept "
-                            "(no connection, no ACK, AR): each is resent", ["destination"])
+OUTBOUND = Counter(
+    "rxhub_outbound_messages_total",
+    "Outbound messages settled per destination and outcome (delivered, dead_lettered, superseded, skipped)",
+    ["destination", "outcome"],
+)
+OUTBOUND_FAILURES = Counter(
+    "rxhub_outbound_failures_total",
+    "Outbound sends a destination did not accept (no connection, no ACK, AR): each is resent",
+    ["destination"],
+)
 #: outbound outcomes; backlog, oldest age, connected and stuck are gauges read at scrape time (metrics_route)
 OUTBOUND_OUTCOMES = ("delivered", "dead_lettered", "superseded", "skipped")
-OUTBOUND_SENT = Counter("rxhub_outbound_sent_total", "Outbound messages written to a destination, resends "
-                        "included", ["destination"])
-OUTBOUND_RETRIES = Counter("rxhub_outbound_retries_total", "Outbound resends of a message a destination had "
-                           "not accepted (AR/CR, no ACK, connection lost)", ["destination"])
+OUTBOUND_SENT = Counter(
+    "rxhub_outbound_sent_total", "Outbound messages written to a destination, resends included", ["destination"]
+)
+OUTBOUND_RETRIES = Counter(
+    "rxhub_outbound_retries_total",
+    "Outbound resends of a message a destination had not accepted (AR/CR, no ACK, connection lost)",
+    ["destination"],
+)
 #: claims the switch connector handled, per switch and what became of each (docs/switches.md); ``no_answer`` and
 #: ``unreachable`` are a switch's trouble, ``dropped`` the per-fill fence at work (switch ``-``)
-SWITCH_TRANSMISSIONS = Counter("rxhub_switch_transmissions_total", "Claims the switch connector handled per switch "
-                               "and outcome (answered, no_answer, unreachable, dropped)", ["switch", "outcome"])
+SWITCH_TRANSMISSIONS = Counter(
+    "rxhub_switch_transmissions_total",
+    "Claims the switch connector handled per switch and outcome (answered, no_answer, unreachable, dropped)",
+    ["switch", "outcome"],
+)
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
 #: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
 BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
 #: connections to one broker node that failed (node: host:port); a process goes on with the other nodes
-BROKER_CONNECTION_FAILURES = Counter("rxhub_broker_connection_failures_total",
-                                     "Connection attempts to a broker node that failed", ["node"])
+BROKER_CONNECTION_FAILURES = Counter(
+    "rxhub_broker_connection_failures_total", "Connection attempts to a broker node that failed", ["node"]
+)
 
 #: the folder of the worker processes' metric files, once this process started workers
 _workers_dir: str | None = None
@@ -160,8 +182,7 @@ class _Merged:
         samples: dict[str, dict[tuple[str, frozenset[tuple[str, str]]], tuple[dict[str, str], float]]] = {}
         for source in self._sources:
             for family in source.collect():
-                families.setdefault(family.name, Metric(family.name, family.documentation, family.type,
-                                                        family.unit))
+                families.setdefault(family.name, Metric(family.name, family.documentation, family.type, family.unit))
                 merged = samples.setdefault(family.name, {})
                 for sample in family.samples:
                     key = (sample.name, frozenset(sample.labels.items()))

@@ -51,11 +51,32 @@ class AuditEntry:
     hash: str | None = None
 
 
-def record(conn: Connection, *, actor: str, role: str, action: str, prescription_id: str | None = None,
-           outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
+def record(
+    conn: Connection,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    prescription_id: str | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+    patient_id: str | None = None,
+) -> None:
     """Append one entry on the caller's connection (inside its transaction when it has one)."""
-    append(conn, [entry(actor=actor, role=role, action=action, prescription_id=prescription_id, outcome=outcome,
-                        detail=detail, patient_id=patient_id)])
+    append(
+        conn,
+        [
+            entry(
+                actor=actor,
+                role=role,
+                action=action,
+                prescription_id=prescription_id,
+                outcome=outcome,
+                detail=detail,
+                patient_id=patient_id,
+            )
+        ],
+    )
 
 
 def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
@@ -64,13 +85,28 @@ def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
     append(conn, [entry(at=at, **e) for e in entries])
 
 
-def entry(*, actor: str, role: str, action: str, prescription_id: str | None = None, outcome: str = "ok",
-          detail: dict[str, Any] | None = None, patient_id: str | None = None,
-          at: datetime | None = None) -> dict[str, Any]:
+def entry(
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    prescription_id: str | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+    patient_id: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """One entry's row, stamped now unless ``at`` says when (``append`` writes it)."""
-    return {"at": at or datetime.now(UTC), "actor": actor[:100], "role": role[:20], "action": action,
-            "prescription_id": prescription_id, "patient_id": patient_id, "outcome": outcome[:20],
-            "detail": json.dumps(detail or {}, default=str, sort_keys=True)}
+    return {
+        "at": at or datetime.now(UTC),
+        "actor": actor[:100],
+        "role": role[:20],
+        "action": action,
+        "prescription_id": prescription_id,
+        "patient_id": patient_id,
+        "outcome": outcome[:20],
+        "detail": json.dumps(detail or {}, default=str, sort_keys=True),
+    }
 
 
 def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -120,8 +156,18 @@ def _write_pending(conn: Connection, batch: list[_Pending]) -> None:
 
 
 def _entry(r: Any) -> AuditEntry:
-    return AuditEntry(r["at"], r["actor"], r["role"], r["action"], r["prescription_id"], r["outcome"],
-                      json.loads(r["detail"] or "{}"), r["patient_id"], r["seq"], r["hash"])
+    return AuditEntry(
+        r["at"],
+        r["actor"],
+        r["role"],
+        r["action"],
+        r["prescription_id"],
+        r["outcome"],
+        json.loads(r["detail"] or "{}"),
+        r["patient_id"],
+        r["seq"],
+        r["hash"],
+    )
 
 
 class AuditTrail:
@@ -163,12 +209,21 @@ class AuditTrail:
     def _writer(self) -> Lane:
         with self._lock:
             if self._lane is None:
-                self._lane = Lane("audit-writes", self._engine.connect, _write_pending, idle_s=_LANE_IDLE_S,
-                                  what="audit trail")
+                self._lane = Lane(
+                    "audit-writes", self._engine.connect, _write_pending, idle_s=_LANE_IDLE_S, what="audit trail"
+                )
             return self._lane
 
-    def query(self, *, prescription_id: str | None = None, actor: str | None = None, patient_id: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> list[AuditEntry]:
+    def query(
+        self,
+        *,
+        prescription_id: str | None = None,
+        actor: str | None = None,
+        patient_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]:
         """Entries, oldest first, filtered by prescription, actor, patient (directly, via their prescriptions,
         or named among the patients a read showed) and time range."""
         sealer_for(self._engine).flush()  # what is returned carries its place in the chain
@@ -180,8 +235,13 @@ class AuditTrail:
             query = query.where(c.actor == actor)
         if patient_id:  # reads of several patients at once name them in the detail (``patient_ids``)
             theirs = select(prescriptions.c.id).where(prescriptions.c.patient_id == patient_id)
-            query = query.where(or_(c.patient_id == patient_id, c.prescription_id.in_(theirs),
-                                    c.detail.contains(f'"{patient_id}"', autoescape=True)))
+            query = query.where(
+                or_(
+                    c.patient_id == patient_id,
+                    c.prescription_id.in_(theirs),
+                    c.detail.contains(f'"{patient_id}"', autoescape=True),
+                )
+            )
         if since:
             query = query.where(c.at >= since)
         if until:
@@ -199,5 +259,6 @@ class AuditTrail:
         c = audit_log.c
         with read_connection(self._engine) as conn:
             rows = [dict(r) for r in conn.execute(select(audit_log).order_by(c.seq.is_(None), c.seq, c.id)).mappings()]
-        return verify_rows(rows, anchor=anchor, keys=keys_of(self._engine), unsealed_grace_s=UNSEALED_GRACE_S,
-                           anchored_at=anchored_at)
+        return verify_rows(
+            rows, anchor=anchor, keys=keys_of(self._engine), unsealed_grace_s=UNSEALED_GRACE_S, anchored_at=anchored_at
+        )

@@ -48,8 +48,15 @@ def rekey(engine: Engine, *, anchor: str | None = None) -> tuple[ChainReport, in
         for row in rows:
             digest = entry_hash(row, prev, keys)
             if row["key_id"] != keys.sealing_id or links:
-                links.append({"entry_id": row["id"], "new_seq": row["seq"], "new_prev": prev, "new_hash": digest,
-                              "new_kid": keys.sealing_id})
+                links.append(
+                    {
+                        "entry_id": row["id"],
+                        "new_seq": row["seq"],
+                        "new_prev": prev,
+                        "new_hash": digest,
+                        "new_kid": keys.sealing_id,
+                    }
+                )
             prev = digest
         if links:
             write_links(conn, links)
@@ -76,6 +83,7 @@ def head_anchor(engine: Engine) -> Anchor | None:
     if head is None:
         return None
     if not keys.knows(head["key_id"]) or entry_hash(head, head["prev_hash"], keys, head["key_id"]) != head["hash"]:
-        raise ConfigurationError(f"the chain's head (entry {head['seq']}) does not hold under RXHUB_AUDIT_KEY: "
-                                 "run rxhub audit verify")
+        raise ConfigurationError(
+            f"the chain's head (entry {head['seq']}) does not hold under RXHUB_AUDIT_KEY: run rxhub audit verify"
+        )
     return signed(head["seq"], head["hash"], keys)

@@ -83,16 +83,38 @@ class BreakGlass:
             raise GrantRefused(f"minutes must be 1 to {self._max} (RXHUB_BREAK_GLASS_MAX_MINUTES)")
         now = datetime.now(UTC)
         with self._engine.begin() as conn:
-            user = conn.execute(select(users.c.id, users.c.role).where(
-                users.c.name == user_name, users.c.revoked_at.is_(None))).first()
+            user = conn.execute(
+                select(users.c.id, users.c.role).where(users.c.name == user_name, users.c.revoked_at.is_(None))
+            ).first()
             if user is None or user.role == "feed":
                 raise GrantRefused(f"no active staff user {user_name!r}")
-            granted = Grant(id=str(uuid.uuid4()), user_id=user.id, user_name=user_name, role=role, reason=reason,
-                            granted_by=by, granted_at=now, expires_at=now + timedelta(minutes=minutes))
+            granted = Grant(
+                id=str(uuid.uuid4()),
+                user_id=user.id,
+                user_name=user_name,
+                role=role,
+                reason=reason,
+                granted_by=by,
+                granted_at=now,
+                expires_at=now + timedelta(minutes=minutes),
+            )
             conn.execute(break_glass_grants.insert().values(**granted.__dict__))
-            audit.record(conn, actor=by, role="admin", action="break-glass grant", outcome="ok", detail={
-                "grant_id": granted.id, "user": user_name, "from_role": user.role, "role": role,
-                "minutes": minutes, "expires_at": granted.expires_at.isoformat(), "reason": reason})
+            audit.record(
+                conn,
+                actor=by,
+                role="admin",
+                action="break-glass grant",
+                outcome="ok",
+                detail={
+                    "grant_id": granted.id,
+                    "user": user_name,
+                    "from_role": user.role,
+                    "role": role,
+                    "minutes": minutes,
+                    "expires_at": granted.expires_at.isoformat(),
+                    "reason": reason,
+                },
+            )
         return granted
 
     def end(self, grant_id: str, *, by: str) -> Grant | None:
@@ -102,17 +124,24 @@ class BreakGlass:
             row = conn.execute(select(break_glass_grants).where(break_glass_grants.c.id == grant_id)).mappings().first()
             if row is None or not _grant(row).active(now):
                 return None
-            conn.execute(update(break_glass_grants).where(break_glass_grants.c.id == grant_id)
-                         .values(ended_at=now, ended_by=by))
-            audit.record(conn, actor=by, role="admin", action="break-glass end", detail={
-                "grant_id": grant_id, "user": row["user_name"], "role": row["role"]})
+            conn.execute(
+                update(break_glass_grants).where(break_glass_grants.c.id == grant_id).values(ended_at=now, ended_by=by)
+            )
+            audit.record(
+                conn,
+                actor=by,
+                role="admin",
+                action="break-glass end",
+                detail={"grant_id": grant_id, "user": row["user_name"], "role": row["role"]},
+            )
         return _grant({**row, "ended_at": now})
 
     def active(self, user_id: str | None = None) -> list[Grant]:
         """The grants in force now (of one user, or all)."""
         now = datetime.now(UTC)
-        query = select(break_glass_grants).where(break_glass_grants.c.ended_at.is_(None),
-                                                 break_glass_grants.c.expires_at > now)
+        query = select(break_glass_grants).where(
+            break_glass_grants.c.ended_at.is_(None), break_glass_grants.c.expires_at > now
+        )
         if user_id is not None:
             query = query.where(break_glass_grants.c.user_id == user_id)
         with read_connection(self._engine) as conn:

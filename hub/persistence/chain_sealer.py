@@ -46,15 +46,28 @@ _REFUSED: set[int] = set()
 # built once: the sealer runs them many times a second
 _PENDING = select(audit_log).where(audit_log.c.hash.is_(None)).order_by(audit_log.c.id)
 _ANY_PENDING = select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)
-_HEAD = (select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.is_not(None))
-         .order_by(audit_log.c.seq.desc()).limit(1))
+_HEAD = (
+    select(audit_log.c.seq, audit_log.c.hash)
+    .where(audit_log.c.seq.is_not(None))
+    .order_by(audit_log.c.seq.desc())
+    .limit(1)
+)
 #: PostgreSQL: the whole batch in one statement (an executemany is one UPDATE per entry)
-_LINK_ALL = ("UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash, key_id = v.kid "
-             "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[]) "
-             "AS v(id, seq, prev, hash, kid) WHERE audit_log.id = v.id")
-_LINK = (update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
-         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash"),
-                 key_id=bindparam("new_kid")))
+_LINK_ALL = (
+    "UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash, key_id = v.kid "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[]) "
+    "AS v(id, seq, prev, hash, kid) WHERE audit_log.id = v.id"
+)
+_LINK = (
+    update(audit_log)
+    .where(audit_log.c.id == bindparam("entry_id"))
+    .values(
+        seq=bindparam("new_seq"),
+        prev_hash=bindparam("new_prev"),
+        hash=bindparam("new_hash"),
+        key_id=bindparam("new_kid"),
+    )
+)
 _LINK_KEYS = ("entry_id", "new_seq", "new_prev", "new_hash", "new_kid")
 
 
@@ -98,8 +111,10 @@ def _genuine(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str,
         if len(_REFUSED) > 10_000:
             _REFUSED.clear()
         _REFUSED.update(refused)
-        log.error("audit entries not sealed: no valid writer's tag (inserted into the table directly?): ids %s",
-                  sorted(refused)[:20])
+        log.error(
+            "audit entries not sealed: no valid writer's tag (inserted into the table directly?): ids %s",
+            sorted(refused)[:20],
+        )
     return genuine
 
 

@@ -74,25 +74,51 @@ class ClaimLedger:
         r = self.conn.execute(_GET, {"xid": exchange_id}).mappings().first()
         return _transmission(r) if r is not None else None
 
-    def sent(self, *, exchange_id: str, prescription_id: str, fill_number: int, attempt: int, transaction: str,
-             purpose: str, resends: int) -> None:
+    def sent(
+        self,
+        *,
+        exchange_id: str,
+        prescription_id: str,
+        fill_number: int,
+        attempt: int,
+        transaction: str,
+        purpose: str,
+        resends: int,
+    ) -> None:
         """Record a (re)transmission: a new row, or the known one unanswered again with its resend count."""
         dialect = self.conn.dialect.name
         if dialect not in _SENT:
             upsert = sqlite_insert(claim_transmissions) if dialect == "sqlite" else pg_insert(claim_transmissions)
             _SENT[dialect] = upsert.on_conflict_do_update(
                 index_elements=[claim_transmissions.c.exchange_id],
-                set_={"resends": upsert.excluded.resends, "sent_at": upsert.excluded.sent_at,
-                      "answered_at": None, "status": None})
-        self.conn.execute(_SENT[dialect], dict(
-            exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt,
-            transaction=transaction, purpose=purpose, resends=resends, sent_at=datetime.now(UTC)))
+                set_={
+                    "resends": upsert.excluded.resends,
+                    "sent_at": upsert.excluded.sent_at,
+                    "answered_at": None,
+                    "status": None,
+                },
+            )
+        self.conn.execute(
+            _SENT[dialect],
+            dict(
+                exchange_id=exchange_id,
+                prescription_id=prescription_id,
+                fill_number=fill_number,
+                attempt=attempt,
+                transaction=transaction,
+                purpose=purpose,
+                resends=resends,
+                sent_at=datetime.now(UTC),
+            ),
+        )
 
     def answered(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> None:
         """Record the payer's answer (or "timeout")."""
-        self.conn.execute(update(claim_transmissions).where(claim_transmissions.c.exchange_id == exchange_id)
-                          .values(answered_at=datetime.now(UTC), status=status,
-                                  reject_codes=",".join(reject_codes)[:60]))
+        self.conn.execute(
+            update(claim_transmissions)
+            .where(claim_transmissions.c.exchange_id == exchange_id)
+            .values(answered_at=datetime.now(UTC), status=status, reject_codes=",".join(reject_codes)[:60])
+        )
 
     def answer(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> Transmission | None:
         """Record the payer's answer to a transmission still waiting for one, and return it as it was sent;
@@ -101,27 +127,57 @@ class ClaimLedger:
         One statement for the check and the record: of two answers racing for one claim, the second waits on
         the row and then finds it answered (PostgreSQL re-checks the condition on the updated row).
         """
-        r = self.conn.execute(_ANSWER, {
-            "xid": exchange_id, "answered_at": datetime.now(UTC), "status": status,
-            "reject_codes": ",".join(reject_codes)[:60]}).mappings().first()
+        r = (
+            self.conn.execute(
+                _ANSWER,
+                {
+                    "xid": exchange_id,
+                    "answered_at": datetime.now(UTC),
+                    "status": status,
+                    "reject_codes": ",".join(reject_codes)[:60],
+                },
+            )
+            .mappings()
+            .first()
+        )
         return dataclasses.replace(_transmission(r), answered=False, status=None) if r is not None else None
 
     def never_left(self, exchange_id: str) -> bool:
         """True when the latest transmission of this claim was refused by the broker (parked in the outbox)."""
         row = self.conn.execute(
-            select(outbox.c.error).where(outbox.c.correlation_id == exchange_id, outbox.c.target == "payer")
-            .order_by(outbox.c.seq.desc()).limit(1)).first()
+            select(outbox.c.error)
+            .where(outbox.c.correlation_id == exchange_id, outbox.c.target == "payer")
+            .order_by(outbox.c.seq.desc())
+            .limit(1)
+        ).first()
         return row is not None and row[0] is not None
 
-    def note(self, exchange_id: str, event: str, *, message_id: str | None = None, switch: str | None = None,
-             status: str | None = None, detail: str | None = None) -> None:
+    def note(
+        self,
+        exchange_id: str,
+        event: str,
+        *,
+        message_id: str | None = None,
+        switch: str | None = None,
+        status: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         """Record one event on the wire of a transmission (see ``WireEvent``); unknown exchanges are noted too."""
         known = self.get(exchange_id)
         prescription_id, fill_number = (known.prescription_id, known.fill_number) if known else _split(exchange_id)
-        self.conn.execute(claim_wire_log.insert().values(
-            exchange_id=exchange_id[:120], prescription_id=prescription_id, fill_number=fill_number, event=event,
-            message_id=message_id and message_id[:64], switch=switch, status=status,
-            detail=(detail or None) and detail[:200], at=datetime.now(UTC)))
+        self.conn.execute(
+            claim_wire_log.insert().values(
+                exchange_id=exchange_id[:120],
+                prescription_id=prescription_id,
+                fill_number=fill_number,
+                event=event,
+                message_id=message_id and message_id[:64],
+                switch=switch,
+                status=status,
+                detail=(detail or None) and detail[:200],
+                at=datetime.now(UTC),
+            )
+        )
 
     def start_transmission(self, exchange_id: str, message_id: str | None, switch: str) -> bool:
         """Note that this message goes out now; False when another connector already noted it (unique index)."""
@@ -143,9 +199,15 @@ class ClaimLedger:
         known = self.get(exchange_id)
         if known is None:
             return "not in the claim ledger"
-        if message_id and self.conn.execute(select(claim_wire_log.c.id).where(
-                claim_wire_log.c.message_id == message_id,
-                claim_wire_log.c.event == WireEvent.TRANSMITTING).limit(1)).first() is not None:
+        if (
+            message_id
+            and self.conn.execute(
+                select(claim_wire_log.c.id)
+                .where(claim_wire_log.c.message_id == message_id, claim_wire_log.c.event == WireEvent.TRANSMITTING)
+                .limit(1)
+            ).first()
+            is not None
+        ):
             return "duplicate: this message was already transmitted"
         return self.superseded(known)
 
@@ -153,9 +215,11 @@ class ClaimLedger:
         """Why a transmission is stale (a later transmission of its fill is out), or None when it is the latest."""
         c = claim_transmissions.c
         latest = self.conn.execute(
-            select(c.exchange_id).where(c.prescription_id == known.prescription_id,
-                                        c.fill_number == known.fill_number)
-            .order_by(c.sent_at.desc(), c.attempt.desc()).limit(1)).scalar()
+            select(c.exchange_id)
+            .where(c.prescription_id == known.prescription_id, c.fill_number == known.fill_number)
+            .order_by(c.sent_at.desc(), c.attempt.desc())
+            .limit(1)
+        ).scalar()
         if latest != known.exchange_id:
             return f"stale: {latest} is the fill's latest transmission"
         return None
@@ -167,13 +231,18 @@ class ClaimLedger:
         if fill_number is not None:
             query = query.where(w.fill_number == fill_number)
         rows = self.conn.execute(query.order_by(w.id)).mappings().all()
-        return [WireNote(r["exchange_id"], r["fill_number"], r["event"], r["switch"], r["status"], r["detail"])
-                for r in rows]
+        return [
+            WireNote(r["exchange_id"], r["fill_number"], r["event"], r["switch"], r["status"], r["detail"])
+            for r in rows
+        ]
 
     def for_prescription(self, prescription_id: str) -> list[Transmission]:
         """Every transmission of a prescription, oldest first."""
-        rows = self.conn.execute(select(claim_transmissions.c.exchange_id).where(
-            claim_transmissions.c.prescription_id == prescription_id).order_by(claim_transmissions.c.sent_at)).all()
+        rows = self.conn.execute(
+            select(claim_transmissions.c.exchange_id)
+            .where(claim_transmissions.c.prescription_id == prescription_id)
+            .order_by(claim_transmissions.c.sent_at)
+        ).all()
         return [t for t in (self.get(r[0]) for r in rows) if t is not None]
 
 
@@ -202,15 +271,25 @@ def _split(exchange_id: str) -> tuple[str, int]:
 
 
 def _transmission(r: Any) -> Transmission:
-    return Transmission(r["exchange_id"], r["prescription_id"], r["fill_number"], r["attempt"], r["transaction"],
-                        r["purpose"], r["resends"], r["answered_at"] is not None, r["status"])
+    return Transmission(
+        r["exchange_id"],
+        r["prescription_id"],
+        r["fill_number"],
+        r["attempt"],
+        r["transaction"],
+        r["purpose"],
+        r["resends"],
+        r["answered_at"] is not None,
+        r["status"],
+    )
 
 
 _GET = select(claim_transmissions).where(claim_transmissions.c.exchange_id == bindparam("xid"))
-_ANSWER = (update(claim_transmissions)
-           .where(claim_transmissions.c.exchange_id == bindparam("xid"), claim_transmissions.c.answered_at.is_(None))
-           .values(answered_at=bindparam("answered_at"), status=bindparam("status"),
-                   reject_codes=bindparam("reject_codes"))
-           .returning(*claim_transmissions.c))
+_ANSWER = (
+    update(claim_transmissions)
+    .where(claim_transmissions.c.exchange_id == bindparam("xid"), claim_transmissions.c.answered_at.is_(None))
+    .values(answered_at=bindparam("answered_at"), status=bindparam("status"), reject_codes=bindparam("reject_codes"))
+    .returning(*claim_transmissions.c)
+)
 #: per dialect: INSERT ... ON CONFLICT (exchange_id) DO UPDATE (built once)
 _SENT: dict[str, Any] = {}

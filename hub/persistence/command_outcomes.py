@@ -44,15 +44,22 @@ class CommandOutcome:
     at: datetime
 
 
-def outcome_row(envelope: Envelope, outcome: str, *, reason: str | None = None,
-                prescription_id: str | None = None) -> dict[str, Any]:
+def outcome_row(
+    envelope: Envelope, outcome: str, *, reason: str | None = None, prescription_id: str | None = None
+) -> dict[str, Any]:
     """The row of a staff command's outcome (``envelope.actor`` must be set); the prescription is the one the
     command names unless given (a verbal order's new prescription)."""
     assert envelope.actor is not None
     named = envelope.payload.get("prescription_id")
-    return {"message_id": str(envelope.message_id), "command": envelope.type[:100], "actor": envelope.actor,
-            "prescription_id": prescription_id or (named if isinstance(named, str) else None),
-            "outcome": outcome, "reason": reason[:_REASON_MAX] if reason else None, "at": datetime.now(UTC)}
+    return {
+        "message_id": str(envelope.message_id),
+        "command": envelope.type[:100],
+        "actor": envelope.actor,
+        "prescription_id": prescription_id or (named if isinstance(named, str) else None),
+        "outcome": outcome,
+        "reason": reason[:_REASON_MAX] if reason else None,
+        "at": datetime.now(UTC),
+    }
 
 
 @functools.cache
@@ -62,10 +69,15 @@ def _statement(dialect: str, verdict: bool) -> Any:
     if not verdict:
         return insert.on_conflict_do_nothing(index_elements=["message_id"])
     c = command_outcomes.c
-    return insert.on_conflict_do_update(index_elements=["message_id"], set_={
-        "outcome": insert.excluded.outcome, "reason": insert.excluded.reason, "at": insert.excluded.at,
-        "prescription_id": func.coalesce(insert.excluded.prescription_id, c.prescription_id),
-    })
+    return insert.on_conflict_do_update(
+        index_elements=["message_id"],
+        set_={
+            "outcome": insert.excluded.outcome,
+            "reason": insert.excluded.reason,
+            "at": insert.excluded.at,
+            "prescription_id": func.coalesce(insert.excluded.prescription_id, c.prescription_id),
+        },
+    )
 
 
 def write(conn: Connection, rows: Sequence[dict[str, Any]], *, verdict: bool) -> None:
@@ -77,16 +89,27 @@ def write(conn: Connection, rows: Sequence[dict[str, Any]], *, verdict: bool) ->
 def find(conn: Connection, command_id: str) -> CommandOutcome | None:
     """The command's outcome with the Rx number of its prescription, or None when no staff command has it."""
     c = command_outcomes.c
-    row = conn.execute(
-        select(command_outcomes, prescriptions.c.rx_number)
-        .outerjoin(prescriptions, prescriptions.c.id == c.prescription_id)
-        .where(c.message_id == command_id)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(command_outcomes, prescriptions.c.rx_number)
+            .outerjoin(prescriptions, prescriptions.c.id == c.prescription_id)
+            .where(c.message_id == command_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
-    return CommandOutcome(command_id=row["message_id"], command=row["command"], actor=row["actor"],
-                          prescription_id=row["prescription_id"], rx_number=row["rx_number"],
-                          outcome=row["outcome"], reason=row["reason"], at=row["at"])
+    return CommandOutcome(
+        command_id=row["message_id"],
+        command=row["command"],
+        actor=row["actor"],
+        prescription_id=row["prescription_id"],
+        rx_number=row["rx_number"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        at=row["at"],
+    )
 
 
 class DeadLetterOutcomes:
@@ -119,9 +142,15 @@ def _audit(conn: Connection, envelope: Envelope, row: dict[str, Any], outcome: s
     from hub.persistence import audit  # audit writes the API's pending outcomes with its entries: imported late
 
     user = conn.execute(select(users.c.name, users.c.role).where(users.c.id == envelope.actor)).first()
-    audit.record(conn, actor=user.name if user else str(envelope.actor), role=user.role if user else "unknown",
-                 action=f"apply {envelope.type}", prescription_id=row["prescription_id"], outcome=outcome,
-                 detail={"reason": reason, "command_id": row["message_id"], "principal": envelope.principal})
+    audit.record(
+        conn,
+        actor=user.name if user else str(envelope.actor),
+        role=user.role if user else "unknown",
+        action=f"apply {envelope.type}",
+        prescription_id=row["prescription_id"],
+        outcome=outcome,
+        detail={"reason": reason, "command_id": row["message_id"], "principal": envelope.principal},
+    )
 
 
 def read(engine: Engine, command_id: str) -> CommandOutcome | None:

@@ -31,14 +31,17 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _private_file(Path(parsed.database))
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None},
-            json_serializer=_json_text, json_deserializer=orjson.loads,
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None},
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10,
-                           json_serializer=orjson.dumps, json_deserializer=orjson.loads)
+    engine = create_engine(
+        url, pool_size=10, max_overflow=10, json_serializer=orjson.dumps, json_deserializer=orjson.loads
+    )
     _ping_when_idle(engine)
     return engine
 

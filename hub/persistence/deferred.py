@@ -41,8 +41,9 @@ def hold(conn: Connection) -> None:
     conn.info[_HELD] = {}
 
 
-def write(conn: Connection, statement: Any, row: dict[str, Any], *, key: Hashable | None = None,
-          must_match: bool = False) -> None:
+def write(
+    conn: Connection, statement: Any, row: dict[str, Any], *, key: Hashable | None = None, must_match: bool = False
+) -> None:
     """Execute ``statement`` with ``row`` now, or at the transaction's next ``flush`` when it holds writes.
 
     ``key``: a later write of the same key replaces this one (absolute values, as a stock count is written).

@@ -53,8 +53,9 @@ class FeedStore:
         """More bindings for an active feed."""
         try:
             with self._engine.begin() as conn:
-                found = conn.execute(select(feeds.c.name).where(feeds.c.name == name,
-                                                                feeds.c.disabled_at.is_(None))).first()
+                found = conn.execute(
+                    select(feeds.c.name).where(feeds.c.name == name, feeds.c.disabled_at.is_(None))
+                ).first()
                 if found is None:
                     raise FeedError(f"no active feed {name}")
                 self._bind(conn, name, bindings, datetime.now(UTC))
@@ -64,16 +65,21 @@ class FeedStore:
     def unbind(self, name: str, kind: str, value: str) -> bool:
         """Drop one binding; whether it existed."""
         with self._engine.begin() as conn:
-            gone = conn.execute(delete(feed_bindings).where(feed_bindings.c.feed == name,
-                                                            feed_bindings.c.kind == kind,
-                                                            feed_bindings.c.value == value))
+            gone = conn.execute(
+                delete(feed_bindings).where(
+                    feed_bindings.c.feed == name, feed_bindings.c.kind == kind, feed_bindings.c.value == value
+                )
+            )
         return gone.rowcount > 0
 
     def disable(self, name: str) -> bool:
         """Stop a feed: its bindings go (another feed may take them), the feed row stays for the audit."""
         with self._engine.begin() as conn:
-            done = conn.execute(update(feeds).where(feeds.c.name == name, feeds.c.disabled_at.is_(None))
-                                .values(disabled_at=datetime.now(UTC)))
+            done = conn.execute(
+                update(feeds)
+                .where(feeds.c.name == name, feeds.c.disabled_at.is_(None))
+                .values(disabled_at=datetime.now(UTC))
+            )
             conn.execute(delete(feed_bindings).where(feed_bindings.c.feed == name))
         return done.rowcount > 0
 
@@ -82,8 +88,10 @@ class FeedStore:
         with read_connection(self._engine) as conn:
             rows = conn.execute(select(feeds).order_by(feeds.c.name)).mappings().all()
             bound = conn.execute(select(feed_bindings).order_by(feed_bindings.c.kind, feed_bindings.c.value)).all()
-        return [Feed(r["name"], r["disabled_at"] is None,
-                     tuple((b.kind, b.value) for b in bound if b.feed == r["name"])) for r in rows]
+        return [
+            Feed(r["name"], r["disabled_at"] is None, tuple((b.kind, b.value) for b in bound if b.feed == r["name"]))
+            for r in rows
+        ]
 
     @staticmethod
     def _bind(conn: Connection, name: str, bindings: list[tuple[str, str]], now: datetime) -> None:
@@ -91,14 +99,19 @@ class FeedStore:
             if kind not in BINDING_KINDS:
                 raise FeedError(f"binding kind must be one of {', '.join(BINDING_KINDS)}")
         if bindings:
-            conn.execute(insert(feed_bindings), [
-                dict(kind=kind, value=value, feed=name, created_at=now) for kind, value in bindings])
+            conn.execute(
+                insert(feed_bindings),
+                [dict(kind=kind, value=value, feed=name, created_at=now) for kind, value in bindings],
+            )
 
 
 def load_bindings(engine: Engine) -> FeedBindings:
     """The bindings of every active feed."""
-    query = select(feed_bindings.c.kind, feed_bindings.c.value, feed_bindings.c.feed).join(
-        feeds, feeds.c.name == feed_bindings.c.feed).where(feeds.c.disabled_at.is_(None))
+    query = (
+        select(feed_bindings.c.kind, feed_bindings.c.value, feed_bindings.c.feed)
+        .join(feeds, feeds.c.name == feed_bindings.c.feed)
+        .where(feeds.c.disabled_at.is_(None))
+    )
     try:
         with read_connection(engine) as conn:
             rows = conn.execute(query).all()

@@ -36,14 +36,29 @@ class InboundRecord:
 
 
 def inbound_row(
-    *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-    answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+    *,
+    door: str,
+    sender: str,
+    control_id: str,
+    message_type: str,
+    outcome: str,
+    raw: bytes,
+    answer: bytes | None,
+    command_ids: list[str],
+    record_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``inbound_messages`` row of an accepted message (raw sealed when a data key is installed)."""
     return {
-        "id": record_id or str(uuid.uuid4()), "door": door, "sender": sender, "control_id": control_id,
-        "message_type": message_type, "received_at": datetime.now(UTC), "outcome": outcome,
-        "raw": data_key.seal(raw), "answer": answer, "command_ids": command_ids,
+        "id": record_id or str(uuid.uuid4()),
+        "door": door,
+        "sender": sender,
+        "control_id": control_id,
+        "message_type": message_type,
+        "received_at": datetime.now(UTC),
+        "outcome": outcome,
+        "raw": data_key.seal(raw),
+        "answer": answer,
+        "command_ids": command_ids,
     }
 
 
@@ -76,12 +91,23 @@ def receipts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if row["door"] == ORDER_INDEX_DOOR:
             continue
         principal, claimed = split_sender(row["sender"])
-        detail = {"door": row["door"], "control_id": row["control_id"], "message_type": row["message_type"],
-                  "inbound_id": row["id"]}
+        detail = {
+            "door": row["door"],
+            "control_id": row["control_id"],
+            "message_type": row["message_type"],
+            "inbound_id": row["id"],
+        }
         if claimed:
             detail["claimed_sender"] = claimed
-        entries.append({"actor": principal, "role": "feed", "action": "receive message",
-                        "outcome": row["outcome"], "detail": detail})
+        entries.append(
+            {
+                "actor": principal,
+                "role": "feed",
+                "action": "receive message",
+                "outcome": row["outcome"],
+                "detail": detail,
+            }
+        )
     return entries
 
 
@@ -105,16 +131,26 @@ class InboundStore:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
         if row is None:
             return None
-        return InboundRecord(row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []),
-                             data_key.reveal(row["raw"]))
+        return InboundRecord(
+            row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []), data_key.reveal(row["raw"])
+        )
 
     def claim(
         self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
     ) -> InboundRecord | None:
         """Take the key before publishing (a row without an answer): None when taken now, else what holds it
         (an accepted message, or one still being published: ``answer`` None)."""
-        row = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
-                          outcome=CLAIMED, raw=raw, answer=None, command_ids=[], record_id=record_id)
+        row = inbound_row(
+            door=door,
+            sender=sender,
+            control_id=control_id,
+            message_type=message_type,
+            outcome=CLAIMED,
+            raw=raw,
+            answer=None,
+            command_ids=[],
+            record_id=record_id,
+        )
         try:
             with self._engine.begin() as conn:
                 if inserted_new(conn, row):
@@ -130,13 +166,32 @@ class InboundStore:
             conn.execute(delete(inbound_messages).where(c.id == record_id, c.answer.is_(None)))
 
     def record(
-        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
     ) -> str:
         """Store an accepted message and its answer; a concurrent identical resend loses quietly."""
-        return self.record_row(inbound_row(door=door, sender=sender, control_id=control_id,
-                                           message_type=message_type, outcome=outcome, raw=raw, answer=answer,
-                                           command_ids=command_ids, record_id=record_id))
+        return self.record_row(
+            inbound_row(
+                door=door,
+                sender=sender,
+                control_id=control_id,
+                message_type=message_type,
+                outcome=outcome,
+                raw=raw,
+                answer=answer,
+                command_ids=command_ids,
+                record_id=record_id,
+            )
+        )
 
     def record_row(self, row: dict[str, Any]) -> str:
         """``record`` for a row built by ``inbound_row``; returns the id that holds the key."""
@@ -159,8 +214,11 @@ class InboundStore:
         publishing and recording): its resend got through and the answer is the same."""
         c = inbound_messages.c
         with self._engine.begin() as conn:
-            filled = conn.execute(update(inbound_messages).where(c.id == record_id, c.answer.is_(None)).values(
-                outcome=row["outcome"], answer=row["answer"], command_ids=row["command_ids"])).rowcount
+            filled = conn.execute(
+                update(inbound_messages)
+                .where(c.id == record_id, c.answer.is_(None))
+                .values(outcome=row["outcome"], answer=row["answer"], command_ids=row["command_ids"])
+            ).rowcount
             if filled:
                 for receipt in receipts([{**row, "id": record_id}]):
                     audit.record(conn, **receipt)
@@ -173,8 +231,10 @@ class InboundStore:
         c = inbound_messages.c
 
         def drop(conn: Connection, keys: Sequence[Row[Any]]) -> int:
-            return int(conn.execute(update(inbound_messages).where(c.id.in_([k.id for k in keys]))
-                                    .values(raw=None)).rowcount)
+            return int(
+                conn.execute(update(inbound_messages).where(c.id.in_([k.id for k in keys])).values(raw=None)).rowcount
+            )
 
-        return in_batches(self._engine, select(c.id).where(c.received_at < received_before, c.raw.is_not(None)),
-                          drop, batch)
+        return in_batches(
+            self._engine, select(c.id).where(c.received_at < received_before, c.raw.is_not(None)), drop, batch
+        )

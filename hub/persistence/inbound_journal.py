@@ -119,10 +119,10 @@ class InboundJournal:
         self._store = InboundStore(engine)
         self._pending: dict[Key, InboundRecord] = {}
         self._lookup = _Lookup.of(engine.dialect)
-        self._lookups = Lane("inbound-lookups", lambda: lookup_connection(engine), self._find_all,
-                             what="inbound store")
-        self._records = Lane("inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S,
-                             what="inbound store")
+        self._lookups = Lane("inbound-lookups", lambda: lookup_connection(engine), self._find_all, what="inbound store")
+        self._records = Lane(
+            "inbound-records", engine.connect, self._record_all, linger_s=RECORD_LINGER_S, what="inbound store"
+        )
         self._claims = Lane("inbound-claims", engine.connect, self._claim_all, what="inbound store")
         #: keys whose row this process inserted as a claim and has not yet filled in or released
         self._claimed: set[Key] = set()
@@ -146,8 +146,17 @@ class InboundJournal:
         held = self._pending.get(key)
         if held is not None:  # a message of this process holds it: settled without the database
             return held
-        values = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
-                             outcome=CLAIMED, raw=raw, answer=None, command_ids=[], record_id=record_id)
+        values = inbound_row(
+            door=door,
+            sender=sender,
+            control_id=control_id,
+            message_type=message_type,
+            outcome=CLAIMED,
+            raw=raw,
+            answer=None,
+            command_ids=[],
+            record_id=record_id,
+        )
         self._pending[key] = InboundRecord(values["id"], CLAIMED, None, [], raw)
         done: Future[InboundRecord | None] = Future()
         self._claims.submit(_Claim(key, values, done))
@@ -175,13 +184,31 @@ class InboundJournal:
             self._claims.submit(_Release(held.id, done))
 
     def record_later(
-        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
     ) -> Future[str]:
         """Queue an accepted message and its answer; the future ends once it is committed (or failed)."""
         key = (door, sender, control_id)
-        values = inbound_row(door=door, sender=sender, control_id=control_id, message_type=message_type,
-                             outcome=outcome, raw=raw, answer=answer, command_ids=command_ids, record_id=record_id)
+        values = inbound_row(
+            door=door,
+            sender=sender,
+            control_id=control_id,
+            message_type=message_type,
+            outcome=outcome,
+            raw=raw,
+            answer=answer,
+            command_ids=command_ids,
+            record_id=record_id,
+        )
         claimed = key in self._claimed
         self._claimed.discard(key)
         held = self._pending.get(key)
@@ -210,11 +237,12 @@ class InboundJournal:
         found: dict[Key, InboundRecord] = {}
         lookup = self._lookup
         for start in range(0, len(keys), 50):
-            chunk = keys[start:start + 50]
+            chunk = keys[start : start + 50]
             rows = read.exec_driver_sql(lookup.sql(len(chunk)), tuple(v for key in chunk for v in key)).all()
             for door, sender, control_id, record_id, outcome, answer, command_ids, raw in rows:
                 found[(door, sender, control_id)] = InboundRecord(
-                    record_id, outcome, answer, list(lookup.command_ids(command_ids) or []), data_key.reveal(raw))
+                    record_id, outcome, answer, list(lookup.command_ids(command_ids) or []), data_key.reveal(raw)
+                )
         if read.in_transaction():
             read.rollback()
         for f in finds:
@@ -268,18 +296,34 @@ class InboundJournal:
             if isinstance(request, _Barrier):
                 request.done.set_result(None)
 
-
     @staticmethod
     def _fill_claimed(write: Connection, filled: list[_Record]) -> None:
         """The answers of claimed rows, and the receipts in the audit trail (a claim alone is no receipt)."""
         c = inbound_messages.c
-        statement = (update(inbound_messages).where(c.id == bindparam("claim_id"))
-                     .values(outcome=bindparam("outcome"), answer=bindparam("answer"),
-                             command_ids=bindparam("command_ids"), raw=bindparam("raw")))
+        statement = (
+            update(inbound_messages)
+            .where(c.id == bindparam("claim_id"))
+            .values(
+                outcome=bindparam("outcome"),
+                answer=bindparam("answer"),
+                command_ids=bindparam("command_ids"),
+                raw=bindparam("raw"),
+            )
+        )
         with write.begin():
-            write.execute(statement, [{"claim_id": r.values["id"], "outcome": r.values["outcome"],
-                                       "answer": r.values["answer"], "command_ids": r.values["command_ids"],
-                                       "raw": r.values["raw"]} for r in filled])
+            write.execute(
+                statement,
+                [
+                    {
+                        "claim_id": r.values["id"],
+                        "outcome": r.values["outcome"],
+                        "answer": r.values["answer"],
+                        "command_ids": r.values["command_ids"],
+                        "raw": r.values["raw"],
+                    }
+                    for r in filled
+                ],
+            )
             audit.record_many(write, receipts([r.values for r in filled]))
         for r in filled:
             r.done.set_result(r.values["id"])

@@ -46,8 +46,16 @@ class Lane:
     met with a fresh connection).
     """
 
-    def __init__(self, name: str, connect: Callable[[], Connection], work: Callable[[Connection, list[Any]], None],
-                 *, linger_s: float = 0.0, idle_s: float | None = None, what: str = "database"):
+    def __init__(
+        self,
+        name: str,
+        connect: Callable[[], Connection],
+        work: Callable[[Connection, list[Any]], None],
+        *,
+        linger_s: float = 0.0,
+        idle_s: float | None = None,
+        what: str = "database",
+    ):
         self._name, self._connect, self._work, self._linger = name, connect, work, linger_s
         self._idle, self._what = idle_s, what
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()

@@ -51,8 +51,9 @@ def vacuum(engine: Engine) -> bool:
     return True
 
 
-def in_batches(engine: Engine, keys: Select[Any], apply: Callable[[Connection, Sequence[Row[Any]]], int],
-               batch: int = 5000) -> int:
+def in_batches(
+    engine: Engine, keys: Select[Any], apply: Callable[[Connection, Sequence[Row[Any]]], int], batch: int = 5000
+) -> int:
     """``apply`` to the rows ``keys`` selects, ``batch`` at a time, each batch its own short transaction, so
     workers and the relay never wait long; returns the sum of what ``apply`` returned. The keys are read in
     one pass (a server-side cursor on PostgreSQL, a read that never blocks writers on SQLite): selecting the
@@ -95,8 +96,7 @@ def forget_processed(engine: Engine, processed_before: datetime, batch: int = 50
         conn.execute(delete(processed_messages).where(tuple_(c.consumer, c.message_id).in_([tuple(k) for k in keys])))
         return len(keys)
 
-    return in_batches(engine, select(c.consumer, c.message_id).where(c.processed_at < processed_before), forget,
-                      batch)
+    return in_batches(engine, select(c.consumer, c.message_id).where(c.processed_at < processed_before), forget, batch)
 
 
 class Vacuumer:
@@ -115,6 +115,5 @@ class Vacuumer:
                 failing = False
             except SQLAlchemyError as exc:
                 if not failing:
-                    log.warning("vacuum of %s failed (will try again): %s", ", ".join(CHURNING),
-                                type(exc).__name__)
+                    log.warning("vacuum of %s failed (will try again): %s", ", ".join(CHURNING), type(exc).__name__)
                 failing = True

@@ -33,9 +33,16 @@ class JournalOrderIndex:
 
     def accepted(self, principal: str, correlation_id: str, message_id: str) -> None:
         """Queue the index row of an order the broker just confirmed."""
-        self._journal.record_later(door=ORDER_INDEX_DOOR, sender=principal, control_id=correlation_id,
-                                   message_type="order", outcome="accepted", raw=b"", answer=None,
-                                   command_ids=[message_id]).add_done_callback(_written)
+        self._journal.record_later(
+            door=ORDER_INDEX_DOOR,
+            sender=principal,
+            control_id=correlation_id,
+            message_type="order",
+            outcome="accepted",
+            raw=b"",
+            answer=None,
+            command_ids=[message_id],
+        ).add_done_callback(_written)
 
 
 def _written(done: Future[str]) -> None:
@@ -57,9 +64,19 @@ class InboundOrderIndex:
 
     def accepted(self, principal: str, correlation_id: str, message_id: str) -> None:
         """Write the index row on a worker thread (the answer does not wait for it)."""
-        task = asyncio.get_running_loop().run_in_executor(None, lambda: self._inbound.record(
-            door=ORDER_INDEX_DOOR, sender=principal, control_id=correlation_id, message_type="order",
-            outcome="accepted", raw=b"", answer=None, command_ids=[message_id]))
+        task = asyncio.get_running_loop().run_in_executor(
+            None,
+            lambda: self._inbound.record(
+                door=ORDER_INDEX_DOOR,
+                sender=principal,
+                control_id=correlation_id,
+                message_type="order",
+                outcome="accepted",
+                raw=b"",
+                answer=None,
+                command_ids=[message_id],
+            ),
+        )
         task.add_done_callback(_done)
 
 

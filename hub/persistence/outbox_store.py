@@ -32,8 +32,16 @@ class OutboxRow:
 
 def outbox_row(r: Any) -> OutboxRow:
     """An outbox row from its column values (a row read back, or the values a unit of work just inserted)."""
-    return OutboxRow(r["id"], r["target"], r["routing_key"], r["message_type"], r["content_type"],
-                     r["correlation_id"], r["body"], dict(r["headers"] or {}))
+    return OutboxRow(
+        r["id"],
+        r["target"],
+        r["routing_key"],
+        r["message_type"],
+        r["content_type"],
+        r["correlation_id"],
+        r["body"],
+        dict(r["headers"] or {}),
+    )
 
 
 #: ``counters`` row: the day of the last outbox purge's cutoff (hub.persistence.maintenance.mark)
@@ -44,9 +52,11 @@ CLAIM_LEASE = timedelta(seconds=30)
 # built once: the relay marks a batch every few milliseconds, and ``in_(list)`` coerces every id each time;
 # PostgreSQL takes the ids as one array parameter
 _MARK_SENT = {
-    "postgresql": update(outbox).where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(String))))
+    "postgresql": update(outbox)
+    .where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(String))))
     .values(published_at=bindparam("now")),
-    "sqlite": update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    "sqlite": update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
     .values(published_at=bindparam("now")),
 }
 
@@ -62,8 +72,9 @@ class OutboxStore:
         return drop_superseded(self._engine, [(r.id, r.correlation_id) for r in rows if r.target == "payer"])
 
     @contextmanager
-    def claim(self, limit: int = 200, *, created_before: datetime | None = None
-              ) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
+    def claim(
+        self, limit: int = 200, *, created_before: datetime | None = None
+    ) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
         """Rows to publish, and a function recording which were published and which were refused for good.
 
         ``created_before``: only rows older than this (the relays of other processes publish their own fresh
@@ -99,8 +110,9 @@ class OutboxStore:
                 if published:
                     conn.execute(_MARK_SENT["postgresql"], {"ids": published, "now": now})
                 for row_id, error in failed.items():
-                    conn.execute(update(outbox).where(outbox.c.id == row_id)
-                                 .values(published_at=now, error=error[:1000]))
+                    conn.execute(
+                        update(outbox).where(outbox.c.id == row_id).values(published_at=now, error=error[:1000])
+                    )
 
             yield rows, record
 
@@ -119,15 +131,14 @@ class OutboxStore:
         with self._engine.begin() as conn:
             rows = [outbox_row(r) for r in conn.execute(query).mappings().all()]
             if rows:
-                conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
-                             .values(claimed_until=now + CLAIM_LEASE))
+                conn.execute(
+                    update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(claimed_until=now + CLAIM_LEASE)
+                )
         return rows
 
     def pending(self, limit: int = 200) -> list[OutboxRow]:
         """Unpublished rows, oldest first, so events about one order leave in the order they happened."""
-        query = (
-            select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
-        )
+        query = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
         with read_connection(self._engine) as conn:
             rows = conn.execute(query).mappings().all()
         return [outbox_row(r) for r in rows]
@@ -142,8 +153,9 @@ class OutboxStore:
     def mark_failed(self, row_id: str, error: str) -> None:
         """Park a row the broker refused for good, keeping the reason for operators."""
         with self._engine.begin() as conn:
-            conn.execute(update(outbox).where(outbox.c.id == row_id)
-                         .values(published_at=datetime.now(UTC), error=error[:1000]))
+            conn.execute(
+                update(outbox).where(outbox.c.id == row_id).values(published_at=datetime.now(UTC), error=error[:1000])
+            )
 
     def purge_bodies(self, published_before: datetime, batch: int = 5000) -> int:
         """Empty the bodies and headers of rows published before the cutoff; returns how many.
@@ -156,8 +168,11 @@ class OutboxStore:
         c = outbox.c
 
         def empty(conn: Connection, keys: Sequence[Row[Any]]) -> int:
-            return int(conn.execute(update(outbox).where(c.seq.in_([k.seq for k in keys]))
-                                    .values(body=b"", headers={})).rowcount)
+            return int(
+                conn.execute(
+                    update(outbox).where(c.seq.in_([k.seq for k in keys])).values(body=b"", headers={})
+                ).rowcount
+            )
 
         keys = select(c.seq).where(c.published_at < published_before, func.length(c.body) > 0)
         done = mark(self._engine, _PURGE_MARK)
@@ -170,6 +185,8 @@ class OutboxStore:
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""
         with read_connection(self._engine) as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            ).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                ).scalar_one()
+            )

@@ -25,7 +25,8 @@ from hub.persistence.tables import patient_identifiers, patients, prescribers
 
 _PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
 _PATIENTS = select(patients.c.id, patients.c.document).where(
-    patients.c.id.in_(bindparam("patient_ids", expanding=True)))
+    patients.c.id.in_(bindparam("patient_ids", expanding=True))
+)
 
 #: per engine: prescribers found by NPI (rows are written once and never updated or deleted)
 _PRESCRIBERS: weakref.WeakKeyDictionary[Engine, dict[str, Prescriber]] = weakref.WeakKeyDictionary()
@@ -39,17 +40,32 @@ def _identifier_keys(identifiers: tuple[Identifier, ...]) -> list[tuple[str, str
 
 #: never a profile a technician linked into another meanwhile (the order is retried and finds the other); the
 #: name and birth date columns follow the document (an order may change them: name candidates are found by them)
-_UPDATE_PATIENT = update(patients).where(patients.c.id == bindparam("patient_id"), patients.c.merged_into.is_(None)) \
+_UPDATE_PATIENT = (
+    update(patients)
+    .where(patients.c.id == bindparam("patient_id"), patients.c.merged_into.is_(None))
     .values(document=bindparam("document"), family_name=bindparam("family_name"), birth_date=bindparam("birth_date"))
-_NEW_PATIENT = (insert(patients).values(
-    id=bindparam("id"), family_name=bindparam("family_name"), birth_date=bindparam("birth_date"),
-    document=bindparam("document"), created_at=bindparam("created_at")).returning(patients.c.id)
-    .cte("new_patient"))
+)
+_NEW_PATIENT = (
+    insert(patients)
+    .values(
+        id=bindparam("id"),
+        family_name=bindparam("family_name"),
+        birth_date=bindparam("birth_date"),
+        document=bindparam("document"),
+        created_at=bindparam("created_at"),
+    )
+    .returning(patients.c.id)
+    .cte("new_patient")
+)
 #: PostgreSQL: a new patient and its one identifier (a data-modifying CTE; SQLite has none)
-_NEW_PATIENT_WITH_IDENTIFIER = pg_insert(patient_identifiers).from_select(
-    ["system", "value", "patient_id"],
-    select(bindparam("system", type_=String), bindparam("value", type_=String), _NEW_PATIENT.c.id),
-).on_conflict_do_nothing()
+_NEW_PATIENT_WITH_IDENTIFIER = (
+    pg_insert(patient_identifiers)
+    .from_select(
+        ["system", "value", "patient_id"],
+        select(bindparam("system", type_=String), bindparam("value", type_=String), _NEW_PATIENT.c.id),
+    )
+    .on_conflict_do_nothing()
+)
 _INSERT_PATIENT = insert(patients)
 #: per dialect: INSERT ... ON CONFLICT DO NOTHING into patient_identifiers
 _INDEX_IDENTIFIER: dict[str, Any] = {
@@ -61,12 +77,15 @@ _PATIENTS_AHEAD = "rxhub_patients_ahead"
 _PRESCRIBER_COLUMNS = select(prescribers.c.npi, prescribers.c.document)
 #: (has NPI, has family name) -> the prescriber candidates query (None: nothing to look by)
 _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
-    (True, True): _PRESCRIBER_COLUMNS.where(or_(prescribers.c.npi == bindparam("npi"),
-                                                prescribers.c.family_name == bindparam("family_name"))),
+    (True, True): _PRESCRIBER_COLUMNS.where(
+        or_(prescribers.c.npi == bindparam("npi"), prescribers.c.family_name == bindparam("family_name"))
+    ),
     (True, False): _PRESCRIBER_COLUMNS.where(prescribers.c.npi == bindparam("npi")),
     (False, True): _PRESCRIBER_COLUMNS.where(prescribers.c.family_name == bindparam("family_name")),
     (False, False): None,
 }
+
+
 def _name_key(info: PatientInfo) -> tuple[str, date] | None:
     """The (family name, birth date) a profile is found by when no identifier matches, as the columns hold it."""
     if info.family_name and info.birth_date:
@@ -90,18 +109,49 @@ def _candidates_query(identifiers: int, names: int) -> Any:
     current = patients.c.merged_into.is_(None)  # a profile linked into another is never matched again
     parts = []
     if identifiers:
-        parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, c.system, c.value,
-                            null().label("family_name"),
-                            # typed: a UNION's rows are read as its first part's types (SQLite's dates are text)
-                            type_coerce(null(), Date).label("birth_date"))
-                     .join(patient_identifiers, c.patient_id == patients.c.id)
-                     .where(current, or_(*((c.system == bindparam(f"system_{i}"))
-                                           & (c.value == bindparam(f"value_{i}")) for i in range(identifiers)))))
+        parts.append(
+            select(
+                patients.c.id,
+                patients.c.document,
+                patients.c.coverage,
+                c.system,
+                c.value,
+                null().label("family_name"),
+                # typed: a UNION's rows are read as its first part's types (SQLite's dates are text)
+                type_coerce(null(), Date).label("birth_date"),
+            )
+            .join(patient_identifiers, c.patient_id == patients.c.id)
+            .where(
+                current,
+                or_(
+                    *(
+                        (c.system == bindparam(f"system_{i}")) & (c.value == bindparam(f"value_{i}"))
+                        for i in range(identifiers)
+                    )
+                ),
+            )
+        )
     if names:
-        parts.append(select(patients.c.id, patients.c.document, patients.c.coverage, null().label("system"),
-                            null().label("value"), patients.c.family_name, patients.c.birth_date)
-                     .where(current, or_(*((patients.c.family_name == bindparam(f"family_name_{i}"))
-                                  & (patients.c.birth_date == bindparam(f"birth_date_{i}")) for i in range(names)))))
+        parts.append(
+            select(
+                patients.c.id,
+                patients.c.document,
+                patients.c.coverage,
+                null().label("system"),
+                null().label("value"),
+                patients.c.family_name,
+                patients.c.birth_date,
+            ).where(
+                current,
+                or_(
+                    *(
+                        (patients.c.family_name == bindparam(f"family_name_{i}"))
+                        & (patients.c.birth_date == bindparam(f"birth_date_{i}"))
+                        for i in range(names)
+                    )
+                ),
+            )
+        )
     return parts[0].union_all(parts[1]) if len(parts) == 2 else parts[0]
 
 
@@ -135,8 +185,10 @@ class _PatientsAhead:
             ids |= self.by_key.get(key, set())
         if name is not None:
             ids |= self.by_name.get(name, set())
-        return {pid: (self.changed.get(pid) or Patient.model_validate(self.found[pid][0]), self.found[pid][1])
-                for pid in sorted(ids)}
+        return {
+            pid: (self.changed.get(pid) or Patient.model_validate(self.found[pid][0]), self.found[pid][1])
+            for pid in sorted(ids)
+        }
 
     def note(self, info: PatientInfo) -> None:
         """An order was matched or created: later orders that share its identifiers or name read afresh."""
@@ -169,7 +221,8 @@ def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _Patient
     for i, (family_name, birth_date) in enumerate(names):
         params[f"family_name_{i}"], params[f"birth_date_{i}"] = family_name, birth_date
     for pid, document, coverage, system, value, family_name, birth_date in deferred.execute(
-            conn, _candidates_query(len(keys), len(names)), params):
+        conn, _candidates_query(len(keys), len(names)), params
+    ):
         found.found[pid] = (document, coverage)
         if system is not None:
             found.by_key.setdefault((system, value), set()).add(pid)
@@ -241,8 +294,12 @@ class PartyRepository:
         found = matching.patient
         if found is None:
             patient = Patient.new(str(uuid.uuid4()), info)
-            row = dict(id=patient.patient_id, **_name_columns(info), document=patient.model_dump(mode="json"),
-                       created_at=datetime.now(UTC))
+            row = dict(
+                id=patient.patient_id,
+                **_name_columns(info),
+                document=patient.model_dump(mode="json"),
+                created_at=datetime.now(UTC),
+            )
             keys = _identifier_keys(patient.info.identifiers)
             if self.conn.dialect.name == "postgresql" and len(keys) == 1:
                 # the usual new patient, one identifier: both rows in one statement
@@ -257,9 +314,15 @@ class PartyRepository:
         # always written, even when nothing changed: the row lock serialises intakes of one patient, so each
         # sees the other's prescription in its DUR profile (PostgreSQL, read committed)
         self._forget_read_ahead(patient.patient_id)
-        written = deferred.execute(self.conn, _UPDATE_PATIENT, {
-            "patient_id": patient.patient_id, "document": patient.model_dump(mode="json"),
-            **_name_columns(patient.info)})
+        written = deferred.execute(
+            self.conn,
+            _UPDATE_PATIENT,
+            {
+                "patient_id": patient.patient_id,
+                "document": patient.model_dump(mode="json"),
+                **_name_columns(patient.info),
+            },
+        )
         if written.rowcount != 1:
             raise TransientError("the patient was linked into another profile meanwhile; retry")
         if ahead is not None:
@@ -267,8 +330,12 @@ class PartyRepository:
         known = set(found.info.identifiers)
         self._index_identifiers(patient, tuple(i for i in patient.info.identifiers if i not in known))
         coverage = candidates[found.patient_id][1]
-        return PatientMatch(patient, CoverageInfo.model_validate(coverage) if coverage else None, new=False,
-                            changes=demographic_changes(found.info, patient.info))
+        return PatientMatch(
+            patient,
+            CoverageInfo.model_validate(coverage) if coverage else None,
+            new=False,
+            changes=demographic_changes(found.info, patient.info),
+        )
 
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile by id; in a batch that read its prescriptions ahead, the first patient asked for
@@ -290,8 +357,10 @@ class PartyRepository:
 
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""
-        deferred.execute(self.conn, update(patients).where(patients.c.id == patient_id)
-                         .values(coverage=coverage.model_dump(mode="json")))
+        deferred.execute(
+            self.conn,
+            update(patients).where(patients.c.id == patient_id).values(coverage=coverage.model_dump(mode="json")),
+        )
 
     def _forget_read_ahead(self, patient_id: str) -> None:
         """The patient is being changed: a later read in the batch must see the change, not the copy."""
@@ -324,10 +393,15 @@ class PartyRepository:
         self._created.add(prescriber.prescriber_id)
         # a prescriber holding this NPI would have been among the candidates and matched by it; two orders
         # racing to create the same prescriber collide on the unique NPI and the loser is retried, then matches
-        self.conn.execute(insert(prescribers), dict(
-            id=prescriber.prescriber_id, npi=info.npi,
-            family_name=(info.family_name or "").casefold() or None, document=prescriber.model_dump(mode="json"),
-        ))
+        self.conn.execute(
+            insert(prescribers),
+            dict(
+                id=prescriber.prescriber_id,
+                npi=info.npi,
+                family_name=(info.family_name or "").casefold() or None,
+                document=prescriber.model_dump(mode="json"),
+            ),
+        )
         return prescriber
 
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
@@ -341,5 +415,8 @@ class PartyRepository:
         if not keys:
             return
         for system, value in keys:
-            deferred.write(self.conn, _INDEX_IDENTIFIER[self.conn.dialect.name],
-                           dict(system=system, value=value, patient_id=patient.patient_id))
+            deferred.write(
+                self.conn,
+                _INDEX_IDENTIFIER[self.conn.dialect.name],
+                dict(system=system, value=value, patient_id=patient.patient_id),
+            )

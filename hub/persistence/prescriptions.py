@@ -21,33 +21,54 @@ CLOSED_STATES = ("cancelled", "rejected")
 _NEXT_RX_NUMBER = select(rx_number_seq.next_value())
 #: several at once, for a batch of new orders (PostgreSQL)
 _NEXT_RX_NUMBERS = select(rx_number_seq.next_value()).select_from(
-    func.generate_series(1, bindparam("count")).table_valued("n"))
-_INCREMENT = (update(counters).where(counters.c.name == "rx_number").values(value=counters.c.value + 1)
-              .returning(counters.c.value))
+    func.generate_series(1, bindparam("count")).table_valued("n")
+)
+_INCREMENT = (
+    update(counters)
+    .where(counters.c.name == "rx_number")
+    .values(value=counters.c.value + 1)
+    .returning(counters.c.value)
+)
 _BY_ID = select(prescriptions).where(prescriptions.c.id == bindparam("row_id")).limit(1)
 _BY_CORRELATION = select(prescriptions).where(prescriptions.c.correlation_id == bindparam("correlation_id")).limit(1)
 _PROFILE = select(prescriptions.c.id, prescriptions.c.document).where(
-    prescriptions.c.patient_id == bindparam("patient_id"), prescriptions.c.state.not_in(CLOSED_STATES),
-    or_(prescriptions.c.on_profile_until.is_(None), prescriptions.c.on_profile_until >= bindparam("today")))
+    prescriptions.c.patient_id == bindparam("patient_id"),
+    prescriptions.c.state.not_in(CLOSED_STATES),
+    or_(prescriptions.c.on_profile_until.is_(None), prescriptions.c.on_profile_until >= bindparam("today")),
+)
 _INSERT = insert(prescriptions)
-_QUEUE_KEYS = (select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
-               .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
-               .order_by(prescriptions.c.updated_at).limit(bindparam("limit")))
+_QUEUE_KEYS = (
+    select(prescriptions.c.id, prescriptions.c.version, prescriptions.c.state)
+    .where(prescriptions.c.state.in_(bindparam("states", expanding=True)))
+    .order_by(prescriptions.c.updated_at)
+    .limit(bindparam("limit"))
+)
 _BY_IDS = select(prescriptions).where(prescriptions.c.id.in_(bindparam("ids", expanding=True)))
 _BY_CORRELATIONS = select(prescriptions).where(
-    prescriptions.c.correlation_id.in_(bindparam("correlation_ids", expanding=True)))
+    prescriptions.c.correlation_id.in_(bindparam("correlation_ids", expanding=True))
+)
 #: ``conn.info`` key of the rows a batch read ahead (hub.persistence.prescriptions.prefetch)
 _PREFETCHED = "rxhub_prescriptions_prefetched"
 _STATES = select(prescriptions.c.id, prescriptions.c.state, prescriptions.c.correlation_id).where(
-    prescriptions.c.id.in_(bindparam("ids", expanding=True)))
+    prescriptions.c.id.in_(bindparam("ids", expanding=True))
+)
 _RECORDED = select(prescriptions.c.correlation_id).where(
-    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
+    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True))
+)
 _RX_NUMBERS = select(prescriptions.c.correlation_id, prescriptions.c.rx_number).where(
-    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True)))
-_SAVE = (update(prescriptions)
-         .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
-         .values(state=bindparam("state"), document=bindparam("document"), version=bindparam("version"),
-                 updated_at=bindparam("updated_at"), on_profile_until=bindparam("on_profile_until")))
+    prescriptions.c.correlation_id.in_(bindparam("ids", expanding=True))
+)
+_SAVE = (
+    update(prescriptions)
+    .where(prescriptions.c.id == bindparam("row_id"), prescriptions.c.version == bindparam("expected"))
+    .values(
+        state=bindparam("state"),
+        document=bindparam("document"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+        on_profile_until=bindparam("on_profile_until"),
+    )
+)
 
 
 @dataclass
@@ -87,8 +108,9 @@ class _Prefetched:
     patients: dict[str, Any] = field(default_factory=dict)
 
 
-def prefetch(conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (),
-             new_orders: int = 0) -> None:
+def prefetch(
+    conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0
+) -> None:
     """Read the prescriptions a batch of commands is about in one statement per kind, in its transaction.
 
     A worker applying 16 commands read 16 rows one SELECT at a time; now ``get`` and ``by_correlation`` hand
@@ -174,8 +196,9 @@ class PrescriptionRepository:
         """By the pharmacy's Rx number."""
         return self._one(prescriptions.c.rx_number == rx_number)
 
-    def by_placer(self, placer_system: str | None, placer_order_number: str,
-                  owner: str | None = None) -> PrescriptionRow | None:
+    def by_placer(
+        self, placer_system: str | None, placer_order_number: str, owner: str | None = None
+    ) -> PrescriptionRow | None:
         """By the prescriber's order number; with ``owner``, among that principal's orders only."""
         cond = prescriptions.c.placer_order_number == placer_order_number
         if placer_system is not None:
@@ -186,15 +209,20 @@ class PrescriptionRepository:
 
     def owner_has_patient(self, owner: str, patient_id: str) -> bool:
         """Whether one of this principal's orders is for this patient (a feed may read that patient)."""
-        query = select(prescriptions.c.id).where(prescriptions.c.patient_id == patient_id,
-                                                 prescriptions.c.owner == owner).limit(1)
+        query = (
+            select(prescriptions.c.id)
+            .where(prescriptions.c.patient_id == patient_id, prescriptions.c.owner == owner)
+            .limit(1)
+        )
         return deferred.execute(self.conn, query).first() is not None
 
     def in_states(self, states: list[str], limit: int = 200) -> list[PrescriptionRow]:
         """A work queue: prescriptions waiting in these states, oldest first."""
         query = (
-            select(prescriptions).where(prescriptions.c.state.in_(states))
-            .order_by(prescriptions.c.updated_at).limit(limit)
+            select(prescriptions)
+            .where(prescriptions.c.state.in_(states))
+            .order_by(prescriptions.c.updated_at)
+            .limit(limit)
         )
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
@@ -231,15 +259,26 @@ class PrescriptionRepository:
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
         return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
 
-    def search(self, *, family_name: str | None = None, birth_date: date | None = None,
-               rx_number: str | None = None, placer_order_number: str | None = None,
-               limit: int = 100) -> list[PrescriptionRow]:
+    def search(
+        self,
+        *,
+        family_name: str | None = None,
+        birth_date: date | None = None,
+        rx_number: str | None = None,
+        placer_order_number: str | None = None,
+        limit: int = 100,
+    ) -> list[PrescriptionRow]:
         """Prescriptions matching every criterion given, newest first: the patient's family name (any case,
         as stored casefolded) with birth date, the Rx number, the placer order number (any sender)."""
         conds: list[ColumnElement[bool]] = []
         if family_name is not None and birth_date is not None:
-            conds.append(prescriptions.c.patient_id.in_(select(patients.c.id).where(
-                patients.c.family_name == family_name.casefold(), patients.c.birth_date == birth_date)))
+            conds.append(
+                prescriptions.c.patient_id.in_(
+                    select(patients.c.id).where(
+                        patients.c.family_name == family_name.casefold(), patients.c.birth_date == birth_date
+                    )
+                )
+            )
         if rx_number:
             conds.append(prescriptions.c.rx_number == rx_number)
         if placer_order_number:
@@ -266,22 +305,42 @@ class PrescriptionRepository:
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
         return {state: int(n) for state, n in deferred.execute(self.conn, query).all()}
 
-    def add(self, row: PrescriptionRow, *, patient_id: str | None = None, raw_message_ref: str | None = None,
-            owner: str | None = None) -> None:
+    def add(
+        self,
+        row: PrescriptionRow,
+        *,
+        patient_id: str | None = None,
+        raw_message_ref: str | None = None,
+        owner: str | None = None,
+    ) -> None:
         """Insert a new prescription (at the row's version, 1 for a new one)."""
         ahead = read_ahead(self.conn)
         if ahead is not None:  # "no such order" read ahead is no longer true for the rest of the batch
             ahead.by_correlation.pop(row.correlation_id, None)
         now = datetime.now(UTC)
         # held back to the end of a worker's transaction, with the batch's other new orders (one statement)
-        deferred.write(self.conn, _INSERT, dict(
-            id=row.id, correlation_id=row.correlation_id, rx_number=row.rx_number,
-            placer_order_number=row.placer_order_number, placer_system=row.placer_system,
-            source=row.source, state=row.state, setting=row.setting, patient_id=patient_id,
-            raw_message_ref=raw_message_ref, owner=owner,
-            document=row.document_json, version=row.version, created_at=now, updated_at=now,
-            on_profile_until=row.on_profile_until,
-        ))
+        deferred.write(
+            self.conn,
+            _INSERT,
+            dict(
+                id=row.id,
+                correlation_id=row.correlation_id,
+                rx_number=row.rx_number,
+                placer_order_number=row.placer_order_number,
+                placer_system=row.placer_system,
+                source=row.source,
+                state=row.state,
+                setting=row.setting,
+                patient_id=patient_id,
+                raw_message_ref=raw_message_ref,
+                owner=owner,
+                document=row.document_json,
+                version=row.version,
+                created_at=now,
+                updated_at=now,
+                on_profile_until=row.on_profile_until,
+            ),
+        )
 
     def save(self, row: PrescriptionRow) -> None:
         """Update with an optimistic lock: a concurrent writer makes this a transient (retryable) error.
@@ -289,9 +348,20 @@ class PrescriptionRepository:
         In a worker's transaction the update is held back to its end with the batch's others (one statement),
         and the lock is checked there: a batch that lost the race is retried one message at a time.
         """
-        deferred.write(self.conn, _SAVE, dict(
-            row_id=row.id, expected=row.version, state=row.state, document=row.document_json, version=row.version + 1,
-            updated_at=datetime.now(UTC), on_profile_until=row.on_profile_until), must_match=True)
+        deferred.write(
+            self.conn,
+            _SAVE,
+            dict(
+                row_id=row.id,
+                expected=row.version,
+                state=row.state,
+                document=row.document_json,
+                version=row.version + 1,
+                updated_at=datetime.now(UTC),
+                on_profile_until=row.on_profile_until,
+            ),
+            must_match=True,
+        )
         row.version += 1
 
     def _one(self, condition: Any) -> PrescriptionRow | None:
@@ -301,8 +371,17 @@ class PrescriptionRepository:
     @staticmethod
     def _row(r: Any) -> PrescriptionRow:
         return PrescriptionRow(
-            r["id"], r["correlation_id"], r["rx_number"], r["placer_order_number"], r["placer_system"],
-            r["source"], r["state"], r["setting"], r["document"], r["version"], r["on_profile_until"],
+            r["id"],
+            r["correlation_id"],
+            r["rx_number"],
+            r["placer_order_number"],
+            r["placer_system"],
+            r["source"],
+            r["state"],
+            r["setting"],
+            r["document"],
+            r["version"],
+            r["on_profile_until"],
         )
 
 
@@ -321,7 +400,17 @@ def store_aggregate(row: PrescriptionRow, rx: Prescription) -> None:
 
 def new_row(rx: Prescription, correlation_id: str, source: str) -> PrescriptionRow:
     """The row of a prescription not stored yet (version 1), its columns taken from the aggregate."""
-    row = PrescriptionRow(rx.prescription_id, correlation_id, rx.rx_number, rx.placer_order_number,
-                          rx.placer_system, source, "", rx.setting.value, "", 1)
+    row = PrescriptionRow(
+        rx.prescription_id,
+        correlation_id,
+        rx.rx_number,
+        rx.placer_order_number,
+        rx.placer_system,
+        source,
+        "",
+        rx.setting.value,
+        "",
+        1,
+    )
     store_aggregate(row, rx)
     return row

@@ -50,8 +50,9 @@ class SqlPrescriptionQueries:
         return load_aggregate(row) if row else None
 
     @_translated
-    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str,
-                               owner: str | None = None) -> Prescription | None:
+    def prescription_by_placer(
+        self, placer_system: str | None, placer_order_number: str, owner: str | None = None
+    ) -> Prescription | None:
         """The order a prescriber knows by its placer number; with ``owner``, among that principal's only."""
         with read_connection(self._engine) as conn:
             row = PrescriptionRepository(conn).by_placer(placer_system, placer_order_number, owner)

@@ -64,27 +64,41 @@ def refused_row(refusal: RefusedMessage, *, now: datetime | None = None) -> dict
     cipher = data_key.current()
     raw = refusal.raw[:RAW_MAX_BYTES]
     return {
-        "id": str(uuid.uuid4()), "door": refusal.door,
+        "id": str(uuid.uuid4()),
+        "door": refusal.door,
         "sender": made_storable(dedupe_sender(refusal.actor, refusal.claimed_sender))[:200],
         "control_id": made_storable(refusal.control_id)[:200],
         "message_type": made_storable(refusal.message_type)[:40] or None,
-        "received_at": now or datetime.now(UTC), "outcome": refusal.answer_code[:8],
-        "reason": made_storable(refusal.reason)[:REASON_MAX_CHARS], "answer": refusal.answer,
-        "raw": cipher.seal(raw) if cipher is not None and raw else None, "raw_size": len(refusal.raw),
+        "received_at": now or datetime.now(UTC),
+        "outcome": refusal.answer_code[:8],
+        "reason": made_storable(refusal.reason)[:REASON_MAX_CHARS],
+        "answer": refusal.answer,
+        "raw": cipher.seal(raw) if cipher is not None and raw else None,
+        "raw_size": len(refusal.raw),
     }
 
 
 def refusal_entry(refusal: RefusedMessage, row: dict[str, Any], unrecorded: int) -> dict[str, Any]:
     """The audit entry (``audit.record``'s keyword arguments) of a recorded refusal."""
-    detail: dict[str, Any] = {"door": row["door"], "control_id": row["control_id"],
-                              "message_type": row["message_type"], "answer": row["outcome"],
-                              "reason": row["reason"], "refused_id": row["id"]}
+    detail: dict[str, Any] = {
+        "door": row["door"],
+        "control_id": row["control_id"],
+        "message_type": row["message_type"],
+        "answer": row["outcome"],
+        "reason": row["reason"],
+        "refused_id": row["id"],
+    }
     if refusal.claimed_sender:
         detail["claimed_sender"] = made_storable(refusal.claimed_sender)
     if unrecorded:
         detail["unrecorded_before"] = unrecorded
-    return {"actor": made_storable(refusal.actor), "role": "feed", "action": "receive message",
-            "outcome": refusal.outcome, "detail": detail}
+    return {
+        "actor": made_storable(refusal.actor),
+        "role": "feed",
+        "action": "receive message",
+        "outcome": refusal.outcome,
+        "detail": detail,
+    }
 
 
 class RefusedMessages:
@@ -95,16 +109,18 @@ class RefusedMessages:
         self._max_rows = max_rows
         #: rows in the table as this process last knew it (None: count before the next write)
         self._rows: int | None = None
-        self._lane = Lane("refused-messages", engine.connect, self._write, idle_s=_LANE_IDLE_S,
-                          what="refused messages")
+        self._lane = Lane("refused-messages", engine.connect, self._write, idle_s=_LANE_IDLE_S, what="refused messages")
 
     def record_later(self, refusal: RefusedMessage) -> Future[None]:
         """Queue the record and its audit entry, unless the sender is over its budget; never raises."""
         allowed, unrecorded = self._budget.take(refusal.budget_key)
         if not allowed:
             if unrecorded == 1:
-                log.warning("refused messages from %s are over their budget: answered, not recorded",
-                            refusal.budget_key, extra={"door": refusal.door})
+                log.warning(
+                    "refused messages from %s are over their budget: answered, not recorded",
+                    refusal.budget_key,
+                    extra={"door": refusal.door},
+                )
             skipped: Future[None] = Future()
             skipped.set_result(None)
             return skipped

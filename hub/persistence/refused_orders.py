@@ -33,13 +33,24 @@ class RefusedOrders:
 
     def add(self, event: OrderRefused, *, correlation_id: str, refused_at: datetime) -> None:
         """Record the refusal an ``order.refused`` event announces (held back to the end of a worker's batch)."""
-        deferred.write(self.conn, _ADD, dict(
-            id=event.refusal_id, correlation_id=correlation_id, owner=event.owner, source=event.source,
-            placer_order_number=event.placer_order_number, placer_system=event.placer_system, code=event.code,
-            reason=event.reason, held_by=event.prescription_id,
-            control_id=event.reply.control_id if event.reply is not None else None,
-            raw_message_ref=event.raw_message_ref, refused_at=refused_at,
-        ))
+        deferred.write(
+            self.conn,
+            _ADD,
+            dict(
+                id=event.refusal_id,
+                correlation_id=correlation_id,
+                owner=event.owner,
+                source=event.source,
+                placer_order_number=event.placer_order_number,
+                placer_system=event.placer_system,
+                code=event.code,
+                reason=event.reason,
+                held_by=event.prescription_id,
+                control_id=event.reply.control_id if event.reply is not None else None,
+                raw_message_ref=event.raw_message_ref,
+                refused_at=refused_at,
+            ),
+        )
 
     def newest(self, limit: int, *, since: datetime | None = None) -> list[RefusedOrder]:
         """The latest refusals first (those at or after ``since`` only, when given)."""

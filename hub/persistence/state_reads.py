@@ -38,8 +38,9 @@ class PrescriptionStates:
 
     def __init__(self, engine: Engine) -> None:
         # the lane's thread starts with the first ask (and again after close)
-        self._lane = Lane("rx-state-reads", lambda: lookup_connection(engine), _read_all, idle_s=_IDLE_S,
-                          what="prescription store")
+        self._lane = Lane(
+            "rx-state-reads", lambda: lookup_connection(engine), _read_all, idle_s=_IDLE_S, what="prescription store"
+        )
 
     async def state_of(self, prescription_id: str) -> StateAndCorrelation | None:
         """The prescription's state and correlation id, or None when there is no such prescription;

@@ -15,12 +15,14 @@ from hub.persistence.tables import inventory
 
 #: lots with nothing on hand are never picked, reserved, released nor consumed (reserved <= on_hand), and they
 #: pile up with every delivery used up: a fill reads, locks and builds only the lots that hold stock
-_LOTS = (select(inventory).where(inventory.c.ndc == bindparam("ndc"), inventory.c.on_hand > 0)
-         .order_by(inventory.c.lot))
+_LOTS = select(inventory).where(inventory.c.ndc == bindparam("ndc"), inventory.c.on_hand > 0).order_by(inventory.c.lot)
 #: in lot order, so two transactions lock one NDC's lots in the same order
 _LOTS_FOR_UPDATE = _LOTS.with_for_update()
-_SAVE = (update(inventory).where(inventory.c.ndc == bindparam("item_ndc"), inventory.c.lot == bindparam("item_lot"))
-         .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved")))
+_SAVE = (
+    update(inventory)
+    .where(inventory.c.ndc == bindparam("item_ndc"), inventory.c.lot == bindparam("item_lot"))
+    .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved"))
+)
 
 
 class StockRepository:
@@ -42,8 +44,11 @@ class StockRepository:
 
     def all_lots(self) -> list[InventoryItem]:
         """The whole shelf."""
-        rows = deferred.execute(self.conn, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry)
-                                ).mappings().all()
+        rows = (
+            deferred.execute(self.conn, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry))
+            .mappings()
+            .all()
+        )
         return [_item(r) for r in rows]
 
     def save(self, items: Sequence[InventoryItem], *, before: Sequence[InventoryItem] = ()) -> None:
@@ -54,22 +59,32 @@ class StockRepository:
                 continue
             # absolute counts of a lot this transaction holds locked: a batch of fills from one lot writes it
             # once, at the end, with the last fill's counts (hub.persistence.deferred)
-            deferred.write(self.conn, _SAVE, {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand,
-                                              "reserved": item.reserved}, key=(item.ndc, item.lot))
+            deferred.write(
+                self.conn,
+                _SAVE,
+                {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand, "reserved": item.reserved},
+                key=(item.ndc, item.lot),
+            )
 
     def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
         """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
-        found = deferred.execute(self.conn, select(inventory.c.on_hand).where(
-            inventory.c.ndc == ndc, inventory.c.lot == lot)).first()
+        found = deferred.execute(
+            self.conn, select(inventory.c.on_hand).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
+        ).first()
         if found is None:
-            self.conn.execute(insert(inventory).values(ndc=ndc, lot=lot, expiry=expiry, on_hand=quantity,
-                                                       reserved=Decimal("0")))
+            self.conn.execute(
+                insert(inventory).values(ndc=ndc, lot=lot, expiry=expiry, on_hand=quantity, reserved=Decimal("0"))
+            )
         else:
             # relative, not the count read above: a dispense committing in between is not overwritten
-            self.conn.execute(update(inventory).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
-                              .values(on_hand=inventory.c.on_hand + quantity, expiry=expiry))
+            self.conn.execute(
+                update(inventory)
+                .where(inventory.c.ndc == ndc, inventory.c.lot == lot)
+                .values(on_hand=inventory.c.on_hand + quantity, expiry=expiry)
+            )
 
 
 def _item(r: Any) -> InventoryItem:
-    return InventoryItem(ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]),
-                         reserved=Decimal(r["reserved"]))
+    return InventoryItem(
+        ndc=r["ndc"], lot=r["lot"], expiry=r["expiry"], on_hand=Decimal(r["on_hand"]), reserved=Decimal(r["reserved"])
+    )

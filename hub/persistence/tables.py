@@ -359,8 +359,12 @@ claim_transmissions = Table(
     Index("ix_claim_transmissions_prescription", "prescription_id"),
     #: the dashboard's and /metrics' counts per payer status, a covering index (migration 0010)
     Index("ix_claim_transmissions_status", "status"),
-    Index("ix_claim_transmissions_unanswered", "sent_at", postgresql_where=text("answered_at IS NULL"),
-          sqlite_where=text("answered_at IS NULL")),
+    Index(
+        "ix_claim_transmissions_unanswered",
+        "sent_at",
+        postgresql_where=text("answered_at IS NULL"),
+        sqlite_where=text("answered_at IS NULL"),
+    ),
 )
 
 #: one row per event on the wire of a claim transmission: transmitted (to which switch), answered, no-answer,
@@ -381,8 +385,13 @@ claim_wire_log = Table(
     Index("ix_claim_wire_log_fill", "prescription_id", "fill_number"),
     Index("ix_claim_wire_log_message", "message_id"),
     #: a message is transmitted once, whichever connector consumes it (migration 0023)
-    Index("ux_claim_wire_log_transmitted", "message_id", unique=True,
-          postgresql_where=text("event = 'transmitting'"), sqlite_where=text("event = 'transmitting'")),
+    Index(
+        "ux_claim_wire_log_transmitted",
+        "message_id",
+        unique=True,
+        postgresql_where=text("event = 'transmitting'"),
+        sqlite_where=text("event = 'transmitting'"),
+    ),
 )
 
 #: what became of each command a staff member sent through the API (GET /api/commands/{id}): pending from the

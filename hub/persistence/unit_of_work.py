@@ -127,9 +127,18 @@ class UnitOfWork:
     Made by ``Transaction.begin`` only: what it queues is written by the transaction that owns ``writes``.
     """
 
-    def __init__(self, conn: Connection, *, writes: Writes, causation: Envelope | None = None,
-                 actor: str | None = None, shelves: dict[str, list[Any]], memo: dict[Any, Any], source: str,
-                 identifiers: bool = False):
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        writes: Writes,
+        causation: Envelope | None = None,
+        actor: str | None = None,
+        shelves: dict[str, list[Any]],
+        memo: dict[Any, Any],
+        source: str,
+        identifiers: bool = False,
+    ):
         self.conn = conn
         #: the CloudEvents source of this deployment's events, part of each event id's name
         self.source = source
@@ -172,15 +181,33 @@ class UnitOfWork:
         if envelope is None or not envelope.actor:
             return
         outcome = command_outcomes.REFUSED if self.refusal else command_outcomes.APPLIED
-        self._writes.outcomes.append(command_outcomes.outcome_row(envelope, outcome, reason=self.refusal,
-                                                                  prescription_id=self.subject))
+        self._writes.outcomes.append(
+            command_outcomes.outcome_row(envelope, outcome, reason=self.refusal, prescription_id=self.subject)
+        )
 
-    def audit(self, *, actor: str, role: str, action: str, prescription_id: str | None = None,
-              outcome: str = "ok", detail: dict[str, Any] | None = None, patient_id: str | None = None) -> None:
+    def audit(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        prescription_id: str | None = None,
+        outcome: str = "ok",
+        detail: dict[str, Any] | None = None,
+        patient_id: str | None = None,
+    ) -> None:
         """Queue an audit entry, stamped now, to be written with the transaction's other rows."""
-        self._writes.audit.append(audit_trail.entry(
-            actor=actor, role=role, action=action, prescription_id=prescription_id, outcome=outcome,
-            detail=detail, patient_id=patient_id))
+        self._writes.audit.append(
+            audit_trail.entry(
+                actor=actor,
+                role=role,
+                action=action,
+                prescription_id=prescription_id,
+                outcome=outcome,
+                detail=detail,
+                patient_id=patient_id,
+            )
+        )
 
     def already_queued(self, row_id: str) -> bool:
         """True if an outbox row with this id exists (a derived command queued before)."""
@@ -196,8 +223,15 @@ class UnitOfWork:
         now = datetime.now(UTC)
         body = encode(
             to_cloudevent(
-                event, event_id=eid, source=self.source, time=now, correlation_id=str(correlation_id),
-                causation_id=str(causation), actor=self.actor, patient_id=patient_id, identifiers=self.identifiers,
+                event,
+                event_id=eid,
+                source=self.source,
+                time=now,
+                correlation_id=str(correlation_id),
+                causation_id=str(causation),
+                actor=self.actor,
+                patient_id=patient_id,
+                identifiers=self.identifiers,
             )
         )
         self._add_row(eid, "events", event.name, event.name, CONTENT_TYPE, str(correlation_id), body, {})
@@ -207,29 +241,61 @@ class UnitOfWork:
     def add_command(self, envelope: Envelope) -> None:
         """Queue a command for another step; it leaves only if this transaction commits."""
         self._add_row(
-            str(envelope.message_id), "commands", envelope.type, envelope.type, "application/json",
-            str(envelope.correlation_id), envelope.to_bytes(), {"x-rxhub-source": envelope.source.value},
+            str(envelope.message_id),
+            "commands",
+            envelope.type,
+            envelope.type,
+            "application/json",
+            str(envelope.correlation_id),
+            envelope.to_bytes(),
+            {"x-rxhub-source": envelope.source.value},
         )
 
-    def add_raw(self, *, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
-                correlation_id: str | None, body: bytes, headers: dict[str, Any] | None = None) -> None:
+    def add_raw(
+        self,
+        *,
+        row_id: str,
+        target: str,
+        routing_key: str,
+        message_type: str,
+        content_type: str,
+        correlation_id: str | None,
+        body: bytes,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
         """Queue any message (a payer claim, a delayed check) to leave only if this transaction commits.
 
         ``target`` is "payer" (payer exchange), "delay" (default exchange: routing key = a delay queue),
         "events" or "commands"; a ``reply_to`` header becomes the AMQP reply-to property.
         """
-        self._add_row(row_id, target, routing_key, message_type, content_type, correlation_id or "", body,
-                      headers or {})
+        self._add_row(
+            row_id, target, routing_key, message_type, content_type, correlation_id or "", body, headers or {}
+        )
 
     def _add_row(
-        self, row_id: str, target: str, routing_key: str, message_type: str, content_type: str,
-        correlation_id: str, body: bytes, headers: dict[str, Any],
+        self,
+        row_id: str,
+        target: str,
+        routing_key: str,
+        message_type: str,
+        content_type: str,
+        correlation_id: str,
+        body: bytes,
+        headers: dict[str, Any],
     ) -> None:
-        self._writes.outbox.append(dict(
-            id=row_id, created_at=datetime.now(UTC), target=target, routing_key=routing_key,
-            message_type=message_type, content_type=content_type, correlation_id=correlation_id,
-            body=body, headers=headers,
-        ))
+        self._writes.outbox.append(
+            dict(
+                id=row_id,
+                created_at=datetime.now(UTC),
+                target=target,
+                routing_key=routing_key,
+                message_type=message_type,
+                content_type=content_type,
+                correlation_id=correlation_id,
+                body=body,
+                headers=headers,
+            )
+        )
 
 
 @contextmanager
@@ -254,15 +320,29 @@ class Transaction:
 
     def begin(self, causation: Envelope | None = None, actor: str | None = None) -> UnitOfWork:
         """The unit of work of one command (its own causation and event numbering) on the shared connection."""
-        return UnitOfWork(self.conn, causation=causation, actor=actor, writes=self.writes, shelves=self.shelves,
-                          memo=self.memo, source=self.source, identifiers=self.identifiers)
+        return UnitOfWork(
+            self.conn,
+            causation=causation,
+            actor=actor,
+            writes=self.writes,
+            shelves=self.shelves,
+            memo=self.memo,
+            source=self.source,
+            identifiers=self.identifiers,
+        )
 
     def claim(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
         """``claim_messages`` in this transaction."""
         return claim_messages(self.conn, consumer, message_ids)
 
-    def prefetch(self, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0,
-                 patients: Sequence[PatientInfo] = ()) -> None:
+    def prefetch(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        correlation_ids: Sequence[str] = (),
+        new_orders: int = 0,
+        patients: Sequence[PatientInfo] = (),
+    ) -> None:
         """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``), and the patient
         candidates of its new orders (``hub.persistence.parties.read_patients_ahead``)."""
         prefetch(self.conn, ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)

@@ -38,34 +38,46 @@ class UserStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def add(self, name: str, role: str, licence: str | None = None,
-            expires_days: int | None = None) -> tuple[User, str]:
+    def add(
+        self, name: str, role: str, licence: str | None = None, expires_days: int | None = None
+    ) -> tuple[User, str]:
         """Create a user; returns the user and the token, which is not stored and cannot be shown again."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         token = "rxh_" + secrets.token_urlsafe(32)
         user = User(str(uuid.uuid4()), name, role, licence)
         with self._engine.begin() as conn:
-            conn.execute(insert(users).values(
-                id=user.id, name=name, role=role, licence=licence, token_hash=hash_token(token),
-                created_at=datetime.now(UTC),
-                expires_at=datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None,
-            ))
+            conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    name=name,
+                    role=role,
+                    licence=licence,
+                    token_hash=hash_token(token),
+                    created_at=datetime.now(UTC),
+                    expires_at=datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None,
+                )
+            )
         return user, token
 
     def by_token(self, token: str) -> User | None:
         """The active user holding this token."""
         with read_connection(self._engine) as conn:
-            row = conn.execute(select(users).where(
-                users.c.token_hash == hash_token(token), users.c.revoked_at.is_(None)
-            )).mappings().first()
+            row = (
+                conn.execute(select(users).where(users.c.token_hash == hash_token(token), users.c.revoked_at.is_(None)))
+                .mappings()
+                .first()
+            )
         return User(row["id"], row["name"], row["role"], row["licence"]) if row else None
 
     def revoke(self, name: str) -> bool:
         """Revoke a user's token; returns whether one was active."""
         with self._engine.begin() as conn:
-            result = conn.execute(update(users).where(users.c.name == name, users.c.revoked_at.is_(None))
-                                  .values(revoked_at=datetime.now(UTC)))
+            result = conn.execute(
+                update(users)
+                .where(users.c.name == name, users.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
         return result.rowcount > 0
 
     def list(self) -> list[tuple[User, bool]]:

@@ -42,12 +42,21 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
     router = APIRouter(prefix="/api/admin", tags=["admin"])
 
     @router.get("/audit")
-    async def audit(request: Request, patient_id: str | None = None, prescription_id: str | None = None,
-                    actor: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                    format: str = "json", limit: int = Query(500, ge=1, le=5000), date: list[str] = Query(default=[]),
-                    patient: str | None = None, agent: str | None = None,
-                    count: int | None = Query(default=None, alias="_count", ge=0),
-                    user: Any = Depends(admin)) -> Any:
+    async def audit(
+        request: Request,
+        patient_id: str | None = None,
+        prescription_id: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        format: str = "json",
+        limit: int = Query(500, ge=1, le=5000),
+        date: list[str] = Query(default=[]),
+        patient: str | None = None,
+        agent: str | None = None,
+        count: int | None = Query(default=None, alias="_count", ge=0),
+        user: Any = Depends(admin),
+    ) -> Any:
         """Entries by patient, prescription, user and time range; ``format=fhir`` gives a searchset Bundle of
         AuditEvents (``application/fhir+json``). The FHIR search parameters ``date`` (eq/ge/gt/le/lt),
         ``patient``, ``agent`` and ``_count`` work in either format."""
@@ -58,11 +67,22 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
         patient_id = patient_id or reference_id(patient, "Patient")
         trail: AuditTrail = request.app.state.audit
         entries = await asyncio.to_thread(
-            trail.query, patient_id=patient_id, prescription_id=prescription_id, actor=actor or agent,
-            since=_later(since, span.since), until=_earlier(until, span.until),
-            limit=min(count if count is not None else limit, 5000))
-        await asyncio.to_thread(trail.record, actor=user.name, role=user.role, action="read audit trail",
-                                prescription_id=prescription_id, patient_id=patient_id)
+            trail.query,
+            patient_id=patient_id,
+            prescription_id=prescription_id,
+            actor=actor or agent,
+            since=_later(since, span.since),
+            until=_earlier(until, span.until),
+            limit=min(count if count is not None else limit, 5000),
+        )
+        await asyncio.to_thread(
+            trail.record,
+            actor=user.name,
+            role=user.role,
+            action="read audit trail",
+            prescription_id=prescription_id,
+            patient_id=patient_id,
+        )
         if format == "fhir":
             return Response(json.dumps(audit_bundle(entries, str(request.url))), media_type=FHIR_JSON)
         return [_plain(e) for e in entries]

@@ -41,8 +41,7 @@ def _canonical(row: Mapping[str, Any], prev_hash: str) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def entry_hash(row: Mapping[str, Any], prev_hash: str, keys: AuditKeys | None = None,
-               kid: str | None = None) -> str:
+def entry_hash(row: Mapping[str, Any], prev_hash: str, keys: AuditKeys | None = None, kid: str | None = None) -> str:
     """The link: HMAC-SHA256 (key ``kid``, default the sealing key) of the canonical JSON of the entry's stored
     content and the previous hash; plain SHA-256 without keys."""
     if keys is None:
@@ -105,9 +104,16 @@ def _link_problem(row: Mapping[str, Any], keys: AuditKeys | None, plain_ok: bool
     return None
 
 
-def verify_rows(rows: Iterable[Mapping[str, Any]], *, anchor: str | None = None, keys: AuditKeys | None = None,
-                unsealed_grace_s: float = 30.0, now: datetime | None = None,
-                anchored_at: Mapping[int, str] | None = None, plain_ok: bool = False) -> ChainReport:
+def verify_rows(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    anchor: str | None = None,
+    keys: AuditKeys | None = None,
+    unsealed_grace_s: float = 30.0,
+    now: datetime | None = None,
+    anchored_at: Mapping[int, str] | None = None,
+    plain_ok: bool = False,
+) -> ChainReport:
     """Walk rows in chain order (``seq``), reading only. An unsealed row is a problem when its writer's tag
     does not hold (with keys) or when it is older than ``unsealed_grace_s``; a younger one is pending.
     ``anchored_at``: seq -> hash of signed anchors, each of which must still be in the chain; ``plain_ok``:
@@ -126,22 +132,29 @@ def verify_rows(rows: Iterable[Mapping[str, Any]], *, anchor: str | None = None,
             continue
         checked += 1
         if row["seq"] != expected_seq:
-            problems.append(ChainProblem(seq=row["seq"], id=row["id"], reason=f"expected entry {expected_seq}: "
-                                                                               "entries missing"))
+            problems.append(
+                ChainProblem(seq=row["seq"], id=row["id"], reason=f"expected entry {expected_seq}: entries missing")
+            )
         if row["prev_hash"] != prev:
             problems.append(ChainProblem(seq=row["seq"], id=row["id"], reason="does not link to the entry before"))
         if (reason := _link_problem(row, keys, plain_ok)) is not None:
             problems.append(ChainProblem(seq=row["seq"], id=row["id"], reason=reason))
         if row["seq"] in awaited and awaited.pop(row["seq"]) != row["hash"]:
-            problems.append(ChainProblem(seq=row["seq"], id=row["id"], reason="differs from its signed anchor: "
-                                                                               "the chain was replaced"))
+            problems.append(
+                ChainProblem(
+                    seq=row["seq"], id=row["id"], reason="differs from its signed anchor: the chain was replaced"
+                )
+            )
         prev, expected_seq = row["hash"], row["seq"] + 1
         anchored = anchored or row["hash"] == anchor
     if not anchored:
-        problems.append(ChainProblem(seq=None, id=0, reason="the anchor hash is no longer in the chain: "
-                                                            "entries cut off or replaced"))
+        problems.append(
+            ChainProblem(
+                seq=None, id=0, reason="the anchor hash is no longer in the chain: entries cut off or replaced"
+            )
+        )
     for seq in sorted(awaited):
-        problems.append(ChainProblem(seq=seq, id=0, reason="anchored entry no longer in the chain: "
-                                                           "entries cut off"))
-    return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=prev, pending=pending,
-                       problems=tuple(problems))
+        problems.append(ChainProblem(seq=seq, id=0, reason="anchored entry no longer in the chain: entries cut off"))
+    return ChainReport(
+        checked=checked, head_seq=expected_seq - 1, head_hash=prev, pending=pending, problems=tuple(problems)
+    )

@@ -24,8 +24,22 @@ FHIR_JSON = "application/fhir+json"
 #: "accepted", a resend answered as before) or an action done
 SUCCESSES = frozenset({"ok", "accepted", "duplicate", "answered", "AA", "CA"})
 #: refusals of what a client asked or sent (4, minor failure: "often equivalent to an HTTP 400 response")
-REFUSALS = frozenset({"forbidden", "unauthenticated", "expired", "rate-limited", "locked", "refused", "error",
-                      "rejected", "AE", "AR", "CE", "CR"})
+REFUSALS = frozenset(
+    {
+        "forbidden",
+        "unauthenticated",
+        "expired",
+        "rate-limited",
+        "locked",
+        "refused",
+        "error",
+        "rejected",
+        "AE",
+        "AR",
+        "CE",
+        "CR",
+    }
+)
 #: anything else failed on the hub's side (8, serious failure: "often equivalent to an HTTP 500 response"),
 #: e.g. ``not_stored``; 12 (major failure: the system is no longer available) is never written as an entry
 SERIOUS = "8"
@@ -60,19 +74,30 @@ def _type(entry: AuditEntry) -> tuple[dict[str, str], str]:
 
 def _details(entry: AuditEntry) -> list[dict[str, str]]:
     pairs = [("hash", entry.hash), *sorted(entry.detail.items())]
-    return [{"type": key, "valueString": value} for key, raw in pairs
-            if (value := _text(raw)) is not None and _text(key) is not None]
+    return [
+        {"type": key, "valueString": value}
+        for key, raw in pairs
+        if (value := _text(raw)) is not None and _text(key) is not None
+    ]
 
 
 def _entities(entry: AuditEntry) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     if _text(entry.prescription_id):
-        entities.append({"what": {"identifier": {"system": "urn:rxhub:prescription", "value": entry.prescription_id}},
-                         "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}})
+        entities.append(
+            {
+                "what": {"identifier": {"system": "urn:rxhub:prescription", "value": entry.prescription_id}},
+                "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+            }
+        )
     if _text(entry.patient_id):
-        entities.append({"what": {"identifier": {"system": "urn:rxhub:patient", "value": entry.patient_id}},
-                         "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
-                         "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}})
+        entities.append(
+            {
+                "what": {"identifier": {"system": "urn:rxhub:patient", "value": entry.patient_id}},
+                "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
+                "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
+            }
+        )
     record: dict[str, Any] = {"type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}}
     if entry.seq:
         record["what"] = {"identifier": {"system": "urn:rxhub:audit", "value": str(entry.seq)}}
@@ -102,8 +127,10 @@ def to_audit_event(entry: AuditEntry) -> dict[str, Any]:
         "recorded": utc_text(entry.at),
         "outcome": outcome_code(entry.outcome),
         "agent": [_agent(entry)],
-        "source": {"observer": {"display": "RxHub"},
-                   "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}]},
+        "source": {
+            "observer": {"display": "RxHub"},
+            "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}],
+        },
         "entity": _entities(entry),
     }
     if subtype := _text(entry.action):  # a code: single spaces only
@@ -120,6 +147,7 @@ def audit_bundle(entries: Iterable[AuditEntry], self_url: str | None = None) -> 
     if self_url:
         bundle["link"] = [{"relation": "self", "url": self_url}]
     if events:  # R4 JSON: an array is never empty
-        bundle["entry"] = [{"fullUrl": f"urn:rxhub:audit:{e['id']}", "resource": e, "search": {"mode": "match"}}
-                           for e in events]
+        bundle["entry"] = [
+            {"fullUrl": f"urn:rxhub:audit:{e['id']}", "resource": e, "search": {"mode": "match"}} for e in events
+        ]
     return bundle

@@ -67,8 +67,11 @@ class AuditKeys:
 
     def holds(self, data: bytes, given: str | None, kid: str | None = None) -> bool:
         """Whether ``given`` is the MAC of ``data`` under ``kid`` (constant time)."""
-        return given is not None and self.knows(kid or self.sealing_id) and hmac.compare_digest(
-            self.mac(data, kid).encode(), given.encode("ascii", "replace"))
+        return (
+            given is not None
+            and self.knows(kid or self.sealing_id)
+            and hmac.compare_digest(self.mac(data, kid).encode(), given.encode("ascii", "replace"))
+        )
 
 
 def with_audit_keys(engine: Engine, keys: AuditKeys | None) -> Engine:

@@ -62,13 +62,15 @@ def date_range(values: list[str]) -> TimeRange:
     for value in values:
         prefix = value[:2] if value[:2] in _PREFIXES else "eq"
         start, end = _span(value[2:] if value[:2] in _PREFIXES else value)
-        found = found.narrowed({
-            "eq": TimeRange(start, end - _TICK),
-            "ge": TimeRange(since=start),
-            "gt": TimeRange(since=end),
-            "le": TimeRange(until=end - _TICK),
-            "lt": TimeRange(until=start - _TICK),
-        }[prefix])
+        found = found.narrowed(
+            {
+                "eq": TimeRange(start, end - _TICK),
+                "ge": TimeRange(since=start),
+                "gt": TimeRange(since=end),
+                "le": TimeRange(until=end - _TICK),
+                "lt": TimeRange(until=start - _TICK),
+            }[prefix]
+        )
     return found
 
 

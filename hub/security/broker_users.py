@@ -31,20 +31,39 @@ def hub_users(prefix: str = "rxhub", subscribers: tuple[str, ...] = ()) -> list[
     """The operator, listeners, workers and each external subscriber (which gets its own queue prefix)."""
     p = re.escape(prefix)
     users = [
-        BrokerUser(name=f"{prefix}-admin", purpose="operator: declares the topology, replays and purges dead letters",
-                   configure=f"^{p}\\.", write=f"^({p}\\..*|amq\\.default)$", read=f"^{p}\\."),
-        BrokerUser(name=f"{prefix}-listener", purpose="doors (MLLP, HTTP): publish commands only",
-                   configure=NOTHING, write=f"^{p}\\.commands$", read=NOTHING),
-        BrokerUser(name=f"{prefix}-worker", purpose="workers and outbox relay: consume steps, publish commands/events/"
-                                                    "claims, park delayed checks",
-                   configure=NOTHING, write=f"^({p}\\.(commands|events|payer|dlx)|amq\\.default)$",
-                   read=f"^{p}\\.(intake|claim|claim-responses|verification|fill|payer-responses)(\\..*)?$"),
+        BrokerUser(
+            name=f"{prefix}-admin",
+            purpose="operator: declares the topology, replays and purges dead letters",
+            configure=f"^{p}\\.",
+            write=f"^({p}\\..*|amq\\.default)$",
+            read=f"^{p}\\.",
+        ),
+        BrokerUser(
+            name=f"{prefix}-listener",
+            purpose="doors (MLLP, HTTP): publish commands only",
+            configure=NOTHING,
+            write=f"^{p}\\.commands$",
+            read=NOTHING,
+        ),
+        BrokerUser(
+            name=f"{prefix}-worker",
+            purpose="workers and outbox relay: consume steps, publish commands/events/claims, park delayed checks",
+            configure=NOTHING,
+            write=f"^({p}\\.(commands|events|payer|dlx)|amq\\.default)$",
+            read=f"^{p}\\.(intake|claim|claim-responses|verification|fill|payer-responses)(\\..*)?$",
+        ),
     ]
     for name in subscribers:
         own = re.escape(f"{prefix}-sub-{name}")
-        users.append(BrokerUser(name=f"{prefix}-sub-{name}", purpose=f"subscriber {name}: binds its own queues to "
-                                f"{prefix}.events and reads them, nothing else",
-                                configure=f"^{own}\\.", write=f"^{own}\\.", read=f"^({p}\\.events|{own}\\..*)$"))
+        users.append(
+            BrokerUser(
+                name=f"{prefix}-sub-{name}",
+                purpose=f"subscriber {name}: binds its own queues to {prefix}.events and reads them, nothing else",
+                configure=f"^{own}\\.",
+                write=f"^{own}\\.",
+                read=f"^({p}\\.events|{own}\\..*)$",
+            )
+        )
     return users
 
 
@@ -63,8 +82,9 @@ def render(users: list[BrokerUser], vhost: str) -> str:
     for user in users:
         lines.append(f"# {user.name}: {user.purpose}")
         lines.append(f"rabbitmqctl add_user {user.name}    # prompts for the password")
-        lines.append(f"rabbitmqctl set_permissions -p '{vhost}' {user.name} '{user.configure}' '{user.write}' "
-                     f"'{user.read}'")
+        lines.append(
+            f"rabbitmqctl set_permissions -p '{vhost}' {user.name} '{user.configure}' '{user.write}' '{user.read}'"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -89,8 +109,9 @@ def remove(users: list[BrokerUser]) -> None:
 
 def _ctl(args: list[str], stdin: str | None = None) -> str:
     try:
-        done = subprocess.run(["rabbitmqctl", "-q", *args], input=stdin, capture_output=True, text=True,
-                              check=True, timeout=60)
+        done = subprocess.run(
+            ["rabbitmqctl", "-q", *args], input=stdin, capture_output=True, text=True, check=True, timeout=60
+        )
     except subprocess.CalledProcessError as exc:
         # the error names the command (never the password, which went on stdin)
         raise RuntimeError(f"rabbitmqctl {args[0]} failed: {exc.stderr.strip()[:300]}") from None

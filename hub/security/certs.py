@@ -39,13 +39,15 @@ class KeyPair(BaseModel):
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "RxHub dev"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "RxHub dev"), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    )
 
 
 def _pem(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, cn: str) -> KeyPair:
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return KeyPair(cert_pem=cert.public_bytes(serialization.Encoding.PEM), key_pem=key_pem, subject_cn=cn)
 
 
@@ -53,14 +55,31 @@ def make_ca(cn: str = "RxHub dev CA", *, days: int = 825) -> KeyPair:
     """A self-signed certificate authority."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(_name(cn))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
     return _pem(cert, key, cn)
 
 
@@ -74,8 +93,15 @@ def _san(names: tuple[str, ...]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
-def issue(ca: KeyPair, cn: str, *, server: bool, names: tuple[str, ...] = LOCAL_NAMES, days: int = 397,
-          not_before: datetime | None = None) -> KeyPair:
+def issue(
+    ca: KeyPair,
+    cn: str,
+    *,
+    server: bool,
+    names: tuple[str, ...] = LOCAL_NAMES,
+    days: int = 397,
+    not_before: datetime | None = None,
+) -> KeyPair:
     """A leaf certificate signed by ``ca``: a server's (with ``names``) or a client's (subject CN = identity)."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
@@ -83,11 +109,17 @@ def issue(ca: KeyPair, cn: str, *, server: bool, names: tuple[str, ...] = LOCAL_
     key = ec.generate_private_key(ec.SECP256R1())
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
     if server:
         builder = builder.add_extension(_san(names), critical=False)
     return _pem(builder.sign(ca_key, hashes.SHA256()), key, cn)
@@ -104,12 +136,12 @@ class DevCertificates(BaseModel):
     clients: dict[str, tuple[Path, Path]]
 
 
-def write_dev_certificates(folder: Path, clients: tuple[str, ...] = ("ehr-feed",),
-                           names: tuple[str, ...] = LOCAL_NAMES) -> DevCertificates:
+def write_dev_certificates(
+    folder: Path, clients: tuple[str, ...] = ("ehr-feed",), names: tuple[str, ...] = LOCAL_NAMES
+) -> DevCertificates:
     """Make a fresh CA, a server certificate for ``names`` and a client certificate per name in ``clients``."""
     ca = make_ca()
     ca_path, _ = ca.write(folder, "ca")
     server_cert, server_key = issue(ca, "rxhub-server", server=True, names=names).write(folder, "server")
     issued = {cn: issue(ca, cn, server=False).write(folder, f"client-{cn}") for cn in clients}
-    return DevCertificates(folder=folder, ca=ca_path, server_cert=server_cert, server_key=server_key,
-                           clients=issued)
+    return DevCertificates(folder=folder, ca=ca_path, server_cert=server_cert, server_key=server_key, clients=issued)

@@ -41,7 +41,7 @@ class RawCipher:
         if not stored.startswith(PREFIX):
             return stored
         try:
-            return self._fernet.decrypt(stored[len(PREFIX):])
+            return self._fernet.decrypt(stored[len(PREFIX) :])
         except InvalidToken:
             raise DataKeyError(f"a stored raw message does not decrypt with {ENV}") from None
 

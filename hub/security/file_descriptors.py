@@ -33,6 +33,12 @@ def fit_caps(limit: int, *caps: int) -> tuple[int, ...]:
     if wanted <= room:
         return caps
     fitted = tuple(max(1, cap * room // wanted) for cap in caps)
-    log.warning("open-file limit %d holds %d connections, not %d: the doors' connection caps are lowered to %s",
-                limit, room, wanted, fitted, extra={"event": "fd.caps_lowered"})
+    log.warning(
+        "open-file limit %d holds %d connections, not %d: the doors' connection caps are lowered to %s",
+        limit,
+        room,
+        wanted,
+        fitted,
+        extra={"event": "fd.caps_lowered"},
+    )
     return fitted

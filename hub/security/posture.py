@@ -17,7 +17,8 @@ def check_door(name: str, host: str, *, tls: bool, allow_plaintext: bool) -> Non
     if not tls and not is_loopback(host) and not allow_plaintext:
         raise InsecureConfiguration(
             f"{name} would listen on {host} without TLS; configure a certificate or set "
-            f"RXHUB_ALLOW_PLAINTEXT=true for a TLS-terminating proxy in front")
+            f"RXHUB_ALLOW_PLAINTEXT=true for a TLS-terminating proxy in front"
+        )
 
 
 def check_broker_url(amqp_url: str, *, allow_plaintext: bool) -> None:
@@ -44,4 +45,5 @@ def check_audit_key(has_key: bool, hosts: tuple[str, ...]) -> None:
     if not has_key and exposed:
         raise InsecureConfiguration(
             f"the doors would listen on {exposed[0]} without RXHUB_AUDIT_KEY: the audit trail could be rewritten "
-            "by anyone who can write the database; `rxhub certs audit-key` makes a key")
+            "by anyone who can write the database; `rxhub certs audit-key` makes a key"
+        )

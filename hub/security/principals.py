@@ -41,7 +41,7 @@ def user_principal(name: str, role: str) -> str:
 def feed_of(principal: str | None) -> str | None:
     """The feed a principal is, or None (staff, unbound senders)."""
     if principal and principal.startswith(_FEED):
-        return principal[len(_FEED):]
+        return principal[len(_FEED) :]
     return None
 
 
@@ -113,8 +113,7 @@ class FeedBindings:
             return feed_principal(feed)
         if peer.loopback:
             return f"hl7:{claimed}"
-        raise _refused(f"sender {claimed} is bound to no feed and the connection has no client certificate",
-                       location)
+        raise _refused(f"sender {claimed} is bound to no feed and the connection has no client certificate", location)
 
 
 class BindingsSource(Protocol):

@@ -13,8 +13,14 @@ from collections.abc import Callable
 class FailureLimiter:
     """Counts failures per key in a sliding window; at the limit the key is locked out (HTTP 429)."""
 
-    def __init__(self, limit: int, window_s: float, lockout_s: float,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        lockout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
         self._limit, self._window, self._lockout, self._clock = limit, window_s, lockout_s, clock
         self._max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
@@ -85,8 +91,11 @@ class AuthThrottle:
 
     def retry_after(self, address: str, prefix: str | None) -> float | None:
         """Seconds a failure from ``address`` or with ``prefix`` is answered 429, or None when it may be counted."""
-        waits = [w for w in (self._address.retry_after(address),
-                             self._prefix.retry_after(prefix) if prefix else None) if w is not None]
+        waits = [
+            w
+            for w in (self._address.retry_after(address), self._prefix.retry_after(prefix) if prefix else None)
+            if w is not None
+        ]
         return max(waits) if waits else None
 
     def failed(self, address: str, prefix: str | None) -> bool:
@@ -125,7 +134,10 @@ class SenderBudget:
 
     def _prune(self, now: float) -> None:
         """Forget keys whose bucket has filled up again (they owe nothing); all of them when none has."""
-        full = [k for k, (tokens, at, skipped) in self._buckets.items()
-                if not skipped and tokens + (now - at) * self._rate >= self._capacity]
+        full = [
+            k
+            for k, (tokens, at, skipped) in self._buckets.items()
+            if not skipped and tokens + (now - at) * self._rate >= self._capacity
+        ]
         for key in full or list(self._buckets):
             del self._buckets[key]

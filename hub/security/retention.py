@@ -38,11 +38,17 @@ def purge_expired(engine: Engine, *, days: int, actor: str = "retention", now: d
     if days < 0:
         raise ValueError("retention days must not be negative")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    purged = Purged(raw_bodies=InboundStore(engine).purge_raw(cutoff),
-                    outbox_bodies=OutboxStore(engine).purge_bodies(cutoff),
-                    idempotency_records=forget_processed(engine, cutoff),
-                    refused_messages=purge_refused(engine, cutoff),
-                    command_outcomes=purge_outcomes(engine, cutoff))
-    AuditTrail(engine).record(actor=actor, role="admin", action="retention purge",
-                              detail={**purged.model_dump(), "before": cutoff.isoformat(), "days": days})
+    purged = Purged(
+        raw_bodies=InboundStore(engine).purge_raw(cutoff),
+        outbox_bodies=OutboxStore(engine).purge_bodies(cutoff),
+        idempotency_records=forget_processed(engine, cutoff),
+        refused_messages=purge_refused(engine, cutoff),
+        command_outcomes=purge_outcomes(engine, cutoff),
+    )
+    AuditTrail(engine).record(
+        actor=actor,
+        role="admin",
+        action="retention purge",
+        detail={**purged.model_dump(), "before": cutoff.isoformat(), "days": days},
+    )
     return purged

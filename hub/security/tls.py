@@ -16,8 +16,9 @@ PeerCert = dict[str, Any] | None
 AEAD_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
 
 
-def server_context(cert: Path, key: Path, *, client_ca: Path | None = None,
-                   require_client_cert: bool = False) -> ssl.SSLContext:
+def server_context(
+    cert: Path, key: Path, *, client_ca: Path | None = None, require_client_cert: bool = False
+) -> ssl.SSLContext:
     """A server context (TLS 1.2+, AEAD suites only); with ``client_ca`` client certificates are verified, and
     required if asked."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -32,8 +33,7 @@ def server_context(cert: Path, key: Path, *, client_ca: Path | None = None,
     return context
 
 
-def client_context(ca_file: Path | None = None, *, cert: Path | None = None,
-                   key: Path | None = None) -> ssl.SSLContext:
+def client_context(ca_file: Path | None = None, *, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
     """A verifying client context: hostname and chain checked against ``ca_file`` (or the system store)."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2

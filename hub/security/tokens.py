@@ -65,15 +65,22 @@ class Holder:
 
     def expires_at(self, *, staff_days: int, feed_days: int) -> datetime:
         """The moment the token stops being accepted."""
-        return expires_at({"role": self.role, "created_at": self.created_at, "expires_at": self.explicit_expiry},
-                          staff_days=staff_days, feed_days=feed_days)
+        return expires_at(
+            {"role": self.role, "created_at": self.created_at, "expires_at": self.explicit_expiry},
+            staff_days=staff_days,
+            feed_days=feed_days,
+        )
 
 
 class TokenCache:
     """Token hash -> its active holder, for ``ttl_s`` seconds after the lookup (thread-safe, bounded)."""
 
-    def __init__(self, ttl_s: float = TOKEN_CACHE_S, max_entries: int = TOKEN_CACHE_SIZE,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float = TOKEN_CACHE_S,
+        max_entries: int = TOKEN_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ttl, self._max, self._clock = ttl_s, max_entries, clock
         self._entries: OrderedDict[str, tuple[float, Holder]] = OrderedDict()
         self._lock = threading.Lock()
@@ -117,18 +124,23 @@ def lookup(engine: Engine, token_hash: str) -> Holder | None:
     """The active (not revoked) holder of a token hash, from the database."""
     try:
         with read_connection(engine) as conn:
-            row = conn.execute(select(users).where(users.c.token_hash == token_hash,
-                                                   users.c.revoked_at.is_(None))).mappings().first()
+            row = (
+                conn.execute(select(users).where(users.c.token_hash == token_hash, users.c.revoked_at.is_(None)))
+                .mappings()
+                .first()
+            )
     except OperationalError as exc:  # database down: 503 and "resend later", not a 500
         raise DatabaseUnavailable(f"cannot check the token: {type(exc.orig).__name__}") from exc
     if row is None:
         return None
-    return Holder(User(row["id"], row["name"], row["role"], row["licence"]), row["role"], row["created_at"],
-                  row.get("expires_at"))
+    return Holder(
+        User(row["id"], row["name"], row["role"], row["licence"]), row["role"], row["created_at"], row.get("expires_at")
+    )
 
 
-def verdict(holder: Holder | None, *, staff_days: int, feed_days: int,
-            now: datetime | None = None) -> tuple[User | None, TokenVerdict]:
+def verdict(
+    holder: Holder | None, *, staff_days: int, feed_days: int, now: datetime | None = None
+) -> tuple[User | None, TokenVerdict]:
     """The user and the verdict for the audit trail, given the token's holder (None: unknown or revoked)."""
     if holder is None:
         return None, TokenVerdict.UNKNOWN
@@ -137,8 +149,15 @@ def verdict(holder: Holder | None, *, staff_days: int, feed_days: int,
     return holder.user, TokenVerdict.OK
 
 
-def authenticate(engine: Engine, token: str, *, staff_days: int, feed_days: int, now: datetime | None = None,
-                 cache: TokenCache | None = None) -> tuple[User | None, TokenVerdict]:
+def authenticate(
+    engine: Engine,
+    token: str,
+    *,
+    staff_days: int,
+    feed_days: int,
+    now: datetime | None = None,
+    cache: TokenCache | None = None,
+) -> tuple[User | None, TokenVerdict]:
     """The active, unexpired user holding this token, with the verdict for the audit trail."""
     token_hash = hash_token(token)
     holder = cache.get(token_hash) if cache is not None else None

@@ -53,18 +53,18 @@ class MessageBus:
             commands = [envelope.command() for envelope in envelopes]
             with units_of_work(self.engine) as transaction:
                 fresh = transaction.claim(self.consumer, [str(e.message_id) for e in envelopes])
-                _read_ahead(transaction, [(e, c) for e, c in zip(envelopes, commands, strict=True)
-                                          if str(e.message_id) in fresh])
+                _read_ahead(
+                    transaction,
+                    [(e, c) for e, c in zip(envelopes, commands, strict=True) if str(e.message_id) in fresh],
+                )
                 for envelope, command in zip(envelopes, commands, strict=True):
                     message_id = str(envelope.message_id)
                     claimed = message_id in fresh
                     fresh.discard(message_id)  # a second copy of it in this batch is a duplicate
-                    results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed,
-                                               command=command))
+                    results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed, command=command))
         except Exception as exc:
             # nothing of the batch was committed: one at a time, so each failure is its own message's
-            log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes),
-                     type(exc).__name__)
+            log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes), type(exc).__name__)
             return [self._outcome(envelope) for envelope in envelopes]
         share = (time.perf_counter() - started) / len(envelopes)
         for envelope, result in zip(envelopes, results, strict=True):
@@ -94,8 +94,9 @@ class MessageBus:
             for callback in self.after_commit:
                 callback(uow.written)
 
-    def _apply(self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None,
-               command: Command | None = None) -> str:
+    def _apply(
+        self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None, command: Command | None = None
+    ) -> str:
         """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
         "duplicate"; a staff command's outcome (applied, or refused by its handler) is queued with its effects.
         The idempotency mark comes first: it commits with the handler's effects or not at all

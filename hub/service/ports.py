@@ -50,8 +50,17 @@ class InboundLog(Protocol):
         """Give back a claim whose message was not accepted after all."""
 
     def record(
-        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
     ) -> str:
         """Store an accepted message with its answer."""
 
@@ -71,8 +80,17 @@ class DedupeJournal(Protocol):
         """Give back a key claimed by a message that was not accepted after all."""
 
     def record_later(
-        self, *, door: str, sender: str, control_id: str, message_type: str, outcome: str, raw: bytes,
-        answer: bytes | None, command_ids: list[str], record_id: str | None = None,
+        self,
+        *,
+        door: str,
+        sender: str,
+        control_id: str,
+        message_type: str,
+        outcome: str,
+        raw: bytes,
+        answer: bytes | None,
+        command_ids: list[str],
+        record_id: str | None = None,
     ) -> Future[str]:
         """Queue an accepted message with its answer; visible to ``find`` at once, committed shortly."""
 
@@ -139,8 +157,9 @@ class PrescriptionQueries(Protocol):
     def prescription(self, prescription_id: str) -> Prescription | None:
         """One prescription aggregate."""
 
-    def prescription_by_placer(self, placer_system: str | None, placer_order_number: str,
-                               owner: str | None = None) -> Prescription | None:
+    def prescription_by_placer(
+        self, placer_system: str | None, placer_order_number: str, owner: str | None = None
+    ) -> Prescription | None:
         """The order a prescriber knows by its placer number; with ``owner``, among that principal's only."""
 
     def prescription_by_correlation(self, correlation_id: str) -> Prescription | None:

@@ -54,8 +54,9 @@ def send_hl7(ph: Pharmacy, name: str, **replace: str) -> bytes:
 
 def stock(ph: Pharmacy, ndc: str) -> None:
     """Put a lot on the shelf through the API."""
-    r = ph.client("technician").post("/api/inventory", json={"ndc": ndc, "lot": "LOT-A", "expiry": "2030-01-31",
-                                                              "quantity": "500"})
+    r = ph.client("technician").post(
+        "/api/inventory", json={"ndc": ndc, "lot": "LOT-A", "expiry": "2030-01-31", "quantity": "500"}
+    )
     assert r.status_code == 202, r.text
 
 

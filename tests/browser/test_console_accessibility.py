@@ -42,12 +42,19 @@ def serious_violations(page: Page) -> list[str]:
     """Run axe-core on the page as it is now; the serious and critical violations, one line per node."""
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async (excluded) => {
+    result = page.evaluate(
+        """async (excluded) => {
         const rules = Object.fromEntries(excluded.map((id) => [id, { enabled: false }]));
         return (await axe.run(document, { rules, resultTypes: ["violations"] })).violations;
-    }""", list(EXCLUDED))
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {json.dumps(n['target'])}: {n.get('failureSummary', '')}"
-            for v in result if v["impact"] in ("serious", "critical") for n in v["nodes"]]
+    }""",
+        list(EXCLUDED),
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {json.dumps(n['target'])}: {n.get('failureSummary', '')}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+        for n in v["nodes"]
+    ]
 
 
 def test_every_console_page_has_no_serious_or_critical_axe_violation(axe_page: Page, hub: Pharmacy) -> None:

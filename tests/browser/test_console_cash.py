@@ -22,7 +22,8 @@ def _approve(hub: Pharmacy, prescription_id: str, stage: str) -> None:
 
 
 def test_bill_as_cash_shows_the_price_asks_to_confirm_and_will_call_shows_the_amount_due(
-        page: Page, hub: Pharmacy) -> None:
+    page: Page, hub: Pharmacy
+) -> None:
     stock(hub, INSULIN)
     assert b"MSA|AA" in send_hl7(hub, "03_omp_o09_insulin_needs_prior_auth.hl7")
     row = hub.wait_state(hub.by_placer("PLC1003").id, "claim_rejected")

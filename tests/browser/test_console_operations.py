@@ -18,9 +18,12 @@ SENDER = "hl7:EHR|GENHOSP"
 
 
 def _publish_cancel_before_its_order(hub: Pharmacy) -> None:
-    cancel = Envelope.wrap(CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
-                           correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER), source=Source.HL7,
-                           principal=SENDER)
+    cancel = Envelope.wrap(
+        CancelPrescription(placer_order_number="PLC1001", placer_system="EHR", reason="dup"),
+        correlation_id=order_correlation_id("EHR", "PLC1001", owner=SENDER),
+        source=Source.HL7,
+        principal=SENDER,
+    )
     publish_signed(hub.hub.settings, cancel)  # confirmed: on the queue before the console is asked about it
 
 

@@ -36,16 +36,19 @@ def _allergic_order(hub: Pharmacy):  # type: ignore[no-untyped-def]
     allergic = {**VERBAL["patient"], "allergies": [{"text": "Penicillin", "severity": "SV"}]}
     coverage = {"bin": "999001", "cardholder_id": "CH100200"}
     order(hub, verbal(patient=allergic, coverage=coverage), state="data_verification")  # lisinopril, earlier
-    return order(hub, verbal(patient=allergic, drug={"ndc": AMOXICILLIN}, coverage=coverage),
-                 state="data_verification")
+    return order(hub, verbal(patient=allergic, drug={"ndc": AMOXICILLIN}, coverage=coverage), state="data_verification")
 
 
 def _refused_approval(hub: Pharmacy, prescription_id: str, correlation_id: str) -> str:
     """An approval past the API's checks (published by hand, signed as the hub does) that the worker refuses."""
     paul = next(u for u, _ in UserStore(hub.engine).list() if u.name == "paul.pharm")
-    envelope = Envelope.wrap(RecordVerification(prescription_id=prescription_id, stage="data", approve=True),
-                             correlation_id=uuid.UUID(correlation_id), source=Source.API, actor=paul.id,
-                             principal=user_principal(paul.name, paul.role))
+    envelope = Envelope.wrap(
+        RecordVerification(prescription_id=prescription_id, stage="data", approve=True),
+        correlation_id=uuid.UUID(correlation_id),
+        source=Source.API,
+        actor=paul.id,
+        principal=user_principal(paul.name, paul.role),
+    )
     settings = hub.hub.settings
     return publish_signed(settings, envelope)
 
@@ -88,15 +91,25 @@ def test_a_refused_approval_shows_the_refusal_not_success(page: Page, hub: Pharm
     assert outcome(hub, refused_id)["status"] == "refused"
 
     def accepted(route: Route) -> None:
-        route.fulfill(status=202, content_type="application/json", body=json.dumps(
-            {"status": "accepted", "command_id": refused_id, "command": "RecordVerification",
-             "prescription_id": row.id}))
+        route.fulfill(
+            status=202,
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "status": "accepted",
+                    "command_id": refused_id,
+                    "command": "RecordVerification",
+                    "prescription_id": row.id,
+                }
+            ),
+        )
 
     page.route("**/data-verification", accepted)
     item.get_by_label("Override reason").fill("tolerated amoxicillin before, confirmed with patient")
     item.get_by_role("button", name="Approve").click()
     expect(item.locator(".outcome.error")).to_have_text(
-        f"Refused: override or resolve alerts {alert['alert_id']} before approving")
+        f"Refused: override or resolve alerts {alert['alert_id']} before approving"
+    )
     expect(page.locator("#status")).not_to_contain_text("Approved")
     expect(item.get_by_role("button", name="Approve")).to_be_enabled()
     page.unroute("**/data-verification")
@@ -111,8 +124,15 @@ def test_a_verbal_order_is_read_back_before_it_is_recorded(page: Page, hub: Phar
     sign_in(page, hub, "pharmacist")
     page.get_by_role("link", name="Verbal order").click()
     form = page.locator("#verbal-form")
-    for label, text in [("Family name", "Synthetic"), ("Given name", "Vera"), ("Birth date", "1975-04-12"),
-                        ("BIN", "999001"), ("PCN", "RXHUB"), ("Group", "GRP1"), ("Cardholder id", "CH778899")]:
+    for label, text in [
+        ("Family name", "Synthetic"),
+        ("Given name", "Vera"),
+        ("Birth date", "1975-04-12"),
+        ("BIN", "999001"),
+        ("PCN", "RXHUB"),
+        ("Group", "GRP1"),
+        ("Cardholder id", "CH778899"),
+    ]:
         form.get_by_label(label, exact=True).first.fill(text)
     prescriber = form.get_by_role("group", name="Prescriber")
     prescriber.get_by_label("Family name").fill("Prescriber")
@@ -135,7 +155,8 @@ def test_a_verbal_order_is_read_back_before_it_is_recorded(page: Page, hub: Phar
     readback.get_by_label("The prescriber heard the order read back and confirmed it").check()
     readback.get_by_role("button", name="Record verbal order").click()
     expect(readback.locator(".outcome.error")).to_have_text(
-        "Check the form: a Schedule 2 drug needs the prescriber's DEA number")
+        "Check the form: a Schedule 2 drug needs the prescriber's DEA number"
+    )
 
     # a change after the read-back needs a new read-back
     readback.get_by_role("button", name="Change the order").click()

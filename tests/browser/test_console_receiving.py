@@ -38,8 +38,9 @@ def test_receiving_takes_ndcs_as_printed_and_refuses_what_the_shelf_may_not_hold
     expect(said).to_contain_text("4-4-2, 5-3-2, 5-4-1")
 
     _receive(page, "99999-9999-99", "LOT-UNKNOWN")
-    expect(said).to_have_text("Check the form: NDC 99999-9999-99 is not in the drug catalogue: stock of it could "
-                              "never be dispensed")
+    expect(said).to_have_text(
+        "Check the form: NDC 99999-9999-99 is not in the drug catalogue: stock of it could never be dispensed"
+    )
 
     _receive(page, "0143-3142-01", "LOT-2020", expiry="2020-06-30")
     expect(said).to_have_text("Check the form: lot LOT-2020 expired on 2020-06-30: it may not go on the shelf")

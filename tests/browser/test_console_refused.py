@@ -25,7 +25,8 @@ def test_technician_sees_a_second_order_under_a_held_number(page: Page, hub: Pha
     item = page.locator("#q-refused-orders > li")
     expect(item).to_have_count(1)
     expect(item).to_contain_text("Order PLC1001 (EHR)")
-    expect(item).to_contain_text(f"refused: duplicate order: placer number EHR|PLC1001 is already held by Rx "
-                                 f"{held.rx_number}")
+    expect(item).to_contain_text(
+        f"refused: duplicate order: placer number EHR|PLC1001 is already held by Rx {held.rx_number}"
+    )
     expect(page.locator("[data-count='refused-orders']")).to_have_text("(1)")
     screenshot(page, "technician-refused-orders")

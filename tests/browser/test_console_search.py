@@ -57,8 +57,9 @@ def test_find_by_patient_return_to_stock_then_refill_from_the_prescription_page(
 
     page.get_by_role("form", name=f"Refill Rx {row.rx_number}").get_by_role("button", name="Refill").click()
     expect(page.locator("#status")).to_have_text(f"Refill started for Rx {row.rx_number}.")
-    refilled = hub.wait_state(row.id, "data_verification", "claim_pending", "claim_rejected", "filling",
-                              "product_verification", "ready")
+    refilled = hub.wait_state(
+        row.id, "data_verification", "claim_pending", "claim_rejected", "filling", "product_verification", "ready"
+    )
     assert len(refilled.document["fills"]) == 2
     expect(page.locator("#fills tbody tr")).to_have_count(2)  # the returned fill stays in the history
 

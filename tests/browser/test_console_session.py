@@ -38,7 +38,8 @@ def test_idle_logoff_after_the_configured_minutes(page: Page, hub: Pharmacy) -> 
     page.clock.fast_forward("01:30")
     page.wait_for_url("**/console/?signed_out=idle")
     expect(page.get_by_role("alert")).to_have_text(
-        "You were signed out after 15 minutes without activity. Sign in again to carry on.")
+        "You were signed out after 15 minutes without activity. Sign in again to carry on."
+    )
     assert page.evaluate("sessionStorage.getItem('rxhub.token')") is None
 
 

@@ -12,7 +12,8 @@ from tests.support.pharmacy import Pharmacy
 
 
 def test_technician_receives_stock_and_resolves_a_claim_rejection_that_arrives_while_the_page_is_open(
-        page: Page, hub: Pharmacy) -> None:
+    page: Page, hub: Pharmacy
+) -> None:
     sign_in(page, hub, "technician")
     page.get_by_role("link", name="Inventory").click()
     page.get_by_label("NDC as printed").fill("00002-8215-01")
@@ -90,10 +91,13 @@ def test_technician_sees_no_pharmacist_actions_and_the_server_refuses_them(page:
     screenshot(page, "technician-refused-verify")
 
     # the same token, calling the API by hand from the page: the server refuses and audits it
-    status = page.evaluate("""async (id) => (await fetch(`/api/prescriptions/${id}/data-verification`, {
+    status = page.evaluate(
+        """async (id) => (await fetch(`/api/prescriptions/${id}/data-verification`, {
         method: "POST", headers: {"Content-Type": "application/json",
         Authorization: "Bearer " + sessionStorage.getItem("rxhub.token")}, body: JSON.stringify({approve: true})
-    })).status""", row.id)
+    })).status""",
+        row.id,
+    )
     assert status == 403
     refusals = [e for e in AuditTrail(hub.engine).query(actor="tina.tech") if e.outcome == "forbidden"]
     assert [e.prescription_id for e in refusals] == [row.id]

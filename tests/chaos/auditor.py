@@ -28,10 +28,20 @@ from tests.chaos.payer_view import PayerView
 from tests.chaos.taps import Copies
 
 #: states an order may rest in once the hub is quiet: final, or waiting for a person
-RESTING_STATES = frozenset({
-    "dispensed", "returned_to_stock", "cancelled", "rejected",  # final
-    "data_verification", "product_verification", "filling", "ready", "claim_rejected", "needs_product",  # waiting
-})
+RESTING_STATES = frozenset(
+    {
+        "dispensed",
+        "returned_to_stock",
+        "cancelled",
+        "rejected",  # final
+        "data_verification",
+        "product_verification",
+        "filling",
+        "ready",
+        "claim_rejected",
+        "needs_product",  # waiting
+    }
+)
 
 
 @dataclass
@@ -60,8 +70,14 @@ class Report:
                 lines.append(f"{key:34} {inner}")
             else:
                 lines.append(f"{key:34} {value}")
-        lines.append("RESULT: " + ("PASS: every acknowledged order reached exactly one final or waiting state, "
-                                   "none lost, none duplicated" if self.ok else "FAIL"))
+        lines.append(
+            "RESULT: "
+            + (
+                "PASS: every acknowledged order reached exactly one final or waiting state, none lost, none duplicated"
+                if self.ok
+                else "FAIL"
+            )
+        )
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
 
@@ -95,8 +111,9 @@ def audit(evidence: Evidence) -> Report:
 
 def _prescriptions(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     by_placer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    query = select(prescriptions.c.id, prescriptions.c.placer_order_number, prescriptions.c.state,
-                   prescriptions.c.document)
+    query = select(
+        prescriptions.c.id, prescriptions.c.placer_order_number, prescriptions.c.state, prescriptions.c.document
+    )
     with engine.connect() as conn:
         for row in conn.execute(query).mappings():
             by_placer[row["placer_order_number"]].append({**row, "document": json.loads(row["document"])})
@@ -107,18 +124,23 @@ def _orders(ledger: Ledger, rows: dict[str, list[dict[str, Any]]], report: Repor
     acked = ledger.acked
     lost = sorted(p for p in acked if not rows.get(p))
     duplicated = sorted(p for p in ledger.sent if len(rows.get(p, [])) > 1)
-    unfinished = sorted(f"{p}:{rows[p][0]['state']}" for p in acked if len(rows.get(p, [])) == 1
-                        and rows[p][0]["state"] not in RESTING_STATES)
-    report.figures.update({
-        "orders sent": len(ledger.sent),
-        "orders acknowledged": dict(Counter(acked.values())),
-        "orders never acknowledged": dict(Counter(ledger.gave_up.values())),
-        "sender retries": dict(ledger.counts),
-        "final states": dict(Counter(r[0]["state"] for p, r in rows.items() if p in acked and r)),
-        "LOST": len(lost),
-        "DUPLICATED": len(duplicated),
-        "not in a final or waiting state": len(unfinished),
-    })
+    unfinished = sorted(
+        f"{p}:{rows[p][0]['state']}"
+        for p in acked
+        if len(rows.get(p, [])) == 1 and rows[p][0]["state"] not in RESTING_STATES
+    )
+    report.figures.update(
+        {
+            "orders sent": len(ledger.sent),
+            "orders acknowledged": dict(Counter(acked.values())),
+            "orders never acknowledged": dict(Counter(ledger.gave_up.values())),
+            "sender retries": dict(ledger.counts),
+            "final states": dict(Counter(r[0]["state"] for p, r in rows.items() if p in acked and r)),
+            "LOST": len(lost),
+            "DUPLICATED": len(duplicated),
+            "not in a final or waiting state": len(unfinished),
+        }
+    )
     if lost:
         report.fail(f"{len(lost)} acknowledged order(s) lost", lost)
     if duplicated:
@@ -137,41 +159,52 @@ def _events(events: Copies, rows: dict[str, list[dict[str, Any]]], report: Repor
     twice = sorted(f"{k[0][:8]}/{k[1]}" for k, ids in by_change.items() if len(ids) > 1)
     ids = [r["id"] for found in rows.values() for r in found]
     not_once = sorted(f"{i[:8]}:{received[i]}" for i in ids if received[i] != 1)
-    report.figures.update({
-        "events: raw deliveries": events.raw,
-        "events: distinct ids": events.distinct,
-        "events: same-id copies (dedupable)": events.raw - events.distinct,
-        "events: one change under 2+ ids": len(twice),
-        "events by type": dict(Counter(e["type"] for e in events.bodies.values())),
-    })
+    report.figures.update(
+        {
+            "events: raw deliveries": events.raw,
+            "events: distinct ids": events.distinct,
+            "events: same-id copies (dedupable)": events.raw - events.distinct,
+            "events: one change under 2+ ids": len(twice),
+            "events by type": dict(Counter(e["type"] for e in events.bodies.values())),
+        }
+    )
     if twice:
         report.fail(f"{len(twice)} state change(s) published under more than one event id", twice)
     if not_once:
         report.fail(f"{len(not_once)} order(s) without exactly one prescription.received event", not_once)
 
 
-def _claims(engine: Engine, payer: PayerView, claims: Copies, rows: dict[str, list[dict[str, Any]]],
-            report: Report) -> None:
+def _claims(
+    engine: Engine, payer: PayerView, claims: Copies, rows: dict[str, list[dict[str, Any]]], report: Report
+) -> None:
     ledger: Counter[tuple[str, int]] = Counter()
     with engine.connect() as conn:
         for t in conn.execute(select(claim_transmissions)).mappings():
             key = (t["prescription_id"], t["fill_number"])
-            ledger[key] += (t["transaction"] == "B1" and t["status"] == "P") - (t["transaction"] == "B2"
-                                                                               and t["status"] == "A")
+            ledger[key] += (t["transaction"] == "B1" and t["status"] == "P") - (
+                t["transaction"] == "B2" and t["status"] == "A"
+            )
     hub_twice = sorted(f"{k[0][:8]}:{v}" for k, v in ledger.items() if v > 1)
     payer_twice = sorted(f"{k[0][:8]}:{v}" for k, v in payer.net_paid.items() if v > 1 or v < 0)
-    paid_in_hub = {(r["id"], f["fill_number"]) for found in rows.values() for r in found
-                   for f in r["document"].get("fills", []) if (f.get("claim") or {}).get("status") == "paid"}
+    paid_in_hub = {
+        (r["id"], f["fill_number"])
+        for found in rows.values()
+        for r in found
+        for f in r["document"].get("fills", [])
+        if (f.get("claim") or {}).get("status") == "paid"
+    }
     paid_by_payer = {k for k, v in payer.net_paid.items() if v == 1}
     disagree = sorted(f"{k[0][:8]}" for k in paid_in_hub ^ paid_by_payer)
-    report.figures.update({
-        "claims: transmissions published": f"{claims.raw} copies, {claims.distinct} distinct",
-        "payer: decisions": dict(payer.decisions),
-        "payer: answers dropped": payer.dropped,
-        "payer: fills paid (net)": len(paid_by_payer),
-        "claims billed twice w/o reversal": f"hub ledger {len(hub_twice)}, payer {len(payer_twice)}",
-        "hub and payer disagree on paid": len(disagree),
-    })
+    report.figures.update(
+        {
+            "claims: transmissions published": f"{claims.raw} copies, {claims.distinct} distinct",
+            "payer: decisions": dict(payer.decisions),
+            "payer: answers dropped": payer.dropped,
+            "payer: fills paid (net)": len(paid_by_payer),
+            "claims billed twice w/o reversal": f"hub ledger {len(hub_twice)}, payer {len(payer_twice)}",
+            "hub and payer disagree on paid": len(disagree),
+        }
+    )
     if hub_twice:
         report.fail(f"{len(hub_twice)} fill(s) paid twice without a reversal in claim_transmissions", hub_twice)
     if payer_twice:
@@ -182,15 +215,18 @@ def _claims(engine: Engine, payer: PayerView, claims: Copies, rows: dict[str, li
 
 def _plumbing(evidence: Evidence, report: Report) -> None:
     with evidence.engine.connect() as conn:
-        unpublished = conn.execute(select(func.count()).select_from(outbox)
-                                   .where(outbox.c.published_at.is_(None))).scalar_one()
+        unpublished = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        ).scalar_one()
         parked = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.error.is_not(None))).scalar_one()
     letters = DeadLetterQueue(evidence.amqp_url, evidence.topology).list()
-    report.figures.update({
-        "faults injected": dict(evidence.faults),
-        "outbox: unpublished / parked": f"{unpublished} / {parked}",
-        "dead letters": dict(Counter(f"{x.message_type}:{x.failure_kind}" for x in letters)),
-    })
+    report.figures.update(
+        {
+            "faults injected": dict(evidence.faults),
+            "outbox: unpublished / parked": f"{unpublished} / {parked}",
+            "dead letters": dict(Counter(f"{x.message_type}:{x.failure_kind}" for x in letters)),
+        }
+    )
     if unpublished or parked:
         report.fail(f"outbox not drained: {unpublished} unpublished, {parked} parked")
     if letters:

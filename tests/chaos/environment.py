@@ -26,8 +26,7 @@ PAYER_SIM_CONFIG = Path(__file__).resolve().parent / "payer-sim-chaos.json"
 
 def rabbitmqctl(*args: str, timeout_s: float = 120) -> str:
     """Run rabbitmqctl quietly; raises on failure so a broken fault is noticed, not silently skipped."""
-    done = subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True,
-                          timeout=timeout_s)
+    done = subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True, timeout=timeout_s)
     return done.stdout
 
 
@@ -89,8 +88,9 @@ class ChaosEnvironment:
 
 
 @contextmanager
-def chaos_environment(database: str = "postgres", workdir: Path | None = None,
-                      keep_workdir: bool = False) -> Iterator[ChaosEnvironment]:
+def chaos_environment(
+    database: str = "postgres", workdir: Path | None = None, keep_workdir: bool = False
+) -> Iterator[ChaosEnvironment]:
     """Create the vhost and database; delete both (and the work folder unless kept) on exit."""
     tag = uuid.uuid4().hex[:10]
     vhost = f"rxhub-chaos-{tag}"
@@ -107,8 +107,13 @@ def chaos_environment(database: str = "postgres", workdir: Path | None = None,
         else:
             url = f"sqlite:///{folder / 'rxhub.sqlite3'}"
         yield ChaosEnvironment(
-            vhost=vhost, amqp_url=f"amqp://guest:guest@{AMQP_HOST}/{vhost}", database_url=url,
-            database_name=db_name, prefix=f"chaos{tag}", workdir=folder, mllp_port=free_port(),
+            vhost=vhost,
+            amqp_url=f"amqp://guest:guest@{AMQP_HOST}/{vhost}",
+            database_url=url,
+            database_name=db_name,
+            prefix=f"chaos{tag}",
+            workdir=folder,
+            mllp_port=free_port(),
             http_port=free_port(),
         )
     finally:

@@ -22,8 +22,15 @@ from tests.chaos.processes import HubProcesses, wait_for_doors
 log = logging.getLogger(__name__)
 
 SHORT_ROTATION = (
-    "broker-connections-closed", "worker-killed", "database-locked", "payer-silent", "listener-killed",
-    "worker-killed", "database-connections-terminated", "broker-connections-closed", "database-unavailable",
+    "broker-connections-closed",
+    "worker-killed",
+    "database-locked",
+    "payer-silent",
+    "listener-killed",
+    "worker-killed",
+    "database-connections-terminated",
+    "broker-connections-closed",
+    "database-unavailable",
 )
 
 
@@ -135,8 +142,10 @@ class FaultController:
         for attempt in range(5):
             try:
                 with psycopg.connect(pg_url(self.env)) as conn:
-                    conn.execute("LOCK TABLE prescriptions, outbox, processed_messages, claim_transmissions "
-                                 "IN ACCESS EXCLUSIVE MODE")
+                    conn.execute(
+                        "LOCK TABLE prescriptions, outbox, processed_messages, claim_transmissions "
+                        "IN ACCESS EXCLUSIVE MODE"
+                    )
                     time.sleep(hold_s)
                     conn.commit()
                 return
@@ -151,8 +160,10 @@ class FaultController:
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s AND pid <> pg_backend_pid()", (self.env.database_name,))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.env.database_name,),
+            )
 
     def database_unavailable(self, outage_s: float = 2.0) -> None:
         """Refuse new connections and cut the open ones for a couple of seconds."""
@@ -162,8 +173,11 @@ class FaultController:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'.encode())
             try:
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
                 time.sleep(outage_s)
             finally:
                 conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'.encode())

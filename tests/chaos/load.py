@@ -72,10 +72,14 @@ class LoadGenerator:
     def run(self) -> Ledger:
         """Send everything; returns once every order is acknowledged or given up on."""
         self._started = time.monotonic()
-        threads = [threading.Thread(target=self._mllp_sender, args=(i,), name=f"mllp-{i}", daemon=True)
-                   for i in range(self.plan.mllp_senders)]
-        threads += [threading.Thread(target=self._fhir_sender, name=f"fhir-{i}", daemon=True)
-                    for i in range(self.plan.fhir_senders)]
+        threads = [
+            threading.Thread(target=self._mllp_sender, args=(i,), name=f"mllp-{i}", daemon=True)
+            for i in range(self.plan.mllp_senders)
+        ]
+        threads += [
+            threading.Thread(target=self._fhir_sender, name=f"fhir-{i}", daemon=True)
+            for i in range(self.plan.fhir_senders)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

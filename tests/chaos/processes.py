@@ -79,8 +79,11 @@ class HubProcesses:
         if child.log is None:
             child.log = (self.env.workdir / f"{name}.log").open("ab")
         child.process = subprocess.Popen(
-            [str(RXHUB), *child.args], cwd=REPO, env={**os.environ, **self.env.hub_env()},
-            stdout=child.log, stderr=child.log,
+            [str(RXHUB), *child.args],
+            cwd=REPO,
+            env={**os.environ, **self.env.hub_env()},
+            stdout=child.log,
+            stderr=child.log,
         )
         child.starts += 1
 

@@ -58,8 +58,9 @@ def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
         _, token = UserStore(engine).add("chaos-feed", "feed")
         hub = start_hub(env, worker_processes=plan.worker_processes)
         _say(say, f"hub up in {env.workdir} ({env.backend}); sending {plan.orders} orders over {plan.duration_s}s")
-        faults = FaultController(env, hub, interval_s=plan.fault_interval_s,
-                                 broker_restart_at_s=plan.duration_s / 2 if plan.full else None)
+        faults = FaultController(
+            env, hub, interval_s=plan.fault_interval_s, broker_restart_at_s=plan.duration_s / 2 if plan.full else None
+        )
         rss_before = hub.rss()
         try:
             faults.start()
@@ -74,10 +75,18 @@ def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
             hub.stop()
         events_tap, claims_tap = tap_names(topology)
         faults.injected["mllp-hangup-before-ack"] = ledger.counts["mllp hung up before the ACK, then resent"]
-        evidence = Evidence(ledger, engine, drain(env.amqp_url, events_tap, parse_json=True),
-                            drain(env.amqp_url, claims_tap, parse_json=False),
-                            read_payer_log(env.workdir / "payer-sim.log"), env.amqp_url, topology,
-                            faults.injected, faults.failed, crashed)
+        evidence = Evidence(
+            ledger,
+            engine,
+            drain(env.amqp_url, events_tap, parse_json=True),
+            drain(env.amqp_url, claims_tap, parse_json=False),
+            read_payer_log(env.workdir / "payer-sim.log"),
+            env.amqp_url,
+            topology,
+            faults.injected,
+            faults.failed,
+            crashed,
+        )
         report = audit(evidence)
         report.figures["settled (hub quiet)"] = f"{settled:.0f}s after the load" if settled >= 0 else "NO (timed out)"
         report.figures["worker restarts"] = {n: c.starts - 1 for n, c in hub.children.items()}
@@ -102,9 +111,14 @@ def settle(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Le
 
 def _quiet(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Ledger) -> bool:
     with engine.connect() as conn:
-        resting = conn.execute(select(func.count()).select_from(prescriptions).where(
-            prescriptions.c.placer_order_number.in_(list(ledger.acked)), prescriptions.c.state.in_(RESTING_STATES),
-        )).scalar_one()
+        resting = conn.execute(
+            select(func.count())
+            .select_from(prescriptions)
+            .where(
+                prescriptions.c.placer_order_number.in_(list(ledger.acked)),
+                prescriptions.c.state.in_(RESTING_STATES),
+            )
+        ).scalar_one()
         backlog = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
         if resting < len(ledger.acked) or backlog.scalar_one():
             return False
@@ -137,16 +151,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests.chaos.run", description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds over which orders are sent")
-    parser.add_argument("--full", action="store_true",
-                        help="also stop and start the RabbitMQ application once (affects the whole machine)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also stop and start the RabbitMQ application once (affects the whole machine)",
+    )
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, each running every step")
     parser.add_argument("--fault-interval", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=180.0, help="seconds to wait for the hub to go quiet")
     parser.add_argument("--keep", type=Path, help="keep logs in this folder")
     args = parser.parse_args(argv)
-    plan = ChaosPlan(args.orders, args.duration, args.full, args.database, args.workers, args.fault_interval,
-                     args.settle, args.keep)
+    plan = ChaosPlan(
+        args.orders, args.duration, args.full, args.database, args.workers, args.fault_interval, args.settle, args.keep
+    )
     report = run_chaos(plan)
     print(report.render(), flush=True)
     return 0 if report.ok else 1

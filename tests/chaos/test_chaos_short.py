@@ -18,7 +18,14 @@ def test_every_acknowledged_order_ends_once_despite_faults(capsys: pytest.Captur
         print(report.render())
     assert report.ok, report.render()
     faults = report.figures["faults injected"]
-    for kind in ("broker-connections-closed", "worker-killed", "listener-killed", "database-locked",
-                 "database-connections-terminated", "database-unavailable", "payer-silent"):
+    for kind in (
+        "broker-connections-closed",
+        "worker-killed",
+        "listener-killed",
+        "database-locked",
+        "database-connections-terminated",
+        "database-unavailable",
+        "payer-silent",
+    ):
         assert faults.get(kind, 0) >= 1, f"{kind} was never injected: {faults}"
     assert report.figures["orders sent"] == 300

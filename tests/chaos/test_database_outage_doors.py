@@ -43,22 +43,33 @@ def hub_and_token(postgres_url: str, amqp_url: str) -> Iterator[tuple[RunningHub
 
 
 @pytest.mark.postgres
-def test_mllp_answers_while_the_database_is_down(hub_and_token: tuple[RunningHub, str], postgres_admin_url: str,
-                                                 postgres_url: str) -> None:
+def test_mllp_answers_while_the_database_is_down(
+    hub_and_token: tuple[RunningHub, str], postgres_admin_url: str, postgres_url: str
+) -> None:
     hub, _ = hub_and_token
-    with _database_down(postgres_admin_url, postgres_url), MllpClient("127.0.0.1", hub.mllp_port,
-                                                                       timeout_s=15) as client:
+    with (
+        _database_down(postgres_admin_url, postgres_url),
+        MllpClient("127.0.0.1", hub.mllp_port, timeout_s=15) as client,
+    ):
         assert ack_code(client.send(hl7_order("DBDOWN-1", "DBDOWN1")), "DBDOWN-1") in ("AA", "AR")
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize(("path", "body", "media"), [
-    ("/fhir/MedicationRequest", fhir_order("DBDOWN2"), "application/fhir+json"),
-    ("/script", b"<Message/>", "application/xml"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "media"),
+    [
+        ("/fhir/MedicationRequest", fhir_order("DBDOWN2"), "application/fhir+json"),
+        ("/script", b"<Message/>", "application/xml"),
+    ],
+)
 def test_http_doors_answer_503_while_the_database_is_down(
-        hub_and_token: tuple[RunningHub, str], postgres_admin_url: str, postgres_url: str, path: str, body: bytes,
-        media: str) -> None:
+    hub_and_token: tuple[RunningHub, str],
+    postgres_admin_url: str,
+    postgres_url: str,
+    path: str,
+    body: bytes,
+    media: str,
+) -> None:
     hub, token = hub_and_token
     headers = {"Authorization": f"Bearer {token}", "Content-Type": media}
     with _database_down(postgres_admin_url, postgres_url):

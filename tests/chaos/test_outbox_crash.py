@@ -48,8 +48,7 @@ class DiesAfterPublishing:
         self._real.close()
 
 
-def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(
-        database_url: str, amqp_url: str) -> None:
+def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(database_url: str, amqp_url: str) -> None:
     settings = make_settings(amqp_url, database_url)
     topology = Topology(settings.broker_prefix)
     engine = make_engine(database_url)
@@ -59,9 +58,13 @@ def test_a_crash_between_publish_and_mark_sent_republishes_under_the_same_id(
     sub = EventSubscriber(amqp_url, topology.events_exchange, "prescription.updated")
     subject = str(uuid.uuid4())
     with unit_of_work(engine) as uow:
-        ids = [uow.add_event(PrescriptionUpdated(prescription_id=subject, rx_number="1", state="filling",
-                                                 change=f"change {i}"), correlation_id=uuid.uuid4())
-               for i in range(5)]
+        ids = [
+            uow.add_event(
+                PrescriptionUpdated(prescription_id=subject, rx_number="1", state="filling", change=f"change {i}"),
+                correlation_id=uuid.uuid4(),
+            )
+            for i in range(5)
+        ]
     store = OutboxStore(engine)
     try:
         with pytest.raises(ProcessDied):

@@ -27,8 +27,9 @@ def test_rxhub_run_with_a_dead_node_in_the_list(settings: Settings) -> None:
     env = {**hub_env(settings, mllp, http), "RXHUB_AMQP_URL": f"{dead}, {amqp_url}"}
     topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=180)
     assert topology.returncode == 0, topology.stderr
-    hub = subprocess.Popen([*RXHUB, "run", "--worker-processes", "0"], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    hub = subprocess.Popen(
+        [*RXHUB, "run", "--worker-processes", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert hub.stdout is not None
         assert f"MLLP on 127.0.0.1:{mllp}" in hub.stdout.readline()
@@ -37,8 +38,11 @@ def test_rxhub_run_with_a_dead_node_in_the_list(settings: Settings) -> None:
 
         def received() -> str | None:  # the workers (consumers, outbox relay) took both orders
             text = httpx.get(f"http://127.0.0.1:{http}/metrics", timeout=60).text
-            return text if 'rxhub_commands_total{command="ReceivePrescription",result="ok",step="intake"} 2.0' \
-                in text else None
+            return (
+                text
+                if 'rxhub_commands_total{command="ReceivePrescription",result="ok",step="intake"} 2.0' in text
+                else None
+            )
 
         metrics = wait_for(received, "both orders handled", timeout_s=180)
         # every connection tries the nodes in shuffled order: some of the dozens tried the dead one first
@@ -67,8 +71,10 @@ def test_a_worker_with_only_dead_nodes_stops_with_one_line(settings: Settings) -
 
 
 def test_the_comma_host_form_is_refused_at_start_up(settings: Settings) -> None:
-    env = {**hub_env(settings, free_port(), free_port()),
-           "RXHUB_AMQP_URL": "amqp://guest:s3cret@127.0.0.1:5672,127.0.0.1:5673/rx"}
+    env = {
+        **hub_env(settings, free_port(), free_port()),
+        "RXHUB_AMQP_URL": "amqp://guest:s3cret@127.0.0.1:5672,127.0.0.1:5673/rx",
+    }
     topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=180)
     assert topology.returncode == 2, topology.stderr  # a setting: usage or configuration
     assert topology.stderr.count("\n") == 1 and "amqp_url" in topology.stderr.lower(), topology.stderr

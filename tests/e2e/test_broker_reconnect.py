@@ -21,8 +21,12 @@ def test_publisher_consumers_and_relay_recover_from_closed_connections(settings:
     second = (SAMPLES / "02_rde_o11_inpatient_lisinopril.hl7").read_bytes()
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port) as client:
         assert b"MSA|AA" in client.send(first)
-        subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", vhost, "chaos test"], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_all_connections", "-p", vhost, "chaos test"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         answers = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -32,8 +36,11 @@ def test_publisher_consumers_and_relay_recover_from_closed_connections(settings:
                 break
             time.sleep(0.2)
         assert answers[-1] == b"AA" and set(answers) <= {b"AA", b"AR"}
-        sub = EventSubscriber(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange,
-                              "prescription.received")
+        sub = EventSubscriber(
+            settings.amqp_url.get_secret_value(),
+            Topology(settings.broker_prefix).events_exchange,
+            "prescription.received",
+        )
         try:
             # the second order's event proves consumers and the relay came back
             sub.collect(lambda ev: any(e["data"]["placer_order_number"] == "PLC1002" for e in ev), timeout_s=30)

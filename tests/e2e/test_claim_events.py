@@ -26,12 +26,18 @@ def test_a_paid_claim_the_hub_reversed_is_published_as_reversed(amqp_url: str, s
         sub.close()
     mine = [e for e in sub.events if e["data"]["prescription_id"] == pid]
     assert [e["type"] for e in mine] == [
-        "claim.submitted", "claim.status_unknown", "claim.reversed", "claim.submitted", "claim.paid"]
+        "claim.submitted",
+        "claim.status_unknown",
+        "claim.reversed",
+        "claim.submitted",
+        "claim.paid",
+    ]
     unknown, reversed_ = mine[1]["data"], mine[2]["data"]
     assert unknown["attempt"] == 1 and "no answer" in unknown["payer_message"]
     assert reversed_["reason"] == "status_unknown"
     assert not [e for e in mine if e["type"] == "claim.rejected"], "a timeout is no payer's reject"
     document = json.loads(ASYNCAPI.read_text())  # as docs/asyncapi.json describes them
     for event in mine:
-        jsonschema.validate(event, payload_schema(document, event["type"]),
-                            format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+        jsonschema.validate(
+            event, payload_schema(document, event["type"]), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )

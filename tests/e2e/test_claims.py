@@ -31,8 +31,7 @@ class LosesFirstAnswer(PayerSimulator):
 
 
 def _settings(amqp_url: str, sqlite_url: str, **kw: object) -> Settings:
-    return make_settings(amqp_url, sqlite_url, default_bin="999001", payer_timeout_ms=1500,
-                         retry_delay_ms=200, **kw)
+    return make_settings(amqp_url, sqlite_url, default_bin="999001", payer_timeout_ms=1500, retry_delay_ms=200, **kw)
 
 
 def _order(ph: Pharmacy, path: Path = AMOXICILLIN, edit: tuple[bytes, bytes] | None = None) -> str:
@@ -47,10 +46,11 @@ def _order(ph: Pharmacy, path: Path = AMOXICILLIN, edit: tuple[bytes, bytes] | N
 
 def _ledger(ph: Pharmacy, pid: str) -> list[tuple[int, str, str | None]]:
     with ph.engine.connect() as conn:
-        rows = conn.execute(select(claim_transmissions.c.attempt, claim_transmissions.c.transaction,
-                                   claim_transmissions.c.status)
-                            .where(claim_transmissions.c.prescription_id == pid)
-                            .order_by(claim_transmissions.c.sent_at)).all()
+        rows = conn.execute(
+            select(claim_transmissions.c.attempt, claim_transmissions.c.transaction, claim_transmissions.c.status)
+            .where(claim_transmissions.c.prescription_id == pid)
+            .order_by(claim_transmissions.c.sent_at)
+        ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
@@ -65,9 +65,7 @@ def test_lost_answer_is_reversed_before_one_resubmission(amqp_url: str, sqlite_u
     assert _ledger(ph, pid) == [(1, "B1", "timeout"), (1, "B2", "A"), (2, "B1", "P")]
 
 
-def test_claim_that_never_reached_a_payer_is_resent_without_a_reversal(
-    amqp_url: str, sqlite_url: str
-) -> None:
+def test_claim_that_never_reached_a_payer_is_resent_without_a_reversal(amqp_url: str, sqlite_url: str) -> None:
     """No payer connector bound for the BIN: the broker refuses the claim, so it is known unsent."""
     settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings, payer_up=False) as ph:
@@ -83,8 +81,11 @@ def test_claim_that_never_reached_a_payer_is_resent_without_a_reversal(
 
 def _resends(ph: Pharmacy, pid: str) -> int:
     with ph.engine.connect() as conn:
-        return int(conn.execute(select(claim_transmissions.c.resends)
-                                .where(claim_transmissions.c.prescription_id == pid)).scalar_one())
+        return int(
+            conn.execute(
+                select(claim_transmissions.c.resends).where(claim_transmissions.c.prescription_id == pid)
+            ).scalar_one()
+        )
 
 
 def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, sqlite_url: str) -> None:
@@ -93,15 +94,17 @@ def test_transient_reject_is_resent_then_goes_to_the_technician(amqp_url: str, s
         pid = _order(ph, edit=(b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00143978501^Metformin 500 MG"))
         rejected = ph.wait_state(pid, "claim_rejected", timeout_s=30)
         for wrong in ("-4.15", "4.155"):  # a refund is not a cash price; money has cents
-            refused = ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution",
-                                                   json={"action": "cash", "cash_amount": wrong})
+            refused = ph.client("technician").post(
+                f"/api/prescriptions/{pid}/claim-resolution", json={"action": "cash", "cash_amount": wrong}
+            )
             assert refused.status_code == 422, (wrong, refused.text)
         r = ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution", json={"action": "cash"})
         assert r.status_code == 202
         ph.wait_state(pid, "data_verification")
         with ph.engine.connect() as conn:
-            resends = conn.execute(select(claim_transmissions.c.resends)
-                                   .where(claim_transmissions.c.prescription_id == pid)).scalar_one()
+            resends = conn.execute(
+                select(claim_transmissions.c.resends).where(claim_transmissions.c.prescription_id == pid)
+            ).scalar_one()
     assert rejected.document["fills"][0]["claim"]["reject_codes"] == ["92"]
     assert resends == 3
 
@@ -111,12 +114,16 @@ def test_dur_reject_needs_a_pharmacist_to_override(amqp_url: str, sqlite_url: st
     with pharmacy(settings) as ph:
         pid = _order(ph, edit=(b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00054429725^Warfarin 5 MG"))
         ph.wait_state(pid, "claim_rejected")
-        override = {"action": "resubmit", "dur_pps": {"reason_for_service": "DD", "professional_service": "M0",
-                                                      "result_of_service": "1G"}}
-        assert ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution",
-                                            json=override).status_code == 403
-        assert ph.client("pharmacist").post(f"/api/prescriptions/{pid}/claim-resolution",
-                                            json=override).status_code == 202
+        override = {
+            "action": "resubmit",
+            "dur_pps": {"reason_for_service": "DD", "professional_service": "M0", "result_of_service": "1G"},
+        }
+        assert (
+            ph.client("technician").post(f"/api/prescriptions/{pid}/claim-resolution", json=override).status_code == 403
+        )
+        assert (
+            ph.client("pharmacist").post(f"/api/prescriptions/{pid}/claim-resolution", json=override).status_code == 202
+        )
         done = ph.wait_state(pid, "data_verification")
     assert done.document["fills"][0]["claim"]["dur_pps"]["result_of_service"] == "1G"
 
@@ -125,8 +132,7 @@ def test_return_to_stock_reverses_the_paid_claim_and_restores_stock(amqp_url: st
     settings = _settings(amqp_url, sqlite_url)
     with pharmacy(settings) as ph:
         tech, rph = ph.client("technician"), ph.client("pharmacist")
-        tech.post("/api/inventory", json={"ndc": "00093005801", "lot": "L1", "expiry": "2030-01-01",
-                                          "quantity": "100"})
+        tech.post("/api/inventory", json={"ndc": "00093005801", "lot": "L1", "expiry": "2030-01-01", "quantity": "100"})
         pid = _order(ph)
         ph.wait_state(pid, "data_verification")
         rph.post(f"/api/prescriptions/{pid}/data-verification", json={"approve": True})

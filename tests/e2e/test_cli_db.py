@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _rxhub(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RXHUB_")}
-    done = subprocess.run([*RXHUB, *argv], env={**clean, "PYTHONPATH": str(ROOT), "RXHUB_LOG_LEVEL": "WARNING",
-                                                 **env}, cwd=cwd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*RXHUB, *argv],
+        env={**clean, "PYTHONPATH": str(ROOT), "RXHUB_LOG_LEVEL": "WARNING", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done
 

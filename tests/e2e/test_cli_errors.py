@@ -17,8 +17,9 @@ NOWHERE_PG = "postgresql+psycopg://postgres@127.0.0.1:9/rxhub"
 
 def _rxhub(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RXHUB_")}
-    return subprocess.run([*RXHUB, *argv], env={**clean, "RXHUB_LOG_LEVEL": "WARNING", **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*RXHUB, *argv], env={**clean, "RXHUB_LOG_LEVEL": "WARNING", **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_line(done: subprocess.CompletedProcess[str], code: ExitCode, says: str) -> None:
@@ -35,13 +36,24 @@ def test_each_failure_has_its_own_code_and_one_line(tmp_path: Path) -> None:
     _one_line(_rxhub("users", "list", RXHUB_DATABASE_URL="not a url"), ExitCode.USAGE, "RXHUB_DATABASE_URL")
     _one_line(_rxhub("users", "list", RXHUB_MLLP_PORT="abc"), ExitCode.USAGE, "mllp_port")
     _one_line(_rxhub("send", "--port", "9", str(tmp_path / "none.hl7")), ExitCode.NETWORK, "cannot connect")
-    _one_line(_rxhub("outbound", "status", RXHUB_OUTBOUND_DESTINATIONS=str(tmp_path / "none.json")),
-              ExitCode.USAGE, "configuration")
+    _one_line(
+        _rxhub("outbound", "status", RXHUB_OUTBOUND_DESTINATIONS=str(tmp_path / "none.json")),
+        ExitCode.USAGE,
+        "configuration",
+    )
     assert _rxhub("users", "add", "ann", "--role", "technician", RXHUB_DATABASE_URL=database).returncode == 0
-    _one_line(_rxhub("users", "add", "ann", "--role", "technician", RXHUB_DATABASE_URL=database),
-              ExitCode.REFUSED, "already exists")
-    _one_line(_rxhub("users", "add", "bob", "--role", "technician", "--expires-days", "999999999",
-                     RXHUB_DATABASE_URL=database), ExitCode.USAGE, "invalid value")
+    _one_line(
+        _rxhub("users", "add", "ann", "--role", "technician", RXHUB_DATABASE_URL=database),
+        ExitCode.REFUSED,
+        "already exists",
+    )
+    _one_line(
+        _rxhub(
+            "users", "add", "bob", "--role", "technician", "--expires-days", "999999999", RXHUB_DATABASE_URL=database
+        ),
+        ExitCode.USAGE,
+        "invalid value",
+    )
 
 
 def test_debug_shows_the_traceback_and_version_the_package() -> None:

@@ -35,12 +35,16 @@ def _user(ph: Pharmacy, name: str) -> User:
     return next(user for user, _ in UserStore(ph.engine).list() if user.name == name)
 
 
-def _publish(ph: Pharmacy, user: User, command: Command, correlation_id: uuid.UUID,
-             source: Source = Source.API) -> str:
+def _publish(ph: Pharmacy, user: User, command: Command, correlation_id: uuid.UUID, source: Source = Source.API) -> str:
     """Publish a staff command as ``user`` would through the API, past its checks; its command id."""
     settings = ph.hub.settings
-    envelope = Envelope.wrap(command, correlation_id=correlation_id, source=source, actor=user.id,
-                             principal=user_principal(user.name, user.role))
+    envelope = Envelope.wrap(
+        command,
+        correlation_id=correlation_id,
+        source=source,
+        actor=user.id,
+        principal=user_principal(user.name, user.role),
+    )
     return publish_signed(settings, envelope)
 
 
@@ -51,23 +55,41 @@ def test_refused_and_dead_lettered_commands_say_why_and_dead_letters_name_the_rx
         row = order(ph, verbal(patient=allergic, drug={"ndc": AMOXICILLIN}), state="data_verification")
         (alert,) = [a["alert_id"] for a in row.document["alerts"] if a["severity"] == "high"]
         correlation = uuid.UUID(row.correlation_id)
-        approval = _publish(ph, _user(ph, "paul.pharm"), RecordVerification(
-            prescription_id=row.id, stage="data", approve=True), correlation)
-        product = _publish(ph, _user(ph, "tina.tech"), SelectProduct(prescription_id=row.id, ndc="00000000000"),
-                           correlation)
-        verbal_order = _publish(ph, unlicensed, ReceivePrescription(
-            placer_order_number="VO-UNLICENSED", placer_system="verbal", taken_by=unlicensed.id,
-            patient=PatientInfo(family_name="Synthetic", given_name="Eve"),
-            prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
-            drug=DrugInfo(ndc=AMOXICILLIN), quantity=QuantityInfo(value=20), sig="one tid",
-        ), order_correlation_id("verbal", "VO-UNLICENSED"), Source.VERBAL)
+        approval = _publish(
+            ph,
+            _user(ph, "paul.pharm"),
+            RecordVerification(prescription_id=row.id, stage="data", approve=True),
+            correlation,
+        )
+        product = _publish(
+            ph, _user(ph, "tina.tech"), SelectProduct(prescription_id=row.id, ndc="00000000000"), correlation
+        )
+        verbal_order = _publish(
+            ph,
+            unlicensed,
+            ReceivePrescription(
+                placer_order_number="VO-UNLICENSED",
+                placer_system="verbal",
+                taken_by=unlicensed.id,
+                patient=PatientInfo(family_name="Synthetic", given_name="Eve"),
+                prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
+                drug=DrugInfo(ndc=AMOXICILLIN),
+                quantity=QuantityInfo(value=20),
+                sig="one tid",
+            ),
+            order_correlation_id("verbal", "VO-UNLICENSED"),
+            Source.VERBAL,
+        )
         refused = outcome(ph, approval)
         dead = outcome(ph, product, "technician")
         una = ph.client("pharmacist")
         una.headers["Authorization"] = f"Bearer {token}"
         unlicensed_outcome = settled(una, verbal_order)
-        not_theirs = [ph.client("technician").get(f"/api/commands/{approval}"),
-                      una.get(f"/api/commands/{product}"), una.get(f"/api/commands/{uuid.uuid4()}")]
+        not_theirs = [
+            ph.client("technician").get(f"/api/commands/{approval}"),
+            una.get(f"/api/commands/{product}"),
+            una.get(f"/api/commands/{uuid.uuid4()}"),
+        ]
         by_admin = ph.client("admin").get(f"/api/commands/{approval}")
         letters = ph.client("admin").get("/api/admin/dead-letters").json()
         still = ph.wait_state(row.id, "data_verification")
@@ -79,6 +101,9 @@ def test_refused_and_dead_lettered_commands_say_why_and_dead_letters_name_the_rx
     assert [r.status_code for r in not_theirs] == [404, 404, 404]
     assert by_admin.status_code == 200 and by_admin.json()["status"] == "refused"
     named = {letter["message_id"]: (letter["failure_kind"], letter["rx_number"]) for letter in letters}
-    assert named == {approval: ("domain_rule", row.rx_number), product: ("validation", row.rx_number),
-                     verbal_order: ("domain_rule", None)}
+    assert named == {
+        approval: ("domain_rule", row.rx_number),
+        product: ("validation", row.rx_number),
+        verbal_order: ("domain_rule", None),
+    }
     assert still.version == row.version

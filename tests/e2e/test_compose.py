@@ -78,8 +78,10 @@ def test_everything_waits_for_what_it_needs() -> None:
         needs = services[name]["depends_on"]
         assert needs["init"] == {"condition": "service_completed_successfully"}, name
         assert needs["rabbitmq"] == needs["postgres"] == {"condition": "service_healthy"}, name
-    assert services["init"]["depends_on"] == {"rabbitmq": {"condition": "service_healthy"},
-                                              "postgres": {"condition": "service_healthy"}}
+    assert services["init"]["depends_on"] == {
+        "rabbitmq": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
     assert services["payer-sim"]["profiles"] == ["simulator"]
 
 
@@ -123,12 +125,13 @@ def test_the_image_is_built_for_running_not_for_editing() -> None:
     for label in ("title", "version", "licenses", "source", "revision"):
         assert f"org.opencontainers.image.{label}=" in dockerfile, label
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    assert ignored[ignored.index("*") + 1:][:5] == ["!pyproject.toml", "!README.md", "!LICENSE", "!hub/", "!adapters/"]
+    assert ignored[ignored.index("*") + 1 :][:5] == ["!pyproject.toml", "!README.md", "!LICENSE", "!hub/", "!adapters/"]
 
 
 @pytest.mark.parametrize("name", HUB_SERVICES)
 def test_each_service_passes_the_hubs_checks_as_the_container_sees_it(
-        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Its settings as written (the doors on 0.0.0.0, the broker at rabbitmq:5672) pass the start-up checks
     that refuse plain TCP off loopback and guest on a remote broker, with the secrets the script makes."""
     service, folder = _services()[name], _make_secrets(tmp_path)
@@ -156,8 +159,10 @@ def test_the_services_take_an_order_to_ready(amqp_url: str, postgres_url: str, t
     again = _run(services["init"], envs["init"])
     assert again.returncode == 0 and "token:" not in again.stdout and "exists already" in again.stdout
 
-    replicas = [_local_env(services["workers"], folder, prefix)  # each replica its own metrics port
-                for _ in range(services["workers"]["deploy"]["replicas"])]
+    replicas = [
+        _local_env(services["workers"], folder, prefix)  # each replica its own metrics port
+        for _ in range(services["workers"]["deploy"]["replicas"])
+    ]
     started: list[subprocess.Popen[str]] = []
     try:
         started.append(_start(services["hub"], envs["hub"]))
@@ -220,8 +225,7 @@ def _run(service: dict[str, Any], env: dict[str, str]) -> subprocess.CompletedPr
 
 def _start(service: dict[str, Any], env: dict[str, str]) -> subprocess.Popen[str]:
     """A long-running service in its own process group, as in its container."""
-    return subprocess.Popen(_command(service), env=env, text=True, start_new_session=True,
-                            stdout=subprocess.DEVNULL)
+    return subprocess.Popen(_command(service), env=env, text=True, start_new_session=True, stdout=subprocess.DEVNULL)
 
 
 def _healthy(service: dict[str, Any], env: dict[str, str]) -> bool:

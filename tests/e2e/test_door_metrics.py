@@ -23,8 +23,11 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def _scrape(admin: httpx.Client) -> Samples:
     text = admin.get("/metrics").text
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _messages(before: Samples, after: Samples, door: str) -> dict[str, float]:
@@ -76,6 +79,7 @@ def test_a_real_scrape_passes_promtool_and_has_every_dashboard_metric(settings: 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     exported = set(re.findall(r"^# TYPE (\w+) ", text, re.MULTILINE))
     histogram_parts = re.compile(r"_(bucket|count|sum)$")
-    missing = {name for name in dashboard_metrics() if histogram_parts.sub("", name) not in exported
-               and name not in exported}
+    missing = {
+        name for name in dashboard_metrics() if histogram_parts.sub("", name) not in exported and name not in exported
+    }
     assert not missing, f"the dashboard queries metrics the hub does not export: {missing}"

@@ -24,10 +24,18 @@ def _with_ack_types(msh15: str, msh16: str, control: str, *, break_rxe: bool = F
     return b"\r".join(lines)
 
 
-@pytest.mark.parametrize(("msh15", "bad", "expected"), [
-    ("AL", False, "CA"), ("AL", True, "CE"), ("SU", False, "CA"), ("ER", True, "CE"),
-    ("ER", False, None), ("NE", False, None), ("SU", True, None),
-])
+@pytest.mark.parametrize(
+    ("msh15", "bad", "expected"),
+    [
+        ("AL", False, "CA"),
+        ("AL", True, "CE"),
+        ("SU", False, "CA"),
+        ("ER", True, "CE"),
+        ("ER", False, None),
+        ("NE", False, None),
+        ("SU", True, None),
+    ],
+)
 def test_commit_acks_follow_msh15(settings: Settings, msh15: str, bad: bool, expected: str | None) -> None:
     with running_hub(settings, steps=["intake"]) as hub, MllpClient("127.0.0.1", hub.mllp_port, timeout_s=3) as c:
         c.sock.sendall(b"\x0b" + _with_ack_types(msh15, "AL", f"ENH-{msh15}", break_rxe=bad) + b"\x1c\r")

@@ -27,8 +27,9 @@ def _received(amqp_url: str, sqlite_url: str, **settings: Any) -> tuple[dict[str
             assert b"MSA|AA|" in client.send(SAMPLE.read_bytes())
             event = sub.collect(lambda events: len(events) >= 1)[0]
             with hub.engine.connect() as conn:
-                patient_id = conn.execute(select(prescriptions.c.patient_id)
-                                          .where(prescriptions.c.id == event["subject"])).scalar_one()
+                patient_id = conn.execute(
+                    select(prescriptions.c.patient_id).where(prescriptions.c.id == event["subject"])
+                ).scalar_one()
     finally:
         sub.close()
     return event, str(patient_id)

@@ -48,12 +48,16 @@ def _rde(control_id: str, placer: str, *, drug: str = AMOXICILLIN, control: str 
 
 
 def _adt(control_id: str) -> list[str]:
-    return [f"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201101500||ADT^A04^ADT_A01|{control_id}|P|2.5.1",
-            "EVN|A04|20261201101500", "PID|1||MRN10001^^^GENHOSP^MR||Synthetic^Alice^Q||19800101|F"]
+    return [
+        f"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201101500||ADT^A04^ADT_A01|{control_id}|P|2.5.1",
+        "EVN|A04|20261201101500",
+        "PID|1||MRN10001^^^GENHOSP^MR||Synthetic^Alice^Q||19800101|F",
+    ]
 
 
-def _batch(*messages: list[str], file: bool = True, count: int | None = None, trailer: bool = True,
-           sep: str = "\r") -> bytes:
+def _batch(
+    *messages: list[str], file: bool = True, count: int | None = None, trailer: bool = True, sep: str = "\r"
+) -> bytes:
     lines = ["FHS|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201101500||||FILE-7"] if file else []
     lines.append("BHS|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201101500||||BATCH-7")
     for message in messages:
@@ -117,8 +121,9 @@ def hub(amqp_url: str, database_url: str) -> Iterator[RunningHub]:
 @pytest.fixture
 def subscriber(hub: RunningHub) -> Iterator[EventSubscriber]:
     settings: Settings = hub.settings
-    sub = EventSubscriber(settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange,
-                          "prescription.received")
+    sub = EventSubscriber(
+        settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange, "prescription.received"
+    )
     yield sub
     sub.close()
 
@@ -130,9 +135,11 @@ def _send(hub: RunningHub, raw: bytes) -> BatchAnswer:
 
 def _orders(hub: RunningHub, *placers: str) -> int:
     with read_connection(hub.engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(prescriptions)
-                                .where(prescriptions.c.placer_order_number.in_(placers))).scalar_one())
-
+        return int(
+            conn.execute(
+                select(func.count()).select_from(prescriptions).where(prescriptions.c.placer_order_number.in_(placers))
+            ).scalar_one()
+        )
 
 
 def test_a_batch_of_three_orders_gets_a_batch_ack_with_three_aa_and_three_prescriptions(
@@ -158,8 +165,7 @@ def test_a_batch_of_three_orders_gets_a_batch_ack_with_three_aa_and_three_prescr
 
 
 def test_one_bad_message_is_refused_and_the_others_are_kept(hub: RunningHub, subscriber: EventSubscriber) -> None:
-    raw = _batch(_rde("BB-1", "PBB-1"), _rde("BB-2", "PBB-2", drug=""), _adt("BB-3"), _rde("BB-4", "PBB-4"),
-                 file=False)
+    raw = _batch(_rde("BB-1", "PBB-1"), _rde("BB-2", "PBB-2", drug=""), _adt("BB-3"), _rde("BB-4", "PBB-4"), file=False)
     answer = _send(hub, raw)
     assert answer.codes == ["AA", "AE", "AR", "AA"], answer.raw
     assert answer.control_ids == ["BB-1", "BB-2", "BB-3", "BB-4"]
@@ -191,8 +197,11 @@ def test_a_resent_batch_gets_the_same_acks_and_doubles_nothing(hub: RunningHub, 
 
 def _journal(hub: RunningHub, *control_ids: str) -> int:
     with read_connection(hub.engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(inbound_messages)
-                                .where(inbound_messages.c.control_id.in_(control_ids))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(inbound_messages).where(inbound_messages.c.control_id.in_(control_ids))
+            ).scalar_one()
+        )
 
 
 def test_a_batch_with_lf_line_ends_and_a_cancel_of_an_order_earlier_in_it(
@@ -204,10 +213,14 @@ def test_a_batch_with_lf_line_ends_and_a_cancel_of_an_order_earlier_in_it(
     eventually(lambda: _orders(hub, "PBL-1", "PBL-2") == 2, "two prescriptions")
 
 
-@pytest.mark.parametrize(("raw", "where"), [
-    (_batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2"), trailer=False, file=False), "BHS^1"),
-    (_batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2"), count=3), "BTS^1^1"),
-], ids=["missing-bts", "count-mismatch"])
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (_batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2"), trailer=False, file=False), "BHS^1"),
+        (_batch(_rde("BM-1", "PBM-1"), _rde("BM-2", "PBM-2"), count=3), "BTS^1^1"),
+    ],
+    ids=["missing-bts", "count-mismatch"],
+)
 def test_a_malformed_envelope_refuses_every_message_and_takes_none(
     hub: RunningHub, subscriber: EventSubscriber, raw: bytes, where: str
 ) -> None:
@@ -257,8 +270,10 @@ def test_a_broker_failure_halfway_costs_only_the_message_it_hit(hub: RunningHub)
     first = _send(hub, raw)
     assert first.codes == ["AA", "AR", "AA"], first.raw
     assert any("207^" in err for err in first.acks[1][1:])
-    eventually(lambda: _orders(hub, "PBF-1", "PBF-3") == 2 and _journal(hub, "BF-1", "BF-3") == 2,
-                "the two confirmed orders and their dedupe records")
+    eventually(
+        lambda: _orders(hub, "PBF-1", "PBF-3") == 2 and _journal(hub, "BF-1", "BF-3") == 2,
+        "the two confirmed orders and their dedupe records",
+    )
     assert _orders(hub, "PBF-2") == 0
     again = _send(hub, raw)  # the sender resends the batch: only the refused message is new
     assert again.codes == ["AA", "AA", "AA"]

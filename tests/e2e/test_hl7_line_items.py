@@ -59,8 +59,11 @@ def _errs(ack: bytes) -> list[list[str]]:
 def _states(hub: RunningHub) -> dict[str, str]:
     """placer number -> state of every prescription of the sample's ORC-2."""
     with read_connection(hub.engine) as conn:
-        rows = conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.state).where(
-            prescriptions.c.placer_order_number.like("000000011000185%"))).all()
+        rows = conn.execute(
+            select(prescriptions.c.placer_order_number, prescriptions.c.state).where(
+                prescriptions.c.placer_order_number.like("000000011000185%")
+            )
+        ).all()
     return {r.placer_order_number: r.state for r in rows}
 
 
@@ -110,12 +113,14 @@ def test_a_jahis_prescription_is_one_prescription_per_item_resent_and_partly_can
 def test_an_iv_admixture_and_a_radiology_cancel_are_refused_and_publish_nothing(
     hub: RunningHub, events: EventSubscriber
 ) -> None:
-    radiology_cancel = "\r".join([
-        "MSH|^~\\&|RIS|HOSP|RXHUB|PHARM|20250101120000||ORM^O01|RAD-1|P|2.3",
-        "PID|1||MRN1^^^HOSP^MR||DOE^JANE||19800102|F",
-        "ORC|CA|ACC1|ACC1",
-        "OBR|1|ACC1|ACC1|71045^Xray exam chest 1 view^C4",
-    ]).encode()
+    radiology_cancel = "\r".join(
+        [
+            "MSH|^~\\&|RIS|HOSP|RXHUB|PHARM|20250101120000||ORM^O01|RAD-1|P|2.3",
+            "PID|1||MRN1^^^HOSP^MR||DOE^JANE||19800102|F",
+            "ORC|CA|ACC1|ACC1",
+            "OBR|1|ACC1|ACC1|71045^Xray exam chest 1 view^C4",
+        ]
+    ).encode()
     with MllpClient("127.0.0.1", hub.mllp_port) as client:
         iv = client.send(message(JAHIS_INJECTION))
         rad = client.send(radiology_cancel)

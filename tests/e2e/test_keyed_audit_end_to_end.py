@@ -31,9 +31,11 @@ def test_a_keyed_hub_chains_its_own_entries_and_leaves_a_forged_one_out(settings
         url = keyed.database_url.get_secret_value()
         outsider = make_engine(url)  # an insider with database access, without the key
         with outsider.begin() as conn:
-            forged = conn.execute(insert(audit_log).values(
-                at=datetime.now(UTC), actor="pharm1", role="pharmacist", action="approve", outcome="ok",
-                detail="{}")).inserted_primary_key[0]
+            forged = conn.execute(
+                insert(audit_log).values(
+                    at=datetime.now(UTC), actor="pharm1", role="pharmacist", action="approve", outcome="ok", detail="{}"
+                )
+            ).inserted_primary_key[0]
         outsider.dispose()
         checker = with_audit_keys(make_engine(url), AuditKeys([KEY]))
         trail = AuditTrail(checker)
@@ -42,4 +44,5 @@ def test_a_keyed_hub_chains_its_own_entries_and_leaves_a_forged_one_out(settings
         checker.dispose()
     assert report.checked >= 2, "the receipt and intake at least, all sealed under the key"
     assert [(p.id, p.reason.split(":")[0]) for p in report.problems] == [
-        (forged, "not written by a hub process (no valid writer's tag)")]
+        (forged, "not written by a hub process (no valid writer's tag)")
+    ]

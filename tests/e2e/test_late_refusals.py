@@ -43,7 +43,6 @@ REFUSAL_SYSTEM = "urn:rxhub:fhir:order-refusal"
 FHIR_JSON = "application/fhir+json"
 
 
-
 def _order(control: str, msh16: str, *, placer: str = "PLC1001^EHR", sender: str = "EHR|GENHOSP") -> bytes:
     """The sample RDE^O11 in enhanced mode (MSH-15 AL) under another control id, sender and placer number."""
     lines = SAMPLE.read_bytes().split(b"\r")
@@ -58,8 +57,10 @@ def _order(control: str, msh16: str, *, placer: str = "PLC1001^EHR", sender: str
 def _refused(ph: Pharmacy, count: int) -> list[dict[str, Any]]:
     """The staff queue once it lists ``count`` refusals."""
     with ph.client("technician") as staff:
-        return eventually(lambda: (found if len(found := staff.get("/api/refused-orders").json()) >= count
-                                    else None), f"{count} refused order(s) listed")
+        return eventually(
+            lambda: found if len(found := staff.get("/api/refused-orders").json()) >= count else None,
+            f"{count} refused order(s) listed",
+        )
 
 
 @pytest.fixture
@@ -68,10 +69,23 @@ def placer_port(amqp_url: str, database_url: str, tmp_path: Path) -> Iterator[tu
     receiver = Receiver()
     receiver.start()
     config = tmp_path / "destinations.json"
-    config.write_text(json.dumps({"destinations": [{
-        "name": "placer", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
-        "events": ["prescription.received"], "application_acks": True, "ack_timeout_s": 5,
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {
+                        "name": "placer",
+                        "host": "127.0.0.1",
+                        "port": receiver.port,
+                        "version": "2.5.1",
+                        "events": ["prescription.received"],
+                        "application_acks": True,
+                        "ack_timeout_s": 5,
+                    }
+                ]
+            }
+        )
+    )
     settings = make_settings(amqp_url, database_url, outbound_destinations=config)
     with pharmacy(settings) as ph:
         yield ph, receiver
@@ -96,12 +110,18 @@ def test_hl7_enhanced_mode_duplicate_gets_an_application_reject(placer_port: tup
 
     [item] = _refused(ph, 1)
     assert (item["source"], item["owner"], item["code"], item["control_id"], item["held_by"]) == (
-        "hl7", "hl7:EHR|GENHOSP", "duplicate-order", "ENH-DUP-2", holder.id)
+        "hl7",
+        "hl7:EHR|GENHOSP",
+        "duplicate-order",
+        "ENH-DUP-2",
+        holder.id,
+    )
     assert ph.wait_state(holder.id, "claim_rejected", "data_verification", "needs_product").id == holder.id
 
 
 def test_an_order_that_asked_for_no_application_ack_gets_none_but_staff_see_it(
-        placer_port: tuple[Pharmacy, Receiver]) -> None:
+    placer_port: tuple[Pharmacy, Receiver],
+) -> None:
     ph, receiver = placer_port
     with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
         client.send(_order("SU-DUP-1", "SU", placer="PLC-SU^EHR"))
@@ -127,8 +147,11 @@ def test_a_fhir_order_refused_after_its_201_shows_the_refusal_when_read(amqp_url
     with running_hub(settings, with_workers=False) as doors:  # no intake yet: both orders wait on the queue
         with MllpClient("127.0.0.1", doors.mllp_port) as client:
             assert b"MSA|CA|" in client.send(_order("X-1", "ER", placer="PLC-X^EHRORD"))
-        created = httpx.post(f"http://127.0.0.1:{doors.http_port}/fhir/MedicationRequest", json=order,
-                             headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON})
+        created = httpx.post(
+            f"http://127.0.0.1:{doors.http_port}/fhir/MedicationRequest",
+            json=order,
+            headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON},
+        )
     assert created.status_code == 201, created.text
     resource_id = created.json()["id"]
     assert resource_id == str(order_correlation_id("EHRORD", "PLC-X", owner="feed:ehr")), "one identity, one id"
@@ -139,8 +162,11 @@ def test_a_fhir_order_refused_after_its_201_shows_the_refusal_when_read(amqp_url
         base = f"http://127.0.0.1:{ph.hub.http_port}/fhir"
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}) as http:
             read = http.get(f"/MedicationRequest/{resource_id}")
-        fhirpy_read = SyncFHIRClient(base, authorization=f"Bearer {token}").reference(
-            "MedicationRequest", resource_id).to_resource()
+        fhirpy_read = (
+            SyncFHIRClient(base, authorization=f"Bearer {token}")
+            .reference("MedicationRequest", resource_id)
+            .to_resource()
+        )
     assert (item["source"], item["owner"], item["held_by"]) == ("fhir", "feed:ehr", holder.id)
     assert read.status_code == 200, read.text
     view = read.json()
@@ -152,13 +178,23 @@ def test_a_fhir_order_refused_after_its_201_shows_the_refusal_when_read(amqp_url
 
 def _medication_request(value: str, system: str) -> dict[str, Any]:
     return {
-        "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
         "identifier": [{"system": system, "value": value}],
         "subject": {"reference": "Patient/example"},
-        "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00093005801",
-                                                  "display": "Amoxicillin 500 MG Oral Capsule"}]},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/ndc",
+                    "code": "00093005801",
+                    "display": "Amoxicillin 500 MG Oral Capsule",
+                }
+            ]
+        },
         "requester": {"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}},
-        "authoredOn": "2026-11-20", "dosageInstruction": [{"text": "Take 1 capsule by mouth twice daily"}],
+        "authoredOn": "2026-11-20",
+        "dosageInstruction": [{"text": "Take 1 capsule by mouth twice daily"}],
         "dispenseRequest": {"quantity": {"value": 20, "unit": "CAP"}},
     }
 

@@ -24,8 +24,17 @@ from tests.support.waiting import eventually
 from tests.unit.hl7_outbound.pipeline import SAMPLE
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
-PROBES = [["PID", 5, 1], ["PID", 5, 2], ["PID", 8, 1], ["PV1", 3, 1], ["PV1", 3, 3], ["ORC", 1, 1],
-          ["ORC", 5, 1], ["ORC", 12, 1], ["ORC", 12, 2]]
+PROBES = [
+    ["PID", 5, 1],
+    ["PID", 5, 2],
+    ["PID", 8, 1],
+    ["PV1", 3, 1],
+    ["PV1", 3, 3],
+    ["ORC", 1, 1],
+    ["ORC", 5, 1],
+    ["ORC", 12, 1],
+    ["ORC", 12, 2],
+]
 
 
 @contextmanager
@@ -34,13 +43,19 @@ def medplum_receiver() -> Iterator[tuple[int, list[dict[str, Any]]]]:
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules" / "@medplum" / "hl7").is_dir():
         pytest.skip("Node.js or tests/node/node_modules missing: run scripts/ensure-node-tools.sh")
-    process = subprocess.Popen([node, "hl7-receiver.mjs", json.dumps(PROBES)], cwd=NODE_DIR, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [node, "hl7-receiver.mjs", json.dumps(PROBES)],
+        cwd=NODE_DIR,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stdin is not None
     port = json.loads(process.stdout.readline())["port"]
     reports: list[dict[str, Any]] = []
-    reader = threading.Thread(target=lambda: reports.extend(json.loads(line) for line in process.stdout or ()),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: reports.extend(json.loads(line) for line in process.stdout or ()), daemon=True
+    )
     reader.start()
     try:
         yield port, reports
@@ -50,14 +65,27 @@ def medplum_receiver() -> Iterator[tuple[int, list[dict[str, Any]]]]:
         reader.join(5)
 
 
-def test_medplums_hl7_server_reads_and_acknowledges_the_hubs_status_updates(amqp_url: str, sqlite_url: str,
-                                                                             tmp_path: Path) -> None:
+def test_medplums_hl7_server_reads_and_acknowledges_the_hubs_status_updates(
+    amqp_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
     with medplum_receiver() as (port, reports):
         config = tmp_path / "destinations.json"
-        config.write_text(json.dumps({"destinations": [{
-            "name": "ehr", "host": "127.0.0.1", "port": port, "version": "2.5.1", "ack_timeout_s": 5,
-            "events": ["prescription.received", "prescription.verified"],
-        }]}))
+        config.write_text(
+            json.dumps(
+                {
+                    "destinations": [
+                        {
+                            "name": "ehr",
+                            "host": "127.0.0.1",
+                            "port": port,
+                            "version": "2.5.1",
+                            "ack_timeout_s": 5,
+                            "events": ["prescription.received", "prescription.verified"],
+                        }
+                    ]
+                }
+            )
+        )
         settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
         with pharmacy(settings) as ph:
             with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:

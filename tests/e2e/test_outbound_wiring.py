@@ -45,15 +45,28 @@ class Receiver(threading.Thread):
                 conn.sendall(b"\x0b" + ack.encode() + b"\x1c\r")
 
 
-def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: str, sqlite_url: str,
-                                                                       tmp_path: Path) -> None:
+def test_received_and_verified_reach_the_placer_as_hl7_status_updates(
+    amqp_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
     receiver = Receiver()
     receiver.start()
     config = tmp_path / "destinations.json"
-    config.write_text(json.dumps({"destinations": [{
-        "name": "ehr", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
-        "events": ["prescription.received", "prescription.verified"], "ack_timeout_s": 5,
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {
+                        "name": "ehr",
+                        "host": "127.0.0.1",
+                        "port": receiver.port,
+                        "version": "2.5.1",
+                        "events": ["prescription.received", "prescription.verified"],
+                        "ack_timeout_s": 5,
+                    }
+                ]
+            }
+        )
+    )
     settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
     with pharmacy(settings) as ph:
         with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
@@ -68,9 +81,17 @@ def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: 
         while len(receiver.messages) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         status = subprocess.run(
-            [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"], capture_output=True, text=True,
-            timeout=60, env={**os.environ, "RXHUB_AMQP_URL": amqp_url, "RXHUB_BROKER_PREFIX": settings.broker_prefix,
-                             "RXHUB_OUTBOUND_DESTINATIONS": str(config)})
+            [sys.executable, "-m", "hub.entrypoints.cli", "outbound", "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **os.environ,
+                "RXHUB_AMQP_URL": amqp_url,
+                "RXHUB_BROKER_PREFIX": settings.broker_prefix,
+                "RXHUB_OUTBOUND_DESTINATIONS": str(config),
+            },
+        )
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith("ehr") and "backlog=0" in status.stdout
     assert len(receiver.messages) == 2
@@ -82,15 +103,27 @@ def test_received_and_verified_reach_the_placer_as_hl7_status_updates(amqp_url: 
     assert all("MRN10002" in str(p.segment("PID")) for p in parsed), "PID carries the patient's MRN"
 
 
-def test_an_order_that_asks_for_an_application_ack_gets_rre_o12(amqp_url: str, sqlite_url: str,
-                                                                 tmp_path: Path) -> None:
+def test_an_order_that_asks_for_an_application_ack_gets_rre_o12(amqp_url: str, sqlite_url: str, tmp_path: Path) -> None:
     receiver = Receiver()
     receiver.start()
     config = tmp_path / "destinations.json"
-    config.write_text(json.dumps({"destinations": [{
-        "name": "ehr-acks", "host": "127.0.0.1", "port": receiver.port, "version": "2.5.1",
-        "events": ["prescription.received"], "application_acks": True, "ack_timeout_s": 5,
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {
+                        "name": "ehr-acks",
+                        "host": "127.0.0.1",
+                        "port": receiver.port,
+                        "version": "2.5.1",
+                        "events": ["prescription.received"],
+                        "application_acks": True,
+                        "ack_timeout_s": 5,
+                    }
+                ]
+            }
+        )
+    )
     settings = make_settings(amqp_url, sqlite_url, outbound_destinations=config)
     order = SAMPLE.read_bytes().split(b"\r")
     msh = order[0].split(b"|")

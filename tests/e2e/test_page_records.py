@@ -25,5 +25,6 @@ def test_one_audited_read_names_every_record_it_returns(amqp_url: str, sqlite_ur
 
         reads = [e for e in AuditTrail(ph.hub.engine).query(actor="paul.pharm") if e.action.startswith("read ")]
         assert [(e.action, e.detail["prescription_ids"]) for e in reads] == [
-            ("read prescriptions for a page", sorted([first.id, second.id]))]
+            ("read prescriptions for a page", sorted([first.id, second.id]))
+        ]
         assert reads[0].detail["patient_ids"] == [first.document["patient_id"]]

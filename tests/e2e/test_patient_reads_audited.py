@@ -18,7 +18,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_r
 
 
 def test_every_read_of_a_patients_data_is_found_by_patient(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pharmacy(settings) as ph:
         with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
             client.send(SAMPLE.read_bytes())

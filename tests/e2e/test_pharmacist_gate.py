@@ -40,23 +40,31 @@ def test_a_pharmacist_without_a_licence_is_refused_at_once_and_audited(cash_only
     with pharmacy(cash_only) as ph:
         user, token = UserStore(ph.engine).add("una.unlicensed", "pharmacist")
         row = order(ph, VERBAL, state="data_verification")
-        unlicensed = httpx.Client(base_url=f"http://127.0.0.1:{ph.hub.http_port}", timeout=20,
-                                  headers={"Authorization": f"Bearer {token}"})
+        unlicensed = httpx.Client(
+            base_url=f"http://127.0.0.1:{ph.hub.http_port}", timeout=20, headers={"Authorization": f"Bearer {token}"}
+        )
         attempts = [
             unlicensed.post("/api/verbal-orders", json=VERBAL),
             unlicensed.post(f"/api/prescriptions/{row.id}/data-verification", json={"approve": True}),
             unlicensed.post(f"/api/prescriptions/{row.id}/product-verification", json={"approve": True}),
-            unlicensed.post(f"/api/prescriptions/{row.id}/claim-resolution", json={
-                "action": "resubmit", "dur_pps": {"reason_for_service": "ER", "professional_service": "M0",
-                                                  "result_of_service": "1B"}}),
+            unlicensed.post(
+                f"/api/prescriptions/{row.id}/claim-resolution",
+                json={
+                    "action": "resubmit",
+                    "dur_pps": {"reason_for_service": "ER", "professional_service": "M0", "result_of_service": "1B"},
+                },
+            ),
         ]
         assert [a.status_code for a in attempts] == [403] * 4, [a.text for a in attempts]
         assert all("licence" in a.json()["detail"] for a in attempts)
         forbidden = refusals(ph, "una.unlicensed", "forbidden")
         untouched = ph.wait_state(row.id, "data_verification")
         with read_connection(ph.engine) as conn:
-            verbal_orders = [r for r in PrescriptionRepository(conn).in_states(["data_verification"])
-                             if r.document["source"] == "verbal"]
+            verbal_orders = [
+                r
+                for r in PrescriptionRepository(conn).in_states(["data_verification"])
+                if r.document["source"] == "verbal"
+            ]
     assert len(forbidden) == 4 and all("licence" in e.detail["reason"] for e in forbidden)
     assert {e.prescription_id for e in forbidden} == {None, row.id}
     assert untouched.version == row.version and [r.id for r in verbal_orders] == [row.id]
@@ -75,10 +83,16 @@ def test_a_verbal_order_is_taken_by_a_licensed_pharmacist_with_dea_and_coverage(
         answers = {name: pharmacist.post("/api/verbal-orders", json=body) for name, body in checks.items()}
         incomplete = pharmacist.post("/api/verbal-orders", json=verbal(coverage={"bin": "999001"}))
         audited = refusals(ph, "paul.pharm")
-        controlled = order(ph, verbal(drug={"ndc": OXYCODONE}, prescriber={**VERBAL["prescriber"], "dea": DEA},
-                                      quantity={"value": "10"}), state="data_verification")
-        covered = order(ph, verbal(coverage={"bin": "999001", "pcn": "RXHUB", "group_id": "GRP1",
-                                             "cardholder_id": "ZX1234567"}), state="data_verification")
+        controlled = order(
+            ph,
+            verbal(drug={"ndc": OXYCODONE}, prescriber={**VERBAL["prescriber"], "dea": DEA}, quantity={"value": "10"}),
+            state="data_verification",
+        )
+        covered = order(
+            ph,
+            verbal(coverage={"bin": "999001", "pcn": "RXHUB", "group_id": "GRP1", "cardholder_id": "ZX1234567"}),
+            state="data_verification",
+        )
         taken = AuditTrail(ph.engine).query(prescription_id=covered.id)
     assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(checks, 422)
     assert "read the order back" in answers["no read-back"].json()["detail"]["reason"]
@@ -122,15 +136,19 @@ def test_an_approval_that_leaves_a_high_alert_unanswered_is_refused_with_the_ale
         audited = refusals(ph, "paul.pharm") + refusals(ph, "tina.tech")
     assert unanswered.status_code == 409
     detail = unanswered.json()["detail"]
-    assert detail["alerts"] == [{"alert_id": alert["alert_id"], "severity": "high", "kind": "drug_allergy",
-                                 "text": alert["text"]}] and "Penicillin" in alert["text"]
+    assert (
+        detail["alerts"]
+        == [{"alert_id": alert["alert_id"], "severity": "high", "kind": "drug_allergy", "text": alert["text"]}]
+        and "Penicillin" in alert["text"]
+    )
     assert alert["alert_id"] in detail["reason"]
     assert unknown.status_code == 422 and "A99" in unknown.json()["detail"]["reason"]
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]["reason"]
     assert still.version == row.version
     assert applied["status"] == "applied" and applied["rx_number"] == row.rx_number
-    assert [a["override"]["licence"] for a in moved.document["alerts"] if a["alert_id"] == alert["alert_id"]] \
-        == ["RPH-12345"]
+    assert [a["override"]["licence"] for a in moved.document["alerts"] if a["alert_id"] == alert["alert_id"]] == [
+        "RPH-12345"
+    ]
     assert [(a.status_code, a.json()["detail"]["state"]) for a in (again, early, dispense)] == [(409, "filling")] * 3
     assert [e.detail["status"] for e in audited] == [409, 422, 422, 409, 409, 409]
     assert all(e.prescription_id == row.id for e in audited)
@@ -138,8 +156,11 @@ def test_an_approval_that_leaves_a_high_alert_unanswered_is_refused_with_the_ale
 
 def test_a_product_choice_must_be_in_the_catalogue_and_fit_the_order(cash_only: Settings) -> None:
     with pharmacy(cash_only) as ph:
-        row = order(ph, verbal(drug={"ndc": "0143963401", "text": "nicardipine 40 mg/200 mL premixed"},
-                               setting="inpatient"), state="needs_product")
+        row = order(
+            ph,
+            verbal(drug={"ndc": "0143963401", "text": "nicardipine 40 mg/200 mL premixed"}, setting="inpatient"),
+            state="needs_product",
+        )
         url = f"/api/prescriptions/{row.id}/product"
         tech = ph.client("technician")
         unreadable = [tech.post(url, json={"ndc": ndc}) for ndc in ("abc", "0143963401")]
@@ -164,8 +185,9 @@ def test_a_product_choice_must_be_in_the_catalogue_and_fit_the_order(cash_only: 
 
 def test_a_product_check_reject_sends_the_fill_back_to_be_picked_again(cash_only: Settings) -> None:
     with pharmacy(cash_only) as ph:
-        stocked = ph.client("technician").post("/api/inventory", json={
-            "ndc": LISINOPRIL, "lot": "LOT-R", "expiry": "2030-01-31", "quantity": "100"})
+        stocked = ph.client("technician").post(
+            "/api/inventory", json={"ndc": LISINOPRIL, "lot": "LOT-R", "expiry": "2030-01-31", "quantity": "100"}
+        )
         assert outcome(ph, stocked.json()["command_id"], "technician")["status"] == "applied"
         row = order(ph, VERBAL, state="data_verification")
         pharmacist = ph.client("pharmacist")

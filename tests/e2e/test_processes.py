@@ -30,8 +30,7 @@ def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int 
     topology = subprocess.run([*RXHUB, "topology"], env=env, capture_output=True, text=True, timeout=180)
     assert topology.returncode == 0 and f"{settings.broker_prefix}.intake (quorum)" in topology.stdout
     forks = [] if worker_processes is None else ["--worker-processes", str(worker_processes)]  # None: the default
-    hub = subprocess.Popen([*RXHUB, "run", *forks], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hub = subprocess.Popen([*RXHUB, "run", *forks], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert hub.stdout is not None
         line = hub.stdout.readline()
@@ -60,13 +59,14 @@ def test_run_send_and_a_clean_sigterm(settings: Settings, worker_processes: int 
 def _assert_workers_counted(http: int) -> None:
     """``/metrics`` of ``rxhub run`` counts what its workers did, whichever process they run in, each metric
     family written once (a second HELP line for a name is invalid exposition text)."""
+
     def scraped() -> str | None:  # the worker processes report their counters after the commit
         text = httpx.get(f"http://127.0.0.1:{http}/metrics", timeout=60).text
         return text if 'step="intake"} 2.0' in text else None
 
     metrics = wait_for(scraped, "the workers' counters in /metrics", timeout_s=180)
     assert 'rxhub_commands_total{command="ReceivePrescription",result="ok",step="intake"} 2.0' in metrics
-    assert 'rxhub_handler_seconds_count{' in metrics and 'step="intake"' in metrics
+    assert "rxhub_handler_seconds_count{" in metrics and 'step="intake"' in metrics
     assert 'rxhub_messages_total{door="hl7",outcome="accepted"} 1.0' in metrics
     helps = [line.split()[2] for line in metrics.splitlines() if line.startswith("# HELP ")]
     assert len(helps) == len(set(helps)), "a metric family written twice"
@@ -78,8 +78,13 @@ def test_a_worker_on_its_own_serves_its_metrics(settings: Settings) -> None:
     mllp, http, metrics_port = _free_port(), _free_port(), _free_port()
     env = _env(settings, mllp, http)
     serve = subprocess.Popen([*RXHUB, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    worker = subprocess.Popen([*RXHUB, "worker", "intake"], env={**env, "RXHUB_WORKER_METRICS_PORT": str(metrics_port)},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [*RXHUB, "worker", "intake"],
+        env={**env, "RXHUB_WORKER_METRICS_PORT": str(metrics_port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert serve.stdout is not None and worker.stdout is not None
         assert f"MLLP on 127.0.0.1:{mllp}" in serve.stdout.readline()
@@ -89,8 +94,11 @@ def test_a_worker_on_its_own_serves_its_metrics(settings: Settings) -> None:
 
         def counted_intake() -> str | None:
             metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=60).text
-            lines = "\n".join(line for line in metrics.splitlines()
-                               if line.startswith("rxhub_commands_total{") and 'step="intake"' in line)
+            lines = "\n".join(
+                line
+                for line in metrics.splitlines()
+                if line.startswith("rxhub_commands_total{") and 'step="intake"' in line
+            )
             return lines if 'result="ok"' in lines and lines.rstrip().endswith(" 2.0") else None  # both orders
 
         counted = wait_for(counted_intake, "the worker's intake counters", timeout_s=180)

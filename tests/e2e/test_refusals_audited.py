@@ -32,9 +32,13 @@ def test_the_workers_refusal_of_an_unlicensed_approval_is_audited_with_its_reaso
     with pharmacy(cash_only) as ph:
         unlicensed, token = UserStore(ph.engine).add("una.unlicensed", "pharmacist")
         row = order(ph, VERBAL, state="data_verification")
-        envelope = Envelope.wrap(RecordVerification(prescription_id=row.id, stage="data", approve=True),
-                                 correlation_id=uuid.UUID(row.correlation_id), source=Source.API,
-                                 actor=unlicensed.id, principal=user_principal(unlicensed.name, unlicensed.role))
+        envelope = Envelope.wrap(
+            RecordVerification(prescription_id=row.id, stage="data", approve=True),
+            correlation_id=uuid.UUID(row.correlation_id),
+            source=Source.API,
+            actor=unlicensed.id,
+            principal=user_principal(unlicensed.name, unlicensed.role),
+        )
         command_id = publish_signed(ph.hub.settings, envelope)
         una = ph.client("pharmacist")
         una.headers["Authorization"] = f"Bearer {token}"

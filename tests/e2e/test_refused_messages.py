@@ -39,14 +39,22 @@ FHIR_JSON = "application/fhir+json"
 
 @pytest.fixture
 def hub(amqp_url: str, database_url: str) -> Iterator[Pharmacy]:
-    settings: Settings = make_settings(amqp_url, database_url, default_bin="999001", default_pcn="RXHUB",
-                                       default_group="GRP1")
+    settings: Settings = make_settings(
+        amqp_url, database_url, default_bin="999001", default_pcn="RXHUB", default_group="GRP1"
+    )
     with pharmacy(settings) as ph:
         yield ph
 
 
-def _rde(control_id: str, placer: str, *, name: str = "DOE^JANE", drug: str = "Amoxicillin 500 MG Oral Capsule",
-         note: str = "Take with food", message_type: str = "RDE^O11^RDE_O11") -> bytes:
+def _rde(
+    control_id: str,
+    placer: str,
+    *,
+    name: str = "DOE^JANE",
+    drug: str = "Amoxicillin 500 MG Oral Capsule",
+    note: str = "Take with food",
+    message_type: str = "RDE^O11^RDE_O11",
+) -> bytes:
     segments = [
         f"MSH|^~\\&|{SENDER}|RXHUB|PHARMACY|20261201101500||{message_type}|{control_id}|P|2.5.1",
         f"PID|1||1234^^^^MR||{name}||19800101|F|||||555-0101",
@@ -66,19 +74,23 @@ def _segment(ack: bytes, name: str) -> list[str]:
     return line.split("|")
 
 
-
 def _found(ph: Pharmacy, control_id: str, count: int = 1) -> list[dict[str, Any]]:
     """The message search's rows for a control id, once ``count`` are there."""
     with ph.client("admin") as admin:
+
         def rows() -> list[dict[str, Any]] | None:
             found = admin.get("/api/admin/messages", params={"control_id": control_id}).json()
             return found if len(found) >= count else None
+
         return eventually(rows, f"{count} message(s) under {control_id}")
 
 
 def _receipts(ph: Pharmacy, actor: str, control_id: str) -> list[AuditEntry]:
-    return [e for e in AuditTrail(ph.engine).query(actor=actor)
-            if e.action == "receive message" and e.detail.get("control_id") == control_id]
+    return [
+        e
+        for e in AuditTrail(ph.engine).query(actor=actor)
+        if e.action == "receive message" and e.detail.get("control_id") == control_id
+    ]
 
 
 #: (what is changed, where the NUL goes, the ERL of the leaf that holds it)
@@ -127,16 +139,20 @@ def test_hl7_nul_is_refused_at_its_field_and_every_refusal_is_found(hub: Pharmac
 def _settled_without_dead_letters(ph: Pharmacy, placers: list[str]) -> None:
     """Every order taken went past intake (it left RECEIVED), and nothing was dead-lettered on the way."""
     for placer in placers:
-        eventually(lambda p=placer: row if (row := ph.by_placer(p)).state != "received" else None,
-                    f"{placer} past intake")
+        eventually(
+            lambda p=placer: row if (row := ph.by_placer(p)).state != "received" else None, f"{placer} past intake"
+        )
     assert DeadLetterQueue(ph.hub.settings.amqp_url.get_secret_value(), topology_for(ph.hub.settings)).depth() == 0
 
 
 def _fhir(ph: Pharmacy, token: str) -> Any:
     import httpx
 
-    return httpx.Client(base_url=f"http://127.0.0.1:{ph.hub.http_port}/fhir", timeout=20,
-                        headers={"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON})
+    return httpx.Client(
+        base_url=f"http://127.0.0.1:{ph.hub.http_port}/fhir",
+        timeout=20,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON},
+    )
 
 
 def test_fhir_nul_and_lone_surrogates_get_400_at_their_fhirpath_and_are_found(hub: Pharmacy) -> None:
@@ -148,17 +164,22 @@ def test_fhir_nul_and_lone_surrogates_get_400_at_their_fhirpath_and_are_found(hu
     with _fhir(hub, token) as fhir:
         # json.dumps writes both as \u escapes, as a client's JSON library would
         answers = [fhir.post("/MedicationRequest", content=json.dumps(bad).encode()) for bad in (nul, surrogate)]
-        for answer, where in zip(answers, ["MedicationRequest.note[0].text", "MedicationRequest.subject.display"],
-                                 strict=True):
+        for answer, where in zip(
+            answers, ["MedicationRequest.note[0].text", "MedicationRequest.subject.display"], strict=True
+        ):
             assert answer.status_code == 400, answer.text
             (issue,) = answer.json()["issue"]
             assert (issue["code"], issue["expression"]) == ("value", [where]), issue
         rows = _found(hub, f"urn:example:ehr|F-{run}", 2)
         assert [(r["door"], r["outcome"], r["refused"]) for r in rows] == [("fhir", "400", True)] * 2
-        assert {r["reason"].split(":")[0] for r in rows} == {"MedicationRequest.note[0].text",
-                                                              "MedicationRequest.subject.display"}
-        entries = eventually(lambda: r if len(r := _receipts(hub, "feed:ehr-fhir", f"urn:example:ehr|F-{run}"))
-                              == 2 else None, "both audited")
+        assert {r["reason"].split(":")[0] for r in rows} == {
+            "MedicationRequest.note[0].text",
+            "MedicationRequest.subject.display",
+        }
+        entries = eventually(
+            lambda: r if len(r := _receipts(hub, "feed:ehr-fhir", f"urn:example:ehr|F-{run}")) == 2 else None,
+            "both audited",
+        )
         assert {(e.outcome, e.detail["answer"]) for e in entries} == {("error", "400")}
         # corrected, the same order is created
         assert fhir.post("/MedicationRequest", content=json.dumps(order).encode()).status_code == 201
@@ -171,15 +192,19 @@ def test_script_nul_gets_error_900_and_is_found_by_its_message_id(hub: Pharmacy)
     token = UserStore(hub.engine).add("erx-feed", "feed")[1]
     run = uuid.uuid4().hex[:6]
     good = messages.new_rx(f"S-{run}", f"SO-{run}")
-    with httpx.Client(base_url=f"http://127.0.0.1:{hub.hub.http_port}", timeout=20,
-                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}) as http:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{hub.hub.http_port}",
+        timeout=20,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+    ) as http:
         for bad in (good.replace(b"<LastName>", b"<LastName>&#0;", 1), good.replace(b"Amoxicillin", b"Amox\x00", 1)):
             answer = http.post("/script", content=bad)
             assert answer.status_code == 200 and Answer.of(answer.content).code == "900", answer.text
         rows = _found(hub, f"S-{run}", 2)
         assert {(r["door"], r["outcome"], r["refused"]) for r in rows} == {("script", "900", True)}
-        entries = eventually(lambda: r if len(r := _receipts(hub, "feed:erx-feed", f"S-{run}")) == 2 else None,
-                              "both audited")
+        entries = eventually(
+            lambda: r if len(r := _receipts(hub, "feed:erx-feed", f"S-{run}")) == 2 else None, "both audited"
+        )
         assert {e.outcome for e in entries} == {"error"}
         taken = http.post("/script", content=good)
         assert Answer.of(taken.content).code == "010", taken.text
@@ -190,25 +215,40 @@ def test_a_nul_that_reaches_a_worker_is_a_validation_dead_letter_and_staff_get_4
     settings = hub.hub.settings
     topology = topology_for(settings)
     command = ReceivePrescription(
-        placer_order_number="HAND-1", placer_system="urn:hand", patient=PatientInfo(family_name="Do\x00e"),
+        placer_order_number="HAND-1",
+        placer_system="urn:hand",
+        patient=PatientInfo(family_name="Do\x00e"),
         prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
-        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 MG Oral Capsule"))
-    envelope = Envelope.wrap(command, correlation_id=order_correlation_id("urn:hand", "HAND-1", owner="hub"),
-                             source=Source.HL7, principal="hub")
+        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 MG Oral Capsule"),
+    )
+    envelope = Envelope.wrap(
+        command,
+        correlation_id=order_correlation_id("urn:hand", "HAND-1", owner="hub"),
+        source=Source.HL7,
+        principal="hub",
+    )
     url = settings.amqp_url.get_secret_value()
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
-        connection.channel().basic_publish(topology.commands_exchange, envelope.type,
-                                           *signed(envelope, hub_keys(settings)), mandatory=True)
+        connection.channel().basic_publish(
+            topology.commands_exchange, envelope.type, *signed(envelope, hub_keys(settings)), mandatory=True
+        )
     finally:
         connection.close()
     dlq = DeadLetterQueue(url, topology)
-    letter = eventually(lambda: next((x for x in dlq.list() if x.message_id == str(envelope.message_id)), None),
-                         "the dead letter", timeout_s=30)
+    letter = eventually(
+        lambda: next((x for x in dlq.list() if x.message_id == str(envelope.message_id)), None),
+        "the dead letter",
+        timeout_s=30,
+    )
     assert letter.failure_kind == "validation" and "payload.patient.family_name" in letter.error
-    verbal = {"patient": {"family_name": "Synth\u0000etic", "given_name": "Eve"},
-              "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
-              "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily"}
+    verbal = {
+        "patient": {"family_name": "Synth\u0000etic", "given_name": "Eve"},
+        "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
+        "drug": {"ndc": "00378020801"},
+        "quantity": {"value": "30"},
+        "sig": "one daily",
+    }
     with hub.client("pharmacist") as staff:
         refused = staff.post("/api/verbal-orders", json=verbal)
     assert refused.status_code == 422 and "U+0000" in refused.text, refused.text
@@ -223,8 +263,11 @@ def test_an_over_size_frame_is_refused_and_kept_under_the_peer_address(hub: Phar
     assert _segment(refused, "MSA")[1] == "AR", refused
 
     def entries() -> list[AuditEntry] | None:
-        found = [e for e in AuditTrail(hub.engine).query(actor="address:127.0.0.1")
-                 if e.action == "receive message" and e.outcome == "refused" and "bytes" in e.detail.get("reason", "")]
+        found = [
+            e
+            for e in AuditTrail(hub.engine).query(actor="address:127.0.0.1")
+            if e.action == "receive message" and e.outcome == "refused" and "bytes" in e.detail.get("reason", "")
+        ]
         return found or None
 
     (entry,) = eventually(entries, "the over-size frame's refusal audited")
@@ -235,10 +278,15 @@ def test_a_batch_entry_refused_inside_its_200_is_found_by_its_own_order(hub: Pha
     token = UserStore(hub.engine).add("ehr-batch", "feed")[1]
     run = uuid.uuid4().hex[:6]
     good = medication_request(identifier=[{"system": "urn:example:ehr", "value": f"B-{run}-ok"}])
-    bad = {**medication_request(identifier=[{"system": "urn:example:ehr", "value": f"B-{run}-bad"}]),
-           "intent": "proposal"}  # a proposal is not an order: refused, the batch's other entry taken
-    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
-        {"resource": r, "request": {"method": "POST", "url": "MedicationRequest"}} for r in (good, bad)]}
+    bad = {
+        **medication_request(identifier=[{"system": "urn:example:ehr", "value": f"B-{run}-bad"}]),
+        "intent": "proposal",
+    }  # a proposal is not an order: refused, the batch's other entry taken
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"resource": r, "request": {"method": "POST", "url": "MedicationRequest"}} for r in (good, bad)],
+    }
     with _fhir(hub, token) as fhir:
         answer = fhir.post("", content=json.dumps(bundle).encode())
     assert answer.status_code == 200, answer.text

@@ -9,8 +9,7 @@ from tests.support.pharmacy import pharmacy
 from tests.support.staff import VERBAL, order, verbal
 
 
-def test_search_by_name_and_birth_date_rx_and_placer_number_audited_once_each(
-        amqp_url: str, database_url: str) -> None:
+def test_search_by_name_and_birth_date_rx_and_placer_number_audited_once_each(amqp_url: str, database_url: str) -> None:
     with pharmacy(make_settings(amqp_url, database_url)) as ph:
         first = order(ph, verbal(), state="data_verification")
         second = order(ph, verbal(drug={"ndc": "00093005801"}), state="data_verification")
@@ -25,8 +24,9 @@ def test_search_by_name_and_birth_date_rx_and_placer_number_audited_once_each(
         assert found[0]["birth_date"] == "1980-02-03" and found[0]["sex"] == "female"
         assert "patient_id" not in found[0]
 
-        assert [f["rx_number"] for f in client.get("/api/search", params={"rx_number": stranger.rx_number}).json()
-                ] == [stranger.rx_number]
+        assert [f["rx_number"] for f in client.get("/api/search", params={"rx_number": stranger.rx_number}).json()] == [
+            stranger.rx_number
+        ]
         placer = client.get("/api/search", params={"placer": second.placer_order_number}).json()
         assert [f["prescription_id"] for f in placer] == [second.id]
         assert client.get("/api/search", params={"rx_number": "NOPE"}).json() == []

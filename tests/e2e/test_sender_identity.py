@@ -59,7 +59,6 @@ def _msa(ack: str) -> list[str]:
     return line.split("|")
 
 
-
 def _orders(ph: Pharmacy, placer: str) -> list[PrescriptionRow]:
     with read_connection(ph.engine) as conn:
         rows = conn.execute(select(prescriptions.c.id).where(prescriptions.c.placer_order_number == placer)).all()
@@ -68,8 +67,7 @@ def _orders(ph: Pharmacy, placer: str) -> list[PrescriptionRow]:
 
 
 def _recorded(ph: Pharmacy, placer: str, count: int) -> list[PrescriptionRow]:
-    return eventually(lambda: (found if len(found := _orders(ph, placer)) >= count else None),
-                       f"{count} orders {placer}")
+    return eventually(lambda: found if len(found := _orders(ph, placer)) >= count else None, f"{count} orders {placer}")
 
 
 def _patient(ph: Pharmacy, patient_id: str) -> dict[str, Any]:
@@ -84,8 +82,9 @@ def _audit(ph: Pharmacy, **query: Any) -> list[Any]:
 
 @pytest.fixture
 def hub(amqp_url: str, database_url: str) -> Iterator[Pharmacy]:
-    settings: Settings = make_settings(amqp_url, database_url, default_bin="999001", default_pcn="RXHUB",
-                                       default_group="GRP1")
+    settings: Settings = make_settings(
+        amqp_url, database_url, default_bin="999001", default_pcn="RXHUB", default_group="GRP1"
+    )
     with pharmacy(settings) as ph:
         yield ph
 
@@ -138,8 +137,10 @@ def _row(ph: Pharmacy, prescription_id: str) -> PrescriptionRow:
 def test_a_bound_hl7_sender_is_its_feed_and_no_one_else_may_use_it(hub: Pharmacy) -> None:
     ph = hub
     FeedStore(ph.engine).add("ehr-north", [("hl7", "EHR-NORTH|NORTHHOSP")])
-    ack = eventually(lambda: (a if _msa(a := _mllp(ph, _rde("EHR-NORTH|NORTHHOSP", "B-1", "ORD-B1^EHR", JANE)))[1]
-                               == "AA" else None), "an AA for the bound sender")
+    ack = eventually(
+        lambda: a if _msa(a := _mllp(ph, _rde("EHR-NORTH|NORTHHOSP", "B-1", "ORD-B1^EHR", JANE)))[1] == "AA" else None,
+        "an AA for the bound sender",
+    )
     (row,) = _recorded(ph, "ORD-B1", 1)
     assert load_aggregate(row).owner == "feed:ehr-north", ack
     receipts = [e for e in _audit(ph, actor="feed:ehr-north") if e.action == "receive message"]
@@ -152,8 +153,11 @@ def test_fhir_feeds_see_and_change_only_their_own(hub: Pharmacy) -> None:
     base = f"http://127.0.0.1:{ph.hub.http_port}/fhir"
 
     def client(name: str) -> httpx.Client:
-        return httpx.Client(base_url=base, timeout=20, headers={
-            "Authorization": f"Bearer {tokens[name]}", "Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
+        return httpx.Client(
+            base_url=base,
+            timeout=20,
+            headers={"Authorization": f"Bearer {tokens[name]}", "Content-Type": FHIR_JSON, "Accept": FHIR_JSON},
+        )
 
     # an order over MLLP: its placer identifier is what a FHIR feed would name
     assert _msa(_mllp(ph, _rde("EHR-NORTH|NORTHHOSP", "F-1", "ORD-F1^EHR", JANE)))[1] == "AA"
@@ -164,8 +168,10 @@ def test_fhir_feeds_see_and_change_only_their_own(hub: Pharmacy) -> None:
         assert cancel.status_code == 404, cancel.text
         assert cancel.json()["issue"][0]["code"] == "not-found"
         # two feeds, one subject "Patient/example": two patients
-        made = {name: c.post("/MedicationRequest", json=_medication_request("RX-1", "urn:ehr:orders"))
-                for name, c in (("ehr-east", east), ("ehr-west", west))}
+        made = {
+            name: c.post("/MedicationRequest", json=_medication_request("RX-1", "urn:ehr:orders"))
+            for name, c in (("ehr-east", east), ("ehr-west", west))
+        }
         assert [r.status_code for r in made.values()] == [201, 201], [r.text for r in made.values()]
         east_id, west_id = made["ehr-east"].json()["id"], made["ehr-west"].json()["id"]
         assert east_id != west_id
@@ -173,23 +179,36 @@ def test_fhir_feeds_see_and_change_only_their_own(hub: Pharmacy) -> None:
         assert load_aggregate(east_rx).patient_id != load_aggregate(west_rx).patient_id
 
         # reads: a feed's own order and patient, never the other feed's (not found, not forbidden: no hint)
-        assert eventually(lambda: (r if (r := east.get(f"/MedicationRequest/{east_id}")).status_code == 200
-                                    else None), "east reads its order").json()["id"] == east_id
+        assert (
+            eventually(
+                lambda: r if (r := east.get(f"/MedicationRequest/{east_id}")).status_code == 200 else None,
+                "east reads its order",
+            ).json()["id"]
+            == east_id
+        )
         assert west.get(f"/MedicationRequest/{east_id}").status_code == 404
         assert west.get(f"/MedicationRequest/{east_rx.id}").status_code == 404
         assert west.get(f"/MedicationRequest/{mllp_order.id}").status_code == 404
         east_patient = load_aggregate(east_rx).patient_id
         assert east.get(f"/Patient/{east_patient}").status_code == 200
         assert west.get(f"/Patient/{east_patient}").status_code == 404
-        assert west.get("/MedicationDispense", params={"prescription": f"MedicationRequest/{east_id}"}
-                        ).json()["total"] == 0
+        assert (
+            west.get("/MedicationDispense", params={"prescription": f"MedicationRequest/{east_id}"}).json()["total"]
+            == 0
+        )
 
         # a conditional create naming the other feed's identifier creates the west feed's own order
-        again = west.post("/MedicationRequest", json=_medication_request("RX-2", "urn:ehr:orders"),
-                          headers={"If-None-Exist": "identifier=urn:ehr:orders|RX-1"})
+        again = west.post(
+            "/MedicationRequest",
+            json=_medication_request("RX-2", "urn:ehr:orders"),
+            headers={"If-None-Exist": "identifier=urn:ehr:orders|RX-1"},
+        )
         assert again.status_code == 200 and again.json()["id"] == west_id, again.text
-        other = east.post("/MedicationRequest", json=_medication_request("RX-3", "urn:ehr:orders"),
-                          headers={"If-None-Exist": "identifier=RX-1"})
+        other = east.post(
+            "/MedicationRequest",
+            json=_medication_request("RX-3", "urn:ehr:orders"),
+            headers={"If-None-Exist": "identifier=RX-1"},
+        )
         assert other.status_code == 200 and other.json()["id"] == east_id, other.text
 
     # fhirpy, a client we did not write, meets the same walls
@@ -213,8 +232,15 @@ def _medication_request(value: str, system: str, *, status: str = "active") -> d
         "intent": "order",
         "identifier": [{"system": system, "value": value}],
         "subject": {"reference": "Patient/example"},
-        "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00093005801",
-                                                  "display": "Amoxicillin 500 MG Oral Capsule"}]},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/ndc",
+                    "code": "00093005801",
+                    "display": "Amoxicillin 500 MG Oral Capsule",
+                }
+            ]
+        },
         "requester": {"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}},
         "authoredOn": "2026-12-01",
         "dosageInstruction": [{"text": "Take 1 capsule by mouth twice daily"}],
@@ -230,19 +256,31 @@ def test_script_senders_cancel_only_their_own_and_may_not_borrow_a_from(hub: Pha
     base = f"http://127.0.0.1:{ph.hub.http_port}"
 
     def post(name: str, body: bytes) -> httpx.Response:
-        return httpx.post(f"{base}/script", content=body, timeout=20, headers={
-            "Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/xml"})
+        return httpx.post(
+            f"{base}/script",
+            content=body,
+            timeout=20,
+            headers={"Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/xml"},
+        )
 
-    accepted = eventually(lambda: (r if (r := post("erx-one", messages.new_rx("NEW-1", "ORD-S1"))).status_code
-                                    == 200 and Answer.of(r.content).code == "010" else None), "NewRx accepted")
+    accepted = eventually(
+        lambda: (
+            r
+            if (r := post("erx-one", messages.new_rx("NEW-1", "ORD-S1"))).status_code == 200
+            and Answer.of(r.content).code == "010"
+            else None
+        ),
+        "NewRx accepted",
+    )
     (row,) = _recorded(ph, "ORD-S1", 1)
     assert load_aggregate(row).owner == "feed:erx-one", accepted.text
     # the second feed writes the first feed's bound From: refused (Error 601, 403), audited, nothing published
     borrowed = post("erx-two", messages.cancel_rx("CAN-1", "ORD-S1"))
     assert borrowed.status_code == 403 and Answer.of(borrowed.content).code == "601", borrowed.text
     # the refusal's record and audit entry are written beside the answer, not before it
-    refusals = eventually(lambda: [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"] or None,
-                           "the refusal audited")
+    refusals = eventually(
+        lambda: [e for e in _audit(ph, actor="feed:erx-two") if e.outcome == "refused"] or None, "the refusal audited"
+    )
     assert refusals[-1].detail["claimed_sender"] == "D:9988776655001"
     # with a From of its own, its CancelRx still names no order of its own: Error 900
     own_from = messages.cancel_rx("CAN-2", "ORD-S1").replace(b"9988776655001", b"1122334455001")

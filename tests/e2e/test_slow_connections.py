@@ -64,25 +64,41 @@ def test_the_doors_serve_real_clients_with_2000_slow_connections_open(settings: 
     mllp, http = free_port(), free_port()
     env = {**hub_env(settings, mllp, http), "RXHUB_HTTP_HEADER_TIMEOUT_S": "600", "RXHUB_MLLP_FRAME_TIMEOUT_S": "600"}
     token = add_user(RXHUB, env, "tech.slow", "technician")
-    hub = subprocess.Popen([*RXHUB, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True, preexec_fn=_usual_limit)
+    hub = subprocess.Popen(
+        [*RXHUB, "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_usual_limit,
+    )
     try:
         first_line(hub, "MLLP on")
         with ExitStack() as held:
             http_socks, mllp_socks = [], []
             for n in range(SLOW // 2):
-                http_socks.append(held.enter_context(
-                    _slow(http, HTTP_SOURCES[n % len(HTTP_SOURCES)], b"GET /api/me HTTP/1.1\r\nHost: hub\r\nX-")))
-                mllp_socks.append(held.enter_context(
-                    _slow(mllp, MLLP_SOURCES[n % len(MLLP_SOURCES)], b"\x0bMSH|^~\\&|SLOW")))
+                http_socks.append(
+                    held.enter_context(
+                        _slow(http, HTTP_SOURCES[n % len(HTTP_SOURCES)], b"GET /api/me HTTP/1.1\r\nHost: hub\r\nX-")
+                    )
+                )
+                mllp_socks.append(
+                    held.enter_context(_slow(mllp, MLLP_SOURCES[n % len(MLLP_SOURCES)], b"\x0bMSH|^~\\&|SLOW"))
+                )
 
             # over 1,024 descriptors held by a process that started with 1,024: it raised its own limit
-            held_http = wait_for(lambda: sum(map(_still_open, http_socks)) == SLOW // 2 or None,
-                                 "the HTTP door holds every slow connection (under its caps)", timeout_s=60)
+            held_http = wait_for(
+                lambda: sum(map(_still_open, http_socks)) == SLOW // 2 or None,
+                "the HTTP door holds every slow connection (under its caps)",
+                timeout_s=60,
+            )
             assert held_http
             per_address = 64  # RXHUB_MLLP_MAX_CONNECTIONS_PER_ADDRESS's default: the rest were closed at once
-            kept = wait_for(lambda: sum(map(_still_open, mllp_socks)) == per_address * len(MLLP_SOURCES) or None,
-                            "the MLLP door keeps its per-address cap", timeout_s=60)
+            kept = wait_for(
+                lambda: sum(map(_still_open, mllp_socks)) == per_address * len(MLLP_SOURCES) or None,
+                "the MLLP door keeps its per-address cap",
+                timeout_s=60,
+            )
             assert kept
 
             with socket.create_connection(("127.0.0.1", mllp), timeout=60, source_address=("127.0.0.2", 0)) as ehr:

@@ -35,8 +35,9 @@ def test_served_openapi_and_real_events_validate(settings: Settings) -> None:
     settings = settings.model_copy(update={"default_bin": "999001"})
     with pharmacy(settings) as ph:
         validate(ph.client("admin").get("/openapi.json").json())
-        subscriber = EventSubscriber(settings.amqp_url.get_secret_value(),
-                                     Topology(settings.broker_prefix).events_exchange, "#")
+        subscriber = EventSubscriber(
+            settings.amqp_url.get_secret_value(), Topology(settings.broker_prefix).events_exchange, "#"
+        )
         try:
             with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
                 client.send(SAMPLE.read_bytes())
@@ -46,14 +47,20 @@ def test_served_openapi_and_real_events_validate(settings: Settings) -> None:
             subscriber.close()
     assert len({e["type"] for e in subscriber.events}) >= 2
     for event in subscriber.events:
-        jsonschema.validate(event, payload_schema(document, event["type"]),
-                            format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+        jsonschema.validate(
+            event, payload_schema(document, event["type"]), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )
 
 
 def test_asyncapi_passes_the_official_parser() -> None:
     node = shutil.which("node")
     assert node, "Node.js is needed (Debian's nodejs)"
     assert (NODE / "node_modules" / "@asyncapi" / "parser").is_dir(), "run scripts/ensure-node-tools.sh"
-    result = subprocess.run([node, str(NODE / "validate-asyncapi.mjs"), str(ASYNCAPI)], capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [node, str(NODE / "validate-asyncapi.mjs"), str(ASYNCAPI)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -17,8 +17,9 @@ def test_an_idempotency_key_reused_for_another_prescription_is_409_not_a_silent_
         cancelled = tech.post(f"/api/prescriptions/{first.id}/cancel", json={"reason": "duplicate"}, headers=key)
         assert cancelled.status_code == 202, cancelled.text
         retried = tech.post(f"/api/prescriptions/{first.id}/cancel", json={"reason": "duplicate"}, headers=key)
-        assert retried.status_code == 202 and retried.json()["command_id"] == cancelled.json()["command_id"], \
+        assert retried.status_code == 202 and retried.json()["command_id"] == cancelled.json()["command_id"], (
             retried.text
+        )
 
         reused = tech.post(f"/api/prescriptions/{second.id}/cancel", json={"reason": "duplicate"}, headers=key)
         assert reused.status_code == 409, reused.text
@@ -29,8 +30,11 @@ def test_an_idempotency_key_reused_for_another_prescription_is_409_not_a_silent_
 
         other_action = tech.post(f"/api/prescriptions/{first.id}/dispense", headers=key)
         assert other_action.status_code == 409, "the same key for another command on the same prescription"
-        fresh = tech.post(f"/api/prescriptions/{second.id}/cancel", json={"reason": "duplicate"},
-                          headers={"Idempotency-Key": "cancel-2"})
+        fresh = tech.post(
+            f"/api/prescriptions/{second.id}/cancel",
+            json={"reason": "duplicate"},
+            headers={"Idempotency-Key": "cancel-2"},
+        )
         assert fresh.status_code == 202
         ph.wait_state(second.id, "cancelled")
 

@@ -43,8 +43,11 @@ def _readyz(http: int) -> int:
 
 def test_a_killed_worker_is_started_again_and_orders_still_reach_ready(settings: Settings) -> None:
     env = hub_env(settings, free_port(), free_port()) | HOUSE_PLAN
-    http, amqp, intake = int(env["RXHUB_HTTP_PORT"]), settings.amqp_url.get_secret_value(), \
-        f"{settings.broker_prefix}.intake"
+    http, amqp, intake = (
+        int(env["RXHUB_HTTP_PORT"]),
+        settings.amqp_url.get_secret_value(),
+        f"{settings.broker_prefix}.intake",
+    )
     hub = subprocess.Popen([*RXHUB, "run", "--worker-processes", "1"], env=env, stdout=subprocess.PIPE, text=True)
     payer = subprocess.Popen([*RXHUB, "payer-sim"], env=env, text=True)
     try:
@@ -72,8 +75,10 @@ def test_the_workers_exit_when_the_hub_is_killed(settings: Settings) -> None:
     pids: list[int] = []
     try:
         first_line(hub, "MLLP on")
-        wait_for(lambda: consumers(settings.amqp_url.get_secret_value(), f"{settings.broker_prefix}.intake") == 2,
-                 "two workers consuming")
+        wait_for(
+            lambda: consumers(settings.amqp_url.get_secret_value(), f"{settings.broker_prefix}.intake") == 2,
+            "two workers consuming",
+        )
         pids = _children(hub.pid)
         workers = [os.pidfd_open(pid) for pid in pids]
         assert len(workers) == 2
@@ -93,8 +98,15 @@ def test_the_workers_exit_when_the_hub_is_killed(settings: Settings) -> None:
 
 def test_a_bad_destinations_file_stops_run_before_any_door_opens(settings: Settings, tmp_path: Path) -> None:
     bad = tmp_path / "destinations.json"
-    bad.write_text(json.dumps({"destinations": [
-        {"name": "pos", "host": "127.0.0.1", "port": 2576, "events": ["prescription.teleported"]}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "destinations": [
+                    {"name": "pos", "host": "127.0.0.1", "port": 2576, "events": ["prescription.teleported"]}
+                ]
+            }
+        )
+    )
     env = hub_env(settings, free_port(), free_port()) | {"RXHUB_OUTBOUND_DESTINATIONS": str(bad)}
     ran = subprocess.run([*RXHUB, "run"], env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 2 and ran.stdout == ""

@@ -20,13 +20,13 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "hl7"
 @pytest.fixture(params=["sqlite", "postgres"])
 def workflow_settings(request: pytest.FixtureRequest, amqp_url: str) -> Settings:
     db = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    return make_settings(amqp_url, db, default_bin="999001", default_pcn="RXHUB", default_group="GRP1",
-                         payer_timeout_ms=3000)
+    return make_settings(
+        amqp_url, db, default_bin="999001", default_pcn="RXHUB", default_group="GRP1", payer_timeout_ms=3000
+    )
 
 
 def _stock(ph: Pharmacy, ndc: str, qty: str = "500", lot: str = "LOT-A", expiry: str = "2030-01-31") -> None:
-    r = ph.client("technician").post("/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry,
-                                                               "quantity": qty})
+    r = ph.client("technician").post("/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry, "quantity": qty})
     assert r.status_code == 202, r.text
 
 
@@ -58,8 +58,15 @@ def test_retail_order_reaches_ready_with_the_expected_events(workflow_settings: 
     finally:
         sub.close()
     mine = [e["type"] for e in sub.events if e["subject"] == row.id]
-    assert mine == ["prescription.received", "claim.submitted", "claim.paid", "prescription.verified",
-                    "fill.completed", "fill.verified", "prescription.ready"]
+    assert mine == [
+        "prescription.received",
+        "claim.submitted",
+        "claim.paid",
+        "prescription.verified",
+        "fill.completed",
+        "fill.verified",
+        "prescription.ready",
+    ]
     assert len({e["correlationid"] for e in sub.events if e["subject"] == row.id}) == 1
     paid = next(e for e in sub.events if e["type"] == "claim.paid")
     assert paid["data"]["patient_pay"] == "4.15"  # the $5 copay, capped at the claim cost (20 x 0.12 + 1.75)
@@ -69,8 +76,9 @@ def test_inpatient_order_skips_the_claim(settings: Settings) -> None:
     """Also: stock delivered under a dashed NDC fills an order of the same product; an NDC that cannot be read
     without guessing (10 digits, no dashes) is refused with a 422."""
     with pharmacy(settings) as ph:
-        refused = ph.client("technician").post("/api/inventory", json={
-            "ndc": "0378020801", "lot": "LOT-X", "expiry": "2030-01-31", "quantity": "5"})
+        refused = ph.client("technician").post(
+            "/api/inventory", json={"ndc": "0378020801", "lot": "LOT-X", "expiry": "2030-01-31", "quantity": "5"}
+        )
         assert refused.status_code == 422 and "not an NDC" in refused.text, refused.text
         for wrong in ({"lot": ""}, {"lot": "L" * 41}, {"quantity": "0.0001"}, {"quantity": "1000000000"}):
             delivery = {"ndc": "00378020801", "lot": "LOT-Y", "expiry": "2030-01-31", "quantity": "5", **wrong}
@@ -100,8 +108,10 @@ def test_rejected_claim_waits_until_a_technician_resolves_it(amqp_url: str, sqli
         assert [q["prescription_id"] for q in queue] == [row.id]
         assert queue[0]["detail"]["claim"]["reject_codes"] == ["75"]
         assert "prior authorization" in queue[0]["detail"]["reject_texts"]["75"].lower()
-        r = ph.client("technician").post(f"/api/prescriptions/{row.id}/claim-resolution",
-                                         json={"action": "resubmit", "prior_auth_number": "PA778899"})
+        r = ph.client("technician").post(
+            f"/api/prescriptions/{row.id}/claim-resolution",
+            json={"action": "resubmit", "prior_auth_number": "PA778899"},
+        )
         assert r.status_code == 202, r.text
         done = ph.wait_state(row.id, "data_verification")
         profile = ph.client("pharmacist").get(f"/api/patients/{done.document['patient_id']}/prescriptions").json()
@@ -117,10 +127,14 @@ def test_technician_cannot_verify_or_take_verbal_orders_and_is_audited(settings:
         ph.wait_state(row.id, "data_verification")
         tech = ph.client("technician")
         assert tech.post(f"/api/prescriptions/{row.id}/data-verification", json={"approve": True}).status_code == 403
-        verbal = {"patient": {"family_name": "Synthetic", "given_name": "Eve"},
-                  "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
-                  "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily",
-                  "read_back_confirmed": True}
+        verbal = {
+            "patient": {"family_name": "Synthetic", "given_name": "Eve"},
+            "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
+            "drug": {"ndc": "00378020801"},
+            "quantity": {"value": "30"},
+            "sig": "one daily",
+            "read_back_confirmed": True,
+        }
         assert tech.post("/api/verbal-orders", json=verbal).status_code == 403
         assert ph.client("pharmacist").post("/api/verbal-orders", json=verbal).status_code == 202
         for wrong in ({"refills": -1}, {"days_supply": 0}, {"quantity": {"value": "-30"}}):
@@ -147,5 +161,9 @@ def test_cancel_after_a_paid_claim_sends_a_reversal(settings: Settings) -> None:
             sub.collect(lambda ev: any(e["type"] == "claim.reversed" for e in ev))
     finally:
         sub.close()
-    assert [e["type"] for e in sub.events] == ["claim.submitted", "claim.paid", "claim.reversal_required",
-                                                 "claim.reversed"]
+    assert [e["type"] for e in sub.events] == [
+        "claim.submitted",
+        "claim.paid",
+        "claim.reversal_required",
+        "claim.reversed",
+    ]

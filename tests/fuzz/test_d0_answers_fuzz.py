@@ -21,30 +21,44 @@ from adapters.ncpdp.d0.response_segments import ResponsePricingSegment, Response
 from hub.messaging.dead_letters import DeadLetterQueue
 from tests.fuzz.conftest import TRIED, FuzzHub
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 SEPARATORS = [b"\x1e", b"\x1d", b"\x1c", b"|", b"\r", b"\n", b""]
 
 
 def paid_answer() -> bytes:
     """A well-formed B1 paid answer to damage."""
-    pricing = ResponsePricingSegment(patient_pay=Decimal("5.00"), ingredient_cost_paid=Decimal("2.40"),
-                                     dispensing_fee_paid=Decimal("1.75"), total_paid=Decimal("0.00"))
-    return build_claim_response(ClaimResponse(
-        transaction_code="B1", header_response_status="A", service_provider_id="1234567893",
-        date_of_service=date(2026, 3, 1), message=None,
-        transactions=(TransactionResponse(status=ResponseStatusSegment(transaction_status="P",
-                                                                       authorization_number="SIM1"),
-                                          pricing=pricing),),
-    ))
+    pricing = ResponsePricingSegment(
+        patient_pay=Decimal("5.00"),
+        ingredient_cost_paid=Decimal("2.40"),
+        dispensing_fee_paid=Decimal("1.75"),
+        total_paid=Decimal("0.00"),
+    )
+    return build_claim_response(
+        ClaimResponse(
+            transaction_code="B1",
+            header_response_status="A",
+            service_provider_id="1234567893",
+            date_of_service=date(2026, 3, 1),
+            message=None,
+            transactions=(
+                TransactionResponse(
+                    status=ResponseStatusSegment(transaction_status="P", authorization_number="SIM1"), pricing=pricing
+                ),
+            ),
+        )
+    )
 
 
 def _damaged(good: bytes) -> st.SearchStrategy[bytes]:
     swap = st.tuples(st.sampled_from(SEPARATORS[:3]), st.sampled_from(SEPARATORS)).map(
-        lambda p: good.replace(p[0], p[1]))
+        lambda p: good.replace(p[0], p[1])
+    )
     truncated = st.integers(0, 80).map(lambda n: good[:n])
     spliced = st.tuples(st.integers(0, len(good)), st.binary(max_size=50)).map(
-        lambda p: good[:p[0]] + p[1] + good[p[0]:])
+        lambda p: good[: p[0]] + p[1] + good[p[0] :]
+    )
     return st.one_of(swap, truncated, spliced, st.binary(max_size=600))
 
 
@@ -62,9 +76,13 @@ def test_garbage_payer_answers_never_stop_the_consumer(fuzz_hub: FuzzHub) -> Non
     unnamed = 0
 
     def publish(body: bytes, exchange_id: str | None) -> None:
-        props = pika.BasicProperties(message_id=str(uuid.uuid4()), correlation_id=exchange_id, delivery_mode=2,
-                                     content_type="application/x-ncpdp-d0",
-                                     headers={"x-rxhub-order-correlation": str(uuid.uuid4())})
+        props = pika.BasicProperties(
+            message_id=str(uuid.uuid4()),
+            correlation_id=exchange_id,
+            delivery_mode=2,
+            content_type="application/x-ncpdp-d0",
+            headers={"x-rxhub-order-correlation": str(uuid.uuid4())},
+        )
         channel.basic_publish("", topology.payer_responses_queue, body, props, mandatory=True)
         TRIED["d0 payer answers"] += 1
 

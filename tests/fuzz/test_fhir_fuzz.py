@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from tests.chaos.orders import fhir_order
 from tests.fuzz.conftest import TRIED, FuzzHub
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 _ids = itertools.count()
 json_values = st.recursive(
@@ -46,18 +47,43 @@ def test_wrong_types_in_every_element(fuzz_hub: FuzzHub) -> None:
     with fuzz_hub.client() as http:
 
         @FUZZ
-        @given(path=st.lists(st.sampled_from(["contained", "identifier", "status", "intent", "subject",
-                                               "medicationCodeableConcept", "dosageInstruction",
-                                               "dispenseRequest", "authoredOn", "requester", "0", "1",
-                                               "value", "coding", "code", "quantity"]), min_size=1, max_size=4),
-               value=json_values)
+        @given(
+            path=st.lists(
+                st.sampled_from(
+                    [
+                        "contained",
+                        "identifier",
+                        "status",
+                        "intent",
+                        "subject",
+                        "medicationCodeableConcept",
+                        "dosageInstruction",
+                        "dispenseRequest",
+                        "authoredOn",
+                        "requester",
+                        "0",
+                        "1",
+                        "value",
+                        "coding",
+                        "code",
+                        "quantity",
+                    ]
+                ),
+                min_size=1,
+                max_size=4,
+            ),
+            value=json_values,
+        )
         def post(path: list[str], value: Any) -> None:
             order = _order()
             order["identifier"][0]["value"] = f"FZF{next(_ids):06d}"
             node: Any = order
             for key in path[:-1]:
-                nxt = node[int(key)] if isinstance(node, list) and key.isdigit() and int(key) < len(node) else (
-                    node.get(key) if isinstance(node, dict) else None)
+                nxt = (
+                    node[int(key)]
+                    if isinstance(node, list) and key.isdigit() and int(key) < len(node)
+                    else (node.get(key) if isinstance(node, dict) else None)
+                )
                 if not isinstance(nxt, dict | list):
                     break
                 node = nxt
@@ -87,8 +113,9 @@ def test_deep_nesting_and_huge_arrays(fuzz_hub: FuzzHub) -> None:
     bodies = {
         "nested lists 100k deep": b"[" * 100_000 + b"]" * 100_000,
         "nested objects 50k deep": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-        "deep extension": order.replace('"status"', '"extension":' + '[{"extension":' * 5000 + "[]"
-                                        + "}]" * 5000 + ',"status"').encode(),
+        "deep extension": order.replace(
+            '"status"', '"extension":' + '[{"extension":' * 5000 + "[]" + "}]" * 5000 + ',"status"'
+        ).encode(),
         "100k identifiers": order.replace('"identifier": [', '"identifier": [' + '{"value": "x"},' * 100_000).encode(),
         "1M-character text": order.replace('"Amoxicillin 500 MG Oral Capsule"', json.dumps("A" * 1_000_000)).encode(),
         "20 MB body": b'{"resourceType": "MedicationRequest", "note": "' + b"x" * 20_000_000 + b'"}',

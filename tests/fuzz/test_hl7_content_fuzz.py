@@ -13,8 +13,9 @@ from hub.entrypoints.mllp_client import MllpClient
 from tests.chaos.orders import hl7_order
 from tests.fuzz.conftest import TRIED, FuzzHub
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 ANSWERS = {b"AA", b"AE", b"AR", b"CA", b"CE", b"CR"}
 _ids = itertools.count()
 #: MSH fields we may damage; MSH-15/16 are left alone because "NE" legitimately asks for no ACK at all
@@ -37,8 +38,10 @@ def _mutate(segments: list[str], kind: str, data: st.DataObject) -> list[str]:
         segments[0] = head[:3] + data.draw(st.text(min_size=1, max_size=5)) + head[8:]
         return segments
     if kind == "date":
-        bad = data.draw(st.sampled_from(["20261399", "2026-11-26", "0", "99999999999999", "20260230", "abc",
-                                         "2026112625", ""]) | text)
+        bad = data.draw(
+            st.sampled_from(["20261399", "2026-11-26", "0", "99999999999999", "20260230", "abc", "2026112625", ""])
+            | text
+        )
         where = data.draw(st.sampled_from([(0, 6), (1, 7), (3, 9), (5, 31)]))
         parts = segments[where[0]].split("|")
         parts[where[1]] = bad

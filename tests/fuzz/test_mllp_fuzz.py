@@ -16,8 +16,9 @@ from tests.chaos.orders import ack_code, hl7_order
 from tests.fuzz.conftest import TRIED, FuzzHub
 
 SB, EB = b"\x0b", b"\x1c\r"
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 #: how much the listener may grow over a fuzz run (allocator arenas, logs) before we call it a leak
 RSS_SLACK_KB = 60_000
 
@@ -33,7 +34,7 @@ def _read_frame(sock: socket.socket) -> bytes:
         if not chunk:
             raise ConnectionError(f"closed before a whole ACK: {buf[:200]!r}")
         buf += chunk
-    return buf[buf.find(SB) + 1:buf.find(EB)]
+    return buf[buf.find(SB) + 1 : buf.find(EB)]
 
 
 def _msa1(ack: bytes) -> bytes:
@@ -92,13 +93,13 @@ def test_a_slow_sender_is_served_and_does_not_block_others(fuzz_hub: FuzzHub) ->
     message = SB + hl7_order("SLOW-1", "FZSLOW1") + EB
     with _connect(fuzz_hub) as slow:
         for i in range(0, len(message) - 40, 40):
-            slow.sendall(message[i:i + 40])
+            slow.sendall(message[i : i + 40])
             time.sleep(0.1)
             if i == 200:
                 started = time.monotonic()
                 fuzz_hub.assert_serving()  # another client is answered while this one dawdles
                 assert time.monotonic() - started < 5
-        slow.sendall(message[i + 40:])
+        slow.sendall(message[i + 40 :])
         TRIED["mllp transport"] += 1
         assert ack_code(_read_frame(slow), "SLOW-1") == "AA"
 

@@ -14,18 +14,29 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import TRIED, FuzzHub
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 XML = {"Content-Type": "application/xml"}
 _ids = itertools.count()
-_ROOT = ('<Message xmlns="http://www.ncpdp.org/schema/SCRIPT" DatatypesVersion="20170715" '
-         'TransportVersion="20170715" TransactionDomain="SCRIPT" TransactionVersion="20170715" '
-         'StructuresVersion="20170715" ECLVersion="20170715">')
+_ROOT = (
+    '<Message xmlns="http://www.ncpdp.org/schema/SCRIPT" DatatypesVersion="20170715" '
+    'TransportVersion="20170715" TransactionDomain="SCRIPT" TransactionVersion="20170715" '
+    'StructuresVersion="20170715" ECLVersion="20170715">'
+)
 #: the parts of a NewRx the fuzzer damages, in order: (tag, good value)
 PARTS = [
-    ("From", "9988776655001"), ("MessageID", "MID"), ("SentTime", "2026-01-15T09:30:00Z"),
-    ("PrescriberOrderNumber", "ORDER"), ("LastName", "Synthetic"), ("Date", "1981-05-06"), ("NPI", "1234567893"),
-    ("Code", "00093005801"), ("Value", "20"), ("DaysSupply", "10"), ("NumberOfRefills", "0"),
+    ("From", "9988776655001"),
+    ("MessageID", "MID"),
+    ("SentTime", "2026-01-15T09:30:00Z"),
+    ("PrescriberOrderNumber", "ORDER"),
+    ("LastName", "Synthetic"),
+    ("Date", "1981-05-06"),
+    ("NPI", "1234567893"),
+    ("Code", "00093005801"),
+    ("Value", "20"),
+    ("DaysSupply", "10"),
+    ("NumberOfRefills", "0"),
     ("SigText", "Take 1 capsule twice daily"),
 ]
 
@@ -36,27 +47,27 @@ def new_rx(values: dict[str, str]) -> bytes:
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>{_ROOT}<Header><To Qualifier="P">7654321</To>'
         f'<From Qualifier="D">{v["From"]}</From><MessageID>{v["MessageID"]}</MessageID>'
-        f'<SentTime>{v["SentTime"]}</SentTime><PrescriberOrderNumber>{v["PrescriberOrderNumber"]}'
-        f'</PrescriberOrderNumber></Header><Body><NewRx><Patient><HumanPatient><Name><LastName>{v["LastName"]}'
-        f'</LastName><FirstName>Robin</FirstName></Name><Gender>F</Gender><DateOfBirth><Date>{v["Date"]}</Date>'
-        f'</DateOfBirth></HumanPatient></Patient><Prescriber><NonVeterinarian><Identification><NPI>{v["NPI"]}'
-        f'</NPI></Identification><Name><LastName>Smith</LastName><FirstName>Pat</FirstName></Name>'
-        f'</NonVeterinarian></Prescriber><MedicationPrescribed><DrugDescription>Amoxicillin 500 MG Oral Capsule'
-        f'</DrugDescription><DrugCoded><ProductCode><Code>{v["Code"]}</Code><Qualifier>ND</Qualifier>'
-        f'</ProductCode></DrugCoded><Quantity><Value>{v["Value"]}</Value><CodeListQualifier>38</CodeListQualifier>'
-        f'<QuantityUnitOfMeasure><Code>C48480</Code></QuantityUnitOfMeasure></Quantity><DaysSupply>'
-        f'{v["DaysSupply"]}</DaysSupply><WrittenDate><Date>{date.today().isoformat()}</Date></WrittenDate>'
-        f'<Substitutions>0</Substitutions><NumberOfRefills>{v["NumberOfRefills"]}</NumberOfRefills><Sig><SigText>'
-        f'{v["SigText"]}</SigText></Sig></MedicationPrescribed></NewRx></Body></Message>'
+        f"<SentTime>{v['SentTime']}</SentTime><PrescriberOrderNumber>{v['PrescriberOrderNumber']}"
+        f"</PrescriberOrderNumber></Header><Body><NewRx><Patient><HumanPatient><Name><LastName>{v['LastName']}"
+        f"</LastName><FirstName>Robin</FirstName></Name><Gender>F</Gender><DateOfBirth><Date>{v['Date']}</Date>"
+        f"</DateOfBirth></HumanPatient></Patient><Prescriber><NonVeterinarian><Identification><NPI>{v['NPI']}"
+        f"</NPI></Identification><Name><LastName>Smith</LastName><FirstName>Pat</FirstName></Name>"
+        f"</NonVeterinarian></Prescriber><MedicationPrescribed><DrugDescription>Amoxicillin 500 MG Oral Capsule"
+        f"</DrugDescription><DrugCoded><ProductCode><Code>{v['Code']}</Code><Qualifier>ND</Qualifier>"
+        f"</ProductCode></DrugCoded><Quantity><Value>{v['Value']}</Value><CodeListQualifier>38</CodeListQualifier>"
+        f"<QuantityUnitOfMeasure><Code>C48480</Code></QuantityUnitOfMeasure></Quantity><DaysSupply>"
+        f"{v['DaysSupply']}</DaysSupply><WrittenDate><Date>{date.today().isoformat()}</Date></WrittenDate>"
+        f"<Substitutions>0</Substitutions><NumberOfRefills>{v['NumberOfRefills']}</NumberOfRefills><Sig><SigText>"
+        f"{v['SigText']}</SigText></Sig></MedicationPrescribed></NewRx></Body></Message>"
     ).encode()
 
 
 def _check(response: httpx.Response, what: str) -> None:
     TRIED["script xml"] += 1
     assert response.status_code < 500 or response.status_code == 503, f"{what}: {response.status_code}"
-    assert b"<Message" in response.content and (b"<Error>" in response.content or b"<Status>" in response.content
-                                                 or b"<CancelRxResponse" in response.content), \
-        f"{what}: not a SCRIPT answer: {response.text[:300]}"
+    assert b"<Message" in response.content and (
+        b"<Error>" in response.content or b"<Status>" in response.content or b"<CancelRxResponse" in response.content
+    ), f"{what}: not a SCRIPT answer: {response.text[:300]}"
     assert b"root:x:0" not in response.content, f"{what}: a local file leaked into the answer"
 
 
@@ -69,8 +80,10 @@ def test_damaged_elements(fuzz_hub: FuzzHub) -> None:
     with fuzz_hub.client() as http:
 
         @FUZZ
-        @given(damage=st.dictionaries(st.sampled_from([t for t, _ in PARTS]), text, min_size=1, max_size=4),
-               escape=st.booleans())
+        @given(
+            damage=st.dictionaries(st.sampled_from([t for t, _ in PARTS]), text, min_size=1, max_size=4),
+            escape=st.booleans(),
+        )
         def post(damage: dict[str, str], escape: bool) -> None:
             if escape:
                 damage = {k: v.replace("&", "&amp;").replace("<", "&lt;") for k, v in damage.items()}
@@ -127,9 +140,9 @@ def test_external_entities_and_expansion_are_refused(fuzz_hub: FuzzHub) -> None:
             for what, doctype in attacks.items():
                 ref = "&l9;" if what == "billion laughs" else "&x;"
                 body = new_rx({"MessageID": f"FZX{next(_ids)}", "LastName": ref}).replace(
-                    b"?>", b"?>" + doctype.encode(), 1)
-                for encoded in (body, body.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
-                                .encode("utf-16")):
+                    b"?>", b"?>" + doctype.encode(), 1
+                )
+                for encoded in (body, body.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")):
                     response = _post(http, encoded)
                     _check(response, what)
                     assert b"lollollol" not in response.content

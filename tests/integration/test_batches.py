@@ -39,19 +39,33 @@ def _order(n: int) -> Envelope:
     placer = f"BATCH-{uuid.uuid4().hex[:8]}-{n}"
     order = order_for_tests().model_copy(update={"placer_order_number": placer})
     assert isinstance(order, ReceivePrescription)
-    return Envelope.wrap(order, correlation_id=order_correlation_id("EHR", placer), source=Source.HL7,
-                         message_id=uuid.uuid4())
+    return Envelope.wrap(
+        order, correlation_id=order_correlation_id("EHR", placer), source=Source.HL7, message_id=uuid.uuid4()
+    )
 
 
 def _take_orders(intake: MessageBus, patients: dict[str, str]) -> None:
     """One batch of new orders, each for its own patient: {placer number: patient's family name}."""
-    orders = [order_for_tests().model_copy(update={
-        "placer_order_number": placer,
-        "patient": order_for_tests().patient.model_copy(update={"family_name": family})})
-        for placer, family in patients.items()]
-    assert intake.handle_batch([
-        Envelope.wrap(o, correlation_id=order_correlation_id("EHR", o.placer_order_number), source=Source.HL7,
-                      message_id=uuid.uuid4()) for o in orders]) == [None] * len(orders)
+    orders = [
+        order_for_tests().model_copy(
+            update={
+                "placer_order_number": placer,
+                "patient": order_for_tests().patient.model_copy(update={"family_name": family}),
+            }
+        )
+        for placer, family in patients.items()
+    ]
+    assert intake.handle_batch(
+        [
+            Envelope.wrap(
+                o,
+                correlation_id=order_correlation_id("EHR", o.placer_order_number),
+                source=Source.HL7,
+                message_id=uuid.uuid4(),
+            )
+            for o in orders
+        ]
+    ) == [None] * len(orders)
 
 
 def _unknown_prescription() -> Envelope:
@@ -65,14 +79,17 @@ def _count(engine: Engine, table: object) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
-def test_a_batch_commits_together_and_hands_its_rows_over_once(
-        database_url: str, amqp_url: str) -> None:
+def test_a_batch_commits_together_and_hands_its_rows_over_once(database_url: str, amqp_url: str) -> None:
     settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
     handed: list[list[OutboxRow]] = []
-    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake",
-                     after_commit=[lambda rows: handed.append(list(rows))])
+    bus = MessageBus(
+        engine,
+        STEP_HANDLERS["intake"](workflow_context(settings)),
+        consumer="intake",
+        after_commit=[lambda rows: handed.append(list(rows))],
+    )
     orders = [_order(i) for i in range(5)]
     try:
         assert bus.handle_batch(orders) == [None] * 5
@@ -89,7 +106,8 @@ def test_a_batch_commits_together_and_hands_its_rows_over_once(
 
 
 def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_once(
-        database_url: str, amqp_url: str) -> None:
+    database_url: str, amqp_url: str
+) -> None:
     """The batch marks its messages in one statement and writes its outbox rows and audit entries at the
     end: a second copy of a message in the same batch (a resend published twice) is a duplicate, and every
     applied command's rows are there once, audit entries sealed into the chain."""
@@ -97,8 +115,9 @@ def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_on
     engine = make_engine(database_url)
     create_schema(engine)
     handed: list[OutboxRow] = []
-    bus = MessageBus(engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake",
-                     after_commit=[handed.extend])
+    bus = MessageBus(
+        engine, STEP_HANDLERS["intake"](workflow_context(settings)), consumer="intake", after_commit=[handed.extend]
+    )
     first, second = _order(0), _order(1)
     try:
         assert bus.handle_batch([first, second, first]) == [None] * 3
@@ -116,8 +135,7 @@ def test_a_message_held_twice_in_one_batch_applies_once_with_its_rows_written_on
         engine.dispose()
 
 
-def test_a_failing_message_fails_alone_and_the_rest_apply_once(
-        database_url: str, amqp_url: str) -> None:
+def test_a_failing_message_fails_alone_and_the_rest_apply_once(database_url: str, amqp_url: str) -> None:
     settings = make_settings(amqp_url, database_url, default_bin="999001")
     engine = make_engine(database_url)
     create_schema(engine)
@@ -135,16 +153,16 @@ def test_a_failing_message_fails_alone_and_the_rest_apply_once(
         engine.dispose()
 
 
-def test_a_command_that_cannot_be_decoded_fails_alone_and_the_rest_apply_once(
-        database_url: str, amqp_url: str) -> None:
+def test_a_command_that_cannot_be_decoded_fails_alone_and_the_rest_apply_once(database_url: str, amqp_url: str) -> None:
     """A batch decodes its commands before its transaction (once, for the read-ahead and the handlers)."""
     engine = make_engine(database_url)
     create_schema(engine)
     ctx = workflow_context(make_settings(amqp_url, database_url, default_bin="999001"))
     bus = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
     good = _order(0)
-    broken = good.model_copy(update={"message_id": uuid.uuid4(),
-                                     "payload": {**good.payload, "patient": {"birth_date": "not a date"}}})
+    broken = good.model_copy(
+        update={"message_id": uuid.uuid4(), "payload": {**good.payload, "patient": {"birth_date": "not a date"}}}
+    )
     try:
         outcomes = bus.handle_batch([_order(1), broken, _order(2)])
         assert outcomes[0] is None and outcomes[2] is None
@@ -156,12 +174,24 @@ def test_a_command_that_cannot_be_decoded_fails_alone_and_the_rest_apply_once(
 
 def _rows(engine: Engine) -> list[OutboxRow]:
     with engine.connect() as conn:
-        return [OutboxRow(r.id, r.target, r.routing_key, r.message_type, r.content_type, r.correlation_id,
-                          r.body, dict(r.headers or {})) for r in conn.execute(select(outbox))]
+        return [
+            OutboxRow(
+                r.id,
+                r.target,
+                r.routing_key,
+                r.message_type,
+                r.content_type,
+                r.correlation_id,
+                r.body,
+                dict(r.headers or {}),
+            )
+            for r in conn.execute(select(outbox))
+        ]
 
 
 def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one(
-        database_url: str, amqp_url: str) -> None:
+    database_url: str, amqp_url: str
+) -> None:
     """Forty messages queued before the consumer starts arrive in batches; one unreadable and one that the
     handler refuses are dead-lettered, every other applied exactly once and acked."""
     settings = make_settings(amqp_url, database_url, default_bin="999001")
@@ -170,15 +200,23 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
     create_schema(engine)
     ctx = workflow_context(settings)
     sizes: list[int] = []
-    bus = MessageBus(engine, {**STEP_HANDLERS["intake"](ctx), **STEP_HANDLERS["verification"](ctx)},
-                     consumer="intake")
+    bus = MessageBus(engine, {**STEP_HANDLERS["intake"](ctx), **STEP_HANDLERS["verification"](ctx)}, consumer="intake")
 
     def batch_handler(envelopes: Sequence[Envelope]) -> list[BaseException | None]:
         sizes.append(len(envelopes))
         return bus.handle_batch(envelopes)
 
-    runner = ConsumerRunner(amqp_url=amqp_url, topology=topology, step="intake", handler=bus.handle,
-                            batch_handler=batch_handler, max_batch=8, prefetch=32, max_retries=0, keys=TEST_KEYS)
+    runner = ConsumerRunner(
+        amqp_url=amqp_url,
+        topology=topology,
+        step="intake",
+        handler=bus.handle,
+        batch_handler=batch_handler,
+        max_batch=8,
+        prefetch=32,
+        max_retries=0,
+        keys=TEST_KEYS,
+    )
     stop = threading.Event()
     # declare the topology, then queue everything before consuming, so deliveries wait in batches
     thread = run_in_thread(runner, stop)
@@ -219,8 +257,9 @@ def test_the_consumer_hands_over_what_it_holds_and_dead_letters_only_the_bad_one
 
 def _batch_metric() -> tuple[float, float]:
     """The intake step's rxhub_batch_size sum and count in this process."""
-    return tuple(REGISTRY.get_sample_value(f"rxhub_batch_size_{part}", {"step": "intake"}) or 0.0
-                 for part in ("sum", "count"))  # type: ignore[return-value]
+    return tuple(
+        REGISTRY.get_sample_value(f"rxhub_batch_size_{part}", {"step": "intake"}) or 0.0 for part in ("sum", "count")
+    )  # type: ignore[return-value]
 
 
 def _dead(channel: pika.adapters.blocking_connection.BlockingChannel, topology: Topology) -> int:
@@ -254,7 +293,8 @@ def steps(database_url: str, amqp_url: str) -> Iterator[tuple[Engine, dict[str, 
 
 
 def test_a_batch_reads_the_prescriptions_its_commands_name_in_one_statement(
-        steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture
+) -> None:
     engine, bus = steps
     assert bus["intake"].handle_batch([_order(i) for i in range(6)]) == [None] * 6
     sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
@@ -273,14 +313,19 @@ def test_a_batch_reads_the_prescriptions_its_commands_name_in_one_statement(
 
 
 def test_what_a_batch_read_ahead_does_not_hide_what_the_batch_itself_wrote(
-        steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]], caplog: pytest.LogCaptureFixture
+) -> None:
     """An order and its cancel, and an order sent twice under new message ids, in one batch: the cancel finds
     the order the batch stored, the second copy is refused as a duplicate order, without the batch failing."""
     engine, bus = steps
     order, twice = _order(0), _order(1)
     placer = order.payload["placer_order_number"]
-    cancel = Envelope.wrap(CancelPrescription(placer_order_number=placer, control="CA", reason="wrong drug"),
-                           correlation_id=order.correlation_id, source=Source.HL7, message_id=uuid.uuid4())
+    cancel = Envelope.wrap(
+        CancelPrescription(placer_order_number=placer, control="CA", reason="wrong drug"),
+        correlation_id=order.correlation_id,
+        source=Source.HL7,
+        message_id=uuid.uuid4(),
+    )
     resent = twice.model_copy(update={"message_id": uuid.uuid4()})
     with caplog.at_level(logging.INFO, logger="hub.service.bus"):
         assert bus["intake"].handle_batch([order, twice, cancel, resent]) == [None] * 4
@@ -296,7 +341,8 @@ def test_what_a_batch_read_ahead_does_not_hide_what_the_batch_itself_wrote(
 
 
 def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
-        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]],
+) -> None:
     """A pharmacist's approvals applied as one batch look the pharmacist up once; fills of one drug applied as
     one batch lock and read its lots once, each fill reserving from what the one before left."""
     engine, bus = steps
@@ -304,23 +350,46 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
     tech, _ = UserStore(engine).add("tech", "technician")
 
     def batch(step: str, commands: Sequence[Command], actor: str | None = None) -> None:
-        envelopes = [Envelope.wrap(c, correlation_id=uuid.uuid4(), source=Source.API if actor else Source.HUB,
-                                   message_id=uuid.uuid4(), actor=actor) for c in commands]
+        envelopes = [
+            Envelope.wrap(
+                c,
+                correlation_id=uuid.uuid4(),
+                source=Source.API if actor else Source.HUB,
+                message_id=uuid.uuid4(),
+                actor=actor,
+            )
+            for c in commands
+        ]
         assert bus[step].handle_batch(envelopes) == [None] * len(envelopes)
 
-    batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))],
-          tech.id)
+    batch("fill", [ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100))], tech.id)
     _take_orders(bus["intake"], {f"SHELF-{n}": f"Synthetic{n}" for n in range(4)})
     with engine.connect() as conn:
         ids = list(conn.execute(select(prescriptions.c.id)).scalars())
     batch("claim", [SendClaim(prescription_id=p, fill_number=0, attempt=1) for p in ids])
-    batch("claim-responses", [RecordClaimResponse(
-        exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
-        total_paid=Decimal("4.15"), patient_pay=Decimal("4.15")) for p in ids])
+    batch(
+        "claim-responses",
+        [
+            RecordClaimResponse(
+                exchange_id=f"{p}:0:1:B1",
+                prescription_id=p,
+                fill_number=0,
+                attempt=1,
+                transaction="B1",
+                status="P",
+                total_paid=Decimal("4.15"),
+                patient_pay=Decimal("4.15"),
+            )
+            for p in ids
+        ],
+    )
     users, stop_users = _statements_on(engine, "users")
     try:
-        batch("verification", [RecordVerification(prescription_id=p, stage="data", approve=True) for p in ids],
-              pharmacist.id)
+        batch(
+            "verification",
+            [RecordVerification(prescription_id=p, stage="data", approve=True) for p in ids],
+            pharmacist.id,
+        )
     finally:
         stop_users()
     assert len(users) == 1, users
@@ -344,7 +413,8 @@ def test_a_batch_reads_each_user_and_each_shelf_once_and_stock_adds_up(
 
 
 def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_order(
-        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]],
+) -> None:
     engine, bus = steps
     drawn: list[str] = []
 
@@ -358,10 +428,16 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
         assert bus["intake"].handle_batch(orders) == [None] * 5
         assert bus["intake"].handle_batch([_order(9)]) == [None]  # alone: one number, as before
         tech, _ = UserStore(engine).add("tech", "technician")
-        receipts = [Envelope.wrap(ReceiveInventory(ndc="00093005801", lot=f"L{n}", expiry="2030-01-01",
-                                                   quantity=Decimal(10)),
-                                  correlation_id=uuid.uuid4(), source=Source.API, message_id=uuid.uuid4(),
-                                  actor=tech.id) for n in range(3)]
+        receipts = [
+            Envelope.wrap(
+                ReceiveInventory(ndc="00093005801", lot=f"L{n}", expiry="2030-01-01", quantity=Decimal(10)),
+                correlation_id=uuid.uuid4(),
+                source=Source.API,
+                message_id=uuid.uuid4(),
+                actor=tech.id,
+            )
+            for n in range(3)
+        ]
         assert bus["fill"].handle_batch(receipts) == [None] * 3  # no prescription in them: no Rx number drawn
     finally:
         event.remove(engine, "before_cursor_execute", listen)
@@ -375,7 +451,8 @@ def test_a_batch_of_new_orders_draws_its_rx_numbers_together_each_unique_and_in_
 
 
 def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_own(
-        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]],
+) -> None:
     engine, bus = steps
     _take_orders(bus["intake"], {f"PAT-{n}": f"Synthetic{'ABCD'[n]}" for n in range(4)})
     sends = [Envelope.from_bytes(r.body) for r in _rows(engine) if r.message_type == "SendClaim"]
@@ -397,8 +474,7 @@ def test_a_batch_of_claims_reads_its_patients_in_one_statement_each_claim_its_ow
         assert not any(other in claim.body.decode("latin-1").upper() for other in others)
 
 
-def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
-               gaps: list[float]) -> list[tuple[int, float]]:
+def _paced_run(amqp_url: str, database_url: str, *, linger_s: float, gaps: list[float]) -> list[tuple[int, float]]:
     """Publishes one order per gap (waiting the gap first) to a consumer lingering ``linger_s``; each batch's
     size and when it began, counted from the first publish."""
     settings = make_settings(amqp_url, database_url, default_bin="999001")
@@ -413,9 +489,18 @@ def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
         batches.append((len(envelopes), time.monotonic() - clock[0]))
         return bus.handle_batch(envelopes)
 
-    runner = ConsumerRunner(amqp_url=amqp_url, topology=topology, step="intake", handler=bus.handle,
-                            batch_handler=batch_handler, max_batch=4, prefetch=32, max_retries=0, linger_s=linger_s,
-                            keys=TEST_KEYS)
+    runner = ConsumerRunner(
+        amqp_url=amqp_url,
+        topology=topology,
+        step="intake",
+        handler=bus.handle,
+        batch_handler=batch_handler,
+        max_batch=4,
+        prefetch=32,
+        max_retries=0,
+        linger_s=linger_s,
+        keys=TEST_KEYS,
+    )
     stop = threading.Event()
     thread = run_in_thread(runner, stop)
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
@@ -426,8 +511,9 @@ def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
             time.sleep(gap)
             clock.append(time.monotonic())
             body = _order(len(clock)).to_bytes()
-            channel.basic_publish("", topology.work_queue("intake"), body,
-                                  signed_raw(body, message_id=str(uuid.uuid4())))
+            channel.basic_publish(
+                "", topology.work_queue("intake"), body, signed_raw(body, message_id=str(uuid.uuid4()))
+            )
         for _ in range(300):
             if _count(engine, prescriptions) == len(gaps):
                 break
@@ -441,8 +527,7 @@ def _paced_run(amqp_url: str, database_url: str, *, linger_s: float,
     return batches
 
 
-def test_orders_that_keep_coming_wait_for_company_and_share_a_transaction(
-        database_url: str, amqp_url: str) -> None:
+def test_orders_that_keep_coming_wait_for_company_and_share_a_transaction(database_url: str, amqp_url: str) -> None:
     """Orders 10 ms apart, each of which alone would be a batch of one: while they keep coming the worker
     waits (here up to 2 s) until it holds four."""
     batches = _paced_run(amqp_url, database_url, linger_s=2.0, gaps=[0.0] + [0.01] * 12)
@@ -451,8 +536,7 @@ def test_orders_that_keep_coming_wait_for_company_and_share_a_transaction(
     assert [size for size, _ in batches[1:]] == [4, 4, 4], "then batches of four"
 
 
-def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(
-        database_url: str, amqp_url: str) -> None:
+def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(database_url: str, amqp_url: str) -> None:
     """With a 5 s linger, orders a second apart are each handled alone and long before the linger would
     end: nobody waits for company that is not coming."""
     batches = _paced_run(amqp_url, database_url, linger_s=5.0, gaps=[0.0, 1.0, 1.0])
@@ -461,7 +545,8 @@ def test_a_lone_order_on_a_quiet_queue_does_not_wait_for_company(
 
 
 def test_a_delivery_in_the_middle_of_a_batch_of_fills_is_counted_and_seen_by_the_fills_after_it(
-        steps: tuple[Engine, dict[str, MessageBus]]) -> None:
+    steps: tuple[Engine, dict[str, MessageBus]],
+) -> None:
     """Fills and deliveries share the fill queue, so one batch can hold both. The shelf a batch read before
     a delivery is stale after it: written back (absolute counts), it would erase the delivery."""
     engine, bus = steps
@@ -469,31 +554,68 @@ def test_a_delivery_in_the_middle_of_a_batch_of_fills_is_counted_and_seen_by_the
     tech, _ = UserStore(engine).add("tech", "technician")
 
     def envelope(command: Command, actor: str | None = None) -> Envelope:
-        return Envelope.wrap(command, correlation_id=uuid.uuid4(), source=Source.API if actor else Source.HUB,
-                             message_id=uuid.uuid4(), actor=actor)
+        return Envelope.wrap(
+            command,
+            correlation_id=uuid.uuid4(),
+            source=Source.API if actor else Source.HUB,
+            message_id=uuid.uuid4(),
+            actor=actor,
+        )
 
     def batch(step: str, envelopes: list[Envelope]) -> None:
         assert bus[step].handle_batch(envelopes) == [None] * len(envelopes)
 
-    batch("fill", [envelope(ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01",
-                                             quantity=Decimal(100)), tech.id)])
+    batch(
+        "fill",
+        [envelope(ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100)), tech.id)],
+    )
     _take_orders(bus["intake"], {f"MIDDLE-{n}": f"Synthetic{n}" for n in range(3)})
     with engine.connect() as conn:
         ids = list(conn.execute(select(prescriptions.c.id).order_by(prescriptions.c.placer_order_number)).scalars())
     batch("claim", [envelope(SendClaim(prescription_id=p, fill_number=0, attempt=1)) for p in ids])
-    batch("claim-responses", [envelope(RecordClaimResponse(
-        exchange_id=f"{p}:0:1:B1", prescription_id=p, fill_number=0, attempt=1, transaction="B1", status="P",
-        total_paid=Decimal("4.15"), patient_pay=Decimal("4.15"))) for p in ids])
-    batch("verification", [envelope(RecordVerification(prescription_id=p, stage="data", approve=True),
-                                    pharmacist.id) for p in ids])
+    batch(
+        "claim-responses",
+        [
+            envelope(
+                RecordClaimResponse(
+                    exchange_id=f"{p}:0:1:B1",
+                    prescription_id=p,
+                    fill_number=0,
+                    attempt=1,
+                    transaction="B1",
+                    status="P",
+                    total_paid=Decimal("4.15"),
+                    patient_pay=Decimal("4.15"),
+                )
+            )
+            for p in ids
+        ],
+    )
+    batch(
+        "verification",
+        [envelope(RecordVerification(prescription_id=p, stage="data", approve=True), pharmacist.id) for p in ids],
+    )
     more = ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(50))
     sooner = ReceiveInventory(ndc="0093-0058-01", lot="L0", expiry="2029-01-01", quantity=Decimal(10))
-    batch("fill", [envelope(FillPrescription(prescription_id=ids[0], fill_number=0)), envelope(more, tech.id),
-                   envelope(sooner, tech.id), envelope(FillPrescription(prescription_id=ids[1], fill_number=0)),
-                   envelope(FillPrescription(prescription_id=ids[2], fill_number=0))])
+    batch(
+        "fill",
+        [
+            envelope(FillPrescription(prescription_id=ids[0], fill_number=0)),
+            envelope(more, tech.id),
+            envelope(sooner, tech.id),
+            envelope(FillPrescription(prescription_id=ids[1], fill_number=0)),
+            envelope(FillPrescription(prescription_id=ids[2], fill_number=0)),
+        ],
+    )
     with engine.connect() as conn:
-        stock = {lot: (on_hand, reserved) for lot, on_hand, reserved in conn.execute(
-            select(inventory.c.lot, inventory.c.on_hand, inventory.c.reserved).where(inventory.c.ndc == "00093005801"))}
+        stock = {
+            lot: (on_hand, reserved)
+            for lot, on_hand, reserved in conn.execute(
+                select(inventory.c.lot, inventory.c.on_hand, inventory.c.reserved).where(
+                    inventory.c.ndc == "00093005801"
+                )
+            )
+        }
     # the first fill took 20 of L1; the second, after the deliveries, the 10 of L0 (first to expire) and 10 of
     # L1; the third 20 of L1
     assert stock == {"L1": (150, 50), "L0": (10, 10)}, stock

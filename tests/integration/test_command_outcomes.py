@@ -53,8 +53,9 @@ def hub(database_url: str, amqp_url: str) -> Iterator[Hub]:
     with http_app(settings) as app:
         engine = app.app.state.engine
         context = workflow_context(settings)
-        yield Hub(app, {step: MessageBus(engine, STEP_HANDLERS[step](context), consumer=step)
-                        for step in ("intake", "fill")})
+        yield Hub(
+            app, {step: MessageBus(engine, STEP_HANDLERS[step](context), consumer=step) for step in ("intake", "fill")}
+        )
 
 
 def test_pending_until_the_worker_applies_it_for_its_sender_and_admins_only(hub: Hub) -> None:
@@ -88,8 +89,9 @@ def test_a_verbal_order_names_its_prescription_and_a_second_cancel_is_refused_wi
     refused = hub.status(second[0], "technician")[1]
     assert refused["status"] == "refused" and refused["rx_number"] == made["rx_number"]
     assert refused["reason"] == f"Rx {made['rx_number']} is already closed (cancelled: moved)"
-    late = hub.app.client.post(f"/api/prescriptions/{made['prescription_id']}/cancel", json={},
-                               headers=hub.app.as_role("technician"))
+    late = hub.app.client.post(
+        f"/api/prescriptions/{made['prescription_id']}/cancel", json={}, headers=hub.app.as_role("technician")
+    )
     assert late.status_code == 409 and late.json()["detail"]["state"] == "cancelled"
 
 

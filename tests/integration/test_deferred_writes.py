@@ -12,8 +12,9 @@ from hub.persistence.unit_of_work import units_of_work
 
 
 def _row(n: int) -> PrescriptionRow:
-    return PrescriptionRow(f"rx-{n}", f"corr-{n}", f"{1000 + n}", f"PL-{n}", "EHR", "hl7", "received", "retail",
-                           f'{{"n": {n}}}', 1)
+    return PrescriptionRow(
+        f"rx-{n}", f"corr-{n}", f"{1000 + n}", f"PL-{n}", "EHR", "hl7", "received", "retail", f'{{"n": {n}}}', 1
+    )
 
 
 def _stored(engine: Engine) -> dict[str, tuple[str, int]]:

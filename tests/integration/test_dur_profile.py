@@ -16,8 +16,9 @@ from tests.unit.domain.builders import NOW, TECHNICIAN, TODAY, reach
 
 def _row(n: int, state: str, until: date | None) -> PrescriptionRow:
     document = orjson.dumps({"rx_number": f"RX{n}"}).decode()
-    return PrescriptionRow(f"id-{n}", f"corr-{n}", f"RX{n}", f"PLC-{n}", "EHR", "hl7", state, "outpatient",
-                           document, 1, until)
+    return PrescriptionRow(
+        f"id-{n}", f"corr-{n}", f"RX{n}", f"PLC-{n}", "EHR", "hl7", state, "outpatient", document, 1, until
+    )
 
 
 def test_the_profile_skips_supplies_that_ran_out_and_keeps_what_is_open(engine: Engine) -> None:
@@ -40,8 +41,18 @@ def test_the_profile_skips_supplies_that_ran_out_and_keeps_what_is_open(engine: 
 def test_a_stored_prescription_carries_its_day_and_keeps_it_when_read_and_saved(engine: Engine) -> None:
     create_schema(engine)
     rx = reach(RxState.DISPENSED)
-    row = PrescriptionRow(rx.prescription_id, "corr-1", rx.rx_number, rx.placer_order_number, rx.placer_system,
-                          "hl7", "received", rx.setting.value, "{}", 1)
+    row = PrescriptionRow(
+        rx.prescription_id,
+        "corr-1",
+        rx.rx_number,
+        rx.placer_order_number,
+        rx.placer_system,
+        "hl7",
+        "received",
+        rx.setting.value,
+        "{}",
+        1,
+    )
     store_aggregate(row, rx)
     assert row.on_profile_until == TODAY + timedelta(days=30)
     with engine.begin() as conn:

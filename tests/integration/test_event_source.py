@@ -18,8 +18,12 @@ from tests.conftest import make_settings
 from tests.integration.test_redelivery import order_for_tests
 
 #: one order, as a door would wrap it: the same message id whichever hub receives it
-ENVELOPE = Envelope.wrap(order_for_tests(), correlation_id=order_correlation_id("EHR", "REDELIVER-1"),
-                         source=Source.HL7, message_id=uuid.UUID("0b3e69dc-997b-5e58-b0c0-e2cc9f57ad6f"))
+ENVELOPE = Envelope.wrap(
+    order_for_tests(),
+    correlation_id=order_correlation_id("EHR", "REDELIVER-1"),
+    source=Source.HL7,
+    message_id=uuid.UUID("0b3e69dc-997b-5e58-b0c0-e2cc9f57ad6f"),
+)
 
 
 def _events(settings: Settings) -> dict[str, tuple[str, str]]:

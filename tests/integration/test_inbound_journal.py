@@ -16,8 +16,16 @@ from hub.persistence.tables import inbound_messages
 
 
 def _record(journal: InboundJournal, n: int, *, sender: str = "EHR|NORTH", answer: bytes = b"MSA|AA") -> None:
-    journal.record_later(door="hl7", sender=sender, control_id=f"C{n}", message_type="RDE^O11", outcome="AA",
-                         raw=f"MSH|{n}".encode(), answer=answer, command_ids=[f"cmd-{n}"])
+    journal.record_later(
+        door="hl7",
+        sender=sender,
+        control_id=f"C{n}",
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=f"MSH|{n}".encode(),
+        answer=answer,
+        command_ids=[f"cmd-{n}"],
+    )
 
 
 def _record_all(engine: Engine, count: int) -> None:
@@ -76,8 +84,16 @@ def test_concurrent_lookups_each_get_their_own_answer(engine: Engine) -> None:
 
 
 def test_a_key_another_process_recorded_first_loses_quietly_and_the_rest_of_the_batch_is_kept(engine: Engine) -> None:
-    InboundStore(engine).record(door="hl7", sender="EHR|NORTH", control_id="C5", message_type="RDE^O11",
-                                outcome="AA", raw=b"other", answer=b"theirs", command_ids=[])
+    InboundStore(engine).record(
+        door="hl7",
+        sender="EHR|NORTH",
+        control_id="C5",
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=b"other",
+        answer=b"theirs",
+        command_ids=[],
+    )
     _record_all(engine, 10)
     assert _count(engine, inbound_messages) == 10
     with engine.connect() as conn:
@@ -92,8 +108,16 @@ def test_an_unreachable_database_fails_the_request_not_the_journal() -> None:
     async def scenario() -> None:
         with pytest.raises(DatabaseUnavailable):
             await journal.find("hl7", "EHR|NORTH", "C1")
-        future = journal.record_later(door="hl7", sender="EHR|NORTH", control_id="C1", message_type="RDE^O11",
-                                      outcome="AA", raw=b"x", answer=b"a", command_ids=[])
+        future = journal.record_later(
+            door="hl7",
+            sender="EHR|NORTH",
+            control_id="C1",
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=b"x",
+            answer=b"a",
+            command_ids=[],
+        )
         await journal.drain()
         assert isinstance(future.exception(), DatabaseUnavailable)
         # the failed record is not served from memory, and the lookup lane still answers (with the outage)
@@ -116,8 +140,13 @@ def test_a_connection_the_database_dropped_is_replaced_without_failing_the_reque
         await journal.drain()
         before = await journal.find("hl7", "EHR|NORTH", "C1") is not None
         with engine.begin() as conn:  # as a database restart would: every other session of this database ends
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": database},
+            )
         _record(journal, 2)
         await journal.drain()
         after = await journal.find("hl7", "EHR|NORTH", "C2") is not None

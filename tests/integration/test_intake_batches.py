@@ -35,19 +35,30 @@ def _mrn(value: str, system: str = "HOSP") -> Identifier:
 
 def _order(tag: str, n: str, *, ids: tuple[Identifier, ...] = (), family: str, born: str) -> Envelope:
     placer = f"{tag}-{n}"
-    order = order_for_tests().model_copy(update={
-        "placer_order_number": placer,
-        "patient": PatientInfo(identifiers=ids, family_name=f"{family}{tag}", given_name="Ann",
-                               birth_date=date.fromisoformat(born), sex="F")})
+    order = order_for_tests().model_copy(
+        update={
+            "placer_order_number": placer,
+            "patient": PatientInfo(
+                identifiers=ids,
+                family_name=f"{family}{tag}",
+                given_name="Ann",
+                birth_date=date.fromisoformat(born),
+                sex="F",
+            ),
+        }
+    )
     assert isinstance(order, ReceivePrescription)
-    return Envelope.wrap(order, correlation_id=order_correlation_id("EHR", placer), source=Source.HL7,
-                         message_id=uuid.uuid4())
+    return Envelope.wrap(
+        order, correlation_id=order_correlation_id("EHR", placer), source=Source.HL7, message_id=uuid.uuid4()
+    )
 
 
 def _before(tag: str) -> list[Envelope]:
     """Two patients on file before the batch, P with an amoxicillin prescription, Q with one too."""
-    return [_order(tag, "p0", ids=(_mrn(f"{tag}-P"), _mrn(f"{tag}-P3", "CLINIC")), family="Pat", born="1960-02-02"),
-            _order(tag, "q0", ids=(_mrn(f"{tag}-Q"),), family="Que", born="1961-03-03")]
+    return [
+        _order(tag, "p0", ids=(_mrn(f"{tag}-P"), _mrn(f"{tag}-P3", "CLINIC")), family="Pat", born="1960-02-02"),
+        _order(tag, "q0", ids=(_mrn(f"{tag}-Q"),), family="Que", born="1961-03-03"),
+    ]
 
 
 def _batch(tag: str) -> list[Envelope]:
@@ -77,23 +88,38 @@ def _batch(tag: str) -> list[Envelope]:
 def _outcome(engine: Engine, tag: str) -> dict[str, Any]:
     """Per order: which other orders share its patient, its state and its alerts; identifiers per patient."""
     with engine.connect() as conn:
-        rows = conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.patient_id,
-                                   prescriptions.c.state, prescriptions.c.document)
-                            .where(prescriptions.c.placer_order_number.like(f"{tag}-%"))).all()
-        ids = conn.execute(select(patient_identifiers.c.patient_id, patient_identifiers.c.value)
-                           .where(patient_identifiers.c.value.like(f"{tag}-%"))).all()
+        rows = conn.execute(
+            select(
+                prescriptions.c.placer_order_number,
+                prescriptions.c.patient_id,
+                prescriptions.c.state,
+                prescriptions.c.document,
+            ).where(prescriptions.c.placer_order_number.like(f"{tag}-%"))
+        ).all()
+        ids = conn.execute(
+            select(patient_identifiers.c.patient_id, patient_identifiers.c.value).where(
+                patient_identifiers.c.value.like(f"{tag}-%")
+            )
+        ).all()
         profiles = dict(conn.execute(select(patients.c.id, patients.c.document)).all())
     placers = {placer.removeprefix(f"{tag}-"): pid for placer, pid, _, _ in rows}
     group = {pid: "".join(sorted(p for p, q in placers.items() if q == pid)) for pid in placers.values()}
     assert set(group) <= set(profiles)
     return {
-        "orders": {placer.removeprefix(f"{tag}-"): (
-            group[pid], state, sorted(a["kind"] for a in json.loads(document).get("alerts", [])))
-            for placer, pid, state, document in rows},
+        "orders": {
+            placer.removeprefix(f"{tag}-"): (
+                group[pid],
+                state,
+                sorted(a["kind"] for a in json.loads(document).get("alerts", [])),
+            )
+            for placer, pid, state, document in rows
+        },
         "identifiers": sorted((group[pid], value.removeprefix(f"{tag}-")) for pid, value in ids),
         # what each profile says of the patient (merged from every order for them)
-        "profiles": sorted((group[pid], sorted(i["value"].removeprefix(f"{tag}-") for i in
-                                                profiles[pid]["info"]["identifiers"])) for pid in group),
+        "profiles": sorted(
+            (group[pid], sorted(i["value"].removeprefix(f"{tag}-") for i in profiles[pid]["info"]["identifiers"]))
+            for pid in group
+        ),
     }
 
 
@@ -107,7 +133,8 @@ def intake(database_url: str, amqp_url: str) -> Iterator[tuple[Engine, MessageBu
 
 
 def test_a_batch_finds_the_patients_its_own_orders_created_or_changed_as_one_at_a_time_would(
-        intake: tuple[Engine, MessageBus], caplog: pytest.LogCaptureFixture) -> None:
+    intake: tuple[Engine, MessageBus], caplog: pytest.LogCaptureFixture
+) -> None:
     engine, bus = intake
     for envelope in _before("one") + _before("all"):
         bus.handle(envelope)
@@ -125,8 +152,7 @@ def test_a_batch_finds_the_patients_its_own_orders_created_or_changed_as_one_at_
     assert ("cdkp0", ["P", "P2", "P3"]) in together["profiles"], "no order undid what an earlier one merged"
 
 
-def test_a_batch_of_new_orders_costs_statements_per_batch_not_per_order(
-        intake: tuple[Engine, MessageBus]) -> None:
+def test_a_batch_of_new_orders_costs_statements_per_batch_not_per_order(intake: tuple[Engine, MessageBus]) -> None:
     """Sixteen new patients: their candidates read together, their rows written together at the end."""
     engine, bus = intake
     statements: list[str] = []
@@ -134,8 +160,7 @@ def test_a_batch_of_new_orders_costs_statements_per_batch_not_per_order(
     def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    orders = [_order("many", str(n), ids=(_mrn(f"many-{n}"),), family=f"Fam{n}", born="1975-01-01")
-              for n in range(16)]
+    orders = [_order("many", str(n), ids=(_mrn(f"many-{n}"),), family=f"Fam{n}", born="1975-01-01") for n in range(16)]
     event.listen(engine, "before_cursor_execute", listen)
     try:
         assert bus.handle_batch(orders) == [None] * 16
@@ -153,8 +178,7 @@ def test_a_batch_of_new_orders_costs_statements_per_batch_not_per_order(
     assert all(owners[f"many-{placer.removeprefix('many-')}"] == pid for placer, pid in stored)
 
 
-def test_an_order_that_fails_in_a_batch_leaves_none_of_the_batch_held_back(
-        intake: tuple[Engine, MessageBus]) -> None:
+def test_an_order_that_fails_in_a_batch_leaves_none_of_the_batch_held_back(intake: tuple[Engine, MessageBus]) -> None:
     """A batch that fails after new patients were held back writes nothing of them; each order is then taken
     alone, and the pooled connection keeps nothing of the batch."""
     engine, bus = intake
@@ -166,6 +190,7 @@ def test_an_order_that_fails_in_a_batch_leaves_none_of_the_batch_held_back(
     with engine.connect() as conn:
         assert conn.execute(select(prescriptions.c.placer_order_number)).scalars().all() == ["fail-1"]
         assert len(conn.execute(select(patients.c.id)).all()) == 1
-        left = [key for key in conn.connection.info if any(
-            word in str(key) for word in ("deferred", "ahead", "prefetched"))]
+        left = [
+            key for key in conn.connection.info if any(word in str(key) for word in ("deferred", "ahead", "prefetched"))
+        ]
     assert not left, left

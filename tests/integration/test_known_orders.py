@@ -29,9 +29,20 @@ def _add(engine: Engine) -> str:
     rx = at_state(RxState.DATA_VERIFICATION).model_copy(update={"prescription_id": str(uuid.uuid4())})
     correlation = str(uuid.uuid4())
     with engine.begin() as conn:
-        PrescriptionRepository(conn).add(PrescriptionRow(
-            rx.prescription_id, correlation, f"R{uuid.uuid4().hex[:8]}", "P1", None, "fhir", rx.state.value,
-            rx.setting.value, rx.model_dump_json(), 1))
+        PrescriptionRepository(conn).add(
+            PrescriptionRow(
+                rx.prescription_id,
+                correlation,
+                f"R{uuid.uuid4().hex[:8]}",
+                "P1",
+                None,
+                "fhir",
+                rx.state.value,
+                rx.setting.value,
+                rx.model_dump_json(),
+                1,
+            )
+        )
     return correlation
 
 

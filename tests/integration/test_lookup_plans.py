@@ -54,8 +54,16 @@ def test_patient_candidates_by_several_identifiers_and_names_search_the_indexes(
     engine = make_engine(sqlite_url)
     compiled = parties._candidates_query(2, 2).compile(dialect=engine.dialect)
     engine.dispose()
-    values = {"system_0": "MRN", "value_0": "1", "system_1": "SSN", "value_1": "2", "family_name_0": "doe",
-              "birth_date_0": "1970-01-01", "family_name_1": "roe", "birth_date_1": "1971-01-01"}
+    values = {
+        "system_0": "MRN",
+        "value_0": "1",
+        "system_1": "SSN",
+        "value_1": "2",
+        "family_name_0": "doe",
+        "birth_date_0": "1970-01-01",
+        "family_name_1": "roe",
+        "birth_date_1": "1971-01-01",
+    }
     assert compiled.positiontup is not None
     plan = _plan(sqlite_url, str(compiled), tuple(values[name] for name in compiled.positiontup))
     assert not [step for step in plan if step.startswith("SCAN")], plan
@@ -84,8 +92,11 @@ def _plans_of(sqlite_url: str, run: Callable[[Engine], object], table: str) -> l
         with _statements(engine) as seen:
             run(engine)
         with engine.connect() as conn:
-            return [[row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()]
-                    for sql, params in seen if f"FROM {table}" in sql and sql.lstrip().startswith("SELECT")]
+            return [
+                [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()]
+                for sql, params in seen
+                if f"FROM {table}" in sql and sql.lstrip().startswith("SELECT")
+            ]
     finally:
         engine.dispose()
 
@@ -101,6 +112,7 @@ def test_a_claims_timeout_check_finds_its_request_in_the_outbox_by_index(sqlite_
     def run(engine: Engine) -> None:
         with engine.connect() as conn:
             ClaimLedger(conn).never_left("rx-1:0:1:B1")
+
     _no_scan(_plans_of(sqlite_url, run, "outbox"), "outbox")
 
 
@@ -109,6 +121,7 @@ def test_the_claim_sweeper_and_the_prescription_view_search_the_ledger_by_index(
         ClaimSweeper(engine, payer_timeout_ms=1000).sweep_once(datetime.now(UTC))
         with engine.connect() as conn:
             ClaimLedger(conn).for_prescription("rx-1")
+
     _no_scan(_plans_of(sqlite_url, run, "claim_transmissions"), "claim_transmissions")
 
 
@@ -117,17 +130,28 @@ def test_a_message_story_finds_the_orders_outbox_rows_by_index(sqlite_url: str) 
         with engine.connect() as conn:
             _stored_order(conn)
             MessageLog(conn).story("inbound-1", with_raw=False)
+
     _no_scan(_plans_of(sqlite_url, run, "outbox"), "outbox")
 
 
 def _stored_order(conn: Connection) -> None:
     """One inbound message and the prescription it created, so the story reaches the outbox."""
-    values = inbound_row(door="hl7", sender="EHR|NORTH", control_id="C1", message_type="RDE^O11", outcome="AA",
-                         raw=b"MSH|...", answer=b"MSA|AA|C1", command_ids=[], record_id="inbound-1")
+    values = inbound_row(
+        door="hl7",
+        sender="EHR|NORTH",
+        control_id="C1",
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=b"MSH|...",
+        answer=b"MSA|AA|C1",
+        command_ids=[],
+        record_id="inbound-1",
+    )
     conn.execute(insert(inbound_messages), values)
     PrescriptionRepository(conn).add(
         PrescriptionRow("rx-1", "corr-1", "1000001", "PLAC-1", None, "hl7", "received", "retail", "{}", 1),
-        raw_message_ref="hl7:inbound-1")
+        raw_message_ref="hl7:inbound-1",
+    )
 
 
 def test_a_lookup_by_placer_order_number_with_or_without_its_system_searches_the_index(sqlite_url: str) -> None:
@@ -136,6 +160,7 @@ def test_a_lookup_by_placer_order_number_with_or_without_its_system_searches_the
             repo = PrescriptionRepository(conn)
             repo.by_placer(None, "PLAC-1")  # FHIR If-None-Exist: identifier=PLAC-1, staff search
             repo.by_placer("EHR|NORTH", "PLAC-1")
+
     _no_scan(_plans_of(sqlite_url, run, "prescriptions"), "prescriptions")
 
 
@@ -143,6 +168,7 @@ def test_an_order_without_the_prescribers_npi_finds_the_namesakes_by_index(sqlit
     def run(engine: Engine) -> None:
         with engine.connect() as conn:
             parties.PartyRepository(conn).prescriber_for(PrescriberInfo(family_name="Smith", dea="AS1234563"))
+
     _no_scan(_plans_of(sqlite_url, run, "prescribers"), "prescribers")
 
 
@@ -159,6 +185,7 @@ def _plans_by_index(plans: list[list[str]], table: str) -> None:
 def test_the_dashboard_counts_read_covering_indexes(sqlite_url: str) -> None:
     def run(engine: Engine) -> None:
         _db_figures(SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine))))  # type: ignore[arg-type]
+
     for table in ("claim_transmissions", "prescriptions"):  # inbound_messages: see migration 0011
         plans = _plans_of(sqlite_url, run, table)
         _plans_by_index(plans, table)

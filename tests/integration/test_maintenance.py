@@ -16,9 +16,23 @@ def _publish_rows(engine: Engine, count: int) -> None:
     """Outbox rows written and marked published, as the relay does: each mark leaves a dead row version."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(insert(outbox), [dict(id=f"row-{n}", created_at=now, target="events", routing_key="x",
-                                           message_type="x", content_type="application/json", correlation_id="c",
-                                           body=b"{}", headers={}) for n in range(count)])
+        conn.execute(
+            insert(outbox),
+            [
+                dict(
+                    id=f"row-{n}",
+                    created_at=now,
+                    target="events",
+                    routing_key="x",
+                    message_type="x",
+                    content_type="application/json",
+                    correlation_id="c",
+                    body=b"{}",
+                    headers={},
+                )
+                for n in range(count)
+            ],
+        )
     with engine.begin() as conn:
         conn.execute(update(outbox).values(published_at=now))
 

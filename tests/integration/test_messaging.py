@@ -108,8 +108,15 @@ def test_failing_handler_retries_then_dead_letters_and_the_consumer_goes_on(sett
         seen.append(placer)
 
     stop = threading.Event()
-    runner = ConsumerRunner(amqp_url=settings.amqp_url.get_secret_value(), topology=topology, step="intake",
-                            handler=handler, prefetch=5, max_retries=2, keys=TEST_KEYS)
+    runner = ConsumerRunner(
+        amqp_url=settings.amqp_url.get_secret_value(),
+        topology=topology,
+        step="intake",
+        handler=handler,
+        prefetch=5,
+        max_retries=2,
+        keys=TEST_KEYS,
+    )
     thread = run_in_thread(runner, stop)
     publisher = BlockingConfirmingPublisher(settings.amqp_url.get_secret_value())
     for placer in ("A", "POISON", "B", "C"):
@@ -142,14 +149,21 @@ def test_undecodable_message_is_dead_lettered_at_once(settings: Settings) -> Non
     topology = _declared(settings)
     calls: list[object] = []
     stop = threading.Event()
-    runner = ConsumerRunner(amqp_url=settings.amqp_url.get_secret_value(), topology=topology, step="intake",
-                            handler=calls.append, max_retries=5, keys=TEST_KEYS)
+    runner = ConsumerRunner(
+        amqp_url=settings.amqp_url.get_secret_value(),
+        topology=topology,
+        step="intake",
+        handler=calls.append,
+        max_retries=5,
+        keys=TEST_KEYS,
+    )
     thread = run_in_thread(runner, stop)
     conn = connect(settings.amqp_url.get_secret_value())
     channel = conn.channel()
     # signed, as by a hub process with a bug: it passes the signature check and fails at reading
-    channel.basic_publish(topology.commands_exchange, "ReceivePrescription", b"not json",
-                          signed_raw(b"not json", message_id="junk"))
+    channel.basic_publish(
+        topology.commands_exchange, "ReceivePrescription", b"not json", signed_raw(b"not json", message_id="junk")
+    )
     got = None
     for _ in range(100):
         method, props, _ = channel.basic_get(topology.dead_letter_queue, auto_ack=True)

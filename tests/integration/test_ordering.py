@@ -50,13 +50,17 @@ def _send_order_then_cancel(port: int, placers: list[str]) -> None:
 
 def _states(engine: Engine, run: str) -> dict[str, str]:
     with engine.connect() as conn:
-        rows = conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.state)
-                            .where(prescriptions.c.placer_order_number.like(f"{run}%"))).all()
+        rows = conn.execute(
+            select(prescriptions.c.placer_order_number, prescriptions.c.state).where(
+                prescriptions.c.placer_order_number.like(f"{run}%")
+            )
+        ).all()
     return {placer: state for placer, state in rows}
 
 
 def test_a_cancel_right_behind_its_order_is_applied_after_it_with_three_intake_copies(
-        database_url: str, amqp_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    database_url: str, amqp_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = make_settings(amqp_url, database_url, retry_delay_ms=500, max_retries=3)
     run = f"ORD{uuid.uuid4().hex[:6]}"
     placers = [f"{run}{i:04d}" for i in range(ORDERS)]
@@ -64,8 +68,10 @@ def test_a_cancel_right_behind_its_order_is_applied_after_it_with_three_intake_c
     caplog.set_level(logging.WARNING, "hub.messaging.consumer")
     try:
         with running_hub(settings, steps=["intake"], copies=3) as hub:
-            senders = [threading.Thread(target=_send_order_then_cancel, args=(hub.mllp_port, placers[i::SENDERS]))
-                       for i in range(SENDERS)]
+            senders = [
+                threading.Thread(target=_send_order_then_cancel, args=(hub.mllp_port, placers[i::SENDERS]))
+                for i in range(SENDERS)
+            ]
             for thread in senders:
                 thread.start()
             for thread in senders:
@@ -88,7 +94,8 @@ def test_a_cancel_right_behind_its_order_is_applied_after_it_with_three_intake_c
 
 @pytest.mark.postgres
 def test_concurrent_writers_on_one_prescription_are_serialised_by_the_version_check(
-        postgres_url: str, amqp_url: str) -> None:
+    postgres_url: str, amqp_url: str
+) -> None:
     engine = make_engine(postgres_url)
     create_schema(engine)
     settings = make_settings(amqp_url, postgres_url)
@@ -100,26 +107,37 @@ def test_concurrent_writers_on_one_prescription_are_serialised_by_the_version_ch
     for round_ in range(15):
         placer = f"RACE-{round_}-{uuid.uuid4().hex[:6]}"
         pid, version = _inpatient_order(engine, intake, placer)
-        approve = Envelope.wrap(RecordVerification(prescription_id=pid, stage="data", approve=True),
-                                correlation_id=order_correlation_id(PLACER_SYSTEM, placer), source=Source.HUB,
-                                actor=pharmacist.id)
-        cancel = Envelope.wrap(CancelByPharmacy(prescription_id=pid, reason="race"),
-                               correlation_id=order_correlation_id(PLACER_SYSTEM, placer), source=Source.HUB,
-                               actor=pharmacist.id)
+        approve = Envelope.wrap(
+            RecordVerification(prescription_id=pid, stage="data", approve=True),
+            correlation_id=order_correlation_id(PLACER_SYSTEM, placer),
+            source=Source.HUB,
+            actor=pharmacist.id,
+        )
+        cancel = Envelope.wrap(
+            CancelByPharmacy(prescription_id=pid, reason="race"),
+            correlation_id=order_correlation_id(PLACER_SYSTEM, placer),
+            source=Source.HUB,
+            actor=pharmacist.id,
+        )
         start = threading.Barrier(2)
         outcomes: dict[str, str] = {}
-        threads = [threading.Thread(target=_apply_with_retries, args=(bus, env, start, outcomes))
-                   for bus, env in ((verification, approve), (intake, cancel))]
+        threads = [
+            threading.Thread(target=_apply_with_retries, args=(bus, env, start, outcomes))
+            for bus, env in ((verification, approve), (intake, cancel))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(30)
         with engine.connect() as conn:
             row = PrescriptionRepository(conn).get(pid)
-            published: dict[str, int] = dict(conn.execute(select(outbox.c.message_type, func.count())
-                                          .where(outbox.c.correlation_id == str(approve.correlation_id),
-                                                 outbox.c.target == "events")
-                                          .group_by(outbox.c.message_type)).all())
+            published: dict[str, int] = dict(
+                conn.execute(
+                    select(outbox.c.message_type, func.count())
+                    .where(outbox.c.correlation_id == str(approve.correlation_id), outbox.c.target == "events")
+                    .group_by(outbox.c.message_type)
+                ).all()
+            )
         conflicts += sum(o.endswith("after a version conflict") for o in outcomes.values())
         # the outcome of some serial order: approve then cancel, or cancel then a refused approval
         assert row is not None and row.state == "cancelled", outcomes
@@ -135,22 +153,25 @@ def test_concurrent_writers_on_one_prescription_are_serialised_by_the_version_ch
 def _inpatient_order(engine: Engine, intake: MessageBus, placer: str) -> tuple[str, int]:
     """An inpatient order: it skips the claim and waits at data verification."""
     command = ReceivePrescription(
-        placer_order_number=placer, placer_system=PLACER_SYSTEM, setting=Setting.INPATIENT,
+        placer_order_number=placer,
+        placer_system=PLACER_SYSTEM,
+        setting=Setting.INPATIENT,
         patient=PatientInfo(family_name=f"Race{placer}", given_name="Ann", birth_date="1970-01-01", sex="F"),
         prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
-        drug=DrugInfo(ndc="00378020801", text="Lisinopril 10 mg"), quantity=QuantityInfo(value=30),
+        drug=DrugInfo(ndc="00378020801", text="Lisinopril 10 mg"),
+        quantity=QuantityInfo(value=30),
         sig="Take 1 tablet by mouth daily",
     )
-    intake.handle(Envelope.wrap(command, correlation_id=order_correlation_id(PLACER_SYSTEM, placer),
-                                source=Source.HL7))
+    intake.handle(Envelope.wrap(command, correlation_id=order_correlation_id(PLACER_SYSTEM, placer), source=Source.HL7))
     with engine.connect() as conn:
         row = PrescriptionRepository(conn).by_placer(PLACER_SYSTEM, placer)
     assert row is not None and row.state == "data_verification", row.state if row else None
     return row.id, row.version
 
 
-def _apply_with_retries(bus: MessageBus, envelope: Envelope, start: threading.Barrier,
-                        outcomes: dict[str, str]) -> None:
+def _apply_with_retries(
+    bus: MessageBus, envelope: Envelope, start: threading.Barrier, outcomes: dict[str, str]
+) -> None:
     """What the consumer runner does: retry on TransientError; a DomainError is a refusal (dead letter)."""
     start.wait()
     for attempt in range(10):

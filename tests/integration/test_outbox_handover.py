@@ -64,9 +64,13 @@ def world(database_url: str, amqp_url: str) -> Iterator[tuple[Engine, Topology, 
 def _commit_events(engine: Engine, n: int) -> tuple[list[str], list[OutboxRow]]:
     subject = str(uuid.uuid4())
     with unit_of_work(engine) as uow:
-        ids = [uow.add_event(PrescriptionUpdated(prescription_id=subject, rx_number="1", state="filling",
-                                                 change=f"change {i}"), correlation_id=uuid.uuid4())
-               for i in range(n)]
+        ids = [
+            uow.add_event(
+                PrescriptionUpdated(prescription_id=subject, rx_number="1", state="filling", change=f"change {i}"),
+                correlation_id=uuid.uuid4(),
+            )
+            for i in range(n)
+        ]
     return ids, uow.written
 
 
@@ -124,8 +128,11 @@ def test_the_poll_leaves_fresh_rows_to_their_own_relay_and_takes_orphans(world: 
         assert relay.drain_once() == 0 and publisher.asked == []
         orphans, _ = _commit_events(engine, 2)  # ...and rows whose process died a minute ago
         with engine.begin() as conn:
-            conn.execute(update(outbox).where(outbox.c.id.in_(orphans))
-                         .values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(orphans))
+                .values(created_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
         assert relay.drain_once() == 2
         assert sorted(publisher.asked) == sorted(orphans)
         assert store.backlog() == len(fresh)
@@ -133,8 +140,7 @@ def test_the_poll_leaves_fresh_rows_to_their_own_relay_and_takes_orphans(world: 
         publisher.close()
 
 
-def test_a_hand_over_that_comes_after_the_poll_took_its_rows_is_dropped(
-        world: tuple[Engine, Topology, str]) -> None:
+def test_a_hand_over_that_comes_after_the_poll_took_its_rows_is_dropped(world: tuple[Engine, Topology, str]) -> None:
     """A handler's hand-over can lag its commit (here: the poll runs in between), as when its transaction
     outlasted ``orphan_after_s``: the rows left once, from the table, and must not leave again."""
     engine, topology, amqp_url = world
@@ -191,7 +197,8 @@ class FlakyStore(OutboxStore):
 
 
 def test_a_database_error_while_parking_a_refused_row_strands_none_of_its_batch(
-        world: tuple[Engine, Topology, str]) -> None:
+    world: tuple[Engine, Topology, str],
+) -> None:
     engine, topology, amqp_url = world
     publisher = CountingPublisher(amqp_url)
     store = FlakyStore(engine)

@@ -24,8 +24,13 @@ def queue_name(amqp_url: str) -> Iterator[str]:
 
 
 def _message(routing_key: str, n: int) -> OutgoingMessage:
-    return OutgoingMessage("", routing_key, f"body {n}".encode(),
-                           pika.BasicProperties(message_id=f"m-{n}", delivery_mode=2), mandatory=True)
+    return OutgoingMessage(
+        "",
+        routing_key,
+        f"body {n}".encode(),
+        pika.BasicProperties(message_id=f"m-{n}", delivery_mode=2),
+        mandatory=True,
+    )
 
 
 def test_a_batch_is_confirmed_and_an_unroutable_message_fails_alone(amqp_url: str, queue_name: str) -> None:

@@ -30,8 +30,9 @@ CORRELATION = order_correlation_id("EHR", "REDELIVER-1")
 
 def _twice(bus: MessageBus, command: Command, actor: str | None = None) -> tuple[int, int]:
     """Apply one envelope twice; return outbox rows written by the first and by the second delivery."""
-    envelope = Envelope.wrap(command, correlation_id=CORRELATION, source=Source.HL7, actor=actor,
-                             message_id=uuid.uuid4())
+    envelope = Envelope.wrap(
+        command, correlation_id=CORRELATION, source=Source.HL7, actor=actor, message_id=uuid.uuid4()
+    )
     counts = []
     for _ in range(2):
         before = _outbox(bus)
@@ -48,10 +49,12 @@ def _outbox(bus: MessageBus) -> int:
 def order_for_tests() -> ReceivePrescription:
     """A retail amoxicillin order with a valid NPI (shared with other integration tests)."""
     return ReceivePrescription(
-        placer_order_number="REDELIVER-1", placer_system="EHR",
+        placer_order_number="REDELIVER-1",
+        placer_system="EHR",
         patient=PatientInfo(family_name="Synthetic", given_name="Ann", birth_date="1970-01-01", sex="F"),
         prescriber=PrescriberInfo(family_name="Prescriber", npi="1234567893"),
-        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 mg"), quantity=QuantityInfo(value=Decimal(20)),
+        drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 mg"),
+        quantity=QuantityInfo(value=Decimal(20)),
         sig="Take 1 capsule twice daily",
     )
 
@@ -65,8 +68,14 @@ def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_ur
     pharmacist, _ = UserStore(engine).add("rph", "pharmacist", licence="RPH-1")
     tech, _ = UserStore(engine).add("tech", "technician")
 
-    assert _twice(bus["fill"], ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01",
-                                                quantity=Decimal(100)), tech.id)[1] == 0
+    assert (
+        _twice(
+            bus["fill"],
+            ReceiveInventory(ndc="00093005801", lot="L1", expiry="2030-01-01", quantity=Decimal(100)),
+            tech.id,
+        )[1]
+        == 0
+    )
     with engine.connect() as conn:
         assert conn.execute(select(inventory.c.on_hand)).scalar_one() == 100, "stock received once"
 
@@ -78,8 +87,16 @@ def test_each_step_applies_a_redelivered_message_once(database_url: str, amqp_ur
     pid = row.id
 
     assert _twice(bus["claim"], SendClaim(prescription_id=pid, fill_number=0, attempt=1))[1] == 0
-    paid = RecordClaimResponse(exchange_id=f"{pid}:0:1:B1", prescription_id=pid, fill_number=0, attempt=1,
-                               transaction="B1", status="P", total_paid=Decimal("4.15"), patient_pay=Decimal("4.15"))
+    paid = RecordClaimResponse(
+        exchange_id=f"{pid}:0:1:B1",
+        prescription_id=pid,
+        fill_number=0,
+        attempt=1,
+        transaction="B1",
+        status="P",
+        total_paid=Decimal("4.15"),
+        patient_pay=Decimal("4.15"),
+    )
     assert _twice(bus["claim-responses"], paid)[1] == 0
     steps = [
         ("verification", RecordVerification(prescription_id=pid, stage="data", approve=True), pharmacist.id),

@@ -22,12 +22,27 @@ from hub.security.retention import purge_expired
 from hub.service.ports import RefusedMessage
 
 
-def _refusal(control_id: str, *, actor: str = "feed:north", raw: bytes = b"MSH|...", code: str = "AE",
-             claimed: str | None = "EHR|NORTH") -> RefusedMessage:
-    return RefusedMessage(door="hl7", actor=actor, claimed_sender=claimed, control_id=control_id,
-                          message_type="RDE^O11", answer_code=code, outcome="error" if code == "AE" else "refused",
-                          reason="PID-5.1 holds a NUL (U+0000), a character the pharmacy cannot store",
-                          answer=b"MSH|^~\\&|RXHUB\rMSA|AE|" + control_id.encode(), raw=raw, budget_key=actor)
+def _refusal(
+    control_id: str,
+    *,
+    actor: str = "feed:north",
+    raw: bytes = b"MSH|...",
+    code: str = "AE",
+    claimed: str | None = "EHR|NORTH",
+) -> RefusedMessage:
+    return RefusedMessage(
+        door="hl7",
+        actor=actor,
+        claimed_sender=claimed,
+        control_id=control_id,
+        message_type="RDE^O11",
+        answer_code=code,
+        outcome="error" if code == "AE" else "refused",
+        reason="PID-5.1 holds a NUL (U+0000), a character the pharmacy cannot store",
+        answer=b"MSH|^~\\&|RXHUB\rMSA|AE|" + control_id.encode(),
+        raw=raw,
+        budget_key=actor,
+    )
 
 
 @pytest.fixture
@@ -43,10 +58,19 @@ def _search(engine: Engine, **filters: object) -> list[dict[str, object]]:
 
 
 def test_a_refusal_is_found_by_control_id_beside_the_accepted_message_and_audited(
-        engine: Engine, log: RefusedMessages) -> None:
+    engine: Engine, log: RefusedMessages
+) -> None:
     log.record_later(_refusal("C-1")).result(10)
-    InboundStore(engine).record(door="hl7", sender="feed:north>EHR|NORTH", control_id="C-1", message_type="RDE^O11",
-                                outcome="AA", raw=b"MSH|fixed", answer=b"MSA|AA", command_ids=["x"])
+    InboundStore(engine).record(
+        door="hl7",
+        sender="feed:north>EHR|NORTH",
+        control_id="C-1",
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=b"MSH|fixed",
+        answer=b"MSA|AA",
+        command_ids=["x"],
+    )
     found = _search(engine, control_id="C-1")
     assert [(r["outcome"], r["refused"]) for r in found] == [("AA", False), ("AE", True)]
     refused = found[1]
@@ -61,13 +85,20 @@ def test_a_refusal_is_found_by_control_id_beside_the_accepted_message_and_audite
     (entry,) = [e for e in receipts if e.outcome == "error"]
     assert entry.role == "feed"
     assert entry.detail | {"refused_id": None} == {
-        "door": "hl7", "control_id": "C-1", "message_type": "RDE^O11", "answer": "AE", "claimed_sender": "EHR|NORTH",
-        "reason": "PID-5.1 holds a NUL (U+0000), a character the pharmacy cannot store", "refused_id": None}
+        "door": "hl7",
+        "control_id": "C-1",
+        "message_type": "RDE^O11",
+        "answer": "AE",
+        "claimed_sender": "EHR|NORTH",
+        "reason": "PID-5.1 holds a NUL (U+0000), a character the pharmacy cannot store",
+        "refused_id": None,
+    }
     assert entry.detail["refused_id"] == refused["id"]
 
 
 def test_text_no_database_holds_is_recorded_replaced_and_a_search_for_it_finds_nothing(
-        engine: Engine, log: RefusedMessages) -> None:
+    engine: Engine, log: RefusedMessages
+) -> None:
     log.record_later(_refusal("C-\x00-2", actor="address:127.0.0.1", claimed="EH\x00R|X")).result(10)
     (row,) = _search(engine, control_id="C-\ufffd-2")
     assert row["sender"] == "address:127.0.0.1>EH\ufffdR|X"
@@ -122,8 +153,11 @@ def test_retention_deletes_old_refusals_and_keeps_their_audit_entries(engine: En
     for name in ("OLD-1", "OLD-2", "NEW"):
         log.record_later(_refusal(name)).result(10)
     with engine.begin() as conn:
-        conn.execute(update(refused_messages).where(refused_messages.c.control_id.like("OLD-%"))
-                     .values(received_at=datetime.now(UTC) - timedelta(days=40)))
+        conn.execute(
+            update(refused_messages)
+            .where(refused_messages.c.control_id.like("OLD-%"))
+            .values(received_at=datetime.now(UTC) - timedelta(days=40))
+        )
     assert purge_refused(engine, datetime.now(UTC) - timedelta(days=30), batch=1) == 2
     assert [r["control_id"] for r in _search(engine)] == ["NEW"]
     assert purge_expired(engine, days=0).refused_messages == 1
@@ -134,6 +168,7 @@ def test_retention_deletes_old_refusals_and_keeps_their_audit_entries(engine: En
 def test_a_value_the_database_refuses_is_bad_content_not_an_outage(engine: Engine) -> None:
     """PostgreSQL text cannot hold a NUL (psycopg's DataError): refused at once, never retried; SQLite keeps it,
     which is why the doors and the workers refuse such text before it reaches either (hub.domain.storable)."""
+
     def store() -> None:
         with units_of_work(engine) as transaction:
             transaction.conn.execute(insert(counters).values(name="n\x00ul", value=1))

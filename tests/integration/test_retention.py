@@ -20,19 +20,31 @@ OLD = NOW - timedelta(days=40)
 
 def _outbox(engine: Engine, name: str, count: int, published_at: datetime | None, *, same_time: bool = False) -> None:
     """``count`` rows published at ``published_at`` (one second apart unless ``same_time``), or unpublished."""
-    rows = [dict(id=f"{name}-{n}", created_at=OLD, target="payer", routing_key="b1", message_type="claim",
-                 content_type="application/octet-stream", correlation_id=name, body=b"PATIENT DEMOGRAPHICS",
-                 headers={"reply_to": "x"},
-                 published_at=published_at and published_at + timedelta(seconds=0 if same_time else n))
-            for n in range(count)]
+    rows = [
+        dict(
+            id=f"{name}-{n}",
+            created_at=OLD,
+            target="payer",
+            routing_key="b1",
+            message_type="claim",
+            content_type="application/octet-stream",
+            correlation_id=name,
+            body=b"PATIENT DEMOGRAPHICS",
+            headers={"reply_to": "x"},
+            published_at=published_at and published_at + timedelta(seconds=0 if same_time else n),
+        )
+        for n in range(count)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(outbox), rows)
 
 
 def _bodies(engine: Engine, name: str) -> list[bytes]:
     with engine.connect() as conn:
-        return [bytes(b) for b in conn.scalars(select(outbox.c.body).where(outbox.c.correlation_id == name)
-                                               .order_by(outbox.c.seq))]
+        return [
+            bytes(b)
+            for b in conn.scalars(select(outbox.c.body).where(outbox.c.correlation_id == name).order_by(outbox.c.seq))
+        ]
 
 
 def test_published_outbox_bodies_past_the_period_are_emptied_and_their_rows_kept(engine: Engine) -> None:
@@ -53,9 +65,11 @@ def test_published_outbox_bodies_past_the_period_are_emptied_and_their_rows_kept
 
 def test_idempotency_records_past_the_period_are_deleted(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(processed_messages),
-                     [dict(consumer=f"step-{n % 3}", message_id=f"old-{n}", processed_at=OLD) for n in range(11)]
-                     + [dict(consumer="step-0", message_id="new", processed_at=NOW)])
+        conn.execute(
+            insert(processed_messages),
+            [dict(consumer=f"step-{n % 3}", message_id=f"old-{n}", processed_at=OLD) for n in range(11)]
+            + [dict(consumer="step-0", message_id="new", processed_at=NOW)],
+        )
     assert forget_processed(engine, NOW - timedelta(days=30), batch=4) == 11
     with engine.connect() as conn:
         assert conn.scalars(select(processed_messages.c.message_id)).all() == ["new"]
@@ -91,9 +105,22 @@ def test_an_outbox_purge_reads_from_a_day_before_where_the_last_one_stopped(engi
 
 def test_raw_bodies_past_the_period_are_dropped_in_batches(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(inbound_messages), [
-            dict(id=f"m-{n}", door="hl7", sender="EHR", control_id=f"C{n}", received_at=OLD if n < 7 else NOW,
-                 outcome="AA", raw=b"MSH|PATIENT", command_ids=[]) for n in range(10)])
+        conn.execute(
+            insert(inbound_messages),
+            [
+                dict(
+                    id=f"m-{n}",
+                    door="hl7",
+                    sender="EHR",
+                    control_id=f"C{n}",
+                    received_at=OLD if n < 7 else NOW,
+                    outcome="AA",
+                    raw=b"MSH|PATIENT",
+                    command_ids=[],
+                )
+                for n in range(10)
+            ],
+        )
     assert InboundStore(engine).purge_raw(NOW - timedelta(days=30), batch=3) == 7
     with engine.connect() as conn:
         kept = dict(conn.execute(select(inbound_messages.c.id, inbound_messages.c.raw)).all())
@@ -101,8 +128,10 @@ def test_raw_bodies_past_the_period_are_dropped_in_batches(engine: Engine) -> No
 
 
 def test_staff_command_outcomes_past_the_period_are_deleted(engine: Engine) -> None:
-    rows = [dict(message_id=f"old-{n}", command="RecordVerification", actor="u", outcome="applied", at=OLD)
-            for n in range(5)] + [dict(message_id="new", command="SelectProduct", actor="u", outcome="pending", at=NOW)]
+    rows = [
+        dict(message_id=f"old-{n}", command="RecordVerification", actor="u", outcome="applied", at=OLD)
+        for n in range(5)
+    ] + [dict(message_id="new", command="SelectProduct", actor="u", outcome="pending", at=NOW)]
     with engine.begin() as conn:
         conn.execute(insert(command_outcomes), rows)
     purged = purge_expired(engine, days=30)

@@ -30,10 +30,21 @@ def _add(engine: Engine, n: int, state: RxState = RxState.DATA_VERIFICATION) -> 
     with engine.begin() as conn:
         repo = PrescriptionRepository(conn)
         for i in range(n):
-            rx = at_state(state).model_copy(update={"prescription_id": str(uuid.uuid4()),
-                                                    "rx_number": f"R{uuid.uuid4().hex[:8]}"})
-            row = PrescriptionRow(rx.prescription_id, str(uuid.uuid4()), rx.rx_number, f"P{i}", None, "hl7",
-                                  rx.state.value, rx.setting.value, rx.model_dump_json(), 1)
+            rx = at_state(state).model_copy(
+                update={"prescription_id": str(uuid.uuid4()), "rx_number": f"R{uuid.uuid4().hex[:8]}"}
+            )
+            row = PrescriptionRow(
+                rx.prescription_id,
+                str(uuid.uuid4()),
+                rx.rx_number,
+                f"P{i}",
+                None,
+                "hl7",
+                rx.state.value,
+                rx.setting.value,
+                rx.model_dump_json(),
+                1,
+            )
             repo.add(row)
             rows.append(row)
     return rows
@@ -44,8 +55,10 @@ def _rendered_again(engine: Engine) -> list[bytes]:
 
     with read_connection(engine) as conn:
         rows = PrescriptionRepository(conn).in_states(STATES)
-    return [json.dumps(_item(load_aggregate(r)).model_dump(mode="json"), ensure_ascii=False,
-                       separators=(",", ":")).encode() for r in rows]
+    return [
+        json.dumps(_item(load_aggregate(r)).model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")).encode()
+        for r in rows
+    ]
 
 
 def _poll(engine: Engine, lines: QueueItems) -> list[bytes]:

@@ -15,8 +15,7 @@ from hub.persistence.tables import prescriptions
 
 def _row(n: int, state: str) -> PrescriptionRow:
     document = orjson.dumps({"rx_number": f"RX{n}"}).decode()
-    return PrescriptionRow(f"id-{n}", f"corr-{n}", f"RX{n}", f"PLC-{n}", "EHR", "hl7", state, "outpatient",
-                           document, 1)
+    return PrescriptionRow(f"id-{n}", f"corr-{n}", f"RX{n}", f"PLC-{n}", "EHR", "hl7", state, "outpatient", document, 1)
 
 
 def test_asks_arriving_together_each_get_their_own_prescription_and_unknown_ids_get_none(engine: Engine) -> None:
@@ -51,4 +50,3 @@ def test_a_state_committed_after_a_read_is_what_the_next_read_sees(engine: Engin
         assert asyncio.run(states.state_of("id-1")) == ("filling", "corr-1")
     finally:
         states.close()
-

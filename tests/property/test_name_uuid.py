@@ -26,16 +26,20 @@ def test_ids_known_from_earlier_versions_are_unchanged() -> None:
     # event ids changed once, on purpose: the deployment's source joined the name so that two hubs fed the same
     # messages never share an id (before: "event|<causation>|<name>|<index>" gave 46619bf4-4fed-5084-87d7-d66a9db51ba8
     # here, for every hub); from now on this one is pinned like the others
-    assert event_id("urn:rxhub:ncpdp:9999991", "0b3e69dc-997b-5e58-b0c0-e2cc9f57ad6f", "prescription.updated", 3) == \
-        "00571bb1-2d12-578f-9ae7-5a32fb4dab28"
+    assert (
+        event_id("urn:rxhub:ncpdp:9999991", "0b3e69dc-997b-5e58-b0c0-e2cc9f57ad6f", "prescription.updated", 3)
+        == "00571bb1-2d12-578f-9ae7-5a32fb4dab28"
+    )
     assert str(order_correlation_id(None, "X")) == "5f73d50e-94f1-590a-8df1-ff256b5e5724"
 
 
 @given(st.text(min_size=1), st.text(min_size=1), st.uuids())
 def test_two_sources_never_share_an_event_id(one: str, other: str, causation: uuid.UUID) -> None:
     if one == other:
-        assert event_id(one, causation, "prescription.received", 0) == event_id(other, causation,
-                                                                                "prescription.received", 0)
+        assert event_id(one, causation, "prescription.received", 0) == event_id(
+            other, causation, "prescription.received", 0
+        )
     else:
-        assert event_id(one, causation, "prescription.received", 0) != event_id(other, causation,
-                                                                                "prescription.received", 0)
+        assert event_id(one, causation, "prescription.received", 0) != event_id(
+            other, causation, "prescription.received", 0
+        )

@@ -36,8 +36,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         dev=dev,
         stranger_client=issue(stranger, "ehr-north", server=False).write(folder / "stranger", "client"),
         stranger_ca=stranger_ca,
-        expired_client=issue(ca, "ehr-north", server=False, not_before=long_ago, days=1)
-        .write(folder, "expired-client"),
-        expired_server=issue(ca, "rxhub-server", server=True, not_before=long_ago, days=1)
-        .write(folder, "expired-server"),
+        expired_client=issue(ca, "ehr-north", server=False, not_before=long_ago, days=1).write(
+            folder, "expired-client"
+        ),
+        expired_server=issue(ca, "rxhub-server", server=True, not_before=long_ago, days=1).write(
+            folder, "expired-server"
+        ),
     )

@@ -54,8 +54,9 @@ def http_app(settings: Settings, verify: ssl.SSLContext | bool = True) -> Iterat
     app = create_app(settings, engine, sink, InboundStore(engine))
     mount_security_routes(app)
     users = UserStore(engine)
-    tokens = {role: users.add(f"{role}.user", role, licence="RPH-1" if role == "pharmacist" else None)[1]
-              for role in ROLES}
+    tokens = {
+        role: users.add(f"{role}.user", role, licence="RPH-1" if role == "pharmacist" else None)[1] for role in ROLES
+    }
     server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0))  # the hub's own limits
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)

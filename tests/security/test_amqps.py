@@ -96,8 +96,9 @@ def test_publisher_confirms_over_amqps_with_the_right_ca(settings: Settings, fro
         publisher = AsyncConfirmingPublisher(url, ssl_context=client_context(certs.ca))
         await publisher.start()
         env = _envelope("TLS-1")
-        await publisher.publish_all([OutgoingMessage(topology.commands_exchange, env.type, env.to_bytes(),
-                                                     command_properties(env))])
+        await publisher.publish_all(
+            [OutgoingMessage(topology.commands_exchange, env.type, env.to_bytes(), command_properties(env))]
+        )
         await publisher.close()
 
     asyncio.run(go())
@@ -113,8 +114,9 @@ def test_a_broker_certificate_from_another_ca_is_refused(settings: Settings, fro
         connect(_amqps(settings, proxy.port), ssl_context=client_context(stranger.ca))
 
     async def go() -> None:
-        publisher = AsyncConfirmingPublisher(_amqps(settings, proxy.port), ssl_context=client_context(stranger.ca),
-                                             connect_timeout_s=3)
+        publisher = AsyncConfirmingPublisher(
+            _amqps(settings, proxy.port), ssl_context=client_context(stranger.ca), connect_timeout_s=3
+        )
         with pytest.raises(BrokerUnavailable):
             await publisher.start()
         await publisher.close()

@@ -120,16 +120,24 @@ def test_concurrent_writers_make_one_unbroken_chain(engine: Engine) -> None:
     assert report.checked == 6 * 15 * 2
 
 
-@pytest.mark.parametrize("change", [
-    {"actor": "someone.else"},
-    {"outcome": "ok"},
-    {"detail": '{"state": "ready"}'},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"actor": "someone.else"},
+        {"outcome": "ok"},
+        {"detail": '{"state": "ready"}'},
+    ],
+)
 def test_verification_detects_an_altered_record(engine: Engine, change: dict[str, str]) -> None:
     trail = AuditTrail(engine)
     for n in range(4):
-        trail.record(actor=f"user{n}", role="pharmacist", action="verify", outcome="forbidden",
-                     detail={"state": "data_verification"})
+        trail.record(
+            actor=f"user{n}",
+            role="pharmacist",
+            action="verify",
+            outcome="forbidden",
+            detail={"state": "data_verification"},
+        )
     trail.seal()
     assert trail.verify().ok  # sealed: from here on an edit shows
     with owner_edits(engine) as conn:
@@ -165,8 +173,11 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(engine: Engine) -> None:
     with owner_edits(engine) as conn:
         row = conn.execute(audit_log.select().where(audit_log.c.seq == 2)).mappings().one()
         forged = {**row, "actor": "nobody"}
-        conn.execute(update(audit_log).where(audit_log.c.seq == 2)
-                     .values(actor="nobody", hash=entry_hash(forged, row["prev_hash"])))
+        conn.execute(
+            update(audit_log)
+            .where(audit_log.c.seq == 2)
+            .values(actor="nobody", hash=entry_hash(forged, row["prev_hash"]))
+        )
     assert [(p.seq, p.reason) for p in trail.verify().problems] == [(3, "does not link to the entry before")]
 
 
@@ -178,8 +189,14 @@ def test_entries_recorded_from_the_event_loop_are_committed_when_the_call_return
     trail = AuditTrail(engine)
 
     async def requests() -> None:
-        await asyncio.gather(*(trail.record_soon(actor=f"pharm{n}", role="pharmacist", action="request X",
-                                                 prescription_id=f"rx-{n}", detail={"n": n}) for n in range(40)))
+        await asyncio.gather(
+            *(
+                trail.record_soon(
+                    actor=f"pharm{n}", role="pharmacist", action="request X", prescription_id=f"rx-{n}", detail={"n": n}
+                )
+                for n in range(40)
+            )
+        )
         with engine.connect() as conn:  # another connection sees every entry at once
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 40
 
@@ -195,7 +212,8 @@ def test_entries_recorded_from_the_event_loop_are_committed_when_the_call_return
 
 
 def test_an_entry_that_cannot_be_written_fails_its_request_and_the_writer_lives_on(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
 
     trail = AuditTrail(engine)

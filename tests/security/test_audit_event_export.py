@@ -20,9 +20,22 @@ from tests.support.fhir_validator import FhirValidator, fhir_validator
 __all__ = ["fhir_validator"]
 
 #: (outcome as the trail holds it, audit-event-outcome code)
-OUTCOMES = [("ok", "0"), ("accepted", "0"), ("AA", "0"), ("CA", "0"), ("duplicate", "0"), ("refused", "4"),
-            ("error", "4"), ("AE", "4"), ("AR", "4"), ("forbidden", "4"), ("unauthenticated", "4"),
-            ("expired", "4"), ("rate-limited", "4"), ("not_stored", "8")]
+OUTCOMES = [
+    ("ok", "0"),
+    ("accepted", "0"),
+    ("AA", "0"),
+    ("CA", "0"),
+    ("duplicate", "0"),
+    ("refused", "4"),
+    ("error", "4"),
+    ("AE", "4"),
+    ("AR", "4"),
+    ("forbidden", "4"),
+    ("unauthenticated", "4"),
+    ("expired", "4"),
+    ("rate-limited", "4"),
+    ("not_stored", "8"),
+]
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -45,10 +58,16 @@ def trail(tmp_path: Path) -> Iterator[AuditTrail]:
 
 
 def test_every_outcome_is_coded_by_what_it_means_and_every_event_validates(
-        trail: AuditTrail, fhir_validator: FhirValidator) -> None:
+    trail: AuditTrail, fhir_validator: FhirValidator
+) -> None:
     for outcome, _ in OUTCOMES:
-        trail.record(actor="EHR|GENHOSP", role="feed", action="receive message", outcome=outcome,
-                     detail={"door": "hl7", "control_id": "", "claimed_sender": None, "note": "\x1b[31m"})
+        trail.record(
+            actor="EHR|GENHOSP",
+            role="feed",
+            action="receive message",
+            outcome=outcome,
+            detail={"door": "hl7", "control_id": "", "claimed_sender": None, "note": "\x1b[31m"},
+        )
     trail.record(actor="", role="", action="read  prescription", prescription_id="rx-1", patient_id="pat-1")
     bundle = audit_bundle(trail.query())
     fhir_validator.assert_valid(bundle, "audit export")
@@ -69,8 +88,7 @@ def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
         yield running
 
 
-def test_the_export_is_fhir_json_searchable_by_date_patient_and_agent(app: App,
-                                                                       fhir_validator: FhirValidator) -> None:
+def test_the_export_is_fhir_json_searchable_by_date_patient_and_agent(app: App, fhir_validator: FhirValidator) -> None:
     trail: AuditTrail = app.app.state.audit
     trail.record(actor="paul.pharm", role="pharmacist", action="read patient profile", patient_id="pat-1")
     trail.record(actor="tina.tech", role="technician", action="read patient profile", patient_id="pat-2")

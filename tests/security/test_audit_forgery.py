@@ -30,8 +30,14 @@ from hub.security.audit_keys import AuditKeys, with_audit_keys
 from tests.support.audit_tamper import owner_edits
 
 KEY = "k" * 40
-FORGED = {"actor": "pharm1", "role": "pharmacist", "action": "approve", "prescription_id": "rx-9",
-          "outcome": "ok", "detail": "{}"}
+FORGED = {
+    "actor": "pharm1",
+    "role": "pharmacist",
+    "action": "approve",
+    "prescription_id": "rx-9",
+    "outcome": "ok",
+    "detail": "{}",
+}
 
 
 @pytest.fixture
@@ -61,7 +67,8 @@ def test_a_row_forged_into_the_table_is_reported_and_never_sealed(engine: Engine
     assert trail.seal() == 0, "the sealer chains no row without its writer's tag"
     report = trail.verify()
     assert [(p.id, p.reason) for p in report.problems] == [
-        (forged, "not written by a hub process (no valid writer's tag): inserted into the table directly")]
+        (forged, "not written by a hub process (no valid writer's tag): inserted into the table directly")
+    ]
     trail.record(actor="user9", role="admin", action="after")
     trail.seal()
     with engine.connect() as conn:
@@ -70,7 +77,8 @@ def test_a_row_forged_into_the_table_is_reported_and_never_sealed(engine: Engine
 
 
 def test_verify_from_the_command_line_reports_a_forged_row_and_does_not_seal_it(
-        database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("RXHUB_DATABASE_URL", database_url)
     monkeypatch.setenv("RXHUB_AUDIT_KEY", KEY)
     engine = with_audit_keys(make_engine(database_url), AuditKeys([KEY]))
@@ -94,8 +102,11 @@ def test_an_edit_with_the_plain_hashes_recomputed_fails(engine: Engine) -> None:
             if row["seq"] == 2:
                 row["actor"] = "someone.else"
             digest = entry_hash(row, prev)
-            conn.execute(update(audit_log).where(audit_log.c.id == row["id"])
-                         .values(actor=row["actor"], prev_hash=prev, hash=digest, key_id=None))
+            conn.execute(
+                update(audit_log)
+                .where(audit_log.c.id == row["id"])
+                .values(actor=row["actor"], prev_hash=prev, hash=digest, key_id=None)
+            )
             prev = digest
     problems = trail.verify().problems
     assert len(problems) == 4 and all("sealed without RXHUB_AUDIT_KEY" in p.reason for p in problems)
@@ -111,7 +122,8 @@ def test_an_unsealed_entry_older_than_the_sealing_interval_is_reported(database_
     young = _forge(engine, age=timedelta(0))
     report = AuditTrail(engine).verify()
     assert [(p.id, p.reason) for p in report.problems] == [
-        (old, "not sealed into the chain for longer than the sealing interval")]
+        (old, "not sealed into the chain for longer than the sealing interval")
+    ]
     assert report.pending == 1 and young
     engine.dispose()
 
@@ -124,7 +136,8 @@ def test_rekey_moves_a_plain_chain_to_the_key_and_refuses_a_broken_one(database_
     keyed = with_audit_keys(make_engine(database_url), AuditKeys([KEY]))
     trail = AuditTrail(keyed)
     assert {p.reason for p in trail.verify().problems} == {
-        "sealed without RXHUB_AUDIT_KEY (plain hash): re-seal with rxhub audit rekey"}
+        "sealed without RXHUB_AUDIT_KEY (plain hash): re-seal with rxhub audit rekey"
+    }
     report, resealed = rekey(keyed)
     assert report.ok and resealed == 3
     assert trail.verify().ok and trail.verify().checked == 3
@@ -136,8 +149,12 @@ def test_rekey_moves_a_plain_chain_to_the_key_and_refuses_a_broken_one(database_
 
 
 def test_signed_anchors_catch_a_cut_off_end_and_a_line_added_by_hand(
-        engine: Engine, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    engine: Engine,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("RXHUB_DATABASE_URL", database_url)
     monkeypatch.setenv("RXHUB_AUDIT_KEY", KEY)
     anchors = tmp_path / "anchors.jsonl"
@@ -156,7 +173,8 @@ def test_signed_anchors_catch_a_cut_off_end_and_a_line_added_by_hand(
     good = [a for a in audit_anchors.read(anchors) if not isinstance(a, str) and a.seq == 4]
     report = AuditTrail(engine).verify(anchored_at={a.seq: a.hash for a in good})
     assert [(p.seq, p.reason) for p in report.problems] == [
-        (4, "anchored entry no longer in the chain: entries cut off")]
+        (4, "anchored entry no longer in the chain: entries cut off")
+    ]
 
 
 @pytest.fixture
@@ -167,12 +185,15 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_log SET actor = 'someone.else' WHERE seq = 2",
-    "UPDATE audit_log SET seq = 7 WHERE seq = 2",
-    "DELETE FROM audit_log WHERE seq = 2",
-    "TRUNCATE audit_log",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor = 'someone.else' WHERE seq = 2",
+        "UPDATE audit_log SET seq = 7 WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+        "TRUNCATE audit_log",
+    ],
+)
 def test_postgresql_refuses_changes_to_sealed_entries(pg_engine: Engine, statement: str) -> None:
     _write(pg_engine)
     with pytest.raises(DBAPIError, match="audit_log is append-only"), pg_engine.begin() as conn:
@@ -202,9 +223,11 @@ def test_the_documented_grants_let_the_hub_role_seal_but_not_rewrite(pg_engine: 
             audit.record(conn, actor="pharm1", role="pharmacist", action="approve", prescription_id="rx-1")
             audit.record(conn, actor="pharm1", role="pharmacist", action="approve", prescription_id="rx-2")
             assert seal(conn) == 2
-        for statement, refusal in (("UPDATE audit_log SET actor = 'x' WHERE seq = 1", "permission denied"),
-                                   ("DELETE FROM audit_log WHERE seq = 1", "permission denied"),
-                                   ("UPDATE audit_log SET hash = NULL WHERE seq = 1", "append-only")):
+        for statement, refusal in (
+            ("UPDATE audit_log SET actor = 'x' WHERE seq = 1", "permission denied"),
+            ("DELETE FROM audit_log WHERE seq = 1", "permission denied"),
+            ("UPDATE audit_log SET hash = NULL WHERE seq = 1", "append-only"),
+        ):
             with pytest.raises(DBAPIError, match=refusal), pg_engine.begin() as conn:
                 conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
                 conn.exec_driver_sql(statement)
@@ -237,8 +260,10 @@ def test_the_hub_writes_signed_anchors_on_its_schedule(engine: Engine, tmp_path:
     thread = threading.Thread(target=writer.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        written = eventually(lambda: (found := audit_anchors.read(anchors) if anchors.exists() else [])[1:] and found,
-                             "two anchors written")
+        written = eventually(
+            lambda: (found := audit_anchors.read(anchors) if anchors.exists() else [])[1:] and found,
+            "two anchors written",
+        )
     finally:
         stop.set()
         thread.join(5)

@@ -46,20 +46,29 @@ def test_a_grant_needs_an_admin_a_reason_a_staff_user_and_a_bounded_time(app: Ap
         "not grantable": app.client.post("/api/admin/break-glass", json={**ok, "role": "feed"}, headers=admin),
     }
     assert {k: a.status_code for k, a in answers.items()} == {
-        "by a technician": 403, "no reason": 422, "too long": 422, "a feed": 422, "no such user": 422,
-        "not grantable": 422}
+        "by a technician": 403,
+        "no reason": 422,
+        "too long": 422,
+        "a feed": 422,
+        "no such user": 422,
+        "not grantable": 422,
+    }
     assert "reason of at least" in answers["no reason"].json()["detail"]
     assert app.client.get("/api/admin/break-glass", headers=admin).json() == []
 
 
 def test_a_grant_gives_the_role_until_it_is_ended_and_is_audited_logged_and_counted(
-        app: App, caplog: pytest.LogCaptureFixture) -> None:
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
     tech, admin = app.as_role("technician"), app.as_role("admin")
     assert app.client.get("/api/admin/audit", headers=tech).status_code == 403
     before = _granted()
     with caplog.at_level(logging.WARNING):
-        given = app.client.post("/api/admin/break-glass", headers=admin, json={
-            "user": "technician.user", "role": "admin", "minutes": 30, "reason": REASON})
+        given = app.client.post(
+            "/api/admin/break-glass",
+            headers=admin,
+            json={"user": "technician.user", "role": "admin", "minutes": 30, "reason": REASON},
+        )
     assert given.status_code == 201, given.text
     grant = given.json()
     assert _granted() == before + 1
@@ -73,7 +82,10 @@ def test_a_grant_gives_the_role_until_it_is_ended_and_is_audited_logged_and_coun
     entries = AuditTrail(app.app.state.engine).query(actor="admin.user")
     [granted] = [e for e in entries if e.action == "break-glass grant"]
     assert (granted.detail["user"], granted.detail["role"], granted.detail["from_role"]) == (
-        "technician.user", "admin", "technician")
+        "technician.user",
+        "admin",
+        "technician",
+    )
     assert granted.detail["reason"] == REASON and granted.detail["minutes"] == 30
     assert [e.detail["grant_id"] for e in entries if e.action == "break-glass end"] == [grant["id"]]
     reads = AuditTrail(app.app.state.engine).query(actor="technician.user")
@@ -82,16 +94,22 @@ def test_a_grant_gives_the_role_until_it_is_ended_and_is_audited_logged_and_coun
 
 def test_an_expired_grant_gives_nothing_and_the_workers_read_the_granted_role(app: App) -> None:
     tech, admin = app.as_role("technician"), app.as_role("admin")
-    grant = app.client.post("/api/admin/break-glass", headers=admin, json={
-        "user": "technician.user", "role": "pharmacist", "minutes": 5, "reason": REASON}).json()
+    grant = app.client.post(
+        "/api/admin/break-glass",
+        headers=admin,
+        json={"user": "technician.user", "role": "pharmacist", "minutes": 5, "reason": REASON},
+    ).json()
     engine = app.app.state.engine
     user_id = next(u.id for u, _ in UserStore(engine).list() if u.name == "technician.user")
     with engine.connect() as conn:
         row = conn.execute(_USER, {"user_id": user_id, "now": datetime.now(UTC)}).mappings().one()
     assert (row["role"], row["granted_role"]) == ("technician", "pharmacist")
     with engine.begin() as conn:
-        conn.execute(update(break_glass_grants).where(break_glass_grants.c.id == grant["id"])
-                     .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        conn.execute(
+            update(break_glass_grants)
+            .where(break_glass_grants.c.id == grant["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
         after = conn.execute(_USER, {"user_id": user_id, "now": datetime.now(UTC)}).mappings().one()
     assert after["granted_role"] is None
     app.app.state.break_glass.forget(user_id)  # a change by hand reaches a running hub within CACHE_S

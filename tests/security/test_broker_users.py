@@ -37,12 +37,14 @@ def applied(amqp_url: str) -> Iterator[tuple[str, Topology, dict[str, str]]]:
 
 
 def _as(user: str, password: str, vhost: str) -> pika.BlockingConnection:
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        "127.0.0.1", 5672, vhost, pika.PlainCredentials(user, password)))
+    return pika.BlockingConnection(
+        pika.ConnectionParameters("127.0.0.1", 5672, vhost, pika.PlainCredentials(user, password))
+    )
 
 
 def test_a_subscriber_reads_events_on_its_own_queue_and_cannot_publish_commands(
-        applied: tuple[str, Topology, dict[str, str]]) -> None:
+    applied: tuple[str, Topology, dict[str, str]],
+) -> None:
     vhost, topology, passwords = applied
     name = f"{topology.prefix}-sub-acme"
     conn = _as(name, passwords[name], vhost)

@@ -25,11 +25,13 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     create_schema(engine)
     trail = AuditTrail(engine)
     trail.record(actor="EHR|GENHOSP", role="feed", action="receive message", detail={"door": "hl7"})
-    trail.record(actor="paul.pharm", role="pharmacist", action="read prescription", prescription_id="rx-1",
-                 patient_id="pat-1")
+    trail.record(
+        actor="paul.pharm", role="pharmacist", action="read prescription", prescription_id="rx-1", patient_id="pat-1"
+    )
     trail.record(actor="tina.tech", role="technician", action="POST /api/verbal-orders", outcome="forbidden")
-    trail.record(actor="anonymous", role="none", action="GET /api/me", outcome="unauthenticated",
-                 detail={"client": "10.0.0.9"})
+    trail.record(
+        actor="anonymous", role="none", action="GET /api/me", outcome="unauthenticated", detail={"client": "10.0.0.9"}
+    )
     trail.record(actor="ada.admin", role="admin", action="dlq replay", detail={"message_id": "m-1"})
     engine.dispose()
     return url
@@ -38,7 +40,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_certs_dev_writes_a_ca_and_certificates_that_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "certs"
     assert main(["certs", "dev", "--out", str(out), "--client", "ehr-north"]) == 0
-    assert "RXHUB_MLLP_TLS_ALLOWED_SUBJECTS=[\"ehr-north\"]" in capsys.readouterr().out
+    assert 'RXHUB_MLLP_TLS_ALLOWED_SUBJECTS=["ehr-north"]' in capsys.readouterr().out
     context = ssl.create_default_context(cafile=out / "ca.pem")
     context.load_cert_chain(out / "server.pem", out / "server.key")
     assert (out / "server.key").stat().st_mode & 0o077 == 0
@@ -71,7 +73,12 @@ def test_every_kind_of_entry_exports_as_a_valid_r4b_audit_event(db: str) -> None
     bundle = Bundle.model_validate(audit_bundle(entries))
     events = [e.resource for e in bundle.entry or []]
     assert [(e.type.code, e.action, e.outcome) for e in events] == [
-        ("110107", "C", "0"), ("rest", "R", "0"), ("110113", "E", "4"), ("110114", "E", "4"), ("110100", "U", "0")]
+        ("110107", "C", "0"),
+        ("rest", "R", "0"),
+        ("110113", "E", "4"),
+        ("110114", "E", "4"),
+        ("110100", "U", "0"),
+    ]
     read = events[1]
     identifiers = {(x.what.identifier.system, x.what.identifier.value) for x in read.entity}
     assert {("urn:rxhub:prescription", "rx-1"), ("urn:rxhub:patient", "pat-1"), ("urn:rxhub:audit", "2")} <= identifiers

@@ -29,10 +29,18 @@ ACK = b"MSH|^~\\&|RXHUB|PHARMACY|||20260101||ACK|1|P|2.5\rMSA|AA|1\r"
 @contextmanager
 def limited_app(amqp_url: str, tmp_path: Path, header_timeout_s: float) -> Iterator[App]:
     settings = make_settings(
-        amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=2, http_max_body_bytes=10_000,
-        http_fhir_max_body_bytes=20_000, http_max_header_bytes=8192, http_max_header_count=30,
-        http_header_timeout_s=header_timeout_s, http_body_timeout_s=0.5, http_max_connections=12,
-        http_max_connections_per_address=5)
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        auth_failure_limit=2,
+        http_max_body_bytes=10_000,
+        http_fhir_max_body_bytes=20_000,
+        http_max_header_bytes=8192,
+        http_max_header_count=30,
+        http_header_timeout_s=header_timeout_s,
+        http_body_timeout_s=0.5,
+        http_max_connections=12,
+        http_max_connections_per_address=5,
+    )
     with http_app(settings) as running:
         yield running
 
@@ -243,6 +251,7 @@ def test_a_raised_fhir_limit_admits_a_larger_body(amqp_url: str, tmp_path: Path)
     settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", http_fhir_max_body_bytes=6_000_000)
     with http_app(settings) as running:
         body = b'{"resourceType": "Bundle", "type": "message", "entry": []' + b" " * 5_000_000 + b"}"
-        answer = running.client.post("/fhir/Bundle", content=body, headers={
-            **running.as_role("feed"), "Content-Type": "application/fhir+json"})
+        answer = running.client.post(
+            "/fhir/Bundle", content=body, headers={**running.as_role("feed"), "Content-Type": "application/fhir+json"}
+        )
         assert answer.status_code != 413, answer.text

@@ -21,8 +21,9 @@ from tests.security.conftest import Pki
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hl7" / "02_rde_o11_inpatient_lisinopril.hl7"
 
 
-def test_feeds_cli_adds_binds_lists_and_removes(database_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_feeds_cli_adds_binds_lists_and_removes(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("RXHUB_DATABASE_URL", database_url)
     assert main(["feeds", "add", "ehr-north", "--cert-subject", "ehr-north", "--hl7-sender", "EHR^GENHOSP"]) == 0
     out = capsys.readouterr().out
@@ -47,9 +48,13 @@ def test_feeds_cli_adds_binds_lists_and_removes(database_url: str, monkeypatch: 
 
 def test_a_certificate_bound_feed_may_not_send_as_another_feed(pki: Pki, amqp_url: str, tmp_path: Path) -> None:
     settings = make_settings(
-        amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
-        mllp_tls_cert=pki.dev.server_cert, mllp_tls_key=pki.dev.server_key, mllp_tls_client_ca=pki.dev.ca,
-        mllp_tls_require_client_cert=True)
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        mllp_tls_cert=pki.dev.server_cert,
+        mllp_tls_key=pki.dev.server_key,
+        mllp_tls_client_ca=pki.dev.ca,
+        mllp_tls_require_client_cert=True,
+    )
     with running_hub(settings, with_workers=False) as hub:
         FeedStore(hub.engine).add("north", [("cert", "ehr-north")])
         FeedStore(hub.engine).add("genhosp", [("hl7", "EHR|GENHOSP")])  # the sample's MSH-3/4

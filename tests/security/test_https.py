@@ -15,9 +15,14 @@ from tests.security.http_app import http_app
 
 
 def test_https_serves_a_client_that_trusts_the_ca_and_fails_one_that_does_not(
-        pki: Pki, amqp_url: str, tmp_path: Path) -> None:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
-                             http_tls_cert=pki.dev.server_cert, http_tls_key=pki.dev.server_key)
+    pki: Pki, amqp_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        http_tls_cert=pki.dev.server_cert,
+        http_tls_key=pki.dev.server_key,
+    )
     with http_app(settings, verify=tls.client_context(pki.dev.ca)) as app:
         assert app.client.get("/api/me", headers=app.as_role("admin")).json()["role"] == "admin"
         base = str(app.client.base_url)

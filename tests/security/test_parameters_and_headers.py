@@ -28,8 +28,11 @@ def app(amqp_url: str, database_url: str) -> Iterator[App]:
 
 def _get_routes(app: App) -> dict[str, list[str]]:
     """Every GET route in the OpenAPI document, with the names of its query parameters."""
-    return {path: [p["name"] for p in item["get"].get("parameters", []) if p["in"] == "query"]
-            for path, item in app.app.openapi()["paths"].items() if "get" in item}
+    return {
+        path: [p["name"] for p in item["get"].get("parameters", []) if p["in"] == "query"]
+        for path, item in app.app.openapi()["paths"].items()
+        if "get" in item
+    }
 
 
 def _filled(path: str, value: str) -> str:
@@ -83,15 +86,24 @@ def test_phi_answers_are_not_stored_by_browsers_or_proxies(app: App) -> None:
 
 @pytest.fixture
 def https(pki: Pki, amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
-                             http_tls_cert=pki.dev.server_cert, http_tls_key=pki.dev.server_key)
+    settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        http_tls_cert=pki.dev.server_cert,
+        http_tls_key=pki.dev.server_key,
+    )
     with http_app(settings, verify=tls.client_context(pki.dev.ca)) as running:
         yield running
 
 
 def _openssl(port: int, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief", *options],
-                          input="", capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief", *options],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_https_answers_carry_hsts_and_offer_aead_suites_only(https: App) -> None:
@@ -102,8 +114,10 @@ def test_https_answers_carry_hsts_and_offer_aead_suites_only(https: App) -> None
     for cbc in ("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384", "AES128-SHA256", "ECDHE-ECDSA-AES128-SHA256"):
         refused = _openssl(port, "-tls1_2", "-cipher", cbc)
         assert refused.returncode != 0, f"{cbc} was accepted: {refused.stderr}"
-    for aead in ("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
-                 "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-CHACHA20-POLY1305"):
+    for aead in (
+        "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-CHACHA20-POLY1305",
+    ):
         accepted = _openssl(port, "-tls1_2", "-cipher", aead)
         assert accepted.returncode == 0 and "Protocol version: TLSv1.2" in accepted.stderr, accepted.stderr
     assert _openssl(port, "-tls1_3").returncode == 0
@@ -111,6 +125,7 @@ def test_https_answers_carry_hsts_and_offer_aead_suites_only(https: App) -> None
 
 def test_the_banner_names_https_when_the_hub_serves_it(pki: Pki, settings: Settings) -> None:
     assert "HTTP on http://127.0.0.1:8080" in banner(settings, 2575, 8080)
-    tls_settings = settings.model_copy(update={"http_tls_cert": pki.dev.server_cert,
-                                               "http_tls_key": pki.dev.server_key})
+    tls_settings = settings.model_copy(
+        update={"http_tls_cert": pki.dev.server_cert, "http_tls_key": pki.dev.server_key}
+    )
     assert "HTTP on https://127.0.0.1:8080" in banner(tls_settings, 2575, 8080)

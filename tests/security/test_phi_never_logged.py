@@ -78,21 +78,32 @@ def captured() -> Iterator[tuple[io.StringIO, Records]]:
 
 def test_the_samples_hold_the_details_we_look_for() -> None:
     details = patient_details()
-    assert {"Synthetic", "Alice", "19800101", "1980-01-01", "MRN10001", "12 Elm St", "Springfield",
-            "555-0101"} <= details
+    assert {
+        "Synthetic",
+        "Alice",
+        "19800101",
+        "1980-01-01",
+        "MRN10001",
+        "12 Elm St",
+        "Springfield",
+        "555-0101",
+    } <= details
 
 
 def _drive(ph: Pharmacy) -> str:
     staff = {role: ph.client(role) for role in ("technician", "pharmacist")}
     for ndc, lot, expiry, qty in STOCK:
-        staff["technician"].post("/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry,
-                                                          "quantity": qty}).raise_for_status()
+        staff["technician"].post(
+            "/api/inventory", json={"ndc": ndc, "lot": lot, "expiry": expiry, "quantity": qty}
+        ).raise_for_status()
     _send_orders(ph.hub)
     with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:  # unusual input: error paths log too
         bad = (SAMPLES / "01_rde_o11_retail_amoxicillin.hl7").read_bytes().replace(b"RDE^O11", b"ZZZ^Z99", 1)
         client.send(bad.replace(b"|P|", b"|P|", 1))
-        client.send(b"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|2026||RDE^O11|BROKEN1|P|2.5\rPID|1||MRN10001^^^GENHOSP^MR"
-                    b"||Synthetic^Alice^Q||19800101|F|||12 Elm St^^Springfield^IL^62701||555-0101\rRXE|broken\r")
+        client.send(
+            b"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|2026||RDE^O11|BROKEN1|P|2.5\rPID|1||MRN10001^^^GENHOSP^MR"
+            b"||Synthetic^Alice^Q||19800101|F|||12 Elm St^^Springfield^IL^62701||555-0101\rRXE|broken\r"
+        )
     assert _work(ph.hub, staff)
     admin = ph.client("admin")
     for row in admin.get("/api/admin/messages").json():
@@ -105,11 +116,17 @@ def _drive(ph: Pharmacy) -> str:
     return httpx.get(f"http://127.0.0.1:{ph.hub.http_port}/metrics", timeout=20).text
 
 
-def test_no_patient_detail_reaches_info_logs_or_metrics(amqp_url: str, tmp_path: Path,
-                                                        captured: tuple[io.StringIO, Records]) -> None:
-    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
-                                       default_bin="999001", default_pcn="RXHUB", default_group="DEMO",
-                                       payer_timeout_ms=5000)
+def test_no_patient_detail_reaches_info_logs_or_metrics(
+    amqp_url: str, tmp_path: Path, captured: tuple[io.StringIO, Records]
+) -> None:
+    settings: Settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        default_bin="999001",
+        default_pcn="RXHUB",
+        default_group="DEMO",
+        payer_timeout_ms=5000,
+    )
     with pharmacy(settings) as ph:
         metrics = _drive(ph)
     out, raw = captured

@@ -28,8 +28,9 @@ BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]) if glob.glob("/us
 
 
 def _as_postgres(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,8 @@ def remote_broker() -> Iterator[tuple[str, socket.socket]]:
 
 @pytest.mark.parametrize("command", [["serve"], ["run", "--worker-processes", "0"], ["topology"], ["payer-sim"]])
 def test_guest_on_a_remote_broker_is_refused_before_any_connection(
-        command: list[str], remote_broker: tuple[str, socket.socket], settings: Settings, tmp_path: Path) -> None:
+    command: list[str], remote_broker: tuple[str, socket.socket], settings: Settings, tmp_path: Path
+) -> None:
     url, listener = remote_broker
     env = {**hub_env(settings, free_port(), free_port()), "RXHUB_AMQP_URL": url, "RXHUB_ALLOW_PLAINTEXT": "true"}
     done = subprocess.run([*RXHUB, *command], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -44,8 +44,16 @@ def _stored(engine: Engine) -> bytes:
 
 
 def _record(store: InboundStore, control_id: str = "C1") -> str:
-    return store.record(door="hl7", sender="EHR|GENHOSP", control_id=control_id, message_type="RDE^O11",
-                        outcome="AA", raw=SAMPLE, answer=b"MSA|AA|C1", command_ids=["x"])
+    return store.record(
+        door="hl7",
+        sender="EHR|GENHOSP",
+        control_id=control_id,
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=SAMPLE,
+        answer=b"MSA|AA|C1",
+        command_ids=["x"],
+    )
 
 
 def test_raw_is_encrypted_in_the_table_and_clear_to_callers(engine: Engine, keyed: str) -> None:
@@ -97,8 +105,11 @@ def test_retention_purges_old_bodies_keeps_the_dedupe_row_and_is_audited(engine:
     _record(store, "OLD")
     _record(store, "NEW")
     with engine.begin() as conn:
-        conn.execute(update(inbound_messages).where(inbound_messages.c.control_id == "OLD")
-                     .values(received_at=datetime.now(UTC) - timedelta(days=31)))
+        conn.execute(
+            update(inbound_messages)
+            .where(inbound_messages.c.control_id == "OLD")
+            .values(received_at=datetime.now(UTC) - timedelta(days=31))
+        )
     assert purge_expired(engine, days=30).raw_bodies == 1
     old, new = store.find("hl7", "EHR|GENHOSP", "OLD"), store.find("hl7", "EHR|GENHOSP", "NEW")
     assert old is not None and old.raw is None and old.answer == b"MSA|AA|C1"
@@ -111,5 +122,12 @@ def test_retention_purges_old_bodies_keeps_the_dedupe_row_and_is_audited(engine:
 def test_receipt_of_a_message_is_audited_with_the_store_row(engine: Engine) -> None:
     inbound_id = _record(InboundStore(engine), "C9")
     entries = [(e.actor, e.role, e.action, e.outcome, e.detail) for e in AuditTrail(engine).query()]
-    assert entries == [("EHR|GENHOSP", "feed", "receive message", "AA",
-                        {"door": "hl7", "control_id": "C9", "message_type": "RDE^O11", "inbound_id": inbound_id})]
+    assert entries == [
+        (
+            "EHR|GENHOSP",
+            "feed",
+            "receive message",
+            "AA",
+            {"door": "hl7", "control_id": "C9", "message_type": "RDE^O11", "inbound_id": inbound_id},
+        )
+    ]

@@ -16,8 +16,9 @@ from tests.security.http_app import App, http_app
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3,
-                             auth_lockout_s=60)
+    settings = make_settings(
+        amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3, auth_lockout_s=60
+    )
     with http_app(settings) as running:
         yield running
 
@@ -49,8 +50,9 @@ def test_a_long_action_and_reason_are_stored_whole(database_url: str) -> None:
     engine = make_engine(database_url)
     create_schema(engine)
     action, reason = "POST /api/prescriptions/" + "x" * 120 + "/data-verification", "r" * 1500
-    AuditTrail(engine).record(actor="a", role="pharmacist", action=action, outcome="forbidden",
-                              detail={"reason": reason})
+    AuditTrail(engine).record(
+        actor="a", role="pharmacist", action=action, outcome="forbidden", detail={"reason": reason}
+    )
     [stored] = AuditTrail(engine).query()
     engine.dispose()
     assert (stored.action, stored.detail["reason"]) == (action, reason)

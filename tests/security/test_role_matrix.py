@@ -52,11 +52,27 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/fhir/metadata")}
 #: reachable without a token and outside the OpenAPI description (so not enumerated from it): the description
 #: itself and the pages that render it, with their assets (hub.entrypoints.http.api_docs)
-UNDESCRIBED_PUBLIC = ("/openapi.json", "/docs", "/redoc", "/docs/assets/swagger-ui-bundle.js",
-                      "/docs/assets/swagger-ui.css", "/docs/assets/redoc.standalone.js", "/docs/assets/favicon.png")
-PARAMS = {"prescription_id": "00000000-0000-0000-0000-000000000000", "queue": "intake", "message_id": "nope",
-          "resource_id": "nope", "patient_id": "nope", "path": "Observation", "conflict_id": "nope",
-          "command_id": "nope", "grant_id": "nope", "bundle_id": "nope"}
+UNDESCRIBED_PUBLIC = (
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/docs/assets/swagger-ui-bundle.js",
+    "/docs/assets/swagger-ui.css",
+    "/docs/assets/redoc.standalone.js",
+    "/docs/assets/favicon.png",
+)
+PARAMS = {
+    "prescription_id": "00000000-0000-0000-0000-000000000000",
+    "queue": "intake",
+    "message_id": "nope",
+    "resource_id": "nope",
+    "patient_id": "nope",
+    "path": "Observation",
+    "conflict_id": "nope",
+    "command_id": "nope",
+    "grant_id": "nope",
+    "bundle_id": "nope",
+}
 
 
 def allowed(method: str, path: str) -> set[str]:
@@ -79,8 +95,7 @@ def routes(app: App) -> list[tuple[str, str, bool]]:
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
-                                       auth_failure_limit=100_000)
+    settings: Settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=100_000)
     declare_topology(settings)
     with http_app(settings) as running:
         yield running
@@ -95,8 +110,9 @@ def test_the_api_description_is_public_and_its_pages_off_unless_configured(app: 
     pages = ("/docs", "/redoc")
     described = tuple(path for path in UNDESCRIBED_PUBLIC if path not in pages)
     assert {path: app.client.get(path).status_code for path in described} == dict.fromkeys(described, 200)
-    assert {path: app.client.get(path, headers=app.as_role("admin")).status_code for path in pages} == \
-        dict.fromkeys(pages, 404)
+    assert {path: app.client.get(path, headers=app.as_role("admin")).status_code for path in pages} == dict.fromkeys(
+        pages, 404
+    )
 
 
 def test_every_staff_route_is_in_the_matrix(app: App) -> None:

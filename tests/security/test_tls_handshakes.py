@@ -41,8 +41,9 @@ def listener(context: ssl.SSLContext, allow: tls.SubjectAllowList, tmp_path: Pat
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = VettedMllpListener(_answer, _refuse, host="127.0.0.1", port=0, ssl_context=context, allow=allow,
-                                audit=trail, idle_timeout_s=5)
+    server = VettedMllpListener(
+        _answer, _refuse, host="127.0.0.1", port=0, ssl_context=context, allow=allow, audit=trail, idle_timeout_s=5
+    )
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
     try:
         yield server.port, trail
@@ -54,8 +55,9 @@ def listener(context: ssl.SSLContext, allow: tls.SubjectAllowList, tmp_path: Pat
 
 
 def mutual(pki: Pki, *subjects: str) -> tuple[ssl.SSLContext, tls.SubjectAllowList]:
-    context = tls.server_context(pki.dev.server_cert, pki.dev.server_key, client_ca=pki.dev.ca,
-                                 require_client_cert=True)
+    context = tls.server_context(
+        pki.dev.server_cert, pki.dev.server_key, client_ca=pki.dev.ca, require_client_cert=True
+    )
     return context, tls.SubjectAllowList(subjects=subjects, require_certificate=True)
 
 
@@ -104,8 +106,10 @@ def test_the_listener_refuses_bad_client_certificates(pki: Pki, tmp_path: Path, 
         with pytest.raises((ssl.SSLError, ConnectionError)):
             send(port, client)
         # the refused handshake is audited with the address and the reason (issue 31)
-        (entry,) = eventually(lambda: [e for e in trail.query() if e.action == "mllp tls handshake"] or None,
-                              "the refused handshake audited")
+        (entry,) = eventually(
+            lambda: [e for e in trail.query() if e.action == "mllp tls handshake"] or None,
+            "the refused handshake audited",
+        )
     assert (entry.outcome, entry.detail["client"]) == ("unauthenticated", "127.0.0.1")
     assert entry.detail["reason"].startswith("TLS handshake failed: ") and len(entry.detail["reason"]) > 22
 

@@ -22,16 +22,23 @@ from tests.security.http_app import App, http_app
 
 @pytest.fixture
 def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3,
-                             auth_lockout_s=60, token_max_age_days=90, feed_token_max_age_days=365)
+    settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        auth_failure_limit=3,
+        auth_lockout_s=60,
+        token_max_age_days=90,
+        feed_token_max_age_days=365,
+    )
     with http_app(settings) as running:
         yield running
 
 
 def _age(app: App, name: str, days: int) -> None:
     with app.app.state.engine.begin() as conn:
-        conn.execute(update(users).where(users.c.name == name)
-                     .values(created_at=datetime.now(UTC) - timedelta(days=days)))
+        conn.execute(
+            update(users).where(users.c.name == name).values(created_at=datetime.now(UTC) - timedelta(days=days))
+        )
     token_cache(app.app).clear()  # a change by hand reaches a running hub only after TOKEN_CACHE_S
 
 
@@ -126,14 +133,18 @@ def test_failures_lock_the_address_out_for_failures_but_a_valid_token_is_still_a
     assert app.client.get("/api/me", headers=app.as_role("technician")).status_code == 200
     failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
     assert [(e.actor, e.detail["client"], e.detail["locked_out"]) for e in failures][:3] == [
-        ("anonymous", "127.0.0.1", False), ("anonymous", "127.0.0.1", False), ("anonymous", "127.0.0.1", True)]
+        ("anonymous", "127.0.0.1", False),
+        ("anonymous", "127.0.0.1", False),
+        ("anonymous", "127.0.0.1", True),
+    ]
     assert "rxh_guessing" not in str([e.detail for e in failures])
 
 
 def test_x_forwarded_for_from_an_untrusted_client_is_ignored(app: App) -> None:
     bad = {"Authorization": "Bearer rxh_guessing"}
-    statuses = [app.client.get("/api/me", headers={**bad, "X-Forwarded-For": f"203.0.113.{n}"}).status_code
-                for n in range(4)]
+    statuses = [
+        app.client.get("/api/me", headers={**bad, "X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(4)
+    ]
     assert statuses == [401, 401, 401, 429], "rotating X-Forwarded-For does not dodge the lockout"
     failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
     assert {e.detail["client"] for e in failures} == {"127.0.0.1"}, "no forged address reaches the audit"
@@ -141,8 +152,14 @@ def test_x_forwarded_for_from_an_untrusted_client_is_ignored(app: App) -> None:
 
 @pytest.fixture
 def proxied(amqp_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", auth_failure_limit=3,
-                             auth_prefix_failure_limit=4, auth_lockout_s=60, trusted_proxies=("127.0.0.0/8",))
+    settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp_path / 'rxhub.sqlite3'}",
+        auth_failure_limit=3,
+        auth_prefix_failure_limit=4,
+        auth_lockout_s=60,
+        trusted_proxies=("127.0.0.0/8",),
+    )
     with http_app(settings) as running:
         yield running
 
@@ -152,11 +169,13 @@ def _via(address: str, token: str | None = None) -> dict[str, str]:
 
 
 def test_a_trusted_proxy_names_the_client_and_one_client_locks_out_only_itself(proxied: App) -> None:
-    guesses = [proxied.client.get("/api/me", headers=_via("198.51.100.7", f"rxh_guess{n}")).status_code
-               for n in range(4)]
+    guesses = [
+        proxied.client.get("/api/me", headers=_via("198.51.100.7", f"rxh_guess{n}")).status_code for n in range(4)
+    ]
     assert guesses == [401, 401, 401, 429]
-    assert proxied.client.get("/api/me", headers=_via("198.51.100.8", "rxh_other")).status_code == 401, \
+    assert proxied.client.get("/api/me", headers=_via("198.51.100.8", "rxh_other")).status_code == 401, (
         "another client behind the same proxy is not locked out"
+    )
     me = {**_via("198.51.100.7"), **proxied.as_role("pharmacist")}
     assert proxied.client.get("/api/me", headers=me).status_code == 200
     failures = [e for e in AuditTrail(proxied.app.state.engine).query() if e.outcome == "unauthenticated"]
@@ -168,8 +187,7 @@ def test_one_bad_token_replayed_from_many_addresses_locks_out_its_prefix(proxied
     statuses = [proxied.client.get("/api/me", headers=_via(f"192.0.2.{n}", replayed)).status_code for n in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
     assert proxied.client.get("/api/me", headers=_via("192.0.2.99", "rxh_somethingElse")).status_code == 401
-    assert proxied.client.get("/api/me", headers={**_via("192.0.2.4"), **proxied.as_role("admin")}).status_code \
-        == 200
+    assert proxied.client.get("/api/me", headers={**_via("192.0.2.4"), **proxied.as_role("admin")}).status_code == 200
 
 
 def test_the_limiter_window_slides_and_the_lockout_ends() -> None:

@@ -42,8 +42,11 @@ class Pharmacy:
 
     def client(self, role: str) -> httpx.Client:
         """An HTTP client authenticated as the given role."""
-        return httpx.Client(base_url=f"http://127.0.0.1:{self.hub.http_port}", timeout=20,
-                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{self.hub.http_port}",
+            timeout=20,
+            headers={"Authorization": f"Bearer {self.tokens[role]}"},
+        )
 
     def by_placer(self, placer: str, timeout_s: float = 20) -> PrescriptionRow:
         """Wait until the order with this placer number is recorded."""
@@ -71,12 +74,14 @@ class Pharmacy:
 
 
 @contextmanager
-def pharmacy(settings: Settings, *, simulator: PayerSimulator | None = None,
-             payer_up: bool = True) -> Iterator[Pharmacy]:
+def pharmacy(
+    settings: Settings, *, simulator: PayerSimulator | None = None, payer_up: bool = True
+) -> Iterator[Pharmacy]:
     """Start the simulated payer (unless ``payer_up`` is false) and the whole hub; create staff users."""
     stop = threading.Event()
-    sim = PayerSimProcess(settings.amqp_url.get_secret_value(), topology_for(settings),
-                          load_payer_config(settings.payer_sim_config))
+    sim = PayerSimProcess(
+        settings.amqp_url.get_secret_value(), topology_for(settings), load_payer_config(settings.payer_sim_config)
+    )
     if simulator is not None:
         sim._simulator = simulator  # a payer double with a scripted failure, speaking the same D.0
     thread = threading.Thread(target=sim.run, args=(stop,), daemon=True)

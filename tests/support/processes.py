@@ -39,10 +39,15 @@ def free_port() -> int:
 
 def hub_env(settings: Settings, mllp: int, http: int) -> dict[str, str]:
     """This process's environment plus the RXHUB_* variables naming the test's broker, database and ports."""
-    return {**os.environ, "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
-            "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
-            "RXHUB_BROKER_PREFIX": settings.broker_prefix, "RXHUB_MLLP_PORT": str(mllp),
-            "RXHUB_HTTP_PORT": str(http), "RXHUB_LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "RXHUB_AMQP_URL": settings.amqp_url.get_secret_value(),
+        "RXHUB_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RXHUB_BROKER_PREFIX": settings.broker_prefix,
+        "RXHUB_MLLP_PORT": str(mllp),
+        "RXHUB_HTTP_PORT": str(http),
+        "RXHUB_LOG_LEVEL": "WARNING",
+    }
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout_s: float = 90) -> T:
@@ -90,11 +95,18 @@ def stop(*processes: subprocess.Popen[str]) -> None:
             process.wait()
 
 
-def add_user(rxhub: Sequence[str], env: dict[str, str], name: str, role: str, *extra: str,
-             cwd: Path | None = None) -> str:
+def add_user(
+    rxhub: Sequence[str], env: dict[str, str], name: str, role: str, *extra: str, cwd: Path | None = None
+) -> str:
     """``rxhub users add``; the token it prints once."""
-    made = subprocess.run([*rxhub, "users", "add", name, "--role", role, *extra], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [*rxhub, "users", "add", name, "--role", role, *extra],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr
     found = re.search(r"^token: (\S+)$", made.stdout, re.M)
     assert found, made.stdout
@@ -108,22 +120,34 @@ def retail_order_to_ready(rxhub: Sequence[str], env: dict[str, str], cwd: Path |
     tech = {"Authorization": f"Bearer {add_user(rxhub, env, 'tina.tech', 'technician', cwd=cwd)}"}
     rph_token = add_user(rxhub, env, "paul.pharm", "pharmacist", "--licence", "RPH-1", cwd=cwd)
     rph = {"Authorization": f"Bearer {rph_token}"}
-    stocked = httpx.post(f"{http}/inventory", headers=tech, timeout=30, json={
-        "ndc": RETAIL_NDC, "lot": "LOT-A", "expiry": "2030-01-31", "quantity": "500"})
+    stocked = httpx.post(
+        f"{http}/inventory",
+        headers=tech,
+        timeout=30,
+        json={"ndc": RETAIL_NDC, "lot": "LOT-A", "expiry": "2030-01-31", "quantity": "500"},
+    )
     assert stocked.status_code == 202, stocked.text
-    sent = subprocess.run([*rxhub, "send", str(RETAIL_ORDER)], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    sent = subprocess.run(
+        [*rxhub, "send", str(RETAIL_ORDER)], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     assert sent.returncode == 0 and "MSA|AA|" in sent.stdout, (sent.stdout, sent.stderr)
 
     def state() -> dict[str, str] | None:
-        found = httpx.get(f"{http}/prescriptions", params={"placer_order_number": RETAIL_PLACER}, headers=rph,
-                          timeout=30).json()
+        found = httpx.get(
+            f"{http}/prescriptions", params={"placer_order_number": RETAIL_PLACER}, headers=rph, timeout=30
+        ).json()
         return found[0] if found else None
 
     for stage in ("data", "product"):
-        rx = wait_for(lambda s=stage: (x := state()) and x["state"] == f"{s}_verification" and x,  # type: ignore[misc]
-                      f"order at {stage} verification")
-        approved = httpx.post(f"{http}/prescriptions/{rx['prescription_id']}/{stage}-verification", headers=rph,
-                              json={"approve": True}, timeout=30)
+        rx = wait_for(
+            lambda s=stage: (x := state()) and x["state"] == f"{s}_verification" and x,  # type: ignore[misc]
+            f"order at {stage} verification",
+        )
+        approved = httpx.post(
+            f"{http}/prescriptions/{rx['prescription_id']}/{stage}-verification",
+            headers=rph,
+            json={"approve": True},
+            timeout=30,
+        )
         assert approved.status_code == 202, approved.text
     return str(wait_for(lambda: (x := state()) and x["state"] == "ready" and x, "order ready")["prescription_id"])

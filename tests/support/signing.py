@@ -46,8 +46,12 @@ def publish_signed(settings: Settings, envelope: Envelope) -> str:
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        channel.basic_publish(topology_for(settings).commands_exchange, envelope.type,
-                              *signed(envelope, hub_keys(settings)), mandatory=True)
+        channel.basic_publish(
+            topology_for(settings).commands_exchange,
+            envelope.type,
+            *signed(envelope, hub_keys(settings)),
+            mandatory=True,
+        )
     finally:
         connection.close()
     return str(envelope.message_id)

@@ -14,7 +14,10 @@ from tests.support.pharmacy import Pharmacy
 VERBAL: dict[str, Any] = {
     "patient": {"family_name": "Synthetic", "given_name": "Eve", "birth_date": "1980-02-03", "sex": "F"},
     "prescriber": {"family_name": "Prescriber", "given_name": "Pat", "npi": "1234567893"},
-    "drug": {"ndc": "00378020801"}, "quantity": {"value": "30"}, "sig": "one daily", "read_back_confirmed": True,
+    "drug": {"ndc": "00378020801"},
+    "quantity": {"value": "30"},
+    "sig": "one daily",
+    "read_back_confirmed": True,
 }
 
 

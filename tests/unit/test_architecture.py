@@ -6,8 +6,22 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN_IN_DOMAIN = {"pika", "sqlalchemy", "hl7", "hl7apy", "fhir", "lxml", "fastapi", "httpx", "psycopg",
-                       "adapters", "hub.messaging", "hub.persistence", "hub.service", "hub.entrypoints"}
+FORBIDDEN_IN_DOMAIN = {
+    "pika",
+    "sqlalchemy",
+    "hl7",
+    "hl7apy",
+    "fhir",
+    "lxml",
+    "fastapi",
+    "httpx",
+    "psycopg",
+    "adapters",
+    "hub.messaging",
+    "hub.persistence",
+    "hub.service",
+    "hub.entrypoints",
+}
 
 
 def _imports(path: Path) -> set[str]:

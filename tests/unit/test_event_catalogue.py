@@ -15,10 +15,22 @@ def test_docs_asyncapi_is_current() -> None:
 
 
 def test_every_issue_named_event_is_published() -> None:
-    required = {"prescription.received", "prescription.rejected", "prescription.cancelled", "claim.submitted",
-                "claim.paid", "claim.rejected", "claim.reversed", "prescription.verified", "fill.completed",
-                "fill.verified", "prescription.ready", "prescription.dispensed", "prescription.returned",
-                "inventory.low"}
+    required = {
+        "prescription.received",
+        "prescription.rejected",
+        "prescription.cancelled",
+        "claim.submitted",
+        "claim.paid",
+        "claim.rejected",
+        "claim.reversed",
+        "prescription.verified",
+        "fill.completed",
+        "fill.verified",
+        "prescription.ready",
+        "prescription.dispensed",
+        "prescription.returned",
+        "inventory.low",
+    }
     assert required <= set(catalogue()["channels"])
 
 

@@ -20,12 +20,15 @@ def test_a_known_gtin_check_digit() -> None:
     assert gtin_check_digit("629104150021") == 3  # GS1's own worked example: 6291041500213
 
 
-@pytest.mark.parametrize("text", [
-    f"(01){GTIN}(17)280630(10)LOT42",
-    f"01{GTIN}17280630" + "10LOT42",
-    f"]d201{GTIN}10LOT42\x1d17280630",
-    f"]C101{GTIN}17280630" + "10LOT42\x1d",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"(01){GTIN}(17)280630(10)LOT42",
+        f"01{GTIN}17280630" + "10LOT42",
+        f"]d201{GTIN}10LOT42\x1d17280630",
+        f"]C101{GTIN}17280630" + "10LOT42\x1d",
+    ],
+)
 def test_scanned_and_printed_forms_give_the_same_package(text: str) -> None:
     scan = parse_package(text, TODAY)
     assert (scan.gtin, scan.ndc10, scan.lot, scan.expiry) == (GTIN, "0143314201", "LOT42", date(2028, 6, 30))
@@ -42,16 +45,19 @@ def test_day_00_is_the_last_day_and_the_century_slides() -> None:
     assert expiry_date("200131", TODAY) == date(2020, 1, 31)
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("(10)LOT42", "no GTIN"),
-    (f"(01){GTIN[:-1]}{(int(GTIN[-1]) + 1) % 10}", "check digit"),
-    ("(01)" + "0" + "76" + "0143314201" + str(gtin_check_digit("0760143314201")), "no US NDC"),
-    (f"(01){GTIN}(17)281332", "no date"),
-    (f"01{GTIN}99XYZ", "unknown application identifier"),
-    (f"01{GTIN}10" + "L" * 21, "1 to 20"),
-    (f"(01){GTIN} junk", "14 digits"),
-    (f"(01){GTIN}(17", "pairs only"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("(10)LOT42", "no GTIN"),
+        (f"(01){GTIN[:-1]}{(int(GTIN[-1]) + 1) % 10}", "check digit"),
+        ("(01)" + "0" + "76" + "0143314201" + str(gtin_check_digit("0760143314201")), "no US NDC"),
+        (f"(01){GTIN}(17)281332", "no date"),
+        (f"01{GTIN}99XYZ", "unknown application identifier"),
+        (f"01{GTIN}10" + "L" * 21, "1 to 20"),
+        (f"(01){GTIN} junk", "14 digits"),
+        (f"(01){GTIN}(17", "pairs only"),
+    ],
+)
 def test_unreadable_barcodes_are_refused_with_the_reason(text: str, why: str) -> None:
     with pytest.raises(InvalidBarcode, match=why):
         parse_package(text, TODAY)

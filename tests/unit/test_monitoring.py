@@ -15,21 +15,34 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 RULES = DEPLOY / "prometheus" / "rxhub-alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "rxhub.json"
 #: every alert the issue asks for (dead letters, no consumers, outbox backlog, stuck destination, claim timeouts)
-ALERTS = {"RxHubDeadLetters", "RxHubQueueWithoutConsumer", "RxHubQueueDepthsStale", "RxHubOutboxBacklog",
-          "RxHubOutboundDestinationStuck", "RxHubOutboundDeadLetters", "RxHubClaimTimeouts", "RxHubBreakGlass"}
+ALERTS = {
+    "RxHubDeadLetters",
+    "RxHubQueueWithoutConsumer",
+    "RxHubQueueDepthsStale",
+    "RxHubOutboxBacklog",
+    "RxHubOutboundDestinationStuck",
+    "RxHubOutboundDeadLetters",
+    "RxHubClaimTimeouts",
+    "RxHubBreakGlass",
+}
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run Debian's promtool (``scripts/ensure.sh promtool`` installs it)."""
-    return subprocess.run(["promtool", *args], input=stdin, capture_output=True, text=True, timeout=60,
-                          check=False, cwd=RULES.parent)
+    return subprocess.run(
+        ["promtool", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False, cwd=RULES.parent
+    )
 
 
 def dashboard_metrics() -> set[str]:
     """Every rxhub metric the dashboard's queries name."""
     panels = json.loads(DASHBOARD.read_text())["panels"]
-    return {name for panel in panels for target in panel["targets"]
-            for name in re.findall(r"\brxhub_[a-z_]+", target["expr"])}
+    return {
+        name
+        for panel in panels
+        for target in panel["targets"]
+        for name in re.findall(r"\brxhub_[a-z_]+", target["expr"])
+    }
 
 
 def test_alert_rules_are_valid_and_their_unit_tests_pass() -> None:

@@ -14,13 +14,15 @@ from hub.security.principals import (
     user_principal,
 )
 
-BINDINGS = FeedBindings({
-    ("cert", "north-cert"): "north",
-    ("hl7", "EHR-N|NORTH"): "north",
-    ("hl7", "EHR-S|SOUTH"): "south",
-    ("cert", "lab-cert"): "lab",
-    ("script", "D:111"): "north",
-})
+BINDINGS = FeedBindings(
+    {
+        ("cert", "north-cert"): "north",
+        ("hl7", "EHR-N|NORTH"): "north",
+        ("hl7", "EHR-S|SOUTH"): "south",
+        ("cert", "lab-cert"): "lab",
+        ("script", "D:111"): "north",
+    }
+)
 LOOPBACK = Peer(address="127.0.0.1")
 REMOTE = Peer(address="10.1.2.3")
 

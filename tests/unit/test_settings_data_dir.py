@@ -29,8 +29,9 @@ def test_root_keeps_it_in_var_lib(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().database_url.get_secret_value() == "sqlite:////var/lib/rxhub/rxhub.sqlite3"
 
 
-def test_the_data_dir_is_made_absolute_and_an_explicit_url_wins(monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path: Path) -> None:
+def test_the_data_dir_is_made_absolute_and_an_explicit_url_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RXHUB_DATA_DIR", "state")
     assert Settings().database_url.get_secret_value() == f"sqlite:///{tmp_path}/state/rxhub.sqlite3"

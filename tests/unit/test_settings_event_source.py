@@ -26,4 +26,3 @@ def test_set_it_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RXHUB_EVENT_SOURCE", "urn:example:store-7")
     assert Settings().event_source == "urn:example:store-7"
     assert Settings(event_source="https://pharmacy.example/rxhub").event_source == "https://pharmacy.example/rxhub"
-

@@ -60,8 +60,9 @@ def build_application_ack(header: MessageHeader, order: OrderRef, reply: ReplyTo
     return assemble(header, code, trigger, name, [msa, pid(order), orc(header, order, "OK", "IP")])
 
 
-def build_application_reject(header: MessageHeader, order: OrderRef, reply: ReplyTo, code: str,
-                             reason: str) -> bytes | None:
+def build_application_reject(
+    header: MessageHeader, order: OrderRef, reply: ReplyTo, code: str, reason: str
+) -> bytes | None:
     """MSA AE quoting the order message, an ERR saying why, and the order not accepted (ORC-1 UA)."""
     structure = response_structure(reply)
     if structure is None:
@@ -72,7 +73,9 @@ def build_application_reject(header: MessageHeader, order: OrderRef, reply: Repl
         msa = segment("MSA", {1: "AE", 2: leaf(reply.control_id)})
         err = segment("ERR", {3: components(condition, meaning, "HL70357"), 4: "E", 8: leaf(reason)})
     else:  # MSA-3 text and MSA-6 condition; ERR-1 an ELD whose fourth component is the condition
-        msa = segment("MSA", {1: "AE", 2: leaf(reply.control_id), 3: leaf(reason[:80]),
-                              6: components(condition, meaning, "HL70357")})
+        msa = segment(
+            "MSA",
+            {1: "AE", 2: leaf(reply.control_id), 3: leaf(reason[:80]), 6: components(condition, meaning, "HL70357")},
+        )
         err = segment("ERR", {1: f"^^^{leaf(condition)}&{leaf(meaning)}&HL70357"})
     return assemble(header, answer, trigger, name, [msa, err, pid(order), orc(header, order, "UA", "")])

@@ -118,7 +118,8 @@ class DestinationConfig(Frozen):
     def subscribed(self) -> tuple[str, ...]:
         """The events it is bound to: ``events``, and refusals' application rejects when it sends those."""
         wanted = (APPLICATION_ACK_EVENTS if self.application_acks else ()) + (
-            ENCODED_ORDER_EVENTS if self.encoded_orders else ())
+            ENCODED_ORDER_EVENTS if self.encoded_orders else ()
+        )
         return self.events + tuple(e for e in wanted if e not in self.events)
 
     def wants(self, setting: str | None, placer_system: str | None) -> bool:

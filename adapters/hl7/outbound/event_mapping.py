@@ -92,15 +92,19 @@ def decode_cloudevent(body: bytes) -> ReceivedEvent:
         raw: Any = json.loads(body)
         model = EVENT_TYPES[raw["type"]]
         return ReceivedEvent(
-            id=str(raw["id"]), type=raw["type"], subject=str(raw.get("subject", "")),
-            time=datetime.fromisoformat(raw["time"]), event=model.model_validate(raw["data"]),
+            id=str(raw["id"]),
+            type=raw["type"],
+            subject=str(raw.get("subject", "")),
+            time=datetime.fromisoformat(raw["time"]),
+            event=model.model_validate(raw["data"]),
         )
     except (ValueError, KeyError, TypeError, ValidationError) as exc:
         raise MessageContentError(f"undecodable or unknown event: {exc!r}"[:500]) from exc
 
 
-def message_for(destination: DestinationConfig, received: ReceivedEvent,
-                records: StoredOrders | None = None) -> OutboundMessage | None:
+def message_for(
+    destination: DestinationConfig, received: ReceivedEvent, records: StoredOrders | None = None
+) -> OutboundMessage | None:
     """The message this destination gets for the event, or None when the event is not for it.
 
     Without ``records`` (or the record) the message carries what the event has: identifiers, no names.
@@ -112,17 +116,24 @@ def message_for(destination: DestinationConfig, received: ReceivedEvent,
         return None
     control_id = control_id_for(received.id, destination.name)
     header = MessageHeader(
-        sending_application=destination.sending_application, sending_facility=destination.sending_facility,
+        sending_application=destination.sending_application,
+        sending_facility=destination.sending_facility,
         receiving_application=destination.receiving_application,
-        receiving_facility=destination.receiving_facility, version=destination.version,
-        processing_id=destination.processing_id, control_id=control_id, created_at=received.time,
+        receiving_facility=destination.receiving_facility,
+        version=destination.version,
+        processing_id=destination.processing_id,
+        control_id=control_id,
+        created_at=received.time,
     )
     rx = records.prescription(event.prescription_id) if records is not None else None
     payload = _build(destination, header, received, rx)
     if payload is None:
         return None
     return OutboundMessage(
-        event_id=received.id, event_type=received.type, subject=received.subject, control_id=control_id,
+        event_id=received.id,
+        event_type=received.type,
+        subject=received.subject,
+        control_id=control_id,
         payload=payload,
     )
 
@@ -132,8 +143,9 @@ def _field(event: Event, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _build(destination: DestinationConfig, header: MessageHeader, received: ReceivedEvent,
-           rx: Prescription | None) -> bytes | None:
+def _build(
+    destination: DestinationConfig, header: MessageHeader, received: ReceivedEvent, rx: Prescription | None
+) -> bytes | None:
     event, at = received.event, received.time
     al1 = destination.allergies
     if isinstance(event, OrderRefused):
@@ -141,8 +153,12 @@ def _build(destination: DestinationConfig, header: MessageHeader, received: Rece
     if isinstance(event, RenewalRequested):
         return build_refill_request_for(header, event, rx, at)
     order = _order(event, rx)
-    if isinstance(event, PrescriptionReceived) and event.reply is not None and destination.application_acks \
-            and answers(event.reply, success=True):
+    if (
+        isinstance(event, PrescriptionReceived)
+        and event.reply is not None
+        and destination.application_acks
+        and answers(event.reply, success=True)
+    ):
         ack = build_application_ack(header, order, event.reply)
         if ack is not None:  # the placer asked for it (MSH-16): it says "accepted" in the placer's own terms
             return ack
@@ -151,18 +167,25 @@ def _build(destination: DestinationConfig, header: MessageHeader, received: Rece
     if isinstance(event, wf.PrescriptionVerified) and destination.encoded_orders:
         if event.setting is not Setting.INPATIENT or event.fill_number != 0:
             return None
-        encoded = EncodedOrder(order=order, ndc=event.ndc, verifier_id=event.actor_id, verified_at=at,
-                               pharmacist=_pharmacist(rx, event.fill_number, product=False))
+        encoded = EncodedOrder(
+            order=order,
+            ndc=event.ndc,
+            verifier_id=event.actor_id,
+            verified_at=at,
+            pharmacist=_pharmacist(rx, event.fill_number, product=False),
+        )
         return build_encoded_order(header, encoded, allergies=al1)
     if isinstance(event, PrescriptionCancelled) and destination.encoded_orders:
         return _stop_encoded_order(destination, header, event, order, at)
     status, reason = _status(event)
-    return build_status_update(header, StatusUpdate(order=order, status=status, reason=reason, changed_at=at),
-                               allergies=al1)
+    return build_status_update(
+        header, StatusUpdate(order=order, status=status, reason=reason, changed_at=at), allergies=al1
+    )
 
 
-def _stop_encoded_order(destination: DestinationConfig, header: MessageHeader, event: PrescriptionCancelled,
-                        order: OrderRef, at: datetime) -> bytes | None:
+def _stop_encoded_order(
+    destination: DestinationConfig, header: MessageHeader, event: PrescriptionCancelled, order: OrderRef, at: datetime
+) -> bytes | None:
     """RDE with ORC-1 DC or CA for an inpatient order the cabinet holds (verified); nothing otherwise."""
     if event.setting is Setting.OUTPATIENT or event.previous_state in _NOT_STARTED:
         return None
@@ -192,8 +215,9 @@ def _status(event: Event) -> tuple[OrderStatus, str | None]:
     if isinstance(event, PrescriptionCancelled):
         requested = (event.requested or "").upper()
         if requested in ("CA", "DC"):  # the placer asked: answered "cancelled / discontinued as requested"
-            return (OrderStatus.CANCELLED_AS_REQUESTED if requested == "CA"
-                    else OrderStatus.DISCONTINUED_AS_REQUESTED), event.reason
+            return (
+                OrderStatus.CANCELLED_AS_REQUESTED if requested == "CA" else OrderStatus.DISCONTINUED_AS_REQUESTED
+            ), event.reason
         started = event.previous_state not in _NOT_STARTED
         return (OrderStatus.DISCONTINUED if started else OrderStatus.CANCELLED), event.reason
     raise MessageContentError(f"no outbound HL7 message is defined for event {event.name!r}")
@@ -204,8 +228,7 @@ def _order(event: Event, rx: Prescription | None) -> OrderRef:
     ndc = getattr(event, "ndc", None)
     context = rx.order_context() if rx is not None else None
     if not isinstance(drug, DrugInfo):
-        drug = context.drug.model_copy(update={"ndc": ndc}) if context and ndc else (DrugInfo(ndc=ndc) if ndc else
-                                                                                      None)
+        drug = context.drug.model_copy(update={"ndc": ndc}) if context and ndc else (DrugInfo(ndc=ndc) if ndc else None)
     fill_number = getattr(event, "fill_number", None)
     return OrderRef(
         placer_order_number=str(getattr(event, "placer_order_number", "")),
@@ -233,9 +256,16 @@ def _pharmacist(rx: Prescription | None, fill_number: int, *, product: bool) -> 
 
 def _dispense(event: wf.PrescriptionDispensed, at: datetime, order: OrderRef, rx: Prescription | None) -> Dispense:
     return Dispense(
-        order=order, fill_number=event.fill_number, ndc=event.ndc, quantity=event.quantity,
-        unit=event.unit, picks=event.picks, dispensed_at=at,
-        pharmacist_id=event.pharmacist_id or event.actor_id, owed=event.owed,
+        order=order,
+        fill_number=event.fill_number,
+        ndc=event.ndc,
+        quantity=event.quantity,
+        unit=event.unit,
+        picks=event.picks,
+        dispensed_at=at,
+        pharmacist_id=event.pharmacist_id or event.actor_id,
+        owed=event.owed,
         pharmacist=_pharmacist(rx, event.fill_number, product=True),
-        refills_remaining=event.refills_remaining, route=event.route,
+        refills_remaining=event.refills_remaining,
+        route=event.route,
     )

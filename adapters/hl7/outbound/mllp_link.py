@@ -25,8 +25,16 @@ class DestinationUnavailable(TransientError):
 class MllpLink:
     """A blocking MLLP client socket with its own frame decoder; reconnect by ``close`` then ``open``."""
 
-    def __init__(self, host: str, port: int, *, connect_timeout_s: float, max_frame_bytes: int,
-                 ssl_context: ssl.SSLContext | None = None, server_name: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        connect_timeout_s: float,
+        max_frame_bytes: int,
+        ssl_context: ssl.SSLContext | None = None,
+        server_name: str | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self._ssl, self._server_name = ssl_context, server_name or host
         self._connect_timeout = connect_timeout_s

@@ -31,8 +31,8 @@ def at_least(version: str, minimum: tuple[int, ...]) -> bool:
 def msh(header: MessageHeader, code: str, trigger: str, structure: str, *, utf8: bool) -> str:
     """MSH in original acknowledgment mode (MSH-15/16 empty: one AA/AE/AR answer, v2.5.1 Ch. 2.9.2)."""
     # MSH-9.3 message structure exists from v2.3.1
-    msg_type = components(code, trigger, structure) if at_least(header.version, (2, 3, 1)) else components(
-        code, trigger
+    msg_type = (
+        components(code, trigger, structure) if at_least(header.version, (2, 3, 1)) else components(code, trigger)
     )
     fields = {
         2: ENCODING_CHARACTERS,

@@ -103,8 +103,12 @@ class DestinationRunner:
             except (pe.AMQPError, OSError, RxHubError) as exc:
                 self.state.set(SenderState.BROKER_DOWN)
                 self.state.error(f"broker or database: {exc!r}")
-                log.log(reconnect_level(exc), "outbound %s lost the broker or database: %r; reconnecting",
-                        self.config.name, exc)
+                log.log(
+                    reconnect_level(exc),
+                    "outbound %s lost the broker or database: %r; reconnecting",
+                    self.config.name,
+                    exc,
+                )
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self.state.set(SenderState.STOPPED)

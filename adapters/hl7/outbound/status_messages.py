@@ -49,11 +49,14 @@ def _rxo(order: OrderRef) -> str:
     context = order.context
     dosage = context.dosage if context else None
     drug = order.drug or (context.drug if context else None)
-    return segment("RXO", {
-        1: drug_code(drug) or NULL,
-        2: number(dosage.amount) if dosage and dosage.amount is not None else "",  # NM has no null
-        4: components(dosage.unit) if dosage and dosage.unit else NULL,
-    })
+    return segment(
+        "RXO",
+        {
+            1: drug_code(drug) or NULL,
+            2: number(dosage.amount) if dosage and dosage.amount is not None else "",  # NM has no null
+            4: components(dosage.unit) if dosage and dosage.unit else NULL,
+        },
+    )
 
 
 def _fill_note(order: OrderRef) -> str | None:

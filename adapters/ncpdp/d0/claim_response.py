@@ -79,8 +79,7 @@ def claim_response_transmission(response: ClaimResponse) -> ResponseTransmission
     message = ResponseMessageSegment(message=response.message) if response.message else None
     level = segments_of(message, response.insurance)
     groups = tuple(
-        TransactionGroup(segments=segments_of(t.status, t.claim, t.pricing, t.dur))
-        for t in response.transactions
+        TransactionGroup(segments=segments_of(t.status, t.claim, t.pricing, t.dur)) for t in response.transactions
     )
     return ResponseTransmission(header=header, segments=level, groups=groups)
 

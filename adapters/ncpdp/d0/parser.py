@@ -91,9 +91,7 @@ def parse_response(raw: bytes) -> ResponseTransmission:
         raise _count_error(exc) from exc
 
 
-def _validated_header(
-    model: type[_H], fields: dict[str, object], where: str, slices: dict[str, tuple[int, int]]
-) -> _H:
+def _validated_header(model: type[_H], fields: dict[str, object], where: str, slices: dict[str, tuple[int, int]]) -> _H:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
@@ -204,9 +202,7 @@ def _segment(chunk: str, offset: int, where: str) -> Segment:
     return _validated_segment(segment_id, tuple(rest), where, offset)
 
 
-def _validated_segment(
-    segment_id: str, fields: tuple[tuple[str, str], ...], where: str, offset: int
-) -> Segment:
+def _validated_segment(segment_id: str, fields: tuple[tuple[str, str], ...], where: str, offset: int) -> Segment:
     try:
         return Segment(segment_id=segment_id, fields=fields)
     except ValidationError as exc:

@@ -124,9 +124,7 @@ _FIELD_CODES = {
 
 def describe_reject(code: str) -> RejectCode:
     """The meaning and handling of a reject code; unknown codes are OTHER, shown to a human."""
-    return REJECT_CODES.get(code) or RejectCode(
-        code=code, text=f"Reject code {code}", category=_O, verified=False
-    )
+    return REJECT_CODES.get(code) or RejectCode(code=code, text=f"Reject code {code}", category=_O, verified=False)
 
 
 def missing_or_invalid_code(field_id: str) -> str:

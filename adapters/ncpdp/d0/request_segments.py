@@ -214,9 +214,7 @@ class DurPpsSegment(SegmentView):
         fields: list[tuple[str, str]] = []
         for number, entry in enumerate(self.entries, start=1):
             fields.append(("7E", entry.counter or str(number)))
-            fields += [
-                (fid, v) for fid, attr in _DUR_FIELDS.items() if (v := getattr(entry, attr)) is not None
-            ]
+            fields += [(fid, v) for fid, attr in _DUR_FIELDS.items() if (v := getattr(entry, attr)) is not None]
         return fields
 
 

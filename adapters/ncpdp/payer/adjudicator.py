@@ -134,8 +134,11 @@ class Adjudicator:
         here = history.products_of(cardholder)
         found: list[ResponseDur] = []
         for rule in rules_for:
-            outside = [f for f in self._config.outside_fills
-                       if f.ndc == rule.with_ndc and f.cardholder_id in (None, cardholder)]
+            outside = [
+                f
+                for f in self._config.outside_fills
+                if f.ndc == rule.with_ndc and f.cardholder_id in (None, cardholder)
+            ]
             if outside:
                 fill = outside[0]
                 previous, quantity, pharmacy = fill.date_of_fill, str(fill.quantity), "3"
@@ -143,11 +146,19 @@ class Adjudicator:
                 previous, quantity, pharmacy = here[rule.with_ndc].key.date_of_service, None, "1"
             else:
                 continue
-            found.append(ResponseDur(
-                counter=str(len(found) + 1), reason=rule.reason, clinical_significance=rule.clinical_significance,
-                other_pharmacy=pharmacy, previous_fill_date=previous, previous_fill_quantity=quantity,
-                database="1", other_prescriber="0", free_text=rule.text or None,
-            ))
+            found.append(
+                ResponseDur(
+                    counter=str(len(found) + 1),
+                    reason=rule.reason,
+                    clinical_significance=rule.clinical_significance,
+                    other_pharmacy=pharmacy,
+                    previous_fill_date=previous,
+                    previous_fill_quantity=quantity,
+                    database="1",
+                    other_prescriber="0",
+                    free_text=rule.text or None,
+                )
+            )
         return tuple(found[:9])
 
 
@@ -222,9 +233,7 @@ def _rejected(key: ClaimKey | None, codes: list[str]) -> TransactionResponse:
 
 def _dur_rejected(key: ClaimKey, drug: DrugRule) -> TransactionResponse:
     rejected = _rejected(key, ["88"])
-    alert = ResponseDur(
-        counter="1", reason=drug.dur_reason, clinical_significance="1", free_text=drug.dur_text
-    )
+    alert = ResponseDur(counter="1", reason=drug.dur_reason, clinical_significance="1", free_text=drug.dur_text)
     return rejected.model_copy(update={"dur": ResponseDurSegment(entries=(alert,))})
 
 

@@ -120,11 +120,18 @@ def _eligibility_request(codec: D0ClaimCodec, request: EligibilityRequestData) -
         service_provider_id=request.pharmacy_npi,
         date_of_service=request.date_of_service,
         software_vendor_id=codec.software_vendor_id,
-        insurance=InsuranceSegment(cardholder_id=request.cardholder_id, group_id=request.group_id,
-                                   person_code=request.person_code, relationship=request.relationship),
-        patient=PatientSegment(date_of_birth=request.patient.birth_date, gender=request.patient.gender_code,
-                               first_name=wire_name(request.patient.first_name),
-                               last_name=wire_name(request.patient.last_name)),
+        insurance=InsuranceSegment(
+            cardholder_id=request.cardholder_id,
+            group_id=request.group_id,
+            person_code=request.person_code,
+            relationship=request.relationship,
+        ),
+        patient=PatientSegment(
+            date_of_birth=request.patient.birth_date,
+            gender=request.patient.gender_code,
+            first_name=wire_name(request.patient.first_name),
+            last_name=wire_name(request.patient.last_name),
+        ),
     )
 
 
@@ -200,8 +207,9 @@ def _claim(request: ClaimRequestData) -> ClaimSegment:
         submission_clarification_codes=request.clarification_codes,
         origin_code=request.origin_code,
         quantity_prescribed=request.quantity_prescribed,
-        other_coverage_code=(coverage_code_after(request.other_payments) if request.other_payments
-                             else request.other_coverage_code),
+        other_coverage_code=(
+            coverage_code_after(request.other_payments) if request.other_payments else request.other_coverage_code
+        ),
         unit_of_measure=request.unit_of_measure,
         dispensing_status=request.dispensing_status,
         quantity_intended=request.quantity_intended,
@@ -228,8 +236,14 @@ def _cob(request: ClaimRequestData) -> CobSegment | None:
 
 def _other_payer(payment: OtherPayment) -> OtherPayer:
     paid = () if payment.amount_paid is None else (OtherPayerAmount(amount=payment.amount_paid),)
-    return OtherPayer(coverage_type=f"{payment.sequence:02d}", id_qualifier=QUALIFIER_BIN, payer_id=payment.bin,
-                      payer_date=payment.answered_on, amounts_paid=paid, reject_codes=payment.reject_codes)
+    return OtherPayer(
+        coverage_type=f"{payment.sequence:02d}",
+        id_qualifier=QUALIFIER_BIN,
+        payer_id=payment.bin,
+        payer_date=payment.answered_on,
+        amounts_paid=paid,
+        reject_codes=payment.reject_codes,
+    )
 
 
 def _dur_pps(request: ClaimRequestData) -> DurPpsSegment | None:

@@ -67,8 +67,9 @@ class ExchangeRef(Frozen):
         prescription_id, fill, attempt, transaction = parts
         if not (fill.isascii() and fill.isdigit() and attempt.isascii() and attempt.isdigit()):
             raise MessageContentError(f"exchange id {exchange_id!r} has a non-numeric fill or attempt")
-        return cls(prescription_id=prescription_id, fill_number=int(fill), attempt=int(attempt),
-                   transaction=transaction)
+        return cls(
+            prescription_id=prescription_id, fill_number=int(fill), attempt=int(attempt), transaction=transaction
+        )
 
 
 class PayerAnswer(Frozen):
@@ -142,16 +143,12 @@ def _payer_dur(segment: ResponseDurSegment | None) -> tuple[PayerDurAlert, ...]:
 
 def _transmission_rejected(transmission: ResponseTransmission) -> PayerAnswer:
     """501-F1 = R: the whole transmission was refused; its reasons sit in the groups' AM21, if any."""
-    statuses = [
-        s for g in transmission.groups if (s := view_of(ResponseStatusSegment, g.segment("21"))) is not None
-    ]
+    statuses = [s for g in transmission.groups if (s := view_of(ResponseStatusSegment, g.segment("21"))) is not None]
     codes = dict.fromkeys(code for s in statuses for code in s.reject_codes)
     header_text = view_of(ResponseMessageSegment, transmission.segment("20"))
     lines = [header_text.message if header_text else None]
     lines += [line for s in statuses for line in s.message_lines]
-    return PayerAnswer(
-        status=PayerStatus.REJECTED.value, reject_codes=tuple(codes), payer_message=_joined(lines)
-    )
+    return PayerAnswer(status=PayerStatus.REJECTED.value, reject_codes=tuple(codes), payer_message=_joined(lines))
 
 
 def _message(header_text: str | None, status: ResponseStatusSegment) -> str | None:
@@ -199,9 +196,17 @@ def payer_response_runner(
     is not republished as a command to another queue first (one broker round trip and one queue less per
     claim, and the answer is acked only once its effects are committed)."""
     return ConsumerRunner(
-        amqp_url=amqp_url, topology=topology, step=PAYER_RESPONSES, handler=handler, batch_handler=batch_handler,
-        decode=answer_envelope, max_batch=max_batch, queue=topology.payer_responses_queue, prefetch=prefetch,
-        max_retries=max_retries, linger_s=linger_s,
+        amqp_url=amqp_url,
+        topology=topology,
+        step=PAYER_RESPONSES,
+        handler=handler,
+        batch_handler=batch_handler,
+        decode=answer_envelope,
+        max_batch=max_batch,
+        queue=topology.payer_responses_queue,
+        prefetch=prefetch,
+        max_retries=max_retries,
+        linger_s=linger_s,
     )
 
 

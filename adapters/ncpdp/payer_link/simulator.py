@@ -136,8 +136,12 @@ class PayerSimProcess:
         self._publisher: MessagePublisher = publisher or BlockingConfirmingPublisher(amqp_url)
         self._stop = threading.Event()
         self.runner = ConsumerRunner(
-            amqp_url=amqp_url, topology=topology, step=PAYER_SIM_STEP, raw_handler=self.handle,
-            queue=self.queue, prefetch=8,
+            amqp_url=amqp_url,
+            topology=topology,
+            step=PAYER_SIM_STEP,
+            raw_handler=self.handle,
+            queue=self.queue,
+            prefetch=8,
         )
 
     @property

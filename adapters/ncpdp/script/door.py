@@ -129,9 +129,14 @@ class ScriptDoor:
     def _refuse_sender(self, header: ScriptHeader | None, exc: SenderRefused) -> DoorAnswer:
         """Error 601 (the receiver will not process it) with HTTP 403 (recorded under the token's principal)."""
         control = header.message_id if header is not None else "unknown"
-        body = error_response(header, "601", None, describe(exc),
-                              message_id=answer_message_id("error", control, self._clock().isoformat()),
-                              now=self._clock())
+        body = error_response(
+            header,
+            "601",
+            None,
+            describe(exc),
+            message_id=answer_message_id("error", control, self._clock().isoformat()),
+            now=self._clock(),
+        )
         return DoorAnswer(body, 403, "refused", "601", describe(exc))
 
     def error_for(self, header: ScriptHeader | None, exc: BaseException, *, principal: str) -> DoorAnswer:
@@ -141,17 +146,27 @@ class ScriptDoor:
         self._record_refusal(answer, b"", header, "", principal)
         return answer
 
-    def _record_refusal(self, answer: DoorAnswer, raw: bytes, header: ScriptHeader | None, kind: str,
-                        principal: str) -> None:
+    def _record_refusal(
+        self, answer: DoorAnswer, raw: bytes, header: ScriptHeader | None, kind: str, principal: str
+    ) -> None:
         """An Error goes to the refusal log, under the principal (a token: its own budget)."""
         if not answer.error_code:
             return
-        self._refusals.record_later(RefusedMessage(
-            door=DOOR, actor=principal, claimed_sender=placer_system(header) if header else None,
-            control_id=header.message_id if header else _scanned_message_id(raw), message_type=kind,
-            answer_code=answer.error_code,
-            outcome="error" if answer.error_code == "900" else "refused", reason=answer.reason,
-            answer=answer.body, raw=raw, budget_key=principal))
+        self._refusals.record_later(
+            RefusedMessage(
+                door=DOOR,
+                actor=principal,
+                claimed_sender=placer_system(header) if header else None,
+                control_id=header.message_id if header else _scanned_message_id(raw),
+                message_type=kind,
+                answer_code=answer.error_code,
+                outcome="error" if answer.error_code == "900" else "refused",
+                reason=answer.reason,
+                answer=answer.body,
+                raw=raw,
+                budget_key=principal,
+            )
+        )
 
     async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str) -> DoorAnswer:
         claimed = placer_system(msg.header) or ""
@@ -173,8 +188,9 @@ class ScriptDoor:
                 await asyncio.to_thread(self._release, claim_id)
             raise
 
-    async def _take(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str, claimed: str,
-                    sender: str) -> DoorAnswer:
+    async def _take(
+        self, raw: bytes, msg: ScriptMessage, command: Command, principal: str, claimed: str, sender: str
+    ) -> DoorAnswer:
         envelope = self._envelope(msg, command, principal)
         if isinstance(command, CancelPrescription):
             # the order is looked up among this sender's own: another feed's CancelRx names no order
@@ -182,8 +198,11 @@ class ScriptDoor:
             rx = await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
             if rx is None and not await self._orders.known(principal, correlation):
                 text = f"no order of this sender has prescriber order number {command.placer_order_number}"
-                raise MessageContentError(text, [Problem("900", text, "Message/Body/CancelRx/MedicationPrescribed")],
-                                          control_id=msg.header.message_id)
+                raise MessageContentError(
+                    text,
+                    [Problem("900", text, "Message/Body/CancelRx/MedicationPrescribed")],
+                    control_id=msg.header.message_id,
+                )
             answer = answer_now(msg, rx, message_id=self._answer_id(msg), now=self._clock())
             if answer is not None:
                 await self._record(raw, msg, sender, ANSWERED, answer, [])
@@ -223,9 +242,15 @@ class ScriptDoor:
 
     async def _claim(self, raw: bytes, msg: ScriptMessage, sender: str, claim_id: str) -> InboundRecord | None:
         try:
-            return await asyncio.to_thread(self._inbound.claim, door=DOOR, sender=sender, raw=raw,
-                                           control_id=msg.header.message_id, message_type=msg.kind,
-                                           record_id=claim_id)
+            return await asyncio.to_thread(
+                self._inbound.claim,
+                door=DOOR,
+                sender=sender,
+                raw=raw,
+                control_id=msg.header.message_id,
+                message_type=msg.kind,
+                record_id=claim_id,
+            )
         except InfrastructureError as exc:  # cannot check: go on, as when the lookup fails
             log.warning("SCRIPT dedupe claim failed: %s", exc, extra={"control_id": msg.header.message_id})
             return None
@@ -281,8 +306,9 @@ class ScriptDoor:
         placer_number = getattr(command, "placer_order_number", None) or msg.header.message_id
         return Envelope.wrap(
             command,
-            correlation_id=order_correlation_id(getattr(command, "placer_system", None), placer_number,
-                                                owner=principal),
+            correlation_id=order_correlation_id(
+                getattr(command, "placer_system", None), placer_number, owner=principal
+            ),
             source=Source.SCRIPT,
             # the same on every resend of this sender's message, and never another principal's
             message_id=derived_message_id(command_message_id(msg), principal),
@@ -352,4 +378,3 @@ def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:
 
 def _unstamped(msg: ScriptMessage) -> ScriptMessage:
     return msg.model_copy(update={"header": msg.header.model_copy(update={"sent_time": None})})
-

@@ -51,8 +51,7 @@ def renewal_response_to_command(msg: ScriptMessage) -> RecordRenewalResponse:
     if not (header.rx_reference_number or header.prescriber_order_number or header.relates_to_message_id):
         log.add(
             "Message/Header/RelatesToMessageID",
-            "names no RxReferenceNumber, PrescriberOrderNumber "
-            "or RelatesToMessageID: no renewal request to resolve",
+            "names no RxReferenceNumber, PrescriberOrderNumber or RelatesToMessageID: no renewal request to resolve",
         )
     refills = _refills_approved(Cursor(msg.body, f"Message/Body/{msg.body.name}", log))
     log.raise_if_any(f"{msg.kind} {header.message_id} rejected", control_id=header.message_id)

@@ -117,8 +117,10 @@ class CancelRxResponder:
             return None
         new_rx = self._new_rx_header(refused.owner, refused.placer_system, refused.raw_message_ref)
         if new_rx is None or not new_rx.from_:
-            log.warning("refused SCRIPT order not answered: its NewRx is not on file",
-                        extra={"correlation_id": event.get("correlationid")})
+            log.warning(
+                "refused SCRIPT order not answered: its NewRx is not on file",
+                extra={"correlation_id": event.get("correlationid")},
+            )
             return None
         return refusal_error(new_rx, refused, message_id=answer_message_id("refusal", event["id"]), now=self._clock())
 
@@ -154,8 +156,9 @@ class CancelRxResponder:
         )
         return message
 
-    def _new_rx_header(self, owner: str | None, placer_system: str | None,
-                       raw_message_ref: str | None) -> ScriptHeader | None:
+    def _new_rx_header(
+        self, owner: str | None, placer_system: str | None, raw_message_ref: str | None
+    ) -> ScriptHeader | None:
         message_id = message_id_of(raw_message_ref)
         if message_id is None:
             return None

@@ -115,9 +115,7 @@ def _address(address: XmlNode | None) -> str | None:
     if address is None:
         return None
     region = " ".join(
-        part
-        for part in (address.text_at("StateProvince|State"), address.text_at("PostalCode|ZipCode"))
-        if part
+        part for part in (address.text_at("StateProvince|State"), address.text_at("PostalCode|ZipCode")) if part
     )
     lines = (address.text_at("AddressLine1"), address.text_at("AddressLine2"), address.text_at("City"))
     parts = (*lines, region)

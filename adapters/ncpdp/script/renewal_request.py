@@ -60,9 +60,7 @@ class RenewalRequestInput(Frozen):
 def rx_renewal_request(request: RenewalRequestInput, *, message_id: str, now: datetime) -> bytes:
     """The RxRenewalRequest XML (2017071, namespaced) for ``request``."""
     root = new_message(None)
-    routing = Routing(
-        request.prescriber_address, request.prescriber_address_qualifier, request.pharmacy.ncpdp_id, "P"
-    )
+    routing = Routing(request.prescriber_address, request.prescriber_address_qualifier, request.pharmacy.ncpdp_id, "P")
     write_header(
         root,
         routing,

@@ -33,9 +33,16 @@ ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml")
 _RETRY_AFTER_S = "5"
 #: DoorAnswer.outcome -> the words every door's message counter uses (hub.observability.metrics.OUTCOMES);
 #: an answered CancelRx and a received Status/Error were taken, as accepted messages are
-_METRIC_OUTCOMES = {"accepted": "accepted", "duplicate": "duplicate", "answered": "accepted",
-                    "rejected": "rejected", "refused": "refused", "unavailable": "not_stored", "failed": "errors",
-                    "acknowledgement": "accepted"}
+_METRIC_OUTCOMES = {
+    "accepted": "accepted",
+    "duplicate": "duplicate",
+    "answered": "accepted",
+    "rejected": "rejected",
+    "refused": "refused",
+    "unavailable": "not_stored",
+    "failed": "errors",
+    "acknowledgement": "accepted",
+}
 _OPENAPI_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,

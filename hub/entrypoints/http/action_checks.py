@@ -26,26 +26,49 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User
 
 
-async def refuse(request: Request, user: User, status: int, reason: str, *, command: str,
-                 prescription_id: str | None = None, **facts: Any) -> NoReturn:
+async def refuse(
+    request: Request,
+    user: User,
+    status: int,
+    reason: str,
+    *,
+    command: str,
+    prescription_id: str | None = None,
+    **facts: Any,
+) -> NoReturn:
     """Answer ``status`` with the reason (and ``facts``: the alerts, the state), audited as refused."""
     audit: AuditTrail = request.app.state.audit
-    await audit.record_soon(actor=user.name, role=user.role, action=f"request {command}", outcome="refused",
-                            prescription_id=prescription_id, detail={"status": status, "reason": reason, **facts})
+    await audit.record_soon(
+        actor=user.name,
+        role=user.role,
+        action=f"request {command}",
+        outcome="refused",
+        prescription_id=prescription_id,
+        detail={"status": status, "reason": reason, **facts},
+    )
     raise HTTPException(status, {"reason": reason, **facts})
 
 
-async def require_state(request: Request, user: User, prescription_id: str, state: str,
-                        allowed: Sequence[RxState], *, command: str) -> None:
+async def require_state(
+    request: Request, user: User, prescription_id: str, state: str, allowed: Sequence[RxState], *, command: str
+) -> None:
     """409 unless the prescription's state is one the action starts from."""
     if RxState(state) not in allowed:
         needed = ", ".join(s.value for s in allowed)
-        await refuse(request, user, 409, f"prescription is {state}; this action needs {needed}", command=command,
-                     prescription_id=prescription_id, state=state)
+        await refuse(
+            request,
+            user,
+            409,
+            f"prescription is {state}; this action needs {needed}",
+            command=command,
+            prescription_id=prescription_id,
+            state=state,
+        )
 
 
-async def check_verification(request: Request, user: User, rx: Prescription, *, approve: bool,
-                             overrides: Sequence[tuple[str, str]], command: str) -> None:
+async def check_verification(
+    request: Request, user: User, rx: Prescription, *, approve: bool, overrides: Sequence[tuple[str, str]], command: str
+) -> None:
     """Data verification: its state; overrides name alerts the prescription has, and say why; an approval leaves
     no high-severity alert of the fill without an override (``UnresolvedAlerts`` in the worker)."""
     pid = rx.prescription_id
@@ -53,17 +76,33 @@ async def check_verification(request: Request, user: User, rx: Prescription, *, 
     known = {a.alert_id for a in rx.alerts}
     unknown = sorted({alert_id for alert_id, _ in overrides} - known)
     if unknown:
-        await refuse(request, user, 422, f"Rx {rx.rx_number} has no alert {', '.join(unknown)}", command=command,
-                     prescription_id=pid)
+        await refuse(
+            request,
+            user,
+            422,
+            f"Rx {rx.rx_number} has no alert {', '.join(unknown)}",
+            command=command,
+            prescription_id=pid,
+        )
     if any(not why.strip() for _, why in overrides):
-        await refuse(request, user, 422, "an override needs the pharmacist's reason", command=command,
-                     prescription_id=pid)
+        await refuse(
+            request, user, 422, "an override needs the pharmacist's reason", command=command, prescription_id=pid
+        )
     open_alerts = rx.open_alerts(answered=[alert_id for alert_id, _ in overrides])
     if approve and open_alerts:
-        alerts = [{"alert_id": a.alert_id, "severity": a.severity.value, "kind": a.kind.value, "text": a.text}
-                  for a in open_alerts]
-        await refuse(request, user, 409, f"override or resolve alerts {', '.join(a.alert_id for a in open_alerts)} "
-                                         "before approving", command=command, prescription_id=pid, alerts=alerts)
+        alerts = [
+            {"alert_id": a.alert_id, "severity": a.severity.value, "kind": a.kind.value, "text": a.text}
+            for a in open_alerts
+        ]
+        await refuse(
+            request,
+            user,
+            409,
+            f"override or resolve alerts {', '.join(a.alert_id for a in open_alerts)} before approving",
+            command=command,
+            prescription_id=pid,
+            alerts=alerts,
+        )
 
 
 async def check_product(request: Request, user: User, rx: Prescription, ndc11: str, *, command: str) -> Product:
@@ -74,27 +113,40 @@ async def check_product(request: Request, user: User, rx: Prescription, ndc11: s
     known = catalogue(request.app)
     product = known.by_ndc(ndc11)
     if product is None:
-        await refuse(request, user, 422, f"NDC {ndc11} is not in the drug catalogue", command=command,
-                     prescription_id=pid)
+        await refuse(
+            request, user, 422, f"NDC {ndc11} is not in the drug catalogue", command=command, prescription_id=pid
+        )
     mismatch = product_mismatch(rx.drug, product, known)
     if mismatch is not None:
-        await refuse(request, user, 422, f"NDC {ndc11} does not match the order: {mismatch}", command=command,
-                     prescription_id=pid)
+        await refuse(
+            request,
+            user,
+            422,
+            f"NDC {ndc11} does not match the order: {mismatch}",
+            command=command,
+            prescription_id=pid,
+        )
     return product
 
 
 async def check_verbal_order(request: Request, user: User, body: VerbalOrder, *, command: str) -> None:
     """The read-back was done, and a controlled substance names its prescriber's DEA number (21 CFR 1306.05)."""
     if not body.read_back_confirmed:
-        await refuse(request, user, 422, "read the order back to the prescriber and confirm it "
-                                         "(read_back_confirmed: true)", command=command)
+        await refuse(
+            request,
+            user,
+            422,
+            "read the order back to the prescriber and confirm it (read_back_confirmed: true)",
+            command=command,
+        )
     schedule = controlled_schedule(catalogue(request.app), body)
     if schedule is None:
         return
     dea = (body.prescriber.dea or "").strip()
     if not dea:
-        await refuse(request, user, 422, f"a Schedule {schedule} drug needs the prescriber's DEA number",
-                     command=command)
+        await refuse(
+            request, user, 422, f"a Schedule {schedule} drug needs the prescriber's DEA number", command=command
+        )
     if not dea_is_valid(dea):
         await refuse(request, user, 422, f"DEA number {dea!r} fails its check digit", command=command)
 

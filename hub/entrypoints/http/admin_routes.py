@@ -48,20 +48,29 @@ def _dlq(request: Request) -> DeadLetterQueue:
 
 
 @router.get("/messages")
-def messages(request: Request, control_id: str | None = None, rx_number: str | None = None,
-             placer_order_number: str | None = None, door: str | None = None, since: datetime | None = None,
-             until: datetime | None = None, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
+def messages(
+    request: Request,
+    control_id: str | None = None,
+    rx_number: str | None = None,
+    placer_order_number: str | None = None,
+    door: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user: User = Depends(ADMIN),
+) -> list[dict[str, Any]]:
     """Find messages by control id, Rx number, placer order number or time."""
     with read_connection(request.app.state.engine) as conn:
         log = MessageLog(conn)
-        ids = log.message_ids_for_prescription(rx_number, placer_order_number) \
-            if rx_number or placer_order_number else None
+        ids = (
+            log.message_ids_for_prescription(rx_number, placer_order_number)
+            if rx_number or placer_order_number
+            else None
+        )
         return log.search(control_id=control_id, door=door, since=since, until=until, ids=ids)
 
 
 @router.get("/messages/{message_id}")
-def message_story(message_id: str, request: Request, raw: bool = False,
-                  user: User = Depends(ADMIN)) -> dict[str, Any]:
+def message_story(message_id: str, request: Request, raw: bool = False, user: User = Depends(ADMIN)) -> dict[str, Any]:
     """One message's story; the raw message (patient details) only on request, and that read is audited."""
     with read_connection(request.app.state.engine) as conn:
         story = MessageLog(conn).story(message_id, with_raw=raw)
@@ -72,10 +81,18 @@ def message_story(message_id: str, request: Request, raw: bool = False,
         raise HTTPException(404, "no such message")
     if raw:  # the patients of the prescriptions it made: ``audit query --patient`` finds the read
         audit: AuditTrail = request.app.state.audit
-        audit.record(actor=user.name, role=user.role, action="read raw message",
-                     patient_id=patients[0] if len(patients) == 1 else None,
-                     detail={"message_id": message_id, "control_id": story["control_id"], "patient_ids": patients,
-                             "prescription_ids": made})
+        audit.record(
+            actor=user.name,
+            role=user.role,
+            action="read raw message",
+            patient_id=patients[0] if len(patients) == 1 else None,
+            detail={
+                "message_id": message_id,
+                "control_id": story["control_id"],
+                "patient_ids": patients,
+                "prescription_ids": made,
+            },
+        )
     return story
 
 
@@ -102,13 +119,22 @@ async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADM
     audit: AuditTrail = request.app.state.audit
 
     def on_replay(letter: Any) -> None:
-        audit.record(actor=user.name, role=user.role, action="dlq replay",
-                     detail={"message_id": letter.message_id, "type": letter.message_type})
+        audit.record(
+            actor=user.name,
+            role=user.role,
+            action="dlq replay",
+            detail={"message_id": letter.message_id, "type": letter.message_type},
+        )
 
     dlq = _dlq(request)
-    replayed = await asyncio.to_thread(lambda: dlq.replay(
-        on_replay=on_replay, message_id=body.message_id, failure_kind=body.failure_kind,
-        message_type=body.message_type))
+    replayed = await asyncio.to_thread(
+        lambda: dlq.replay(
+            on_replay=on_replay,
+            message_id=body.message_id,
+            failure_kind=body.failure_kind,
+            message_type=body.message_type,
+        )
+    )
     return {"replayed": [x.message_id for x in replayed]}
 
 
@@ -137,14 +163,27 @@ async def outbound_destinations(request: Request) -> list[DestinationStatus]:
 def _db_figures(request: Request) -> dict[str, Any]:
     engine = request.app.state.engine
     with read_connection(engine) as conn:
-        doors = {f"{d}:{o}": n for d, o, n in conn.execute(
-            select(inbound_messages.c.door, inbound_messages.c.outcome, func.count())
-            .group_by(inbound_messages.c.door, inbound_messages.c.outcome)).all()}
-        claims = {str(s): n for s, n in conn.execute(
-            select(claim_transmissions.c.status, func.count()).group_by(claim_transmissions.c.status)).all()}
+        doors = {
+            f"{d}:{o}": n
+            for d, o, n in conn.execute(
+                select(inbound_messages.c.door, inbound_messages.c.outcome, func.count()).group_by(
+                    inbound_messages.c.door, inbound_messages.c.outcome
+                )
+            ).all()
+        }
+        claims = {
+            str(s): n
+            for s, n in conn.execute(
+                select(claim_transmissions.c.status, func.count()).group_by(claim_transmissions.c.status)
+            ).all()
+        }
         states = PrescriptionRepository(conn).count_by_state()
-    return {"messages": doors, "prescriptions": states, "claims": claims,
-            "outbox_backlog": OutboxStore(engine).backlog()}
+    return {
+        "messages": doors,
+        "prescriptions": states,
+        "claims": claims,
+        "outbox_backlog": OutboxStore(engine).backlog(),
+    }
 
 
 def queue_depths(settings: Any) -> dict[str, int]:

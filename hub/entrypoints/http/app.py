@@ -45,24 +45,37 @@ from hub.persistence.users import UserStore
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, RefusalLog
 
 
-def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: InboundLog,
-               publisher: AsyncConfirmingPublisher | None = None, journal: DedupeJournal | None = None,
-               feeds: FeedDirectory | None = None, refusals: RefusalLog | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    sink: CommandSink,
+    inbound: InboundLog,
+    publisher: AsyncConfirmingPublisher | None = None,
+    journal: DedupeJournal | None = None,
+    feeds: FeedDirectory | None = None,
+    refusals: RefusalLog | None = None,
+) -> FastAPI:
     """Build the app; every route shares the same authorization and the same confirming publisher.
 
     ``journal``: the process's batched dedupe journal (the doors'), used by the FHIR door when given.
     ``feeds``: the process's view of the feed bindings (the doors'); made here when not given.
     ``refusals``: where the FHIR and SCRIPT doors record what they refuse (the doors'); made here when not given.
     """
-    app = FastAPI(title="RxHub", version="0.1.0", docs_url=None, redoc_url=None,  # served locally: api_docs
-                  description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.")
+    app = FastAPI(
+        title="RxHub",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,  # served locally: api_docs
+        description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.",
+    )
     mount_api_docs(app)
     app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
     app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
     app.state.rx_states = PrescriptionStates(engine)
     app.state.feeds = feeds or FeedDirectory(engine)
     app.state.refusals = refusals or RefusedMessages(
-        engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows)
+        engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows
+    )
     _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
     app.include_router(staff_routes.router)
     app.include_router(record_routes.router)
@@ -83,12 +96,17 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     def root() -> RedirectResponse:
         """People who open the hub's address land on the console."""
         return RedirectResponse("/console/", status_code=307)
+
     app.add_exception_handler(InfrastructureError, _unavailable)
     app.add_middleware(FhirReadAudit)
     app.add_middleware(DoorMetrics)
     # outermost: no route, token check or metric reads a body this has not bounded
-    app.add_middleware(BodyLimit, api_bytes=settings.http_max_body_bytes,
-                       door_bytes=settings.http_fhir_max_body_bytes, timeout_s=settings.http_body_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        api_bytes=settings.http_max_body_bytes,
+        door_bytes=settings.http_fhir_max_body_bytes,
+        timeout_s=settings.http_body_timeout_s,
+    )
     topology = Topology(settings.broker_prefix)
     start_at_zero((*topology.steps, PAYER_RESPONSES), tuple(FailureKind))
 
@@ -98,9 +116,14 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
         return {"status": "ok"}
 
     # a configured outbound connector that nobody runs is as unready as a step without workers
-    connectors = tuple(queue for queue, configured in ((f"{topology.prefix}.script-out", settings.script_network),
-                                                       (f"{topology.prefix}.fhir-renewals", settings.fhir_renewals))
-                       if configured)
+    connectors = tuple(
+        queue
+        for queue, configured in (
+            (f"{topology.prefix}.script-out", settings.script_network),
+            (f"{topology.prefix}.fhir-renewals", settings.fhir_renewals),
+        )
+        if configured
+    )
     consumers = StepConsumers(settings.amqp_url.get_secret_value(), topology, also=connectors)
 
     @app.get("/readyz", tags=["operations"])
@@ -115,8 +138,9 @@ def create_app(settings: Settings, engine: Engine, sink: CommandSink, inbound: I
     return app
 
 
-def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: InboundLog,
-                   journal: DedupeJournal | None) -> None:
+def _include_doors(
+    app: FastAPI, engine: Engine, sink: CommandSink, inbound: InboundLog, journal: DedupeJournal | None
+) -> None:
     """FHIR and SCRIPT routers from their adapters, behind the hub's own authentication (feeds and admins)."""
     from adapters.fhir.routes import fhir_router
     from adapters.ncpdp.script.routes import script_router
@@ -129,18 +153,38 @@ def _include_doors(app: FastAPI, engine: Engine, sink: CommandSink, inbound: Inb
     queries = SqlPrescriptionQueries(engine)
     # with the doors' journal (a serving process), the lookup before each publish is batched on its own thread too
     recorded = KnownOrders(engine, queries) if journal is not None else None
-    app.include_router(fhir_router(sink=sink, inbound=inbound, queries=queries, auth=feeds, journal=journal,
-                                   recorded=recorded, refusals=app.state.refusals))
+    app.include_router(
+        fhir_router(
+            sink=sink,
+            inbound=inbound,
+            queries=queries,
+            auth=feeds,
+            journal=journal,
+            recorded=recorded,
+            refusals=app.state.refusals,
+        )
+    )
     known = recorded or KnownOrders(engine, queries)
-    orders = JournalOrderIndex(journal, known.recorded) if journal is not None \
+    orders = (
+        JournalOrderIndex(journal, known.recorded)
+        if journal is not None
         else InboundOrderIndex(inbound, known.recorded)
-    app.include_router(script_router(sink=sink, inbound=inbound, queries=queries, auth=feeds,
-                                     feeds=app.state.feeds, orders=orders, refusals=app.state.refusals))
+    )
+    app.include_router(
+        script_router(
+            sink=sink,
+            inbound=inbound,
+            queries=queries,
+            auth=feeds,
+            feeds=app.state.feeds,
+            orders=orders,
+            refusals=app.state.refusals,
+        )
+    )
 
 
 #: FHIR reads and searches that show a patient's or a prescription's details (the staff API audits its own)
-_AUDITED_FHIR_READS = ("/fhir/Patient", "/fhir/MedicationRequest", "/fhir/MedicationDispense",
-                       "/fhir/ClaimResponse")
+_AUDITED_FHIR_READS = ("/fhir/Patient", "/fhir/MedicationRequest", "/fhir/MedicationDispense", "/fhir/ClaimResponse")
 
 
 def _audited_read(scope: Scope) -> bool:
@@ -197,9 +241,13 @@ async def _audit_read(scope: Scope, body: bytes) -> None:
     query = str(request.url.query)[:200]
     resource = path.removeprefix("/fhir/").split("/")[0]
     shown = sorted({m.decode() for m in _PATIENT_REFERENCE.findall(path.encode() + b" " + body)})
-    await audit.record_soon(actor=user.name, role=user.role, action=f"read FHIR {resource}",
-                            patient_id=shown[0] if len(shown) == 1 else None,
-                            detail={"path": path, "query": query, "patient_ids": shown})
+    await audit.record_soon(
+        actor=user.name,
+        role=user.role,
+        action=f"read FHIR {resource}",
+        patient_id=shown[0] if len(shown) == 1 else None,
+        detail={"path": path, "query": query, "patient_ids": shown},
+    )
 
 
 def _db_ok(engine: Engine) -> bool:

@@ -37,7 +37,8 @@ def _throttle(request: Request) -> AuthThrottle:
         window, lockout = s.auth_failure_window_s, s.auth_lockout_s
         throttle = state.auth_throttle = AuthThrottle(
             FailureLimiter(s.auth_failure_limit, window, lockout),
-            FailureLimiter(s.auth_prefix_failure_limit, window, lockout))
+            FailureLimiter(s.auth_prefix_failure_limit, window, lockout),
+        )
     return throttle
 
 
@@ -86,19 +87,28 @@ async def _session_holds(request: Request, token: str, user: User, signing_in: b
     if sessions.admit(token_hash, background=request.headers.get(ACTIVITY_HEADER) == BACKGROUND):
         return True
     client = request.client.host if request.client else "unknown"
-    await _audit(request, actor=user.name, role=user.role, outcome=TokenVerdict.EXPIRED.value, detail={
-        "client": client, "reason": f"session idle for more than {sessions.idle_s / 60:g} minutes"})
+    await _audit(
+        request,
+        actor=user.name,
+        role=user.role,
+        outcome=TokenVerdict.EXPIRED.value,
+        detail={"client": client, "reason": f"session idle for more than {sessions.idle_s / 60:g} minutes"},
+    )
     return False
 
 
-async def _user(request: Request, credentials: HTTPAuthorizationCredentials | None, *,
-                signing_in: bool = False) -> User:
+async def _user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, signing_in: bool = False
+) -> User:
     token = credentials.credentials if credentials else None
     user, found = await _authenticate(request, token) if token else (None, TokenVerdict.UNKNOWN)
     if user is not None and found is TokenVerdict.OK:
         if not await _session_holds(request, str(token), user, signing_in):
-            raise HTTPException(status_code=401, detail="your session ended after a time without activity; sign in "
-                                "again (POST /api/session)", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status_code=401,
+                detail="your session ended after a time without activity; sign in again (POST /api/session)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         user = await elevated(request, user)  # a break-glass grant in force gives its role
         request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
         return user
@@ -107,13 +117,22 @@ async def _user(request: Request, credentials: HTTPAuthorizationCredentials | No
     wait = throttle.retry_after(client, prefix)
     if wait is not None:
         await _audit_lockout(request, client, prefix, wait)
-        raise HTTPException(status_code=429, detail="too many failed authentications; try again later",
-                            headers={"Retry-After": str(int(wait) + 1)})
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed authentications; try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
     locked = throttle.failed(client, prefix)
-    await _audit(request, actor=user.name if user else "anonymous", role=user.role if user else "none",
-                 outcome=found.value, detail={"client": client, "locked_out": locked})
-    raise HTTPException(status_code=401, detail="a valid bearer token is required",
-                        headers={"WWW-Authenticate": "Bearer"})
+    await _audit(
+        request,
+        actor=user.name if user else "anonymous",
+        role=user.role if user else "none",
+        outcome=found.value,
+        detail={"client": client, "locked_out": locked},
+    )
+    raise HTTPException(
+        status_code=401, detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 async def _audit_lockout(request: Request, client: str, prefix: str | None, wait: float) -> None:
@@ -123,14 +142,22 @@ async def _audit_lockout(request: Request, client: str, prefix: str | None, wait
         sampler = request.app.state.lockout_sampler = RefusalSampler()
     skipped = sampler.take((client, prefix))
     if skipped is not None:
-        await _audit(request, actor="anonymous", role="none", outcome="locked-out",
-                     detail={"client": client, "token_prefix": prefix, "retry_after_s": round(wait),
-                             "reason": "too many failed authentications", "unaudited_before": skipped})
+        await _audit(
+            request,
+            actor="anonymous",
+            role="none",
+            outcome="locked-out",
+            detail={
+                "client": client,
+                "token_prefix": prefix,
+                "retry_after_s": round(wait),
+                "reason": "too many failed authentications",
+                "unaudited_before": skipped,
+            },
+        )
 
 
-async def current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> User:
+async def current_user(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
     """The user behind the bearer token, or 401 (429 for failures while their address or prefix is locked out)."""
     return await _user(request, credentials)
 
@@ -155,8 +182,9 @@ def require(*roles: str, licensed: bool = False) -> Callable[..., Any]:
         if user.role not in roles:
             await forbid(request, user, f"requires role {' or '.join(roles)}")
         if licensed and not user.licence:
-            await forbid(request, user, f"{user.name} has no licence number on file: a {user.role} may not do this "
-                                        "without one")
+            await forbid(
+                request, user, f"{user.name} has no licence number on file: a {user.role} may not do this without one"
+            )
         return user
 
     return check
@@ -164,8 +192,14 @@ def require(*roles: str, licensed: bool = False) -> Callable[..., Any]:
 
 async def forbid(request: Request, user: User, reason: str) -> NoReturn:
     """Refuse the request with 403, audited as forbidden with the reason."""
-    await _audit(request, actor=user.name, role=user.role, outcome="forbidden",
-                 prescription_id=request.path_params.get("prescription_id"), detail={"reason": reason})
+    await _audit(
+        request,
+        actor=user.name,
+        role=user.role,
+        outcome="forbidden",
+        prescription_id=request.path_params.get("prescription_id"),
+        detail={"reason": reason},
+    )
     raise HTTPException(status_code=403, detail=reason)
 
 

@@ -109,12 +109,22 @@ async def _refuse(scope: Scope, send: Send, error: HTTPException) -> None:
     """The refusal in the door's own form: an OperationOutcome on the FHIR door, JSON ``detail`` elsewhere."""
     if scope["path"].startswith("/fhir"):
         media = b"application/fhir+json"
-        body = {"resourceType": "OperationOutcome",
-                "issue": [{"severity": "error", "code": "too-costly", "diagnostics": error.detail}]}
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "too-costly", "diagnostics": error.detail}],
+        }
     else:
         media, body = b"application/json", {"detail": error.detail}
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": error.status_code,
-                "headers": [(b"content-type", media), (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", media),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

@@ -35,9 +35,15 @@ class GrantRequest(BaseModel):
 
 
 def _view(grant: Grant) -> dict[str, Any]:
-    return {"id": grant.id, "user": grant.user_name, "role": grant.role, "reason": grant.reason,
-            "granted_by": grant.granted_by, "granted_at": grant.granted_at.isoformat(),
-            "expires_at": grant.expires_at.isoformat()}
+    return {
+        "id": grant.id,
+        "user": grant.user_name,
+        "role": grant.role,
+        "reason": grant.reason,
+        "granted_by": grant.granted_by,
+        "granted_at": grant.granted_at.isoformat(),
+        "expires_at": grant.expires_at.isoformat(),
+    }
 
 
 @router.post("", status_code=201)
@@ -46,14 +52,21 @@ async def grant(body: GrantRequest, request: Request, user: User = Depends(ADMIN
     cache = grants(request)
     store = BreakGlass(request.app.state.engine, max_minutes=request.app.state.settings.break_glass_max_minutes)
     try:
-        given = await asyncio.to_thread(store.grant, user_name=body.user, role=body.role, reason=body.reason,
-                                        minutes=body.minutes, by=user.name)
+        given = await asyncio.to_thread(
+            store.grant, user_name=body.user, role=body.role, reason=body.reason, minutes=body.minutes, by=user.name
+        )
     except GrantRefused as exc:
         raise HTTPException(422, str(exc)) from exc
     cache.forget(given.user_id)
     BREAK_GLASS.labels("granted").inc()
-    log.warning("break-glass: %s granted %s the %s role until %s", user.name, given.user_name, given.role,
-                given.expires_at.isoformat(), extra={"event": "security.break_glass", "grant_id": given.id})
+    log.warning(
+        "break-glass: %s granted %s the %s role until %s",
+        user.name,
+        given.user_name,
+        given.role,
+        given.expires_at.isoformat(),
+        extra={"event": "security.break_glass", "grant_id": given.id},
+    )
     return _view(given)
 
 
@@ -73,6 +86,10 @@ async def end(grant_id: str, request: Request, user: User = Depends(ADMIN)) -> d
         raise HTTPException(404, "no such active grant")
     grants(request).forget(ended.user_id)
     BREAK_GLASS.labels("ended").inc()
-    log.warning("break-glass: %s ended the grant to %s", user.name, ended.user_name,
-                extra={"event": "security.break_glass_end", "grant_id": ended.id})
+    log.warning(
+        "break-glass: %s ended the grant to %s",
+        user.name,
+        ended.user_name,
+        extra={"event": "security.break_glass_end", "grant_id": ended.id},
+    )
     return _view(ended) | {"ended_at": ended.ended_at.isoformat() if ended.ended_at else None}

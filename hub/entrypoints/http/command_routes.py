@@ -19,12 +19,19 @@ router = APIRouter(prefix="/api", tags=["staff"])
 
 
 @router.get("/commands/{command_id}", response_model=CommandStatus)
-async def command_status(command_id: str, request: Request,
-                         user: User = Depends(require("technician", "pharmacist", "admin"))) -> CommandStatus:
+async def command_status(
+    command_id: str, request: Request, user: User = Depends(require("technician", "pharmacist", "admin"))
+) -> CommandStatus:
     """The outcome of a command this user sent (an admin: anyone's); another user's is not found (404)."""
     found = await asyncio.to_thread(command_outcomes.read, request.app.state.engine, command_id[:36])
     if found is None or (found.actor != user.id and user.role != "admin"):
         raise HTTPException(404, f"no command {command_id} of yours")
-    return CommandStatus(command_id=found.command_id, command=found.command, status=found.outcome,
-                         reason=found.reason, prescription_id=found.prescription_id, rx_number=found.rx_number,
-                         at=found.at)
+    return CommandStatus(
+        command_id=found.command_id,
+        command=found.command,
+        status=found.outcome,
+        reason=found.reason,
+        prescription_id=found.prescription_id,
+        rx_number=found.rx_number,
+        at=found.at,
+    )

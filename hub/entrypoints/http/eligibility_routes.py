@@ -38,9 +38,13 @@ class EligibilityAccepted(Accepted):
 
 
 @router.post("/patients/{patient_id}/eligibility", status_code=202, response_model=EligibilityAccepted)
-async def check_eligibility(patient_id: str, body: EligibilityQuestion, request: Request,
-                            user: User = Depends(require("technician", "pharmacist")),
-                            idempotency_key: str | None = Header(default=None)) -> EligibilityAccepted:
+async def check_eligibility(
+    patient_id: str,
+    body: EligibilityQuestion,
+    request: Request,
+    user: User = Depends(require("technician", "pharmacist")),
+    idempotency_key: str | None = Header(default=None),
+) -> EligibilityAccepted:
     """Send an E1 for the patient; 404 for an unknown patient, 422 when no plan (BIN) is known to ask."""
     with read_connection(request.app.state.engine) as conn:
         parties = PartyRepository(conn)
@@ -52,23 +56,36 @@ async def check_eligibility(patient_id: str, body: EligibilityQuestion, request:
         raise HTTPException(422, {"reason": "no BIN on file or given: the plan to ask is unknown"})
     check_id = str(uuid.uuid4())
     command = CheckEligibility(check_id=check_id, patient_id=patient_id, coverage=coverage)
-    accepted = await _send(request, user, command, correlation_id=uuid.UUID(check_id), prescription_id=None,
-                           idempotency_key=idempotency_key, detail={"check_id": check_id})
+    accepted = await _send(
+        request,
+        user,
+        command,
+        correlation_id=uuid.UUID(check_id),
+        prescription_id=None,
+        idempotency_key=idempotency_key,
+        detail={"check_id": check_id},
+    )
     return EligibilityAccepted(**accepted.model_dump(), check_id=check_id)
 
 
 @router.get("/eligibility/{check_id}")
-def eligibility_answer(check_id: str, request: Request,
-                       user: User = Depends(require("technician", "pharmacist"))) -> dict[str, Any]:
+def eligibility_answer(
+    check_id: str, request: Request, user: User = Depends(require("technician", "pharmacist"))
+) -> dict[str, Any]:
     """What the plan answered: ``pending`` until it does, ``eligible`` true for A, false for R or no answer."""
     c = claim_transmissions.c
     with read_connection(request.app.state.engine) as conn:
-        sent = conn.execute(select(c.status, c.reject_codes).where(
-            c.exchange_id == eligibility_exchange_id(check_id))).first()
+        sent = conn.execute(
+            select(c.status, c.reject_codes).where(c.exchange_id == eligibility_exchange_id(check_id))
+        ).first()
     status = (sent.status if sent else None) or "pending"
     codes = [code for code in ((sent.reject_codes if sent else None) or "").split(",") if code]
-    return {"check_id": check_id, "status": status, "eligible": None if status == "pending" else status == "A",
-            "reject_codes": codes}
+    return {
+        "check_id": check_id,
+        "status": status,
+        "eligible": None if status == "pending" else status == "A",
+        "reject_codes": codes,
+    }
 
 
 def _coverage(request: Request, on_file: CoverageInfo | None, given: CoverageCorrection | None) -> CoverageInfo:

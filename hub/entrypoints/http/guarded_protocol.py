@@ -21,12 +21,18 @@ from hub.security.connection_budget import ConnectionBudget
 
 log = logging.getLogger(__name__)
 
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 25\r\n"
-         b"retry-after: 5\r\nconnection: close\r\n\r\ntoo many open connections")
-_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-              b"content-length: 30\r\nconnection: close\r\n\r\nrequest headers are too large\n")
-_TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\n"
-             b"connection: close\r\n\r\nrequest headers came too slowly")
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 25\r\n"
+    b"retry-after: 5\r\nconnection: close\r\n\r\ntoo many open connections"
+)
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 30\r\nconnection: close\r\n\r\nrequest headers are too large\n"
+)
+_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\n"
+    b"connection: close\r\n\r\nrequest headers came too slowly"
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,9 @@ def trusted(networks: tuple[str, ...]) -> Callable[[str | None], bool]:
     return check
 
 
-def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
-                     uncapped: Callable[[str | None], bool] = lambda _: False) -> type[HttpToolsProtocol]:
+def guarded_protocol(
+    budget: ConnectionBudget, limits: HeaderLimits, uncapped: Callable[[str | None], bool] = lambda _: False
+) -> type[HttpToolsProtocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` sharing one budget among its connections.
 
     ``uncapped``: addresses not held to the per-address cap (trusted proxies carry many clients' connections).
@@ -79,8 +86,9 @@ def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
             per_address = budget.total if uncapped(self._address) else None
             if not budget.admit(self._address, per_address=per_address):
                 if (count := budget.refused()) is not None:
-                    log.warning("HTTP connections refused at the connection cap: %d", count,
-                                extra={"event": "http.conn_cap"})
+                    log.warning(
+                        "HTTP connections refused at the connection cap: %d", count, extra={"event": "http.conn_cap"}
+                    )
                 transport.write(_BUSY)
                 transport.close()
                 return
@@ -100,8 +108,12 @@ def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
             if self._reading_headers:
                 self._header_bytes += len(data)
             super().data_received(data)
-            if self._reading_headers and self.parser is not None and not self.transport.is_closing() \
-                    and (self._header_bytes > limits.max_bytes or self._header_count > limits.max_count):
+            if (
+                self._reading_headers
+                and self.parser is not None
+                and not self.transport.is_closing()
+                and (self._header_bytes > limits.max_bytes or self._header_count > limits.max_count)
+            ):
                 self._refuse(_TOO_LARGE)
 
         def on_message_begin(self) -> None:
@@ -157,7 +169,15 @@ def guarded_protocol(budget: ConnectionBudget, limits: HeaderLimits,
 async def _headers_too_large(scope: Any, receive: Any, send: Any) -> None:
     """431 for a request with too many or too large header fields (parsed whole, its body never read)."""
     body = b"request headers are too large\n"
-    await send({"type": "http.response.start", "status": 431,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"connection", b"close"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

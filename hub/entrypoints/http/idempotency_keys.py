@@ -42,8 +42,9 @@ class IdempotencyKeys:
             return held
 
 
-async def accepted_before(request: Request, command_id: uuid.UUID, command_type: str,
-                          prescription_id: str | None, key: str) -> bool:
+async def accepted_before(
+    request: Request, command_id: uuid.UUID, command_type: str, prescription_id: str | None, key: str
+) -> bool:
     """True when the key's command was already accepted for this target (a retry: answer as before); 409 when
     the key was used for another command or prescription; False for a first use."""
     state = request.app.state
@@ -54,6 +55,9 @@ async def accepted_before(request: Request, command_id: uuid.UUID, command_type:
     earlier = await asyncio.to_thread(read, state.engine, str(command_id))
     held = (earlier.command, earlier.prescription_id) if earlier is not None else keys.claim(command_id, target)
     if held[0] != target[0] or (target[1] is not None and held[1] != target[1]):  # None: a new prescription
-        raise HTTPException(409, f"Idempotency-Key {key[:60]!r} was already used for {held[0]} on prescription "
-                                 f"{held[1] or '(new)'}; use a new key for another action")
+        raise HTTPException(
+            409,
+            f"Idempotency-Key {key[:60]!r} was already used for {held[0]} on prescription "
+            f"{held[1] or '(new)'}; use a new key for another action",
+        )
     return earlier is not None

@@ -49,11 +49,15 @@ async def _read_queues(request: Request) -> dict[str, tuple[int, int]]:
 
 def _queue_gauges(live: CollectorRegistry, figures: dict[str, tuple[int, int]]) -> None:
     depth = Gauge("rxhub_queue_depth", "Messages waiting per queue", ["queue"], registry=live)
-    consumers = Gauge("rxhub_queue_consumers", "Consumers per queue, as the broker counts them", ["queue"],
-                      registry=live)
+    consumers = Gauge(
+        "rxhub_queue_consumers", "Consumers per queue, as the broker counts them", ["queue"], registry=live
+    )
     for name, (waiting, taking) in figures.items():
         depth.labels(name).set(waiting)
         consumers.labels(name).set(taking)
     # the depths above are absent, not zero, when the broker did not answer: this says since when
-    Gauge("rxhub_queue_depth_read_timestamp_seconds", "When queue depths were last read from the broker "
-          "(0: never); stale depths show as an old time", registry=live).set(_queues_read_at)
+    Gauge(
+        "rxhub_queue_depth_read_timestamp_seconds",
+        "When queue depths were last read from the broker (0: never); stale depths show as an old time",
+        registry=live,
+    ).set(_queues_read_at)

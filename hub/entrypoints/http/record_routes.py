@@ -35,10 +35,15 @@ def profile_line(rx: Prescription) -> dict[str, Any]:
     """One prescription of a patient's medication profile: drug, directions, last fill, days supply, state."""
     last = rx.current_fill
     return {
-        "prescription_id": rx.prescription_id, "rx_number": rx.rx_number, "state": rx.state.value,
+        "prescription_id": rx.prescription_id,
+        "rx_number": rx.rx_number,
+        "state": rx.state.value,
         "drug": rx.product.display_name if rx.product else (rx.drug.text or rx.drug.ndc),
-        "sig": rx.sig, "written_date": rx.written_date.isoformat(), "refills_remaining": rx.refills_remaining,
-        "last_filled": last.filled_at.isoformat() if last.filled_at else None, "days_supply": last.days_supply,
+        "sig": rx.sig,
+        "written_date": rx.written_date.isoformat(),
+        "refills_remaining": rx.refills_remaining,
+        "last_filled": last.filled_at.isoformat() if last.filled_at else None,
+        "days_supply": last.days_supply,
     }
 
 
@@ -48,8 +53,11 @@ def demographics(patient: Patient | None, today: date) -> dict[str, Any]:
     born = info.birth_date if info is not None else None
     age = None if born is None else today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     sex = info.sex if info is not None else None
-    return {"birth_date": born.isoformat() if born else None, "age": age,
-            "sex": _SEX.get(sex or "", sex) if sex else None}
+    return {
+        "birth_date": born.isoformat() if born else None,
+        "age": age,
+        "sex": _SEX.get(sex or "", sex) if sex else None,
+    }
 
 
 def allergies(patient: Patient | None) -> list[dict[str, Any]] | None:
@@ -70,15 +78,21 @@ def _records(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
             if rx.patient_id not in profiles:
                 profiles[rx.patient_id] = [profile_line(load_aggregate(r)) for r in repo.for_patient(rx.patient_id)]
             patient = parties.patient(rx.patient_id)
-            found[pid] = {"prescription": rx.model_dump(mode="json"), "state": rx.state.value,
-                          "patient": {**demographics(patient, today), "allergies": allergies(patient)},
-                          "others": [p for p in profiles[rx.patient_id] if p["prescription_id"] != pid]}
+            found[pid] = {
+                "prescription": rx.model_dump(mode="json"),
+                "state": rx.state.value,
+                "patient": {**demographics(patient, today), "allergies": allergies(patient)},
+                "others": [p for p in profiles[rx.patient_id] if p["prescription_id"] != pid],
+            }
     return found
 
 
 @router.get("/records")
-def records(request: Request, ids: str = Query(description="prescription ids, comma-separated"),
-            user: User = Depends(require(*_STAFF))) -> dict[str, Any]:
+def records(
+    request: Request,
+    ids: str = Query(description="prescription ids, comma-separated"),
+    user: User = Depends(require(*_STAFF)),
+) -> dict[str, Any]:
     """Several prescriptions with their patient's age, sex and other prescriptions, for the cards of one page
     view; one audit entry names them all (the page asks again only for cards that arrive later)."""
     wanted = list(dict.fromkeys(i for i in ids.split(",") if i))
@@ -86,7 +100,13 @@ def records(request: Request, ids: str = Query(description="prescription ids, co
         raise HTTPException(422, f"give 1 to {MAX_RECORDS} prescription ids")
     found = _records(request, wanted)
     audit: AuditTrail = request.app.state.audit
-    audit.record(actor=user.name, role=user.role, action="read prescriptions for a page", detail={
-        "prescription_ids": sorted(found),
-        "patient_ids": sorted({r["prescription"]["patient_id"] for r in found.values()})})
+    audit.record(
+        actor=user.name,
+        role=user.role,
+        action="read prescriptions for a page",
+        detail={
+            "prescription_ids": sorted(found),
+            "patient_ids": sorted({r["prescription"]["patient_id"] for r in found.values()}),
+        },
+    )
     return {"records": found}

@@ -44,8 +44,9 @@ class RefusedOrderItem(BaseModel):
 
 
 @router.get("", response_model=list[RefusedOrderItem])
-def refused_orders(request: Request, since: datetime | None = None,
-                   user: User = Depends(require(*STAFF))) -> list[RefusedOrderItem]:
+def refused_orders(
+    request: Request, since: datetime | None = None, user: User = Depends(require(*STAFF))
+) -> list[RefusedOrderItem]:
     """Refused orders, newest first (those refused at or after ``since`` only, when given)."""
     with read_connection(request.app.state.engine) as conn:
         found = RefusedOrders(conn).newest(LIMIT, since=since)

@@ -60,11 +60,18 @@ class RequestHygiene:
             return
         if scope["path"].startswith("/fhir"):
             media = b"application/fhir+json"
-            body: dict[str, object] = {"resourceType": "OperationOutcome",
-                                       "issue": [{"severity": "error", "code": "invalid", "diagnostics": problem}]}
+            body: dict[str, object] = {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "invalid", "diagnostics": problem}],
+            }
         else:
             media, body = b"application/json", {"detail": problem}
         payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 400,
-                    "headers": [(b"content-type", media), (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [(b"content-type", media), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

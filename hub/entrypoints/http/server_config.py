@@ -23,20 +23,36 @@ def http_budget(settings: Settings, total: int | None = None) -> ConnectionBudge
     return ConnectionBudget(total or settings.http_max_connections, settings.http_max_connections_per_address)
 
 
-def server_config(app: Any, settings: Settings, *, budget: ConnectionBudget | None = None,
-                  host: str | None = None, port: int | None = None) -> uvicorn.Config:
+def server_config(
+    app: Any,
+    settings: Settings,
+    *,
+    budget: ConnectionBudget | None = None,
+    host: str | None = None,
+    port: int | None = None,
+) -> uvicorn.Config:
     """A ``uvicorn.Config`` for ``app`` under the settings' limits (``host``/``port`` override the settings')."""
-    limits = HeaderLimits(max_bytes=settings.http_max_header_bytes, max_count=settings.http_max_header_count,
-                          timeout_s=settings.http_header_timeout_s)
+    limits = HeaderLimits(
+        max_bytes=settings.http_max_header_bytes,
+        max_count=settings.http_max_header_count,
+        timeout_s=settings.http_header_timeout_s,
+    )
     proxies = trusted(settings.trusted_proxies)
     protocol = guarded_protocol(budget or http_budget(settings), limits, uncapped=proxies)
     served = ResponseHeaders(RequestHygiene(app))  # no-store and HSTS on every answer, malformed input refused first
     return uvicorn.Config(
-        served, host=settings.http_host if host is None else host, port=settings.http_port if port is None else port,
-        http=protocol, log_level="warning", lifespan="off", access_log=False,
+        served,
+        host=settings.http_host if host is None else host,
+        port=settings.http_port if port is None else port,
+        http=protocol,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
         # X-Forwarded-For only from a trusted proxy: anyone else could name any address (lockouts, the audit)
-        proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=list(settings.trusted_proxies) or None,
-        ssl_certfile=settings.http_tls_cert, ssl_keyfile=settings.http_tls_key,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        ssl_certfile=settings.http_tls_cert,
+        ssl_keyfile=settings.http_tls_key,
         ssl_context_factory=_tls(settings) if settings.http_tls_cert else None,
     )
 

@@ -119,31 +119,55 @@ def _storable(command: Command) -> None:
         raise HTTPException(422, found.describe(found.dotted() or "the request"))
 
 
-async def _send(request: Request, user: User, command: Command, *, correlation_id: uuid.UUID,
-                prescription_id: str | None, idempotency_key: str | None, source: Source = Source.API,
-                detail: dict[str, Any] | None = None, checked: bool = False) -> Accepted:
+async def _send(
+    request: Request,
+    user: User,
+    command: Command,
+    *,
+    correlation_id: uuid.UUID,
+    prescription_id: str | None,
+    idempotency_key: str | None,
+    source: Source = Source.API,
+    detail: dict[str, Any] | None = None,
+    checked: bool = False,
+) -> Accepted:
     """Publish with confirms, audit, answer 202; an Idempotency-Key makes a retried request harmless (answered as
     before; 409 when it is reused for another action: ``accepted_before``, unless the caller ``checked`` it);
     text no database can hold is refused (``_storable``).
     The audit entry commits with the command's pending outcome: a 202 always has an outcome to ask for."""
     _storable(command)
     message_id = derived_message_id("api", user.id, idempotency_key) if idempotency_key else uuid.uuid4()
-    envelope = Envelope.wrap(command, correlation_id=correlation_id, source=source, message_id=message_id,
-                             actor=user.id, principal=user_principal(user.name, user.role))
+    envelope = Envelope.wrap(
+        command,
+        correlation_id=correlation_id,
+        source=source,
+        message_id=message_id,
+        actor=user.id,
+        principal=user_principal(user.name, user.role),
+    )
     target = outcome_row(envelope, PENDING, prescription_id=prescription_id)["prescription_id"]
-    if idempotency_key and not checked and await accepted_before(request, message_id, envelope.type, target,
-                                                                 idempotency_key):
+    if (
+        idempotency_key
+        and not checked
+        and await accepted_before(request, message_id, envelope.type, target, idempotency_key)
+    ):
         return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
     await request.app.state.sink.publish_commands([envelope])
     audit: AuditTrail = request.app.state.audit
-    await audit.record_soon(actor=user.name, role=user.role, action=f"request {command.name}",
-                            prescription_id=prescription_id, detail={"command_id": str(message_id), **(detail or {})},
-                            queued=outcome_row(envelope, PENDING, prescription_id=prescription_id))
+    await audit.record_soon(
+        actor=user.name,
+        role=user.role,
+        action=f"request {command.name}",
+        prescription_id=prescription_id,
+        detail={"command_id": str(message_id), **(detail or {})},
+        queued=outcome_row(envelope, PENDING, prescription_id=prescription_id),
+    )
     return Accepted(command_id=str(message_id), command=command.name, prescription_id=prescription_id)
 
 
-async def _act(request: Request, user: User, prescription_id: str, command: Command, key: str | None,
-               allowed: tuple[RxState, ...]) -> Accepted:
+async def _act(
+    request: Request, user: User, prescription_id: str, command: Command, key: str | None, allowed: tuple[RxState, ...]
+) -> Accepted:
     # what an action checks before it is queued: the state and the correlation id (not the document)
     states: PrescriptionStates = request.app.state.rx_states
     found = await states.state_of(prescription_id)
@@ -155,8 +179,15 @@ async def _act(request: Request, user: User, prescription_id: str, command: Comm
         if await accepted_before(request, command_id, command.name, prescription_id, key):
             return Accepted(command_id=str(command_id), command=command.name, prescription_id=prescription_id)
     await require_state(request, user, prescription_id, state, allowed, command=command.name)
-    return await _send(request, user, command, correlation_id=uuid.UUID(correlation_id),
-                       prescription_id=prescription_id, idempotency_key=key, checked=True)
+    return await _send(
+        request,
+        user,
+        command,
+        correlation_id=uuid.UUID(correlation_id),
+        prescription_id=prescription_id,
+        idempotency_key=key,
+        checked=True,
+    )
 
 
 async def _read(request: Request, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
@@ -227,8 +258,7 @@ def queue_items(app: FastAPI) -> QueueItems:
     lines: QueueItems | None = getattr(app.state, "queue_items", None)
     if lines is None:
         days = app.state.settings.return_to_stock_days
-        lines = app.state.queue_items = QueueItems(
-            window=lambda fill: window_days(fill, payer_sheets(app), days))
+        lines = app.state.queue_items = QueueItems(window=lambda fill: window_days(fill, payer_sheets(app), days))
     return lines
 
 
@@ -244,8 +274,10 @@ def work_queue(queue: str, request: Request, user: User = Depends(require(*STAFF
 
 def _item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: DEFAULT_WINDOW_DAYS) -> QueueItem:
     fill = rx.current_fill
-    detail: dict[str, Any] = {"fill_number": fill.fill_number, "alerts": [a.model_dump(mode="json")
-                                                                         for a in rx.alerts_for(fill)]}
+    detail: dict[str, Any] = {
+        "fill_number": fill.fill_number,
+        "alerts": [a.model_dump(mode="json") for a in rx.alerts_for(fill)],
+    }
     if rx.product is not None:
         detail["ndc"] = rx.product.ndc11
     if fill.claim is not None:
@@ -267,20 +299,26 @@ def _item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: DEFAU
         detail["picks"] = [p.model_dump(mode="json") for p in fill.picks]
         detail["label"] = fill.label.model_dump(mode="json")
     return QueueItem(
-        prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=fill.state.value,
-        setting=rx.setting.value, patient=rx.patient_name, drug=(rx.product.display_name if rx.product
-                                                                  else rx.drug.text or rx.drug.ndc),
+        prescription_id=rx.prescription_id,
+        rx_number=rx.rx_number,
+        state=fill.state.value,
+        setting=rx.setting.value,
+        patient=rx.patient_name,
+        drug=(rx.product.display_name if rx.product else rx.drug.text or rx.drug.ndc),
         quantity=str(fill.quantity) if fill.quantity is not None else None,
-        waiting_since=(fill.history[-1].at if fill.history else fill.created_at).isoformat(), detail=detail,
+        waiting_since=(fill.history[-1].at if fill.history else fill.created_at).isoformat(),
+        detail=detail,
     )
 
 
 def _reject_text(code: str) -> str:
     """NCPDP 511-FB reject codes in words, plus the hub's own codes for unanswered claims."""
-    own = {"TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
-           "ND": "No payer connection for this BIN: the claim was never sent",
-           SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)",
-           PAYER_REVERSED_CODE: "The payer approved a late reversal of this paid claim: rebill it"}
+    own = {
+        "TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
+        "ND": "No payer connection for this BIN: the claim was never sent",
+        SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)",
+        PAYER_REVERSED_CODE: "The payer approved a late reversal of this paid claim: rebill it",
+    }
     return own.get(code) or describe_reject(code).text
 
 
@@ -300,8 +338,13 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
     row = _row(request, prescription_id)
     rx = load_aggregate(row)
     audit: AuditTrail = request.app.state.audit
-    audit.record(actor=user.name, role=user.role, action="read prescription", prescription_id=prescription_id,
-                 patient_id=rx.patient_id)
+    audit.record(
+        actor=user.name,
+        role=user.role,
+        action="read prescription",
+        prescription_id=prescription_id,
+        patient_id=rx.patient_id,
+    )
     with read_connection(request.app.state.engine) as conn:
         claims = ClaimLedger(conn).for_prescription(prescription_id)
     entries = audit.query(prescription_id=prescription_id)
@@ -310,89 +353,153 @@ def prescription(prescription_id: str, request: Request, user: User = Depends(re
         "state": rx.state.value,
         "claims": [c.__dict__ for c in claims],
         # the audit (reads, refusals, their details) is for pharmacists and admins; technicians see the actions
-        **({"actions": _actions(entries)} if user.role == "technician" else
-           {"audit": [e.__dict__ | {"at": e.at.isoformat()} for e in entries]}),
+        **(
+            {"actions": _actions(entries)}
+            if user.role == "technician"
+            else {"audit": [e.__dict__ | {"at": e.at.isoformat()} for e in entries]}
+        ),
     }
 
 
 def _actions(entries: list[Any]) -> list[dict[str, Any]]:
     """What was done to a prescription, from its audit entries: who asked for or applied which command, when."""
-    return [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "outcome": e.outcome}
-            for e in entries if e.action.startswith(("request ", "apply "))]
+    return [
+        {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "outcome": e.outcome}
+        for e in entries
+        if e.action.startswith(("request ", "apply "))
+    ]
 
 
 @router.get("/prescriptions")
-def find(request: Request, rx_number: str | None = None, placer_order_number: str | None = None,
-         user: User = Depends(require(*STAFF))) -> list[dict[str, str]]:
+def find(
+    request: Request,
+    rx_number: str | None = None,
+    placer_order_number: str | None = None,
+    user: User = Depends(require(*STAFF)),
+) -> list[dict[str, str]]:
     """Find prescriptions by Rx number or placer order number."""
     with read_connection(request.app.state.engine) as conn:
         repo = PrescriptionRepository(conn)
-        rows = [repo.by_rx_number(rx_number)] if rx_number else (
-            [repo.by_placer(None, placer_order_number)] if placer_order_number else [])
-    return [{"prescription_id": r.id, "rx_number": r.rx_number, "state": r.state,
-             "placer_order_number": r.placer_order_number} for r in rows if r is not None]
+        rows = (
+            [repo.by_rx_number(rx_number)]
+            if rx_number
+            else ([repo.by_placer(None, placer_order_number)] if placer_order_number else [])
+        )
+    return [
+        {
+            "prescription_id": r.id,
+            "rx_number": r.rx_number,
+            "state": r.state,
+            "placer_order_number": r.placer_order_number,
+        }
+        for r in rows
+        if r is not None
+    ]
 
 
 @router.post("/prescriptions/{prescription_id}/data-verification", status_code=202, response_model=Accepted)
-async def data_verification(prescription_id: str, body: VerificationDecision, request: Request,
-                            user: User = Depends(LICENSED_PHARMACIST),
-                            idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def data_verification(
+    prescription_id: str,
+    body: VerificationDecision,
+    request: Request,
+    user: User = Depends(LICENSED_PHARMACIST),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Licensed pharmacist only: approve (after overriding alerts) or reject at data verification; an approval
     that leaves a high-severity alert without an override is refused at once (409, with the alerts)."""
-    command = RecordVerification(prescription_id=prescription_id, stage="data", approve=body.approve,
-                                 reason=body.reason, overrides=tuple(body.overrides))
+    command = RecordVerification(
+        prescription_id=prescription_id,
+        stage="data",
+        approve=body.approve,
+        reason=body.reason,
+        overrides=tuple(body.overrides),
+    )
     if not body.approve and not body.overrides:
         return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DATA_VERIFICATION,))
     row, rx = await _read(request, prescription_id)
-    await check_verification(request, user, rx, approve=body.approve, overrides=body.overrides,
-                             command=command.name)
-    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
-                       prescription_id=prescription_id, idempotency_key=idempotency_key)
+    await check_verification(request, user, rx, approve=body.approve, overrides=body.overrides, command=command.name)
+    return await _send(
+        request,
+        user,
+        command,
+        correlation_id=uuid.UUID(row.correlation_id),
+        prescription_id=prescription_id,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.post("/prescriptions/{prescription_id}/product-verification", status_code=202, response_model=Accepted)
-async def product_verification(prescription_id: str, body: VerificationDecision, request: Request,
-                               user: User = Depends(LICENSED_PHARMACIST),
-                               idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def product_verification(
+    prescription_id: str,
+    body: VerificationDecision,
+    request: Request,
+    user: User = Depends(LICENSED_PHARMACIST),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Pharmacist only: the final check before the medication is released."""
-    command = RecordVerification(prescription_id=prescription_id, stage="product", approve=body.approve,
-                                 reason=body.reason)
+    command = RecordVerification(
+        prescription_id=prescription_id, stage="product", approve=body.approve, reason=body.reason
+    )
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.PRODUCT_VERIFICATION,))
 
 
 @router.post("/prescriptions/{prescription_id}/claim-resolution", status_code=202, response_model=Accepted)
-async def claim_resolution(prescription_id: str, body: ClaimResolution, request: Request,
-                           user: User = Depends(require(*HANDS_ON)),
-                           idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def claim_resolution(
+    prescription_id: str,
+    body: ClaimResolution,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Resubmit (prior auth, or DUR/PPS codes: licensed pharmacist only), bill as cash, or cancel."""
     if body.dur_pps is not None and user.role != Role.PHARMACIST.value:
         await forbid(request, user, "DUR/PPS override codes need a pharmacist")
     if body.dur_pps is not None and not user.licence:
         await forbid(request, user, f"{user.name} has no licence number on file: DUR/PPS override codes need one")
-    command = ResolveClaimRejection(prescription_id=prescription_id, action=body.action,
-                                    prior_auth_number=body.prior_auth_number, dur_pps=body.dur_pps,
-                                    cash_amount=body.cash_amount, reason=body.reason,
-                                    days_supply=body.days_supply, clarification_codes=body.clarification_codes,
-                                    coverage=body.coverage.coverage() if body.coverage else None)
+    command = ResolveClaimRejection(
+        prescription_id=prescription_id,
+        action=body.action,
+        prior_auth_number=body.prior_auth_number,
+        dur_pps=body.dur_pps,
+        cash_amount=body.cash_amount,
+        reason=body.reason,
+        days_supply=body.days_supply,
+        clarification_codes=body.clarification_codes,
+        coverage=body.coverage.coverage() if body.coverage else None,
+    )
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.CLAIM_REJECTED,))
 
 
 @router.post("/prescriptions/{prescription_id}/product", status_code=202, response_model=Accepted)
-async def select_product(prescription_id: str, body: ProductChoice, request: Request,
-                         user: User = Depends(require(*HANDS_ON)),
-                         idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def select_product(
+    prescription_id: str,
+    body: ProductChoice,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Choose the catalogue product for an order that named none we can dispense: an NDC not in the catalogue,
     or one the order says is another drug, is refused at once (422)."""
     command = SelectProduct(prescription_id=prescription_id, ndc=body.ndc)
     row, rx = await _read(request, prescription_id)
     await check_product(request, user, rx, body.ndc, command=command.name)
-    return await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
-                       prescription_id=prescription_id, idempotency_key=idempotency_key)
+    return await _send(
+        request,
+        user,
+        command,
+        correlation_id=uuid.UUID(row.correlation_id),
+        prescription_id=prescription_id,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.post("/prescriptions/{prescription_id}/dispense", status_code=202, response_model=Accepted)
-async def dispense(prescription_id: str, request: Request, user: User = Depends(require(*HANDS_ON)),
-                   idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def dispense(
+    prescription_id: str,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Picked up (retail) or delivered to the unit (inpatient)."""
     command = DispensePrescription(prescription_id=prescription_id)
     _, rx = await _read(request, prescription_id)
@@ -401,64 +508,120 @@ async def dispense(prescription_id: str, request: Request, user: User = Depends(
 
 
 @router.post("/prescriptions/{prescription_id}/short-stock", status_code=202, response_model=Accepted)
-async def short_stock(prescription_id: str, body: ShortStockDecision, request: Request,
-                      user: User = Depends(require(*HANDS_ON)),
-                      idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def short_stock(
+    prescription_id: str,
+    body: ShortStockDecision,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """For a fill the shelf cannot cover (``short_stock`` on the fill): a partial fill now, or wait for stock."""
     _, rx = await _read(request, prescription_id)
     fill = rx.current_fill
     if fill.state is RxState.FILLING and fill.short_stock is None:
-        await refuse(request, user, 409, f"fill {fill.fill_number} is not short of stock", command="DecideShortStock",
-                     prescription_id=prescription_id)
-    command = DecideShortStock(prescription_id=prescription_id, fill_number=fill.fill_number, choice=body.choice,
-                               reason=body.reason, requested_by=body.requested_by)
+        await refuse(
+            request,
+            user,
+            409,
+            f"fill {fill.fill_number} is not short of stock",
+            command="DecideShortStock",
+            prescription_id=prescription_id,
+        )
+    command = DecideShortStock(
+        prescription_id=prescription_id,
+        fill_number=fill.fill_number,
+        choice=body.choice,
+        reason=body.reason,
+        requested_by=body.requested_by,
+    )
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.FILLING,))
 
 
 @router.post("/prescriptions/{prescription_id}/return-to-stock", status_code=202, response_model=Accepted)
-async def return_to_stock(prescription_id: str, body: Reason, request: Request,
-                          user: User = Depends(require(*HANDS_ON)),
-                          idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def return_to_stock(
+    prescription_id: str,
+    body: Reason,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Not picked up: back to stock, with the claim reversed."""
     command = ReturnToStock(prescription_id=prescription_id, reason=body.reason)
     return await _act(request, user, prescription_id, command, idempotency_key, (RxState.READY,))
 
 
 @router.post("/prescriptions/{prescription_id}/cancel", status_code=202, response_model=Accepted)
-async def cancel(prescription_id: str, body: Reason, request: Request, user: User = Depends(require(*HANDS_ON)),
-                 idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def cancel(
+    prescription_id: str,
+    body: Reason,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Cancel before it is dispensed (a paid claim is reversed); after, no further refill is made."""
     command = CancelByPharmacy(prescription_id=prescription_id, reason=body.reason)
     return await _act(request, user, prescription_id, command, idempotency_key, _CANCELLABLE)
 
 
 @router.post("/prescriptions/{prescription_id}/refill", status_code=202, response_model=Accepted)
-async def refill(prescription_id: str, request: Request, user: User = Depends(require(*HANDS_ON)),
-                 idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def refill(
+    prescription_id: str,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """A patient asks for a refill; with none left it is refused and the prescriber asked to renew."""
     row, rx = await _read(request, prescription_id)
     command = RequestRefill(prescription_id=prescription_id)
     if rx.closed_reason is not None:
-        await refuse(request, user, 409, f"Rx {rx.rx_number} is closed ({rx.closed_reason}): no refill can be made",
-                     command=command.name, prescription_id=prescription_id)
+        await refuse(
+            request,
+            user,
+            409,
+            f"Rx {rx.rx_number} is closed ({rx.closed_reason}): no refill can be made",
+            command=command.name,
+            prescription_id=prescription_id,
+        )
     await require_state(request, user, prescription_id, rx.state.value, _REFILLABLE, command=command.name)
-    accepted = await _send(request, user, command, correlation_id=uuid.UUID(row.correlation_id),
-                           prescription_id=prescription_id, idempotency_key=idempotency_key)
+    accepted = await _send(
+        request,
+        user,
+        command,
+        correlation_id=uuid.UUID(row.correlation_id),
+        prescription_id=prescription_id,
+        idempotency_key=idempotency_key,
+    )
     if rx.refills_remaining <= 0:
         # still queued: the worker records the refusal and asks the prescriber to renew
-        raise HTTPException(409, {"reason": f"no refills remaining on Rx {rx.rx_number}",
-                                  "renewal": "requested from the prescriber", "command_id": accepted.command_id})
+        raise HTTPException(
+            409,
+            {
+                "reason": f"no refills remaining on Rx {rx.rx_number}",
+                "renewal": "requested from the prescriber",
+                "command_id": accepted.command_id,
+            },
+        )
     return accepted
 
 
 @router.post("/inventory", status_code=202, response_model=Accepted)
-async def receive_inventory(body: StockDelivery, request: Request, user: User = Depends(require(*HANDS_ON)),
-                            idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def receive_inventory(
+    body: StockDelivery,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Receive a lot into stock; fills waiting for this NDC are retried (an unknown NDC or expired lot: 422)."""
     command = ReceiveInventory(ndc=body.ndc, lot=body.lot, expiry=body.expiry, quantity=body.quantity)
     await check_delivery(request, user, body, command=command.name)
-    return await _send(request, user, command, correlation_id=derived_message_id("stock", body.ndc),
-                       prescription_id=None, idempotency_key=idempotency_key)
+    return await _send(
+        request,
+        user,
+        command,
+        correlation_id=derived_message_id("stock", body.ndc),
+        prescription_id=None,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.get("/inventory")
@@ -475,21 +638,36 @@ def _named(product: Product | None) -> dict[str, str | None]:
 
 
 @router.post("/verbal-orders", status_code=202, response_model=Accepted)
-async def verbal_order(body: VerbalOrder, request: Request, user: User = Depends(LICENSED_PHARMACIST),
-                       idempotency_key: str | None = Header(default=None)) -> Accepted:
+async def verbal_order(
+    body: VerbalOrder,
+    request: Request,
+    user: User = Depends(LICENSED_PHARMACIST),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
     """Licensed pharmacist only: a prescription taken by telephone and read back becomes a ReceivePrescription
     (source verbal), recorded as taken by this pharmacist; the command's outcome names the new prescription."""
     placer = body.placer_order_number or f"VO-{uuid.uuid4().hex[:10].upper()}"
     try:
-        command = ReceivePrescription(placer_system="verbal", placer_order_number=placer, taken_by=user.id,
-                                      **body.model_dump(exclude={"placer_order_number", "read_back_confirmed"}))
+        command = ReceivePrescription(
+            placer_system="verbal",
+            placer_order_number=placer,
+            taken_by=user.id,
+            **body.model_dump(exclude={"placer_order_number", "read_back_confirmed"}),
+        )
     except ValidationError as exc:  # a rule of the order itself, not of the request's shape: still the caller's
         raise RequestValidationError(exc.errors(include_url=False)) from None
     _storable(command)
     await check_verbal_order(request, user, body, command=command.name)
-    return await _send(request, user, command, correlation_id=order_correlation_id("verbal", placer),
-                       prescription_id=None, idempotency_key=idempotency_key, source=Source.VERBAL,
-                       detail={"taken_by": user.name, "licence": user.licence})
+    return await _send(
+        request,
+        user,
+        command,
+        correlation_id=order_correlation_id("verbal", placer),
+        prescription_id=None,
+        idempotency_key=idempotency_key,
+        source=Source.VERBAL,
+        detail={"taken_by": user.name, "licence": user.licence},
+    )
 
 
 @router.get("/me")

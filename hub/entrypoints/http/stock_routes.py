@@ -34,11 +34,23 @@ async def check_delivery(request: Request, user: User, body: StockDelivery, *, c
     """422 for an NDC the catalogue does not know or a lot already expired; the product otherwise."""
     product = catalogue(request.app).by_ndc(body.ndc)
     if product is None:
-        await refuse(request, user, 422, f"NDC {format_ndc11(body.ndc)} is not in the drug catalogue: stock of it "
-                                         "could never be dispensed", command=command, ndc=body.ndc)
+        await refuse(
+            request,
+            user,
+            422,
+            f"NDC {format_ndc11(body.ndc)} is not in the drug catalogue: stock of it could never be dispensed",
+            command=command,
+            ndc=body.ndc,
+        )
     if body.expiry < date.today():
-        await refuse(request, user, 422, f"lot {body.lot} expired on {body.expiry.isoformat()}: it may not go on "
-                                         "the shelf", command=command, ndc=body.ndc)
+        await refuse(
+            request,
+            user,
+            422,
+            f"lot {body.lot} expired on {body.expiry.isoformat()}: it may not go on the shelf",
+            command=command,
+            ndc=body.ndc,
+        )
     return product
 
 
@@ -49,8 +61,9 @@ def scanned_product(known: Catalogue, ndc10: str) -> Product | None:
 
 
 @router.post("/inventory/scan")
-async def scan(body: Scan, request: Request, user: User = Depends(require("technician", "pharmacist"))
-               ) -> dict[str, Any]:
+async def scan(
+    body: Scan, request: Request, user: User = Depends(require("technician", "pharmacist"))
+) -> dict[str, Any]:
     """What a scanned package is: NDC (as the catalogue has it), drug, lot and expiry, for the receiving form to
     show before anything is received; 422 in words for a barcode that cannot be read or an unknown product."""
     try:
@@ -59,7 +72,13 @@ async def scan(body: Scan, request: Request, user: User = Depends(require("techn
         raise HTTPException(422, {"reason": f"the barcode cannot be read: {exc}"}) from None
     product = scanned_product(catalogue(request.app), package.ndc10)
     if product is None:
-        raise HTTPException(422, {"reason": f"the package's NDC digits {package.ndc10} match no product in the drug "
-                                            "catalogue"})
-    return {"ndc": product.ndc, "drug": product.display_name, "lot": package.lot,
-            "expiry": package.expiry.isoformat() if package.expiry else None, "gtin": package.gtin}
+        raise HTTPException(
+            422, {"reason": f"the package's NDC digits {package.ndc10} match no product in the drug catalogue"}
+        )
+    return {
+        "ndc": product.ndc,
+        "drug": product.display_name,
+        "lot": package.lot,
+        "expiry": package.expiry.isoformat() if package.expiry else None,
+        "gtin": package.gtin,
+    }

@@ -79,16 +79,34 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             purpose = "billing"
         else:  # a resent reversal keeps the purpose it was first sent for
             known = ledger.get(xid)
-            purpose = known.purpose if known else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED
-                                                   else "unknown-status")
-        ledger.sent(exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number,
-                    attempt=attempt, transaction=command.transaction, purpose=purpose, resends=command.resend)
+            purpose = (
+                known.purpose
+                if known
+                else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED else "unknown-status")
+            )
+        ledger.sent(
+            exchange_id=xid,
+            prescription_id=rx.prescription_id,
+            fill_number=fill.fill_number,
+            attempt=attempt,
+            transaction=command.transaction,
+            purpose=purpose,
+            resends=command.resend,
+        )
         encoded = ctx.claim_codec.encode(request)
-        uow.add_raw(row_id=str(derived_message_id("payer", envelope.message_id)), target="payer",
-                    routing_key=encoded.routing_key, message_type=command.transaction,
-                    content_type=encoded.content_type, correlation_id=xid, body=encoded.body,
-                    headers={"reply_to": ctx.topology.payer_responses_queue,
-                             ORDER_CORRELATION_HEADER: str(envelope.correlation_id)})
+        uow.add_raw(
+            row_id=str(derived_message_id("payer", envelope.message_id)),
+            target="payer",
+            routing_key=encoded.routing_key,
+            message_type=command.transaction,
+            content_type=encoded.content_type,
+            correlation_id=xid,
+            body=encoded.body,
+            headers={
+                "reply_to": ctx.topology.payer_responses_queue,
+                ORDER_CORRELATION_HEADER: str(envelope.correlation_id),
+            },
+        )
         # no timer of its own: the ledger row just written is the timer (hub.service.workflow.claim_sweeper)
 
     def _sheet_refuses(uow: UnitOfWork, envelope: Envelope, rx: Prescription, request: ClaimRequestData) -> bool:
@@ -99,10 +117,12 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         row, _ = load(uow, rx.prescription_id)
         actor = system_actor("payer-sheet")
         text = f"not sent: the payer sheet for BIN {request.bin} needs {', '.join(missing)}"
-        events = rx.claim_rejected(actor, now(), reject_codes=[SHEET_CODE], payer_message=text,
-                                   fill_number=request.fill_number)
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="claim-incomplete")
+        events = rx.claim_rejected(
+            actor, now(), reject_codes=[SHEET_CODE], payer_message=text, fill_number=request.fill_number
+        )
+        commit_step(
+            uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="claim-incomplete"
+        )
         return True
 
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -131,17 +151,36 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             _resend_later(uow, envelope, command, sent.resends + 1)
             return
         if command.status in PAID:
-            events = rx.claim_paid(actor, now(), total_paid=command.total_paid, patient_pay=command.patient_pay,
-                                   authorization_number=command.authorization_number,
-                                   fill_number=command.fill_number, payer_dur=command.payer_dur,
-                                   payer_message=command.payer_message)
+            events = rx.claim_paid(
+                actor,
+                now(),
+                total_paid=command.total_paid,
+                patient_pay=command.patient_pay,
+                authorization_number=command.authorization_number,
+                fill_number=command.fill_number,
+                payer_dur=command.payer_dur,
+                payer_message=command.payer_message,
+            )
         elif command.status == "timeout":
             events = _status_unknown(uow, envelope, rx, command)
         else:
-            events = rx.claim_rejected(actor, now(), reject_codes=list(command.reject_codes) or ["R"],
-                                       payer_message=command.payer_message, fill_number=command.fill_number)
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action=f"claim-{command.status}")
+            events = rx.claim_rejected(
+                actor,
+                now(),
+                reject_codes=list(command.reject_codes) or ["R"],
+                payer_message=command.payer_message,
+                fill_number=command.fill_number,
+            )
+        commit_step(
+            uow,
+            row,
+            rx,
+            events,
+            envelope=envelope,
+            actor=actor,
+            catalogue=ctx.catalogue,
+            action=f"claim-{command.status}",
+        )
 
     def check_timeout(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CheckClaimTimeout)
@@ -155,74 +194,156 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             # no reversal is needed; resend later like a transient reject, then hand it to a person
             _undelivered(uow, envelope, command, transaction, sent.resends)
             return
-        record_response(RecordClaimResponse(
-            exchange_id=command.exchange_id, prescription_id=command.prescription_id,
-            fill_number=command.fill_number, attempt=command.attempt, transaction=transaction, status="timeout",
-            payer_message="the payer did not answer in time",
-        ), envelope, uow)
+        record_response(
+            RecordClaimResponse(
+                exchange_id=command.exchange_id,
+                prescription_id=command.prescription_id,
+                fill_number=command.fill_number,
+                attempt=command.attempt,
+                transaction=transaction,
+                status="timeout",
+                payer_message="the payer did not answer in time",
+            ),
+            envelope,
+            uow,
+        )
 
     def _status_unknown(
         uow: UnitOfWork, envelope: Envelope, rx: Prescription, command: RecordClaimResponse
     ) -> list[Event]:
         """Reject into the exception queue for now and send a reversal; its answer decides what's next."""
         log.warning("claim %s unanswered: reversing before any resubmission", command.exchange_id)
-        events = rx.claim_status_unknown(system_actor("payer"), now(), code=NO_ANSWER_CODE,
-                                         payer_message="no answer from the payer; reversing before resubmitting",
-                                         fill_number=command.fill_number)
-        _queue(uow, envelope, [SendClaim(prescription_id=rx.prescription_id, fill_number=command.fill_number,
-                                         attempt=command.attempt, transaction="B2")])
+        events = rx.claim_status_unknown(
+            system_actor("payer"),
+            now(),
+            code=NO_ANSWER_CODE,
+            payer_message="no answer from the payer; reversing before resubmitting",
+            fill_number=command.fill_number,
+        )
+        _queue(
+            uow,
+            envelope,
+            [
+                SendClaim(
+                    prescription_id=rx.prescription_id,
+                    fill_number=command.fill_number,
+                    attempt=command.attempt,
+                    transaction="B2",
+                )
+            ],
+        )
         return events
 
-    def _reversal_answered(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, rx: Prescription,
-                           command: RecordClaimResponse, purpose: str) -> None:
+    def _reversal_answered(
+        uow: UnitOfWork,
+        envelope: Envelope,
+        row: PrescriptionRow,
+        rx: Prescription,
+        command: RecordClaimResponse,
+        purpose: str,
+    ) -> None:
         fill = rx.fill(command.fill_number)
         actor = system_actor("payer")
         events: list[Event] = []
-        if purpose == "reversal" and command.status in REVERSED and fill.claim is not None \
-                and fill.claim.status is ClaimStatus.REVERSAL_REQUIRED:
-            events = rx.claim_reversed(actor, now(), fill_number=fill.fill_number,
-                                       authorization_number=command.authorization_number)
-        elif purpose == "unknown-status" and _safe_to_resubmit(command) and fill.claim is not None \
-                and fill.claim.status is ClaimStatus.REJECTED and fill.claim.reject_codes == [NO_ANSWER_CODE]:
+        if (
+            purpose == "reversal"
+            and command.status in REVERSED
+            and fill.claim is not None
+            and fill.claim.status is ClaimStatus.REVERSAL_REQUIRED
+        ):
+            events = rx.claim_reversed(
+                actor, now(), fill_number=fill.fill_number, authorization_number=command.authorization_number
+            )
+        elif (
+            purpose == "unknown-status"
+            and _safe_to_resubmit(command)
+            and fill.claim is not None
+            and fill.claim.status is ClaimStatus.REJECTED
+            and fill.claim.reject_codes == [NO_ANSWER_CODE]
+        ):
             if command.status in REVERSED:  # the payer had paid the claim it did not answer: say it is undone
-                events = rx.unknown_claim_reversed(actor, now(), fill_number=fill.fill_number,
-                                                   authorization_number=command.authorization_number)
+                events = rx.unknown_claim_reversed(
+                    actor, now(), fill_number=fill.fill_number, authorization_number=command.authorization_number
+                )
             if fill.claim.attempt < 2:
                 events += rx.resubmit_claim(actor, now())  # resubmit once
-        uow.audit(actor=actor.user_id, role=actor.role.value, action=f"reversal-{command.status}",
-                  prescription_id=rx.prescription_id, detail={"purpose": purpose})
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action=f"reversal-{command.status}")
+        uow.audit(
+            actor=actor.user_id,
+            role=actor.role.value,
+            action=f"reversal-{command.status}",
+            prescription_id=rx.prescription_id,
+            detail={"purpose": purpose},
+        )
+        commit_step(
+            uow,
+            row,
+            rx,
+            events,
+            envelope=envelope,
+            actor=actor,
+            catalogue=ctx.catalogue,
+            action=f"reversal-{command.status}",
+        )
 
-    def _undelivered(uow: UnitOfWork, envelope: Envelope, command: CheckClaimTimeout, transaction: str,
-                     resends: int) -> None:
+    def _undelivered(
+        uow: UnitOfWork, envelope: Envelope, command: CheckClaimTimeout, transaction: str, resends: int
+    ) -> None:
         if resends < ctx.max_transient_resends:
-            _resend_later(uow, envelope, RecordClaimResponse(
-                exchange_id=command.exchange_id, prescription_id=command.prescription_id,
-                fill_number=command.fill_number, attempt=command.attempt, transaction=transaction, status="R",
-            ), resends + 1)
+            _resend_later(
+                uow,
+                envelope,
+                RecordClaimResponse(
+                    exchange_id=command.exchange_id,
+                    prescription_id=command.prescription_id,
+                    fill_number=command.fill_number,
+                    attempt=command.attempt,
+                    transaction=transaction,
+                    status="R",
+                ),
+                resends + 1,
+            )
             return
         ClaimLedger(uow.conn).answered(command.exchange_id, "undelivered")
         row, rx = load(uow, command.prescription_id)
         if transaction != "B1":
             return
         actor = system_actor("payer")
-        events = rx.claim_rejected(actor, now(), reject_codes=[NOT_DELIVERED_CODE],
-                                   payer_message="no payer connection for this BIN; claim never sent",
-                                   fill_number=command.fill_number)
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="claim-undelivered")
+        events = rx.claim_rejected(
+            actor,
+            now(),
+            reject_codes=[NOT_DELIVERED_CODE],
+            payer_message="no payer connection for this BIN; claim never sent",
+            fill_number=command.fill_number,
+        )
+        commit_step(
+            uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="claim-undelivered"
+        )
 
     def _resend_later(uow: UnitOfWork, envelope: Envelope, command: RecordClaimResponse, resend: int) -> None:
         log.info("transient payer reject %s; resending (%d)", ",".join(command.reject_codes), resend)
-        again = SendClaim(prescription_id=command.prescription_id, fill_number=command.fill_number,
-                          attempt=command.attempt, transaction=command.transaction, resend=resend)
-        env = Envelope.wrap(again, correlation_id=envelope.correlation_id, source=Source.HUB,
-                            message_id=derived_message_id("resend", command.exchange_id, resend),
-                            causation_id=envelope.message_id)
-        uow.add_raw(row_id=str(env.message_id), target="delay", routing_key=ctx.topology.claim_resend_queue,
-                    message_type=env.type, content_type="application/json",
-                    correlation_id=str(envelope.correlation_id), body=env.to_bytes())
+        again = SendClaim(
+            prescription_id=command.prescription_id,
+            fill_number=command.fill_number,
+            attempt=command.attempt,
+            transaction=command.transaction,
+            resend=resend,
+        )
+        env = Envelope.wrap(
+            again,
+            correlation_id=envelope.correlation_id,
+            source=Source.HUB,
+            message_id=derived_message_id("resend", command.exchange_id, resend),
+            causation_id=envelope.message_id,
+        )
+        uow.add_raw(
+            row_id=str(env.message_id),
+            target="delay",
+            routing_key=ctx.topology.claim_resend_queue,
+            message_type=env.type,
+            content_type="application/json",
+            correlation_id=str(envelope.correlation_id),
+            body=env.to_bytes(),
+        )
 
     def resolve(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ResolveClaimRejection)
@@ -231,9 +352,14 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if command.action == "resubmit":
             if command.days_supply is not None:
                 rx.current_fill.days_supply = command.days_supply
-            events = rx.resubmit_claim(actor, now(), prior_auth_number=command.prior_auth_number,
-                                       dur_pps=command.dur_pps, clarification_codes=command.clarification_codes,
-                                       coverage=command.coverage)
+            events = rx.resubmit_claim(
+                actor,
+                now(),
+                prior_auth_number=command.prior_auth_number,
+                dur_pps=command.dur_pps,
+                clarification_codes=command.clarification_codes,
+                coverage=command.coverage,
+            )
         elif command.action == "cash":
             events = rx.bill_cash(actor, now(), command.cash_amount)
         elif command.action == "cancel":
@@ -241,11 +367,23 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         else:
             raise IllegalTransition(rx.state.value, f"resolve a claim by {command.action!r}")
         if command.coverage is not None:  # who corrected which insurance fields (not their values)
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="claim-coverage-corrected",
-                      prescription_id=rx.prescription_id,
-                      detail={"corrected": sorted(command.coverage.model_dump(exclude_none=True))})
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action=f"resolve-claim-{command.action}")
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="claim-coverage-corrected",
+                prescription_id=rx.prescription_id,
+                detail={"corrected": sorted(command.coverage.model_dump(exclude_none=True))},
+            )
+        commit_step(
+            uow,
+            row,
+            rx,
+            events,
+            envelope=envelope,
+            actor=actor,
+            catalogue=ctx.catalogue,
+            action=f"resolve-claim-{command.action}",
+        )
 
     return {
         **eligibility_steps.handlers(ctx),
@@ -267,13 +405,20 @@ def _safe_to_resubmit(reversal: RecordClaimResponse) -> bool:
 
 def _queue(uow: UnitOfWork, envelope: Envelope, commands: list[SendClaim]) -> None:
     for i, command in enumerate(commands):
-        uow.add_command(Envelope.wrap(command, correlation_id=envelope.correlation_id, source=Source.HUB,
-                                      message_id=derived_message_id("claim-follow-up", envelope.message_id, i),
-                                      causation_id=envelope.message_id))
+        uow.add_command(
+            Envelope.wrap(
+                command,
+                correlation_id=envelope.correlation_id,
+                source=Source.HUB,
+                message_id=derived_message_id("claim-follow-up", envelope.message_id, i),
+                causation_id=envelope.message_id,
+            )
+        )
 
 
-def _claim_request(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, command: SendClaim, attempt: int,
-                   xid: str) -> ClaimRequestData:
+def _claim_request(
+    uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, command: SendClaim, attempt: int, xid: str
+) -> ClaimRequestData:
     fill = rx.fill(command.fill_number)
     claim = fill.claim
     assert claim is not None and claim.bin is not None
@@ -283,39 +428,69 @@ def _claim_request(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, comm
     cardholder = claim.cardholder_id or _member_id(info.identifiers if info else ())
     coverage = ctx.default_coverage or CoverageInfo()
     return ClaimRequestData(
-        exchange_id=xid, prescription_id=rx.prescription_id, fill_number=fill.fill_number, attempt=attempt,
-        transaction=ClaimTransaction(command.transaction), bin=claim.bin, pcn=claim.pcn,
-        group_id=claim.group_id or coverage.group_id, cardholder_id=cardholder,
-        person_code=claim.person_code or coverage.person_code, relationship=coverage.relationship or "1",
-        patient=ClaimPatient(first_name=info.given_name if info else None,
-                             last_name=info.family_name if info else None,
-                             birth_date=info.birth_date if info else None, gender_code=gender),
-        prescriber_npi=rx.prescriber.npi, prescriber_last_name=rx.prescriber.family_name,
-        pharmacy_npi=ctx.pharmacy_npi, rx_number=rx.rx_number, ndc=fill.ndc or (rx.product.ndc11 if rx.product else ""),
-        quantity=fill.quantity or Decimal("0"), days_supply=fill.days_supply, written_date=rx.written_date,
-        refills_authorized=rx.refills_authorized, daw_code="0" if rx.substitution_allowed else "1",
+        exchange_id=xid,
+        prescription_id=rx.prescription_id,
+        fill_number=fill.fill_number,
+        attempt=attempt,
+        transaction=ClaimTransaction(command.transaction),
+        bin=claim.bin,
+        pcn=claim.pcn,
+        group_id=claim.group_id or coverage.group_id,
+        cardholder_id=cardholder,
+        person_code=claim.person_code or coverage.person_code,
+        relationship=coverage.relationship or "1",
+        patient=ClaimPatient(
+            first_name=info.given_name if info else None,
+            last_name=info.family_name if info else None,
+            birth_date=info.birth_date if info else None,
+            gender_code=gender,
+        ),
+        prescriber_npi=rx.prescriber.npi,
+        prescriber_last_name=rx.prescriber.family_name,
+        pharmacy_npi=ctx.pharmacy_npi,
+        rx_number=rx.rx_number,
+        ndc=fill.ndc or (rx.product.ndc11 if rx.product else ""),
+        quantity=fill.quantity or Decimal("0"),
+        days_supply=fill.days_supply,
+        written_date=rx.written_date,
+        refills_authorized=rx.refills_authorized,
+        daw_code="0" if rx.substitution_allowed else "1",
         prior_auth_number=claim.prior_auth_number,
-        dur_pps=((claim.dur_pps.reason_for_service, claim.dur_pps.professional_service,
-                  claim.dur_pps.result_of_service),) if claim.dur_pps else (),
+        dur_pps=(
+            (claim.dur_pps.reason_for_service, claim.dur_pps.professional_service, claim.dur_pps.result_of_service),
+        )
+        if claim.dur_pps
+        else (),
         date_of_service=(claim.submitted_at or rx.received_at).date(),
         clarification_codes=tuple(claim.clarification_codes),
-        schedule=rx.schedule, quantity_prescribed=rx.quantity.value if rx.quantity else None,
-        origin_code=ORIGIN_CODES.get(rx.source), unit_of_measure=rx.product.unit if rx.product else None,
+        schedule=rx.schedule,
+        quantity_prescribed=rx.quantity.value if rx.quantity else None,
+        origin_code=ORIGIN_CODES.get(rx.source),
+        unit_of_measure=rx.product.unit if rx.product else None,
         **_pricing(ctx.payer_sheets.for_plan(claim.bin, claim.pcn), rx, fill.quantity, claim.amount_requested),
     )
 
 
-def _pricing(sheet: PayerSheet | None, rx: Prescription, quantity: Decimal | None,
-             usual: Decimal | None) -> dict[str, Any]:
+def _pricing(
+    sheet: PayerSheet | None, rx: Prescription, quantity: Decimal | None, usual: Decimal | None
+) -> dict[str, Any]:
     """AM11 amounts: U&C always; ingredient cost, fee and basis on the plan's cost basis when it has one."""
     unit_cost = sheet.unit_cost(rx.product) if sheet and rx.product else None
     if sheet is None or unit_cost is None or quantity is None:
-        return {"usual_and_customary": usual, "gross_amount_due": usual,
-                "other_coverage_code": sheet.other_coverage_code if sheet else None}
+        return {
+            "usual_and_customary": usual,
+            "gross_amount_due": usual,
+            "other_coverage_code": sheet.other_coverage_code if sheet else None,
+        }
     ingredient = (unit_cost * quantity).quantize(Decimal("0.01"))
-    return {"usual_and_customary": usual, "ingredient_cost": ingredient, "dispensing_fee": sheet.dispensing_fee,
-            "basis_of_cost": BASIS_OF_COST[sheet.cost_basis], "gross_amount_due": ingredient + sheet.dispensing_fee,
-            "other_coverage_code": sheet.other_coverage_code}
+    return {
+        "usual_and_customary": usual,
+        "ingredient_cost": ingredient,
+        "dispensing_fee": sheet.dispensing_fee,
+        "basis_of_cost": BASIS_OF_COST[sheet.cost_basis],
+        "gross_amount_due": ingredient + sheet.dispensing_fee,
+        "other_coverage_code": sheet.other_coverage_code,
+    }
 
 
 def _member_id(identifiers: tuple[Identifier, ...]) -> str | None:

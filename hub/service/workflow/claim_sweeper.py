@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 class ClaimSweeper:
     """Queues the timeout check of claims the payer has not answered in time."""
 
-    def __init__(self, engine: Engine, *, payer_timeout_ms: int,
-                 after_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, payer_timeout_ms: int, after_commit: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._grace = timedelta(milliseconds=payer_timeout_ms)
         self._interval = min(1.0, payer_timeout_ms / 4000)
@@ -59,11 +60,14 @@ class ClaimSweeper:
         cutoff = (now or datetime.now(UTC)) - self._grace
         c = claim_transmissions.c
         query = select(c.exchange_id, c.prescription_id, c.fill_number, c.attempt, c.sent_at).where(
-            c.answered_at.is_(None), c.sent_at < cutoff)
+            c.answered_at.is_(None), c.sent_at < cutoff
+        )
         with read_connection(self._engine) as conn:
             overdue = conn.execute(query).all()
-            ids = {row.exchange_id: derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat())
-                   for row in overdue}
+            ids = {
+                row.exchange_id: derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat())
+                for row in overdue
+            }
             # checked before: one read, not a transaction per claim every sweep (a check that was dead-lettered
             # leaves its claim unanswered until an operator replays it)
             wanted = [str(i) for i in ids.values()]
@@ -78,11 +82,15 @@ class ClaimSweeper:
                     if exchange_id.endswith(":" + ELIGIBILITY):  # an E1 bills nothing: closed, nothing to reverse
                         ClaimLedger(uow.conn).answered(exchange_id, "timeout")
                     continue
-                check = CheckClaimTimeout(exchange_id=exchange_id, prescription_id=prescription_id,
-                                          fill_number=fill_number, attempt=attempt)
-                envelope = Envelope.wrap(check, correlation_id=row.correlation_id,  # type: ignore[arg-type]
-                                         source=Source.HUB,
-                                         message_id=ids[exchange_id])
+                check = CheckClaimTimeout(
+                    exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt
+                )
+                envelope = Envelope.wrap(
+                    check,
+                    correlation_id=row.correlation_id,  # type: ignore[arg-type]
+                    source=Source.HUB,
+                    message_id=ids[exchange_id],
+                )
                 if uow.already_queued(str(envelope.message_id)):
                     continue
                 uow.add_command(envelope)

@@ -22,14 +22,23 @@ from hub.service.ports import ClaimCodec
 
 #: the role of a break-glass grant in force for the user (hub.persistence.break_glass), the latest-ending
 _bg = break_glass_grants.c
-_GRANTED = (select(_bg.role)
-            .where(_bg.user_id == users.c.id, _bg.ended_at.is_(None), _bg.granted_at <= bindparam("now"),
-                   _bg.expires_at > bindparam("now"))
-            .order_by(_bg.expires_at.desc()).limit(1).scalar_subquery())
+_GRANTED = (
+    select(_bg.role)
+    .where(
+        _bg.user_id == users.c.id,
+        _bg.ended_at.is_(None),
+        _bg.granted_at <= bindparam("now"),
+        _bg.expires_at > bindparam("now"),
+    )
+    .order_by(_bg.expires_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 #: read for every staff command: the role and licence on record now (a revoked user is refused at once), and
 #: the role a break-glass grant gives them for now
-_USER = select(users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at,
-               _GRANTED.label("granted_role")).where(users.c.id == bindparam("user_id"))
+_USER = select(
+    users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at, _GRANTED.label("granted_role")
+).where(users.c.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,15 @@ from hub.service.workflow.context import now
 
 
 def commit_step(
-    uow: UnitOfWork, row: PrescriptionRow, rx: Prescription, events: Sequence[Event], *, envelope: Envelope,
-    actor: Actor, catalogue: Catalogue, action: str,
+    uow: UnitOfWork,
+    row: PrescriptionRow,
+    rx: Prescription,
+    events: Sequence[Event],
+    *,
+    envelope: Envelope,
+    actor: Actor,
+    catalogue: Catalogue,
+    action: str,
 ) -> None:
     """Persist the aggregate (optimistic lock), audit the action, queue events and follow-ups."""
     store_aggregate(row, rx)
@@ -44,17 +51,33 @@ def commit_step(
 
 
 def record_step(
-    uow: UnitOfWork, row: PrescriptionRow, rx: Prescription, events: Sequence[Event], *, envelope: Envelope,
-    actor: Actor, catalogue: Catalogue, action: str,
+    uow: UnitOfWork,
+    row: PrescriptionRow,
+    rx: Prescription,
+    events: Sequence[Event],
+    *,
+    envelope: Envelope,
+    actor: Actor,
+    catalogue: Catalogue,
+    action: str,
 ) -> None:
     """The rest of ``commit_step`` for a row already written (a new prescription, inserted in its final state)."""
-    uow.audit(actor=actor.user_id, role=actor.role.value, action=action,
-              prescription_id=row.id, detail={"state": row.state, "message_id": str(envelope.message_id)})
+    uow.audit(
+        actor=actor.user_id,
+        role=actor.role.value,
+        action=action,
+        prescription_id=row.id,
+        detail={"state": row.state, "message_id": str(envelope.message_id)},
+    )
     publish_events(uow, events, envelope=envelope, catalogue=catalogue, rx=rx)
 
 
 def publish_events(
-    uow: UnitOfWork, events: Sequence[Event], *, envelope: Envelope, catalogue: Catalogue,
+    uow: UnitOfWork,
+    events: Sequence[Event],
+    *,
+    envelope: Envelope,
+    catalogue: Catalogue,
     rx: Prescription | None = None,
 ) -> None:
     """Queue each event and what it starts: claims to send, fills to make, stock to move."""
@@ -65,20 +88,29 @@ def publish_events(
             uow.add_event(follow_up, correlation_id=envelope.correlation_id, patient_id=patient_id)
         command = _next_command(event)
         if command is not None:
-            uow.add_command(Envelope.wrap(
-                command, correlation_id=envelope.correlation_id, source=Source.HUB,
-                message_id=derived_message_id("follow-up", envelope.message_id, event.name, command.name),
-                causation_id=envelope.message_id,
-            ))
+            uow.add_command(
+                Envelope.wrap(
+                    command,
+                    correlation_id=envelope.correlation_id,
+                    source=Source.HUB,
+                    message_id=derived_message_id("follow-up", envelope.message_id, event.name, command.name),
+                    causation_id=envelope.message_id,
+                )
+            )
 
 
 def _next_command(event: Event) -> SendClaim | FillPrescription | None:
     if isinstance(event, ClaimSubmitted):
-        return SendClaim(prescription_id=event.prescription_id, fill_number=event.fill_number,
-                         attempt=event.attempt, transaction="B1")
+        return SendClaim(
+            prescription_id=event.prescription_id,
+            fill_number=event.fill_number,
+            attempt=event.attempt,
+            transaction="B1",
+        )
     if isinstance(event, ClaimReversalRequired):
-        return SendClaim(prescription_id=event.prescription_id, fill_number=event.fill_number, attempt=0,
-                         transaction="B2")
+        return SendClaim(
+            prescription_id=event.prescription_id, fill_number=event.fill_number, attempt=0, transaction="B2"
+        )
     if isinstance(event, PrescriptionVerified | FillRejected):
         # a product-check reject sends the fill back to be picked again from the shelf (its picks are released
         # in the same step); with none in date it waits in the fill queue, and a delivery retries it

@@ -50,15 +50,29 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         actor = actor_of(uow, envelope)
         if allocation.partial and allocation.picks and not current.partial_chosen:
             # never partial-filled silently: the fill waits in the fill queue with the choice (partial or wait)
-            commit_step(uow, row, rx, rx.note_short_stock(now(), allocation), envelope=envelope, actor=actor,
-                        catalogue=ctx.catalogue, action="fill-short-stock")
+            commit_step(
+                uow,
+                row,
+                rx,
+                rx.note_short_stock(now(), allocation),
+                envelope=envelope,
+                actor=actor,
+                catalogue=ctx.catalogue,
+                action="fill-short-stock",
+            )
             return
         try:
             events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
         except OutOfStock:
             # waits in the technician's fill queue; receiving stock of this NDC tries again
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="fill",
-                      prescription_id=rx.prescription_id, outcome="out-of-stock", detail={"ndc": product.ndc11})
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="fill",
+                prescription_id=rx.prescription_id,
+                outcome="out-of-stock",
+                detail={"ndc": product.ndc11},
+            )
             return
         commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="fill")
 
@@ -71,19 +85,27 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         events = rx.dispense(actor, now())
         if ctx.renewal_at_last_refill and renewal_needed_after_dispense(rx):
             events.append(renewal_request(rx, LAST_REFILL_DISPENSED))
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="dispense")
+        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="dispense")
 
     def return_to_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReturnToStock)
         row, rx = load(uow, command.prescription_id)
-        if command.fill_number is not None and (rx.current_fill.fill_number != command.fill_number
-                                                or rx.current_fill.state is not RxState.READY):
+        if command.fill_number is not None and (
+            rx.current_fill.fill_number != command.fill_number or rx.current_fill.state is not RxState.READY
+        ):
             log.info("return to stock of a fill no longer in will-call ignored")
             return
         actor = actor_of(uow, envelope)
-        commit_step(uow, row, rx, rx.return_to_stock(actor, now(), command.reason), envelope=envelope,
-                    actor=actor, catalogue=ctx.catalogue, action="return-to-stock")
+        commit_step(
+            uow,
+            row,
+            rx,
+            rx.return_to_stock(actor, now(), command.reason),
+            envelope=envelope,
+            actor=actor,
+            catalogue=ctx.catalogue,
+            action="return-to-stock",
+        )
 
     def decide_short_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, DecideShortStock)
@@ -93,14 +115,20 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             return
         actor = actor_of(uow, envelope)
         events = rx.decide_short_stock(actor, now(), command.choice, command.reason, command.requested_by)
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="short-stock-decision")
+        commit_step(
+            uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="short-stock-decision"
+        )
         if command.choice is ShortStockChoice.PARTIAL:
             retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=command.fill_number)
-            uow.add_command(Envelope.wrap(
-                retry, correlation_id=row.correlation_id, source=Source.HUB,  # type: ignore[arg-type]
-                message_id=derived_message_id("partial-fill", envelope.message_id), causation_id=envelope.message_id,
-            ))
+            uow.add_command(
+                Envelope.wrap(
+                    retry,
+                    correlation_id=row.correlation_id,  # type: ignore[arg-type]
+                    source=Source.HUB,
+                    message_id=derived_message_id("partial-fill", envelope.message_id),
+                    causation_id=envelope.message_id,
+                )
+            )
 
     def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReceiveInventory)
@@ -109,8 +137,13 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         try:
             check_receivable(command.lot, command.expiry, now().date())
         except ExpiredLot as expired:
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", outcome="refused",
-                      detail={**delivery, "expiry": command.expiry.isoformat(), "reason": str(expired)})
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="receive-inventory",
+                outcome="refused",
+                detail={**delivery, "expiry": command.expiry.isoformat(), "reason": str(expired)},
+            )
             uow.refuse(str(expired))
             return
         receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
@@ -119,11 +152,15 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             rx = load_aggregate(waiting)
             if rx.product is not None and rx.product.ndc11 == command.ndc:
                 retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=rx.current_fill.fill_number)
-                uow.add_command(Envelope.wrap(
-                    retry, correlation_id=waiting.correlation_id, source=Source.HUB,  # type: ignore[arg-type]
-                    message_id=derived_message_id("refill-after-stock", envelope.message_id, rx.prescription_id),
-                    causation_id=envelope.message_id,
-                ))
+                uow.add_command(
+                    Envelope.wrap(
+                        retry,
+                        correlation_id=waiting.correlation_id,  # type: ignore[arg-type]
+                        source=Source.HUB,
+                        message_id=derived_message_id("refill-after-stock", envelope.message_id, rx.prescription_id),
+                        causation_id=envelope.message_id,
+                    )
+                )
 
     return {
         FillPrescription.name: fill,

@@ -35,8 +35,9 @@ from hub.service.workflow.effects import commit_step, publish_events, record_ste
 log = logging.getLogger(__name__)
 
 
-def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, *,
-                   patient: PatientMatch | None = None) -> IntakeContext:
+def intake_context(
+    uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, *, patient: PatientMatch | None = None
+) -> IntakeContext:
     """Reference data plus the patient's other medications and insurance on file.
 
     ``patient``: the profile intake just matched, with its coverage (read with it); a patient created by
@@ -45,8 +46,9 @@ def intake_context(uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, *,
     today = now().date()
     profile = []
     if patient is None or not patient.new:
-        for document in PrescriptionRepository(uow.conn).profile_documents(rx.patient_id, today,
-                                                                            besides=rx.prescription_id):
+        for document in PrescriptionRepository(uow.conn).profile_documents(
+            rx.patient_id, today, besides=rx.prescription_id
+        ):
             entry = Prescription.profile_entry_of(document, today)
             if entry is not None:
                 profile.append(entry)
@@ -60,8 +62,9 @@ def fill_in_days_supply(rx: Prescription, product: Product | None) -> None:
     fill = rx.current_fill
     if fill.days_supply is not None:
         return
-    estimate = estimate_days_supply(fill.quantity, rx.quantity.unit if rx.quantity else None, rx.sig,
-                                    product.strength if product else None)
+    estimate = estimate_days_supply(
+        fill.quantity, rx.quantity.unit if rx.quantity else None, rx.sig, product.strength if product else None
+    )
     if estimate is not None:
         fill.days_supply = estimate
         if rx.days_supply is None:
@@ -77,15 +80,23 @@ def order_owner(envelope: Envelope) -> str | None:
     return envelope.principal if envelope.source in _OWNED_SOURCES else None
 
 
-def refuse_duplicate(uow: UnitOfWork, ctx: WorkflowContext, envelope: Envelope, command: ReceivePrescription,
-                     holder: PrescriptionRow) -> None:
+def refuse_duplicate(
+    uow: UnitOfWork, ctx: WorkflowContext, envelope: Envelope, command: ReceivePrescription, holder: PrescriptionRow
+) -> None:
     """Refuse a second order under a held placer number: recorded for staff, announced for its sender."""
     actor = actor_of(uow, envelope)
     refusal_id = str(derived_message_id("refused-order", envelope.message_id))
-    events = load_aggregate(holder).refuse_duplicate_order(command, refusal_id=refusal_id, source=envelope.source,
-                                                           owner=order_owner(envelope))
-    uow.audit(actor=actor.user_id, role=actor.role.value, action="duplicate-order", prescription_id=holder.id,
-              outcome="refused", detail={"refusal_id": refusal_id})
+    events = load_aggregate(holder).refuse_duplicate_order(
+        command, refusal_id=refusal_id, source=envelope.source, owner=order_owner(envelope)
+    )
+    uow.audit(
+        actor=actor.user_id,
+        role=actor.role.value,
+        action="duplicate-order",
+        prescription_id=holder.id,
+        outcome="refused",
+        detail={"refusal_id": refusal_id},
+    )
     for event in events:
         if isinstance(event, OrderRefused):
             RefusedOrders(uow.conn).add(event, correlation_id=str(envelope.correlation_id), refused_at=now())
@@ -117,13 +128,21 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         prescriber = parties.prescriber_for(command.prescriber)
         patient = match.patient
         rx, events = Prescription.receive(
-            prescription_id=str(uuid.uuid4()), rx_number=repo.next_rx_number(), command=command,
-            source=envelope.source, patient=patient, prescriber=prescriber, actor=actor, now=now(),
+            prescription_id=str(uuid.uuid4()),
+            rx_number=repo.next_rx_number(),
+            command=command,
+            source=envelope.source,
+            patient=patient,
+            prescriber=prescriber,
+            actor=actor,
+            now=now(),
             owner=order_owner(envelope),
         )
         if command.reply is not None:  # the sender's application ACK quotes its own message
-            events = [e.model_copy(update={"reply": command.reply}) if isinstance(e, PrescriptionReceived) else e
-                      for e in events]
+            events = [
+                e.model_copy(update={"reply": command.reply}) if isinstance(e, PrescriptionReceived) else e
+                for e in events
+            ]
         fill_in_days_supply(rx, ctx.catalogue.by_ndc(rx.drug.ndc) if rx.drug.ndc else None)
         events += rx.intake(actor, now(), intake_context(uow, ctx, rx, patient=match))
         # stored once, after intake: one INSERT of the final state rather than an INSERT and an UPDATE
@@ -132,9 +151,13 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="receive")
         uow.subject = rx.prescription_id
         if rx.source is Source.VERBAL:
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="verbal-order-taken",
-                      prescription_id=rx.prescription_id,
-                      detail={"taken_by": actor.name, "user_id": actor.user_id, "licence": rx.verbal_licence})
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="verbal-order-taken",
+                prescription_id=rx.prescription_id,
+                detail={"taken_by": actor.name, "user_id": actor.user_id, "licence": rx.verbal_licence},
+            )
 
     def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelPrescription)
@@ -142,16 +165,22 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         if row is None:
             # the cancel overtook its order (another worker copy has it): retry shortly, never drop it
             raise TransientError(f"cancel for order {command.placer_order_number} arrived before the order")
-        _cancel(uow, envelope, row, command.reason or f"cancelled by prescriber ({command.control})",
-                command.control.upper())
+        _cancel(
+            uow,
+            envelope,
+            row,
+            command.reason or f"cancelled by prescriber ({command.control})",
+            command.control.upper(),
+        )
 
     def cancel_by_pharmacy(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelByPharmacy)
         row, _ = load(uow, command.prescription_id)
         _cancel(uow, envelope, row, command.reason)
 
-    def _cancel(uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, reason: str,
-                requested: str | None = None) -> None:
+    def _cancel(
+        uow: UnitOfWork, envelope: Envelope, row: PrescriptionRow, reason: str, requested: str | None = None
+    ) -> None:
         rx, actor = load_aggregate(row), actor_of(uow, envelope)
         if rx.closed_reason is not None:
             log.info("cancel ignored: prescription already closed", extra={"correlation_id": row.correlation_id})
@@ -169,10 +198,17 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         actor = actor_of(uow, envelope)
         fill_in_days_supply(rx, product)
         events = rx.select_product(actor, now(), product, intake_context(uow, ctx, rx))
-        events.append(PrescriptionUpdated(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
-                                          state=rx.state.value, change=f"product selected: {product.ndc11}"))
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action="select-product")
+        events.append(
+            PrescriptionUpdated(
+                prescription_id=rx.prescription_id,
+                rx_number=rx.rx_number,
+                state=rx.state.value,
+                change=f"product selected: {product.ndc11}",
+            )
+        )
+        commit_step(
+            uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="select-product"
+        )
 
     def request_refill(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RequestRefill)
@@ -181,12 +217,19 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         try:
             rx.request_refill(actor, now())
         except RefillRefused as refused:
-            declined: list[Event] = [RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number,
-                                       reason=refused.reason)]
+            declined: list[Event] = [
+                RefillDeclined(prescription_id=rx.prescription_id, rx_number=rx.rx_number, reason=refused.reason)
+            ]
             if renewal_needed_on_refill(rx):
                 declined.append(renewal_request(rx, REFILL_REFUSED))
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="refill",
-                      prescription_id=rx.prescription_id, outcome="refused", detail={"reason": refused.reason})
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="refill",
+                prescription_id=rx.prescription_id,
+                outcome="refused",
+                detail={"reason": refused.reason},
+            )
             uow.refuse(f"refill of Rx {rx.rx_number} refused: {refused.reason}")
             publish_events(uow, declined, envelope=envelope, catalogue=ctx.catalogue)
             return
@@ -199,18 +242,43 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         actor = actor_of(uow, envelope)
         if row is not None and load_aggregate(row).owner not in (None, order_owner(envelope)):
             # another sender's prescription: treated as unknown, never renewed by someone who did not order it
-            uow.audit(actor=actor.user_id, role=actor.role.value, action="renewal-response",
-                      prescription_id=row.id, outcome="refused", detail={"reason": "not this sender's order"})
+            uow.audit(
+                actor=actor.user_id,
+                role=actor.role.value,
+                action="renewal-response",
+                prescription_id=row.id,
+                outcome="refused",
+                detail={"reason": "not this sender's order"},
+            )
             return
-        uow.audit(actor=actor.user_id, role=actor.role.value, action="renewal-response",
-                  prescription_id=row.id if row else None, detail={"decision": command.decision})
+        uow.audit(
+            actor=actor.user_id,
+            role=actor.role.value,
+            action="renewal-response",
+            prescription_id=row.id if row else None,
+            detail={"decision": command.decision},
+        )
         if row is not None:
             rx = load_aggregate(row)
             renewed = rx.apply_renewal(command.decision, command.refills_approved, now())
             change = f"renewal {command.decision}" + (f": {rx.refills_remaining} refill(s) now" if renewed else "")
-            commit_step(uow, row, rx, [PrescriptionUpdated(
-                prescription_id=rx.prescription_id, rx_number=rx.rx_number, state=rx.state.value, change=change,
-            )], envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="renewal")
+            commit_step(
+                uow,
+                row,
+                rx,
+                [
+                    PrescriptionUpdated(
+                        prescription_id=rx.prescription_id,
+                        rx_number=rx.rx_number,
+                        state=rx.state.value,
+                        change=change,
+                    )
+                ],
+                envelope=envelope,
+                actor=actor,
+                catalogue=ctx.catalogue,
+                action="renewal",
+            )
 
     return {
         ReceivePrescription.name: receive,

@@ -24,15 +24,29 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         for alert_id, why in command.overrides:
             events += rx.override_alert(actor, when, alert_id, why)
         if command.stage == "data":
-            events += (rx.approve_data_verification(actor, when) if command.approve
-                       else rx.reject_data_verification(actor, when, command.reason or "refused"))
+            events += (
+                rx.approve_data_verification(actor, when)
+                if command.approve
+                else rx.reject_data_verification(actor, when, command.reason or "refused")
+            )
         elif command.stage == "product":
-            events += (rx.approve_product_verification(actor, when) if command.approve
-                       else rx.reject_product_verification(actor, when, command.reason or "refused"))
+            events += (
+                rx.approve_product_verification(actor, when)
+                if command.approve
+                else rx.reject_product_verification(actor, when, command.reason or "refused")
+            )
         else:
             raise IllegalTransition(rx.state.value, f"verify stage {command.stage!r}")
         decision = "approve" if command.approve else "reject"
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue,
-                    action=f"{command.stage}-verification-{decision}")
+        commit_step(
+            uow,
+            row,
+            rx,
+            events,
+            envelope=envelope,
+            actor=actor,
+            catalogue=ctx.catalogue,
+            action=f"{command.stage}-verification-{decision}",
+        )
 
     return {RecordVerification.name: record_verification}

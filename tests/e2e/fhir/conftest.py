@@ -44,22 +44,31 @@ class FhirHub:
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.base, timeout=30, headers=headers,
-                            event_hooks={"response": [validating_hook(self.validator)]})
+        return httpx.Client(
+            base_url=self.base, timeout=30, headers=headers, event_hooks={"response": [validating_hook(self.validator)]}
+        )
 
     def subscriber(self, pattern: str = "prescription.#") -> EventSubscriber:
         """A subscriber bound to the public events before anything is posted."""
-        return EventSubscriber(self.settings.amqp_url.get_secret_value(),
-                               Topology(self.settings.broker_prefix).events_exchange, pattern)
+        return EventSubscriber(
+            self.settings.amqp_url.get_secret_value(), Topology(self.settings.broker_prefix).events_exchange, pattern
+        )
 
 
 @pytest.fixture(scope="module")
-def fhir_hub(amqp_url: str, tmp_path_factory: pytest.TempPathFactory,
-             fhir_validator: FhirValidator) -> Iterator[FhirHub]:
+def fhir_hub(
+    amqp_url: str, tmp_path_factory: pytest.TempPathFactory, fhir_validator: FhirValidator
+) -> Iterator[FhirHub]:
     """A retail-ready hub (default BIN for the simulated payer) for the whole module."""
     tmp: Path = tmp_path_factory.mktemp("fhir-hub")
-    settings = make_settings(amqp_url, f"sqlite:///{tmp / 'rxhub.sqlite3'}", default_bin="999001",
-                             default_pcn="RXHUB", default_group="GRP1", payer_timeout_ms=3000)
+    settings = make_settings(
+        amqp_url,
+        f"sqlite:///{tmp / 'rxhub.sqlite3'}",
+        default_bin="999001",
+        default_pcn="RXHUB",
+        default_group="GRP1",
+        payer_timeout_ms=3000,
+    )
     with pharmacy(settings) as ph:
         _, token = UserStore(ph.engine).add("ehr-feed", "feed")
         yield FhirHub(ph, settings, token, fhir_validator)

@@ -24,15 +24,24 @@ def test_admins_search_audit_events_by_patient_agent_and_date(fhir_hub: FhirHub)
     with fhir_hub.client() as feed, fhir_hub.client(admin_token) as admin:
         created = feed.post("/MedicationRequest", json=order)
         assert created.status_code == 201, created.text
-        recorded = eventually(lambda: (r.json() if (r := feed.get(f"/MedicationRequest/{created.json()['id']}"))
-                                       .status_code == 200 else None), "the order recorded")
+        recorded = eventually(
+            lambda: (
+                r.json() if (r := feed.get(f"/MedicationRequest/{created.json()['id']}")).status_code == 200 else None
+            ),
+            "the order recorded",
+        )
         patient_id = recorded["subject"]["reference"].removeprefix("Patient/")
         assert feed.get(f"/Patient/{patient_id}").status_code == 200
         assert feed.get("/AuditEvent").status_code == 403, "a feed may not read the trail"
 
         by_patient = _events(admin.get("/AuditEvent", params={"patient": f"Patient/{patient_id}"}).json())
-        assert by_patient and all(any(x.get("what", {}).get("identifier", {}).get("value") == patient_id
-                                      or x.get("detail") for x in e["entity"]) for e in by_patient)
+        assert by_patient and all(
+            any(
+                x.get("what", {}).get("identifier", {}).get("value") == patient_id or x.get("detail")
+                for x in e["entity"]
+            )
+            for e in by_patient
+        )
         receipt = next(e for e in _events(admin.get("/AuditEvent").json()) if e["type"]["code"] == "110107")
         assert receipt["outcome"] == "0", "an accepted order is a success"
         agent = receipt["agent"][0]["who"]["display"]

@@ -40,21 +40,49 @@ ACCEPTED: dict[str, tuple[str, int, int, int, int]] = {
 #: mixed course of therapy) each get an informational "not taken" issue beside it, checked in _every_order_named
 REFUSED: dict[str, tuple[str, int, str, str]] = {
     "carin_rtpbc_r4_bundle_message_claim_patient_coverage_medicationrequest_practitioner.json": (
-        "/$process-message", 422, "not-supported", "Bundle.entry[0].resource.focus"),
+        "/$process-message",
+        422,
+        "not-supported",
+        "Bundle.entry[0].resource.focus",
+    ),
     # the prescriber cancels an order this sender never sent: not found, never another sender's order
     "nhs_eps_r4_bundle_message_cancel_request.json": (
-        "/$process-message", 404, "not-found", "Bundle.entry[1].resource.identifier"),
+        "/$process-message",
+        404,
+        "not-found",
+        "Bundle.entry[1].resource.identifier",
+    ),
     "nhs_eps_r4_bundle_message_dispense_notification.json": (
-        "/$process-message", 422, "not-supported", "Bundle.entry[0].resource.focus"),
+        "/$process-message",
+        422,
+        "not-supported",
+        "Bundle.entry[0].resource.focus",
+    ),
     "nhs_eps_r4_negative_invalid_intent.json": (
-        "/$process-message", 422, "business-rule", "Bundle.entry[1].resource.intent"),
+        "/$process-message",
+        422,
+        "business-rule",
+        "Bundle.entry[1].resource.intent",
+    ),
     "nhs_eps_r4_negative_mixed_course_of_therapy.json": (
-        "/$process-message", 422, "business-rule", "Bundle.entry[2].resource.courseOfTherapyType"),
+        "/$process-message",
+        422,
+        "business-rule",
+        "Bundle.entry[2].resource.courseOfTherapyType",
+    ),
     "uscore_r4_coverage_example.json": ("/MedicationRequest", 400, "invalid", "Coverage"),
     "uscore_r4_medicationrequest_referenced_medication.json": (
-        "/MedicationRequest", 422, "not-found", "MedicationRequest.medicationReference.reference"),
+        "/MedicationRequest",
+        422,
+        "not-found",
+        "MedicationRequest.medicationReference.reference",
+    ),
     "uscore_r4_medicationrequest_self_reported_tylenol.json": (
-        "/MedicationRequest", 422, "business-rule", "MedicationRequest.intent"),
+        "/MedicationRequest",
+        422,
+        "business-rule",
+        "MedicationRequest.intent",
+    ),
 }
 
 _NOTE = re.compile(r"^MedicationRequest/([0-9a-f-]{36}): (accepted|already received|cancellation accepted)$")
@@ -91,8 +119,12 @@ def _order_entries(name: str) -> set[int]:
 
 def _every_order_named(name: str, outcome: dict[str, Any]) -> None:
     """Each MedicationRequest entry has an issue at its own entry, and only one."""
-    named = [(i["severity"], int(m.group(1))) for i in outcome["issue"] for where in i.get("expression", ())
-             if (m := re.match(r"Bundle\.entry\[(\d+)\]", where))]
+    named = [
+        (i["severity"], int(m.group(1)))
+        for i in outcome["issue"]
+        for where in i.get("expression", ())
+        if (m := re.match(r"Bundle\.entry\[(\d+)\]", where))
+    ]
     errors = {n for severity, n in named if severity == "error"}
     untaken = [n for severity, n in named if severity == "information"]
     assert sorted(untaken) == sorted(_order_entries(name) - errors), (name, outcome)
@@ -143,8 +175,11 @@ def test_corpus_over_http(fhir_hub: FhirHub) -> None:
                 if path == "/$process-message":
                     assert _reply_parts(response)[0] == "ok"
                 outcomes = [what for _, what in _orders(response)]
-                assert (outcomes.count("accepted"), outcomes.count("already received"),
-                        outcomes.count("cancellation accepted")) == (new, known, cancels), name
+                assert (
+                    outcomes.count("accepted"),
+                    outcomes.count("already received"),
+                    outcomes.count("cancellation accepted"),
+                ) == (new, known, cancels), name
                 if path != "/MedicationRequest":  # a Bundle: one note per MedicationRequest entry
                     assert len(outcomes) == len(_order_entries(name)), name
                 new_ids |= {rid for rid, what in _orders(response) if what == "accepted"}

@@ -25,17 +25,22 @@ def amoxicillin_order(placer: str) -> dict[str, Any]:
     """A synthetic retail order for 20 amoxicillin capsules, no refills, 10 days."""
     return medication_request(
         identifier=[{"system": PLACER_SYSTEM, "value": placer}],
-        medicationCodeableConcept={"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": AMOXICILLIN}],
-                                   "text": "Amoxicillin 500 MG Oral Capsule"},
+        medicationCodeableConcept={
+            "coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": AMOXICILLIN}],
+            "text": "Amoxicillin 500 MG Oral Capsule",
+        },
         dosageInstruction=[{"text": "Take 1 capsule by mouth twice daily for 10 days"}],
-        dispenseRequest={"numberOfRepeatsAllowed": 0, "quantity": {"value": 20, "unit": "CAP"},
-                         "expectedSupplyDuration": {"value": 10, "unit": "days",
-                                                    "system": "http://unitsofmeasure.org", "code": "d"}},
+        dispenseRequest={
+            "numberOfRepeatsAllowed": 0,
+            "quantity": {"value": 20, "unit": "CAP"},
+            "expectedSupplyDuration": {"value": 10, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+        },
     )
 
 
-def wait_for(read: Callable[[], httpx.Response], until: Callable[[dict[str, Any]], bool],
-             timeout_s: float = 30) -> dict[str, Any]:
+def wait_for(
+    read: Callable[[], httpx.Response], until: Callable[[dict[str, Any]], bool], timeout_s: float = 30
+) -> dict[str, Any]:
     """Read until the answer is 200 and satisfies ``until``."""
     deadline, last = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
@@ -54,8 +59,9 @@ def _only(bundle: dict[str, Any]) -> dict[str, Any]:
 
 def test_order_is_read_back_as_fhir_through_the_workflow(fhir_hub: FhirHub) -> None:
     ph = fhir_hub.ph
-    stock = ph.client("technician").post("/api/inventory", json={"ndc": AMOXICILLIN, "lot": "LOT-RT",
-                                                                 "expiry": "2030-01-31", "quantity": "500"})
+    stock = ph.client("technician").post(
+        "/api/inventory", json={"ndc": AMOXICILLIN, "lot": "LOT-RT", "expiry": "2030-01-31", "quantity": "500"}
+    )
     assert stock.status_code == 202, stock.text
     with fhir_hub.client() as fhir:
         created = fhir.post("/MedicationRequest", json=amoxicillin_order("RT-1"))
@@ -75,8 +81,9 @@ def test_order_is_read_back_as_fhir_through_the_workflow(fhir_hub: FhirHub) -> N
 
         row = ph.by_placer("RT-1")
         ph.wait_state(row.id, "data_verification")
-        claim = _only(wait_for(lambda: fhir.get("/ClaimResponse", params={"request": rid}),
-                               lambda body: body["total"] == 1))
+        claim = _only(
+            wait_for(lambda: fhir.get("/ClaimResponse", params={"request": rid}), lambda body: body["total"] == 1)
+        )
         ClaimResponse.model_validate(claim)
         assert claim["outcome"] == "complete" and claim["status"] == "active"
         preparing = _only(dispenses().json())
@@ -84,8 +91,9 @@ def test_order_is_read_back_as_fhir_through_the_workflow(fhir_hub: FhirHub) -> N
         assert preparing["authorizingPrescription"] == [{"reference": f"MedicationRequest/{rid}"}]
 
         for stage, state in (("data", "product_verification"), ("product", "ready")):
-            r = ph.client("pharmacist").post(f"/api/prescriptions/{row.id}/{stage}-verification",
-                                             json={"approve": True})
+            r = ph.client("pharmacist").post(
+                f"/api/prescriptions/{row.id}/{stage}-verification", json={"approve": True}
+            )
             assert r.status_code == 202, r.text
             ph.wait_state(row.id, state)
         ready = _only(dispenses().json())

@@ -40,6 +40,7 @@ def _references(value: Any) -> Iterator[str]:
 
 def _read(fhir: httpx.Client, reference: str) -> dict[str, Any]:
     """The resource a relative reference names, once the pharmacy has recorded it; its id is the one read."""
+
     def found() -> dict[str, Any] | None:
         answer = fhir.get(f"/{reference}")
         return answer.json() if answer.status_code == 200 else None
@@ -108,8 +109,12 @@ def test_a_cancellation_answers_the_order_it_cancels(fhir_hub: FhirHub) -> None:
 
 
 def test_a_transaction_answers_201_with_locations_and_no_urn_references(fhir_hub: FhirHub) -> None:
-    bundle = bundle_of("transaction", bundled_request(identifier=[{"system": "urn:example:ehr", "value": "TX-1"}]),
-                       patient(), practitioner())
+    bundle = bundle_of(
+        "transaction",
+        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "TX-1"}]),
+        patient(),
+        practitioner(),
+    )
     with fhir_hub.client() as fhir:
         answer = fhir.post("", json=bundle)
         assert answer.status_code == 200, answer.text
@@ -133,8 +138,10 @@ def test_fhirpy_creates_reads_refreshes_searches_and_creates_conditionally(fhir_
     order.save()
     assert order.id and order["meta"]["versionId"]
     fhir_hub.validator.assert_valid(order.serialize(), "fhirpy save()")
-    read = eventually(lambda: _or_none(lambda: client.reference("MedicationRequest", order.id).to_resource()),
-                      "the order read by fhirpy")
+    read = eventually(
+        lambda: _or_none(lambda: client.reference("MedicationRequest", order.id).to_resource()),
+        "the order read by fhirpy",
+    )
     assert read.id == order.id and read["identifier"][0]["value"] == "FHIRPY-1"
     patient_ref = read["subject"]["reference"]
     assert client.reference(reference=patient_ref).to_resource().id == patient_ref.removeprefix("Patient/")
@@ -142,13 +149,17 @@ def test_fhirpy_creates_reads_refreshes_searches_and_creates_conditionally(fhir_
     assert read.id == order.id
     found = client.resources("MedicationRequest").search(identifier="urn:example:ehr|FHIRPY-1").fetch()
     assert [r.id for r in found] == [order.id]
-    again, created = client.resources("MedicationRequest").search(
-        identifier="urn:example:ehr|FHIRPY-1").get_or_create(client.resource("MedicationRequest",
-                                                                              **_new("FHIRPY-1-OTHER")))
+    again, created = (
+        client.resources("MedicationRequest")
+        .search(identifier="urn:example:ehr|FHIRPY-1")
+        .get_or_create(client.resource("MedicationRequest", **_new("FHIRPY-1-OTHER")))
+    )
     assert (again.id, created) == (order.id, False)
-    fresh, created = client.resources("MedicationRequest").search(
-        identifier="urn:example:ehr|FHIRPY-2").get_or_create(client.resource("MedicationRequest",
-                                                                              **_new("FHIRPY-2")))
+    fresh, created = (
+        client.resources("MedicationRequest")
+        .search(identifier="urn:example:ehr|FHIRPY-2")
+        .get_or_create(client.resource("MedicationRequest", **_new("FHIRPY-2")))
+    )
     assert created and fresh.id != order.id
     for resource in (read, again, fresh):
         fhir_hub.validator.assert_valid(resource.serialize(), "fhirpy")

@@ -48,8 +48,11 @@ def _second_item_unnamed() -> dict[str, Any]:
 
 def _items(bundle: dict[str, Any]) -> list[str]:
     """The EPS line item identifiers (prescription-order-item-number), in entry order."""
-    return [e["resource"]["identifier"][0]["value"] for e in bundle["entry"]
-            if e["resource"]["resourceType"] == "MedicationRequest"]
+    return [
+        e["resource"]["identifier"][0]["value"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationRequest"
+    ]
 
 
 def _notes(reply: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -69,8 +72,11 @@ def _recorded(ph: Pharmacy, placers: list[str], timeout_s: float = 30) -> dict[s
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with read_connection(ph.engine) as conn:
-            rows = conn.execute(select(prescriptions.c.placer_order_number, prescriptions.c.correlation_id)
-                                .where(prescriptions.c.placer_order_number.in_(placers))).all()
+            rows = conn.execute(
+                select(prescriptions.c.placer_order_number, prescriptions.c.correlation_id).where(
+                    prescriptions.c.placer_order_number.in_(placers)
+                )
+            ).all()
         if len(rows) >= len(placers):
             return {r.placer_order_number: r.correlation_id for r in rows}
         time.sleep(0.05)
@@ -79,27 +85,32 @@ def _recorded(ph: Pharmacy, placers: list[str], timeout_s: float = 30) -> dict[s
 
 @pytest.fixture
 def hub(amqp_url: str, database_url: str) -> Iterator[tuple[Pharmacy, str]]:
-    settings = make_settings(amqp_url, database_url, default_bin="999001", default_pcn="RXHUB",
-                             default_group="GRP1")
+    settings = make_settings(amqp_url, database_url, default_bin="999001", default_pcn="RXHUB", default_group="GRP1")
     with pharmacy(settings) as ph:
         _, token = UserStore(ph.engine).add("eps-feed", "feed")
         yield ph, token
 
 
 def test_every_item_of_an_eps_message_is_an_order_when_focus_names_only_the_first(
-        hub: tuple[Pharmacy, str], caplog: pytest.LogCaptureFixture, fhir_validator: FhirValidator) -> None:
+    hub: tuple[Pharmacy, str], caplog: pytest.LogCaptureFixture, fhir_validator: FhirValidator
+) -> None:
     ph, token = hub
     bundle = _second_item_unnamed()
     base = f"http://127.0.0.1:{ph.hub.http_port}/fhir"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
-    with caplog.at_level(logging.WARNING, logger="adapters.fhir.bundles"), \
-            httpx.Client(base_url=base, headers=headers, timeout=30,
-                         event_hooks={"response": [validating_hook(fhir_validator)]}) as client:
+    with (
+        caplog.at_level(logging.WARNING, logger="adapters.fhir.bundles"),
+        httpx.Client(
+            base_url=base, headers=headers, timeout=30, event_hooks={"response": [validating_hook(fhir_validator)]}
+        ) as client,
+    ):
         first = client.post("/$process-message", content=json.dumps(bundle))
     assert first.status_code == 200, first.text
     notes = _notes(first.json())
     assert [(where, what) for where, _, what in notes] == [
-        ("Bundle.entry[1].resource", "accepted"), ("Bundle.entry[2].resource", "accepted")]
+        ("Bundle.entry[1].resource", "accepted"),
+        ("Bundle.entry[2].resource", "accepted"),
+    ]
     assert "message Bundle entry 2: a MedicationRequest that MessageHeader.focus does not name" in caplog.text
     assert "AKRASI" not in caplog.text and "9449303703" not in caplog.text, "no patient data logged"
 
@@ -109,7 +120,8 @@ def test_every_item_of_an_eps_message_is_an_order_when_focus_names_only_the_firs
     fhir = SyncFHIRClient(base, authorization=f"Bearer {token}")
     again = fhir.execute("$process-message", method="post", data=bundle)
     assert [(where, rid, what) for where, rid, what in _notes(again)] == [
-        (where, rid, "already received") for where, rid, _ in notes], "a resend maps to the same two orders"
+        (where, rid, "already received") for where, rid, _ in notes
+    ], "a resend maps to the same two orders"
     read = [fhir.reference("MedicationRequest", rid).to_resource() for _, rid, _ in notes]
     for resource in (again, *read):
         fhir_validator.assert_valid(resource.serialize() if hasattr(resource, "serialize") else resource, "fhirpy")

@@ -34,8 +34,9 @@ def test_repeated_create_returns_the_existing_order_and_publishes_nothing(fhir_h
     with fhir_hub.client() as fhir:
         first = _received(fhir_hub, lambda: answers.append(fhir.post("/MedicationRequest", json=_order("W-1"))))
         again = _received(fhir_hub, lambda: answers.append(fhir.post("/MedicationRequest", json=_order("W-1"))))
-        header = fhir.post("/MedicationRequest", json=_order("W-1-OTHER"),
-                           headers={"If-None-Exist": "identifier=urn:example:ehr|W-1"})
+        header = fhir.post(
+            "/MedicationRequest", json=_order("W-1-OTHER"), headers={"If-None-Exist": "identifier=urn:example:ehr|W-1"}
+        )
     created, repeated = answers
     assert (created.status_code, repeated.status_code) == (201, 200)
     assert created.json()["id"] == repeated.json()["id"] == first[0]
@@ -45,16 +46,24 @@ def test_repeated_create_returns_the_existing_order_and_publishes_nothing(fhir_h
     assert header.headers["location"].endswith(f"/MedicationRequest/{created.json()['id']}")
 
 
-@pytest.mark.parametrize(("body", "status", "code", "expression"), [
-    (b'{"resourceType": "MedicationRequest",', 400, "structure", None),
-    (json.dumps(patient()).encode(), 400, "invalid", ["Patient"]),
-    (json.dumps(_order("E-1", status="bogus")).encode(), 400, "code-invalid", ["MedicationRequest.status"]),
-    (json.dumps(_order("E-2", intent="proposal")).encode(), 422, "business-rule", ["MedicationRequest.intent"]),
-    (json.dumps({k: v for k, v in _order("E-3").items() if k != "subject"}).encode(), 400, "required",
-     ["MedicationRequest.subject"]),
-])
-def test_bad_orders_get_an_operation_outcome_naming_the_element(fhir_hub: FhirHub, body: bytes, status: int,
-                                                                 code: str, expression: list[str] | None) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "code", "expression"),
+    [
+        (b'{"resourceType": "MedicationRequest",', 400, "structure", None),
+        (json.dumps(patient()).encode(), 400, "invalid", ["Patient"]),
+        (json.dumps(_order("E-1", status="bogus")).encode(), 400, "code-invalid", ["MedicationRequest.status"]),
+        (json.dumps(_order("E-2", intent="proposal")).encode(), 422, "business-rule", ["MedicationRequest.intent"]),
+        (
+            json.dumps({k: v for k, v in _order("E-3").items() if k != "subject"}).encode(),
+            400,
+            "required",
+            ["MedicationRequest.subject"],
+        ),
+    ],
+)
+def test_bad_orders_get_an_operation_outcome_naming_the_element(
+    fhir_hub: FhirHub, body: bytes, status: int, code: str, expression: list[str] | None
+) -> None:
     with fhir_hub.client() as fhir:
         response = fhir.post("/MedicationRequest", content=body)
     assert response.status_code == status, response.text
@@ -73,28 +82,47 @@ def test_an_r5_shaped_order_is_refused_at_its_r5_element(fhir_hub: FhirHub) -> N
 
 
 def test_transaction_is_all_or_nothing(fhir_hub: FhirHub) -> None:
-    good, bad = bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-1"}]), \
-        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-2"}], intent="plan")
+    good, bad = (
+        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-1"}]),
+        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-2"}], intent="plan"),
+    )
     refused: list[Any] = []
     with fhir_hub.client() as fhir:
-        none = _received(fhir_hub, lambda: refused.append(
-            fhir.post("", json=bundle_of("transaction", good, patient(), practitioner(), bad))))
+        none = _received(
+            fhir_hub,
+            lambda: refused.append(fhir.post("", json=bundle_of("transaction", good, patient(), practitioner(), bad))),
+        )
         answers: list[Any] = []
-        both = _received(fhir_hub, lambda: answers.append(fhir.post("", json=bundle_of(
-            "transaction", good, patient(), practitioner(),
-            bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-3"}])))))
+        both = _received(
+            fhir_hub,
+            lambda: answers.append(
+                fhir.post(
+                    "",
+                    json=bundle_of(
+                        "transaction",
+                        good,
+                        patient(),
+                        practitioner(),
+                        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "T-3"}]),
+                    ),
+                )
+            ),
+        )
     assert refused[0].status_code == 422 and none == []
     # the good order is named too (issue 26): nothing of an all-or-nothing Bundle was taken
-    assert issues(refused[0].json()) == [("error", "business-rule", ["Bundle.entry[3].resource.intent"]),
-                                         ("information", "informational", ["Bundle.entry[0].resource"])]
+    assert issues(refused[0].json()) == [
+        ("error", "business-rule", ["Bundle.entry[3].resource.intent"]),
+        ("information", "informational", ["Bundle.entry[0].resource"]),
+    ]
     reply = answers[0].json()
     Bundle.model_validate(reply)
     assert reply["type"] == "transaction-response"
     statuses = [e["response"]["status"] for e in reply["entry"]]
     assert statuses == ["201 Created", "201 Created", "200 OK", "201 Created"]
     # the Patient both orders name is created with the first (tests/e2e/fhir/test_stored_is_returned.py)
-    ids = [e["resource"]["id"] for e in reply["entry"]
-           if e.get("resource", {}).get("resourceType") == "MedicationRequest"]
+    ids = [
+        e["resource"]["id"] for e in reply["entry"] if e.get("resource", {}).get("resourceType") == "MedicationRequest"
+    ]
     assert sorted(both) == sorted(ids)
     assert reply["entry"][1]["response"]["location"] == reply["entry"][0]["resource"]["subject"]["reference"]
     assert reply["entry"][2]["response"]["outcome"]["issue"][0]["severity"] == "information"
@@ -105,15 +133,21 @@ def test_batch_answers_each_entry_on_its_own(fhir_hub: FhirHub) -> None:
     bad = bundled_request(identifier=[{"system": "urn:example:ehr", "value": "B-2"}], intent="plan")
     answers: list[Any] = []
     with fhir_hub.client() as fhir:
-        events = _received(fhir_hub, lambda: answers.append(
-            fhir.post("", json=bundle_of("batch", ok, patient(), practitioner(), bad))))
+        events = _received(
+            fhir_hub, lambda: answers.append(fhir.post("", json=bundle_of("batch", ok, patient(), practitioner(), bad)))
+        )
     reply = answers[0].json()
     assert answers[0].status_code == 200 and reply["type"] == "batch-response"
     Bundle.model_validate(reply)
     assert [e["response"]["status"] for e in reply["entry"]] == [
-        "201 Created", "200 OK", "200 OK", "422 Unprocessable Entity"]
+        "201 Created",
+        "200 OK",
+        "200 OK",
+        "422 Unprocessable Entity",
+    ]
     assert issues(reply["entry"][3]["response"]["outcome"]) == [
-        ("error", "business-rule", ["Bundle.entry[3].resource.intent"])]
+        ("error", "business-rule", ["Bundle.entry[3].resource.intent"])
+    ]
     assert events == [reply["entry"][0]["resource"]["id"]]
 
 
@@ -121,9 +155,13 @@ def test_broker_down_is_503_transient_and_nothing_half_done(fhir_hub: FhirHub) -
     hub = fhir_hub.ph.hub
     publisher = hub.doors.publisher
     assert publisher is not None
-    bundle = bundle_of("transaction", bundled_request(identifier=[{"system": "urn:example:ehr", "value": "D-1"}]),
-                       patient(), practitioner(),
-                       bundled_request(identifier=[{"system": "urn:example:ehr", "value": "D-2"}]))
+    bundle = bundle_of(
+        "transaction",
+        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "D-1"}]),
+        patient(),
+        practitioner(),
+        bundled_request(identifier=[{"system": "urn:example:ehr", "value": "D-2"}]),
+    )
     asyncio.run_coroutine_threadsafe(publisher.close(), hub.loop).result(10)
     try:
         with fhir_hub.client() as fhir:
@@ -153,11 +191,13 @@ def test_auth_is_required_and_answered_in_fhir(fhir_hub: FhirHub) -> None:
 
 def test_wrong_media_type_and_unknown_paths_get_operation_outcomes(fhir_hub: FhirHub) -> None:
     with fhir_hub.client() as fhir:
-        xml = fhir.post("/MedicationRequest", content=b"<MedicationRequest/>",
-                        headers={"Content-Type": "application/fhir+xml"})
+        xml = fhir.post(
+            "/MedicationRequest", content=b"<MedicationRequest/>", headers={"Content-Type": "application/fhir+xml"}
+        )
         other = fhir.post("/Observation", json={"resourceType": "Observation"})
         message_at_base = fhir.post("", json=bundle_of("message", patient()))
     assert xml.status_code == 415 and issues(xml.json())[0][1] == "not-supported"
     assert other.status_code == 404 and issues(other.json())[0][1] == "not-supported"
     assert message_at_base.status_code == 400 and issues(message_at_base.json()) == [
-        ("error", "invalid", ["Bundle.type"])]
+        ("error", "invalid", ["Bundle.type"])
+    ]

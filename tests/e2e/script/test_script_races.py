@@ -17,9 +17,11 @@ PAIRS = 20
 
 def test_of_two_racing_messages_under_one_message_id_one_is_taken(amqp_url: str, database_url: str) -> None:
     settings = make_settings(amqp_url, database_url, default_bin="999001")
-    with script_feed(settings) as feed, ThreadPoolExecutor(2) as pool, httpx.Client(
-        base_url=str(feed.http.base_url), headers=dict(feed.http.headers), timeout=20
-    ) as other:
+    with (
+        script_feed(settings) as feed,
+        ThreadPoolExecutor(2) as pool,
+        httpx.Client(base_url=str(feed.http.base_url), headers=dict(feed.http.headers), timeout=20) as other,
+    ):
         answers = []
         for pair in range(PAIRS):
             start = threading.Barrier(2)

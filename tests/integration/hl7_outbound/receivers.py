@@ -156,8 +156,14 @@ class Receiver:
                 time.sleep(action.delay_s)
                 answered = header.model_copy(update={"control_id": action.control_id or header.control_id})
                 problems = [Problem("207", action.error)] if action.error else []
-                ack = build_ack(answered, action.code, problems, sending_application="EHR",
-                                sending_facility="HOSP", control_id=f"ACK{index}")
+                ack = build_ack(
+                    answered,
+                    action.code,
+                    problems,
+                    sending_application="EHR",
+                    sending_facility="HOSP",
+                    control_id=f"ACK{index}",
+                )
                 if action.code in ("AA", "CA") and action.control_id is None:
                     self._mark_delivered(header.control_id)
                 try:

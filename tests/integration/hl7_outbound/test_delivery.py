@@ -17,8 +17,15 @@ from tests.unit.hl7_outbound import samples
 
 def _config(port: int, **overrides: object) -> DestinationConfig:
     values: dict[str, object] = {
-        "name": "ehr", "host": "127.0.0.1", "port": port, "events": ["prescription.received"],
-        "ack_timeout_s": 0.5, "connect_timeout_s": 1, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, **overrides,
+        "name": "ehr",
+        "host": "127.0.0.1",
+        "port": port,
+        "events": ["prescription.received"],
+        "ack_timeout_s": 0.5,
+        "connect_timeout_s": 1,
+        "backoff_initial_s": 0.05,
+        "backoff_max_s": 0.2,
+        **overrides,
     }
     return DestinationConfig.model_validate(values)
 

@@ -30,8 +30,15 @@ EVENTS = ["prescription.received", "prescription.verified", "prescription.dispen
 
 def _config(port: int, **overrides: object) -> DestinationConfig:
     values: dict[str, object] = {
-        "name": "clinic", "host": "127.0.0.1", "port": port, "events": EVENTS, "ack_timeout_s": 0.5,
-        "connect_timeout_s": 1, "backoff_initial_s": 0.05, "backoff_max_s": 0.3, **overrides,
+        "name": "clinic",
+        "host": "127.0.0.1",
+        "port": port,
+        "events": EVENTS,
+        "ack_timeout_s": 0.5,
+        "connect_timeout_s": 1,
+        "backoff_initial_s": 0.05,
+        "backoff_max_s": 0.3,
+        **overrides,
     }
     return DestinationConfig.model_validate(values)
 
@@ -45,8 +52,9 @@ def _publish(settings: Settings, topology: Topology, events: list[Event]) -> lis
     for event in events:
         event_id = str(uuid.uuid4())
         props = raw_properties(event_id, content_type=CONTENT_TYPE, message_type=event.name)
-        channel.basic_publish(topology.events_exchange, event.name, samples.cloudevent(event, event_id), props,
-                              mandatory=True)
+        channel.basic_publish(
+            topology.events_exchange, event.name, samples.cloudevent(event, event_id), props, mandatory=True
+        )
         ids.append(event_id)
     conn.close()
     return ids
@@ -101,17 +109,19 @@ def run_senders(settings: Settings, topology: Topology) -> Iterator[Callable[...
 def _misbehaving(i: int, control_id: str, seen: list[str]) -> list[Action]:
     seen.append(control_id)
     script: dict[int, list[Action]] = {
-        1: [Ack(delay_s=1.0)],            # slow: past the 0.5 s timeout
-        3: [Ack("AR", error="busy")],     # reject for now
-        5: [Drop()],                      # connection dropped before answering
+        1: [Ack(delay_s=1.0)],  # slow: past the 0.5 s timeout
+        3: [Ack("AR", error="busy")],  # reject for now
+        5: [Drop()],  # connection dropped before answering
         7: [Ack(control_id=seen[max(i - 1, 0)]), Ack()],  # a late ACK for the previous message, then ours
-        9: [Ack(control_id=seen[max(i - 2, 0)])],         # only a stale ACK: timeout and resend
+        9: [Ack(control_id=seen[max(i - 2, 0)])],  # only a stale ACK: timeout and resend
     }
     return script.get(i, [Ack()])
 
 
 def test_every_event_is_delivered_once_in_order_despite_a_misbehaving_receiver(
-    settings: Settings, topology: Topology, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     seen: list[str] = []
     receiver = Receiver(lambda i, c: _misbehaving(i, c, seen)).start()
@@ -134,7 +144,9 @@ def test_every_event_is_delivered_once_in_order_despite_a_misbehaving_receiver(
 
 
 def test_an_ae_dead_letters_the_event_with_the_receivers_text_and_the_rest_flows(
-    settings: Settings, topology: Topology, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     receiver = Receiver(lambda i, _c: [Ack("AE", error="unknown NDC")] if i == 1 else [Ack()]).start()
     senders = run_senders(_config(receiver.port))
@@ -153,7 +165,9 @@ def test_an_ae_dead_letters_the_event_with_the_receivers_text_and_the_rest_flows
 
 
 def test_a_down_destination_builds_a_visible_backlog_that_drains_in_order(
-    settings: Settings, topology: Topology, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     receiver = Receiver(always_accept).start()
     receiver.stop()  # reserve the port; nothing listens
@@ -161,15 +175,19 @@ def test_a_down_destination_builds_a_visible_backlog_that_drains_in_order(
     events = _orders(3)
     expected = [control_id_for(i, "clinic") for i in _publish(settings, topology, events)]
 
-    _wait_for(lambda: (senders.status()[0].backlog or 0) == len(events)
-              and senders.status()[0].state is SenderState.RETRYING)
+    _wait_for(
+        lambda: (senders.status()[0].backlog or 0) == len(events) and senders.status()[0].state is SenderState.RETRYING
+    )
     status: DestinationStatus = senders.status()[0]
     assert "cannot connect" in (status.last_error or "") and not status.connected
     assert status.oldest_age_s is not None and status.oldest_age_s > 0
     assert status.in_flight_control_id == expected[0]
     other_process = outbound_status(settings.amqp_url.get_secret_value(), topology, [senders.destinations[0]])[0]
-    assert (other_process.state, other_process.backlog, other_process.consumers) == (SenderState.UNKNOWN,
-                                                                                     len(events) - 1, 1)
+    assert (other_process.state, other_process.backlog, other_process.consumers) == (
+        SenderState.UNKNOWN,
+        len(events) - 1,
+        1,
+    )
 
     receiver.start()
     assert receiver.wait_delivered(len(events)) == expected
@@ -179,7 +197,9 @@ def test_a_down_destination_builds_a_visible_backlog_that_drains_in_order(
 
 
 def test_a_message_in_flight_at_shutdown_is_resent_with_the_same_control_id_after_restart(
-    settings: Settings, topology: Topology, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     answering = {"on": False}
     receiver = Receiver(lambda _i, _c: [Ack()] if answering["on"] else [Silent()]).start()
@@ -199,7 +219,9 @@ def test_a_message_in_flight_at_shutdown_is_resent_with_the_same_control_id_afte
 
 
 def test_destinations_are_independent_and_filtered(
-    settings: Settings, topology: Topology, run_senders: Callable[..., OutboundSenders],
+    settings: Settings,
+    topology: Topology,
+    run_senders: Callable[..., OutboundSenders],
 ) -> None:
     down = Receiver(always_accept).start()
     down.stop()

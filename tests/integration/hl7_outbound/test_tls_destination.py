@@ -60,8 +60,14 @@ MESSAGE = b"MSH|^~\\&|RXHUB|PHARMACY|EHR|X|20261126||ORM^O01|CTRL1|P|2.5.1\rORC|
 def test_a_message_goes_over_tls_to_a_verified_destination(pki) -> None:  # type: ignore[no-untyped-def]
     receiver = TlsReceiver(pki.server_cert, pki.server_key)
     receiver.start()
-    link = MllpLink("127.0.0.1", receiver.port, connect_timeout_s=5, max_frame_bytes=65536,
-                    ssl_context=client_context(pki.ca), server_name="localhost")
+    link = MllpLink(
+        "127.0.0.1",
+        receiver.port,
+        connect_timeout_s=5,
+        max_frame_bytes=65536,
+        ssl_context=client_context(pki.ca),
+        server_name="localhost",
+    )
     link.send(MESSAGE)
     ack = link.next_frame(time.monotonic() + 5)
     link.close()
@@ -73,8 +79,14 @@ def test_a_destination_with_a_certificate_from_another_ca_is_refused(pki, tmp_pa
     receiver = TlsReceiver(pki.server_cert, pki.server_key)
     receiver.start()
     stranger = write_dev_certificates(tmp_path / "other")
-    link = MllpLink("127.0.0.1", receiver.port, connect_timeout_s=5, max_frame_bytes=65536,
-                    ssl_context=client_context(stranger.ca), server_name="localhost")
+    link = MllpLink(
+        "127.0.0.1",
+        receiver.port,
+        connect_timeout_s=5,
+        max_frame_bytes=65536,
+        ssl_context=client_context(stranger.ca),
+        server_name="localhost",
+    )
     with pytest.raises(DestinationUnavailable):
         link.send(MESSAGE)
     assert receiver.received == []
@@ -83,6 +95,7 @@ def test_a_destination_with_a_certificate_from_another_ca_is_refused(pki, tmp_pa
 def test_destination_config_accepts_tls_settings_and_false() -> None:
     base = {"host": "h", "port": 1, "events": ["prescription.received"]}
     plain = DestinationConfig.model_validate({**base, "name": "a", "tls": False})
-    secure = DestinationConfig.model_validate({**base, "name": "b",
-                                               "tls": {"ca_file": "/etc/rxhub/ca.pem", "server_name": "ehr"}})
+    secure = DestinationConfig.model_validate(
+        {**base, "name": "b", "tls": {"ca_file": "/etc/rxhub/ca.pem", "server_name": "ehr"}}
+    )
     assert plain.tls is None and secure.tls is not None and secure.tls.server_name == "ehr"

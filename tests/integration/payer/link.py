@@ -42,14 +42,16 @@ class PayerLink:
         self.channel = self.connection.channel()
         # what run_payer_sim declares, declared first so claims sent before it consumes wait in its queue
         declare_sim_queue(self.channel, topology, load_payer_config(config_path).bins)
-        self.sim = threading.Thread(target=run_payer_sim, args=(amqp_url, topology, config_path, self.stop),
-                                    daemon=True, name="payer-sim")
+        self.sim = threading.Thread(
+            target=run_payer_sim, args=(amqp_url, topology, config_path, self.stop), daemon=True, name="payer-sim"
+        )
         self.sim.start()
         self.commands: queue.Queue[Envelope] = queue.Queue()
         #: the next this many batches fail as a database outage would (the answers must be retried)
         self.failures_left = 0
-        self.runner = payer_response_runner(amqp_url, topology, handler=self._record_one,
-                                            batch_handler=self._record, max_retries=1)
+        self.runner = payer_response_runner(
+            amqp_url, topology, handler=self._record_one, batch_handler=self._record, max_retries=1
+        )
         self.responses = run_in_thread(self.runner, self.stop)
         assert wait_ready([self.runner], 10.0)
         self.claims = BlockingConfirmingPublisher(amqp_url)

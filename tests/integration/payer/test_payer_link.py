@@ -43,11 +43,19 @@ def test_paid_claim_becomes_a_command_with_amounts_and_the_order_correlation(lin
     command = envelope.command()
     assert isinstance(command, RecordClaimResponse)
     assert (command.exchange_id, command.prescription_id, command.fill_number, command.attempt) == (
-        "rx-paid:0:1:B1", "rx-paid", 0, 1)
+        "rx-paid:0:1:B1",
+        "rx-paid",
+        0,
+        1,
+    )
     assert (command.transaction, command.status, command.reject_codes) == ("B1", "P", ())
     # hub/data/payer-sim.json: 30 x 0.12 + 1.75 fee = 5.35; copay 5.00; the plan pays 0.35
     assert (command.total_paid, command.patient_pay, command.ingredient_cost_paid, command.dispensing_fee_paid) == (
-        Decimal("0.35"), Decimal("5.00"), Decimal("3.60"), Decimal("1.75"))
+        Decimal("0.35"),
+        Decimal("5.00"),
+        Decimal("3.60"),
+        Decimal("1.75"),
+    )
     assert command.authorization_number == "SIM000000001"
 
 
@@ -77,8 +85,16 @@ def test_refill_too_soon_79(link: PayerLink) -> None:
 def test_dur_88_then_paid_with_dur_pps_codes(link: PayerLink) -> None:
     first = link.exchange(claim("rx-88", rx_number="7088", ndc=WARFARIN))
     assert (first.status, first.reject_codes) == ("R", ("88",))
-    second = link.exchange(claim("rx-88", attempt=2, rx_number="7088", ndc=WARFARIN,
-                                 dur_pps=(("DD", "M0", "1G"),), clarification_codes=("1",)))
+    second = link.exchange(
+        claim(
+            "rx-88",
+            attempt=2,
+            rx_number="7088",
+            ndc=WARFARIN,
+            dur_pps=(("DD", "M0", "1G"),),
+            clarification_codes=("1",),
+        )
+    )
     assert second.status == "P"
 
 
@@ -171,10 +187,13 @@ def test_answer_without_the_order_correlation_is_dead_lettered(link: PayerLink) 
 
 def _paid_answer() -> bytes:
     status = ResponseStatusSegment(transaction_status="P", authorization_number="EXT1")
-    return build_claim_response(ClaimResponse(
-        service_provider_id="1993999998", date_of_service=date(2026, 3, 1),
-        transactions=(TransactionResponse(status=status),),
-    ))
+    return build_claim_response(
+        ClaimResponse(
+            service_provider_id="1993999998",
+            date_of_service=date(2026, 3, 1),
+            transactions=(TransactionResponse(status=status),),
+        )
+    )
 
 
 def test_configured_delay_holds_the_answer_back(start_link: Callable[[Path], PayerLink], tmp_path: Path) -> None:

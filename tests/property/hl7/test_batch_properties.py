@@ -13,8 +13,9 @@ from hub.errors import Problem
 ids = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=20)
 separators = st.sampled_from(["\r", "\n", "\r\n"])
 #: a message: its control id and some body segments (never an envelope or MSH segment id)
-bodies = st.lists(st.sampled_from(["PID|1||MRN1", "ORC|NW|P1", "RXE||X^Y^NDC|1", "ZXT|a^b~c", "NTE|1||BTS|2"]),
-                  max_size=4)
+bodies = st.lists(
+    st.sampled_from(["PID|1||MRN1", "ORC|NW|P1", "RXE||X^Y^NDC|1", "ZXT|a^b~c", "NTE|1||BTS|2"]), max_size=4
+)
 messages = st.tuples(ids, bodies)
 batches = st.lists(st.tuples(ids, st.lists(messages, max_size=4)), min_size=1, max_size=3)
 Parts = list[tuple[str, list[tuple[str, list[str]]]]]
@@ -48,17 +49,21 @@ def test_a_well_formed_file_gives_back_every_message_as_sent(file_id: str, parts
     assert batch.problems == ()
     assert batch.header is not None and batch.header.control_id == file_id
     assert [b.header.control_id for b in batch.batches if b.header] == [batch_id for batch_id, _ in parts]
-    assert [m.decode() for m in batch.messages] == [_message(c, body, sep) for _, content in parts
-                                                    for c, body in content]
+    assert [m.decode() for m in batch.messages] == [
+        _message(c, body, sep) for _, content in parts for c, body in content
+    ]
 
 
 @given(ids, batches)
 def test_the_answer_mirrors_the_request_as_a_third_party_parser_reads_it(file_id: str, parts: Parts) -> None:
     request = read_batch(_file(file_id, parts, "\r").encode())
-    acks = [[f"MSH|^~\\&|RXHUB|PHARMACY|||20261201||ACK|{c}-A|P|2.5.1\rMSA|AA|{c}\r".encode() for c, _ in content]
-            for _, content in parts]
-    answer = hl7.parse_file(batch_ack(request, acks, sending_application="RXHUB", sending_facility="PHARMACY",
-                                      control_id="1").decode())
+    acks = [
+        [f"MSH|^~\\&|RXHUB|PHARMACY|||20261201||ACK|{c}-A|P|2.5.1\rMSA|AA|{c}\r".encode() for c, _ in content]
+        for _, content in parts
+    ]
+    answer = hl7.parse_file(
+        batch_ack(request, acks, sending_application="RXHUB", sending_facility="PHARMACY", control_id="1").decode()
+    )
     assert str(answer.header[12]) == file_id and str(answer.trailer[1]) == str(len(parts))
     assert [str(b.header[12]) for b in answer] == [batch_id for batch_id, _ in parts]
     assert [len(b) for b in answer] == [len(content) for _, content in parts]

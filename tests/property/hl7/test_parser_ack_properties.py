@@ -16,9 +16,7 @@ from tests.unit.hl7.corpus import sample
 
 #: an MSH that parses, so arbitrary tails reach validation and mapping too
 MSH = b"MSH|^~\\&|EHR|CLINIC|RXHUB|PHARM|20250101||RDE^O11^RDE_O11|C1|P|2.5.1\r"
-SEGMENT_IDS = st.sampled_from(
-    [b"PID", b"PV1", b"AL1", b"ORC", b"RXE", b"RXO", b"RXR", b"NTE", b"TQ1", b"ZZZ"]
-)
+SEGMENT_IDS = st.sampled_from([b"PID", b"PV1", b"AL1", b"ORC", b"RXE", b"RXO", b"RXR", b"NTE", b"TQ1", b"ZZZ"])
 hl7ish = st.lists(
     st.tuples(SEGMENT_IDS, st.lists(st.binary(max_size=12), max_size=40)).map(
         lambda seg: seg[0] + b"|" + b"|".join(seg[1])

@@ -32,9 +32,7 @@ PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 values = st.text(PRINTABLE, max_size=12)
 field_ids = st.text(PRINTABLE, min_size=2, max_size=2)
 #: common ids so repeats (FB, DK, FQ, 7E sets) happen often, plus arbitrary ones
-known_ids = st.sampled_from(
-    ["FB", "DK", "FQ", "7E", "E4", "E5", "E6", "C2", "D2", "D7", "E7", "F5", "F9", "AN"]
-)
+known_ids = st.sampled_from(["FB", "DK", "FQ", "7E", "E4", "E5", "E6", "C2", "D2", "D7", "E7", "F5", "F9", "AN"])
 segments = st.builds(
     Segment,
     segment_id=st.one_of(st.sampled_from(["01", "04", "07", "08", "11", "21", "23", "96", "XX"]), field_ids),
@@ -149,9 +147,7 @@ def test_mutated_corpus_files_raise_only_message_content_error(
     st.integers(0, 10_000),
     st.sampled_from([b"\x1c", b"\x1d", b"\x1e", b"\x03", b"{", b"}", b"0", b" ", b"AM", b"\x1cFB"]),
 )
-def test_corpus_with_inserted_separators_raises_only_our_error(
-    name: str, position: int, insert: bytes
-) -> None:
+def test_corpus_with_inserted_separators_raises_only_our_error(name: str, position: int, insert: bytes) -> None:
     raw = (CORPUS / name).read_bytes()
     at = position % (len(raw) + 1)
     _only_our_error(raw[:at] + insert + raw[at:])

@@ -114,9 +114,7 @@ def test_answers_round_trip_any_text(request_id: str, sender: str, description: 
     assert error.body.text_at("Description") == read_back(description)
     assert (error.header.relates_to_message_id, error.header.to) == (request_id, read_back(sender))
     cancel = ScriptMessage(header=header, kind="CancelRx", body=XmlNode(name="CancelRx"))
-    denied = read_message(
-        cancel_rx_response(cancel, False, reason, reason_code="AA", message_id="C", now=NOW)
-    )
+    denied = read_message(cancel_rx_response(cancel, False, reason, reason_code="AA", message_id="C", now=NOW))
     assert denied.body.text_at("Response", "Denied", "DenialReason") == read_back(reason)
     assert denied.header.relates_to_message_id == request_id
 

@@ -138,9 +138,7 @@ def _to_rejected(rx: Prescription) -> None:
 
 def _resubmit_and_pay(rx: Prescription) -> None:
     rx.resubmit_claim(TECHNICIAN, NOW, prior_auth_number="PA-1")
-    rx.claim_paid(
-        SYSTEM, NOW, total_paid=Decimal("12.00"), patient_pay=Decimal("5.00"), authorization_number="AUTH1"
-    )
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("12.00"), patient_pay=Decimal("5.00"), authorization_number="AUTH1")
 
 
 _STEPS: dict[Setting, list[Any]] = {

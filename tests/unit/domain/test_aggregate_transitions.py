@@ -62,12 +62,8 @@ STEPS: dict[str, Step] = {
     "bill_cash": Step(
         lambda rx: rx.bill_cash(TECHNICIAN, NOW), frozenset({A.BILL_CASH}), frozenset({S.CLAIM_REJECTED})
     ),
-    "approve_data": Step(
-        lambda rx: rx.approve_data_verification(PHARMACIST, NOW), frozenset({A.APPROVE_DATA})
-    ),
-    "reject_data": Step(
-        lambda rx: rx.reject_data_verification(PHARMACIST, NOW, "no"), frozenset({A.REJECT_DATA})
-    ),
+    "approve_data": Step(lambda rx: rx.approve_data_verification(PHARMACIST, NOW), frozenset({A.APPROVE_DATA})),
+    "reject_data": Step(lambda rx: rx.reject_data_verification(PHARMACIST, NOW, "no"), frozenset({A.REJECT_DATA})),
     "complete_fill": Step(
         lambda rx: rx.complete_fill(
             TECHNICIAN, NOW, allocate(stock(), LISINOPRIL, Decimal("30"), NOW.date()), PHARMACY
@@ -93,9 +89,7 @@ STEPS: dict[str, Step] = {
 
 REACHABLE = {
     Setting.OUTPATIENT: list(RxState),
-    Setting.INPATIENT: [
-        s for s in RxState if s not in (S.CLAIM_PENDING, S.CLAIM_REJECTED, S.RETURNED_TO_STOCK)
-    ],
+    Setting.INPATIENT: [s for s in RxState if s not in (S.CLAIM_PENDING, S.CLAIM_REJECTED, S.RETURNED_TO_STOCK)],
 }
 CASES = [
     (setting, state, name)
@@ -114,9 +108,7 @@ def _targets(setting: Setting, state: RxState, step: Step) -> set[RxState]:
 
 
 @pytest.mark.parametrize(("setting", "state", "name"), CASES)
-def test_step_is_allowed_exactly_where_the_table_allows_it(
-    setting: Setting, state: RxState, name: str
-) -> None:
+def test_step_is_allowed_exactly_where_the_table_allows_it(setting: Setting, state: RxState, name: str) -> None:
     rx = reach(state, setting)
     assert rx.state is state
     step = STEPS[name]

@@ -47,9 +47,7 @@ def allergic(*texts: str) -> Patient:
 
 
 def test_penicillin_allergy_flags_amoxicillin_by_class() -> None:
-    findings = screen(
-        product(AMOXICILLIN), "1", [Allergy(text="Penicillin (hives)")], [], INTERACTIONS, TODAY
-    )
+    findings = screen(product(AMOXICILLIN), "1", [Allergy(text="Penicillin (hives)")], [], INTERACTIONS, TODAY)
     assert kinds(findings) == ["drug_allergy"] and findings[0].severity is Severity.HIGH
 
 
@@ -101,9 +99,7 @@ def test_early_refill_of_the_same_drug_elsewhere() -> None:
     findings = screen(product(WARFARIN), "NEW-RX", [], [last_week], INTERACTIONS, TODAY)
     assert "early_refill" in kinds(findings)
     long_ago = ProfileEntry.of(product(WARFARIN), "OLD-RX", TODAY - timedelta(days=23), 30)
-    assert "early_refill" not in kinds(
-        screen(product(WARFARIN), "NEW-RX", [], [long_ago], INTERACTIONS, TODAY)
-    )
+    assert "early_refill" not in kinds(screen(product(WARFARIN), "NEW-RX", [], [long_ago], INTERACTIONS, TODAY))
 
 
 def test_intake_attaches_dur_alerts_and_approval_needs_override_of_high_ones() -> None:
@@ -194,8 +190,17 @@ def test_profile_entry_of_a_dispensed_prescription_is_active_during_its_supply()
     assert received().profile_entry(date(2026, 1, 1)) is None  # no product chosen yet
 
 
-@pytest.mark.parametrize("state", [RxState.DISPENSED, RxState.RETURNED_TO_STOCK, RxState.REJECTED, RxState.READY,
-                                   RxState.DATA_VERIFICATION, RxState.RECEIVED])
+@pytest.mark.parametrize(
+    "state",
+    [
+        RxState.DISPENSED,
+        RxState.RETURNED_TO_STOCK,
+        RxState.REJECTED,
+        RxState.READY,
+        RxState.DATA_VERIFICATION,
+        RxState.RECEIVED,
+    ],
+)
 def test_past_its_on_profile_until_a_prescription_changes_no_screening(state: RxState) -> None:
     """Intake does not read prescriptions past this day (hub.persistence.prescriptions): they must be inactive
     and too old for an early refill, at the strictest threshold the interaction table allows (1)."""

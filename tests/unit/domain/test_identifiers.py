@@ -93,9 +93,7 @@ def test_ndc_normalisation_from_standards_examples(text: str, ndc11: str) -> Non
     assert normalize_ndc(text) == ndc11
 
 
-@pytest.mark.parametrize(
-    "text", ["0143963401", "1234-567-89", "12345-6789-123", "abc", "", "01151327", "62756-017"]
-)
+@pytest.mark.parametrize("text", ["0143963401", "1234-567-89", "12345-6789-123", "abc", "", "01151327", "62756-017"])
 def test_ambiguous_or_malformed_ndc_is_refused(text: str) -> None:
     with pytest.raises(InvalidNdc):
         normalize_ndc(text)

@@ -27,9 +27,7 @@ TODAY = date(2026, 3, 2)
 
 
 def lot(name: str, expiry: date, on_hand: str, reserved: str = "0", ndc: str = NDC) -> InventoryItem:
-    return InventoryItem(
-        ndc=ndc, lot=name, expiry=expiry, on_hand=Decimal(on_hand), reserved=Decimal(reserved)
-    )
+    return InventoryItem(ndc=ndc, lot=name, expiry=expiry, on_hand=Decimal(on_hand), reserved=Decimal(reserved))
 
 
 SHELF = [

@@ -162,8 +162,6 @@ def test_expiry_date_arithmetic_edges() -> None:
     assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
 
 
-@pytest.mark.parametrize(
-    ("authorized", "schedule", "allowed"), [(11, None, 11), (9, "3", 5), (3, "2", 0), (2, "4", 2)]
-)
+@pytest.mark.parametrize(("authorized", "schedule", "allowed"), [(11, None, 11), (9, "3", 5), (3, "2", 0), (2, "4", 2)])
 def test_refills_allowed_by_law(authorized: int, schedule: str | None, allowed: int) -> None:
     assert refills_allowed(authorized, schedule) == allowed

@@ -60,9 +60,7 @@ STEPS: list[Callable[[Prescription], object]] = [
     st.booleans(),
     st.lists(st.integers(0, len(STEPS) - 1), max_size=25),
 )
-def test_state_round_trips_through_json_after_any_steps(
-    setting: Setting, insured: bool, steps: list[int]
-) -> None:
+def test_state_round_trips_through_json_after_any_steps(setting: Setting, insured: bool, steps: list[int]) -> None:
     rx = received(setting=setting, **({} if insured else {"coverage": None}))
     for index in steps:
         try:

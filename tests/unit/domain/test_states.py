@@ -26,9 +26,7 @@ FORBIDDEN = [(setting, s, a) for setting, s, a in ALL_PAIRS if (s, a) not in TRA
 
 
 @pytest.mark.parametrize(("setting", "state", "action"), ALLOWED)
-def test_every_allowed_transition_leads_where_the_table_says(
-    setting: Setting, state: RxState, action: Action
-) -> None:
+def test_every_allowed_transition_leads_where_the_table_says(setting: Setting, state: RxState, action: Action) -> None:
     assert next_state(setting, state, action) is TRANSITIONS[setting][(state, action)]
 
 

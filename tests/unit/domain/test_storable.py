@@ -11,8 +11,12 @@ from hub.domain.storable import first_unstorable, made_storable, unstorable_in
 
 
 def _order(**patient: str) -> ReceivePrescription:
-    return ReceivePrescription(placer_order_number="ORD-1", patient=PatientInfo(**patient),
-                               prescriber=PrescriberInfo(npi="1234567893"), drug=DrugInfo(ndc="00093005801"))
+    return ReceivePrescription(
+        placer_order_number="ORD-1",
+        patient=PatientInfo(**patient),
+        prescriber=PrescriberInfo(npi="1234567893"),
+        drug=DrugInfo(ndc="00093005801"),
+    )
 
 
 def test_a_command_is_clean_or_names_the_field_that_is_not() -> None:

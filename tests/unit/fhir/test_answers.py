@@ -255,9 +255,16 @@ def test_capability_statement_tells_the_truth() -> None:
     assert set(resources) == {"MedicationRequest", "MedicationDispense", "Patient"}
     assert resources["MedicationRequest"]["conditionalCreate"] is True
     assert [p["name"] for p in resources["MedicationDispense"]["searchParam"]] == [
-        "_id", "prescription", "patient", "subject", "status", "whenhandedover"]
+        "_id",
+        "prescription",
+        "patient",
+        "subject",
+        "status",
+        "whenhandedover",
+    ]
     assert {"identifier", "patient", "status", "authoredon", "intent"} <= {
-        p["name"] for p in resources["MedicationRequest"]["searchParam"]}
+        p["name"] for p in resources["MedicationRequest"]["searchParam"]
+    }
     assert [o["name"] for o in rest["operation"]] == ["process-message"]
     assert statement["format"][0] == "application/fhir+json" and statement["fhirVersion"] == "4.0.1"
 

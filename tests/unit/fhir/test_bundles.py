@@ -119,8 +119,13 @@ def test_message_orders_use_source_endpoint_as_placer_system_when_unidentified()
 
 def _two_item_message(*, focus: list[int], second: dict[str, Any] | None = None) -> dict[str, Any]:
     """Header, two orders of one prescription (entries 1 and 2), patient (3), prescriber (4)."""
-    header = {"resourceType": "MessageHeader", "id": "h2", "eventCoding": {"code": "prescription-order"},
-              "source": {"endpoint": "https://ehr.example"}, "focus": [{"reference": urn(i)} for i in focus]}
+    header = {
+        "resourceType": "MessageHeader",
+        "id": "h2",
+        "eventCoding": {"code": "prescription-order"},
+        "source": {"endpoint": "https://ehr.example"},
+        "focus": [{"reference": urn(i)} for i in focus],
+    }
     refs = {"subject": {"reference": urn(3)}, "requester": {"reference": urn(4)}}
     first = bundled_request(identifier=[{"system": "urn:item", "value": "A"}], **refs)
     second = second or bundled_request(identifier=[{"system": "urn:item", "value": "B"}], **refs)
@@ -146,22 +151,33 @@ def test_an_unnamed_order_with_a_problem_refuses_the_message_at_its_own_entry() 
     refs = {"subject": {"reference": urn(3)}, "requester": {"reference": urn(4)}}
     bad = bundled_request(identifier=[{"system": "urn:item", "value": "B"}], intent="plan", **refs)
     assert problems_of(bundle_commands, _two_item_message(focus=[1], second=bad)) == [
-        ("business-rule", "Bundle.entry[2].resource.intent")]
+        ("business-rule", "Bundle.entry[2].resource.intent")
+    ]
 
 
 def test_a_refusal_names_every_order_entry_it_did_not_take() -> None:
     bundle = _two_item_message(focus=[1])
     refused = operation_outcome([Problem("business-rule", "bad", "Bundle.entry[2].resource.intent")])
-    issues = [(i["severity"], i["code"], i["expression"], i["diagnostics"])
-              for i in with_untaken(refused, bundle)["issue"]]
-    assert issues == [("error", "business-rule", ["Bundle.entry[2].resource.intent"], "bad"),
-                      ("information", "informational", ["Bundle.entry[1].resource"], UNTAKEN)]
-    everywhere = operation_outcome([Problem("invalid", "x", "Bundle.entry[1].resource"),
-                                    Problem("invalid", "y", "Bundle.entry[2].resource.status")])
+    issues = [
+        (i["severity"], i["code"], i["expression"], i["diagnostics"]) for i in with_untaken(refused, bundle)["issue"]
+    ]
+    assert issues == [
+        ("error", "business-rule", ["Bundle.entry[2].resource.intent"], "bad"),
+        ("information", "informational", ["Bundle.entry[1].resource"], UNTAKEN),
+    ]
+    everywhere = operation_outcome(
+        [
+            Problem("invalid", "x", "Bundle.entry[1].resource"),
+            Problem("invalid", "y", "Bundle.entry[2].resource.status"),
+        ]
+    )
     assert with_untaken(everywhere, bundle) == everywhere
     nowhere = operation_outcome([Problem("not-supported", "no", "Bundle.entry[0].resource.focus")])
     assert [i["expression"] for i in with_untaken(nowhere, bundle)["issue"]] == [
-        ["Bundle.entry[0].resource.focus"], ["Bundle.entry[1].resource"], ["Bundle.entry[2].resource"]]
+        ["Bundle.entry[0].resource.focus"],
+        ["Bundle.entry[1].resource"],
+        ["Bundle.entry[2].resource"],
+    ]
 
 
 def test_relative_references_resolve_against_restful_full_urls_only() -> None:

@@ -17,23 +17,29 @@ from hub.domain.commands import CancelPrescription
 from hub.errors import MessageContentError, UnsupportedMessageError
 
 
-@pytest.mark.parametrize(("header", "token"), [
-    ("identifier=urn:example:ehr|ORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
-    ("identifier=urn%3Aexample%3Aehr%7CORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
-    ("MedicationRequest?identifier=ORD-1", IdentifierToken(value="ORD-1")),
-    ("identifier=|ORD-1", IdentifierToken(value="ORD-1")),
-])
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("identifier=urn:example:ehr|ORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
+        ("identifier=urn%3Aexample%3Aehr%7CORD-1", IdentifierToken(system="urn:example:ehr", value="ORD-1")),
+        ("MedicationRequest?identifier=ORD-1", IdentifierToken(value="ORD-1")),
+        ("identifier=|ORD-1", IdentifierToken(value="ORD-1")),
+    ],
+)
 def test_if_none_exist_reads_an_identifier_token(header: str, token: IdentifierToken) -> None:
     assert if_none_exist(header) == token
 
 
-@pytest.mark.parametrize(("header", "error"), [
-    ("identifier=", MessageContentError),
-    ("identifier=urn:x|", MessageContentError),
-    ("status=active", UnsupportedMessageError),
-    ("identifier=a&identifier=b", UnsupportedMessageError),
-    ("", UnsupportedMessageError),
-])
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        ("identifier=", MessageContentError),
+        ("identifier=urn:x|", MessageContentError),
+        ("status=active", UnsupportedMessageError),
+        ("identifier=a&identifier=b", UnsupportedMessageError),
+        ("", UnsupportedMessageError),
+    ],
+)
 def test_if_none_exist_refuses_what_it_cannot_search(header: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         if_none_exist(header)
@@ -58,17 +64,18 @@ def test_decimals_keep_their_precision() -> None:
 
 
 #: text the hub can store (hub.domain.storable): no NUL, no lone surrogate (Unicode category Cs)
-storable_text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
-                        max_size=10)
+storable_text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10)
 #: what an R4 string may hold: no control character but tab, CR and LF
-fhir_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\r\n"),
-                    max_size=10)
+fhir_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\r\n"), max_size=10)
 
 
 def _json_values(text: st.SearchStrategy[str]) -> st.SearchStrategy[object]:
     return st.recursive(
-        st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.decimals(allow_nan=False, allow_infinity=False,
-                                                                              places=6) | text,
+        st.none()
+        | st.booleans()
+        | st.integers(-(10**30), 10**30)
+        | st.decimals(allow_nan=False, allow_infinity=False, places=6)
+        | text,
         lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
         max_leaves=15,
     )
@@ -92,14 +99,20 @@ def test_a_control_character_is_refused_at_its_fhirpath(text: str, bad: str) -> 
     with pytest.raises(MessageContentError) as refused:
         parse_resource(fhir_json(resource))
     assert [(p.code, p.location) for p in refused.value.problems] == [
-        ("value", "MedicationRequest.identifier[0].value")]
+        ("value", "MedicationRequest.identifier[0].value")
+    ]
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(storable_text, json_values, max_size=3), storable_text, storable_text,
-       st.sampled_from(["\x00", "\ud800", "\udfff"]))
-def test_text_the_hub_cannot_store_is_refused_at_its_fhirpath(value: dict[str, object], key: str, text: str,
-                                                             bad: str) -> None:
+@given(
+    st.dictionaries(storable_text, json_values, max_size=3),
+    storable_text,
+    storable_text,
+    st.sampled_from(["\x00", "\ud800", "\udfff"]),
+)
+def test_text_the_hub_cannot_store_is_refused_at_its_fhirpath(
+    value: dict[str, object], key: str, text: str, bad: str
+) -> None:
     resource = {"resourceType": "MedicationRequest", **value, "note": [{"text": text + bad + text}]}
     encoded = json.dumps(resource, default=str).encode()  # stdlib JSON escapes a lone surrogate as \udxxx
     with pytest.raises(MessageContentError) as refused:

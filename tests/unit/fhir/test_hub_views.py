@@ -30,21 +30,37 @@ from hub.domain.states import RxState
 from hub.messaging.envelope import order_correlation_id
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-INFO = PatientInfo(identifiers=(Identifier(value="MRN-9", system="urn:example:mrn"),), family_name="Synthetic",
-                   given_name="Fay", birth_date=date(1990, 5, 6), sex="F")
+INFO = PatientInfo(
+    identifiers=(Identifier(value="MRN-9", system="urn:example:mrn"),),
+    family_name="Synthetic",
+    given_name="Fay",
+    birth_date=date(1990, 5, 6),
+    sex="F",
+)
 
 
 def _rx(refills: int = 0) -> Prescription:
     command = ReceivePrescription(
-        placer_order_number="ORD-9", placer_system="urn:example:ehr", patient=INFO,
+        placer_order_number="ORD-9",
+        placer_system="urn:example:ehr",
+        patient=INFO,
         prescriber=PrescriberInfo(family_name="Prescriber", given_name="Pat", npi="1234567893"),
         drug=DrugInfo(ndc="00093005801", text="Amoxicillin 500 MG Oral Capsule"),
-        quantity=QuantityInfo(value=Decimal("20"), unit="CAP"), days_supply=10, refills=refills, sig="1 cap bid",
+        quantity=QuantityInfo(value=Decimal("20"), unit="CAP"),
+        days_supply=10,
+        refills=refills,
+        sig="1 cap bid",
     )
-    rx, _ = Prescription.receive(prescription_id="rx-1", rx_number="1000001", command=command, source=Source.FHIR,
-                                 patient=Patient.new("pat-1", INFO),
-                                 prescriber=Prescriber.new("doc-1", command.prescriber),
-                                 actor=system_actor("fhir"), now=NOW)
+    rx, _ = Prescription.receive(
+        prescription_id="rx-1",
+        rx_number="1000001",
+        command=command,
+        source=Source.FHIR,
+        patient=Patient.new("pat-1", INFO),
+        prescriber=Prescriber.new("doc-1", command.prescriber),
+        actor=system_actor("fhir"),
+        now=NOW,
+    )
     return rx
 
 
@@ -58,15 +74,19 @@ def test_the_request_id_is_the_correlation_id_known_at_post_time() -> None:
     assert view["requester"]["display"] == "Pat Prescriber"
 
 
-@pytest.mark.parametrize(("state", "refills", "request_status", "dispense_status"), [
-    (RxState.NEEDS_PRODUCT, 0, "active", "preparation"),
-    (RxState.READY, 0, "active", "in-progress"),
-    (RxState.DISPENSED, 0, "completed", "completed"),
-    (RxState.DISPENSED, 2, "active", "completed"),
-    (RxState.CANCELLED, 0, "cancelled", "cancelled"),
-])
-def test_states_follow_the_current_fill(state: RxState, refills: int, request_status: str,
-                                        dispense_status: str) -> None:
+@pytest.mark.parametrize(
+    ("state", "refills", "request_status", "dispense_status"),
+    [
+        (RxState.NEEDS_PRODUCT, 0, "active", "preparation"),
+        (RxState.READY, 0, "active", "in-progress"),
+        (RxState.DISPENSED, 0, "completed", "completed"),
+        (RxState.DISPENSED, 2, "active", "completed"),
+        (RxState.CANCELLED, 0, "cancelled", "cancelled"),
+    ],
+)
+def test_states_follow_the_current_fill(
+    state: RxState, refills: int, request_status: str, dispense_status: str
+) -> None:
     rx = _rx(refills)
     rx.current_fill.state = state
     (dispense,) = [medication_dispense_view(f) for f in fill_snapshots(rx)]
@@ -78,8 +98,10 @@ def test_a_filled_dispense_carries_quantity_lots_and_hand_over() -> None:
     rx = _rx()
     fill = rx.current_fill
     fill.state, fill.ndc, fill.quantity_dispensed = RxState.DISPENSED, "00093005801", Decimal("20")
-    fill.picks = [Pick(lot="L2", expiry=date(2030, 1, 31), quantity=Decimal("12")),
-                  Pick(lot="L1", expiry=date(2029, 6, 30), quantity=Decimal("8"))]
+    fill.picks = [
+        Pick(lot="L2", expiry=date(2030, 1, 31), quantity=Decimal("12")),
+        Pick(lot="L1", expiry=date(2029, 6, 30), quantity=Decimal("8")),
+    ]
     fill.filled_at, fill.dispensed_at = NOW, datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     (view,) = [medication_dispense_view(f) for f in fill_snapshots(rx)]
     MedicationDispense.model_validate(view)
@@ -93,8 +115,14 @@ def test_a_filled_dispense_carries_quantity_lots_and_hand_over() -> None:
 def test_claims_are_listed_per_billed_fill() -> None:
     rx = _rx()
     assert claim_snapshots(rx) == []
-    rx.current_fill.claim = Claim(status=ClaimStatus.REJECTED, bin="999001", amount_requested=Decimal("4.15"),
-                                  submitted_at=NOW, reject_codes=["75"], payer_message="prior auth required")
+    rx.current_fill.claim = Claim(
+        status=ClaimStatus.REJECTED,
+        bin="999001",
+        amount_requested=Decimal("4.15"),
+        submitted_at=NOW,
+        reject_codes=["75"],
+        payer_message="prior auth required",
+    )
     (view,) = [claim_response_view(c) for c in claim_snapshots(rx)]
     ClaimResponse.model_validate(view)
     assert view["id"] == f"{request_id(rx)}-0-claim" and view["outcome"] == "error"

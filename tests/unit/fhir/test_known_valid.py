@@ -64,8 +64,13 @@ def test_a_known_element_is_left_out_and_the_answer_is_the_same(_own_memory: Kno
     assert r4_problems(order, at="MedicationRequest") == []
     reduced = _own_memory.without_known("MedicationRequest", order)
     assert reduced is not None
-    assert {"dosageInstruction", "dispenseRequest", "requester", "contained", "identifier"} - set(reduced) \
-        == {"dosageInstruction", "dispenseRequest", "requester", "contained", "identifier"}
+    assert {"dosageInstruction", "dispenseRequest", "requester", "contained", "identifier"} - set(reduced) == {
+        "dosageInstruction",
+        "dispenseRequest",
+        "requester",
+        "contained",
+        "identifier",
+    }
     assert {"status", "intent", "subject", "medicationCodeableConcept"} <= set(reduced)  # never left out
 
 
@@ -131,16 +136,31 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=10,
 )
-ELEMENTS = ["contained", "identifier", "dosageInstruction", "dispenseRequest", "requester", "subject", "status",
-            "medicationCodeableConcept", "medicationReference", "note", "extension", "meta", "text", "_intent"]
+ELEMENTS = [
+    "contained",
+    "identifier",
+    "dosageInstruction",
+    "dispenseRequest",
+    "requester",
+    "subject",
+    "status",
+    "medicationCodeableConcept",
+    "medicationReference",
+    "note",
+    "extension",
+    "meta",
+    "text",
+    "_intent",
+]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
-@given(changes=st.dictionaries(st.sampled_from(ELEMENTS), json_values, max_size=3),
-       keep_items=st.booleans())
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.dictionaries(st.sampled_from(ELEMENTS), json_values, max_size=3), keep_items=st.booleans())
 def test_any_change_to_a_known_order_gets_the_same_answer_warm_and_cold(
-        _own_memory: KnownValid, changes: dict[str, Any], keep_items: bool) -> None:
+    _own_memory: KnownValid, changes: dict[str, Any], keep_items: bool
+) -> None:
     order = medication_request()
     r4_problems(order, at="MedicationRequest")  # everything in it is now known
     changed = medication_request()

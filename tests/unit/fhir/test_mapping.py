@@ -78,7 +78,8 @@ def test_a_negative_quantity_to_dispense_is_refused_where_it_is() -> None:
     resource = medication_request()
     resource["dispenseRequest"]["quantity"]["value"] = -30
     assert problems_of(medication_request_commands, resource) == [
-        ("value", "MedicationRequest.dispenseRequest.quantity.value")]
+        ("value", "MedicationRequest.dispenseRequest.quantity.value")
+    ]
 
 
 @pytest.mark.parametrize("intent", ["proposal", "plan", "option", "filler-order", "reflex-order"])

@@ -11,15 +11,24 @@ from adapters.fhir.refusals import READ_MAX_BYTES, refused_request
 from hub.errors import Problem
 from tests.unit.fhir.builders import medication_request
 
-OUTCOME = json.dumps(operation_outcome([Problem("value", "it holds a NUL", "MedicationRequest.note[0].text"),
-                                        Problem("required", "subject is required", "")])).encode()
+OUTCOME = json.dumps(
+    operation_outcome(
+        [
+            Problem("value", "it holds a NUL", "MedicationRequest.note[0].text"),
+            Problem("required", "subject is required", ""),
+        ]
+    )
+).encode()
 
 
 def test_a_medication_request_is_known_by_its_placer_identifier() -> None:
     body = json.dumps(medication_request()).encode()  # identifier typed PLAC: urn:example:ehr|ORD-1
     refusal = refused_request(principal="feed:north", body=body, status=400, answer=OUTCOME)
-    assert (refusal.control_id, refusal.message_type, refusal.answer_code) == ("urn:example:ehr|ORD-1",
-                                                                               "MedicationRequest", "400")
+    assert (refusal.control_id, refusal.message_type, refusal.answer_code) == (
+        "urn:example:ehr|ORD-1",
+        "MedicationRequest",
+        "400",
+    )
     assert (refusal.actor, refusal.budget_key, refusal.outcome) == ("feed:north", "feed:north", "error")
     assert refusal.reason == "MedicationRequest.note[0].text: it holds a NUL; subject is required"
     assert refusal.raw == body and refusal.answer == OUTCOME

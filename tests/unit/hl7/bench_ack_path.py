@@ -24,8 +24,9 @@ def ack_path(raw: bytes) -> bytes:
     try:
         to_commands(msg)
     except InboundMessageError as refused:  # the IV samples are refused (issue 26): their AE is the path
-        return build_ack(msg.header, "AE", refused.problems, sending_application="RXHUB",
-                         sending_facility="PHARM", control_id="A1")
+        return build_ack(
+            msg.header, "AE", refused.problems, sending_application="RXHUB", sending_facility="PHARM", control_id="A1"
+        )
     return build_ack(msg.header, "AA", sending_application="RXHUB", sending_facility="PHARM", control_id="A1")
 
 

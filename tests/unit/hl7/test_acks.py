@@ -80,9 +80,7 @@ def test_pre_v25_error_goes_into_one_err_with_repeating_eld(version: str) -> Non
     text = ack(REQUEST.model_copy(update={"version": version}), "AE", PROBLEMS)
     segments = text.strip("\r").split("\r")
     assert segments[1] == "MSA|AE|MSG00042|RXE-2 give code is empty|||101^Required field missing^HL70357"
-    assert segments[2:] == [
-        "ERR|RXE^1^2^101&Required field missing&HL70357~PID^1^7^102&Data type error&HL70357"
-    ]
+    assert segments[2:] == ["ERR|RXE^1^2^101&Required field missing&HL70357~PID^1^7^102&Data type error&HL70357"]
     assert ("ACK^O11^ACK" in segments[0]) is (version != "2.3")
     parsed = strict_hl7apy(text, version)
     assert parsed.msa.msa_2.to_er7() == "MSG00042"

@@ -21,8 +21,16 @@ NOW = datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
 
 
 def _msg(control_id: str, sep: str = "\r") -> str:
-    return sep.join([f"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201||RDE^O11^RDE_O11|{control_id}|P|2.5.1",
-                     "PID|1||MRN1^^^GENHOSP^MR", "ORC|NW|P1^EHR"]) + sep
+    return (
+        sep.join(
+            [
+                f"MSH|^~\\&|EHR|GENHOSP|RXHUB|PHARMACY|20261201||RDE^O11^RDE_O11|{control_id}|P|2.5.1",
+                "PID|1||MRN1^^^GENHOSP^MR",
+                "ORC|NW|P1^EHR",
+            ]
+        )
+        + sep
+    )
 
 
 def _codes(batch: BatchFile) -> list[tuple[str, str]]:
@@ -30,14 +38,23 @@ def _codes(batch: BatchFile) -> list[tuple[str, str]]:
 
 
 def _ack(control_id: str) -> bytes:
-    return f"MSH|^~\\&|RXHUB|PHARMACY|EHR|GENHOSP|20261201||ACK^O11^ACK|A{control_id}|P|2.5.1\rMSA|AA|{control_id}\r"\
-        .encode()
+    header = f"MSH|^~\\&|RXHUB|PHARMACY|EHR|GENHOSP|20261201||ACK^O11^ACK|A{control_id}|P|2.5.1"
+    return f"{header}\rMSA|AA|{control_id}\r".encode()
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (b"FHS|^~\\&|A", True), (b"BHS|^~\\&", True), (b"\xef\xbb\xbf\r\nBHS|", True), (b"MSH|^~\\&|A", False),
-    (b"BHSX|", False), (b"BHS", False), (b"", False), (b"BTS|1", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"FHS|^~\\&|A", True),
+        (b"BHS|^~\\&", True),
+        (b"\xef\xbb\xbf\r\nBHS|", True),
+        (b"MSH|^~\\&|A", False),
+        (b"BHSX|", False),
+        (b"BHS", False),
+        (b"", False),
+        (b"BTS|1", False),
+    ],
+)
 def test_a_batch_opens_with_fhs_or_bhs(raw: bytes, expected: bool) -> None:
     assert opens_batch(raw) is expected
 
@@ -58,8 +75,10 @@ def test_the_public_two_batch_sample_keeps_each_batch_apart() -> None:
     batch = read_batch((SAMPLES / "pythonhl7_vinah_adt_a04_file_two_batches.hl7").read_bytes())
     assert batch.problems == ()
     assert [len(b.messages) for b in batch.batches] == [2, 1]
-    assert [b.header.control_id for b in batch.batches if b.header] == ["abchs20070101123401-1",
-                                                                       "abchs20070101123401-2"]
+    assert [b.header.control_id for b in batch.batches if b.header] == [
+        "abchs20070101123401-1",
+        "abchs20070101123401-2",
+    ]
 
 
 def test_the_public_odd_sample_with_a_bhs_inside_a_message_is_refused() -> None:
@@ -79,33 +98,50 @@ def test_segments_may_end_in_cr_lf_or_crlf(sep: str) -> None:
     assert batch.header is not None and batch.header.control_id == "F1"
 
 
-@pytest.mark.parametrize(("raw", "messages"), [
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\r", [1]),  # a lone batch, no file
-    ("FHS|^~\\&\r" + _msg("M1") + _msg("M2") + "FTS|1\r", [2]),  # a file without BHS
-    ("FHS|^~\\&\rBHS|^~\\&\rBTS|0\rFTS|1\r", [0]),  # an empty batch (periodic submission)
-    ("FHS|^~\\&\rFTS|0\r", []),  # an empty file
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS\r", [1]),  # BTS-1 is optional
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\rBHS|^~\\&\r" + _msg("M2") + "BTS|1\r", [1, 1]),
-])
+@pytest.mark.parametrize(
+    ("raw", "messages"),
+    [
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\r", [1]),  # a lone batch, no file
+        ("FHS|^~\\&\r" + _msg("M1") + _msg("M2") + "FTS|1\r", [2]),  # a file without BHS
+        ("FHS|^~\\&\rBHS|^~\\&\rBTS|0\rFTS|1\r", [0]),  # an empty batch (periodic submission)
+        ("FHS|^~\\&\rFTS|0\r", []),  # an empty file
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS\r", [1]),  # BTS-1 is optional
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\rBHS|^~\\&\r" + _msg("M2") + "BTS|1\r", [1, 1]),
+    ],
+)
 def test_well_formed_envelopes(raw: str, messages: list[int]) -> None:
     batch = read_batch(raw.encode())
     assert batch.problems == ()
     assert [len(b.messages) for b in batch.batches] == messages
 
 
-@pytest.mark.parametrize(("raw", "problem"), [
-    ("BHS|^~\\&\r" + _msg("M1"), ("100", "BHS^1")),
-    ("FHS|^~\\&\rBHS|^~\\&\r" + _msg("M1") + "BTS|1\r", ("100", "FHS^1")),
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|2\r", ("100", "BTS^1^1")),
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|one\r", ("102", "BTS^1^1")),
-    ("FHS|^~\\&\rBHS|^~\\&\r" + _msg("M1") + "BTS|1\rFTS|2\r", ("100", "FTS^1^1")),
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\rFTS|1\r", ("100", "FTS^1")),
-    ("FHS|^~\\&\rFTS|0\rPID|1\r", ("100", "PID^1")),
-    ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\r" + _msg("M2"), ("100", "MSH^2")),
-    ("BHS|^~\\&\rPID|1\r" + _msg("M1") + "BTS|1\r", ("100", "PID^1")),
-    ("BHS|^^~&\r" + _msg("M1") + "BTS|1\r", ("102", "BHS^1^2")),
-], ids=["bhs-without-bts", "fhs-without-fts", "bts-count", "bts-not-a-count", "fts-count", "fts-without-fhs",
-        "after-the-end", "msh-after-bts", "segment-before-msh", "bad-encoding-characters"])
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("BHS|^~\\&\r" + _msg("M1"), ("100", "BHS^1")),
+        ("FHS|^~\\&\rBHS|^~\\&\r" + _msg("M1") + "BTS|1\r", ("100", "FHS^1")),
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|2\r", ("100", "BTS^1^1")),
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|one\r", ("102", "BTS^1^1")),
+        ("FHS|^~\\&\rBHS|^~\\&\r" + _msg("M1") + "BTS|1\rFTS|2\r", ("100", "FTS^1^1")),
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\rFTS|1\r", ("100", "FTS^1")),
+        ("FHS|^~\\&\rFTS|0\rPID|1\r", ("100", "PID^1")),
+        ("BHS|^~\\&\r" + _msg("M1") + "BTS|1\r" + _msg("M2"), ("100", "MSH^2")),
+        ("BHS|^~\\&\rPID|1\r" + _msg("M1") + "BTS|1\r", ("100", "PID^1")),
+        ("BHS|^^~&\r" + _msg("M1") + "BTS|1\r", ("102", "BHS^1^2")),
+    ],
+    ids=[
+        "bhs-without-bts",
+        "fhs-without-fts",
+        "bts-count",
+        "bts-not-a-count",
+        "fts-count",
+        "fts-without-fhs",
+        "after-the-end",
+        "msh-after-bts",
+        "segment-before-msh",
+        "bad-encoding-characters",
+    ],
+)
 def test_malformed_envelopes_name_what_is_wrong_and_where(raw: str, problem: tuple[str, str]) -> None:
     batch = read_batch(raw.encode())
     assert problem in _codes(batch), batch.problems
@@ -122,11 +158,24 @@ def test_a_header_in_other_delimiters_is_echoed_in_the_standard_ones() -> None:
 
 
 def test_the_response_batch_references_the_request_and_counts_its_acks() -> None:
-    request = read_batch(("FHS|^~\\&|EHR|GENHOSP|||||||F-1\rBHS|^~\\&|EHR|GENHOSP|||||||B-1\r" + _msg("M1")
-                          + _msg("M2") + "BTS|2\rBHS|^~\\&|EHR|GENHOSP|||||||B-2\r" + _msg("M3")
-                          + "BTS|1\rFTS|2\r").encode())
-    answer = batch_ack(request, [[_ack("M1"), _ack("M2")], [_ack("M3")]], sending_application="RXHUB",
-                       sending_facility="PHARMACY", control_id="2612011015000001", now=NOW)
+    request = read_batch(
+        (
+            "FHS|^~\\&|EHR|GENHOSP|||||||F-1\rBHS|^~\\&|EHR|GENHOSP|||||||B-1\r"
+            + _msg("M1")
+            + _msg("M2")
+            + "BTS|2\rBHS|^~\\&|EHR|GENHOSP|||||||B-2\r"
+            + _msg("M3")
+            + "BTS|1\rFTS|2\r"
+        ).encode()
+    )
+    answer = batch_ack(
+        request,
+        [[_ack("M1"), _ack("M2")], [_ack("M3")]],
+        sending_application="RXHUB",
+        sending_facility="PHARMACY",
+        control_id="2612011015000001",
+        now=NOW,
+    )
     lines = answer.decode().split("\r")
     assert lines[0] == "FHS|^~\\&|RXHUB|PHARMACY|EHR|GENHOSP|20261201101500+0000||||F2612011015000001|F-1"
     assert lines[1] == "BHS|^~\\&|RXHUB|PHARMACY|EHR|GENHOSP|20261201101500+0000||||B26120110150000011|B-1"
@@ -141,8 +190,13 @@ def test_the_response_batch_references_the_request_and_counts_its_acks() -> None
 def test_a_refused_envelope_says_why_and_a_lone_refusal_gets_a_batch_of_its_own() -> None:
     request = read_batch(b"BHS|^~\\&|EHR|GENHOSP|||||||B-1\rZZZ|1\r")
     assert request.problems and request.batches[0].messages == ()
-    answer = batch_ack(request, [[], [_ack("")]], sending_application="RXHUB", sending_facility="PHARMACY",
-                       control_id="1", now=NOW).decode().split("\r")
+    answer = (
+        batch_ack(
+            request, [[], [_ack("")]], sending_application="RXHUB", sending_facility="PHARMACY", control_id="1", now=NOW
+        )
+        .decode()
+        .split("\r")
+    )
     bhs = [line.split("|") for line in answer if line.startswith("BHS")]
     assert bhs[0][9].startswith("refused: batch envelope: ZZZ before the first MSH") and bhs[0][11] == "B-1"
     assert len(bhs[1]) == 11, "the extra batch references nothing"

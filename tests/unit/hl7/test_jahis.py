@@ -42,10 +42,14 @@ def test_three_items_under_one_orc2_are_three_prescriptions() -> None:
     # the sample's own full-width characters, as the prescriber's system wrote them
     assert [c.drug.text for c in rx] == ["ダーゼン錠（５mg)", "パンスポリンＴ錠（１００mg)", "アレピアチン１０倍散"]  # noqa: RUF001
     assert [[(o.code, o.system) for o in c.drug.other_codes] for c in rx] == [
-        [("108665201", "HOT9")], [("110626901", "HOT9")], [("100607002", "HOT9")],
+        [("108665201", "HOT9")],
+        [("110626901", "HOT9")],
+        [("100607002", "HOT9")],
     ]
     assert [(c.quantity.value, c.quantity.unit) for c in rx if c.quantity] == [
-        (Decimal("15"), "TAB"), (Decimal("30"), "TAB"), (Decimal("1400"), "MG"),
+        (Decimal("15"), "TAB"),
+        (Decimal("30"), "TAB"),
+        (Decimal("1400"), "MG"),
     ]
     # JAHIS gives the usage in TQ1-3 only: code&text&JAMISDP01
     assert [c.sig for c in rx] == ["内服・経口・１日３回朝昼夕食後"] * 2 + ["内服・経口・１日２回朝夕食後"]
@@ -67,6 +71,8 @@ def test_the_injection_sample_is_an_admixture_refused_at_each_first_rxc() -> Non
     with pytest.raises(MessageContentError) as caught:
         to_commands(msg)
     assert [(p.code, p.location) for p in caught.value.problems] == [
-        ("200", "RXC^1"), ("200", "RXC^3"), ("200", "RXC^5"),
+        ("200", "RXC^1"),
+        ("200", "RXC^3"),
+        ("200", "RXC^5"),
     ]
     assert caught.value.control_id == "20110701000001"

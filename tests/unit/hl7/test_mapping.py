@@ -82,18 +82,14 @@ def test_rxo_only_order_maps_from_rxo_fields() -> None:
     assert cmd.sig == "Take 1 capsule QID"
 
 
-@pytest.mark.parametrize(
-    ("code", "allowed"), [("0", True), ("1", False), ("7", False), ("G", True), ("", True)]
-)
+@pytest.mark.parametrize(("code", "allowed"), [("0", True), ("1", False), ("7", False), ("G", True), ("", True)])
 def test_rxe_9_substitution_status(code: str, allowed: bool) -> None:
     rxe = RXE.replace("||N|30|", f"||{code}|30|")
     assert one_order(MSH, PID, ORC, rxe).substitution_allowed is allowed
 
 
 def test_unknown_coding_systems_become_other_codes() -> None:
-    rxe = RXE.replace(
-        "00071015523^Lipitor 10 mg tab^NDC^617312^atorvastatin 10 MG^RXNORM", "L123^Local drug^99LOCAL"
-    )
+    rxe = RXE.replace("00071015523^Lipitor 10 mg tab^NDC^617312^atorvastatin 10 MG^RXNORM", "L123^Local drug^99LOCAL")
     drug = one_order(MSH, PID, ORC, rxe).drug
     assert (drug.ndc, drug.rxnorm) == (None, None)
     assert drug.other_codes == (Coding(code="L123", system="99LOCAL", display="Local drug"),)

@@ -91,8 +91,9 @@ def test_rxe_44_medication_is_an_ordinary_order() -> None:
 
 
 def test_each_admixture_group_gets_its_own_err() -> None:
-    error = refused(RDE, PID, ORC_NW, RXE, "RXC|B|D5W^D5W^L|500|ML", ORC_NW.replace("ORD1", "ORD2"), RXE,
-                    "RXC|B|NS^Saline^L|250|ML")
+    error = refused(
+        RDE, PID, ORC_NW, RXE, "RXC|B|D5W^D5W^L|500|ML", ORC_NW.replace("ORD1", "ORD2"), RXE, "RXC|B|NS^Saline^L|250|ML"
+    )
     assert [(p.code, p.location) for p in error.problems] == [("200", "RXC^1"), ("200", "RXC^2")]
 
 

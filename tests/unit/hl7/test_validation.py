@@ -16,9 +16,7 @@ GOOD = Hl7Header(message_type="RDE", trigger_event="O11", control_id="C1", proce
     [("RDE", "O11", "2.5.1"), ("RDE", "O01", "2.3"), ("OMP", "O09", "2.8"), ("ORM", "O01", "2.3.1")],
 )
 def test_supported_messages_pass(kind: str, event: str, version: str) -> None:
-    validate_header(
-        GOOD.model_copy(update={"message_type": kind, "trigger_event": event, "version": version})
-    )
+    validate_header(GOOD.model_copy(update={"message_type": kind, "trigger_event": event, "version": version}))
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,21 @@ SENT = "0F8FAD5BD9CB469FA165"
 
 def _ack(code: str, control_id: str = SENT, version: str = "2.5.1", problems: list[Problem] | None = None) -> bytes:
     request = Hl7Header(control_id=control_id, version=version, trigger_event="O13", sending_application="RXHUB")
-    return build_ack(request, code, problems or [], sending_application="EHR", sending_facility="H",
-                     control_id="A1")
+    return build_ack(request, code, problems or [], sending_application="EHR", sending_facility="H", control_id="A1")
 
 
-@pytest.mark.parametrize(("code", "kind"), [("AA", AckKind.ACCEPTED), ("CA", AckKind.ACCEPTED),
-                                            ("AE", AckKind.ERROR), ("CE", AckKind.ERROR),
-                                            ("AR", AckKind.REJECTED), ("CR", AckKind.REJECTED),
-                                            ("ZZ", AckKind.REJECTED)])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("AA", AckKind.ACCEPTED),
+        ("CA", AckKind.ACCEPTED),
+        ("AE", AckKind.ERROR),
+        ("CE", AckKind.ERROR),
+        ("AR", AckKind.REJECTED),
+        ("CR", AckKind.REJECTED),
+        ("ZZ", AckKind.REJECTED),
+    ],
+)
 def test_codes(code: str, kind: AckKind) -> None:
     verdict = read_ack(_ack(code), SENT)
     assert (verdict.kind, verdict.code, verdict.control_id) == (kind, code, SENT)

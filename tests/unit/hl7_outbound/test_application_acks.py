@@ -13,25 +13,39 @@ from adapters.hl7.outbound.application_acks import answers, build_application_ac
 from adapters.hl7.outbound.message_inputs import MessageHeader, OrderRef
 from hub.domain.order_parts import Identifier, ReplyTo
 
-ORDER = OrderRef(placer_order_number="PLC1", placer_system="EHR", rx_number="1000001",
-                 patient_identifiers=(Identifier(value="MRN1", system="GENHOSP", type_code="MR"),))
+ORDER = OrderRef(
+    placer_order_number="PLC1",
+    placer_system="EHR",
+    rx_number="1000001",
+    patient_identifiers=(Identifier(value="MRN1", system="GENHOSP", type_code="MR"),),
+)
 
 
 def _header(version: str) -> MessageHeader:
-    return MessageHeader(sending_application="RXHUB", sending_facility="PHARMACY", receiving_application="EHR",
-                         receiving_facility="GENHOSP", version=version, control_id="AAK1",
-                         created_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    return MessageHeader(
+        sending_application="RXHUB",
+        sending_facility="PHARMACY",
+        receiving_application="EHR",
+        receiving_facility="GENHOSP",
+        version=version,
+        control_id="AAK1",
+        created_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+    )
 
 
-@pytest.mark.parametrize(("order", "answer", "version"), [
-    (("RDE", "O11"), "RRE^O12^RRE_O12", "2.5.1"),
-    (("OMP", "O09"), "ORP^O10^ORP_O10", "2.5.1"),
-    (("ORM", "O01"), "ORR^O02^ORR_O02", "2.4"),
-    (("RDE", "O01"), "RRE^O02^RRE_O02", "2.3.1"),
-])
+@pytest.mark.parametrize(
+    ("order", "answer", "version"),
+    [
+        (("RDE", "O11"), "RRE^O12^RRE_O12", "2.5.1"),
+        (("OMP", "O09"), "ORP^O10^ORP_O10", "2.5.1"),
+        (("ORM", "O01"), "ORR^O02^ORR_O02", "2.4"),
+        (("RDE", "O01"), "RRE^O02^RRE_O02", "2.3.1"),
+    ],
+)
 def test_answer_quotes_the_order_message(order: tuple[str, str], answer: str, version: str) -> None:
-    reply = ReplyTo(control_id="ORDER-42", message_type=order[0], trigger_event=order[1], version=version,
-                    application_ack_type="AL")
+    reply = ReplyTo(
+        control_id="ORDER-42", message_type=order[0], trigger_event=order[1], version=version, application_ack_type="AL"
+    )
     raw = build_application_ack(_header(version), ORDER, reply)
     assert raw is not None
     message = hl7.parse(raw.decode())
@@ -43,36 +57,49 @@ def test_answer_quotes_the_order_message(order: tuple[str, str], answer: str, ve
 
 
 def test_rre_o12_passes_hl7apy_strict_validation() -> None:
-    reply = ReplyTo(control_id="ORDER-42", message_type="RDE", trigger_event="O11", version="2.5.1",
-                    application_ack_type="AL")
+    reply = ReplyTo(
+        control_id="ORDER-42", message_type="RDE", trigger_event="O11", version="2.5.1", application_ack_type="AL"
+    )
     raw = build_application_ack(_header("2.5.1"), ORDER, reply)
     assert raw is not None
-    parsed = parse_message(raw.decode().replace("\n", "\r"), validation_level=VALIDATION_LEVEL.STRICT,
-                           find_groups=True)
+    parsed = parse_message(raw.decode().replace("\n", "\r"), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
     assert parsed.msa.msa_2.value == "ORDER-42"
 
 
 def test_an_unknown_order_type_gets_no_answer() -> None:
-    reply = ReplyTo(control_id="X", message_type="ADT", trigger_event="A01", version="2.5.1",
-                    application_ack_type="AL")
+    reply = ReplyTo(control_id="X", message_type="ADT", trigger_event="A01", version="2.5.1", application_ack_type="AL")
     assert build_application_ack(_header("2.5.1"), ORDER, reply) is None
 
 
-@pytest.mark.parametrize(("condition", "on_success", "on_error"), [
-    ("AL", True, True), ("SU", True, False), ("ER", False, True), ("NE", False, False), ("XX", True, True),
-])
+@pytest.mark.parametrize(
+    ("condition", "on_success", "on_error"),
+    [
+        ("AL", True, True),
+        ("SU", True, False),
+        ("ER", False, True),
+        ("NE", False, False),
+        ("XX", True, True),
+    ],
+)
 def test_msh16_decides_which_outcomes_are_answered(condition: str, on_success: bool, on_error: bool) -> None:
-    reply = ReplyTo(control_id="C", message_type="RDE", trigger_event="O11", version="2.5.1",
-                    application_ack_type=condition)
+    reply = ReplyTo(
+        control_id="C", message_type="RDE", trigger_event="O11", version="2.5.1", application_ack_type=condition
+    )
     assert (answers(reply, success=True), answers(reply, success=False)) == (on_success, on_error)
 
 
 def test_a_refused_order_is_answered_ae_with_err_205_and_orc_ua() -> None:
-    reply = ReplyTo(control_id="ORDER-43", message_type="RDE", trigger_event="O11", version="2.5.1",
-                    application_ack_type="ER")
+    reply = ReplyTo(
+        control_id="ORDER-43", message_type="RDE", trigger_event="O11", version="2.5.1", application_ack_type="ER"
+    )
     unaccepted = ORDER.model_copy(update={"rx_number": None})
-    raw = build_application_reject(_header("2.5.1"), unaccepted, reply, "duplicate-order",
-                                   "refused: duplicate order: placer number EHR|PLC1 is already held by Rx 1000001")
+    raw = build_application_reject(
+        _header("2.5.1"),
+        unaccepted,
+        reply,
+        "duplicate-order",
+        "refused: duplicate order: placer number EHR|PLC1 is already held by Rx 1000001",
+    )
     assert raw is not None
     message = hl7.parse(raw.decode())
     assert str(message.segment("MSH")[9]) == "RRE^O12^RRE_O12"
@@ -87,8 +114,9 @@ def test_a_refused_order_is_answered_ae_with_err_205_and_orc_ua() -> None:
 
 
 def test_a_refused_order_before_v25_says_why_in_msa_and_an_eld() -> None:
-    reply = ReplyTo(control_id="OLD-1", message_type="RDE", trigger_event="O01", version="2.3.1",
-                    application_ack_type="AL")
+    reply = ReplyTo(
+        control_id="OLD-1", message_type="RDE", trigger_event="O01", version="2.3.1", application_ack_type="AL"
+    )
     raw = build_application_reject(_header("2.3.1"), ORDER, reply, "duplicate-order", "refused: duplicate order")
     assert raw is not None
     message = hl7.parse(raw.decode())

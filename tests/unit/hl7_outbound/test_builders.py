@@ -31,32 +31,52 @@ from tests.unit.hl7_outbound.samples import AT
 
 VERSIONS = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"]
 DRUG = DrugInfo(ndc="00071015523", text="Atorvastatin 10 mg tablet", route="PO")
-ORDER = OrderRef(placer_order_number="PL-9", placer_system="CLINIC", rx_number="RX-1", setting=Setting.INPATIENT,
-                 drug=DRUG)
+ORDER = OrderRef(
+    placer_order_number="PL-9", placer_system="CLINIC", rx_number="RX-1", setting=Setting.INPATIENT, drug=DRUG
+)
 #: the sample inpatient order's stored record, as the mapping reads it at send time
 CONTEXT = pipeline.received(pipeline.StoredRecords())[0].order_context()
 PHARMACIST = Pharmacist(user_id="ph-7", family_name="Pharmacist", given_name="Robin", licence="RPH-0001")
-PICKS = (Pick(lot="LOT-A", expiry=date(2026, 1, 31), quantity=Decimal(20)),
-         Pick(lot="LOT-B", expiry=date(2026, 6, 30), quantity=Decimal(8)))
+PICKS = (
+    Pick(lot="LOT-A", expiry=date(2026, 1, 31), quantity=Decimal(20)),
+    Pick(lot="LOT-B", expiry=date(2026, 6, 30), quantity=Decimal(8)),
+)
 
 
 def _header(version: str) -> MessageHeader:
-    return MessageHeader(sending_application="RXHUB", sending_facility="PHARM", receiving_application="EHR",
-                         receiving_facility="CLINIC", version=version, control_id="0F8FAD5BD9CB469FA165",
-                         created_at=AT)
+    return MessageHeader(
+        sending_application="RXHUB",
+        sending_facility="PHARM",
+        receiving_application="EHR",
+        receiving_facility="CLINIC",
+        version=version,
+        control_id="0F8FAD5BD9CB469FA165",
+        created_at=AT,
+    )
 
 
 def _status(version: str, status: OrderStatus = OrderStatus.REFUSED, reason: str | None = "Dose | too high") -> bytes:
-    return build_status_update(_header(version), StatusUpdate(order=ORDER, status=status, reason=reason,
-                                                              changed_at=AT))
+    return build_status_update(_header(version), StatusUpdate(order=ORDER, status=status, reason=reason, changed_at=AT))
 
 
 def _dispense(version: str, owed: Decimal | None = Decimal(2), fill_number: int = 0) -> bytes:
-    return build_dispense(_header(version), Dispense(
-        order=ORDER, fill_number=fill_number, ndc="00071015523", quantity=Decimal("28"), unit="TAB", picks=PICKS,
-        dispensed_at=AT, pharmacist_id="ph-7", pharmacist=PHARMACIST, owed=owed, refills_remaining=2, route="PO"))
-
-
+    return build_dispense(
+        _header(version),
+        Dispense(
+            order=ORDER,
+            fill_number=fill_number,
+            ndc="00071015523",
+            quantity=Decimal("28"),
+            unit="TAB",
+            picks=PICKS,
+            dispensed_at=AT,
+            pharmacist_id="ph-7",
+            pharmacist=PHARMACIST,
+            owed=owed,
+            refills_remaining=2,
+            route="PO",
+        ),
+    )
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -76,11 +96,19 @@ def test_status_updates_pass_hl7apy_strict_validation(version: str, status: Orde
     _strict(_status(version, status))
 
 
-@pytest.mark.parametrize(("status", "orc1", "orc5"), [
-    (OrderStatus.ACCEPTED, "SC", "SC"), (OrderStatus.IN_PROGRESS, "SC", "IP"), (OrderStatus.ON_HOLD, "OH", "HD"),
-    (OrderStatus.RELEASED, "OE", "IP"), (OrderStatus.CANCELLED, "OC", "CA"), (OrderStatus.DISCONTINUED, "OD", "DC"),
-    (OrderStatus.REFUSED, "OC", "CA"), (OrderStatus.COMPLETED, "SC", "CM"),
-])
+@pytest.mark.parametrize(
+    ("status", "orc1", "orc5"),
+    [
+        (OrderStatus.ACCEPTED, "SC", "SC"),
+        (OrderStatus.IN_PROGRESS, "SC", "IP"),
+        (OrderStatus.ON_HOLD, "OH", "HD"),
+        (OrderStatus.RELEASED, "OE", "IP"),
+        (OrderStatus.CANCELLED, "OC", "CA"),
+        (OrderStatus.DISCONTINUED, "OD", "DC"),
+        (OrderStatus.REFUSED, "OC", "CA"),
+        (OrderStatus.COMPLETED, "SC", "CM"),
+    ],
+)
 def test_each_status_has_its_order_control_and_status(status: OrderStatus, orc1: str, orc5: str) -> None:
     orc = parse_message(_status("2.5.1", status, None)).first("ORC")
     assert orc is not None and (orc.get(1), orc.get(5)) == (orc1, orc5)
@@ -131,8 +159,10 @@ def test_partial_fill_is_in_process_with_a_partial_dispense_type() -> None:
     assert parse_message(_dispense("2.4")).get("RXD", 33) == ""  # RXD-33 exists from v2.5
 
 
-@pytest.mark.parametrize(("fill", "owed", "code"), [(0, None, ""), (0, Decimal(0), "N"), (0, Decimal(1), "P"),
-                                                    (3, Decimal(0), "R"), (3, Decimal("0.5"), "Q")])
+@pytest.mark.parametrize(
+    ("fill", "owed", "code"),
+    [(0, None, ""), (0, Decimal(0), "N"), (0, Decimal(1), "P"), (3, Decimal(0), "R"), (3, Decimal("0.5"), "Q")],
+)
 def test_dispense_type(fill: int, owed: Decimal | None, code: str) -> None:
     assert dispense_type(fill, owed) == code
 
@@ -140,8 +170,10 @@ def test_dispense_type(fill: int, owed: Decimal | None, code: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_encoded_order_structure(version: str) -> None:
     order = ORDER.model_copy(update={"context": CONTEXT, "patient_identifiers": CONTEXT.patient.identifiers})
-    raw = build_encoded_order(_header(version), EncodedOrder(
-        order=order, ndc="00071015523", verifier_id="ph-7", verified_at=AT, pharmacist=PHARMACIST))
+    raw = build_encoded_order(
+        _header(version),
+        EncodedOrder(order=order, ndc="00071015523", verifier_id="ph-7", verified_at=AT, pharmacist=PHARMACIST),
+    )
     msg = hl7.parse(raw.decode())
     ids = [str(s[0]) for s in msg]
     # v2.5+ needs the TQ1 after RXE; hl7apy misfiles it into the ORC timing group, so the order is checked here
@@ -149,19 +181,33 @@ def test_encoded_order_structure(version: str) -> None:
     assert ids == ["MSH", "PID", "PV1", *body]
     rxe = msg.segment("RXE")
     assert (str(rxe[2][0][0]), str(rxe[3]), str(rxe[5]), str(rxe[14][0][0]), str(rxe[15])) == (
-        "00071015523", "1", "TAB", "RPH-0001", "RX-1")
+        "00071015523",
+        "1",
+        "TAB",
+        "RPH-0001",
+        "RX-1",
+    )
     assert (str(rxe[7][0][1]), str(rxe[10]), str(rxe[11]), str(rxe[16])) == (
-        "Take 1 tablet by mouth daily", "30", "TAB", "0")
+        "Take 1 tablet by mouth daily",
+        "30",
+        "TAB",
+        "0",
+    )
     frequency = str(msg.segment("TQ1")[3]) if version >= "2.5" else str(rxe[1][0][1])
     assert frequency == "QD"
     assert str(msg.segment("ORC")[1]) == "NW"
 
 
 def test_pid_carries_every_identifier_when_known() -> None:
-    order = ORDER.model_copy(update={"patient_identifiers": (Identifier(value="MRN1", system="HOSP", type_code="MR"),
-                                                             Identifier(value="77", type_code="PI"))})
-    raw = build_status_update(_header("2.5.1"), StatusUpdate(order=order, status=OrderStatus.ACCEPTED,
-                                                             changed_at=AT))
+    order = ORDER.model_copy(
+        update={
+            "patient_identifiers": (
+                Identifier(value="MRN1", system="HOSP", type_code="MR"),
+                Identifier(value="77", type_code="PI"),
+            )
+        }
+    )
+    raw = build_status_update(_header("2.5.1"), StatusUpdate(order=order, status=OrderStatus.ACCEPTED, changed_at=AT))
     pid = parse_message(raw).first("PID")
     assert pid is not None
     assert pid.raw(3) == "MRN1^^^HOSP^MR~77^^^^PI"

@@ -20,8 +20,13 @@ from tests.unit.hl7_outbound import samples
 
 
 def _dest(**overrides: object) -> DestinationConfig:
-    values: dict[str, object] = {"name": "ehr", "host": "127.0.0.1", "port": 1, "events": list(SUPPORTED_EVENTS),
-                                 **overrides}
+    values: dict[str, object] = {
+        "name": "ehr",
+        "host": "127.0.0.1",
+        "port": 1,
+        "events": list(SUPPORTED_EVENTS),
+        **overrides,
+    }
     return DestinationConfig.model_validate(values)
 
 
@@ -32,14 +37,17 @@ def _message(event: object, dest: DestinationConfig | None = None, event_id: str
     return built.payload
 
 
-@pytest.mark.parametrize(("event", "msh9", "orc1", "orc5"), [
-    (samples.received(), "ORM^O01^ORM_O01", "SC", "SC"),
-    (samples.verified(), "ORM^O01^ORM_O01", "SC", "IP"),
-    (samples.rejected(), "ORM^O01^ORM_O01", "OC", "CA"),
-    (samples.cancelled(), "ORM^O01^ORM_O01", "OC", "CA"),
-    (samples.cancelled(previous_state="filling"), "ORM^O01^ORM_O01", "OD", "DC"),
-    (samples.dispensed(), "RDS^O13^RDS_O13", "RE", "CM"),  # nothing owed: complete
-])
+@pytest.mark.parametrize(
+    ("event", "msh9", "orc1", "orc5"),
+    [
+        (samples.received(), "ORM^O01^ORM_O01", "SC", "SC"),
+        (samples.verified(), "ORM^O01^ORM_O01", "SC", "IP"),
+        (samples.rejected(), "ORM^O01^ORM_O01", "OC", "CA"),
+        (samples.cancelled(), "ORM^O01^ORM_O01", "OC", "CA"),
+        (samples.cancelled(previous_state="filling"), "ORM^O01^ORM_O01", "OD", "DC"),
+        (samples.dispensed(), "RDS^O13^RDS_O13", "RE", "CM"),  # nothing owed: complete
+    ],
+)
 def test_each_event_type_becomes_its_message(event: object, msh9: str, orc1: str, orc5: str) -> None:
     parsed = parse_message(_message(event))
     msh = parsed.first("MSH")
@@ -90,8 +98,13 @@ def test_encoded_order_for_verified_inpatient_originals_only() -> None:
 
 def test_unknown_event_types_and_broken_bodies_are_content_errors() -> None:
     good = json.loads(samples.cloudevent(samples.received()))
-    for body in (b"", b"{}", json.dumps({**good, "type": "x.unknown"}).encode(),
-                 json.dumps({**good, "data": {}}).encode(), json.dumps({**good, "time": "yesterday"}).encode()):
+    for body in (
+        b"",
+        b"{}",
+        json.dumps({**good, "type": "x.unknown"}).encode(),
+        json.dumps({**good, "data": {}}).encode(),
+        json.dumps({**good, "time": "yesterday"}).encode(),
+    ):
         with pytest.raises(MessageContentError):
             decode_cloudevent(body)
 
@@ -99,8 +112,16 @@ def test_unknown_event_types_and_broken_bodies_are_content_errors() -> None:
 def test_an_event_without_an_outbound_message_is_a_content_error() -> None:
     from hub.domain.workflow_events import FillVerified
 
-    event = FillVerified(prescription_id="p", rx_number="RX1", fill_number=0, placer_order_number="PL1",
-                         setting=Setting.OUTPATIENT, state="ready", actor_id="ph", ndc="1")
+    event = FillVerified(
+        prescription_id="p",
+        rx_number="RX1",
+        fill_number=0,
+        placer_order_number="PL1",
+        setting=Setting.OUTPATIENT,
+        state="ready",
+        actor_id="ph",
+        ndc="1",
+    )
     dest = _dest().model_copy(update={"events": ("fill.verified",)})
     with pytest.raises(MessageContentError):
         message_for(dest, decode_cloudevent(samples.cloudevent(event)))
@@ -115,11 +136,24 @@ def test_decoding_arbitrary_bytes_raises_only_our_error(body: bytes) -> None:
 
 
 def _refused(msh16: str | None) -> OrderRefused:
-    reply = ReplyTo(control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1",
-                    application_ack_type=msh16) if msh16 else None
-    return OrderRefused(prescription_id="p-RX1", refusal_id="r-1", code="duplicate-order",
-                        reason="refused: duplicate order", placer_order_number="PL1", placer_system="CLINIC",
-                        source="hl7", reply=reply, setting=Setting.OUTPATIENT)
+    reply = (
+        ReplyTo(
+            control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1", application_ack_type=msh16
+        )
+        if msh16
+        else None
+    )
+    return OrderRefused(
+        prescription_id="p-RX1",
+        refusal_id="r-1",
+        code="duplicate-order",
+        reason="refused: duplicate order",
+        placer_order_number="PL1",
+        placer_system="CLINIC",
+        source="hl7",
+        reply=reply,
+        setting=Setting.OUTPATIENT,
+    )
 
 
 @pytest.mark.parametrize("msh16", ["AL", "ER"])
@@ -137,8 +171,9 @@ def test_a_refused_order_gets_nothing_where_it_did_not_ask(msh16: str | None, ac
 
 
 def test_an_order_that_asked_for_errors_only_gets_no_application_accept() -> None:
-    reply = ReplyTo(control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1",
-                    application_ack_type="ER")
+    reply = ReplyTo(
+        control_id="ORD-9", message_type="RDE", trigger_event="O11", version="2.5.1", application_ack_type="ER"
+    )
     received = samples.received().model_copy(update={"reply": reply})
     parsed = parse_message(_message(received, _dest(application_acks=True)))
     assert parsed.first("MSA") is None and parsed.get("ORC", 1) == "SC", "a status update, not an RRE AA"

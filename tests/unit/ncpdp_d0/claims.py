@@ -49,13 +49,9 @@ def transaction(
             prior_auth_type="1" if prior_auth_number else None,
             prior_auth_number=prior_auth_number,
         ),
-        prescriber=PrescriberSegment(
-            prescriber_id_qualifier="01", prescriber_id=prescriber_id, last_name="QUILL"
-        ),
+        prescriber=PrescriberSegment(prescriber_id_qualifier="01", prescriber_id=prescriber_id, last_name="QUILL"),
         dur_pps=DurPpsSegment(entries=dur) if dur else None,
-        pricing=PricingSegment(
-            ingredient_cost=Decimal("12.34"), dispensing_fee=Decimal("1.75"), basis_of_cost="01"
-        ),
+        pricing=PricingSegment(ingredient_cost=Decimal("12.34"), dispensing_fee=Decimal("1.75"), basis_of_cost="01"),
     )
 
 
@@ -74,11 +70,7 @@ def request(
         service_provider_id="1993999998",
         date_of_service=on,
         software_vendor_id="RXHUB",
-        insurance=InsuranceSegment(
-            cardholder_id=cardholder_id, group_id="GRP01", person_code="001", relationship="1"
-        ),
-        patient=PatientSegment(
-            date_of_birth=date(1980, 4, 5), gender="2", first_name="ALEX", last_name="SAMPLE"
-        ),
+        insurance=InsuranceSegment(cardholder_id=cardholder_id, group_id="GRP01", person_code="001", relationship="1"),
+        patient=PatientSegment(date_of_birth=date(1980, 4, 5), gender="2", first_name="ALEX", last_name="SAMPLE"),
         transactions=transactions or (transaction(),),
     )

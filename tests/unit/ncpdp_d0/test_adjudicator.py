@@ -90,9 +90,7 @@ def test_plan_limits_76(payer: Adjudicator, history: ClaimHistory, claim: object
     assert status(send(payer, history, request(claim))) == ("R", ("76",))  # type: ignore[arg-type]
 
 
-def test_refill_too_soon_79_then_paid_once_75_percent_elapsed(
-    payer: Adjudicator, history: ClaimHistory
-) -> None:
+def test_refill_too_soon_79_then_paid_once_75_percent_elapsed(payer: Adjudicator, history: ClaimHistory) -> None:
     first = request(transaction(rx_number="7100001", fill_number=0, days_supply=30), on=date(2026, 3, 1))
     assert status(send(payer, history, first)) == ("P", ())
     early = request(transaction(rx_number="7100001", fill_number=1, days_supply=30), on=date(2026, 3, 22))
@@ -127,10 +125,7 @@ def test_duplicate_of_paid_returns_d_with_original_amounts(payer: Adjudicator, h
     duplicate = send(payer, history, claim)
     assert status(duplicate) == ("D", ())
     assert duplicate.transactions[0].pricing == paid.transactions[0].pricing
-    assert (
-        duplicate.transactions[0].status.authorization_number
-        == paid.transactions[0].status.authorization_number
-    )
+    assert duplicate.transactions[0].status.authorization_number == paid.transactions[0].status.authorization_number
 
 
 def test_reversal_approved_then_duplicate_reversal(payer: Adjudicator, history: ClaimHistory) -> None:
@@ -150,10 +145,7 @@ def test_rebill_reverses_and_pays_again(payer: Adjudicator, history: ClaimHistor
     first = send(payer, history, request(transaction(AMOXICILLIN)))
     rebill = send(payer, history, request(transaction(AMOXICILLIN, quantity=Decimal("20")), code="B3"))
     assert status(rebill) == ("P", ())
-    assert (
-        rebill.transactions[0].status.authorization_number
-        != first.transactions[0].status.authorization_number
-    )
+    assert rebill.transactions[0].status.authorization_number != first.transactions[0].status.authorization_number
 
 
 def test_transient_ndc_92_every_time(payer: Adjudicator, history: ClaimHistory) -> None:
@@ -183,9 +175,7 @@ def test_each_of_several_transactions_answered_in_order(payer: Adjudicator, hist
 
 
 @pytest.mark.parametrize("raw", [b"", b"garbage", b"999001D0B1" + b"\xff" * 60])
-def test_unreadable_request_gets_a_readable_rejection(
-    payer: Adjudicator, history: ClaimHistory, raw: bytes
-) -> None:
+def test_unreadable_request_gets_a_readable_rejection(payer: Adjudicator, history: ClaimHistory, raw: bytes) -> None:
     response = read_claim_response(parse_response(payer.respond(raw, history)))
     assert response.header_response_status == "R"
     assert status(response)[1] == ("R8",)

@@ -96,9 +96,7 @@ def _responses() -> list[ClaimResponse]:
         response("B1", paid, rejected),
         response(
             "B1",
-            TransactionResponse(
-                status=ResponseStatusSegment(transaction_status="D", authorization_number="AUTH1")
-            ),
+            TransactionResponse(status=ResponseStatusSegment(transaction_status="D", authorization_number="AUTH1")),
         ),
         response("B1", TransactionResponse(status=ResponseStatusSegment(transaction_status="C"))),
         response("B2", TransactionResponse(status=ResponseStatusSegment(transaction_status="A"))),

@@ -9,17 +9,33 @@ from adapters.ncpdp.payer.history import ClaimHistory, ClaimKey, PaidClaim
 
 
 def paid(rx_number: str, fill_number: int, on: date, cardholder_id: str = "CH1") -> PaidClaim:
-    key = ClaimKey(bin="999001", processor_control_number="SIMPCN", service_provider_id="1234567890",
-                   rx_number=rx_number, fill_number=fill_number, date_of_service=on)
-    return PaidClaim(key=key, cardholder_id=cardholder_id, product_id="00093105201", days_supply=30,
-                     authorization_number=f"SIM{fill_number}", pricing=ResponsePricingSegment())
+    key = ClaimKey(
+        bin="999001",
+        processor_control_number="SIMPCN",
+        service_provider_id="1234567890",
+        rx_number=rx_number,
+        fill_number=fill_number,
+        date_of_service=on,
+    )
+    return PaidClaim(
+        key=key,
+        cardholder_id=cardholder_id,
+        product_id="00093105201",
+        days_supply=30,
+        authorization_number=f"SIM{fill_number}",
+        pricing=ResponsePricingSegment(),
+    )
 
 
 def test_the_last_fill_is_the_latest_unreversed_one_of_that_cardholder_and_rx() -> None:
     history = ClaimHistory()
     first, second = paid("7100001", 0, date(2026, 3, 1)), paid("7100001", 1, date(2026, 4, 1))
-    for claim in (first, second, paid("7100001", 2, date(2026, 5, 1), cardholder_id="CH2"),
-                  paid("7100002", 0, date(2026, 6, 1))):
+    for claim in (
+        first,
+        second,
+        paid("7100001", 2, date(2026, 5, 1), cardholder_id="CH2"),
+        paid("7100002", 0, date(2026, 6, 1)),
+    ):
         history.record(claim)
     assert history.last_fill("CH1", "7100001") == second
     history.reverse(second.key)

@@ -125,9 +125,7 @@ def test_odd_reversals_with_unknown_segments_parse_and_keep_them(name: str) -> N
 
 
 def test_am96_keeps_repeated_field_in_order() -> None:
-    segment = (
-        parse_request(sample("transactrx_odd_d0_b2_reversal_with_AM96_segment.ncpdp")).groups[0].segments[-1]
-    )
+    segment = parse_request(sample("transactrx_odd_d0_b2_reversal_with_AM96_segment.ncpdp")).groups[0].segments[-1]
     assert segment.all("AD") == ["1D", "2D", "2D-2"]
 
 
@@ -173,9 +171,7 @@ def test_dur_88_response_keeps_four_dur_sets() -> None:
 def test_captured_b2_and_b3_responses() -> None:
     captured = read_claim_response(parse_response(sample("edifabric_d0_b1_response_captured.ncpdp")))
     assert captured.transactions[0].status.transaction_status == "C"
-    reversal = read_claim_response(
-        parse_response(sample("transactrx_d0_b2_response_reversal_approved.ncpdp"))
-    )
+    reversal = read_claim_response(parse_response(sample("transactrx_d0_b2_response_reversal_approved.ncpdp")))
     assert (reversal.transaction_code, reversal.transactions[0].status.transaction_status) == ("B2", "A")
     rebill = read_claim_response(parse_response(sample("transactrx_d0_b3_response_rejected_1S.ncpdp")))
     assert rebill.transactions[0].status.reject_codes == ("1S",)

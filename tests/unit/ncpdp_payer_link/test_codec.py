@@ -31,14 +31,26 @@ def test_b1_carries_every_field_the_payer_needs() -> None:
     assert sent.insurance is not None and sent.patient is not None
     insurance = sent.insurance
     assert (insurance.cardholder_id, insurance.group_id, insurance.person_code, insurance.relationship) == (
-        "SYN000111", "GRP01", "001", "1")
+        "SYN000111",
+        "GRP01",
+        "001",
+        "1",
+    )
     patient = sent.patient
     assert (patient.first_name, patient.last_name, patient.date_of_birth, patient.gender) == (
-        "Alex", "Sample", date(1980, 4, 5), "2")
+        "Alex",
+        "Sample",
+        date(1980, 4, 5),
+        "2",
+    )
     [transaction] = sent.transactions
     c = transaction.claim
     assert (c.rx_reference_qualifier, c.rx_number, c.product_id_qualifier, c.product_id) == (
-        "1", "7000001", "03", "00093005801")
+        "1",
+        "7000001",
+        "03",
+        "00093005801",
+    )
     assert (c.quantity_dispensed, c.fill_number, c.days_supply, c.daw_code) == (Decimal("30"), 1, 10, "0")
     assert (c.date_written, c.refills_authorized) == (date(2026, 2, 27), 2)
     assert (c.prior_auth_type, c.prior_auth_number, c.submission_clarification_codes) == (None, None, ())
@@ -48,12 +60,19 @@ def test_b1_carries_every_field_the_payer_needs() -> None:
     assert transaction.dur_pps is None
     assert transaction.pricing is not None
     assert (transaction.pricing.usual_and_customary, transaction.pricing.gross_amount_due) == (
-        Decimal("12.99"), Decimal("12.99"))
+        Decimal("12.99"),
+        Decimal("12.99"),
+    )
 
 
 def test_prior_auth_dur_pps_and_clarification_codes_are_sent() -> None:
-    data = claim(prior_auth_number="PA778899", dur_pps=(("DD", "M0", "1G"), ("ER", "R0", "1B")),
-                 clarification_codes=("3", "7"), daw_code="1", quantity=Decimal("22.5"))
+    data = claim(
+        prior_auth_number="PA778899",
+        dur_pps=(("DD", "M0", "1G"), ("ER", "R0", "1B")),
+        clarification_codes=("3", "7"),
+        daw_code="1",
+        quantity=Decimal("22.5"),
+    )
     [transaction] = decoded(D0ClaimCodec().encode(data).body).transactions
     assert (transaction.claim.prior_auth_type, transaction.claim.prior_auth_number) == ("1", "PA778899")
     assert transaction.claim.submission_clarification_codes == ("3", "7")
@@ -73,7 +92,12 @@ def test_b2_reversal_carries_only_what_matches_the_paid_claim() -> None:
     assert (transaction.prescriber, transaction.dur_pps, transaction.pricing) == (None, None, None)
     c = transaction.claim
     assert (c.rx_reference_qualifier, c.rx_number, c.product_id_qualifier, c.product_id, c.fill_number) == (
-        "1", "7000001", "03", "00093005801", 2)
+        "1",
+        "7000001",
+        "03",
+        "00093005801",
+        2,
+    )
     assert c.quantity_dispensed is None and c.days_supply is None
 
 
@@ -85,8 +109,16 @@ def test_b3_rebill_is_a_full_claim() -> None:
 
 
 def test_optional_segments_are_left_out_when_there_is_nothing_to_say() -> None:
-    data = claim(pcn=None, prescriber_npi=None, usual_and_customary=None, gross_amount_due=None,
-                 cardholder_id=None, group_id=None, person_code=None, relationship=None)
+    data = claim(
+        pcn=None,
+        prescriber_npi=None,
+        usual_and_customary=None,
+        gross_amount_due=None,
+        cardholder_id=None,
+        group_id=None,
+        person_code=None,
+        relationship=None,
+    )
     encoded = D0ClaimCodec().encode(data)
     assert encoded.routing_key == "999001.-"
     sent = decoded(encoded.body)
@@ -94,19 +126,24 @@ def test_optional_segments_are_left_out_when_there_is_nothing_to_say() -> None:
     assert (sent.transactions[0].prescriber, sent.transactions[0].pricing) == (None, None)
 
 
-@pytest.mark.parametrize(("bin_", "pcn", "key"), [
-    ("999001", "ADV", "999001.ADV"),
-    ("999001", None, "999001.-"),
-    ("999001", "  ", "999001.-"),
-    ("610014", "A.B", "610014.A_B"),
-])
+@pytest.mark.parametrize(
+    ("bin_", "pcn", "key"),
+    [
+        ("999001", "ADV", "999001.ADV"),
+        ("999001", None, "999001.-"),
+        ("999001", "  ", "999001.-"),
+        ("610014", "A.B", "610014.A_B"),
+    ],
+)
 def test_routing_key_is_bin_then_pcn_or_dash(bin_: str, pcn: str | None, key: str) -> None:
     assert routing_key(bin_, pcn) == key
 
 
 def test_names_outside_ascii_are_transliterated_not_refused() -> None:
-    data = claim(patient=ClaimPatient(first_name="José", last_name="Müller-Łukasz", gender_code="1"),
-                 prescriber_last_name="Ñúñez")
+    data = claim(
+        patient=ClaimPatient(first_name="José", last_name="Müller-Łukasz", gender_code="1"),
+        prescriber_last_name="Ñúñez",
+    )
     sent = decoded(D0ClaimCodec().encode(data).body)
     assert sent.patient is not None
     assert (sent.patient.first_name, sent.patient.last_name) == ("Jose", "Muller-ukasz")
@@ -114,13 +151,16 @@ def test_names_outside_ascii_are_transliterated_not_refused() -> None:
     assert sent.transactions[0].prescriber.last_name == "Nunez"
 
 
-@pytest.mark.parametrize("change", [
-    {"quantity": Decimal("1.2345")},
-    {"bin": "1234567"},
-    {"pharmacy_npi": "1" * 16},
-    {"dur_pps": tuple(("DD", "M0", "1G") for _ in range(10))},
-    {"cardholder_id": "SYN\u00a0\x07"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"quantity": Decimal("1.2345")},
+        {"bin": "1234567"},
+        {"pharmacy_npi": "1" * 16},
+        {"dur_pps": tuple(("DD", "M0", "1G") for _ in range(10))},
+        {"cardholder_id": "SYN\u00a0\x07"},
+    ],
+)
 def test_a_claim_d0_cannot_carry_is_a_domain_error_without_the_value(change: dict[str, object]) -> None:
     with pytest.raises(DomainError, match=r"rx-1:0:1:B1 cannot be sent as D\.0") as caught:
         D0ClaimCodec().encode(claim(**change))
@@ -137,17 +177,38 @@ _text = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), 
     days=st.integers(1, 999),
     pa=st.none() | _text,
     codes=st.lists(st.sampled_from(["1", "2", "3", "4", "5", "6", "7", "8", "99"]), max_size=3),
-    dur=st.lists(st.tuples(st.sampled_from(["DD", "ER", "TD"]), st.sampled_from(["M0", "R0"]),
-                           st.sampled_from(["1A", "1B", "1G"])), max_size=9),
+    dur=st.lists(
+        st.tuples(
+            st.sampled_from(["DD", "ER", "TD"]), st.sampled_from(["M0", "R0"]), st.sampled_from(["1A", "1B", "1G"])
+        ),
+        max_size=9,
+    ),
     amount=st.none() | st.decimals(min_value=Decimal("0"), max_value=Decimal("99999.99"), places=2),
     transaction=st.sampled_from(list(ClaimTransaction)),
 )
-def test_round_trip_property(rx_number: str, fill: int, quantity: Decimal, days: int, pa: str | None,
-                             codes: list[str], dur: list[tuple[str, str, str]], amount: Decimal | None,
-                             transaction: ClaimTransaction) -> None:
-    data = claim(rx_number=rx_number, fill_number=fill, quantity=quantity, days_supply=days,
-                 prior_auth_number=pa, clarification_codes=tuple(codes), dur_pps=tuple(dur),
-                 usual_and_customary=amount, gross_amount_due=amount, transaction=transaction)
+def test_round_trip_property(
+    rx_number: str,
+    fill: int,
+    quantity: Decimal,
+    days: int,
+    pa: str | None,
+    codes: list[str],
+    dur: list[tuple[str, str, str]],
+    amount: Decimal | None,
+    transaction: ClaimTransaction,
+) -> None:
+    data = claim(
+        rx_number=rx_number,
+        fill_number=fill,
+        quantity=quantity,
+        days_supply=days,
+        prior_auth_number=pa,
+        clarification_codes=tuple(codes),
+        dur_pps=tuple(dur),
+        usual_and_customary=amount,
+        gross_amount_due=amount,
+        transaction=transaction,
+    )
     sent = decoded(D0ClaimCodec().encode(data).body)
     c = sent.transactions[0].claim
     assert (sent.transaction_code, c.rx_number, c.fill_number) == (transaction.value, rx_number, fill)

@@ -32,8 +32,7 @@ def status_of(body: bytes | None) -> str:
 def test_the_shipped_data_file_loads_and_answers_without_delay_or_drops() -> None:
     simulator = PayerSimulator(load_payer_config(DATA_FILE))
     assert simulator.delay_s == 0
-    assert all(simulator.answer(CODEC.encode(claim(f"rx-{n}", rx_number=f"70{n}")).body).response
-               for n in range(5))
+    assert all(simulator.answer(CODEC.encode(claim(f"rx-{n}", rx_number=f"70{n}")).body).response for n in range(5))
 
 
 def test_drop_every_loses_every_nth_answer_after_the_payer_decided() -> None:
@@ -45,8 +44,7 @@ def test_drop_every_loses_every_nth_answer_after_the_payer_decided() -> None:
     # the dropped claim was paid all the same: resending it is a duplicate, reversing it is approved
     again = simulator.answer(CODEC.encode(claim("rx-2", rx_number="2", attempt=2)).body)
     assert status_of(again.response) == "D"
-    reversal = simulator.answer(CODEC.encode(
-        claim("rx-2", rx_number="2", transaction=ClaimTransaction.REVERSAL)).body)
+    reversal = simulator.answer(CODEC.encode(claim("rx-2", rx_number="2", transaction=ClaimTransaction.REVERSAL)).body)
     assert reversal.response is None, "the fourth message is dropped too"
 
 
@@ -56,7 +54,8 @@ def test_no_answer_ndc_is_never_answered_nor_decided() -> None:
     assert silent.response is None and "no_answer" in silent.summary
     reversal = simulator.answer(CODEC.encode(claim(ndc=AMOXICILLIN, transaction=ClaimTransaction.REVERSAL)).body)
     assert read_claim_response(parse_response(reversal.response or b"")).transactions[0].status.reject_codes == (
-        "87",), "nothing was paid, so nothing to reverse"
+        "87",
+    ), "nothing was paid, so nothing to reverse"
 
 
 def test_unreadable_claim_gets_a_transmission_reject_and_a_log_line_without_content() -> None:

@@ -124,9 +124,7 @@ def test_naive_and_offset_times_are_sent_as_utc() -> None:
 
 def cancel_request() -> bytes:
     body = corpus("cosyte_2017071_cancelrx_request.xml")
-    return replace(
-        body, b"</SentTime>", b"</SentTime><PrescriberOrderNumber>SYNTH-ORDER-0001</PrescriberOrderNumber>"
-    )
+    return replace(body, b"</SentTime>", b"</SentTime><PrescriberOrderNumber>SYNTH-ORDER-0001</PrescriberOrderNumber>")
 
 
 def test_cancel_rx_response_denied_because_dispensed() -> None:
@@ -153,9 +151,7 @@ def test_cancel_rx_response_denied_because_dispensed() -> None:
 
 
 def test_cancel_rx_response_approved() -> None:
-    answer = read_message(
-        cancel_rx_response(read_message(cancel_request()), True, None, message_id="H7", now=NOW)
-    )
+    answer = read_message(cancel_rx_response(read_message(cancel_request()), True, None, message_id="H7", now=NOW))
     assert answer.body.find("Response", "Approved") is not None
     assert answer.body.find("Response", "Denied") is None
 
@@ -173,9 +169,7 @@ def renewal_input(**changes: object) -> RenewalRequestInput:
         "placer_order_number": "ORDER-42",
         "relates_to_message_id": "TEST-NEWRX-0001",
         "prescriber_address": "9988776655001",
-        "prescriber": PrescriberInfo(
-            family_name="Smith", given_name="Pat", npi="1234567893", dea="AP5836727"
-        ),
+        "prescriber": PrescriberInfo(family_name="Smith", given_name="Pat", npi="1234567893", dea="AP5836727"),
         "patient": PatientInfo(family_name="Doe", given_name="Alex", sex="M", birth_date=date(1970, 2, 3)),
         "drug": DrugInfo(ndc="00000111122", rxnorm="835603", text="Tramadol 50 MG Oral Tablet", schedule="4"),
         "quantity": QuantityInfo(value=Decimal("12.5"), unit="tablet"),
@@ -183,9 +177,7 @@ def renewal_input(**changes: object) -> RenewalRequestInput:
         "sig": "Take 1 tablet by mouth every 6 hours as needed for pain.",
         "written_date": date(2026, 1, 14),
         "last_fill_date": date(2026, 2, 1),
-        "pharmacy": PharmacyIdentity(
-            ncpdp_id="7654321", npi="1993999998", name="Test Pharmacy", city="Springfield"
-        ),
+        "pharmacy": PharmacyIdentity(ncpdp_id="7654321", npi="1993999998", name="Test Pharmacy", city="Springfield"),
     }
     values.update(changes)
     return RenewalRequestInput.model_validate(values)

@@ -25,9 +25,5 @@ def test_only_the_parser_and_the_writer_touch_lxml() -> None:
 
 def test_no_other_ncpdp_adapter_is_imported() -> None:
     for path in PACKAGE.glob("*.py"):
-        foreign = {
-            n
-            for n in imports(path)
-            if n.startswith("adapters.") and not n.startswith("adapters.ncpdp.script")
-        }
+        foreign = {n for n in imports(path) if n.startswith("adapters.") and not n.startswith("adapters.ncpdp.script")}
         assert foreign == set(), path.name

@@ -37,12 +37,8 @@ def test_full_2017071_newrx_maps_every_field() -> None:
     assert patient.birth_date == date(1970, 2, 3)
     assert patient.address == "1 Test Way, Springfield, IL 62701"
     assert patient.phone == "5550100123"
-    assert patient.identifiers == (
-        Identifier(value="MRN-77", type_code="MedicalRecordIdentificationNumberEHR"),
-    )
-    assert patient.allergies == (
-        Allergy(text="Penicillin G", code="7980", system="RXCUI", severity="severe"),
-    )
+    assert patient.identifiers == (Identifier(value="MRN-77", type_code="MedicalRecordIdentificationNumberEHR"),)
+    assert patient.allergies == (Allergy(text="Penicillin G", code="7980", system="RXCUI", severity="severe"),)
     prescriber = rx.prescriber
     assert (prescriber.npi, prescriber.dea) == ("1234567893", "AP5836727")
     assert (prescriber.family_name, prescriber.given_name) == ("Smith", "Pat")
@@ -151,10 +147,7 @@ def test_missing_quantity_and_sig_are_both_reported() -> None:
 
 
 def test_unspecified_schedule_means_not_controlled() -> None:
-    assert (
-        new_rx(replace(NEWRX_2017071_FULL, b"<Code>C48677</Code>", b"<Code>C38046</Code>")).drug.schedule
-        is None
-    )
+    assert new_rx(replace(NEWRX_2017071_FULL, b"<Code>C48677</Code>", b"<Code>C38046</Code>")).drug.schedule is None
 
 
 def test_prn_refills_in_10_6_are_refused() -> None:

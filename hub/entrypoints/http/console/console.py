@@ -19,14 +19,15 @@ from pydantic import BaseModel, ConfigDict
 _HERE = Path(__file__).resolve().parent
 _STATIC = _HERE / "static"
 _TEMPLATES = _HERE / "templates"
-_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".svg": "image/svg+xml"}
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
 #: The pages render untrusted text (raw messages, payer messages) only through textContent; the policy
 #: backs that up by refusing inline and foreign scripts, and framing (clickjacking of approve buttons).
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -47,18 +48,36 @@ class Page(BaseModel):
 
 
 PAGES: tuple[Page, ...] = (
-    Page(slug="work", title="Work queues", roles=("technician", "pharmacist"),
-         scripts=("reject_codes.js", "items.js", "work.js")),
+    Page(
+        slug="work",
+        title="Work queues",
+        roles=("technician", "pharmacist"),
+        scripts=("reject_codes.js", "items.js", "work.js"),
+    ),
     Page(slug="verify", title="Verification", roles=("pharmacist",), scripts=("items.js", "verify.js")),
-    Page(slug="search", title="Find a prescription", roles=("technician", "pharmacist", "admin"),
-         scripts=("search.js",)),
-    Page(slug="prescription", title="Prescription", roles=("technician", "pharmacist", "admin"),
-         scripts=("prescription.js",), in_nav=False),
+    Page(
+        slug="search", title="Find a prescription", roles=("technician", "pharmacist", "admin"), scripts=("search.js",)
+    ),
+    Page(
+        slug="prescription",
+        title="Prescription",
+        roles=("technician", "pharmacist", "admin"),
+        scripts=("prescription.js",),
+        in_nav=False,
+    ),
     Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
-    Page(slug="identity", title="Identity conflicts", roles=("technician", "pharmacist", "admin"),
-         scripts=("identity.js",)),
-    Page(slug="refused-orders", title="Refused orders", roles=("technician", "pharmacist", "admin"),
-         scripts=("refused.js",)),
+    Page(
+        slug="identity",
+        title="Identity conflicts",
+        roles=("technician", "pharmacist", "admin"),
+        scripts=("identity.js",),
+    ),
+    Page(
+        slug="refused-orders",
+        title="Refused orders",
+        roles=("technician", "pharmacist", "admin"),
+        scripts=("refused.js",),
+    ),
     Page(slug="verbal-order", title="Verbal order", roles=("pharmacist",), scripts=("verbal.js",)),
     Page(slug="messages", title="Messages", roles=("admin",), scripts=("messages.js",)),
     Page(slug="dead-letters", title="Dead letters", roles=("admin",), scripts=("dead_letters.js",)),
@@ -78,11 +97,22 @@ def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES, timezone
     limit and the pharmacy's time zone ride on ``<body data-...>`` so the scripts learn them without a request."""
     layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     body = (_TEMPLATES / f"{page.slug or 'sign_in'}.html").read_text(encoding="utf-8")
-    nav = "\n".join(f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
-                    for p in PAGES if p.in_nav)
+    nav = "\n".join(
+        f'<li data-roles="{" ".join(p.roles)}" hidden><a href="/console/{p.slug}">{p.title}</a></li>'
+        for p in PAGES
+        if p.in_nav
+    )
     scripts = "\n".join(f'<script src="/console/static/{name}" defer></script>' for name in page.scripts)
-    return layout.substitute(title=page.title, slug=page.slug or "sign-in", roles=" ".join(page.roles), nav=nav,
-                             main=body, scripts=scripts, idle=f"{idle_minutes:g}", timezone=html.escape(timezone))
+    return layout.substitute(
+        title=page.title,
+        slug=page.slug or "sign-in",
+        roles=" ".join(page.roles),
+        nav=nav,
+        main=body,
+        scripts=scripts,
+        idle=f"{idle_minutes:g}",
+        timezone=html.escape(timezone),
+    )
 
 
 def _html(page: Page, idle_minutes: float, request: Request) -> HTMLResponse:
@@ -114,12 +144,16 @@ def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
         path = assets.get(name)
         if path is None:
             raise HTTPException(404, "no such asset")
-        return Response(path.read_bytes(), media_type=_MEDIA_TYPES[path.suffix],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            path.read_bytes(),
+            media_type=_MEDIA_TYPES[path.suffix],
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     for page in PAGES:
-        router.add_api_route(f"/{page.slug}", _page_endpoint(page, idle_minutes), methods=["GET"],
-                             response_class=HTMLResponse)
+        router.add_api_route(
+            f"/{page.slug}", _page_endpoint(page, idle_minutes), methods=["GET"], response_class=HTMLResponse
+        )
     return router
 
 

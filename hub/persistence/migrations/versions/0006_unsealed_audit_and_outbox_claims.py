@@ -17,8 +17,13 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_log_unsealed", ["id"], unique=False,
-                              postgresql_where=sa.text("hash IS NULL"), sqlite_where=sa.text("hash IS NULL"))
+        batch_op.create_index(
+            "ix_audit_log_unsealed",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("hash IS NULL"),
+            sqlite_where=sa.text("hash IS NULL"),
+        )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
 

@@ -23,8 +23,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_outbox_correlation", "outbox", ["correlation_id", "seq"])
     op.create_index("ix_claim_transmissions_prescription", "claim_transmissions", ["prescription_id"])
-    op.create_index("ix_claim_transmissions_unanswered", "claim_transmissions", ["sent_at"],
-                    postgresql_where=sa.text("answered_at IS NULL"), sqlite_where=sa.text("answered_at IS NULL"))
+    op.create_index(
+        "ix_claim_transmissions_unanswered",
+        "claim_transmissions",
+        ["sent_at"],
+        postgresql_where=sa.text("answered_at IS NULL"),
+        sqlite_where=sa.text("answered_at IS NULL"),
+    )
 
 
 def downgrade() -> None:

@@ -21,8 +21,14 @@ _ONLY_TRANSMISSIONS = sa.text("event = 'transmitting'")
 
 
 def upgrade() -> None:
-    op.create_index("ux_claim_wire_log_transmitted", "claim_wire_log", ["message_id"], unique=True,
-                    postgresql_where=_ONLY_TRANSMISSIONS, sqlite_where=_ONLY_TRANSMISSIONS)
+    op.create_index(
+        "ux_claim_wire_log_transmitted",
+        "claim_wire_log",
+        ["message_id"],
+        unique=True,
+        postgresql_where=_ONLY_TRANSMISSIONS,
+        sqlite_where=_ONLY_TRANSMISSIONS,
+    )
 
 
 def downgrade() -> None:
