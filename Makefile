@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint typecheck bench chaos clean services broker browser
+.PHONY: setup demo test test-fast check lint typecheck bench chaos clean services broker browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
@@ -42,15 +42,22 @@ demo: setup broker
 
 test: promtool
 test: node-tools
-test: setup services browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+# the suite runs in TEST_WORKERS processes (pytest-xdist): each has its own vhost and databases, and most
+# tests wait on processes and sockets rather than the CPU
+TEST_WORKERS ?= 3
+test: setup services browser check
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/property
 
-lint: setup
+# what review would otherwise catch by hand; part of make test and so of CI
+check: setup
 	$(BIN)/ruff check hub adapters tests bench
+	$(BIN)/ruff format --check hub adapters tests bench
 	$(BIN)/mypy hub adapters
+
+lint: check
 
 bench: setup services
 	$(BIN)/python -m bench.run
