@@ -14,6 +14,7 @@ from hub.domain.commands import ReceivePrescription
 from hub.domain.events import Event, PrescriptionReceived
 from hub.domain.inventory import InventoryItem, allocate
 from hub.domain.order_parts import ReplyTo, Source
+from hub.domain.partial_fill import ShortStockChoice
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.prescription import Prescription
 from tests.unit.domain.builders import NOW, PHARMACIST, PHARMACY, SYSTEM, TECHNICIAN, context
@@ -70,13 +71,18 @@ def verified(records: StoredRecords, number: int = 1) -> tuple[Prescription, lis
 
 
 def dispensed(records: StoredRecords, number: int = 1, on_hand: str = "500") -> tuple[Prescription, list[Event]]:
-    """Verified, filled from one lot (short stock leaves the rest owed), released and delivered to the ward."""
+    """Verified, filled from one lot (short stock, a technician's partial-fill choice, leaves the rest owed),
+    released and delivered to the ward."""
     rx, events = verified(records, number)
     product = rx.product
     assert product is not None
     lots = [InventoryItem(ndc=product.ndc11, lot="LOT-7781", expiry=date(2027, 6, 30), on_hand=Decimal(on_hand))]
     quantity = rx.current_fill.quantity or Decimal(1)
-    events += rx.complete_fill(TECHNICIAN, NOW, allocate(lots, product.ndc11, quantity, NOW.date()), PHARMACY)
+    allocation = allocate(lots, product.ndc11, quantity, NOW.date())
+    if allocation.partial:
+        events += rx.note_short_stock(NOW, allocation)
+        events += rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "ward needs today's doses")
+    events += rx.complete_fill(TECHNICIAN, NOW, allocation, PHARMACY)
     events += rx.approve_product_verification(PHARMACIST, NOW + timedelta(minutes=5))
     events += rx.dispense(TECHNICIAN, NOW + timedelta(minutes=30))
     return rx, events
