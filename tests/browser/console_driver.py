@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fastapi import FastAPI
 from playwright.sync_api import Locator, Page, expect
 
 from hub.entrypoints.http.console import console_router
@@ -17,11 +18,17 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 TABLET = {"width": 768, "height": 1024}
 
 
+def served_app(ph: Pharmacy) -> FastAPI:
+    """The FastAPI app the running hub serves, under the ASGI layers the server wraps it in (headers, hygiene)."""
+    app = ph.hub.doors.http.config.app
+    while not isinstance(app, FastAPI):
+        app = app.app
+    return app
+
+
 def mount_console(ph: Pharmacy) -> None:
     """Mount the console on the running app unless the app already serves it."""
-    app = ph.hub.doors.http.config.app
-    while not hasattr(app, "routes"):  # the server wraps the FastAPI app in ASGI middleware (headers, hygiene)
-        app = app.app
+    app = served_app(ph)
     if not any(getattr(route, "path", None) == "/console/" for route in app.routes):
         app.include_router(console_router())
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from hub.entrypoints.http.auth import token_cache
 from hub.persistence.users import UserStore
-from tests.browser.console_driver import base_url, sign_in
+from tests.browser.console_driver import base_url, served_app, sign_in
 from tests.support.pharmacy import Pharmacy
 
 
@@ -51,7 +51,7 @@ def test_a_revoked_token_asks_again_and_keeps_what_was_typed(page: Page, hub: Ph
     page.get_by_label("Expiry").fill("2031-05-31")
     page.get_by_label("Quantity").fill("100")
     assert UserStore(hub.engine).revoke("tina.tech")
-    token_cache(hub.hub.doors.http.config.app).evict(name="tina.tech")
+    token_cache(served_app(hub)).evict(name="tina.tech")
     page.get_by_role("button", name="Receive into inventory").click()
 
     dialog = page.get_by_role("dialog", name="Your sign-in has ended")
