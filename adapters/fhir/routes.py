@@ -203,12 +203,13 @@ def fhir_router(
     queries: PrescriptionQueries,
     auth: Callable[..., Any],
     refusals: RefusalLog,
+    admin_auth: Callable[..., Any] | None = None,
     journal: DedupeJournal | None = None,
     recorded: RecordedOrders | None = None,
 ) -> APIRouter:
     """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
     or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish; what
-    it refuses goes to ``refusals``."""
+    it refuses goes to ``refusals``; ``admin_auth`` admits the audit trail's readers and audits whom it refuses."""
     door = FhirDoor(sink, inbound, queries, journal, recorded)
     router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=fhir_route(refusals))
 
@@ -298,7 +299,7 @@ def fhir_router(
             name=f"search_{resource_type}_post",
             summary=f"Search {resource_type} (form body)",
         )
-    add_audit_event_search(router, auth)
+    add_audit_event_search(router, admin_auth or auth)
     add_head_routes(router)
 
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:

@@ -37,6 +37,9 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/prescriptions/{prescription_id}/return-to-stock"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/cancel"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/refill"): HANDS_ON,
+    ("POST", "/api/prescriptions/{prescription_id}/short-stock"): HANDS_ON,
+    ("POST", "/api/patients/{patient_id}/eligibility"): HANDS_ON,
+    ("GET", "/api/eligibility/{check_id}"): HANDS_ON,
     ("POST", "/api/inventory"): HANDS_ON,
     ("POST", "/api/inventory/scan"): HANDS_ON,
     ("GET", "/api/inventory"): STAFF,
@@ -70,6 +73,7 @@ PARAMS = {
     "path": "Observation",
     "conflict_id": "nope",
     "command_id": "nope",
+    "check_id": "nope",
     "grant_id": "nope",
     "bundle_id": "nope",
 }
@@ -77,8 +81,8 @@ PARAMS = {
 
 def allowed(method: str, path: str) -> set[str]:
     """The roles a route admits (doors by prefix: feeds and admins; the operations API: admins)."""
-    if path.startswith("/api/admin/"):
-        return {"admin"}
+    if path.startswith(("/api/admin/", "/fhir/AuditEvent")):
+        return {"admin"}  # the audit trail, in FHIR too, is the admins' alone
     if path.startswith(("/fhir", "/script")):
         return {"feed", "admin"}
     if path.startswith("/console"):

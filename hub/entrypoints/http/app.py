@@ -159,6 +159,7 @@ def _include_doors(
             inbound=inbound,
             queries=queries,
             auth=feeds,
+            admin_auth=require("admin"),
             journal=journal,
             recorded=recorded,
             refusals=app.state.refusals,
