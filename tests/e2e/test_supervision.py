@@ -107,7 +107,11 @@ def test_a_bad_destinations_file_stops_run_before_any_door_opens(settings: Setti
             }
         )
     )
-    env = hub_env(settings, free_port(), free_port()) | {"RXHUB_OUTBOUND_DESTINATIONS": str(bad)}
+    # keyed, so that the preflight's warning about an unkeyed audit trail is not among the lines counted
+    env = hub_env(settings, free_port(), free_port()) | {
+        "RXHUB_OUTBOUND_DESTINATIONS": str(bad),
+        "RXHUB_AUDIT_KEY": "k" * 32,
+    }
     ran = subprocess.run([*RXHUB, "run"], env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 2 and ran.stdout == ""
     assert ran.stderr.count("\n") == 1 and "Traceback" not in ran.stderr, ran.stderr
