@@ -107,7 +107,10 @@ class ClaimSteps(PrescriptionRecord):
         fill = self.fill(fill_number)
         return [
             ClaimReversed(
-                **self._event_fields(fill), authorization_number=authorization_number, reason="status_unknown"
+                **self._event_fields(fill),
+                authorization_number=authorization_number,
+                attempt=self._claim(fill).attempt,
+                reason="status_unknown",
             )
         ]
 
@@ -152,7 +155,7 @@ class ClaimSteps(PrescriptionRecord):
         if claim is None or claim.status is not ClaimStatus.REVERSAL_REQUIRED:
             raise IllegalTransition(claim.status.value if claim else "no claim", "record a claim reversal")
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
-        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number)]
+        return [self._claim_reversed(fill, authorization_number)]
 
     def claim_reversed_late(
         self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
@@ -168,7 +171,12 @@ class ClaimSteps(PrescriptionRecord):
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
         claim.reject_codes = [PAYER_REVERSED_CODE]
         claim.payer_message = "the payer approved a late reversal of this paid claim: rebill it"
-        return [ClaimReversed(**self._event_fields(fill), authorization_number=authorization_number)]
+        return [self._claim_reversed(fill, authorization_number)]
+
+    def _claim_reversed(self, fill: Fill, authorization_number: str | None) -> ClaimReversed:
+        return ClaimReversed(
+            **self._event_fields(fill), authorization_number=authorization_number, attempt=self._claim(fill).attempt
+        )
 
     def _claim(self, fill: Fill) -> Claim:
         if fill.claim is None:

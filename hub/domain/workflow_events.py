@@ -113,6 +113,8 @@ class ClaimReversed(FillEvent):
     name: ClassVar[str] = "claim.reversed"
 
     authorization_number: str | None = None
+    #: the claim attempt the payer reversed: with the fill number, what makes this reversal one state change
+    attempt: int
     #: why the claim was reversed when the hub itself reversed it: ``status_unknown`` (the payer had paid a claim
     #: it did not answer in time); unset for the reversals a cancel, a reject or a return to stock asked for
     reason: str | None = None

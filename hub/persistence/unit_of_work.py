@@ -215,11 +215,27 @@ class UnitOfWork:
             return True
         return self.conn.execute(select(outbox.c.seq).where(outbox.c.id == row_id)).first() is not None
 
-    def add_event(self, event: Event, *, correlation_id: uuid.UUID | str, patient_id: str | None = None) -> str:
-        """Queue a public event in the outbox, naming the hub's patient when known; returns its stable id."""
+    def add_event(
+        self,
+        event: Event,
+        *,
+        correlation_id: uuid.UUID | str,
+        patient_id: str | None = None,
+        change: str | None = None,
+    ) -> str:
+        """Queue a public event in the outbox, naming the hub's patient when known; returns its stable id.
+
+        ``change`` names the state change itself when more than one message can cause it (a duplicated payer
+        answer, a sweeper pass): the id then derives from it, so one change is one event id whatever caused it."""
         causation = self.causation.message_id if self.causation else uuid.uuid4()
-        eid = event_id(self.source, causation, event.name, self._event_index)
+        eid = (
+            event_id(self.source, change, event.name, 0)
+            if change
+            else event_id(self.source, causation, event.name, self._event_index)
+        )
         self._event_index += 1
+        if change and self.already_queued(eid):  # this change was published before: never two rows, one id
+            return eid
         now = datetime.now(UTC)
         body = encode(
             to_cloudevent(

@@ -19,6 +19,8 @@ from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import FillPrescription, SendClaim
 from hub.domain.workflow_events import (
     ClaimReversalRequired,
+    ClaimReversed,
+    ClaimStatusUnknown,
     ClaimSubmitted,
     FillCompleted,
     FillRejected,
@@ -72,6 +74,14 @@ def record_step(
     publish_events(uow, events, envelope=envelope, catalogue=catalogue, rx=rx)
 
 
+def state_change(event: Event) -> str | None:
+    """The claim attempt a reversal or a timeout is about: the one state change its event stands for, whichever
+    message (payer answer, its duplicate, a sweeper pass) brought it about; None for events named by their cause."""
+    if isinstance(event, ClaimReversed | ClaimStatusUnknown):
+        return f"claim|{event.prescription_id}|{event.fill_number}|{event.attempt}"
+    return None
+
+
 def publish_events(
     uow: UnitOfWork,
     events: Sequence[Event],
@@ -83,7 +93,7 @@ def publish_events(
     """Queue each event and what it starts: claims to send, fills to make, stock to move."""
     patient_id = rx.patient_id if rx is not None else None
     for event in events:
-        uow.add_event(event, correlation_id=envelope.correlation_id, patient_id=patient_id)
+        uow.add_event(event, correlation_id=envelope.correlation_id, patient_id=patient_id, change=state_change(event))
         for follow_up in _follow_ups(uow, event, catalogue, rx):
             uow.add_event(follow_up, correlation_id=envelope.correlation_id, patient_id=patient_id)
         command = _next_command(event)
