@@ -75,11 +75,29 @@ def settings(amqp_url: str, sqlite_url: str) -> Settings:
 _PREFIXES: list[tuple[str, str]] = []
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _delete_module_queues() -> Iterator[None]:
+    """Delete the exchanges and queues of a module's own hubs (module-scoped fixtures) when the module ends."""
+    mark = len(_PREFIXES)
+    yield
+    _delete_queues_since(mark)
+
+
 @pytest.fixture(autouse=True)
 def _delete_test_queues() -> Iterator[None]:
-    """Delete each test's exchanges and queues when it ends: hundreds of idle quorum queues slow the broker."""
+    """Delete each test's exchanges and queues when it ends: hundreds of idle quorum queues slow the broker.
+
+    Only the prefixes made during the test: a module's hub, set up before it, keeps its queues for the next test
+    (deleted under it, a publish racing the workers' re-declaration came back unroutable: a 503).
+    """
+    mark = len(_PREFIXES)
     yield
-    while _PREFIXES:
+    _delete_queues_since(mark)
+
+
+def _delete_queues_since(mark: int) -> None:
+    """Delete the queues of every prefix registered after ``mark``, and forget those prefixes."""
+    while len(_PREFIXES) > mark:
         url, prefix = _PREFIXES.pop()
         try:
             from hub.messaging.blocking_publisher import connect

@@ -69,13 +69,14 @@ def test_only_fhir_json_r4_is_served(fhir_hub: FhirHub) -> None:
 def test_prefer_return_on_create(fhir_hub: FhirHub) -> None:
     with fhir_hub.client() as fhir:
         minimal = fhir.post("/MedicationRequest", json=_order("PREF-1"), headers={"Prefer": "return=minimal"})
-        assert minimal.status_code == 201 and minimal.content == b""
+        assert minimal.status_code == 201 and minimal.content == b"", minimal.text
         assert minimal.headers["location"].startswith(f"{fhir_hub.base}/MedicationRequest/")
         outcome = fhir.post("/MedicationRequest", json=_order("PREF-2"), headers={"Prefer": "return=OperationOutcome"})
-        assert outcome.status_code == 201 and issues(outcome.json()) == [("information", "informational", None)]
+        assert outcome.status_code == 201, outcome.text
+        assert issues(outcome.json()) == [("information", "informational", None)]
         assert outcome.headers["location"].startswith(f"{fhir_hub.base}/MedicationRequest/")
         full = fhir.post("/MedicationRequest", json=_order("PREF-3"), headers={"Prefer": "return=representation"})
-        assert full.status_code == 201 and full.json()["resourceType"] == "MedicationRequest"
+        assert full.status_code == 201 and full.json()["resourceType"] == "MedicationRequest", full.text
         document = fhir.post(
             "/Bundle",
             content=corpus_bytes("gematik_kbv_erp_r4_bundle_document_compounding.json"),
