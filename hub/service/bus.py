@@ -9,6 +9,7 @@ was committed and each runs again on its own, so a bad message costs only itself
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 CommandHandler = Callable[[Command, Envelope, UnitOfWork], None]
 #: called after each commit with the outbox rows it wrote (the relay publishes them from memory)
 AfterCommit = Callable[[Sequence[OutboxRow]], None]
+#: held from just before a commit until its rows are handed over, so the relay receives them in commit order:
+#: without it a thread descheduled between its commit and its hand-over let a later commit of the same order
+#: (a cancel right behind its order, on another intake copy) reach subscribers first. A writer commits while
+#: holding it; that never waits on another holder (SQLite has one writer at a time, a PostgreSQL commit takes
+#: no new locks), so it cannot deadlock.
+_COMMIT_ORDER = threading.Lock()
 
 
 @dataclass
@@ -48,6 +55,7 @@ class MessageBus:
             return [self._outcome(envelopes[0])]
         started = time.perf_counter()
         results: list[str] = []
+        held = False
         try:
             # decoded once, for the read-ahead and the handlers; one that cannot be fails the batch like any error
             commands = [envelope.command() for envelope in envelopes]
@@ -62,16 +70,22 @@ class MessageBus:
                     claimed = message_id in fresh
                     fresh.discard(message_id)  # a second copy of it in this batch is a duplicate
                     results.append(self._apply(envelope, transaction.begin(envelope), claimed=claimed, command=command))
+                held = _COMMIT_ORDER.acquire()  # released once the rows are handed over, or here if the commit fails
         except Exception as exc:
+            if held:
+                _COMMIT_ORDER.release()
             # nothing of the batch was committed: one at a time, so each failure is its own message's
             log.info("a batch of %d failed (%s); handling its messages one by one", len(envelopes), type(exc).__name__)
             return [self._outcome(envelope) for envelope in envelopes]
+        try:
+            for callback in self.after_commit:
+                callback(transaction.written)
+        finally:
+            _COMMIT_ORDER.release()
         share = (time.perf_counter() - started) / len(envelopes)
         for envelope, result in zip(envelopes, results, strict=True):
             HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(share)
             HANDLED.labels(self.consumer, envelope.type, result).inc()
-        for callback in self.after_commit:
-            callback(transaction.written)
         return [None] * len(envelopes)
 
     def _outcome(self, envelope: Envelope) -> BaseException | None:
@@ -83,16 +97,18 @@ class MessageBus:
 
     def handle(self, envelope: Envelope) -> None:
         """Apply the command once; a redelivered or resent message id is acknowledged and skipped."""
-        started, result = time.perf_counter(), "error"
+        started, result, held = time.perf_counter(), "error", False
         try:
             with unit_of_work(self.engine, causation=envelope) as uow:
                 result = self._apply(envelope, uow)
+                held = result == "ok" and _COMMIT_ORDER.acquire()
+            for callback in self.after_commit if held else ():
+                callback(uow.written)
         finally:
+            if held:
+                _COMMIT_ORDER.release()
             HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(time.perf_counter() - started)
             HANDLED.labels(self.consumer, envelope.type, result).inc()
-        if result == "ok":
-            for callback in self.after_commit:
-                callback(uow.written)
 
     def _apply(
         self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None, command: Command | None = None
