@@ -53,7 +53,10 @@ class ReceivePrescription(Command):
     setting: Setting = Setting.OUTPATIENT
     #: the inpatient's ward, room and bed (HL7 PV1-3)
     location: PatientLocation | None = None
+    #: the primary coverage (the first payer billed)
     coverage: CoverageInfo | None = None
+    #: the secondary, tertiary... coverages after ``coverage``, in the order they are billed (COB)
+    other_coverages: tuple[CoverageInfo, ...] = ()
     #: reference to the stored raw message this order came from (``hl7:<id>``, ``fhir:<id>``...)
     raw_message_ref: str | None = None
     #: pharmacist who took a verbal order (source ``verbal`` only)

@@ -80,6 +80,7 @@ class IntakeSteps(ClaimSteps):
             refills_authorized=command.refills,
             refills_remaining=refills_allowed(command.refills, command.drug.schedule),
             coverage=command.coverage,
+            other_coverages=list(command.other_coverages),
             received_at=now,
             received_by=actor.user_id,
             verbal_taken_by=actor.user_id if source is Source.VERBAL else None,

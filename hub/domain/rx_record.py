@@ -99,6 +99,8 @@ class PrescriptionRecord(BaseModel):
     refills_authorized: int
     refills_remaining: int
     coverage: CoverageInfo | None = None
+    #: the coverages billed after ``coverage``, secondary first (coordination of benefits)
+    other_coverages: list[CoverageInfo] = []
     received_at: datetime
     received_by: str
     #: pharmacist who took a verbal order, and the licence on record for them when they took it
