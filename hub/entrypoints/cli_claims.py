@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     sim.add_argument("--tls-key", type=Path)
     sim.add_argument("--fault", choices=("none", "drop", "late", "down"), default="none")
     sim.add_argument("--late-ms", type=int, default=3000, help="with --fault late: answer after this long")
+    sim.add_argument("--failover-port", type=int, help="also listen here as switch 'failover' (same payer)")
+    sim.add_argument("--journal", type=Path, help="the payer's decisions, kept and replayed across restarts")
+    sim.add_argument("--control", type=Path, help="fault knob file polled while running (see sim_control.py)")
     sim.set_defaults(func=switch_sim)
     claims = sub.add_parser("claims", help="the claim ledger").add_subparsers(required=True, metavar="ACTION")
     reconcile = claims.add_parser("reconcile", help="where the ledger and the payer's answers disagree")
@@ -67,21 +70,32 @@ def switch_sim(args: argparse.Namespace, settings: Settings) -> int:
     """Run a simulated switch until stopped."""
     from adapters.ncpdp.payer import load_payer_config
     from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator, run_switch_sim
+    from adapters.ncpdp.switch.payer_journal import JournaledPayer, LockedPayer
+    from adapters.ncpdp.switch.sim_control import SimControl
     from hub.security.tls import server_context
 
     context: ssl.SSLContext | None = None
     if args.tls_cert is not None:
         context = server_context(args.tls_cert, args.tls_key or args.tls_cert)
-    simulator = SwitchSimulator(
-        load_payer_config(args.config or settings.payer_sim_config),
-        host=args.host,
-        port=args.port,
-        framing=Framing(args.framing),
-        tls=context,
-        fault=Fault(args.fault),
-        late_ms=args.late_ms,
-    )
-    run_switch_sim(simulator, _stop_on_signals())
+    config = load_payer_config(args.config or settings.payer_sim_config)
+    payer = JournaledPayer(config, args.journal) if args.journal is not None else LockedPayer(config)
+    ports = {"primary": args.port, **({"failover": args.failover_port} if args.failover_port else {})}
+    simulators = [
+        SwitchSimulator(
+            config,
+            host=args.host,
+            port=port,
+            framing=Framing(args.framing),
+            tls=context,
+            fault=Fault(args.fault) if name == "primary" else Fault.NONE,
+            late_ms=args.late_ms,
+            payer=payer,
+            name=name,
+        )
+        for name, port in ports.items()
+    ]
+    control = SimControl(args.control, simulators) if args.control is not None else None
+    run_switch_sim(simulators, _stop_on_signals(), control=control)
     return 0
 
 

@@ -1,9 +1,12 @@
 """A simulated switch (``rxhub switch-sim``): the connector's wire format over real TCP (TLS optional), each
 claim handed in-process to the payer simulator's adjudicator.
 
-Fault modes, switchable while running: ``drop`` (the payer decides, then the connection is closed without an
-answer: the case where the payer may have paid), ``late`` (the answer comes after ``late_ms``, when the
-connector has given up), ``down`` (nothing listens: connections are refused, so the failover switch is used).
+Fault modes, switchable while running (``set_fault``; from outside the process through the control file of
+``sim_control.py``): ``drop`` (the payer decides, then the connection is closed without an answer: the case
+where the payer may have paid), ``late`` (the answer comes after ``late_ms``, when the connector has given
+up), ``down`` (nothing listens: connections are refused, so the failover switch is used). Several listeners
+(a primary and a failover switch) may share one payer, whose memory may outlive the process
+(``payer_journal.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import socket
 import socketserver
 import ssl
 import threading
+from collections.abc import Sequence
 from enum import StrEnum
+from typing import Protocol
 
 from adapters.ncpdp.payer.config import PayerConfig
-from adapters.ncpdp.payer_link.simulator import PayerSimulator
 from adapters.ncpdp.switch.framing import ConnectionClosed, Framing, frame, read_frame
+from adapters.ncpdp.switch.payer_journal import LockedPayer, Payer
 from hub.errors import MessageContentError
 
 log = logging.getLogger(__name__)
@@ -46,19 +51,42 @@ class SwitchSimulator:
         fault: Fault = Fault.NONE,
         late_ms: int = 3000,
         fault_times: int | None = None,
+        payer: Payer | None = None,
+        name: str = "switch-sim",
     ) -> None:
-        self.host, self.port, self.framing, self.tls = host, port, framing, tls
+        self.host, self.port, self.framing, self.tls, self.name = host, port, framing, tls, name
         self.fault, self.late_ms = fault, late_ms
         #: the drop or late fault hits this many claims, then the switch behaves (None: every claim)
         self.fault_times = fault_times
-        self._payer = PayerSimulator(config)
-        self._payer_lock = threading.Lock()
+        #: several switches may share one payer (a primary and a failover in front of the same plan)
+        self._payer: Payer = payer or LockedPayer(config)
+        self._fault_lock = threading.Lock()
         self._server: socketserver.ThreadingTCPServer | None = None
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
-        #: claims the payer adjudicated, and answers written back (tests read them)
+        #: claims the payer adjudicated, answers written back, answers held back by the late fault and
+        #: connections dropped by the drop fault (tests and the chaos report read them)
         self.adjudicated = 0
         self.answered = 0
+        self.late_answers = 0
+        self.dropped = 0
+
+    def set_fault(self, fault: Fault, *, times: int | None = None, late_ms: int | None = None) -> None:
+        """Misbehave from the next claim on (``down`` stops listening; any other fault listens again)."""
+        if fault is Fault.DOWN:
+            if self.fault is not Fault.DOWN:
+                self.go_down()
+            return
+        if self.fault is Fault.DOWN:
+            self.come_up()
+        with self._fault_lock:
+            self.fault, self.fault_times = fault, times
+            self.late_ms = late_ms if late_ms is not None else self.late_ms
+
+    @property
+    def listening(self) -> bool:
+        """True while the switch accepts connections."""
+        return self._server is not None
 
     def start(self) -> None:
         """Listen (unless the fault is ``down``) and serve on a daemon thread."""
@@ -122,33 +150,52 @@ class SwitchSimulator:
 
     def _answer(self, sock: socket.socket, request: bytes) -> bool:
         """Adjudicate and answer one claim; False when the connection is to be closed."""
-        with self._payer_lock:
-            answer = self._payer.answer(request)
-            self.adjudicated += 1
-            fault = self._take_fault()
-        log.info("switch-sim: %s (fault %s)", answer.summary, fault)
+        fault = self._take_fault()
+        answer = self._payer.answer(request, switch=self.name, fault=fault.value)
+        self.adjudicated += 1
+        log.info("switch-sim %s: %s (fault %s)", self.name, answer.summary, fault)
         if fault is Fault.DROP or answer.response is None:
+            self.dropped += fault is Fault.DROP
             return False
-        if fault is Fault.LATE and self._closing.wait(self.late_ms / 1000):
-            return False
+        if fault is Fault.LATE:
+            self.late_answers += 1
+            if self._closing.wait(self.late_ms / 1000):
+                return False
         sock.sendall(frame(self.framing, answer.response))
         self.answered += 1
         return True
 
     def _take_fault(self) -> Fault:
-        fault = self.fault
-        if fault in (Fault.DROP, Fault.LATE) and self.fault_times is not None:
-            self.fault_times -= 1
-            if self.fault_times <= 0:
-                self.fault = Fault.NONE
-        return fault
+        with self._fault_lock:
+            fault = self.fault
+            if fault in (Fault.DROP, Fault.LATE) and self.fault_times is not None:
+                self.fault_times -= 1
+                if self.fault_times <= 0:
+                    self.fault, self.fault_times = Fault.NONE, None
+            return fault
 
 
-def run_switch_sim(simulator: SwitchSimulator, stop: threading.Event) -> None:
-    """The ``rxhub switch-sim`` process: serve until stopped."""
-    simulator.start()
-    log.info("switch-sim listening on %s:%d (%s)", simulator.host, simulator.port, simulator.framing)
+class Poller(Protocol):
+    """Something to look at a few times a second while serving (the run-time fault knob)."""
+
+    def poll(self) -> None:
+        """Check and apply."""
+        ...
+
+
+def run_switch_sim(
+    simulators: SwitchSimulator | Sequence[SwitchSimulator], stop: threading.Event, *, control: Poller | None = None
+) -> None:
+    """The ``rxhub switch-sim`` process: serve every listener until stopped, polling the control knob."""
+    serving = [simulators] if isinstance(simulators, SwitchSimulator) else list(simulators)
+    for simulator in serving:
+        simulator.start()
+        where = f"{simulator.host}:{simulator.port}"
+        log.info("switch-sim %s listening on %s (%s)", simulator.name, where, simulator.framing)
     try:
-        stop.wait()
+        while not stop.wait(0.1 if control is not None else None):
+            if control is not None:
+                control.poll()
     finally:
-        simulator.stop()
+        for simulator in serving:
+            simulator.stop()
