@@ -11,7 +11,7 @@ from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.label import Label
 from hub.domain.lots import Pick
 from hub.domain.order_context import Pharmacist
-from hub.domain.partial_fill import PartialDecision, ShortStock, ShortStockChoice
+from hub.domain.partial_fill import DispensingStatus, PartialDecision, ShortStock, ShortStockChoice
 from hub.domain.states import TERMINAL_STATES, Action, RxState
 
 
@@ -40,13 +40,22 @@ class Fill(BaseModel):
     days_supply: int | None = None
     #: why the fill waits in the technician's intake queue
     needs_product_reason: str | None = None
+    #: the claim of the payer billed last (the primary's, until a secondary is billed)
     claim: Claim | None = None
+    #: the claims of the payers billed before ``claim``'s, primary first (coordination of benefits)
+    earlier_claims: list[Claim] = []
     #: NDC-11 of the product dispensed
     ndc: str | None = None
     picks: list[Pick] = []
     quantity_dispensed: Decimal | None = None
     #: still owed to the patient after a partial fill
     owed: Decimal = Decimal("0")
+    #: NCPDP 343-HD: P when only ``quantity`` of the fill is dispensed now, C on the fill dispensing the rest
+    #: (same fill number); None for a whole fill
+    dispensing_status: DispensingStatus | None = None
+    #: NCPDP 344-HF / 345-HG: the whole fill as intended, on a partial fill and on its completion
+    quantity_intended: Decimal | None = None
+    days_supply_intended: int | None = None
     #: what the last pick found when the shelf could not cover the fill; it waits for a person's choice
     short_stock: ShortStock | None = None
     #: that choice: fill part now (the rest owed) or wait for stock, with who, when and why
@@ -73,9 +82,24 @@ class Fill(BaseModel):
         return self.partial is not None and self.partial.choice is ShortStockChoice.PARTIAL
 
     @property
+    def completion_due(self) -> bool:
+        """True when this partial fill was handed over and its rest is still owed (``start_completion``)."""
+        return self.dispensing_status is DispensingStatus.PARTIAL and self.state is RxState.DISPENSED and self.owed > 0
+
+    def owed_after(self, dispensed: Decimal) -> Decimal:
+        """What is still owed once ``dispensed`` is handed over: of the whole fill intended, on a partial fill."""
+        whole = self.quantity_intended if self.dispensing_status is DispensingStatus.PARTIAL else self.quantity
+        return max((whole if whole is not None else dispensed) - dispensed, Decimal("0"))
+
+    @property
     def claim_paid(self) -> bool:
         """True when the payer paid this fill's claim and it has not been reversed."""
         return self.claim is not None and self.claim.status is ClaimStatus.PAID
+
+    def claim_of(self, attempt: int) -> Claim | None:
+        """The claim sent as this attempt, whichever payer it billed; None when no claim of the fill has it."""
+        found = [c for c in (*self.earlier_claims, self.claim) if c is not None and c.attempt == attempt]
+        return found[-1] if found else None
 
     @property
     def patient_pay(self) -> Decimal | None:

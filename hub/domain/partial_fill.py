@@ -4,7 +4,11 @@ When the shelf cannot cover a fill, the fill waits in the fill queue showing wha
 part now (a partial fill, the rest owed) or wait for stock. Nothing is partial-filled without that decision.
 For schedule II the remaining portion must follow within 72 hours when the pharmacy could not supply it
 (1306.13(a)), or within 30 days of the date written when the patient or prescriber asked for less
-(1306.13(b)); the total dispensed never exceeds the quantity prescribed.
+(1306.13(b)); the total dispensed never exceeds the quantity prescribed. Past that deadline the rest is not
+dispensable at all: the patient needs a new prescription.
+
+A payer hears of it as NCPDP D.0 343-HD: P on the claim of the part dispensed now (442-E7 that part, 344-HF /
+345-HG the whole fill intended), C on the claim of the rest, billed on the same Rx and fill number.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ SCHEDULE_II = "2"
 CII_SHORT_SUPPLY = timedelta(hours=72)
 #: 1306.13(b): the patient or prescriber asked for less
 CII_REQUESTED = timedelta(days=30)
+
+
+class DispensingStatus(StrEnum):
+    """NCPDP 343-HD: part of a fill dispensed now (P), and the later dispense of its rest (C)."""
+
+    PARTIAL = "P"
+    COMPLETION = "C"
 
 
 class ShortStockChoice(StrEnum):
@@ -104,3 +115,10 @@ def check_total(prescribed: Decimal | None, dispensed: Decimal, more: Decimal) -
     """Refuse a dispense that would take the total above the quantity prescribed."""
     if prescribed is not None and dispensed + more > prescribed:
         raise PartialFillRefused(f"{dispensed} dispensed and {more} more would exceed the {prescribed} prescribed")
+
+
+def days_for(part: Decimal, whole: Decimal | None, days_intended: int | None) -> int | None:
+    """Days supply of ``part`` of a fill intended to last ``days_intended`` days: in proportion, at least one."""
+    if days_intended is None or not whole:
+        return days_intended
+    return max(1, int(days_intended * part / whole))

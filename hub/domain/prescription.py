@@ -12,20 +12,19 @@ from decimal import Decimal
 
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.alerts import Override
-from hub.domain.claim import ClaimStatus
 from hub.domain.commands import ReceivePrescription
+from hub.domain.coordination import claim_to_reverse
 from hub.domain.events import Event, OrderRefused, PrescriptionCancelled
 from hub.domain.fill import Fill
 from hub.domain.inventory import Allocation
 from hub.domain.label import LabelFacts, PharmacyInfo, build_label
 from hub.domain.order_context import pharmacist_of
 from hub.domain.order_parts import Source
+from hub.domain.rx_completion import CompletionSteps
 from hub.domain.rx_record import UnresolvedAlerts
-from hub.domain.rx_short_stock import ShortStockSteps
 from hub.domain.states import Action, RxState
 from hub.domain.validity import RefillRefused
 from hub.domain.workflow_events import (
-    ClaimReversalRequired,
     FillCompleted,
     FillRejected,
     FillVerified,
@@ -50,7 +49,7 @@ class WrongProduct(DomainError):
     """The stock picked is not the NDC selected for the prescription (the scan must match)."""
 
 
-class Prescription(ShortStockSteps):
+class Prescription(CompletionSteps):
     """A prescription and its fills; see ``hub.domain.states`` for the transition tables."""
 
     def override_alert(self, actor: Actor, now: datetime, alert_id: str, reason: str) -> list[Event]:
@@ -108,7 +107,7 @@ class Prescription(ShortStockSteps):
         self.check_pick(allocation)
         self._move(fill, Action.COMPLETE_FILL, actor, now)
         fill.short_stock = None
-        fill.picks, fill.owed = list(allocation.picks), allocation.owed
+        fill.picks, fill.owed = list(allocation.picks), fill.owed_after(allocation.allocated)
         fill.quantity_dispensed, fill.filled_at = allocation.allocated, now
         fill.label = build_label(self._label_facts(fill), product, allocation.picks, now.date(), pharmacy)
         return [
@@ -118,7 +117,7 @@ class Prescription(ShortStockSteps):
                 ndc=product.ndc11,
                 quantity=allocation.allocated,
                 unit=product.unit,
-                owed=allocation.owed,
+                owed=fill.owed,
                 picks=allocation.picks,
                 discard_date=fill.label.discard_date,
             )
@@ -276,6 +275,8 @@ class Prescription(ShortStockSteps):
             return f"prescription {self.closed_reason}"
         if self.current_fill.active:
             return "previous fill still in progress"
+        if self.current_fill.completion_due:  # the rest is a completion (343-HD C), never a new fill
+            return f"{self.current_fill.owed} of fill {self.current_fill.fill_number} still owed: complete it first"
         if now.date() > self.expires_on:
             return f"prescription expired on {self.expires_on.isoformat()}"
         if self.schedule == "2":
@@ -287,22 +288,11 @@ class Prescription(ShortStockSteps):
     def _unwind(self, fill: Fill, now: datetime, reason: str) -> list[Event]:
         """Undo what an unsold fill holds: reserved stock, a paid claim, the refill it used."""
         events = self._release_stock(fill)
-        claim = fill.claim
-        if claim is not None and claim.status in (ClaimStatus.PAID, ClaimStatus.SUBMITTED):
-            # outcome of a pending B1 is unknown: a B2 is how the pharmacy makes sure it is not paid
-            claim.status, claim.reversal_reason = ClaimStatus.REVERSAL_REQUIRED, reason
-            events.append(
-                ClaimReversalRequired(
-                    **self._event_fields(fill),
-                    ndc=fill.ndc or "",
-                    bin=claim.bin,
-                    pcn=claim.pcn,
-                    authorization_number=claim.authorization_number,
-                    total_paid=claim.total_paid,
-                    date_of_service=claim.submitted_at.date() if claim.submitted_at else None,
-                    reason=reason,
-                )
-            )
+        # outcome of a pending B1 is unknown: a B2 is how the pharmacy makes sure it is not paid; of two payers'
+        # claims the last is reversed first (``hub.domain.coordination``)
+        claim = claim_to_reverse(fill)
+        if claim is not None:
+            events.append(self._reversal_required(fill, claim, reason))
         if fill.fill_number > 0 and self.closed_reason is None:
             self.refills_remaining += 1
         return events

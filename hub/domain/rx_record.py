@@ -129,10 +129,10 @@ class PrescriptionRecord(BaseModel):
         return self.product.schedule if self.product else self.drug.schedule
 
     def fill(self, fill_number: int | None = None) -> Fill:
-        """The fill with this number, or the current one."""
+        """The fill with this number (the latest: a partial fill's completion has its number), or the current one."""
         if fill_number is None:
             return self.current_fill
-        for candidate in self.fills:
+        for candidate in reversed(self.fills):
             if candidate.fill_number == fill_number:
                 return candidate
         raise NotFound(f"Rx {self.rx_number} has no fill {fill_number}")

@@ -48,6 +48,10 @@ class Action(StrEnum):
     CLAIM_PAID = "claim_paid"
     CLAIM_REJECTED = "claim_rejected"
     RESUBMIT_CLAIM = "resubmit_claim"
+    #: a technician corrected a paid claim's data before filling: B3 rebill, the payer answers again
+    REBILL_CLAIM = "rebill_claim"
+    #: a partial fill of a fill whose claim was paid whole: billed again (B3) as 343-HD P for the part now
+    REBILL_PARTIAL = "rebill_partial"
     #: a late reversal the payer approved undid the fill's paid claim: back to the technician to rebill
     PAYER_REVERSED = "payer_reversed"
     APPROVE_DATA = "approve_data"
@@ -97,6 +101,8 @@ RETAIL_TRANSITIONS: dict[tuple[RxState, Action], RxState] = {
     (S.CLAIM_PENDING, A.CLAIM_PAID): S.DATA_VERIFICATION,
     (S.CLAIM_PENDING, A.CLAIM_REJECTED): S.CLAIM_REJECTED,
     (S.CLAIM_REJECTED, A.RESUBMIT_CLAIM): S.CLAIM_PENDING,
+    (S.DATA_VERIFICATION, A.REBILL_CLAIM): S.CLAIM_PENDING,
+    (S.FILLING, A.REBILL_PARTIAL): S.CLAIM_PENDING,
     (S.DATA_VERIFICATION, A.PAYER_REVERSED): S.CLAIM_REJECTED,
     (S.CLAIM_REJECTED, A.BILL_CASH): S.DATA_VERIFICATION,
     (S.READY, A.RETURN_TO_STOCK): S.RETURNED_TO_STOCK,

@@ -65,7 +65,11 @@ def test_a_chosen_partial_fill_keeps_who_why_and_what_is_owed() -> None:
     rx = reach(RxState.FILLING)
     rx.note_short_stock(NOW, _short(rx))
     rx.decide_short_stock(PHARMACIST, NOW, ShortStockChoice.PARTIAL, "back-order", RequestedBy.PHARMACY)
-    rx.complete_fill(TECHNICIAN, NOW, _short(rx), PHARMACY)
+    assert rx.state is RxState.CLAIM_PENDING, "the claim paid whole is billed again for the part"
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("4"), patient_pay=Decimal("1"))
+    rx.approve_data_verification(PHARMACIST, NOW)
+    part = allocate(stock(quantity="12"), LISINOPRIL, Decimal("12"), NOW.date())
+    rx.complete_fill(TECHNICIAN, NOW, part, PHARMACY)
     fill = rx.current_fill
     assert fill.partial is not None and fill.partial.decided_by == PHARMACIST.user_id
     assert fill.partial.reason == "back-order" and fill.owed == 18 and fill.quantity_dispensed == 12

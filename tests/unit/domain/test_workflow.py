@@ -261,7 +261,10 @@ def test_partial_fill_records_what_is_owed() -> None:
     allocation = allocate(stock(quantity="12"), LISINOPRIL, Decimal("30"), NOW.date())
     rx.note_short_stock(NOW, allocation)
     rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "wholesaler back-order")
-    (completed,) = rx.complete_fill(TECHNICIAN, NOW, allocation, PHARMACY)
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("4"), patient_pay=Decimal("1"))  # the part, billed again as P
+    rx.approve_data_verification(PHARMACIST, NOW)
+    part = allocate(stock(quantity="12"), LISINOPRIL, Decimal("12"), NOW.date())
+    (completed,) = rx.complete_fill(TECHNICIAN, NOW, part, PHARMACY)
     assert completed.quantity == 12 and completed.owed == 18  # type: ignore[attr-defined]
     assert rx.current_fill.owed == 18 and rx.current_fill.label is not None
     assert rx.current_fill.label.quantity == 12

@@ -1,0 +1,115 @@
+"""The rest of a partial fill: dispensed later as its own fill, with the partial fill's number.
+
+When stock arrives, a pharmacist or technician starts the completion of a partial fill the patient has picked
+up. It is a new fill with the same fill number (NCPDP 403-D3) carrying 343-HD C, the rest as its quantity
+(442-E7) and the whole fill as intended (344-HF / 345-HG); it is billed to the payer that paid the part (or
+charged as the part was), verified by the pharmacist, picked, labelled and picked up like any fill. Asking for
+the rest is never a refill: a refill is refused while a rest is owed.
+
+Schedule II keeps 21 CFR 1306.13: past the deadline (72 hours, or 30 days after the date written when the
+patient or prescriber asked for less) the rest is not dispensable and a completion is refused; the total
+dispensed never exceeds the quantity prescribed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from hub.domain.actors import Actor
+from hub.domain.claim import Claim, ClaimStatus
+from hub.domain.events import Event
+from hub.domain.fill import Fill
+from hub.domain.order_parts import Setting
+from hub.domain.partial_events import FillCompletionStarted
+from hub.domain.partial_fill import (
+    SCHEDULE_II,
+    DispensingStatus,
+    PartialFillRefused,
+    check_completion,
+    check_total,
+    days_for,
+    require_hands_on,
+)
+from hub.domain.rx_claims import _coverage_of
+from hub.domain.rx_short_stock import ShortStockSteps
+from hub.domain.states import Action, RxState
+
+
+class CompletionSteps(ShortStockSteps):
+    """Starting the completion of a partial fill; the rest of its way is the ordinary fill's."""
+
+    def completion_refusal(self, now: datetime) -> str | None:
+        """Why the rest of the current fill cannot be dispensed now, or None when it can."""
+        try:
+            self._check_completion(now)
+        except PartialFillRefused as refused:
+            return str(refused)
+        return None
+
+    def start_completion(self, actor: Actor, now: datetime) -> list[Event]:
+        """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up."""
+        require_hands_on(actor)
+        part = self._check_completion(now)
+        assert part.quantity_intended is not None and part.quantity_dispensed is not None
+        rest = Fill(
+            fill_number=part.fill_number,
+            created_at=now,
+            quantity=part.owed,
+            days_supply=self._rest_days(part),
+            ndc=part.ndc,
+            dispensing_status=DispensingStatus.COMPLETION,
+            quantity_intended=part.quantity_intended,
+            days_supply_intended=part.days_supply_intended,
+        )
+        self.fills.append(rest)
+        started = FillCompletionStarted(
+            **self._event_fields(rest),
+            actor_id=actor.user_id,
+            quantity=part.owed,
+            quantity_intended=part.quantity_intended,
+            dispensed_before=part.quantity_dispensed,
+        )
+        billed = self._bill_rest(rest, part.claim, actor, now)
+        return [started.model_copy(update={"state": rest.state.value}), *billed]
+
+    def _check_completion(self, now: datetime) -> Fill:
+        """The partial fill whose rest may be dispensed now; ``PartialFillRefused`` says why not otherwise."""
+        part = self.current_fill
+        if self.closed_reason is not None:
+            raise PartialFillRefused(f"Rx {self.rx_number} is {self.closed_reason}: its rest is not dispensed")
+        if not part.completion_due or part.partial is None:
+            raise PartialFillRefused(
+                f"fill {part.fill_number} of Rx {self.rx_number} is not a picked-up partial fill with a rest owed"
+            )
+        check_completion(self.schedule, part.partial, self.written_date, now)
+        if self.schedule == SCHEDULE_II:
+            prescribed = self.quantity.value if self.quantity else None
+            check_total(prescribed, self._dispensed_total(), part.owed)
+        return part
+
+    def _dispensed_total(self) -> Decimal:
+        handed = [f.quantity_dispensed or Decimal("0") for f in self.fills if f.state is RxState.DISPENSED]
+        return sum(handed, Decimal("0"))
+
+    @staticmethod
+    def _rest_days(part: Fill) -> int | None:
+        """Days supply of the rest: what the whole was to last, less the part's (at least one day)."""
+        whole, days = part.days_supply_intended, days_for(part.owed, part.quantity_intended, part.days_supply_intended)
+        if whole is None or part.days_supply is None:
+            return days
+        return max(1, whole - part.days_supply)
+
+    def _bill_rest(self, rest: Fill, paid: Claim | None, actor: Actor, now: datetime) -> list[Event]:
+        """As the part was: the same payer with 343-HD C (the next attempt), cash, or no claim (inpatient)."""
+        if self.setting is Setting.INPATIENT:
+            self._move(rest, Action.SKIP_CLAIM, actor, now)
+            return []
+        if paid is None or paid.bin is None or paid.status is not ClaimStatus.PAID:
+            self._move(rest, Action.BILL_CASH, actor, now, "the partial fill was not billed to a payer")
+            rest.claim = Claim(status=ClaimStatus.CASH, amount_requested=self._price_of(rest), submitted_at=now)
+            return []
+        self._move(rest, Action.SUBMIT_CLAIM, actor, now, "completion of a partial fill")
+        rest.claim = self._new_claim(_coverage_of(paid), now, paid.attempt + 1)
+        rest.claim.amount_requested = self._price_of(rest)
+        return [self._claim_submitted(rest)]
