@@ -30,8 +30,11 @@ from hub.persistence.audit import AuditTrail
 from hub.persistence.audit_reseal import head_anchor
 from hub.persistence.command_outcomes import DeadLetterOutcomes
 from hub.persistence.database import create_schema, make_engine
+from hub.persistence.inbound import InboundStore
 from hub.persistence.maintenance import Vacuumer
+from hub.persistence.outbound_state import OutboundStateStore
 from hub.persistence.outbox_store import OutboxStore
+from hub.persistence.queries import SqlPrescriptionQueries
 from hub.persistence.unit_of_work import with_event_identifiers, with_event_source
 from hub.security.audit_anchors import AnchorWriter
 from hub.security.audit_anchors import target as anchor_target
@@ -59,6 +62,7 @@ ADAPTER_STEPS = (PAYER_RESPONSES,)
 
 def workflow_context(settings: Settings) -> WorkflowContext:
     """Reference data and the payer codec, loaded once per process."""
+    # lazy: the adapters load when workers start, not in every one-shot CLI command
     from adapters.ncpdp.payer_link import D0ClaimCodec
 
     coverage = None
@@ -98,10 +102,12 @@ def declare_topology(settings: Settings) -> Topology:
         channel = connection.channel()
         declare(channel, topology)
         # the SCRIPT responder's queue must exist before the doors open, or early events miss it
+        # lazy: the adapters load when workers start, not in every one-shot CLI command
         from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
 
         declare(channel, ScriptOutTopology.of(topology))
         if settings.fhir_renewals is not None:  # likewise the FHIR renewal sender's
+            # lazy: the adapters load when workers start, not in every one-shot CLI command
             from adapters.fhir.renewal_sender import FhirRenewalTopology
 
             declare(channel, FhirRenewalTopology.of(topology))
@@ -224,10 +230,9 @@ class Workers:
 
     def _start_script_responder(self, url: str, topology: Topology) -> None:
         """SCRIPT answers that come later (CancelRxResponse) and renewal requests to prescribers."""
+        # lazy: the adapters load when workers start, not in every one-shot CLI command
         from adapters.ncpdp.script.outbound_responder import run_script_outbound
         from adapters.ncpdp.script.renewal_request import PharmacyIdentity
-        from hub.persistence.inbound import InboundStore
-        from hub.persistence.queries import SqlPrescriptionQueries
 
         s = self.settings
         pharmacy = PharmacyIdentity(
@@ -249,6 +254,7 @@ class Workers:
 
     def _start_connectors(self, url: str, topology: Topology) -> None:
         """The SCRIPT network connector and the FHIR renewal sender, those configured."""
+        # lazy: the adapters load when workers start, not in every one-shot CLI command
         from hub.entrypoints.connectors import start_connectors
 
         started = start_connectors(self.settings, self.engine, url, topology, self.stop)
@@ -259,10 +265,9 @@ class Workers:
         """Outbound HL7 senders, one per configured destination (only where workers run)."""
         if self.settings.outbound_destinations is None:
             return
+        # lazy: the adapters load when workers start, not in every one-shot CLI command
         from adapters.hl7.outbound.destinations import load_destinations
         from adapters.hl7.outbound.senders import OutboundSenders
-        from hub.persistence.outbound_state import OutboundStateStore
-        from hub.persistence.queries import SqlPrescriptionQueries
 
         self.outbound = OutboundSenders(
             url,
@@ -275,6 +280,7 @@ class Workers:
 
     def _start_adapter_step(self, step: str, url: str, topology: Topology, context: WorkflowContext) -> None:
         """Payer answers go straight to the claim-responses handlers, under that step's idempotency marks."""
+        # lazy: the adapters load when workers start, not in every one-shot CLI command
         from adapters.ncpdp.payer_link import payer_response_runner
 
         assert self.relay is not None
