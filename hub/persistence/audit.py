@@ -26,7 +26,9 @@ from hub.persistence.tables import audit_log, prescriptions
 from hub.security.audit_chain import ChainReport, entry_tag, verify_rows
 from hub.security.audit_keys import keys_of
 
-_UNSEALED = "rxhub_audit_unsealed"
+#: connections (the checkout, not the pooled connection) whose open transaction appended entries: its commit
+#: wakes the sealer, its rollback forgets it; a checkout that ends drops out by itself
+_UNSEALED: weakref.WeakSet[Connection] = weakref.WeakSet()
 #: built once: every audited step runs it (building it per call cost more than executing it)
 _INSERT = insert(audit_log)
 #: engines whose commits already wake their sealer
@@ -118,7 +120,7 @@ def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if keys is not None:
         rows = [{**row, "tag": entry_tag(row, keys)} for row in rows]
     execute_rows(conn, _INSERT, rows)
-    conn.info[_UNSEALED] = True
+    _UNSEALED.add(conn)
 
 
 def _install_sealer(engine: Engine) -> None:
@@ -131,11 +133,12 @@ def _install_sealer(engine: Engine) -> None:
 
 
 def _forget(conn: Connection) -> None:
-    conn.info.pop(_UNSEALED, None)
+    _UNSEALED.discard(conn)
 
 
 def _wake_sealer(conn: Connection) -> None:
-    if conn.info.pop(_UNSEALED, None):
+    if conn in _UNSEALED:
+        _UNSEALED.discard(conn)
         sealer_for(conn.engine).poke()
 
 

@@ -6,9 +6,10 @@ for the database and for the interpreter lock. Held back, a batch writes each ki
 (psycopg pipelines it: one round trip), and a row written several times (one stock lot, filled from by the
 whole batch) once, with its last values.
 
-Only a transaction that promised to flush (``units_of_work``) holds writes back; on any other connection
-``write`` executes at once. The repositories of the tables concerned run every other statement through
-``execute``, which flushes first, so nothing in the transaction can miss a row held back.
+Only a transaction that promised to flush (``units_of_work``) holds writes back, in its ``TransactionState``;
+a repository given no state (or a state not holding) writes at once. The repositories of the tables concerned
+run every other statement through ``execute``, which flushes first, so nothing in the transaction can miss a
+row held back.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from sqlalchemy import Connection
 
 from hub.errors import TransientError
 from hub.persistence.database import execute_rows
-
-#: ``conn.info`` key: {id(statement): _Held} while a transaction holds writes back, in the order each kind
-#: was first held (statements are told apart by identity: hold the module's constants)
-_HELD = "rxhub_deferred_writes"
+from hub.persistence.transaction_state import TransactionState
 
 
 @dataclass
-class _Held:
+class Held:
+    """The rows held back for one statement (statements are told apart by identity: hold the module's constants),
+    kept in ``TransactionState.held`` in the order each kind was first held."""
+
     statement: Any
     #: each row under its key; a row written again under the same key replaces it (its last values win)
     rows: dict[Hashable, dict[str, Any]] = field(default_factory=dict)
@@ -36,48 +37,55 @@ class _Held:
     must_match: bool = False
 
 
-def hold(conn: Connection) -> None:
-    """From now on, ``write`` on this connection waits for ``flush`` (which the caller promises to call)."""
-    conn.info[_HELD] = {}
+def hold(state: TransactionState) -> None:
+    """From now on, ``write`` with this state waits for ``flush`` (which the caller promises to call)."""
+    state.held = {}
 
 
 def write(
-    conn: Connection, statement: Any, row: dict[str, Any], *, key: Hashable | None = None, must_match: bool = False
+    conn: Connection,
+    state: TransactionState | None,
+    statement: Any,
+    row: dict[str, Any],
+    *,
+    key: Hashable | None = None,
+    must_match: bool = False,
 ) -> None:
     """Execute ``statement`` with ``row`` now, or at the transaction's next ``flush`` when it holds writes.
 
     ``key``: a later write of the same key replaces this one (absolute values, as a stock count is written).
     ``must_match``: the statement must change a row, else it raises TransientError (now, or at the flush).
     """
-    held: dict[int, _Held] | None = conn.info.get(_HELD)
+    held = state.held if state is not None else None
     if held is None:
         _check(conn.execute(statement, row).rowcount, 1, must_match)
         return
-    kind = held.setdefault(id(statement), _Held(statement, must_match=must_match))
+    kind = held.setdefault(id(statement), Held(statement, must_match=must_match))
     kind.rows[object() if key is None else key] = row
 
 
-def flush(conn: Connection) -> None:
+def flush(conn: Connection, state: TransactionState | None) -> None:
     """Make every write held back, one statement per kind, and keep holding later ones."""
-    held: dict[int, _Held] | None = conn.info.get(_HELD)
+    held = state.held if state is not None else None
     if not held:
         return
-    conn.info[_HELD] = {}
+    assert state is not None
+    state.held = {}
     for kind in held.values():
         rows = list(kind.rows.values())
         _check(execute_rows(conn, kind.statement, rows).rowcount, len(rows), kind.must_match)
 
 
-def execute(conn: Connection, statement: Any, parameters: Any = None) -> Any:
+def execute(conn: Connection, state: TransactionState | None, statement: Any, parameters: Any = None) -> Any:
     """Execute a statement that must see (or comes after) the writes held back: they are made first."""
-    flush(conn)
+    flush(conn, state)
     return conn.execute(statement, parameters)
 
 
-def release(conn: Connection) -> None:
-    """Stop holding (end of the transaction: ``conn.info`` outlives it in the pool); unflushed rows are dropped,
-    as the rollback they belong to drops the rest."""
-    conn.info.pop(_HELD, None)
+def release(state: TransactionState) -> None:
+    """Stop holding (end of the transaction); unflushed rows are dropped, as the rollback they belong to drops
+    the rest."""
+    state.held = None
 
 
 def _check(changed: int, wanted: int, must_match: bool) -> None:

@@ -22,6 +22,7 @@ from hub.errors import NotFound
 from hub.persistence import deferred
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate, store_aggregate
 from hub.persistence.tables import identity_conflicts, patient_identifiers, patients, prescriptions
+from hub.persistence.transaction_state import TransactionState
 
 _OPEN = insert(identity_conflicts)
 _BY_ID = select(identity_conflicts).where(identity_conflicts.c.id == bindparam("conflict_id"))
@@ -75,8 +76,10 @@ class Linked:
 class IdentityConflicts:
     """The identity conflicts on the caller's connection (in its transaction)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, state: TransactionState | None = None) -> None:
         self.conn = conn
+        #: the worker transaction's state (writes held back, rows read ahead); None: none of that
+        self.state = state
 
     def open(self, conflict: IdentityConflict, *, new_patient_id: str, source: str, principal: str | None) -> str:
         """Record an open conflict (held back to the end of a worker's transaction); its id."""
@@ -84,6 +87,7 @@ class IdentityConflicts:
         identifier = conflict.identifier
         deferred.write(
             self.conn,
+            self.state,
             _OPEN,
             dict(
                 id=conflict_id,
@@ -102,7 +106,7 @@ class IdentityConflicts:
 
     def get(self, conflict_id: str) -> ConflictRecord | None:
         """One conflict, or None."""
-        row = deferred.execute(self.conn, _BY_ID, {"conflict_id": conflict_id}).mappings().first()
+        row = deferred.execute(self.conn, self.state, _BY_ID, {"conflict_id": conflict_id}).mappings().first()
         return _record(row) if row else None
 
     def listing(self, status: ConflictStatus, limit: int = 200) -> list[ConflictRecord]:
@@ -113,13 +117,13 @@ class IdentityConflicts:
             .order_by(identity_conflicts.c.created_at, identity_conflicts.c.id)
             .limit(limit)
         )
-        return [_record(r) for r in deferred.execute(self.conn, query).mappings()]
+        return [_record(r) for r in deferred.execute(self.conn, self.state, query).mappings()]
 
     def patients(self, patient_ids: Sequence[str]) -> dict[str, Patient]:
         """Profiles by id, in one statement."""
         if not patient_ids:
             return {}
-        rows = deferred.execute(self.conn, _PATIENTS, {"patient_ids": sorted(set(patient_ids))}).all()
+        rows = deferred.execute(self.conn, self.state, _PATIENTS, {"patient_ids": sorted(set(patient_ids))}).all()
         return {pid: Patient.model_validate(document) for pid, document in rows}
 
     def decide(self, conflict_id: str, decision: Decision, *, by: str, reason: str) -> ConflictRecord:
@@ -130,6 +134,7 @@ class IdentityConflicts:
         status, at = decided(conflict_id, record.status, decision), datetime.now(UTC)
         result = deferred.execute(
             self.conn,
+            self.state,
             _DECIDE,
             dict(conflict_id=conflict_id, status=status.value, decided_by=by, decided_at=at, reason=reason),
         )
@@ -149,16 +154,19 @@ class IdentityConflicts:
         kept, retired = existing.absorbing(new), new.linked_into(existing)
         deferred.execute(
             self.conn,
+            self.state,
             update(patients).where(patients.c.id == kept.patient_id).values(document=kept.model_dump(mode="json")),
         )
         deferred.execute(
             self.conn,
+            self.state,
             update(patients)
             .where(patients.c.id == retired.patient_id)
             .values(document=retired.model_dump(mode="json"), merged_into=kept.patient_id),
         )
         deferred.execute(
             self.conn,
+            self.state,
             update(patient_identifiers)
             .where(patient_identifiers.c.patient_id == retired.patient_id)
             .values(patient_id=kept.patient_id),
@@ -169,7 +177,7 @@ class IdentityConflicts:
         """The profile, locked for the link, or the one it was linked into since."""
         for _ in range(_MAX_HOPS):
             query = select(patients.c.document).where(patients.c.id == patient_id).with_for_update()
-            row = deferred.execute(self.conn, query).first()
+            row = deferred.execute(self.conn, self.state, query).first()
             if row is None:
                 raise NotFound(f"no patient {patient_id}")
             patient = Patient.model_validate(row[0])
@@ -180,7 +188,7 @@ class IdentityConflicts:
 
     def _move_prescriptions(self, from_patient_id: str, to: Patient) -> tuple[str, ...]:
         """Each prescription's document and patient column; a worker's concurrent change fails the flush (retry)."""
-        repo = PrescriptionRepository(self.conn)
+        repo = PrescriptionRepository(self.conn, self.state)
         rows = repo.for_patient(from_patient_id)
         for row in rows:
             rx = load_aggregate(row)
@@ -189,6 +197,7 @@ class IdentityConflicts:
             repo.save(row)
         deferred.execute(
             self.conn,
+            self.state,
             update(prescriptions).where(prescriptions.c.patient_id == from_patient_id).values(patient_id=to.patient_id),
         )
         return tuple(sorted(row.id for row in rows))

@@ -22,6 +22,7 @@ from hub.errors import TransientError
 from hub.persistence import deferred
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
+from hub.persistence.transaction_state import TransactionState
 
 _PATIENT = select(patients.c.document).where(patients.c.id == bindparam("patient_id"))
 _PATIENTS = select(patients.c.id, patients.c.document).where(
@@ -72,8 +73,6 @@ _INDEX_IDENTIFIER: dict[str, Any] = {
     "postgresql": pg_insert(patient_identifiers).on_conflict_do_nothing(),
     "sqlite": sqlite_insert(patient_identifiers).on_conflict_do_nothing(),
 }
-#: ``conn.info`` key of the patient candidates a batch of new orders read ahead (``read_patients_ahead``)
-_PATIENTS_AHEAD = "rxhub_patients_ahead"
 _PRESCRIBER_COLUMNS = select(prescribers.c.npi, prescribers.c.document)
 #: (has NPI, has family name) -> the prescriber candidates query (None: nothing to look by)
 _PRESCRIBERS_BY: dict[tuple[bool, bool], Any] = {
@@ -156,7 +155,7 @@ def _candidates_query(identifiers: int, names: int) -> Any:
 
 
 @dataclass
-class _PatientsAhead:
+class PatientsAhead:
     """The candidates of a batch's new orders, read in one statement, and what the batch's orders did since."""
 
     #: patient id -> (document, coverage), as read
@@ -207,12 +206,12 @@ def _padded(items: list[Any]) -> list[Any]:
     return items + items[-1:] * (size - len(items))
 
 
-def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _PatientsAhead:
+def _read_candidates(conn: Connection, state: TransactionState | None, infos: Sequence[PatientInfo]) -> PatientsAhead:
     """The profiles sharing an identifier, or name and birth date, with any of these orders' patients, with their
     coverage: one statement."""
     keys = _padded(sorted({key for info in infos for key in _identifier_keys(info.identifiers)}))
     names = _padded(sorted({name for name in map(_name_key, infos) if name is not None}))
-    found = _PatientsAhead(asked_keys=set(keys), asked_names=set(names))
+    found = PatientsAhead(asked_keys=set(keys), asked_names=set(names))
     if not keys and not names:
         return found
     params: dict[str, Any] = {}
@@ -221,7 +220,7 @@ def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _Patient
     for i, (family_name, birth_date) in enumerate(names):
         params[f"family_name_{i}"], params[f"birth_date_{i}"] = family_name, birth_date
     for pid, document, coverage, system, value, family_name, birth_date in deferred.execute(
-        conn, _candidates_query(len(keys), len(names)), params
+        conn, state, _candidates_query(len(keys), len(names)), params
     ):
         found.found[pid] = (document, coverage)
         if system is not None:
@@ -231,18 +230,13 @@ def _read_candidates(conn: Connection, infos: Sequence[PatientInfo]) -> _Patient
     return found
 
 
-def read_patients_ahead(conn: Connection, infos: Sequence[PatientInfo]) -> None:
+def read_patients_ahead(conn: Connection, state: TransactionState, infos: Sequence[PatientInfo]) -> None:
     """Read the patient candidates of a batch's new orders in one statement (``match_patient`` uses them).
 
-    Each order read its own: a round trip per order, on the step every order waits for. ``forget_patients_ahead``
-    ends it.
+    Each order read its own: a round trip per order, on the step every order waits for. Kept in ``state``, it
+    ends with the transaction.
     """
-    conn.info[_PATIENTS_AHEAD] = _read_candidates(conn, infos)
-
-
-def forget_patients_ahead(conn: Connection) -> None:
-    """Drop what ``read_patients_ahead`` read (the end of the transaction)."""
-    conn.info.pop(_PATIENTS_AHEAD, None)
+    state.patients_ahead = _read_candidates(conn, state, infos)
 
 
 def _known_prescribers(engine: Engine) -> dict[str, Prescriber]:
@@ -268,8 +262,10 @@ class PatientMatch:
 class PartyRepository:
     """Match-or-create for patients and prescribers on the unit of work's connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, state: TransactionState | None = None) -> None:
         self.conn = conn
+        #: the worker transaction's state (writes held back, rows read ahead); None: none of that
+        self.state = state
         #: prescribers inserted by this transaction: not cached until committed
         self._created: set[str] = set()
 
@@ -284,7 +280,7 @@ class PartyRepository:
         (``hub.domain.patient_identity.scoped_to_sender``). A new patient's rows are held back to the end of the
         transaction (``hub.persistence.deferred``), with the batch's other new patients; so is a conflict's.
         """
-        ahead: _PatientsAhead | None = self.conn.info.get(_PATIENTS_AHEAD)
+        ahead = self.state.patients_ahead if self.state is not None else None
         candidates = ahead.candidates(info) if ahead is not None else None
         if candidates is None:
             candidates = self._patient_candidates(info)
@@ -304,9 +300,11 @@ class PartyRepository:
             if self.conn.dialect.name == "postgresql" and len(keys) == 1:
                 # the usual new patient, one identifier: both rows in one statement
                 system, value = keys[0]
-                deferred.write(self.conn, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value})
+                deferred.write(
+                    self.conn, self.state, _NEW_PATIENT_WITH_IDENTIFIER, {**row, "system": system, "value": value}
+                )
             else:
-                deferred.write(self.conn, _INSERT_PATIENT, row)
+                deferred.write(self.conn, self.state, _INSERT_PATIENT, row)
                 # a conflict's new patient shares an identifier the index gives the other: it stays the other's
                 self._index_identifiers(patient, patient.info.identifiers)
             return PatientMatch(patient, None, new=True, conflict=matching.conflict)
@@ -316,6 +314,7 @@ class PartyRepository:
         self._forget_read_ahead(patient.patient_id)
         written = deferred.execute(
             self.conn,
+            self.state,
             _UPDATE_PATIENT,
             {
                 "patient_id": patient.patient_id,
@@ -340,31 +339,34 @@ class PartyRepository:
     def patient(self, patient_id: str) -> Patient | None:
         """A patient profile by id; in a batch that read its prescriptions ahead, the first patient asked for
         reads every patient of those prescriptions in one statement (a claim step read one per order)."""
-        ahead = read_ahead(self.conn)
+        ahead = read_ahead(self.state)
         if ahead is not None and patient_id in ahead.patient_ids:
             wanted, ahead.patient_ids = list(ahead.patient_ids), set()
-            rows = deferred.execute(self.conn, _PATIENTS, {"patient_ids": wanted})
+            rows = deferred.execute(self.conn, self.state, _PATIENTS, {"patient_ids": wanted})
             ahead.patients = {r.id: r.document for r in rows}
         if ahead is not None and patient_id in ahead.patients:
             return Patient.model_validate(ahead.patients.pop(patient_id))
-        row = deferred.execute(self.conn, _PATIENT, {"patient_id": patient_id}).first()
+        row = deferred.execute(self.conn, self.state, _PATIENT, {"patient_id": patient_id}).first()
         return Patient.model_validate(row[0]) if row else None
 
     def coverage(self, patient_id: str) -> CoverageInfo | None:
         """The insurance the pharmacy keeps on file for the patient."""
-        row = deferred.execute(self.conn, select(patients.c.coverage).where(patients.c.id == patient_id)).first()
+        row = deferred.execute(
+            self.conn, self.state, select(patients.c.coverage).where(patients.c.id == patient_id)
+        ).first()
         return CoverageInfo.model_validate(row[0]) if row and row[0] else None
 
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""
         deferred.execute(
             self.conn,
+            self.state,
             update(patients).where(patients.c.id == patient_id).values(coverage=coverage.model_dump(mode="json")),
         )
 
     def _forget_read_ahead(self, patient_id: str) -> None:
         """The patient is being changed: a later read in the batch must see the change, not the copy."""
-        ahead = read_ahead(self.conn)
+        ahead = read_ahead(self.state)
         if ahead is not None:
             ahead.patient_ids.discard(patient_id)
             ahead.patients.pop(patient_id, None)
@@ -406,7 +408,7 @@ class PartyRepository:
 
     def _patient_candidates(self, info: PatientInfo) -> dict[str, tuple[Patient, Any]]:
         """This order's candidates read now (after the rows the transaction held back)."""
-        found = _read_candidates(self.conn, [info]).candidates(info)
+        found = _read_candidates(self.conn, self.state, [info]).candidates(info)
         assert found is not None  # a fresh read has seen no other order
         return found
 
@@ -417,6 +419,7 @@ class PartyRepository:
         for system, value in keys:
             deferred.write(
                 self.conn,
+                self.state,
                 _INDEX_IDENTIFIER[self.conn.dialect.name],
                 dict(system=system, value=value, patient_id=patient.patient_id),
             )

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, 
 from hub.domain.prescription import Prescription
 from hub.persistence import deferred
 from hub.persistence.tables import counters, patients, prescriptions, rx_number_seq
+from hub.persistence.transaction_state import TransactionState
 
 #: states that take a prescription off the patient's medication profile
 CLOSED_STATES = ("cancelled", "rejected")
@@ -47,8 +48,6 @@ _BY_IDS = select(prescriptions).where(prescriptions.c.id.in_(bindparam("ids", ex
 _BY_CORRELATIONS = select(prescriptions).where(
     prescriptions.c.correlation_id.in_(bindparam("correlation_ids", expanding=True))
 )
-#: ``conn.info`` key of the rows a batch read ahead (hub.persistence.prescriptions.prefetch)
-_PREFETCHED = "rxhub_prescriptions_prefetched"
 _STATES = select(prescriptions.c.id, prescriptions.c.state, prescriptions.c.correlation_id).where(
     prescriptions.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -96,7 +95,9 @@ class PrescriptionRow:
 
 
 @dataclass
-class _Prefetched:
+class Prefetched:
+    """The rows a batch read ahead (``prefetch``), handed out once each."""
+
     by_id: dict[str, PrescriptionRow]
     #: None: no prescription had this correlation id when the batch began
     by_correlation: dict[str, PrescriptionRow | None]
@@ -109,7 +110,12 @@ class _Prefetched:
 
 
 def prefetch(
-    conn: Connection, *, ids: Sequence[str] = (), correlation_ids: Sequence[str] = (), new_orders: int = 0
+    conn: Connection,
+    state: TransactionState,
+    *,
+    ids: Sequence[str] = (),
+    correlation_ids: Sequence[str] = (),
+    new_orders: int = 0,
 ) -> None:
     """Read the prescriptions a batch of commands is about in one statement per kind, in its transaction.
 
@@ -118,40 +124,38 @@ def prefetch(
     batch changed).  A row read ahead that another writer changed meanwhile fails the save's version check
     like any stale read, and the batch is retried one message at a time.  ``new_orders``: how many of the
     commands may store a new prescription, whose Rx numbers are drawn together (PostgreSQL; at most one per
-    correlation id not on file).  ``forget_prefetched`` ends it.
+    correlation id not on file).  Kept in ``state``, it ends with the transaction.
     """
-    ahead = _Prefetched({}, {})
+    ahead = Prefetched({}, {})
     if ids:
-        for r in deferred.execute(conn, _BY_IDS, {"ids": list(set(ids))}).mappings():
+        for r in deferred.execute(conn, state, _BY_IDS, {"ids": list(set(ids))}).mappings():
             ahead.by_id[r["id"]] = PrescriptionRepository._row(r)
             if r["patient_id"]:
                 ahead.patient_ids.add(r["patient_id"])
     if correlation_ids:
         ahead.by_correlation = dict.fromkeys(correlation_ids)
-        for r in deferred.execute(conn, _BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}).mappings():
+        for r in deferred.execute(
+            conn, state, _BY_CORRELATIONS, {"correlation_ids": list(set(correlation_ids))}
+        ).mappings():
             ahead.by_correlation[r["correlation_id"]] = PrescriptionRepository._row(r)
         fresh = min(new_orders, sum(row is None for row in ahead.by_correlation.values()))
         if fresh > 1 and conn.dialect.name == "postgresql":  # new orders: their Rx numbers in one statement
             ahead.rx_numbers = [str(n) for n in conn.execute(_NEXT_RX_NUMBERS, {"count": fresh}).scalars()]
-    conn.info[_PREFETCHED] = ahead
+    state.prefetched = ahead
 
 
-def read_ahead(conn: Connection) -> _Prefetched | None:
+def read_ahead(state: TransactionState | None) -> Prefetched | None:
     """What the transaction's batch read ahead, if it did (for the patient reads of its commands)."""
-    ahead: _Prefetched | None = conn.info.get(_PREFETCHED)
-    return ahead
-
-
-def forget_prefetched(conn: Connection) -> None:
-    """Drop what ``prefetch`` read (at the end of the transaction: ``conn.info`` outlives it in the pool)."""
-    conn.info.pop(_PREFETCHED, None)
+    return state.prefetched if state is not None else None
 
 
 class PrescriptionRepository:
     """Reads and writes prescriptions on the unit of work's connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, state: TransactionState | None = None) -> None:
         self.conn = conn
+        #: the worker transaction's state (writes held back, rows read ahead); None: none of that
+        self.state = state
 
     def next_rx_number(self) -> str:
         """Human-facing Rx number, unique and increasing (gaps allowed).
@@ -162,7 +166,7 @@ class PrescriptionRepository:
         which already holds the only writer lock.
         """
         if self.conn.dialect.name == "postgresql":
-            ahead = read_ahead(self.conn)
+            ahead = read_ahead(self.state)
             if ahead is not None and ahead.rx_numbers:
                 return ahead.rx_numbers.pop(0)
             return str(self.conn.execute(_NEXT_RX_NUMBER).scalar_one())
@@ -178,18 +182,22 @@ class PrescriptionRepository:
 
     def get(self, prescription_id: str) -> PrescriptionRow | None:
         """By id (the row its batch read ahead, the first time it is asked for)."""
-        ahead = read_ahead(self.conn)
+        ahead = read_ahead(self.state)
         if ahead is not None and prescription_id in ahead.by_id:
             return ahead.by_id.pop(prescription_id)
-        found = deferred.execute(self.conn, _BY_ID, {"row_id": prescription_id}).mappings().first()
+        found = deferred.execute(self.conn, self.state, _BY_ID, {"row_id": prescription_id}).mappings().first()
         return self._row(found) if found else None
 
     def by_correlation(self, correlation_id: str) -> PrescriptionRow | None:
         """By the order's correlation id (what a cancel or a later message carries)."""
-        ahead = read_ahead(self.conn)
+        ahead = read_ahead(self.state)
         if ahead is not None and correlation_id in ahead.by_correlation:
             return ahead.by_correlation.pop(correlation_id)
-        found = deferred.execute(self.conn, _BY_CORRELATION, {"correlation_id": correlation_id}).mappings().first()
+        found = (
+            deferred.execute(self.conn, self.state, _BY_CORRELATION, {"correlation_id": correlation_id})
+            .mappings()
+            .first()
+        )
         return self._row(found) if found else None
 
     def by_rx_number(self, rx_number: str) -> PrescriptionRow | None:
@@ -214,7 +222,7 @@ class PrescriptionRepository:
             .where(prescriptions.c.patient_id == patient_id, prescriptions.c.owner == owner)
             .limit(1)
         )
-        return deferred.execute(self.conn, query).first() is not None
+        return deferred.execute(self.conn, self.state, query).first() is not None
 
     def in_states(self, states: list[str], limit: int = 200) -> list[PrescriptionRow]:
         """A work queue: prescriptions waiting in these states, oldest first."""
@@ -224,40 +232,40 @@ class PrescriptionRepository:
             .order_by(prescriptions.c.updated_at)
             .limit(limit)
         )
-        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, self.state, query).mappings().all()]
 
     def queue_keys(self, states: list[str], limit: int = 200) -> list[tuple[str, int, str]]:
         """``in_states`` without the documents: (id, version, state) of each waiting prescription, oldest first."""
-        rows = deferred.execute(self.conn, _QUEUE_KEYS, {"states": states, "limit": limit})
+        rows = deferred.execute(self.conn, self.state, _QUEUE_KEYS, {"states": states, "limit": limit})
         return [(r[0], r[1], r[2]) for r in rows]
 
     def by_ids(self, ids: list[str]) -> dict[str, PrescriptionRow]:
         """The stored prescriptions among these ids, by id."""
-        rows = map(self._row, deferred.execute(self.conn, _BY_IDS, {"ids": ids}).mappings().all())
+        rows = map(self._row, deferred.execute(self.conn, self.state, _BY_IDS, {"ids": ids}).mappings().all())
         return {row.id: row for row in rows}
 
     def states_of(self, prescription_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each prescription's state and correlation id, without its document, in one query; those not stored
         are left out."""
-        rows = deferred.execute(self.conn, _STATES, {"ids": prescription_ids})
+        rows = deferred.execute(self.conn, self.state, _STATES, {"ids": prescription_ids})
         return {str(row_id): (str(state), str(correlation_id)) for row_id, state, correlation_id in rows}
 
     def recorded(self, correlation_ids: list[str]) -> set[str]:
         """The correlation ids among these that have a stored prescription."""
-        return {row[0] for row in deferred.execute(self.conn, _RECORDED, {"ids": correlation_ids})}
+        return {row[0] for row in deferred.execute(self.conn, self.state, _RECORDED, {"ids": correlation_ids})}
 
     def rx_numbers(self, correlation_ids: list[str]) -> dict[str, str]:
         """The Rx number of the prescription of each of these correlation ids that has one (dead letters name
         the order they are about by it)."""
         if not correlation_ids:
             return {}
-        rows = deferred.execute(self.conn, _RX_NUMBERS, {"ids": sorted(set(correlation_ids))})
+        rows = deferred.execute(self.conn, self.state, _RX_NUMBERS, {"ids": sorted(set(correlation_ids))})
         return {str(correlation_id): str(rx_number) for correlation_id, rx_number in rows}
 
     def from_message(self, raw_message_ref: str) -> list[PrescriptionRow]:
         """The prescriptions one inbound message created."""
         query = select(prescriptions).where(prescriptions.c.raw_message_ref == raw_message_ref)
-        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, self.state, query).mappings().all()]
 
     def search(
         self,
@@ -286,24 +294,24 @@ class PrescriptionRepository:
         if not conds:
             return []
         query = select(prescriptions).where(*conds).order_by(prescriptions.c.created_at.desc()).limit(limit)
-        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, self.state, query).mappings().all()]
 
     def for_patient(self, patient_id: str) -> list[PrescriptionRow]:
         """Every prescription of a patient (the staff's medication profile; screening reads
         ``profile_documents``)."""
         query = select(prescriptions).where(prescriptions.c.patient_id == patient_id)
-        return [self._row(r) for r in deferred.execute(self.conn, query).mappings().all()]
+        return [self._row(r) for r in deferred.execute(self.conn, self.state, query).mappings().all()]
 
     def profile_documents(self, patient_id: str, today: date, *, besides: str | None = None) -> list[dict[str, Any]]:
         """The documents of a patient's prescriptions that can matter to screening an order today, for the DUR
         profile: open (not cancelled or rejected), and a fill in progress or a supply not run out before today."""
-        rows = deferred.execute(self.conn, _PROFILE, {"patient_id": patient_id, "today": today}).all()
+        rows = deferred.execute(self.conn, self.state, _PROFILE, {"patient_id": patient_id, "today": today}).all()
         return [orjson.loads(r[1]) for r in rows if r[0] != besides]
 
     def count_by_state(self) -> dict[str, int]:
         """How many prescriptions are in each state."""
         query = select(prescriptions.c.state, func.count()).group_by(prescriptions.c.state)
-        return {state: int(n) for state, n in deferred.execute(self.conn, query).all()}
+        return {state: int(n) for state, n in deferred.execute(self.conn, self.state, query).all()}
 
     def add(
         self,
@@ -314,13 +322,14 @@ class PrescriptionRepository:
         owner: str | None = None,
     ) -> None:
         """Insert a new prescription (at the row's version, 1 for a new one)."""
-        ahead = read_ahead(self.conn)
+        ahead = read_ahead(self.state)
         if ahead is not None:  # "no such order" read ahead is no longer true for the rest of the batch
             ahead.by_correlation.pop(row.correlation_id, None)
         now = datetime.now(UTC)
         # held back to the end of a worker's transaction, with the batch's other new orders (one statement)
         deferred.write(
             self.conn,
+            self.state,
             _INSERT,
             dict(
                 id=row.id,
@@ -350,6 +359,7 @@ class PrescriptionRepository:
         """
         deferred.write(
             self.conn,
+            self.state,
             _SAVE,
             dict(
                 row_id=row.id,
@@ -365,7 +375,9 @@ class PrescriptionRepository:
         row.version += 1
 
     def _one(self, condition: Any) -> PrescriptionRow | None:
-        found = deferred.execute(self.conn, select(prescriptions).where(condition).limit(1)).mappings().first()
+        found = (
+            deferred.execute(self.conn, self.state, select(prescriptions).where(condition).limit(1)).mappings().first()
+        )
         return self._row(found) if found else None
 
     @staticmethod

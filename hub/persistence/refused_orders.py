@@ -15,6 +15,7 @@ from hub.domain.events import OrderRefused
 from hub.domain.refused_orders import RefusedOrder
 from hub.persistence import deferred
 from hub.persistence.tables import refused_orders
+from hub.persistence.transaction_state import TransactionState
 
 _ADD = insert(refused_orders)
 _NEWEST = select(refused_orders).order_by(refused_orders.c.refused_at.desc(), refused_orders.c.id)
@@ -28,13 +29,16 @@ _OF_ORDER = (
 class RefusedOrders:
     """The refused orders on the caller's connection (in its transaction)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, state: TransactionState | None = None) -> None:
         self.conn = conn
+        #: the worker transaction's state (writes held back, rows read ahead); None: none of that
+        self.state = state
 
     def add(self, event: OrderRefused, *, correlation_id: str, refused_at: datetime) -> None:
         """Record the refusal an ``order.refused`` event announces (held back to the end of a worker's batch)."""
         deferred.write(
             self.conn,
+            self.state,
             _ADD,
             dict(
                 id=event.refusal_id,
@@ -55,12 +59,12 @@ class RefusedOrders:
     def newest(self, limit: int, *, since: datetime | None = None) -> list[RefusedOrder]:
         """The latest refusals first (those at or after ``since`` only, when given)."""
         query = _NEWEST if since is None else _NEWEST.where(refused_orders.c.refused_at >= since)
-        rows = deferred.execute(self.conn, query.limit(limit)).mappings().all()
+        rows = deferred.execute(self.conn, self.state, query.limit(limit)).mappings().all()
         return [_record(row) for row in rows]
 
     def of_order(self, correlation_id: str, owner: str | None = None) -> list[RefusedOrder]:
         """An order's refusals, oldest first; with ``owner``, only those of orders that principal sent."""
-        rows = deferred.execute(self.conn, _OF_ORDER, {"correlation_id": correlation_id}).mappings().all()
+        rows = deferred.execute(self.conn, self.state, _OF_ORDER, {"correlation_id": correlation_id}).mappings().all()
         return [_record(row) for row in rows if owner is None or row["owner"] == owner]
 
 

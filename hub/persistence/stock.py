@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from hub.domain.inventory import InventoryItem
 from hub.persistence import deferred
 from hub.persistence.tables import inventory
+from hub.persistence.transaction_state import TransactionState
 
 #: lots with nothing on hand are never picked, reserved, released nor consumed (reserved <= on_hand), and they
 #: pile up with every delivery used up: a fill reads, locks and builds only the lots that hold stock
@@ -28,8 +29,10 @@ _SAVE = (
 class StockRepository:
     """Reads and writes lots of one NDC at a time."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, state: TransactionState | None = None) -> None:
         self.conn = conn
+        #: the worker transaction's state (writes held back, rows read ahead); None: none of that
+        self.state = state
 
     def lots(self, ndc: str, *, for_update: bool = False) -> list[InventoryItem]:
         """The lots of an NDC that hold stock, expired ones included (the domain skips them; a reservation made
@@ -39,13 +42,13 @@ class StockRepository:
         that counts read, changed and written back cannot be overwritten by a concurrent fill in between.
         """
         query = _LOTS_FOR_UPDATE if for_update else _LOTS
-        rows = deferred.execute(self.conn, query, {"ndc": ndc}).mappings().all()
+        rows = deferred.execute(self.conn, self.state, query, {"ndc": ndc}).mappings().all()
         return [_item(r) for r in rows]
 
     def all_lots(self) -> list[InventoryItem]:
         """The whole shelf."""
         rows = (
-            deferred.execute(self.conn, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry))
+            deferred.execute(self.conn, self.state, select(inventory).order_by(inventory.c.ndc, inventory.c.expiry))
             .mappings()
             .all()
         )
@@ -61,6 +64,7 @@ class StockRepository:
             # once, at the end, with the last fill's counts (hub.persistence.deferred)
             deferred.write(
                 self.conn,
+                self.state,
                 _SAVE,
                 {"item_ndc": item.ndc, "item_lot": item.lot, "on_hand": item.on_hand, "reserved": item.reserved},
                 key=(item.ndc, item.lot),
@@ -69,7 +73,7 @@ class StockRepository:
     def receive(self, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
         """Add a delivery to a lot (a new lot, or more of one on the shelf)."""
         found = deferred.execute(
-            self.conn, select(inventory.c.on_hand).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
+            self.conn, self.state, select(inventory.c.on_hand).where(inventory.c.ndc == ndc, inventory.c.lot == lot)
         ).first()
         if found is None:
             self.conn.execute(

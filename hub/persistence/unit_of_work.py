@@ -1,124 +1,62 @@
 """One database transaction per handled message: effects, idempotency mark and outbox rows together.
 
 If the process dies before commit nothing happened and the broker redelivers; after commit the outbox
-rows exist and the relay publishes them, whether or not this process lives to do it.  Outbox rows and
-audit entries are queued and written at the end of the transaction, one statement each for every command
-it carries (a batch of 16 commands had paid 16 of each, plus 16 idempotency marks: now one).
-
-The events' CloudEvents ``source`` (the deployment, ``RXHUB_EVENT_SOURCE``) rides on the engine as an execution
-option that the composition root sets once where it opens the database (``with_event_source``), rather than as
-an argument of ``units_of_work``: every path that emits events (the workers' bus, the claim sweeper, staff routes
-and any added later) gets it from the engine it already holds, and none can forget to forward it.
+rows exist and the relay publishes them, whether or not this process lives to do it. A unit of work hands
+its command's handler the repositories it reads and writes through (``hub.service.unit_of_work`` declares
+what a handler may use), all on the transaction's connection and sharing its ``TransactionState``.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DataError, OperationalError
 
 from hub.domain.events import Event
 from hub.domain.order_parts import PatientInfo
 from hub.errors import DatabaseUnavailable, MessageContentError
-from hub.messaging.cloudevents import CONTENT_TYPE, DEFAULT_SOURCE, encode, event_id, to_cloudevent
+from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
 from hub.persistence import audit as audit_trail
 from hub.persistence import command_outcomes, deferred
-from hub.persistence.database import execute_rows
-from hub.persistence.outbox_store import OutboxRow, outbox_row
-from hub.persistence.parties import forget_patients_ahead, read_patients_ahead
-from hub.persistence.prescriptions import forget_prefetched, prefetch
-from hub.persistence.tables import outbox, processed_messages
+from hub.persistence.actors import StaffActors
+from hub.persistence.claims import ClaimLedger
+from hub.persistence.engine_options import (
+    EVENT_IDENTIFIERS_OPTION,
+    EVENT_SOURCE_OPTION,
+    event_identifiers,
+    event_source,
+    with_event_identifiers,
+    with_event_source,
+)
+from hub.persistence.identity_conflicts import IdentityConflicts
+from hub.persistence.outbox_store import OutboxRow
+from hub.persistence.parties import PartyRepository, read_patients_ahead
+from hub.persistence.prescriptions import PrescriptionRepository, prefetch
+from hub.persistence.refused_orders import RefusedOrders
+from hub.persistence.stock import StockRepository
+from hub.persistence.tables import outbox
+from hub.persistence.transaction_state import TransactionState
+from hub.persistence.transaction_writes import Writes, claim_messages
 
-_OUTBOX_INSERT = insert(outbox)
-#: the engine execution option that holds the deployment's event source
-EVENT_SOURCE_OPTION = "rxhub_event_source"
-
-
-def with_event_source(engine: Engine, source: str) -> Engine:
-    """Stamp ``engine`` with the CloudEvents source of the events its transactions build (in place: every
-    connection it hands out afterwards carries it; ``DEFAULT_SOURCE`` on an engine never stamped)."""
-    engine.update_execution_options(**{EVENT_SOURCE_OPTION: source})
-    return engine
-
-
-def event_source(conn: Connection) -> str:
-    """The event source stamped on the engine behind ``conn``."""
-    return str(conn.get_execution_options().get(EVENT_SOURCE_OPTION, DEFAULT_SOURCE))
-
-
-#: the engine execution option saying whether events carry the patient's identifiers (MRN...)
-EVENT_IDENTIFIERS_OPTION = "rxhub_event_identifiers"
-
-
-def with_event_identifiers(engine: Engine, include: bool) -> Engine:
-    """Stamp ``engine``: do the events its transactions build carry the patient's identifiers (in place)? An
-    engine never stamped builds events without them, with the hub's patient id only."""
-    engine.update_execution_options(**{EVENT_IDENTIFIERS_OPTION: include})
-    return engine
-
-
-def event_identifiers(conn: Connection) -> bool:
-    """Whether the engine behind ``conn`` puts patient identifiers in events."""
-    return bool(conn.get_execution_options().get(EVENT_IDENTIFIERS_OPTION, False))
-
-
-class Writes:
-    """What the units of work of one transaction queue for its end: outbox rows, audit entries and the
-    outcomes of staff commands."""
-
-    def __init__(self) -> None:
-        self.outbox: list[dict[str, Any]] = []
-        self.audit: list[dict[str, Any]] = []
-        self.outcomes: list[dict[str, Any]] = []
-        #: the outbox rows written, for the relay to publish from memory once the transaction committed
-        self.written: list[OutboxRow] = []
-
-    def queued(self, row_id: str) -> bool:
-        """True if an outbox row with this id is waiting to be written."""
-        return any(row["id"] == row_id for row in self.outbox)
-
-    def flush(self, conn: Connection) -> None:
-        """Write what is queued: the outbox rows in one statement, the audit entries in another."""
-        if self.outbox:
-            rows, self.outbox = self.outbox, []
-            execute_rows(conn, _OUTBOX_INSERT, rows)
-            self.written.extend(outbox_row(r) for r in rows)
-        if self.audit:
-            entries, self.audit = self.audit, []
-            audit_trail.append(conn, entries)
-        if self.outcomes:
-            outcomes, self.outcomes = self.outcomes, []
-            command_outcomes.write(conn, outcomes, verdict=True)
-
-
-@functools.cache
-def _claim_statement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING into processed_messages, built once per dialect."""
-    ignore = sqlite_insert if dialect == "sqlite" else pg_insert
-    return ignore(processed_messages).on_conflict_do_nothing().returning(processed_messages.c.message_id)
-
-
-def claim_messages(conn: Connection, consumer: str, message_ids: Sequence[str]) -> set[str]:
-    """Record messages as applied now, in this transaction; the ids not applied before (one statement).
-
-    The marks commit with the handlers' effects or roll back with them. A concurrent copy of one of these
-    messages waits on its key (PostgreSQL) or on the writer lock (SQLite) until this transaction ends, then
-    finds it applied (or applies it, if this one rolled back).  Ids go in sorted, so two batches holding
-    the same messages take their keys in the same order.
-    """
-    now = datetime.now(UTC)
-    rows = [{"consumer": consumer, "message_id": m, "processed_at": now} for m in sorted(set(message_ids))]
-    result = execute_rows(conn, _claim_statement(conn.dialect.name), rows)
-    return {row[0] for row in result}  # rowcount is not reliable here (psycopg reports -1)
+__all__ = [
+    "EVENT_IDENTIFIERS_OPTION",
+    "EVENT_SOURCE_OPTION",
+    "Transaction",
+    "UnitOfWork",
+    "claim_messages",
+    "event_identifiers",
+    "event_source",
+    "unit_of_work",
+    "units_of_work",
+    "with_event_identifiers",
+    "with_event_source",
+]
 
 
 class UnitOfWork:
@@ -131,6 +69,7 @@ class UnitOfWork:
         self,
         conn: Connection,
         *,
+        state: TransactionState | None = None,
         writes: Writes,
         causation: Envelope | None = None,
         actor: str | None = None,
@@ -140,6 +79,14 @@ class UnitOfWork:
         identifiers: bool = False,
     ):
         self.conn = conn
+        self.state = state if state is not None else TransactionState()
+        self.prescriptions = PrescriptionRepository(conn, self.state)
+        self.parties = PartyRepository(conn, self.state)
+        self.stock = StockRepository(conn, self.state)
+        self.claims = ClaimLedger(conn)
+        self.refused_orders = RefusedOrders(conn, self.state)
+        self.identity_conflicts = IdentityConflicts(conn, self.state)
+        self.actors = StaffActors(conn)
         #: the CloudEvents source of this deployment's events, part of each event id's name
         self.source = source
         #: whether events carry the patient's identifiers (``RXHUB_EVENTS_INCLUDE_IDENTIFIERS``)
@@ -328,6 +275,8 @@ class Transaction:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        #: created with the transaction and ended with it: nothing of it outlives it on the pooled connection
+        self.state = TransactionState()
         self.writes = Writes()
         self.shelves: dict[str, list[Any]] = {}
         self.memo: dict[Any, Any] = {}
@@ -340,6 +289,7 @@ class Transaction:
             self.conn,
             causation=causation,
             actor=actor,
+            state=self.state,
             writes=self.writes,
             shelves=self.shelves,
             memo=self.memo,
@@ -361,14 +311,20 @@ class Transaction:
     ) -> None:
         """Read the batch's prescriptions ahead (``hub.persistence.prescriptions.prefetch``), and the patient
         candidates of its new orders (``hub.persistence.parties.read_patients_ahead``)."""
-        prefetch(self.conn, ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)
+        prefetch(self.conn, self.state, ids=ids, correlation_ids=correlation_ids, new_orders=new_orders)
         if patients:
-            read_patients_ahead(self.conn, patients)
+            read_patients_ahead(self.conn, self.state, patients)
 
     @property
     def written(self) -> list[OutboxRow]:
         """The outbox rows written (complete once the block ended)."""
         return self.writes.written
+
+    def end(self) -> None:
+        """Drop what the transaction held back or read ahead (a rollback drops the rows it stood for)."""
+        deferred.release(self.state)
+        self.state.prefetched = None
+        self.state.patients_ahead = None
 
 
 @contextmanager
@@ -382,15 +338,13 @@ def units_of_work(engine: Engine) -> Iterator[Transaction]:
     try:
         with engine.begin() as conn:
             transaction = Transaction(conn)
-            deferred.hold(conn)
+            deferred.hold(transaction.state)
             try:
                 yield transaction
-                deferred.flush(conn)
+                deferred.flush(conn, transaction.state)
                 transaction.writes.flush(conn)
             finally:
-                deferred.release(conn)
-                forget_prefetched(conn)
-                forget_patients_ahead(conn)
+                transaction.end()
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.orig!r}") from exc
     except DataError as exc:

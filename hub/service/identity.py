@@ -11,7 +11,7 @@ from hub.domain.actors import Actor
 from hub.domain.order_parts import PatientInfo, Source
 from hub.domain.patient_identity import Decision, scoped_to_sender
 from hub.messaging.envelope import Envelope
-from hub.persistence.identity_conflicts import ConflictRecord, IdentityConflicts
+from hub.persistence.identity_conflicts import ConflictRecord
 from hub.persistence.parties import PartyRepository, PatientMatch
 from hub.persistence.unit_of_work import UnitOfWork
 
@@ -46,7 +46,7 @@ def match_order_patient(
             detail={**sender, "changes": [c.model_dump(mode="json") for c in match.changes]},
         )
     if match.conflict is not None:
-        conflict_id = IdentityConflicts(uow.conn).open(
+        conflict_id = uow.identity_conflicts.open(
             match.conflict,
             new_patient_id=match.patient.patient_id,
             source=envelope.source.value,
@@ -76,7 +76,7 @@ def decide_conflict(
 
     Audited with the deciding user, one entry per moved prescription besides, in the caller's transaction.
     """
-    conflicts = IdentityConflicts(uow.conn)
+    conflicts = uow.identity_conflicts
     record = conflicts.decide(conflict_id, decision, by=user, reason=reason)
     detail: dict[str, Any] = {
         "conflict_id": conflict_id,

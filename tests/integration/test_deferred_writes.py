@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from hub.errors import TransientError
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
 from hub.persistence.tables import prescriptions
+from hub.persistence.transaction_state import TransactionState
 from hub.persistence.unit_of_work import units_of_work
 
 
@@ -26,29 +27,29 @@ def test_a_stale_save_fails_its_transaction_when_the_held_writes_are_made(engine
     """Two saves of one version: the second loses the optimistic lock at the end, and nothing of its
     transaction is written (the batch is then retried one message at a time)."""
     with units_of_work(engine) as tx:
-        PrescriptionRepository(tx.conn).add(_row(1))
-        PrescriptionRepository(tx.conn).add(_row(2))
+        tx.begin().prescriptions.add(_row(1))
+        tx.begin().prescriptions.add(_row(2))
     with engine.connect() as conn:
         stale = PrescriptionRepository(conn).get("rx-1")
     assert stale is not None
     with units_of_work(engine) as tx:
-        fresh = PrescriptionRepository(tx.conn).get("rx-1")
+        fresh = tx.begin().prescriptions.get("rx-1")
         assert fresh is not None
         fresh.state = "claim_pending"
-        PrescriptionRepository(tx.conn).save(fresh)
+        tx.begin().prescriptions.save(fresh)
     with pytest.raises(TransientError, match="changed concurrently"), units_of_work(engine) as tx:
-        other = PrescriptionRepository(tx.conn).get("rx-2")
+        other = tx.begin().prescriptions.get("rx-2")
         assert other is not None
         other.state = "claim_pending"
-        PrescriptionRepository(tx.conn).save(other)
+        tx.begin().prescriptions.save(other)
         stale.state = "cancelled"
-        PrescriptionRepository(tx.conn).save(stale)
+        tx.begin().prescriptions.save(stale)
     assert _stored(engine) == {"rx-1": ("claim_pending", 2), "rx-2": ("received", 1)}
 
 
 def test_a_read_in_the_transaction_sees_what_it_holds_back(engine: Engine) -> None:
     with units_of_work(engine) as tx:
-        repo = PrescriptionRepository(tx.conn)
+        repo = tx.begin().prescriptions
         repo.add(_row(3))
         found = repo.by_correlation("corr-3")
         assert found is not None and found.version == 1
@@ -72,11 +73,27 @@ def test_outside_a_worker_transaction_nothing_is_held(engine: Engine) -> None:
         PrescriptionRepository(conn).save(stale)
 
 
-def test_a_rolled_back_transaction_leaves_nothing_held_on_the_pooled_connection(engine: Engine) -> None:
+def test_a_rolled_back_transaction_leaves_nothing_held_or_read_ahead(engine: Engine) -> None:
+    """What a transaction held back or read ahead lives in its own state, emptied whichever way it ends, and a
+    plain transaction on the same pooled connection afterwards writes at once."""
+    with units_of_work(engine) as tx:
+        tx.begin().prescriptions.add(_row(7))
     with pytest.raises(RuntimeError), units_of_work(engine) as tx:
-        PrescriptionRepository(tx.conn).add(_row(5))
+        tx.prefetch(ids=["rx-7"], correlation_ids=["corr-5"])
+        assert tx.state.prefetched is not None
+        tx.begin().prescriptions.add(_row(5))
+        assert tx.state.held
         raise RuntimeError("handler failed")
+    assert tx.state == TransactionState()
     with engine.begin() as conn:  # the same pooled connection: a plain transaction again
-        assert not [k for k in conn.connection.info if "deferred" in str(k)]
         PrescriptionRepository(conn).add(_row(6))
-    assert _stored(engine) == {"rx-6": ("received", 1)}
+    assert _stored(engine) == {"rx-6": ("received", 1), "rx-7": ("received", 1)}
+
+
+def test_no_persistence_module_keeps_state_on_the_pooled_connection() -> None:
+    """Per-transaction state lives in ``TransactionState``: ``conn.info`` would outlive the transaction."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "hub" / "persistence"
+    users = [p.name for p in folder.glob("*.py") if "conn.info" in p.read_text().replace("``conn.info``", "")]
+    assert users == []

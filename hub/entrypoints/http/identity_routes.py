@@ -108,7 +108,7 @@ def decision(
                 record = decide_conflict(
                     uow, conflict_id, body.decision, user=user.name, role=user.role, reason=body.reason
                 )
-                profiles = IdentityConflicts(uow.conn).patients([record.new_patient_id, record.existing_patient_id])
+                profiles = uow.identity_conflicts.patients([record.new_patient_id, record.existing_patient_id])
             return _item(record, profiles)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None

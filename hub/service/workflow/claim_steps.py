@@ -22,8 +22,6 @@ from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.claims import ClaimLedger
-from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRow
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
@@ -74,7 +72,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         request = _claim_request(uow, ctx, rx, command, attempt, xid)
         if command.transaction != "B2" and _sheet_refuses(uow, envelope, rx, request):
             return
-        ledger = ClaimLedger(uow.conn)
+        ledger = uow.claims
         if command.transaction == "B1":
             purpose = "billing"
         else:  # a resent reversal keeps the purpose it was first sent for
@@ -127,7 +125,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def record_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordClaimResponse)
-        ledger = ClaimLedger(uow.conn)
+        ledger = uow.claims
         sent = ledger.answer(command.exchange_id, command.status, command.reject_codes)
         if command.transaction == ELIGIBILITY:  # the ledger row is the check's answer; no fill to move
             if sent is None:  # a late answer still tells the technician what the plan said
@@ -184,7 +182,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def check_timeout(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CheckClaimTimeout)
-        ledger = ClaimLedger(uow.conn)
+        ledger = uow.claims
         sent = ledger.get(command.exchange_id)
         if sent is None or sent.answered:
             return
@@ -303,7 +301,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
                 resends + 1,
             )
             return
-        ClaimLedger(uow.conn).answered(command.exchange_id, "undelivered")
+        uow.claims.answered(command.exchange_id, "undelivered")
         row, rx = load(uow, command.prescription_id)
         if transaction != "B1":
             return
@@ -422,7 +420,7 @@ def _claim_request(
     fill = rx.fill(command.fill_number)
     claim = fill.claim
     assert claim is not None and claim.bin is not None
-    patient = PartyRepository(uow.conn).patient(rx.patient_id)
+    patient = uow.parties.patient(rx.patient_id)
     info = patient.info if patient else None
     gender = {"M": "1", "F": "2"}.get((info.sex or "") if info else "", "0")
     cardholder = claim.cardholder_id or _member_id(info.identifiers if info else ())

@@ -27,9 +27,7 @@ from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.order_parts import Source
 from hub.domain.workflow_commands import CheckClaimTimeout
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.claims import ClaimLedger
 from hub.persistence.database import read_connection
-from hub.persistence.prescriptions import PrescriptionRepository
 from hub.persistence.tables import claim_transmissions, outbox
 from hub.persistence.unit_of_work import unit_of_work
 
@@ -77,10 +75,10 @@ class ClaimSweeper:
             if str(ids[exchange_id]) in done:
                 continue
             with unit_of_work(self._engine) as uow:
-                row = PrescriptionRepository(uow.conn).get(prescription_id)
+                row = uow.prescriptions.get(prescription_id)
                 if row is None:
                     if exchange_id.endswith(":" + ELIGIBILITY):  # an E1 bills nothing: closed, nothing to reverse
-                        ClaimLedger(uow.conn).answered(exchange_id, "timeout")
+                        uow.claims.answered(exchange_id, "timeout")
                     continue
                 check = CheckClaimTimeout(
                     exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt

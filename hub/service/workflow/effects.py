@@ -29,8 +29,7 @@ from hub.domain.workflow_events import (
     PrescriptionVerified,
 )
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, store_aggregate
-from hub.persistence.stock import StockRepository
+from hub.persistence.prescriptions import PrescriptionRow, store_aggregate
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.workflow.context import now
 
@@ -48,7 +47,7 @@ def commit_step(
 ) -> None:
     """Persist the aggregate (optimistic lock), audit the action, queue events and follow-ups."""
     store_aggregate(row, rx)
-    PrescriptionRepository(uow.conn).save(row)
+    uow.prescriptions.save(row)
     record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=catalogue, action=action)
 
 
@@ -131,14 +130,14 @@ def _next_command(event: Event) -> SendClaim | FillPrescription | None:
 def shelf(uow: UnitOfWork, ndc: str) -> list[InventoryItem]:
     """The lots of an NDC, locked for this transaction; read once per transaction, then as last changed."""
     if ndc not in uow.shelves:
-        uow.shelves[ndc] = StockRepository(uow.conn).lots(ndc, for_update=True)
+        uow.shelves[ndc] = uow.stock.lots(ndc, for_update=True)
     return list(uow.shelves[ndc])
 
 
 def receive_stock(uow: UnitOfWork, ndc: str, lot: str, expiry: date, quantity: Decimal) -> None:
     """A delivery, and the NDC's shelf read again at its next use in this transaction: a fill after it would
     otherwise write back the counts read before it (absolute counts) and not see a new lot."""
-    StockRepository(uow.conn).receive(ndc, lot, expiry, quantity)
+    uow.stock.receive(ndc, lot, expiry, quantity)
     uow.shelves.pop(ndc, None)
 
 
@@ -154,7 +153,7 @@ def _follow_ups(uow: UnitOfWork, event: Event, catalogue: Catalogue, rx: Prescri
         return []
     before = shelf(uow, event.ndc)
     after = move(before, event.ndc, event.picks)
-    StockRepository(uow.conn).save(after, before=before)
+    uow.stock.save(after, before=before)
     uow.shelves[event.ndc] = after
     product = catalogue.by_ndc(event.ndc)
     if product is None or rx is None:

@@ -11,8 +11,6 @@ from hub.domain.commands import Command
 from hub.domain.eligibility import ELIGIBILITY, CheckEligibility, EligibilityRequestData, eligibility_exchange_id
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.claims import ClaimLedger
-from hub.persistence.parties import PartyRepository
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
@@ -29,11 +27,11 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
         assert isinstance(command, CheckEligibility)
         if ctx.claim_codec is None:
             raise MessageContentError("no payer connection is configured (claim codec missing)")
-        ledger = ClaimLedger(uow.conn)
+        ledger = uow.claims
         xid = eligibility_exchange_id(command.check_id)
         if ledger.get(xid) is not None:  # a redelivered command: sent already
             return
-        patient = PartyRepository(uow.conn).patient(command.patient_id)
+        patient = uow.parties.patient(command.patient_id)
         info = patient.info if patient else None
         coverage = command.coverage
         assert coverage.bin is not None  # the door refuses a check without a BIN

@@ -20,7 +20,7 @@ from hub.domain.workflow_commands import (
     ReturnToStock,
 )
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.prescriptions import load_aggregate
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.workflow.context import WorkflowContext, actor_of, now
@@ -148,7 +148,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
             return
         receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
         uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", detail=delivery)
-        for waiting in PrescriptionRepository(uow.conn).in_states([RxState.FILLING.value], limit=500):
+        for waiting in uow.prescriptions.in_states([RxState.FILLING.value], limit=500):
             rx = load_aggregate(waiting)
             if rx.product is not None and rx.product.ndc11 == command.ndc:
                 retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=rx.current_fill.fill_number)

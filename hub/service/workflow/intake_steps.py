@@ -23,9 +23,8 @@ from hub.domain.validity import RefillRefused
 from hub.domain.workflow_commands import CancelByPharmacy, RequestRefill, SelectProduct
 from hub.errors import MessageContentError, NotFound, TransientError
 from hub.messaging.envelope import Envelope, derived_message_id
-from hub.persistence.parties import PartyRepository, PatientMatch
-from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate, new_row
-from hub.persistence.refused_orders import RefusedOrders
+from hub.persistence.parties import PatientMatch
+from hub.persistence.prescriptions import PrescriptionRow, load_aggregate, new_row
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.bus import CommandHandler
 from hub.service.identity import match_order_patient
@@ -46,13 +45,13 @@ def intake_context(
     today = now().date()
     profile = []
     if patient is None or not patient.new:
-        for document in PrescriptionRepository(uow.conn).profile_documents(
+        for document in uow.prescriptions.profile_documents(
             rx.patient_id, today, besides=rx.prescription_id
         ):
             entry = Prescription.profile_entry_of(document, today)
             if entry is not None:
                 profile.append(entry)
-    on_file = patient.coverage if patient is not None else PartyRepository(uow.conn).coverage(rx.patient_id)
+    on_file = patient.coverage if patient is not None else uow.parties.coverage(rx.patient_id)
     coverage = on_file or rx.coverage or ctx.default_coverage
     return IntakeContext(ctx.catalogue, ctx.interactions, profile=tuple(profile), coverage=coverage)
 
@@ -99,13 +98,13 @@ def refuse_duplicate(
     )
     for event in events:
         if isinstance(event, OrderRefused):
-            RefusedOrders(uow.conn).add(event, correlation_id=str(envelope.correlation_id), refused_at=now())
+            uow.refused_orders.add(event, correlation_id=str(envelope.correlation_id), refused_at=now())
     publish_events(uow, events, envelope=envelope, catalogue=ctx.catalogue)
 
 
 def load(uow: UnitOfWork, prescription_id: str) -> tuple[PrescriptionRow, Prescription]:
     """A stored prescription and its aggregate, or NotFound."""
-    row = PrescriptionRepository(uow.conn).get(prescription_id)
+    row = uow.prescriptions.get(prescription_id)
     if row is None:
         raise NotFound(f"no prescription {prescription_id}")
     return row, load_aggregate(row)
@@ -116,14 +115,14 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def receive(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, ReceivePrescription)
-        repo = PrescriptionRepository(uow.conn)
+        repo = uow.prescriptions
         actor = actor_of(uow, envelope)
         existing = repo.by_correlation(str(envelope.correlation_id))
         if existing is not None:
             # a new message re-using a placer number we already hold: not a resend (those are deduped by id)
             refuse_duplicate(uow, ctx, envelope, command, existing)
             return
-        parties = PartyRepository(uow.conn)
+        parties = uow.parties
         match = match_order_patient(uow, parties, command.patient, envelope, actor)
         prescriber = parties.prescriber_for(command.prescriber)
         patient = match.patient
@@ -161,7 +160,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def cancel(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, CancelPrescription)
-        row = PrescriptionRepository(uow.conn).by_correlation(str(envelope.correlation_id))
+        row = uow.prescriptions.by_correlation(str(envelope.correlation_id))
         if row is None:
             # the cancel overtook its order (another worker copy has it): retry shortly, never drop it
             raise TransientError(f"cancel for order {command.placer_order_number} arrived before the order")
@@ -238,7 +237,7 @@ def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
 
     def renewal_response(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(command, RecordRenewalResponse)
-        row = PrescriptionRepository(uow.conn).by_rx_number(command.rx_number) if command.rx_number else None
+        row = uow.prescriptions.by_rx_number(command.rx_number) if command.rx_number else None
         actor = actor_of(uow, envelope)
         if row is not None and load_aggregate(row).owner not in (None, order_owner(envelope)):
             # another sender's prescription: treated as unknown, never renewed by someone who did not order it

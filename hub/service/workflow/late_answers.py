@@ -15,8 +15,8 @@ from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
 from hub.domain.commands import RecordClaimResponse
 from hub.messaging.envelope import Envelope
-from hub.persistence.claims import ClaimLedger, WireEvent
-from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.claims import WireEvent
+from hub.persistence.prescriptions import load_aggregate
 from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, now
 from hub.service.workflow.effects import commit_step
@@ -29,7 +29,7 @@ REVERSAL_APPROVED = "A"
 
 def apply_late_answer(ctx: WorkflowContext, uow: UnitOfWork, envelope: Envelope, command: RecordClaimResponse) -> None:
     """Note a late or repeated answer in the ledger and apply a late approved reversal to the fill."""
-    ledger = ClaimLedger(uow.conn)
+    ledger = uow.claims
     ledger.note(
         command.exchange_id,
         WireEvent.LATE_ANSWER,
@@ -40,7 +40,7 @@ def apply_late_answer(ctx: WorkflowContext, uow: UnitOfWork, envelope: Envelope,
     log.warning("late payer answer for %s: %s", command.exchange_id, command.status)
     if command.transaction != "B2" or command.status != REVERSAL_APPROVED:
         return
-    row = PrescriptionRepository(uow.conn).get(command.prescription_id)
+    row = uow.prescriptions.get(command.prescription_id)
     if row is None:
         return
     rx = load_aggregate(row)
