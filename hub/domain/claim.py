@@ -113,6 +113,10 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: ClaimStatus
+    #: which of the patient's coverages this claim bills: 1 primary, 2 secondary... (coordination of benefits)
+    payer: int = 1
+    #: a B3 rebill of the fill's paid claim (same payer and date of service, corrected data)
+    rebill: bool = False
     bin: str | None = None
     pcn: str | None = None
     group_id: str | None = None
@@ -120,8 +124,9 @@ class Claim(BaseModel):
     #: NCPDP 303-C3 person code, when a technician corrected it (else the pharmacy's default)
     person_code: str | None = None
     amount_requested: Decimal | None = None
-    #: 1 for the first B1, +1 for each resubmission
+    #: 1 for the fill's first B1, +1 for each resubmission, rebill or claim to the next payer: unique per fill
     attempt: int = 1
+    #: when it was billed; its date is the date of service (a rebill keeps the paid claim's)
     submitted_at: datetime | None = None
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None

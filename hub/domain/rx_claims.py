@@ -8,13 +8,27 @@ from decimal import Decimal
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.alerts import AlertKind, Finding, Severity
 from hub.domain.claim import Claim, ClaimStatus, DurPps, PayerDurAlert
+from hub.domain.coordination import (
+    claim_to_next_payer,
+    left_to_pay,
+    next_after_payment,
+    next_after_reject,
+    reversal_after,
+)
 from hub.domain.events import Event
 from hub.domain.fill import Fill
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.states import Action, RxState
-from hub.domain.workflow_events import ClaimPaid, ClaimRejected, ClaimReversed, ClaimStatusUnknown, ClaimSubmitted
-from hub.errors import IllegalTransition
+from hub.domain.workflow_events import (
+    ClaimPaid,
+    ClaimRejected,
+    ClaimReversalRequired,
+    ClaimReversed,
+    ClaimStatusUnknown,
+    ClaimSubmitted,
+)
+from hub.errors import DomainError, IllegalTransition
 
 #: what the exception queue shows when a late reversal undid a paid claim
 PAYER_REVERSED_CODE = "RV"
@@ -36,9 +50,14 @@ class ClaimSteps(PrescriptionRecord):
         payer_message: str | None = None,
     ) -> list[Event]:
         """The payer paid (D.0 status P or D): on to the pharmacist, with the payer's DUR findings and
-        messages (AM24, 504-F4/526-FQ) as alerts for their review."""
+        messages (AM24, 504-F4/526-FQ) as alerts for their review; with a patient share left and another
+        coverage, the next payer is billed first (``hub.domain.coordination``)."""
         fill = self.fill(fill_number)
-        self._move(fill, Action.CLAIM_PAID, actor, now)
+        following = next_after_payment(self.other_coverages, _payer_of(fill), patient_pay)
+        if following is None:
+            self._move(fill, Action.CLAIM_PAID, actor, now)
+        else:
+            self._require_state(fill, RxState.CLAIM_PENDING, "record a paid claim for")
         claim = self._claim(fill)
         claim.payer_dur, claim.payer_message = list(payer_dur), payer_message
         findings = [payer_finding(d) for d in payer_dur]
@@ -53,14 +72,13 @@ class ClaimSteps(PrescriptionRecord):
             patient_pay,
             authorization_number,
         )
-        return [
-            ClaimPaid(
-                **self._event_fields(fill),
-                total_paid=total_paid,
-                patient_pay=patient_pay,
-                authorization_number=authorization_number,
-            )
-        ]
+        paid = ClaimPaid(
+            **self._event_fields(fill),
+            total_paid=total_paid,
+            patient_pay=patient_pay,
+            authorization_number=authorization_number,
+        )
+        return [paid, *self._bill_next_payer(fill, following, now)]
 
     def claim_rejected(
         self,
@@ -71,20 +89,24 @@ class ClaimSteps(PrescriptionRecord):
         payer_message: str | None = None,
         fill_number: int | None = None,
     ) -> list[Event]:
-        """The payer rejected (D.0 status R): the fill waits in the technician's exception queue."""
+        """The payer rejected (D.0 status R): the fill waits in the technician's exception queue, unless the
+        reject lets the patient's next coverage be billed (``coordination.NEXT_PAYER_REJECTS``)."""
         fill = self.fill(fill_number)
-        self._move(fill, Action.CLAIM_REJECTED, actor, now, ",".join(reject_codes))
+        following = next_after_reject(self.other_coverages, _payer_of(fill), reject_codes)
+        if following is None:
+            self._move(fill, Action.CLAIM_REJECTED, actor, now, ",".join(reject_codes))
+        else:
+            self._require_state(fill, RxState.CLAIM_PENDING, "record a rejected claim for")
         claim = self._claim(fill)
         claim.status, claim.answered_at = ClaimStatus.REJECTED, now
         claim.reject_codes, claim.payer_message = list(reject_codes), payer_message
-        return [
-            ClaimRejected(
-                **self._event_fields(fill),
-                reject_codes=tuple(reject_codes),
-                payer_message=payer_message,
-                attempt=claim.attempt,
-            )
-        ]
+        event = ClaimRejected(
+            **self._event_fields(fill),
+            reject_codes=tuple(reject_codes),
+            payer_message=payer_message,
+            attempt=claim.attempt,
+        )
+        return [event, *self._bill_next_payer(fill, following, now)]
 
     def claim_status_unknown(
         self, actor: Actor, now: datetime, *, code: str, payer_message: str, fill_number: int | None = None
@@ -143,19 +165,58 @@ class ClaimSteps(PrescriptionRecord):
         fill = self.current_fill
         self._require_state(fill, RxState.CLAIM_REJECTED, "bill as cash")
         self._move(fill, Action.BILL_CASH, actor, now)
-        fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=amount or self._price(), submitted_at=now)
+        amount = amount or left_to_pay(fill) or self._price()  # after a secondary's reject: the primary's copay
+        fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=amount, submitted_at=now)
         return []
 
     def claim_reversed(
-        self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        fill_number: int,
+        authorization_number: str | None = None,
+        attempt: int | None = None,
     ) -> list[Event]:
-        """The payer approved the B2 reversal that cancel, rejection or return to stock asked for."""
+        """The payer approved the B2 reversal that cancel, rejection or return to stock asked for (of claim
+        ``attempt``, default the fill's last); an earlier payer's paid claim is reversed next."""
         fill = self.fill(fill_number)
-        claim = fill.claim
+        claim = fill.claim_of(attempt) if attempt else fill.claim
         if claim is None or claim.status is not ClaimStatus.REVERSAL_REQUIRED:
             raise IllegalTransition(claim.status.value if claim else "no claim", "record a claim reversal")
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
-        return [self._claim_reversed(fill, authorization_number)]
+        approved = ClaimReversed(
+            **self._event_fields(fill), authorization_number=authorization_number, attempt=claim.attempt
+        )
+        earlier = reversal_after(fill)
+        if earlier is None:
+            return [approved]
+        return [approved, self._reversal_required(fill, earlier, claim.reversal_reason or "reversed")]
+
+    def rebill_claim(
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        coverage: CoverageInfo | None = None,
+        clarification_codes: tuple[str, ...] = (),
+    ) -> list[Event]:
+        """A technician corrected a paid claim's data before filling: a B3 rebill to the payer that paid, for the
+        same date of service; the fill waits for the payer's answer again. Group, cardholder and person code
+        may change; another BIN or PCN is another payer (cancel and bill it instead), and a fill billed to two
+        payers would rebill both (not done here)."""
+        fill = self.current_fill
+        paid = self._claim(fill)
+        fixed = corrected(_coverage_of(paid), coverage)
+        if paid.status is not ClaimStatus.PAID or fill.earlier_claims:
+            raise IllegalTransition(paid.status.value, "rebill a claim that is not one payer's paid claim")
+        if (fixed.bin, fixed.pcn) != (paid.bin, paid.pcn):
+            raise DomainError("a rebill goes to the payer that paid: another BIN or PCN is a new claim")
+        self._move(fill, Action.REBILL_CLAIM, actor, now)
+        fill.claim = self._new_claim(fixed, paid.submitted_at or now, paid.attempt + 1)
+        fill.claim.rebill, fill.claim.clarification_codes = True, list(clarification_codes)
+        fill.claim.prior_auth_number, fill.claim.dur_pps = paid.prior_auth_number, paid.dur_pps
+        return [self._claim_submitted(fill)]
 
     def claim_reversed_late(
         self, actor: Actor, now: datetime, *, fill_number: int, authorization_number: str | None = None
@@ -176,6 +237,30 @@ class ClaimSteps(PrescriptionRecord):
     def _claim_reversed(self, fill: Fill, authorization_number: str | None) -> ClaimReversed:
         return ClaimReversed(
             **self._event_fields(fill), authorization_number=authorization_number, attempt=self._claim(fill).attempt
+        )
+
+    def _bill_next_payer(self, fill: Fill, coverage: CoverageInfo | None, now: datetime) -> list[Event]:
+        """Bill ``coverage`` after the fill's answered claim, which joins the earlier payers' claims."""
+        if coverage is None:
+            return []
+        answered = self._claim(fill)
+        fill.earlier_claims.append(answered)
+        fill.claim = claim_to_next_payer(answered, coverage, now)
+        return [self._claim_submitted(fill)]
+
+    def _reversal_required(self, fill: Fill, claim: Claim, reason: str) -> ClaimReversalRequired:
+        """Mark ``claim`` to be reversed (B2) and say so."""
+        claim.status, claim.reversal_reason = ClaimStatus.REVERSAL_REQUIRED, reason
+        return ClaimReversalRequired(
+            **self._event_fields(fill),
+            ndc=fill.ndc or "",
+            bin=claim.bin,
+            pcn=claim.pcn,
+            authorization_number=claim.authorization_number,
+            total_paid=claim.total_paid,
+            date_of_service=claim.submitted_at.date() if claim.submitted_at else None,
+            reason=reason,
+            attempt=claim.attempt,
         )
 
     def _claim(self, fill: Fill) -> Claim:
@@ -223,6 +308,8 @@ class ClaimSteps(PrescriptionRecord):
             attempt=claim.attempt,
             prior_auth_number=claim.prior_auth_number,
             dur_pps=claim.dur_pps,
+            payer=claim.payer,
+            transaction="B3" if claim.rebill else "B1",
         )
 
 
@@ -234,6 +321,10 @@ def payer_finding(dur: PayerDurAlert) -> Finding:
     """A payer's AM24 finding as an alert; unspecified significance is treated as moderate."""
     severity = _SIGNIFICANCE.get((dur.clinical_significance or "").strip(), Severity.MODERATE)
     return Finding(kind=AlertKind.PAYER_DUR, severity=severity, text=dur.describe())
+
+
+def _payer_of(fill: Fill) -> int:
+    return fill.claim.payer if fill.claim is not None else 1
 
 
 def _coverage_of(claim: Claim) -> CoverageInfo:

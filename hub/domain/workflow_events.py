@@ -62,6 +62,10 @@ class ClaimSubmitted(FillEvent):
     attempt: int
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
+    #: 1 primary, 2 secondary...: which of the patient's coverages is billed
+    payer: int = 1
+    #: B1 billing, or B3 rebill of a paid claim whose data a technician corrected
+    transaction: str = "B1"
 
 
 class ClaimPaid(FillEvent):
@@ -105,6 +109,8 @@ class ClaimReversalRequired(FillEvent):
     total_paid: Decimal | None = None
     date_of_service: date | None = None
     reason: str
+    #: the claim attempt to reverse: a fill billed to two payers reverses the secondary's, then the primary's
+    attempt: int = 0
 
 
 class ClaimReversed(FillEvent):
