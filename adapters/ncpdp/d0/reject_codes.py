@@ -80,6 +80,9 @@ _TABLE: tuple[tuple[str, str, RejectCategory, bool], ...] = (
     ("B2", "M/I Service Provider ID Qualifier", _F, False),
     ("E1", "M/I Product/Service ID Qualifier", _F, False),
     ("E7", "M/I Quantity Dispensed", _F, False),
+    ("HD", "M/I Dispensing Status", _F, False),
+    ("HF", "M/I Quantity Intended To Be Dispensed", _F, False),
+    ("HG", "M/I Days Supply Intended To Be Dispensed", _F, False),
     ("EZ", "M/I Prescriber ID Qualifier", _F, False),
     ("MR", "Product Not On Formulary", _H, False),
     ("N1", "No Patient Match Found", _F, True),
@@ -119,6 +122,9 @@ _FIELD_CODES = {
     "E1": "E1",
     "E7": "E7",
     "EZ": "EZ",
+    "HD": "HD",
+    "HF": "HF",
+    "HG": "HG",
 }
 
 

@@ -1,10 +1,11 @@
 """A simulated payer: D.0 request bytes in, D.0 response bytes out, no I/O (the process wrapper adds the
 broker, delays and dropped answers).
 
-Order of decisions, per transaction: host down (92) -> M/I data (07, 16, 21, E7, 19, 25) -> duplicate of
-paid (D) -> coverage (70) -> prior auth (75) -> limits (76) -> refill too soon (79) -> DUR (88) -> paid (P).
-B2 reverses a matching paid claim (A), answers S for one already reversed and rejects 87 ("reversal not
-processed", unverified code) when nothing matches. B3 reverses the matching paid claim, then bills again.
+Order of decisions, per transaction: host down (92) -> M/I data (07, 16, 21, E7, 19, 25; HD, HF, HG for a
+partial fill or its completion) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
+refill too soon (79) -> DUR (88) -> paid (P). B2 reverses a matching paid claim (A), answers S for one already
+reversed and rejects 87 ("reversal not processed", unverified code) when nothing matches. B3 reverses the
+matching paid claim, then bills again (how a fill paid whole is billed again as a partial fill, 343-HD P).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class Adjudicator:
         if drug is not None and drug.transient:
             return _rejected(key, ["92"])
         codes = rules.missing_or_invalid(request, transaction) or rules.unknown_member(self._config, request)
+        codes = codes or rules.partial_or_completion(history, request, transaction)
         if codes:
             return _rejected(key, codes)
         paid = history.find(key)
@@ -120,6 +122,9 @@ class Adjudicator:
                 days_supply=transaction.claim.days_supply or 0,
                 authorization_number=authorization,
                 pricing=pricing,
+                dispensing_status=(transaction.claim.dispensing_status or "").strip() or None,
+                quantity_dispensed=transaction.claim.quantity_dispensed or Decimal(0),
+                quantity_intended=transaction.claim.quantity_intended,
             )
         )
         paid = _answer(key, "P", authorization, pricing)
@@ -170,6 +175,7 @@ def _key(request: ClaimRequest, transaction: ClaimTransaction) -> ClaimKey:
         rx_number=transaction.claim.rx_number or "",
         fill_number=transaction.claim.fill_number or 0,
         date_of_service=request.date_of_service,
+        dispensing_status="C" if (transaction.claim.dispensing_status or "").strip() == "C" else "",
     )
 
 

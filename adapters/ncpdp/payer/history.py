@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from adapters.ncpdp.d0.response_segments import ResponsePricingSegment
 from hub.domain.order_parts import Frozen
@@ -17,6 +18,9 @@ class ClaimKey(Frozen):
     rx_number: str
     fill_number: int
     date_of_service: date
+    #: "C" for the completion of a partial fill (343-HD), so that the part and its rest, billed on the same
+    #: fill number and maybe the same day, are two claims; "" otherwise (a P replaces the whole it rebills)
+    dispensing_status: str = ""
 
 
 class PaidClaim(Frozen):
@@ -29,6 +33,10 @@ class PaidClaim(Frozen):
     authorization_number: str
     pricing: ResponsePricingSegment
     reversed: bool = False
+    #: 343-HD as billed (P partial, C completion), 442-E7 and 344-HF: what a completion is checked against
+    dispensing_status: str | None = None
+    quantity_dispensed: Decimal = Decimal("0")
+    quantity_intended: Decimal | None = None
 
 
 class ClaimHistory:
@@ -64,6 +72,12 @@ class ClaimHistory:
         """The latest unreversed paid fill of this Rx for this cardholder."""
         fills = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
         return max((c for c in fills if not c.reversed), key=lambda c: c.key.date_of_service, default=None)
+
+    def partial_of(self, cardholder_id: str, rx_number: str, fill_number: int) -> PaidClaim | None:
+        """The unreversed partial fill (343-HD P) of this Rx and fill number, which a completion must follow."""
+        claims = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
+        found = [c for c in claims if c.key.fill_number == fill_number and c.dispensing_status == "P"]
+        return next((c for c in reversed(found) if not c.reversed), None)
 
     def products_of(self, cardholder_id: str) -> dict[str, PaidClaim]:
         """The latest unreversed paid claim per product for this cardholder (for the plan's DUR)."""

@@ -1,7 +1,9 @@
 """Benefit rules for one claim, in the order a payer applies them; each returns reject codes or nothing.
 
 Codes from standards.md §4.4: M/I data errors first, then coverage (70), prior auth (75), plan limits
-(76), refill too soon (79) and DUR (88).
+(76), refill too soon (79) and DUR (88). Partial fills (343-HD P) must say what the whole fill is (344-HF,
+345-HG); a completion (C) must follow an unreversed P of the same Rx and fill number and never take the total
+above the quantity intended (M/I codes HD, HF, HG: unverified, named after the fields as NCPDP's M/I codes are).
 """
 
 from __future__ import annotations
@@ -29,6 +31,31 @@ def missing_or_invalid(request: ClaimRequest, transaction: ClaimTransaction) -> 
         ("25", prescriber is not None and bool(prescriber.prescriber_id)),
     ]
     return [code for code, ok in checks if not ok]
+
+
+def partial_or_completion(history: ClaimHistory, request: ClaimRequest, transaction: ClaimTransaction) -> list[str]:
+    """HD/HF/HG for a P or C that does not add up: no whole given, no partial to complete, more than intended."""
+    claim = transaction.claim
+    status = (claim.dispensing_status or "").strip()
+    if not status:
+        return []
+    if status not in ("P", "C"):
+        return ["HD"]
+    dispensed = claim.quantity_dispensed or Decimal("0")
+    if claim.quantity_intended is None or claim.quantity_intended < dispensed:
+        return ["HF"]
+    if claim.days_supply_intended is None or claim.days_supply_intended <= 0:
+        return ["HG"]
+    if status == "P":
+        return []
+    cardholder = request.insurance.cardholder_id if request.insurance else None
+    partial = history.partial_of(cardholder or "", claim.rx_number or "", claim.fill_number or 0)
+    if partial is None:
+        return ["HD"]
+    intended = partial.quantity_intended or Decimal("0")
+    if claim.quantity_intended != intended or partial.quantity_dispensed + dispensed > intended:
+        return ["HF"]
+    return []
 
 
 def unknown_member(config: PayerConfig, request: ClaimRequest) -> list[str]:
@@ -64,6 +91,7 @@ def refill_too_soon(
     cardholder = request.insurance.cardholder_id if request.insurance else None
     rx_number = transaction.claim.rx_number
     previous = history.last_fill(cardholder or "", rx_number or "")
+    # the completion of a partial fill (same fill number) is no refill
     if previous is None or previous.key.fill_number == transaction.claim.fill_number:
         return []
     wait = (Decimal(previous.days_supply) * config.refill_threshold).to_integral_value(ROUND_CEILING)

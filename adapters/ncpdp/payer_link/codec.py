@@ -168,13 +168,15 @@ def _patient(request: ClaimRequestData) -> PatientSegment:
 
 
 def _reversal(request: ClaimRequestData) -> ClaimTransaction:
-    # B2 needs only what matches the paid claim: 455-EM, 402-D2, 436-E1, 407-D7, 403-D3 (standards.md §4.2)
+    # B2 needs only what matches the paid claim: 455-EM, 402-D2, 436-E1, 407-D7, 403-D3 (standards.md §4.2);
+    # 343-HD too for a partial fill or its completion, which share the Rx and fill number (unverified)
     claim = ClaimSegment(
         rx_reference_qualifier=RX_BILLING,
         rx_number=request.rx_number,
         product_id_qualifier=NDC_QUALIFIER,
         product_id=request.ndc,
         fill_number=request.fill_number,
+        dispensing_status=request.dispensing_status,
     )
     return ClaimTransaction(claim=claim)
 
