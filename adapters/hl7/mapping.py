@@ -7,8 +7,9 @@ is raised, so the sender can fix them all in one round (ACK AE with one ERR per 
 pharmacy orders (AR) or are IV admixtures (AE) are refused first (order_scope); groups that share ORC-2 are
 one prescription each under an item identity (order_items).
 
-Not mapped: days supply (v2 has no field for it; TQ1/ORC-7 durations are administration periods, not supply),
-insurance (IN1 rarely identifies a pharmacy payer; coverage comes from the pharmacy's profile).
+Not mapped: days supply (v2 has no field for it; TQ1/ORC-7 durations are administration periods, not supply).
+Insurance: only IN1 segments naming a BIN, in coordination-of-benefits order (insurance_fields); otherwise the
+coverage comes from the pharmacy's profile.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from adapters.hl7.drug_fields import (
     read_substitution_allowed,
 )
 from adapters.hl7.field_values import read_date
+from adapters.hl7.insurance_fields import read_coverages
 from adapters.hl7.message_model import Hl7Segment, ParsedHl7
 from adapters.hl7.order_groups import CANCEL_CODES, NEW_ORDER, OrderGroup, split_orders
 from adapters.hl7.order_items import placer_numbers
@@ -109,6 +111,7 @@ def _new_order(
     dosage = read_dosage(group, problems)
     if problems:  # the message will be refused as a whole; no point building this command
         return None
+    coverages = read_coverages(msg)
     return ReceivePrescription(
         placer_order_number=number,
         placer_system=_placer_system(msg, group),
@@ -124,6 +127,8 @@ def _new_order(
         setting=_setting(msg, group),
         location=read_location(msg),
         note=read_note(group),
+        coverage=coverages[0] if coverages else None,
+        other_coverages=coverages[1:],
     )
 
 
