@@ -5,7 +5,7 @@ follow-ups. The actor is the envelope's (the authenticated user's id); workers l
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -15,6 +15,9 @@ from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.partial_fill import RequestedBy, ShortStockChoice
+
+#: how a rejected claim is resolved: sent again, charged to the patient, or the prescription cancelled
+ClaimAction = Literal["resubmit", "cash", "cancel"]
 
 
 class SelectProduct(Command):
@@ -52,8 +55,7 @@ class ResolveClaimRejection(Command):
 
     name: ClassVar[str] = "ResolveClaimRejection"
     prescription_id: str
-    #: resubmit | cash | cancel
-    action: str
+    action: ClaimAction
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
     #: dollars and cents the patient pays (none: the usual and customary price)

@@ -12,6 +12,7 @@ from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
 from hub.domain.partial_fill import RequestedBy, ShortStockChoice
+from hub.domain.workflow_commands import ClaimAction
 
 
 class Body(BaseModel):
@@ -46,7 +47,7 @@ class CoverageCorrection(Body):
 class ClaimResolution(Body):
     """How a technician resolves a rejected claim."""
 
-    action: Literal["resubmit", "cash", "cancel"]
+    action: ClaimAction
     prior_auth_number: str | None = None
     dur_pps: DurPps | None = None
     cash_amount: CashPrice | None = None
