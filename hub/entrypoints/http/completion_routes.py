@@ -1,0 +1,39 @@
+"""The rest of a partial fill from the staff API: its completion, on the same Rx and fill number (343-HD C).
+
+Asking for the rest is this route, never a refill (a refill is refused while a rest is owed). A schedule II rest
+past its 21 CFR 1306.13 deadline is not dispensable: the route answers 409 with the deadline and the rule, for
+the technician to tell the patient a new prescription is needed; the worker checks it again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Header, Request
+
+from hub.domain.partial_commands import CompletePartialFill
+from hub.domain.states import RxState
+from hub.entrypoints.http.action_checks import refuse
+from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.staff_models import Accepted
+from hub.entrypoints.http.staff_routes import HANDS_ON, _act, _read
+from hub.persistence.users import User
+
+router = APIRouter(prefix="/api", tags=["staff"])
+
+
+@router.post("/prescriptions/{prescription_id}/completion", status_code=202, response_model=Accepted)
+async def complete_partial_fill(
+    prescription_id: str,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
+    """Start dispensing the rest of the partial fill the patient picked up; 409 when no rest is owed or a schedule
+    II rest is past its deadline."""
+    _, rx = await _read(request, prescription_id)
+    refusal = rx.completion_refusal(datetime.now(UTC))
+    if refusal is not None:
+        await refuse(request, user, 409, refusal, command=CompletePartialFill.name, prescription_id=prescription_id)
+    command = CompletePartialFill(prescription_id=prescription_id, fill_number=rx.current_fill.fill_number)
+    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,))
