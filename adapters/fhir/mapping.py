@@ -28,14 +28,14 @@ from adapters.fhir.medication import drug_from_concept, drug_from_medication, is
 from adapters.fhir.outcomes import error_for
 from adapters.fhir.parsing import ResourceKind, classify
 from adapters.fhir.participants import (
-    coverage_info,
+    coverages_in_order,
     patient_from_logical,
     patient_info,
     prescriber_from_logical,
     prescriber_info,
 )
 from adapters.fhir.placer import placer_identifier
-from adapters.fhir.references import BundleContext, Scope, Target, resolve
+from adapters.fhir.references import BundleContext, BundleEntry, Scope, Target, resolve
 from adapters.fhir.validation import r4_problems
 from hub.domain.commands import CancelPrescription, Command, ReceivePrescription
 from hub.domain.order_parts import (
@@ -187,25 +187,26 @@ def _setting(reader: _Reader, target: Target | None) -> Setting:
     return Setting.OUTPATIENT
 
 
-def _coverage(reader: _Reader, patient_target: str | None) -> CoverageInfo | None:
+def _coverages(reader: _Reader, patient_target: str | None) -> tuple[CoverageInfo, ...]:
+    """The Coverages the request's insurance names, else the bundle's Coverages of its patient; by order."""
+    named = []
     for index, element in enumerate(objs(reader.resource, "insurance")):
         target, _, _ = reader.follow(
             element, f"{reader.at}.insurance[{index}]", frozenset({"Coverage", "ClaimResponse"})
         )
         if target is not None and target.resource.get("resourceType") == "Coverage":
-            return coverage_info(target.resource)
-    if reader.context is None or patient_target is None:
-        return None
-    for entry in reader.context.entries:
-        beneficiary = obj(entry.resource, "beneficiary") if entry.resource.get("resourceType") == "Coverage" else None
-        if beneficiary is None:
-            continue
-        found = resolve(
-            beneficiary, scope=reader.context.scope_of(entry), context=reader.context, where="", problems=[]
-        )
-        if found.target is not None and found.target.at == patient_target:
-            return coverage_info(entry.resource)
-    return None
+            named.append(target.resource)
+    if named or reader.context is None or patient_target is None:
+        return coverages_in_order(named)
+    return coverages_in_order([e.resource for e in reader.context.entries if _covers(reader, e, patient_target)])
+
+
+def _covers(reader: _Reader, entry: BundleEntry, patient_target: str) -> bool:
+    beneficiary = obj(entry.resource, "beneficiary") if entry.resource.get("resourceType") == "Coverage" else None
+    if beneficiary is None or reader.context is None:
+        return False
+    found = resolve(beneficiary, scope=reader.context.scope_of(entry), context=reader.context, where="", problems=[])
+    return found.target is not None and found.target.at == patient_target
 
 
 def _route(request: JsonObject) -> str | None:
@@ -219,7 +220,7 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
     prescriber = _prescriber(reader)
     encounter = _encounter(reader)
     setting = _setting(reader, encounter)
-    coverage = _coverage(reader, patient_at)
+    coverages = _coverages(reader, patient_at)
     quantity = order_fields.quantity(request)
     if quantity is not None and quantity.value < 0:  # as HL7's RXE-10: an amount to dispense is never negative
         reader.fail(
@@ -245,7 +246,8 @@ def _receive(reader: _Reader, placer: Identifier) -> Command | None:
         substitution_allowed=order_fields.substitution_allowed(request),
         written_date=order_fields.written_date(request),
         setting=setting,
-        coverage=coverage,
+        coverage=coverages[0] if coverages else None,
+        other_coverages=coverages[1:],
         note=order_fields.note(request),
     )
 

@@ -117,6 +117,18 @@ def _plan_name(coverage: JsonObject) -> str | None:
     return next((text(p, "display") for p in objs(coverage, "payor") if text(p, "display")), None)
 
 
+def coverages_in_order(coverages: list[JsonObject]) -> tuple[CoverageInfo, ...]:
+    """Coverages in billing order: by Coverage.order (1 primary, 2 secondary...), unordered ones last, each
+    group as listed."""
+    ranked = sorted(enumerate(coverages), key=lambda pair: (_order(pair[1]), pair[0]))
+    return tuple(coverage_info(coverage) for _, coverage in ranked)
+
+
+def _order(coverage: JsonObject) -> int:
+    value = coverage.get("order")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1_000_000
+
+
 def coverage_info(coverage: JsonObject) -> CoverageInfo:
     """CoverageInfo from a Coverage: rxbin/rxpcn/rxgroup/rxid classes (coverage-class), plan, relationship."""
     relationship = codings(obj(coverage, "relationship"))
