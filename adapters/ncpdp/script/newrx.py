@@ -13,7 +13,7 @@ from adapters.ncpdp.script.codes import SUBSTITUTION_ALLOWED
 from adapters.ncpdp.script.cursor import Cursor, ProblemLog
 from adapters.ncpdp.script.medication import read_drug, read_quantity
 from adapters.ncpdp.script.message import ScriptMessage, placer_system
-from adapters.ncpdp.script.parties import read_coverage, read_patient, read_prescriber
+from adapters.ncpdp.script.parties import read_coverages, read_patient, read_prescriber
 from adapters.ncpdp.script.values import count_of, date_of
 from hub.domain.commands import ReceivePrescription
 from hub.domain.order_parts import Source
@@ -42,6 +42,7 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
     days_supply = count_of(med.at("DaysSupply"), maximum=MAX_DAYS_SUPPLY)
     written = date_of(med.at("WrittenDate"))
     log.raise_if_any(f"{msg.kind} {msg.header.message_id} rejected", control_id=msg.header.message_id)
+    coverages = read_coverages(rx.all("BenefitsCoordination"))
     return ReceivePrescription(
         placer_order_number=msg.header.prescriber_order_number or msg.header.message_id,
         placer_system=placer_system(msg.header),
@@ -55,7 +56,8 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
         dosage=dosage,
         substitution_allowed=substitution_allowed,
         written_date=written,
-        coverage=read_coverage(rx.at("BenefitsCoordination")),
+        coverage=coverages[0] if coverages else None,
+        other_coverages=coverages[1:],
         raw_message_ref=f"{Source.SCRIPT.value}:{msg.header.message_id}",
         note=med.at("Note").text(),
     )

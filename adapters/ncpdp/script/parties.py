@@ -82,8 +82,17 @@ def _severity(allergy: XmlNode) -> str | None:
     return _SEVERITY_CODES.get(code or "", code)
 
 
+def read_coverages(benefits: list[Cursor]) -> tuple[CoverageInfo, ...]:
+    """Every BenefitsCoordination (0..4) that names something the hub uses, in billing order.
+
+    SCRIPT gives the repetitions no priority element the hub reads (standards §3: BenefitsCoordination[0..4]);
+    they are billed in the order the prescriber's system lists them, primary first (unverified convention).
+    """
+    return tuple(coverage for cursor in benefits if (coverage := read_coverage(cursor)) is not None)
+
+
 def read_coverage(benefits: Cursor) -> CoverageInfo | None:
-    """The first BenefitsCoordination as CoverageInfo; None when it names nothing the hub uses."""
+    """One BenefitsCoordination as CoverageInfo; None when it names nothing the hub uses."""
     node = benefits.node
     if node is None:
         return None
