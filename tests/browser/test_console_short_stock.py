@@ -1,5 +1,6 @@
 """Short stock in a real browser (issue 33, part 5): the fill queue shows what is short and the choice; a
-partial fill chosen there goes on to the pharmacist's product check with the rest owed."""
+partial fill chosen there is billed again for the part (343-HD P), reviewed by the pharmacist and goes on to the
+product check with the rest owed."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def test_the_fill_queue_offers_partial_or_wait_and_a_partial_fill_goes_on(page: 
     partial.get_by_label("Reason").fill("patient needs it today")
     partial.get_by_role("button", name="Partial fill now").click()
     expect(page.locator("#status")).to_have_text(f"Partial fill chosen for Rx {row.rx_number}.")
+    hub.wait_state(row.id, "data_verification")
+    r = rph.post(f"/api/prescriptions/{row.id}/data-verification", json={"approve": True})
+    assert settled(rph, r.json()["command_id"])["status"] == "applied"
     fill = hub.wait_state(row.id, "product_verification").document["fills"][0]
     assert (Decimal(fill["quantity_dispensed"]), Decimal(fill["owed"])) == (8, 12)
-    assert fill["partial"]["reason"] == "patient needs it today"
+    assert fill["partial"]["reason"] == "patient needs it today" and fill["dispensing_status"] == "P"

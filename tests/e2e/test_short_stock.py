@@ -49,6 +49,9 @@ def test_short_stock_waits_for_the_choice_then_a_partial_fill_is_sold(amqp_url: 
             f"/api/prescriptions/{pid}/short-stock", json={"choice": "partial", "reason": "patient needs it today"}
         )
         assert partial.status_code == 202
+        # the claim paid for the whole is billed again for the part (343-HD P) and reviewed again
+        ph.wait_state(pid, "data_verification")
+        assert rph.post(f"/api/prescriptions/{pid}/data-verification", json={"approve": True}).status_code == 202
         ph.wait_state(pid, "product_verification")
         assert rph.post(f"/api/prescriptions/{pid}/product-verification", json={"approve": True}).status_code == 202
         ph.wait_state(pid, "ready")
@@ -59,6 +62,8 @@ def test_short_stock_waits_for_the_choice_then_a_partial_fill_is_sold(amqp_url: 
     assert fill["partial"]["decided_by"] and fill["short_stock"] is None
     assert (Decimal(fill["quantity_dispensed"]), Decimal(fill["owed"])) == (8, 12)
     assert Decimal(fill["label"]["quantity"]) == 8
+    assert (fill["dispensing_status"], Decimal(fill["quantity_intended"])) == ("P", 20)
+    assert (fill["claim"]["attempt"], fill["claim"]["status"]) == (2, "paid")
 
 
 def test_waiting_for_stock_fills_in_full_when_the_delivery_comes(amqp_url: str, sqlite_url: str) -> None:
