@@ -2,7 +2,8 @@
 broker, delays and dropped answers).
 
 Order of decisions, per transaction: host down (92) -> M/I data (07, 16, 21, E7, 19, 25; HD, HF, HG for a
-partial fill or its completion) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
+partial fill or its completion; 41 when a secondary-only plan's claim does not say what the payer before it
+did) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
 refill too soon (79) -> DUR (88) -> paid (P). B2 reverses a matching paid claim (A), answers S for one already
 reversed and rejects 87 ("reversal not processed", unverified code) when nothing matches. B3 reverses the
 matching paid claim, then bills again (how a fill paid whole is billed again as a partial fill, 343-HD P).
@@ -90,6 +91,7 @@ class Adjudicator:
             return _rejected(key, ["92"])
         codes = rules.missing_or_invalid(request, transaction) or rules.unknown_member(self._config, request)
         codes = codes or rules.partial_or_completion(history, request, transaction)
+        codes = codes or rules.secondary_without_cob(self._config, request, transaction)
         if codes:
             return _rejected(key, codes)
         paid = history.find(key)

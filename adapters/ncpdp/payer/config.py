@@ -67,6 +67,8 @@ class PayerConfig(Frozen):
     bins: tuple[str, ...]
     #: BINs whose host is "down": every claim rejects 92
     transient_bins: tuple[str, ...] = ()
+    #: BINs of plans that only ever pay second: a claim must say (308-C8, AM05) what the payer before did
+    secondary_bins: tuple[str, ...] = ()
     #: share of the previous fill's days supply that must elapse before a refill pays (reject 79)
     refill_threshold: Decimal = Field(default=Decimal("0.75"), gt=0, le=1)
     plan_limits: PlanLimits = PlanLimits()

@@ -58,6 +58,20 @@ def partial_or_completion(history: ClaimHistory, request: ClaimRequest, transact
     return []
 
 
+#: 308-C8 values saying another payer was billed first: 2 it paid, 3 it did not cover the claim, 4 it paid $0
+COB_CODES = frozenset({"2", "3", "4"})
+
+
+def secondary_without_cob(config: PayerConfig, request: ClaimRequest, transaction: ClaimTransaction) -> list[str]:
+    """41 (submit to the primary payer first) when a secondary-only plan gets a claim without a 308-C8 saying
+    another payer was billed, or without the AM05 saying what that payer paid or rejected."""
+    if request.bin not in config.secondary_bins:
+        return []
+    said = (transaction.claim.other_coverage_code or "").strip() in COB_CODES
+    shown = transaction.cob is not None and bool(transaction.cob.other_payers)
+    return [] if said and shown else ["41"]
+
+
 def unknown_member(config: PayerConfig, request: ClaimRequest) -> list[str]:
     """07 when the plan lists its members and the cardholder is not one of them."""
     cardholder = request.insurance.cardholder_id if request.insurance else None
