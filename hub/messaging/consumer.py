@@ -52,6 +52,7 @@ from hub.errors import DomainError, InboundMessageError, NotAuthorized, RxHubErr
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.envelope import Envelope
+from hub.messaging.reconnect import keep_running
 from hub.messaging.refusals import RefusalAudit, audit_refusal
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import BATCH_SIZE, DEAD_LETTERED
@@ -169,16 +170,11 @@ class ConsumerRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; survives broker restarts and bad messages."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                self._consume(stop)
-                backoff = 0.2
-            except (pe.AMQPError, OSError, RxHubError) as exc:
-                self.ready.clear()
-                log.log(reconnect_level(exc), "consumer %s lost the broker: %r; reconnecting", self.step, exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+        keep_running(self._consume, stop, errors=(pe.AMQPError, OSError, RxHubError), lost=self._lost)
+
+    def _lost(self, exc: BaseException) -> None:
+        self.ready.clear()
+        log.log(reconnect_level(exc), "consumer %s lost the broker: %r; reconnecting", self.step, exc)
 
     def _consume(self, stop: threading.Event) -> None:
         connection = connect(self.amqp_url)

@@ -35,6 +35,7 @@ from pika.spec import BasicProperties
 from hub.errors import RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
+from hub.messaging.reconnect import keep_running
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import OUTBOUND, OUTBOUND_FAILURES, start_destination_at_zero
 
@@ -143,15 +144,10 @@ class HeldDelivery:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; survives broker restarts and receiver outages."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                self._consume(stop)
-                backoff = 0.2
-            except (pe.AMQPError, OSError, RxHubError) as exc:
-                log.log(reconnect_level(exc), "%s delivery lost the broker: %r; reconnecting", self.kind, exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+        keep_running(self._consume, stop, errors=(pe.AMQPError, OSError, RxHubError), lost=self._lost)
+
+    def _lost(self, exc: BaseException) -> None:
+        log.log(reconnect_level(exc), "%s delivery lost the broker: %r; reconnecting", self.kind, exc)
 
     def _consume(self, stop: threading.Event) -> None:
         connection = connect(self.amqp_url)

@@ -39,6 +39,7 @@ from adapters.hl7.outbound.event_mapping import ReceivedEvent, StoredOrders, dec
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
+from hub.messaging.reconnect import keep_running
 from hub.messaging.topology import ChannelLike, Topology, declare
 from hub.persistence.outbound_state import DeliveredEvent, OutboundStateStore
 
@@ -95,23 +96,15 @@ class DestinationRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; survives broker restarts and destination outages."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                self._consume(stop)
-                backoff = 0.2
-            except (pe.AMQPError, OSError, RxHubError) as exc:
-                self.state.set(SenderState.BROKER_DOWN)
-                self.state.error(f"broker or database: {exc!r}")
-                log.log(
-                    reconnect_level(exc),
-                    "outbound %s lost the broker or database: %r; reconnecting",
-                    self.config.name,
-                    exc,
-                )
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+        keep_running(self._consume, stop, errors=(pe.AMQPError, OSError, RxHubError), lost=self._lost)
         self.state.set(SenderState.STOPPED)
+
+    def _lost(self, exc: BaseException) -> None:
+        self.state.set(SenderState.BROKER_DOWN)
+        self.state.error(f"broker or database: {exc!r}")
+        log.log(
+            reconnect_level(exc), "outbound %s lost the broker or database: %r; reconnecting", self.config.name, exc
+        )
 
     def _consume(self, stop: threading.Event) -> None:
         connection = connect(self.amqp_url)

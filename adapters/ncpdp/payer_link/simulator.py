@@ -33,6 +33,7 @@ from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.consumer import ConsumerRunner
+from hub.messaging.reconnect import until_done
 from hub.messaging.topology import Queue, Topology, declare
 
 log = logging.getLogger(__name__)
@@ -173,20 +174,20 @@ class PayerSimProcess:
         log.info("payer-sim %s: %s", props.correlation_id, answer.summary)
 
     def _declare(self, stop: threading.Event) -> bool:
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                connection = connect(self.amqp_url)
-                try:
-                    declare_sim_queue(connection.channel(), self.topology, self.bins)
-                finally:
-                    connection.close()
-                return True
-            except (InfrastructureError, pe.AMQPError, OSError) as exc:
-                log.log(reconnect_level(exc), "payer-sim cannot declare its queue yet: %s", exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-        return False
+        return until_done(
+            self._declare_once, stop, errors=(InfrastructureError, pe.AMQPError, OSError), failed=_not_declared
+        )
+
+    def _declare_once(self) -> None:
+        connection = connect(self.amqp_url)
+        try:
+            declare_sim_queue(connection.channel(), self.topology, self.bins)
+        finally:
+            connection.close()
+
+
+def _not_declared(exc: BaseException) -> None:
+    log.log(reconnect_level(exc), "payer-sim cannot declare its queue yet: %s", exc)
 
 
 def run_payer_sim(

@@ -30,6 +30,7 @@ from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.consumer import ConsumerRunner
+from hub.messaging.reconnect import until_done
 from hub.messaging.topology import Queue, Topology, declare
 from hub.observability.metrics import SWITCH_TRANSMISSIONS
 from hub.persistence.claims import ClaimLedger, WireEvent
@@ -163,13 +164,8 @@ class SwitchConnector:
             SWITCH_TRANSMISSIONS.labels(switch or "-", _COUNTED[event]).inc()
 
     def _declare(self, stop: threading.Event) -> bool:
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                self.declare()
-                return True
-            except (InfrastructureError, pe.AMQPError, OSError) as exc:
-                log.log(reconnect_level(exc), "switch-connector cannot declare its queue yet: %s", exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-        return False
+        return until_done(self.declare, stop, errors=(InfrastructureError, pe.AMQPError, OSError), failed=_not_declared)
+
+
+def _not_declared(exc: BaseException) -> None:
+    log.log(reconnect_level(exc), "switch-connector cannot declare its queue yet: %s", exc)
