@@ -258,6 +258,17 @@ patients = Table(
     Index("ix_patients_name_dob", "family_name", "birth_date"),
 )
 
+#: the pharmacy's insurance on file for a patient, in billing order (1 primary, 2 secondary...; migration 0024);
+#: when a patient has rows here they override ``patients.coverage``
+patient_coverages = Table(
+    "patient_coverages",
+    metadata,
+    Column("patient_id", String(36), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("coverage", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 patient_identifiers = Table(
     "patient_identifiers",
     metadata,
