@@ -22,6 +22,8 @@ class IntakeContext:
     profile: Sequence[ProfileEntry] = field(default_factory=tuple)
     #: the pharmacy's coverage on file for the patient; overrides what the order carried
     coverage: CoverageInfo | None = None
+    #: the patient's coverages on file after ``coverage``, in billing order; None: the order's own
+    other_coverages: tuple[CoverageInfo, ...] | None = None
 
 
 def prescriber_findings(prescriber: PrescriberInfo) -> list[Finding]:

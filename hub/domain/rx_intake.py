@@ -137,6 +137,8 @@ class IntakeSteps(ClaimSteps):
             self._move(fill, Action.BILL_CASH, actor, now, "no coverage on file")
             fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=self._price(), submitted_at=now)
             return []
+        if context.other_coverages is not None:  # the patient's plans on file replace the order's
+            self.other_coverages = list(context.other_coverages)
         self._move(fill, Action.SUBMIT_CLAIM, actor, now)
         fill.claim = self._new_claim(coverage, now, 1)
         return [self._claim_submitted(fill)]

@@ -69,6 +69,17 @@ class ResolveClaimRejection(Command):
     coverage: CoverageInfo | None = None
 
 
+class CorrectPaidClaim(Command):
+    """A technician corrects a paid claim's insurance or clarification before filling: billed again as a B3."""
+
+    name: ClassVar[str] = "CorrectPaidClaim"
+    prescription_id: str
+    #: corrected group, cardholder or person code (the BIN and PCN stay: a rebill goes to the payer that paid)
+    coverage: CoverageInfo | None = None
+    clarification_codes: Annotated[tuple[str, ...], AfterValidator(valid_clarification_codes)] = ()
+    reason: str | None = None
+
+
 class RecordVerification(Command):
     """A pharmacist's decision at data verification (DUR) or product verification."""
 
@@ -148,6 +159,7 @@ for _command in (
     SendClaim,
     CheckClaimTimeout,
     ResolveClaimRejection,
+    CorrectPaidClaim,
     RecordVerification,
     FillPrescription,
     DispensePrescription,

@@ -10,6 +10,7 @@ import pytest
 
 from hub.domain.claim import ClaimStatus
 from hub.domain.coordination import other_payments
+from hub.domain.intake import IntakeContext
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
@@ -143,3 +144,15 @@ def test_a_rebill_stays_with_the_payer_that_paid() -> None:
     rejected.claim_rejected(SYSTEM, NOW, reject_codes=["07"])
     with pytest.raises(IllegalTransition):
         rejected.rebill_claim(TECHNICIAN, NOW)
+
+
+def test_plans_on_file_replace_the_orders_own() -> None:
+    rx = received(other_coverages=(SECONDARY,))
+    on_file = CoverageInfo(bin="610014", cardholder_id="FILE-2")
+    ctx = context(coverage=COVERAGE)
+    rx.intake(
+        SYSTEM, NOW, IntakeContext(ctx.catalogue, ctx.interactions, coverage=COVERAGE, other_coverages=(on_file,))
+    )
+    assert rx.other_coverages == [on_file]
+    [_, submitted] = _primary_pays(rx)
+    assert isinstance(submitted, ClaimSubmitted) and submitted.bin == "610014"
