@@ -62,6 +62,11 @@ def other_payments(earlier: Sequence[Claim]) -> tuple[OtherPayment, ...]:
     return tuple(_payment(claim) for claim in earlier if claim.bin)
 
 
+def payments_before(fill: Fill, claim: Claim) -> tuple[OtherPayment, ...]:
+    """What the payers billed before ``claim``'s did with the fill (none for a claim to the primary)."""
+    return other_payments([c for c in fill.earlier_claims if c.payer < claim.payer])
+
+
 def _payment(claim: Claim) -> OtherPayment:
     answered = claim.answered_at or claim.submitted_at
     assert claim.bin is not None and answered is not None

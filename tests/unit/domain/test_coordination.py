@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hub.domain.claim import ClaimStatus
-from hub.domain.coordination import other_payments
+from hub.domain.coordination import other_payments, payments_before
 from hub.domain.intake import IntakeContext
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.prescription import Prescription
@@ -156,3 +156,12 @@ def test_plans_on_file_replace_the_orders_own() -> None:
     assert rx.other_coverages == [on_file]
     [_, submitted] = _primary_pays(rx)
     assert isinstance(submitted, ClaimSubmitted) and submitted.bin == "610014"
+
+
+def test_only_the_later_payers_claim_carries_the_earlier_payments() -> None:
+    rx = _billed(SECONDARY)
+    _primary_pays(rx)
+    fill = rx.current_fill
+    assert fill.claim is not None and fill.claim_of(1) is fill.earlier_claims[0]
+    assert [p.bin for p in payments_before(fill, fill.claim)] == [COVERAGE.bin]
+    assert payments_before(fill, fill.earlier_claims[0]) == ()
