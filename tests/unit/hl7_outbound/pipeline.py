@@ -82,6 +82,9 @@ def dispensed(records: StoredRecords, number: int = 1, on_hand: str = "500") -> 
     if allocation.partial:
         events += rx.note_short_stock(NOW, allocation)
         events += rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "ward needs today's doses")
+        part = rx.current_fill.quantity  # the part on the shelf, the rest owed
+        assert part is not None
+        allocation = allocate(lots, product.ndc11, part, NOW.date())
     events += rx.complete_fill(TECHNICIAN, NOW, allocation, PHARMACY)
     events += rx.approve_product_verification(PHARMACIST, NOW + timedelta(minutes=5))
     events += rx.dispense(TECHNICIAN, NOW + timedelta(minutes=30))
