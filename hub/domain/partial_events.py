@@ -36,8 +36,9 @@ class FillPartiallyFilled(FillEvent):
 
 
 class FillCompletionStarted(FillEvent):
-    """The rest of a partial fill is to be dispensed (343-HD C): a new fill with the same number, billed, verified,
-    picked, labelled and picked up on its own."""
+    """The rest of a partial fill is to be dispensed (343-HD C), as a new fill with the same fill number.
+
+    It is billed, verified, picked, labelled and picked up on its own."""
 
     name: ClassVar[str] = "fill.completion_started"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import hub.domain.partial_events  # registers the partial-fill events
 import hub.domain.workflow_events  # noqa: F401  (registers the workflow events)
 from hub.domain.events import EVENT_TYPES
 
