@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from hub.config import Settings
 from hub.domain.catalogue import Catalogue
+from hub.domain.commands import Command
 from hub.domain.dur import InteractionTable
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo
@@ -41,7 +42,7 @@ from hub.security.audit_anchors import target as anchor_target
 from hub.security.audit_keys import AuditKeys, with_audit_keys
 from hub.security.command_signing import command_keys
 from hub.service.bus import CommandHandler, MessageBus
-from hub.service.workflow import claim_steps, fill_steps, intake_steps, pharmacist_steps
+from hub.service.handlers import STEPS, step_handlers
 from hub.service.workflow.claim_sweeper import ClaimSweeper
 from hub.service.workflow.context import WorkflowContext
 from hub.service.workflow.return_sweeper import ReturnSweeper
@@ -49,12 +50,8 @@ from hub.service.workflow.return_sweeper import ReturnSweeper
 log = logging.getLogger(__name__)
 
 #: every worker step and the handlers it runs
-STEP_HANDLERS: dict[str, Callable[[WorkflowContext], dict[str, CommandHandler]]] = {
-    "intake": intake_steps.handlers,
-    "claim": claim_steps.handlers,
-    "claim-responses": claim_steps.handlers,
-    "verification": pharmacist_steps.handlers,
-    "fill": fill_steps.handlers,
+STEP_HANDLERS: dict[str, Callable[[WorkflowContext], dict[type[Command], CommandHandler]]] = {
+    step: partial(step_handlers, step) for step in STEPS
 }
 #: steps whose queue holds an adapter's messages rather than commands (payer answers, applied by claim-responses)
 ADAPTER_STEPS = (PAYER_RESPONSES,)

@@ -11,31 +11,22 @@ runs at every start-up as well as from ``rxhub topology``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: the queue payer connectors answer into (the claims' reply-to), consumed by the claim-responses workers
 PAYER_RESPONSES = "payer-responses"
-#: which step's queue each command goes to; a cancel shares its order's queue so it is never overtaken
-COMMAND_ROUTES: dict[str, str] = {
-    "ReceivePrescription": "intake",
-    "CancelPrescription": "intake",
-    "RecordRenewalResponse": "intake",
-    "RecordClaimResponse": "claim-responses",
-    "CheckClaimTimeout": "claim-responses",
-    "SelectProduct": "intake",
-    "RequestRefill": "intake",
-    "SendClaim": "claim",
-    "CheckEligibility": "claim",
-    "ResolveClaimRejection": "claim",
-    "RecordVerification": "verification",
-    "FillPrescription": "fill",
-    "DispensePrescription": "fill",
-    "ReturnToStock": "fill",
-    "DecideShortStock": "fill",
-    "CancelByPharmacy": "intake",
-    "ReceiveInventory": "fill",
-}
+
+
+@functools.cache
+def command_routes() -> dict[str, str]:
+    """Which step's queue each command goes to, by the name it travels under: derived from the handler registry
+    (``hub.service.handlers``), so routing and handlers cannot disagree. Imported when first needed: the registry
+    imports the workflow, which imports this module."""
+    from hub.service.handlers import COMMAND_STEPS
+
+    return {command.name: step for command, step in COMMAND_STEPS.items()}
 
 
 #: delay queues hold a message for a TTL, then dead-letter it back into the work path; on quorum queues with
@@ -112,7 +103,7 @@ class Topology:
 
     def route_for(self, command_name: str) -> str:
         """Routing key (the command name) after checking the command has a queue."""
-        if command_name not in COMMAND_ROUTES:
+        if command_name not in command_routes():
             raise KeyError(f"no queue routes command {command_name!r}")
         return command_name
 
@@ -151,7 +142,7 @@ class Topology:
         """(exchange, queue, routing key) triples."""
         result = [
             (self.commands_exchange, self.work_queue(step), name)
-            for name, step in COMMAND_ROUTES.items()
+            for name, step in command_routes().items()
             if step in self.steps
         ]
         result.append((self.dead_letter_exchange, self.dead_letter_queue, "#"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from hub.persistence.transaction_writes import Writes, claim_messages
 __all__ = [
     "EVENT_IDENTIFIERS_OPTION",
     "EVENT_SOURCE_OPTION",
+    "SqlTransactions",
     "Transaction",
     "UnitOfWork",
     "claim_messages",
@@ -352,3 +353,18 @@ def units_of_work(engine: Engine) -> Iterator[Transaction]:
         # repeated: they may be a patient's details
         reason = (str(exc.orig).splitlines() or [""])[0].split(":")[0][:200]
         raise MessageContentError(f"the database cannot store a value of this command: {reason}") from exc
+
+
+class SqlTransactions:
+    """The bus's transactions on a database engine (``hub.service.unit_of_work.Transactions``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def one(self, causation: Envelope) -> AbstractContextManager[UnitOfWork]:
+        """One message's unit of work in a transaction of its own."""
+        return unit_of_work(self.engine, causation=causation)
+
+    def batch(self) -> AbstractContextManager[Transaction]:
+        """One transaction for a batch of messages."""
+        return units_of_work(self.engine)

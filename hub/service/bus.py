@@ -11,24 +11,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
-from hub.domain.commands import Command, ReceivePrescription
+from hub.domain.commands import COMMAND_TYPES, Command, ReceivePrescription
 from hub.domain.order_parts import PatientInfo
 from hub.domain.patient_identity import scoped_to_sender
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope
 from hub.observability.metrics import HANDLED, HANDLER_SECONDS
 from hub.persistence.outbox_store import OutboxRow
-from hub.persistence.unit_of_work import Transaction, UnitOfWork, unit_of_work, units_of_work
+from hub.persistence.unit_of_work import SqlTransactions
 from hub.service.identity import identifier_scope
+from hub.service.unit_of_work import MessageUnitOfWork, Transaction, Transactions, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[Command, Envelope, UnitOfWork], None]
+#: a handler bound to its worker's context (``hub.service.handlers.step_handlers``), as the bus calls it
+CommandHandler = Callable[[Any, Envelope, UnitOfWork], None]
 #: called after each commit with the outbox rows it wrote (the relay publishes them from memory)
 AfterCommit = Callable[[Sequence[OutboxRow]], None]
 #: held from just before a commit until its rows are handed over, so the relay receives them in commit order:
@@ -41,13 +44,25 @@ _COMMIT_ORDER = threading.Lock()
 
 @dataclass
 class MessageBus:
-    """Dispatches envelopes to handlers registered as data: ``{command name: handler}``."""
+    """Dispatches envelopes to handlers registered as data: ``{command type: handler}``."""
 
-    engine: Engine
-    handlers: dict[str, CommandHandler]
+    #: where its transactions open (an engine: ``SqlTransactions`` on it; the unit tests give a fake)
+    transactions: Transactions | Engine
+    handlers: Mapping[type[Command], CommandHandler]
     #: the consumer's name in the idempotency record (one per step)
     consumer: str
     after_commit: list[AfterCommit] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        given = self.transactions
+        self._transactions: Transactions = SqlTransactions(given) if isinstance(given, Engine) else given
+
+    @property
+    def engine(self) -> Engine:
+        """The database the bus's transactions open on (a bus on fake transactions has none)."""
+        if isinstance(self._transactions, SqlTransactions):
+            return self._transactions.engine
+        raise AttributeError("this bus runs on transactions of its own, not on a database engine")
 
     def handle_batch(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
         """Apply each command once, all in one transaction; each one's outcome (None: applied or a duplicate)."""
@@ -59,7 +74,7 @@ class MessageBus:
         try:
             # decoded once, for the read-ahead and the handlers; one that cannot be fails the batch like any error
             commands = [envelope.command() for envelope in envelopes]
-            with units_of_work(self.engine) as transaction:
+            with self._transactions.batch() as transaction:
                 fresh = transaction.claim(self.consumer, [str(e.message_id) for e in envelopes])
                 _read_ahead(
                     transaction,
@@ -99,7 +114,7 @@ class MessageBus:
         """Apply the command once; a redelivered or resent message id is acknowledged and skipped."""
         started, result, held = time.perf_counter(), "error", False
         try:
-            with unit_of_work(self.engine, causation=envelope) as uow:
+            with self._transactions.one(envelope) as uow:
                 result = self._apply(envelope, uow)
                 held = result == "ok" and _COMMIT_ORDER.acquire()
             for callback in self.after_commit if held else ():
@@ -111,13 +126,19 @@ class MessageBus:
             HANDLED.labels(self.consumer, envelope.type, result).inc()
 
     def _apply(
-        self, envelope: Envelope, uow: UnitOfWork, *, claimed: bool | None = None, command: Command | None = None
+        self,
+        envelope: Envelope,
+        uow: MessageUnitOfWork,
+        *,
+        claimed: bool | None = None,
+        command: Command | None = None,
     ) -> str:
         """Run the command's handler in ``uow`` unless this consumer applied the message before: "ok" or
         "duplicate"; a staff command's outcome (applied, or refused by its handler) is queued with its effects.
         The idempotency mark comes first: it commits with the handler's effects or not at all
         (``claimed``: the batch already marked it, True if it was new; ``command``: the batch decoded it)."""
-        handler = self.handlers.get(envelope.type)
+        known = COMMAND_TYPES.get(envelope.type)
+        handler = self.handlers.get(known) if known is not None else None
         if handler is None:
             raise MessageContentError(f"{self.consumer} has no handler for {envelope.type!r}")
         command = envelope.command() if command is None else command

@@ -12,8 +12,8 @@ from hub.domain.order_parts import PatientInfo, Source
 from hub.domain.patient_identity import Decision, scoped_to_sender
 from hub.messaging.envelope import Envelope
 from hub.persistence.identity_conflicts import ConflictRecord
-from hub.persistence.parties import PartyRepository, PatientMatch
-from hub.persistence.unit_of_work import UnitOfWork
+from hub.persistence.parties import PatientMatch
+from hub.service.unit_of_work import Parties, UnitOfWork
 
 log = logging.getLogger(__name__)
 #: the scope of the identifiers staff type in (verbal orders): the pharmacy's own, shared by every staff member
@@ -28,7 +28,7 @@ def identifier_scope(envelope: Envelope) -> str | None:
 
 
 def match_order_patient(
-    uow: UnitOfWork, parties: PartyRepository, info: PatientInfo, envelope: Envelope, actor: Actor
+    uow: UnitOfWork, parties: Parties, info: PatientInfo, envelope: Envelope, actor: Actor
 ) -> PatientMatch:
     """The order's patient, its identifiers without an authority scoped to the principal that sent it.
 

@@ -43,6 +43,7 @@ def test_a_timeout_and_its_reversal_answered_twice_are_one_event_id_each(databas
     ctx = workflow_context(settings)
     intake = MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake")
     claim = MessageBus(engine, STEP_HANDLERS["claim"](ctx), consumer="claim")
+    answers = MessageBus(engine, STEP_HANDLERS["claim-responses"](ctx), consumer="claim-responses")
     _deliver(intake, order_for_tests())
     with engine.connect() as conn:
         pid = PrescriptionRepository(conn).in_states(["claim_pending"])[0].id
@@ -52,7 +53,7 @@ def test_a_timeout_and_its_reversal_answered_twice_are_one_event_id_each(databas
         exchange_id=b1, prescription_id=pid, fill_number=0, attempt=1, transaction="B1", status="timeout"
     )
     for _ in range(2):  # two sweeper passes
-        _deliver(claim, timed_out)
+        _deliver(answers, timed_out)
     _deliver(claim, SendClaim(prescription_id=pid, fill_number=0, attempt=1, transaction="B2"))
     approved = RecordClaimResponse(
         exchange_id=exchange_id(pid, 0, 1, "B2"),
@@ -63,7 +64,7 @@ def test_a_timeout_and_its_reversal_answered_twice_are_one_event_id_each(databas
         status="A",
     )
     for _ in range(2):  # the payer's answer, duplicated
-        _deliver(claim, approved)
+        _deliver(answers, approved)
     unknown, reversed_ = _events(claim, "claim.status_unknown"), _events(claim, "claim.reversed")
     assert len(unknown) == 1 and len(reversed_) == 1, (unknown, reversed_)
     assert reversed_[0][1]["attempt"] == 1 and reversed_[0][1]["reason"] == "status_unknown"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
-
 from hub.domain.actors import Actor, Role, system_actor
 from hub.domain.catalogue import Catalogue
 from hub.domain.dur import InteractionTable
@@ -16,29 +14,8 @@ from hub.domain.payer_sheet import PayerSheets
 from hub.errors import NotAuthorized
 from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
-from hub.persistence.tables import break_glass_grants, users
-from hub.persistence.unit_of_work import UnitOfWork
 from hub.service.ports import ClaimCodec
-
-#: the role of a break-glass grant in force for the user (hub.persistence.break_glass), the latest-ending
-_bg = break_glass_grants.c
-_GRANTED = (
-    select(_bg.role)
-    .where(
-        _bg.user_id == users.c.id,
-        _bg.ended_at.is_(None),
-        _bg.granted_at <= bindparam("now"),
-        _bg.expires_at > bindparam("now"),
-    )
-    .order_by(_bg.expires_at.desc())
-    .limit(1)
-    .scalar_subquery()
-)
-#: read for every staff command: the role and licence on record now (a revoked user is refused at once), and
-#: the role a break-glass grant gives them for now
-_USER = select(
-    users.c.id, users.c.role, users.c.name, users.c.licence, users.c.revoked_at, _GRANTED.label("granted_role")
-).where(users.c.id == bindparam("user_id"))
+from hub.service.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -80,9 +57,8 @@ def actor_of(uow: UnitOfWork, envelope: Envelope) -> Actor:
     known: Actor | None = uow.memo.get(key)
     if known is not None:  # read by another command of this transaction (a pharmacist's batch of approvals)
         return known
-    row = uow.conn.execute(_USER, {"user_id": envelope.actor, "now": now()}).mappings().first()
-    if row is None or row["revoked_at"] is not None:
+    actor = uow.actors.on_record(envelope.actor, now())
+    if actor is None:
         raise NotAuthorized(f"user {envelope.actor} is unknown or revoked")
-    role = Role(row["granted_role"] or row["role"])
-    actor = uow.memo[key] = Actor(user_id=row["id"], role=role, name=row["name"], licence=row["licence"])
+    uow.memo[key] = actor
     return actor

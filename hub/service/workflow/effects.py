@@ -30,7 +30,7 @@ from hub.domain.workflow_events import (
 )
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.prescriptions import PrescriptionRow, store_aggregate
-from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import now
 
 

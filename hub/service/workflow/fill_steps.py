@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from hub.domain.commands import Command
 from hub.domain.inventory import ExpiredLot, allocate, check_receivable
 from hub.domain.order_parts import Source
 from hub.domain.partial_fill import ShortStockChoice
@@ -21,8 +20,7 @@ from hub.domain.workflow_commands import (
 )
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.prescriptions import load_aggregate
-from hub.persistence.unit_of_work import UnitOfWork
-from hub.service.bus import CommandHandler
+from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 from hub.service.workflow.effects import commit_step, receive_stock, shelf
 from hub.service.workflow.intake_steps import load
@@ -30,142 +28,130 @@ from hub.service.workflow.intake_steps import load
 log = logging.getLogger(__name__)
 
 
-def handlers(ctx: WorkflowContext) -> dict[str, CommandHandler]:
-    """The fill worker's handlers."""
-
-    def fill(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
-        assert isinstance(command, FillPrescription)
-        row, rx = load(uow, command.prescription_id)
-        current = rx.current_fill
-        if current.fill_number != command.fill_number or current.state is not RxState.FILLING:
-            log.info("fill request for a fill no longer waiting to be filled ignored")
-            return
-        product = rx.product
-        assert product is not None
-        quantity = current.quantity or (rx.quantity.value if rx.quantity else None)
-        if quantity is None:
-            log.warning("Rx %s has no quantity to fill; left in the fill queue", rx.rx_number)
-            return
-        allocation = allocate(shelf(uow, product.ndc11), product.ndc11, quantity, now().date())
-        actor = actor_of(uow, envelope)
-        if allocation.partial and allocation.picks and not current.partial_chosen:
-            # never partial-filled silently: the fill waits in the fill queue with the choice (partial or wait)
-            commit_step(
-                uow,
-                row,
-                rx,
-                rx.note_short_stock(now(), allocation),
-                envelope=envelope,
-                actor=actor,
-                catalogue=ctx.catalogue,
-                action="fill-short-stock",
-            )
-            return
-        try:
-            events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
-        except OutOfStock:
-            # waits in the technician's fill queue; receiving stock of this NDC tries again
-            uow.audit(
-                actor=actor.user_id,
-                role=actor.role.value,
-                action="fill",
-                prescription_id=rx.prescription_id,
-                outcome="out-of-stock",
-                detail={"ndc": product.ndc11},
-            )
-            return
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="fill")
-
-    def dispense(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
-        assert isinstance(command, DispensePrescription)
-        row, rx = load(uow, command.prescription_id)
-        actor = actor_of(uow, envelope)
-        fill = rx.current_fill
-        check_sale(fill, now(), window_days(fill, ctx.payer_sheets, ctx.return_to_stock_days))
-        events = rx.dispense(actor, now())
-        if ctx.renewal_at_last_refill and renewal_needed_after_dispense(rx):
-            events.append(renewal_request(rx, LAST_REFILL_DISPENSED))
-        commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="dispense")
-
-    def return_to_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
-        assert isinstance(command, ReturnToStock)
-        row, rx = load(uow, command.prescription_id)
-        if command.fill_number is not None and (
-            rx.current_fill.fill_number != command.fill_number or rx.current_fill.state is not RxState.READY
-        ):
-            log.info("return to stock of a fill no longer in will-call ignored")
-            return
-        actor = actor_of(uow, envelope)
+def fill(command: FillPrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    row, rx = load(uow, command.prescription_id)
+    current = rx.current_fill
+    if current.fill_number != command.fill_number or current.state is not RxState.FILLING:
+        log.info("fill request for a fill no longer waiting to be filled ignored")
+        return
+    product = rx.product
+    assert product is not None
+    quantity = current.quantity or (rx.quantity.value if rx.quantity else None)
+    if quantity is None:
+        log.warning("Rx %s has no quantity to fill; left in the fill queue", rx.rx_number)
+        return
+    allocation = allocate(shelf(uow, product.ndc11), product.ndc11, quantity, now().date())
+    actor = actor_of(uow, envelope)
+    if allocation.partial and allocation.picks and not current.partial_chosen:
+        # never partial-filled silently: the fill waits in the fill queue with the choice (partial or wait)
         commit_step(
             uow,
             row,
             rx,
-            rx.return_to_stock(actor, now(), command.reason),
+            rx.note_short_stock(now(), allocation),
             envelope=envelope,
             actor=actor,
             catalogue=ctx.catalogue,
-            action="return-to-stock",
+            action="fill-short-stock",
+        )
+        return
+    try:
+        events = rx.complete_fill(actor, now(), allocation, ctx.pharmacy)
+    except OutOfStock:
+        # waits in the technician's fill queue; receiving stock of this NDC tries again
+        uow.audit(
+            actor=actor.user_id,
+            role=actor.role.value,
+            action="fill",
+            prescription_id=rx.prescription_id,
+            outcome="out-of-stock",
+            detail={"ndc": product.ndc11},
+        )
+        return
+    commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="fill")
+
+
+def dispense(command: DispensePrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    row, rx = load(uow, command.prescription_id)
+    actor = actor_of(uow, envelope)
+    fill = rx.current_fill
+    check_sale(fill, now(), window_days(fill, ctx.payer_sheets, ctx.return_to_stock_days))
+    events = rx.dispense(actor, now())
+    if ctx.renewal_at_last_refill and renewal_needed_after_dispense(rx):
+        events.append(renewal_request(rx, LAST_REFILL_DISPENSED))
+    commit_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="dispense")
+
+
+def return_to_stock(command: ReturnToStock, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    row, rx = load(uow, command.prescription_id)
+    if command.fill_number is not None and (
+        rx.current_fill.fill_number != command.fill_number or rx.current_fill.state is not RxState.READY
+    ):
+        log.info("return to stock of a fill no longer in will-call ignored")
+        return
+    actor = actor_of(uow, envelope)
+    commit_step(
+        uow,
+        row,
+        rx,
+        rx.return_to_stock(actor, now(), command.reason),
+        envelope=envelope,
+        actor=actor,
+        catalogue=ctx.catalogue,
+        action="return-to-stock",
+    )
+
+
+def decide_short_stock(command: DecideShortStock, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    row, rx = load(uow, command.prescription_id)
+    if rx.current_fill.fill_number != command.fill_number:
+        log.info("short-stock decision for a fill no longer current ignored")
+        return
+    actor = actor_of(uow, envelope)
+    events = rx.decide_short_stock(actor, now(), command.choice, command.reason, command.requested_by)
+    commit_step(
+        uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="short-stock-decision"
+    )
+    if command.choice is ShortStockChoice.PARTIAL:
+        retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=command.fill_number)
+        uow.add_command(
+            Envelope.wrap(
+                retry,
+                correlation_id=row.correlation_id,  # type: ignore[arg-type]
+                source=Source.HUB,
+                message_id=derived_message_id("partial-fill", envelope.message_id),
+                causation_id=envelope.message_id,
+            )
         )
 
-    def decide_short_stock(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
-        assert isinstance(command, DecideShortStock)
-        row, rx = load(uow, command.prescription_id)
-        if rx.current_fill.fill_number != command.fill_number:
-            log.info("short-stock decision for a fill no longer current ignored")
-            return
-        actor = actor_of(uow, envelope)
-        events = rx.decide_short_stock(actor, now(), command.choice, command.reason, command.requested_by)
-        commit_step(
-            uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="short-stock-decision"
+
+def receive_inventory(command: ReceiveInventory, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    actor = actor_of(uow, envelope)
+    delivery = {"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)}
+    try:
+        check_receivable(command.lot, command.expiry, now().date())
+    except ExpiredLot as expired:
+        uow.audit(
+            actor=actor.user_id,
+            role=actor.role.value,
+            action="receive-inventory",
+            outcome="refused",
+            detail={**delivery, "expiry": command.expiry.isoformat(), "reason": str(expired)},
         )
-        if command.choice is ShortStockChoice.PARTIAL:
-            retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=command.fill_number)
+        uow.refuse(str(expired))
+        return
+    receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
+    uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", detail=delivery)
+    for waiting in uow.prescriptions.in_states([RxState.FILLING.value], limit=500):
+        rx = load_aggregate(waiting)
+        if rx.product is not None and rx.product.ndc11 == command.ndc:
+            retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=rx.current_fill.fill_number)
             uow.add_command(
                 Envelope.wrap(
                     retry,
-                    correlation_id=row.correlation_id,  # type: ignore[arg-type]
+                    correlation_id=waiting.correlation_id,  # type: ignore[arg-type]
                     source=Source.HUB,
-                    message_id=derived_message_id("partial-fill", envelope.message_id),
+                    message_id=derived_message_id("refill-after-stock", envelope.message_id, rx.prescription_id),
                     causation_id=envelope.message_id,
                 )
             )
-
-    def receive_inventory(command: Command, envelope: Envelope, uow: UnitOfWork) -> None:
-        assert isinstance(command, ReceiveInventory)
-        actor = actor_of(uow, envelope)
-        delivery = {"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)}
-        try:
-            check_receivable(command.lot, command.expiry, now().date())
-        except ExpiredLot as expired:
-            uow.audit(
-                actor=actor.user_id,
-                role=actor.role.value,
-                action="receive-inventory",
-                outcome="refused",
-                detail={**delivery, "expiry": command.expiry.isoformat(), "reason": str(expired)},
-            )
-            uow.refuse(str(expired))
-            return
-        receive_stock(uow, command.ndc, command.lot, command.expiry, command.quantity)
-        uow.audit(actor=actor.user_id, role=actor.role.value, action="receive-inventory", detail=delivery)
-        for waiting in uow.prescriptions.in_states([RxState.FILLING.value], limit=500):
-            rx = load_aggregate(waiting)
-            if rx.product is not None and rx.product.ndc11 == command.ndc:
-                retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=rx.current_fill.fill_number)
-                uow.add_command(
-                    Envelope.wrap(
-                        retry,
-                        correlation_id=waiting.correlation_id,  # type: ignore[arg-type]
-                        source=Source.HUB,
-                        message_id=derived_message_id("refill-after-stock", envelope.message_id, rx.prescription_id),
-                        causation_id=envelope.message_id,
-                    )
-                )
-
-    return {
-        FillPrescription.name: fill,
-        DispensePrescription.name: dispense,
-        ReturnToStock.name: return_to_stock,
-        DecideShortStock.name: decide_short_stock,
-        ReceiveInventory.name: receive_inventory,
-    }

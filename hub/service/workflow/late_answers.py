@@ -17,7 +17,7 @@ from hub.domain.commands import RecordClaimResponse
 from hub.messaging.envelope import Envelope
 from hub.persistence.claims import WireEvent
 from hub.persistence.prescriptions import load_aggregate
-from hub.persistence.unit_of_work import UnitOfWork
+from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, now
 from hub.service.workflow.effects import commit_step
 
