@@ -276,11 +276,12 @@ class Settings(BaseSettings):
     #: most header fields in one HTTP request; more is answered 431
     http_max_header_count: int = Field(default=100, ge=8)
     #: a connection that has not sent a whole request line and headers this long after it opened (or after its
-    #: request began) is closed
+    #: request began) is closed; over HTTPS its TLS handshake must also end within this long of the connection
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     #: a request body not received in full this long after its headers is answered 408
     http_body_timeout_s: float = Field(default=60.0, gt=0)
-    #: most HTTP connections open at once; past it a new connection is answered 503 and closed
+    #: most HTTP connections open at once, counted from TCP accept (before any TLS handshake); past it a new
+    #: connection is closed at once (over plain HTTP answered 503 first)
     http_max_connections: int = Field(default=4096, ge=1)
     #: most HTTP connections open at once from one client address
     http_max_connections_per_address: int = Field(default=256, ge=1)

@@ -77,6 +77,13 @@ SWITCH_TRANSMISSIONS = Counter(
 #: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
 BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])
 WORKER_RESTARTS = Counter("rxhub_worker_restarts_total", "Worker processes rxhub run started again after they died")
+#: TLS handshakes a door refused or that failed (hub.security.handshake_refusals): ``protocol_version``,
+#: ``no_shared_cipher``, ``not_tls`` (plain HTTP to the HTTPS port), ``certificate``, ``timeout`` (no
+#: handshake within the deadline), ``closed`` (the peer left first), ``other``
+TLS_HANDSHAKE_KINDS = ("protocol_version", "no_shared_cipher", "not_tls", "certificate", "timeout", "closed", "other")
+TLS_HANDSHAKE_FAILURES = Counter(
+    "rxhub_tls_handshake_failures_total", "TLS handshakes refused or failed, by door and kind", ["door", "kind"]
+)
 #: connections to one broker node that failed (node: host:port); a process goes on with the other nodes
 BROKER_CONNECTION_FAILURES = Counter(
     "rxhub_broker_connection_failures_total", "Connection attempts to a broker node that failed", ["node"]

@@ -1,9 +1,10 @@
 """uvicorn's HTTP protocol with limits checked before any work: connection caps in all and per address, a
 deadline for the request line and headers, and caps on their size and number.
 
-A connection over a cap is answered 503 and closed as soon as it opens; one that dribbles its headers is closed
-when the deadline passes; oversized headers are answered 431 and the connection closed, so no header section
-larger than ``max_header_bytes`` (plus one socket read) is ever held.
+A connection over a cap is answered 503 (over HTTPS: closed) as soon as it opens; one that dribbles its headers
+is closed when the deadline passes; oversized headers are answered 431 and the connection closed, so no header
+section larger than ``max_header_bytes`` (plus one socket read) is ever held. Over HTTPS the connection is
+counted when TCP is accepted, before its handshake (hub.entrypoints.http.tls_upgrade).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import get_remote_addr
 
+from hub.entrypoints.http.tls_upgrade import TlsUpgrade
 from hub.security.connection_budget import ConnectionBudget
 
 log = logging.getLogger(__name__)
@@ -61,11 +64,15 @@ def trusted(networks: tuple[str, ...]) -> Callable[[str | None], bool]:
 
 
 def guarded_protocol(
-    budget: ConnectionBudget, limits: HeaderLimits, uncapped: Callable[[str | None], bool] = lambda _: False
+    budget: ConnectionBudget,
+    limits: HeaderLimits,
+    uncapped: Callable[[str | None], bool] = lambda _: False,
+    tls: TlsUpgrade | None = None,
 ) -> type[HttpToolsProtocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` sharing one budget among its connections.
 
     ``uncapped``: addresses not held to the per-address cap (trusted proxies carry many clients' connections).
+    ``tls``: serve HTTPS, the handshake done here once the connection is counted (uvicorn's own ``ssl`` unset).
     """
 
     class GuardedHttpProtocol(HttpToolsProtocol):
@@ -79,30 +86,58 @@ def guarded_protocol(
             self._header_bytes = 0
             self._header_count = 0
             self._deadline: asyncio.TimerHandle | None = None
+            self._upgrading: asyncio.Task[None] | None = None
+            #: bytes that came with the end of the handshake, before the TLS transport was given to this protocol
+            self._early: list[bytes] | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            # registered with the server (its shutdown closes the connection) before the handshake too
             super().connection_made(transport)
-            self._address = self.client[0] if self.client else None
+            remote = get_remote_addr(transport)
+            self._address = remote[0] if remote else None
             per_address = budget.total if uncapped(self._address) else None
             if not budget.admit(self._address, per_address=per_address):
                 if (count := budget.refused()) is not None:
                     log.warning(
                         "HTTP connections refused at the connection cap: %d", count, extra={"event": "http.conn_cap"}
                     )
-                transport.write(_BUSY)
+                if tls is None:  # over TLS nothing can be said before the handshake: just closed
+                    transport.write(_BUSY)
                 transport.close()
                 return
             self._admitted = True
+            if tls is None:
+                self._arm()
+            else:
+                self._early = []
+                self._upgrading = self.loop.create_task(self._upgrade(tls, transport))
+
+        async def _upgrade(self, upgrade: TlsUpgrade, raw: asyncio.Transport) -> None:
+            secured = await upgrade.secure(raw, self, self._address)
+            if secured is None:
+                self.connections.discard(self)
+                self._release()
+                return
+            super().connection_made(secured)  # the HTTP protocol starts on the TLS transport (scheme https)
             self._arm()
+            early, self._early = self._early or [], None
+            for data in early:
+                self.data_received(data)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._release()
+            super().connection_lost(exc)
+
+        def _release(self) -> None:
             if self._admitted:
                 self._admitted = False
                 budget.release(self._address)
-            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._early is not None:  # asyncio delivers a request sent with the handshake before start_tls returns
+                self._early.append(data)
+                return
             if not self._admitted or self.transport.is_closing():
                 return
             if self._reading_headers:
