@@ -69,14 +69,15 @@ def test_lookups_waiting_together_are_answered_and_a_found_order_is_read_whole(e
     assert rx is not None and getattr(rx, "state", None) == RxState.DATA_VERIFICATION
 
 
-def test_the_thread_ends_when_idle_and_comes_back(engine: Engine) -> None:
+def test_the_connection_goes_back_when_idle_and_comes_back(engine: Engine) -> None:
     known = KnownOrders(engine, SqlPrescriptionQueries(engine), idle_s=0.05)
     assert asyncio.run(known.recorded(str(uuid.uuid4()))) is False
     deadline = time.monotonic() + 10
-    while known._thread is not None and time.monotonic() < deadline:
+    while known._lane._conn is not None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert known._thread is None
+    assert known._lane._conn is None
     assert asyncio.run(known.recorded(_add(engine))) is True
+    known.close(5)
 
 
 def test_a_database_that_is_gone_is_unavailable_not_an_error(tmp_path: object) -> None:
@@ -96,25 +97,15 @@ def test_a_stale_connection_is_replaced_once(engine: Engine) -> None:
         opened.append(1)
         return real_connect()
 
-    # the thread's connection breaks under it (a restarted database): the next lookup reconnects and answers
-    from hub.entrypoints.http import known_orders
-
-    original = known_orders._Connection.recorded
-    failures = [1]
-
-    def failing_once(self: known_orders._Connection, ids: list[str]) -> set[str]:
-        if failures and self._conn is not None:
-            failures.clear()
-            dbapi = self._conn.connection.dbapi_connection
-            assert dbapi is not None
-            dbapi.close()
-        return original(self, ids)
-
-    known_orders._Connection.recorded = failing_once  # type: ignore[method-assign]
+    # the lane's connection breaks under it (a restarted database): the next lookup reconnects and answers
+    held = known._lane._conn
+    assert held is not None
+    dbapi = held.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.close()
     try:
         engine.connect = counting_connect  # type: ignore[method-assign]
         assert asyncio.run(known.recorded(str(uuid.uuid4()))) is False
     finally:
-        known_orders._Connection.recorded = original  # type: ignore[method-assign]
         engine.connect = real_connect  # type: ignore[method-assign]
     assert opened == [1]
