@@ -19,6 +19,7 @@ ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
 
 
 def check_eligibility(command: CheckEligibility, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Send an E1 for a patient's coverage, once per check id, recorded in the claim ledger."""
     if ctx.claim_codec is None:
         raise MessageContentError("no payer connection is configured (claim codec missing)")
     ledger = uow.claims

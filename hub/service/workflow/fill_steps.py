@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def fill(command: FillPrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Pick the fill from the shelf (FEFO) and label it; short stock waits for a person's choice."""
     row, rx = load(uow, command.prescription_id)
     current = rx.current_fill
     if current.fill_number != command.fill_number or current.state is not RxState.FILLING:
@@ -72,6 +73,7 @@ def fill(command: FillPrescription, envelope: Envelope, uow: UnitOfWork, ctx: Wo
 
 
 def dispense(command: DispensePrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Hand the fill over (within its plan's return window), asking for a renewal at the last refill."""
     row, rx = load(uow, command.prescription_id)
     actor = actor_of(uow, envelope)
     fill = rx.current_fill
@@ -83,6 +85,7 @@ def dispense(command: DispensePrescription, envelope: Envelope, uow: UnitOfWork,
 
 
 def return_to_stock(command: ReturnToStock, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Put a fill left in will-call back on the shelf (a sweep names the fill it means)."""
     row, rx = load(uow, command.prescription_id)
     if command.fill_number is not None and (
         rx.current_fill.fill_number != command.fill_number or rx.current_fill.state is not RxState.READY
@@ -103,6 +106,7 @@ def return_to_stock(command: ReturnToStock, envelope: Envelope, uow: UnitOfWork,
 
 
 def decide_short_stock(command: DecideShortStock, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Partial fill now, or wait for stock: the choice a short shelf left to a person."""
     row, rx = load(uow, command.prescription_id)
     if rx.current_fill.fill_number != command.fill_number:
         log.info("short-stock decision for a fill no longer current ignored")
@@ -126,6 +130,7 @@ def decide_short_stock(command: DecideShortStock, envelope: Envelope, uow: UnitO
 
 
 def receive_inventory(command: ReceiveInventory, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """A delivery onto the shelf; fills waiting for its NDC are tried again."""
     actor = actor_of(uow, envelope)
     delivery = {"ndc": command.ndc, "lot": command.lot, "quantity": str(command.quantity)}
     try:

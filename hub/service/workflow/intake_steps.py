@@ -108,6 +108,7 @@ def load(uow: UnitOfWork, prescription_id: str) -> tuple[PrescriptionRow, Prescr
 
 
 def receive(command: ReceivePrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """A new order: match its patient and prescriber, run intake, store it once in its final state."""
     repo = uow.prescriptions
     actor = actor_of(uow, envelope)
     existing = repo.by_correlation(str(envelope.correlation_id))
@@ -152,6 +153,7 @@ def receive(command: ReceivePrescription, envelope: Envelope, uow: UnitOfWork, c
 
 
 def cancel(command: CancelPrescription, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """The prescriber's cancel of an order (found by its correlation id; retried if it overtook the order)."""
     row = uow.prescriptions.by_correlation(str(envelope.correlation_id))
     if row is None:
         # the cancel overtook its order (another worker copy has it): retry shortly, never drop it
@@ -167,6 +169,7 @@ def cancel(command: CancelPrescription, envelope: Envelope, uow: UnitOfWork, ctx
 
 
 def cancel_by_pharmacy(command: CancelByPharmacy, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """Staff close a prescription."""
     row, _ = load(uow, command.prescription_id)
     _cancel(uow, ctx, envelope, row, command.reason)
 
@@ -189,6 +192,7 @@ def _cancel(
 
 
 def select_product(command: SelectProduct, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """A technician picks the catalogue product for an order that named none the hub could match."""
     row, rx = load(uow, command.prescription_id)
     product = ctx.catalogue.by_ndc(command.ndc)
     if product is None:
@@ -208,6 +212,7 @@ def select_product(command: SelectProduct, envelope: Envelope, uow: UnitOfWork, 
 
 
 def request_refill(command: RequestRefill, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """The next fill of a prescription, or a refusal (and a renewal request) when none may be given."""
     row, rx = load(uow, command.prescription_id)
     actor = actor_of(uow, envelope)
     try:
@@ -234,6 +239,7 @@ def request_refill(command: RequestRefill, envelope: Envelope, uow: UnitOfWork, 
 
 
 def renewal_response(command: RecordRenewalResponse, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """The prescriber's answer to a renewal request, applied only to their own orders."""
     row = uow.prescriptions.by_rx_number(command.rx_number) if command.rx_number else None
     actor = actor_of(uow, envelope)
     if row is not None and load_aggregate(row).owner not in (None, order_owner(envelope)):

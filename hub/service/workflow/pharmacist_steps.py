@@ -12,6 +12,7 @@ from hub.service.workflow.intake_steps import load
 
 
 def record_verification(command: RecordVerification, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
+    """A pharmacist's data or product verification, with any alert overrides."""
     row, rx = load(uow, command.prescription_id)
     actor, when = actor_of(uow, envelope), now()
     events = []
