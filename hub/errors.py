@@ -7,6 +7,8 @@
     │   └── SenderRefused              the claimed sender is not the authenticated one's (AR, 403, Error 601)
     ├── DomainError                a pharmacy rule forbids it: reject, emit a failure event
     │   ├── IllegalTransition
+    │   ├── ControlIdInUse             another message under this key is being accepted: resend to read it
+    │   ├── ControlIdReused            another message was accepted under this key first: the first stands
     │   ├── NotAuthorized              the actor lacks the role (pharmacist gate)
     │   └── NotFound
     ├── UnauthenticatedCommand     a command on the bus no hub process signed: dead-letter, never apply
@@ -71,6 +73,16 @@ class DomainError(RxHubError):
 
 class ControlIdInUse(DomainError):
     """Another message under this sender's control id (or order identifier) is being accepted right now."""
+
+
+class ControlIdReused(DomainError):
+    """A different message was already accepted under this sender's control id (or order identifier): the first
+    one stands and this one is refused, never answered as if it had been kept (an answer is a promise)."""
+
+    def __init__(self, message: str, location: str = "") -> None:
+        super().__init__(message)
+        #: where the message names the reused key (a FHIRPath, an HL7 ERL)
+        self.location = location
 
 
 class IllegalTransition(DomainError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from adapters.fhir.fhir_views_from_hub import accepted_snapshot, prescription_sn
 from adapters.fhir.json_body import fhir_json
 from adapters.fhir.orders import DOOR, Order, placer_key
 from adapters.fhir.parsing import parse_resource
+from adapters.fhir.resends import check_resend
 from adapters.fhir.stamps import stamped
 from adapters.fhir.views import medication_request_view
 from hub.domain.commands import ReceivePrescription
@@ -34,6 +36,8 @@ from hub.messaging.envelope import order_correlation_id
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, InboundRecord, PrescriptionQueries
 
 log = logging.getLogger(__name__)
+#: how long a resend waits for the answer of its first copy still being accepted (by this or another instance)
+FIRST_ANSWER_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -138,12 +142,18 @@ class FhirDoor:
         return await self._by_correlation(order.resource_id) is not None
 
     async def known(self, order: Order, sender: str) -> Known | None:
-        """The earlier acceptance of this order: its current view once recorded, else the first answer."""
+        """The earlier acceptance of this order: its current view once recorded, else the first answer.
+
+        Raises ``ControlIdReused`` when the message accepted under its identifier holds another order."""
         if order.is_cancel:
-            return await self._stored(sender, order.key, order.resource_id)
-        return await self._exact(
-            order.command.placer_system, order.command.placer_order_number, sender, order.resource_id, owner=order.owner
-        )
+            record = await self.recorded(sender, order.key)
+            check_resend(order, record)
+            return _answered(order.resource_id, record)
+        command = order.command
+        key = placer_key(command.placer_system, command.placer_order_number)
+        rx, record = await self._both(order.resource_id, sender, key)
+        check_resend(order, record)
+        return _known(rx) if rx is not None else _answered(order.resource_id, record)
 
     async def original(self, order: Order, sender: str) -> Known | None:
         """The order a cancellation names, as ``known`` finds a new order: recorded, or its first answer."""
@@ -155,17 +165,21 @@ class FhirDoor:
     async def _exact(
         self, system: str | None, value: str, sender: str, correlation: str | None = None, *, owner: str
     ) -> Known | None:
-        # both reads at once: for a new order (the usual case) both find nothing
         correlation = correlation or str(order_correlation_id(system, value, owner=owner))
+        rx, record = await self._both(correlation, sender, placer_key(system, value))
+        return _known(rx) if rx is not None else _answered(correlation, record)
+
+    async def _both(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
+        """The recorded order and the sender's dedupe record of its key (none without a sender)."""
+        # both reads at once: for a new order (the usual case) both find nothing
         if self._journal is not None and sender:
             rx, record = await asyncio.gather(
-                self._by_correlation(correlation), self._find_journal(self._journal, sender, placer_key(system, value))
+                self._by_correlation(correlation), self._find_journal(self._journal, sender, key)
             )
-        elif self._recorded_orders is not None and not sender:
-            rx, record = await self._recorded_orders.prescription_by_correlation(correlation), None
-        else:
-            rx, record = await asyncio.to_thread(self._lookup, correlation, sender, placer_key(system, value))
-        return _known(rx) if rx is not None else _answered(correlation, record)
+            return rx, record
+        if self._recorded_orders is not None and not sender:
+            return await self._recorded_orders.prescription_by_correlation(correlation), None
+        return await asyncio.to_thread(self._lookup, correlation, sender, key)
 
     async def _by_correlation(self, correlation: str) -> Prescription | None:
         if self._recorded_orders is not None:
@@ -174,9 +188,7 @@ class FhirDoor:
 
     def _lookup(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
         rx = self._queries.prescription_by_correlation(correlation)
-        if rx is not None or not sender:
-            return rx, None
-        return None, self._find(sender, key)
+        return rx, self._find(sender, key) if sender else None
 
     def _find(self, sender: str, key: str) -> InboundRecord | None:
         try:
@@ -232,7 +244,8 @@ class FhirDoor:
     async def claim(self, sender: str, order: Order, raw: bytes, message_type: str) -> Known | None:
         """Take the order's key before publishing, so of two requests racing with one identifier one wins:
         None when this one holds it, the first answer when an accepted one does; ``ControlIdInUse`` while
-        another is still being accepted (the client resends and reads that one)."""
+        another is still being accepted (the client resends and reads that one); ``ControlIdReused`` when the
+        one holding it is another order."""
         if self._journal is None:
             return None
         try:
@@ -249,10 +262,38 @@ class FhirDoor:
             return None
         if holder is None:
             return None
+        check_resend(order, holder)
+        if holder.answer is None:  # the same order, its first copy still being accepted (maybe by another hub)
+            holder = await self._first_answer(sender, order.key, holder)
         known = _answered(order.resource_id, holder)
         if known is None:
             raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to read it")
         return known
+
+    async def _first_answer(self, sender: str, key: str, holder: InboundRecord) -> InboundRecord:
+        """The answer of the copy in flight once it is recorded, so a resend gets the original; after
+        ``FIRST_ANSWER_WAIT_S`` (a copy whose process died) the holder as it was."""
+        deadline = time.monotonic() + FIRST_ANSWER_WAIT_S
+        while time.monotonic() < deadline and self._journal is not None:
+            await asyncio.sleep(0.05)
+            found = await self._find_journal(self._journal, sender, key)
+            if found is None or found.answer is not None:
+                return found or holder
+        return holder
+
+    async def claim_all(self, sender: str, orders: list[Order], raw: bytes, message_type: str) -> dict[str, Known]:
+        """``claim`` for the orders of one all-or-nothing request at once: the first answers of those an
+        identical accepted message holds, by key. When one cannot be taken, the keys taken go back and it raises:
+        none of the request is accepted."""
+        held = await asyncio.gather(*(self.claim(sender, o, raw, message_type) for o in orders), return_exceptions=True)
+        failed = next((h for h in held if isinstance(h, BaseException)), None)
+        if failed is not None:
+            if self._journal is not None:
+                for order, holder in zip(orders, held, strict=True):
+                    if holder is None:
+                        self._journal.release(DOOR, sender, order.key)
+            raise failed
+        return {o.key: h for o, h in zip(orders, held, strict=True) if isinstance(h, Known)}
 
     def record(
         self,

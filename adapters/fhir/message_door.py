@@ -18,7 +18,7 @@ from adapters.fhir.messages import MessageInfo, ResponseCode, request_message_in
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
 from adapters.fhir.parsing import ResourceKind, classify, parse_resource
 from adapters.fhir.writes import Answer, settle_all
-from hub.errors import InboundMessageError, InfrastructureError, NotFound
+from hub.errors import ControlIdInUse, DomainError, InboundMessageError, InfrastructureError
 
 
 async def process_message(door: FhirDoor, body: bytes, sender: str) -> Answer:
@@ -30,10 +30,11 @@ async def process_message(door: FhirDoor, body: bytes, sender: str) -> Answer:
         info = request_message_info(bundle)
         classify(bundle, accept=(ResourceKind.MESSAGE,))
         settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
-    except (InboundMessageError, InfrastructureError, NotFound) as exc:
+    except (InboundMessageError, InfrastructureError, DomainError) as exc:
         if info is None or info.header_id is None:
             raise
-        code: ResponseCode = "transient-error" if isinstance(exc, InfrastructureError) else "fatal-error"
+        again = isinstance(exc, InfrastructureError | ControlIdInUse)  # resend later: it may well be taken then
+        code: ResponseCode = "transient-error" if again else "fatal-error"
         outcome = with_untaken(outcome_for(exc), bundle)
         reply = response_message(info.header_id, code, outcome, now=utc_now(), request=info)
         return Answer(http_status_for(exc), reply)

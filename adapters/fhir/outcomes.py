@@ -14,6 +14,7 @@ from typing import Any
 from adapters.fhir.fhir_strings import CONTROL
 from hub.errors import (
     ControlIdInUse,
+    ControlIdReused,
     DomainError,
     IllegalTransition,
     InboundMessageError,
@@ -72,6 +73,7 @@ _ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (
     (NotAuthorized, "forbidden"),
     (IllegalTransition, "conflict"),
     (ControlIdInUse, "conflict"),
+    (ControlIdReused, "duplicate"),
     (DomainError, "business-rule"),
     (TransientError, "transient"),
     (InfrastructureError, "transient"),
@@ -122,7 +124,7 @@ def outcome_for(error: Exception) -> dict[str, Any]:
     """The OperationOutcome answering any error the FHIR endpoints can meet."""
     if isinstance(error, InboundMessageError):
         return operation_outcome(error.problems)
-    location = error.location if isinstance(error, NotFound) else ""
+    location = error.location if isinstance(error, NotFound | ControlIdReused) else ""
     return operation_outcome([Problem(_issue_code(error), str(error) or type(error).__name__, location, "error")])
 
 
@@ -134,7 +136,7 @@ def http_status_for(error: Exception) -> int:
         return 404
     if isinstance(error, NotAuthorized):
         return 403
-    if isinstance(error, IllegalTransition | ControlIdInUse):
+    if isinstance(error, IllegalTransition | ControlIdInUse | ControlIdReused):
         return 409
     if isinstance(error, DomainError):
         return 422

@@ -33,7 +33,7 @@ from adapters.fhir.parsing import ResourceKind, classify, parse_resource
 from adapters.fhir.stamps import stamped
 from adapters.fhir.subjects import subject_entries
 from hub.domain.commands import ReceivePrescription
-from hub.errors import InboundMessageError, NotFound, Problem, RxHubError
+from hub.errors import DomainError, InboundMessageError, NotFound, Problem, RxHubError
 
 SUPPORTING = "read as supporting information for the order(s) in this Bundle; not stored as a resource"
 
@@ -157,19 +157,25 @@ async def settle_all(
     door: FhirDoor, result: BundleResult, bundle: dict[str, Any], body: bytes, sender: str, *, conditional: bool
 ) -> dict[int, Settled]:
     """All orders of an all-or-nothing Bundle, the new ones published in one confirmed batch."""
-    now, settled, seen = utc_now(), {}, set()
+    now, settled = utc_now(), {}
     for entry in result.entries:
         if not entry.commands:
             continue
         order = Order.of(entry.commands[0], entry.index, owner=sender)
         condition = _condition(bundle, entry.index) if conditional else None
         settled[entry.index] = await _settle(door, order, _entry_resource(bundle, entry.index), sender, condition, now)
-    fresh = []
+    fresh: dict[str, Settled] = {}
     for item in settled.values():
-        if not item.known and item.order.key not in seen:
-            seen.add(item.order.key)
-            fresh.append((item.order, item.resource))
-    await door.accept(sender, fresh, body, f"Bundle/{result.kind.value}")
+        if not item.known:
+            fresh.setdefault(item.order.key, item)
+    # the keys are taken before publishing: of two Bundles racing with one identifier, one is accepted
+    message_type = f"Bundle/{result.kind.value}"
+    first = await door.claim_all(sender, [item.order for item in fresh.values()], body, message_type)
+    for index, item in settled.items():
+        if (found := first.get(item.order.key)) is not None:  # an identical order accepted a moment ago
+            settled[index] = Settled(item.order, found.resource, known=True, location=found.location)
+    taken = [(item.order, item.resource) for key, item in fresh.items() if key not in first]
+    await door.accept(sender, taken, body, message_type)
     return settled
 
 
@@ -240,6 +246,8 @@ async def _batch_entry(
         item = await _settle(
             door, order, _entry_resource(bundle, entry.index), sender, _condition(bundle, entry.index), utc_now()
         )
+        if not item.known and (first := await door.claim(sender, item.order, body, "Bundle/batch")):
+            item = Settled(item.order, first.resource, known=True, location=first.location)
         if not item.known:
             await door.accept(sender, [(item.order, item.resource)], body, "Bundle/batch")
     except RxHubError as exc:  # one entry's failure is its own answer (batch), never the others'
@@ -264,7 +272,7 @@ async def post_base(door: FhirDoor, body: bytes, sender: str) -> Answer:
         if result.kind is ResourceKind.TRANSACTION:
             return Answer(200, await transaction(door, result, bundle, body, sender))
         return Answer(200, await batch(door, result, bundle, body, sender))
-    except (InboundMessageError, NotFound) as exc:  # the whole Bundle refused (a batch entry answers for itself)
+    except (InboundMessageError, DomainError) as exc:  # the whole Bundle refused (a batch entry answers for itself)
         return Answer(http_status_for(exc), with_untaken(outcome_for(exc), bundle))
 
 
@@ -275,7 +283,7 @@ async def post_document(door: FhirDoor, body: bytes, sender: str) -> Answer:
     classify(bundle, accept=(ResourceKind.DOCUMENT,))
     try:
         settled = await settle_all(door, bundle_commands(bundle), bundle, body, sender, conditional=False)
-    except (InboundMessageError, NotFound) as exc:
+    except (InboundMessageError, DomainError) as exc:
         return Answer(http_status_for(exc), with_untaken(outcome_for(exc), bundle))
     stored, created = await documents.keep(door, sender, bundle, body, utc_now())
     notes = operation_outcome([item.note() for item in settled.values()])

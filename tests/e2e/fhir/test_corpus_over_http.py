@@ -29,8 +29,6 @@ ACCEPTED: dict[str, tuple[str, int, int, int, int]] = {
     "nhs_eps_r4_bundle_message_4_medicationrequests_send.json": ("/$process-message", 200, 4, 0, 0),
     "nhs_eps_r4_bundle_message_controlled_drug.json": ("/$process-message", 200, 2, 0, 0),
     "nhs_eps_r4_bundle_message_multiple_dosage_instructions.json": ("/$process-message", 200, 4, 0, 0),
-    # the EPS samples reuse the first line item id of the 4-item send (same system): the same order, sent again
-    "nhs_eps_r4_bundle_message_repeat_dispensing.json": ("/$process-message", 200, 0, 1, 0),
     "uscore_r4_medicationrequest_coded_oral_axid.json": ("/MedicationRequest", 201, 1, 0, 0),
     "uscore_r4_medicationrequest_contained_medication.json": ("/MedicationRequest", 201, 1, 0, 0),
 }
@@ -50,6 +48,13 @@ REFUSED: dict[str, tuple[str, int, str, str]] = {
         "/$process-message",
         404,
         "not-found",
+        "Bundle.entry[1].resource.identifier",
+    ),
+    # it reuses the first line item id of the 4-item send (same system) for another order: the first one stands
+    "nhs_eps_r4_bundle_message_repeat_dispensing.json": (
+        "/$process-message",
+        409,
+        "duplicate",
         "Bundle.entry[1].resource.identifier",
     ),
     "nhs_eps_r4_bundle_message_dispense_notification.json": (

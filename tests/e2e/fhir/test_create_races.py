@@ -1,5 +1,6 @@
-"""Two different creates racing with one identifier: one is created (201), the other is answered with that
-order (200) or told it is being accepted (409), never a second 201 whose content the hub then drops."""
+"""Two different creates racing with one identifier: one is created (201), the other refused at once (409,
+``duplicate``, naming the identifier), never answered 2xx with content the hub then drops; a resend of the
+created one gets it again (200), a third order under the identifier is refused too."""
 
 from __future__ import annotations
 
@@ -32,8 +33,16 @@ def test_of_two_racing_creates_one_is_created(fhir_hub: FhirHub) -> None:
             second = pool.submit(post, two, _order(f"RACE-{pair}", "second"))
             answers.append((first.result(), second.result()))
         for pair, (a, b) in enumerate(answers):
-            statuses = sorted([a.status_code, b.status_code])
-            assert statuses in ([200, 201], [201, 409]), (pair, a.text, b.text)
-            created = a if a.status_code == 201 else b
-            again = one.post("/MedicationRequest", json=_order(f"RACE-{pair}", "third"))
+            assert sorted([a.status_code, b.status_code]) == [201, 409], (pair, a.text, b.text)
+            created, refused = (a, b) if a.status_code == 201 else (b, a)
+            _assert_duplicate(refused, f"RACE-{pair}")
+            note = "first" if created is a else "second"
+            again = one.post("/MedicationRequest", json=_order(f"RACE-{pair}", note))
             assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
+            _assert_duplicate(one.post("/MedicationRequest", json=_order(f"RACE-{pair}", "third")), f"RACE-{pair}")
+
+
+def _assert_duplicate(answer: httpx.Response, placer: str) -> None:
+    assert answer.status_code == 409, answer.text
+    (issue,) = answer.json()["issue"]
+    assert issue["code"] == "duplicate" and placer in issue["diagnostics"], answer.text
