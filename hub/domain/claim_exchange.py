@@ -102,6 +102,9 @@ class ClaimRequestData(Frozen):
     dispensing_status: str | None = None
     quantity_intended: Decimal | None = None
     days_supply_intended: int | None = None
+    #: NCPDP 456-EN / 457-EP on a completion: the Rx number and date of service of the partial fill it completes
+    associated_rx_number: str | None = None
+    associated_date: date | None = None
     #: NCPDP 409-D9 ingredient cost, 412-DC dispensing fee, 423-DN basis of cost determination
     ingredient_cost: Decimal | None = None
     dispensing_fee: Decimal | None = None

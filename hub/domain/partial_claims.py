@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from hub.domain.fill import Fill
+from hub.domain.partial_fill import DispensingStatus
 
 
 class ClaimQuantities(BaseModel):
@@ -22,15 +25,29 @@ class ClaimQuantities(BaseModel):
     #: 344-HF / 345-HG: the whole fill, on a partial fill and on its completion
     quantity_intended: Decimal | None = None
     days_supply_intended: int | None = None
+    #: 456-EN / 457-EP on a completion: the Rx number and date of service of the partial fill it completes
+    associated_rx_number: str | None = None
+    associated_date: date | None = None
 
 
-def claim_quantities(fill: Fill) -> ClaimQuantities:
-    """The quantity fields of this fill's claim (a reversal of it sends 343-HD too)."""
-    partial = fill.dispensing_status
-    return ClaimQuantities(
-        quantity=fill.quantity or Decimal("0"),
-        days_supply=fill.days_supply,
-        dispensing_status=partial.value if partial else None,
-        quantity_intended=fill.quantity_intended if partial else None,
-        days_supply_intended=fill.days_supply_intended if partial else None,
-    )
+def claim_quantities(rx_number: str, fills: Sequence[Fill], fill: Fill) -> ClaimQuantities:
+    """The quantity fields of ``fill``'s claim, one of the prescription's ``fills`` (a reversal sends 343-HD too)."""
+    status = fill.dispensing_status
+    whole = {
+        "quantity": fill.quantity or Decimal("0"),
+        "days_supply": fill.days_supply,
+        "dispensing_status": status.value if status else None,
+        "quantity_intended": fill.quantity_intended if status else None,
+        "days_supply_intended": fill.days_supply_intended if status else None,
+    }
+    if status is not DispensingStatus.COMPLETION:
+        return ClaimQuantities(**whole)
+    part = _part_of(fills, fill)
+    served = part.claim.submitted_at if part is not None and part.claim is not None else None
+    return ClaimQuantities(**whole, associated_rx_number=rx_number, associated_date=served.date() if served else None)
+
+
+def _part_of(fills: Sequence[Fill], rest: Fill) -> Fill | None:
+    """The partial fill a completion completes: the P before it with the same fill number."""
+    parts = [f for f in fills if f.fill_number == rest.fill_number and f.dispensing_status is DispensingStatus.PARTIAL]
+    return parts[-1] if parts else None

@@ -132,6 +132,8 @@ class ClaimSegment(SegmentView):
         "refills_authorized": WireField("DF", _INT),
         "origin_code": WireField("DJ"),
         "quantity_prescribed": WireField("ET", _QTY),
+        "associated_rx_number": WireField("EN"),
+        "associated_date": WireField("EP", _DATE),
         "other_coverage_code": WireField("C8"),
         "unit_of_measure": WireField("28"),
         "prior_auth_type": WireField("EU"),
@@ -155,6 +157,9 @@ class ClaimSegment(SegmentView):
     refills_authorized: int | None = None
     origin_code: str | None = None
     quantity_prescribed: Decimal | None = None
+    #: 456-EN / 457-EP: the Rx and date of service of the partial fill a completion (343-HD C) completes
+    associated_rx_number: str | None = None
+    associated_date: date | None = None
     other_coverage_code: str | None = None
     unit_of_measure: str | None = None
     prior_auth_type: str | None = None

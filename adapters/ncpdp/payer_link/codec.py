@@ -216,6 +216,8 @@ def _claim(request: ClaimRequestData) -> ClaimSegment:
         dispensing_status=request.dispensing_status,
         quantity_intended=request.quantity_intended,
         days_supply_intended=request.days_supply_intended,
+        associated_rx_number=request.associated_rx_number,
+        associated_date=request.associated_date,
     )
 
 

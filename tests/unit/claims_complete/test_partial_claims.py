@@ -4,7 +4,7 @@ simulated payer taking P then C, refusing a C without its P or above the quantit
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,13 +18,14 @@ from hub.domain.partial_claims import claim_quantities
 from hub.domain.partial_fill import ShortStockChoice
 from hub.domain.states import RxState
 from tests.unit.claims_complete.test_encoded_fields import raw_fields
-from tests.unit.domain.builders import LISINOPRIL, NOW, TECHNICIAN, reach, stock
+from tests.unit.domain.builders import LISINOPRIL, NOW, PHARMACIST, PHARMACY, SYSTEM, TECHNICIAN, reach, stock
 from tests.unit.ncpdp_payer_link.claim_data import claim
 
 PAYER = Adjudicator(load_payer_config(DATA_DIR / "payer-sim.json"))
 PART = {"dispensing_status": "P", "quantity": Decimal("12"), "days_supply": 4}
 REST = {"dispensing_status": "C", "quantity": Decimal("18"), "days_supply": 6}
 WHOLE = {"quantity_intended": Decimal("30"), "days_supply_intended": 10}
+ASSOCIATED = {"associated_rx_number": "7000001", "associated_date": date(2026, 3, 1)}
 
 
 def _part(**changes: Any) -> ClaimRequestData:
@@ -32,7 +33,7 @@ def _part(**changes: Any) -> ClaimRequestData:
 
 
 def _rest(**changes: Any) -> ClaimRequestData:
-    values = {**REST, **WHOLE, "date_of_service": date(2026, 3, 3), **changes}
+    values = {**REST, **WHOLE, **ASSOCIATED, "date_of_service": date(2026, 3, 3), **changes}
     return claim(attempt=3, **values)
 
 
@@ -49,6 +50,7 @@ def test_the_part_is_a_b3_with_status_p_and_the_whole_intended() -> None:
     assert (am07["D2"], am07["D3"], am07["HD"]) == (["7000001"], ["0"], ["P"])
     assert (am07["E7"], am07["D5"]) == (["12000"], ["4"])  # 442-E7 9(7)v999: the part dispensed now
     assert (am07["HF"], am07["HG"]) == (["30000"], ["10"])  # 344-HF / 345-HG: the whole fill
+    assert "EN" not in am07 and "EP" not in am07
 
 
 def test_the_rest_is_a_b1_with_status_c_on_the_same_rx_and_fill() -> None:
@@ -57,6 +59,7 @@ def test_the_rest_is_a_b1_with_status_c_on_the_same_rx_and_fill() -> None:
     am07 = raw_fields(body, "07")
     assert (am07["D2"], am07["D3"], am07["HD"]) == (["7000001"], ["0"], ["C"])
     assert (am07["E7"], am07["D5"], am07["HF"], am07["HG"]) == (["18000"], ["6"], ["30000"], ["10"])
+    assert (am07["EN"], am07["EP"]) == (["7000001"], ["20260301"])  # 456-EN / 457-EP: the part it completes
 
 
 def test_a_reversal_of_the_rest_names_its_status() -> None:
@@ -87,9 +90,28 @@ def test_the_payer_refuses_a_rest_without_its_part_or_above_the_whole() -> None:
 
 def test_the_fill_gives_the_claim_its_part_and_its_whole() -> None:
     rx = reach(RxState.FILLING)
-    assert claim_quantities(rx.current_fill).dispensing_status is None
+    assert claim_quantities(rx.rx_number, rx.fills, rx.current_fill).dispensing_status is None
     rx.note_short_stock(NOW, allocate(stock(quantity="12"), LISINOPRIL, Decimal("30"), NOW.date()))
     rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "back-order")
-    part = claim_quantities(rx.current_fill)
+    part = claim_quantities(rx.rx_number, rx.fills, rx.current_fill)
     assert (part.dispensing_status, part.quantity, part.days_supply) == ("P", 12, 12)
     assert (part.quantity_intended, part.days_supply_intended) == (30, 30)
+    assert part.associated_rx_number is None and part.associated_date is None
+
+
+def test_the_rest_names_the_part_it_completes() -> None:
+    rx = reach(RxState.FILLING)
+    rx.note_short_stock(NOW, allocate(stock(quantity="12"), LISINOPRIL, Decimal("30"), NOW.date()))
+    rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "back-order")
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("4"), patient_pay=Decimal("1"))
+    rx.approve_data_verification(PHARMACIST, NOW)
+    rx.complete_fill(TECHNICIAN, NOW, allocate(stock(quantity="12"), LISINOPRIL, Decimal("12"), NOW.date()), PHARMACY)
+    rx.approve_product_verification(PHARMACIST, NOW)
+    rx.dispense(TECHNICIAN, NOW)
+    rx.start_completion(TECHNICIAN, NOW + timedelta(days=2))
+    rest = claim_quantities(rx.rx_number, rx.fills, rx.current_fill)
+    assert (rest.dispensing_status, rest.quantity, rest.days_supply) == ("C", 18, 18)
+    assert (rest.quantity_intended, rest.days_supply_intended) == (30, 30)
+    part_claim = rx.fills[0].claim
+    assert part_claim is not None and part_claim.submitted_at is not None
+    assert (rest.associated_rx_number, rest.associated_date) == (rx.rx_number, part_claim.submitted_at.date())
