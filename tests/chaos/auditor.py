@@ -7,7 +7,8 @@ Failing checks (each makes the run exit non-zero):
 * an event published twice for one state change: one (subject, type, fill, attempt) under two ids, or an
   order without exactly one ``prescription.received``;
 * a claim billed twice without a reversal, in the hub's ledger (``claim_transmissions``) or the payer's
-  own view, or the hub and the payer disagreeing on whether a fill is paid;
+  own record, the hub and the payer disagreeing on any fill, a claim transmitted to a switch twice
+  (``claim_audit.py``);
 * dead letters, unpublished outbox rows, faults that could not be injected, hub processes that died.
 """
 
@@ -22,7 +23,8 @@ from sqlalchemy import Engine, func, select
 
 from hub.messaging.dead_letters import DeadLetterQueue
 from hub.messaging.topology import Topology
-from hub.persistence.tables import claim_transmissions, outbox, prescriptions
+from hub.persistence.tables import outbox, prescriptions
+from tests.chaos.claim_audit import claim_checks
 from tests.chaos.load import Ledger
 from tests.chaos.payer_view import PayerView
 from tests.chaos.taps import Copies
@@ -56,9 +58,9 @@ class Report:
         """No loss, no duplicate, nothing stuck."""
         return not self.problems
 
-    def fail(self, what: str, examples: list[str] | None = None) -> None:
-        """Record a failing check with a few examples."""
-        shown = f" e.g. {', '.join(examples[:5])}" if examples else ""
+    def fail(self, what: str, examples: list[str] | None = None, *, limit: int = 5) -> None:
+        """Record a failing check with its first ``limit`` examples."""
+        shown = f" e.g. {', '.join(examples[:limit])}" if examples else ""
         self.problems.append(what + shown)
 
     def render(self) -> str:
@@ -177,40 +179,10 @@ def _events(events: Copies, rows: dict[str, list[dict[str, Any]]], report: Repor
 def _claims(
     engine: Engine, payer: PayerView, claims: Copies, rows: dict[str, list[dict[str, Any]]], report: Report
 ) -> None:
-    ledger: Counter[tuple[str, int]] = Counter()
-    with engine.connect() as conn:
-        for t in conn.execute(select(claim_transmissions)).mappings():
-            key = (t["prescription_id"], t["fill_number"])
-            ledger[key] += (t["transaction"] == "B1" and t["status"] == "P") - (
-                t["transaction"] == "B2" and t["status"] == "A"
-            )
-    hub_twice = sorted(f"{k[0][:8]}:{v}" for k, v in ledger.items() if v > 1)
-    payer_twice = sorted(f"{k[0][:8]}:{v}" for k, v in payer.net_paid.items() if v > 1 or v < 0)
-    paid_in_hub = {
-        (r["id"], f["fill_number"])
-        for found in rows.values()
-        for r in found
-        for f in r["document"].get("fills", [])
-        if (f.get("claim") or {}).get("status") == "paid"
-    }
-    paid_by_payer = {k for k, v in payer.net_paid.items() if v == 1}
-    disagree = sorted(f"{k[0][:8]}" for k in paid_in_hub ^ paid_by_payer)
-    report.figures.update(
-        {
-            "claims: transmissions published": f"{claims.raw} copies, {claims.distinct} distinct",
-            "payer: decisions": dict(payer.decisions),
-            "payer: answers dropped": payer.dropped,
-            "payer: fills paid (net)": len(paid_by_payer),
-            "claims billed twice w/o reversal": f"hub ledger {len(hub_twice)}, payer {len(payer_twice)}",
-            "hub and payer disagree on paid": len(disagree),
-        }
-    )
-    if hub_twice:
-        report.fail(f"{len(hub_twice)} fill(s) paid twice without a reversal in claim_transmissions", hub_twice)
-    if payer_twice:
-        report.fail(f"{len(payer_twice)} fill(s) paid twice (or reversed twice) by the payer", payer_twice)
-    if disagree:
-        report.fail(f"{len(disagree)} fill(s) where the hub and the payer disagree on payment", disagree)
+    figures, failing = claim_checks(engine, payer, claims, rows)
+    report.figures.update(figures)
+    for what, examples in failing:
+        report.fail(what, examples, limit=50)  # a disagreement is named fill by fill
 
 
 def _plumbing(evidence: Evidence, report: Report) -> None:

@@ -6,6 +6,7 @@ so ``rabbitmqctl close_all_connections -p <vhost>`` only cuts this run's connect
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -49,6 +50,10 @@ class ChaosEnvironment:
     workdir: Path
     mllp_port: int
     http_port: int
+    #: the simulated switch's two listeners: the route's switch and its failover, in front of one payer
+    #: (0 for harnesses that send claims straight to ``rxhub payer-sim``, as ``tests/cluster`` does)
+    switch_port: int = 0
+    failover_port: int = 0
     payer_timeout_ms: int = 3000
     retry_delay_ms: int = 500
     max_retries: int = 8
@@ -81,6 +86,31 @@ class ChaosEnvironment:
             "RXHUB_LOG_JSON": "true",
         }
 
+    @property
+    def switch_routes(self) -> Path:
+        """The connectors' routing file (``RXHUB_SWITCH_ROUTES``)."""
+        return self.workdir / "switch-routes.json"
+
+    @property
+    def switch_control(self) -> Path:
+        """The switch simulator's fault knob (``adapters/ncpdp/switch/sim_control.py``)."""
+        return self.workdir / "switch-control.json"
+
+    @property
+    def payer_journal(self) -> Path:
+        """The payer's own record of every claim it decided, kept across switch restarts."""
+        return self.workdir / "payer-journal.jsonl"
+
+    def write_switch_routes(self) -> None:
+        """BIN 999001 to switch ``a``, failing over to ``b``; both must answer well within the payer timeout."""
+        answer_ms = self.payer_timeout_ms // 3
+        switches = [
+            {"name": name, "host": "127.0.0.1", "port": port, "connect_timeout_ms": 200, "answer_timeout_ms": answer_ms}
+            for name, port in (("a", self.switch_port), ("b", self.failover_port))
+        ]
+        routes = [{"bin": "999001", "switch": "a", "failover": "b"}, {"bin": "999092", "switch": "a", "failover": "b"}]
+        self.switch_routes.write_text(json.dumps({"switches": switches, "routes": routes}), encoding="utf-8")
+
     def settings(self) -> Settings:
         """The same configuration as a Settings object (topology names, user creation)."""
         values = {k.removeprefix("RXHUB_").lower(): v for k, v in self.hub_env().items()}
@@ -89,9 +119,13 @@ class ChaosEnvironment:
 
 @contextmanager
 def chaos_environment(
-    database: str = "postgres", workdir: Path | None = None, keep_workdir: bool = False
+    database: str = "postgres",
+    workdir: Path | None = None,
+    keep_workdir: bool = False,
+    keep_database: bool = False,
+    payer_timeout_ms: int = 3000,
 ) -> Iterator[ChaosEnvironment]:
-    """Create the vhost and database; delete both (and the work folder unless kept) on exit."""
+    """Create the vhost and database; delete the vhost, and the database and work folder unless kept, on exit."""
     tag = uuid.uuid4().hex[:10]
     vhost = f"rxhub-chaos-{tag}"
     own_workdir = workdir is None
@@ -115,12 +149,15 @@ def chaos_environment(
             workdir=folder,
             mllp_port=free_port(),
             http_port=free_port(),
+            switch_port=free_port(),
+            failover_port=free_port(),
+            payer_timeout_ms=payer_timeout_ms,
         )
     finally:
         try:
             rabbitmqctl("delete_vhost", vhost)
         finally:
-            if db_name:
+            if db_name and not keep_database:
                 _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             if own_workdir and not keep_workdir:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The fault controller: while orders flow, cut connections, kill workers, lock the database, silence the payer.
+"""The fault controller: while orders flow, cut connections, kill workers, lock the database, hurt the switch.
 
 Faults run one after another from a fixed rotation (so a short run still sees every kind) at a steady
 interval; each is bounded in time and undone before the next starts.  ``rabbitmqctl stop_app`` stops the
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from tests.chaos.environment import PG_ADMIN_URL, ChaosEnvironment, pg_url, rabbitmqctl
 from tests.chaos.processes import HubProcesses, wait_for_doors
+from tests.chaos.switch_faults import SwitchFaults
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +26,33 @@ SHORT_ROTATION = (
     "broker-connections-closed",
     "worker-killed",
     "database-locked",
-    "payer-silent",
     "listener-killed",
     "worker-killed",
     "database-connections-terminated",
     "broker-connections-closed",
     "database-unavailable",
 )
+#: the claim path's faults, on a thread of their own so a short run still sees every kind of both rotations
+SWITCH_ROTATION = (
+    "switch-drops-connection",
+    "switch-down-failover",
+    "payer-silent",
+    "switch-connector-killed",
+    "switch-answers-late",
+    "switch-killed",
+)
 
 
 @dataclass
 class FaultController:
-    """Injects faults from ``rotation`` every ``interval_s`` until stopped; counts them by kind."""
+    """Injects faults from ``rotation`` and, beside them, from ``switch_rotation``, every ``interval_s`` until
+    stopped; counts them by kind."""
 
     env: ChaosEnvironment
     hub: HubProcesses
     interval_s: float = 6.0
     rotation: tuple[str, ...] = SHORT_ROTATION
+    switch_rotation: tuple[str, ...] = SWITCH_ROTATION
     #: inject one broker application restart (every vhost on the machine!) at this many seconds in
     broker_restart_at_s: float | None = None
     injected: Counter[str] = field(default_factory=Counter)
@@ -50,26 +61,38 @@ class FaultController:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="faults", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._loop, args=(self.rotation,), name="faults", daemon=True),
+            threading.Thread(target=self._loop, args=(self.switch_rotation,), name="switch-faults", daemon=True),
+        ]
+        self._counting = threading.Lock()
         self._random = random.Random(self.seed)
+        self.switch = SwitchFaults(self.env, self.hub, random.Random(self.seed + 1))
 
     def start(self) -> None:
         """Begin injecting (the first fault comes after one interval)."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Finish the fault in progress and stop."""
+        """Finish the fault in progress and stop, leaving the switch behaving."""
         self._stop.set()
-        self._thread.join(120)
+        for thread in self._threads:
+            thread.join(120)
+        try:
+            self.switch.reset()
+        except RuntimeError as exc:
+            self.failed.append(f"switch reset: {exc!r}")
 
-    def _loop(self) -> None:
+    def _loop(self, rotation: tuple[str, ...]) -> None:
         started, turn = time.monotonic(), 0
         while not self._stop.wait(self.interval_s):
-            if self.broker_restart_at_s is not None and time.monotonic() - started >= self.broker_restart_at_s:
+            restart_at = self.broker_restart_at_s if rotation is self.rotation else None
+            if restart_at is not None and time.monotonic() - started >= restart_at:
                 self.broker_restart_at_s = None
                 self._inject("broker-app-restarted")
                 continue
-            self._inject(self.rotation[turn % len(self.rotation)])
+            self._inject(rotation[turn % len(rotation)])
             turn += 1
 
     def _inject(self, kind: str) -> None:
@@ -81,16 +104,18 @@ class FaultController:
             "database-locked": self.lock_database,
             "database-connections-terminated": self.terminate_database_connections,
             "database-unavailable": self.database_unavailable,
-            "payer-silent": self.silence_payer,
+            **self.switch.actions(),
         }
         if self.env.backend == "sqlite" and kind in ("database-connections-terminated", "database-unavailable"):
             kind = "database-locked"  # SQLite has no server to cut: hold its write lock instead
         try:
             action[kind]()
-            self.injected[kind] += 1
+            with self._counting:
+                self.injected[kind] += 1
             log.info("fault injected: %s", kind)
         except Exception as exc:  # a fault that could not be injected is reported, not hidden
-            self.failed.append(f"{kind}: {exc!r}")
+            with self._counting:
+                self.failed.append(f"{kind}: {exc!r}")
 
     def close_connections(self) -> None:
         """Force-close every connection of this run's vhost (publishers, consumers, the payer)."""
@@ -117,14 +142,6 @@ class FaultController:
         self.hub.kill("serve")
         self.hub.start("serve")
         wait_for_doors(self.env)
-
-    def silence_payer(self) -> None:
-        """Freeze the payer past the payer timeout: claims go unanswered, then are answered late."""
-        self.hub.pause("payer-sim")
-        try:
-            time.sleep(self.env.payer_timeout_ms / 1000 * 1.5)
-        finally:
-            self.hub.resume("payer-sim")
 
     def lock_database(self, hold_s: float = 3.0) -> None:
         """Hold the tables every step writes for a few seconds (PostgreSQL) or the write lock (SQLite)."""

@@ -1,4 +1,5 @@
-"""The hub as real processes (``rxhub serve``, ``rxhub worker``, ``rxhub payer-sim``) that faults can kill.
+"""The hub as real processes (``rxhub serve``, ``rxhub worker``, ``rxhub switch-connector``, ``rxhub switch-sim``)
+that faults can kill.
 
 Each child keeps its name across restarts; its stderr (JSON log lines) goes to ``<workdir>/<name>.log``,
 appended on every restart, so the auditor can read the payer's decisions and the run's warnings afterwards.
@@ -20,6 +21,7 @@ import httpx
 import pika
 import pika.exceptions as pe
 
+from adapters.ncpdp.switch.connector import SWITCH_CONNECTOR_STEP
 from tests.chaos.environment import ChaosEnvironment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +46,8 @@ class Child:
 
     name: str
     args: list[str]
+    #: RXHUB_* variables for this child only (the routing file: a worker given it would run a connector too)
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     starts: int = 0
@@ -66,9 +70,9 @@ class HubProcesses:
     env: ChaosEnvironment
     children: dict[str, Child] = field(default_factory=dict)
 
-    def add(self, name: str, args: list[str]) -> Child:
+    def add(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Child:
         """Register and start a child (``args`` after ``rxhub``)."""
-        child = Child(name, args)
+        child = Child(name, args, extra_env or {})
         self.children[name] = child
         self.start(name)
         return child
@@ -81,7 +85,7 @@ class HubProcesses:
         child.process = subprocess.Popen(
             [str(RXHUB), *child.args],
             cwd=REPO,
-            env={**os.environ, **self.env.hub_env()},
+            env={**os.environ, **self.env.hub_env(), **child.extra_env},
             stdout=child.log,
             stderr=child.log,
         )
@@ -106,6 +110,10 @@ class HubProcesses:
     def workers(self) -> list[str]:
         """Names of the worker processes."""
         return [n for n in self.children if n.startswith("worker")]
+
+    def connectors(self) -> list[str]:
+        """Names of the switch connector processes."""
+        return [n for n in self.children if n.startswith("switch-connector")]
 
     def rss(self) -> dict[str, int]:
         """RSS in KiB per running child."""
@@ -135,19 +143,49 @@ class HubProcesses:
         return codes
 
 
-def start_hub(env: ChaosEnvironment, *, worker_processes: int = 2, copies: int = 1) -> HubProcesses:
-    """Listener, payer simulator and workers, returning once the doors answer and the workers consume."""
-    from tests.chaos.environment import PAYER_SIM_CONFIG
-
+def start_hub(
+    env: ChaosEnvironment, *, worker_processes: int = 2, copies: int = 1, connector_processes: int = 2
+) -> HubProcesses:
+    """Listener, switch simulator, switch connectors and workers, returning once all of them are serving."""
     hub = HubProcesses(env)
     hub.add("serve", ["serve"])
     wait_for_doors(env)
-    hub.add("payer-sim", ["payer-sim", "--config", str(PAYER_SIM_CONFIG)])
+    env.write_switch_routes()
+    hub.add("switch-sim", switch_sim_args(env))
+    for index in range(connector_processes):
+        hub.add(f"switch-connector-{index}", ["switch-connector"], {"RXHUB_SWITCH_ROUTES": str(env.switch_routes)})
     for index in range(worker_processes):
         hub.add(f"worker-{index}", ["worker", *ALL_STEPS, "--copies", str(copies)])
     wait_for_consumers(env, f"{env.prefix}.intake", worker_processes * copies)
-    wait_for_consumers(env, f"{env.prefix}.payer-sim", 1)
+    wait_for_consumers(env, f"{env.prefix}.{SWITCH_CONNECTOR_STEP}", connector_processes)
+    wait_for_switch(env)
     return hub
+
+
+def switch_sim_args(env: ChaosEnvironment) -> list[str]:
+    """``rxhub switch-sim`` with the run's ports, payer plan, journal and fault knob."""
+    from tests.chaos.environment import PAYER_SIM_CONFIG
+
+    return [
+        "switch-sim",
+        *("--port", str(env.switch_port), "--failover-port", str(env.failover_port)),
+        *("--config", str(PAYER_SIM_CONFIG), "--journal", str(env.payer_journal)),
+        *("--control", str(env.switch_control)),
+    ]
+
+
+def wait_for_switch(env: ChaosEnvironment, timeout_s: float = 60) -> None:
+    """Until both of the simulated switch's listeners accept connections."""
+    deadline = time.monotonic() + timeout_s
+    for port in (env.switch_port, env.failover_port):
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the switch simulator is not listening on {port}; see switch-sim.log") from None
+                time.sleep(0.1)
 
 
 def wait_for_doors(env: ChaosEnvironment, timeout_s: float = 60) -> None:

@@ -17,17 +17,19 @@ from pathlib import Path
 import pika.exceptions as pe
 from sqlalchemy import Engine, func, select
 
+from adapters.ncpdp.payer_link.simulator import PAYER_SIM_STEP
+from adapters.ncpdp.switch.connector import SWITCH_CONNECTOR_STEP
 from hub.entrypoints.runtime import declare_topology, open_database
 from hub.errors import BrokerUnavailable
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.topology import Topology
-from hub.persistence.tables import outbox, prescriptions
+from hub.persistence.tables import claim_transmissions, outbox, prescriptions
 from hub.persistence.users import UserStore
 from tests.chaos.auditor import RESTING_STATES, Evidence, Report, audit
 from tests.chaos.environment import ChaosEnvironment, chaos_environment
 from tests.chaos.faults import FaultController
 from tests.chaos.load import Ledger, LoadGenerator, LoadPlan
-from tests.chaos.payer_view import read_payer_log
+from tests.chaos.payer_view import read_payer_journal
 from tests.chaos.processes import start_hub
 from tests.chaos.taps import bind_taps, drain, tap_names
 
@@ -44,20 +46,29 @@ class ChaosPlan:
     fault_interval_s: float = 5.0
     settle_s: float = 180.0
     workdir: Path | None = None
+    #: leave the PostgreSQL database for a post-mortem (its name is printed; drop it yourself)
+    keep_database: bool = False
 
 
 def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
-    """Set up, load, inject, settle, audit, clean up; returns the report."""
+    """Set up, load, inject, settle, audit, clean up; returns the report.
+
+    The payer timeout is 8 s: a claim now waits in the connectors' queue and crosses a TCP switch, and a
+    shorter timeout on a busy machine turned most claims status-unknown before they had even left.
+    """
     started = time.monotonic()
     keep = plan.workdir is not None
-    with chaos_environment(plan.database, plan.workdir, keep_workdir=keep) as env:
+    with chaos_environment(
+        plan.database, plan.workdir, keep_workdir=keep, keep_database=plan.keep_database, payer_timeout_ms=8000
+    ) as env:
         settings = env.settings()
         topology = declare_topology(settings)
         bind_taps(env.amqp_url, topology)
         engine = open_database(settings)
         _, token = UserStore(engine).add("chaos-feed", "feed")
-        hub = start_hub(env, worker_processes=plan.worker_processes)
-        _say(say, f"hub up in {env.workdir} ({env.backend}); sending {plan.orders} orders over {plan.duration_s}s")
+        hub = start_hub(env, worker_processes=plan.worker_processes, connector_processes=3)
+        where = f"{env.workdir} ({env.backend} {env.database_name or ''})"
+        _say(say, f"hub up in {where}; sending {plan.orders} orders over {plan.duration_s}s")
         faults = FaultController(
             env, hub, interval_s=plan.fault_interval_s, broker_restart_at_s=plan.duration_s / 2 if plan.full else None
         )
@@ -69,7 +80,7 @@ def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
             faults.stop()
             _say(say, f"load done after {time.monotonic() - started:.0f}s; faults {dict(faults.injected)}; settling")
             crashed = hub.dead()
-            settled = settle(env, engine, topology, ledger, plan.settle_s)
+            settled = settle(env, engine, topology, ledger, plan.settle_s, SWITCH_CONNECTOR_STEP)
             rss_after = hub.rss()
         finally:
             hub.stop()
@@ -80,7 +91,7 @@ def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
             engine,
             drain(env.amqp_url, events_tap, parse_json=True),
             drain(env.amqp_url, claims_tap, parse_json=False),
-            read_payer_log(env.workdir / "payer-sim.log"),
+            read_payer_journal(env.payer_journal, _rx_numbers(engine)),
             env.amqp_url,
             topology,
             faults.injected,
@@ -96,20 +107,36 @@ def run_chaos(plan: ChaosPlan, say: bool = True) -> Report:
     return report
 
 
-def settle(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Ledger, timeout_s: float) -> float:
-    """Wait until every acknowledged order rests, the outbox is empty and no queue holds work.
+def _rx_numbers(engine: Engine) -> dict[str, str]:
+    """Rx number -> prescription id (the payer knows fills by 402-D2 and 403-D3)."""
+    with engine.connect() as conn:
+        return {r.rx_number: r.id for r in conn.execute(select(prescriptions.c.rx_number, prescriptions.c.id))}
 
-    Returns the seconds it took, or -1 on timeout (the audit then shows what is stuck).
+
+def settle(
+    env: ChaosEnvironment,
+    engine: Engine,
+    topology: Topology,
+    ledger: Ledger,
+    timeout_s: float,
+    claim_queue: str = PAYER_SIM_STEP,
+) -> float:
+    """Wait until every acknowledged order rests, every claim is answered (or timed out), the outbox is empty and
+    no queue holds work.
+
+    ``claim_queue`` is the step whose queue takes the claims (``switch-connector`` here, ``payer-sim`` where
+    claims go straight to the payer simulator). Returns the seconds it took, or -1 on timeout (the audit then
+    shows what is stuck).
     """
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        if _quiet(env, engine, topology, ledger):
+        if _quiet(env, engine, topology, ledger, claim_queue):
             return time.monotonic() - started
         time.sleep(1.0)
     return -1.0
 
 
-def _quiet(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Ledger) -> bool:
+def _quiet(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Ledger, claim_queue: str) -> bool:
     with engine.connect() as conn:
         resting = conn.execute(
             select(func.count())
@@ -120,10 +147,14 @@ def _quiet(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Le
             )
         ).scalar_one()
         backlog = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
-        if resting < len(ledger.acked) or backlog.scalar_one():
+        # a claim still unanswered will time out and be reversed or resent: the hub is not done with it
+        waiting = conn.execute(
+            select(func.count()).select_from(claim_transmissions).where(claim_transmissions.c.answered_at.is_(None))
+        )
+        if resting < len(ledger.acked) or backlog.scalar_one() or waiting.scalar_one():
             return False
     queues = [q.name for q in topology.queues() if q.name != topology.dead_letter_queue]
-    return _queued(env.amqp_url, [*queues, f"{topology.prefix}.payer-sim"]) == 0
+    return _queued(env.amqp_url, [*queues, f"{topology.prefix}.{claim_queue}"]) == 0
 
 
 def _queued(amqp_url: str, queues: list[str]) -> int:
@@ -161,9 +192,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-interval", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=180.0, help="seconds to wait for the hub to go quiet")
     parser.add_argument("--keep", type=Path, help="keep logs in this folder")
+    parser.add_argument("--keep-database", action="store_true", help="leave the run's PostgreSQL database behind")
     args = parser.parse_args(argv)
     plan = ChaosPlan(
-        args.orders, args.duration, args.full, args.database, args.workers, args.fault_interval, args.settle, args.keep
+        args.orders,
+        args.duration,
+        args.full,
+        args.database,
+        args.workers,
+        args.fault_interval,
+        args.settle,
+        args.keep,
+        args.keep_database,
     )
     report = run_chaos(plan)
     print(report.render(), flush=True)

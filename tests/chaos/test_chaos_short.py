@@ -1,4 +1,5 @@
-"""The short form of the chaos run, inside ``make test``: 300 orders in about two minutes, no broker restart.
+"""The short form of the chaos run, inside ``make test``: 300 orders in about two minutes, no broker restart,
+claims through the switch connectors and the simulated switch.
 
 The full run (``make chaos CHAOS_ARGS="--orders 2000 --duration 300 --full"``) adds a RabbitMQ application
 restart, which would disturb every other test on the machine, so it is never part of the test suite.
@@ -26,6 +27,12 @@ def test_every_acknowledged_order_ends_once_despite_faults(capsys: pytest.Captur
         "database-connections-terminated",
         "database-unavailable",
         "payer-silent",
+        "switch-connector-killed",
+        "switch-killed",
+        "switch-answers-late",
+        "switch-drops-connection",
+        "switch-down-failover",
     ):
         assert faults.get(kind, 0) >= 1, f"{kind} was never injected: {faults}"
     assert report.figures["orders sent"] == 300
+    assert report.figures["switch: failovers"] >= 1
