@@ -7,6 +7,7 @@ from typing import Any
 import pika
 
 from hub.messaging.envelope import Envelope
+from hub.messaging.headers import SOURCE_HEADER
 
 PERSISTENT = 2
 
@@ -21,7 +22,7 @@ def command_properties(envelope: Envelope, headers: dict[str, Any] | None = None
         type=envelope.type,
         timestamp=int(envelope.time.timestamp()),
         app_id="rxhub",
-        headers={"x-rxhub-source": envelope.source.value, **(headers or {})},
+        headers={SOURCE_HEADER: envelope.source.value, **(headers or {})},
     )
 
 

@@ -52,6 +52,15 @@ from hub.errors import DomainError, InboundMessageError, NotAuthorized, RxHubErr
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.envelope import Envelope
+from hub.messaging.headers import (
+    ERROR_HEADER,
+    FAILURE_KIND_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    QUEUE_HEADER,
+    RETRIES_HEADER,
+    TRACEBACK_HEADER,
+)
 from hub.messaging.reconnect import keep_running
 from hub.messaging.refusals import RefusalAudit, audit_refusal
 from hub.messaging.topology import Topology, declare
@@ -88,7 +97,6 @@ class ConsumerOptions(TypedDict):
     linger_s: float
 
 
-RETRIES_HEADER = "x-rxhub-retries"
 #: a delivery this soon after the previous batch was done means traffic flows: a batch may wait for company
 FLOWING_S = 0.05
 
@@ -276,9 +284,9 @@ class ConsumerRunner:
         retries = int(headers.get(RETRIES_HEADER, 0))
         kind = classify(exc, decoded=decoded)
         now = datetime.now(UTC).isoformat()
-        headers.setdefault("x-rxhub-first-failure", now)
-        headers["x-rxhub-last-failure"] = now
-        headers["x-rxhub-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        headers.setdefault(FIRST_FAILURE_HEADER, now)
+        headers[LAST_FAILURE_HEADER] = now
+        headers[ERROR_HEADER] = f"{type(exc).__name__}: {exc}"[:1000]
         if kind is None and retries < self.max_retries:
             headers[RETRIES_HEADER] = retries + 1
             log.warning(
@@ -297,16 +305,16 @@ class ConsumerRunner:
             return
         if kind is FailureKind.UNAUTHENTICATED and self.audit is not None:
             audit_refusal(self.audit, queue=self.queue, props=props, body=body, error=exc)
-        headers["x-rxhub-failure-kind"] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
+        headers[FAILURE_KIND_HEADER] = str(kind or FailureKind.TRANSIENT_EXHAUSTED)
         if decoded and kind is not FailureKind.UNAUTHENTICATED:
             self._record_outcome(body, exc, refused=kind is FailureKind.DOMAIN_RULE)
-        DEAD_LETTERED.labels(self.step, headers["x-rxhub-failure-kind"]).inc()
-        headers["x-rxhub-queue"] = self.queue
-        headers["x-rxhub-traceback"] = "".join(traceback.format_exception(exc))[-4000:]
+        DEAD_LETTERED.labels(self.step, headers[FAILURE_KIND_HEADER]).inc()
+        headers[QUEUE_HEADER] = self.queue
+        headers[TRACEBACK_HEADER] = "".join(traceback.format_exception(exc))[-4000:]
         log.error(
             "step %s dead-lettered a message: %s",
             self.step,
-            headers["x-rxhub-error"],
+            headers[ERROR_HEADER],
             extra={"message_id": props.message_id, "correlation_id": props.correlation_id},
         )
         self._republish(side, self.topology.dead_letter_exchange, self.step, props, body, headers)

@@ -22,16 +22,26 @@ from pika.spec import Basic, BasicProperties
 
 from hub.errors import PublishNotConfirmed
 from hub.messaging.blocking_publisher import connect
+from hub.messaging.headers import (
+    ERROR_HEADER,
+    FAILURE_KIND_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    QUEUE_HEADER,
+    REPLAYS_HEADER,
+    RETRIES_HEADER,
+    TRACEBACK_HEADER,
+)
 from hub.messaging.topology import Topology
 
 FAILURE_HEADERS = (
-    "x-rxhub-error",
-    "x-rxhub-failure-kind",
-    "x-rxhub-first-failure",
-    "x-rxhub-last-failure",
-    "x-rxhub-retries",
-    "x-rxhub-queue",
-    "x-rxhub-traceback",
+    ERROR_HEADER,
+    FAILURE_KIND_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    RETRIES_HEADER,
+    QUEUE_HEADER,
+    TRACEBACK_HEADER,
 )
 
 
@@ -57,14 +67,14 @@ class DeadLetter:
         return cls(
             message_id=props.message_id or "",
             message_type=props.type or "",
-            queue=str(h.get("x-rxhub-queue", "")),
-            failure_kind=str(h.get("x-rxhub-failure-kind", "")),
-            error=str(h.get("x-rxhub-error", "")),
-            first_failure=str(h.get("x-rxhub-first-failure", "")),
-            last_failure=str(h.get("x-rxhub-last-failure", "")),
-            retries=int(h.get("x-rxhub-retries", 0) or 0),
+            queue=str(h.get(QUEUE_HEADER, "")),
+            failure_kind=str(h.get(FAILURE_KIND_HEADER, "")),
+            error=str(h.get(ERROR_HEADER, "")),
+            first_failure=str(h.get(FIRST_FAILURE_HEADER, "")),
+            last_failure=str(h.get(LAST_FAILURE_HEADER, "")),
+            retries=int(h.get(RETRIES_HEADER, 0) or 0),
             correlation_id=props.correlation_id or "",
-            replays=int(h.get("x-rxhub-replays", 0) or 0),
+            replays=int(h.get(REPLAYS_HEADER, 0) or 0),
         )
 
     def matches(self, **wanted: str | None) -> bool:
@@ -140,7 +150,7 @@ class DeadLetterQueue:
 
     def _republish(self, side: BlockingChannel, props: BasicProperties, body: bytes, letter: DeadLetter) -> None:
         headers = {k: v for k, v in dict(props.headers or {}).items() if k not in FAILURE_HEADERS}
-        headers["x-rxhub-replays"] = letter.replays + 1
+        headers[REPLAYS_HEADER] = letter.replays + 1
         copy = pika.BasicProperties(
             content_type=props.content_type,
             delivery_mode=2,

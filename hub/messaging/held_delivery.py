@@ -35,6 +35,14 @@ from pika.spec import BasicProperties
 from hub.errors import RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
+from hub.messaging.headers import (
+    DESTINATION_HEADER,
+    ERROR_HEADER,
+    FAILURE_KIND_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    QUEUE_HEADER,
+)
 from hub.messaging.reconnect import keep_running
 from hub.messaging.topology import Topology, declare
 from hub.observability.metrics import OUTBOUND, OUTBOUND_FAILURES, start_destination_at_zero
@@ -254,12 +262,12 @@ class HeldDelivery:
         now = datetime.now(UTC).isoformat()
         headers: dict[str, Any] = {
             **(props.headers or {}),
-            "x-rxhub-error": error[:1000],
-            "x-rxhub-failure-kind": failure,
-            "x-rxhub-queue": self.queue,
-            "x-rxhub-destination": f"{self.kind}:{target}",
-            "x-rxhub-first-failure": now,
-            "x-rxhub-last-failure": now,
+            ERROR_HEADER: error[:1000],
+            FAILURE_KIND_HEADER: failure,
+            QUEUE_HEADER: self.queue,
+            DESTINATION_HEADER: f"{self.kind}:{target}",
+            FIRST_FAILURE_HEADER: now,
+            LAST_FAILURE_HEADER: now,
         }
         copy = pika.BasicProperties(
             content_type=props.content_type,

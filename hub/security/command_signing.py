@@ -27,9 +27,9 @@ from sqlalchemy import Engine
 
 from hub.config import Settings
 from hub.errors import UnauthenticatedCommand
+from hub.messaging.headers import SIGNATURE_HEADER
 from hub.persistence.hub_secrets import stored_secret
 
-SIGNATURE_HEADER = "x-rxhub-signature"
 ENV = "RXHUB_COMMAND_KEY"
 #: the ``hub_secrets`` row holding the generated key
 STORED_NAME = "command-key"

@@ -11,13 +11,13 @@ from pathlib import Path
 from adapters.ncpdp.d0 import ClaimResponse, TransactionResponse, build_claim_response
 from adapters.ncpdp.d0.response_segments import ResponseStatusSegment
 from adapters.ncpdp.payer.config import load_payer_config
-from adapters.ncpdp.payer_link import ORDER_CORRELATION_HEADER
 from adapters.ncpdp.switch import Fault, SwitchSimulator
 from hub.config import Settings
 from hub.entrypoints.runtime import topology_for
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 from hub.persistence.claim_reconciliation import reconcile
 from hub.persistence.claims import ClaimLedger
 from tests.e2e.test_claims import LosesFirstAnswer, _ledger, _order, _settings

@@ -39,6 +39,16 @@ from adapters.hl7.outbound.event_mapping import ReceivedEvent, StoredOrders, dec
 from hub.errors import BrokerUnavailable, MessageContentError, RxHubError
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
+from hub.messaging.headers import (
+    CONTROL_ID_HEADER,
+    DESTINATION_HEADER,
+    ERROR_HEADER,
+    FAILURE_KIND_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    QUEUE_HEADER,
+    RETRIES_HEADER,
+)
 from hub.messaging.reconnect import keep_running
 from hub.messaging.topology import ChannelLike, Topology, declare
 from hub.persistence.outbound_state import DeliveredEvent, OutboundStateStore
@@ -217,14 +227,14 @@ class DestinationRunner:
         now = datetime.now(UTC).isoformat()
         headers: dict[str, Any] = {
             **(props.headers or {}),
-            "x-rxhub-error": error[:1000],
-            "x-rxhub-failure-kind": kind,
-            "x-rxhub-queue": self.queue,
-            "x-rxhub-destination": self.config.name,
-            "x-rxhub-control-id": control_id,
-            "x-rxhub-retries": max(sends - 1, 0),
-            "x-rxhub-first-failure": now,
-            "x-rxhub-last-failure": now,
+            ERROR_HEADER: error[:1000],
+            FAILURE_KIND_HEADER: kind,
+            QUEUE_HEADER: self.queue,
+            DESTINATION_HEADER: self.config.name,
+            CONTROL_ID_HEADER: control_id,
+            RETRIES_HEADER: max(sends - 1, 0),
+            FIRST_FAILURE_HEADER: now,
+            LAST_FAILURE_HEADER: now,
         }
         copy = pika.BasicProperties(
             content_type=props.content_type,

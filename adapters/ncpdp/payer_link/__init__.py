@@ -4,7 +4,6 @@ and the simulated payer process that answers them in development and tests."""
 from adapters.ncpdp.payer_link.amqp_contract import (
     CLAIM_MESSAGE_TYPE,
     D0_CONTENT_TYPE,
-    ORDER_CORRELATION_HEADER,
     RESPONSE_MESSAGE_TYPE,
     MessagePublisher,
     claim_properties,
@@ -31,7 +30,6 @@ from adapters.ncpdp.payer_link.simulator import (
 __all__ = [
     "CLAIM_MESSAGE_TYPE",
     "D0_CONTENT_TYPE",
-    "ORDER_CORRELATION_HEADER",
     "RESPONSE_MESSAGE_TYPE",
     "D0ClaimCodec",
     "ExchangeRef",

@@ -15,9 +15,9 @@ import pika
 from hub.errors import BrokerUnavailable
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 
 #: the order's correlation id (a uuid), set by the hub on each claim and echoed on the answer
-ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
 D0_CONTENT_TYPE = "application/x-ncpdp-d0"
 CLAIM_MESSAGE_TYPE = "D0ClaimRequest"
 RESPONSE_MESSAGE_TYPE = "D0ClaimResponse"

@@ -27,7 +27,6 @@ from adapters.ncpdp.d0.response_segments import (
     ResponseStatusSegment,
 )
 from adapters.ncpdp.d0.segment_view import view_of
-from adapters.ncpdp.payer_link.amqp_contract import ORDER_CORRELATION_HEADER
 from hub.domain.claim import PayerDurAlert
 from hub.domain.claim_exchange import PayerStatus
 from hub.domain.commands import RecordClaimResponse
@@ -35,6 +34,7 @@ from hub.domain.order_parts import Frozen, Source
 from hub.errors import MessageContentError
 from hub.messaging.consumer import BatchHandler, ConsumerRunner, Handler
 from hub.messaging.envelope import Envelope, derived_message_id
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 from hub.messaging.topology import PAYER_RESPONSES, Topology
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from pika.spec import BasicProperties
 
 from adapters.ncpdp.script.network_client import NetworkClient
 from adapters.ncpdp.script.network_config import ScriptEndpoint, endpoint_for
-from adapters.ncpdp.script.outbound_responder import TO_HEADER
 from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
+from hub.messaging.headers import SCRIPT_TO_HEADER
 from hub.messaging.held_delivery import Attempt, DeliveryState, HeldDelivery, Target
 from hub.messaging.topology import Topology
 
@@ -67,7 +67,7 @@ class ScriptConnector:
                 target.client.close()
 
     def _route(self, props: BasicProperties, _body: bytes) -> Target | str:
-        recipient = str((props.headers or {}).get(TO_HEADER, ""))
+        recipient = str((props.headers or {}).get(SCRIPT_TO_HEADER, ""))
         endpoint = endpoint_for(self.endpoints, recipient)
         if endpoint is None:
             return f"no SCRIPT network endpoint serves {recipient!r}"

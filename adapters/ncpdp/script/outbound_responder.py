@@ -47,6 +47,7 @@ from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher
 from hub.messaging.consumer import ConsumerRunner
 from hub.messaging.envelope import utcnow
+from hub.messaging.headers import EVENT_ID_HEADER, SCRIPT_TO_HEADER
 from hub.messaging.topology import Topology
 from hub.security.principals import dedupe_sender
 from hub.service.ports import InboundLog, PrescriptionQueries
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 
 SCRIPT_CONTENT_TYPE = "application/xml"
 #: the prescriber address (qualifier:value) a connector delivers an outbound message to
-TO_HEADER = "x-rxhub-script-to"
 #: used when a SCRIPT order's NewRx is not on file to say which address the pharmacy was reached at
 DEFAULT_PHARMACY = PharmacyIdentity(ncpdp_id="RXHUB", name="RxHub Community Pharmacy")
 
@@ -173,7 +173,7 @@ class CancelRxResponder:
             content_type=SCRIPT_CONTENT_TYPE,
             message_type=message.kind,
             correlation_id=event.get("correlationid"),
-            headers={TO_HEADER: message.to, "x-rxhub-event-id": event["id"]},
+            headers={SCRIPT_TO_HEADER: message.to, EVENT_ID_HEADER: event["id"]},
         )
         outgoing = OutgoingMessage(self._topology.script_out_exchange, message.kind, message.body, properties)
         try:

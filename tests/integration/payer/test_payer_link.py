@@ -12,11 +12,12 @@ from pathlib import Path
 
 from adapters.ncpdp.d0 import ClaimResponse, TransactionResponse, build_claim_response
 from adapters.ncpdp.d0.response_segments import ResponseStatusSegment
-from adapters.ncpdp.payer_link import ORDER_CORRELATION_HEADER, response_properties
+from adapters.ncpdp.payer_link import response_properties
 from adapters.ncpdp.payer_link.amqp_contract import claim_properties
 from hub.domain.claim_exchange import ClaimTransaction
 from hub.domain.commands import RecordClaimResponse
 from hub.domain.order_parts import Source
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 from tests.integration.payer.link import PayerLink
 from tests.unit.ncpdp_payer_link.claim_data import (
     ADALIMUMAB,

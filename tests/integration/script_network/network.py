@@ -14,11 +14,12 @@ import pika
 from adapters.ncpdp.script.network_config import ScriptEndpoint, load_script_network
 from adapters.ncpdp.script.network_connector import ScriptConnector
 from adapters.ncpdp.script.outbound_messages import RENEWAL_REQUEST
-from adapters.ncpdp.script.outbound_responder import SCRIPT_CONTENT_TYPE, TO_HEADER
+from adapters.ncpdp.script.outbound_responder import SCRIPT_CONTENT_TYPE
 from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
 from adapters.ncpdp.script.renewal_request import PharmacyIdentity, RenewalRequestInput, rx_renewal_request
 from hub.domain.order_parts import DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo
 from hub.messaging.amqp_properties import raw_properties
+from hub.messaging.headers import SCRIPT_TO_HEADER
 from hub.messaging.held_delivery import DeliveryState
 from hub.messaging.topology import Topology, declare
 
@@ -68,7 +69,7 @@ def publish_renewal(amqp_url: str, topology: Topology, message_id: str, to: str 
             content_type=SCRIPT_CONTENT_TYPE,
             message_type=RENEWAL_REQUEST,
             correlation_id=None,
-            headers={TO_HEADER: to},
+            headers={SCRIPT_TO_HEADER: to},
         )
         channel.basic_publish(
             script.script_out_exchange, RENEWAL_REQUEST, renewal_body(message_id), props, mandatory=True
