@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.database import read_connection
 from hub.persistence.tables import claim_transmissions, outbox
 from hub.persistence.unit_of_work import unit_of_work
+from hub.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -74,27 +76,33 @@ class ClaimSweeper:
         for exchange_id, prescription_id, fill_number, attempt, _sent_at in overdue:
             if str(ids[exchange_id]) in done:
                 continue
+            check = CheckClaimTimeout(
+                exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt
+            )
             with unit_of_work(self._engine) as uow:
-                row = uow.prescriptions.get(prescription_id)
-                if row is None:
-                    if exchange_id.endswith(":" + ELIGIBILITY):  # an E1 bills nothing: closed, nothing to reverse
-                        uow.claims.answered(exchange_id, "timeout")
-                    continue
-                check = CheckClaimTimeout(
-                    exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt
-                )
-                envelope = Envelope.wrap(
-                    check,
-                    correlation_id=row.correlation_id,  # type: ignore[arg-type]
-                    source=Source.HUB,
-                    message_id=ids[exchange_id],
-                )
-                if uow.already_queued(str(envelope.message_id)):
-                    continue
-                uow.add_command(envelope)
-                queued += 1
+                queued += queue_timeout_check(uow, check, ids[exchange_id])
         if queued:
             log.warning("%d claim(s) unanswered after the payer timeout: checking them", queued)
             if self._after_commit:
                 self._after_commit()
         return queued
+
+
+def queue_timeout_check(uow: UnitOfWork, check: CheckClaimTimeout, message_id: uuid.UUID) -> bool:
+    """Queue one overdue transmission's timeout check under its derived id (True), unless it was queued before
+    or there is no fill to check: an E1 bills nothing, so an unanswered one is closed at once."""
+    row = uow.prescriptions.get(check.prescription_id)
+    if row is None:
+        if check.exchange_id.endswith(":" + ELIGIBILITY):
+            uow.claims.answered(check.exchange_id, "timeout")
+        return False
+    envelope = Envelope.wrap(
+        check,
+        correlation_id=row.correlation_id,  # type: ignore[arg-type]
+        source=Source.HUB,
+        message_id=message_id,
+    )
+    if uow.already_queued(str(envelope.message_id)):
+        return False
+    uow.add_command(envelope)
+    return True

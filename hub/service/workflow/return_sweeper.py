@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -23,8 +23,9 @@ from hub.domain.states import RxState
 from hub.domain.workflow_commands import ReturnToStock
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.database import read_connection
-from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
+from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from hub.persistence.unit_of_work import unit_of_work
+from hub.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -63,34 +64,47 @@ class ReturnSweeper:
         """(prescription id, correlation id, fill number, ready since) of each fill past its window."""
         with read_connection(self._engine) as conn:
             rows = PrescriptionRepository(conn).in_states([RxState.READY.value], limit=BATCH)
-        found = []
-        for row in rows:
-            fill = load_aggregate(row).current_fill
-            since = ready_since(fill)
-            if since is not None and past_window(fill, now, window_days(fill, self._sheets, self._default_days)):
-                found.append((row.id, row.correlation_id, fill.fill_number, since))
-        return found
+        return fills_past_window(rows, now, self._sheets, self._default_days)
 
     def sweep_once(self, now: datetime | None = None) -> int:
         """Queue a return to stock for every fill past its window; returns how many were queued."""
         queued = 0
         for prescription_id, correlation_id, fill_number, since in self.overdue(now or datetime.now(UTC)):
-            message_id = derived_message_id("return-window", prescription_id, str(fill_number), since.isoformat())
             with unit_of_work(self._engine) as uow:
-                if uow.already_queued(str(message_id)):
-                    continue
-                command = ReturnToStock(prescription_id=prescription_id, reason=REASON, fill_number=fill_number)
-                uow.add_command(
-                    Envelope.wrap(
-                        command,
-                        correlation_id=correlation_id,  # type: ignore[arg-type]
-                        source=Source.HUB,
-                        message_id=message_id,
-                    )
-                )
-                queued += 1
+                queued += queue_return(uow, prescription_id, correlation_id, fill_number, since)
         if queued:
             log.info("%d fill(s) past their return-to-stock window: returning them", queued)
             if self._after_commit:
                 self._after_commit()
         return queued
+
+
+def fills_past_window(
+    rows: Sequence[PrescriptionRow], now: datetime, sheets: PayerSheets, default_days: float
+) -> list[tuple[str, str, int, datetime]]:
+    """(prescription id, correlation id, fill number, ready since) of each will-call fill past its plan's window."""
+    found = []
+    for row in rows:
+        fill = load_aggregate(row).current_fill
+        since = ready_since(fill)
+        if since is not None and past_window(fill, now, window_days(fill, sheets, default_days)):
+            found.append((row.id, row.correlation_id, fill.fill_number, since))
+    return found
+
+
+def queue_return(uow: UnitOfWork, prescription_id: str, correlation_id: str, fill_number: int, since: datetime) -> bool:
+    """Queue the return to stock of one fill past its window, under an id derived from the fill and the moment it
+    reached will-call (True), unless a sweep queued it before."""
+    message_id = derived_message_id("return-window", prescription_id, str(fill_number), since.isoformat())
+    if uow.already_queued(str(message_id)):
+        return False
+    command = ReturnToStock(prescription_id=prescription_id, reason=REASON, fill_number=fill_number)
+    uow.add_command(
+        Envelope.wrap(
+            command,
+            correlation_id=correlation_id,  # type: ignore[arg-type]
+            source=Source.HUB,
+            message_id=message_id,
+        )
+    )
+    return True

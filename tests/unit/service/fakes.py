@@ -255,6 +255,8 @@ class FakeStore:
         self.actors = FakeStaff()
         #: (consumer, message id) applied, as committed
         self.marks: set[tuple[str, str]] = set()
+        #: ids of the outbox rows (events, commands) queued so far
+        self.outbox_ids: set[str] = set()
 
 
 class FakeUnitOfWork:
@@ -285,7 +287,7 @@ class FakeUnitOfWork:
         self.refusal = reason
 
     def already_queued(self, row_id: str) -> bool:
-        return row_id in self.event_ids or row_id in {str(c.message_id) for c in self.commands}
+        return row_id in self.store.outbox_ids
 
     def add_event(
         self, event: Event, *, correlation_id: uuid.UUID | str, patient_id: str | None = None, change: str | None = None
@@ -294,10 +296,12 @@ class FakeUnitOfWork:
         if not self.already_queued(eid):
             self.events.append(event)
             self.event_ids.append(eid)
+            self.store.outbox_ids.add(eid)
         return eid
 
     def add_command(self, envelope: Envelope) -> None:
         self.commands.append(envelope)
+        self.store.outbox_ids.add(str(envelope.message_id))
 
     def add_raw(self, **row: Any) -> None:
         self.raw.append(row)
