@@ -46,6 +46,11 @@ def record_response(command: RecordClaimResponse, envelope: Envelope, uow: UnitO
     if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
         apply_late_answer(ctx, uow, envelope, command)
         return
+    if _reversal_unsettled(command, sent.purpose) and sent.resends < ctx.max_transient_resends:
+        # a reversal is safe to repeat (a second one is answered S or 87), and until one is answered the
+        # payer may still hold the unanswered claim paid: send it again rather than leave the fill in doubt
+        _resend_later(uow, ctx, envelope, command, sent.resends + 1)
+        return
     row, rx = load(uow, command.prescription_id)
     if command.transaction == "B2":
         _reversal_answered(uow, ctx, envelope, row, rx, command, sent.purpose)
@@ -267,6 +272,12 @@ def _resend_later(
         correlation_id=str(envelope.correlation_id),
         body=env.to_bytes(),
     )
+
+
+def _reversal_unsettled(command: RecordClaimResponse, purpose: str) -> bool:
+    """A status-unknown claim's reversal that went unanswered or met switch or payer trouble (92, 99, 85)."""
+    trouble = command.status == "timeout" or bool(set(command.reject_codes) & TRANSIENT_REJECTS)
+    return command.transaction == "B2" and purpose == "unknown-status" and trouble
 
 
 def _safe_to_resubmit(reversal: RecordClaimResponse) -> bool:

@@ -104,6 +104,21 @@ def test_an_unanswered_claim_is_reversed_before_any_resubmission() -> None:
     assert pharmacy.store.prescriptions.aggregate(pid).current_fill.claim.reject_codes == [NO_ANSWER_CODE]
 
 
+@pytest.mark.parametrize("answer", ["timeout", "92"])
+def test_a_reversal_of_an_unanswered_claim_is_sent_again_until_the_payer_answers_it(answer: str) -> None:
+    pharmacy = Pharmacy()
+    pid, xid = pharmacy.billed()
+    pharmacy.follow(pharmacy.deliver(CheckClaimTimeout(exchange_id=xid, prescription_id=pid, fill_number=0, attempt=1)))
+    b2 = exchange_id(pid, 0, 1, "B2")
+    if answer == "timeout":
+        uow = pharmacy.deliver(CheckClaimTimeout(exchange_id=b2, prescription_id=pid, fill_number=0, attempt=1))
+    else:
+        uow = pharmacy.deliver(paid_answer(pid, b2, transaction="B2", status="R", reject_codes=(answer,)))
+    assert uow.events == [] and [(r["target"], r["routing_key"]) for r in uow.raw] == [
+        ("delay", TOPOLOGY.claim_resend_queue)
+    ]
+
+
 def test_a_claim_the_broker_never_delivered_is_resent_not_reversed() -> None:
     pharmacy = Pharmacy()
     pid, xid = pharmacy.billed()
