@@ -32,11 +32,13 @@ def _count(request: Request) -> int:
     return min(int(raw), MAX_COUNT)
 
 
-def add_audit_event_search(router: APIRouter, auth: Callable[..., Any]) -> None:
-    """Add the AuditEvent search to the /fhir router."""
+def add_audit_event_search(router: APIRouter, auth: Callable[..., Any], audit_trail: Callable[..., AuditTrail]) -> None:
+    """Add the AuditEvent search to the /fhir router, over the trail ``audit_trail`` provides."""
 
     @router.get("/AuditEvent")
-    async def search_audit_events(request: Request, user: Any = Depends(auth)) -> Response:
+    async def search_audit_events(
+        request: Request, user: Any = Depends(auth), trail: AuditTrail = Depends(audit_trail)
+    ) -> Response:
         """Audit entries as AuditEvents (admins only): date, patient, agent, _count."""
         if user.role != "admin":
             raise HTTPException(403, "the audit trail is for admins")
@@ -48,7 +50,6 @@ def add_audit_event_search(router: APIRouter, auth: Callable[..., Any]) -> None:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         patient_id = reference_id(request.query_params.get("patient"), "Patient")
-        trail: AuditTrail = request.app.state.audit
         entries = await asyncio.to_thread(
             trail.query,
             patient_id=patient_id,

@@ -15,21 +15,22 @@ from adapters.fhir.negotiation import unsupported_content
 FORM = "application/x-www-form-urlencoded"
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused early when its media type is not JSON (R4) or it is too large."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused early when its media type is not JSON (R4) or larger than ``limit`` bytes (the
+    hub's ``RXHUB_HTTP_FHIR_MAX_BODY_BYTES``, which the hub's own layer enforces first, before the token is
+    checked)."""
     declared = media_type(request.headers.get("content-type"))
     if declared is not None and declared not in ACCEPTED_MEDIA_TYPES:
         raise HTTPException(415, f"Content-Type {declared} is not supported: send {FHIR_JSON}")
     version = unsupported_content(request.headers.get("content-type"))
     if version is not None:
         raise HTTPException(415, version)
-    received = request.state.fhir_body = await _raw_body(request)  # for the record of a refusal
+    received = request.state.fhir_body = await _raw_body(request, limit)  # for the record of a refusal
     return received
 
 
-async def _raw_body(request: Request) -> bytes:
+async def _raw_body(request: Request, limit: int) -> bytes:
     """The body as sent, no larger than the limit, its Content-Encoding undone (still no larger)."""
-    limit = body_limit(request)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise HTTPException(413, f"body larger than {limit} bytes")
@@ -41,14 +42,7 @@ async def _raw_body(request: Request) -> bytes:
     return decoded(bytes(body), request.headers.get("content-encoding"), limit)
 
 
-def body_limit(request: Request) -> int:
-    """The largest body the door takes: the hub's ``RXHUB_HTTP_FHIR_MAX_BODY_BYTES`` (which the hub's own layer
-    enforces first, before the token is checked), ``MAX_BODY_BYTES`` in an app without that setting."""
-    settings = getattr(request.app.state, "settings", None)
-    return int(getattr(settings, "http_fhir_max_body_bytes", MAX_BODY_BYTES))
-
-
-async def search_parameters(request: Request) -> list[tuple[str, str]]:
+async def search_parameters(request: Request, limit: int = MAX_BODY_BYTES) -> list[tuple[str, str]]:
     """A search's parameters: the query's, and for POST _search the form body's too (R4 search.html §3.1.1)."""
     items = list(request.query_params.multi_items())
     if request.method != "POST":
@@ -57,6 +51,8 @@ async def search_parameters(request: Request) -> list[tuple[str, str]]:
     if declared not in (None, FORM):
         raise HTTPException(415, f"Content-Type {declared} is not supported for _search: send {FORM}")
     try:
-        return items + parse_qsl((await _raw_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
+        return items + parse_qsl(
+            (await _raw_body(request, limit)).decode(), keep_blank_values=True, strict_parsing=False
+        )
     except UnicodeDecodeError:
         raise HTTPException(400, "the _search form is not UTF-8") from None

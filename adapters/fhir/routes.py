@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from adapters.fhir import documents, fill_reads, order_patients, reads, search_sources, writes
 from adapters.fhir.audit_events import add_audit_event_search
 from adapters.fhir.door import FhirDoor, RecordedOrders
-from adapters.fhir.json_body import FHIR_JSON, fhir_json
+from adapters.fhir.json_body import FHIR_JSON, MAX_BODY_BYTES, fhir_json
 from adapters.fhir.message_door import process_message
 from adapters.fhir.negotiation import not_acceptable
 from adapters.fhir.outcomes import http_status_for, operation_outcome, outcome_for
@@ -33,6 +33,7 @@ from adapters.fhir.search import parse_search, searchset
 from adapters.fhir.search_params import SEARCH_PARAMS, openapi_parameters
 from adapters.fhir.versions import not_modified, version_headers
 from hub.errors import Problem, RxHubError
+from hub.persistence.audit import AuditTrail
 from hub.security.principals import user_principal
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, PrescriptionQueries, RefusalLog
 
@@ -203,13 +204,16 @@ def fhir_router(
     queries: PrescriptionQueries,
     auth: Callable[..., Any],
     refusals: RefusalLog,
+    audit_trail: Callable[..., AuditTrail],
     admin_auth: Callable[..., Any] | None = None,
     journal: DedupeJournal | None = None,
     recorded: RecordedOrders | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> APIRouter:
     """The ``/fhir`` router: writes publish through ``sink``, dedupe in ``journal`` (when the process has one)
     or ``inbound``, reads from ``queries``; ``recorded`` answers the lookup made before each publish; what
-    it refuses goes to ``refusals``; ``admin_auth`` admits the audit trail's readers and audits whom it refuses."""
+    it refuses goes to ``refusals``; ``admin_auth`` admits the audit trail's readers (``audit_trail``: the
+    dependency that gives it) and audits whom it refuses; no body larger than ``max_body_bytes`` is read."""
     door = FhirDoor(sink, inbound, queries, journal, recorded)
     router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=fhir_route(refusals))
 
@@ -223,7 +227,7 @@ def fhir_router(
         """Create an order; conditional on its identifier (If-None-Exist: identifier=system|value)."""
         # the header is read here, not declared as a parameter: FastAPI re-derived its model on every request
         condition = request.headers.get("if-none-exist") or _query_condition(request)
-        answer = await writes.create(door, await read_body(request), principal(user), condition)
+        answer = await writes.create(door, await read_body(request, max_body_bytes), principal(user), condition)
         if answer.duplicate:  # the hub's message counter says so (hub.observability.metrics.OUTCOMES)
             request.state.door_outcome = "duplicate"
         return preferred_return(preferences(request.headers.getlist("prefer")), _answer(request, answer))
@@ -232,7 +236,7 @@ def fhir_router(
     @router.post("/", include_in_schema=False)
     async def transaction_or_batch(request: Request, user: Sender = Depends(auth)) -> Response:
         """A transaction (all or nothing) or batch (per entry) Bundle."""
-        body = await read_body(request)
+        body = await read_body(request, max_body_bytes)
         answer = await writes.post_base(door, body, principal(user))
         if answer.resource.get("type") == "batch-response":  # its refused entries stand inside a 200
             for refused in refused_entries(principal=principal(user), body=body, response=answer.resource):
@@ -242,7 +246,7 @@ def fhir_router(
     @router.post("/Bundle")
     async def document(request: Request, user: Sender = Depends(auth)) -> Response:
         """Create a document Bundle: its orders all or nothing, then the Bundle (201 + Location)."""
-        answer = await writes.post_document(door, await read_body(request), principal(user))
+        answer = await writes.post_document(door, await read_body(request, max_body_bytes), principal(user))
         if answer.duplicate:
             request.state.door_outcome = "duplicate"
         return _document_answer(request, answer)
@@ -255,7 +259,7 @@ def fhir_router(
     @router.post("/$process-message")
     async def message(request: Request, user: Sender = Depends(auth)) -> Response:
         """A message Bundle (MessageHeader first), answered with a response message."""
-        return _answer(request, await process_message(door, await read_body(request), principal(user)))
+        return _answer(request, await process_message(door, await read_body(request, max_body_bytes), principal(user)))
 
     @router.get("/MedicationRequest/{resource_id}")
     async def read_order(request: Request, resource_id: str, user: Sender = Depends(auth)) -> Response:
@@ -283,7 +287,7 @@ def fhir_router(
         return _read(request, await reads.patient(queries, patient_id, scope(user)))
 
     for resource_type in SEARCH_PARAMS:
-        searcher = _searcher(resource_type, queries, auth)
+        searcher = _searcher(resource_type, queries, auth, max_body_bytes)
         router.add_api_route(
             f"/{resource_type}",
             searcher,
@@ -299,7 +303,7 @@ def fhir_router(
             name=f"search_{resource_type}_post",
             summary=f"Search {resource_type} (form body)",
         )
-    add_audit_event_search(router, admin_auth or auth)
+    add_audit_event_search(router, admin_auth or auth, audit_trail)
     add_head_routes(router)
 
     async def unsupported(request: Request, path: str, user: Sender = Depends(auth)) -> Response:
@@ -327,12 +331,12 @@ def fhir_router(
 
 
 def _searcher(
-    resource_type: str, queries: PrescriptionQueries, auth: Callable[..., Any]
+    resource_type: str, queries: PrescriptionQueries, auth: Callable[..., Any], max_body_bytes: int
 ) -> Callable[..., Coroutine[Any, Any, Response]]:
     async def search(request: Request, user: Sender = Depends(auth)) -> Response:
         """A search (GET, or POST _search with a form); a feed finds its own orders and their patients only."""
         prefer = preferences(request.headers.getlist("prefer"))
-        wanted = parse_search(resource_type, await search_parameters(request), strict=strict(prefer))
+        wanted = parse_search(resource_type, await search_parameters(request, max_body_bytes), strict=strict(prefer))
         found = await search_sources.matches(wanted, queries, scope(user))
         return fhir_response(searchset(fhir_base(request), wanted, found.page, found.total))
 

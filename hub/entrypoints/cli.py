@@ -12,15 +12,25 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from hub.config import Settings
-from hub.entrypoints import cli_claims, cli_db, cli_security, logs
-from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
+from hub.entrypoints import cli_claims, cli_db, cli_security, event_catalogue, exit_codes, logs, preflight
+from hub.entrypoints.mllp_client import MllpClient, split_messages
+from hub.entrypoints.runtime import ALL_STEPS, declare_topology, open_database, topology_for
+from hub.entrypoints.supervisor import Supervisor
+from hub.errors import RxHubError
 from hub.messaging.consumer import FailureKind
 from hub.messaging.dead_letters import DeadLetterQueue
+from hub.observability import metrics
+from hub.persistence.audit import AuditTrail
 from hub.persistence.chain_sealer import sealer_for
+from hub.persistence.feeds import FeedError, FeedStore
+from hub.persistence.users import UserStore
 
 #: the workers' failure kinds, and ``superseded``: an outbound HL7 message its order had moved past
 DEAD_LETTER_KINDS = [*(str(k) for k in FailureKind), "superseded"]
@@ -42,16 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as exc:  # one line and a distinct code (hub.entrypoints.exit_codes)
         if args.debug:
             raise
-        from hub.entrypoints.exit_codes import classify, one_line
-
-        code, what = classify(exc)
-        print(f"rxhub: {what}: {one_line(exc)}", file=sys.stderr)
+        code, what = exit_codes.classify(exc)
+        print(f"rxhub: {what}: {exit_codes.one_line(exc)}", file=sys.stderr)
         return int(code)
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("rxhub")
     except PackageNotFoundError:  # run from a checkout that was never installed
@@ -139,8 +145,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dead_letters(settings: Settings) -> DeadLetterQueue:
-    from hub.entrypoints.runtime import topology_for
-
     return DeadLetterQueue(settings.amqp_url.get_secret_value(), topology_for(settings))
 
 
@@ -159,8 +163,6 @@ def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.audit import AuditTrail
-
     filters = {k: getattr(args, k) for k in ("message_id", "correlation_id", "failure_kind", "message_type", "queue")}
     if not args.all and not any(filters.values()):
         print("rxhub: say which dead letters to replay (--all, or a filter)", file=sys.stderr)
@@ -189,21 +191,21 @@ def _dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbound_status(_args: argparse.Namespace, settings: Settings) -> int:
+    # lazy: the adapters load only for the commands that run them
+    # lazy: the adapters load only for the commands that use them
     from hub.entrypoints.outbound_view import print_outbound_status
 
     return print_outbound_status(settings)
 
 
 def _events(args: argparse.Namespace, _settings: Settings) -> int:
-    from hub.entrypoints.event_catalogue import markdown_table, render
-
-    print(markdown_table() if args.table else render(), end="" if not args.table else "\n")
+    print(
+        event_catalogue.markdown_table() if args.table else event_catalogue.render(), end="" if not args.table else "\n"
+    )
     return 0
 
 
 def _users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.users import UserStore
-
     if args.role == "pharmacist" and not args.licence:
         print("rxhub: a pharmacist needs --licence to verify prescriptions", file=sys.stderr)
     user, token = UserStore(open_database(settings)).add(args.name, args.role, args.licence, args.expires_days)
@@ -214,16 +216,12 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _users_list(_args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.users import UserStore
-
     for user, active in UserStore(open_database(settings)).list():
         print(f"{user.name:20} {user.role:12} {'active' if active else 'revoked'}")
     return 0
 
 
 def _users_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.users import UserStore
-
     ok = UserStore(open_database(settings)).revoke(args.name)
     print("revoked" if ok else "no active user of that name")
     return 0 if ok else 1
@@ -284,9 +282,6 @@ def _bindings(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.feeds import FeedError, FeedStore
-    from hub.persistence.users import UserStore
-
     engine = open_database(settings)
     try:
         FeedStore(engine).add(args.name, _bindings(args))
@@ -302,8 +297,6 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_bind(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.feeds import FeedError, FeedStore
-
     try:
         FeedStore(open_database(settings)).bind(args.name, _bindings(args))
     except FeedError as exc:
@@ -314,16 +307,12 @@ def _feeds_bind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_unbind(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.feeds import FeedStore
-
     ok = FeedStore(open_database(settings)).unbind(args.name, args.kind, args.value)
     print("unbound" if ok else "no such binding")
     return 0 if ok else 1
 
 
 def _feeds_list(_args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.feeds import FeedStore
-
     for feed in FeedStore(open_database(settings)).all():
         bound = ", ".join(f"{k} {v}" for k, v in feed.bindings) or "no bindings"
         print(f"{feed.name:20} {'active' if feed.active else 'removed':8} {bound}")
@@ -331,9 +320,6 @@ def _feeds_list(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.feeds import FeedStore
-    from hub.persistence.users import UserStore
-
     engine = open_database(settings)
     removed = FeedStore(engine).disable(args.name)
     revoked = UserStore(engine).revoke(args.name)
@@ -342,8 +328,8 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
+    # lazy: the adapters load only for the commands that use them
     from adapters.ncpdp.payer_link import run_payer_sim
-    from hub.entrypoints.runtime import topology_for
 
     if failed := _preflight(settings, doors=False, workers=False):  # no guest/guest sent to a remote broker
         return failed
@@ -360,13 +346,15 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if failed := _preflight(settings, doors=True, workers=True):
         return failed
-    engine = open_database(settings)
-    declare_topology(settings)
+    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    from hub import bootstrap
+
+    engine = bootstrap.open_hub(settings)
     if args.worker_processes is None:
         args.worker_processes = default_worker_processes()
     if args.worker_processes > 0:
         return _run_split(args, settings, engine)
-    workers = Workers(settings, engine, steps=list(ALL_STEPS), copies=copies(args, settings))
+    workers = bootstrap.build_workers(settings, engine, copies=copies(args, settings))
     workers.start()
     try:
         _run_doors(settings, engine)
@@ -377,13 +365,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _preflight(settings: Settings, *, doors: bool, workers: bool) -> int:
     """Every setting checked before anything opens (hub.entrypoints.preflight); 0, or 2 after one line on stderr."""
-    from hub.entrypoints.preflight import check, one_line
-    from hub.errors import RxHubError
-
     try:
-        check(settings, doors=doors, workers=workers)
+        preflight.check(settings, doors=doors, workers=workers)
     except RxHubError as exc:
-        print(f"rxhub: configuration: {one_line(exc)}", file=sys.stderr)
+        print(f"rxhub: configuration: {preflight.one_line(exc)}", file=sys.stderr)
         return 2
     return 0
 
@@ -399,12 +384,9 @@ def default_worker_processes() -> int:
     return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
-def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> int:
+def _run_split(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
     """Listeners here, workers in child processes: each has its own interpreter lock and core. A worker process
     that dies is started again, and they all exit when this one does (hub.entrypoints.supervisor)."""
-    from hub.entrypoints.supervisor import Supervisor
-    from hub.observability import metrics
-
     command = [
         sys.executable,
         "-m",
@@ -419,7 +401,7 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
     workers.start()
     # the workers' sealers, woken by their own commits, chain the doors' entries with theirs: the doors'
     # sealer only sweeps, instead of a second sealer taking the chain's lock after every journal batch
-    sealer_for(engine).sweep_only = True  # type: ignore[arg-type]
+    sealer_for(engine).sweep_only = True
     try:
         _run_doors(settings, engine)
     finally:
@@ -431,9 +413,10 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: object) -> 
 def _serve(_args: argparse.Namespace, settings: Settings) -> int:
     if failed := _preflight(settings, doors=True, workers=False):
         return failed
-    engine = open_database(settings)
-    declare_topology(settings)
-    _run_doors(settings, engine)
+    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    from hub import bootstrap
+
+    _run_doors(settings, bootstrap.open_hub(settings))
     return 0
 
 
@@ -441,15 +424,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     if failed := _preflight(settings, doors=False, workers=True):
         return failed
     sys.setswitchinterval(settings.worker_switch_interval_ms / 1000)
-    from hub.observability.metrics import serve_worker_metrics
-
-    if serve_worker_metrics(settings.http_host, settings.worker_metrics_port):
+    if metrics.serve_worker_metrics(settings.http_host, settings.worker_metrics_port):
         print(
             f"rxhub worker: metrics on http://{settings.http_host}:{settings.worker_metrics_port}/metrics", flush=True
         )
-    engine = open_database(settings)
-    declare_topology(settings)
-    workers = Workers(settings, engine, steps=list(args.steps), copies=copies(args, settings))
+    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    from hub import bootstrap
+
+    workers = bootstrap.build_workers(settings, bootstrap.open_hub(settings), list(args.steps), copies(args, settings))
     workers.start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -459,11 +441,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_doors(settings: Settings, engine: object) -> None:
+def _run_doors(settings: Settings, engine: Engine) -> None:
     """The doors' event loop: uvloop's when installed (its loop and transports are C, a good part of each ACK's
     CPU on the default loop), asyncio's otherwise."""
     try:
-        import uvloop
+        import uvloop  # lazy: an optional dependency
     except ImportError:
         asyncio.run(_serve_until_signal(settings, engine))
         return
@@ -477,10 +459,11 @@ def banner(settings: Settings, mllp_port: int | None, http_port: int) -> str:
     return f"rxhub: MLLP on {mllp}, HTTP on {scheme}://{settings.http_host}:{http_port}"
 
 
-async def _serve_until_signal(settings: Settings, engine: object) -> None:
-    from hub.entrypoints.doors import Doors
+async def _serve_until_signal(settings: Settings, engine: Engine) -> None:
+    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    from hub import bootstrap
 
-    doors = Doors(settings, engine)  # type: ignore[arg-type]
+    doors = bootstrap.build_doors(settings, engine)
     await doors.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -503,8 +486,6 @@ def _topology(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.entrypoints.mllp_client import MllpClient, split_messages
-
     failures = 0
     with MllpClient(args.host or settings.mllp_host, args.port or settings.mllp_port) as client:
         for path in args.files:

@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from adapters.fhir.renewal_requests import RequestingPharmacy
+from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
+from adapters.ncpdp.script.network_config import load_script_network
+from adapters.ncpdp.script.network_connector import run_script_connector
+from adapters.ncpdp.switch import SwitchConnector, load_routing_table
 from hub.config import Settings
 from hub.messaging.held_delivery import DeliveryState
 from hub.messaging.topology import Topology
+from hub.persistence.queries import SqlPrescriptionQueries
 
 
 @dataclass
@@ -29,9 +35,6 @@ def start_connectors(
     """Start every configured connector on a daemon thread."""
     started = Connectors()
     if settings.script_network is not None:
-        from adapters.ncpdp.script.network_config import load_script_network
-        from adapters.ncpdp.script.network_connector import run_script_connector
-
         started.script = DeliveryState()
         endpoints = load_script_network(settings.script_network)
         started.threads.append(
@@ -44,10 +47,6 @@ def start_connectors(
             )
         )
     if settings.fhir_renewals is not None:
-        from adapters.fhir.renewal_requests import RequestingPharmacy
-        from adapters.fhir.renewal_sender import load_fhir_renewals, run_fhir_renewals
-        from hub.persistence.queries import SqlPrescriptionQueries
-
         started.fhir_renewals = DeliveryState()
         pharmacy = RequestingPharmacy(
             name=settings.pharmacy_name, npi=settings.pharmacy_npi, ncpdp_id=settings.pharmacy_ncpdp_id
@@ -62,8 +61,6 @@ def start_connectors(
             )
         )
     if settings.switch_routes is not None:
-        from adapters.ncpdp.switch import SwitchConnector, load_routing_table
-
         switch = SwitchConnector(url, topology, load_routing_table(settings.switch_routes), engine)
         started.threads.append(threading.Thread(target=switch.run, args=(stop,), name="switch-connector", daemon=True))
     for thread in started.threads:

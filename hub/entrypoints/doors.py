@@ -1,4 +1,9 @@
-"""The doors (MLLP now; HTTP for FHIR, SCRIPT and staff later) wired to the hub on one asyncio loop."""
+"""The doors on one asyncio loop: the MLLP listener, and the HTTP app (staff API, FHIR and SCRIPT doors) under
+uvicorn, sharing one confirming publisher, one dedupe journal, the feed bindings and the refusal log.
+
+``hub.bootstrap`` makes a ``Doors`` with the factory of its HTTP app; ``start`` builds what needs the running
+loop (the publisher, then the MLLP handler and the app over it).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,18 @@ import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from adapters.hl7.listener import MllpListener
 from adapters.hl7.listener_handler import AckIdentity, Hl7MessageHandler
 from hub.config import Settings
+from hub.entrypoints.http.dependencies import HttpServices, services_of
 from hub.entrypoints.http.known_orders import KnownOrders
+from hub.entrypoints.http.server_config import http_budget, server_config
 from hub.entrypoints.runtime import topology_for
 from hub.entrypoints.vetted_listener import VettedMllpListener
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
@@ -26,12 +35,26 @@ from hub.persistence.inbound_journal import InboundJournal
 from hub.persistence.order_index import JournalOrderIndex
 from hub.persistence.queries import SqlPrescriptionQueries
 from hub.persistence.refused_messages import RefusedMessages
-from hub.persistence.state_reads import PrescriptionStates
 from hub.security import data_key, file_descriptors, posture, tls
 from hub.security.command_signing import command_keys
 from hub.security.connection_budget import ConnectionBudget
 
 log = logging.getLogger(__name__)
+
+
+class HttpAppFactory(Protocol):
+    """Builds the HTTP app over the doors' publisher and shared stores (``hub.bootstrap.build_http_app``)."""
+
+    def __call__(
+        self,
+        sink: AmqpCommandSink,
+        inbound: InboundStore,
+        publisher: AsyncConfirmingPublisher,
+        *,
+        journal: InboundJournal,
+        feeds: FeedDirectory,
+        refusals: RefusedMessages,
+    ) -> FastAPI: ...
 
 
 def mllp_tls(s: Settings) -> tuple[ssl.SSLContext | None, tls.SubjectAllowList]:
@@ -70,6 +93,7 @@ class Doors:
 
     settings: Settings
     engine: Engine
+    http_app: HttpAppFactory
     publisher: AsyncConfirmingPublisher | None = None
     mllp: MllpListener | None = None
     hl7_handler: Hl7MessageHandler | None = None
@@ -81,12 +105,11 @@ class Doors:
     refusals: RefusedMessages | None = None
     extra: list[object] = field(default_factory=list)
     http_port: int = 0
-    http: Any = None
+    http: uvicorn.Server | None = None
     http_task: asyncio.Task[None] | None = None
-    #: the HTTP app's audit trail (its batched writes are finished on stop)
-    http_audit: AuditTrail | None = None
-    #: the HTTP app's state checks for staff actions (their lane's connection goes back on stop)
-    http_states: PrescriptionStates | None = None
+    #: the HTTP app's services: its audit trail's batched writes are finished on stop, and the lane of its
+    #: state checks for staff actions gives its connection back
+    http_services: HttpServices | None = None
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
@@ -137,16 +160,10 @@ class Doors:
         await self._start_http(sink, http_cap)
 
     async def _start_http(self, sink: AmqpCommandSink, cap: int) -> None:
-        import uvicorn
-
-        from hub.entrypoints.http.app import create_app
-        from hub.entrypoints.http.auth import mount_security_routes
-        from hub.entrypoints.http.server_config import http_budget, server_config
-
         s = self.settings
-        app = create_app(
-            s,
-            self.engine,
+        assert self.publisher is not None and self.journal is not None
+        assert self.feeds is not None and self.refusals is not None
+        app = self.http_app(
             sink,
             InboundStore(self.engine),
             self.publisher,
@@ -154,9 +171,7 @@ class Doors:
             feeds=self.feeds,
             refusals=self.refusals,
         )
-        mount_security_routes(app)
-        self.http_audit = app.state.audit
-        self.http_states = app.state.rx_states
+        self.http_services = services_of(app)
         self.http = uvicorn.Server(server_config(app, s, budget=http_budget(s, cap)))
         self.http_task = asyncio.get_running_loop().create_task(self.http.serve())
         while not self.http.started:
@@ -179,10 +194,11 @@ class Doors:
             await asyncio.to_thread(self.journal.close)
         if self.refusals:
             await asyncio.to_thread(self.refusals.close)
-        for trail in (self.http_audit, self.mllp_audit):
+        http = self.http_services
+        for trail in (http.audit if http else None, self.mllp_audit):
             if trail is not None:
                 await asyncio.to_thread(trail.close)
-        if self.http_states:
-            await asyncio.to_thread(self.http_states.close)
+        if http:
+            await asyncio.to_thread(http.rx_states.close)
         if self.publisher:
             await self.publisher.close()

@@ -1,7 +1,7 @@
 """The whole hub in one process, started in the background: the demo, the tests and the benchmark use it.
 
-It is the same wiring as ``rxhub run``: doors on an asyncio loop (here on its own thread), workers and the
-outbox relay on worker threads.
+It is the same wiring as ``rxhub run`` (``hub.bootstrap``): doors on an asyncio loop (here on its own thread),
+workers and the outbox relay on worker threads.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from hub.bootstrap import build_doors, build_workers, open_hub
 from hub.config import Settings
 from hub.entrypoints.doors import Doors
-from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
+from hub.entrypoints.runtime import Workers
 
 
 @dataclass
@@ -48,14 +49,13 @@ def running_hub(
     settings: Settings, *, steps: list[str] | None = None, with_workers: bool = True, copies: int = 1
 ) -> Iterator[RunningHub]:
     """Start doors and workers; stop everything on exit."""
-    engine = open_database(settings)
-    declare_topology(settings)
+    engine = open_hub(settings)
     workers = None
     if with_workers:
-        workers = Workers(settings, engine, steps=steps or list(ALL_STEPS), copies=copies)
+        workers = build_workers(settings, engine, steps, copies)
         workers.start()
     loop = asyncio.new_event_loop()
-    doors = Doors(settings, engine)
+    doors = build_doors(settings, engine)
     thread = threading.Thread(target=loop.run_forever, name="doors-loop", daemon=True)
     thread.start()
     try:

@@ -1,7 +1,7 @@
 """``GET /api/admin/audit``: the audit trail for admins, as entries or as FHIR AuditEvents, and its verification.
 
-A router factory taking the admin dependency, like the adapters' routers: hub.security does not reach
-into the HTTP entrypoint for it.
+A router factory taking the admin dependency and the trail's provider, like the adapters' routers:
+hub.security does not reach into the HTTP entrypoint for them.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def _comparable(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def audit_router(admin: Callable[..., Any]) -> APIRouter:
-    """Routes under /api/admin guarded by ``admin``; reading the trail is itself audited."""
+def audit_router(admin: Callable[..., Any], audit_trail: Callable[..., AuditTrail]) -> APIRouter:
+    """Routes under /api/admin guarded by ``admin``, over the trail ``audit_trail`` provides; reading the
+    trail is itself audited."""
     router = APIRouter(prefix="/api/admin", tags=["admin"])
 
     @router.get("/audit")
@@ -56,6 +57,7 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
         agent: str | None = None,
         count: int | None = Query(default=None, alias="_count", ge=0),
         user: Any = Depends(admin),
+        trail: AuditTrail = Depends(audit_trail),
     ) -> Any:
         """Entries by patient, prescription, user and time range; ``format=fhir`` gives a searchset Bundle of
         AuditEvents (``application/fhir+json``). The FHIR search parameters ``date`` (eq/ge/gt/le/lt),
@@ -65,7 +67,6 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         patient_id = patient_id or reference_id(patient, "Patient")
-        trail: AuditTrail = request.app.state.audit
         entries = await asyncio.to_thread(
             trail.query,
             patient_id=patient_id,
@@ -88,9 +89,10 @@ def audit_router(admin: Callable[..., Any]) -> APIRouter:
         return [_plain(e) for e in entries]
 
     @router.get("/audit/verify")
-    async def verify(request: Request, anchor: str | None = None, user: Any = Depends(admin)) -> dict[str, Any]:
+    async def verify(
+        anchor: str | None = None, user: Any = Depends(admin), trail: AuditTrail = Depends(audit_trail)
+    ) -> dict[str, Any]:
         """Walk the hash chain; ``ok`` false with the broken links when anything was altered."""
-        trail: AuditTrail = request.app.state.audit
         report = await asyncio.to_thread(trail.verify, anchor=anchor)
         return report.model_dump() | {"ok": report.ok}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -64,8 +63,7 @@ def test_navigation_names_the_roles_each_page_is_for(client: Client) -> None:
 
 def test_pages_carry_the_pharmacys_time_zone_from_the_settings() -> None:
     app = FastAPI()
-    app.state.settings = SimpleNamespace(pharmacy_timezone="America/Chicago")
-    app.include_router(console_router())
+    app.include_router(console_router(timezone="America/Chicago"))
     assert 'data-timezone="America/Chicago"' in Client(app).get("/console/verify").text
 
 

@@ -31,7 +31,7 @@ class Hub:
 
     @property
     def engine(self) -> Engine:
-        return self.app.app.state.engine  # type: ignore[no-any-return]
+        return self.app.engine
 
     def post(self, role: str, path: str, body: dict[str, Any] | None = None) -> tuple[str, Envelope]:
         """A staff action answered 202: its command id and the envelope the API published."""
@@ -51,7 +51,7 @@ class Hub:
 def hub(database_url: str, amqp_url: str) -> Iterator[Hub]:
     settings = make_settings(amqp_url, database_url, auth_failure_limit=100_000)
     with http_app(settings) as app:
-        engine = app.app.state.engine
+        engine = app.engine
         context = workflow_context(settings)
         yield Hub(
             app, {step: MessageBus(engine, STEP_HANDLERS[step](context), consumer=step) for step in ("intake", "fill")}

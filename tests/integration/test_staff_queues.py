@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hub.domain.states import RxState
-from hub.entrypoints.http.staff_routes import QueueItems, _item
+from hub.entrypoints.http.queue_lines import QueueItems, queue_item
 from hub.persistence.database import create_schema, make_engine, read_connection
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow, load_aggregate
 from tests.unit.domain.builders import at_state
@@ -56,7 +56,9 @@ def _rendered_again(engine: Engine) -> list[bytes]:
     with read_connection(engine) as conn:
         rows = PrescriptionRepository(conn).in_states(STATES)
     return [
-        json.dumps(_item(load_aggregate(r)).model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")).encode()
+        json.dumps(
+            queue_item(load_aggregate(r)).model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+        ).encode()
         for r in rows
     ]
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
+from hub.bootstrap import build_http_app
 from hub.config import Settings
-from hub.entrypoints.http.app import create_app
-from hub.entrypoints.http.auth import mount_security_routes
+from hub.entrypoints.http.dependencies import HttpServices, services_of
 from hub.entrypoints.http.server_config import server_config
 from hub.messaging.envelope import Envelope
 from hub.persistence.database import create_schema, make_engine
@@ -42,6 +43,16 @@ class App:
     tokens: dict[str, str]
     sink: KeepingSink
 
+    @property
+    def services(self) -> HttpServices:
+        """What the app's routes are given (its engine, audit trail, caches)."""
+        return services_of(self.app)
+
+    @property
+    def engine(self) -> Engine:
+        """The app's private database."""
+        return self.services.engine
+
     def as_role(self, role: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
 
@@ -51,8 +62,7 @@ def http_app(settings: Settings, verify: ssl.SSLContext | bool = True) -> Iterat
     engine = make_engine(settings.database_url.get_secret_value())
     create_schema(engine)
     sink = KeepingSink()
-    app = create_app(settings, engine, sink, InboundStore(engine))
-    mount_security_routes(app)
+    app = build_http_app(settings, engine, sink, InboundStore(engine))
     users = UserStore(engine)
     tokens = {
         role: users.add(f"{role}.user", role, licence="RPH-1" if role == "pharmacist" else None)[1] for role in ROLES

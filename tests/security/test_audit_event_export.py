@@ -89,7 +89,7 @@ def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
 
 
 def test_the_export_is_fhir_json_searchable_by_date_patient_and_agent(app: App, fhir_validator: FhirValidator) -> None:
-    trail: AuditTrail = app.app.state.audit
+    trail: AuditTrail = app.services.audit
     trail.record(actor="paul.pharm", role="pharmacist", action="read patient profile", patient_id="pat-1")
     trail.record(actor="tina.tech", role="technician", action="read patient profile", patient_id="pat-2")
     admin = app.as_role("admin")

@@ -79,7 +79,7 @@ def test_a_grant_gives_the_role_until_it_is_ended_and_is_audited_logged_and_coun
     assert app.client.delete(f"/api/admin/break-glass/{grant['id']}", headers=admin).status_code == 200
     assert app.client.get("/api/admin/audit", headers=tech).status_code == 403, "ended: the own role again"
     assert app.client.delete(f"/api/admin/break-glass/{grant['id']}", headers=admin).status_code == 404
-    entries = AuditTrail(app.app.state.engine).query(actor="admin.user")
+    entries = AuditTrail(app.engine).query(actor="admin.user")
     [granted] = [e for e in entries if e.action == "break-glass grant"]
     assert (granted.detail["user"], granted.detail["role"], granted.detail["from_role"]) == (
         "technician.user",
@@ -88,7 +88,7 @@ def test_a_grant_gives_the_role_until_it_is_ended_and_is_audited_logged_and_coun
     )
     assert granted.detail["reason"] == REASON and granted.detail["minutes"] == 30
     assert [e.detail["grant_id"] for e in entries if e.action == "break-glass end"] == [grant["id"]]
-    reads = AuditTrail(app.app.state.engine).query(actor="technician.user")
+    reads = AuditTrail(app.engine).query(actor="technician.user")
     assert any(e.action == "read audit trail" and e.role == "admin" for e in reads), "what was done with it"
 
 
@@ -99,7 +99,7 @@ def test_an_expired_grant_gives_nothing_and_the_workers_read_the_granted_role(ap
         headers=admin,
         json={"user": "technician.user", "role": "pharmacist", "minutes": 5, "reason": REASON},
     ).json()
-    engine = app.app.state.engine
+    engine = app.engine
     user_id = next(u.id for u, _ in UserStore(engine).list() if u.name == "technician.user")
     with engine.connect() as conn:
         row = conn.execute(_USER, {"user_id": user_id, "now": datetime.now(UTC)}).mappings().one()
@@ -112,6 +112,6 @@ def test_an_expired_grant_gives_nothing_and_the_workers_read_the_granted_role(ap
         )
         after = conn.execute(_USER, {"user_id": user_id, "now": datetime.now(UTC)}).mappings().one()
     assert after["granted_role"] is None
-    app.app.state.break_glass.forget(user_id)  # a change by hand reaches a running hub within CACHE_S
+    app.services.break_glass.forget(user_id)  # a change by hand reaches a running hub within CACHE_S
     assert app.client.get("/api/me", headers=tech).json()["role"] == "technician"
     assert app.client.get("/api/admin/break-glass", headers=admin).json() == []

@@ -80,7 +80,7 @@ def _status(raw: bytes) -> int:
 
 
 def _audited(app: App) -> int:
-    return len(AuditTrail(app.app.state.engine).query())
+    return len(AuditTrail(app.engine).query())
 
 
 def test_a_declared_oversize_body_is_refused_before_the_token_is_checked(app: App) -> None:

@@ -62,7 +62,7 @@ def test_sql_injection_strings_in_ids_and_query_parameters_are_just_strings(app:
             app.client.get("/api/admin/audit", params={"actor": attack, "patient_id": attack}, headers=admin).json()
             == []
         )
-    tables = set(inspect(app.app.state.engine).get_table_names())
+    tables = set(inspect(app.engine).get_table_names())
     assert {"prescriptions", "users", "audit_log"} <= tables
     assert app.client.get("/api/me", headers=staff).status_code == 200
 

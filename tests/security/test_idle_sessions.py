@@ -23,7 +23,7 @@ def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
     settings = make_settings(amqp_url, f"sqlite:///{tmp_path / 'rxhub.sqlite3'}", console_idle_minutes=15)
     with http_app(settings) as running:
         now = [0.0]
-        running.app.state.idle_sessions = IdleSessions(idle_sessions(running.app).idle_s, clock=lambda: now[0])
+        running.services.idle_sessions = IdleSessions(idle_sessions(running.app).idle_s, clock=lambda: now[0])
         running.app.state.test_clock = now
         yield running
 
@@ -50,7 +50,7 @@ def test_an_idle_staff_session_is_refused_until_it_signs_in_again_and_that_is_au
     assert app.client.get("/api/me", headers=tech).status_code == 401, "stays ended, activity or not"
     assert app.client.post("/api/session", headers=tech).status_code == 200
     assert app.client.get("/api/me", headers=tech).status_code == 200, "signed in again"
-    ended = [e for e in AuditTrail(app.app.state.engine).query(actor="technician.user") if e.outcome == "expired"]
+    ended = [e for e in AuditTrail(app.engine).query(actor="technician.user") if e.outcome == "expired"]
     assert len(ended) == 2 and ended[0].detail["reason"] == "session idle for more than 16 minutes"
 
 

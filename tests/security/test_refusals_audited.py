@@ -27,7 +27,7 @@ def test_a_lockout_429_is_audited_once_a_minute_per_address_and_prefix(app: App)
     bad = {"Authorization": "Bearer rxh_guessing"}
     statuses = [app.client.get("/api/me", headers=bad).status_code for _ in range(8)]
     assert statuses == [401] * 3 + [429] * 5
-    locked = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "locked-out"]
+    locked = [e for e in AuditTrail(app.engine).query() if e.outcome == "locked-out"]
     assert len(locked) == 1, "the first 429 of the address and prefix; the rest are counted"
     (entry,) = locked
     assert (entry.actor, entry.action, entry.detail["client"]) == ("anonymous", "GET /api/me", "127.0.0.1")

@@ -148,5 +148,5 @@ def test_each_role_gets_exactly_its_routes_and_refusals_are_audited(app: App) ->
         if (status := _call(app, method, path, None)) != 401:
             wrong.append(f"no token got {status} on {method} {path}")
     assert wrong == []
-    audited = [e for e in AuditTrail(app.app.state.engine).query(limit=100_000) if e.outcome == "forbidden"]
+    audited = [e for e in AuditTrail(app.engine).query(limit=100_000) if e.outcome == "forbidden"]
     assert len(audited) == refusals > 50

@@ -35,7 +35,7 @@ def app(amqp_url: str, tmp_path: Path) -> Iterator[App]:
 
 
 def _age(app: App, name: str, days: int) -> None:
-    with app.app.state.engine.begin() as conn:
+    with app.engine.begin() as conn:
         conn.execute(
             update(users).where(users.c.name == name).values(created_at=datetime.now(UTC) - timedelta(days=days))
         )
@@ -49,7 +49,7 @@ def test_a_staff_token_expires_after_the_configured_age_and_the_refusal_is_audit
     assert app.client.get("/api/me", headers=app.as_role("technician")).status_code == 200
     _age(app, "technician.user", 91)
     assert app.client.get("/api/me", headers=app.as_role("technician")).status_code == 401
-    refusals = [(e.actor, e.outcome) for e in AuditTrail(app.app.state.engine).query(actor="technician.user")]
+    refusals = [(e.actor, e.outcome) for e in AuditTrail(app.engine).query(actor="technician.user")]
     assert refusals == [("technician.user", "expired")]
 
 
@@ -61,21 +61,21 @@ def test_feed_tokens_live_longer_than_staff_tokens(app: App) -> None:
 
 
 def test_a_revoked_token_is_refused(app: App) -> None:
-    assert UserStore(app.app.state.engine).revoke("pharmacist.user")
+    assert UserStore(app.engine).revoke("pharmacist.user")
     assert app.client.get("/api/me", headers=app.as_role("pharmacist")).status_code == 401
 
 
 @pytest.fixture
 def clock(app: App) -> list[float]:
     now = [1000.0]
-    app.app.state.token_cache = TokenCache(clock=lambda: now[0])
+    app.services.token_cache = TokenCache(clock=lambda: now[0])
     return now
 
 
 def test_a_token_revoked_elsewhere_is_refused_once_its_cache_entry_expires(app: App, clock: list[float]) -> None:
     me = app.as_role("pharmacist")
     assert app.client.get("/api/me", headers=me).status_code == 200
-    assert UserStore(app.app.state.engine).revoke("pharmacist.user")  # as `rxhub users revoke` does
+    assert UserStore(app.engine).revoke("pharmacist.user")  # as `rxhub users revoke` does
     clock[0] += TOKEN_CACHE_S - 0.5
     assert app.client.get("/api/me", headers=me).status_code == 200  # the documented revocation delay
     clock[0] += 1
@@ -85,7 +85,7 @@ def test_a_token_revoked_elsewhere_is_refused_once_its_cache_entry_expires(app: 
 def test_a_revocation_in_the_process_evicts_the_token_at_once(app: App, clock: list[float]) -> None:
     me = app.as_role("pharmacist")
     assert app.client.get("/api/me", headers=me).status_code == 200
-    assert UserStore(app.app.state.engine).revoke("pharmacist.user")
+    assert UserStore(app.engine).revoke("pharmacist.user")
     assert token_cache(app.app).evict(name="pharmacist.user") == 1
     assert app.client.get("/api/me", headers=me).status_code == 401
 
@@ -99,12 +99,12 @@ def test_expiry_is_judged_on_every_request_even_from_the_cache(app: App, clock: 
     assert holder is not None and holder.user.name == "feed.user"
     cache.put(token_hash, replace(holder, explicit_expiry=datetime.now(UTC) - timedelta(seconds=1)))
     assert app.client.get("/api/me", headers=me).status_code == 401
-    refusals = [(e.actor, e.outcome) for e in AuditTrail(app.app.state.engine).query(actor="feed.user")]
+    refusals = [(e.actor, e.outcome) for e in AuditTrail(app.engine).query(actor="feed.user")]
     assert refusals == [("feed.user", "expired")]
 
 
 def test_unknown_tokens_are_not_cached_so_a_new_user_is_admitted_at_once(app: App, clock: list[float]) -> None:
-    store = UserStore(app.app.state.engine)
+    store = UserStore(app.engine)
     token = store.add("late.feed", "feed")[1]
     assert app.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert app.client.get("/api/me", headers={"Authorization": "Bearer rxh_unknown"}).status_code == 401
@@ -131,7 +131,7 @@ def test_failures_lock_the_address_out_for_failures_but_a_valid_token_is_still_a
     assert 0 < int(locked.headers["Retry-After"]) <= 61
     assert app.client.get("/api/me").status_code == 429, "no token at all is a failure too"
     assert app.client.get("/api/me", headers=app.as_role("technician")).status_code == 200
-    failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
+    failures = [e for e in AuditTrail(app.engine).query() if e.outcome == "unauthenticated"]
     assert [(e.actor, e.detail["client"], e.detail["locked_out"]) for e in failures][:3] == [
         ("anonymous", "127.0.0.1", False),
         ("anonymous", "127.0.0.1", False),
@@ -146,7 +146,7 @@ def test_x_forwarded_for_from_an_untrusted_client_is_ignored(app: App) -> None:
         app.client.get("/api/me", headers={**bad, "X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(4)
     ]
     assert statuses == [401, 401, 401, 429], "rotating X-Forwarded-For does not dodge the lockout"
-    failures = [e for e in AuditTrail(app.app.state.engine).query() if e.outcome == "unauthenticated"]
+    failures = [e for e in AuditTrail(app.engine).query() if e.outcome == "unauthenticated"]
     assert {e.detail["client"] for e in failures} == {"127.0.0.1"}, "no forged address reaches the audit"
 
 
@@ -178,7 +178,7 @@ def test_a_trusted_proxy_names_the_client_and_one_client_locks_out_only_itself(p
     )
     me = {**_via("198.51.100.7"), **proxied.as_role("pharmacist")}
     assert proxied.client.get("/api/me", headers=me).status_code == 200
-    failures = [e for e in AuditTrail(proxied.app.state.engine).query() if e.outcome == "unauthenticated"]
+    failures = [e for e in AuditTrail(proxied.engine).query() if e.outcome == "unauthenticated"]
     assert {e.detail["client"] for e in failures} == {"198.51.100.7", "198.51.100.8"}
 
 

@@ -16,13 +16,12 @@ from fastapi import FastAPI, HTTPException, Request
 
 from hub.domain.catalogue import Catalogue, Product
 from hub.domain.identifiers import dea_is_valid
-from hub.domain.payer_sheet import PayerSheets
 from hub.domain.prescription import Prescription
 from hub.domain.product_match import product_mismatch
 from hub.domain.return_window import ReturnWindowPassed, check_sale, window_days
 from hub.domain.states import RxState
+from hub.entrypoints.http.dependencies import services_of
 from hub.entrypoints.http.staff_models import VerbalOrder
-from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User
 
 
@@ -37,8 +36,7 @@ async def refuse(
     **facts: Any,
 ) -> NoReturn:
     """Answer ``status`` with the reason (and ``facts``: the alerts, the state), audited as refused."""
-    audit: AuditTrail = request.app.state.audit
-    await audit.record_soon(
+    await services_of(request.app).audit.record_soon(
         actor=user.name,
         role=user.role,
         action=f"request {command}",
@@ -163,24 +161,14 @@ def controlled_schedule(known: Catalogue, body: VerbalOrder) -> str | None:
 
 def catalogue(app: FastAPI) -> Catalogue:
     """The drug catalogue the workers use (``RXHUB_CATALOGUE_PATH``), read once per app."""
-    known: Catalogue | None = getattr(app.state, "catalogue", None)
-    if known is None:
-        known = app.state.catalogue = Catalogue.from_json_text(app.state.settings.catalogue_path.read_text())
-    return known
-
-
-def payer_sheets(app: FastAPI) -> PayerSheets:
-    """The payer sheets the workers use (``RXHUB_PAYER_SHEETS_PATH``), read once per app."""
-    known: PayerSheets | None = getattr(app.state, "payer_sheets", None)
-    if known is None:
-        known = app.state.payer_sheets = PayerSheets.from_json_text(app.state.settings.payer_sheets_path.read_text())
-    return known
+    return services_of(app).catalogue
 
 
 async def check_return_window(request: Request, user: User, rx: Prescription, *, command: str) -> None:
     """409 for a pickup past the plan's return-to-stock window (the fill worker refuses it too)."""
     fill = rx.current_fill
-    days = window_days(fill, payer_sheets(request.app), request.app.state.settings.return_to_stock_days)
+    services = services_of(request.app)
+    days = window_days(fill, services.payer_sheets, services.settings.return_to_stock_days)
     try:
         check_sale(fill, datetime.now(UTC), days)
     except ReturnWindowPassed as passed:

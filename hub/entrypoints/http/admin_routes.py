@@ -7,17 +7,20 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.hl7.outbound.destination_state import DestinationStatus
+from hub.config import Settings
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import Audit, DbEngine, HubSettings, Services
 from hub.entrypoints.outbound_view import as_dict, destination_statuses
+from hub.entrypoints.runtime import topology_for
 from hub.errors import RxHubError
+from hub.messaging.blocking_publisher import connect
 from hub.messaging.dead_letters import DeadLetterQueue
-from hub.persistence.audit import AuditTrail
 from hub.persistence.database import read_connection
 from hub.persistence.message_log import MessageLog
 from hub.persistence.outbox_store import OutboxStore
@@ -40,16 +43,13 @@ class ReplayRequest(BaseModel):
     all: bool = False
 
 
-def _dlq(request: Request) -> DeadLetterQueue:
-    from hub.entrypoints.runtime import topology_for
-
-    settings = request.app.state.settings
+def _dlq(settings: Settings) -> DeadLetterQueue:
     return DeadLetterQueue(settings.amqp_url.get_secret_value(), topology_for(settings))
 
 
 @router.get("/messages")
 def messages(
-    request: Request,
+    engine: DbEngine,
     control_id: str | None = None,
     rx_number: str | None = None,
     placer_order_number: str | None = None,
@@ -59,7 +59,7 @@ def messages(
     user: User = Depends(ADMIN),
 ) -> list[dict[str, Any]]:
     """Find messages by control id, Rx number, placer order number or time."""
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         log = MessageLog(conn)
         ids = (
             log.message_ids_for_prescription(rx_number, placer_order_number)
@@ -70,9 +70,11 @@ def messages(
 
 
 @router.get("/messages/{message_id}")
-def message_story(message_id: str, request: Request, raw: bool = False, user: User = Depends(ADMIN)) -> dict[str, Any]:
+def message_story(
+    message_id: str, engine: DbEngine, audit: Audit, raw: bool = False, user: User = Depends(ADMIN)
+) -> dict[str, Any]:
     """One message's story; the raw message (patient details) only on request, and that read is audited."""
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         story = MessageLog(conn).story(message_id, with_raw=raw)
         made = [p["prescription_id"] for p in (story or {}).get("prescriptions", [])]
         theirs = select(prescriptions.c.patient_id).where(prescriptions.c.id.in_(made))
@@ -80,7 +82,6 @@ def message_story(message_id: str, request: Request, raw: bool = False, user: Us
     if story is None:
         raise HTTPException(404, "no such message")
     if raw:  # the patients of the prescriptions it made: ``audit query --patient`` finds the read
-        audit: AuditTrail = request.app.state.audit
         audit.record(
             actor=user.name,
             role=user.role,
@@ -97,26 +98,27 @@ def message_story(message_id: str, request: Request, raw: bool = False, user: Us
 
 
 @router.get("/dead-letters")
-async def dead_letters(request: Request, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
+async def dead_letters(services: Services, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
     """Dead letters with their reasons (no bodies), each with the Rx number of the prescription it is about
     (None when its order was never recorded, or it is about no prescription: a stock delivery)."""
-    letters = await asyncio.to_thread(_dlq(request).list)
-    rx_numbers = await asyncio.to_thread(_rx_numbers, request, [letter.correlation_id for letter in letters])
+    letters = await asyncio.to_thread(_dlq(services.settings).list)
+    rx_numbers = await asyncio.to_thread(_rx_numbers, services.engine, [letter.correlation_id for letter in letters])
     return [letter.__dict__ | {"rx_number": rx_numbers.get(letter.correlation_id)} for letter in letters]
 
 
-def _rx_numbers(request: Request, correlation_ids: list[str]) -> dict[str, str]:
-    with read_connection(request.app.state.engine) as conn:
+def _rx_numbers(engine: Engine, correlation_ids: list[str]) -> dict[str, str]:
+    with read_connection(engine) as conn:
         return PrescriptionRepository(conn).rx_numbers([c for c in correlation_ids if c])
 
 
 @router.post("/dead-letters/replay")
-async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+async def replay(
+    body: ReplayRequest, settings: HubSettings, audit: Audit, user: User = Depends(ADMIN)
+) -> dict[str, Any]:
     """Replay through the normal path; idempotent, and every replay is audited."""
     filters = {"message_id": body.message_id, "failure_kind": body.failure_kind, "message_type": body.message_type}
     if not body.all and not any(filters.values()):
         raise HTTPException(422, "say which dead letters to replay (a filter, or all=true)")
-    audit: AuditTrail = request.app.state.audit
 
     def on_replay(letter: Any) -> None:
         audit.record(
@@ -126,7 +128,7 @@ async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADM
             detail={"message_id": letter.message_id, "type": letter.message_type},
         )
 
-    dlq = _dlq(request)
+    dlq = _dlq(settings)
     replayed = await asyncio.to_thread(
         lambda: dlq.replay(
             on_replay=on_replay,
@@ -139,29 +141,30 @@ async def replay(body: ReplayRequest, request: Request, user: User = Depends(ADM
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+async def dashboard(services: Services, user: User = Depends(ADMIN)) -> dict[str, Any]:
     """Live figures: messages per door, states, claim outcomes, backlog, dead letters, queue depths."""
-    figures = await asyncio.to_thread(_db_figures, request)
+    settings = services.settings
+    figures = await asyncio.to_thread(db_figures, services.engine)
     try:
-        figures["dead_letters"] = await asyncio.to_thread(_dlq(request).depth)
-        figures["queues"] = await asyncio.to_thread(queue_depths, request.app.state.settings)
+        figures["dead_letters"] = await asyncio.to_thread(_dlq(settings).depth)
+        figures["queues"] = await asyncio.to_thread(queue_depths, settings)
     except Exception as exc:  # the dashboard still shows the database side when the broker is away
         figures["broker_error"] = type(exc).__name__
-    figures["outbound"] = [as_dict(s) for s in await outbound_destinations(request)]
+    figures["outbound"] = [as_dict(s) for s in await outbound_destinations(settings, services.engine)]
     return figures
 
 
-async def outbound_destinations(request: Request) -> list[DestinationStatus]:
+async def outbound_destinations(settings: Settings, engine: Engine) -> list[DestinationStatus]:
     """Each outbound HL7 destination's state as its sender last wrote it, with its backlog from the broker."""
     try:
-        return await asyncio.to_thread(destination_statuses, request.app.state.settings, request.app.state.engine)
+        return await asyncio.to_thread(destination_statuses, settings, engine)
     except (RxHubError, SQLAlchemyError) as exc:  # the rest of the dashboard still shows
         log.warning("outbound destinations not read: %s", exc)
         return []
 
 
-def _db_figures(request: Request) -> dict[str, Any]:
-    engine = request.app.state.engine
+def db_figures(engine: Engine) -> dict[str, Any]:
+    """Messages per door and outcome, prescriptions per state, claims per payer status, the outbox backlog."""
     with read_connection(engine) as conn:
         doors = {
             f"{d}:{o}": n
@@ -193,9 +196,6 @@ def queue_depths(settings: Any) -> dict[str, int]:
 
 def queue_figures(settings: Any) -> dict[str, tuple[int, int]]:
     """Messages waiting in and consumers of each queue, in one passive declare per queue."""
-    from hub.entrypoints.runtime import topology_for
-    from hub.messaging.blocking_publisher import connect
-
     topology = topology_for(settings)
     connection = connect(settings.amqp_url.get_secret_value())
     try:

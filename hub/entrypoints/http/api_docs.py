@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,16 +23,16 @@ ASSETS_URL = "/docs/assets"
 ASSETS_DIR = Path(str(resources.files("fastapi_offline") / "static"))
 
 
-def mount_api_docs(app: FastAPI) -> None:
+def mount_api_docs(app: FastAPI, served: bool) -> None:
     """Serve /docs and /redoc, and their assets under ``ASSETS_URL``; the app must be made with ``docs_url=None``
-    and ``redoc_url=None`` (FastAPI's CDN pages)."""
+    and ``redoc_url=None`` (FastAPI's CDN pages). The pages answer 404 unless ``served`` (``RXHUB_API_DOCS``)."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="api-docs-assets")
     title = app.title
 
     @app.get("/docs", include_in_schema=False)
-    def swagger_ui(request: Request) -> HTMLResponse:
+    def swagger_ui() -> HTMLResponse:
         """Swagger UI: try the API with a bearer token."""
-        _served(request)
+        _served(served)
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{title} - Swagger UI",
@@ -43,9 +43,9 @@ def mount_api_docs(app: FastAPI) -> None:
         )
 
     @app.get("/redoc", include_in_schema=False)
-    def redoc(request: Request) -> HTMLResponse:
+    def redoc() -> HTMLResponse:
         """ReDoc: the API to read, without Google's fonts."""
-        _served(request)
+        _served(served)
         return get_redoc_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{title} - ReDoc",
@@ -55,7 +55,7 @@ def mount_api_docs(app: FastAPI) -> None:
         )
 
 
-def _served(request: Request) -> None:
+def _served(served: bool) -> None:
     """404 unless the settings turn the documentation pages on."""
-    if not getattr(request.app.state.settings, "api_docs", False):
+    if not served:
         raise HTTPException(404, "the API documentation pages are off (RXHUB_API_DOCS)")

@@ -4,63 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.config import Settings
 from hub.entrypoints.http import (
     admin_routes,
     break_glass_routes,
     command_routes,
+    completion_routes,
     eligibility_routes,
     identity_routes,
     metrics_route,
+    prescription_views,
     record_routes,
     refused_order_routes,
     search_routes,
     session_routes,
     staff_routes,
     stock_routes,
+    work_queues,
 )
 from hub.entrypoints.http.api_docs import mount_api_docs
-from hub.entrypoints.http.auth import mount_security_routes
+from hub.entrypoints.http.auth import require
 from hub.entrypoints.http.body_limit import BodyLimit
 from hub.entrypoints.http.console import console_router
+from hub.entrypoints.http.dependencies import HttpServices, audit_trail, install, services_of
 from hub.entrypoints.http.door_metrics import DoorMetrics
 from hub.errors import InfrastructureError
-from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.messaging.consumer import FailureKind
 from hub.messaging.consumer_counts import StepConsumers
 from hub.messaging.topology import PAYER_RESPONSES, Topology
 from hub.observability.metrics import start_at_zero
-from hub.persistence.audit import AuditTrail
-from hub.persistence.feeds import FeedDirectory
-from hub.persistence.refused_messages import RefusedMessages
-from hub.persistence.state_reads import PrescriptionStates
-from hub.persistence.users import UserStore
-from hub.service.ports import CommandSink, DedupeJournal, InboundLog, RefusalLog
+from hub.security.audit_api import audit_router
 
 
-def create_app(
-    settings: Settings,
-    engine: Engine,
-    sink: CommandSink,
-    inbound: InboundLog,
-    publisher: AsyncConfirmingPublisher | None = None,
-    journal: DedupeJournal | None = None,
-    feeds: FeedDirectory | None = None,
-    refusals: RefusalLog | None = None,
-) -> FastAPI:
-    """Build the app; every route shares the same authorization and the same confirming publisher.
-
-    ``journal``: the process's batched dedupe journal (the doors'), used by the FHIR door when given.
-    ``feeds``: the process's view of the feed bindings (the doors'); made here when not given.
-    ``refusals``: where the FHIR and SCRIPT doors record what they refuse (the doors'); made here when not given.
-    """
+def create_app(services: HttpServices, door_routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """Build the app over ``services`` (``hub.bootstrap`` builds them); every route shares the same
+    authorization and the same confirming publisher. ``door_routers``: the FHIR and SCRIPT doors, matched
+    first (the feeds' requests are matched soonest)."""
+    settings, engine, publisher = services.settings, services.engine, services.publisher
     app = FastAPI(
         title="RxHub",
         version="0.1.0",
@@ -68,29 +55,12 @@ def create_app(
         redoc_url=None,  # served locally: api_docs
         description="Pharmacy messaging hub: staff work queues and actions, FHIR R4 and SCRIPT doors.",
     )
-    mount_api_docs(app)
-    app.state.settings, app.state.engine, app.state.sink, app.state.inbound = settings, engine, sink, inbound
-    app.state.users, app.state.audit, app.state.publisher = UserStore(engine), AuditTrail(engine), publisher
-    app.state.rx_states = PrescriptionStates(engine)
-    app.state.feeds = feeds or FeedDirectory(engine)
-    app.state.refusals = refusals or RefusedMessages(
-        engine, per_sender_per_minute=settings.refused_per_sender_per_minute, max_rows=settings.refused_max_rows
-    )
-    _include_doors(app, engine, sink, inbound, journal)  # first: the feeds' requests are matched soonest
-    app.include_router(staff_routes.router)
-    app.include_router(record_routes.router)
-    app.include_router(search_routes.router)
-    app.include_router(stock_routes.router)
-    app.include_router(eligibility_routes.router)
-    app.include_router(command_routes.router)
-    app.include_router(identity_routes.router)
-    app.include_router(refused_order_routes.router)
-    app.include_router(admin_routes.router)
-    app.include_router(break_glass_routes.router)
-    app.include_router(session_routes.router)
-    app.include_router(metrics_route.router)
-    app.include_router(console_router(settings.console_idle_minutes))
-    mount_security_routes(app)
+    install(app, services)
+    mount_api_docs(app, settings.api_docs)
+    for router in (*door_routers, *_STAFF_ROUTERS):
+        app.include_router(router)
+    app.include_router(console_router(settings.console_idle_minutes, settings.pharmacy_timezone))
+    app.include_router(audit_router(require("admin"), audit_trail))
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -138,50 +108,24 @@ def create_app(
     return app
 
 
-def _include_doors(
-    app: FastAPI, engine: Engine, sink: CommandSink, inbound: InboundLog, journal: DedupeJournal | None
-) -> None:
-    """FHIR and SCRIPT routers from their adapters, behind the hub's own authentication (feeds and admins)."""
-    from adapters.fhir.routes import fhir_router
-    from adapters.ncpdp.script.routes import script_router
-    from hub.entrypoints.http.auth import require
-    from hub.entrypoints.http.known_orders import KnownOrders
-    from hub.persistence.order_index import InboundOrderIndex, JournalOrderIndex
-    from hub.persistence.queries import SqlPrescriptionQueries
-
-    feeds = require("feed", "admin")
-    queries = SqlPrescriptionQueries(engine)
-    # with the doors' journal (a serving process), the lookup before each publish is batched on its own thread too
-    recorded = KnownOrders(engine, queries) if journal is not None else None
-    app.include_router(
-        fhir_router(
-            sink=sink,
-            inbound=inbound,
-            queries=queries,
-            auth=feeds,
-            admin_auth=require("admin"),
-            journal=journal,
-            recorded=recorded,
-            refusals=app.state.refusals,
-        )
-    )
-    known = recorded or KnownOrders(engine, queries)
-    orders = (
-        JournalOrderIndex(journal, known.recorded)
-        if journal is not None
-        else InboundOrderIndex(inbound, known.recorded)
-    )
-    app.include_router(
-        script_router(
-            sink=sink,
-            inbound=inbound,
-            queries=queries,
-            auth=feeds,
-            feeds=app.state.feeds,
-            orders=orders,
-            refusals=app.state.refusals,
-        )
-    )
+#: the staff API and operations routers, in the order they are matched
+_STAFF_ROUTERS = (
+    work_queues.router,
+    prescription_views.router,
+    staff_routes.router,
+    record_routes.router,
+    search_routes.router,
+    stock_routes.router,
+    eligibility_routes.router,
+    completion_routes.router,
+    command_routes.router,
+    identity_routes.router,
+    refused_order_routes.router,
+    admin_routes.router,
+    break_glass_routes.router,
+    session_routes.router,
+    metrics_route.router,
+)
 
 
 #: FHIR reads and searches that show a patient's or a prescription's details (the staff API audits its own)
@@ -238,7 +182,7 @@ async def _audit_read(scope: Scope, body: bytes) -> None:
     if user is None:
         return
     path = request.url.path
-    audit: AuditTrail = request.app.state.audit
+    audit = services_of(request.app).audit
     query = str(request.url.query)[:200]
     resource = path.removeprefix("/fhir/").split("/")[0]
     shown = sorted({m.decode() for m in _PATIENT_REFERENCE.findall(path.encode() + b" " + body)})

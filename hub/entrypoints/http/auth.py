@@ -18,62 +18,40 @@ from typing import Any, NoReturn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.entrypoints.http.dependencies import services_of
 from hub.entrypoints.http.emergency_access import elevated
-from hub.persistence.audit import AuditTrail
 from hub.persistence.users import User, hash_token
-from hub.security.rate_limit import AuthThrottle, FailureLimiter
-from hub.security.refusal_sampling import RefusalSampler
+from hub.security.rate_limit import AuthThrottle
 from hub.security.sessions import ACTIVITY_HEADER, BACKGROUND, IdleSessions
-from hub.security.tokens import TOKEN_CACHE_S, TokenCache, TokenVerdict, lookup, verdict
+from hub.security.tokens import TokenCache, TokenVerdict, lookup, verdict
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _throttle(request: Request) -> AuthThrottle:
-    state = request.app.state
-    throttle: AuthThrottle | None = getattr(state, "auth_throttle", None)
-    if throttle is None:
-        s = state.settings
-        window, lockout = s.auth_failure_window_s, s.auth_lockout_s
-        throttle = state.auth_throttle = AuthThrottle(
-            FailureLimiter(s.auth_failure_limit, window, lockout),
-            FailureLimiter(s.auth_prefix_failure_limit, window, lockout),
-        )
-    return throttle
-
-
 def token_cache(app: FastAPI) -> TokenCache:
-    """The app's token cache (made on first use): evict from it whatever this process revokes."""
-    cache: TokenCache | None = getattr(app.state, "token_cache", None)
-    if cache is None:
-        cache = app.state.token_cache = TokenCache(getattr(app.state.settings, "token_cache_s", TOKEN_CACHE_S))
-    return cache
+    """The app's token cache: evict from it whatever this process revokes."""
+    return services_of(app).token_cache
 
 
 async def _audit(request: Request, **entry: Any) -> None:
     # a refusal that cannot be audited is not answered either: DatabaseUnavailable, a 503
-    audit: AuditTrail = request.app.state.audit
-    await audit.record_soon(action=f"{request.method} {request.url.path}", **entry)
+    await services_of(request.app).audit.record_soon(action=f"{request.method} {request.url.path}", **entry)
 
 
 async def _authenticate(request: Request, token: str) -> tuple[User | None, TokenVerdict]:
-    cache, token_hash = token_cache(request.app), hash_token(token)
-    holder = cache.get(token_hash)
+    services, token_hash = services_of(request.app), hash_token(token)
+    holder = services.token_cache.get(token_hash)
     if holder is None:
-        holder = await asyncio.to_thread(lookup, request.app.state.engine, token_hash)
+        holder = await asyncio.to_thread(lookup, services.engine, token_hash)
         if holder is not None:
-            cache.put(token_hash, holder)
-    s = request.app.state.settings
+            services.token_cache.put(token_hash, holder)
+    s = services.settings
     return verdict(holder, staff_days=s.token_max_age_days, feed_days=s.feed_token_max_age_days)
 
 
 def idle_sessions(app: FastAPI) -> IdleSessions:
-    """The app's staff session clocks (made on first use): the console's idle limit plus a minute, so that the
-    browser, which reports activity at most once a minute, always signs out first."""
-    sessions: IdleSessions | None = getattr(app.state, "idle_sessions", None)
-    if sessions is None:
-        sessions = app.state.idle_sessions = IdleSessions(app.state.settings.console_idle_minutes * 60 + 60)
-    return sessions
+    """The app's staff session clocks."""
+    return services_of(app).idle_sessions
 
 
 async def _session_holds(request: Request, token: str, user: User, signing_in: bool) -> bool:
@@ -113,7 +91,7 @@ async def _user(
         request.state.user = user  # for the read audit of the FHIR door (hub.entrypoints.http.app)
         return user
     client = request.client.host if request.client else "unknown"
-    throttle, prefix = _throttle(request), AuthThrottle.prefix_key(token)
+    throttle, prefix = services_of(request.app).auth_throttle, AuthThrottle.prefix_key(token)
     wait = throttle.retry_after(client, prefix)
     if wait is not None:
         await _audit_lockout(request, client, prefix, wait)
@@ -137,10 +115,7 @@ async def _user(
 
 async def _audit_lockout(request: Request, client: str, prefix: str | None, wait: float) -> None:
     """A 429 in the audit trail: the first of each address and prefix, then one a minute with the count."""
-    sampler: RefusalSampler | None = getattr(request.app.state, "lockout_sampler", None)
-    if sampler is None:
-        sampler = request.app.state.lockout_sampler = RefusalSampler()
-    skipped = sampler.take((client, prefix))
+    skipped = services_of(request.app).lockout_sampler.take((client, prefix))
     if skipped is not None:
         await _audit(
             request,
@@ -201,12 +176,3 @@ async def forbid(request: Request, user: User, reason: str) -> NoReturn:
         detail={"reason": reason},
     )
     raise HTTPException(status_code=403, detail=reason)
-
-
-def mount_security_routes(app: FastAPI) -> None:
-    """Add GET /api/admin/audit and /api/admin/audit/verify once (idempotent: create_app or the doors)."""
-    from hub.security.audit_api import audit_router
-
-    if not getattr(app.state, "security_routes", False):
-        app.include_router(audit_router(require("admin")))
-        app.state.security_routes = True

@@ -10,13 +10,13 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.entrypoints.http.auth import require
-from hub.entrypoints.http.emergency_access import grants
+from hub.entrypoints.http.dependencies import Services
 from hub.observability.metrics import BREAK_GLASS
-from hub.persistence.break_glass import BreakGlass, Grant, GrantRefused
+from hub.persistence.break_glass import Grant, GrantRefused
 from hub.persistence.users import User
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,9 @@ def _view(grant: Grant) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def grant(body: GrantRequest, request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+async def grant(body: GrantRequest, services: Services, user: User = Depends(ADMIN)) -> dict[str, Any]:
     """Give ``user`` the ``role`` for ``minutes`` (at most RXHUB_BREAK_GLASS_MAX_MINUTES) with a reason."""
-    cache = grants(request)
-    store = BreakGlass(request.app.state.engine, max_minutes=request.app.state.settings.break_glass_max_minutes)
+    cache, store = services.break_glass, services.grant_store()
     try:
         given = await asyncio.to_thread(
             store.grant, user_name=body.user, role=body.role, reason=body.reason, minutes=body.minutes, by=user.name
@@ -71,20 +70,20 @@ async def grant(body: GrantRequest, request: Request, user: User = Depends(ADMIN
 
 
 @router.get("")
-async def active(request: Request, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
+async def active(services: Services, user: User = Depends(ADMIN)) -> list[dict[str, Any]]:
     """The grants in force now."""
-    store = BreakGlass(request.app.state.engine, max_minutes=request.app.state.settings.break_glass_max_minutes)
+    store = services.grant_store()
     return [_view(g) for g in await asyncio.to_thread(store.active)]
 
 
 @router.delete("/{grant_id}")
-async def end(grant_id: str, request: Request, user: User = Depends(ADMIN)) -> dict[str, Any]:
+async def end(grant_id: str, services: Services, user: User = Depends(ADMIN)) -> dict[str, Any]:
     """End a grant now."""
-    store = BreakGlass(request.app.state.engine, max_minutes=request.app.state.settings.break_glass_max_minutes)
+    store = services.grant_store()
     ended = await asyncio.to_thread(store.end, grant_id, by=user.name)
     if ended is None:
         raise HTTPException(404, "no such active grant")
-    grants(request).forget(ended.user_id)
+    services.break_glass.forget(ended.user_id)
     BREAK_GLASS.labels("ended").inc()
     log.warning(
         "break-glass: %s ended the grant to %s",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import DbEngine
 from hub.entrypoints.http.staff_models import CommandStatus
 from hub.persistence import command_outcomes
 from hub.persistence.users import User
@@ -20,10 +21,10 @@ router = APIRouter(prefix="/api", tags=["staff"])
 
 @router.get("/commands/{command_id}", response_model=CommandStatus)
 async def command_status(
-    command_id: str, request: Request, user: User = Depends(require("technician", "pharmacist", "admin"))
+    command_id: str, engine: DbEngine, user: User = Depends(require("technician", "pharmacist", "admin"))
 ) -> CommandStatus:
     """The outcome of a command this user sent (an admin: anyone's); another user's is not found (404)."""
-    found = await asyncio.to_thread(command_outcomes.read, request.app.state.engine, command_id[:36])
+    found = await asyncio.to_thread(command_outcomes.read, engine, command_id[:36])
     if found is None or (found.actor != user.id and user.role != "admin"):
         raise HTTPException(404, f"no command {command_id} of yours")
     return CommandStatus(

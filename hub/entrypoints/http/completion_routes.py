@@ -15,8 +15,8 @@ from hub.domain.partial_commands import CompletePartialFill
 from hub.domain.states import RxState
 from hub.entrypoints.http.action_checks import refuse
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.staff_commands import HANDS_ON, act, read_prescription
 from hub.entrypoints.http.staff_models import Accepted
-from hub.entrypoints.http.staff_routes import HANDS_ON, _act, _read
 from hub.persistence.users import User
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -31,9 +31,9 @@ async def complete_partial_fill(
 ) -> Accepted:
     """Start dispensing the rest of the partial fill the patient picked up; 409 when no rest is owed or a schedule
     II rest is past its deadline."""
-    _, rx = await _read(request, prescription_id)
+    _, rx = await read_prescription(request, prescription_id)
     refusal = rx.completion_refusal(datetime.now(UTC))
     if refusal is not None:
         await refuse(request, user, 409, refusal, command=CompletePartialFill.name, prescription_id=prescription_id)
     command = CompletePartialFill(prescription_id=prescription_id, fill_number=rx.current_fill.fill_number)
-    return await _act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,))
+    return await act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,))

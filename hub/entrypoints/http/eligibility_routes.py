@@ -12,11 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from sqlalchemy import select
 
+from hub.config import Settings
 from hub.domain.eligibility import CheckEligibility, eligibility_exchange_id
 from hub.domain.order_parts import CoverageInfo
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import DbEngine, HubSettings
+from hub.entrypoints.http.staff_commands import send_command
 from hub.entrypoints.http.staff_models import Accepted, Body, CoverageCorrection
-from hub.entrypoints.http.staff_routes import _send
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.tables import claim_transmissions
@@ -42,21 +44,23 @@ async def check_eligibility(
     patient_id: str,
     body: EligibilityQuestion,
     request: Request,
+    engine: DbEngine,
+    settings: HubSettings,
     user: User = Depends(require("technician", "pharmacist")),
     idempotency_key: str | None = Header(default=None),
 ) -> EligibilityAccepted:
     """Send an E1 for the patient; 404 for an unknown patient, 422 when no plan (BIN) is known to ask."""
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         parties = PartyRepository(conn)
         if parties.patient(patient_id) is None:
             raise HTTPException(404, {"reason": "no such patient"})
         on_file = parties.coverage(patient_id)
-    coverage = _coverage(request, on_file, body.coverage)
+    coverage = _coverage(settings, on_file, body.coverage)
     if coverage.bin is None:
         raise HTTPException(422, {"reason": "no BIN on file or given: the plan to ask is unknown"})
     check_id = str(uuid.uuid4())
     command = CheckEligibility(check_id=check_id, patient_id=patient_id, coverage=coverage)
-    accepted = await _send(
+    accepted = await send_command(
         request,
         user,
         command,
@@ -70,11 +74,11 @@ async def check_eligibility(
 
 @router.get("/eligibility/{check_id}")
 def eligibility_answer(
-    check_id: str, request: Request, user: User = Depends(require("technician", "pharmacist"))
+    check_id: str, engine: DbEngine, user: User = Depends(require("technician", "pharmacist"))
 ) -> dict[str, Any]:
     """What the plan answered: ``pending`` until it does, ``eligible`` true for A, false for R or no answer."""
     c = claim_transmissions.c
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         sent = conn.execute(
             select(c.status, c.reject_codes).where(c.exchange_id == eligibility_exchange_id(check_id))
         ).first()
@@ -88,8 +92,7 @@ def eligibility_answer(
     }
 
 
-def _coverage(request: Request, on_file: CoverageInfo | None, given: CoverageCorrection | None) -> CoverageInfo:
-    settings = request.app.state.settings
+def _coverage(settings: Settings, on_file: CoverageInfo | None, given: CoverageCorrection | None) -> CoverageInfo:
     base = on_file or CoverageInfo(bin=settings.default_bin, pcn=settings.default_pcn, group_id=settings.default_group)
     if given is None:
         return base

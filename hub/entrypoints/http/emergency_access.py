@@ -10,17 +10,14 @@ from dataclasses import replace
 
 from fastapi import Request
 
-from hub.persistence.break_glass import BreakGlass, GrantCache
+from hub.entrypoints.http.dependencies import services_of
+from hub.persistence.break_glass import GrantCache
 from hub.persistence.users import User
 
 
 def grants(request: Request) -> GrantCache:
-    """The app's break-glass grants (made on first use)."""
-    cache: GrantCache | None = getattr(request.app.state, "break_glass", None)
-    if cache is None:
-        store = BreakGlass(request.app.state.engine, max_minutes=request.app.state.settings.break_glass_max_minutes)
-        cache = request.app.state.break_glass = GrantCache(store)
-    return cache
+    """The app's break-glass grants."""
+    return services_of(request.app).break_glass
 
 
 async def elevated(request: Request, user: User) -> User:

@@ -14,7 +14,8 @@ import threading
 import uuid
 from collections import OrderedDict
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
+from sqlalchemy import Engine
 
 from hub.persistence.command_outcomes import read
 
@@ -43,16 +44,17 @@ class IdempotencyKeys:
 
 
 async def accepted_before(
-    request: Request, command_id: uuid.UUID, command_type: str, prescription_id: str | None, key: str
+    keys: IdempotencyKeys,
+    engine: Engine,
+    command_id: uuid.UUID,
+    command_type: str,
+    prescription_id: str | None,
+    key: str,
 ) -> bool:
     """True when the key's command was already accepted for this target (a retry: answer as before); 409 when
     the key was used for another command or prescription; False for a first use."""
-    state = request.app.state
-    keys: IdempotencyKeys | None = getattr(state, "idempotency_keys", None)
-    if keys is None:
-        keys = state.idempotency_keys = IdempotencyKeys()
     target: Target = (command_type[:100], prescription_id)
-    earlier = await asyncio.to_thread(read, state.engine, str(command_id))
+    earlier = await asyncio.to_thread(read, engine, str(command_id))
     held = (earlier.command, earlier.prescription_id) if earlier is not None else keys.claim(command_id, target)
     if held[0] != target[0] or (target[1] is not None and held[1] != target[1]):  # None: a new prescription
         raise HTTPException(

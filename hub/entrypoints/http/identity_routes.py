@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.order_parts import Identifier
 from hub.domain.parties import Patient
 from hub.domain.patient_identity import AlreadyDecided, ConflictStatus, Decision, all_as_sent
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import Audit, DbEngine
 from hub.errors import NotFound, TransientError
-from hub.persistence.audit import AuditTrail
 from hub.persistence.database import read_connection
 from hub.persistence.identity_conflicts import ConflictRecord, IdentityConflicts
 from hub.persistence.unit_of_work import unit_of_work
@@ -79,15 +79,17 @@ class ConflictItem(BaseModel):
 
 @router.get("", response_model=list[ConflictItem])
 def conflicts(
-    request: Request, status: ConflictStatus = ConflictStatus.OPEN, user: User = Depends(require(*STAFF))
+    engine: DbEngine,
+    audit: Audit,
+    status: ConflictStatus = ConflictStatus.OPEN,
+    user: User = Depends(require(*STAFF)),
 ) -> list[ConflictItem]:
     """The identity conflicts in a status (open by default), oldest first; the read of patient details is
     audited."""
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         store = IdentityConflicts(conn)
         records = store.listing(status, LIMIT)
         profiles = store.patients([pid for r in records for pid in (r.new_patient_id, r.existing_patient_id)])
-    audit: AuditTrail = request.app.state.audit
     audit.record(
         actor=user.name,
         role=user.role,
@@ -99,12 +101,12 @@ def conflicts(
 
 @router.post("/{conflict_id}/decision", response_model=ConflictItem)
 def decision(
-    conflict_id: str, body: IdentityDecision, request: Request, user: User = Depends(require(*STAFF))
+    conflict_id: str, body: IdentityDecision, engine: DbEngine, user: User = Depends(require(*STAFF))
 ) -> ConflictItem:
     """Link the new profile into the existing one, or keep them apart: once (409 after), audited."""
     for _ in range(_ATTEMPTS):
         try:
-            with unit_of_work(request.app.state.engine, actor=user.id) as uow:
+            with unit_of_work(engine, actor=user.id) as uow:
                 record = decide_conflict(
                     uow, conflict_id, body.decision, user=user.name, role=user.role, reason=body.reason
                 )

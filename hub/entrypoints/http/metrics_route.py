@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge
 
-from hub.entrypoints.http.admin_routes import _db_figures, outbound_destinations, queue_figures
+from hub.config import Settings
+from hub.entrypoints.http.admin_routes import db_figures, outbound_destinations, queue_figures
+from hub.entrypoints.http.dependencies import Services
 from hub.entrypoints.outbound_view import outbound_gauges
 from hub.observability.metrics import exposition
 
@@ -19,11 +21,11 @@ _queues_read_at = 0.0
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(services: Services) -> Response:
     """Counters and histograms of this process and its workers plus live gauges; labels never carry patient
     data."""
     live = CollectorRegistry()
-    figures = await asyncio.to_thread(_db_figures, request)
+    figures = await asyncio.to_thread(db_figures, services.engine)
     Gauge("rxhub_outbox_backlog", "Outbox rows not yet published", registry=live).set(figures["outbox_backlog"])
     states = Gauge("rxhub_prescriptions", "Prescriptions by current state", ["state"], registry=live)
     for state, n in figures["prescriptions"].items():
@@ -31,15 +33,15 @@ async def metrics(request: Request) -> Response:
     claims = Gauge("rxhub_claim_transmissions", "Claim transmissions by payer status", ["status"], registry=live)
     for status, n in figures["claims"].items():
         claims.labels(status).set(n)
-    _queue_gauges(live, await _read_queues(request))
-    outbound_gauges(live, await outbound_destinations(request))
+    _queue_gauges(live, await _read_queues(services.settings))
+    outbound_gauges(live, await outbound_destinations(services.settings, services.engine))
     return Response(exposition(live), media_type=CONTENT_TYPE_LATEST)
 
 
-async def _read_queues(request: Request) -> dict[str, tuple[int, int]]:
+async def _read_queues(settings: Settings) -> dict[str, tuple[int, int]]:
     """Depth and consumers per queue; empty when the broker cannot be asked (the read time then stays old)."""
     try:
-        figures = await asyncio.to_thread(queue_figures, request.app.state.settings)
+        figures = await asyncio.to_thread(queue_figures, settings)
     except Exception:
         return {}
     global _queues_read_at

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy import Engine
 
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.entrypoints.http.auth import require
-from hub.persistence.audit import AuditTrail
+from hub.entrypoints.http.dependencies import Audit, DbEngine
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
@@ -66,10 +67,10 @@ def allergies(patient: Patient | None) -> list[dict[str, Any]] | None:
     return [a.model_dump(mode="json") for a in patient.allergies] if patient is not None else None
 
 
-def _records(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _records(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
     today = date.today()
     found: dict[str, dict[str, Any]] = {}
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         repo, parties = PrescriptionRepository(conn), PartyRepository(conn)
         rows = repo.by_ids(ids)
         profiles: dict[str, list[dict[str, Any]]] = {}
@@ -89,7 +90,8 @@ def _records(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 @router.get("/records")
 def records(
-    request: Request,
+    engine: DbEngine,
+    audit: Audit,
     ids: str = Query(description="prescription ids, comma-separated"),
     user: User = Depends(require(*_STAFF)),
 ) -> dict[str, Any]:
@@ -98,8 +100,7 @@ def records(
     wanted = list(dict.fromkeys(i for i in ids.split(",") if i))
     if not wanted or len(wanted) > MAX_RECORDS:
         raise HTTPException(422, f"give 1 to {MAX_RECORDS} prescription ids")
-    found = _records(request, wanted)
-    audit: AuditTrail = request.app.state.audit
+    found = _records(engine, wanted)
     audit.record(
         actor=user.name,
         role=user.role,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import DbEngine
 from hub.persistence.database import read_connection
 from hub.persistence.refused_orders import RefusedOrders
 from hub.persistence.users import User
@@ -45,9 +46,9 @@ class RefusedOrderItem(BaseModel):
 
 @router.get("", response_model=list[RefusedOrderItem])
 def refused_orders(
-    request: Request, since: datetime | None = None, user: User = Depends(require(*STAFF))
+    engine: DbEngine, since: datetime | None = None, user: User = Depends(require(*STAFF))
 ) -> list[RefusedOrderItem]:
     """Refused orders, newest first (those refused at or after ``since`` only, when given)."""
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         found = RefusedOrders(conn).newest(LIMIT, since=since)
     return [RefusedOrderItem.model_validate(r, from_attributes=True) for r in found]

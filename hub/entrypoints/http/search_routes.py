@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from hub.entrypoints.http.auth import require
+from hub.entrypoints.http.dependencies import Audit, DbEngine
 from hub.entrypoints.http.record_routes import demographics
-from hub.persistence.audit import AuditTrail
 from hub.persistence.database import read_connection
 from hub.persistence.parties import PartyRepository
 from hub.persistence.prescriptions import PrescriptionRepository, load_aggregate
@@ -29,7 +29,8 @@ _STAFF = ("technician", "pharmacist", "admin")
 
 @router.get("/search")
 def search(
-    request: Request,
+    engine: DbEngine,
+    audit: Audit,
     family: str | None = Query(None, max_length=100, description="patient's family name"),
     birth_date: date | None = Query(None, description="patient's birth date, with the family name"),
     rx_number: str | None = Query(None, max_length=20),
@@ -43,7 +44,7 @@ def search(
     if family is None and not rx_number and not placer:
         raise HTTPException(422, "give a family name with a birth date, an Rx number or a placer number")
     today = date.today()
-    with read_connection(request.app.state.engine) as conn:
+    with read_connection(engine) as conn:
         rows = PrescriptionRepository(conn).search(
             family_name=family,
             birth_date=birth_date,
@@ -71,7 +72,6 @@ def search(
                     "refills_remaining": rx.refills_remaining,
                 }
             )
-    audit: AuditTrail = request.app.state.audit
     audit.record(
         actor=user.name,
         role=user.role,

@@ -1,4 +1,5 @@
-"""Receiving stock as it arrives: NDCs as printed, scanned package barcodes, and what the shelf may not take.
+"""Stock: receiving it as it arrives (NDCs as printed, scanned package barcodes, what the shelf may not take)
+and the shelf as it stands.
 
 A lot that expired or an NDC the catalogue does not know would sit on the shelf where no fill can use it (or,
 expired, be picked by someone trusting the shelf list), so both are refused at once, 422 with the reason in
@@ -10,15 +11,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import Field
 
 from hub.domain.catalogue import Catalogue, Product
 from hub.domain.gs1 import InvalidBarcode, ndc11_candidates, parse_package
 from hub.domain.identifiers import format_ndc11
-from hub.entrypoints.http.action_checks import catalogue, refuse
+from hub.domain.workflow_commands import ReceiveInventory
+from hub.entrypoints.http.action_checks import refuse
 from hub.entrypoints.http.auth import require
-from hub.entrypoints.http.staff_models import Body, StockDelivery
+from hub.entrypoints.http.dependencies import Services, services_of
+from hub.entrypoints.http.staff_commands import HANDS_ON, STAFF, send_command
+from hub.entrypoints.http.staff_models import Accepted, Body, StockDelivery
+from hub.messaging.envelope import derived_message_id
+from hub.persistence.database import read_connection
+from hub.persistence.stock import StockRepository
 from hub.persistence.users import User
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -32,7 +39,7 @@ class Scan(Body):
 
 async def check_delivery(request: Request, user: User, body: StockDelivery, *, command: str) -> Product:
     """422 for an NDC the catalogue does not know or a lot already expired; the product otherwise."""
-    product = catalogue(request.app).by_ndc(body.ndc)
+    product = services_of(request.app).catalogue.by_ndc(body.ndc)
     if product is None:
         await refuse(
             request,
@@ -62,7 +69,7 @@ def scanned_product(known: Catalogue, ndc10: str) -> Product | None:
 
 @router.post("/inventory/scan")
 async def scan(
-    body: Scan, request: Request, user: User = Depends(require("technician", "pharmacist"))
+    body: Scan, services: Services, user: User = Depends(require("technician", "pharmacist"))
 ) -> dict[str, Any]:
     """What a scanned package is: NDC (as the catalogue has it), drug, lot and expiry, for the receiving form to
     show before anything is received; 422 in words for a barcode that cannot be read or an unknown product."""
@@ -70,7 +77,7 @@ async def scan(
         package = parse_package(body.barcode, date.today())
     except InvalidBarcode as exc:
         raise HTTPException(422, {"reason": f"the barcode cannot be read: {exc}"}) from None
-    product = scanned_product(catalogue(request.app), package.ndc10)
+    product = scanned_product(services.catalogue, package.ndc10)
     if product is None:
         raise HTTPException(
             422, {"reason": f"the package's NDC digits {package.ndc10} match no product in the drug catalogue"}
@@ -82,3 +89,36 @@ async def scan(
         "expiry": package.expiry.isoformat() if package.expiry else None,
         "gtin": package.gtin,
     }
+
+
+@router.post("/inventory", status_code=202, response_model=Accepted)
+async def receive_inventory(
+    body: StockDelivery,
+    request: Request,
+    user: User = Depends(require(*HANDS_ON)),
+    idempotency_key: str | None = Header(default=None),
+) -> Accepted:
+    """Receive a lot into stock; fills waiting for this NDC are retried (an unknown NDC or expired lot: 422)."""
+    command = ReceiveInventory(ndc=body.ndc, lot=body.lot, expiry=body.expiry, quantity=body.quantity)
+    await check_delivery(request, user, body, command=command.name)
+    return await send_command(
+        request,
+        user,
+        command,
+        correlation_id=derived_message_id("stock", body.ndc),
+        prescription_id=None,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.get("/inventory")
+def inventory(services: Services, user: User = Depends(require(*STAFF))) -> list[dict[str, Any]]:
+    """The shelf: lots, expiry, on hand and reserved, with the drug's name and the NDC as printed."""
+    with read_connection(services.engine) as conn:
+        lots = StockRepository(conn).all_lots()
+    known = services.catalogue
+    return [item.model_dump(mode="json") | _named(known.by_ndc(item.ndc)) for item in lots]
+
+
+def _named(product: Product | None) -> dict[str, str | None]:
+    return {"drug": product.display_name if product else None, "ndc_printed": product.ndc if product else None}

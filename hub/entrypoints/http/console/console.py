@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
@@ -88,7 +88,7 @@ SIGN_IN = Page(slug="", title="Sign in", roles=(), scripts=("sign_in.js",))
 
 #: minutes without activity before the console signs its user out (``Settings.console_idle_minutes``)
 DEFAULT_IDLE_MINUTES = 15.0
-#: the zone times are shown in when the app has no settings (``Settings.pharmacy_timezone``)
+#: the zone times are shown in when none is given (``Settings.pharmacy_timezone``)
 DEFAULT_TIMEZONE = "UTC"
 
 
@@ -115,18 +115,13 @@ def render_page(page: Page, idle_minutes: float = DEFAULT_IDLE_MINUTES, timezone
     )
 
 
-def _html(page: Page, idle_minutes: float, request: Request) -> HTMLResponse:
-    return HTMLResponse(render_page(page, idle_minutes, pharmacy_timezone(request)), headers=SECURITY_HEADERS)
+def _html(page: Page, idle_minutes: float, timezone: str) -> HTMLResponse:
+    return HTMLResponse(render_page(page, idle_minutes, timezone), headers=SECURITY_HEADERS)
 
 
-def pharmacy_timezone(request: Request) -> str:
-    """The app's ``Settings.pharmacy_timezone`` (validated when the settings were read)."""
-    settings = getattr(request.app.state, "settings", None)
-    return str(getattr(settings, "pharmacy_timezone", DEFAULT_TIMEZONE))
-
-
-def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
-    """The console's pages and assets, to be mounted at ``/console``; ``idle_minutes``: the idle logoff."""
+def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES, timezone: str = DEFAULT_TIMEZONE) -> APIRouter:
+    """The console's pages and assets, to be mounted at ``/console``; ``idle_minutes``: the idle logoff;
+    ``timezone``: the pharmacy's (``Settings.pharmacy_timezone``, validated when the settings were read)."""
     router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
     assets = {p.name: p for p in _STATIC.iterdir() if p.suffix in _MEDIA_TYPES}
 
@@ -135,8 +130,8 @@ def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
         return RedirectResponse("/console/", status_code=307)
 
     @router.get("/")
-    def sign_in(request: Request) -> HTMLResponse:
-        return _html(SIGN_IN, idle_minutes, request)
+    def sign_in() -> HTMLResponse:
+        return _html(SIGN_IN, idle_minutes, timezone)
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
@@ -152,14 +147,14 @@ def console_router(idle_minutes: float = DEFAULT_IDLE_MINUTES) -> APIRouter:
 
     for page in PAGES:
         router.add_api_route(
-            f"/{page.slug}", _page_endpoint(page, idle_minutes), methods=["GET"], response_class=HTMLResponse
+            f"/{page.slug}", _page_endpoint(page, idle_minutes, timezone), methods=["GET"], response_class=HTMLResponse
         )
     return router
 
 
-def _page_endpoint(page: Page, idle_minutes: float) -> Callable[[Request], HTMLResponse]:
-    def endpoint(request: Request) -> HTMLResponse:
-        return _html(page, idle_minutes, request)
+def _page_endpoint(page: Page, idle_minutes: float, timezone: str) -> Callable[[], HTMLResponse]:
+    def endpoint() -> HTMLResponse:
+        return _html(page, idle_minutes, timezone)
 
     endpoint.__name__ = f"console_{page.slug.replace('-', '_')}"
     return endpoint
