@@ -20,6 +20,7 @@ from hub.domain.commands import (
     RecordRenewalResponse,
 )
 from hub.domain.eligibility import CheckEligibility
+from hub.domain.partial_commands import CompletePartialFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -40,6 +41,7 @@ from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow import (
     claim_responses,
     claim_steps,
+    completion_steps,
     eligibility_steps,
     fill_steps,
     intake_steps,
@@ -84,6 +86,7 @@ REGISTRY: tuple[Registration[Any], ...] = (
     _register(DispensePrescription, "fill", fill_steps.dispense),
     _register(ReturnToStock, "fill", fill_steps.return_to_stock),
     _register(DecideShortStock, "fill", fill_steps.decide_short_stock),
+    _register(CompletePartialFill, "fill", completion_steps.complete_partial_fill),
     _register(ReceiveInventory, "fill", fill_steps.receive_inventory),
 )
 #: command type -> handler

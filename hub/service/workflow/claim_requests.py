@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.domain.claim_exchange import ClaimPatient, ClaimRequestData, ClaimTransaction
 from hub.domain.order_parts import CoverageInfo, Identifier, Source
+from hub.domain.partial_claims import claim_quantities
 from hub.domain.payer_sheet import BASIS_OF_COST, PayerSheet
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import SendClaim
@@ -52,8 +53,7 @@ def claim_request(
         pharmacy_npi=ctx.pharmacy_npi,
         rx_number=rx.rx_number,
         ndc=fill.ndc or (rx.product.ndc11 if rx.product else ""),
-        quantity=fill.quantity or Decimal("0"),
-        days_supply=fill.days_supply,
+        **claim_quantities(rx.rx_number, rx.fills, fill).model_dump(),
         written_date=rx.written_date,
         refills_authorized=rx.refills_authorized,
         daw_code="0" if rx.substitution_allowed else "1",

@@ -58,7 +58,7 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
     if command.transaction != "B2" and _sheet_refuses(uow, ctx, envelope, rx, request):
         return
     ledger = uow.claims
-    if command.transaction == "B1":
+    if command.transaction in ("B1", "B3"):  # a B3 bills again (a partial fill of a fill paid whole)
         purpose = "billing"
     else:  # a resent reversal keeps the purpose it was first sent for
         known = ledger.get(xid)

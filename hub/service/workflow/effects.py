@@ -114,7 +114,7 @@ def _next_command(event: Event) -> SendClaim | FillPrescription | None:
             prescription_id=event.prescription_id,
             fill_number=event.fill_number,
             attempt=event.attempt,
-            transaction="B1",
+            transaction=event.transaction,
         )
     if isinstance(event, ClaimReversalRequired):
         return SendClaim(

@@ -43,7 +43,7 @@ def fill(command: FillPrescription, envelope: Envelope, uow: UnitOfWork, ctx: Wo
         return
     allocation = allocate(shelf(uow, product.ndc11), product.ndc11, quantity, now().date())
     actor = actor_of(uow, envelope)
-    if allocation.partial and allocation.picks and not current.partial_chosen:
+    if rx.awaits_choice(allocation):
         # never partial-filled silently: the fill waits in the fill queue with the choice (partial or wait)
         commit_step(
             uow,
