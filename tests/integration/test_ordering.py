@@ -1,12 +1,11 @@
 """Ordering: messages for one prescription are applied in order even with several copies of each worker.
 
-How the hub does it (``hub.messaging.topology.COMMAND_ROUTES``): a cancel goes to the same intake queue as
-its order.  With several intake consumers a cancel can still overtake its order (another copy holds the
-order mid-transaction); it then finds no prescription, raises TransientError and is parked in the retry
-queue until the order exists.  Two writers on one prescription (a pharmacist's approval and a cancel, say)
-are serialised by the optimistic version check in ``PrescriptionRepository.save``: the loser gets a
-TransientError, is retried, and applies its change on top of the winner's.
-"""
+How the hub does it (``hub.service.handlers.REGISTRY``, from which the broker routing is derived): a cancel
+goes to the same intake queue as its order. With several intake consumers a cancel can still overtake its
+order (another copy holds the order mid-transaction); it then finds no prescription, raises TransientError and
+is parked in the retry queue until the order exists. Two writers on one prescription (a pharmacist's approval
+and a cancel, say) are serialised by the optimistic version check in ``PrescriptionRepository.save``: the
+loser gets a TransientError, is retried, and applies its change on top of the winner's."""
 
 from __future__ import annotations
 
