@@ -1,0 +1,158 @@
+"""Partial fills and completions through the running hub, its workers and the simulated payer (issue 33, part 5).
+
+The part is billed again as 343-HD P (442-E7 the part, 344-HF/345-HG the whole), picked, labelled and picked
+up; when stock comes a technician starts the completion, billed C on the same Rx and fill number, with its own
+label and pickup. A schedule II rest past its 21 CFR 1306.13 deadline is refused with the rule and the date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from adapters.ncpdp.payer.config import PayerConfig, load_payer_config
+from adapters.ncpdp.payer_link.simulator import PayerSimulator, SimAnswer
+from hub.entrypoints.mllp_client import MllpClient
+from hub.persistence.tables import claim_transmissions
+from tests.e2e.test_claims import AMOXICILLIN as ORDER
+from tests.e2e.test_claims import _order, _settings
+from tests.support.pharmacy import Pharmacy, pharmacy
+from tests.support.waiting import eventually
+from tests.unit.claims_complete.test_encoded_fields import raw_fields
+
+AMOXICILLIN = "00093005801"
+HYDROCODONE = (b"00093005801^Amoxicillin 500 MG Oral Capsule", b"00591040501^Hydrocodone APAP 5-325 MG")
+
+
+class RecordingPayer(PayerSimulator):
+    """The simulated payer, keeping the bytes of every claim it received."""
+
+    def __init__(self, config: PayerConfig) -> None:
+        super().__init__(config)
+        self.bodies: list[bytes] = []
+
+    def answer(self, body: bytes) -> SimAnswer:
+        self.bodies.append(body)
+        return super().answer(body)
+
+
+def _fills(ph: Pharmacy, pid: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = (
+        ph.client("pharmacist").get(f"/api/prescriptions/{pid}").json()["prescription"]["fills"]
+    )
+    return found
+
+
+def _stock(tech: httpx.Client, quantity: str, lot: str, ndc: str = AMOXICILLIN) -> None:
+    delivery = {"ndc": ndc, "lot": lot, "expiry": "2030-01-01", "quantity": quantity}
+    assert tech.post("/api/inventory", json=delivery).status_code == 202
+
+
+def _approve_data(ph: Pharmacy, pid: str) -> None:
+    """The pharmacist approves data verification, answering any blocking alert of the current fill."""
+    rph = ph.client("pharmacist")
+    row = ph.wait_state(pid, "data_verification")
+    fill_number = row.document["fills"][-1]["fill_number"]
+    blocking = [
+        [a["alert_id"], "reviewed"]
+        for a in row.document["alerts"]
+        if a["severity"] == "high" and a["override"] is None and a["fill_number"] in (None, fill_number)
+    ]
+    answer = rph.post(f"/api/prescriptions/{pid}/data-verification", json={"approve": True, "overrides": blocking})
+    assert answer.status_code == 202, answer.text
+
+
+def _release_and_sell(ph: Pharmacy, pid: str) -> None:
+    rph, tech = ph.client("pharmacist"), ph.client("technician")
+    ph.wait_state(pid, "product_verification")
+    assert rph.post(f"/api/prescriptions/{pid}/product-verification", json={"approve": True}).status_code == 202
+    ph.wait_state(pid, "ready")
+    assert tech.post(f"/api/prescriptions/{pid}/dispense").status_code == 202
+    ph.wait_state(pid, "dispensed")
+
+
+def _choose_partial(ph: Pharmacy, pid: str, requested_by: str = "pharmacy") -> None:
+    eventually(lambda: _fills(ph, pid)[-1]["short_stock"], "the short stock shown on the fill")
+    choice = {"choice": "partial", "reason": "wholesaler back-order", "requested_by": requested_by}
+    assert ph.client("technician").post(f"/api/prescriptions/{pid}/short-stock", json=choice).status_code == 202
+
+
+def _cii_order(ph: Pharmacy, written: date) -> str:
+    """The amoxicillin sample made a hydrocodone (CII) order written on ``written``."""
+    raw = ORDER.read_bytes().replace(*HYDROCODONE).replace(b"|20261120", b"|" + written.strftime("%Y%m%d").encode())
+    with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
+        assert b"MSA|AA" in client.send(raw)
+    return ph.by_placer(raw.split(b"ORC|NW|")[1].split(b"^")[0].decode()).id
+
+
+def _ledger(ph: Pharmacy, pid: str) -> list[tuple[int, str, str | None]]:
+    c = claim_transmissions.c
+    with ph.engine.connect() as conn:
+        rows = conn.execute(
+            select(c.attempt, c.transaction, c.status).where(c.prescription_id == pid).order_by(c.sent_at)
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_partial_fill_billed_p_then_its_rest_billed_c_each_labelled_and_sold(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
+        tech = ph.client("technician")
+        _stock(tech, "8", "L1")
+        pid = _order(ph)  # 20 capsules
+        _approve_data(ph, pid)
+        _choose_partial(ph, pid)
+        ph.wait_state(pid, "claim_pending", "data_verification")
+        _approve_data(ph, pid)  # the payer's answer to the part, reviewed like any claim's
+        _release_and_sell(ph, pid)
+        _stock(tech, "50", "L2")
+        started = tech.post(f"/api/prescriptions/{pid}/completion")
+        assert started.status_code == 202, started.text
+        eventually(lambda: len(_fills(ph, pid)) == 2 or None, "the completion started")
+        _approve_data(ph, pid)
+        _release_and_sell(ph, pid)
+        part, rest = _fills(ph, pid)
+        again = tech.post(f"/api/prescriptions/{pid}/completion")
+        ledger = _ledger(ph, pid)
+    assert again.status_code == 409 and "not a picked-up partial fill" in again.text
+    assert (part["fill_number"], rest["fill_number"]) == (0, 0)
+    assert (part["dispensing_status"], rest["dispensing_status"]) == ("P", "C")
+    assert (Decimal(part["quantity_dispensed"]), Decimal(part["owed"])) == (8, 12)
+    assert (Decimal(rest["quantity_dispensed"]), Decimal(rest["owed"])) == (12, 0)
+    assert (Decimal(part["label"]["quantity"]), Decimal(rest["label"]["quantity"])) == (8, 12)
+    assert part["state"] == rest["state"] == "dispensed"
+    assert ledger == [(1, "B1", "P"), (2, "B3", "P"), (3, "B1", "P")]
+    whole, billed_part, billed_rest = (raw_fields(b, "07") for b in payer.bodies)
+    assert [b[8:10] for b in payer.bodies] == [b"B1", b"B3", b"B1"]
+    assert "HD" not in whole and whole["E7"] == ["20000"]
+    assert billed_part["D2"] == billed_rest["D2"] == whole["D2"]
+    assert billed_part["D3"] == billed_rest["D3"] == ["0"]
+    assert (billed_part["HD"], billed_part["E7"], billed_part["HF"]) == (["P"], ["8000"], ["20000"])
+    assert (billed_rest["HD"], billed_rest["E7"], billed_rest["HF"]) == (["C"], ["12000"], ["20000"])
+    assert billed_part["HG"] == billed_rest["HG"] == whole["D5"]
+    days = int(whole["D5"][0])
+    assert int(billed_part["D5"][0]) + int(billed_rest["D5"][0]) == days
+
+
+def test_schedule_ii_rest_past_its_deadline_is_refused_with_the_rule(amqp_url: str, sqlite_url: str) -> None:
+    """Asked for by the patient: 30 days from the date written, which this order is long past at pickup."""
+    settings = _settings(amqp_url, sqlite_url)
+    with pharmacy(settings) as ph:
+        tech = ph.client("technician")
+        _stock(tech, "8", "C1", ndc="00591040501")
+        pid = _cii_order(ph, written=date.today() - timedelta(days=40))
+        _approve_data(ph, pid)
+        _choose_partial(ph, pid, requested_by="patient")
+        _approve_data(ph, pid)
+        _release_and_sell(ph, pid)
+        _stock(tech, "50", "C2", ndc="00591040501")
+        refused = tech.post(f"/api/prescriptions/{pid}/completion")
+        fills = _fills(ph, pid)
+    assert refused.status_code == 409
+    assert "30 days of the date written" in refused.text and "21 CFR 1306.13" in refused.text
+    assert len(fills) == 1 and Decimal(fills[0]["owed"]) == 12
