@@ -12,23 +12,34 @@ from typing import ClassVar
 from pydantic import Field
 
 from hub.domain.claim import PayerDurAlert
+from hub.domain.eligibility import CheckEligibility
+from hub.domain.messages import Command as Command
 from hub.domain.order_context import Dosage, PatientLocation
 from hub.domain.order_parts import (
     CoverageInfo,
     DrugInfo,
-    Frozen,
     PatientInfo,
     PrescriberInfo,
     QuantityInfo,
     ReplyTo,
     Setting,
 )
-
-
-class Command(Frozen):
-    """Base of every command; ``name`` is its wire type and routing key."""
-
-    name: ClassVar[str] = ""
+from hub.domain.partial_commands import CompletePartialFill
+from hub.domain.workflow_commands import (
+    CancelByPharmacy,
+    CheckClaimTimeout,
+    CorrectPaidClaim,
+    DecideShortStock,
+    DispensePrescription,
+    FillPrescription,
+    ReceiveInventory,
+    RecordVerification,
+    RequestRefill,
+    ResolveClaimRejection,
+    ReturnToStock,
+    SelectProduct,
+    SendClaim,
+)
 
 
 class ReceivePrescription(Command):
@@ -79,15 +90,6 @@ class CancelPrescription(Command):
     raw_message_ref: str | None = None
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {c.name: c for c in (ReceivePrescription, CancelPrescription)}
-
-
-def register_command(cls: type[Command]) -> type[Command]:
-    """Make a command type decodable from the wire (used by modules that add commands)."""
-    COMMAND_TYPES[cls.name] = cls
-    return cls
-
-
 class RecordRenewalResponse(Command):
     """The prescriber answered a renewal (refill) request (SCRIPT RxRenewalResponse, HL7 AF/DF)."""
 
@@ -104,9 +106,6 @@ class RecordRenewalResponse(Command):
     relates_to_message_id: str | None = None
     reason: str | None = None
     raw_message_ref: str | None = None
-
-
-register_command(RecordRenewalResponse)
 
 
 class RecordClaimResponse(Command):
@@ -132,4 +131,28 @@ class RecordClaimResponse(Command):
     payer_dur: tuple[PayerDurAlert, ...] = ()
 
 
-register_command(RecordClaimResponse)
+#: every command type by its wire name: what an envelope's ``type`` decodes to
+COMMAND_TYPES: dict[str, type[Command]] = {
+    c.name: c
+    for c in (
+        ReceivePrescription,
+        CancelPrescription,
+        RecordRenewalResponse,
+        RecordClaimResponse,
+        SelectProduct,
+        SendClaim,
+        CheckClaimTimeout,
+        ResolveClaimRejection,
+        CorrectPaidClaim,
+        RecordVerification,
+        FillPrescription,
+        DispensePrescription,
+        ReturnToStock,
+        CancelByPharmacy,
+        ReceiveInventory,
+        RequestRefill,
+        DecideShortStock,
+        CheckEligibility,
+        CompletePartialFill,
+    )
+}

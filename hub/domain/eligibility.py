@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from hub.domain.claim_exchange import ClaimPatient
-from hub.domain.commands import Command, register_command
+from hub.domain.messages import Command
 from hub.domain.order_parts import CoverageInfo, Frozen
 
 #: the claim ledger's transaction code and purpose for an eligibility check
@@ -28,9 +28,6 @@ class CheckEligibility(Command):
     check_id: str = Field(min_length=36, max_length=36)
     patient_id: str
     coverage: CoverageInfo
-
-
-register_command(CheckEligibility)
 
 
 class EligibilityRequestData(Frozen):

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hub.domain.order_parts import DrugInfo, Frozen, Identifier, QuantityInfo, ReplyTo, Setting
-
-
-class Event(Frozen):
-    """Base of every event; ``name`` is its CloudEvents type and routing key."""
-
-    name: ClassVar[str] = ""
-    #: the prescription this event is about (the CloudEvents ``subject``)
-    prescription_id: str
+from hub.domain.messages import Event as Event
+from hub.domain.order_parts import DrugInfo, Identifier, QuantityInfo, ReplyTo, Setting
+from hub.domain.partial_events import PUBLISHED as PARTIAL_FILL_EVENTS
+from hub.domain.workflow_events import PUBLISHED as WORKFLOW_EVENTS
 
 
 class PrescriptionReceived(Event):
@@ -77,15 +72,6 @@ class OrderRefused(Event):
     setting: Setting | None = None
 
 
-EVENT_TYPES: dict[str, type[Event]] = {e.name: e for e in (PrescriptionReceived, PrescriptionCancelled, OrderRefused)}
-
-
-def register_event(cls: type[Event]) -> type[Event]:
-    """Make an event type known to the catalogue (AsyncAPI/JSON Schema export, decoding)."""
-    EVENT_TYPES[cls.name] = cls
-    return cls
-
-
 class RefillDeclined(Event):
     """A refill was asked for and cannot be given (no refills left, expired, CII...)."""
 
@@ -123,5 +109,14 @@ class PrescriptionUpdated(Event):
     change: str
 
 
-for _event in (RefillDeclined, RenewalRequested, PrescriptionUpdated):
-    register_event(_event)
+_PUBLISHED_HERE: tuple[type[Event], ...] = (
+    PrescriptionReceived,
+    PrescriptionCancelled,
+    OrderRefused,
+    RefillDeclined,
+    RenewalRequested,
+    PrescriptionUpdated,
+)
+
+#: every published event type by its name: the catalogue (AsyncAPI, JSON Schema) and the decoders read it
+EVENT_TYPES: dict[str, type[Event]] = {e.name: e for e in (*_PUBLISHED_HERE, *WORKFLOW_EVENTS, *PARTIAL_FILL_EVENTS)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hub.domain.commands import Command, register_command
+from hub.domain.messages import Command
 
 
 class CompletePartialFill(Command):
@@ -14,6 +14,3 @@ class CompletePartialFill(Command):
     prescription_id: str
     #: the partial fill's number: a completion started already (or a later fill) makes the command a no-op
     fill_number: int
-
-
-register_command(CompletePartialFill)

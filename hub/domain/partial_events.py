@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from hub.domain.events import register_event
+from hub.domain.messages import Event
 from hub.domain.workflow_events import FillEvent
 
 
@@ -50,8 +50,5 @@ class FillCompletionStarted(FillEvent):
     dispensed_before: Decimal
 
 
-PUBLISHED = (FillPartiallyFilled, FillCompletionStarted)
-
-# not as a decorator: register_event is typed to return type[Event], which would hide the fields from mypy
-for _event_type in PUBLISHED:
-    register_event(_event_type)
+#: the events of this module a subscriber can bind to
+PUBLISHED: tuple[type[Event], ...] = (FillPartiallyFilled, FillCompletionStarted)

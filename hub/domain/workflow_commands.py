@@ -10,9 +10,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field
 
 from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
-from hub.domain.commands import Command, register_command
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
+from hub.domain.messages import Command
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.partial_fill import RequestedBy, ShortStockChoice
 
@@ -152,21 +152,3 @@ class RequestRefill(Command):
 
     name: ClassVar[str] = "RequestRefill"
     prescription_id: str
-
-
-for _command in (
-    SelectProduct,
-    SendClaim,
-    CheckClaimTimeout,
-    ResolveClaimRejection,
-    CorrectPaidClaim,
-    RecordVerification,
-    FillPrescription,
-    DispensePrescription,
-    ReturnToStock,
-    CancelByPharmacy,
-    ReceiveInventory,
-    RequestRefill,
-    DecideShortStock,
-):
-    register_command(_command)

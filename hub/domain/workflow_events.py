@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import ClassVar
 
 from hub.domain.claim import DurPps
-from hub.domain.events import Event, PrescriptionCancelled, PrescriptionReceived, register_event
 from hub.domain.lots import Pick
+from hub.domain.messages import Event
 from hub.domain.order_parts import Identifier, Setting
 
 
@@ -229,6 +229,7 @@ class InventoryLow(Event):
     reorder_point: Decimal
 
 
+#: the events of this module a subscriber can bind to (``FillEvent`` is only their base)
 PUBLISHED: tuple[type[Event], ...] = (
     PrescriptionRejected,
     ClaimSubmitted,
@@ -248,10 +249,6 @@ PUBLISHED: tuple[type[Event], ...] = (
     InventoryLow,
 )
 
-# not as a decorator: register_event is typed to return type[Event], which would hide the fields from mypy
-for _event_type in PUBLISHED:
-    register_event(_event_type)
-
 __all__ = [
     "ClaimPaid",
     "ClaimRejected",
@@ -265,10 +262,8 @@ __all__ = [
     "FillVerified",
     "InventoryLow",
     "InventoryReleased",
-    "PrescriptionCancelled",
     "PrescriptionDispensed",
     "PrescriptionReady",
-    "PrescriptionReceived",
     "PrescriptionRejected",
     "PrescriptionReturned",
     "PrescriptionVerified",
