@@ -116,7 +116,8 @@ def decide_short_stock(command: DecideShortStock, envelope: Envelope, uow: UnitO
     commit_step(
         uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="short-stock-decision"
     )
-    if command.choice is ShortStockChoice.PARTIAL:
+    # a part billed again (B3) is picked once the pharmacist has seen the payer's answer, not now
+    if command.choice is ShortStockChoice.PARTIAL and rx.state is RxState.FILLING:
         retry = FillPrescription(prescription_id=rx.prescription_id, fill_number=command.fill_number)
         uow.add_command(
             Envelope.wrap(

@@ -26,6 +26,7 @@ def _partial(pharmacy: Pharmacy) -> str:
     choice = DecideShortStock(prescription_id=pid, fill_number=0, choice=ShortStockChoice.PARTIAL, reason="short")
     decided = pharmacy.deliver(choice, actor=TECHNICIAN)
     assert decided.event_names() == ["fill.partial", "claim.submitted"]
+    assert decided.command_types() == ["SendClaim"], "nothing is picked before the part is paid"
     pharmacy.follow(decided)
     return pid
 
