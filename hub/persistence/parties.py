@@ -20,6 +20,7 @@ from hub.domain.parties import Patient, Prescriber, identifiable, match_patient,
 from hub.domain.patient_identity import DemographicChange, IdentityConflict, demographic_changes
 from hub.errors import TransientError
 from hub.persistence import deferred
+from hub.persistence.patient_coverages import PatientCoverages
 from hub.persistence.prescriptions import read_ahead
 from hub.persistence.tables import patient_identifiers, patients, prescribers
 from hub.persistence.transaction_state import TransactionState
@@ -355,6 +356,10 @@ class PartyRepository:
             self.conn, self.state, select(patients.c.coverage).where(patients.c.id == patient_id)
         ).first()
         return CoverageInfo.model_validate(row[0]) if row and row[0] else None
+
+    def plans_on_file(self, patient_id: str) -> tuple[CoverageInfo, ...]:
+        """The patient's plans on file in billing order (``patient_coverages``); empty when none are listed."""
+        return PatientCoverages(self.conn).ordered(patient_id)
 
     def set_coverage(self, patient_id: str, coverage: CoverageInfo) -> None:
         """Record the patient's insurance card."""

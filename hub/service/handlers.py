@@ -24,6 +24,7 @@ from hub.domain.partial_commands import CompletePartialFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
+    CorrectPaidClaim,
     DecideShortStock,
     DispensePrescription,
     FillPrescription,
@@ -39,6 +40,7 @@ from hub.messaging.envelope import Envelope
 from hub.service.bus import CommandHandler
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow import (
+    claim_corrections,
     claim_responses,
     claim_steps,
     completion_steps,
@@ -79,6 +81,7 @@ REGISTRY: tuple[Registration[Any], ...] = (
     _register(SendClaim, "claim", claim_steps.send_claim),
     _register(CheckEligibility, "claim", eligibility_steps.check_eligibility),
     _register(ResolveClaimRejection, "claim", claim_steps.resolve),
+    _register(CorrectPaidClaim, "claim", claim_corrections.correct_paid_claim),
     _register(RecordClaimResponse, "claim-responses", claim_responses.record_response),
     _register(CheckClaimTimeout, "claim-responses", claim_responses.check_timeout),
     _register(RecordVerification, "verification", pharmacist_steps.record_verification),

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.domain.claim_exchange import ClaimPatient, ClaimRequestData, ClaimTransaction
+from hub.domain.coordination import payments_before
 from hub.domain.order_parts import CoverageInfo, Identifier, Source
 from hub.domain.partial_claims import claim_quantities
 from hub.domain.payer_sheet import BASIS_OF_COST, PayerSheet
@@ -23,7 +24,7 @@ def claim_request(
     uow: UnitOfWork, ctx: WorkflowContext, rx: Prescription, command: SendClaim, attempt: int, xid: str
 ) -> ClaimRequestData:
     fill = rx.fill(command.fill_number)
-    claim = fill.claim
+    claim = fill.claim_of(attempt) or fill.claim
     assert claim is not None and claim.bin is not None
     patient = uow.parties.patient(rx.patient_id)
     info = patient.info if patient else None
@@ -69,6 +70,7 @@ def claim_request(
         quantity_prescribed=rx.quantity.value if rx.quantity else None,
         origin_code=ORIGIN_CODES.get(rx.source),
         unit_of_measure=rx.product.unit if rx.product else None,
+        other_payments=payments_before(fill, claim),
         **_pricing(ctx.payer_sheets.for_plan(claim.bin, claim.pcn), rx, fill.quantity, claim.amount_requested),
     )
 

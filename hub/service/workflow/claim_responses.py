@@ -163,14 +163,19 @@ def _reversal_answered(
     fill = rx.fill(command.fill_number)
     actor = system_actor("payer")
     events: list[Event] = []
+    reversing = fill.claim_of(command.attempt) or fill.claim
     if (
         purpose == "reversal"
         and command.status in REVERSED
-        and fill.claim is not None
-        and fill.claim.status is ClaimStatus.REVERSAL_REQUIRED
+        and reversing is not None
+        and reversing.status is ClaimStatus.REVERSAL_REQUIRED
     ):
         events = rx.claim_reversed(
-            actor, now(), fill_number=fill.fill_number, authorization_number=command.authorization_number
+            actor,
+            now(),
+            fill_number=fill.fill_number,
+            authorization_number=command.authorization_number,
+            attempt=reversing.attempt,
         )
     elif (
         purpose == "unknown-status"

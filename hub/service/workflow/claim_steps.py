@@ -48,7 +48,7 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
         raise MessageContentError("no payer connection is configured (claim codec missing)")
     _, rx = load(uow, command.prescription_id)
     fill = rx.fill(command.fill_number)
-    claim = fill.claim
+    claim = fill.claim_of(command.attempt) if command.attempt else fill.claim
     if claim is None or claim.bin is None:
         log.info("no claim to send for fill %s", command.fill_number)
         return

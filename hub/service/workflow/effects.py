@@ -118,7 +118,10 @@ def _next_command(event: Event) -> SendClaim | FillPrescription | None:
         )
     if isinstance(event, ClaimReversalRequired):
         return SendClaim(
-            prescription_id=event.prescription_id, fill_number=event.fill_number, attempt=0, transaction="B2"
+            prescription_id=event.prescription_id,
+            fill_number=event.fill_number,
+            attempt=event.attempt,
+            transaction="B2",
         )
     if isinstance(event, PrescriptionVerified | FillRejected):
         # a product-check reject sends the fill back to be picked again from the shelf (its picks are released

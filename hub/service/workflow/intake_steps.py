@@ -48,6 +48,11 @@ def intake_context(
             entry = Prescription.profile_entry_of(document, today)
             if entry is not None:
                 profile.append(entry)
+    plans = () if patient is not None and patient.new else uow.parties.plans_on_file(rx.patient_id)
+    if plans:  # the plans on file, in billing order (secondary after primary)
+        return IntakeContext(
+            ctx.catalogue, ctx.interactions, profile=tuple(profile), coverage=plans[0], other_coverages=plans[1:]
+        )
     on_file = patient.coverage if patient is not None else uow.parties.coverage(rx.patient_id)
     coverage = on_file or rx.coverage or ctx.default_coverage
     return IntakeContext(ctx.catalogue, ctx.interactions, profile=tuple(profile), coverage=coverage)

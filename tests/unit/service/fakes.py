@@ -104,6 +104,8 @@ class FakeParties:
     def __init__(self) -> None:
         self.patients: dict[str, Patient] = {}
         self.coverages: dict[str, CoverageInfo] = {}
+        #: plans on file in billing order (``patient_coverages``)
+        self.plans: dict[str, tuple[CoverageInfo, ...]] = {}
         self.prescribers: dict[str, Prescriber] = {}
 
     def match_patient(self, info: PatientInfo) -> PatientMatch:
@@ -126,6 +128,9 @@ class FakeParties:
 
     def coverage(self, patient_id: str) -> CoverageInfo | None:
         return self.coverages.get(patient_id)
+
+    def plans_on_file(self, patient_id: str) -> tuple[CoverageInfo, ...]:
+        return self.plans.get(patient_id, ())
 
 
 class FakeClaimLedger:
