@@ -28,6 +28,7 @@ from hub.domain.partial_fill import (
     PartialFillRefused,
     check_completion,
     check_total,
+    completion_deadline,
     days_for,
     require_hands_on,
 )
@@ -46,6 +47,20 @@ class CompletionSteps(ShortStockSteps):
         except PartialFillRefused as refused:
             return str(refused)
         return None
+
+    def partial_facts(self, fill: Fill) -> dict[str, str | None] | None:
+        """For work queues: a partial fill's or completion's status, whole intended, rest owed and (schedule II)
+        the deadline for the rest; None for a whole fill."""
+        if fill.dispensing_status is None:
+            return None
+        decision = fill.partial if fill.dispensing_status is DispensingStatus.PARTIAL else None
+        deadline = completion_deadline(self.schedule, decision, self.written_date) if decision else None
+        return {
+            "dispensing_status": fill.dispensing_status.value,
+            "quantity_intended": str(fill.quantity_intended) if fill.quantity_intended is not None else None,
+            "owed": str(fill.owed),
+            "complete_by": deadline.isoformat() if deadline else None,
+        }
 
     def start_completion(self, actor: Actor, now: datetime) -> list[Event]:
         """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up."""

@@ -103,6 +103,8 @@ def queue_item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: 
     if fill.short_stock is not None:  # the fill queue's choice: partial fill now or wait for stock
         detail["short_stock"] = fill.short_stock.model_dump(mode="json")
         detail["partial"] = fill.partial.model_dump(mode="json") if fill.partial else None
+    if fill.dispensing_status is not None:  # a partial fill (P) or its completion (C): the rest owed, until when
+        detail["partial_fill"] = rx.partial_facts(fill)
     if fill.label is not None:
         detail["picks"] = [p.model_dump(mode="json") for p in fill.picks]
         detail["label"] = fill.label.model_dump(mode="json")

@@ -166,6 +166,13 @@ def test_schedule_ii_rest_is_refused_after_72_hours_when_the_pharmacy_was_short(
     with pytest.raises(PartialFillRefused, match="72 hours"):
         rx.start_completion(TECHNICIAN, late)
     assert len(rx.fills) == 1 and rx.current_fill.owed == 20
+    facts = rx.partial_facts(rx.current_fill)
+    assert facts == {
+        "dispensing_status": "P",
+        "quantity_intended": "30",
+        "owed": "20",
+        "complete_by": (NOW + timedelta(hours=72)).isoformat(),
+    }
     assert rx.completion_refusal(NOW + timedelta(hours=71)) is None
 
 
