@@ -19,6 +19,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 
+from hub.entrypoints.http.send_queue import unsent
 from hub.entrypoints.http.tls_upgrade import TlsUpgrade
 from hub.security.connection_budget import ConnectionBudget
 
@@ -179,6 +180,18 @@ def guarded_protocol(
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._reading_headers = True
+
+        def timeout_keep_alive_handler(self) -> None:
+            # uvicorn arms its keep-alive timer when an answer is buffered, not when it has been received: a
+            # reader slower than the timer lost its connection while still receiving (its next request on it
+            # failed). Idle time counts once the client has the answer; one that stops reading held it as long
+            # before (a close waits for the buffer to drain).
+            if not self.transport.is_closing() and unsent(self.transport) > 0:
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
+                return
+            super().timeout_keep_alive_handler()
 
         def _arm(self) -> None:
             self._deadline = self.loop.call_later(limits.timeout_s, self._too_slow)
