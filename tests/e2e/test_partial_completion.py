@@ -110,6 +110,8 @@ def test_partial_fill_billed_p_then_its_rest_billed_c_each_labelled_and_sold(amq
         ph.wait_state(pid, "claim_pending", "data_verification")
         _approve_data(ph, pid)  # the payer's answer to the part, reviewed like any claim's
         _release_and_sell(ph, pid)
+        refill = tech.post(f"/api/prescriptions/{pid}/refill")  # asking for the rest is never a new fill
+        assert refill.status_code == 409 and "12 of fill 0" in refill.text and "/completion" in refill.text
         _stock(tech, "50", "L2")
         started = tech.post(f"/api/prescriptions/{pid}/completion")
         assert started.status_code == 202, started.text

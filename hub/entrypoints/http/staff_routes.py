@@ -237,6 +237,11 @@ async def refill(
             command=command.name,
             prescription_id=prescription_id,
         )
+    if rx.current_fill.completion_due:  # the rest of a partial fill is its completion, never a refill
+        fill = rx.current_fill
+        owed = f"{fill.owed.normalize():f} of fill {fill.fill_number} of Rx {rx.rx_number} still owed"
+        reason = f"{owed}: dispense the rest (POST /api/prescriptions/{prescription_id}/completion)"
+        await refuse(request, user, 409, reason, command=command.name, prescription_id=prescription_id)
     await require_state(request, user, prescription_id, rx.state.value, _REFILLABLE, command=command.name)
     accepted = await send_about(request, user, row, command, idempotency_key)
     if rx.refills_remaining <= 0:
