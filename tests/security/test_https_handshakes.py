@@ -151,3 +151,12 @@ def test_refused_handshakes_are_audited_once_per_address_and_kind(pki: Pki, amqp
     assert kinds == [("no_shared_cipher", "127.0.0.1", 0), ("not_tls", "127.0.0.1", 0)]
     assert all(e.detail["reason"].startswith("TLS handshake failed: ") for e in entries)
     assert _failures("not_tls") == plain + 3, "every refusal counted, one audited"
+
+
+def test_the_door_stops_while_a_handshake_is_pending(pki: Pki, amqp_url: str, tmp_path: Path) -> None:
+    with ExitStack() as held:
+        with https_app(pki, amqp_url, tmp_path, deadline_s=PATIENT_S) as hub:
+            silent = held.enter_context(_silent(hub.port))
+            assert _healthz_from(hub, pki, "127.0.0.2") == 200
+        # http_app stopped its server (its thread ended) with the handshake still pending: it was closed
+        assert _closed(silent)
