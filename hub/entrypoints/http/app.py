@@ -17,6 +17,7 @@ from hub.entrypoints.http import (
     break_glass_routes,
     command_routes,
     completion_routes,
+    coverage_routes,
     eligibility_routes,
     identity_routes,
     metrics_route,
@@ -110,6 +111,7 @@ def create_app(services: HttpServices, door_routers: Sequence[APIRouter] = ()) -
 
 #: the staff API and operations routers, in the order they are matched
 _STAFF_ROUTERS = (
+    coverage_routes.router,
     work_queues.router,
     prescription_views.router,
     staff_routes.router,

@@ -1,0 +1,56 @@
+"""Plans on file and a corrected paid claim, end to end (issue 33, part 3): plans a technician puts on file bill the
+patient's next order to both payers in order; a technician's correction of a paid claim goes out as a B3 rebill to
+the payer that paid, for the same date of service."""
+
+from __future__ import annotations
+
+from adapters.ncpdp.payer.config import load_payer_config
+from tests.e2e.test_claim_fields import RecordingPayer
+from tests.e2e.test_second_payer import PRIMARY, _order, _settings, _wait_ledger
+from tests.support.pharmacy import pharmacy
+
+
+def test_a_technician_correcting_a_paid_claim_rebills_it_as_b3(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
+        pid = _order(ph, "COB-2", PRIMARY)
+        ph.wait_state(pid, "data_verification")
+        paid = _wait_ledger(ph, pid, 1)
+        url = f"/api/prescriptions/{pid}/claim-correction"
+        answer = ph.client("technician").post(url, json={"coverage": {"cardholder_id": "PRI-0009"}})
+        rebilled = _wait_ledger(ph, pid, 2)
+        after = ph.wait_state(pid, "data_verification")
+    assert answer.status_code == 202
+    assert paid == [(1, "B1", "billing", "P")]
+    assert rebilled[1] == (2, "B3", "billing", "P")
+    billing, rebill = payer.received
+    assert (rebill.transaction_code, rebill.bin, rebill.date_of_service) == ("B3", "999001", billing.date_of_service)
+    assert rebill.insurance is not None and rebill.insurance.cardholder_id == "PRI-0009"
+    assert after.document["fills"][0]["claim"]["attempt"] == 2
+
+
+def test_plans_put_on_file_bill_the_next_order_to_both(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
+    plans = {
+        "coverages": [
+            {"bin": "999001", "pcn": "RXHUBSIM", "group_id": "GRP01", "cardholder_id": "FILE-1"},
+            {"bin": "999003", "pcn": "SECPCN", "cardholder_id": "FILE-2", "relationship": "1"},
+        ]
+    }
+    with pharmacy(settings) as ph:
+        first = _order(ph, "COB-3")
+        patient_id = ph.wait_state(first, "data_verification").document["patient_id"]
+        tech = ph.client("technician")
+        put = tech.put(f"/api/patients/{patient_id}/coverages", json=plans)
+        read = tech.get(f"/api/patients/{patient_id}/coverages")
+        unknown = tech.put("/api/patients/nobody/coverages", json=plans)
+        second = _order(ph, "COB-4")
+        billed = ph.wait_state(second, "data_verification")
+        ledger = _wait_ledger(ph, second, 2)
+    assert put.status_code == 200 and unknown.status_code == 404
+    assert [c["cardholder_id"] for c in read.json()["coverages"]] == ["FILE-1", "FILE-2"]
+    fill = billed.document["fills"][0]
+    assert [c["cardholder_id"] for c in fill["earlier_claims"]] == ["FILE-1"]
+    assert (fill["claim"]["bin"], fill["claim"]["cardholder_id"]) == ("999003", "FILE-2")
+    assert ledger == [(1, "B1", "billing", "P"), (2, "B1", "billing", "P")]
