@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.domain.claim_codes import DUR_REJECT_CODE as DUR_REJECT_CODE
 from hub.domain.order_parts import Frozen
 
 #: a price the patient pays in cash: dollars and cents, never negative
@@ -26,10 +27,6 @@ class ClaimStatus(StrEnum):
     REVERSED = "reversed"
     #: the patient pays; no payer involved
     CASH = "cash"
-
-
-#: D.0 511-FB reject code answered with DUR/PPS codes, a pharmacist's clinical decision (standards §4.4)
-DUR_REJECT_CODE = "88"
 
 
 #: NCPDP 420-DK submission clarification codes a technician may pick on a resubmission (standards §4.2)

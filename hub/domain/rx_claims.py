@@ -8,6 +8,7 @@ from decimal import Decimal
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.alerts import AlertKind, Finding, Severity
 from hub.domain.claim import Claim, ClaimStatus, DurPps, PayerDurAlert
+from hub.domain.claim_codes import PAYER_REVERSED_CODE as PAYER_REVERSED_CODE
 from hub.domain.coordination import (
     claim_to_next_payer,
     left_to_pay,
@@ -29,9 +30,6 @@ from hub.domain.workflow_events import (
     ClaimSubmitted,
 )
 from hub.errors import DomainError, IllegalTransition
-
-#: what the exception queue shows when a late reversal undid a paid claim
-PAYER_REVERSED_CODE = "RV"
 
 
 class ClaimSteps(PrescriptionRecord):

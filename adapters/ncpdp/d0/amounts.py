@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.errors import MessageContentError, Problem
 
 _POSITIVE = "{ABCDEFGHI"
@@ -17,7 +18,7 @@ _QUANTITY_PLACES = 3
 
 
 def _bad(kind: str, text: str, location: str) -> MessageContentError:
-    problem = Problem(code="R8", text=f"invalid {kind} {text!r}", location=location)
+    problem = Problem(code=SYNTAX_ERROR_CODE, text=f"invalid {kind} {text!r}", location=location)
     return MessageContentError(problem.text, [problem])
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from adapters.ncpdp.d0.builder import build_transmission
-from adapters.ncpdp.d0.content_errors import SYNTAX_ERROR, content_error
+from adapters.ncpdp.d0.content_errors import content_error
 from adapters.ncpdp.d0.model import RequestTransmission, ResponseTransmission
 from adapters.ncpdp.d0.parser import parse_transmission
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.domain.order_parts import Frozen
 from hub.errors import MessageContentError
 
@@ -63,9 +64,9 @@ def parse_batch_file(raw: bytes) -> tuple[Batch, ...]:
             header, details = None, []
         else:
             text = f"batch record at offset {offset}: unexpected record type {kind!r}"
-            raise content_error(SYNTAX_ERROR, text, kind.decode("latin-1"))
+            raise content_error(SYNTAX_ERROR_CODE, text, kind.decode("latin-1"))
     if header is not None or not batches:
-        raise content_error(SYNTAX_ERROR, "batch file ends without a 99 trailer record")
+        raise content_error(SYNTAX_ERROR_CODE, "batch file ends without a 99 trailer record")
     return tuple(batches)
 
 
@@ -89,10 +90,10 @@ def _records(raw: bytes) -> list[tuple[int, bytes]]:
     offset = 0
     while offset < len(raw):
         if raw[offset : offset + 1] != START_OF_TEXT:
-            raise content_error(SYNTAX_ERROR, f"batch record at offset {offset} does not start with STX")
+            raise content_error(SYNTAX_ERROR_CODE, f"batch record at offset {offset} does not start with STX")
         end = raw.find(END_OF_TEXT, offset)
         if end < 0:
-            raise content_error(SYNTAX_ERROR, f"batch record at offset {offset} has no ETX")
+            raise content_error(SYNTAX_ERROR_CODE, f"batch record at offset {offset} has no ETX")
         records.append((offset, raw[offset + 1 : end]))
         offset = end + 1
     return records
@@ -101,14 +102,14 @@ def _records(raw: bytes) -> list[tuple[int, bytes]]:
 def _fixed(record: bytes, length: int, what: str, offset: int) -> str:
     if len(record) != length or not record.isascii() or not record.decode("ascii").isprintable():
         text = f"{what} record at offset {offset} must be {length} printable characters, got {len(record)}"
-        raise content_error(SYNTAX_ERROR, text, record[:2].decode("latin-1"))
+        raise content_error(SYNTAX_ERROR_CODE, text, record[:2].decode("latin-1"))
     return record.decode("ascii")
 
 
 def _detail(record: bytes, offset: int) -> BatchDetail:
     reference = record[2 : 2 + REFERENCE_LENGTH]
     if len(reference) != REFERENCE_LENGTH or not reference.isascii() or not reference.isalnum():
-        raise content_error(SYNTAX_ERROR, f"G1 detail at offset {offset}: bad reference number", "G1")
+        raise content_error(SYNTAX_ERROR_CODE, f"G1 detail at offset {offset}: bad reference number", "G1")
     try:
         transmission = parse_transmission(record[2 + REFERENCE_LENGTH :])
     except MessageContentError as exc:
@@ -122,4 +123,4 @@ def _check_count(trailer: str, detail_count: int, offset: int) -> None:
     declared = trailer[_COUNT]
     if not declared.isdigit() or int(declared) != detail_count + 2:
         text = f"batch trailer at offset {offset} counts {declared!r} records, found {detail_count + 2}"
-        raise content_error(SYNTAX_ERROR, text, "99")
+        raise content_error(SYNTAX_ERROR_CODE, text, "99")

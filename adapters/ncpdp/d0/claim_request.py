@@ -31,6 +31,7 @@ from adapters.ncpdp.d0.request_segments import (
     PricingSegment,
 )
 from adapters.ncpdp.d0.segment_view import segments_of, view_of
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.domain.order_parts import Frozen
 
 ClaimTransactionCode = Literal["B1", "B2", "B3", "E1"]
@@ -98,7 +99,7 @@ def read_claim_request(transmission: RequestTransmission) -> ClaimRequest:
         text = f"103-A3 transaction code {header.transaction_code} is not supported"
         raise content_error("1S", text, "A3")
     if header.transaction_code != "E1" and not transmission.groups:
-        raise content_error("R8", "no transaction group: a claim needs an AM07 claim segment", "AM07")
+        raise content_error(SYNTAX_ERROR_CODE, "no transaction group: a claim needs an AM07 claim segment", "AM07")
     return ClaimRequest(
         transaction_code=cast(ClaimTransactionCode, header.transaction_code),
         bin=header.bin,
@@ -116,7 +117,7 @@ def read_claim_request(transmission: RequestTransmission) -> ClaimRequest:
 def _read_transaction(group: TransactionGroup, number: int) -> ClaimTransaction:
     claim = view_of(ClaimSegment, group.segment("07"))
     if claim is None:
-        raise content_error("R8", f"transaction group {number} has no AM07 claim segment", "AM07")
+        raise content_error(SYNTAX_ERROR_CODE, f"transaction group {number} has no AM07 claim segment", "AM07")
     return ClaimTransaction(
         claim=claim,
         pharmacy_provider=view_of(PharmacyProviderSegment, group.segment("02")),

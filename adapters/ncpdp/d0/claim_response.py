@@ -26,6 +26,7 @@ from adapters.ncpdp.d0.response_segments import (
     ResponseStatusSegment,
 )
 from adapters.ncpdp.d0.segment_view import segments_of, view_of
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.domain.order_parts import Frozen
 
 
@@ -95,7 +96,7 @@ def read_claim_response(transmission: ResponseTransmission) -> ClaimResponse:
     if header.transaction_code not in ("B1", "B2", "B3", "E1"):
         raise content_error("1S", f"103-A3 transaction code {header.transaction_code} is not supported", "A3")
     if not transmission.groups:
-        raise content_error("R8", "response has no transaction group with an AM21 status", "AM21")
+        raise content_error(SYNTAX_ERROR_CODE, "response has no transaction group with an AM21 status", "AM21")
     message = view_of(ResponseMessageSegment, transmission.segment("20"))
     return ClaimResponse(
         transaction_code=cast(ClaimTransactionCode, header.transaction_code),
@@ -112,7 +113,9 @@ def read_claim_response(transmission: ResponseTransmission) -> ClaimResponse:
 def _read_transaction(group: TransactionGroup, number: int) -> TransactionResponse:
     status = view_of(ResponseStatusSegment, group.segment("21"))
     if status is None:
-        raise content_error("R8", f"transaction group {number} has no AM21 response status segment", "AM21")
+        raise content_error(
+            SYNTAX_ERROR_CODE, f"transaction group {number} has no AM21 response status segment", "AM21"
+        )
     return TransactionResponse(
         status=status,
         claim=view_of(ResponseClaimSegment, group.segment("22")),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.errors import MessageContentError, Problem
-
-#: R8 = syntax error (standards.md §4.4): the transmission cannot be read at all
-SYNTAX_ERROR = "R8"
 
 
 def content_error(code: str, text: str, location: str = "") -> MessageContentError:
@@ -22,7 +20,7 @@ def from_validation(
     problems = []
     for error in exc.errors():
         attr = str(error["loc"][0]) if error["loc"] else ""
-        field_id, code = codes.get(attr, (attr, SYNTAX_ERROR))
+        field_id, code = codes.get(attr, (attr, SYNTAX_ERROR_CODE))
         at = f" at offset {offsets[attr]}" if offsets and attr in offsets else ""
         text = f"{where}: field {field_id}{at}: {error['msg']}"
         problems.append(Problem(code=code, text=text, location=field_id))

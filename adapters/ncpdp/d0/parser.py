@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from adapters.ncpdp.d0.content_errors import SYNTAX_ERROR, content_error, from_validation
+from adapters.ncpdp.d0.content_errors import content_error, from_validation
 from adapters.ncpdp.d0.model import (
     END_OF_TEXT,
     FIELD_SEPARATOR,
@@ -27,6 +27,7 @@ from adapters.ncpdp.d0.model import (
     Segment,
     TransactionGroup,
 )
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.errors import MessageContentError
 
 _H = TypeVar("_H", RequestHeader, ResponseHeader)
@@ -43,7 +44,7 @@ _HEADER_CODES = {
     "service_provider_id": ("B1", "05"),
     "date_of_service": ("D1", "15"),
     "software_vendor_id": ("AK", "AK"),
-    "header_response_status": ("F1", SYNTAX_ERROR),
+    "header_response_status": ("F1", SYNTAX_ERROR_CODE),
 }
 _REQUEST_SLICES = {
     "bin": (0, 6),
@@ -119,21 +120,21 @@ def _text(raw: bytes) -> tuple[str, bool]:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:
-        raise content_error(SYNTAX_ERROR, f"non-ASCII byte at offset {exc.start}", "") from exc
+        raise content_error(SYNTAX_ERROR_CODE, f"non-ASCII byte at offset {exc.start}", "") from exc
     etx = text.endswith(END_OF_TEXT)
     body = text[:-1] if etx else text
     bad = next((i for i, c in enumerate(body) if not c.isprintable() and c not in _SEPARATORS), None)
     if bad is not None:
-        raise content_error(SYNTAX_ERROR, f"control character {body[bad]!r} at offset {bad}")
+        raise content_error(SYNTAX_ERROR_CODE, f"control character {body[bad]!r} at offset {bad}")
     return body, etx
 
 
 def _header(text: str, length: int, slices: dict[str, tuple[int, int]], kind: str) -> dict[str, object]:
     head = text[:length]
     if len(head) < length or any(c in _SEPARATORS for c in head):
-        raise content_error(SYNTAX_ERROR, f"{kind} header must be {length} characters, got {head!r}")
+        raise content_error(SYNTAX_ERROR_CODE, f"{kind} header must be {length} characters, got {head!r}")
     if text[length : length + 1] not in ("", SEGMENT_SEPARATOR, GROUP_SEPARATOR):
-        raise content_error(SYNTAX_ERROR, f"{kind} header longer than {length} characters (offset {length})")
+        raise content_error(SYNTAX_ERROR_CODE, f"{kind} header longer than {length} characters (offset {length})")
     values: dict[str, object] = {name: head[a:b] for name, (a, b) in slices.items()}
     values["transaction_count"] = _count(head[slices["transaction_count"][0]])
     values["date_of_service"] = _ccyymmdd(str(values["date_of_service"]), "D1", "15")
@@ -173,9 +174,9 @@ def _segments(text: str, offset: int, allow_empty: bool, group: int = 0) -> tupl
     if not text:
         if allow_empty:
             return ()
-        raise content_error(SYNTAX_ERROR, f"{where} at offset {offset} has no segment")
+        raise content_error(SYNTAX_ERROR_CODE, f"{where} at offset {offset} has no segment")
     if not text.startswith(SEGMENT_SEPARATOR):
-        raise content_error(SYNTAX_ERROR, f"{where}: expected segment separator at offset {offset}")
+        raise content_error(SYNTAX_ERROR_CODE, f"{where}: expected segment separator at offset {offset}")
     segments = []
     position = offset + 1
     for chunk in text[1:].split(SEGMENT_SEPARATOR):
@@ -186,19 +187,19 @@ def _segments(text: str, offset: int, allow_empty: bool, group: int = 0) -> tupl
 
 def _segment(chunk: str, offset: int, where: str) -> Segment:
     if not chunk.startswith(FIELD_SEPARATOR):
-        raise content_error(SYNTAX_ERROR, f"{where}: segment at offset {offset} does not start with a field")
+        raise content_error(SYNTAX_ERROR_CODE, f"{where}: segment at offset {offset} does not start with a field")
     pairs = []
     position = offset + 1
     for field in chunk[1:].split(FIELD_SEPARATOR):
         if len(field) < 2:
             text = f"{where}: field {field!r} at offset {position} has no 2-character id"
-            raise content_error(SYNTAX_ERROR, text)
+            raise content_error(SYNTAX_ERROR_CODE, text)
         pairs.append((field[:2], field[2:]))
         position += len(field) + 1
     (first_id, segment_id), *rest = pairs
     if first_id != SEGMENT_ID_FIELD or len(segment_id) != 2:
         text = f"{where}: segment at offset {offset} must start with AMnn, got {first_id + segment_id!r}"
-        raise content_error(SYNTAX_ERROR, text, "AM")
+        raise content_error(SYNTAX_ERROR_CODE, text, "AM")
     return _validated_segment(segment_id, tuple(rest), where, offset)
 
 
@@ -207,4 +208,4 @@ def _validated_segment(segment_id: str, fields: tuple[tuple[str, str], ...], whe
         return Segment(segment_id=segment_id, fields=fields)
     except ValidationError as exc:
         text = f"{where}: segment AM{segment_id} at offset {offset} is malformed"
-        raise content_error(SYNTAX_ERROR, text, f"AM{segment_id}") from exc
+        raise content_error(SYNTAX_ERROR_CODE, text, f"AM{segment_id}") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from hub.domain.claim_codes import DUR_REJECT_CODE, HOST_UNAVAILABLE_CODE, NOTHING_TO_REVERSE_CODE, SYNTAX_ERROR_CODE
 from hub.domain.order_parts import Frozen
 
 
@@ -70,9 +71,9 @@ _TABLE: tuple[tuple[str, str, RejectCategory, bool], ...] = (
     ("79", "Refill Too Soon", _H, True),
     ("83", "Duplicate Paid/Captured Claim", _O, False),
     ("85", "Claim Not Processed", _T, False),
-    ("87", "Reversal Not Processed", _H, False),
-    ("88", "DUR Reject Error", _H, True),
-    ("92", "System Unavailable/Host Unavailable", _T, True),
+    (NOTHING_TO_REVERSE_CODE, "Reversal Not Processed", _H, False),
+    (DUR_REJECT_CODE, "DUR Reject Error", _H, True),
+    (HOST_UNAVAILABLE_CODE, "System Unavailable/Host Unavailable", _T, True),
     ("99", "Host Processing Error", _T, True),
     ("1S", "Transaction Code/Type Not Supported", _F, False),
     ("A9", "M/I Transaction Count", _F, False),
@@ -87,7 +88,7 @@ _TABLE: tuple[tuple[str, str, RejectCategory, bool], ...] = (
     ("MR", "Product Not On Formulary", _H, False),
     ("N1", "No Patient Match Found", _F, True),
     ("PZ", "Non-Matched Unit of Measure to Product/Service ID", _F, True),
-    ("R8", "Syntax Error", _F, True),
+    (SYNTAX_ERROR_CODE, "Syntax Error", _F, True),
 )
 
 REJECT_CODES: dict[str, RejectCode] = {
@@ -135,4 +136,4 @@ def describe_reject(code: str) -> RejectCode:
 
 def missing_or_invalid_code(field_id: str) -> str:
     """The M/I reject code for a field, or R8 (syntax error) when there is none in our table."""
-    return _FIELD_CODES.get(field_id, "R8")
+    return _FIELD_CODES.get(field_id, SYNTAX_ERROR_CODE)

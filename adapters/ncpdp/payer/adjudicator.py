@@ -34,6 +34,7 @@ from adapters.ncpdp.d0.response_segments import (
 from adapters.ncpdp.payer import rules
 from adapters.ncpdp.payer.config import DrugRule, PayerConfig
 from adapters.ncpdp.payer.history import ClaimHistory, ClaimKey, PaidClaim
+from hub.domain.claim_codes import DUR_REJECT_CODE, HOST_UNAVAILABLE_CODE, NOTHING_TO_REVERSE_CODE
 from hub.errors import MessageContentError
 
 _MAX_REJECT_CODES = 5
@@ -59,7 +60,7 @@ class Adjudicator:
         if request.bin not in self._config.bins:
             return _transmission_rejected(request, ["01"])
         if request.bin in self._config.transient_bins:
-            return _transmission_rejected(request, ["92"])
+            return _transmission_rejected(request, [HOST_UNAVAILABLE_CODE])
         if request.transaction_code == "E1":
             return _eligibility(request, rules.unknown_member(self._config, request))
         answers = tuple(self._transaction(request, t, history) for t in request.transactions)
@@ -88,7 +89,7 @@ class Adjudicator:
     ) -> TransactionResponse:
         drug = self._config.drugs.get(transaction.claim.product_id or "")
         if drug is not None and drug.transient:
-            return _rejected(key, ["92"])
+            return _rejected(key, [HOST_UNAVAILABLE_CODE])
         codes = rules.missing_or_invalid(request, transaction) or rules.unknown_member(self._config, request)
         codes = codes or rules.partial_or_completion(history, request, transaction)
         codes = codes or rules.secondary_without_cob(self._config, request, transaction)
@@ -211,7 +212,7 @@ def _pricing(drug: DrugRule, quantity: Decimal, other_paid: Decimal | None = Non
 def _reverse(key: ClaimKey, history: ClaimHistory) -> TransactionResponse:
     paid = history.find(key)
     if paid is None:
-        return _rejected(key, ["87"])
+        return _rejected(key, [NOTHING_TO_REVERSE_CODE])
     if paid.reversed:
         return _answer(key, "S", paid.authorization_number, None)
     history.reverse(key)
@@ -240,7 +241,7 @@ def _rejected(key: ClaimKey | None, codes: list[str]) -> TransactionResponse:
 
 
 def _dur_rejected(key: ClaimKey, drug: DrugRule) -> TransactionResponse:
-    rejected = _rejected(key, ["88"])
+    rejected = _rejected(key, [DUR_REJECT_CODE])
     alert = ResponseDur(counter="1", reason=drug.dur_reason, clinical_significance="1", free_text=drug.dur_text)
     return rejected.model_copy(update={"dur": ResponseDurSegment(entries=(alert,))})
 

@@ -14,6 +14,7 @@ from decimal import ROUND_CEILING, Decimal
 from adapters.ncpdp.d0.claim_request import ClaimRequest, ClaimTransaction
 from adapters.ncpdp.payer.config import DrugRule, PayerConfig
 from adapters.ncpdp.payer.history import ClaimHistory
+from hub.domain.claim_codes import DUR_REJECT_CODE
 
 NDC_LENGTH = 11
 
@@ -119,4 +120,4 @@ def dur_reject(drug: DrugRule, transaction: ClaimTransaction) -> list[str]:
         return []
     entries = transaction.dur_pps.entries if transaction.dur_pps else ()
     answered = any(e.professional_service and e.result for e in entries)
-    return [] if answered else ["88"]
+    return [] if answered else [DUR_REJECT_CODE]

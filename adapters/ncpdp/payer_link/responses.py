@@ -28,6 +28,7 @@ from adapters.ncpdp.d0.response_segments import (
 )
 from adapters.ncpdp.d0.segment_view import view_of
 from hub.domain.claim import PayerDurAlert
+from hub.domain.claim_codes import SYNTAX_ERROR_CODE
 from hub.domain.claim_exchange import PayerStatus
 from hub.domain.commands import RecordClaimResponse
 from hub.domain.order_parts import Frozen, Source
@@ -119,7 +120,7 @@ def read_answer(body: bytes, transaction: str) -> PayerAnswer:
     status = answer.status
     if status.transaction_status not in _STATUSES[transaction]:
         text = f"112-AN {status.transaction_status!r} is not an answer to a {transaction}"
-        raise content_error("R8", text, "AN")
+        raise content_error(SYNTAX_ERROR_CODE, text, "AN")
     pricing = answer.pricing
     return PayerAnswer(
         status=status.transaction_status,

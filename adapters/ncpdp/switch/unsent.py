@@ -10,9 +10,8 @@ from adapters.ncpdp.d0.claim_request import read_claim_request
 from adapters.ncpdp.d0.claim_response import ClaimResponse, TransactionResponse, build_claim_response
 from adapters.ncpdp.d0.parser import parse_request
 from adapters.ncpdp.d0.response_segments import ResponseStatusSegment
+from hub.domain.claim_codes import HOST_UNAVAILABLE_CODE
 from hub.errors import MessageContentError
-
-HOST_UNAVAILABLE = "92"
 
 
 def not_sent_answer(request: bytes, why: str) -> bytes | None:
@@ -22,7 +21,7 @@ def not_sent_answer(request: bytes, why: str) -> bytes | None:
     except MessageContentError:
         return None
     status = ResponseStatusSegment(
-        transaction_status="R", reject_codes=(HOST_UNAVAILABLE,), message_lines=(why.upper()[:40],)
+        transaction_status="R", reject_codes=(HOST_UNAVAILABLE_CODE,), message_lines=(why.upper()[:40],)
     )
     count = max(len(claim.transactions), 1)
     response = ClaimResponse(
