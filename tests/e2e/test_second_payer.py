@@ -99,7 +99,14 @@ def test_secondary_pays_what_the_primary_left_and_reversals_go_last_payer_first(
     cob = second.transactions[0].cob
     assert cob is not None
     [other] = cob.other_payers
-    assert (other.coverage_type, other.payer_id, other.total_paid) == ("01", "999001", Decimal("9.75"))
+    assert (other.coverage_type, other.id_qualifier, other.payer_id, other.total_paid) == (
+        "01",
+        "03",
+        "999001",
+        Decimal("9.75"),
+    )  # 338-5C primary, 339-6C BIN, 340-7C, 431-DV
+    assert [a.qualifier for a in other.amounts_paid] == ["07"] and other.reject_codes == ()  # 342-HC, no 472-6E
+    assert other.payer_date == first.date_of_service  # 443-E8: the day the primary answered
     assert cancelled.status_code == 202
     assert reversed_[2:] == [(2, "B2", "reversal", "A"), (1, "B2", "reversal", "A")], "secondary first"
     assert [r.bin for r in payer.received[2:]] == ["999003", "999001"]
