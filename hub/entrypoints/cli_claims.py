@@ -13,6 +13,8 @@ from hub.config import Settings
 from hub.entrypoints import preflight
 from hub.entrypoints.runtime import declare_topology, open_database, topology_for
 from hub.errors import ConfigurationError
+from hub.persistence.claim_reconciliation import reconcile
+from hub.security.tls import server_context
 
 
 def register(sub: Any) -> None:
@@ -47,6 +49,7 @@ def _stop_on_signals() -> threading.Event:
 
 def switch_connector(_args: argparse.Namespace, settings: Settings) -> int:
     """Run the switch connector until stopped."""
+    # lazy: the adapters load only for the commands that run them
     from adapters.ncpdp.switch import SwitchConnector, load_routing_table
 
     if settings.switch_routes is None:
@@ -68,11 +71,11 @@ def switch_connector(_args: argparse.Namespace, settings: Settings) -> int:
 
 def switch_sim(args: argparse.Namespace, settings: Settings) -> int:
     """Run a simulated switch until stopped."""
+    # lazy: the adapters load only for the commands that run them
     from adapters.ncpdp.payer import load_payer_config
     from adapters.ncpdp.switch import Fault, Framing, SwitchSimulator, run_switch_sim
     from adapters.ncpdp.switch.payer_journal import JournaledPayer, LockedPayer
     from adapters.ncpdp.switch.sim_control import SimControl
-    from hub.security.tls import server_context
 
     context: ssl.SSLContext | None = None
     if args.tls_cert is not None:
@@ -101,8 +104,6 @@ def switch_sim(args: argparse.Namespace, settings: Settings) -> int:
 
 def claims_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """Print every fill where the ledger and the payer's answers disagree; exit 1 when there is one."""
-    from hub.persistence.claim_reconciliation import reconcile
-
     found = reconcile(open_database(settings), since_hours=args.since_hours)
     for item in found:
         print(f"{item.prescription_id} fill {item.fill_number}: {item.problem}")

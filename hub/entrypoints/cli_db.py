@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
 from hub.config import Settings
+from hub.persistence.database import alembic_config, create_schema, make_engine
 
 
 def register(sub: Any) -> None:
@@ -27,8 +32,6 @@ def register(sub: Any) -> None:
 
 
 def _upgrade(_args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.database import create_schema, make_engine
-
     engine = make_engine(settings.database_url.get_secret_value())
     before = _revision(engine)
     create_schema(engine)
@@ -38,8 +41,6 @@ def _upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _current(_args: argparse.Namespace, settings: Settings) -> int:
-    from hub.persistence.database import make_engine
-
     revision = _revision(make_engine(settings.database_url.get_secret_value()))
     known, head = _revisions()
     if revision == head:
@@ -53,17 +54,12 @@ def _current(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, _settings: Settings) -> int:
-    from alembic import command
-
-    from hub.persistence.database import alembic_config
 
     command.history(alembic_config(), verbose=args.verbose)
     return 0
 
 
 def _revision(engine: Any) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
     return str(revision) if revision else None
@@ -71,9 +67,6 @@ def _revision(engine: Any) -> str | None:
 
 def _revisions() -> tuple[set[str], str]:
     """Every revision this version ships, and its head."""
-    from alembic.script import ScriptDirectory
-
-    from hub.persistence.database import alembic_config
 
     scripts = ScriptDirectory.from_config(alembic_config())
     return {s.revision for s in scripts.walk_revisions()}, str(scripts.get_current_head())

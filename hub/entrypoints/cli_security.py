@@ -14,6 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
+from hub.entrypoints.runtime import audit_keys, open_database
+from hub.messaging.broker_nodes import vhost as broker_vhost
+from hub.persistence.audit import AuditTrail
+from hub.persistence.audit_reseal import head_anchor, rekey
+from hub.security import audit_anchors, broker_users
+from hub.security.audit_chain import utc_text
+from hub.security.audit_export import audit_bundle
+from hub.security.audit_keys import new_key as new_audit_key
+from hub.security.certs import LOCAL_NAMES, write_dev_certificates
+from hub.security.command_signing import new_key as new_command_key
+from hub.security.data_key import new_key as new_data_key
+from hub.security.retention import purge_expired
 
 
 def register(sub: Any) -> None:
@@ -69,8 +81,6 @@ def register(sub: Any) -> None:
 
 
 def _certs_dev(args: argparse.Namespace, _settings: Settings) -> int:
-    from hub.security.certs import LOCAL_NAMES, write_dev_certificates
-
     made = write_dev_certificates(args.out, tuple(args.client) or ("ehr-feed",), tuple(args.name) or LOCAL_NAMES)
     print(f"dev CA and certificates in {made.folder} (not for production: the CA key is beside them)")
     print(f"RXHUB_MLLP_TLS_CERT={made.server_cert}\nRXHUB_MLLP_TLS_KEY={made.server_key}")
@@ -83,37 +93,25 @@ def _certs_dev(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def _data_key(_args: argparse.Namespace, _settings: Settings) -> int:
-    from hub.security.data_key import new_key
-
-    print(new_key())
+    print(new_data_key())
     return 0
 
 
 def _command_key(_args: argparse.Namespace, _settings: Settings) -> int:
-    from hub.security.command_signing import new_key
-
-    print(new_key())
+    print(new_command_key())
     return 0
 
 
 def _audit_key(_args: argparse.Namespace, _settings: Settings) -> int:
-    from hub.security.audit_keys import new_key
-
-    print(new_key())
+    print(new_audit_key())
     return 0
 
 
-def _trail(settings: Settings) -> Any:
-    from hub.entrypoints.runtime import open_database
-    from hub.persistence.audit import AuditTrail
-
+def _trail(settings: Settings) -> AuditTrail:
     return AuditTrail(open_database(settings))
 
 
 def _audit_query(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.security.audit_chain import utc_text
-    from hub.security.audit_export import audit_bundle
-
     trail = _trail(settings)
     entries = trail.query(
         patient_id=args.patient,
@@ -142,9 +140,6 @@ def _audit_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.entrypoints.runtime import audit_keys
-    from hub.security import audit_anchors
-
     trail, keys = _trail(settings), audit_keys(settings)
     anchored, bad = {}, []
     for found in audit_anchors.read(args.anchors) if args.anchors else []:
@@ -167,10 +162,6 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.entrypoints.runtime import open_database
-    from hub.persistence.audit_reseal import head_anchor
-    from hub.security import audit_anchors
-
     anchor = head_anchor(open_database(settings))
     if anchor is None:
         print("the audit trail is empty: nothing to anchor")
@@ -182,9 +173,6 @@ def _audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_rekey(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.entrypoints.runtime import open_database
-    from hub.persistence.audit_reseal import rekey
-
     report, resealed = rekey(open_database(settings), anchor=args.anchor)
     for problem in report.problems:
         print(f"BROKEN entry {problem.seq if problem.seq is not None else '-'} (row {problem.id}): {problem.reason}")
@@ -199,9 +187,6 @@ def _audit_rekey(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_users(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.messaging.broker_nodes import vhost as broker_vhost
-    from hub.security import broker_users
-
     vhost = args.vhost or broker_vhost(settings.amqp_url.get_secret_value())
     users = broker_users.hub_users(settings.broker_prefix, tuple(args.subscriber))
     if not args.apply:
@@ -215,9 +200,6 @@ def _broker_users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _retention_purge(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.entrypoints.runtime import open_database
-    from hub.security.retention import purge_expired
-
     days = settings.raw_retention_days if args.days is None else args.days
     purged = purge_expired(open_database(settings), days=days, actor=os.environ.get("USER", "operator"))
     print(

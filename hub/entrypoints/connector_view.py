@@ -43,11 +43,13 @@ def connector_statuses(settings: Settings, topology: Topology) -> list[Connector
     """Every configured connector's status; empty when none is configured."""
     configured: list[tuple[str, str, tuple[str, ...]]] = []
     if settings.script_network is not None:
+        # lazy: the adapters load only when their settings are given
         from adapters.ncpdp.script.network_config import load_script_network
 
         names = tuple(e.name for e in load_script_network(settings.script_network))
         configured.append(("script", f"{topology.prefix}.script-out", names))
     if settings.fhir_renewals is not None:
+        # lazy: the adapters load only when their settings are given
         from adapters.fhir.renewal_sender import load_fhir_renewals
 
         names = tuple(e.name for e in load_fhir_renewals(settings.fhir_renewals))

@@ -20,6 +20,9 @@ from typing import Any
 
 import httpx
 
+from adapters.ncpdp.payer.config import load_payer_config
+from adapters.ncpdp.payer_link import PayerSimProcess, sim_queue
+from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
 from hub.config import Settings
 from hub.entrypoints import logs
 from hub.entrypoints.inprocess import RunningHub, running_hub
@@ -100,9 +103,6 @@ def main() -> int:
     try:
         return _run(settings)
     finally:
-        from adapters.ncpdp.payer_link import sim_queue
-        from adapters.ncpdp.script.outbound_topology import ScriptOutTopology
-
         conn = connect(settings.amqp_url.get_secret_value())
         channel = conn.channel()
         topology = topology_for(settings)
@@ -112,9 +112,6 @@ def main() -> int:
 
 
 def _run(settings: Settings) -> int:
-    from adapters.ncpdp.payer.config import load_payer_config
-    from adapters.ncpdp.payer_link import PayerSimProcess
-
     stop = threading.Event()
     sim = PayerSimProcess(
         settings.amqp_url.get_secret_value(), topology_for(settings), load_payer_config(settings.payer_sim_config)

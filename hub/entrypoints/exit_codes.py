@@ -20,8 +20,12 @@ from __future__ import annotations
 import enum
 import errno
 
+import pika.exceptions
+import sqlalchemy.exc
+from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
+from hub.entrypoints.preflight import one_line as folded
 from hub.errors import (
     BrokerUnavailable,
     ConfigurationError,
@@ -65,9 +69,6 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
 
 def one_line(exc: BaseException) -> str:
     """``exc`` as one line: pydantic's report folded, whitespace collapsed."""
-    import sqlalchemy.exc
-
-    from hub.entrypoints.preflight import one_line as folded
 
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
         exc = exc.orig  # the driver's own words, without the SQL statement and its parameters
@@ -96,10 +97,6 @@ def _ours(exc: BaseException) -> tuple[ExitCode, str] | None:
 
 def _third_party(exc: BaseException | None) -> tuple[ExitCode, str] | None:
     """pika's and SQLAlchemy's errors, translated here at the edge (the stores raise them as they are)."""
-    import pika.exceptions
-    import sqlalchemy.exc
-    from alembic.util.exc import CommandError
-
     if isinstance(exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.ProbableAccessDeniedError):
         return ExitCode.BROKER, "broker refused the login"
     if isinstance(exc, pika.exceptions.AMQPError):

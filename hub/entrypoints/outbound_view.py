@@ -15,6 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.hl7.outbound.destination_state import DestinationStatus, SenderState
 from hub.config import Settings
+from hub.entrypoints.connector_view import connector_statuses
+from hub.entrypoints.runtime import open_database, topology_for
 from hub.errors import RxHubError
 from hub.persistence.outbound_state import OutboundStateStore
 
@@ -25,9 +27,9 @@ def destination_statuses(settings: Settings, engine: Engine | None) -> list[Dest
     """Every configured destination's status; empty when none is configured."""
     if settings.outbound_destinations is None:
         return []
+    # lazy: the HL7 senders load only where destinations are configured
     from adapters.hl7.outbound.destinations import load_destinations
     from adapters.hl7.outbound.senders import outbound_status
-    from hub.entrypoints.runtime import topology_for
 
     destinations = load_destinations(settings.outbound_destinations)
     store = OutboundStateStore(engine) if engine is not None else None
@@ -49,9 +51,6 @@ def describe(status: DestinationStatus) -> str:
 
 def print_outbound_status(settings: Settings) -> int:
     """``rxhub outbound status``."""
-    from hub.entrypoints.connector_view import connector_statuses
-    from hub.entrypoints.runtime import open_database, topology_for
-
     for connector in connector_statuses(settings, topology_for(settings)):  # SCRIPT network, FHIR renewals
         print(connector.describe())
     if settings.outbound_destinations is None:

@@ -14,8 +14,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hub.config import Settings
+from hub.domain.catalogue import Catalogue
+from hub.domain.dur import InteractionTable
+from hub.domain.payer_sheet import PayerSheets
 from hub.errors import ConfigurationError, RxHubError
-from hub.security import posture
+from hub.security import posture, tls
+from hub.security.audit_keys import AuditKeys
+from hub.security.data_key import RawCipher
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 def check(settings: Settings, *, doors: bool, workers: bool) -> None:
     """Raise :class:`ConfigurationError` (or the posture's refusal) for the first setting that cannot be used."""
     if doors:
+        # lazy: the doors' module loads FastAPI, uvicorn and the adapters; the CLI's one-shot commands do not
         from hub.entrypoints.doors import check_posture
 
         check_posture(settings)
@@ -73,8 +79,6 @@ def _files(s: Settings) -> None:
 
 def _keys(s: Settings) -> None:
     """The data key is a Fernet key list and the command keys are not empty."""
-    from hub.security.data_key import RawCipher
-
     if s.data_key is not None:
         _load("RXHUB_DATA_KEY", lambda: RawCipher(s.data_key.get_secret_value()))  # type: ignore[union-attr]
     if s.command_key is not None and not all(k.strip() for k in s.command_key.get_secret_value().split(",")):
@@ -85,15 +89,11 @@ def _keys(s: Settings) -> None:
             'to write the database can recompute (docs/security.md, "Audit trail")'
         )
     else:
-        from hub.security.audit_keys import AuditKeys
-
         _load("RXHUB_AUDIT_KEY", lambda: AuditKeys.parse(s.audit_key.get_secret_value()))  # type: ignore[union-attr]
 
 
 def _tls(s: Settings) -> None:
     """The doors' certificates and keys load (a wrong key or a PEM that is not one fails here, not on a peer)."""
-    from hub.security import tls
-
     for name, cert, key in (("MLLP", s.mllp_tls_cert, s.mllp_tls_key), ("HTTP", s.http_tls_cert, s.http_tls_key)):
         if cert is not None and key is not None:
             client_ca = s.mllp_tls_client_ca if name == "MLLP" else None
@@ -102,10 +102,6 @@ def _tls(s: Settings) -> None:
 
 def _reference_data(s: Settings) -> None:
     """The drug catalogue, the interaction table and the payer sheets parse (the workers load them at start)."""
-    from hub.domain.catalogue import Catalogue
-    from hub.domain.dur import InteractionTable
-    from hub.domain.payer_sheet import PayerSheets
-
     _load(f"RXHUB_CATALOGUE_PATH {s.catalogue_path}", lambda: Catalogue.from_json_text(s.catalogue_path.read_text()))
     _load(
         f"RXHUB_INTERACTIONS_PATH {s.interactions_path}",
@@ -120,16 +116,19 @@ def _reference_data(s: Settings) -> None:
 def _outbound(s: Settings) -> None:
     """The outbound destinations file names known event types, valid hosts, unique names."""
     if s.script_network is not None:
+        # lazy: the adapters load only when their settings are given
         from adapters.ncpdp.script.network_config import load_script_network
 
         network = s.script_network
         _load(f"RXHUB_SCRIPT_NETWORK {network}", lambda: load_script_network(network))
     if s.fhir_renewals is not None:
+        # lazy: the adapters load only when their settings are given
         from adapters.fhir.renewal_sender import load_fhir_renewals
 
         renewals = s.fhir_renewals
         _load(f"RXHUB_FHIR_RENEWALS {renewals}", lambda: load_fhir_renewals(renewals))
     if s.switch_routes is not None:
+        # lazy: the adapters load only when their settings are given
         from adapters.ncpdp.switch.routing import load_routing_table
 
         routes = s.switch_routes
@@ -142,6 +141,7 @@ def _outbound(s: Settings) -> None:
             )
     if s.outbound_destinations is None:
         return
+    # lazy: the adapters load only when their settings are given
     from adapters.hl7.outbound.destinations import load_destinations
 
     path = s.outbound_destinations
