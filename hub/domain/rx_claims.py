@@ -154,6 +154,7 @@ class ClaimSteps(PrescriptionRecord):
         self._move(fill, Action.RESUBMIT_CLAIM, actor, now)
         previous = self._claim(fill)
         fill.claim = self._new_claim(corrected(_coverage_of(previous), coverage), now, previous.attempt + 1)
+        fill.claim.payer = previous.payer  # a secondary's resubmission is still the secondary's claim (AM05)
         fill.claim.prior_auth_number, fill.claim.dur_pps = prior_auth_number, dur_pps
         fill.claim.clarification_codes = list(clarification_codes)
         return [self._claim_submitted(fill)]

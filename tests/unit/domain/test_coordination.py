@@ -165,3 +165,15 @@ def test_only_the_later_payers_claim_carries_the_earlier_payments() -> None:
     assert fill.claim is not None and fill.claim_of(1) is fill.earlier_claims[0]
     assert [p.bin for p in payments_before(fill, fill.claim)] == [COVERAGE.bin]
     assert payments_before(fill, fill.earlier_claims[0]) == ()
+
+
+def test_a_rejected_secondary_resubmitted_stays_the_secondary_with_the_primarys_payment() -> None:
+    rx = _billed(SECONDARY)
+    _primary_pays(rx)
+    rx.claim_rejected(SYSTEM, NOW, reject_codes=["07"])
+    [event] = rx.resubmit_claim(TECHNICIAN, NOW, coverage=CoverageInfo(cardholder_id="SEC-CH-10"))
+    fill = rx.current_fill
+    assert isinstance(event, ClaimSubmitted) and (event.payer, event.attempt, event.bin) == (2, 3, "999003")
+    assert fill.claim is not None and [p.bin for p in payments_before(fill, fill.claim)] == [COVERAGE.bin]
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("5.00"), patient_pay=Decimal("1.00"))
+    assert rx.state.value == "data_verification", "no third plan: the secondary's answer is the last"
