@@ -62,6 +62,9 @@ class ShortStockSteps(IntakeSteps):
             raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx_number} is not short of stock")
         if choice is ShortStockChoice.PARTIAL and fill.dispensing_status is DispensingStatus.COMPLETION:
             raise PartialFillRefused(f"the rest of a partial fill of Rx {self.rx_number} is dispensed whole: wait")
+        if choice is ShortStockChoice.PARTIAL and fill.earlier_claims:
+            # both payers' claims for the whole would need billing again; not done yet (docs/claims.md)
+            raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx_number} is billed to two payers: wait")
         fill.partial = PartialDecision(
             choice=choice, reason=reason, requested_by=requested_by, decided_by=actor.user_id, at=now
         )

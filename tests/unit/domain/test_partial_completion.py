@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from hub.domain.inventory import InventoryItem, allocate
-from hub.domain.order_parts import DrugInfo, QuantityInfo
+from hub.domain.order_parts import CoverageInfo, DrugInfo, QuantityInfo
 from hub.domain.partial_events import FillCompletionStarted, FillPartiallyFilled
 from hub.domain.partial_fill import DispensingStatus, PartialFillRefused, RequestedBy, ShortStockChoice
 from hub.domain.prescription import Prescription
@@ -17,6 +17,7 @@ from hub.domain.validity import RefillRefused
 from hub.domain.workflow_events import ClaimSubmitted
 from hub.errors import NotAuthorized
 from tests.unit.domain.builders import (
+    COVERAGE,
     HYDROCODONE,
     LISINOPRIL,
     NOW,
@@ -193,3 +194,16 @@ def test_schedule_ii_total_never_exceeds_the_quantity_prescribed() -> None:
     rx.quantity = QuantityInfo(value=Decimal("25"), unit="EA")  # as if the prescription said less than billed
     with pytest.raises(PartialFillRefused, match="exceed the 25 prescribed"):
         rx.start_completion(TECHNICIAN, NOW)
+
+
+def test_a_fill_billed_to_two_payers_waits_for_stock_rather_than_a_partial() -> None:
+    secondary = CoverageInfo(bin="999003", pcn="SECPCN", group_id="SEC1", cardholder_id="SEC-CH-9")
+    rx = received(other_coverages=(secondary,))
+    rx.intake(SYSTEM, NOW, context(coverage=COVERAGE))
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("4"), patient_pay=Decimal("5"), authorization_number="P1")
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("5"), patient_pay=Decimal("0"), fill_number=0)
+    rx.approve_data_verification(PHARMACIST, NOW)
+    rx.note_short_stock(NOW, allocate(_shelf("12"), LISINOPRIL, Decimal("30"), NOW.date()))
+    with pytest.raises(PartialFillRefused, match="billed to two payers"):
+        rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "back-order")
+    assert rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.WAIT, "delivery tomorrow") == []
