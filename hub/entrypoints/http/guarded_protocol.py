@@ -98,13 +98,7 @@ def guarded_protocol(
             self._address = remote[0] if remote else None
             per_address = budget.total if uncapped(self._address) else None
             if not budget.admit(self._address, per_address=per_address):
-                if (count := budget.refused()) is not None:
-                    log.warning(
-                        "HTTP connections refused at the connection cap: %d", count, extra={"event": "http.conn_cap"}
-                    )
-                if tls is None:  # over TLS nothing can be said before the handshake: just closed
-                    transport.write(_BUSY)
-                transport.close()
+                self._turn_away(transport)
                 return
             self._admitted = True
             if tls is None:
@@ -112,6 +106,15 @@ def guarded_protocol(
             else:
                 self._early = []
                 self._upgrading = self.loop.create_task(self._upgrade(tls, transport))
+
+        def _turn_away(self, transport: asyncio.Transport) -> None:
+            if (count := budget.refused()) is not None:
+                log.warning(
+                    "HTTP connections refused at the connection cap: %d", count, extra={"event": "http.conn_cap"}
+                )
+            if tls is None:  # over TLS nothing can be said before the handshake: just closed
+                transport.write(_BUSY)
+            transport.close()
 
         async def _upgrade(self, upgrade: TlsUpgrade, raw: asyncio.Transport) -> None:
             secured = await upgrade.secure(raw, self, self._address)
