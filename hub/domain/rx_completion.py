@@ -127,4 +127,6 @@ class CompletionSteps(ShortStockSteps):
         self._move(rest, Action.SUBMIT_CLAIM, actor, now, "completion of a partial fill")
         rest.claim = self._new_claim(_coverage_of(paid), now, paid.attempt + 1)
         rest.claim.amount_requested = self._price_of(rest)
+        # the part's prior authorization and DUR/PPS answers are the fill's: the rest needs them too
+        rest.claim.prior_auth_number, rest.claim.dur_pps = paid.prior_auth_number, paid.dur_pps
         return [self._claim_submitted(rest)]

@@ -100,8 +100,10 @@ class ShortStockSteps(IntakeSteps):
         assert previous is not None
         self._move(fill, Action.REBILL_PARTIAL, actor, now, "partial fill")
         fill.claim = self._new_claim(_coverage_of(previous), previous.submitted_at or now, previous.attempt + 1)
-        fill.claim.amount_requested = self._price_of(fill)
-        return self._claim_submitted(fill).model_copy(update={"transaction": "B3"})
+        fill.claim.rebill, fill.claim.amount_requested = True, self._price_of(fill)
+        fill.claim.prior_auth_number, fill.claim.dur_pps = previous.prior_auth_number, previous.dur_pps
+        fill.claim.clarification_codes = list(previous.clarification_codes)
+        return self._claim_submitted(fill)
 
     def _price_of(self, fill: Fill) -> Decimal | None:
         """The usual price of what this fill dispenses (a part, or the rest of a partial fill)."""

@@ -74,6 +74,7 @@ def test_a_partial_of_a_fill_paid_whole_is_billed_again_as_p_for_the_part() -> N
     assert fill.claim.submitted_at == paid.submitted_at, "a B3 keeps the date of service of the claim it replaces"
     assert isinstance(partial, FillPartiallyFilled) and partial.rebilled and partial.complete_by is None
     assert isinstance(billed, ClaimSubmitted) and billed.transaction == "B3" and billed.quantity == 12
+    assert fill.claim.rebill and fill.claim.prior_auth_number == paid.prior_auth_number == "PA-1"
 
 
 def test_the_part_is_picked_labelled_and_handed_over_with_the_rest_owed() -> None:
@@ -109,6 +110,7 @@ def test_the_rest_is_a_completion_on_the_same_fill_number_billed_as_c() -> None:
     assert len(rx.fills) == 2 and rest.fill_number == 0 and rest.dispensing_status is DispensingStatus.COMPLETION
     assert (rest.quantity, rest.days_supply, rest.quantity_intended, rest.days_supply_intended) == (18, 18, 30, 30)
     assert rest.state is RxState.CLAIM_PENDING and rest.claim is not None and rest.claim.attempt == 4
+    assert rest.claim.prior_auth_number == "PA-1" and not rest.claim.rebill
     assert isinstance(started, FillCompletionStarted) and started.dispensed_before == 12
     assert isinstance(billed, ClaimSubmitted) and billed.transaction == "B1" and billed.quantity == 18
     assert rx.fill(0) is rest, "answers about fill 0 now reach the completion"
