@@ -20,6 +20,7 @@ from hub.domain.inventory import Allocation
 from hub.domain.label import LabelFacts, PharmacyInfo, build_label
 from hub.domain.order_context import pharmacist_of
 from hub.domain.order_parts import Source
+from hub.domain.partial_fill import DispensingStatus
 from hub.domain.rx_completion import CompletionSteps
 from hub.domain.rx_record import UnresolvedAlerts
 from hub.domain.states import Action, RxState
@@ -293,7 +294,12 @@ class Prescription(CompletionSteps):
         claim = claim_to_reverse(fill)
         if claim is not None:
             events.append(self._reversal_required(fill, claim, reason))
-        if fill.fill_number > 0 and self.closed_reason is None:
+        # a completion (343-HD C) used no refill of its own: its partial fill did
+        if (
+            fill.fill_number > 0
+            and self.closed_reason is None
+            and fill.dispensing_status is not DispensingStatus.COMPLETION
+        ):
             self.refills_remaining += 1
         return events
 

@@ -209,3 +209,21 @@ def test_a_fill_billed_to_two_payers_waits_for_stock_rather_than_a_partial() -> 
     with pytest.raises(PartialFillRefused, match="billed to two payers"):
         rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "back-order")
     assert rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.WAIT, "delivery tomorrow") == []
+
+
+def test_a_completion_returned_to_stock_gives_back_no_refill() -> None:
+    rx = reach(RxState.DISPENSED)
+    later = NOW + timedelta(days=40)
+    assert rx.request_refill(TECHNICIAN, later).fill_number == 1 and rx.refills_remaining == 1
+    rx.intake(SYSTEM, later, context())
+    _pay(rx)
+    rx.approve_data_verification(PHARMACIST, NOW)
+    _partial(rx)
+    _hand_over(rx, on_shelf="12")
+    rx.start_completion(TECHNICIAN, later)
+    _pay(rx)
+    rx.approve_data_verification(PHARMACIST, NOW)
+    _pick(rx, "18")
+    rx.approve_product_verification(PHARMACIST, NOW)
+    rx.return_to_stock(TECHNICIAN, later + timedelta(days=14))
+    assert rx.current_fill.state is RxState.RETURNED_TO_STOCK and rx.refills_remaining == 1
