@@ -117,6 +117,8 @@ class VerbalOrder(Body):
     setting: Setting = Setting.OUTPATIENT
     #: none: billed to the patient's coverage on file, or cash
     coverage: VerbalCoverage | None = None
+    #: the patient's other plans, billed after ``coverage`` in this order (secondary first)
+    other_coverages: list[VerbalCoverage] = Field(default_factory=list, max_length=3)
     #: the order was read back to the prescriber, who confirmed it; refused (422) unless true
     read_back_confirmed: bool = False
 
