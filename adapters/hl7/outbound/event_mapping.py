@@ -172,7 +172,7 @@ def _build(
             ndc=event.ndc,
             verifier_id=event.actor_id,
             verified_at=at,
-            pharmacist=_pharmacist(rx, event.fill_number, product=False),
+            pharmacist=_pharmacist(rx, event.fill_number, product=False, by=event.actor_id),
         )
         return build_encoded_order(header, encoded, allergies=al1)
     if isinstance(event, PrescriptionCancelled) and destination.encoded_orders:
@@ -244,14 +244,20 @@ def _order(event: Event, rx: Prescription | None) -> OrderRef:
     )
 
 
-def _pharmacist(rx: Prescription | None, fill_number: int, *, product: bool) -> Pharmacist | None:
-    """The pharmacist who verified the fill's data (RXE-14) or released its product (RXD-10), as a person."""
+def _pharmacist(
+    rx: Prescription | None, fill_number: int, *, product: bool, by: str | None = None
+) -> Pharmacist | None:
+    """The pharmacist who verified the fill's data (RXE-14) or released its product (RXD-10), as a person.
+
+    A partial fill and its completion share their fill number: the one ``by`` (the event's pharmacist) verified."""
     if rx is None:
         return None
-    fill = next((f for f in rx.fills if f.fill_number == fill_number), None)
-    if fill is None:
+    fills = [f for f in rx.fills if f.fill_number == fill_number]
+    if by is not None:
+        fills = [f for f in fills if (f.product_verified_by if product else f.data_verified_by) == by] or fills
+    if not fills:
         return None
-    return fill.product_verifier if product else fill.data_verifier
+    return fills[-1].product_verifier if product else fills[-1].data_verifier
 
 
 def _dispense(event: wf.PrescriptionDispensed, at: datetime, order: OrderRef, rx: Prescription | None) -> Dispense:
@@ -265,7 +271,7 @@ def _dispense(event: wf.PrescriptionDispensed, at: datetime, order: OrderRef, rx
         dispensed_at=at,
         pharmacist_id=event.pharmacist_id or event.actor_id,
         owed=event.owed,
-        pharmacist=_pharmacist(rx, event.fill_number, product=True),
+        pharmacist=_pharmacist(rx, event.fill_number, product=True, by=event.pharmacist_id),
         refills_remaining=event.refills_remaining,
         route=event.route,
     )
