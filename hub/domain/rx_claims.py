@@ -32,8 +32,11 @@ from hub.domain.workflow_events import (
 from hub.errors import DomainError, IllegalTransition
 
 
-class ClaimSteps(PrescriptionRecord):
-    """What the payer and the technician's exception queue do to a retail fill's claim."""
+class ClaimLedger:
+    """The claim part of a prescription: the B1 at intake, the payer's answers, the exception queue, the B2."""
+
+    def __init__(self, rx: PrescriptionRecord) -> None:
+        self.rx = rx
 
     def claim_paid(
         self,
@@ -50,12 +53,12 @@ class ClaimSteps(PrescriptionRecord):
         """The payer paid (D.0 status P or D): on to the pharmacist, with the payer's DUR findings and
         messages (AM24, 504-F4/526-FQ) as alerts for their review; with a patient share left and another
         coverage, the next payer is billed first (``hub.domain.coordination``)."""
-        fill = self.fill(fill_number)
-        following = next_after_payment(self.other_coverages, _payer_of(fill), patient_pay)
+        fill = self.rx.fill(fill_number)
+        following = next_after_payment(self.rx.other_coverages, _payer_of(fill), patient_pay)
         if following is None:
-            self._move(fill, Action.CLAIM_PAID, actor, now)
+            self.rx._move(fill, Action.CLAIM_PAID, actor, now)
         else:
-            self._require_state(fill, RxState.CLAIM_PENDING, "record a paid claim for")
+            self.rx._require_state(fill, RxState.CLAIM_PENDING, "record a paid claim for")
         claim = self._claim(fill)
         claim.payer_dur, claim.payer_message = list(payer_dur), payer_message
         findings = [payer_finding(d) for d in payer_dur]
@@ -63,7 +66,7 @@ class ClaimSteps(PrescriptionRecord):
             findings.append(
                 Finding(kind=AlertKind.PAYER_MESSAGE, severity=Severity.LOW, text=f"Payer message: {payer_message}")
             )
-        self._attach(findings, fill.fill_number)
+        self.rx._attach(findings, fill.fill_number)
         claim.status, claim.answered_at = ClaimStatus.PAID, now
         claim.total_paid, claim.patient_pay, claim.authorization_number = (
             total_paid,
@@ -71,7 +74,7 @@ class ClaimSteps(PrescriptionRecord):
             authorization_number,
         )
         paid = ClaimPaid(
-            **self._event_fields(fill),
+            **self.rx._event_fields(fill),
             total_paid=total_paid,
             patient_pay=patient_pay,
             authorization_number=authorization_number,
@@ -89,17 +92,17 @@ class ClaimSteps(PrescriptionRecord):
     ) -> list[Event]:
         """The payer rejected (D.0 status R): the fill waits in the technician's exception queue, unless the
         reject lets the patient's next coverage be billed (``coordination.NEXT_PAYER_REJECTS``)."""
-        fill = self.fill(fill_number)
-        following = next_after_reject(self.other_coverages, _payer_of(fill), reject_codes)
+        fill = self.rx.fill(fill_number)
+        following = next_after_reject(self.rx.other_coverages, _payer_of(fill), reject_codes)
         if following is None:
-            self._move(fill, Action.CLAIM_REJECTED, actor, now, ",".join(reject_codes))
+            self.rx._move(fill, Action.CLAIM_REJECTED, actor, now, ",".join(reject_codes))
         else:
-            self._require_state(fill, RxState.CLAIM_PENDING, "record a rejected claim for")
+            self.rx._require_state(fill, RxState.CLAIM_PENDING, "record a rejected claim for")
         claim = self._claim(fill)
         claim.status, claim.answered_at = ClaimStatus.REJECTED, now
         claim.reject_codes, claim.payer_message = list(reject_codes), payer_message
         event = ClaimRejected(
-            **self._event_fields(fill),
+            **self.rx._event_fields(fill),
             reject_codes=tuple(reject_codes),
             payer_message=payer_message,
             attempt=claim.attempt,
@@ -112,10 +115,10 @@ class ClaimSteps(PrescriptionRecord):
         """No answer in time: the fill waits in the exception queue under ``code`` as after a reject, while the
         hub reverses first; announced as ``claim.status_unknown``, for the payer may have paid."""
         self.claim_rejected(actor, now, reject_codes=[code], payer_message=payer_message, fill_number=fill_number)
-        fill = self.fill(fill_number)
+        fill = self.rx.fill(fill_number)
         return [
             ClaimStatusUnknown(
-                **self._event_fields(fill), payer_message=payer_message, attempt=self._claim(fill).attempt
+                **self.rx._event_fields(fill), payer_message=payer_message, attempt=self._claim(fill).attempt
             )
         ]
 
@@ -124,10 +127,10 @@ class ClaimSteps(PrescriptionRecord):
     ) -> list[Event]:
         """The payer approved the reversal the hub sent for a claim it did not answer: it had paid it, and no
         longer does (the claim stays in the exception queue for its one resubmission)."""
-        fill = self.fill(fill_number)
+        fill = self.rx.fill(fill_number)
         return [
             ClaimReversed(
-                **self._event_fields(fill),
+                **self.rx._event_fields(fill),
                 authorization_number=authorization_number,
                 attempt=self._claim(fill).attempt,
                 reason="status_unknown",
@@ -150,8 +153,8 @@ class ClaimSteps(PrescriptionRecord):
         rejected claim's values."""
         if dur_pps is not None:
             require_pharmacist(actor, "override a DUR reject with DUR/PPS codes")
-        fill = self.current_fill
-        self._move(fill, Action.RESUBMIT_CLAIM, actor, now)
+        fill = self.rx.current_fill
+        self.rx._move(fill, Action.RESUBMIT_CLAIM, actor, now)
         previous = self._claim(fill)
         fill.claim = self._new_claim(corrected(_coverage_of(previous), coverage), now, previous.attempt + 1)
         fill.claim.payer = previous.payer  # a secondary's resubmission is still the secondary's claim (AM05)
@@ -161,9 +164,9 @@ class ClaimSteps(PrescriptionRecord):
 
     def bill_cash(self, actor: Actor, now: datetime, amount: Decimal | None = None) -> list[Event]:
         """Resolve a rejected claim by charging the patient; on to the pharmacist."""
-        fill = self.current_fill
-        self._require_state(fill, RxState.CLAIM_REJECTED, "bill as cash")
-        self._move(fill, Action.BILL_CASH, actor, now)
+        fill = self.rx.current_fill
+        self.rx._require_state(fill, RxState.CLAIM_REJECTED, "bill as cash")
+        self.rx._move(fill, Action.BILL_CASH, actor, now)
         amount = amount or left_to_pay(fill) or self._price()  # after a secondary's reject: the primary's copay
         fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=amount, submitted_at=now)
         return []
@@ -179,13 +182,13 @@ class ClaimSteps(PrescriptionRecord):
     ) -> list[Event]:
         """The payer approved the B2 reversal that cancel, rejection or return to stock asked for (of claim
         ``attempt``, default the fill's last); an earlier payer's paid claim is reversed next."""
-        fill = self.fill(fill_number)
+        fill = self.rx.fill(fill_number)
         claim = fill.claim_of(attempt) if attempt else fill.claim
         if claim is None or claim.status is not ClaimStatus.REVERSAL_REQUIRED:
             raise IllegalTransition(claim.status.value if claim else "no claim", "record a claim reversal")
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
         approved = ClaimReversed(
-            **self._event_fields(fill), authorization_number=authorization_number, attempt=claim.attempt
+            **self.rx._event_fields(fill), authorization_number=authorization_number, attempt=claim.attempt
         )
         earlier = reversal_after(fill)
         if earlier is None:
@@ -204,14 +207,14 @@ class ClaimSteps(PrescriptionRecord):
         same date of service; the fill waits for the payer's answer again. Group, cardholder and person code
         may change; another BIN or PCN is another payer (cancel and bill it instead), and a fill billed to two
         payers would rebill both (not done here)."""
-        fill = self.current_fill
+        fill = self.rx.current_fill
         paid = self._claim(fill)
         fixed = corrected(_coverage_of(paid), coverage)
         if paid.status is not ClaimStatus.PAID or fill.earlier_claims:
             raise IllegalTransition(paid.status.value, "rebill a claim that is not one payer's paid claim")
         if (fixed.bin, fixed.pcn) != (paid.bin, paid.pcn):
             raise DomainError("a rebill goes to the payer that paid: another BIN or PCN is a new claim")
-        self._move(fill, Action.REBILL_CLAIM, actor, now)
+        self.rx._move(fill, Action.REBILL_CLAIM, actor, now)
         fill.claim = self._new_claim(fixed, paid.submitted_at or now, paid.attempt + 1)
         fill.claim.rebill, fill.claim.clarification_codes = True, list(clarification_codes)
         fill.claim.prior_auth_number, fill.claim.dur_pps = paid.prior_auth_number, paid.dur_pps
@@ -222,12 +225,12 @@ class ClaimSteps(PrescriptionRecord):
     ) -> list[Event]:
         """A reversal the payer approved late undid the fill's paid claim: it is marked reversed, and a fill
         still before filling goes back to the technician's exception queue to be rebilled (code ``RV``)."""
-        fill = self.fill(fill_number)
+        fill = self.rx.fill(fill_number)
         claim = fill.claim
         if claim is None or claim.status is not ClaimStatus.PAID:
             raise IllegalTransition(claim.status.value if claim else "no claim", "record a late payer reversal")
         if fill.state is RxState.DATA_VERIFICATION:
-            self._move(fill, Action.PAYER_REVERSED, actor, now, PAYER_REVERSED_CODE)
+            self.rx._move(fill, Action.PAYER_REVERSED, actor, now, PAYER_REVERSED_CODE)
         claim.status, claim.reversed_at = ClaimStatus.REVERSED, now
         claim.reject_codes = [PAYER_REVERSED_CODE]
         claim.payer_message = "the payer approved a late reversal of this paid claim: rebill it"
@@ -235,7 +238,7 @@ class ClaimSteps(PrescriptionRecord):
 
     def _claim_reversed(self, fill: Fill, authorization_number: str | None) -> ClaimReversed:
         return ClaimReversed(
-            **self._event_fields(fill), authorization_number=authorization_number, attempt=self._claim(fill).attempt
+            **self.rx._event_fields(fill), authorization_number=authorization_number, attempt=self._claim(fill).attempt
         )
 
     def _bill_next_payer(self, fill: Fill, coverage: CoverageInfo | None, now: datetime) -> list[Event]:
@@ -251,7 +254,7 @@ class ClaimSteps(PrescriptionRecord):
         """Mark ``claim`` to be reversed (B2) and say so."""
         claim.status, claim.reversal_reason = ClaimStatus.REVERSAL_REQUIRED, reason
         return ClaimReversalRequired(
-            **self._event_fields(fill),
+            **self.rx._event_fields(fill),
             ndc=fill.ndc or "",
             bin=claim.bin,
             pcn=claim.pcn,
@@ -268,7 +271,7 @@ class ClaimSteps(PrescriptionRecord):
         return fill.claim
 
     def _price(self) -> Decimal | None:
-        product, quantity = self.product, self._dispense_quantity()
+        product, quantity = self.rx.product, self.rx._dispense_quantity()
         if product is None or quantity is None or not product.unit_price:
             return None
         return (product.unit_price * quantity).quantize(Decimal("0.01"))
@@ -287,18 +290,18 @@ class ClaimSteps(PrescriptionRecord):
         )
 
     def _claim_submitted(self, fill: Fill) -> ClaimSubmitted:
-        claim, product = self._claim(fill), self._product_or_fail()
+        claim, product = self._claim(fill), self.rx._product_or_fail()
         return ClaimSubmitted(
-            **self._event_fields(fill),
-            patient_id=self.patient_id,
-            prescriber_npi=self.prescriber.npi,
+            **self.rx._event_fields(fill),
+            patient_id=self.rx.patient_id,
+            prescriber_npi=self.rx.prescriber.npi,
             ndc=product.ndc11,
             quantity=fill.quantity or Decimal("0"),
             unit=product.unit,
             days_supply=fill.days_supply,
-            substitution_allowed=self.substitution_allowed,
-            written_date=self.written_date,
-            date_of_service=(claim.submitted_at or self.received_at).date(),
+            substitution_allowed=self.rx.substitution_allowed,
+            written_date=self.rx.written_date,
+            date_of_service=(claim.submitted_at or self.rx.received_at).date(),
             bin=claim.bin,
             pcn=claim.pcn,
             group_id=claim.group_id,

@@ -32,13 +32,17 @@ from hub.domain.partial_fill import (
     days_for,
     require_hands_on,
 )
-from hub.domain.rx_claims import _coverage_of
-from hub.domain.rx_short_stock import ShortStockSteps
+from hub.domain.rx_claims import ClaimLedger, _coverage_of
+from hub.domain.rx_record import PrescriptionRecord
+from hub.domain.rx_short_stock import ShortStockPart
 from hub.domain.states import Action, RxState
 
 
-class CompletionSteps(ShortStockSteps):
-    """Starting the completion of a partial fill; the rest of its way is the ordinary fill's."""
+class Completion:
+    """The completion part of a prescription: dispensing the rest of a partial fill."""
+
+    def __init__(self, rx: PrescriptionRecord) -> None:
+        self.rx = rx
 
     def completion_refusal(self, now: datetime) -> str | None:
         """Why the rest of the current fill cannot be dispensed now, or None when it can."""
@@ -54,7 +58,7 @@ class CompletionSteps(ShortStockSteps):
         if fill.dispensing_status is None:
             return None
         decision = fill.partial if fill.dispensing_status is DispensingStatus.PARTIAL else None
-        deadline = completion_deadline(self.schedule, decision, self.written_date) if decision else None
+        deadline = completion_deadline(self.rx.schedule, decision, self.rx.written_date) if decision else None
         return {
             "dispensing_status": fill.dispensing_status.value,
             "quantity_intended": str(fill.quantity_intended) if fill.quantity_intended is not None else None,
@@ -77,9 +81,9 @@ class CompletionSteps(ShortStockSteps):
             quantity_intended=part.quantity_intended,
             days_supply_intended=part.days_supply_intended,
         )
-        self.fills.append(rest)
+        self.rx.fills.append(rest)
         started = FillCompletionStarted(
-            **self._event_fields(rest),
+            **self.rx._event_fields(rest),
             actor_id=actor.user_id,
             quantity=part.owed,
             quantity_intended=part.quantity_intended,
@@ -90,21 +94,21 @@ class CompletionSteps(ShortStockSteps):
 
     def _check_completion(self, now: datetime) -> Fill:
         """The partial fill whose rest may be dispensed now; ``PartialFillRefused`` says why not otherwise."""
-        part = self.current_fill
-        if self.closed_reason is not None:
-            raise PartialFillRefused(f"Rx {self.rx_number} is {self.closed_reason}: its rest is not dispensed")
+        part = self.rx.current_fill
+        if self.rx.closed_reason is not None:
+            raise PartialFillRefused(f"Rx {self.rx.rx_number} is {self.rx.closed_reason}: its rest is not dispensed")
         if not part.completion_due or part.partial is None:
             raise PartialFillRefused(
-                f"fill {part.fill_number} of Rx {self.rx_number} is not a picked-up partial fill with a rest owed"
+                f"fill {part.fill_number} of Rx {self.rx.rx_number} is not a picked-up partial fill with a rest owed"
             )
-        check_completion(self.schedule, part.partial, self.written_date, now)
-        if self.schedule == SCHEDULE_II:
-            prescribed = self.quantity.value if self.quantity else None
+        check_completion(self.rx.schedule, part.partial, self.rx.written_date, now)
+        if self.rx.schedule == SCHEDULE_II:
+            prescribed = self.rx.quantity.value if self.rx.quantity else None
             check_total(prescribed, self._dispensed_total(), part.owed)
         return part
 
     def _dispensed_total(self) -> Decimal:
-        handed = [f.quantity_dispensed or Decimal("0") for f in self.fills if f.state is RxState.DISPENSED]
+        handed = [f.quantity_dispensed or Decimal("0") for f in self.rx.fills if f.state is RxState.DISPENSED]
         return sum(handed, Decimal("0"))
 
     @staticmethod
@@ -117,16 +121,18 @@ class CompletionSteps(ShortStockSteps):
 
     def _bill_rest(self, rest: Fill, paid: Claim | None, actor: Actor, now: datetime) -> list[Event]:
         """As the part was: the same payer with 343-HD C (the next attempt), cash, or no claim (inpatient)."""
-        if self.setting is Setting.INPATIENT:
-            self._move(rest, Action.SKIP_CLAIM, actor, now)
+        if self.rx.setting is Setting.INPATIENT:
+            self.rx._move(rest, Action.SKIP_CLAIM, actor, now)
             return []
         if paid is None or paid.bin is None or paid.status is not ClaimStatus.PAID:
-            self._move(rest, Action.BILL_CASH, actor, now, "the partial fill was not billed to a payer")
-            rest.claim = Claim(status=ClaimStatus.CASH, amount_requested=self._price_of(rest), submitted_at=now)
+            self.rx._move(rest, Action.BILL_CASH, actor, now, "the partial fill was not billed to a payer")
+            rest.claim = Claim(
+                status=ClaimStatus.CASH, amount_requested=ShortStockPart(self.rx)._price_of(rest), submitted_at=now
+            )
             return []
-        self._move(rest, Action.SUBMIT_CLAIM, actor, now, "completion of a partial fill")
-        rest.claim = self._new_claim(_coverage_of(paid), now, paid.attempt + 1)
-        rest.claim.amount_requested = self._price_of(rest)
+        self.rx._move(rest, Action.SUBMIT_CLAIM, actor, now, "completion of a partial fill")
+        rest.claim = ClaimLedger(self.rx)._new_claim(_coverage_of(paid), now, paid.attempt + 1)
+        rest.claim.amount_requested = ShortStockPart(self.rx)._price_of(rest)
         # the part's prior authorization and DUR/PPS answers are the fill's: the rest needs them too
         rest.claim.prior_auth_number, rest.claim.dur_pps = paid.prior_auth_number, paid.dur_pps
-        return [self._claim_submitted(rest)]
+        return [ClaimLedger(self.rx)._claim_submitted(rest)]

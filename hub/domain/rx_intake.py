@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import TypeVar
 
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.catalogue import Product
@@ -23,18 +23,24 @@ from hub.domain.order_context import demographics_of
 from hub.domain.order_parts import Setting, Source
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.patient_identity import identifiers_for_sender
-from hub.domain.rx_claims import ClaimSteps
+from hub.domain.rx_claims import ClaimLedger
+from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.states import Action, RxState
 from hub.domain.validity import expiry_date, refills_allowed
 from hub.errors import NotAuthorized
 
+R = TypeVar("R", bound=PrescriptionRecord)
 
-class IntakeSteps(ClaimSteps):
-    """Receipt, intake checks and routing: product queue, claim, cash or straight to the pharmacist."""
 
-    @classmethod
+class Intake:
+    """The intake part of a prescription: checks, product, DUR, then a claim, cash or the pharmacist."""
+
+    def __init__(self, rx: PrescriptionRecord) -> None:
+        self.rx = rx
+
+    @staticmethod
     def receive(
-        cls,
+        kind: type[R],
         *,
         prescription_id: str,
         rx_number: str,
@@ -45,7 +51,7 @@ class IntakeSteps(ClaimSteps):
         actor: Actor,
         now: datetime,
         owner: str | None = None,
-    ) -> tuple[Self, list[Event]]:
+    ) -> tuple[R, list[Event]]:
         """Record a new order as fill 0 in RECEIVED; a verbal order must be taken by a licensed pharmacist, the
         one it names as having taken it."""
         if source is Source.VERBAL:
@@ -53,7 +59,7 @@ class IntakeSteps(ClaimSteps):
             if command.taken_by not in (None, actor.user_id):
                 raise NotAuthorized(f"a verbal order taken by {command.taken_by} cannot be recorded by {actor.user_id}")
         written = command.written_date or now.date()
-        rx = cls(
+        rx = kind(
             prescription_id=prescription_id,
             rx_number=rx_number,
             placer_order_number=command.placer_order_number,
@@ -96,80 +102,84 @@ class IntakeSteps(ClaimSteps):
                 )
             ],
         )
-        return rx, [rx._received_event()]
+        return rx, [Intake(rx)._received_event()]
 
     def intake(self, actor: Actor, now: datetime, context: IntakeContext) -> list[Event]:
         """Check identifiers, find the product by NDC, screen DUR, then bill, hold for a product or verify."""
-        fill = self.current_fill
-        self._require_state(fill, RxState.RECEIVED, "intake")
+        fill = self.rx.current_fill
+        self.rx._require_state(fill, RxState.RECEIVED, "intake")
         if fill.fill_number == 0:
-            findings = prescriber_findings(self.prescriber)
-            findings += [f for f in (ndc_finding(self.drug),) if f]
-            self._attach(findings, None)
-        product = self.product or (context.catalogue.by_ndc(self.drug.ndc) if self.drug.ndc else None)
+            findings = prescriber_findings(self.rx.prescriber)
+            findings += [f for f in (ndc_finding(self.rx.drug),) if f]
+            self.rx._attach(findings, None)
+        product = self.rx.product or (context.catalogue.by_ndc(self.rx.drug.ndc) if self.rx.drug.ndc else None)
         if product is None:
-            self._attach([f for f in (controlled_dea_finding(self.prescriber, self.drug.schedule),) if f], None)
-            fill.needs_product_reason = needs_product_reason(self.drug)
-            self._move(fill, Action.HOLD_FOR_PRODUCT, actor, now, fill.needs_product_reason)
+            self.rx._attach(
+                [f for f in (controlled_dea_finding(self.rx.prescriber, self.rx.drug.schedule),) if f], None
+            )
+            fill.needs_product_reason = needs_product_reason(self.rx.drug)
+            self.rx._move(fill, Action.HOLD_FOR_PRODUCT, actor, now, fill.needs_product_reason)
             return []
         return self._proceed_with(product, actor, now, context)
 
     def select_product(self, actor: Actor, now: datetime, product: Product, context: IntakeContext) -> list[Event]:
         """The technician picked the package to dispense for an order that named none we could use."""
-        fill = self.current_fill
-        self._require_state(fill, RxState.NEEDS_PRODUCT, "select a product for")
+        fill = self.rx.current_fill
+        self.rx._require_state(fill, RxState.NEEDS_PRODUCT, "select a product for")
         fill.needs_product_reason = None
         return self._proceed_with(product, actor, now, context)
 
     def _proceed_with(self, product: Product, actor: Actor, now: datetime, context: IntakeContext) -> list[Event]:
-        fill = self.current_fill
+        fill = self.rx.current_fill
         self._use_product(product)
         if fill.fill_number == 0:
-            self._attach([f for f in (controlled_dea_finding(self.prescriber, product.schedule),) if f], None)
+            self.rx._attach([f for f in (controlled_dea_finding(self.rx.prescriber, product.schedule),) if f], None)
         profile = [*context.profile, *self._own_history(product)]
-        findings = screen(product, self.rx_number, self.allergies, profile, context.interactions, now.date())
-        self._attach(findings, fill.fill_number)
-        if self.setting is Setting.INPATIENT:
-            self._move(fill, Action.SKIP_CLAIM, actor, now)
+        findings = screen(product, self.rx.rx_number, self.rx.allergies, profile, context.interactions, now.date())
+        self.rx._attach(findings, fill.fill_number)
+        if self.rx.setting is Setting.INPATIENT:
+            self.rx._move(fill, Action.SKIP_CLAIM, actor, now)
             return []
-        coverage = context.coverage or self.coverage
+        coverage = context.coverage or self.rx.coverage
         if coverage is None or not coverage.bin:
-            self._move(fill, Action.BILL_CASH, actor, now, "no coverage on file")
-            fill.claim = Claim(status=ClaimStatus.CASH, amount_requested=self._price(), submitted_at=now)
+            self.rx._move(fill, Action.BILL_CASH, actor, now, "no coverage on file")
+            fill.claim = Claim(
+                status=ClaimStatus.CASH, amount_requested=ClaimLedger(self.rx)._price(), submitted_at=now
+            )
             return []
         if context.other_coverages is not None:  # the patient's plans on file replace the order's
-            self.other_coverages = list(context.other_coverages)
-        self._move(fill, Action.SUBMIT_CLAIM, actor, now)
-        fill.claim = self._new_claim(coverage, now, 1)
-        return [self._claim_submitted(fill)]
+            self.rx.other_coverages = list(context.other_coverages)
+        self.rx._move(fill, Action.SUBMIT_CLAIM, actor, now)
+        fill.claim = ClaimLedger(self.rx)._new_claim(coverage, now, 1)
+        return [ClaimLedger(self.rx)._claim_submitted(fill)]
 
     def _use_product(self, product: Product) -> None:
-        if self.product == product:
+        if self.rx.product == product:
             return
-        self.product = product
-        self.fills[-1].ndc = product.ndc11
-        self.expires_on = expiry_date(self.written_date, product.schedule)
-        allowed = refills_allowed(self.refills_authorized, product.schedule)
-        self.refills_remaining = min(self.refills_remaining, allowed)
+        self.rx.product = product
+        self.rx.fills[-1].ndc = product.ndc11
+        self.rx.expires_on = expiry_date(self.rx.written_date, product.schedule)
+        allowed = refills_allowed(self.rx.refills_authorized, product.schedule)
+        self.rx.refills_remaining = min(self.rx.refills_remaining, allowed)
 
     def _own_history(self, product: Product) -> list[ProfileEntry]:
-        last = self._last_dispensed()
+        last = self.rx._last_dispensed()
         if last is None or last.filled_at is None:
             return []
-        return [ProfileEntry.of(product, self.rx_number, last.filled_at.date(), last.days_supply)]
+        return [ProfileEntry.of(product, self.rx.rx_number, last.filled_at.date(), last.days_supply)]
 
     def _received_event(self) -> PrescriptionReceived:
         return PrescriptionReceived(
-            prescription_id=self.prescription_id,
-            rx_number=self.rx_number,
-            placer_order_number=self.placer_order_number,
-            placer_system=self.placer_system,
-            source=self.source.value,
-            drug=self.drug,
-            quantity=self.quantity,
-            days_supply=self.days_supply,
-            refills=self.refills_authorized,
-            setting=self.setting,
-            state=self.state.value,
-            patient_identifiers=tuple(self.patient_identifiers),
+            prescription_id=self.rx.prescription_id,
+            rx_number=self.rx.rx_number,
+            placer_order_number=self.rx.placer_order_number,
+            placer_system=self.rx.placer_system,
+            source=self.rx.source.value,
+            drug=self.rx.drug,
+            quantity=self.rx.quantity,
+            days_supply=self.rx.days_supply,
+            refills=self.rx.refills_authorized,
+            setting=self.rx.setting,
+            state=self.rx.state.value,
+            patient_identifiers=tuple(self.rx.patient_identifiers),
         )

@@ -1,7 +1,8 @@
 """The prescription's stored state and the helpers every workflow step uses.
 
-``ClaimSteps``, ``IntakeSteps`` and ``Prescription`` add the steps; this base holds the fields, the one
-way a fill's state changes (``_move``, via the transition tables) and the common parts of events.
+``Prescription`` is this record with its steps, which its parts (``ClaimLedger``, ``Intake``...) carry out
+on it; the record holds the fields, the one way a fill's state changes (``_move``, via the transition
+tables) and the common parts of events.
 """
 
 from __future__ import annotations

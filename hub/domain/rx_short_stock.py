@@ -30,19 +30,22 @@ from hub.domain.partial_fill import (
     days_for,
     require_hands_on,
 )
-from hub.domain.rx_claims import _coverage_of
-from hub.domain.rx_intake import IntakeSteps
+from hub.domain.rx_claims import ClaimLedger, _coverage_of
+from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.states import Action, RxState
 from hub.domain.workflow_events import ClaimSubmitted
 
 
-class ShortStockSteps(IntakeSteps):
-    """The fill queue's short-stock steps; ``complete_fill`` checks ``check_pick`` before it records a pick."""
+class ShortStockPart:
+    """The short-stock part of a prescription: what the fill queue shows, and a person's choice."""
+
+    def __init__(self, rx: PrescriptionRecord) -> None:
+        self.rx = rx
 
     def note_short_stock(self, now: datetime, allocation: Allocation) -> list[Event]:
         """The shelf cannot cover the fill: it waits in the fill queue, showing what is short, for a choice."""
-        fill = self.current_fill
-        self._require_state(fill, RxState.FILLING, "note short stock of")
+        fill = self.rx.current_fill
+        self.rx._require_state(fill, RxState.FILLING, "note short stock of")
         fill.short_stock = ShortStock(available=allocation.allocated, needed=allocation.requested, at=now)
         return []
 
@@ -56,15 +59,15 @@ class ShortStockSteps(IntakeSteps):
     ) -> list[Event]:
         """A pharmacist or technician chooses a partial fill now or waiting for stock, and says why."""
         require_hands_on(actor)
-        fill = self.current_fill
-        self._require_state(fill, RxState.FILLING, "decide a partial fill of")
+        fill = self.rx.current_fill
+        self.rx._require_state(fill, RxState.FILLING, "decide a partial fill of")
         if fill.short_stock is None:
-            raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx_number} is not short of stock")
+            raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx.rx_number} is not short of stock")
         if choice is ShortStockChoice.PARTIAL and fill.dispensing_status is DispensingStatus.COMPLETION:
-            raise PartialFillRefused(f"the rest of a partial fill of Rx {self.rx_number} is dispensed whole: wait")
+            raise PartialFillRefused(f"the rest of a partial fill of Rx {self.rx.rx_number} is dispensed whole: wait")
         if choice is ShortStockChoice.PARTIAL and fill.earlier_claims:
             # both payers' claims for the whole would need billing again; not done yet (docs/claims.md)
-            raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx_number} is billed to two payers: wait")
+            raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx.rx_number} is billed to two payers: wait")
         fill.partial = PartialDecision(
             choice=choice, reason=reason, requested_by=requested_by, decided_by=actor.user_id, at=now
         )
@@ -73,14 +76,14 @@ class ShortStockSteps(IntakeSteps):
     def awaits_choice(self, allocation: Allocation) -> bool:
         """True when this pick is short and needs a person's choice first: nobody chose a partial fill, or the
         part chosen (and billed) is no longer on the shelf."""
-        fill = self.current_fill
+        fill = self.rx.current_fill
         if not (allocation.partial and allocation.picks):
             return False
         return not fill.partial_chosen or fill.dispensing_status is not None
 
     def _fill_part(self, actor: Actor, now: datetime) -> list[Event]:
         """Make the fill the part on the shelf now, the whole kept as intended; bill it again if paid whole."""
-        fill, short = self.current_fill, self.current_fill.short_stock
+        fill, short = self.rx.current_fill, self.rx.current_fill.short_stock
         assert short is not None and fill.partial is not None
         if fill.quantity_intended is None:  # a second partial choice keeps the first one's whole
             fill.quantity_intended, fill.days_supply_intended = fill.quantity, fill.days_supply
@@ -95,28 +98,30 @@ class ShortStockSteps(IntakeSteps):
     def _rebill_partial(self, actor: Actor, now: datetime) -> ClaimSubmitted:
         """B3 of the paid claim as 343-HD P: same payer and date of service (the payer matches the claim it
         replaces by them), the next attempt."""
-        fill = self.current_fill
+        fill = self.rx.current_fill
         previous = fill.claim
         assert previous is not None
-        self._move(fill, Action.REBILL_PARTIAL, actor, now, "partial fill")
-        fill.claim = self._new_claim(_coverage_of(previous), previous.submitted_at or now, previous.attempt + 1)
+        self.rx._move(fill, Action.REBILL_PARTIAL, actor, now, "partial fill")
+        fill.claim = ClaimLedger(self.rx)._new_claim(
+            _coverage_of(previous), previous.submitted_at or now, previous.attempt + 1
+        )
         fill.claim.rebill, fill.claim.amount_requested = True, self._price_of(fill)
         fill.claim.prior_auth_number, fill.claim.dur_pps = previous.prior_auth_number, previous.dur_pps
         fill.claim.clarification_codes = list(previous.clarification_codes)
-        return self._claim_submitted(fill)
+        return ClaimLedger(self.rx)._claim_submitted(fill)
 
     def _price_of(self, fill: Fill) -> Decimal | None:
         """The usual price of what this fill dispenses (a part, or the rest of a partial fill)."""
-        product = self.product
+        product = self.rx.product
         if product is None or fill.quantity is None or not product.unit_price:
             return None
         return (product.unit_price * fill.quantity).quantize(Decimal("0.01"))
 
     def _partial_event(self, actor: Actor, rebilled: bool) -> FillPartiallyFilled:
-        fill, decision = self.current_fill, self.current_fill.partial
+        fill, decision = self.rx.current_fill, self.rx.current_fill.partial
         assert decision is not None and fill.quantity is not None and fill.quantity_intended is not None
         return FillPartiallyFilled(
-            **self._event_fields(fill),
+            **self.rx._event_fields(fill),
             actor_id=actor.user_id,
             quantity=fill.quantity,
             quantity_intended=fill.quantity_intended,
@@ -125,17 +130,17 @@ class ShortStockSteps(IntakeSteps):
             reason=decision.reason,
             requested_by=decision.requested_by.value,
             rebilled=rebilled,
-            complete_by=completion_deadline(self.schedule, decision, self.written_date),
+            complete_by=completion_deadline(self.rx.schedule, decision, self.rx.written_date),
         )
 
     def check_pick(self, allocation: Allocation) -> None:
         """Refuse a short pick nobody chose, and (schedule II) one above the quantity prescribed."""
-        fill = self.current_fill
+        fill = self.rx.current_fill
         if allocation.partial and (not fill.partial_chosen or fill.dispensing_status is not None):
             raise ShortStockUndecided(
-                f"{allocation.allocated} of {allocation.requested} in stock for Rx {self.rx_number}: "
+                f"{allocation.allocated} of {allocation.requested} in stock for Rx {self.rx.rx_number}: "
                 "a pharmacist or technician chooses a partial fill or waiting for stock"
             )
-        if self.schedule == SCHEDULE_II:
-            prescribed = self.quantity.value if self.quantity else None
+        if self.rx.schedule == SCHEDULE_II:
+            prescribed = self.rx.quantity.value if self.rx.quantity else None
             check_total(prescribed, Decimal("0"), allocation.allocated)
