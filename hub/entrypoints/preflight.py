@@ -79,17 +79,17 @@ def _files(s: Settings) -> None:
 
 def _keys(s: Settings) -> None:
     """The data key is a Fernet key list and the command keys are not empty."""
-    if s.data_key is not None:
-        _load("RXHUB_DATA_KEY", lambda: RawCipher(s.data_key.get_secret_value()))  # type: ignore[union-attr]
+    if (data_key := s.data_key) is not None:
+        _load("RXHUB_DATA_KEY", lambda: RawCipher(data_key.get_secret_value()))
     if s.command_key is not None and not all(k.strip() for k in s.command_key.get_secret_value().split(",")):
         raise ConfigurationError("RXHUB_COMMAND_KEY: an empty key in the list")
-    if s.audit_key is None:
+    if (audit_key := s.audit_key) is None:
         log.warning(
             "RXHUB_AUDIT_KEY is unset: the audit trail is chained with plain SHA-256, which anyone able "
             'to write the database can recompute (docs/security.md, "Audit trail")'
         )
     else:
-        _load("RXHUB_AUDIT_KEY", lambda: AuditKeys.parse(s.audit_key.get_secret_value()))  # type: ignore[union-attr]
+        _load("RXHUB_AUDIT_KEY", lambda: AuditKeys.parse(audit_key.get_secret_value()))
 
 
 def _tls(s: Settings) -> None:
