@@ -1,6 +1,6 @@
 """Plans on file and a corrected paid claim, end to end (issue 33, part 3): plans a technician puts on file bill the
-patient's next order to both payers in order; a technician's correction of a paid claim goes out as a B3 rebill to
-the payer that paid, for the same date of service."""
+patient's next order to both payers in order, as do a verbal order's plans; a technician's correction of a paid
+claim goes out as a B3 rebill to the payer that paid, for the same date of service."""
 
 from __future__ import annotations
 
@@ -53,4 +53,30 @@ def test_plans_put_on_file_bill_the_next_order_to_both(amqp_url: str, sqlite_url
     fill = billed.document["fills"][0]
     assert [c["cardholder_id"] for c in fill["earlier_claims"]] == ["FILE-1"]
     assert (fill["claim"]["bin"], fill["claim"]["cardholder_id"]) == ("999003", "FILE-2")
+    assert ledger == [(1, "B1", "billing", "P"), (2, "B1", "billing", "P")]
+
+
+def test_a_verbal_order_names_a_secondary_plan_billed_after_the_primary(amqp_url: str, sqlite_url: str) -> None:
+    settings = _settings(amqp_url, sqlite_url)
+    verbal = {
+        "patient": {"family_name": "Synthetic", "given_name": "Vera", "identifiers": [{"value": "MRN-V1"}]},
+        "prescriber": {"family_name": "Prescriber", "npi": "1234567893"},
+        "drug": {"ndc": "00071015523"},
+        "quantity": {"value": "90"},
+        "days_supply": 90,
+        "sig": "Take 1 tablet by mouth once daily",
+        "coverage": {"bin": "999001", "pcn": "RXHUBSIM", "cardholder_id": "VO-PRI"},
+        "other_coverages": [{"bin": "999003", "pcn": "SECPCN", "cardholder_id": "VO-SEC"}],
+        "read_back_confirmed": True,
+        "placer_order_number": "VO-COB-1",
+    }
+    with pharmacy(settings) as ph:
+        taken = ph.client("pharmacist").post("/api/verbal-orders", json=verbal)
+        pid = ph.by_placer("VO-COB-1").id
+        billed = ph.wait_state(pid, "data_verification")
+        ledger = _wait_ledger(ph, pid, 2)
+    assert taken.status_code == 202
+    fill = billed.document["fills"][0]
+    assert [c["cardholder_id"] for c in fill["earlier_claims"]] == ["VO-PRI"]
+    assert (fill["claim"]["cardholder_id"], fill["claim"]["status"]) == ("VO-SEC", "paid")
     assert ledger == [(1, "B1", "billing", "P"), (2, "B1", "billing", "P")]
