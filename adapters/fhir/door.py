@@ -4,17 +4,14 @@ The promise (as for HL7 ACKs): 201 is answered only after the broker confirmed e
 request. A broker that refuses raises ``InfrastructureError`` before anything is recorded, so the client
 gets 503 and resends; a resend of an order already accepted gets 200 and the order as it stands now.
 
-Dedupe records go to the process's ``DedupeJournal`` when the door is given one (lookups answered in
-batches, records written in batches on the journal's own thread, a queued record already visible to
-lookups), else straight to the ``InboundLog`` on worker threads.
+Dedupe, publish and record take the one door pipeline (``hub.service.door_pipeline``), over the process's
+``DedupeJournal`` when the door is given one, else over the ``InboundLog`` on worker threads; this module
+says what a FHIR order's key is and what its answers are.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,20 +21,19 @@ from adapters.fhir.fhir_views_from_hub import accepted_snapshot, prescription_sn
 from adapters.fhir.json_body import fhir_json
 from adapters.fhir.orders import DOOR, Order, placer_key
 from adapters.fhir.parsing import parse_resource
-from adapters.fhir.resends import check_resend
+from adapters.fhir.resends import check_resend, reused, same_order
 from adapters.fhir.stamps import stamped
 from adapters.fhir.views import medication_request_view
 from hub.domain.commands import ReceivePrescription
 from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
-from hub.errors import ControlIdInUse, InboundMessageError, InfrastructureError
+from hub.errors import ControlIdInUse, InboundMessageError
 from hub.messaging.envelope import order_correlation_id
+from hub.service.door_pipeline import DoorPipeline, Seen, Verdict
+from hub.service.inbound_entry import InboundEntry
+from hub.service.log_journal import LogJournal
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, InboundRecord, PrescriptionQueries
-
-log = logging.getLogger(__name__)
-#: how long a resend waits for the answer of its first copy still being accepted (by this or another instance)
-FIRST_ANSWER_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,7 @@ class RecordedOrders(Protocol):
 
 
 class FhirDoor:
-    """Dedupe, publish and record for every FHIR write endpoint."""
+    """Dedupe, publish and record for every FHIR write endpoint, through the one door pipeline."""
 
     def __init__(
         self,
@@ -91,9 +87,8 @@ class FhirDoor:
         journal: DedupeJournal | None = None,
         recorded: RecordedOrders | None = None,
     ) -> None:
-        self._sink, self._inbound, self._queries, self._journal = sink, inbound, queries, journal
-        self._recorded_orders = recorded
-        self._records: set[asyncio.Task[str]] = set()
+        self._queries, self._recorded_orders = queries, recorded
+        self._pipeline = DoorPipeline(journal if journal is not None else LogJournal(inbound), sink)
 
     async def prescription(
         self, resource_id: str, scope: str | None, *, by_correlation_only: bool = False
@@ -120,7 +115,7 @@ class FhirDoor:
         if refusal.owner is None:
             return None
         key = placer_key(refusal.placer_system, refusal.placer_order_number)
-        found = await self._stored(refusal.owner, key, refusal.correlation_id)
+        found = _answered(refusal.correlation_id, await self.recorded(refusal.owner, key))
         return found.resource if found is not None else None
 
     async def search(self, token: IdentifierToken, scope: str) -> Known | None:
@@ -133,11 +128,7 @@ class FhirDoor:
     async def sent_by(self, order: Order, sender: str) -> bool:
         """Whether this sender sent the order a cancellation names: accepted (its dedupe record) or recorded."""
         command = order.command
-        key = placer_key(command.placer_system, command.placer_order_number)
-        if self._journal is not None:
-            if await self._find_journal(self._journal, sender, key) is not None:
-                return True
-        elif await asyncio.to_thread(self._find, sender, key) is not None:
+        if await self.recorded(sender, placer_key(command.placer_system, command.placer_order_number)) is not None:
             return True
         return await self._by_correlation(order.resource_id) is not None
 
@@ -171,42 +162,16 @@ class FhirDoor:
 
     async def _both(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
         """The recorded order and the sender's dedupe record of its key (none without a sender)."""
+        if not sender:
+            return await self._by_correlation(correlation), None
         # both reads at once: for a new order (the usual case) both find nothing
-        if self._journal is not None and sender:
-            rx, record = await asyncio.gather(
-                self._by_correlation(correlation), self._find_journal(self._journal, sender, key)
-            )
-            return rx, record
-        if self._recorded_orders is not None and not sender:
-            return await self._recorded_orders.prescription_by_correlation(correlation), None
-        return await asyncio.to_thread(self._lookup, correlation, sender, key)
+        rx, record = await asyncio.gather(self._by_correlation(correlation), self.recorded(sender, key))
+        return rx, record
 
     async def _by_correlation(self, correlation: str) -> Prescription | None:
         if self._recorded_orders is not None:
             return await self._recorded_orders.prescription_by_correlation(correlation)
         return await asyncio.to_thread(self._queries.prescription_by_correlation, correlation)
-
-    def _lookup(self, correlation: str, sender: str, key: str) -> tuple[Prescription | None, InboundRecord | None]:
-        rx = self._queries.prescription_by_correlation(correlation)
-        return rx, self._find(sender, key) if sender else None
-
-    def _find(self, sender: str, key: str) -> InboundRecord | None:
-        try:
-            return self._inbound.find(DOOR, sender, key)
-        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
-            log.warning("dedupe lookup failed: %s", exc)
-            return None
-
-    @staticmethod
-    async def _find_journal(journal: DedupeJournal, sender: str, key: str) -> InboundRecord | None:
-        try:
-            return await journal.find(DOOR, sender, key)
-        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
-            log.warning("dedupe lookup failed: %s", exc)
-            return None
-
-    async def _stored(self, sender: str, key: str, resource_id: str) -> Known | None:
-        return _answered(resource_id, await self.recorded(sender, key))
 
     async def accept(
         self, sender: str, orders: list[tuple[Order, dict[str, Any]]], raw: bytes, message_type: str
@@ -221,79 +186,42 @@ class FhirDoor:
         record_ids = {order.key: order.record_id(sender) for order, _ in orders}
         envelopes = {order.key: order.envelope(sender, record_ids[order.key]) for order, _ in orders}
         try:
-            await self._sink.publish_commands(list(envelopes.values()))
-        except BaseException:
-            if self._journal is not None:  # not accepted: the keys claimed go back, a resend is read afresh
-                for order, _ in orders:
-                    self._journal.release(DOOR, sender, order.key)
+            await self._pipeline.publish(list(envelopes.values()))
+        except BaseException:  # not accepted: the keys claimed go back, a resend is read afresh
+            for order, _ in orders:
+                self._pipeline.release_key(DOOR, sender, order.key)
             raise
         # the records are written beside the 201, not before it: the orders are already durable and their
         # command ids derive from sender and identifier, so a resend racing its record is applied once
         for (order, _), answer in zip(orders, answers, strict=True):
-            self.record(
-                sender,
-                order.key,
-                message_type,
-                raw,
-                answer,
-                [str(envelopes[order.key].message_id)],
-                record_ids[order.key],
-            )
+            command_ids = [str(envelopes[order.key].message_id)]
+            self.record(sender, order.key, message_type, raw, answer, command_ids, record_ids[order.key])
         return answers
 
     async def claim(self, sender: str, order: Order, raw: bytes, message_type: str) -> Known | None:
         """Take the order's key before publishing, so of two requests racing with one identifier one wins:
-        None when this one holds it, the first answer when an accepted one does; ``ControlIdInUse`` while
-        another is still being accepted (the client resends and reads that one); ``ControlIdReused`` when the
-        one holding it is another order."""
-        if self._journal is None:
-            return None
-        try:
-            holder = await self._journal.claim(
-                door=DOOR,
-                sender=sender,
-                control_id=order.key,
-                raw=raw,
-                message_type=message_type,
-                record_id=order.record_id(sender),
-            )
-        except InfrastructureError as exc:  # cannot check: publish anyway, derived message ids keep it harmless
-            log.warning("dedupe claim failed: %s", exc)
-            return None
-        if holder is None:
-            return None
-        check_resend(order, holder)
-        if holder.answer is None:  # the same order, its first copy still being accepted (maybe by another hub)
-            holder = await self._first_answer(sender, order.key, holder)
-        known = _answered(order.resource_id, holder)
-        if known is None:
-            raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to read it")
-        return known
+        None when this one holds it, the first answer when an identical accepted one does (waiting a moment for
+        one still being accepted); ``ControlIdInUse`` while that one is still unanswered (the client resends
+        and reads it); ``ControlIdReused`` when the one holding it is another order."""
+        return _holding(order, await self._claim(sender, order, raw, message_type))
 
-    async def _first_answer(self, sender: str, key: str, holder: InboundRecord) -> InboundRecord:
-        """The answer of the copy in flight once it is recorded, so a resend gets the original; after
-        ``FIRST_ANSWER_WAIT_S`` (a copy whose process died) the holder as it was."""
-        deadline = time.monotonic() + FIRST_ANSWER_WAIT_S
-        while time.monotonic() < deadline and self._journal is not None:
-            await asyncio.sleep(0.05)
-            found = await self._find_journal(self._journal, sender, key)
-            if found is None or found.answer is not None:
-                return found or holder
-        return holder
+    async def _claim(self, sender: str, order: Order, raw: bytes, message_type: str) -> Verdict:
+        entry = InboundEntry(DOOR, sender, order.key, message_type, raw, record_id=order.record_id(sender))
+        return await self._pipeline.settle(entry, lambda held: same_order(order, held), None)
 
     async def claim_all(self, sender: str, orders: list[Order], raw: bytes, message_type: str) -> dict[str, Known]:
         """``claim`` for the orders of one all-or-nothing request at once: the first answers of those an
         identical accepted message holds, by key. When one cannot be taken, the keys taken go back and it raises:
         none of the request is accepted."""
-        held = await asyncio.gather(*(self.claim(sender, o, raw, message_type) for o in orders), return_exceptions=True)
-        failed = next((h for h in held if isinstance(h, BaseException)), None)
-        if failed is not None:
-            if self._journal is not None:
-                for order, holder in zip(orders, held, strict=True):
-                    if holder is None:
-                        self._journal.release(DOOR, sender, order.key)
-            raise failed
-        return {o.key: h for o, h in zip(orders, held, strict=True) if isinstance(h, Known)}
+        verdicts = await asyncio.gather(*(self._claim(sender, o, raw, message_type) for o in orders))
+        try:
+            held = {o.key: _holding(o, v) for o, v in zip(orders, verdicts, strict=True)}
+        except BaseException:
+            for order, verdict in zip(orders, verdicts, strict=True):
+                if verdict.claimed:
+                    self._pipeline.release_key(DOOR, sender, order.key)
+            raise
+        return {key: known for key, known in held.items() if known is not None}
 
     def record(
         self,
@@ -305,47 +233,30 @@ class FhirDoor:
         command_ids: list[str],
         record_id: str | None = None,
     ) -> None:
-        """Record an accepted message and its answer beside the answer (journal, else a worker thread)."""
-        record: dict[str, Any] = {
-            "door": DOOR,
-            "sender": sender,
-            "control_id": control_id,
-            "message_type": message_type,
-            "outcome": "accepted",
-            "raw": raw,
-            "answer": answer,
-            "command_ids": command_ids,
-            "record_id": record_id,
-        }
-        if self._journal is not None:
-            self._journal.record_later(**record).add_done_callback(_journal_recorded)
-            return
-        task = asyncio.create_task(asyncio.to_thread(self._inbound.record, **record))
-        self._records.add(task)
-        task.add_done_callback(self._recorded)
+        """Record an accepted message and its answer beside the answer."""
+        self._pipeline.record(
+            InboundEntry(DOOR, sender, control_id, message_type, raw, "accepted", answer, command_ids, record_id)
+        )
 
     async def recorded(self, sender: str, control_id: str) -> InboundRecord | None:
         """The record of a message this sender sent under ``control_id`` (None when unknown or unreadable)."""
-        if self._journal is not None:
-            return await self._find_journal(self._journal, sender, control_id)
-        return await asyncio.to_thread(self._find, sender, control_id)
+        return await self._pipeline.find(DOOR, sender, control_id)
 
     async def drain(self) -> None:
         """Wait for dedupe records still being written (tests; shutdown)."""
-        if self._journal is not None:
-            await self._journal.drain()
-        if self._records:
-            await asyncio.gather(*self._records, return_exceptions=True)
-
-    def _recorded(self, task: asyncio.Task[str]) -> None:
-        self._records.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("dedupe record not written: %s", task.exception())
+        await self._pipeline.drain()
 
 
-def _journal_recorded(done: Future[str]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        log.warning("dedupe record not written: %s", done.exception())
+def _holding(order: Order, verdict: Verdict) -> Known | None:
+    """What a claim's verdict means for an order: None (this one goes on), or the first answer, or an error."""
+    if verdict.seen is Seen.NEW:
+        return None
+    if verdict.seen is Seen.REUSED:
+        raise reused(order)
+    known = _answered(order.resource_id, verdict.holder)
+    if known is None:
+        raise ControlIdInUse(f"an order with identifier {order.key} is being accepted right now; resend to read it")
+    return known
 
 
 def _answered(resource_id: str, record: InboundRecord | None) -> Known | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,9 @@ from hub.persistence.maintenance import in_batches
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 from hub.security.principals import split_sender
+from hub.service.inbound_entry import CLAIMED, InboundEntry
+
+__all__ = ["CLAIMED", "InboundRecord", "InboundStore", "inbound_row", "inserted_new", "receipts"]
 
 
 @dataclass(frozen=True)
@@ -35,35 +38,20 @@ class InboundRecord:
     raw: bytes | None = None
 
 
-def inbound_row(
-    *,
-    door: str,
-    sender: str,
-    control_id: str,
-    message_type: str,
-    outcome: str,
-    raw: bytes,
-    answer: bytes | None,
-    command_ids: list[str],
-    record_id: str | None = None,
-) -> dict[str, Any]:
-    """The ``inbound_messages`` row of an accepted message (raw sealed when a data key is installed)."""
+def inbound_row(entry: InboundEntry) -> dict[str, Any]:
+    """The ``inbound_messages`` row of a message (raw sealed when a data key is installed)."""
     return {
-        "id": record_id or str(uuid.uuid4()),
-        "door": door,
-        "sender": sender,
-        "control_id": control_id,
-        "message_type": message_type,
+        "id": entry.record_id or str(uuid.uuid4()),
+        "door": entry.door,
+        "sender": entry.sender,
+        "control_id": entry.control_id,
+        "message_type": entry.message_type,
         "received_at": datetime.now(UTC),
-        "outcome": outcome,
-        "raw": data_key.seal(raw),
-        "answer": answer,
-        "command_ids": command_ids,
+        "outcome": entry.outcome,
+        "raw": data_key.seal(entry.raw),
+        "answer": entry.answer,
+        "command_ids": list(entry.command_ids),
     }
-
-
-#: the outcome of a row claimed for a message whose commands are being published (no answer yet)
-CLAIMED = "claimed"
 
 
 def inserted_new(conn: Connection, values: dict[str, Any]) -> bool:
@@ -135,29 +123,18 @@ class InboundStore:
             row["id"], row["outcome"], row["answer"], list(row["command_ids"] or []), data_key.reveal(row["raw"])
         )
 
-    def claim(
-        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
-    ) -> InboundRecord | None:
+    def claim(self, entry: InboundEntry) -> InboundRecord | None:
         """Take the key before publishing (a row without an answer): None when taken now, else what holds it
         (an accepted message, or one still being published: ``answer`` None)."""
-        row = inbound_row(
-            door=door,
-            sender=sender,
-            control_id=control_id,
-            message_type=message_type,
-            outcome=CLAIMED,
-            raw=raw,
-            answer=None,
-            command_ids=[],
-            record_id=record_id,
-        )
+        row = inbound_row(replace(entry, outcome=CLAIMED, answer=None, command_ids=[]))
         try:
             with self._engine.begin() as conn:
                 if inserted_new(conn, row):
                     return None
         except OperationalError as exc:
             raise DatabaseUnavailable(f"inbound store unavailable: {exc.orig!r}") from exc
-        return self.find(door, sender, control_id) or InboundRecord(record_id, CLAIMED, None, [], None)
+        found = self.find(entry.door, entry.sender, entry.control_id)
+        return found or InboundRecord(str(row["id"]), CLAIMED, None, [], None)
 
     def release(self, record_id: str) -> None:
         """Give back a claim whose message was not accepted after all (its row, while it has no answer)."""
@@ -165,33 +142,9 @@ class InboundStore:
         with self._engine.begin() as conn:
             conn.execute(delete(inbound_messages).where(c.id == record_id, c.answer.is_(None)))
 
-    def record(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> str:
+    def record(self, entry: InboundEntry) -> str:
         """Store an accepted message and its answer; a concurrent identical resend loses quietly."""
-        return self.record_row(
-            inbound_row(
-                door=door,
-                sender=sender,
-                control_id=control_id,
-                message_type=message_type,
-                outcome=outcome,
-                raw=raw,
-                answer=answer,
-                command_ids=command_ids,
-                record_id=record_id,
-            )
-        )
+        return self.record_row(inbound_row(entry))
 
     def record_row(self, row: dict[str, Any]) -> str:
         """``record`` for a row built by ``inbound_row``; returns the id that holds the key."""

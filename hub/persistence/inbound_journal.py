@@ -21,7 +21,7 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, insert, update
@@ -34,6 +34,7 @@ from hub.persistence.inbound import CLAIMED, InboundRecord, InboundStore, inboun
 from hub.persistence.lane import Lane
 from hub.persistence.tables import inbound_messages
 from hub.security import data_key
+from hub.service.inbound_entry import InboundEntry
 
 log = logging.getLogger(__name__)
 
@@ -137,26 +138,15 @@ class InboundJournal:
         self._lookups.submit(_Find(key, done))
         return await asyncio.wrap_future(done)
 
-    async def claim(
-        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
-    ) -> InboundRecord | None:
+    async def claim(self, entry: InboundEntry) -> InboundRecord | None:
         """Take the key before the message's commands are published: None when this message holds it now,
         else what holds it (an accepted message, or one still being published, ``answer`` None)."""
-        key = (door, sender, control_id)
+        key = (entry.door, entry.sender, entry.control_id)
         held = self._pending.get(key)
         if held is not None:  # a message of this process holds it: settled without the database
             return held
-        values = inbound_row(
-            door=door,
-            sender=sender,
-            control_id=control_id,
-            message_type=message_type,
-            outcome=CLAIMED,
-            raw=raw,
-            answer=None,
-            command_ids=[],
-            record_id=record_id,
-        )
+        raw = entry.raw
+        values = inbound_row(replace(entry, outcome=CLAIMED, answer=None, command_ids=[]))
         self._pending[key] = InboundRecord(values["id"], CLAIMED, None, [], raw)
         done: Future[InboundRecord | None] = Future()
         self._claims.submit(_Claim(key, values, done))
@@ -183,32 +173,11 @@ class InboundJournal:
             done.add_done_callback(_logged)
             self._claims.submit(_Release(held.id, done))
 
-    def record_later(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> Future[str]:
+    def record_later(self, entry: InboundEntry) -> Future[str]:
         """Queue an accepted message and its answer; the future ends once it is committed (or failed)."""
-        key = (door, sender, control_id)
-        values = inbound_row(
-            door=door,
-            sender=sender,
-            control_id=control_id,
-            message_type=message_type,
-            outcome=outcome,
-            raw=raw,
-            answer=answer,
-            command_ids=command_ids,
-            record_id=record_id,
-        )
+        key = (entry.door, entry.sender, entry.control_id)
+        values = inbound_row(entry)
+        outcome, answer, command_ids, raw = entry.outcome, entry.answer, entry.command_ids, entry.raw
         claimed = key in self._claimed
         self._claimed.discard(key)
         held = self._pending.get(key)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
 from hub.persistence.inbound import ORDER_INDEX_DOOR
+from hub.service.inbound_entry import InboundEntry
 from hub.service.ports import DedupeJournal, InboundLog
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,12 @@ class JournalOrderIndex:
 
     def accepted(self, principal: str, correlation_id: str, message_id: str) -> None:
         """Queue the index row of an order the broker just confirmed."""
-        self._journal.record_later(
-            door=ORDER_INDEX_DOOR,
-            sender=principal,
-            control_id=correlation_id,
-            message_type="order",
-            outcome="accepted",
-            raw=b"",
-            answer=None,
-            command_ids=[message_id],
-        ).add_done_callback(_written)
+        self._journal.record_later(_index_entry(principal, correlation_id, message_id)).add_done_callback(_written)
+
+
+def _index_entry(principal: str, correlation_id: str, message_id: str) -> InboundEntry:
+    """The index row of an order: not a message, so no raw body and no answer."""
+    return InboundEntry(ORDER_INDEX_DOOR, principal, correlation_id, "order", b"", "accepted", None, [message_id])
 
 
 def _written(done: Future[str]) -> None:
@@ -66,16 +63,7 @@ class InboundOrderIndex:
         """Write the index row on a worker thread (the answer does not wait for it)."""
         task = asyncio.get_running_loop().run_in_executor(
             None,
-            lambda: self._inbound.record(
-                door=ORDER_INDEX_DOOR,
-                sender=principal,
-                control_id=correlation_id,
-                message_type="order",
-                outcome="accepted",
-                raw=b"",
-                answer=None,
-                command_ids=[message_id],
-            ),
+            lambda: self._inbound.record(_index_entry(principal, correlation_id, message_id)),
         )
         task.add_done_callback(_done)
 

@@ -12,6 +12,7 @@ from hub.domain.parties import Patient
 from hub.domain.prescription import Prescription
 from hub.domain.refused_orders import RefusedOrder
 from hub.messaging.envelope import Envelope
+from hub.service.inbound_entry import InboundEntry
 from hub.service.record_criteria import OrderCriteria, PatientCriteria
 
 
@@ -41,57 +42,29 @@ class InboundLog(Protocol):
     def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key."""
 
-    def claim(
-        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
-    ) -> InboundRecord | None:
-        """Take the key before publishing: None when this message holds it, else what holds it."""
+    def claim(self, entry: InboundEntry) -> InboundRecord | None:
+        """Take the entry's key before publishing: None when this message holds it, else what holds it."""
 
     def release(self, record_id: str) -> None:
         """Give back a claim whose message was not accepted after all."""
 
-    def record(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> str:
+    def record(self, entry: InboundEntry) -> str:
         """Store an accepted message with its answer."""
 
 
 class DedupeJournal(Protocol):
-    """The dedupe store as the ACK path uses it: fast lookups, records written beside the answer."""
+    """The dedupe store as the doors use it: fast lookups, records written beside the answer."""
 
     async def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         """The earlier accepted message with this key, written or still queued."""
 
-    async def claim(
-        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
-    ) -> InboundRecord | None:
-        """Take the key before publishing: None when this message holds it, else what holds it."""
+    async def claim(self, entry: InboundEntry) -> InboundRecord | None:
+        """Take the entry's key before publishing: None when this message holds it, else what holds it."""
 
     def release(self, door: str, sender: str, control_id: str) -> None:
         """Give back a key claimed by a message that was not accepted after all."""
 
-    def record_later(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> Future[str]:
+    def record_later(self, entry: InboundEntry) -> Future[str]:
         """Queue an accepted message with its answer; visible to ``find`` at once, committed shortly."""
 
     async def drain(self) -> None:

@@ -265,7 +265,8 @@ class BrokerFailsOnce:
 def test_a_broker_failure_halfway_costs_only_the_message_it_hit(hub: RunningHub) -> None:
     handler = hub.doors.hl7_handler
     assert handler is not None
-    handler._sink = BrokerFailsOnce(handler._sink, fail_at=2)  # fault injection into the running door
+    pipeline = handler._pipeline
+    pipeline._sink = BrokerFailsOnce(pipeline._sink, fail_at=2)  # fault injection into the running door
     raw = _batch(_rde("BF-1", "PBF-1"), _rde("BF-2", "PBF-2"), _rde("BF-3", "PBF-3"))
     first = _send(hub, raw)
     assert first.codes == ["AA", "AR", "AA"], first.raw

@@ -88,14 +88,15 @@ def test_two_doors_on_one_database_take_only_one(amqp_url: str, postgres_url: st
 def test_a_claim_is_taken_once_and_shows_who_holds_it(database_url: str) -> None:
     from hub.persistence.database import create_schema, make_engine
     from hub.persistence.inbound import InboundStore
+    from hub.service.inbound_entry import InboundEntry
 
     engine = make_engine(database_url)
     create_schema(engine)
     store = InboundStore(engine)
     key = {"door": "hl7", "sender": "EHR|GENHOSP", "control_id": "C-1", "message_type": "RDE^O11"}
-    assert store.claim(**key, raw=b"first", record_id="00000000-0000-0000-0000-000000000001") is None
-    holder = store.claim(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002")
+    assert store.claim(InboundEntry(**key, raw=b"first", record_id="00000000-0000-0000-0000-000000000001")) is None
+    holder = store.claim(InboundEntry(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002"))
     assert holder is not None and (holder.raw, holder.answer) == (b"first", None)
     store.release("00000000-0000-0000-0000-000000000001")
-    assert store.claim(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002") is None
+    assert store.claim(InboundEntry(**key, raw=b"second", record_id="00000000-0000-0000-0000-000000000002")) is None
     engine.dispose()

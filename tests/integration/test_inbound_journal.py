@@ -13,18 +13,21 @@ from hub.persistence.database import create_schema, make_engine
 from hub.persistence.inbound import InboundStore
 from hub.persistence.inbound_journal import InboundJournal
 from hub.persistence.tables import inbound_messages
+from hub.service.inbound_entry import InboundEntry
 
 
 def _record(journal: InboundJournal, n: int, *, sender: str = "EHR|NORTH", answer: bytes = b"MSA|AA") -> None:
     journal.record_later(
-        door="hl7",
-        sender=sender,
-        control_id=f"C{n}",
-        message_type="RDE^O11",
-        outcome="AA",
-        raw=f"MSH|{n}".encode(),
-        answer=answer,
-        command_ids=[f"cmd-{n}"],
+        InboundEntry(
+            door="hl7",
+            sender=sender,
+            control_id=f"C{n}",
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=f"MSH|{n}".encode(),
+            answer=answer,
+            command_ids=[f"cmd-{n}"],
+        )
     )
 
 
@@ -85,14 +88,16 @@ def test_concurrent_lookups_each_get_their_own_answer(engine: Engine) -> None:
 
 def test_a_key_another_process_recorded_first_loses_quietly_and_the_rest_of_the_batch_is_kept(engine: Engine) -> None:
     InboundStore(engine).record(
-        door="hl7",
-        sender="EHR|NORTH",
-        control_id="C5",
-        message_type="RDE^O11",
-        outcome="AA",
-        raw=b"other",
-        answer=b"theirs",
-        command_ids=[],
+        InboundEntry(
+            door="hl7",
+            sender="EHR|NORTH",
+            control_id="C5",
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=b"other",
+            answer=b"theirs",
+            command_ids=[],
+        )
     )
     _record_all(engine, 10)
     assert _count(engine, inbound_messages) == 10
@@ -108,16 +113,7 @@ def test_an_unreachable_database_fails_the_request_not_the_journal() -> None:
     async def scenario() -> None:
         with pytest.raises(DatabaseUnavailable):
             await journal.find("hl7", "EHR|NORTH", "C1")
-        future = journal.record_later(
-            door="hl7",
-            sender="EHR|NORTH",
-            control_id="C1",
-            message_type="RDE^O11",
-            outcome="AA",
-            raw=b"x",
-            answer=b"a",
-            command_ids=[],
-        )
+        future = journal.record_later(InboundEntry("hl7", "EHR|NORTH", "C1", "RDE^O11", b"x", "AA", b"a", []))
         await journal.drain()
         assert isinstance(future.exception(), DatabaseUnavailable)
         # the failed record is not served from memory, and the lookup lane still answers (with the outage)

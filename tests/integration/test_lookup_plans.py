@@ -26,6 +26,7 @@ from hub.persistence.inbound_journal import _Lookup
 from hub.persistence.message_log import MessageLog
 from hub.persistence.prescriptions import PrescriptionRepository, PrescriptionRow
 from hub.persistence.tables import inbound_messages
+from hub.service.inbound_entry import InboundEntry
 from hub.service.workflow.claim_sweeper import ClaimSweeper
 
 
@@ -136,15 +137,17 @@ def test_a_message_story_finds_the_orders_outbox_rows_by_index(sqlite_url: str) 
 def _stored_order(conn: Connection) -> None:
     """One inbound message and the prescription it created, so the story reaches the outbox."""
     values = inbound_row(
-        door="hl7",
-        sender="EHR|NORTH",
-        control_id="C1",
-        message_type="RDE^O11",
-        outcome="AA",
-        raw=b"MSH|...",
-        answer=b"MSA|AA|C1",
-        command_ids=[],
-        record_id="inbound-1",
+        InboundEntry(
+            door="hl7",
+            sender="EHR|NORTH",
+            control_id="C1",
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=b"MSH|...",
+            answer=b"MSA|AA|C1",
+            command_ids=[],
+            record_id="inbound-1",
+        )
     )
     conn.execute(insert(inbound_messages), values)
     PrescriptionRepository(conn).add(

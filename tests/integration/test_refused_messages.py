@@ -19,6 +19,7 @@ from hub.persistence.tables import counters, refused_messages
 from hub.persistence.unit_of_work import units_of_work
 from hub.security import data_key
 from hub.security.retention import purge_expired
+from hub.service.inbound_entry import InboundEntry
 from hub.service.ports import RefusedMessage
 
 
@@ -62,14 +63,16 @@ def test_a_refusal_is_found_by_control_id_beside_the_accepted_message_and_audite
 ) -> None:
     log.record_later(_refusal("C-1")).result(10)
     InboundStore(engine).record(
-        door="hl7",
-        sender="feed:north>EHR|NORTH",
-        control_id="C-1",
-        message_type="RDE^O11",
-        outcome="AA",
-        raw=b"MSH|fixed",
-        answer=b"MSA|AA",
-        command_ids=["x"],
+        InboundEntry(
+            door="hl7",
+            sender="feed:north>EHR|NORTH",
+            control_id="C-1",
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=b"MSH|fixed",
+            answer=b"MSA|AA",
+            command_ids=["x"],
+        )
     )
     found = _search(engine, control_id="C-1")
     assert [(r["outcome"], r["refused"]) for r in found] == [("AA", False), ("AE", True)]

@@ -16,6 +16,7 @@ from hub.persistence.tables import inbound_messages
 from hub.security import data_key
 from hub.security.data_key import DataKeyError, RawCipher
 from hub.security.retention import purge_expired
+from hub.service.inbound_entry import InboundEntry
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "samples" / "hl7" / "01_rde_o11_retail_amoxicillin.hl7").read_bytes()
 
@@ -45,14 +46,16 @@ def _stored(engine: Engine) -> bytes:
 
 def _record(store: InboundStore, control_id: str = "C1") -> str:
     return store.record(
-        door="hl7",
-        sender="EHR|GENHOSP",
-        control_id=control_id,
-        message_type="RDE^O11",
-        outcome="AA",
-        raw=SAMPLE,
-        answer=b"MSA|AA|C1",
-        command_ids=["x"],
+        InboundEntry(
+            door="hl7",
+            sender="EHR|GENHOSP",
+            control_id=control_id,
+            message_type="RDE^O11",
+            outcome="AA",
+            raw=SAMPLE,
+            answer=b"MSA|AA|C1",
+            command_ids=["x"],
+        )
     )
 
 

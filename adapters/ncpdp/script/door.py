@@ -21,6 +21,7 @@ CancelRxResponse Approved, for a cancel that was published, comes from ``outboun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -47,6 +48,9 @@ from hub.domain.order_parts import Source
 from hub.errors import InboundMessageError, InfrastructureError, MessageContentError, Problem, SenderRefused
 from hub.messaging.envelope import Envelope, derived_message_id, order_correlation_id, utcnow
 from hub.security.principals import SCRIPT, BindingsSource, dedupe_sender
+from hub.service.door_pipeline import DoorPipeline, Seen, Verdict
+from hub.service.inbound_entry import InboundEntry
+from hub.service.log_journal import LogJournal
 from hub.service.ports import (
     CommandSink,
     InboundLog,
@@ -95,7 +99,9 @@ class ScriptDoor:
         clock: Callable[[], datetime] = utcnow,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        self._sink, self._inbound, self._queries = sink, inbound, queries
+        self._queries = queries
+        self._journal = LogJournal(inbound)
+        self._pipeline = DoorPipeline(self._journal, sink)
         self._feeds, self._orders, self._refusals = feeds, orders, refusals
         self._clock, self._max_bytes = clock, max_bytes
 
@@ -170,26 +176,27 @@ class ScriptDoor:
 
     async def _accept(self, raw: bytes, msg: ScriptMessage, command: Command, principal: str) -> DoorAnswer:
         claimed = placer_system(msg.header) or ""
-        sender = dedupe_sender(principal, claimed)
-        earlier = await self._earlier(sender, msg.header.message_id)
-        claim_id = None
-        if earlier is None:  # new: take the MessageID first, so of two racing messages one wins
-            claim_id = str(uuid.uuid4())
-            earlier = await self._claim(raw, msg, sender, claim_id)
-            claim_id = claim_id if earlier is None else None
-        if earlier is not None and earlier.answer is None and self._resend_of(earlier, msg):
-            earlier = await self._first_answer(sender, msg.header.message_id, earlier)  # its first copy in flight
-        if earlier is not None and (earlier.answer is not None or not self._resend_of(earlier, msg)):
-            return self._repeat(earlier, msg)
+        entry = InboundEntry(
+            DOOR, dedupe_sender(principal, claimed), msg.header.message_id, msg.kind, raw, record_id=str(uuid.uuid4())
+        )
+        verdict = await self._pipeline.dedupe(entry, lambda earlier: _resend_of(earlier, msg))
+        if verdict.seen is Seen.REUSED:
+            text = f"MessageID {msg.header.message_id} was already used for another message"
+            problem = Problem(code="900", text=text, location="Message/Header/MessageID")
+            raise MessageContentError(text, [problem], control_id=msg.header.message_id)
+        if verdict.seen is Seen.RESEND and verdict.holder is not None and verdict.holder.answer is not None:
+            log.info("SCRIPT resend answered again", extra={"control_id": msg.header.message_id})
+            return DoorAnswer(verdict.holder.answer, 200, "duplicate")
         try:
-            return await self._take(raw, msg, command, principal, claimed, sender)
+            return await self._take(msg, command, principal, claimed, entry, verdict)
         except BaseException:
-            if claim_id is not None:  # not accepted: the MessageID goes back, a corrected resend is read afresh
-                await asyncio.to_thread(self._release, claim_id)
+            # not accepted: the MessageID goes back (before the Error is sent), a corrected resend is read afresh
+            self._pipeline.release(entry, verdict)
+            await self._pipeline.drain()
             raise
 
     async def _take(
-        self, raw: bytes, msg: ScriptMessage, command: Command, principal: str, claimed: str, sender: str
+        self, msg: ScriptMessage, command: Command, principal: str, claimed: str, entry: InboundEntry, verdict: Verdict
     ) -> DoorAnswer:
         envelope = self._envelope(msg, command, principal)
         if isinstance(command, CancelPrescription):
@@ -205,7 +212,7 @@ class ScriptDoor:
                 )
             answer = answer_now(msg, rx, message_id=self._answer_id(msg), now=self._clock())
             if answer is not None:
-                await self._record(raw, msg, sender, ANSWERED, answer, [])
+                await self._record(entry.answered(ANSWERED, answer, []))
                 return DoorAnswer(answer, 200, "answered")
         if isinstance(command, RecordRenewalResponse):
             command = await self._resolve_renewal(msg, claimed, command, principal)
@@ -213,77 +220,17 @@ class ScriptDoor:
         if isinstance(command, CancelPrescription):
             # written before publishing: without it the CancelRxResponse owed later could not be built
             door, index_sender, control_id = command_index_key(envelope.message_id)
-            await asyncio.to_thread(
-                self._inbound.record,
-                door=door,
-                sender=index_sender,
-                control_id=control_id,
-                message_type=msg.kind,
-                outcome=ACCEPTED,
-                raw=raw,
-                answer=None,
-                command_ids=[str(envelope.message_id)],
+            index = InboundEntry(door, index_sender, control_id, msg.kind, entry.raw, ACCEPTED, None)
+            await asyncio.wrap_future(
+                self._journal.record_later(index.answered(ACCEPTED, None, [str(envelope.message_id)]))
             )
-        await self._sink.publish_commands([envelope])
+        await self._pipeline.publish([envelope], (entry, verdict))
         if envelope.type == "ReceivePrescription":
             self._orders.accepted(principal, str(envelope.correlation_id), str(envelope.message_id))
         answer = status_response(msg.header, "010", message_id=self._answer_id(msg), now=self._clock())
-        await self._record(raw, msg, sender, ACCEPTED, answer, [str(envelope.message_id)])
+        await self._record(entry.answered(ACCEPTED, answer, [str(envelope.message_id)]))
         log.info("SCRIPT %s accepted", msg.kind, extra={"control_id": msg.header.message_id})
         return DoorAnswer(answer, 200, "accepted")
-
-    async def _earlier(self, sender: str, control_id: str) -> InboundRecord | None:
-        try:
-            return await asyncio.to_thread(self._inbound.find, DOOR, sender, control_id)
-        except InfrastructureError as exc:
-            # cannot check: go on; the command's derived id lets the worker drop a second copy
-            log.warning("SCRIPT dedupe lookup failed: %s", exc, extra={"control_id": control_id})
-            return None
-
-    async def _claim(self, raw: bytes, msg: ScriptMessage, sender: str, claim_id: str) -> InboundRecord | None:
-        try:
-            return await asyncio.to_thread(
-                self._inbound.claim,
-                door=DOOR,
-                sender=sender,
-                raw=raw,
-                control_id=msg.header.message_id,
-                message_type=msg.kind,
-                record_id=claim_id,
-            )
-        except InfrastructureError as exc:  # cannot check: go on, as when the lookup fails
-            log.warning("SCRIPT dedupe claim failed: %s", exc, extra={"control_id": msg.header.message_id})
-            return None
-
-    async def _first_answer(self, sender: str, control_id: str, holder: InboundRecord) -> InboundRecord:
-        """The answer of the copy still being accepted (here or by another instance) once it is recorded, so a
-        resend gets the original; after a few seconds (a copy whose process died) it goes on without."""
-        for _ in range(60):
-            await asyncio.sleep(0.05)
-            found = await self._earlier(sender, control_id)
-            if found is None or found.answer is not None:
-                return found or holder
-        return holder
-
-    def _release(self, claim_id: str) -> None:
-        try:
-            self._inbound.release(claim_id)
-        except InfrastructureError as exc:
-            log.warning("SCRIPT dedupe claim not released: %s", exc)
-
-    @staticmethod
-    def _resend_of(earlier: InboundRecord, msg: ScriptMessage) -> bool:
-        return earlier.raw is None or _same_request(earlier.raw, msg)
-
-    def _repeat(self, earlier: InboundRecord, msg: ScriptMessage) -> DoorAnswer:
-        """A resend gets its first answer; other content under a used MessageID is refused."""
-        if not self._resend_of(earlier, msg):
-            text = f"MessageID {msg.header.message_id} was already used for another message"
-            problem = Problem(code="900", text=text, location="Message/Header/MessageID")
-            raise MessageContentError(text, [problem], control_id=msg.header.message_id)
-        assert earlier.answer is not None
-        log.info("SCRIPT resend answered again", extra={"control_id": msg.header.message_id})
-        return DoorAnswer(earlier.answer, 200, "duplicate")
 
     async def _resolve_renewal(
         self, msg: ScriptMessage, sender: str, command: RecordRenewalResponse, principal: str
@@ -292,7 +239,7 @@ class ScriptDoor:
         relates_to = msg.header.relates_to_message_id
         rx_number = command.rx_number
         if rx_number is None and relates_to is not None:
-            request = await asyncio.to_thread(self._inbound.find, OUTBOUND_DOOR, sender, relates_to)
+            request = await self._journal.find(OUTBOUND_DOOR, sender, relates_to)
             if request is not None and request.raw is not None:
                 rx_number = read_message(request.raw).header.rx_reference_number
         if rx_number is None and command.placer_order_number is not None:
@@ -315,24 +262,11 @@ class ScriptDoor:
             principal=principal,
         )
 
-    async def _record(
-        self, raw: bytes, msg: ScriptMessage, sender: str, outcome: str, answer: bytes, command_ids: list[str]
-    ) -> None:
-        try:
-            await asyncio.to_thread(
-                self._inbound.record,
-                door=DOOR,
-                sender=sender,
-                control_id=msg.header.message_id,
-                message_type=msg.kind,
-                outcome=outcome,
-                raw=raw,
-                answer=answer,
-                command_ids=command_ids,
-            )
-        except InfrastructureError as exc:
-            # the answer stands: a resend is published again and dropped by the worker (derived ids)
-            log.warning("SCRIPT dedupe record not written: %s", exc, extra={"control_id": msg.header.message_id})
+    async def _record(self, entry: InboundEntry) -> None:
+        """The answer stored for resends before it is sent; a failure to write is logged by the pipeline and the
+        answer stands (a resend is published again and dropped by the worker: derived ids)."""
+        with contextlib.suppress(InfrastructureError):
+            await asyncio.wrap_future(self._pipeline.record(entry))
 
     def _answer_id(self, msg: ScriptMessage) -> str:
         return answer_message_id("answer", placer_system(msg.header) or "", msg.header.message_id)
@@ -365,6 +299,11 @@ def _scanned_message_id(raw: bytes) -> str:
     """The MessageID of a body too broken to parse, when its bytes still show one (else empty)."""
     found = _MESSAGE_ID.search(raw[:4096])
     return found.group(1).decode("utf-8", "replace") if found else ""
+
+
+def _resend_of(earlier: InboundRecord, msg: ScriptMessage) -> bool:
+    """A resend: the same request as the one stored under its MessageID (its body purged: taken as one)."""
+    return earlier.raw is None or _same_request(earlier.raw, msg)
 
 
 def _same_request(stored_raw: bytes, msg: ScriptMessage) -> bool:

@@ -50,6 +50,7 @@ from hub.messaging.envelope import utcnow
 from hub.messaging.headers import EVENT_ID_HEADER, SCRIPT_TO_HEADER
 from hub.messaging.topology import Topology
 from hub.security.principals import dedupe_sender
+from hub.service.inbound_entry import InboundEntry
 from hub.service.ports import InboundLog, PrescriptionQueries
 
 log = logging.getLogger(__name__)
@@ -145,14 +146,7 @@ class CancelRxResponder:
             log.info("renewal for Rx %s not sent by SCRIPT: the order did not come by SCRIPT", renewal.rx_number)
             return None
         self._inbound.record(
-            door=OUTBOUND_DOOR,
-            sender=message.to,
-            control_id=message.message_id,
-            message_type=message.kind,
-            outcome=SENT,
-            raw=message.body,
-            answer=None,
-            command_ids=[],
+            InboundEntry(OUTBOUND_DOOR, message.to, message.message_id, message.kind, message.body, SENT, None)
         )
         return message
 

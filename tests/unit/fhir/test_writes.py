@@ -19,6 +19,7 @@ from hub.domain.prescription import Prescription
 from hub.errors import BrokerUnavailable
 from hub.messaging.envelope import Envelope
 from hub.persistence.inbound import InboundRecord
+from hub.service.inbound_entry import InboundEntry
 from tests.unit.fhir.builders import bundle_of, bundled_request, medication_request, patient, practitioner
 from tests.unit.fhir.corpus import corpus_bytes
 
@@ -45,23 +46,23 @@ class FakeInbound:
     def find(self, door: str, sender: str, control_id: str) -> InboundRecord | None:
         return self.records.get((door, sender, control_id))
 
-    def record(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> str:
-        self.records.setdefault(
-            (door, sender, control_id), InboundRecord(record_id or "r", outcome, answer, command_ids, raw)
-        )
-        return record_id or "r"
+    def claim(self, entry: InboundEntry) -> InboundRecord | None:
+        key = (entry.door, entry.sender, entry.control_id)
+        if key in self.records:
+            return self.records[key]
+        self.records[key] = InboundRecord(entry.record_id or "r", entry.outcome, None, [], entry.raw)
+        return None
+
+    def release(self, record_id: str) -> None:
+        self.records = {k: r for k, r in self.records.items() if r.id != record_id or r.answer is not None}
+
+    def record(self, entry: InboundEntry) -> str:
+        key = (entry.door, entry.sender, entry.control_id)
+        held = self.records.get(key)
+        if held is None or held.answer is None:  # an answer fills its claim
+            record_id = held.id if held else entry.record_id or "r"
+            self.records[key] = InboundRecord(record_id, entry.outcome, entry.answer, entry.command_ids, entry.raw)
+        return self.records[key].id
 
 
 class NoPrescriptions:
@@ -170,30 +171,16 @@ class FakeJournal:
         key = (door, sender, control_id)
         return self.written.find(*key) or (self.queued[key][0] if key in self.queued else None)
 
-    async def claim(
-        self, *, door: str, sender: str, control_id: str, message_type: str, raw: bytes, record_id: str
-    ) -> InboundRecord | None:
-        return await self.find(door, sender, control_id)  # nothing races here: a key held is one recorded
+    async def claim(self, entry: InboundEntry) -> InboundRecord | None:
+        return await self.find(entry.door, entry.sender, entry.control_id)  # nothing races: a key held is recorded
 
     def release(self, door: str, sender: str, control_id: str) -> None:
         """Nothing is held between a claim and its record in memory."""
 
-    def record_later(
-        self,
-        *,
-        door: str,
-        sender: str,
-        control_id: str,
-        message_type: str,
-        outcome: str,
-        raw: bytes,
-        answer: bytes | None,
-        command_ids: list[str],
-        record_id: str | None = None,
-    ) -> Future[str]:
+    def record_later(self, entry: InboundEntry) -> Future[str]:
         done: Future[str] = Future()
-        record = InboundRecord(record_id or "r", outcome, answer, command_ids, raw)
-        self.queued.setdefault((door, sender, control_id), (record, done))
+        record = InboundRecord(entry.record_id or "r", entry.outcome, entry.answer, entry.command_ids, entry.raw)
+        self.queued.setdefault((entry.door, entry.sender, entry.control_id), (record, done))
         return done
 
     async def drain(self) -> None:
