@@ -49,7 +49,9 @@ def server_config(
         timeout_s=settings.http_header_timeout_s,
     )
     proxies = trusted(settings.trusted_proxies)
-    protocol = guarded_protocol(budget or http_budget(settings), limits, uncapped=proxies, tls=_tls(settings, audit or _audit_of(app)))
+    protocol = guarded_protocol(
+        budget or http_budget(settings), limits, uncapped=proxies, tls=_tls(settings, audit or _audit_of(app))
+    )
     served = ResponseHeaders(RequestHygiene(app))  # no-store and HSTS on every answer, malformed input refused first
     return uvicorn.Config(
         served,
