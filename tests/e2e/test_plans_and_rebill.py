@@ -44,12 +44,14 @@ def test_plans_put_on_file_bill_the_next_order_to_both(amqp_url: str, sqlite_url
         tech = ph.client("technician")
         put = tech.put(f"/api/patients/{patient_id}/coverages", json=plans)
         read = tech.get(f"/api/patients/{patient_id}/coverages")
+        audited = ph.client("admin").get("/api/admin/audit", params={"patient_id": patient_id}).json()
         unknown = tech.put("/api/patients/nobody/coverages", json=plans)
         second = _order(ph, "COB-4")
         billed = ph.wait_state(second, "data_verification")
         ledger = _wait_ledger(ph, second, 2)
     assert put.status_code == 200 and unknown.status_code == 404
     assert [c["cardholder_id"] for c in read.json()["coverages"]] == ["FILE-1", "FILE-2"]
+    assert {"patient-coverages-put", "read patient coverages"} <= {e["action"] for e in audited}
     fill = billed.document["fills"][0]
     assert [c["cardholder_id"] for c in fill["earlier_claims"]] == ["FILE-1"]
     assert (fill["claim"]["bin"], fill["claim"]["cardholder_id"]) == ("999003", "FILE-2")

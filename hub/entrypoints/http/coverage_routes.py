@@ -55,11 +55,14 @@ class ClaimCorrection(Body):
 
 
 @router.get("/patients/{patient_id}/coverages", response_model=PlansOnFile)
-def plans_on_file(patient_id: str, engine: DbEngine, user: User = Depends(require(*HANDS_ON))) -> PlansOnFile:
-    """The patient's plans on file, primary first."""
+def plans_on_file(
+    patient_id: str, engine: DbEngine, audit: Audit, user: User = Depends(require(*HANDS_ON))
+) -> PlansOnFile:
+    """The patient's plans on file, primary first (member ids are patient details: the read is audited)."""
     with read_connection(engine) as conn:
         _known(conn, patient_id)
         plans = PatientCoverages(conn).ordered(patient_id)
+    audit.record(actor=user.name, role=user.role, action="read patient coverages", patient_id=patient_id)
     return PlansOnFile(coverages=[PlanOnFile(**c.model_dump(exclude_none=True, exclude={"plan_name"})) for c in plans])
 
 
