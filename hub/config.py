@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     retry_delay_ms: int = 2000
     #: how long a payer may take to answer a claim before it is treated as "status unknown"
     payer_timeout_ms: int = 15000
+    #: a status-unknown claim's reversal that goes unanswered (or meets a 92) is sent again until the payer
+    #: answers it: first after this long, then twice as long each time...
+    reversal_retry_base_ms: int = 500
+    #: ...up to this long between tries
+    reversal_retry_cap_ms: int = 60000
 
     #: the pharmacy as printed on labels and sent in claims and SCRIPT messages
     pharmacy_name: str = "RxHub Community Pharmacy"

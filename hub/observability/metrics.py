@@ -73,6 +73,13 @@ SWITCH_TRANSMISSIONS = Counter(
     "Claims the switch connector handled per switch and outcome (answered, no_answer, unreachable, dropped)",
     ["switch", "outcome"],
 )
+#: a status-unknown claim's reversal that went unanswered or met a 92, scheduled to be sent again (``scheduled``)
+#: and sent again by the claim sweeper (``sent``) or not, a newer transmission of the fill being out (``fenced``)
+REVERSAL_RETRIES = Counter(
+    "rxhub_claim_reversal_retries_total",
+    "Retries of a status-unknown claim's unanswered reversal (scheduled, sent, fenced)",
+    ["outcome"],
+)
 #: counted by ``rxhub run`` itself (hub.entrypoints.supervisor), so it survives the workers it counts
 #: emergency access (docs/security.md, "Emergency access"): every grant pages someone (deploy/prometheus)
 BREAK_GLASS = Counter("rxhub_break_glass_total", "Break-glass grants given and ended early, by action", ["action"])

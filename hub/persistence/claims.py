@@ -96,6 +96,7 @@ class ClaimLedger:
                     "sent_at": upsert.excluded.sent_at,
                     "answered_at": None,
                     "status": None,
+                    "retry_at": None,
                 },
             )
         self.conn.execute(
@@ -118,6 +119,12 @@ class ClaimLedger:
             update(claim_transmissions)
             .where(claim_transmissions.c.exchange_id == exchange_id)
             .values(answered_at=datetime.now(UTC), status=status, reject_codes=",".join(reject_codes)[:60])
+        )
+
+    def retry_at(self, exchange_id: str, at: datetime | None) -> None:
+        """Send this (answered or timed-out) transmission again at ``at``, through the claim sweeper; None: not."""
+        self.conn.execute(
+            update(claim_transmissions).where(claim_transmissions.c.exchange_id == exchange_id).values(retry_at=at)
         )
 
     def answer(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> Transmission | None:

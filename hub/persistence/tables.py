@@ -366,6 +366,8 @@ claim_transmissions = Table(
     Column("answered_at", DateTime(timezone=True)),
     Column("status", String(12)),
     Column("reject_codes", String(60)),
+    #: when a status-unknown claim's reversal that went unanswered (or met a 92) is sent again (migration 0025)
+    Column("retry_at", DateTime(timezone=True)),
     #: the prescription view and the claim sweeper's unanswered transmissions (migration 0008)
     Index("ix_claim_transmissions_prescription", "prescription_id"),
     #: the dashboard's and /metrics' counts per payer status, a covering index (migration 0010)
@@ -375,6 +377,12 @@ claim_transmissions = Table(
         "sent_at",
         postgresql_where=text("answered_at IS NULL"),
         sqlite_where=text("answered_at IS NULL"),
+    ),
+    Index(
+        "ix_claim_transmissions_retry",
+        "retry_at",
+        postgresql_where=text("retry_at IS NOT NULL"),
+        sqlite_where=text("retry_at IS NOT NULL"),
     ),
 )
 

@@ -42,8 +42,43 @@ def test_overdue_unanswered_claim_is_swept_once(sqlite_url: str, amqp_url: str) 
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     assert sweeper.sweep_once() == 0, "one check per transmission, however often it sweeps"
     reads = [sql for sql in statements if sql != "BEGIN"]  # SQLite's read transaction (no writer lock)
-    assert len(reads) == 2, "a claim checked before costs the sweep no transaction of its own"
+    # the overdue claims, the reversals due again, the outbox rows queued for them: reads, no transaction
+    assert len(reads) == 3, "a claim checked before costs the sweep no transaction of its own"
     with engine.connect() as conn:
         checks = conn.execute(select(outbox.c.routing_key).where(outbox.c.routing_key == "CheckClaimTimeout")).all()
     assert len(checks) == 1
+    engine.dispose()
+
+
+def test_a_reversal_due_again_is_queued_once_from_the_ledger(sqlite_url: str, amqp_url: str) -> None:
+    """The retry of a status-unknown claim's reversal lives in the ledger (``retry_at``), not in a worker's
+    memory or a delay queue: any process's sweep sends it when due, once (issue #33 item 7)."""
+    from hub.domain.workflow_commands import SendClaim
+    from hub.messaging.envelope import Envelope
+    from hub.persistence.prescriptions import PrescriptionRepository
+
+    settings = make_settings(amqp_url, sqlite_url, default_bin="999001")
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    ctx = workflow_context(settings)
+    _twice(MessageBus(engine, STEP_HANDLERS["intake"](ctx), consumer="intake"), order_for_tests())
+    with engine.connect() as conn:
+        rx = PrescriptionRepository(conn).in_states(["claim_pending"])[0]
+    _twice(
+        MessageBus(engine, STEP_HANDLERS["claim"](ctx), consumer="claim"),
+        SendClaim(prescription_id=rx.id, fill_number=0, attempt=1),
+    )
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with engine.begin() as conn:  # as claim_responses leaves a reversal that met a 92 on its third try
+        conn.execute(
+            update(claim_transmissions).values(answered_at=datetime.now(UTC), status="R", resends=2, retry_at=later)
+        )
+    sweeper = ClaimSweeper(engine, payer_timeout_ms=1000)
+    assert sweeper.sweep_once() == 0, "not due yet"
+    assert sweeper.sweep_once(later + timedelta(seconds=1)) == 1
+    assert ClaimSweeper(engine, payer_timeout_ms=1000).sweep_once(later + timedelta(seconds=2)) == 0, "queued once"
+    with engine.connect() as conn:
+        bodies = conn.scalars(select(outbox.c.body).where(outbox.c.routing_key == "SendClaim")).all()
+    resends = [c for c in (Envelope.from_bytes(b).command() for b in bodies) if isinstance(c, SendClaim) and c.resend]
+    assert [(c.attempt, c.resend) for c in resends] == [(1, 3)]
     engine.dispose()

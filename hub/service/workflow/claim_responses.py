@@ -7,6 +7,7 @@ only when the reversal is answered resubmit once, so a claim the payer did proce
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
@@ -17,6 +18,7 @@ from hub.domain.order_parts import Source
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import CheckClaimTimeout, SendClaim
 from hub.messaging.envelope import Envelope, derived_message_id
+from hub.observability.metrics import REVERSAL_RETRIES
 from hub.persistence.prescriptions import PrescriptionRow
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.claim_steps import (
@@ -34,6 +36,9 @@ from hub.service.workflow.late_answers import apply_late_answer
 
 log = logging.getLogger(__name__)
 
+#: what the technician's exception queue says while the reversal of an unanswered claim is still owed
+REVERSAL_PENDING = "reversal pending: no answer from the payer; reversing before resubmitting"
+
 
 def record_response(command: RecordClaimResponse, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:
     """Apply the payer's answer to the claim transaction waiting for it (a late one is only noted)."""
@@ -46,10 +51,11 @@ def record_response(command: RecordClaimResponse, envelope: Envelope, uow: UnitO
     if sent is None:  # answered already or timed out: noted, and a late approved reversal is applied
         apply_late_answer(ctx, uow, envelope, command)
         return
-    if _reversal_unsettled(command, sent.purpose) and sent.resends < ctx.max_transient_resends:
+    if _reversal_unsettled(command, sent.purpose):
         # a reversal is safe to repeat (a second one is answered S or 87), and until one is answered the
-        # payer may still hold the unanswered claim paid: send it again rather than leave the fill in doubt
-        _resend_later(uow, ctx, envelope, command, sent.resends + 1)
+        # payer may still hold the unanswered claim paid: send it again, however long the switch is down,
+        # rather than leave the fill in doubt (the claim sweeper sends it when due: hub.service.workflow.claim_sweeper)
+        _retry_reversal(uow, ctx, command, sent.resends)
         return
     row, rx = load(uow, command.prescription_id)
     if command.transaction == "B2":
@@ -133,7 +139,7 @@ def _status_unknown(uow: UnitOfWork, envelope: Envelope, rx: Prescription, comma
         system_actor("payer"),
         now(),
         code=NO_ANSWER_CODE,
-        payer_message="no answer from the payer; reversing before resubmitting",
+        payer_message=REVERSAL_PENDING,
         fill_number=command.fill_number,
     )
     _queue(
@@ -276,6 +282,27 @@ def _resend_later(
         content_type="application/json",
         correlation_id=str(envelope.correlation_id),
         body=env.to_bytes(),
+    )
+
+
+def reversal_retry_delay(ctx: WorkflowContext, resends: int) -> timedelta:
+    """Bounded exponential backoff: the base after the first try, doubling with each resend, up to the cap."""
+    delay_ms = min(ctx.reversal_retry_cap_ms, ctx.reversal_retry_base_ms * 2 ** min(resends, 32))
+    return timedelta(milliseconds=delay_ms)
+
+
+def _retry_reversal(uow: UnitOfWork, ctx: WorkflowContext, command: RecordClaimResponse, resends: int) -> None:
+    """Keep the unsettled reversal owed in the ledger (``retry_at``): the claim sweeper sends it again when due."""
+    delay = reversal_retry_delay(ctx, resends)
+    uow.claims.retry_at(command.exchange_id, now() + delay)
+    REVERSAL_RETRIES.labels("scheduled").inc()
+    log.warning(
+        "reversal %s of an unanswered claim %s (%s): sending it again in %.1f s (try %d)",
+        command.exchange_id,
+        "unanswered" if command.status == "timeout" else "met " + ",".join(command.reject_codes),
+        command.status,
+        delay.total_seconds(),
+        resends + 2,
     )
 
 

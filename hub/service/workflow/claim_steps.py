@@ -16,6 +16,7 @@ from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
+from hub.observability.metrics import REVERSAL_RETRIES
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.claim_requests import claim_request
 from hub.service.workflow.context import WorkflowContext, actor_of, now
@@ -51,6 +52,10 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
     claim = fill.claim_of(command.attempt) if command.attempt else fill.claim
     if claim is None or claim.bin is None:
         log.info("no claim to send for fill %s", command.fill_number)
+        if command.resend and command.attempt:  # a retry of a reversal no longer owed: the sweep forgets it
+            uow.claims.retry_at(
+                exchange_id(rx.prescription_id, fill.fill_number, command.attempt, command.transaction), None
+            )
         return
     attempt = command.attempt or claim.attempt
     xid = exchange_id(rx.prescription_id, fill.fill_number, attempt, command.transaction)
@@ -67,6 +72,15 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
             if known
             else ("reversal" if claim.status is ClaimStatus.REVERSAL_REQUIRED else "unknown-status")
         )
+        if purpose == "unknown-status" and command.resend and _superseded(rx, command):
+            # a newer transmission of the fill is out (the technician resubmitted, or the reversal was answered):
+            # this older attempt's reversal must not follow it to the payer
+            ledger.retry_at(xid, None)
+            REVERSAL_RETRIES.labels("fenced").inc()
+            log.info("reversal %s no longer owed: a newer transmission of the fill is out", xid)
+            return
+        if purpose == "unknown-status" and command.resend:
+            REVERSAL_RETRIES.labels("sent").inc()
     ledger.sent(
         exchange_id=xid,
         prescription_id=rx.prescription_id,
@@ -91,6 +105,17 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
         },
     )
     # no timer of its own: the ledger row just written is the timer (hub.service.workflow.claim_sweeper)
+
+
+def _superseded(rx: Prescription, command: SendClaim) -> bool:
+    """True unless the fill still waits, rejected as unanswered, on the attempt this reversal undoes."""
+    current = rx.fill(command.fill_number).claim
+    return (
+        current is None
+        or current.attempt != command.attempt
+        or current.status is not ClaimStatus.REJECTED
+        or current.reject_codes != [NO_ANSWER_CODE]
+    )
 
 
 def _sheet_refuses(

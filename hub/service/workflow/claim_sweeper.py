@@ -6,6 +6,12 @@ through the partial index of unanswered transmissions, and queues a ``CheckClaim
 for any transmission unanswered for longer than the payer timeout, with an id derived from the
 transmission, so sweeps repeated or run by several processes never act twice.
 
+The same sweep sends again a status-unknown claim's reversal that went unanswered or met a 92 (host down)
+once its ``retry_at`` is due: the claim-responses step sets it with a bounded exponential backoff
+(``RXHUB_REVERSAL_RETRY_BASE_MS`` doubling up to ``RXHUB_REVERSAL_RETRY_CAP_MS``), so the reversal is retried
+until the payer answers it, across worker restarts, and its ``SendClaim`` is fenced once a newer transmission
+of the fill is out.
+
 Until 2026-12-05 each claim armed its own timer, a message parked in a delay queue, with this sweep as the
 second line behind it. That cost every claim an outbox row, its mark and a publish when it was sent, and a
 dead-letter hop and a worker transaction a payer timeout later (the hub's and RabbitMQ's CPU after a
@@ -26,7 +32,7 @@ from sqlalchemy import Engine, select
 
 from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.order_parts import Source
-from hub.domain.workflow_commands import CheckClaimTimeout
+from hub.domain.workflow_commands import CheckClaimTimeout, SendClaim
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.database import read_connection
 from hub.persistence.tables import claim_transmissions, outbox
@@ -56,21 +62,32 @@ class ClaimSweeper:
                 log.exception("claim sweep failed; will try again")
 
     def sweep_once(self, now: datetime | None = None) -> int:
-        """Queue a timeout check for every overdue unanswered transmission; returns how many."""
-        cutoff = (now or datetime.now(UTC)) - self._grace
+        """Queue a timeout check for every overdue unanswered transmission, and the resend of every
+        status-unknown claim's reversal whose retry is due; returns how many."""
+        at = now or datetime.now(UTC)
+        cutoff = at - self._grace
         c = claim_transmissions.c
         query = select(c.exchange_id, c.prescription_id, c.fill_number, c.attempt, c.sent_at).where(
             c.answered_at.is_(None), c.sent_at < cutoff
         )
+        # a reversal still owed for a claim the payer never answered, due again (claim_responses._retry_reversal)
+        retries = select(c.exchange_id, c.prescription_id, c.fill_number, c.attempt, c.transaction, c.resends).where(
+            c.retry_at.is_not(None), c.retry_at <= at
+        )
         with read_connection(self._engine) as conn:
             overdue = conn.execute(query).all()
+            due = conn.execute(retries).all()
             ids = {
                 row.exchange_id: derived_message_id("sweep", row.exchange_id, row.sent_at.isoformat())
                 for row in overdue
             }
+            # the resend's id is derived from the transmission and its resend number: queued once
+            retry_ids = {
+                row.exchange_id: derived_message_id("reversal-retry", row.exchange_id, row.resends + 1) for row in due
+            }
             # checked before: one read, not a transaction per claim every sweep (a check that was dead-lettered
             # leaves its claim unanswered until an operator replays it)
-            wanted = [str(i) for i in ids.values()]
+            wanted = [str(i) for i in (*ids.values(), *retry_ids.values())]
             done = set(conn.scalars(select(outbox.c.id).where(outbox.c.id.in_(wanted)))) if wanted else set()
         queued = 0
         for exchange_id, prescription_id, fill_number, attempt, _sent_at in overdue:
@@ -81,11 +98,42 @@ class ClaimSweeper:
             )
             with unit_of_work(self._engine) as uow:
                 queued += queue_timeout_check(uow, check, ids[exchange_id])
+        resent = 0
+        for row in due:
+            if str(retry_ids[row.exchange_id]) in done:
+                continue
+            again = SendClaim(
+                prescription_id=row.prescription_id,
+                fill_number=row.fill_number,
+                attempt=row.attempt,
+                transaction=row.transaction,
+                resend=row.resends + 1,
+            )
+            with unit_of_work(self._engine) as uow:
+                resent += queue_reversal_retry(uow, again, retry_ids[row.exchange_id])
         if queued:
             log.warning("%d claim(s) unanswered after the payer timeout: checking them", queued)
-            if self._after_commit:
-                self._after_commit()
-        return queued
+        if resent:
+            log.warning("%d reversal(s) of unanswered claims still owed: sending them again", resent)
+        if (queued or resent) and self._after_commit:
+            self._after_commit()
+        return queued + resent
+
+
+def queue_reversal_retry(uow: UnitOfWork, again: SendClaim, message_id: uuid.UUID) -> bool:
+    """Queue one due reversal's resend under its derived id (True), unless it was queued before."""
+    row = uow.prescriptions.get(again.prescription_id)
+    if row is None or uow.already_queued(str(message_id)):
+        return False
+    uow.add_command(
+        Envelope.wrap(
+            again,
+            correlation_id=row.correlation_id,  # type: ignore[arg-type]
+            source=Source.HUB,
+            message_id=message_id,
+        )
+    )
+    return True
 
 
 def queue_timeout_check(uow: UnitOfWork, check: CheckClaimTimeout, message_id: uuid.UUID) -> bool:

@@ -34,6 +34,9 @@ class WorkflowContext:
     payer_sheets: PayerSheets = field(default_factory=PayerSheets)
     #: transient payer rejects (92, 99, 85) retried this many times before a technician sees them
     max_transient_resends: int = 3
+    #: a status-unknown claim's unanswered reversal is retried after this, doubling up to the cap (ms)
+    reversal_retry_base_ms: int = 500
+    reversal_retry_cap_ms: int = 60000
     #: ask the prescriber to renew when the last refill is handed over, not only when a refill is refused
     renewal_at_last_refill: bool = False
     #: days a paid fill may wait in will-call when its payer sheet names no window

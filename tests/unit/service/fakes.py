@@ -141,6 +141,8 @@ class FakeClaimLedger:
         #: exchange ids the broker refused (the claim never left the outbox)
         self.refused: set[str] = set()
         self.notes: list[tuple[str, str, str | None]] = []
+        #: when each transmission is to be sent again (the claim sweeper's retries)
+        self.retries: dict[str, datetime | None] = {}
 
     def get(self, exchange_id: str) -> Transmission | None:
         return self.rows.get(exchange_id)
@@ -160,6 +162,10 @@ class FakeClaimLedger:
             exchange_id, prescription_id, fill_number, attempt, transaction, purpose, resends, False, None
         )
         self.rows[exchange_id] = row
+        self.retries.pop(exchange_id, None)
+
+    def retry_at(self, exchange_id: str, at: datetime | None) -> None:
+        self.retries[exchange_id] = at
 
     def answered(self, exchange_id: str, status: str, reject_codes: tuple[str, ...] = ()) -> None:
         if exchange_id in self.rows:

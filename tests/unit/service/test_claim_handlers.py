@@ -4,6 +4,7 @@ timeouts, late answers, the exception queue and eligibility checks."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from hub.domain.order_parts import CoverageInfo
 from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.persistence.claims import WireEvent
+from hub.service.workflow.claim_responses import reversal_retry_delay
 from hub.service.workflow.claim_steps import NO_ANSWER_CODE, exchange_id
 from tests.unit.domain.builders import TECHNICIAN
 from tests.unit.service.pharmacy import TOPOLOGY, Pharmacy, paid_answer
@@ -104,19 +106,64 @@ def test_an_unanswered_claim_is_reversed_before_any_resubmission() -> None:
     assert pharmacy.store.prescriptions.aggregate(pid).current_fill.claim.reject_codes == [NO_ANSWER_CODE]
 
 
-@pytest.mark.parametrize("answer", ["timeout", "92"])
-def test_a_reversal_of_an_unanswered_claim_is_sent_again_until_the_payer_answers_it(answer: str) -> None:
-    pharmacy = Pharmacy()
-    pid, xid = pharmacy.billed()
-    pharmacy.follow(pharmacy.deliver(CheckClaimTimeout(exchange_id=xid, prescription_id=pid, fill_number=0, attempt=1)))
-    b2 = exchange_id(pid, 0, 1, "B2")
+def _reversal_retried(pharmacy: Pharmacy, pid: str, b2: str, answer: str, tries: int) -> datetime:
+    """Answer the reversal's try ``tries`` with ``answer`` (none, or a reject code): when it is to be sent again."""
+    before = datetime.now(UTC)
     if answer == "timeout":
         uow = pharmacy.deliver(CheckClaimTimeout(exchange_id=b2, prescription_id=pid, fill_number=0, attempt=1))
     else:
         uow = pharmacy.deliver(paid_answer(pid, b2, transaction="B2", status="R", reject_codes=(answer,)))
-    assert uow.events == [] and [(r["target"], r["routing_key"]) for r in uow.raw] == [
-        ("delay", TOPOLOGY.claim_resend_queue)
-    ]
+    after = datetime.now(UTC)
+    assert uow.events == [] and uow.raw == [], "nothing sent at once: the claim sweeper sends it when due"
+    due = pharmacy.store.claims.retries[b2]
+    assert due is not None
+    delay = reversal_retry_delay(pharmacy.ctx, tries - 1)
+    assert before + delay <= due <= after + delay
+    return due
+
+
+@pytest.mark.parametrize("answer", ["timeout", "92"])
+def test_a_reversal_of_an_unanswered_claim_is_sent_again_until_the_payer_answers_it(answer: str) -> None:
+    """Fails on the code before issue #33 item 7: the fourth unanswered reversal left the fill in the exception
+    queue (resent only ``max_transient_resends`` times, 0.5 s apart) while the payer might hold the claim paid."""
+    pharmacy = Pharmacy(reversal_retry_base_ms=500, reversal_retry_cap_ms=4000)
+    pid, xid = pharmacy.billed()
+    pharmacy.follow(pharmacy.deliver(CheckClaimTimeout(exchange_id=xid, prescription_id=pid, fill_number=0, attempt=1)))
+    b2 = exchange_id(pid, 0, 1, "B2")
+    claim = pharmacy.store.prescriptions.aggregate(pid).current_fill.claim
+    assert claim.payer_message is not None and claim.payer_message.startswith("reversal pending")
+    for tries in range(1, 9):  # far past the transient resend budget (3)
+        _reversal_retried(pharmacy, pid, b2, answer, tries)
+        sent = pharmacy.deliver(
+            SendClaim(prescription_id=pid, fill_number=0, attempt=1, transaction="B2", resend=tries)
+        )
+        (row,) = sent.raw
+        assert row["target"] == "payer" and row["correlation_id"] == b2
+        assert pharmacy.store.claims.rows[b2].resends == tries and b2 not in pharmacy.store.claims.retries
+        assert pharmacy.state(pid) == "claim_rejected"
+    answered = pharmacy.deliver(paid_answer(pid, b2, transaction="B2", status="A"))
+    assert pharmacy.state(pid) == "claim_pending", "answered at last: resubmitted once"
+    (resubmission,) = [c for c in answered.commands if c.type == "SendClaim"]
+    assert resubmission.payload["transaction"] == "B1"
+
+
+def test_the_backoff_doubles_up_to_its_cap() -> None:
+    ctx = Pharmacy(reversal_retry_base_ms=500, reversal_retry_cap_ms=60000).ctx
+    seconds = [reversal_retry_delay(ctx, n).total_seconds() for n in range(10)]
+    assert seconds == [0.5, 1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert reversal_retry_delay(ctx, 10_000).total_seconds() == 60
+
+
+def test_a_reversal_retry_is_not_sent_once_a_newer_transmission_of_the_fill_is_out() -> None:
+    pharmacy = Pharmacy()
+    pid, xid = pharmacy.billed()
+    pharmacy.follow(pharmacy.deliver(CheckClaimTimeout(exchange_id=xid, prescription_id=pid, fill_number=0, attempt=1)))
+    b2 = exchange_id(pid, 0, 1, "B2")
+    _reversal_retried(pharmacy, pid, b2, "92", 1)
+    pharmacy.follow(pharmacy.deliver(ResolveClaimRejection(prescription_id=pid, action="resubmit"), actor=TECHNICIAN))
+    assert exchange_id(pid, 0, 2, "B1") in pharmacy.store.claims.rows
+    stale = pharmacy.deliver(SendClaim(prescription_id=pid, fill_number=0, attempt=1, transaction="B2", resend=1))
+    assert stale.raw == [] and pharmacy.store.claims.retries[b2] is None, "fenced, and owed no more"
 
 
 def test_a_claim_the_broker_never_delivered_is_resent_not_reversed() -> None:
