@@ -219,6 +219,7 @@ class InboundJournal:
 
     def _claim_all(self, write: Connection, batch: list[_Claim | _Release]) -> None:
         """Insert each claim unless its key is taken (one transaction), then read the rows of those that lost."""
+        won: list[_Claim] = []
         lost: list[_Claim] = []
         with write.begin():
             for request in batch:
@@ -226,12 +227,16 @@ class InboundJournal:
                     c = inbound_messages.c
                     write.execute(delete(inbound_messages).where(c.id == request.record_id, c.answer.is_(None)))
                 elif inserted_new(write, request.values):
-                    request.done.set_result(None)
+                    won.append(request)
                 else:
                     lost.append(request)
+        # only once committed: a winner told earlier could answer and fill in its row before the row is
+        # visible to the records' connection (PostgreSQL), and its answer would be lost for resends
         for request in batch:
             if isinstance(request, _Release):
                 request.done.set_result(None)
+        for request in won:
+            request.done.set_result(None)
         for request in lost:
             holder = self._store.find(*request.key)
             # gone again (released between the insert and this read): the sender's resend will decide
