@@ -18,5 +18,13 @@ HOST_UNAVAILABLE_CODE = "92"
 #: R8: syntax error (a transmission the receiver cannot read)
 SYNTAX_ERROR_CODE = "R8"
 
+#: payer or switch trouble, not a verdict on the claim (standards §4.4): 92 host unavailable, 99 host
+#: processing error, 85 claim not processed
+TRANSIENT_REJECT_CODES = frozenset({HOST_UNAVAILABLE_CODE, "99", "85"})
+
 #: the hub's own code: a late reversal by the payer undid a paid claim, which must be rebilled
 PAYER_REVERSED_CODE = "RV"
+#: the hub's own code: the payer never answered in time (the claim is reversed before any resubmission)
+NO_ANSWER_CODE = "TO"
+#: the hub's own code: no payer connector took the claim at all
+NOT_DELIVERED_CODE = "ND"

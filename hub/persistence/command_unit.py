@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from hub.domain.events import Event
 from hub.messaging.cloudevents import CONTENT_TYPE, encode, event_id, to_cloudevent
 from hub.messaging.envelope import Envelope
+from hub.messaging.headers import SOURCE_HEADER
 from hub.persistence import audit as audit_trail
 from hub.persistence import command_outcomes
 from hub.persistence.actors import StaffActors
@@ -180,7 +181,7 @@ class UnitOfWork:
             "application/json",
             str(envelope.correlation_id),
             envelope.to_bytes(),
-            {"x-rxhub-source": envelope.source.value},
+            {SOURCE_HEADER: envelope.source.value},
         )
 
     def add_raw(

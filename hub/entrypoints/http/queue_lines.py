@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from adapters.ncpdp.d0.reject_codes import describe_reject
 from hub.domain.claim import CLARIFICATION_CODES, ClaimStatus
+from hub.domain.claim_codes import NO_ANSWER_CODE, NOT_DELIVERED_CODE
 from hub.domain.fill import Fill
 from hub.domain.payer_sheet import SHEET_CODE
 from hub.domain.prescription import Prescription
@@ -124,8 +125,8 @@ def queue_item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: 
 def _reject_text(code: str) -> str:
     """NCPDP 511-FB reject codes in words, plus the hub's own codes for unanswered claims."""
     own = {
-        "TO": "No answer from the payer in time: the claim is being reversed before any resubmission",
-        "ND": "No payer connection for this BIN: the claim was never sent",
+        NO_ANSWER_CODE: "No answer from the payer in time: the claim is being reversed before any resubmission",
+        NOT_DELIVERED_CODE: "No payer connection for this BIN: the claim was never sent",
         SHEET_CODE: "Not sent: the claim lacks fields the payer sheet requires (named in the payer message)",
         PAYER_REVERSED_CODE: "The payer approved a late reversal of this paid claim: rebill it",
     }

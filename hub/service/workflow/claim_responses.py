@@ -11,6 +11,12 @@ from datetime import timedelta
 
 from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
+from hub.domain.claim_codes import (
+    NO_ANSWER_CODE,
+    NOT_DELIVERED_CODE,
+    NOTHING_TO_REVERSE_CODE,
+    TRANSIENT_REJECT_CODES,
+)
 from hub.domain.commands import RecordClaimResponse
 from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.events import Event
@@ -21,14 +27,7 @@ from hub.messaging.envelope import Envelope, derived_message_id
 from hub.observability.metrics import REVERSAL_RETRIES
 from hub.persistence.prescriptions import PrescriptionRow
 from hub.service.unit_of_work import UnitOfWork
-from hub.service.workflow.claim_steps import (
-    NO_ANSWER_CODE,
-    NOT_DELIVERED_CODE,
-    NOTHING_TO_REVERSE,
-    PAID,
-    REVERSED,
-    TRANSIENT_REJECTS,
-)
+from hub.service.workflow.claim_steps import PAID, REVERSED
 from hub.service.workflow.context import WorkflowContext, now
 from hub.service.workflow.effects import commit_step
 from hub.service.workflow.intake_steps import load
@@ -67,7 +66,7 @@ def record_response(command: RecordClaimResponse, envelope: Envelope, uow: UnitO
         log.warning("payer answer for a superseded claim attempt %s ignored", command.exchange_id)
         return
     actor = system_actor("payer")
-    transient = set(command.reject_codes) & TRANSIENT_REJECTS
+    transient = set(command.reject_codes) & TRANSIENT_REJECT_CODES
     if command.status == "R" and transient and sent.resends < ctx.max_transient_resends:
         _resend_later(uow, ctx, envelope, command, sent.resends + 1)
         return
@@ -308,7 +307,7 @@ def _retry_reversal(uow: UnitOfWork, ctx: WorkflowContext, command: RecordClaimR
 
 def _reversal_unsettled(command: RecordClaimResponse, purpose: str) -> bool:
     """A status-unknown claim's reversal that went unanswered or met switch or payer trouble (92, 99, 85)."""
-    trouble = command.status == "timeout" or bool(set(command.reject_codes) & TRANSIENT_REJECTS)
+    trouble = command.status == "timeout" or bool(set(command.reject_codes) & TRANSIENT_REJECT_CODES)
     return command.transaction == "B2" and purpose == "unknown-status" and trouble
 
 
@@ -318,7 +317,7 @@ def _safe_to_resubmit(reversal: RecordClaimResponse) -> bool:
     Reversed (A/S), or rejected as "nothing to reverse" (87): then a new billing cannot double-pay. Any other
     answer, or none, leaves the claim in the exception queue for a person to call the payer's help desk.
     """
-    return reversal.status in REVERSED or (reversal.status == "R" and NOTHING_TO_REVERSE in reversal.reject_codes)
+    return reversal.status in REVERSED or (reversal.status == "R" and NOTHING_TO_REVERSE_CODE in reversal.reject_codes)
 
 
 def _queue(uow: UnitOfWork, envelope: Envelope, commands: list[SendClaim]) -> None:

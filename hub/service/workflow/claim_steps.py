@@ -10,12 +10,14 @@ import logging
 
 from hub.domain.actors import system_actor
 from hub.domain.claim import ClaimStatus
+from hub.domain.claim_codes import NO_ANSWER_CODE
 from hub.domain.claim_exchange import ClaimRequestData
 from hub.domain.payer_sheet import SHEET_CODE, missing_fields
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 from hub.observability.metrics import REVERSAL_RETRIES
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.claim_requests import claim_request
@@ -27,15 +29,6 @@ log = logging.getLogger(__name__)
 
 PAID = {"P", "D", "C", "Q"}
 REVERSED = {"A", "S"}
-#: payer or switch trouble, not a verdict on the claim (standards §4.4)
-TRANSIENT_REJECTS = {"92", "99", "85"}
-#: what the exception queue shows when the payer never answered
-NO_ANSWER_CODE = "TO"
-#: what the exception queue shows when no payer connector took the claim at all
-NOT_DELIVERED_CODE = "ND"
-#: reject answering a reversal of a claim the payer never paid (the simulator's choice; unverified)
-NOTHING_TO_REVERSE = "87"
-ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
 
 
 def exchange_id(prescription_id: str, fill_number: int, attempt: int, transaction: str) -> str:

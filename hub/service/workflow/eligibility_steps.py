@@ -10,12 +10,12 @@ from hub.domain.claim_exchange import ClaimPatient
 from hub.domain.eligibility import ELIGIBILITY, CheckEligibility, EligibilityRequestData, eligibility_exchange_id
 from hub.errors import MessageContentError
 from hub.messaging.envelope import Envelope, derived_message_id
+from hub.messaging.headers import ORDER_CORRELATION_HEADER
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, actor_of, now
 
 #: the claim ledger's purpose for an eligibility check
 PURPOSE = "eligibility"
-ORDER_CORRELATION_HEADER = "x-rxhub-order-correlation"
 
 
 def check_eligibility(command: CheckEligibility, envelope: Envelope, uow: UnitOfWork, ctx: WorkflowContext) -> None:

@@ -9,13 +9,14 @@ from decimal import Decimal
 
 import pytest
 
+from hub.domain.claim_codes import NO_ANSWER_CODE
 from hub.domain.eligibility import CheckEligibility
 from hub.domain.order_parts import CoverageInfo
 from hub.domain.workflow_commands import CheckClaimTimeout, ResolveClaimRejection, SendClaim
 from hub.errors import IllegalTransition, MessageContentError
 from hub.persistence.claims import WireEvent
 from hub.service.workflow.claim_responses import reversal_retry_delay
-from hub.service.workflow.claim_steps import NO_ANSWER_CODE, exchange_id
+from hub.service.workflow.claim_steps import exchange_id
 from tests.unit.domain.builders import TECHNICIAN
 from tests.unit.service.pharmacy import TOPOLOGY, Pharmacy, paid_answer
 
