@@ -11,22 +11,18 @@ runs at every start-up as well as from ``rxhub topology``.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from hub.messaging.routing import COMMAND_ROUTES
 
 #: the queue payer connectors answer into (the claims' reply-to), consumed by the claim-responses workers
 PAYER_RESPONSES = "payer-responses"
 
 
-@functools.cache
 def command_routes() -> dict[str, str]:
-    """Which step's queue each command goes to, by the name it travels under: derived from the handler registry
-    (``hub.service.handlers``), so routing and handlers cannot disagree. Imported when first needed: the registry
-    imports the workflow, which imports this module."""
-    from hub.service.handlers import COMMAND_STEPS
-
-    return {command.name: step for command, step in COMMAND_STEPS.items()}
+    """Which step's queue each command goes to, by the name it travels under (``hub.messaging.routing``)."""
+    return COMMAND_ROUTES
 
 
 #: delay queues hold a message for a TTL, then dead-letter it back into the work path; on quorum queues with

@@ -1,9 +1,10 @@
-"""Every command the workers handle: its handler and the step whose queue it goes to, registered as data.
+"""Every command the workers handle and its handler, registered as data, keyed by the command's type.
 
-One table, keyed by the command's type: the bus finds a handler by the type it decoded, each step's workers
-run the handlers of the commands routed to them (``step_handlers``), and the broker's command routing
-(``hub.messaging.topology``) is derived from the same rows, so a command cannot be routed to a queue whose
-workers have no handler for it. Registering a handler whose parameter is another command's type fails mypy.
+The bus finds a handler by the type it decoded, and each step's workers run the handlers of the commands
+routed to their queue (``step_handlers``). The step comes from the routing table the broker's bindings are
+made from (``hub.messaging.routing``), so a command cannot be routed to a queue whose workers have no handler
+for it; ``tests/unit/service/test_registry.py`` checks that both tables name the same commands. Registering a
+handler whose parameter is another command's type fails mypy.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from hub.domain.workflow_commands import (
     SendClaim,
 )
 from hub.messaging.envelope import Envelope
+from hub.messaging.routing import COMMAND_STEPS as ROUTED_TO
 from hub.service.bus import CommandHandler
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow import (
@@ -65,32 +67,33 @@ class Registration(Generic[C]):
     handle: Handler[C]
 
 
-def _register(command: type[C], step: str, handle: Handler[C]) -> Registration[Any]:
-    """A registration checked as written: ``handle`` takes exactly ``command`` (a table typed ``Any`` would not)."""
-    return Registration(command, step, handle)
+def _register(command: type[C], handle: Handler[C]) -> Registration[Any]:
+    """A registration checked as written: ``handle`` takes exactly ``command`` (a table typed ``Any`` would not);
+    a command with no route fails at import."""
+    return Registration(command, ROUTED_TO[command], handle)
 
 
-#: every command and where it goes; a cancel shares its order's queue so it is never overtaken
+#: every command and its handler
 REGISTRY: tuple[Registration[Any], ...] = (
-    _register(ReceivePrescription, "intake", intake_steps.receive),
-    _register(CancelPrescription, "intake", intake_steps.cancel),
-    _register(CancelByPharmacy, "intake", intake_steps.cancel_by_pharmacy),
-    _register(SelectProduct, "intake", intake_steps.select_product),
-    _register(RequestRefill, "intake", intake_steps.request_refill),
-    _register(RecordRenewalResponse, "intake", intake_steps.renewal_response),
-    _register(SendClaim, "claim", claim_steps.send_claim),
-    _register(CheckEligibility, "claim", eligibility_steps.check_eligibility),
-    _register(ResolveClaimRejection, "claim", claim_steps.resolve),
-    _register(CorrectPaidClaim, "claim", claim_corrections.correct_paid_claim),
-    _register(RecordClaimResponse, "claim-responses", claim_responses.record_response),
-    _register(CheckClaimTimeout, "claim-responses", claim_responses.check_timeout),
-    _register(RecordVerification, "verification", pharmacist_steps.record_verification),
-    _register(FillPrescription, "fill", fill_steps.fill),
-    _register(DispensePrescription, "fill", fill_steps.dispense),
-    _register(ReturnToStock, "fill", fill_steps.return_to_stock),
-    _register(DecideShortStock, "fill", fill_steps.decide_short_stock),
-    _register(CompletePartialFill, "fill", completion_steps.complete_partial_fill),
-    _register(ReceiveInventory, "fill", fill_steps.receive_inventory),
+    _register(ReceivePrescription, intake_steps.receive),
+    _register(CancelPrescription, intake_steps.cancel),
+    _register(CancelByPharmacy, intake_steps.cancel_by_pharmacy),
+    _register(SelectProduct, intake_steps.select_product),
+    _register(RequestRefill, intake_steps.request_refill),
+    _register(RecordRenewalResponse, intake_steps.renewal_response),
+    _register(SendClaim, claim_steps.send_claim),
+    _register(CheckEligibility, eligibility_steps.check_eligibility),
+    _register(ResolveClaimRejection, claim_steps.resolve),
+    _register(CorrectPaidClaim, claim_corrections.correct_paid_claim),
+    _register(RecordClaimResponse, claim_responses.record_response),
+    _register(CheckClaimTimeout, claim_responses.check_timeout),
+    _register(RecordVerification, pharmacist_steps.record_verification),
+    _register(FillPrescription, fill_steps.fill),
+    _register(DispensePrescription, fill_steps.dispense),
+    _register(ReturnToStock, fill_steps.return_to_stock),
+    _register(DecideShortStock, fill_steps.decide_short_stock),
+    _register(CompletePartialFill, completion_steps.complete_partial_fill),
+    _register(ReceiveInventory, fill_steps.receive_inventory),
 )
 #: command type -> handler
 COMMAND_HANDLERS: dict[type[Command], Handler[Any]] = {r.command: r.handle for r in REGISTRY}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.domain.commands import COMMAND_TYPES
 from hub.entrypoints.runtime import ADAPTER_STEPS, ALL_STEPS, STEP_HANDLERS
+from hub.messaging.routing import COMMAND_STEPS as ROUTED_TO
 from hub.messaging.topology import Topology, command_routes
 from hub.service.handlers import COMMAND_HANDLERS, COMMAND_STEPS, REGISTRY, STEPS
 from tests.unit.domain.builders import CATALOGUE, INTERACTIONS, PHARMACY
@@ -22,6 +23,7 @@ def _context() -> object:
 def test_each_command_has_one_handler_and_decodes_from_the_wire() -> None:
     registered = [r.command.name for r in REGISTRY]
     assert len(registered) == len(set(registered)), "a command registered twice"
+    assert {r.command for r in REGISTRY} == set(ROUTED_TO), "a routed command without a handler, or the reverse"
     assert all(COMMAND_TYPES.get(r.command.name) is r.command for r in REGISTRY)
 
 
