@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -11,6 +13,29 @@ from pathlib import Path
 import pytest
 
 from hub.config import Settings
+
+
+def _import_anyio_whole() -> None:
+    """Import every anyio module now, on the main thread, before any test starts a server thread.
+
+    anyio imports its parts lazily, on first use: Starlette's first file answer imports ``anyio._core._fileio``
+    on the HTTP server's thread. anyio is a pytest plugin's package, so pytest's assertion rewriter parses
+    that module as it is imported, and CPython 3.11's ``ast.parse`` is not safe on two threads at once: a
+    test importing its own module meanwhile made the import fail ("SystemError: AST constructor recursion
+    depth mismatch") and the answer was cut off. Outside pytest nothing parses at run time.
+    """
+    import anyio
+
+    for name in dir(anyio):
+        getattr(anyio, name)
+    for module in pkgutil.walk_packages(anyio.__path__, "anyio."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # an optional backend (trio) that is not installed
+            continue
+
+
+_import_anyio_whole()
 
 PG_ADMIN_URL = os.environ.get("RXHUB_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
