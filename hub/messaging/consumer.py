@@ -6,6 +6,7 @@ Outcome of one delivery:
 * no valid signature          → dead-letter at once as ``unauthenticated``, audited, never decoded or applied
 * bad envelope / bad content  → dead-letter at once: retrying cannot fix it
 * domain rule broken          → dead-letter at once, classified ``domain_rule``
+* the database is down        → park and try again, as often as it takes: the message is not at fault
 * anything else               → park in the step's retry queue (TTL) and try again, at most
                                 ``max_retries`` times, then dead-letter as ``transient_exhausted``
 
@@ -48,7 +49,14 @@ import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from hub.errors import DomainError, InboundMessageError, NotAuthorized, RxHubError, UnauthenticatedCommand
+from hub.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    InboundMessageError,
+    NotAuthorized,
+    RxHubError,
+    UnauthenticatedCommand,
+)
 from hub.messaging.blocking_publisher import connect
 from hub.messaging.broker_failures import reconnect_level
 from hub.messaging.envelope import Envelope
@@ -99,6 +107,8 @@ class ConsumerOptions(TypedDict):
 
 #: a delivery this soon after the previous batch was done means traffic flows: a batch may wait for company
 FLOWING_S = 0.05
+#: how long a raw queue's message waits before it is tried again while the database is down
+OUTAGE_PAUSE_S = 1.0
 
 Delivery = tuple[Basic.Deliver, BasicProperties, bytes]
 
@@ -287,8 +297,10 @@ class ConsumerRunner:
         headers.setdefault(FIRST_FAILURE_HEADER, now)
         headers[LAST_FAILURE_HEADER] = now
         headers[ERROR_HEADER] = f"{type(exc).__name__}: {exc}"[:1000]
-        if kind is None and retries < self.max_retries:
-            headers[RETRIES_HEADER] = retries + 1
+        # the database down is no fault of the message: it waits for the database without spending its retries
+        outage = isinstance(exc, DatabaseUnavailable)
+        if kind is None and (outage or retries < self.max_retries):
+            headers[RETRIES_HEADER] = retries + (0 if outage else 1)
             log.warning(
                 "step %s failed (attempt %d): %s; retrying later",
                 self.step,
@@ -300,7 +312,7 @@ class ConsumerRunner:
                 self._republish(side, "", self.topology.retry_queue(self.step), props, body, headers)
                 return
             # raw queues have no retry twin: back to the same queue's tail after a short pause
-            time.sleep(min(0.2 * (retries + 1), 2.0))
+            time.sleep(OUTAGE_PAUSE_S if outage else min(0.2 * (retries + 1), 2.0))
             self._republish(side, "", self.queue, props, body, headers)
             return
         if kind is FailureKind.UNAUTHENTICATED and self.audit is not None:

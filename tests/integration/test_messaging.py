@@ -11,7 +11,7 @@ import pytest
 from hub.config import Settings
 from hub.domain.commands import ReceivePrescription
 from hub.domain.order_parts import DrugInfo, PatientInfo, PrescriberInfo, Source
-from hub.errors import BrokerUnavailable, PublishNotConfirmed, TransientError
+from hub.errors import BrokerUnavailable, DatabaseUnavailable, PublishNotConfirmed, TransientError
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import AsyncConfirmingPublisher, OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
@@ -176,3 +176,37 @@ def test_undecodable_message_is_dead_lettered_at_once(settings: Settings) -> Non
     conn.close()
     assert got is not None and got.headers["x-rxhub-failure-kind"] == "unparseable"
     assert calls == []
+
+
+def test_a_message_waits_out_a_database_outage_without_spending_its_retries(settings: Settings) -> None:
+    topology = _declared(settings)
+    attempts: list[int] = []
+    handled = threading.Event()
+
+    def handler(envelope: Envelope) -> None:
+        attempts.append(1)
+        if len(attempts) <= 4:  # more failures than max_retries allows a faulty message
+            raise DatabaseUnavailable("the database is down (test)")
+        handled.set()
+
+    stop = threading.Event()
+    runner = ConsumerRunner(
+        amqp_url=settings.amqp_url.get_secret_value(),
+        topology=topology,
+        step="intake",
+        handler=handler,
+        max_retries=2,
+        keys=TEST_KEYS,
+    )
+    thread = run_in_thread(runner, stop)
+    publisher = BlockingConfirmingPublisher(settings.amqp_url.get_secret_value())
+    env = _envelope("OUTAGE")
+    publisher.publish(OutgoingMessage(topology.commands_exchange, env.type, *signed(env)))
+    try:
+        assert handled.wait(60), f"not handled after {len(attempts)} attempts"
+    finally:
+        stop.set()
+        thread.join(5)
+        publisher.close()
+    assert len(attempts) == 5
+    assert _queue_depth(settings, topology.dead_letter_queue) == 0

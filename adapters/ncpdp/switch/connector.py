@@ -20,12 +20,13 @@ import threading
 import pika.exceptions as pe
 from pika.spec import BasicProperties
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from adapters.ncpdp.payer_link.amqp_contract import MessagePublisher, publish_confirmed, response_properties
 from adapters.ncpdp.switch import client
 from adapters.ncpdp.switch.routing import RoutingTable, SwitchEndpoint
 from adapters.ncpdp.switch.unsent import not_sent_answer
-from hub.errors import InfrastructureError, MessageContentError
+from hub.errors import DatabaseUnavailable, InfrastructureError, MessageContentError
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.blocking_publisher import BlockingConfirmingPublisher, connect
 from hub.messaging.broker_failures import reconnect_level
@@ -103,7 +104,14 @@ class SwitchConnector:
                 self._publisher.close()
 
     def handle(self, body: bytes, props: BasicProperties) -> None:
-        """Carry one claim (raw handler: the runner acks once this returns, retries when it raises)."""
+        """Carry one claim (raw handler: the runner acks once this returns, retries when it raises); the
+        database being down is said as such, so the claim waits for it rather than spending its retries."""
+        try:
+            self._carry(body, props)
+        except (OperationalError, InterfaceError) as exc:
+            raise DatabaseUnavailable(f"claim ledger unavailable: {type(exc.orig).__name__}") from exc
+
+    def _carry(self, body: bytes, props: BasicProperties) -> None:
         xid = props.correlation_id
         if not xid or not props.reply_to:
             raise MessageContentError("claim without correlation_id or reply_to: no answer could be tied to it")
