@@ -148,9 +148,10 @@ def _quiet(env: ChaosEnvironment, engine: Engine, topology: Topology, ledger: Le
         ).scalar_one()
         backlog = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
         # a claim still unanswered will time out and be reversed or resent: the hub is not done with it
-        waiting = conn.execute(
-            select(func.count()).select_from(claim_transmissions).where(claim_transmissions.c.answered_at.is_(None))
-        )
+        # and so is one whose reversal is scheduled to be sent again (a backoff retry, ``retry_at``)
+        t = claim_transmissions.c
+        unsettled = t.answered_at.is_(None) | t.retry_at.is_not(None)
+        waiting = conn.execute(select(func.count()).select_from(claim_transmissions).where(unsettled))
         if resting < len(ledger.acked) or backlog.scalar_one() or waiting.scalar_one():
             return False
     queues = [q.name for q in topology.queues() if q.name != topology.dead_letter_queue]
