@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.domain.commands import COMMAND_TYPES
 from hub.entrypoints.runtime import ADAPTER_STEPS, ALL_STEPS, STEP_HANDLERS
 from hub.messaging.routing import COMMAND_STEPS as ROUTED_TO
-from hub.messaging.topology import Topology, command_routes
+from hub.messaging.topology import Topology
 from hub.service.handlers import COMMAND_HANDLERS, COMMAND_STEPS, REGISTRY, STEPS
 from tests.unit.domain.builders import CATALOGUE, INTERACTIONS, PHARMACY
 
@@ -31,7 +33,9 @@ def test_the_broker_routes_each_command_to_the_step_that_handles_it() -> None:
     bound = {(exchange, queue, key) for exchange, queue, key in TOPOLOGY.bindings() if exchange == "t.commands"}
     wanted = {("t.commands", TOPOLOGY.work_queue(step), command.name) for command, step in COMMAND_STEPS.items()}
     assert bound == wanted
-    assert command_routes() == {command.name: step for command, step in COMMAND_STEPS.items()}
+    assert all(TOPOLOGY.route_for(r.command.name) == r.command.name for r in REGISTRY)  # what the sink publishes
+    with pytest.raises(KeyError):
+        TOPOLOGY.route_for("NoSuchCommand")  # a command with no queue is refused before it is published
 
 
 def test_every_step_has_its_queue_and_its_workers_run_exactly_its_commands() -> None:
