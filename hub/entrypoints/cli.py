@@ -346,7 +346,7 @@ def _payer_sim(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if failed := _preflight(settings, doors=True, workers=True):
         return failed
-    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    # lazy: the composition root opens the database and the broker, which one-shot commands must not pay for
     from hub import bootstrap
 
     engine = bootstrap.open_hub(settings)
@@ -413,7 +413,7 @@ def _run_split(args: argparse.Namespace, settings: Settings, engine: Engine) -> 
 def _serve(_args: argparse.Namespace, settings: Settings) -> int:
     if failed := _preflight(settings, doors=True, workers=False):
         return failed
-    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    # lazy: the composition root opens the database and the broker, which one-shot commands must not pay for
     from hub import bootstrap
 
     _run_doors(settings, bootstrap.open_hub(settings))
@@ -428,7 +428,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"rxhub worker: metrics on http://{settings.http_host}:{settings.worker_metrics_port}/metrics", flush=True
         )
-    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
+    # lazy: the composition root opens the database and the broker, which one-shot commands must not pay for
     from hub import bootstrap
 
     workers = bootstrap.build_workers(settings, bootstrap.open_hub(settings), list(args.steps), copies(args, settings))
@@ -460,10 +460,11 @@ def banner(settings: Settings, mllp_port: int | None, http_port: int) -> str:
 
 
 async def _serve_until_signal(settings: Settings, engine: Engine) -> None:
-    # lazy: the composition root loads FastAPI and the adapters, which one-shot commands must not pay for
-    from hub import bootstrap
+    # lazy: the doors' half of the composition root loads FastAPI and the adapters, which one-shot commands and
+    # worker processes must not pay for
+    from hub.bootstrap.doors import build_doors
 
-    doors = bootstrap.build_doors(settings, engine)
+    doors = build_doors(settings, engine)
     await doors.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

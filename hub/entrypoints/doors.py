@@ -1,7 +1,7 @@
 """The doors on one asyncio loop: the MLLP listener, and the HTTP app (staff API, FHIR and SCRIPT doors) under
 uvicorn, sharing one confirming publisher, one dedupe journal, the feed bindings and the refusal log.
 
-``hub.bootstrap`` makes a ``Doors`` with the factory of its HTTP app; ``start`` builds what needs the running
+``hub.bootstrap.doors`` makes a ``Doors`` with the factory of its HTTP app; ``start`` builds what needs the running
 loop (the publisher, then the MLLP handler and the app over it).
 """
 
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class HttpAppFactory(Protocol):
-    """Builds the HTTP app over the doors' publisher and shared stores (``hub.bootstrap.build_http_app``)."""
+    """Builds the HTTP app over the doors' publisher and shared stores (``hub.bootstrap.doors.build_http_app``)."""
 
     def __call__(
         self,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from hub.bootstrap import build_doors, build_workers, open_hub
+from hub.bootstrap import build_workers, open_hub
+from hub.bootstrap.doors import build_doors
 from hub.config import Settings
 from hub.entrypoints.doors import Doors
 from hub.entrypoints.runtime import Workers

@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from hub.bootstrap import build_http_app
+from hub.bootstrap.doors import build_http_app
 from hub.config import Settings
 from hub.entrypoints.http.dependencies import HttpServices, services_of
 from hub.entrypoints.http.server_config import server_config

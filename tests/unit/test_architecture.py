@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +51,7 @@ def test_domain_does_no_io_and_knows_no_standard() -> None:
 
 
 def test_hub_never_imports_adapters_except_the_composition_root() -> None:
-    found = [v for v in _violations("hub", {"adapters"}) if not v.startswith(("hub/entrypoints/", "hub/bootstrap.py"))]
+    found = [v for v in _violations("hub", {"adapters"}) if not v.startswith(("hub/entrypoints/", "hub/bootstrap/"))]
     assert found == []
 
 
@@ -67,3 +69,14 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import pika\nfrom sqlalchemy import select\n")
     assert _imports(bad) == {"pika", "sqlalchemy"}
+
+
+def test_a_worker_process_loads_no_door() -> None:
+    """``rxhub worker`` builds from ``hub.bootstrap``; the doors' web stack and FHIR models would cost it ~20 MB."""
+    probe = (
+        "import sys; import hub.entrypoints.cli, hub.bootstrap; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'fastapi', 'starlette', 'fhir', 'uvicorn'} "
+        "or m.startswith(('adapters.fhir', 'adapters.ncpdp.script', 'hub.entrypoints.http'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

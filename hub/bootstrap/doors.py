@@ -1,10 +1,6 @@
-"""The composition root: builds the hub's parts from Settings for ``rxhub run``, ``serve`` and ``worker``, the
-demo and the tests.
-
-Everything the processes run is put together here: the engine with its schema, the broker topology, the
-workers, the doors and the HTTP app with the stores and caches its routes share (``HttpServices``), the FHIR
-and SCRIPT routers over them, and the audit routes, mounted once. The parts themselves only take what they are
-given. Like ``hub.entrypoints``, this module may import adapters; nothing else in ``hub`` does.
+"""The composition root's door half: the doors, and the HTTP app with the stores and caches its routes share
+(``HttpServices``), the FHIR and SCRIPT routers over them, and the audit routes, mounted once (``rxhub run``,
+``serve``, the demo and the tests).
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ from hub.entrypoints.http.app import create_app
 from hub.entrypoints.http.auth import require
 from hub.entrypoints.http.dependencies import HttpServices, audit_trail, auth_throttle
 from hub.entrypoints.http.known_orders import KnownOrders
-from hub.entrypoints.runtime import ALL_STEPS, Workers, declare_topology, open_database
 from hub.messaging.async_publisher import AsyncConfirmingPublisher
 from hub.persistence.audit import AuditTrail
 from hub.persistence.break_glass import BreakGlass, GrantCache
@@ -34,18 +29,6 @@ from hub.persistence.state_reads import PrescriptionStates
 from hub.persistence.users import UserStore
 from hub.security.sessions import IdleSessions
 from hub.service.ports import CommandSink, DedupeJournal, InboundLog, RefusalLog
-
-
-def open_hub(settings: Settings) -> Engine:
-    """The database with an up-to-date schema, and the broker's exchanges and queues declared."""
-    engine = open_database(settings)
-    declare_topology(settings)
-    return engine
-
-
-def build_workers(settings: Settings, engine: Engine, steps: list[str] | None = None, copies: int = 1) -> Workers:
-    """Workers for ``steps`` (every step when None), ``copies`` consumers each; not started."""
-    return Workers(settings, engine, steps=list(steps or ALL_STEPS), copies=copies)
 
 
 def build_doors(settings: Settings, engine: Engine) -> Doors:
