@@ -79,6 +79,19 @@ class _Barrier:
 _SELECT = "SELECT door, sender, control_id, id, outcome, answer, command_ids, raw FROM inbound_messages "
 
 
+#: a claimed row's answer, built once (see ``_Lookup``)
+_FILL_CLAIMED = (
+    update(inbound_messages)
+    .where(inbound_messages.c.id == bindparam("claim_id"))
+    .values(
+        outcome=bindparam("outcome"),
+        answer=bindparam("answer"),
+        command_ids=bindparam("command_ids"),
+        raw=bindparam("raw"),
+    )
+)
+
+
 @dataclass(frozen=True)
 class _Lookup:
     """The dedupe lookup as driver SQL: on the sequential sender's ACK path SQLAlchemy's statement compile
@@ -273,20 +286,9 @@ class InboundJournal:
     @staticmethod
     def _fill_claimed(write: Connection, filled: list[_Record]) -> None:
         """The answers of claimed rows, and the receipts in the audit trail (a claim alone is no receipt)."""
-        c = inbound_messages.c
-        statement = (
-            update(inbound_messages)
-            .where(c.id == bindparam("claim_id"))
-            .values(
-                outcome=bindparam("outcome"),
-                answer=bindparam("answer"),
-                command_ids=bindparam("command_ids"),
-                raw=bindparam("raw"),
-            )
-        )
         with write.begin():
             write.execute(
-                statement,
+                _FILL_CLAIMED,
                 [
                     {
                         "claim_id": r.values["id"],
