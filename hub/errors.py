@@ -16,7 +16,8 @@
     ├── ConfigurationError         a setting or configuration file is wrong: stop before any door opens
     └── InfrastructureError        broker or database is down or refused
         ├── BrokerUnavailable
-        ├── PublishNotConfirmed        nacked or unroutable: the message is NOT durably stored
+        ├── PublishNotConfirmed        nacked or unconfirmed: the message is NOT durably stored; try again
+        │   └── PublishUnroutable      returned: nothing is bound for it, trying again will not help
         └── DatabaseUnavailable
 
 Third-party exceptions are translated at the edge with ``raise ... from``.
@@ -133,7 +134,15 @@ class BrokerNodesUnreachable(BrokerUnavailable):
 
 
 class PublishNotConfirmed(InfrastructureError):
-    """The broker nacked or returned (unroutable) a message: it is not durably stored."""
+    """The broker nacked, returned or did not confirm a message: it is not durably stored.
+
+    A nack is passing trouble (a quorum queue that lost its leader when a node died nacks until a new leader
+    is elected); only a return (``PublishUnroutable``) says the message can never be delivered as addressed.
+    """
+
+
+class PublishUnroutable(PublishNotConfirmed):
+    """The broker returned a mandatory message: no queue is bound for its routing key."""
 
 
 class DatabaseUnavailable(InfrastructureError):

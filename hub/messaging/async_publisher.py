@@ -19,7 +19,7 @@ from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
-from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed
+from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed, PublishUnroutable
 from hub.messaging import broker_nodes
 from hub.messaging.broker_failures import FAILURES
 from hub.messaging.broker_nodes import BrokerNode
@@ -183,7 +183,7 @@ class AsyncConfirmingPublisher:
             if nacked:
                 future.set_exception(PublishNotConfirmed("broker nacked the message"))
             elif returned:
-                future.set_exception(PublishNotConfirmed("unroutable: no queue is bound for it"))
+                future.set_exception(PublishUnroutable("unroutable: no queue is bound for it"))
             else:
                 future.set_result(None)
 

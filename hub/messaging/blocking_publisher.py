@@ -9,7 +9,7 @@ import time
 import pika
 import pika.exceptions as pe
 
-from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed
+from hub.errors import BrokerNodesUnreachable, BrokerUnavailable, PublishNotConfirmed, PublishUnroutable
 from hub.messaging import broker_nodes
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.broker_failures import FAILURES
@@ -75,7 +75,7 @@ class BlockingConfirmingPublisher:
                 mandatory=message.mandatory,
             )
         except pe.UnroutableError as exc:
-            raise PublishNotConfirmed(f"unroutable: nothing bound to {message.routing_key!r}") from exc
+            raise PublishUnroutable(f"unroutable: nothing bound to {message.routing_key!r}") from exc
         except pe.NackError as exc:
             raise PublishNotConfirmed("broker nacked the message") from exc
         except (pe.AMQPError, OSError) as exc:

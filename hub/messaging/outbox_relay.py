@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from hub.errors import InfrastructureError, PublishNotConfirmed
+from hub.errors import InfrastructureError, PublishUnroutable
 from hub.messaging.amqp_properties import raw_properties
 from hub.messaging.async_publisher import OutgoingMessage
 from hub.messaging.broker_failures import reconnect_level
@@ -148,13 +148,13 @@ class OutboxRelay:
             self._release(rows)  # the table still has them: the poll publishes them once they are orphans
             raise
         published: list[str] = []
-        refused: list[tuple[OutboxRow, PublishNotConfirmed]] = []
+        refused: list[tuple[OutboxRow, PublishUnroutable]] = []
         for row, result in zip(rows, results, strict=True):
             if result is None:
                 published.append(row.id)
-            elif isinstance(result, PublishNotConfirmed):
+            elif isinstance(result, PublishUnroutable):
                 refused.append((row, result))
-            else:
+            else:  # nacked, unconfirmed or the broker gone: the poll publishes it again, after a backoff
                 failure = failure or result
                 self._release([row])
         if published:
@@ -219,13 +219,15 @@ class OutboxRelay:
                 for row, result in zip(rows, results, strict=True):
                     if result is None:
                         done.append(row.id)
-                    elif isinstance(result, PublishNotConfirmed):
+                    elif isinstance(result, PublishUnroutable):
                         # refused for good (nothing bound for it): park the row with its error rather than
                         # block every row behind it; a claim parked so is caught by its payer timeout
                         log.error("outbox row %s (%s) parked: %s", row.id, row.routing_key, result)
                         parked[row.id] = str(result)
                     else:
-                        failure = failure or result  # the broker went away mid-batch: the rest stay for later
+                        # nacked (a quorum queue between leaders), unconfirmed, or the broker gone mid-batch:
+                        # passing trouble, so the row stays for a later poll, after the relay's backoff
+                        failure = failure or result
             finally:
                 record(done, parked)
         self.published += len(done)

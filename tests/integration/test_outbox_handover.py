@@ -219,3 +219,46 @@ def test_a_database_error_while_parking_a_refused_row_strands_none_of_its_batch(
         errors = dict(conn.execute(select(outbox.c.id, outbox.c.error).where(outbox.c.id.in_(ids))).all())
     assert errors[ids[0]] is None and errors[ids[2]] is None
     assert errors[ids[1]], "parked with the broker's reason"
+
+
+@pytest.mark.parametrize("path", ["handed over", "polled"])
+def test_a_nacked_row_is_published_later_not_parked(world: tuple[Engine, Topology, str], path: str) -> None:
+    """A quorum queue nacks publishes while it has no leader (a node died): passing trouble, unlike a return.
+    Here a full queue with ``reject-publish`` makes the broker nack the middle row until the queue is replaced.
+    """
+    engine, topology, amqp_url = world
+    store = OutboxStore(engine)
+    publisher = CountingPublisher(amqp_url)
+    relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS, interval_s=0.05, orphan_after_s=0.0)
+    key, queue = f"Nacked{uuid.uuid4().hex[:6]}", f"{topology.prefix}.nacking-{uuid.uuid4().hex[:6]}"
+    admin = BlockingConfirmingPublisher(amqp_url)
+    channel = admin._ensure()
+    channel.queue_declare(queue, durable=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    channel.queue_bind(queue, topology.commands_exchange, key)
+    ids, written = _commit_events(engine, 3)
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == ids[1]).values(target="commands", routing_key=key))
+    written[1] = replace(written[1], target="commands", routing_key=key)
+    if path == "handed over":
+        relay.hand_over(written)
+    stop, thread = _run(relay)
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while publisher.asked.count(ids[1]) < 3 and not _parked(engine, ids[1]) and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.05)
+        assert not _parked(engine, ids[1]), "a nack parks nothing"
+        assert publisher.asked.count(ids[1]) >= 3, "the nacked row is tried again"
+        channel.queue_delete(queue)
+        channel.queue_declare(queue, durable=True)
+        channel.queue_bind(queue, topology.commands_exchange, key)
+        assert _backlog_after(store, stop, 30) == 0, "the nacked row left once the broker took it"
+    finally:
+        stop.set()
+        thread.join(10)
+        channel.queue_delete(queue)
+        admin.close()
+
+
+def _parked(engine: Engine, row_id: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(outbox.c.error).where(outbox.c.id == row_id)).scalar_one() is not None
