@@ -359,7 +359,7 @@ claim_transmissions = Table(
     Column("fill_number", Integer, nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("transaction", String(4), nullable=False),
-    #: billing | reversal | unknown-status (a reversal sent because a billing went unanswered)
+    #: billing | rebill (a B3) | reversal | unknown-status (a reversal sent because a billing went unanswered)
     Column("purpose", String(20), nullable=False),
     Column("resends", Integer, nullable=False, default=0),
     Column("sent_at", DateTime(timezone=True), nullable=False),

@@ -23,7 +23,7 @@ def test_a_technician_correcting_a_paid_claim_rebills_it_as_b3(amqp_url: str, sq
         after = ph.wait_state(pid, "data_verification")
     assert answer.status_code == 202
     assert paid == [(1, "B1", "billing", "P")]
-    assert rebilled[1] == (2, "B3", "billing", "P")
+    assert rebilled[1] == (2, "B3", "rebill", "P"), "a rebill has its own purpose in the ledger"
     billing, rebill = payer.received
     assert (rebill.transaction_code, rebill.bin, rebill.date_of_service) == ("B3", "999001", billing.date_of_service)
     assert rebill.insurance is not None and rebill.insurance.cardholder_id == "PRI-0009"

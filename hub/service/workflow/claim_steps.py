@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 PAID = {"P", "D", "C", "Q"}
 REVERSED = {"A", "S"}
+#: the claim ledger's purpose of a claim that bills: a B3 reverses the paid claim and bills it again (a
+#: corrected claim, a partial fill of a fill paid whole), which the ledger and reconciliation keep apart
+BILLING_PURPOSES = {"B1": "billing", "B3": "rebill"}
 
 
 def exchange_id(prescription_id: str, fill_number: int, attempt: int, transaction: str) -> str:
@@ -56,8 +59,8 @@ def send_claim(command: SendClaim, envelope: Envelope, uow: UnitOfWork, ctx: Wor
     if command.transaction != "B2" and _sheet_refuses(uow, ctx, envelope, rx, request):
         return
     ledger = uow.claims
-    if command.transaction in ("B1", "B3"):  # a B3 bills again (a partial fill of a fill paid whole)
-        purpose = "billing"
+    if command.transaction in ("B1", "B3"):
+        purpose = BILLING_PURPOSES[command.transaction]
     else:  # a resent reversal keeps the purpose it was first sent for
         known = ledger.get(xid)
         purpose = (

@@ -23,7 +23,7 @@ from hub.messaging.envelope import Envelope
 from hub.messaging.topology import Topology
 from hub.persistence.claims import ClaimLedger, WireNote
 
-PURPOSES = {"B1": "billing", "B2": "reversal", "B3": "billing"}
+PURPOSES = {"B1": "billing", "B2": "reversal", "B3": "rebill"}
 
 
 class SwitchLink:

@@ -42,11 +42,11 @@ def _sold(pharmacy: Pharmacy, pid: str, attempt: int) -> None:
     pharmacy.deliver(DispensePrescription(prescription_id=pid), actor=TECHNICIAN)
 
 
-def test_the_part_is_sent_as_a_b3_with_status_p_and_billing_in_the_ledger() -> None:
+def test_the_part_is_sent_as_a_b3_with_status_p_and_rebill_in_the_ledger() -> None:
     pharmacy = Pharmacy()
     pid = _partial(pharmacy)
     sent = pharmacy.store.claims.rows[exchange_id(pid, 0, 2, "B3")]
-    assert (sent.transaction, sent.purpose) == ("B3", "billing")
+    assert (sent.transaction, sent.purpose) == ("B3", "rebill")
     request = pharmacy.codec.encoded[-1]
     assert (request.transaction.value, request.dispensing_status, request.quantity) == ("B3", "P", 12)
     assert (request.quantity_intended, request.days_supply_intended) == (30, 30)
