@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.domain.compound import Compound
+
 
 class Frozen(BaseModel):
     """Base for immutable boundary models."""
@@ -114,6 +116,8 @@ class DrugInfo(Frozen):
     route: str | None = None
     strength: str | None = None
     form: str | None = None
+    #: ingredients, final form and unit when the pharmacy is to mix the product (no NDC of its own)
+    compound: Compound | None = None
 
 
 class CoverageInfo(Frozen):

@@ -9,6 +9,7 @@ from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.catalogue import Product
 from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.commands import ReceivePrescription
+from hub.domain.compound_product import compound_product
 from hub.domain.dur import ProfileEntry, screen
 from hub.domain.events import Event, PrescriptionReceived
 from hub.domain.fill import Fill
@@ -112,7 +113,8 @@ class Intake:
             findings = prescriber_findings(self.rx.prescriber)
             findings += [f for f in (ndc_finding(self.rx.drug),) if f]
             self.rx._attach(findings, None)
-        product = self.rx.product or (context.catalogue.by_ndc(self.rx.drug.ndc) if self.rx.drug.ndc else None)
+        product = self.rx.product or self._compound_product(context)
+        product = product or (context.catalogue.by_ndc(self.rx.drug.ndc) if self.rx.drug.ndc else None)
         if product is None:
             self.rx._attach(
                 [f for f in (controlled_dea_finding(self.rx.prescriber, self.rx.drug.schedule),) if f], None
@@ -152,6 +154,12 @@ class Intake:
         self.rx._move(fill, Action.SUBMIT_CLAIM, actor, now)
         fill.claim = ClaimLedger(self.rx)._new_claim(coverage, now, 1)
         return [ClaimLedger(self.rx)._claim_submitted(fill)]
+
+    def _compound_product(self, context: IntakeContext) -> Product | None:
+        compound = self.rx.drug.compound
+        if compound is None:
+            return None
+        return compound_product(compound, context.catalogue.by_ndc, self.rx._dispense_quantity())
 
     def _use_product(self, product: Product) -> None:
         if self.rx.product == product:

@@ -1,0 +1,68 @@
+"""A compound order: its ingredients are kept whole, it is billed as one product without an NDC of its own, and
+the catalogue's knowledge of an ingredient feeds DUR classes and prices while an unknown one still passes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from hub.domain.compound import (
+    COMPOUND_PRODUCT_ID,
+    Compound,
+    CompoundDosageForm,
+    CompoundIngredient,
+    DispensingUnit,
+)
+from hub.domain.compound_product import ingredient_prices
+from hub.domain.order_parts import DrugInfo, QuantityInfo
+from hub.domain.states import RxState
+from tests.unit.domain.builders import CATALOGUE, NOW, SYSTEM, context, received
+
+# dexamethasone 4 mg tablets (in the catalogue), nizatidine oral solution (in it), a synthetic NDC (not in it)
+DEXAMETHASONE, NIZATIDINE, UNKNOWN = "00054418425", "52268015001", "99999000101"
+
+
+def mouthwash() -> Compound:
+    return Compound(
+        ingredients=(
+            CompoundIngredient(product_id=DEXAMETHASONE, quantity=Decimal("6"), unit="EA", name="dexamethasone"),
+            CompoundIngredient(product_id="52268-0150-01", quantity=Decimal("120"), unit="mL", name="nizatidine"),
+            CompoundIngredient(product_id=UNKNOWN, quantity=Decimal("120"), unit="mL", name="viscous lidocaine"),
+        ),
+        dosage_form=CompoundDosageForm.SUSPENSION,
+        dispensing_unit=DispensingUnit.MILLILITERS,
+        description="Magic mouthwash",
+    )
+
+
+def test_a_compound_order_is_billed_as_one_product_with_its_ingredients_kept() -> None:
+    rx = received(
+        drug=DrugInfo(text="Magic mouthwash", compound=mouthwash()), quantity=QuantityInfo(value=Decimal("240"))
+    )
+    rx.intake(SYSTEM, NOW, context())
+    assert rx.state is RxState.CLAIM_PENDING, "a compound needs no catalogue NDC of its own"
+    assert rx.product is not None
+    assert (rx.product.ndc11, rx.product.unit, rx.product.form) == (COMPOUND_PRODUCT_ID, "ML", "suspension")
+    assert rx.current_fill.ndc == COMPOUND_PRODUCT_ID
+    assert rx.drug.compound is not None
+    assert [i.product_id for i in rx.drug.compound.ingredients] == [DEXAMETHASONE, NIZATIDINE, UNKNOWN]
+    assert "dexamethasone" in rx.product.ingredients
+    # U&C from the known ingredients: 6 x 0.20 + 120 x 0.10 = 13.20 for the whole 240 mL
+    assert rx.current_fill.claim is not None and rx.current_fill.claim.amount_requested == Decimal("13.20")
+
+
+def test_ingredient_prices_are_per_ingredient_and_none_for_what_the_catalogue_lacks() -> None:
+    prices = ingredient_prices(mouthwash(), CATALOGUE.by_ndc, lambda p: p.awp_unit_price)
+    assert prices == (Decimal("1.50"), Decimal("15.00"), None)
+
+
+def test_a_compound_needs_two_ingredients_with_readable_ndcs() -> None:
+    one = mouthwash().ingredients[:1]
+    with pytest.raises(ValidationError):
+        Compound(ingredients=one, dosage_form=CompoundDosageForm.CREAM, dispensing_unit=DispensingUnit.GRAMS)
+    with pytest.raises(ValidationError, match="NDC"):
+        CompoundIngredient(product_id="5226801500", quantity=Decimal("1"))
+    with pytest.raises(ValidationError):
+        CompoundIngredient(product_id=DEXAMETHASONE, quantity=Decimal("0"))
