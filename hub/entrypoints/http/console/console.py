@@ -65,6 +65,7 @@ PAGES: tuple[Page, ...] = (
         scripts=("prescription.js",),
         in_nav=False,
     ),
+    Page(slug="plans", title="Plans on file", roles=("technician", "pharmacist"), scripts=("plans.js",), in_nav=False),
     Page(slug="inventory", title="Inventory", roles=("technician", "pharmacist", "admin"), scripts=("inventory.js",)),
     Page(
         slug="identity",

@@ -1,5 +1,6 @@
 // One prescription: the order, every fill (dispensed ones included) with its history, who did what, and the
-// actions its state allows: refill (after a fill came to rest) and return to stock (from will-call).
+// actions its state allows: refill (after a fill came to rest), return to stock (from will-call) and the completion
+// of a partial fill whose rest is owed (the API says whether it may start: a refusal is shown in its words).
 "use strict";
 
 RX.page(() => {
@@ -18,9 +19,31 @@ RX.page(() => {
       : "—";
   }
 
-  function actions(rx, state) {
+  const amount = (q) => Number(q).toLocaleString("en-US");
+
+  // "12 owed (8 of 20 dispensed)", and a schedule II rest's 21 CFR 1306.13 deadline in the pharmacy's time
+  function restText(rest) {
+    return amount(rest.owed) + " owed (" + amount(rest.quantity_dispensed) + " of " + amount(rest.quantity_intended)
+      + " dispensed)" + (rest.complete_by ? "; schedule II: dispense the rest by " + when(rest.complete_by) : "");
+  }
+
+  function completionForm(rx, rest) {
+    const form = h("form", { class: "action", "aria-label": "Complete the partial fill of Rx " + rx.rx_number },
+      h("p", { class: "meta rest-owed" }, "Rest owed: " + restText(rest)),
+      h("button", { type: "submit" }, "Start completion"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await RX.act(form, "POST", url + "/completion", undefined,
+        "Completion started for Rx " + rx.rx_number + ".");
+      if (r.ok) load();
+    });
+    return form;
+  }
+
+  function actions(rx, state, rest) {
     const box = document.getElementById("rx-actions");
     const forms = [];
+    if (RX.can("technician", "pharmacist") && rest) forms.push(completionForm(rx, rest));
     const refillable = (state === "dispensed" || state === "returned_to_stock") && !rx.closed_reason;
     if (RX.can("technician", "pharmacist") && refillable) {
       const form = h("form", { class: "action", "aria-label": "Refill Rx " + rx.rx_number },
@@ -62,7 +85,8 @@ RX.page(() => {
        ["Written", rx.written_date], ["Expires", rx.expires_on],
        ["Refills", rx.refills_remaining + " of " + rx.refills_authorized + " left"],
        ["Placer order number", rx.placer_order_number], ["Source", rx.source],
-       rx.closed_reason ? ["Closed", rx.closed_reason] : null]
+       rx.closed_reason ? ["Closed", rx.closed_reason] : null,
+       r.data.rest_owed ? ["Rest owed", restText(r.data.rest_owed)] : null]
         .filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
     document.getElementById("rx-summary").replaceChildren(dl);
     document.querySelector("#fills tbody").replaceChildren(...rx.fills.map((f) => h("tr", {},
@@ -77,7 +101,9 @@ RX.page(() => {
     const entries = r.data.audit || r.data.actions || [];  // a technician is shown the actions, not the audit
     document.querySelector("#audit tbody").replaceChildren(...entries.map((e) => h("tr", {},
       h("td", {}, when(e.at)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.outcome))));
-    actions(rx, r.data.state);
+    const plans = document.getElementById("plans-link");
+    if (plans) plans.href = "/console/plans?id=" + encodeURIComponent(id);
+    actions(rx, r.data.state, r.data.rest_owed);
   }
 
   load();
