@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from hub.domain.compound import Compound
 from hub.domain.order_parts import Frozen
 
 
@@ -111,6 +112,10 @@ class ClaimRequestData(Frozen):
     basis_of_cost: str | None = None
     #: earlier payers' payments or rejects, on a claim to a secondary (or later) payer
     other_payments: tuple[OtherPayment, ...] = ()
+    #: a compound is billed by its ingredients, each with its cost (None: the pharmacy has no price for it);
+    #: ``ingredient_cost`` is then their sum
+    compound: Compound | None = None
+    compound_costs: tuple[Decimal | None, ...] = ()
 
 
 class PayerStatus(StrEnum):

@@ -25,7 +25,6 @@ class IngredientIdKind(StrEnum):
     NDC = "ndc"
     UPC = "upc"
     HRI = "hri"
-    GTIN = "gtin"
 
 
 class CompoundDosageForm(StrEnum):

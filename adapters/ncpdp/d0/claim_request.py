@@ -1,7 +1,7 @@
 """B1 billing, B2 reversal, B3 rebill and E1 eligibility requests as one typed model, to bytes and back.
 
 Standards.md §4.1/§4.2: AM04 insurance and AM01 patient travel at transmission level; each of up to four
-transactions carries its AM07 claim plus optional AM02, AM03, AM05, AM08 and AM11.
+transactions carries its AM07 claim plus optional AM02, AM03, AM05, AM08, AM11 and AM10 (a compound's ingredients).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from adapters.ncpdp.d0.builder import build_transmission
 from adapters.ncpdp.d0.cob_segment import CobSegment
+from adapters.ncpdp.d0.compound_segment import CompoundSegment
 from adapters.ncpdp.d0.content_errors import content_error
 from adapters.ncpdp.d0.model import (
     MAX_TRANSACTIONS,
@@ -47,6 +48,8 @@ class ClaimTransaction(Frozen):
     cob: CobSegment | None = None
     dur_pps: DurPpsSegment | None = None
     pricing: PricingSegment | None = None
+    #: AM10: the ingredients of a compound claim (406-D6 = 2)
+    compound: CompoundSegment | None = None
 
 
 class ClaimRequest(Frozen):
@@ -125,9 +128,10 @@ def _read_transaction(group: TransactionGroup, number: int) -> ClaimTransaction:
         cob=view_of(CobSegment, group.segment("05")),
         dur_pps=view_of(DurPpsSegment, group.segment("08")),
         pricing=view_of(PricingSegment, group.segment("11")),
+        compound=view_of(CompoundSegment, group.segment("10")),
     )
 
 
 def _transaction_segments(transaction: ClaimTransaction) -> tuple[Segment, ...]:
     t = transaction
-    return segments_of(t.claim, t.pharmacy_provider, t.prescriber, t.cob, t.dur_pps, t.pricing)
+    return segments_of(t.claim, t.pharmacy_provider, t.prescriber, t.cob, t.dur_pps, t.pricing, t.compound)

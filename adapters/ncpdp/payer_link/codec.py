@@ -26,6 +26,7 @@ from adapters.ncpdp.d0.request_segments import (
     PrescriberSegment,
     PricingSegment,
 )
+from adapters.ncpdp.payer_link.compound_codes import compound_claim_ids, compound_segment
 from hub.domain.claim_exchange import ClaimRequestData, EncodedClaim, OtherPayment, coverage_code_after
 from hub.domain.claim_exchange import ClaimTransaction as TransactionCode
 from hub.domain.eligibility import EligibilityRequestData
@@ -178,7 +179,7 @@ def _reversal(request: ClaimRequestData) -> ClaimTransaction:
         fill_number=request.fill_number,
         dispensing_status=request.dispensing_status,
     )
-    return ClaimTransaction(claim=claim)
+    return ClaimTransaction(claim=claim.model_copy(update=compound_claim_ids(request)))
 
 
 def _billing(request: ClaimRequestData) -> ClaimTransaction:
@@ -188,6 +189,7 @@ def _billing(request: ClaimRequestData) -> ClaimTransaction:
         cob=_cob(request),
         dur_pps=_dur_pps(request),
         pricing=_pricing(request),
+        compound=compound_segment(request),
     )
 
 
@@ -218,7 +220,7 @@ def _claim(request: ClaimRequestData) -> ClaimSegment:
         days_supply_intended=request.days_supply_intended,
         associated_rx_number=request.associated_rx_number,
         associated_date=request.associated_date,
-    )
+    ).model_copy(update=compound_claim_ids(request))
 
 
 def _prescriber(request: ClaimRequestData) -> PrescriberSegment | None:

@@ -13,6 +13,7 @@ from hub.domain.payer_sheet import BASIS_OF_COST, PayerSheet
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import SendClaim
 from hub.service.unit_of_work import UnitOfWork
+from hub.service.workflow.compound_claims import compound_billing
 from hub.service.workflow.context import WorkflowContext
 
 #: NCPDP 419-DJ prescription origin by the door the order came through (0 unknown: staff-entered orders
@@ -71,7 +72,10 @@ def claim_request(
         origin_code=ORIGIN_CODES.get(rx.source),
         unit_of_measure=rx.product.unit if rx.product else None,
         other_payments=payments_before(fill, claim),
-        **_pricing(ctx.payer_sheets.for_plan(claim.bin, claim.pcn), rx, fill.quantity, claim.amount_requested),
+        **{
+            **_pricing(ctx.payer_sheets.for_plan(claim.bin, claim.pcn), rx, fill.quantity, claim.amount_requested),
+            **compound_billing(ctx, rx, claim.bin, claim.pcn),
+        },
     )
 
 
