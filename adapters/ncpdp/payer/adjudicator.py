@@ -1,9 +1,9 @@
 """A simulated payer: D.0 request bytes in, D.0 response bytes out, no I/O (the process wrapper adds the
 broker, delays and dropped answers).
 
-Order of decisions, per transaction: host down (92) -> M/I data (07, 16, 21, E7, 19, 25; HD, HF, HG for a
-partial fill or its completion; 41 when a secondary-only plan's claim does not say what the payer before it
-did) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
+Order of decisions, per transaction: host down (92) -> an inconsistent compound (``compounds``) -> M/I data
+(07, 16, 21, E7, 19, 25; HD, HF, HG for a partial fill or its completion; 41 when a secondary-only plan's claim
+does not say what the payer before it did) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
 refill too soon (79) -> DUR (88) -> paid (P). B2 reverses a matching paid claim (A), answers S for one already
 reversed and rejects 87 ("reversal not processed", unverified code) when nothing matches. B3 reverses the
 matching paid claim, then bills again (how a fill paid whole is billed again as a partial fill, 343-HD P).
@@ -31,7 +31,7 @@ from adapters.ncpdp.d0.response_segments import (
     ResponsePricingSegment,
     ResponseStatusSegment,
 )
-from adapters.ncpdp.payer import rules
+from adapters.ncpdp.payer import compounds, rules
 from adapters.ncpdp.payer.config import DrugRule, PayerConfig
 from adapters.ncpdp.payer.history import ClaimHistory, ClaimKey, PaidClaim
 from hub.domain.claim_codes import DUR_REJECT_CODE, HOST_UNAVAILABLE_CODE, NOTHING_TO_REVERSE_CODE
@@ -87,10 +87,12 @@ class Adjudicator:
     def _bill(
         self, request: ClaimRequest, transaction: ClaimTransaction, key: ClaimKey, history: ClaimHistory
     ) -> TransactionResponse:
-        drug = self._config.drugs.get(transaction.claim.product_id or "")
+        compound = compounds.terms(self._config, transaction)
+        drug = compound.rule if compound else self._config.drugs.get(transaction.claim.product_id or "")
         if drug is not None and drug.transient:
             return _rejected(key, [HOST_UNAVAILABLE_CODE])
-        codes = rules.missing_or_invalid(request, transaction) or rules.unknown_member(self._config, request)
+        codes = compounds.rejects(transaction) or rules.missing_or_invalid(request, transaction)
+        codes = codes or rules.unknown_member(self._config, request)
         codes = codes or rules.partial_or_completion(history, request, transaction)
         codes = codes or rules.secondary_without_cob(self._config, request, transaction)
         if codes:
@@ -104,7 +106,7 @@ class Adjudicator:
             return _rejected(key, codes or ["70"])
         if rules.dur_reject(drug, transaction):
             return _dur_rejected(key, drug)
-        return self._pay(request, transaction, key, drug, history)
+        return self._pay(request, transaction, key, drug, history, compound.ingredient_cost if compound else None)
 
     def _pay(
         self,
@@ -113,8 +115,10 @@ class Adjudicator:
         key: ClaimKey,
         drug: DrugRule,
         history: ClaimHistory,
+        ingredient_cost: Decimal | None = None,
     ) -> TransactionResponse:
-        pricing = _pricing(drug, transaction.claim.quantity_dispensed or Decimal(0), _other_paid(transaction))
+        quantity = transaction.claim.quantity_dispensed or Decimal(0)
+        pricing = _pricing(drug, quantity, _other_paid(transaction), ingredient_cost)
         authorization = history.next_authorization_number()
         cardholder = request.insurance.cardholder_id if request.insurance else ""
         history.record(
@@ -189,10 +193,13 @@ def _other_paid(transaction: ClaimTransaction) -> Decimal | None:
     return sum((p.total_paid for p in transaction.cob.other_payers), Decimal("0"))
 
 
-def _pricing(drug: DrugRule, quantity: Decimal, other_paid: Decimal | None = None) -> ResponsePricingSegment:
+def _pricing(
+    drug: DrugRule, quantity: Decimal, other_paid: Decimal | None = None, ingredient_cost: Decimal | None = None
+) -> ResponsePricingSegment:
     """As primary: the plan's price less the copay. As secondary: what the earlier payers left, the copay included
-    (the secondary picks up the patient's share up to its own allowed amount)."""
-    ingredient = (drug.unit_cost * quantity).quantize(_CENT)
+    (the secondary picks up the patient's share up to its own allowed amount). A compound's ingredient cost is
+    given, priced from its ingredients."""
+    ingredient = (drug.unit_cost * quantity).quantize(_CENT) if ingredient_cost is None else ingredient_cost
     gross = ingredient + drug.dispensing_fee
     if other_paid is None:
         patient_pay = min(drug.copay, gross)

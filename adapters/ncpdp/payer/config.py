@@ -73,6 +73,9 @@ class PayerConfig(Frozen):
     refill_threshold: Decimal = Field(default=Decimal("0.75"), gt=0, le=1)
     plan_limits: PlanLimits = PlanLimits()
     drugs: dict[str, DrugRule] = {}
+    #: a compound (406-D6 = 2) is paid its covered ingredients at their unit costs, plus this fee, less this copay
+    compound_dispensing_fee: Decimal = Field(default=Decimal("0"), ge=0)
+    compound_copay: Decimal = Field(default=Decimal("0"), ge=0)
     #: for the process wrapper: answer after this many milliseconds
     delay_ms: int = Field(default=0, ge=0)
     #: for the process wrapper: silently drop every n-th request (0 = never)

@@ -26,7 +26,8 @@ def missing_or_invalid(request: ClaimRequest, transaction: ClaimTransaction) -> 
     checks = [
         ("07", request.insurance is not None and bool(request.insurance.cardholder_id)),
         ("16", bool(claim.rx_number)),
-        ("21", _is_ndc(claim.product_id)),
+        # a compound names no product in AM07 (407-D7 = 0): its ingredients are in AM10
+        ("21", _is_ndc(claim.product_id) or (claim.compound_code or "").strip() == "2"),
         ("E7", claim.quantity_dispensed is not None and claim.quantity_dispensed > 0),
         ("19", claim.days_supply is not None and claim.days_supply > 0),
         ("25", prescriber is not None and bool(prescriber.prescriber_id)),
