@@ -1,8 +1,8 @@
 """Coordination of benefits: which payer a fill is billed to next, and what the payers before it did.
 
 A fill is billed to the patient's coverages in order, primary first. The next coverage is billed when the payer
-before it paid and left the patient something to pay, or rejected with a code that lets the next plan be billed
-(patient or product not covered); the claim to it carries what the earlier payers paid or why they rejected
+before it paid and left the patient something to pay, or rejected because its plan does not cover the product
+(``NEXT_PAYER_REJECTS``); the claim to it carries what the earlier payers paid or why they rejected
 (D.0 AM05, with 308-C8). A fill moves on only once the last payer billed has answered; unsold, its claims are
 reversed last payer first.
 """
@@ -18,9 +18,13 @@ from hub.domain.claim_exchange import OtherPayment
 from hub.domain.fill import Fill
 from hub.domain.order_parts import CoverageInfo
 
-#: 511-FB rejects after which the next coverage is billed: 65 patient not covered, 70 product not covered,
-#: MR not on formulary (unverified against payer sheets; any other reject waits for a technician)
-NEXT_PAYER_REJECTS = frozenset({"65", "70", "MR"})
+#: 511-FB rejects after which the next coverage is billed (308-C8 = 3, the rejects in AM05 472-6E): the plan does
+#: not cover the product, 70, or has it off its formulary, MR. Every other reject waits for a technician, because
+#: the same coverage is still the one to bill: M/I data and 65 (patient not covered) or 41 (bill the other
+#: payer first) mean the coverage on file is wrong or out of order and is corrected, not skipped; 75, 76, 79 and
+#: 88 are answered to the same plan (prior auth, override, wait); 92, 99 and 85 are resent. A claim with any
+#: such code among its rejects stays too (MR unverified against payer sheets).
+NEXT_PAYER_REJECTS = frozenset({"70", "MR"})
 
 
 def next_after_payment(others: Sequence[CoverageInfo], payer: int, patient_pay: Decimal | None) -> CoverageInfo | None:
@@ -32,7 +36,8 @@ def next_after_payment(others: Sequence[CoverageInfo], payer: int, patient_pay: 
 
 
 def next_after_reject(others: Sequence[CoverageInfo], payer: int, reject_codes: Sequence[str]) -> CoverageInfo | None:
-    """The coverage to bill after payer number ``payer`` rejected, when every reject code lets the next plan pay."""
+    """The coverage to bill after payer number ``payer`` rejected, when every reject code is one of
+    ``NEXT_PAYER_REJECTS``; None otherwise, or when there is no coverage left."""
     passes = bool(reject_codes) and set(reject_codes) <= NEXT_PAYER_REJECTS
     return _following(others, payer) if passes else None
 
@@ -78,6 +83,13 @@ def _payment(claim: Claim) -> OtherPayment:
         amount_paid=(claim.total_paid or Decimal("0")) if paid else None,
         reject_codes=() if paid else tuple(claim.reject_codes),
     )
+
+
+def first_claim_to_its_payer(fill: Fill) -> bool:
+    """True when the fill's claim is the first sent to its payer: a claim left unanswered is resubmitted once per
+    payer, the secondary's like the primary's (a secondary's first attempt follows the last earlier payer's)."""
+    claim, earlier = fill.claim, fill.earlier_claims
+    return claim is not None and claim.attempt == (earlier[-1].attempt + 1 if earlier else 1)
 
 
 def claim_to_reverse(fill: Fill) -> Claim | None:

@@ -18,6 +18,7 @@ from hub.domain.claim_codes import (
     TRANSIENT_REJECT_CODES,
 )
 from hub.domain.commands import RecordClaimResponse
+from hub.domain.coordination import first_claim_to_its_payer
 from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.events import Event
 from hub.domain.order_parts import Source
@@ -193,8 +194,8 @@ def _reversal_answered(
             events = rx.unknown_claim_reversed(
                 actor, now(), fill_number=fill.fill_number, authorization_number=command.authorization_number
             )
-        if fill.claim.attempt < 2:
-            events += rx.resubmit_claim(actor, now())  # resubmit once
+        if first_claim_to_its_payer(fill):  # resubmit once, to the same payer with the same AM05
+            events += rx.resubmit_claim(actor, now())
     uow.audit(
         actor=actor.user_id,
         role=actor.role.value,
