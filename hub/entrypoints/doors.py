@@ -110,11 +110,14 @@ class Doors:
     #: the HTTP app's services: its audit trail's batched writes are finished on stop, and the lane of its
     #: state checks for staff actions gives its connection back
     http_services: HttpServices | None = None
+    #: the loop's default executor (dedupe lookups, records, SQL reads of the routes)
+    io_pool: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         """Connect the publisher, then open the ports (never accept what we could not store)."""
         # dedupe lookups and records run on threads; the default pool (cores + 4) makes them queue
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="doors-io"))
+        self.io_pool = ThreadPoolExecutor(32, thread_name_prefix="doors-io")
+        asyncio.get_running_loop().set_default_executor(self.io_pool)
         s = self.settings
         check_posture(s)
         if s.data_key is not None:
@@ -202,3 +205,5 @@ class Doors:
             await asyncio.to_thread(http.rx_states.close)
         if self.publisher:
             await self.publisher.close()
+        if self.io_pool is not None:  # its threads outlive the loop otherwise (a hub stopped in a test, say)
+            self.io_pool.shutdown(wait=False)
