@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from hub.domain.prescription import Prescription
 from hub.entrypoints.http.auth import require
 from hub.entrypoints.http.dependencies import Audit, DbEngine
 from hub.entrypoints.http.record_routes import profile_line
@@ -52,6 +53,7 @@ def prescription(
         "prescription": rx.model_dump(mode="json"),
         "state": rx.state.value,
         "claims": [c.__dict__ for c in claims],
+        "rest_owed": _rest_owed(rx),
         # the audit (reads, refusals, their details) is for pharmacists and admins; technicians see the actions
         **(
             {"actions": _actions(entries)}
@@ -59,6 +61,15 @@ def prescription(
             else {"audit": [e.__dict__ | {"at": e.at.isoformat()} for e in entries]}
         ),
     }
+
+
+def _rest_owed(rx: Prescription) -> dict[str, Any] | None:
+    """The rest a picked-up partial fill still owes, with its deadline (schedule II), for the completion button."""
+    fill = rx.current_fill
+    facts = rx.partial_facts(fill) if fill.completion_due else None
+    if facts is None:
+        return None
+    return {**facts, "fill_number": fill.fill_number, "quantity_dispensed": str(fill.quantity_dispensed)}
 
 
 def _actions(entries: list[Any]) -> list[dict[str, Any]]:

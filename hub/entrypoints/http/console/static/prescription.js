@@ -35,9 +35,19 @@ RX.page(() => {
       ev.preventDefault();
       const r = await RX.act(form, "POST", url + "/completion", undefined,
         "Completion started for Rx " + rx.rx_number + ".");
-      if (r.ok) load();
+      if (r.ok) return load();
+      pharmacyTimes(form.querySelector(".outcome"));
     });
     return form;
+  }
+
+  // a refusal (the API's 409 or the worker's) names its deadline as an ISO instant: shown, like every time
+  // here, in the pharmacy's zone
+  function pharmacyTimes(box) {
+    const iso = /\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})/g;
+    if (!box || !iso.test(box.textContent)) return;
+    box.textContent = box.textContent.replace(iso, (at) => when(at));
+    RX.say(box.textContent, box.classList.contains("error") ? "error" : "info");
   }
 
   function actions(rx, state, rest) {
