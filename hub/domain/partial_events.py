@@ -29,6 +29,8 @@ class FillPartiallyFilled(FillEvent):
     reason: str
     #: pharmacy (short of stock), patient or prescriber: which 21 CFR 1306.13 limit a schedule II rest keeps
     requested_by: str
+    #: 21 CFR 1306.13(b) as the pharmacist recorded it ("terminally ill", "LTCF patient"); None otherwise
+    designation: str | None = None
     #: the paid claim of the whole fill is billed again (B3) for the part dispensed now
     rebilled: bool
     #: schedule II only: when the rest may last be dispensed; past it the rest is not dispensable

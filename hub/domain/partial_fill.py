@@ -4,8 +4,10 @@ When the shelf cannot cover a fill, the fill waits in the fill queue showing wha
 part now (a partial fill, the rest owed) or wait for stock. Nothing is partial-filled without that decision.
 For schedule II the remaining portion must follow within 72 hours when the pharmacy could not supply it
 (1306.13(a)), or within 30 days of the date written when the patient or prescriber asked for less
-(1306.13(b)); the total dispensed never exceeds the quantity prescribed. Past that deadline the rest is not
-dispensable at all: the patient needs a new prescription.
+(21 U.S.C. 829(f)). A pharmacist who records the patient as "terminally ill" or an "LTCF patient" has 60 days
+from the date written for the rest instead (1306.13(b)). The total dispensed never
+exceeds the quantity prescribed. Past the deadline the rest is not dispensable at all: the patient needs a
+new prescription.
 
 A payer hears of it as NCPDP D.0 343-HD: P on the claim of the part dispensed now (442-E7 that part, 344-HF /
 345-HG the whole fill intended), C on the claim of the rest, billed on the same Rx and fill number.
@@ -19,7 +21,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from hub.domain.actors import Actor, Role
+from hub.domain.actors import Actor, Role, require_pharmacist
 from hub.domain.order_parts import Frozen
 from hub.errors import DomainError, NotAuthorized
 
@@ -27,8 +29,10 @@ from hub.errors import DomainError, NotAuthorized
 SCHEDULE_II = "2"
 #: 1306.13(a): the pharmacy could not supply the full quantity
 CII_SHORT_SUPPLY = timedelta(hours=72)
-#: 1306.13(b): the patient or prescriber asked for less
+#: 21 U.S.C. 829(f): the patient or prescriber asked for less
 CII_REQUESTED = timedelta(days=30)
+#: 1306.13(b): a terminally ill or long-term care facility patient, the rest in portions
+CII_LTCF_OR_TERMINAL = timedelta(days=60)
 
 
 class DispensingStatus(StrEnum):
@@ -53,6 +57,14 @@ class RequestedBy(StrEnum):
     PRESCRIBER = "prescriber"
 
 
+class PatientDesignation(StrEnum):
+    """1306.13(b): what the pharmacist records on a schedule II prescription to partial-fill it over 60 days,
+    in the regulation's words."""
+
+    TERMINALLY_ILL = "terminally ill"
+    LTCF_PATIENT = "LTCF patient"
+
+
 class ShortStock(Frozen):
     """What the last pick found: shown on the fill until someone decides."""
 
@@ -67,6 +79,8 @@ class PartialDecision(Frozen):
     choice: ShortStockChoice
     reason: str = Field(min_length=1, max_length=200)
     requested_by: RequestedBy = RequestedBy.PHARMACY
+    #: 1306.13(b), recorded by a pharmacist only: the rest may follow in portions within 60 days of writing
+    designation: PatientDesignation | None = None
     decided_by: str
     at: datetime
 
@@ -87,26 +101,38 @@ def require_hands_on(actor: Actor) -> None:
         )
 
 
+def require_designation_by_pharmacist(actor: Actor, designation: PatientDesignation | None) -> None:
+    """1306.13(b): only a pharmacist records a patient as terminally ill or an LTCF patient."""
+    if designation is not None:
+        require_pharmacist(actor, f"record a patient as {designation.value!r} (21 CFR 1306.13(b))")
+
+
 def completion_deadline(schedule: str | None, decision: PartialDecision, written: date) -> datetime | None:
     """When the remaining portion of a schedule II partial fill may last be dispensed; None outside schedule II."""
     if schedule != SCHEDULE_II:
         return None
+    end_of_writing = datetime.combine(written, time.max, tzinfo=decision.at.tzinfo)
+    if decision.designation is not None:
+        return end_of_writing + CII_LTCF_OR_TERMINAL
     if decision.requested_by is RequestedBy.PHARMACY:
         return decision.at + CII_SHORT_SUPPLY
-    return datetime.combine(written, time.max, tzinfo=decision.at.tzinfo) + CII_REQUESTED
+    return end_of_writing + CII_REQUESTED
+
+
+def _rule_of(decision: PartialDecision) -> str:
+    if decision.designation is not None:
+        return f"60 days of the date written for a patient recorded as {decision.designation.value!r}"
+    if decision.requested_by is RequestedBy.PHARMACY:
+        return "72 hours of the partial fill"
+    return "30 days of the date written"
 
 
 def check_completion(schedule: str | None, decision: PartialDecision, written: date, now: datetime) -> None:
     """Refuse the remaining portion of a schedule II prescription after its 1306.13 deadline."""
     deadline = completion_deadline(schedule, decision, written)
     if deadline is not None and now > deadline:
-        rule = (
-            "72 hours of the partial fill"
-            if decision.requested_by is RequestedBy.PHARMACY
-            else "30 days of the date written"
-        )
         raise PartialFillRefused(
-            f"the rest of a schedule II partial fill must be dispensed within {rule} "
+            f"the rest of a schedule II partial fill must be dispensed within {_rule_of(decision)} "
             f"(21 CFR 1306.13), by {deadline.isoformat()}; a new prescription is needed"
         )
 

@@ -26,7 +26,7 @@ from hub.domain.intake import IntakeContext
 from hub.domain.inventory import Allocation
 from hub.domain.label import PharmacyInfo
 from hub.domain.order_parts import CoverageInfo, Source
-from hub.domain.partial_fill import RequestedBy, ShortStockChoice
+from hub.domain.partial_fill import PatientDesignation, RequestedBy, ShortStockChoice
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.rx_claims import ClaimLedger
 from hub.domain.rx_completion import Completion
@@ -201,9 +201,10 @@ class Prescription(PrescriptionRecord):
         choice: ShortStockChoice,
         reason: str,
         requested_by: RequestedBy = RequestedBy.PHARMACY,
+        designation: PatientDesignation | None = None,
     ) -> list[Event]:
         """A pharmacist or technician chooses a partial fill now or waiting for stock, and says why."""
-        return ShortStockPart(self).decide_short_stock(actor, now, choice, reason, requested_by)
+        return ShortStockPart(self).decide_short_stock(actor, now, choice, reason, requested_by, designation)
 
     def awaits_choice(self, allocation: Allocation) -> bool:
         """True when this pick is short and needs a person's choice first."""

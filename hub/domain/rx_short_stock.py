@@ -21,6 +21,7 @@ from hub.domain.partial_fill import (
     DispensingStatus,
     PartialDecision,
     PartialFillRefused,
+    PatientDesignation,
     RequestedBy,
     ShortStock,
     ShortStockChoice,
@@ -28,6 +29,7 @@ from hub.domain.partial_fill import (
     check_total,
     completion_deadline,
     days_for,
+    require_designation_by_pharmacist,
     require_hands_on,
 )
 from hub.domain.rx_claims import ClaimLedger, _coverage_of
@@ -56,10 +58,15 @@ class ShortStockPart:
         choice: ShortStockChoice,
         reason: str,
         requested_by: RequestedBy = RequestedBy.PHARMACY,
+        designation: PatientDesignation | None = None,
     ) -> list[Event]:
-        """A pharmacist or technician chooses a partial fill now or waiting for stock, and says why."""
+        """A pharmacist or technician chooses a partial fill now or waiting for stock, and says why; only a
+        pharmacist records a schedule II patient as terminally ill or an LTCF patient (1306.13(b))."""
         require_hands_on(actor)
+        require_designation_by_pharmacist(actor, designation)
         fill = self.rx.current_fill
+        if designation is not None and self.rx.schedule != SCHEDULE_II:
+            raise PartialFillRefused(f"Rx {self.rx.rx_number} is not schedule II: 21 CFR 1306.13(b) does not apply")
         self.rx._require_state(fill, RxState.FILLING, "decide a partial fill of")
         if fill.short_stock is None:
             raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx.rx_number} is not short of stock")
@@ -69,7 +76,12 @@ class ShortStockPart:
             # both payers' claims for the whole would need billing again; not done yet (docs/claims.md)
             raise PartialFillRefused(f"fill {fill.fill_number} of Rx {self.rx.rx_number} is billed to two payers: wait")
         fill.partial = PartialDecision(
-            choice=choice, reason=reason, requested_by=requested_by, decided_by=actor.user_id, at=now
+            choice=choice,
+            reason=reason,
+            requested_by=requested_by,
+            designation=designation,
+            decided_by=actor.user_id,
+            at=now,
         )
         return self._fill_part(actor, now) if choice is ShortStockChoice.PARTIAL else []
 
@@ -129,6 +141,7 @@ class ShortStockPart:
             days_supply_intended=fill.days_supply_intended,
             reason=decision.reason,
             requested_by=decision.requested_by.value,
+            designation=decision.designation.value if decision.designation else None,
             rebilled=rebilled,
             complete_by=completion_deadline(self.rx.schedule, decision, self.rx.written_date),
         )

@@ -14,7 +14,7 @@ from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.messages import Command
 from hub.domain.order_parts import CoverageInfo
-from hub.domain.partial_fill import RequestedBy, ShortStockChoice
+from hub.domain.partial_fill import PatientDesignation, RequestedBy, ShortStockChoice
 
 #: how a rejected claim is resolved: sent again, charged to the patient, or the prescription cancelled
 ClaimAction = Literal["resubmit", "cash", "cancel"]
@@ -127,6 +127,8 @@ class DecideShortStock(Command):
     choice: ShortStockChoice
     reason: str = Field(min_length=1, max_length=200)
     requested_by: RequestedBy = RequestedBy.PHARMACY
+    #: 21 CFR 1306.13(b), a pharmacist's only: "terminally ill" or "LTCF patient"
+    designation: PatientDesignation | None = None
 
 
 class CancelByPharmacy(Command):

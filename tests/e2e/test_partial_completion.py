@@ -158,3 +158,48 @@ def test_schedule_ii_rest_past_its_deadline_is_refused_with_the_rule(amqp_url: s
     assert refused.status_code == 409
     assert "30 days of the date written" in refused.text and "21 CFR 1306.13" in refused.text
     assert len(fills) == 1 and Decimal(fills[0]["owed"]) == 12
+
+
+def _cii_order_as(ph: Pharmacy, written: date, placer: bytes) -> str:
+    """Another hydrocodone order of the sample, under its own placer number and control id."""
+    raw = ORDER.read_bytes().replace(*HYDROCODONE).replace(b"|20261120", b"|" + written.strftime("%Y%m%d").encode())
+    raw = raw.replace(b"PLC1001", placer).replace(b"RXH-DEMO-0001", b"RXH-" + placer)
+    with MllpClient("127.0.0.1", ph.hub.mllp_port) as client:
+        assert b"MSA|AA" in client.send(raw)
+    return ph.by_placer(placer.decode()).id
+
+
+def test_an_ltcf_patients_rest_keeps_60_days_recorded_by_a_pharmacist_only(amqp_url: str, sqlite_url: str) -> None:
+    """21 CFR 1306.13(b): 40 days after writing the rest is still dispensable (not past 61 days); a technician
+    cannot record the designation."""
+    settings = _settings(amqp_url, sqlite_url)
+    with pharmacy(settings) as ph:
+        tech, rph = ph.client("technician"), ph.client("pharmacist")
+        outcomes: dict[str, Any] = {}
+        pids = []
+        for days, placer in ((40, b"PLCLTC1"), (61, b"PLCLTC2")):
+            _stock(tech, "8", f"C{days}", ndc="00591040501")
+            pid = _cii_order_as(ph, date.today() - timedelta(days=days), placer)
+            pids.append(pid)
+            _approve_data(ph, pid)
+            eventually(lambda pid=pid: _fills(ph, pid)[-1]["short_stock"], "the short stock shown on the fill")
+            choice = {
+                "choice": "partial",
+                "reason": "LTCF unit",
+                "requested_by": "patient",
+                "designation": "LTCF patient",
+            }
+            outcomes.setdefault("tech", []).append(tech.post(f"/api/prescriptions/{pid}/short-stock", json=choice))
+            assert rph.post(f"/api/prescriptions/{pid}/short-stock", json=choice).status_code == 202
+            _approve_data(ph, pid)
+            _release_and_sell(ph, pid)
+        _stock(tech, "50", "C2", ndc="00591040501")
+        within, late = pids
+        part = _fills(ph, within)[0]
+        accepted = tech.post(f"/api/prescriptions/{within}/completion")
+        refused = tech.post(f"/api/prescriptions/{late}/completion")
+    assert [r.status_code for r in outcomes["tech"]] == [403, 403]
+    assert part["partial"]["designation"] == "LTCF patient" and part["partial"]["decided_by"] is not None
+    assert accepted.status_code == 202, accepted.text
+    assert refused.status_code == 409 and "60 days of the date written" in refused.text
+    assert "'LTCF patient'" in refused.text

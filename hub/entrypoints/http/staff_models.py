@@ -11,7 +11,7 @@ from hub.domain.claim import CashPrice, DurPps, valid_clarification_codes
 from hub.domain.identifiers import Ndc11
 from hub.domain.lots import LotNumber, StockQuantity
 from hub.domain.order_parts import CoverageInfo, DrugInfo, PatientInfo, PrescriberInfo, QuantityInfo, Setting
-from hub.domain.partial_fill import RequestedBy, ShortStockChoice
+from hub.domain.partial_fill import PatientDesignation, RequestedBy, ShortStockChoice
 from hub.domain.workflow_commands import ClaimAction
 
 
@@ -78,6 +78,9 @@ class ShortStockDecision(Body):
     reason: str = Field(min_length=1, max_length=200)
     #: who wanted less: the pharmacy (short of stock), the patient or the prescriber (21 CFR 1306.13 limits)
     requested_by: RequestedBy = RequestedBy.PHARMACY
+    #: schedule II, licensed pharmacist only (21 CFR 1306.13(b)): the patient is "terminally ill" or an
+    #: "LTCF patient", and the rest may follow within 60 days of the date written
+    designation: PatientDesignation | None = None
 
 
 class StockDelivery(Body):

@@ -170,7 +170,10 @@ async def short_stock(
     user: User = Depends(require(*HANDS_ON)),
     idempotency_key: str | None = Header(default=None),
 ) -> Accepted:
-    """For a fill the shelf cannot cover (``short_stock`` on the fill): a partial fill now, or wait for stock."""
+    """For a fill the shelf cannot cover (``short_stock`` on the fill): a partial fill now, or wait for stock; a
+    1306.13(b) designation (terminally ill, LTCF patient) needs a licensed pharmacist."""
+    if body.designation is not None and (user.role != Role.PHARMACIST.value or not user.licence):
+        await forbid(request, user, "only a licensed pharmacist records a patient as terminally ill or LTCF")
     _, rx = await read_prescription(request, prescription_id)
     fill = rx.current_fill
     if fill.state is RxState.FILLING and fill.short_stock is None:
@@ -188,6 +191,7 @@ async def short_stock(
         choice=body.choice,
         reason=body.reason,
         requested_by=body.requested_by,
+        designation=body.designation,
     )
     return await act(request, user, prescription_id, command, idempotency_key, (RxState.FILLING,))
 

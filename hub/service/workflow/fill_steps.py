@@ -112,7 +112,9 @@ def decide_short_stock(command: DecideShortStock, envelope: Envelope, uow: UnitO
         log.info("short-stock decision for a fill no longer current ignored")
         return
     actor = actor_of(uow, envelope)
-    events = rx.decide_short_stock(actor, now(), command.choice, command.reason, command.requested_by)
+    events = rx.decide_short_stock(
+        actor, now(), command.choice, command.reason, command.requested_by, command.designation
+    )
     commit_step(
         uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="short-stock-decision"
     )
