@@ -64,6 +64,9 @@ def test_every_console_page_has_no_serious_or_critical_axe_violation(axe_page: P
     send_hl7(hub, "03_omp_o09_insulin_needs_prior_auth.hl7")
     rx = hub.wait_state(hub.by_placer("PLC1001").id, "data_verification")
     hub.wait_state(hub.by_placer("PLC1003").id, "claim_rejected")
+    plan = {"bin": "999001", "cardholder_id": "SYN-1", "relationship": "1"}
+    plans = {"coverages": [plan]}
+    assert hub.client("technician").put(f"/api/patients/{rx.document['patient_id']}/coverages", json=plans).is_success
 
     page.goto(base_url(hub) + "/console/")
     page.get_by_label("API token").wait_for()
@@ -73,7 +76,7 @@ def test_every_console_page_has_no_serious_or_critical_axe_violation(axe_page: P
         for p in PAGES:
             if role not in p.roles:
                 continue
-            query = f"?id={rx.id}" if p.slug == "prescription" else ""
+            query = f"?id={rx.id}" if p.slug in ("prescription", "plans") else ""
             page.goto(base_url(hub) + f"/console/{p.slug}{query}")
             page.locator("#who-role").filter(has_text=role).wait_for()
             if p.slug == "work":
@@ -82,6 +85,8 @@ def test_every_console_page_has_no_serious_or_critical_axe_violation(axe_page: P
                 page.locator("#q-data-verification > li").first.wait_for()
             if p.slug == "prescription":
                 page.locator("#fills tbody tr").first.wait_for()
+            if p.slug == "plans":
+                page.get_by_role("group", name="Primary plan").wait_for()
             if p.slug == "search":
                 page.get_by_label("Rx number").fill(rx.rx_number)
                 page.get_by_role("button", name="Search").click()
