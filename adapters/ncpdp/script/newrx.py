@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from adapters.ncpdp.script.administration import read_dosage, read_route
 from adapters.ncpdp.script.codes import SUBSTITUTION_ALLOWED
+from adapters.ncpdp.script.compound import read_compound
 from adapters.ncpdp.script.cursor import Cursor, ProblemLog
 from adapters.ncpdp.script.medication import read_drug, read_quantity
 from adapters.ncpdp.script.message import ScriptMessage, placer_system
@@ -34,6 +35,7 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
     route = read_route(med)
     dosage = read_dosage(med)
     quantity = read_quantity(med.at("Quantity").required())
+    compound = read_compound(med, quantity.unit if quantity else None)
     refills = _refills(med)
     substitution_allowed = _substitution_allowed(med.at("Substitutions"))
     sig = med.at("Sig", "SigText").text() or med.at("Directions").text()
@@ -42,6 +44,8 @@ def new_rx_to_command(msg: ScriptMessage) -> ReceivePrescription:
     days_supply = count_of(med.at("DaysSupply"), maximum=MAX_DAYS_SUPPLY)
     written = date_of(med.at("WrittenDate"))
     log.raise_if_any(f"{msg.kind} {msg.header.message_id} rejected", control_id=msg.header.message_id)
+    if compound is not None:
+        drug = drug.model_copy(update={"compound": compound})
     coverages = read_coverages(rx.all("BenefitsCoordination"))
     return ReceivePrescription(
         placer_order_number=msg.header.prescriber_order_number or msg.header.message_id,
