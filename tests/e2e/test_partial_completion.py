@@ -17,6 +17,7 @@ from sqlalchemy import select
 from adapters.ncpdp.payer.config import PayerConfig, load_payer_config
 from adapters.ncpdp.payer_link.simulator import PayerSimulator, SimAnswer
 from hub.entrypoints.mllp_client import MllpClient
+from hub.persistence.claim_reconciliation import reconcile
 from hub.persistence.tables import claim_transmissions
 from tests.e2e.test_claims import AMOXICILLIN as ORDER
 from tests.e2e.test_claims import _order, _settings
@@ -203,3 +204,33 @@ def test_an_ltcf_patients_rest_keeps_60_days_recorded_by_a_pharmacist_only(amqp_
     assert accepted.status_code == 202, accepted.text
     assert refused.status_code == 409 and "60 days of the date written" in refused.text
     assert "'LTCF patient'" in refused.text
+
+
+def test_a_completion_reversed_while_its_part_stays_paid_reconciles(amqp_url: str, sqlite_url: str) -> None:
+    """The rest is returned to stock (its C reversed, B2): the payer still holds the part (P) paid, as the hub
+    does, so ``rxhub claims reconcile`` finds nothing to report."""
+    settings = _settings(amqp_url, sqlite_url)
+    with pharmacy(settings) as ph:
+        tech, rph = ph.client("technician"), ph.client("pharmacist")
+        _stock(tech, "8", "L1")
+        pid = _order(ph)
+        _approve_data(ph, pid)
+        _choose_partial(ph, pid)
+        ph.wait_state(pid, "claim_pending", "data_verification")
+        _approve_data(ph, pid)
+        _release_and_sell(ph, pid)
+        _stock(tech, "50", "L2")
+        assert tech.post(f"/api/prescriptions/{pid}/completion").status_code == 202
+        eventually(lambda: len(_fills(ph, pid)) == 2 or None, "the completion started")
+        _approve_data(ph, pid)
+        ph.wait_state(pid, "product_verification")
+        assert rph.post(f"/api/prescriptions/{pid}/product-verification", json={"approve": True}).status_code == 202
+        ph.wait_state(pid, "ready")
+        assert tech.post(f"/api/prescriptions/{pid}/return-to-stock", json={"reason": "never came"}).status_code == 202
+        eventually(lambda: _fills(ph, pid)[-1]["claim"]["status"] == "reversed" or None, "the rest's claim reversed")
+        part, rest = _fills(ph, pid)
+        found = reconcile(ph.engine)
+        ledger = _ledger(ph, pid)
+    assert ledger == [(1, "B1", "P"), (2, "B3", "P"), (3, "B1", "P"), (3, "B2", "A")]
+    assert (part["claim"]["status"], rest["claim"]["status"]) == ("paid", "reversed")
+    assert found == []
