@@ -80,6 +80,7 @@ def test_technician_sees_the_rest_owed_and_starts_the_completion(page: Page, hub
     form = page.get_by_role("form", name=f"Complete the partial fill of Rx {row.rx_number}")
     expect(form.locator(".rest-owed")).to_have_text("Rest owed: 12 owed (8 of 20 dispensed)")
     expect(page.locator("#rx-summary")).to_contain_text("Rest owed12 owed (8 of 20 dispensed)")
+    expect(page.get_by_role("form", name=f"Refill Rx {row.rx_number}")).to_have_count(0)  # the rest comes first
     screenshot(page, "technician-rest-owed")
     form.get_by_role("button", name="Start completion").click()
     expect(page.locator("#status")).to_have_text(f"Completion started for Rx {row.rx_number}.")

@@ -54,7 +54,8 @@ RX.page(() => {
     const box = document.getElementById("rx-actions");
     const forms = [];
     if (RX.can("technician", "pharmacist") && rest) forms.push(completionForm(rx, rest));
-    const refillable = (state === "dispensed" || state === "returned_to_stock") && !rx.closed_reason;
+    // no refill while a partial fill's rest is owed: the API refuses it, the completion comes first
+    const refillable = (state === "dispensed" || state === "returned_to_stock") && !rx.closed_reason && !rest;
     if (RX.can("technician", "pharmacist") && refillable) {
       const form = h("form", { class: "action", "aria-label": "Refill Rx " + rx.rx_number },
         h("p", { class: "meta" }, rx.refills_remaining + " refill(s) left"),
