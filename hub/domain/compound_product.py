@@ -8,12 +8,27 @@ knows lend their classes to DUR screening and their prices to the claim.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hub.domain.catalogue import Product
-from hub.domain.compound import CATALOGUE_UNITS, COMPOUND_PRODUCT_ID, Compound, IngredientIdKind
+from hub.domain.compound import (
+    CATALOGUE_UNITS,
+    COMPOUND_PRODUCT_ID,
+    Compound,
+    CompoundDosageForm,
+    IngredientIdKind,
+)
+from hub.domain.inventory import Allocation
+from hub.domain.lots import Pick
 
 _CENT = Decimal("0.01")
+#: the lot a compound's fill records: it is made for this fill, from lots the compounding record names
+COMPOUNDED_LOT = "COMPOUNDED"
+_F = CompoundDosageForm
+#: beyond-use days by form, after USP <795>'s defaults (solid 180, non-aqueous 90, aqueous unpreserved 14;
+#: unverified against the chapter's text): the pharmacist may date it shorter, never the hub longer
+_SOLID, _NON_AQUEOUS = {_F.CAPSULE, _F.TABLET, _F.POWDER, _F.LOZENGE}, {_F.OINTMENT, _F.SUPPOSITORY}
 
 
 def compound_product(
@@ -53,3 +68,19 @@ def ingredient_prices(
         cost = unit_cost(product) if product else None
         prices.append(None if cost is None else (cost * ingredient.quantity).quantize(_CENT))
     return tuple(prices)
+
+
+def is_compound(product: Product) -> bool:
+    """The product is a compound made to order, not a package on the shelf."""
+    return product.ndc11 == COMPOUND_PRODUCT_ID
+
+
+def beyond_use_days(form: CompoundDosageForm) -> int:
+    """How long a compound of this form keeps after it is made."""
+    return 180 if form in _SOLID else 90 if form in _NON_AQUEOUS else 14
+
+
+def compounded_allocation(quantity: Decimal, form: CompoundDosageForm, made_on: date) -> Allocation:
+    """A compound's fill: the whole quantity made now, dated by its beyond-use days, nothing taken off a shelf."""
+    pick = Pick(lot=COMPOUNDED_LOT, expiry=made_on + timedelta(days=beyond_use_days(form)), quantity=quantity)
+    return Allocation(ndc=COMPOUND_PRODUCT_ID, requested=quantity, picks=(pick,), owed=Decimal("0"))

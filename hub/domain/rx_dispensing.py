@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from hub.domain.actors import Actor, require_pharmacist
 from hub.domain.alerts import Override
+from hub.domain.compound_product import compounded_allocation, is_compound
 from hub.domain.events import Event
 from hub.domain.fill import Fill
 from hub.domain.inventory import Allocation
@@ -96,6 +97,8 @@ class Dispensing:
         fill = self.rx.current_fill
         self.rx._require_state(fill, RxState.FILLING, "complete the fill of")
         product = self.rx._product_or_fail()
+        if is_compound(product) and self.rx.drug.compound and not allocation.picks:
+            allocation = compounded_allocation(allocation.requested, self.rx.drug.compound.dosage_form, now.date())
         if allocation.ndc != product.ndc11:
             raise WrongProduct(f"picked NDC {allocation.ndc}, Rx {self.rx.rx_number} is for {product.ndc11}")
         if fill.quantity is not None and allocation.requested != fill.quantity:

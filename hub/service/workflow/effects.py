@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from hub.domain.actors import Actor
 from hub.domain.catalogue import Catalogue
+from hub.domain.compound import COMPOUND_PRODUCT_ID
 from hub.domain.events import Event
 from hub.domain.inventory import InventoryItem, check_reorder, consume, release, reserve
 from hub.domain.order_parts import Source
@@ -153,6 +154,8 @@ def _follow_ups(uow: UnitOfWork, event: Event, catalogue: Catalogue, rx: Prescri
     elif isinstance(event, PrescriptionDispensed):
         move = consume
     else:
+        return []
+    if event.ndc == COMPOUND_PRODUCT_ID:  # made to order: no shelf of its own (hub.domain.compound_product)
         return []
     before = shelf(uow, event.ndc)
     after = move(before, event.ndc, event.picks)

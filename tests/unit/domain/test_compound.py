@@ -3,6 +3,7 @@ the catalogue's knowledge of an ingredient feeds DUR classes and prices while an
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,9 +17,21 @@ from hub.domain.compound import (
     DispensingUnit,
 )
 from hub.domain.compound_product import ingredient_prices
+from hub.domain.inventory import allocate
 from hub.domain.order_parts import DrugInfo, QuantityInfo
 from hub.domain.states import RxState
-from tests.unit.domain.builders import CATALOGUE, NOW, SYSTEM, context, received
+from hub.domain.workflow_events import FillCompleted
+from tests.unit.domain.builders import (
+    CATALOGUE,
+    NOW,
+    PHARMACIST,
+    PHARMACY,
+    SYSTEM,
+    TECHNICIAN,
+    TODAY,
+    context,
+    received,
+)
 
 # dexamethasone 4 mg tablets (in the catalogue), nizatidine oral solution (in it), a synthetic NDC (not in it)
 DEXAMETHASONE, NIZATIDINE, UNKNOWN = "00054418425", "52268015001", "99999000101"
@@ -66,3 +79,19 @@ def test_a_compound_needs_two_ingredients_with_readable_ndcs() -> None:
         CompoundIngredient(product_id="5226801500", quantity=Decimal("1"))
     with pytest.raises(ValidationError):
         CompoundIngredient(product_id=DEXAMETHASONE, quantity=Decimal("0"))
+
+
+def test_a_compound_is_filled_as_made_to_order_dated_by_its_beyond_use_days() -> None:
+    rx = received(
+        drug=DrugInfo(text="Magic mouthwash", compound=mouthwash()), quantity=QuantityInfo(value=Decimal("240"))
+    )
+    rx.intake(SYSTEM, NOW, context())
+    rx.claim_paid(SYSTEM, NOW, total_paid=Decimal("8.90"), patient_pay=Decimal("2.00"), authorization_number="A1")
+    rx.approve_data_verification(PHARMACIST, NOW)
+    shelf_pick = allocate([], COMPOUND_PRODUCT_ID, Decimal("240"), TODAY)
+    [completed] = rx.complete_fill(TECHNICIAN, NOW, shelf_pick, PHARMACY)
+    assert rx.state is RxState.PRODUCT_VERIFICATION
+    assert isinstance(completed, FillCompleted)
+    assert [(p.lot, p.quantity) for p in completed.picks] == [("COMPOUNDED", Decimal("240"))]
+    assert rx.current_fill.label is not None
+    assert rx.current_fill.label.discard_date == TODAY + timedelta(days=14), "an aqueous suspension keeps 14 days"
