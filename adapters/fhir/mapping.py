@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from adapters.fhir import order_fields
 from adapters.fhir.administration import dosage_of, location_of
 from adapters.fhir.allergies import order_allergies
+from adapters.fhir.compound import compound_of, has_ndc_ingredients
 from adapters.fhir.dosage import sig
 from adapters.fhir.elements import JsonObject, concept_text, has_code, obj, objs, text
 from adapters.fhir.medication import drug_from_concept, drug_from_medication, is_described
@@ -124,6 +125,9 @@ def _drug(reader: _Reader, route: str | None) -> DrugInfo | None:
         if target is None:
             return None
         drug = drug_from_medication(target.resource, route=route)
+        if has_ndc_ingredients(target.resource):
+            compound = compound_of(target.resource, reader.resource, target.at, reader.problems)
+            drug = drug.model_copy(update={"compound": compound}) if compound else drug
     if not is_described(drug):
         reader.fail("required", "medication", "the medication has neither a code nor text")
         return None

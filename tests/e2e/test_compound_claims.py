@@ -1,7 +1,8 @@
 """A compound end to end: a SCRIPT NewRx with CompoundInformation in at the door, billed to the payer simulator
 with AM10; the plan covers two of its three ingredients, so it rejects 70 until a technician resubmits with
 420-DK 08 (approved ingredients only); paid, the pharmacist verifies it, and the staff API shows the ingredients.
-The AM10 the payer read is checked field by field. A compound the hub cannot bill whole is refused at the door."""
+The AM10 the payer read is checked field by field. A compound the hub cannot bill whole is refused at the door;
+a FHIR MedicationRequest with a contained compound Medication is billed the same way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.e2e.script.messages import new_rx
 from tests.e2e.script.support import Answer
 from tests.e2e.test_claim_fields import RecordingPayer
 from tests.support.pharmacy import Pharmacy, pharmacy
+from tests.unit.fhir.test_compound_medication import cream_request, ndc_ingredient
 from tests.unit.ncpdp_script.compound_samples import (
     DEXAMETHASONE,
     MOUTHWASH,
@@ -128,3 +130,33 @@ def test_a_compound_the_hub_cannot_bill_whole_is_refused_at_the_door(amqp_url: s
         answer = _post(http, compound_new_rx(*MOUTHWASH[:2], no_ndc, body=new_rx("CMP-MSG-2", "CMP-2")))
     assert (answer.kind, answer.code) == ("Error", "900")
     assert answer.description is not None and "Cherry syrup needs an NDC" in answer.description
+
+
+def test_a_fhir_compound_is_billed_with_its_ingredients(amqp_url: str, sqlite_url: str) -> None:
+    settings = make_settings(
+        amqp_url, sqlite_url, default_bin="999001", default_pcn="RXHUB", default_group="GRP1", payer_timeout_ms=5000
+    )
+    payer = _payer(settings)
+    cream = cream_request(
+        ndc_ingredient(DEXAMETHASONE, "Dexamethasone", 3), ndc_ingredient(NIZATIDINE, "Nizatidine", 27)
+    )
+    with pharmacy(settings, simulator=payer) as ph:
+        token = UserStore(ph.engine).add("ehr-feed", "feed")[1]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{ph.hub.http_port}", timeout=20, headers=headers) as http:
+            created = http.post("/fhir/MedicationRequest", json=cream)
+        assert created.status_code == 201, created.text
+        paid = ph.wait_state(ph.by_placer("ORD-1").id, "data_verification")
+    assert paid.document["fills"][0]["claim"]["status"] == "paid"
+    [request] = payer.received
+    am10 = request.transactions[0].compound
+    assert am10 is not None and (am10.dosage_form_code, am10.dispensing_unit_code, am10.component_count) == (
+        "03",
+        "2",
+        2,
+    )
+    # strength per 30 g, 60 g dispensed: twice each amount
+    assert [(i.product_id, i.quantity) for i in am10.ingredients] == [
+        (DEXAMETHASONE, Decimal("6")),
+        (NIZATIDINE, Decimal("54")),
+    ]
