@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 
 from adapters.hl7.administration_fields import read_dosage, read_location
+from adapters.hl7.compound_fields import read_compound
 from adapters.hl7.drug_fields import (
     order_detail,
     read_drug,
@@ -105,6 +106,7 @@ def _new_order(
     problems: list[Problem],
 ) -> ReceivePrescription | None:
     drug = read_drug(group, detail, problems)
+    compound = read_compound(group, detail, problems)
     quantity = read_quantity(group, problems)
     refills = read_refills(group, problems)
     written = _written_date(group, problems)
@@ -117,7 +119,7 @@ def _new_order(
         placer_system=_placer_system(msg, group),
         patient=patient,
         prescriber=read_prescriber(group.orc, detail),
-        drug=drug,
+        drug=drug.model_copy(update={"compound": compound}) if compound else drug,
         quantity=quantity,
         refills=refills,
         sig=read_sig(group),

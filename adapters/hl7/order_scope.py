@@ -6,19 +6,21 @@
   ERR per such group at that segment, 0357 code 200 (unsupported message type: ORM^O01 is ours, an ORM^O01 for
   diagnostic services is not).  A message that mixes pharmacy and other orders is refused whole: an ACK
   answers a message, not a group, and AA would promise the other orders too.
-* **IV admixtures and compounds.**  A new order with RXC components (base and additives), RXE-44 pharmacy
+* **IV admixtures.**  A new order with RXC components (base and additives), RXE-44 pharmacy
   order type S or O (IV large-volume solution, piggyback; table 0480) or an RXE-23 give rate is an infusion
   the hub cannot yet carry: it has no place for components or a rate, and "1 BAG" of the first code is not
   the order.  It is refused with AE, one ERR per such group at its first RXC (else RXE-44, else RXE-23), so
   the sender routes it to a system that prepares them.  0357 has no code for "content this receiver does not
   take"; 200 is the closest, sent with AE because resending the same order will not help.  Cancels are not
   checked: an order stored before this rule can still be cancelled.  RXO-21 (requested give rate) is not read.
+  A compound given by a non-parenteral route (a cream, a mouthwash: ``compound_fields``) is taken.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.hl7.compound_fields import is_non_iv_compound
 from adapters.hl7.order_groups import OrderGroup
 from hub.errors import Problem, UnsupportedMessageError
 
@@ -64,7 +66,7 @@ def admixture_problems(groups: Sequence[OrderGroup]) -> list[Problem]:
 
 def _admixture(group: OrderGroup) -> Problem | None:
     rxc, rxe = group.first("RXC"), group.first("RXE")
-    if rxc is not None:
+    if rxc is not None and not is_non_iv_compound(group):
         what, where = "an IV admixture or compound (RXC components)", rxc.location()
     elif rxe is not None and rxe.raw(44) and rxe.get(44).upper() in IV_ORDER_TYPES:
         what, where = f"an IV solution order (RXE-44 {rxe.get(44)})", rxe.location(44)
