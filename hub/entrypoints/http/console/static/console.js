@@ -297,7 +297,14 @@ const RX = (() => {
     pageFns.forEach((fn) => fn(user));
   }
 
+  // a compound's ingredients on one line, where a page shows the drug: "cream: Lidocaine (NDC …) 6 g + …"
+  function ingredients(compound) {
+    if (!compound) return null;
+    return compound.dosage_form + ": " + compound.ingredients.map((i) => (i.name || "ingredient") + " ("
+      + i.id_kind.toUpperCase() + " " + i.product_id + ") " + i.quantity + (i.unit ? " " + i.unit : "")).join(" + ");
+  }
+
   document.addEventListener("DOMContentLoaded", start);
-  return { h, api, act, say, describe, outcome, reconcile, poll, since, when: Times.when, day: Times.day,
+  return { h, api, act, say, describe, outcome, reconcile, poll, since, ingredients, when: Times.when, day: Times.day,
            fromPharmacyTime: Times.fromPharmacyTime, page, can, token, HOME, TOKEN_KEY, get user() { return user; } };
 })();

@@ -92,7 +92,9 @@ RX.page(() => {
     document.querySelector("h1").textContent = "Rx " + rx.rx_number;
     const drug = rx.product ? rx.product.display_name : (rx.drug.text || rx.drug.ndc);
     const dl = h("dl", { class: "facts" },
-      [["Patient", rx.patient_name], ["Drug", drug], ["Directions", rx.sig || "—"], ["State", words(r.data.state)],
+      [["Patient", rx.patient_name], ["Drug", drug],
+       rx.drug.compound ? ["Ingredients", RX.ingredients(rx.drug.compound)] : null,
+       ["Directions", rx.sig || "—"], ["State", words(r.data.state)],
        ["Written", rx.written_date], ["Expires", rx.expires_on],
        ["Refills", rx.refills_remaining + " of " + rx.refills_authorized + " left"],
        ["Placer order number", rx.placer_order_number], ["Source", rx.source],

@@ -80,7 +80,8 @@ RX.page(() => {
         : h("p", { class: "empty" }, "No known allergies recorded."),
       h("h3", {}, "Other prescriptions"), h("div", { class: "history-box" }, otherRx(record.others || [])));
     const order = h("section", { class: "panel" }, h("h3", {}, "Order as received"),
-      dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["NDC ordered", rx.drug.ndc],
+      dl([["Drug ordered", rx.drug.text || rx.drug.ndc], ["Ingredients", RX.ingredients(rx.drug.compound)],
+        ["NDC ordered", rx.drug.ndc],
         ["Product to dispense", product(rx.product)],
         ["Quantity", rx.quantity ? rx.quantity.value + " " + (rx.quantity.unit || "") : null],
         ["Days supply", fill && fill.days_supply && fill.days_supply !== rx.days_supply
@@ -98,7 +99,8 @@ RX.page(() => {
     const fill = rx.fills[rx.fills.length - 1];
     return h("div", { class: "panels" },
       h("section", { class: "panel" }, h("h3", {}, "Product"),
-        dl([["Drug", product(rx.product) || rx.drug.text], ["NDC picked", fill.ndc],
+        dl([["Drug", product(rx.product) || rx.drug.text], ["Ingredients", RX.ingredients(rx.drug.compound)],
+          ["NDC picked", fill.ndc],
           ["Quantity", fill.quantity_dispensed + (fill.owed && fill.owed !== "0" ? " (owed " + fill.owed + ")" : "")],
           ["Lots", fill.picks.map((p) => p.lot + " exp " + p.expiry + " × " + p.quantity).join("; ")]])),
       h("section", { class: "panel" }, h("h3", {}, "Label"), Items.label(fill)));
