@@ -12,6 +12,7 @@ ingredient is never dropped.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,7 +23,9 @@ from hub.domain.compound import (
     CompoundDosageForm,
     CompoundIngredient,
     DispensingUnit,
+    IngredientIdKind,
 )
+from hub.domain.order_parts import QuantityInfo
 from hub.errors import Problem
 
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -129,3 +132,29 @@ def _ingredient(
 
 def _problem(code: str, location: str, message: str) -> Problem:
     return Problem(code, message, location, "error")
+
+
+def compound_medication(compound: Compound, code: dict[str, Any], whole: QuantityInfo | None) -> dict[str, Any]:
+    """The compound as a contained Medication, read back by ``compound_of`` to the same ingredients: each
+    strength is its amount per the whole quantity dispensed."""
+    return {
+        "resourceType": "Medication",
+        "id": "compound",
+        "code": code or {"text": compound.description or "compound"},
+        "form": {"text": compound.dosage_form.value},
+        "ingredient": [_ingredient_view(i, whole) for i in compound.ingredients],
+    }
+
+
+def _ingredient_view(ingredient: CompoundIngredient, whole: QuantityInfo | None) -> dict[str, Any]:
+    coding = [{"system": NDC, "code": ingredient.product_id}] if ingredient.id_kind is IngredientIdKind.NDC else []
+    item: dict[str, Any] = {"coding": coding} | ({"text": ingredient.name} if ingredient.name else {})
+    numerator = {"value": _json_number(ingredient.quantity)} | ({"unit": ingredient.unit} if ingredient.unit else {})
+    strength: dict[str, Any] = {"numerator": numerator}
+    if whole is not None:
+        strength["denominator"] = {"value": _json_number(whole.value)} | ({"unit": whole.unit} if whole.unit else {})
+    return {"itemCodeableConcept": item, "strength": strength}
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral() else float(value)

@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from adapters.fhir.compound import compound_medication
 from adapters.fhir.identifier_types import identifier_type
 from adapters.fhir.mapping import CATEGORY
 from adapters.fhir.medication import NDC, RXNORM
 from adapters.fhir.participants import NPI
 from adapters.fhir.snapshots import ClaimSnapshot, FillSnapshot, PatientSnapshot, PrescriptionSnapshot
 from adapters.fhir.stamps import stamped
+from hub.domain.compound import COMPOUND_PRODUCT_ID
 from hub.domain.order_parts import DrugInfo, Identifier, QuantityInfo, Setting
 from hub.domain.patient_identity import all_as_sent
 
@@ -129,7 +131,7 @@ def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
         "status": _request_status(rx),
         "intent": "order",
         "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
-        "medicationCodeableConcept": _concept(rx.drug),
+        **_medication(rx),
         "subject": _subject(rx),
         "dispenseRequest": _dispense_request(rx),
         "substitution": {"allowedBoolean": rx.substitution_allowed},
@@ -143,8 +145,17 @@ def medication_request_view(rx: PrescriptionSnapshot) -> dict[str, Any]:
     return stamped(view, rx.last_updated)
 
 
+def _medication(rx: PrescriptionSnapshot) -> dict[str, Any]:
+    """medicationCodeableConcept, or a compound as a contained Medication listing every ingredient."""
+    if rx.drug.compound is None:
+        return {"medicationCodeableConcept": _concept(rx.drug)}
+    compound = compound_medication(rx.drug.compound, _concept(rx.drug), rx.quantity)
+    return {"contained": [compound], "medicationReference": {"reference": f"#{compound['id']}"}}
+
+
 def _dispensed_medication(fill: FillSnapshot) -> dict[str, Any]:
-    drug = DrugInfo(ndc=fill.ndc, text=fill.drug_text)
+    # a compound has no NDC of its own: the hub's placeholder product id is not one to show
+    drug = DrugInfo(ndc=None if fill.ndc == COMPOUND_PRODUCT_ID else fill.ndc, text=fill.drug_text)
     medication: dict[str, Any] = {"resourceType": "Medication", "id": "med", "code": _concept(drug)}
     batch = ({"lotNumber": fill.lot} if fill.lot else {}) | (
         {"expirationDate": fill.expiry.isoformat()} if fill.expiry else {}

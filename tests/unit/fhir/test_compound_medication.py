@@ -3,11 +3,20 @@ them; one that cannot be billed whole is refused at the element, never taken wit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+from adapters.fhir.fhir_views_from_hub import prescription_snapshot
 from adapters.fhir.mapping import medication_request_commands
+from adapters.fhir.views import medication_request_view
+from hub.domain.actors import system_actor
 from hub.domain.compound import CompoundDosageForm, DispensingUnit
+from hub.domain.order_parts import Source
+from hub.domain.parties import Patient, Prescriber
+from hub.domain.prescription import Prescription
 from tests.unit.fhir.builders import medication_request
 from tests.unit.fhir.test_mapping import problems_of, receive
 
@@ -85,3 +94,28 @@ def test_ingredients_without_any_ndc_stay_text_for_a_technician() -> None:
     resource = cream_request(ndc_ingredient(None, "Lidocaine", 3), ndc_ingredient(None, "Prilocaine", 3))
     command = receive(resource)
     assert command.drug.compound is None and command.drug.text == "Lidocaine/prilocaine cream"
+
+
+def test_a_compound_reads_back_as_a_contained_medication_with_every_ingredient() -> None:
+    command = receive(cream_request())
+    rx, _ = Prescription.receive(
+        prescription_id="rx-c",
+        rx_number="1000002",
+        command=command,
+        source=Source.FHIR,
+        patient=Patient.new("pat-1", command.patient),
+        prescriber=Prescriber.new("doc-1", command.prescriber),
+        actor=system_actor("fhir"),
+        now=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+    )
+    view = medication_request_view(prescription_snapshot(rx))
+    MedicationRequest.model_validate(view)
+    [medication] = view["contained"]
+    assert view["medicationReference"] == {"reference": "#compound"} and "medicationCodeableConcept" not in view
+    assert [i["itemCodeableConcept"]["coding"][0]["code"] for i in medication["ingredient"]] == [
+        LIDOCAINE,
+        PRILOCAINE,
+        BASE,
+    ]
+    again = receive(view)
+    assert again.drug.compound == command.drug.compound, "what is kept is what was sent"
