@@ -11,6 +11,7 @@ from adapters.hl7.outbound.er7_writer import components, leaf, number, segment, 
 from adapters.hl7.outbound.message_inputs import EncodedOrder, MessageHeader
 from adapters.hl7.outbound.order_segments import assemble, at_least, orc, patient_segments, rxr
 from adapters.hl7.outbound.party_segments import NULL, pharmacist_xcn
+from hub.domain.compound import COMPOUND_PRODUCT_ID
 from hub.domain.order_context import OrderContext
 
 
@@ -42,6 +43,8 @@ def build_encoded_order(header: MessageHeader, order: EncodedOrder, *, allergies
 def give_code(ndc: str, context: OrderContext | None, text: str | None) -> str:
     """RXE-2 / RXD-2: the NDC with the product's name (the catalogue's, else the order's text)."""
     name = (context.product_name if context else None) or text or (context.drug.text if context else None)
+    if ndc == COMPOUND_PRODUCT_ID:  # a compound has no NDC: its name only, never the hub's placeholder as one
+        return components(None, name)
     return components(ndc, name, "NDC")
 
 
