@@ -49,7 +49,9 @@ def compound_product(
         form=compound.dosage_form.value,
         schedule=schedules[0] if schedules else None,
         ingredients=tuple(dict.fromkeys([*names, *(x for p in known for x in p.ingredients)])),
-        therapeutic_class="compound",
+        # the known ingredients' classes together: one shared "compound" class would flag any two compounds as
+        # duplicate therapy; with none known, the composition itself, so only the same compound matches
+        therapeutic_class=" + ".join(sorted({p.therapeutic_class for p in known})) or compound.describe(),
         allergy_classes=tuple(dict.fromkeys(c for p in known for c in p.allergy_classes)),
         package_size=Decimal("0"),
         unit=CATALOGUE_UNITS[compound.dispensing_unit],

@@ -62,6 +62,8 @@ def test_a_compound_order_is_billed_as_one_product_with_its_ingredients_kept() -
     assert rx.drug.compound is not None
     assert [i.product_id for i in rx.drug.compound.ingredients] == [DEXAMETHASONE, NIZATIDINE, UNKNOWN]
     assert "dexamethasone" in rx.product.ingredients
+    # its ingredients' classes, so that screening compares what is in it, not "a compound" with any other
+    assert rx.product.therapeutic_class == "corticosteroids + h2 receptor antagonists"
     # U&C from the known ingredients: 6 x 0.20 + 120 x 0.10 = 13.20 for the whole 240 mL
     assert rx.current_fill.claim is not None and rx.current_fill.claim.amount_requested == Decimal("13.20")
 
