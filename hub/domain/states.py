@@ -54,6 +54,9 @@ class Action(StrEnum):
     REBILL_PARTIAL = "rebill_partial"
     #: a late reversal the payer approved undid the fill's paid claim: back to the technician to rebill
     PAYER_REVERSED = "payer_reversed"
+    #: a fill returned to stock past its plan's window, its B2 answered, billed again (B1) for a patient who came
+    #: for it after all: the one way out of RETURNED_TO_STOCK (``hub.domain.return_window``)
+    REBILL_RETURNED = "rebill_returned"
     APPROVE_DATA = "approve_data"
     REJECT_DATA = "reject_data"
     COMPLETE_FILL = "complete_fill"
@@ -68,6 +71,7 @@ class Action(StrEnum):
 S = RxState
 A = Action
 
+#: no longer in progress; only a fill returned to stock past its window leaves again, rebilled (REBILL_RETURNED)
 TERMINAL_STATES: frozenset[RxState] = frozenset({S.DISPENSED, S.RETURNED_TO_STOCK, S.CANCELLED, S.REJECTED})
 
 _CANCELLABLE = (
@@ -106,6 +110,7 @@ RETAIL_TRANSITIONS: dict[tuple[RxState, Action], RxState] = {
     (S.DATA_VERIFICATION, A.PAYER_REVERSED): S.CLAIM_REJECTED,
     (S.CLAIM_REJECTED, A.BILL_CASH): S.DATA_VERIFICATION,
     (S.READY, A.RETURN_TO_STOCK): S.RETURNED_TO_STOCK,
+    (S.RETURNED_TO_STOCK, A.REBILL_RETURNED): S.CLAIM_PENDING,
 }
 
 INPATIENT_TRANSITIONS: dict[tuple[RxState, Action], RxState] = {

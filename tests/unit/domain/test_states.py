@@ -42,10 +42,12 @@ def test_the_enumeration_covers_every_pair() -> None:
     assert len(ALLOWED) == len(RETAIL_TRANSITIONS) + len(INPATIENT_TRANSITIONS)
 
 
-def test_terminal_states_have_no_way_out() -> None:
+def test_terminal_states_have_no_way_out_but_the_rebill_of_a_returned_fill() -> None:
     for setting in Setting:
         for state in TERMINAL_STATES:
-            assert allowed_actions(setting, state) == []
+            rebill = setting is Setting.OUTPATIENT and state is S.RETURNED_TO_STOCK
+            assert allowed_actions(setting, state) == ([A.REBILL_RETURNED] if rebill else [])
+    assert next_state(Setting.OUTPATIENT, S.RETURNED_TO_STOCK, A.REBILL_RETURNED) is S.CLAIM_PENDING
 
 
 @pytest.mark.parametrize("setting", list(Setting))
