@@ -27,12 +27,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from hub.domain.eligibility import ELIGIBILITY
 from hub.domain.order_parts import Source
 from hub.domain.workflow_commands import CheckClaimTimeout, SendClaim
+from hub.errors import DatabaseUnavailable
 from hub.messaging.envelope import Envelope, derived_message_id
 from hub.persistence.database import read_connection
 from hub.persistence.tables import claim_transmissions, outbox
@@ -58,7 +61,9 @@ class ClaimSweeper:
         while not stop.wait(self._interval):
             try:
                 self.sweep_once()
-            except Exception:  # the sweeper must outlive a database hiccup
+            except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:  # a failover: no traceback
+                log.warning("claim sweep: database unavailable (%s); will try again", _cause(exc))
+            except Exception:  # the sweeper must outlive anything else too
                 log.exception("claim sweep failed; will try again")
 
     def sweep_once(self, now: datetime | None = None) -> int:
@@ -96,8 +101,7 @@ class ClaimSweeper:
             check = CheckClaimTimeout(
                 exchange_id=exchange_id, prescription_id=prescription_id, fill_number=fill_number, attempt=attempt
             )
-            with unit_of_work(self._engine) as uow:
-                queued += queue_timeout_check(uow, check, ids[exchange_id])
+            queued += self._once(partial(queue_timeout_check, check=check, message_id=ids[exchange_id]))
         resent = 0
         for row in due:
             if str(retry_ids[row.exchange_id]) in done:
@@ -109,8 +113,7 @@ class ClaimSweeper:
                 transaction=row.transaction,
                 resend=row.resends + 1,
             )
-            with unit_of_work(self._engine) as uow:
-                resent += queue_reversal_retry(uow, again, retry_ids[row.exchange_id])
+            resent += self._once(partial(queue_reversal_retry, again=again, message_id=retry_ids[row.exchange_id]))
         if queued:
             log.warning("%d claim(s) unanswered after the payer timeout: checking them", queued)
         if resent:
@@ -118,6 +121,26 @@ class ClaimSweeper:
         if (queued or resent) and self._after_commit:
             self._after_commit()
         return queued + resent
+
+    def _once(self, queue: Callable[[UnitOfWork], bool]) -> int:
+        """One row's command in its own transaction; 0 when another process's sweep queued it first.
+
+        Sweeps run in every process with the claim-responses step, over the same overdue rows in the same
+        order: the check before misses a row another sweep inserted but had not committed, and its unique id
+        then fails this insert. That is the other sweep's success, not a reason to stop this sweep (one such
+        collision used to end the whole sweep, leaving every row behind it for a later one).
+        """
+        try:
+            with unit_of_work(self._engine) as uow:
+                return int(queue(uow))
+        except IntegrityError:
+            log.debug("claim sweep: a check was queued by another sweep first")
+            return 0
+
+
+def _cause(exc: Exception) -> str:
+    """The driver's error class, never its text: a statement's parameters may name a patient."""
+    return type(getattr(exc, "orig", None) or exc).__name__
 
 
 def queue_reversal_retry(uow: UnitOfWork, again: SendClaim, message_id: uuid.UUID) -> bool:
