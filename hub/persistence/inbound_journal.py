@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 #: records are off the ACK path: waiting this long for company costs no sender anything
 RECORD_LINGER_S = 0.01
 Key = tuple[str, str, str]
+R = TypeVar("R", bound="_Record | _Barrier | _Claim | _Release")
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ class InboundJournal:
 
     def _claim_all(self, write: Connection, batch: list[_Claim | _Release]) -> None:
         """Insert each claim unless its key is taken (one transaction), then read the rows of those that lost."""
+        batch = _unsettled(batch)
         won: list[_Claim] = []
         lost: list[_Claim] = []
         with write.begin():
@@ -256,7 +258,7 @@ class InboundJournal:
             request.done.set_result(holder or InboundRecord(str(request.values["id"]), CLAIMED, None, [], None))
 
     def _record_all(self, write: Connection, batch: list[_Record | _Barrier]) -> None:
-        records = [r for r in batch if isinstance(r, _Record)]
+        records = [r for r in _unsettled(batch) if isinstance(r, _Record)]
         unique: dict[Key, _Record] = {}
         for r in records:
             unique.setdefault(r.key, r)
@@ -303,6 +305,12 @@ class InboundJournal:
             audit.record_many(write, receipts([r.values for r in filled]))
         for r in filled:
             r.done.set_result(r.values["id"])
+
+
+def _unsettled(batch: list[R]) -> list[R]:
+    """What a batch still owes its callers: the lane tries a batch again on a fresh connection when its held
+    one failed, and a part committed and settled on the first try (claimed rows filled in, say) is done."""
+    return [request for request in batch if not request.done.done()]
 
 
 def _logged(done: Future[None]) -> None:

@@ -154,3 +154,49 @@ def test_a_connection_the_database_dropped_is_replaced_without_failing_the_reque
         assert _count(engine, inbound_messages) == 2
     finally:
         engine.dispose()
+
+
+def test_a_batch_tried_again_keeps_what_its_first_try_settled(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lane tries a batch again on a fresh connection when its held one fails. A claimed message's answer
+    filled in on the first try is settled; the second try must write the rest, not settle it twice (which
+    failed the whole batch, the rest's answers lost for resends)."""
+    from sqlalchemy.exc import OperationalError
+
+    from hub.persistence import inbound_journal
+
+    journal = InboundJournal(engine)
+    entry = InboundEntry(
+        door="hl7",
+        sender="EHR|NORTH",
+        control_id="CLAIMED",
+        message_type="RDE^O11",
+        outcome="AA",
+        raw=b"MSH|c",
+        record_id="8e7c1d0a-claimed",  # the doors name the row they claim, so the answer fills in that row
+    )
+    real = inbound_journal.audit.record_many
+    calls = {"n": 0}
+
+    def second_write_fails(conn: object, entries: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the claimed row's answer, the plain record's insert
+            raise OperationalError("INSERT", {}, Exception("server closed the connection (test)"))
+        real(conn, entries)  # type: ignore[arg-type]
+
+    async def scenario() -> str:
+        _record(journal, 0)
+        await journal.drain()  # the records' lane now holds a connection: a failure is tried again
+        assert await journal.claim(entry) is None
+        monkeypatch.setattr(inbound_journal.audit, "record_many", second_write_fails)
+        filled = journal.record_later(entry.answered("AA", b"MSA|AA|CLAIMED", ["cmd-c"]))
+        _record(journal, 1)  # queued with it: one batch
+        await journal.drain()
+        return await asyncio.wrap_future(filled)
+
+    try:
+        record_id = asyncio.run(scenario())
+    finally:
+        journal.close()
+    store = InboundStore(engine)
+    assert record_id and store.find("hl7", "EHR|NORTH", "CLAIMED").answer == b"MSA|AA|CLAIMED"
+    assert store.find("hl7", "EHR|NORTH", "C1") is not None, "the rest of the batch written on the second try"
