@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, Connection, Engine, Row, String, any_, bindparam, func, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from hub.errors import DatabaseUnavailable
 from hub.persistence.claims import drop_superseded
 from hub.persistence.database import read_connection
 from hub.persistence.maintenance import in_batches, mark, set_mark
 from hub.persistence.tables import outbox
+
+T = TypeVar("T")
+
+
+def _unavailable(exc: OperationalError | InterfaceError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}")
+
+
+def _translated(fn: Callable[..., T]) -> Callable[..., T]:
+    """Database trouble reaches the relay as DatabaseUnavailable: a warning and a backoff, not a traceback
+    per poll while the database fails over."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,7 @@ class OutboxStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @_translated
     def superseded_claims(self, rows: Sequence[OutboxRow]) -> set[str]:
         """Ids of payer rows whose claim a later transmission of the same fill superseded (noted in the ledger)."""
         return drop_superseded(self._engine, [(r.id, r.correlation_id) for r in rows if r.target == "payer"])
@@ -84,6 +108,16 @@ class OutboxStore:
         so relays in several processes never publish the same row twice. SQLite has no row locks, and holding
         its writer lock while publishing would stall every worker, so there the batch is claimed for a lease.
         """
+        try:
+            with self._claimed(limit, created_before) as claimed:
+                yield claimed
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+
+    @contextmanager
+    def _claimed(
+        self, limit: int, created_before: datetime | None
+    ) -> Iterator[tuple[list[OutboxRow], Callable[[list[str], dict[str, str]], None]]]:
         if self._engine.dialect.name != "postgresql":
             rows = self._claim_apart(limit, created_before)
 
@@ -136,6 +170,7 @@ class OutboxStore:
                 )
         return rows
 
+    @_translated
     def pending(self, limit: int = 200) -> list[OutboxRow]:
         """Unpublished rows, oldest first, so events about one order leave in the order they happened."""
         query = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
@@ -143,6 +178,7 @@ class OutboxStore:
             rows = conn.execute(query).mappings().all()
         return [outbox_row(r) for r in rows]
 
+    @_translated
     def mark_published(self, ids: list[str]) -> None:
         """Mark rows sent; a crash before this only causes a republish with the same message id."""
         if not ids:
@@ -150,6 +186,7 @@ class OutboxStore:
         with self._engine.begin() as conn:
             conn.execute(_MARK_SENT[conn.dialect.name], {"ids": ids, "now": datetime.now(UTC)})
 
+    @_translated
     def mark_failed(self, row_id: str, error: str) -> None:
         """Park a row the broker refused for good, keeping the reason for operators."""
         with self._engine.begin() as conn:
@@ -182,6 +219,7 @@ class OutboxStore:
         set_mark(self._engine, _PURGE_MARK, published_before.astimezone(UTC).date())
         return emptied
 
+    @_translated
     def backlog(self) -> int:
         """How many rows wait to be published (a health and metrics figure)."""
         with read_connection(self._engine) as conn:

@@ -262,3 +262,14 @@ def test_a_nacked_row_is_published_later_not_parked(world: tuple[Engine, Topolog
 def _parked(engine: Engine, row_id: str) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(outbox.c.error).where(outbox.c.id == row_id)).scalar_one() is not None
+
+
+def test_database_trouble_reaches_the_relay_as_unavailable() -> None:
+    """The relay logs DatabaseUnavailable as a warning and backs off; a raw driver error was a traceback per
+    poll for as long as a failover lasted."""
+    store = OutboxStore(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"))
+    with pytest.raises(DatabaseUnavailable):
+        store.mark_published(["a"])
+    with pytest.raises(DatabaseUnavailable):
+        with store.claim(10) as (rows, _record):
+            assert rows == []
