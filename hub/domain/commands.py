@@ -24,7 +24,7 @@ from hub.domain.order_parts import (
     ReplyTo,
     Setting,
 )
-from hub.domain.partial_commands import CompletePartialFill
+from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -154,5 +154,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         DecideShortStock,
         CheckEligibility,
         CompletePartialFill,
+        ClosePartialFill,
     )
 }

@@ -11,7 +11,7 @@ from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.label import Label
 from hub.domain.lots import Pick
 from hub.domain.order_context import Pharmacist
-from hub.domain.partial_fill import DispensingStatus, PartialDecision, ShortStock, ShortStockChoice
+from hub.domain.partial_fill import DispensingStatus, PartialClosure, PartialDecision, ShortStock, ShortStockChoice
 from hub.domain.states import TERMINAL_STATES, Action, RxState
 
 
@@ -56,10 +56,16 @@ class Fill(BaseModel):
     #: NCPDP 344-HF / 345-HG: the whole fill as intended, on a partial fill and on its completion
     quantity_intended: Decimal | None = None
     days_supply_intended: int | None = None
+    #: on a later portion of a partial fill (1306.13(b)): what the earlier portions of this fill number handed over
+    dispensed_before: Decimal = Decimal("0")
     #: what the last pick found when the shelf could not cover the fill; it waits for a person's choice
     short_stock: ShortStock | None = None
     #: that choice: fill part now (the rest owed) or wait for stock, with who, when and why
     partial: PartialDecision | None = None
+    #: a partial fill closed with its rest never to be dispensed (nothing owed any more)
+    closure: PartialClosure | None = None
+    #: the reversed P claim of a closed partial fill, kept when what was dispensed is billed again whole
+    closed_claim: Claim | None = None
     label: Label | None = None
     filled_at: datetime | None = None
     dispensed_at: datetime | None = None
@@ -87,8 +93,11 @@ class Fill(BaseModel):
         return self.dispensing_status is DispensingStatus.PARTIAL and self.state is RxState.DISPENSED and self.owed > 0
 
     def owed_after(self, dispensed: Decimal) -> Decimal:
-        """What is still owed once ``dispensed`` is handed over: of the whole fill intended, on a partial fill."""
-        whole = self.quantity_intended if self.dispensing_status is DispensingStatus.PARTIAL else self.quantity
+        """What is still owed once ``dispensed`` is handed over: of the whole fill intended less the earlier
+        portions, on a partial fill."""
+        if self.dispensing_status is DispensingStatus.PARTIAL and self.quantity_intended is not None:
+            return max(self.quantity_intended - self.dispensed_before - dispensed, Decimal("0"))
+        whole = self.quantity
         return max((whole if whole is not None else dispensed) - dispensed, Decimal("0"))
 
     @property
@@ -98,7 +107,8 @@ class Fill(BaseModel):
 
     def claim_of(self, attempt: int) -> Claim | None:
         """The claim sent as this attempt, whichever payer it billed; None when no claim of the fill has it."""
-        found = [c for c in (*self.earlier_claims, self.claim) if c is not None and c.attempt == attempt]
+        claims = (self.closed_claim, *self.earlier_claims, self.claim)
+        found = [c for c in claims if c is not None and c.attempt == attempt]
         return found[-1] if found else None
 
     @property

@@ -30,8 +30,14 @@ class ClaimQuantities(BaseModel):
     associated_date: date | None = None
 
 
-def claim_quantities(rx_number: str, fills: Sequence[Fill], fill: Fill) -> ClaimQuantities:
-    """The quantity fields of ``fill``'s claim, one of the prescription's ``fills`` (a reversal sends 343-HD too)."""
+def claim_quantities(rx_number: str, fills: Sequence[Fill], fill: Fill, attempt: int | None = None) -> ClaimQuantities:
+    """The quantity fields of ``fill``'s claim ``attempt``, one of the prescription's ``fills`` (a reversal sends
+    343-HD too); a closed partial fill is billed again whole, for what it dispensed."""
+    closure = fill.closure
+    if closure is not None and closure.billed_attempt is not None and (attempt or 0) >= closure.billed_attempt:
+        return ClaimQuantities(
+            quantity=fill.quantity_dispensed or fill.quantity or Decimal("0"), days_supply=fill.days_supply
+        )
     status = fill.dispensing_status
     whole = {
         "quantity": fill.quantity or Decimal("0"),
@@ -40,7 +46,7 @@ def claim_quantities(rx_number: str, fills: Sequence[Fill], fill: Fill) -> Claim
         "quantity_intended": fill.quantity_intended if status else None,
         "days_supply_intended": fill.days_supply_intended if status else None,
     }
-    if status is not DispensingStatus.COMPLETION:
+    if status is not DispensingStatus.COMPLETION and not (status and fill.dispensed_before):
         return ClaimQuantities(**whole)
     part = _part_of(fills, fill)
     served = part.claim.submitted_at if part is not None and part.claim is not None else None
@@ -48,6 +54,7 @@ def claim_quantities(rx_number: str, fills: Sequence[Fill], fill: Fill) -> Claim
 
 
 def _part_of(fills: Sequence[Fill], rest: Fill) -> Fill | None:
-    """The partial fill a completion completes: the P before it with the same fill number."""
-    parts = [f for f in fills if f.fill_number == rest.fill_number and f.dispensing_status is DispensingStatus.PARTIAL]
+    """The partial fill a completion (or a later portion) follows: the last P before it with the same fill number."""
+    before = next((fills[:i] for i, f in enumerate(fills) if f is rest), fills)
+    parts = [f for f in before if f.fill_number == rest.fill_number and f.dispensing_status is DispensingStatus.PARTIAL]
     return parts[-1] if parts else None

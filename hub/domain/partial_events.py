@@ -52,5 +52,22 @@ class FillCompletionStarted(FillEvent):
     dispensed_before: Decimal
 
 
+class PartialFillClosed(FillEvent):
+    """The rest of a partial fill will never be dispensed (declined, or past its deadline): nothing is owed.
+
+    Billed to a payer, the P claim is reversed (B2) and what was dispensed billed again as a whole fill (B1
+    without 343-HD); ``claim.reversal_required``, ``claim.reversed``, ``claim.submitted`` and the answer follow."""
+
+    name: ClassVar[str] = "fill.partial_closed"
+
+    actor_id: str
+    reason: str
+    #: what the patient received (the B1's 442-E7), and what stopped being owed
+    quantity_dispensed: Decimal
+    owed_cancelled: Decimal
+    #: the P claim is reversed and the quantity dispensed billed again whole
+    rebilled: bool
+
+
 #: the events of this module a subscriber can bind to
-PUBLISHED: tuple[type[Event], ...] = (FillPartiallyFilled, FillCompletionStarted)
+PUBLISHED: tuple[type[Event], ...] = (FillPartiallyFilled, FillCompletionStarted, PartialFillClosed)

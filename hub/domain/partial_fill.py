@@ -85,6 +85,18 @@ class PartialDecision(Frozen):
     at: datetime
 
 
+class PartialClosure(Frozen):
+    """A partial fill whose rest will never be dispensed (the patient declined it, or its deadline passed): who
+    closed it, when, why and what stopped being owed. With a payer, the P claim is reversed (B2) and what was
+    dispensed billed again as a whole fill (B1, no 343-HD) on attempt ``billed_attempt``."""
+
+    reason: str = Field(min_length=1, max_length=200)
+    closed_by: str
+    at: datetime
+    owed_cancelled: Decimal
+    billed_attempt: int | None = None
+
+
 class ShortStockUndecided(DomainError):
     """The shelf cannot cover the fill and nobody chose a partial fill: it waits for the choice."""
 

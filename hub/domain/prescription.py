@@ -36,6 +36,7 @@ from hub.domain.rx_dispensing import WrongProduct as WrongProduct
 from hub.domain.rx_intake import Intake
 from hub.domain.rx_lifecycle import DUPLICATE_ORDER as DUPLICATE_ORDER
 from hub.domain.rx_lifecycle import Lifecycle
+from hub.domain.rx_partial_close import PartialClose
 from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.rx_short_stock import ShortStockPart
 
@@ -92,6 +93,9 @@ class Prescription(PrescriptionRecord):
         payer_message: str | None = None,
     ) -> list[Event]:
         """The payer paid (D.0 status P or D)."""
+        closing = PartialClose(self)
+        if closing.answers_closing_claim(fill_number):
+            return closing.closing_claim_paid(now, fill_number, total_paid, patient_pay, authorization_number)
         return ClaimLedger(self).claim_paid(
             actor,
             now,
@@ -113,6 +117,9 @@ class Prescription(PrescriptionRecord):
         fill_number: int | None = None,
     ) -> list[Event]:
         """The payer rejected (D.0 status R)."""
+        closing = PartialClose(self)
+        if closing.answers_closing_claim(fill_number):
+            return closing.closing_claim_rejected(now, fill_number, reject_codes, payer_message)
         return ClaimLedger(self).claim_rejected(
             actor, now, reject_codes=reject_codes, payer_message=payer_message, fill_number=fill_number
         )
@@ -121,6 +128,9 @@ class Prescription(PrescriptionRecord):
         self, actor: Actor, now: datetime, *, code: str, payer_message: str, fill_number: int | None = None
     ) -> list[Event]:
         """No answer in time: the claim waits in the exception queue while the hub reverses it first."""
+        closing = PartialClose(self)
+        if closing.answers_closing_claim(fill_number):
+            return closing.closing_claim_rejected(now, fill_number, [code], payer_message)
         return ClaimLedger(self).claim_status_unknown(
             actor, now, code=code, payer_message=payer_message, fill_number=fill_number
         )
@@ -166,10 +176,12 @@ class Prescription(PrescriptionRecord):
         authorization_number: str | None = None,
         attempt: int | None = None,
     ) -> list[Event]:
-        """The payer approved the B2 reversal that cancel, rejection or return to stock asked for."""
-        return ClaimLedger(self).claim_reversed(
+        """The payer approved the B2 reversal that cancel, rejection, return to stock or closing a partial fill
+        asked for; a closed partial fill's dispensed quantity is then billed whole."""
+        reversed_ = ClaimLedger(self).claim_reversed(
             actor, now, fill_number=fill_number, authorization_number=authorization_number, attempt=attempt
         )
+        return [*reversed_, *PartialClose(self).bill_dispensed(fill_number, now)]
 
     def rebill_claim(
         self,
@@ -214,17 +226,26 @@ class Prescription(PrescriptionRecord):
         """Refuse a short pick nobody chose, and (schedule II) one above the quantity prescribed."""
         return ShortStockPart(self).check_pick(allocation)
 
-    def completion_refusal(self, now: datetime) -> str | None:
-        """Why the rest of the current fill cannot be dispensed now, or None when it can."""
-        return Completion(self).completion_refusal(now)
+    def completion_refusal(self, now: datetime, portion: Decimal | None = None) -> str | None:
+        """Why the rest of the current fill (or a portion of it) cannot be dispensed now, or None when it can."""
+        return Completion(self).completion_refusal(now, portion)
 
     def partial_facts(self, fill: Fill) -> dict[str, str | None] | None:
         """A partial fill's or completion's status, whole intended, rest owed and deadline, for work queues."""
         return Completion(self).partial_facts(fill)
 
-    def start_completion(self, actor: Actor, now: datetime) -> list[Event]:
-        """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up."""
-        return Completion(self).start_completion(actor, now)
+    def start_completion(self, actor: Actor, now: datetime, portion: Decimal | None = None) -> list[Event]:
+        """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up (or,
+        for a 1306.13(b) patient, a portion of it)."""
+        return Completion(self).start_completion(actor, now, portion)
+
+    def close_refusal(self) -> str | None:
+        """Why the current fill cannot be closed as a partial fill, or None when it can."""
+        return PartialClose(self).close_refusal()
+
+    def close_partial(self, actor: Actor, now: datetime, reason: str) -> list[Event]:
+        """A pharmacist or technician closes a picked-up partial fill whose rest will never be dispensed."""
+        return PartialClose(self).close_partial(actor, now, reason)
 
     def override_alert(self, actor: Actor, now: datetime, alert_id: str, reason: str) -> list[Event]:
         """A pharmacist documents why the fill may proceed despite an alert."""

@@ -6,9 +6,12 @@ up. It is a new fill with the same fill number (NCPDP 403-D3) carrying 343-HD C,
 charged as the part was), verified by the pharmacist, picked, labelled and picked up like any fill. Asking for
 the rest is never a refill: a refill is refused while a rest is owed.
 
-Schedule II keeps 21 CFR 1306.13: past the deadline (72 hours, or 30 days after the date written when the
-patient or prescriber asked for less) the rest is not dispensable and a completion is refused; the total
-dispensed never exceeds the quantity prescribed.
+Schedule II keeps 21 CFR 1306.13: past the deadline (72 hours, 30 days after the date written when the
+patient or prescriber asked for less, 60 days for a patient a pharmacist recorded as terminally ill or an LTCF
+patient) the rest is not dispensable and a completion is refused; the total dispensed never exceeds the
+quantity prescribed. Only for such a recorded patient (1306.13(b)) may the rest go in several portions: each
+portion but the last is a partial fill again (343-HD P, naming the portion before it in 456-EN / 457-EP), the
+last one the completion (C).
 """
 
 from __future__ import annotations
@@ -44,10 +47,10 @@ class Completion:
     def __init__(self, rx: PrescriptionRecord) -> None:
         self.rx = rx
 
-    def completion_refusal(self, now: datetime) -> str | None:
-        """Why the rest of the current fill cannot be dispensed now, or None when it can."""
+    def completion_refusal(self, now: datetime, portion: Decimal | None = None) -> str | None:
+        """Why the rest of the current fill (or ``portion`` of it) cannot be dispensed now, or None when it can."""
         try:
-            self._check_completion(now)
+            self._check_portion(self._check_completion(now), portion)
         except PartialFillRefused as refused:
             return str(refused)
         return None
@@ -66,28 +69,36 @@ class Completion:
             "complete_by": deadline.isoformat() if deadline else None,
         }
 
-    def start_completion(self, actor: Actor, now: datetime) -> list[Event]:
-        """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up."""
+    def start_completion(self, actor: Actor, now: datetime, portion: Decimal | None = None) -> list[Event]:
+        """A pharmacist or technician starts dispensing the rest of the partial fill the patient picked up, or
+        (1306.13(b) only) ``portion`` of it: a partial fill again, with the rest still owed."""
         require_hands_on(actor)
         part = self._check_completion(now)
+        quantity = self._check_portion(part, portion)
         assert part.quantity_intended is not None and part.quantity_dispensed is not None
+        last = quantity == part.owed
         rest = Fill(
             fill_number=part.fill_number,
             created_at=now,
-            quantity=part.owed,
-            days_supply=self._rest_days(part),
+            quantity=quantity,
+            days_supply=self._rest_days(part)
+            if last
+            else days_for(quantity, part.quantity_intended, part.days_supply_intended),
             ndc=part.ndc,
-            dispensing_status=DispensingStatus.COMPLETION,
+            dispensing_status=DispensingStatus.COMPLETION if last else DispensingStatus.PARTIAL,
             quantity_intended=part.quantity_intended,
             days_supply_intended=part.days_supply_intended,
+            dispensed_before=part.dispensed_before + part.quantity_dispensed,
+            # a later portion keeps the decision: its deadline and designation hold for the rest after it
+            partial=None if last else part.partial,
         )
         self.rx.fills.append(rest)
         started = FillCompletionStarted(
             **self.rx._event_fields(rest),
             actor_id=actor.user_id,
-            quantity=part.owed,
+            quantity=quantity,
             quantity_intended=part.quantity_intended,
-            dispensed_before=part.quantity_dispensed,
+            dispensed_before=rest.dispensed_before,
         )
         billed = self._bill_rest(rest, part.claim, actor, now)
         return [started.model_copy(update={"state": rest.state.value}), *billed]
@@ -107,16 +118,33 @@ class Completion:
             check_total(prescribed, self._dispensed_total(), part.owed)
         return part
 
+    @staticmethod
+    def _check_portion(part: Fill, portion: Decimal | None) -> Decimal:
+        """The quantity to dispense now: the whole rest, or a portion of it for a 1306.13(b) patient."""
+        if portion is None or portion == part.owed:
+            return part.owed
+        if portion <= 0 or portion > part.owed:
+            raise PartialFillRefused(f"a portion of {portion} is not within the {part.owed} owed")
+        if part.partial is None or part.partial.designation is None:
+            raise PartialFillRefused(
+                "the rest of a partial fill is dispensed whole: only for a patient a pharmacist recorded as "
+                "terminally ill or an LTCF patient may it go in portions (21 CFR 1306.13(b))"
+            )
+        return portion
+
     def _dispensed_total(self) -> Decimal:
         handed = [f.quantity_dispensed or Decimal("0") for f in self.rx.fills if f.state is RxState.DISPENSED]
         return sum(handed, Decimal("0"))
 
     @staticmethod
     def _rest_days(part: Fill) -> int | None:
-        """Days supply of the rest: what the whole was to last, less the part's (at least one day)."""
+        """Days supply of the rest: what the whole was to last, less what was handed over (at least one day)."""
         whole, days = part.days_supply_intended, days_for(part.owed, part.quantity_intended, part.days_supply_intended)
         if whole is None or part.days_supply is None:
             return days
+        if part.dispensed_before:  # after several portions: the days of everything handed over
+            handed = part.dispensed_before + (part.quantity_dispensed or Decimal("0"))
+            return max(1, whole - (days_for(handed, part.quantity_intended, whole) or 0))
         return max(1, whole - part.days_supply)
 
     def _bill_rest(self, rest: Fill, paid: Claim | None, actor: Actor, now: datetime) -> list[Event]:

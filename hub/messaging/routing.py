@@ -17,7 +17,7 @@ from hub.domain.commands import (
     RecordRenewalResponse,
 )
 from hub.domain.eligibility import CheckEligibility
-from hub.domain.partial_commands import CompletePartialFill
+from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -54,6 +54,7 @@ COMMAND_STEPS: dict[type[Command], str] = {
     ReturnToStock: "fill",
     DecideShortStock: "fill",
     CompletePartialFill: "fill",
+    ClosePartialFill: "fill",
     ReceiveInventory: "fill",
 }
 #: command name (the routing key it travels under) -> step

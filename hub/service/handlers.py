@@ -21,7 +21,7 @@ from hub.domain.commands import (
     RecordRenewalResponse,
 )
 from hub.domain.eligibility import CheckEligibility
-from hub.domain.partial_commands import CompletePartialFill
+from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -93,6 +93,7 @@ REGISTRY: tuple[Registration[Any], ...] = (
     _register(ReturnToStock, fill_steps.return_to_stock),
     _register(DecideShortStock, fill_steps.decide_short_stock),
     _register(CompletePartialFill, completion_steps.complete_partial_fill),
+    _register(ClosePartialFill, completion_steps.close_partial_fill),
     _register(ReceiveInventory, fill_steps.receive_inventory),
 )
 #: command type -> handler

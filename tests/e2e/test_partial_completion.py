@@ -171,10 +171,11 @@ def _cii_order_as(ph: Pharmacy, written: date, placer: bytes) -> str:
 
 
 def test_an_ltcf_patients_rest_keeps_60_days_recorded_by_a_pharmacist_only(amqp_url: str, sqlite_url: str) -> None:
-    """21 CFR 1306.13(b): 40 days after writing the rest is still dispensable (not past 61 days); a technician
-    cannot record the designation."""
+    """21 CFR 1306.13(b): 40 days after writing the rest is still dispensable (not past 61 days), in portions; a
+    technician cannot record the designation."""
     settings = _settings(amqp_url, sqlite_url)
-    with pharmacy(settings) as ph:
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
         tech, rph = ph.client("technician"), ph.client("pharmacist")
         outcomes: dict[str, Any] = {}
         pids = []
@@ -197,11 +198,31 @@ def test_an_ltcf_patients_rest_keeps_60_days_recorded_by_a_pharmacist_only(amqp_
         _stock(tech, "50", "C2", ndc="00591040501")
         within, late = pids
         part = _fills(ph, within)[0]
-        accepted = tech.post(f"/api/prescriptions/{within}/completion")
         refused = tech.post(f"/api/prescriptions/{late}/completion")
+        accepted = tech.post(f"/api/prescriptions/{within}/completion", json={"portion": "4"})
+        assert accepted.status_code == 202, accepted.text
+        eventually(lambda: len(_fills(ph, within)) == 2 or None, "the second portion started")
+        _approve_data(ph, within)
+        _release_and_sell(ph, within)
+        assert tech.post(f"/api/prescriptions/{within}/completion").status_code == 202
+        eventually(lambda: len(_fills(ph, within)) == 3 or None, "the last portion started")
+        _approve_data(ph, within)
+        _release_and_sell(ph, within)
+        portions = _fills(ph, within)
+        billed = [raw_fields(b, "07") for b in payer.bodies]
     assert [r.status_code for r in outcomes["tech"]] == [403, 403]
     assert part["partial"]["designation"] == "LTCF patient" and part["partial"]["decided_by"] is not None
-    assert accepted.status_code == 202, accepted.text
+    assert [f["dispensing_status"] for f in portions] == ["P", "P", "C"]
+    assert [Decimal(f["quantity_dispensed"]) for f in portions] == [8, 4, 8]
+    assert [Decimal(f["owed"]) for f in portions] == [12, 8, 0]
+    rx_number = billed[-1]["D2"]
+    mine = [b for b in billed if b["D2"] == rx_number]
+    assert [(b.get("HD"), b["E7"], b.get("HF")) for b in mine[-3:]] == [
+        (["P"], ["8000"], ["20000"]),
+        (["P"], ["4000"], ["20000"]),
+        (["C"], ["8000"], ["20000"]),
+    ]
+    assert "EN" not in mine[-3] and mine[-2]["EN"] == mine[-1]["EN"] == rx_number
     assert refused.status_code == 409 and "60 days of the date written" in refused.text
     assert "'LTCF patient'" in refused.text
 
@@ -234,3 +255,49 @@ def test_a_completion_reversed_while_its_part_stays_paid_reconciles(amqp_url: st
     assert ledger == [(1, "B1", "P"), (2, "B3", "P"), (3, "B1", "P"), (3, "B2", "A")]
     assert (part["claim"]["status"], rest["claim"]["status"]) == ("paid", "reversed")
     assert found == []
+
+
+def test_a_closed_partial_is_reversed_billed_whole_for_what_was_dispensed_and_refillable(
+    amqp_url: str, sqlite_url: str
+) -> None:
+    """The patient declines the rest: B2 of the P claim, then a B1 for the 8 dispensed with no 343-HD; nothing
+    is owed, the audit names the technician, and a refill is taken again."""
+    settings = _settings(amqp_url, sqlite_url)
+    payer = RecordingPayer(load_payer_config(settings.payer_sim_config))
+    with pharmacy(settings, simulator=payer) as ph:
+        tech, rph = ph.client("technician"), ph.client("pharmacist")
+        _stock(tech, "8", "L1")
+        pid = _order(ph, edit=(b"|20|CAP|0|", b"|20|CAP|2|"))  # 20 capsules, two refills
+        _approve_data(ph, pid)
+        _choose_partial(ph, pid)
+        ph.wait_state(pid, "claim_pending", "data_verification")
+        _approve_data(ph, pid)
+        _release_and_sell(ph, pid)
+        assert tech.post(f"/api/prescriptions/{pid}/refill").status_code == 409, "12 still owed"
+        closed = tech.post(f"/api/prescriptions/{pid}/completion/close", json={"reason": "patient declined the rest"})
+        assert closed.status_code == 202, closed.text
+        eventually(lambda: (_fills(ph, pid)[0]["claim"] or {}).get("status") == "paid" or None, "the whole billed")
+        eventually(lambda: len(payer.bodies) == 4 or None, "four claims at the payer")
+        bodies = list(payer.bodies)
+        (part,) = _fills(ph, pid)
+        ledger = _ledger(ph, pid)
+        found = reconcile(ph.engine)
+        audit = rph.get(f"/api/prescriptions/{pid}").json()["audit"]
+        again = tech.post(f"/api/prescriptions/{pid}/completion/close", json={"reason": "twice"})
+        refill = tech.post(f"/api/prescriptions/{pid}/refill")
+        eventually(lambda: len(_fills(ph, pid)) == 2 or None, "the refill started")
+    assert closed.status_code == 202 and again.status_code == 409
+    assert refill.status_code == 202, refill.text
+    assert ledger == [(1, "B1", "P"), (2, "B3", "P"), (2, "B2", "A"), (3, "B1", "P")]
+    assert [b[8:10] for b in bodies] == [b"B1", b"B3", b"B2", b"B1"]
+    billed_part, reversal, whole = (raw_fields(b, "07") for b in bodies[1:])
+    assert (reversal["D2"], reversal["D3"], reversal["HD"]) == (billed_part["D2"], ["0"], ["P"])
+    assert whole["D2"] == billed_part["D2"] and whole["D3"] == ["0"] and whole["E7"] == ["8000"]
+    assert "HD" not in whole and "HF" not in whole and "HG" not in whole
+    assert bodies[3][38:46] == bodies[1][38:46], "the date of service of what was dispensed"
+    assert (Decimal(part["owed"]), Decimal(part["quantity_dispensed"])) == (0, 8)
+    assert part["closure"]["reason"] == "patient declined the rest" and part["closure"]["billed_attempt"] == 3
+    assert part["closed_claim"]["status"] == "reversed" and part["claim"]["attempt"] == 3
+    assert found == []
+    closing = [a for a in audit if a["action"] == "close-partial-fill"]
+    assert closing and closing[0]["actor"] == part["closure"]["closed_by"] and closing[0]["role"] == "technician"

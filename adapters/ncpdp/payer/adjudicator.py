@@ -1,12 +1,12 @@
 """A simulated payer: D.0 request bytes in, D.0 response bytes out, no I/O (the process wrapper adds the
 broker, delays and dropped answers).
 
-Order of decisions, per transaction: host down (92) -> an inconsistent compound (``compounds``) -> M/I data
-(07, 16, 21, E7, 19, 25; HD, HF, HG for a partial fill or its completion; 41 when a secondary-only plan's claim
-does not say what the payer before it did) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) -> limits (76) ->
-refill too soon (79) -> DUR (88) -> paid (P). B2 reverses a matching paid claim (A), answers S for one already
-reversed and rejects 87 ("reversal not processed", unverified code) when nothing matches. B3 reverses the
-matching paid claim, then bills again (how a fill paid whole is billed again as a partial fill, 343-HD P).
+Order of decisions, per transaction: host down (92) -> an inconsistent compound (``compounds``) -> M/I data (07, 16,
+21, E7, 19, 25; HD, HF, HG for a partial fill, a later portion or its completion; 41 when a secondary-only plan's
+claim does not say what the payer before it did) -> duplicate of paid (D) -> coverage (70) -> prior auth (75) ->
+limits (76) -> refill too soon (79) -> DUR (88) -> paid (P). B2 reverses a matching paid claim (A), answers S for
+one already reversed and rejects 87 ("reversal not processed", unverified code) when nothing matches. B3 reverses
+the matching paid claim, then bills again (how a fill paid whole is billed again as a partial fill, 343-HD P).
 """
 
 from __future__ import annotations
@@ -182,8 +182,16 @@ def _key(request: ClaimRequest, transaction: ClaimTransaction) -> ClaimKey:
         rx_number=transaction.claim.rx_number or "",
         fill_number=transaction.claim.fill_number or 0,
         date_of_service=request.date_of_service,
-        dispensing_status="C" if (transaction.claim.dispensing_status or "").strip() == "C" else "",
+        dispensing_status=_key_status(transaction),
     )
+
+
+def _key_status(transaction: ClaimTransaction) -> str:
+    """C for a completion, P for a later portion of a partial fill (it names the one before it), else blank."""
+    status = (transaction.claim.dispensing_status or "").strip()
+    if status == "C" or (status == "P" and transaction.claim.associated_rx_number):
+        return status
+    return ""
 
 
 def _other_paid(transaction: ClaimTransaction) -> Decimal | None:

@@ -19,7 +19,9 @@ class ClaimKey(Frozen):
     fill_number: int
     date_of_service: date
     #: "C" for the completion of a partial fill (343-HD), so that the part and its rest, billed on the same
-    #: fill number and maybe the same day, are two claims; "" otherwise (a P replaces the whole it rebills)
+    #: fill number and maybe the same day, are two claims; "P" for a later portion of a partial fill (a P naming
+    #: the portion before it in 456-EN); "" otherwise (a first P replaces the whole it rebills). Two later
+    #: portions of one fill on one day are one claim here
     dispensing_status: str = ""
 
 
@@ -78,6 +80,14 @@ class ClaimHistory:
         claims = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
         found = [c for c in claims if c.key.fill_number == fill_number and c.dispensing_status == "P"]
         return next((c for c in reversed(found) if not c.reversed), None)
+
+    def dispensed_in_parts(self, cardholder_id: str, rx_number: str, fill_number: int) -> Decimal:
+        """What the unreversed partial fills (P, a first one and any later portions) of this fill dispensed."""
+        claims = (self._paid[key] for key in self._by_rx.get((cardholder_id, rx_number), ()))
+        parts = [
+            c for c in claims if c.key.fill_number == fill_number and c.dispensing_status == "P" and not c.reversed
+        ]
+        return sum((c.quantity_dispensed for c in parts), Decimal("0"))
 
     def products_of(self, cardholder_id: str) -> dict[str, PaidClaim]:
         """The latest unreversed paid claim per product for this cardholder (for the plan's DUR)."""

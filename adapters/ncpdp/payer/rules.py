@@ -2,8 +2,9 @@
 
 Codes from standards.md §4.4: M/I data errors first, then coverage (70), prior auth (75), plan limits
 (76), refill too soon (79) and DUR (88). Partial fills (343-HD P) must say what the whole fill is (344-HF,
-345-HG); a completion (C) must follow an unreversed P of the same Rx and fill number and never take the total
-above the quantity intended (M/I codes HD, HF, HG: unverified, named after the fields as NCPDP's M/I codes are).
+345-HG); a completion (C), or a later portion (a P naming the one before it in 456-EN, 21 CFR 1306.13(b)), must
+follow an unreversed P of the same Rx and fill number and never take the total above the quantity intended
+(M/I codes HD, HF, HG: unverified, named after the fields as NCPDP's M/I codes are).
 """
 
 from __future__ import annotations
@@ -48,14 +49,18 @@ def partial_or_completion(history: ClaimHistory, request: ClaimRequest, transact
         return ["HF"]
     if claim.days_supply_intended is None or claim.days_supply_intended <= 0:
         return ["HG"]
-    if status == "P":
+    if status == "P" and not claim.associated_rx_number:
         return []
-    cardholder = request.insurance.cardholder_id if request.insurance else None
-    partial = history.partial_of(cardholder or "", claim.rx_number or "", claim.fill_number or 0)
+    cardholder, rx_number = (
+        (request.insurance.cardholder_id if request.insurance else None) or "",
+        claim.rx_number or "",
+    )
+    partial = history.partial_of(cardholder, rx_number, claim.fill_number or 0)
     if partial is None:
         return ["HD"]
     intended = partial.quantity_intended or Decimal("0")
-    if claim.quantity_intended != intended or partial.quantity_dispensed + dispensed > intended:
+    before = history.dispensed_in_parts(cardholder, rx_number, claim.fill_number or 0)
+    if claim.quantity_intended != intended or before + dispensed > intended:
         return ["HF"]
     return []
 

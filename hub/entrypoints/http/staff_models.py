@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -69,6 +70,19 @@ class Reason(Body):
     """A free-text reason (cancel, return to stock)."""
 
     reason: str = "not given"
+
+
+class CompletionPortion(Body):
+    """For a patient a pharmacist recorded as terminally ill or an LTCF patient (21 CFR 1306.13(b)): dispense this
+    much of the rest now, a partial fill again; without it the whole rest is the completion."""
+
+    portion: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=3)
+
+
+class ClosingReason(Body):
+    """Why a partial fill's rest will never be dispensed (the patient declined it, its deadline passed)."""
+
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class ShortStockDecision(Body):

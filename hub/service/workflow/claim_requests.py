@@ -55,7 +55,7 @@ def claim_request(
         pharmacy_npi=ctx.pharmacy_npi,
         rx_number=rx.rx_number,
         ndc=fill.ndc or (rx.product.ndc11 if rx.product else ""),
-        **claim_quantities(rx.rx_number, rx.fills, fill).model_dump(),
+        **claim_quantities(rx.rx_number, rx.fills, fill, attempt).model_dump(),
         written_date=rx.written_date,
         refills_authorized=rx.refills_authorized,
         daw_code="0" if rx.substitution_allowed else "1",

@@ -115,3 +115,15 @@ def test_the_rest_names_the_part_it_completes() -> None:
     part_claim = rx.fills[0].claim
     assert part_claim is not None and part_claim.submitted_at is not None
     assert (rest.associated_rx_number, rest.associated_date) == (rx.rx_number, part_claim.submitted_at.date())
+
+
+def test_the_payer_pays_later_portions_of_a_1306_13_b_fill_up_to_the_whole() -> None:
+    """Part 12, a later portion of 10 (a P naming the part in 456-EN), then the last 8 as C; never above 30."""
+    history = ClaimHistory()
+    assert _send(history, claim(quantity=Decimal("30"), days_supply=10)) == ("P", ())
+    assert _send(history, _part()) == ("P", ())
+    portion = claim(attempt=3, **{**PART, **WHOLE, **ASSOCIATED, "quantity": Decimal("10"), "days_supply": 3})
+    assert _send(history, portion.model_copy(update={"quantity": Decimal("19")})) == ("R", ("HF",))
+    assert _send(history, portion) == ("P", ()), "a later portion is its own claim, not the first P again"
+    assert _send(history, _rest(quantity=Decimal("9"))) == ("R", ("HF",)), "12 + 10 + 9 is above the 30 intended"
+    assert _send(history, _rest(quantity=Decimal("8"))) == ("P", ())

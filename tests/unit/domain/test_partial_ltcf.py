@@ -4,15 +4,18 @@ patient keeps 60 days from the date written for its rest, instead of 72 hours; o
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from hub.domain.actors import Actor, Role
 from hub.domain.inventory import allocate
-from hub.domain.partial_events import FillPartiallyFilled
-from hub.domain.partial_fill import PartialFillRefused, PatientDesignation, ShortStockChoice
+from hub.domain.partial_claims import claim_quantities
+from hub.domain.partial_events import FillCompletionStarted, FillPartiallyFilled
+from hub.domain.partial_fill import DispensingStatus, PartialFillRefused, PatientDesignation, ShortStockChoice
 from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
+from hub.domain.workflow_events import ClaimSubmitted
 from hub.errors import NotAuthorized
 from tests.unit.domain.builders import NOW, PHARMACIST, TECHNICIAN, reach
 from tests.unit.domain.test_partial_completion import _cii, _hand_over, _shelf
@@ -77,3 +80,43 @@ def test_the_designation_is_for_schedule_ii_only() -> None:
     _short(rx, "12")
     with pytest.raises(PartialFillRefused, match="not schedule II"):
         rx.decide_short_stock(PHARMACIST, NOW, ShortStockChoice.PARTIAL, "LTCF", designation=LTCF)
+
+
+def test_a_designated_patients_rest_goes_in_portions_each_a_p_until_the_last_c() -> None:
+    rx, _ = _designated()
+    _hand_over(rx, on_shelf="10")
+    started, billed = rx.start_completion(TECHNICIAN, NOW + timedelta(days=7), portion=Decimal("8"))
+    second = rx.current_fill
+    assert (second.fill_number, second.dispensing_status, second.quantity) == (0, DispensingStatus.PARTIAL, 8)
+    assert (second.dispensed_before, second.quantity_intended) == (10, 30)
+    assert second.partial is not None and second.partial.designation is LTCF, "the deadline holds for the rest"
+    assert isinstance(started, FillCompletionStarted) and started.dispensed_before == 10
+    assert isinstance(billed, ClaimSubmitted) and billed.transaction == "B1" and billed.quantity == 8
+    fields = claim_quantities(rx.rx_number, rx.fills, second)
+    assert (fields.dispensing_status, fields.quantity, fields.quantity_intended) == ("P", 8, 30)
+    assert fields.associated_rx_number == rx.rx_number and fields.associated_date is not None
+    _hand_over(rx, on_shelf="8")
+    assert (second.quantity_dispensed, second.owed) == (8, 12) and second.completion_due
+    assert rx.close_refusal() is not None, "portions are not closed here"
+    rx.start_completion(TECHNICIAN, NOW + timedelta(days=14))
+    last = rx.current_fill
+    assert (last.dispensing_status, last.quantity, last.dispensed_before) == (DispensingStatus.COMPLETION, 12, 18)
+    assert claim_quantities(rx.rx_number, rx.fills, last).associated_rx_number == rx.rx_number
+    _hand_over(rx, on_shelf="12")
+    assert sum(f.quantity_dispensed or 0 for f in rx.fills) == 30 and last.owed == 0
+    days = [f.days_supply or 0 for f in rx.fills]
+    assert sum(days) == rx.fills[0].days_supply_intended
+
+
+def test_only_a_designated_patients_rest_is_split_and_never_beyond_what_is_owed() -> None:
+    rx = _cii()
+    _short(rx)
+    rx.decide_short_stock(TECHNICIAN, NOW, ShortStockChoice.PARTIAL, "back-order")
+    _hand_over(rx, on_shelf="10")
+    with pytest.raises(PartialFillRefused, match="dispensed whole"):
+        rx.start_completion(TECHNICIAN, NOW, portion=Decimal("5"))
+    assert "1306.13(b)" in (rx.completion_refusal(NOW, Decimal("5")) or "")
+    designated, _ = _designated()
+    _hand_over(designated, on_shelf="10")
+    with pytest.raises(PartialFillRefused, match="not within the 20 owed"):
+        designated.start_completion(TECHNICIAN, NOW, portion=Decimal("21"))
