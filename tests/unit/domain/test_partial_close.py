@@ -16,8 +16,8 @@ from hub.domain.prescription import Prescription
 from hub.domain.states import RxState
 from hub.domain.workflow_events import ClaimPaid, ClaimReversalRequired, ClaimReversed, ClaimSubmitted
 from hub.errors import NotAuthorized
-from tests.unit.domain.builders import NOW, SYSTEM, TECHNICIAN, reach
-from tests.unit.domain.test_partial_completion import _hand_over, _partial
+from tests.unit.domain.builders import NOW, PHARMACIST, SYSTEM, TECHNICIAN, context, reach, received
+from tests.unit.domain.test_partial_completion import _hand_over, _partial, _pick
 
 
 def _picked_up_part() -> Prescription:
@@ -83,3 +83,17 @@ def test_only_staff_close_and_only_a_picked_up_partial_with_a_rest_owed() -> Non
         rx.close_partial(TECHNICIAN, NOW, "again")
     whole = reach(RxState.DISPENSED)
     assert whole.close_refusal() is not None
+
+
+def test_a_cash_partial_is_closed_without_a_payer() -> None:
+    rx = received(coverage=None)
+    rx.intake(SYSTEM, NOW, context())
+    rx.approve_data_verification(PHARMACIST, NOW)
+    _partial(rx)
+    _pick(rx, "12")
+    rx.approve_product_verification(PHARMACIST, NOW)
+    rx.dispense(TECHNICIAN, NOW)
+    (closed,) = rx.close_partial(PHARMACIST, NOW, "patient moved away")
+    assert isinstance(closed, PartialFillClosed) and not closed.rebilled and closed.owed_cancelled == 18
+    claim = rx.current_fill.claim
+    assert claim is not None and claim.status is ClaimStatus.CASH and rx.current_fill.owed == 0
