@@ -212,6 +212,9 @@ class Settings(BaseSettings):
     #: also ask the prescriber to renew when the last refill is dispensed (before the patient runs out), not only
     #: when a refill is asked for with none left
     renewal_at_last_refill: bool = False
+    #: send every compound claim with 420-DK 08 (process for approved ingredients): the plan pays the ingredients
+    #: it covers instead of rejecting the claim for one it does not; off: a technician picks 08 on a resubmission
+    compound_approved_ingredients_only: bool = False
     #: days a paid fill may wait in will-call before it is returned to stock with its B2 reversal, for plans whose
     #: payer sheet names no ``return_to_stock_days``; a pickup after it is refused
     return_to_stock_days: float = Field(default=14.0, gt=0)

@@ -77,6 +77,7 @@ def workflow_context(settings: Settings) -> WorkflowContext:
         default_coverage=coverage,
         payer_sheets=PayerSheets.from_json_text(settings.payer_sheets_path.read_text()),
         renewal_at_last_refill=settings.renewal_at_last_refill,
+        compound_approved_ingredients_only=settings.compound_approved_ingredients_only,
         return_to_stock_days=settings.return_to_stock_days,
         reversal_retry_base_ms=settings.reversal_retry_base_ms,
         reversal_retry_cap_ms=settings.reversal_retry_cap_ms,

@@ -13,7 +13,7 @@ from hub.domain.payer_sheet import BASIS_OF_COST, PayerSheet
 from hub.domain.prescription import Prescription
 from hub.domain.workflow_commands import SendClaim
 from hub.service.unit_of_work import UnitOfWork
-from hub.service.workflow.compound_claims import compound_billing
+from hub.service.workflow.compound_claims import compound_billing, compound_clarification
 from hub.service.workflow.context import WorkflowContext
 
 #: NCPDP 419-DJ prescription origin by the door the order came through (0 unknown: staff-entered orders
@@ -66,7 +66,7 @@ def claim_request(
         if claim.dur_pps
         else (),
         date_of_service=(claim.submitted_at or rx.received_at).date(),
-        clarification_codes=tuple(claim.clarification_codes),
+        clarification_codes=compound_clarification(ctx, rx, claim.clarification_codes),
         schedule=rx.schedule,
         quantity_prescribed=rx.quantity.value if rx.quantity else None,
         origin_code=ORIGIN_CODES.get(rx.source),

@@ -1,4 +1,5 @@
-"""A compound's claim: its ingredients with their costs, and an ingredient cost that is their sum."""
+"""A compound's claim: its ingredients with their costs, an ingredient cost that is their sum, and 420-DK 08 when
+the pharmacy bills compounds for their approved ingredients only."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.domain.catalogue import Product
+from hub.domain.claim import MAX_CLARIFICATION_CODES
 from hub.domain.compound_product import ingredient_prices
 from hub.domain.payer_sheet import BASIS_OF_COST
 from hub.domain.prescription import Prescription
@@ -34,3 +36,15 @@ def compound_billing(ctx: WorkflowContext, rx: Prescription, bin_: str, pcn: str
         "basis_of_cost": BASIS_OF_COST[sheet.cost_basis] if sheet else BASIS_OF_COST["usual_and_customary"],
         "gross_amount_due": ingredient + (fee or Decimal("0")),
     }
+
+
+#: 420-DK 08: process the compound for approved ingredients
+APPROVED_INGREDIENTS = "08"
+
+
+def compound_clarification(ctx: WorkflowContext, rx: Prescription, codes: list[str]) -> tuple[str, ...]:
+    """The claim's 420-DK codes, with 08 added to a compound's when the setting asks (and room is left)."""
+    wanted = ctx.compound_approved_ingredients_only and rx.drug.compound is not None
+    if not wanted or APPROVED_INGREDIENTS in codes or len(codes) >= MAX_CLARIFICATION_CODES:
+        return tuple(codes)
+    return (*codes, APPROVED_INGREDIENTS)

@@ -39,6 +39,8 @@ class WorkflowContext:
     reversal_retry_cap_ms: int = 60000
     #: ask the prescriber to renew when the last refill is handed over, not only when a refill is refused
     renewal_at_last_refill: bool = False
+    #: every compound claim carries 420-DK 08 (pay the covered ingredients only)
+    compound_approved_ingredients_only: bool = False
     #: days a paid fill may wait in will-call when its payer sheet names no window
     return_to_stock_days: float = 14.0
 
