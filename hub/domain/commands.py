@@ -25,6 +25,7 @@ from hub.domain.order_parts import (
     Setting,
 )
 from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
+from hub.domain.rebill_commands import RebillReturnedFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -154,6 +155,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         DecideShortStock,
         CheckEligibility,
         CompletePartialFill,
+        RebillReturnedFill,
         ClosePartialFill,
     )
 }

@@ -37,6 +37,7 @@ from hub.domain.rx_intake import Intake
 from hub.domain.rx_lifecycle import DUPLICATE_ORDER as DUPLICATE_ORDER
 from hub.domain.rx_lifecycle import Lifecycle
 from hub.domain.rx_partial_close import PartialClose
+from hub.domain.rx_rebill import ReturnedFillRebill
 from hub.domain.rx_record import PrescriptionRecord
 from hub.domain.rx_short_stock import ShortStockPart
 
@@ -201,6 +202,14 @@ class Prescription(PrescriptionRecord):
         return ClaimLedger(self).claim_reversed_late(
             actor, now, fill_number=fill_number, authorization_number=authorization_number
         )
+
+    def rebill_refusal(self, now: datetime, window_days: float) -> str | None:
+        """Why the current fill may not be rebilled after its return-to-stock window, or None."""
+        return ReturnedFillRebill(self).refusal(now, window_days)
+
+    def rebill_returned(self, actor: Actor, now: datetime, window_days: float) -> list[Event]:
+        """A fill returned to stock past its window, its reversal answered: billed again with a fresh B1."""
+        return ReturnedFillRebill(self).rebill(actor, now, window_days)
 
     def note_short_stock(self, now: datetime, allocation: Allocation) -> list[Event]:
         """The shelf cannot cover the fill."""

@@ -18,6 +18,7 @@ from hub.domain.commands import (
 )
 from hub.domain.eligibility import CheckEligibility
 from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
+from hub.domain.rebill_commands import RebillReturnedFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -46,6 +47,7 @@ COMMAND_STEPS: dict[type[Command], str] = {
     CheckEligibility: "claim",
     ResolveClaimRejection: "claim",
     CorrectPaidClaim: "claim",
+    RebillReturnedFill: "claim",
     RecordClaimResponse: "claim-responses",
     CheckClaimTimeout: "claim-responses",
     RecordVerification: "verification",

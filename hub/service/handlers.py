@@ -22,6 +22,7 @@ from hub.domain.commands import (
 )
 from hub.domain.eligibility import CheckEligibility
 from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
+from hub.domain.rebill_commands import RebillReturnedFill
 from hub.domain.workflow_commands import (
     CancelByPharmacy,
     CheckClaimTimeout,
@@ -50,6 +51,7 @@ from hub.service.workflow import (
     fill_steps,
     intake_steps,
     pharmacist_steps,
+    return_rebill_steps,
 )
 from hub.service.workflow.context import WorkflowContext
 
@@ -85,6 +87,7 @@ REGISTRY: tuple[Registration[Any], ...] = (
     _register(CheckEligibility, eligibility_steps.check_eligibility),
     _register(ResolveClaimRejection, claim_steps.resolve),
     _register(CorrectPaidClaim, claim_corrections.correct_paid_claim),
+    _register(RebillReturnedFill, return_rebill_steps.rebill_returned_fill),
     _register(RecordClaimResponse, claim_responses.record_response),
     _register(CheckClaimTimeout, claim_responses.check_timeout),
     _register(RecordVerification, pharmacist_steps.record_verification),

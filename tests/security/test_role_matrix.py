@@ -43,6 +43,7 @@ STAFF_API: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/patients/{patient_id}/coverages"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/claim-correction"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/completion"): HANDS_ON,
+    ("POST", "/api/prescriptions/{prescription_id}/rebill"): HANDS_ON,
     ("POST", "/api/prescriptions/{prescription_id}/completion/close"): HANDS_ON,
     ("GET", "/api/eligibility/{check_id}"): HANDS_ON,
     ("POST", "/api/inventory"): HANDS_ON,
