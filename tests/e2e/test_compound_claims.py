@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from adapters.ncpdp.payer.config import DrugRule, load_payer_config
 from hub.config import Settings
@@ -62,8 +63,14 @@ def _post(http: httpx.Client, body: bytes) -> Answer:
     return Answer.of(response.content)
 
 
-def test_a_compound_is_billed_with_am10_resubmitted_with_08_paid_and_verified(amqp_url: str, sqlite_url: str) -> None:
-    settings = _settings(amqp_url, sqlite_url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Both databases: the fill of a compound reads (and on PostgreSQL locks) a shelf that has no lots."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
+
+
+def test_a_compound_is_billed_with_am10_resubmitted_with_08_paid_and_verified(amqp_url: str, database_url: str) -> None:
+    settings = _settings(amqp_url, database_url)
     payer = _payer(settings)
     with pharmacy(settings, simulator=payer) as ph, _feed(ph) as http:
         answer = _post(http, compound_new_rx(body=new_rx("CMP-MSG-1", "CMP-1")))
