@@ -17,6 +17,7 @@ from hub.domain.claim import Claim, ClaimStatus
 from hub.domain.claim_exchange import OtherPayment
 from hub.domain.fill import Fill
 from hub.domain.order_parts import CoverageInfo
+from hub.domain.states import Action, RxState
 
 #: 511-FB rejects after which the next coverage is billed (308-C8 = 3, the rejects in AM05 472-6E): the plan does
 #: not cover the product, 70, or has it off its formulary, MR. Every other reject waits for a technician, because
@@ -87,9 +88,15 @@ def _payment(claim: Claim) -> OtherPayment:
 
 def first_claim_to_its_payer(fill: Fill) -> bool:
     """True when the fill's claim is the first sent to its payer: a claim left unanswered is resubmitted once per
-    payer, the secondary's like the primary's (a secondary's first attempt follows the last earlier payer's)."""
+    payer, the secondary's like the primary's (a secondary's first attempt follows the last earlier payer's), and
+    the fresh B1 of a fill rebilled after its return-to-stock window like a first claim."""
     claim, earlier = fill.claim, fill.earlier_claims
-    return claim is not None and claim.attempt == (earlier[-1].attempt + 1 if earlier else 1)
+    if claim is None:
+        return False
+    if earlier:
+        return claim.attempt == earlier[-1].attempt + 1
+    billed = [step.action for step in fill.history if step.target is RxState.CLAIM_PENDING]
+    return claim.attempt == 1 or (bool(billed) and billed[-1] is Action.REBILL_RETURNED)
 
 
 def claim_to_reverse(fill: Fill) -> Claim | None:

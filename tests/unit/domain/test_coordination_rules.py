@@ -4,13 +4,15 @@ which claim, left unanswered, is resubmitted: the first to each payer, once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from hub.domain.coordination import first_claim_to_its_payer, next_after_reject
 from hub.domain.order_parts import CoverageInfo
-from tests.unit.domain.builders import COVERAGE, NOW, SYSTEM, context, received
+from hub.domain.states import RxState
+from tests.unit.domain.builders import COVERAGE, NOW, SYSTEM, TECHNICIAN, at_state, context, received
 
 SECONDARY = CoverageInfo(bin="999003", pcn="SECPCN", cardholder_id="SEC-CH-9")
 
@@ -56,3 +58,17 @@ def test_the_first_claim_to_each_payer_is_resubmitted_once_after_no_answer() -> 
     rx.resubmit_claim(SYSTEM, NOW)
     assert fill.claim is not None and (fill.claim.payer, fill.claim.attempt) == (2, 3)
     assert not first_claim_to_its_payer(fill), "the secondary's resubmission is not resubmitted again"
+
+
+def test_the_fresh_claim_of_a_fill_rebilled_after_its_window_is_resubmitted_once_too() -> None:
+    rx = at_state(RxState.READY)
+    rx.return_to_stock(SYSTEM, NOW + timedelta(days=15), "past the window")
+    reversing = rx.current_fill.claim
+    assert reversing is not None
+    rx.claim_reversed(SYSTEM, NOW + timedelta(days=15), fill_number=0, attempt=reversing.attempt)
+    rx.rebill_returned(TECHNICIAN, NOW + timedelta(days=16), 14)
+    fill = rx.current_fill
+    assert fill.claim is not None and fill.claim.attempt == 3 and first_claim_to_its_payer(fill)
+    rx.claim_status_unknown(SYSTEM, NOW + timedelta(days=16), code="TO", payer_message="no answer")
+    rx.resubmit_claim(SYSTEM, NOW + timedelta(days=16))
+    assert not first_claim_to_its_payer(rx.current_fill), "its resubmission is not resubmitted again"
