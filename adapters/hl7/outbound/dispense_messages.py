@@ -14,7 +14,7 @@ from decimal import Decimal
 from adapters.hl7.outbound.encoded_order_messages import give_code
 from adapters.hl7.outbound.er7_writer import components, day, leaf, number, repeated, segment, timestamp
 from adapters.hl7.outbound.message_inputs import Dispense, MessageHeader
-from adapters.hl7.outbound.order_segments import assemble, at_least, orc, patient_segments, rxr
+from adapters.hl7.outbound.order_segments import assemble, at_least, orc, patient_segments, rxc_segments, rxr
 from adapters.hl7.outbound.party_segments import pharmacist_xcn
 
 #: package units (NCPDP 600-28) that say less than the order's own unit (TAB, CAP...)
@@ -54,6 +54,7 @@ def build_dispense(header: MessageHeader, dispense: Dispense, *, allergies: bool
         orc(header, dispense.order, "RE", status),
         _rxd(header.version, dispense),
         rxr(route),
+        *rxc_segments(context.drug.compound if context else None),
     ]
     return assemble(header, code, trigger, structure, body)
 

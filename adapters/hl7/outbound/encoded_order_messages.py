@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from adapters.hl7.outbound.er7_writer import components, leaf, number, segment, timestamp
 from adapters.hl7.outbound.message_inputs import EncodedOrder, MessageHeader
-from adapters.hl7.outbound.order_segments import assemble, at_least, orc, patient_segments, rxr
+from adapters.hl7.outbound.order_segments import assemble, at_least, orc, patient_segments, rxc_segments, rxr
 from adapters.hl7.outbound.party_segments import NULL, pharmacist_xcn
 from hub.domain.compound import COMPOUND_PRODUCT_ID
 from hub.domain.order_context import OrderContext
@@ -36,6 +36,7 @@ def build_encoded_order(header: MessageHeader, order: EncodedOrder, *, allergies
         _rxe(header.version, order, frequency),
         timing,
         rxr(route or (context.drug.route if context else None)),
+        *rxc_segments(context.drug.compound if context else None),
     ]
     return assemble(header, code, trigger, structure, body)
 

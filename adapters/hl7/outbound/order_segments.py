@@ -7,11 +7,13 @@ from adapters.hl7.outbound.er7_writer import (
     components,
     leaf,
     message,
+    number,
     segment,
     timestamp,
 )
 from adapters.hl7.outbound.message_inputs import MessageHeader, OrderRef
 from adapters.hl7.outbound.party_segments import NULL, al1, pid, prescriber_xcn, pv1
+from hub.domain.compound import Compound, IngredientIdKind
 from hub.domain.order_parts import DrugInfo, Setting
 
 #: MSH-18 for UTF-8 (table 0211), declared only when a value is not ASCII
@@ -98,6 +100,25 @@ def drug_code(drug: DrugInfo | None) -> str:
 def rxr(route: str | None) -> str:
     """RXR-1 route (table 0162); the segment and its route are required, so an unknown route is the null."""
     return segment("RXR", {1: components(route) if route else NULL})
+
+
+def rxc_segments(compound: Compound | None) -> list[str]:
+    """One RXC per ingredient of a compound, after RXR (RDE and RDS structures): RXC-1 A (the hub is not told
+    which is the base), RXC-2 the NDC, RXC-3 its amount in the whole, RXC-4 its unit (required: the null if none)."""
+    if compound is None:
+        return []
+    return [
+        segment(
+            "RXC",
+            {
+                1: "A",
+                2: components(i.product_id, i.name, "NDC" if i.id_kind is IngredientIdKind.NDC else None),
+                3: number(i.quantity),
+                4: components(i.unit) if i.unit else NULL,
+            },
+        )
+        for i in compound.ingredients
+    ]
 
 
 def assemble(header: MessageHeader, code: str, trigger: str, structure: str, body: list[str | None]) -> bytes:
