@@ -3,10 +3,10 @@
 ``Prescription`` is the stored record (``rx_record.PrescriptionRecord``: fields, the fill state machine, what
 every step shares) and the steps the workflow calls on it. Each step is done by the part that owns its rule:
 ``Intake`` (``rx_intake``), ``ClaimLedger`` (``rx_claims``), ``ShortStockPart`` (``rx_short_stock``),
-``Completion`` (``rx_completion``), ``Dispensing`` (``rx_dispensing``) and ``Lifecycle``
-(``rx_lifecycle``). A part is made for one step and holds nothing but the prescription, so the record stays
-the one state. Steps take the actor and ``now`` explicitly (the domain reads no clock), return the events,
-and raise ``IllegalTransition`` where the transition table does not allow them. State round-trips through
+``Completion`` (``rx_completion``), ``PartialClose`` (``rx_partial_close``), ``Dispensing`` (``rx_dispensing``)
+and ``Lifecycle`` (``rx_lifecycle``). A part is made for one step and holds nothing but the prescription, so the
+record stays the one state. Steps take the actor and ``now`` explicitly (the domain reads no clock), return the
+events, and raise ``IllegalTransition`` where the transition table does not allow them. State round-trips through
 ``model_dump(mode="json")`` / ``model_validate``.
 """
 
