@@ -10,17 +10,21 @@ dropped.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
-from adapters.ncpdp.script.codes import NDC_QUALIFIER, quantity_unit
+from adapters.ncpdp.script.codes import NDC_QUALIFIER, quantity_unit, quantity_unit_code
 from adapters.ncpdp.script.cursor import Cursor
 from adapters.ncpdp.script.values import decimal_of
+from adapters.ncpdp.script.xml_writer import add
 from hub.domain.compound import (
     MAX_INGREDIENTS,
     Compound,
     CompoundDosageForm,
     CompoundIngredient,
     DispensingUnit,
+    IngredientIdKind,
 )
 
 #: NCI dosage form codes of FinalCompoundPharmaceuticalDosageForm (FDA SPL dosage forms; unverified)
@@ -36,6 +40,9 @@ DOSAGE_FORMS = {
     "C42996": CompoundDosageForm.SYRUP,
     "C42912": CompoundDosageForm.ELIXIR,
 }
+DOSAGE_FORM_CODES = {form: code for code, form in DOSAGE_FORMS.items()}
+#: Quantity/CodeListQualifier 38: original quantity
+_ORIGINAL_QUANTITY = "38"
 #: the prescription Quantity's unit (as ``quantity_unit`` reads it) -> the compound's dispensing unit
 DISPENSING_UNITS = {
     "g": DispensingUnit.GRAMS,
@@ -103,3 +110,22 @@ def _ingredient(line: Cursor) -> CompoundIngredient | None:
         return None
 
 
+def write_compound(medication: Any, compound: Compound) -> None:
+    """CompoundInformation under a medication element, read back by ``read_compound`` to the same compound (a form
+    without an NCI code here goes as its word, which the reader takes too)."""
+    info = add(medication, "CompoundInformation")
+    add(
+        info, "FinalCompoundPharmaceuticalDosageForm", DOSAGE_FORM_CODES.get(compound.dosage_form, compound.dosage_form)
+    )
+    for ingredient in compound.ingredients:
+        line = add(info, "CompoundIngredientsLotNotUsed")
+        item = add(line, "CompoundIngredient")
+        add(item, "CompoundIngredientItemDescription", ingredient.name or ingredient.product_id)
+        if ingredient.id_kind is IngredientIdKind.NDC:
+            number = add(item, "ItemNumber")
+            add(number, "Code", ingredient.product_id)
+            add(number, "Qualifier", NDC_QUALIFIER)
+        quantity = add(line, "Quantity")
+        add(quantity, "Value", format(ingredient.quantity, "f"))
+        add(quantity, "CodeListQualifier", _ORIGINAL_QUANTITY)
+        add(add(quantity, "QuantityUnitOfMeasure"), "Code", quantity_unit_code(ingredient.unit))

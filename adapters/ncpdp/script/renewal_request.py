@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from adapters.ncpdp.script.codes import DEA_SCHEDULE_CODES, NDC_QUALIFIER, quantity_unit_code
+from adapters.ncpdp.script.compound import write_compound
 from adapters.ncpdp.script.xml_writer import Routing, add, add_optional, new_message, serialize, write_header
 from hub.domain.order_parts import DrugInfo, Frozen, PatientInfo, PrescriberInfo, QuantityInfo
 
@@ -133,6 +134,8 @@ def _medication(parent: Any, request: RenewalRequestInput) -> None:
     add(parent, "NumberOfRefills", "0")
     if request.sig is not None:
         add(add(parent, "Sig"), "SigText", request.sig)
+    if drug.compound is not None:
+        write_compound(parent, drug.compound)
 
 
 def _name(parent: Any, family: str | None, given: str | None) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from adapters.ncpdp.script import read_message
+from adapters.ncpdp.script.compound import read_compound
+from adapters.ncpdp.script.cursor import Cursor, ProblemLog
+from adapters.ncpdp.script.renewal_request import rx_renewal_request
 from hub.domain.compound import CompoundDosageForm, DispensingUnit
+from hub.domain.order_parts import DrugInfo, QuantityInfo
 from tests.unit.ncpdp_script.compound_samples import (
     DEXAMETHASONE,
     MOUTHWASH,
@@ -14,6 +19,7 @@ from tests.unit.ncpdp_script.compound_samples import (
     compound_new_rx,
     ingredient,
 )
+from tests.unit.ncpdp_script.test_answers import NOW, renewal_input
 from tests.unit.ncpdp_script.test_newrx import MED, new_rx, problems
 
 INFO = f"{MED}/CompoundInformation"
@@ -49,3 +55,14 @@ def test_other_compounds_the_hub_cannot_bill_are_refused_where_they_go_wrong() -
     assert list(problems(compound_new_rx(MOUTHWASH[0]))) == [INFO]
     zero = ingredient(NIZATIDINE, "Nizatidine", "0")
     assert list(problems(compound_new_rx(MOUTHWASH[0], zero))) == [f"{INFO}/CompoundIngredientsLotNotUsed/Quantity"]
+
+
+def test_a_renewal_request_for_a_compound_carries_its_ingredients_back() -> None:
+    compound = new_rx(compound_new_rx()).drug.compound
+    assert compound is not None
+    drug = DrugInfo(text="Magic mouthwash", compound=compound)
+    request = renewal_input(drug=drug, quantity=QuantityInfo(value=Decimal("240"), unit="mL"))
+    msg = read_message(rx_renewal_request(request, message_id="HUB-RR-C1", now=NOW))
+    dispensed = Cursor(msg.body, "RxRenewalRequest", log := ProblemLog()).at("MedicationDispensed")
+    assert dispensed.at("CompoundInformation", "FinalCompoundPharmaceuticalDosageForm").text() == "C42994"
+    assert read_compound(dispensed, "mL") == compound and log.problems == []
