@@ -115,11 +115,18 @@ def queue_item(rx: Prescription, window: Callable[[Fill], float] = lambda fill: 
         state=fill.state.value,
         setting=rx.setting.value,
         patient=rx.patient_name,
-        drug=(rx.product.display_name if rx.product else rx.drug.text or rx.drug.ndc),
+        drug=_drug(rx),
         quantity=str(fill.quantity) if fill.quantity is not None else None,
         waiting_since=(fill.history[-1].at if fill.history else fill.created_at).isoformat(),
         detail=detail,
     )
+
+
+def _drug(rx: Prescription) -> str | None:
+    """The drug as a queue shows it; a compound with its ingredients, which its name alone does not say."""
+    name = rx.product.display_name if rx.product else rx.drug.text or rx.drug.ndc
+    compound = rx.drug.compound
+    return f"{name} ({compound.describe()})" if compound else name
 
 
 def _reject_text(code: str) -> str:
