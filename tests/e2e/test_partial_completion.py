@@ -114,9 +114,12 @@ def test_partial_fill_billed_p_then_its_rest_billed_c_each_labelled_and_sold(amq
         refill = tech.post(f"/api/prescriptions/{pid}/refill")  # asking for the rest is never a new fill
         assert refill.status_code == 409 and "12 of fill 0" in refill.text and "/completion" in refill.text
         _stock(tech, "50", "L2")
-        started = tech.post(f"/api/prescriptions/{pid}/completion")
+        key = {"Idempotency-Key": f"complete-{pid}"}
+        started = tech.post(f"/api/prescriptions/{pid}/completion", headers=key)
         assert started.status_code == 202, started.text
         eventually(lambda: len(_fills(ph, pid)) == 2 or None, "the completion started")
+        retried = tech.post(f"/api/prescriptions/{pid}/completion", headers=key)  # its answer was lost, say
+        assert (retried.status_code, retried.json()) == (202, started.json()), "a retry gets its first answer"
         _approve_data(ph, pid)
         _release_and_sell(ph, pid)
         part, rest = _fills(ph, pid)

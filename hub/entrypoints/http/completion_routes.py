@@ -17,7 +17,7 @@ from hub.domain.partial_commands import ClosePartialFill, CompletePartialFill
 from hub.domain.states import RxState
 from hub.entrypoints.http.action_checks import refuse
 from hub.entrypoints.http.auth import require
-from hub.entrypoints.http.staff_commands import HANDS_ON, act, read_prescription
+from hub.entrypoints.http.staff_commands import HANDS_ON, act, answered_before, read_prescription
 from hub.entrypoints.http.staff_models import Accepted, ClosingReason, CompletionPortion
 from hub.persistence.users import User
 
@@ -35,6 +35,9 @@ async def complete_partial_fill(
     """Start dispensing the rest of the partial fill the patient picked up; 409 when no rest is owed or a schedule
     II rest is past its deadline; ``portion`` (1306.13(b) patients only) dispenses part of the rest."""
     portion = body.portion if body is not None else None
+    name = CompletePartialFill.name
+    if (before := await answered_before(request, user, name, prescription_id, idempotency_key)) is not None:
+        return before
     _, rx = await read_prescription(request, prescription_id)
     refusal = rx.completion_refusal(datetime.now(UTC), portion)
     if refusal is not None:
@@ -54,6 +57,9 @@ async def close_partial_fill(
     idempotency_key: str | None = Header(default=None),
 ) -> Accepted:
     """Close the picked-up partial fill whose rest will never be dispensed, saying why; 409 when no rest is owed."""
+    name = ClosePartialFill.name
+    if (before := await answered_before(request, user, name, prescription_id, idempotency_key)) is not None:
+        return before
     _, rx = await read_prescription(request, prescription_id)
     refusal = rx.close_refusal()
     if refusal is not None:

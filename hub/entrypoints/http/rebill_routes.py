@@ -18,10 +18,8 @@ from hub.domain.states import RxState
 from hub.entrypoints.http.action_checks import refuse
 from hub.entrypoints.http.auth import require
 from hub.entrypoints.http.dependencies import services_of
-from hub.entrypoints.http.idempotency_keys import accepted_before
-from hub.entrypoints.http.staff_commands import HANDS_ON, act, read_prescription
+from hub.entrypoints.http.staff_commands import HANDS_ON, act, answered_before, read_prescription
 from hub.entrypoints.http.staff_models import Accepted
-from hub.messaging.envelope import derived_message_id
 from hub.persistence.users import User
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -38,11 +36,8 @@ async def rebill_returned_fill(
     answered; 409 with the reason otherwise."""
     services = services_of(request.app)
     name = RebillReturnedFill.name
-    if idempotency_key:  # a retry is answered as before, though the rebill moved the fill out of the checks' reach
-        command_id = derived_message_id("api", user.id, idempotency_key)
-        keys, engine = services.idempotency_keys, services.engine
-        if await accepted_before(keys, engine, command_id, name, prescription_id, idempotency_key):
-            return Accepted(command_id=str(command_id), command=name, prescription_id=prescription_id)
+    if (before := await answered_before(request, user, name, prescription_id, idempotency_key)) is not None:
+        return before
     _, rx = await read_prescription(request, prescription_id)
     fill = rx.current_fill
     days = window_days(fill, services.payer_sheets, services.settings.return_to_stock_days)

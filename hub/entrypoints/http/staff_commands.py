@@ -125,6 +125,22 @@ async def send_about(
     )
 
 
+async def answered_before(
+    request: Request, user: User, command_name: str, prescription_id: str, key: str | None
+) -> Accepted | None:
+    """The first answer to a request retried under its Idempotency-Key, None for a new one. A route asks this
+    before its own checks: the action it accepted has moved the prescription on, and checked again now it would
+    be refused (409 when the key was used for another action: ``accepted_before``)."""
+    if not key:
+        return None
+    services = services_of(request.app)
+    command_id = derived_message_id("api", user.id, key)
+    keys, engine = services.idempotency_keys, services.engine
+    if await accepted_before(keys, engine, command_id, command_name, prescription_id, key):
+        return Accepted(command_id=str(command_id), command=command_name, prescription_id=prescription_id)
+    return None
+
+
 async def act(
     request: Request, user: User, prescription_id: str, command: Command, key: str | None, allowed: tuple[RxState, ...]
 ) -> Accepted:
@@ -135,12 +151,8 @@ async def act(
     if found is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
     state, correlation_id = found
-    if key:  # a retry is answered as before, even once the action moved the prescription on
-        command_id = derived_message_id("api", user.id, key)
-        if await accepted_before(
-            services.idempotency_keys, services.engine, command_id, command.name, prescription_id, key
-        ):
-            return Accepted(command_id=str(command_id), command=command.name, prescription_id=prescription_id)
+    if (before := await answered_before(request, user, command.name, prescription_id, key)) is not None:
+        return before
     await require_state(request, user, prescription_id, state, allowed, command=command.name)
     return await send_command(
         request,
