@@ -15,7 +15,7 @@ from hub.domain.partial_fill import DispensingStatus, PartialFillRefused
 from hub.messaging.envelope import Envelope
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, actor_of, now
-from hub.service.workflow.effects import commit_step
+from hub.service.workflow.effects import commit_step, refuse_step
 from hub.service.workflow.intake_steps import load
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,7 @@ def complete_partial_fill(
     try:
         events = rx.start_completion(actor, now(), command.portion)
     except PartialFillRefused as refused:
-        uow.audit(
-            actor=actor.user_id,
-            role=actor.role.value,
-            action="complete-partial-fill",
-            prescription_id=rx.prescription_id,
-            outcome="refused",
-            detail={"fill_number": command.fill_number, "reason": str(refused)},
-        )
-        uow.refuse(str(refused))
+        refuse_step(uow, rx, actor, "complete-partial-fill", command.fill_number, str(refused))
         return
     commit_step(
         uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="complete-partial-fill"
@@ -61,15 +53,7 @@ def close_partial_fill(command: ClosePartialFill, envelope: Envelope, uow: UnitO
     try:
         events = rx.close_partial(actor, now(), command.reason)
     except PartialFillRefused as refused:
-        uow.audit(
-            actor=actor.user_id,
-            role=actor.role.value,
-            action="close-partial-fill",
-            prescription_id=rx.prescription_id,
-            outcome="refused",
-            detail={"fill_number": command.fill_number, "reason": str(refused)},
-        )
-        uow.refuse(str(refused))
+        refuse_step(uow, rx, actor, "close-partial-fill", command.fill_number, str(refused))
         return
     commit_step(
         uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="close-partial-fill"

@@ -52,6 +52,20 @@ def commit_step(
     record_step(uow, row, rx, events, envelope=envelope, actor=actor, catalogue=catalogue, action=action)
 
 
+def refuse_step(uow: UnitOfWork, rx: Prescription, actor: Actor, action: str, fill_number: int, reason: str) -> None:
+    """The domain refused a staff action the API let through (the state moved meanwhile): audited with its real
+    actor and reason, and the command's outcome says why."""
+    uow.audit(
+        actor=actor.user_id,
+        role=actor.role.value,
+        action=action,
+        prescription_id=rx.prescription_id,
+        outcome="refused",
+        detail={"fill_number": fill_number, "reason": reason},
+    )
+    uow.refuse(reason)
+
+
 def record_step(
     uow: UnitOfWork,
     row: PrescriptionRow,

@@ -15,7 +15,7 @@ from hub.domain.states import RxState
 from hub.messaging.envelope import Envelope
 from hub.service.unit_of_work import UnitOfWork
 from hub.service.workflow.context import WorkflowContext, actor_of, now
-from hub.service.workflow.effects import commit_step
+from hub.service.workflow.effects import commit_step, refuse_step
 from hub.service.workflow.intake_steps import load
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,7 @@ def rebill_returned_fill(
         days = window_days(fill, ctx.payer_sheets, ctx.return_to_stock_days)
         events = rx.rebill_returned(actor, now(), days)
     except RebillRefused as refused:
-        uow.audit(
-            actor=actor.user_id,
-            role=actor.role.value,
-            action="rebill-returned-fill",
-            prescription_id=rx.prescription_id,
-            outcome="refused",
-            detail={"fill_number": command.fill_number, "reason": str(refused)},
-        )
-        uow.refuse(str(refused))
+        refuse_step(uow, rx, actor, "rebill-returned-fill", command.fill_number, str(refused))
         return
     commit_step(
         uow, row, rx, events, envelope=envelope, actor=actor, catalogue=ctx.catalogue, action="rebill-returned-fill"
