@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     max_retries: int = 3
     #: delay before each retry of a failing command
     retry_delay_ms: int = 2000
+    #: how long a long-running process (run, serve, worker, switch-connector) started while the database is
+    #: unreachable waits for it before it exits (a failover, a database starting after the hub); 0: exit at once
+    database_startup_wait_s: float = Field(default=120.0, ge=0)
     #: how long a payer may take to answer a claim before it is treated as "status unknown"
     payer_timeout_ms: int = 15000
     #: a status-unknown claim's reversal that goes unanswered (or meets a 92) is sent again until the payer

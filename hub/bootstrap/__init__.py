@@ -19,8 +19,9 @@ __all__ = ["build_workers", "open_hub"]
 
 
 def open_hub(settings: Settings) -> Engine:
-    """The database with an up-to-date schema, and the broker's exchanges and queues declared."""
-    engine = open_database(settings)
+    """The database with an up-to-date schema (waited for when unreachable), and the broker's exchanges and
+    queues declared."""
+    engine = open_database(settings, wait=True)
     declare_topology(settings)
     return engine
 

@@ -60,7 +60,7 @@ def switch_connector(_args: argparse.Namespace, settings: Settings) -> int:
     except ConfigurationError as exc:
         print(f"configuration: {exc}")
         return 2
-    engine = open_database(settings)
+    engine = open_database(settings, wait=True)
     declare_topology(settings)
     connector = SwitchConnector(
         settings.amqp_url.get_secret_value(), topology_for(settings), load_routing_table(settings.switch_routes), engine

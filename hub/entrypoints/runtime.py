@@ -30,7 +30,7 @@ from hub.messaging.topology import PAYER_RESPONSES, Topology, declare
 from hub.persistence.audit import AuditTrail
 from hub.persistence.audit_reseal import head_anchor
 from hub.persistence.command_outcomes import DeadLetterOutcomes
-from hub.persistence.database import create_schema, make_engine
+from hub.persistence.database import create_schema, make_engine, wait_until_reachable
 from hub.persistence.inbound import InboundStore
 from hub.persistence.maintenance import Vacuumer
 from hub.persistence.outbound_state import OutboundStateStore
@@ -319,13 +319,16 @@ class Workers:
             self.audit.close(timeout_s)
 
 
-def open_database(settings: Settings) -> Engine:
+def open_database(settings: Settings, *, wait: bool = False) -> Engine:
     """Engine with an up-to-date schema, stamped with the deployment's event source (see
     ``hub.persistence.unit_of_work``: every transaction on it builds events from this deployment) and the
-    audit trail's keys (hub.security.audit_keys)."""
+    audit trail's keys (hub.security.audit_keys). ``wait``: a long-running process waits up to
+    ``database_startup_wait_s`` for an unreachable database; a one-shot command fails at once."""
     engine = with_event_source(make_engine(settings.database_url.get_secret_value()), settings.event_source)
     with_event_identifiers(engine, settings.events_include_identifiers)
     with_audit_keys(engine, audit_keys(settings))
+    if wait:
+        wait_until_reachable(engine, settings.database_startup_wait_s)
     create_schema(engine)
     return engine
 

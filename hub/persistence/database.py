@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -11,10 +12,14 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+from hub.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 READ_ONLY = "rxhub_read_only"
 #: a pooled PostgreSQL connection idle longer than this is pinged before use; one back in the pool sooner is
@@ -22,6 +27,30 @@ READ_ONLY = "rxhub_read_only"
 #: 3-4% of the listener's CPU under load, and a restart or a terminated backend is caught the same way)
 PING_IDLE_S = 1.0
 _RETURNED_AT = "rxhub_returned_at"
+
+
+def wait_until_reachable(engine: Engine, wait_s: float) -> None:
+    """Return once the database answers; DatabaseUnavailable when it has not within ``wait_s``.
+
+    A process restarted during a failover, or started before its database, waits rather than exits: a
+    supervisor that gives up after a few quick exits would leave it down once the database is back.
+    """
+    deadline = time.monotonic() + wait_s
+    pause, said = 0.25, 0.0
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except (OperationalError, InterfaceError) as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DatabaseUnavailable(f"database unreachable for {wait_s:.0f}s: {type(exc.orig).__name__}") from exc
+            if time.monotonic() - said >= 5:  # one line every few seconds, not one per try
+                log.warning("database unreachable (%s); waiting up to %.0fs more", type(exc.orig).__name__, left)
+                said = time.monotonic()
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 2.0)
 
 
 def make_engine(url: str) -> Engine:
