@@ -45,7 +45,9 @@ def test_technician_reorders_edits_and_removes_the_plans(page: Page, hub: Pharma
     rx_id, patient = _patient_on_file(hub, [PRIMARY, SECONDARY])
     sign_in(page, hub, "technician")
     page.goto(base_url(hub) + f"/console/prescription?id={rx_id}")
-    page.get_by_role("link", name="The patient's plans on file").click()
+    link = page.get_by_role("link", name="The patient's plans on file")
+    expect(link).to_have_attribute("href", f"/console/plans?id={rx_id}")  # the page's script has named it
+    link.click()
     expect(page).to_have_url(re.compile(rf".*/console/plans\?id={rx_id}$"))
     assert patient not in page.url
 

@@ -10,6 +10,8 @@ RX.page(() => {
   const when = (iso) => RX.when(iso) || "—";
   const url = "/api/prescriptions/" + encodeURIComponent(id || "");
   const fillName = (n) => (n === 0 ? "original" : "refill " + n);
+  const plans = document.getElementById("plans-link");  // named at once: a click must not wait for the load
+  if (plans && id) plans.href = "/console/plans?id=" + encodeURIComponent(id);
 
   function amountDue(fill) {
     const c = fill.claim;
@@ -114,8 +116,6 @@ RX.page(() => {
     const entries = r.data.audit || r.data.actions || [];  // a technician is shown the actions, not the audit
     document.querySelector("#audit tbody").replaceChildren(...entries.map((e) => h("tr", {},
       h("td", {}, when(e.at)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.outcome))));
-    const plans = document.getElementById("plans-link");
-    if (plans) plans.href = "/console/plans?id=" + encodeURIComponent(id);
     actions(rx, r.data.state, r.data.rest_owed);
   }
 
