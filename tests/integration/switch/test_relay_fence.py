@@ -61,6 +61,7 @@ def test_a_republished_stale_reversal_never_reaches_the_payer(switch_settings: S
     watch = f"{topology.prefix}.payer-watch"
     channel.queue_declare(watch, durable=True)
     channel.queue_bind(watch, topology.payer_exchange, "999001.#")
+    publisher = PipelinedPublisher(url)
     try:
         _sent(engine, 1, "B1")
         old_reversal = _sent(engine, 1, "B2")
@@ -68,7 +69,7 @@ def test_a_republished_stale_reversal_never_reaches_the_payer(switch_settings: S
         _claim_row(engine, old_reversal, topology.payer_responses_queue)  # a copy the relay never marked sent
         _claim_row(engine, newer, topology.payer_responses_queue)
         store = OutboxStore(engine)
-        relay = OutboxRelay(store, PipelinedPublisher(url), topology, keys=TEST_KEYS)
+        relay = OutboxRelay(store, publisher, topology, keys=TEST_KEYS)
         assert relay.drain_once() == 2, "both rows are settled"
         assert store.backlog() == 0
         method, props, _ = channel.basic_get(watch, auto_ack=True)
@@ -82,5 +83,6 @@ def test_a_republished_stale_reversal_never_reaches_the_payer(switch_settings: S
             f"relay: stale: {newer} is the fill's latest transmission",
         )
     finally:
+        publisher.close()  # else its loop outlives the test and reconnects to a deleted vhost for good
         channel.queue_delete(watch)
         connection.close()
