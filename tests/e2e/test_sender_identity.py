@@ -80,6 +80,13 @@ def _audit(ph: Pharmacy, **query: Any) -> list[Any]:
     return AuditTrail(ph.engine).query(**query)
 
 
+def _receipts(ph: Pharmacy, actor: str) -> list[Any]:
+    """The "receive message" entries of ``actor``, once there is one: a door writes them after its answer."""
+    return eventually(
+        lambda: [e for e in _audit(ph, actor=actor) if e.action == "receive message"] or None, f"{actor}'s receipts"
+    )
+
+
 @pytest.fixture
 def hub(amqp_url: str, database_url: str) -> Iterator[Pharmacy]:
     settings: Settings = make_settings(
@@ -121,7 +128,7 @@ def test_two_hl7_senders_keep_their_patients_and_their_orders(hub: Pharmacy) -> 
     assert load_aggregate(_row(ph, north.id)).closed_reason is None
 
     # the audit names the principal the door authenticated, and the sender the message claimed beside it
-    receipts = [e for e in _audit(ph, actor="hl7:EHR-NORTH|NORTHHOSP") if e.action == "receive message"]
+    receipts = _receipts(ph, "hl7:EHR-NORTH|NORTHHOSP")
     assert receipts and all(e.detail["door"] == "hl7" for e in receipts)
     intake = [e for e in _audit(ph, prescription_id=north.id) if e.action == "receive"]
     assert [e.actor for e in intake] == ["hl7:EHR-NORTH|NORTHHOSP"]
@@ -143,7 +150,7 @@ def test_a_bound_hl7_sender_is_its_feed_and_no_one_else_may_use_it(hub: Pharmacy
     )
     (row,) = _recorded(ph, "ORD-B1", 1)
     assert load_aggregate(row).owner == "feed:ehr-north", ack
-    receipts = [e for e in _audit(ph, actor="feed:ehr-north") if e.action == "receive message"]
+    receipts = _receipts(ph, "feed:ehr-north")
     assert receipts[-1].detail["claimed_sender"] == "EHR-NORTH|NORTHHOSP"
 
 
@@ -218,7 +225,7 @@ def test_fhir_feeds_see_and_change_only_their_own(hub: Pharmacy) -> None:
     assert west_client.reference("MedicationRequest", west_id).to_resource()["id"] == west_id
 
     # the receipts name the feed that authenticated, not "system:fhir"
-    receipts = [e for e in _audit(ph, actor="feed:ehr-east") if e.action == "receive message"]
+    receipts = _receipts(ph, "feed:ehr-east")
     assert receipts and all(e.detail["door"] == "fhir" for e in receipts)
     refused_reads = [e for e in _audit(ph, actor="ehr-west") if "MedicationRequest" in e.action]
     assert all(e.prescription_id != east_rx.id or e.outcome != "ok" for e in refused_reads)
@@ -287,5 +294,5 @@ def test_script_senders_cancel_only_their_own_and_may_not_borrow_a_from(hub: Pha
     unknown = post("erx-two", own_from)
     assert unknown.status_code == 200 and Answer.of(unknown.content).code == "900", unknown.text
     assert load_aggregate(_row(ph, row.id)).closed_reason is None
-    receipts = [e for e in _audit(ph, actor="feed:erx-one") if e.action == "receive message"]
+    receipts = _receipts(ph, "feed:erx-one")
     assert receipts and receipts[-1].detail["claimed_sender"] == "D:9988776655001"
