@@ -17,8 +17,11 @@ from hub.domain.compound import CompoundDosageForm, DispensingUnit
 from hub.domain.order_parts import Source
 from hub.domain.parties import Patient, Prescriber
 from hub.domain.prescription import Prescription
+from tests.support.fhir_validator import FhirValidator, fhir_validator
 from tests.unit.fhir.builders import medication_request
 from tests.unit.fhir.test_mapping import problems_of, receive
+
+__all__ = ["fhir_validator"]  # the session's Medplum validator, a fixture
 
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
 # a cream of two catalogue NDCs in a base the catalogue lacks (synthetic NDC)
@@ -96,7 +99,7 @@ def test_ingredients_without_any_ndc_stay_text_for_a_technician() -> None:
     assert command.drug.compound is None and command.drug.text == "Lidocaine/prilocaine cream"
 
 
-def test_a_compound_reads_back_as_a_contained_medication_with_every_ingredient() -> None:
+def test_a_compound_reads_back_as_a_contained_medication_with_every_ingredient(fhir_validator: FhirValidator) -> None:
     command = receive(cream_request())
     rx, _ = Prescription.receive(
         prescription_id="rx-c",
@@ -110,6 +113,8 @@ def test_a_compound_reads_back_as_a_contained_medication_with_every_ingredient()
     )
     view = medication_request_view(prescription_snapshot(rx))
     MedicationRequest.model_validate(view)
+    fhir_validator.assert_valid(view, "(a compound read back)")  # Medplum's R4 validator, a peer
+    fhir_validator.assert_valid(cream_request(), "(the compound order the test sends)")
     [medication] = view["contained"]
     assert view["medicationReference"] == {"reference": "#compound"} and "medicationCodeableConcept" not in view
     assert [i["itemCodeableConcept"]["coding"][0]["code"] for i in medication["ingredient"]] == [
