@@ -45,7 +45,7 @@ async def complete_partial_fill(
     command = CompletePartialFill(
         prescription_id=prescription_id, fill_number=rx.current_fill.fill_number, portion=portion
     )
-    return await act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,))
+    return await act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,), retry_checked=True)
 
 
 @router.post("/prescriptions/{prescription_id}/completion/close", status_code=202, response_model=Accepted)
@@ -67,4 +67,4 @@ async def close_partial_fill(
     command = ClosePartialFill(
         prescription_id=prescription_id, fill_number=rx.current_fill.fill_number, reason=body.reason
     )
-    return await act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,))
+    return await act(request, user, prescription_id, command, idempotency_key, (RxState.DISPENSED,), retry_checked=True)

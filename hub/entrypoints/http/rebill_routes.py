@@ -45,4 +45,6 @@ async def rebill_returned_fill(
     if refusal is not None:
         await refuse(request, user, 409, refusal, command=name, prescription_id=prescription_id)
     command = RebillReturnedFill(prescription_id=prescription_id, fill_number=fill.fill_number)
-    return await act(request, user, prescription_id, command, idempotency_key, (RxState.RETURNED_TO_STOCK,))
+    return await act(
+        request, user, prescription_id, command, idempotency_key, (RxState.RETURNED_TO_STOCK,), retry_checked=True
+    )

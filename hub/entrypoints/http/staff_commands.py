@@ -142,16 +142,24 @@ async def answered_before(
 
 
 async def act(
-    request: Request, user: User, prescription_id: str, command: Command, key: str | None, allowed: tuple[RxState, ...]
+    request: Request,
+    user: User,
+    prescription_id: str,
+    command: Command,
+    key: str | None,
+    allowed: tuple[RxState, ...],
+    *,
+    retry_checked: bool = False,
 ) -> Accepted:
-    """An action that needs only the prescription's state to be one of ``allowed`` (409 otherwise)."""
+    """An action that needs only the prescription's state to be one of ``allowed`` (409 otherwise);
+    ``retry_checked``: the route already asked ``answered_before`` (one lookup per request, not two)."""
     # what an action checks before it is queued: the state and the correlation id (not the document)
     services = services_of(request.app)
     found = await services.rx_states.state_of(prescription_id)
     if found is None:
         raise HTTPException(404, f"no prescription {prescription_id}")
     state, correlation_id = found
-    if (before := await answered_before(request, user, command.name, prescription_id, key)) is not None:
+    if not retry_checked and (before := await answered_before(request, user, command.name, prescription_id, key)):
         return before
     await require_state(request, user, prescription_id, state, allowed, command=command.name)
     return await send_command(
